@@ -1,0 +1,43 @@
+"""Device settings from a TOML file (config/device.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SimulateSettings(BaseModel):
+    """A simulated worker that reads each instruction and scans what it asks (demo, tests)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = False
+    think_seconds: float = Field(0.05, ge=0)
+    wrong_scan_rate: float = Field(0.05, ge=0, le=1)
+    seed: int | None = None
+
+
+class DeviceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = "device"
+    server: str = Field("http://127.0.0.1:8800", description="the server's base URL")
+    token: str = Field(min_length=8)
+    scanner: str = "stdin://"
+    printer: str | None = None
+    data_dir: Path = Path("var/device")
+    screen: str = Field("tty", pattern="^(tty|plain|none)$")
+    stats_file: Path | None = None
+    reply_timeout: float = 5.0
+    simulate: SimulateSettings = SimulateSettings()
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / f"{self.name}.journal.db"
+
+
+def load_device_settings(path: str | Path) -> DeviceSettings:
+    """Read and validate a device TOML file; the error names the bad key."""
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    return DeviceSettings.model_validate(data.get("device", data))

@@ -1,0 +1,90 @@
+"""`scanfloor-device`: run a handheld or pack station."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import statistics
+import sys
+import threading
+from pathlib import Path
+
+from device.client import DeviceClient
+from device.config import DeviceSettings, load_device_settings
+from device.drivers import FakeScanner, open_printer, open_scanner
+from device.journal import Journal
+from device.screen import make_screen
+
+
+def write_stats(client: DeviceClient, path: Path) -> None:
+    """Round trips and counts, for the demo's summary."""
+    rtts = sorted(client.rtts)
+    stats = {
+        "name": client.settings.name,
+        "scans": len(rtts),
+        "wrong_scans": client.wrong_scans,
+        "rtt_ms": [round(r * 1000, 3) for r in rtts],
+        "rtt_p50_ms": round(statistics.median(rtts) * 1000, 2) if rtts else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stats))
+
+
+def run(settings: DeviceSettings) -> int:
+    """Run until SIGTERM or SIGINT."""
+    try:
+        scanner = open_scanner(settings.scanner)
+        printer = open_printer(settings.printer) if settings.printer else None
+    except (ValueError, OSError) as exc:
+        print(f"scanfloor-device: {exc}", file=sys.stderr)
+        return 2
+    screen = make_screen(settings.screen, settings.name)
+    journal = Journal(settings.journal_path)
+    client = DeviceClient(settings, scanner, printer, screen, journal)
+    worker = None
+    if settings.simulate.enabled:
+        if not isinstance(scanner, FakeScanner):
+            print("scanfloor-device: simulate needs a fake:// scanner", file=sys.stderr)
+            return 2
+        from device.sim.worker import SimulatedWorker
+
+        base = 1000 * (abs(hash(settings.name)) % 1000 + 1)
+        worker = SimulatedWorker(client, scanner, settings.simulate, tote_base=base)
+        worker.start()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    client.start()
+    done.wait()
+    if worker:
+        worker.stop()
+    client.stop()
+    if settings.stats_file:
+        write_stats(client, settings.stats_file)
+    scanner.close()
+    if printer:
+        printer.close()
+    journal.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="scanfloor-device", description=__doc__)
+    parser.add_argument("--config", default="config/device.toml", help="device TOML file")
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_device_settings(args.config)
+    except (OSError, ValueError) as exc:
+        print(f"scanfloor-device: cannot read {args.config}: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""REST API under /api: orders, catalogue, stock, devices; OpenAPI at /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from server.api.routes import bp
+
+    app.register_blueprint(bp)

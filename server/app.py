@@ -1,0 +1,46 @@
+"""The Flask app and its Socket.IO server, wired from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from server.config import Settings, load_settings
+from server.services import packages
+from server.store import open_store
+from shared.protocol import MAX_MESSAGE_BYTES
+
+
+def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
+    """Build the app: storage, REST API, board, Socket.IO namespaces."""
+    settings = settings or load_settings()
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
+    app.config["SETTINGS"] = settings
+    store = open_store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    app.extensions["store"] = store
+    packages.LABEL_SETTINGS.update(settings.label.model_dump())
+
+    kwargs: dict[str, Any] = {}
+    if settings.redis_url:
+        kwargs["message_queue"] = settings.redis_url
+    socketio = SocketIO(
+        app,
+        async_mode="gevent",
+        ping_interval=settings.device.ping_interval,
+        ping_timeout=settings.device.ping_timeout,
+        max_http_buffer_size=min(settings.device.max_message_bytes, MAX_MESSAGE_BYTES),
+        cors_allowed_origins=[],
+        **kwargs,
+    )
+    app.extensions["scanfloor.socketio"] = socketio
+
+    from server import api, realtime, web
+
+    api.init_app(app)
+    web.init_app(app)
+    realtime.init_app(app, socketio)
+    return app, socketio

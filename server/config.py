@@ -1,0 +1,81 @@
+"""Server settings: config/server.toml, then SCANFLOOR_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path("config/server.toml")
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8800
+    max_body_bytes: int = Field(256 * 1024, description="REST bodies larger than this get 413.")
+
+
+class DeviceLinkSettings(BaseModel):
+    # Engine.IO heartbeat: a dead link (bytes swallowed, no FIN) is noticed
+    # after ping_interval + ping_timeout.
+    ping_interval: float = 2.0
+    ping_timeout: float = 3.0
+    max_message_bytes: int = 64 * 1024
+
+
+class LabelSettings(BaseModel):
+    carrier: str = "SCANFLOOR"
+    service: str = "GROUND"
+    tracking_prefix: str = "SF"
+    gs1_company_prefix: str = "0614141"
+    sscc_extension: int = 0
+    dpi: int = 203
+
+
+class Settings(BaseSettings):
+    """Everything the server reads at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCANFLOOR_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Path("var")
+    sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL)$")
+    http: HttpSettings = HttpSettings()
+    device: DeviceLinkSettings = DeviceLinkSettings()
+    label: LabelSettings = LabelSettings()
+    redis_url: str | None = None
+    secret_key: str = "change-me"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "scanfloor.db"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("SCANFLOOR_CONFIG", DEFAULT_CONFIG))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(config: str | Path | None = None, **overrides: object) -> Settings:
+    """Settings from a TOML file (or SCANFLOOR_CONFIG / config/server.toml) and the environment."""
+    if config is not None:
+        os.environ["SCANFLOOR_CONFIG"] = str(config)
+    return Settings(**overrides)

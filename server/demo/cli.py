@@ -1,0 +1,74 @@
+"""The `scanfloor demo` command."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from server.demo import run
+
+
+@click.command()
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="folder for data, logs and labels"
+)
+@click.option("--orders", "orders_count", default=30, show_default=True, help="orders to send")
+@click.option("--seed", "seed_value", default=7, show_default=True, help="random seed")
+@click.option(
+    "--wrong-rate", default=0.05, show_default=True, help="share of wrong scans by the workers"
+)
+@click.option("--timeout", default=300.0, show_default=True, help="seconds to wait for packing")
+@click.option(
+    "--serve", is_flag=True, help="keep the server running afterwards, to look at the board"
+)
+def demo(
+    out: Path | None,
+    orders_count: int,
+    seed_value: int,
+    wrong_rate: float,
+    timeout: float,
+    serve: bool,
+) -> None:
+    """Run the demo floor: seed, real server, simulated devices, virtual printers."""
+    out = out or Path("demo-out") / time.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and any(out.iterdir()):
+        raise click.ClickException(f"{out} is not empty; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    floor, _ = run.setup(out, seed_value, orders_count, wrong_rate, say=click.echo)
+    try:
+        run.wait_until_packed(floor, timeout, say=click.echo)
+        for proc in floor.devices:
+            run.procs.stop(proc)
+        figures = run.summary(floor)
+        figures["png_previews"] = run.previews(floor)
+        figures["seconds"] = round(time.monotonic() - t0, 1)
+        (out / "summary.json").write_text(json.dumps(figures, indent=2))
+        o = figures["orders"]
+        click.echo("")
+        click.echo("scanfloor demo — summary")
+        click.echo(f"  orders packed        {o.get('packed', 0)}")
+        click.echo(f"  orders backordered   {o.get('backordered', 0)}")
+        click.echo(f"  scans                {figures['scans']}")
+        click.echo(f"  wrong scans caught   {figures['wrong_scans']}")
+        click.echo(f"  labels printed       {figures['labels_printed']}")
+        click.echo(
+            f"  scan round trip      p50 {figures['rtt_p50_ms']} ms, p99 {figures['rtt_p99_ms']} ms"
+        )
+        click.echo(
+            f"  labels               {figures['labels_dir']} (.zpl, {figures['png_previews']} .png previews)"
+        )
+        click.echo(
+            f"  took                 {figures['seconds']} s; figures in {out / 'summary.json'}"
+        )
+        if serve:
+            click.echo(f"\nBoard: {floor.base}/board — Ctrl-C to stop")
+            while floor.server.poll() is None:
+                time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        floor.stop()

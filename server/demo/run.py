@@ -1,0 +1,219 @@
+"""`scanfloor demo`: a whole floor on this machine, with simulated workers.
+
+It seeds a fresh site, starts the real server process on a free loopback port,
+sends the demo orders through the REST API, starts picker and packer device
+processes whose fake scanners are driven by simulated workers, and a virtual
+Zebra printer on a loopback TCP port per pack station. When every order that
+has stock is packed it prints a summary and where the labels are.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from device.sim.zpl_printer import ZplPrinterSim
+from server.demo import procs, seed
+from server.schemas import CatalogueIn
+from server.services import auth, catalogue
+from server.store import open_store
+
+PICKERS_PER_WAREHOUSE = 2
+PACKERS_PER_WAREHOUSE = 1
+
+
+@dataclass
+class Floor:
+    out: Path
+    port: int = 0
+    server: object = None
+    devices: list = field(default_factory=list)
+    printers: list[ZplPrinterSim] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        for proc in self.devices:
+            procs.stop(proc)
+        if self.server is not None:
+            procs.stop(self.server)
+        for p in self.printers:
+            p.stop()
+
+
+def _toml(device: dict) -> str:
+    lines = ["[device]"]
+    for key, value in device.items():
+        if isinstance(value, dict):
+            continue
+        lines.append(f"{key} = {json.dumps(value)}")
+    for key, value in device.items():
+        if isinstance(value, dict):
+            lines.append(f"\n[device.{key}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def setup(
+    out: Path, seed_value: int, orders_count: int, wrong_rate: float, say=print
+) -> tuple[Floor, list[dict]]:
+    """Seed the site and start server, printers and devices."""
+    floor = Floor(out=out)
+    data = out / "data"
+    rng = random.Random(seed_value)
+    store = open_store(data / "scanfloor.db")
+    catalogue.load(store, CatalogueIn.model_validate(seed.catalogue(rng)))
+    api_key = auth.create_api_key(store, "demo")
+    devices: list[dict] = []
+    for code, *_ in seed.WAREHOUSES:
+        for n in range(1, PICKERS_PER_WAREHOUSE + 1):
+            name = f"picker-{code[3].lower()}{n}"
+            devices.append(
+                {
+                    "name": name,
+                    "role": "picker",
+                    "token": auth.create_device(store, name, "picker", code),
+                }
+            )
+        for n in range(1, PACKERS_PER_WAREHOUSE + 1):
+            name = f"packer-{code[3].lower()}{n}"
+            devices.append(
+                {
+                    "name": name,
+                    "role": "packer",
+                    "token": auth.create_device(store, name, "packer", code),
+                }
+            )
+    store.close()
+    say(f"seeded {len(seed.WAREHOUSES)} warehouses, 120 bins, 40 products in {data}")
+
+    floor.port = procs.free_port()
+    floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log")
+    say(f"server up on {floor.base} (board: {floor.base}/board)")
+
+    placed = []
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {api_key}"
+    for body in seed.orders(rng, orders_count):
+        r = session.post(f"{floor.base}/api/orders", json=body, timeout=10)
+        r.raise_for_status()
+        placed.append(r.json())
+    say(f"{len(placed)} orders sent through POST /api/orders")
+
+    for i, dev in enumerate(devices):
+        cfg: dict = {
+            "name": dev["name"],
+            "server": floor.base,
+            "token": dev["token"],
+            "scanner": f"fake://{dev['name']}",
+            "data_dir": str(out / "devices"),
+            "screen": "none",
+            "stats_file": str(out / "devices" / f"{dev['name']}.stats.json"),
+            "simulate": {
+                "enabled": True,
+                "think_seconds": 0.02,
+                "wrong_scan_rate": wrong_rate,
+                "seed": seed_value + i,
+            },
+        }
+        if dev["role"] == "packer":
+            printer = ZplPrinterSim(out_dir=out / "labels" / dev["name"]).start()
+            floor.printers.append(printer)
+            cfg["printer"] = printer.url
+        path = out / "devices" / f"{dev['name']}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_toml(cfg))
+        floor.devices.append(procs.start_device(path, out / "logs" / f"{dev['name']}.log"))
+    say(f"{len(devices)} devices started: {', '.join(d['name'] for d in devices)}")
+    return floor, placed
+
+
+def counts(db: Path) -> dict[str, int]:
+    """Order counts by status, read straight from the site's database."""
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status").fetchall())
+
+
+def wait_until_packed(floor: Floor, timeout: float, say=print) -> dict[str, int]:
+    """Wait until no order is allocated, picking or picked: all that can ship is packed."""
+    db = floor.out / "data" / "scanfloor.db"
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        c = counts(db)
+        busy = sum(c.get(s, 0) for s in ("received", "allocated", "picking", "picked"))
+        line = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
+        if line != last:
+            say(f"  orders: {line}")
+            last = line
+        if busy == 0:
+            return c
+        for proc in floor.devices:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"a device process exited with {proc.returncode}: see {floor.out / 'logs'}"
+                )
+        time.sleep(0.5)
+    raise TimeoutError(f"orders still open after {timeout}s: {counts(db)}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+def summary(floor: Floor) -> dict:
+    """The figures of the run, from the database, the devices' stats and the printers."""
+    db = floor.out / "data" / "scanfloor.db"
+    with sqlite3.connect(db) as conn:
+        scans, wrong = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(ok = 0), 0) FROM scans"
+        ).fetchone()
+        printed = conn.execute(
+            "SELECT COUNT(*) FROM print_jobs WHERE status = 'printed'"
+        ).fetchone()[0]
+        confirmed = conn.execute(
+            "SELECT COUNT(*) FROM packages WHERE status = 'confirmed'"
+        ).fetchone()[0]
+    rtts: list[float] = []
+    for f in (floor.out / "devices").glob("*.stats.json"):
+        rtts += json.loads(f.read_text())["rtt_ms"]
+    labels = [label for p in floor.printers for label in p.labels]
+    return {
+        "orders": counts(db),
+        "scans": scans,
+        "wrong_scans": wrong,
+        "labels_printed": len(labels),
+        "print_jobs_printed": printed,
+        "packages_confirmed": confirmed,
+        "rtt_p50_ms": round(statistics.median(rtts), 2) if rtts else None,
+        "rtt_p99_ms": round(percentile(rtts, 99), 2) if rtts else None,
+        "labels_dir": str(floor.out / "labels"),
+    }
+
+
+def previews(floor: Floor) -> int:
+    """PNG previews of every label, where a renderer (zplkit) is installed."""
+    try:
+        from device.sim.label_preview import render_png
+    except ImportError:
+        return 0
+    made = 0
+    for zpl in sorted((floor.out / "labels").rglob("*.zpl")):
+        try:
+            zpl.with_suffix(".png").write_bytes(render_png(zpl.read_bytes()))
+            made += 1
+        except RuntimeError:
+            return made
+    return made

@@ -1,0 +1,124 @@
+"""Every sentence a picker or packer reads, in one place."""
+
+from __future__ import annotations
+
+
+def wait_for_work() -> str:
+    return "No work right now. Wait here."
+
+
+def scan_empty_tote() -> str:
+    return "Scan an empty tote"
+
+
+def go_to(location: str) -> str:
+    return f"Go to {location}"
+
+
+def pick(qty: int, name: str, location: str) -> str:
+    return f"Pick {qty} × {name} from {location}"
+
+
+def take_tote_to_packing(tote: str | None) -> str:
+    return f"List done. Take tote {tote} to packing" if tote else "List done. Take it to packing"
+
+
+def scan_tote_or_list() -> str:
+    return "Scan a tote or pick list"
+
+
+def totes_waiting(n: int) -> str:
+    return "No totes waiting" if n == 0 else f"{n} tote{'s' if n != 1 else ''} waiting for packing"
+
+
+def verify_items(done: int, total: int) -> str:
+    return f"Scan each item: {done} of {total} checked"
+
+
+def scan_label(tracking: str) -> str:
+    return f"Stick the label on the box, then scan it ({tracking})"
+
+
+def label_printing() -> str:
+    return "Printing label…"
+
+
+# Results of a scan -----------------------------------------------------------
+def tote_taken(tote: str) -> str:
+    return f"Tote {tote} started"
+
+
+def tote_in_use(tote: str) -> str:
+    return f"Tote {tote} is already in use. Take an empty one"
+
+
+def not_a_tote(barcode: str) -> str:
+    return f"{barcode} is not a tote. Scan an empty tote"
+
+
+def location_ok(location: str) -> str:
+    return f"At {location}"
+
+
+def wrong_location(scanned: str, expected: str) -> str:
+    return f"Wrong location {scanned}. Go to {expected}"
+
+
+def item_ok(picked: int, qty: int) -> str:
+    return f"Picked {picked} of {qty}"
+
+
+def wrong_item(scanned: str, expected: str) -> str:
+    return f"Wrong item {scanned}. Pick {expected}"
+
+
+def unknown_barcode(barcode: str) -> str:
+    return f"Unknown barcode {barcode}"
+
+
+def list_done(tote: str | None) -> str:
+    return take_tote_to_packing(tote)
+
+
+def nothing_to_scan() -> str:
+    return "Nothing to scan now"
+
+
+def list_not_ready(ref: str) -> str:
+    return f"{ref} is not ready for packing"
+
+
+def list_on_other_bench(ref: str) -> str:
+    return f"{ref} is being packed at another bench"
+
+
+def packing_started(ref: str, order_id: str) -> str:
+    return f"Packing order {order_id} from {ref}"
+
+
+def item_checked(done: int, total: int) -> str:
+    return f"Checked {done} of {total}"
+
+
+def item_not_in_order(barcode: str) -> str:
+    return f"{barcode} is not in this order. Put it aside"
+
+
+def item_already_checked(barcode: str) -> str:
+    return f"All {barcode} already checked. Put the extra aside"
+
+
+def all_checked() -> str:
+    return "All items checked. Printing label"
+
+
+def wrong_label(scanned: str, expected: str) -> str:
+    return f"Wrong label {scanned}. Scan label {expected}"
+
+
+def package_confirmed(order_id: str) -> str:
+    return f"Order {order_id} packed"
+
+
+def bad_message(reason: str) -> str:
+    return f"Message refused: {reason}"

@@ -1,0 +1,20 @@
+"""Socket.IO namespaces: /device for handhelds and pack stations, /board for supervisors."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from server.realtime.board import BoardNamespace
+from server.realtime.device import DeviceNamespace
+from server.realtime.hub import Hub
+from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
+
+
+def init_app(app: Flask, socketio: SocketIO) -> Hub:
+    """Register the namespaces; the hub is how the rest of the server reaches devices."""
+    hub = Hub(app.extensions["store"], socketio)
+    app.extensions["scanfloor.hub"] = hub
+    socketio.on_namespace(DeviceNamespace(DEVICE_NAMESPACE, hub))
+    socketio.on_namespace(BoardNamespace(BOARD_NAMESPACE, hub))
+    return hub

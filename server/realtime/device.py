@@ -1,0 +1,143 @@
+"""Namespace /device: handhelds and pack stations. Each handler: decode, use case, reply."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import request
+from flask_socketio import Namespace, join_room
+
+from server.realtime.hub import Hub, device_room
+from server.services import auth, outbox, packages, scanning, screens
+from server.services.clock import now
+from shared.protocol import (
+    CLIENT_EVENTS,
+    PROTOCOL_VERSION,
+    Ack,
+    ConnectAuth,
+    PrintResultIn,
+    ProtocolError,
+    ScanIn,
+    SeenIn,
+    dump,
+    parse,
+)
+
+log = logging.getLogger("scanfloor.device")
+
+
+def _refusal(data: Any, err: ProtocolError) -> dict:
+    msg_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+    return dump(Ack(id=msg_id, ok=False, error=err.body()))
+
+
+class DeviceNamespace(Namespace):
+    def __init__(self, namespace: str, hub: Hub):
+        super().__init__(namespace)
+        self.hub = hub
+        self.store = hub.store
+        self.devices: dict[str, int] = {}  # sid -> device id
+
+    # ------------------------------------------------------------ link
+    def on_connect(self, auth_data: Any = None) -> bool:
+        try:
+            creds = parse(ConnectAuth, auth_data)
+        except ProtocolError as err:
+            raise ConnectionRefusedError(f"bad connect auth: {err.message}") from None
+        device = auth.device_for_token(self.store, creds.token)
+        if device is None:
+            raise ConnectionRefusedError("unknown device token")
+        did = device["id"]
+        self.devices[request.sid] = did
+        join_room(device_room(did))
+        with self.store.write():
+            self.store.execute(
+                "UPDATE devices SET connected = 1, last_seen = ? WHERE id = ?", (now(), did)
+            )
+        outbox.mark_seen(self.store, did, creds.last_seen_seq)
+        self.hub.connected(did, creds.last_seen_seq)
+        with self.store.write():
+            screens.push_state(self.store, did, message="Connected")
+        self.hub.deliver(did)
+        log.info(
+            "device %s (%s) connected, last seen seq %s",
+            device["name"],
+            device["role"],
+            creds.last_seen_seq,
+        )
+        if device["role"] == "picker":
+            self.hub.offer_work(device["warehouse"])
+        self.hub.board_changed()
+        return True
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        did = self.devices.pop(request.sid, None)
+        if did is None:
+            return
+        if did not in self.devices.values():
+            self.hub.disconnected(did)
+            with self.store.write():
+                self.store.execute(
+                    "UPDATE devices SET connected = 0, last_seen = ? WHERE id = ?", (now(), did)
+                )
+        self.hub.board_changed()
+
+    def _device(self) -> dict:
+        did = self.devices.get(request.sid)
+        return self.store.one("SELECT * FROM devices WHERE id = ?", (did,)) if did else None
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Route an event; one the protocol does not name gets a clear error, not silence."""
+        if event in ("connect", "disconnect"):
+            return super().trigger_event(event, *args)
+        data = args[1] if len(args) > 1 else None
+        if event not in CLIENT_EVENTS:
+            return _refusal(
+                data,
+                ProtocolError(
+                    "unknown_event", f"no event {event!r} in protocol v{PROTOCOL_VERSION}"
+                ),
+            )
+        if args[0] not in self.devices:  # args[0] is the sid: no request context yet here
+            return _refusal(
+                data, ProtocolError("not_connected", "connect with a device token first")
+            )
+        return super().trigger_event(event, *args)
+
+    # ------------------------------------------------------------ events
+    def on_scan(self, data: Any) -> dict:
+        try:
+            msg = parse(ScanIn, data)
+        except ProtocolError as err:
+            return _refusal(data, err)
+        device = self._device()
+        if device is None:
+            return _refusal(
+                data, ProtocolError("not_connected", "connect with a device token first")
+            )
+        reply, effects = scanning.handle_scan(self.store, self._device(), msg)
+        self.hub.apply(effects)
+        return dump(reply)
+
+    def on_print_result(self, data: Any) -> dict:
+        try:
+            msg = parse(PrintResultIn, data)
+        except ProtocolError as err:
+            return _refusal(data, err)
+        if not packages.print_result(
+            self.store, self.devices[request.sid], msg.job_id, msg.ok, msg.error
+        ):
+            return _refusal(
+                data, ProtocolError("unknown_job", f"print job {msg.job_id} is not this device's")
+            )
+        self.hub.board_changed()
+        return dump(Ack(id=msg.id, ok=True))
+
+    def on_seen(self, data: Any) -> dict:
+        try:
+            msg = parse(SeenIn, data)
+        except ProtocolError as err:
+            return _refusal(data, err)
+        outbox.mark_seen(self.store, self.devices[request.sid], msg.seq)
+        return dump(Ack(id=msg.id, ok=True))

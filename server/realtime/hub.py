@@ -1,0 +1,76 @@
+"""Delivery of stored device events, and live board refreshes."""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+from flask_socketio import SocketIO
+
+from server.services import board, outbox, work
+from server.services.scanning import Effects
+from server.store import Store
+from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
+
+log = logging.getLogger("scanfloor.realtime")
+BOARD_MIN_INTERVAL = 0.25  # seconds between board snapshots under load
+
+
+def device_room(device_id: int) -> str:
+    return f"device:{device_id}"
+
+
+class Hub:
+    """Knows which device events went out on this process, and pushes the rest."""
+
+    def __init__(self, store: Store, socketio: SocketIO):
+        self.store = store
+        self.socketio = socketio
+        self.sent: dict[int, int] = {}  # device id -> highest seq emitted on its current link
+        self._board_pending = False
+
+    def connected(self, device_id: int, last_seen_seq: int) -> None:
+        self.sent[device_id] = last_seen_seq
+
+    def disconnected(self, device_id: int) -> None:
+        self.sent.pop(device_id, None)
+
+    def deliver(self, device_id: int) -> int:
+        """Emit the device's stored events it has not been sent on this link."""
+        after = self.sent.get(device_id)
+        if after is None:
+            return 0  # not connected here: it gets them on (re)connect
+        events = outbox.unseen(self.store, device_id, after)
+        for seq, event, payload in events:
+            self.socketio.emit(
+                event, payload, namespace=DEVICE_NAMESPACE, to=device_room(device_id)
+            )
+            self.sent[device_id] = max(self.sent.get(device_id, 0), seq)
+        return len(events)
+
+    def apply(self, effects: Effects) -> None:
+        """Act on what a use case set in motion, after its commit."""
+        for device_id in effects.devices:
+            self.deliver(device_id)
+        if effects.board:
+            self.board_changed()
+
+    def offer_work(self, warehouse: str | None = None) -> None:
+        """Hand open lists to idle pickers and tell them."""
+        for device_id in work.offer_work(self.store, warehouse):
+            self.deliver(device_id)
+        self.board_changed()
+
+    def board_changed(self) -> None:
+        """Refresh the board soon; bursts of changes make one snapshot."""
+        if self._board_pending:
+            return
+        self._board_pending = True
+        gevent.spawn_later(BOARD_MIN_INTERVAL, self._send_board)
+
+    def _send_board(self) -> None:
+        self._board_pending = False
+        try:
+            self.socketio.emit("snapshot", board.snapshot(self.store), namespace=BOARD_NAMESPACE)
+        except Exception:  # the board is a view: a failure here must not hurt the floor
+            log.exception("board snapshot failed")

@@ -1,0 +1,1 @@
+"""Use cases: each opens a transaction, calls the domain, stores the result."""

@@ -1,0 +1,56 @@
+"""API keys for REST and tokens for devices: made by the admin CLI, stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from server.services.clock import now
+from server.store import Store
+
+
+def _hash(secret: str) -> str:
+    # Secrets are 32 random bytes: a plain SHA-256 is enough, no need to stretch.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(store: Store, name: str) -> str:
+    """A new API key (shown once)."""
+    key = "sfk_" + secrets.token_urlsafe(32)
+    with store.write():
+        store.execute(
+            "INSERT INTO api_keys (name, key_hash, created_at) VALUES (?, ?, ?)",
+            (name, _hash(key), now()),
+        )
+    return key
+
+
+def check_api_key(store: Store, key: str | None) -> str | None:
+    """The key's name if it is valid and not revoked."""
+    if not key:
+        return None
+    row = store.one("SELECT name FROM api_keys WHERE key_hash = ? AND revoked = 0", (_hash(key),))
+    return row["name"] if row else None
+
+
+def create_device(store: Store, name: str, role: str, warehouse: str) -> str:
+    """Register a device and return its token (shown once)."""
+    if role not in ("picker", "packer"):
+        raise ValueError(f"role must be picker or packer, not {role!r}")
+    token = "sfd_" + secrets.token_urlsafe(32)
+    with store.write():
+        if store.one("SELECT 1 FROM warehouses WHERE code = ?", (warehouse,)) is None:
+            raise ValueError(f"unknown warehouse {warehouse}")
+        if store.one("SELECT 1 FROM devices WHERE name = ?", (name,)):
+            raise ValueError(f"a device named {name} exists already")
+        store.execute(
+            "INSERT INTO devices (name, role, warehouse, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (name, role, warehouse, _hash(token), now()),
+        )
+    return token
+
+
+def device_for_token(store: Store, token: str) -> dict[str, Any] | None:
+    """The device a token belongs to."""
+    return store.one("SELECT * FROM devices WHERE token_hash = ?", (_hash(token),))

@@ -1,0 +1,164 @@
+"""Order capture, status changes with their timeline, and reading an order back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from server.schemas import OrderIn
+from server.services.clock import now
+from server.store import Store
+from server.store.db import dumps
+
+
+class OrderRejected(ValueError):
+    """The order cannot be taken; `problems` lists every reason as (field, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
+class OrderConflict(ValueError):
+    """The shop's order id was already used with a different body."""
+
+
+def body_hash(order: OrderIn) -> str:
+    """A hash of the order as validated, so key order and spacing do not matter."""
+    canonical = json.dumps(order.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def next_number(store: Store, name: str) -> int:
+    """The next value of a named counter (call inside a write transaction)."""
+    store.execute(
+        "INSERT INTO counters (name, value) VALUES (?, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        (name,),
+    )
+    return store.one("SELECT value FROM counters WHERE name = ?", (name,))["value"]
+
+
+def record(store: Store, order_id: str, status: str, event: str, **detail: Any) -> None:
+    """Set an order's status and add the change to its timeline (inside a write)."""
+    at = now()
+    store.execute(
+        "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, at, order_id)
+    )
+    store.execute(
+        "INSERT INTO order_events (order_id, at, status, event, detail) VALUES (?, ?, ?, ?, ?)",
+        (order_id, at, status, event, dumps(detail)),
+    )
+
+
+def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
+    """Store a new order, or find the same one again; returns (id, created)."""
+    digest = body_hash(order)
+    with store.write():
+        existing = store.one(
+            "SELECT id, body_hash FROM orders WHERE channel = ? AND external_id = ?",
+            (order.channel, order.order_id),
+        )
+        if existing:
+            if existing["body_hash"] != digest:
+                raise OrderConflict(
+                    f"order {order.order_id} of channel {order.channel} already exists with another body"
+                )
+            return existing["id"], False
+        skus = sorted({line.sku for line in order.lines})
+        known = {
+            r["sku"]
+            for r in store.all(
+                f"SELECT sku FROM products WHERE sku IN ({','.join('?' * len(skus))})", tuple(skus)
+            )
+        }
+        problems = [
+            (f"lines[{i}].sku", f"unknown SKU {line.sku}")
+            for i, line in enumerate(order.lines)
+            if line.sku not in known
+        ]
+        if problems:
+            raise OrderRejected(problems)
+        order_id = f"SO-{next_number(store, 'order'):06d}"
+        at = now()
+        ship_to = order.ship_to.model_dump()
+        store.execute(
+            """INSERT INTO orders (id, channel, external_id, body_hash, status, priority, promised_by,
+               ship_to, lat, lon, created_at, updated_at)
+               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                order_id,
+                order.channel,
+                order.order_id,
+                digest,
+                order.priority,
+                order.promised_by.isoformat() if order.promised_by else None,
+                dumps(ship_to),
+                ship_to.get("lat"),
+                ship_to.get("lon"),
+                at,
+                at,
+            ),
+        )
+        for n, line in enumerate(order.lines, start=1):
+            store.execute(
+                "INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
+                (order_id, n, line.sku, line.qty),
+            )
+        record(
+            store,
+            order_id,
+            "received",
+            "received",
+            channel=order.channel,
+            external_id=order.order_id,
+        )
+    return order_id, True
+
+
+def get(store: Store, order_id: str) -> dict[str, Any] | None:
+    """An order with its lines, packages and timeline, or None."""
+    with store.read():
+        row = store.one("SELECT * FROM orders WHERE id = ?", (order_id,))
+        if row is None:
+            row = store.one(
+                "SELECT * FROM orders WHERE external_id = ? ORDER BY created_at LIMIT 1",
+                (order_id,),
+            )
+        if row is None:
+            return None
+        oid = row["id"]
+        lines = store.all(
+            "SELECT line_no, sku, qty FROM order_lines WHERE order_id = ? ORDER BY line_no", (oid,)
+        )
+        packages = store.all(
+            "SELECT id, sscc, tracking, weight_g, status, created_at, confirmed_at FROM packages "
+            "WHERE order_id = ? ORDER BY id",
+            (oid,),
+        )
+        events = store.all(
+            "SELECT at, status, event, detail FROM order_events WHERE order_id = ? ORDER BY id",
+            (oid,),
+        )
+    return {
+        "id": oid,
+        "order_id": row["external_id"],
+        "channel": row["channel"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "promised_by": row["promised_by"],
+        "warehouse": row["warehouse"],
+        "ship_to": json.loads(row["ship_to"]),
+        "lines": lines,
+        "packages": packages,
+        "timeline": [{**e, "detail": json.loads(e["detail"])} for e in events],
+    }
+
+
+def counts_by_status(store: Store) -> dict[str, int]:
+    """How many orders are in each status."""
+    return {
+        r["status"]: r["n"]
+        for r in store.all("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
+    }

@@ -1,0 +1,42 @@
+"""Events to a device: numbered per device and kept until the device has seen them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from server.services.clock import now
+from server.store import Store
+from server.store.db import dumps
+
+
+def push(store: Store, device_id: int, event: str, payload: dict[str, Any]) -> int:
+    """Persist an event for a device (inside a write); returns its seq."""
+    store.execute("UPDATE devices SET out_seq = out_seq + 1 WHERE id = ?", (device_id,))
+    seq = store.one("SELECT out_seq FROM devices WHERE id = ?", (device_id,))["out_seq"]
+    store.execute(
+        "INSERT INTO device_events (device_id, seq, event, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+        (device_id, seq, event, dumps({**payload, "seq": seq}), now()),
+    )
+    return seq
+
+
+def unseen(store: Store, device_id: int, after: int) -> list[tuple[int, str, dict[str, Any]]]:
+    """Events with seq above `after`, in order: (seq, event, payload)."""
+    rows = store.all(
+        "SELECT seq, event, payload FROM device_events WHERE device_id = ? AND seq > ? ORDER BY seq",
+        (device_id, after),
+    )
+    return [(r["seq"], r["event"], json.loads(r["payload"])) for r in rows]
+
+
+def mark_seen(store: Store, device_id: int, seq: int) -> None:
+    """The device has handled everything up to seq: forget those events."""
+    with store.write():
+        row = store.one("SELECT out_seq, seen_seq FROM devices WHERE id = ?", (device_id,))
+        seq = min(seq, row["out_seq"])
+        if seq > row["seen_seq"]:
+            store.execute("UPDATE devices SET seen_seq = ? WHERE id = ?", (seq, device_id))
+            store.execute(
+                "DELETE FROM device_events WHERE device_id = ? AND seq <= ?", (device_id, seq)
+            )

@@ -1,0 +1,127 @@
+"""Packages: the shipping label made when packing is checked, its print jobs, its confirmation."""
+
+from __future__ import annotations
+
+import json
+
+from server.domain.addresses import Address
+from server.domain.floor import PickList
+from server.domain.labels import ShippingLabel, make_tracking, render_zpl
+from server.services import outbox
+from server.services.clock import now
+from server.services.orders import next_number, record
+from server.store import Store
+from shared.barcodes import make_sscc
+from shared.protocol import PrintEvent, dump
+
+# Set by the app from config; plain module state keeps the use cases' signatures small.
+LABEL_SETTINGS = {
+    "carrier": "SCANFLOOR",
+    "service": "GROUND",
+    "tracking_prefix": "SF",
+    "gs1_company_prefix": "0614141",
+    "sscc_extension": 0,
+    "dpi": 203,
+}
+
+
+def _address(data: dict) -> Address:
+    return Address(
+        name=data["name"],
+        line1=data["line1"],
+        line2=data.get("line2", ""),
+        city=data["city"],
+        postcode=data["postcode"],
+        country=data["country"],
+        phone=data.get("phone", ""),
+    )
+
+
+def create(store: Store, pl: PickList, device_id: int) -> int:
+    """Make the package and its label for a checked list and queue the print (inside a write)."""
+    order_id = pl.order_ids[0]
+    order = store.one("SELECT ship_to, warehouse FROM orders WHERE id = ?", (order_id,))
+    wh = store.one("SELECT name, address FROM warehouses WHERE code = ?", (order["warehouse"],))
+    weight = store.one(
+        "SELECT COALESCE(SUM(ps.picked * p.weight_g), 0) AS g FROM pick_steps ps "
+        "JOIN products p ON p.sku = ps.sku WHERE ps.pick_list_id = ? AND ps.order_id = ?",
+        (pl.list_id, order_id),
+    )["g"]
+    cfg = LABEL_SETTINGS
+    serial = next_number(store, "sscc")
+    sscc = make_sscc(cfg["sscc_extension"], cfg["gs1_company_prefix"], serial)
+    tracking = make_tracking(cfg["tracking_prefix"], next_number(store, "tracking"))
+    label = ShippingLabel(
+        ship_from=_address({**json.loads(wh["address"]), "name": wh["name"]}),
+        ship_to=_address(json.loads(order["ship_to"])),
+        order_id=order_id,
+        tracking=tracking,
+        sscc=sscc,
+        carrier=cfg["carrier"],
+        service=cfg["service"],
+        weight_g=weight,
+    )
+    zpl = render_zpl(label, dpi=cfg["dpi"])
+    at = now()
+    package_id = store.execute(
+        """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl, created_at)
+           VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?)""",
+        (order_id, pl.list_id, sscc, tracking, weight, zpl, at),
+    ).lastrowid
+    record(store, order_id, "picked", "labelled", package=package_id, tracking=tracking, sscc=sscc)
+    queue_print(store, package_id, device_id)
+    return package_id
+
+
+def queue_print(store: Store, package_id: int, device_id: int) -> int:
+    """A print job for a package's label on a device's printer (inside a write)."""
+    pkg = store.one("SELECT order_id, zpl FROM packages WHERE id = ?", (package_id,))
+    at = now()
+    job_id = store.execute(
+        "INSERT INTO print_jobs (package_id, device_id, status, created_at, updated_at) "
+        "VALUES (?, ?, 'queued', ?, ?)",
+        (package_id, device_id, at, at),
+    ).lastrowid
+    event = PrintEvent(
+        seq=0, job_id=job_id, package_id=package_id, order_id=pkg["order_id"], zpl=pkg["zpl"]
+    )
+    outbox.push(store, device_id, "print", dump(event))
+    return job_id
+
+
+def print_result(store: Store, device_id: int, job_id: int, ok: bool, error: str | None) -> bool:
+    """Record how a print went; False if the job is not this device's."""
+    with store.write():
+        job = store.one(
+            "SELECT id, package_id, status FROM print_jobs WHERE id = ? AND device_id = ?",
+            (job_id, device_id),
+        )
+        if job is None:
+            return False
+        status = "printed" if ok else "failed"
+        store.execute(
+            "UPDATE print_jobs SET status = ?, attempts = attempts + 1, error = ?, updated_at = ? WHERE id = ?",
+            (status, None if ok else error, now(), job_id),
+        )
+        if ok:
+            store.execute(
+                "UPDATE packages SET status = 'printed' WHERE id = ? AND status = 'labelled'",
+                (job["package_id"],),
+            )
+    return True
+
+
+def confirm(store: Store, package_id: int) -> None:
+    """The packer scanned the label on the box: the package and its order are packed (inside a write)."""
+    pkg = store.one(
+        "SELECT order_id, pick_list_id, tracking FROM packages WHERE id = ?", (package_id,)
+    )
+    at = now()
+    store.execute(
+        "UPDATE packages SET status = 'confirmed', confirmed_at = ? WHERE id = ?", (at, package_id)
+    )
+    store.execute(
+        "UPDATE pick_lists SET status = 'packed', packed_at = ? WHERE id = ?",
+        (at, pkg["pick_list_id"]),
+    )
+    record(store, pkg["order_id"], "packed", "packed", package=package_id, tracking=pkg["tracking"])

@@ -1,0 +1,185 @@
+"""A device's scan, from barcode to stored result and next screen.
+
+Each scan message is applied once: its reply is stored under the device's
+message id, and a repeat gets the stored reply back. Judging is the domain's
+(picking, packing); this module loads what the domain needs and stores what it
+decided, all in one write transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from server.domain import packing, picking
+from server.domain.floor import gtin_key, is_tote, parse_pick_list_ref
+from server.services import outbox, packages, views
+from server.services.clock import now
+from server.services.orders import record
+from server.services.screens import current_state, refresh_idle_packers
+from server.services.work import assign_next
+from server.store import Store
+from shared.barcodes import parse_scan
+from shared.protocol import ScanIn, ScanReply
+
+
+@dataclass
+class Effects:
+    """What a scan set in motion beyond its reply: plumbing acts on these after commit."""
+
+    devices: set[int] = field(default_factory=set)  # devices with new events to deliver
+    board: bool = False
+
+
+def scan_keys(raw: str) -> tuple[str, set[str]]:
+    """The text to match exactly, and every form an item barcode may match."""
+    data = parse_scan(raw)
+    text = data.text
+    keys = {text, gtin_key(text)}
+    if data.gtin:
+        keys.add(gtin_key(data.gtin))
+    return text, keys
+
+
+def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Effects]:
+    """Apply one scan from a device (once), returning the reply and its effects."""
+    effects = Effects()
+    with store.write():
+        seen = store.one(
+            "SELECT reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
+            (device["id"], msg.id),
+        )
+        if seen:
+            stored = ScanReply.model_validate_json(seen["reply"])
+            return stored.model_copy(update={"duplicate": True}), effects
+        text, keys = scan_keys(msg.barcode)
+        if device["role"] == "picker":
+            verdict, screen_name, list_id = _pick(store, device, text, keys, effects)
+        else:
+            verdict, screen_name, list_id = _pack(store, device, text, keys, effects)
+        state = current_state(store, device["id"])
+        reply = ScanReply(
+            id=msg.id, ok=verdict.ok, code=verdict.code, message=verdict.message, state=state
+        )
+        at = now()
+        store.execute(
+            "INSERT INTO device_messages (device_id, msg_id, event, received_at, reply) VALUES (?, ?, 'scan', ?, ?)",
+            (device["id"], msg.id, at, reply.model_dump_json()),
+        )
+        store.execute(
+            """INSERT INTO scans (device_id, msg_id, barcode, ok, code, screen, pick_list_id, scanned_at, received_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                device["id"],
+                msg.id,
+                msg.barcode,
+                int(verdict.ok),
+                verdict.code,
+                screen_name,
+                list_id,
+                msg.at,
+                at,
+            ),
+        )
+        store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
+    effects.board = effects.board or verdict.ok
+    return reply, effects
+
+
+def _pick(store: Store, device: dict, text: str, keys: set[str], effects: Effects):
+    list_id = views.assigned_list_id(store, device["id"])
+    pl = views.load(store, list_id) if list_id else None
+    screen_name = picking.screen(pl).screen
+    tote_free = True
+    if pl is not None and pl.tote is None and is_tote(text):
+        tote_free = (
+            store.one("SELECT 1 FROM pick_lists WHERE tote = ? AND status != 'packed'", (text,))
+            is None
+        )
+    verdict = picking.judge(pl, text, keys, tote_free=tote_free)
+    change = verdict.change
+    if isinstance(change, picking.SetTote):
+        store.execute("UPDATE pick_lists SET tote = ? WHERE id = ?", (change.tote, list_id))
+    elif isinstance(change, picking.AtLocation):
+        store.execute("UPDATE pick_steps SET at_location = 1 WHERE id = ?", (change.step_id,))
+    elif isinstance(change, picking.Picked):
+        store.execute(
+            "UPDATE pick_steps SET picked = picked + ? WHERE id = ?", (change.qty, change.step_id)
+        )
+        after = views.load(store, list_id)
+        if after.current() is None:
+            _finish_list(store, list_id, device, effects)
+    return verdict, screen_name, list_id
+
+
+def _finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> None:
+    store.execute(
+        "UPDATE pick_lists SET status = 'picked', picked_at = ? WHERE id = ?", (now(), list_id)
+    )
+    for o in store.all(
+        "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (list_id,)
+    ):
+        record(store, o["order_id"], "picked", "picked", pick_list=list_id, device=device["id"])
+    # The next list goes into this reply's state, so no pushed event can race the reply.
+    assign_next(store, device["id"], device["warehouse"])
+    effects.devices.update(refresh_idle_packers(store, device["warehouse"]))
+    effects.board = True
+
+
+def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effects):
+    bench = views.bench(store, device["id"])
+    screen_name = packing.screen(bench).screen
+    if bench is None:
+        list_id = parse_pick_list_ref(text)
+        if list_id is None:
+            row = store.one(
+                "SELECT id FROM pick_lists WHERE tote = ? AND status IN ('picked', 'packing') "
+                "AND warehouse = ?",
+                (text, device["warehouse"]),
+            )
+            list_id = row["id"] if row else None
+        candidate = views.load(store, list_id) if list_id else None
+        if (
+            candidate is not None
+            and store.one("SELECT warehouse FROM pick_lists WHERE id = ?", (list_id,))["warehouse"]
+            != device["warehouse"]
+        ):
+            candidate = None
+        elsewhere = bool(
+            list_id
+            and store.one(
+                "SELECT 1 FROM devices WHERE pack_list_id = ? AND id != ?", (list_id, device["id"])
+            )
+        )
+        verdict = packing.judge_start(candidate, text, elsewhere)
+        if isinstance(verdict.change, packing.StartPacking):
+            store.execute(
+                "UPDATE devices SET pack_list_id = ? WHERE id = ?", (list_id, device["id"])
+            )
+            store.execute("UPDATE pick_lists SET status = 'packing' WHERE id = ?", (list_id,))
+            others = refresh_idle_packers(store, device["warehouse"])
+            effects.devices.update(d for d in others if d != device["id"])
+            _label_if_verified(store, device, effects)
+        return verdict, screen_name, list_id
+    verdict = packing.judge(bench, text, keys)
+    change = verdict.change
+    if isinstance(change, packing.Verified):
+        store.execute(
+            "UPDATE pick_steps SET verified = verified + 1 WHERE id = ?", (change.step_id,)
+        )
+        _label_if_verified(store, device, effects)
+    elif isinstance(change, packing.ConfirmLabel):
+        packages.confirm(store, change.package_id)
+        store.execute("UPDATE devices SET pack_list_id = NULL WHERE id = ?", (device["id"],))
+    return verdict, screen_name, bench.pick_list.list_id
+
+
+def _label_if_verified(store: Store, device: dict, effects: Effects) -> None:
+    bench = views.bench(store, device["id"])
+    if bench and packing.all_verified(bench.pick_list) and bench.package is None:
+        packages.create(store, bench.pick_list, device["id"])
+        effects.devices.add(device["id"])
+
+
+def handle_seen(store: Store, device: dict, seq: int) -> None:
+    """The device has seen events up to seq."""
+    outbox.mark_seen(store, device["id"], seq)

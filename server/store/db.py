@@ -1,0 +1,126 @@
+"""One SQLite connection per process, WAL, every write in BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from server.store.migrations import MIGRATIONS
+
+
+class Store:
+    """The database of one site. Writes are serialised by SQLite's write lock."""
+
+    def __init__(self, path: str | Path, synchronous: str = "FULL"):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        # One connection serves every greenlet of the process: a transaction
+        # must not interleave with another greenlet's statements.
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; returns the names applied."""
+        with self.write():
+            pending = [m.name for m in MIGRATIONS.pending(self.db)]
+            MIGRATIONS.apply(self.db)
+        return pending
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction that takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.db
+                finally:
+                    self._depth -= 1
+                return
+            self._begin_immediate()
+            self._depth = 1
+            try:
+                yield self.db
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _begin_immediate(self) -> None:
+        # busy_timeout covers BEGIN IMMEDIATE; the loop is a second guard for
+        # long contention between several processes.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite_utils.Database]:
+        """A consistent snapshot for several reads."""
+        with self._lock:
+            if self._depth or self.conn.in_transaction:
+                yield self.db
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield self.db
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
+
+    def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
+        """The first row of a query as a dict, or None."""
+        with self._lock:
+            row = self.conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def all(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
+        """Every row of a query as dicts."""
+        with self._lock:
+            return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        """Run one statement (inside write() for changes)."""
+        with self._lock:
+            return self.conn.execute(sql, params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_store(path: str | Path, synchronous: str = "FULL", migrate: bool = True) -> Store:
+    """Open (and by default migrate) the database at path."""
+    store = Store(path, synchronous=synchronous)
+    if migrate:
+        store.migrate()
+    return store
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for TEXT columns."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,222 @@
+"""The device protocol on Socket.IO namespace /device, and the board's on /board.
+
+Every message is defined here once; server and device validate what they send
+and receive against these models. Each device message carries an `id` the device
+made (a repeated id is the same message); each server event to a device carries
+a per-device `seq` (persisted until the device reports it has seen it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+PROTOCOL_VERSION = 1
+DEVICE_NAMESPACE = "/device"
+BOARD_NAMESPACE = "/board"
+# Largest message a device may send; bigger ones are refused by the transport.
+MAX_MESSAGE_BYTES = 64 * 1024
+
+MessageId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+]
+# Scanner data: printable text plus the GS1 group separator (0x1D).
+Barcode = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x1d\x20-\x7e]+$")
+]
+
+Role = Literal["picker", "packer"]
+Screen = Literal[
+    "idle",  # nothing to do: wait for work
+    "pick_tote",  # scan an empty tote to start the pick list
+    "pick_location",  # go to a bin and scan its label
+    "pick_item",  # scan the item(s) in the bin
+    "pick_done",  # list finished: take the tote to packing
+    "pack_start",  # scan a tote or pick list
+    "pack_verify",  # scan every item of the order
+    "pack_label",  # label printing: scan it to confirm
+]
+ExpectKind = Literal["none", "tote", "location", "item", "container", "label"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- connect
+class ConnectAuth(_Strict):
+    """The `auth` payload of a device's Socket.IO connect."""
+
+    token: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+    last_seen_seq: int = Field(0, ge=0, description="Highest server event seq the device has seen.")
+    protocol: int = PROTOCOL_VERSION
+    device_version: str | None = Field(None, max_length=40)
+
+
+# ---------------------------------------------------------------- state
+class Expect(_Strict):
+    """What the server expects the worker to scan next."""
+
+    kind: ExpectKind
+    barcodes: list[str] = Field(default_factory=list)
+
+
+class Progress(_Strict):
+    done: int
+    total: int
+
+
+class StepView(_Strict):
+    """One pick step as the handheld shows it."""
+
+    step_id: int
+    location: str
+    location_barcode: str
+    sku: str
+    product_name: str
+    item_barcodes: list[str]
+    qty: int
+    picked: int
+    order_id: str
+
+
+class DeviceState(_Strict):
+    """What the handheld draws: the screen, the instruction, what to scan next."""
+
+    screen: Screen
+    instruction: str
+    detail: str = ""
+    expect: Expect = Expect(kind="none")
+    pick_list_id: int | None = None
+    order_id: str | None = None
+    tote: str | None = None
+    progress: Progress | None = None
+    step: StepView | None = None
+    remaining: list[StepView] = Field(
+        default_factory=list, description="Steps still to do, so the device can guide offline."
+    )
+
+
+# ---------------------------------------------------------------- device -> server
+class ScanIn(_Strict):
+    """Event `scan`: the worker scanned a barcode. Answered by a ScanReply ack."""
+
+    id: MessageId
+    barcode: Barcode
+    at: float | None = Field(None, description="Device clock, seconds since epoch, when scanned.")
+    seq: int | None = Field(None, ge=0, description="Device journal sequence number.")
+
+
+class PrintResultIn(_Strict):
+    """Event `print_result`: how a print job went on the device's printer."""
+
+    id: MessageId
+    job_id: int = Field(ge=1)
+    ok: bool
+    error: str | None = Field(None, max_length=500)
+
+
+class SeenIn(_Strict):
+    """Event `seen`: the device has handled every server event up to `seq`."""
+
+    id: MessageId
+    seq: int = Field(ge=0)
+
+
+# ---------------------------------------------------------------- server -> device
+class ErrorBody(_Strict):
+    code: str
+    message: str
+
+
+class ScanReply(_Strict):
+    """Ack of `scan`: the result, the message for the worker, and the next state."""
+
+    id: str
+    ok: bool
+    code: str
+    message: str
+    duplicate: bool = False
+    state: DeviceState | None = None
+    error: ErrorBody | None = None
+
+
+class Ack(_Strict):
+    """Ack of `print_result` and `seen`."""
+
+    id: str | None = None
+    ok: bool
+    error: ErrorBody | None = None
+
+
+class StateEvent(_Strict):
+    """Event `state`: the server changed the device's screen (new work, reconnect)."""
+
+    seq: int
+    state: DeviceState
+    message: str = ""
+
+
+class PrintEvent(_Strict):
+    """Event `print`: print this ZPL and report with `print_result`."""
+
+    seq: int
+    job_id: int
+    package_id: int
+    order_id: str
+    zpl: str
+    copies: int = 1
+
+
+class BoardSnapshot(BaseModel):
+    """Event `snapshot` on /board: pick lists, devices and counters."""
+
+    pick_lists: list[dict[str, Any]]
+    devices: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+CLIENT_EVENTS: dict[str, type[BaseModel]] = {
+    "scan": ScanIn,
+    "print_result": PrintResultIn,
+    "seen": SeenIn,
+}
+SERVER_EVENTS: dict[str, type[BaseModel]] = {
+    "state": StateEvent,
+    "print": PrintEvent,
+}
+BOARD_EVENTS: dict[str, type[BaseModel]] = {
+    "snapshot": BoardSnapshot,
+}
+
+
+class ProtocolError(ValueError):
+    """A message that does not fit the protocol; `code` names the problem."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(code=self.code, message=self.message)
+
+
+def parse(model: type[BaseModel], payload: Any) -> Any:
+    """Validate a payload against a protocol model, or raise ProtocolError saying why."""
+    if not isinstance(payload, dict):
+        raise ProtocolError("bad_message", f"expected a JSON object, got {type(payload).__name__}")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ProtocolError("bad_message", problems) from None
+
+
+def dump(message: BaseModel) -> dict[str, Any]:
+    """The JSON-ready dict of a protocol message."""
+    return message.model_dump(mode="json")
