@@ -1,0 +1,1 @@
+"""The sans-IO core: orders, inventory, allocation, routing, tasks, packing, labels."""
