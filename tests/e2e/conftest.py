@@ -1,0 +1,145 @@
+"""End-to-end fixtures: the real server as a subprocess on a free loopback port, and Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY_PATHS = ("/api/health", "/board")
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class ServerProcs:
+    """Starts `python -m server.serve` processes and stops them; `procs` maps base URL to process."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+
+    def __call__(
+        self, data_dir: str | Path, env: dict[str, str] | None = None, timeout: float = 30.0
+    ) -> str:
+        """Start a server on data_dir and return its base URL once it answers."""
+        for _ in range(3):  # the free port may be taken between probe and bind
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            log = self.log_dir / f"server-{port}.log"
+            proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+            with open(log, "wb") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "server.serve", "--host", "127.0.0.1"]
+                    + ["--port", str(port), "--data-dir", str(data_dir)],
+                    cwd=REPO,
+                    env=proc_env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            self.procs[base], self.logs[base] = proc, log
+            if self._wait_ready(base, proc, timeout):
+                return base
+            self.stop(base)
+            if "Address already in use" not in log.read_text(errors="replace"):
+                break
+        pytest.fail(f"server did not start on {base}; log:\n{self.log(base)[-4000:]}")
+
+    def _wait_ready(self, base: str, proc: subprocess.Popen, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return False
+            if any(_answers(base + path) for path in READY_PATHS):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def log(self, base_url: str) -> str:
+        """What the server printed so far."""
+        path = self.logs.get(base_url)
+        return path.read_text(errors="replace") if path and path.exists() else ""
+
+    def stop(self, base_url: str) -> None:
+        """Stop one server (SIGTERM, then SIGKILL after 10 s)."""
+        proc = self.procs.pop(base_url, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for base in list(self.procs):
+            self.stop(base)
+
+
+@pytest.fixture
+def server_proc(tmp_path_factory) -> Iterator[ServerProcs]:
+    """Factory: `server_proc(data_dir) -> base_url` runs the real server; all stopped at the end."""
+    procs = ServerProcs(tmp_path_factory.mktemp("server-logs"))
+    yield procs
+    procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium from the system package; skipped where it is not installed."""
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.skip(f"chromium is not installed ({CHROMIUM}; apt-get install -y chromium)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            with contextlib.suppress(Exception):
+                browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A fresh browser page (own context: no shared cookies or storage)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()

@@ -1,0 +1,123 @@
+"""The supervisors' board in a real headless Chromium, fed live by the real server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import socketio
+
+from server.schemas import OrderIn
+from server.services import allocate, auth, orders
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+# A name an admin may type: it must show as text, never become markup.
+ODD_DEVICE = 'pack <b>bench</b> & "2"'
+
+
+def _place(
+    store, shop_id: str, lines: list[tuple[str, int]], lat: float, lon: float, priority: int = 0
+):
+    body = {
+        "order_id": shop_id,
+        "priority": priority,
+        "lines": [{"sku": s, "qty": q} for s, q in lines],
+        "ship_to": {
+            "name": "Grace Hopper",
+            "line1": "1 Long Road",
+            "city": "Springfield",
+            "postcode": "12345",
+            "country": "US",
+            "lat": lat,
+            "lon": lon,
+        },
+    }
+    oid, _ = orders.capture(store, OrderIn.model_validate(body))
+    assert allocate.allocate_order(store, oid) == "allocated"
+    return oid
+
+
+@pytest.fixture
+def seeded_floor(floor_settings, floor_store, floor_tokens):
+    """Three pick lists (two east, one west), two east devices and an oddly named one."""
+    auth.create_device(floor_store, ODD_DEVICE, "packer", "WH-WEST")
+    _place(floor_store, "SHOP-1001", [("SKU-A", 2), ("SKU-B", 1)], 40.0, -75.0, priority=5)
+    _place(floor_store, "SHOP-1002", [("SKU-B", 3)], 40.0, -75.0)
+    _place(floor_store, "SHOP-1003", [("SKU-C", 1)], 34.0, -118.0)
+    return floor_settings.data_dir, floor_tokens, floor_store
+
+
+def test_board_shows_the_floor_and_follows_it_live(
+    seeded_floor, server_proc, browser_page, tmp_path
+):
+    from playwright.sync_api import expect
+
+    data_dir, tokens, floor_store = seeded_floor
+    base = server_proc(data_dir)
+    page = browser_page
+    requests: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+
+    page.goto(base + "/board")
+    expect(page.locator("#link")).to_have_text("live")
+    lists = page.locator("#pick-lists tbody tr")
+    expect(lists).to_have_count(3)
+    first = page.locator('#pick-lists tr[data-ref="PL-000001"]')
+    expect(first.locator(".status")).to_have_text("open")
+    expect(first.locator(".orders")).to_contain_text("SHOP-1001")
+    expect(first).to_contain_text("0 / 3")
+    expect(page.locator('#pick-lists tr[data-ref="PL-000003"]')).to_contain_text("WH-WEST")
+
+    devices = page.locator("#devices tbody tr")
+    expect(devices).to_have_count(3)
+    picker = page.locator('#devices tr[data-device="picker-e1"]')
+    expect(picker.locator(".dot")).to_have_class(re.compile(r"\bdot-off\b"))
+    expect(picker).to_contain_text("offline")
+    odd = page.locator("#devices td.name").filter(has_text="bench")
+    expect(odd).to_have_text(ODD_DEVICE)
+    assert page.locator("#devices b").count() == 0  # the name stayed text
+    expect(page.locator('.counter[data-counter="allocated"] .counter-n')).to_have_text("3")
+    expect(page.locator('.counter[data-counter="failed_prints"] .counter-n')).to_have_text("0")
+    expect(page.locator("footer")).to_contain_text("no login")
+
+    # Progress made behind the board's back shows with the next snapshot.
+    with floor_store.write():
+        floor_store.execute("UPDATE pick_steps SET picked = 2 WHERE pick_list_id = 2")
+    page.evaluate("window.__sameDocument = 42")
+    device = socketio.Client()
+    try:
+        device.connect(
+            base,
+            namespaces=["/device"],
+            auth={"token": tokens["picker"], "last_seen_seq": 0},
+            wait_timeout=10,
+        )
+        expect(picker.locator(".dot")).to_have_class(re.compile(r"\bdot-on\b"))
+        expect(picker).to_contain_text("online")
+        expect(picker).to_contain_text("PL-000001")
+        expect(first.locator(".status")).to_have_text("assigned")
+        expect(first.locator(".device")).to_have_text("picker-e1")
+        expect(page.locator('.counter[data-counter="picking"] .counter-n')).to_have_text("1")
+        second = page.locator('#pick-lists tr[data-ref="PL-000002"]')
+        expect(second.locator(".bar-picked + .bar-num")).to_have_text("2 / 3")
+        expect(second.locator(".bar-picked .fill")).to_have_attribute("style", "width: 67%;")
+        assert page.evaluate("window.__sameDocument") == 42, "the page reloaded"
+        shot = tmp_path / "board.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"board screenshot: {shot}")
+    finally:
+        device.disconnect()
+    expect(picker.locator(".dot")).to_have_class(re.compile(r"\bdot-off\b"))
+
+    assert not problems, problems
+    origin = base.replace("http://", "")
+    outside = [u for u in requests if origin not in u and not u.startswith("data:")]
+    assert not outside, f"the board fetched from elsewhere: {outside}"
+
+    server_proc.stop(base)
+    expect(page.locator("#link")).to_have_text("reconnecting…")
+    expect(page.locator("#board")).to_have_class(re.compile(r"\bstale\b"))
