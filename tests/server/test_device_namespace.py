@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import place
+from floorkit import place
 
 from server.app import create_app
 from shared.protocol import DEVICE_NAMESPACE as NS

@@ -1,0 +1,146 @@
+"""Picking and packing judged without IO, against their declared transition tables."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from server.domain import packing, picking
+from server.domain.floor import PickList, Step, gtin_key, parse_pick_list_ref, pick_list_ref
+
+MUG = ("4006381333931",)
+
+
+def step(step_id=1, qty=2, picked=0, at_location=False, verified=0, location="A-01-01", codes=MUG):
+    return Step(
+        step_id,
+        step_id,
+        "SO-1",
+        location,
+        "L" + location,
+        "SKU-A",
+        "Mug",
+        codes,
+        qty,
+        picked,
+        at_location,
+        verified,
+    )
+
+
+def keys(text: str) -> set[str]:
+    return {text, gtin_key(text)}
+
+
+def test_idle_without_a_list():
+    assert picking.screen(None).screen == "idle"
+    v = picking.judge(None, "LA-01-01", keys("LA-01-01"))
+    assert not v.ok and v.code == "nothing_to_scan" and v.change is None
+
+
+def test_tote_first_then_location_then_items():
+    pl = PickList(1, "assigned", None, (step(),))
+    assert picking.screen(pl).screen == "pick_tote"
+    assert picking.judge(pl, "A-01-01", keys("A-01-01")).code == "not_a_tote"
+    assert picking.judge(pl, "TOTE-1", keys("TOTE-1"), tote_free=False).code == "tote_in_use"
+    v = picking.judge(pl, "TOTE-1", keys("TOTE-1"))
+    assert v.ok and v.change == picking.SetTote("TOTE-1")
+
+    pl = dataclasses.replace(pl, tote="TOTE-1")
+    s = picking.screen(pl)
+    assert s.screen == "pick_location" and s.expect.barcodes == ["LA-01-01"]
+    assert picking.judge(pl, "LB-01-01", keys("LB-01-01")).code == "wrong_location"
+    assert picking.judge(pl, "LA-01-01", keys("LA-01-01")).change == picking.AtLocation(1)
+
+    pl = dataclasses.replace(pl, steps=(step(at_location=True),))
+    assert picking.screen(pl).screen == "pick_item"
+    assert picking.judge(pl, "123", keys("123")).code == "wrong_item"
+    # An EAN-13 matches the same item scanned as GTIN-14 (a GS1 element string).
+    v = picking.judge(pl, "04006381333931", keys("04006381333931"))
+    assert v.ok and v.code == "item_ok" and v.change == picking.Picked(1, 1)
+
+    pl = dataclasses.replace(pl, steps=(step(at_location=True, picked=1),))
+    v = picking.judge(pl, MUG[0], keys(MUG[0]))
+    assert v.code == "list_done"
+    pl = dataclasses.replace(pl, steps=(step(at_location=True, picked=2),))
+    assert picking.screen(pl).screen == "pick_done"
+
+
+@pytest.mark.parametrize(
+    "pl",
+    [
+        None,
+        PickList(1, "assigned", None, (step(),)),
+        PickList(1, "assigned", "TOTE-1", (step(),)),
+        PickList(1, "assigned", "TOTE-1", (step(at_location=True),)),
+        PickList(
+            1, "assigned", "TOTE-1", (step(at_location=True, picked=1), step(2, location="B-01-01"))
+        ),
+        PickList(1, "assigned", "TOTE-1", (step(at_location=True, picked=2),)),
+    ],
+)
+@pytest.mark.parametrize("text", ["TOTE-9", "LA-01-01", "LB-01-01", MUG[0], "junk"])
+def test_no_scan_leaves_the_picking_table(pl, text):
+    before = picking.screen(pl).screen
+    v = picking.judge(pl, text, keys(text))
+    after = picking.screen(apply(pl, v.change)).screen if pl else "idle"
+    assert after in picking.TRANSITIONS[before] or after == "idle", (before, after)
+
+
+def apply(pl: PickList, change) -> PickList:
+    if isinstance(change, picking.SetTote):
+        return dataclasses.replace(pl, tote=change.tote)
+    steps = []
+    for s in pl.steps:
+        if isinstance(change, picking.AtLocation) and s.step_id == change.step_id:
+            s = dataclasses.replace(s, at_location=True)
+        if isinstance(change, picking.Picked) and s.step_id == change.step_id:
+            s = dataclasses.replace(s, picked=s.picked + change.qty)
+        steps.append(s)
+    return dataclasses.replace(pl, steps=tuple(steps))
+
+
+def test_packing_checks_each_item_then_the_label():
+    pl = PickList(7, "packing", "TOTE-1", (step(picked=2, verified=0),))
+    bench = packing.Bench(pl)
+    assert packing.screen(bench).screen == "pack_verify"
+    assert packing.judge(bench, "999", keys("999")).code == "item_not_in_order"
+    v = packing.judge(bench, MUG[0], keys(MUG[0]))
+    assert v.ok and v.code == "item_checked" and v.change == packing.Verified(1)
+    bench = packing.Bench(dataclasses.replace(pl, steps=(step(picked=2, verified=1),)))
+    assert packing.judge(bench, MUG[0], keys(MUG[0])).code == "all_checked"
+    done = dataclasses.replace(pl, steps=(step(picked=2, verified=2),))
+    assert packing.screen(packing.Bench(done)).instruction.startswith("Printing")
+    assert packing.judge(packing.Bench(done), MUG[0], keys(MUG[0])).code == "label_not_ready"
+    labelled = packing.Bench(done, packing.Package(3, "SF0000000012", "printed"))
+    s = packing.screen(labelled)
+    assert s.screen == "pack_label" and s.expect.barcodes == ["SF0000000012"]
+    assert packing.judge(labelled, "SF0000000029", keys("SF0000000029")).code == "wrong_label"
+    v = packing.judge(labelled, "SF0000000012", keys("SF0000000012"))
+    assert v.ok and v.change == packing.ConfirmLabel(3)
+
+
+def test_an_extra_unit_is_refused():
+    pl = PickList(
+        7, "packing", "TOTE-1", (step(picked=1, verified=1), step(2, picked=1, codes=("111",)))
+    )
+    assert packing.judge(packing.Bench(pl), MUG[0], keys(MUG[0])).code == "item_extra"
+
+
+def test_start_packing_only_a_picked_list():
+    pl = PickList(7, "picked", "TOTE-1", (step(picked=2),))
+    assert packing.judge_start(None, "TOTE-2", False).code == "unknown_container"
+    assert packing.judge_start(pl, "TOTE-1", True).code == "on_other_bench"
+    assert (
+        packing.judge_start(dataclasses.replace(pl, status="assigned"), "TOTE-1", False).code
+        == "not_ready"
+    )
+    assert packing.judge_start(pl, "TOTE-1", False).change == packing.StartPacking(7)
+    assert packing.screen(None, ("TOTE-1",)).expect.barcodes == ["TOTE-1"]
+
+
+def test_pick_list_refs_round_trip():
+    assert pick_list_ref(12) == "PL-000012"
+    assert parse_pick_list_ref("PL-000012") == 12
+    assert parse_pick_list_ref("PL-x") is None and parse_pick_list_ref("TOTE-1") is None
