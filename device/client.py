@@ -80,6 +80,7 @@ class DeviceClient:
         )
         self.sio.on("connect", self._on_connect, namespace=NS)
         self.sio.on("disconnect", self._on_disconnect, namespace=NS)
+        self.sio.on("connect_error", self._on_connect_error, namespace=NS)
         self.sio.on("state", self._on_state, namespace=NS)
         self.sio.on("print", self._on_print, namespace=NS)
         self._threads: list[threading.Thread] = []
@@ -134,6 +135,12 @@ class DeviceClient:
         self._online.set()
         self.screen.status("online", self.journal.counts()["waiting"])
         self._emit("link", "online")
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        # The server says why it refused (e.g. an unknown token): show it, keep retrying.
+        reason = data.get("message") if isinstance(data, dict) else str(data)
+        log.warning("server refused the connection: %s", reason)
+        self.screen.scan_result(False, f"Server refused: {reason}")
 
     def _on_disconnect(self, reason: Any = None) -> None:
         self._online.clear()

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import request
-from flask_socketio import Namespace, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
 from server.realtime.hub import Hub, device_room
 from server.services import auth, outbox, packages, scanning, screens

@@ -1,0 +1,62 @@
+"""The /device link on the real server: tokens, oversized and garbled messages."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import socketio
+from floorkit import place
+
+from server.services import auth
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def live(floor_store, floor_tokens, floor_settings, server_proc):
+    place(floor_store, "shop-1", [("SKU-B", 1)])
+    key = auth.create_api_key(floor_store, "t")
+    base = server_proc(floor_settings.data_dir)
+    return base, {"Authorization": f"Bearer {key}"}, floor_tokens
+
+
+def connect(base: str, token: str) -> socketio.Client:
+    client = socketio.Client(reconnection=False)
+    client.connect(
+        base, namespaces=[NS], auth={"token": token, "last_seen_seq": 0}, transports=["websocket"]
+    )
+    return client
+
+
+def test_wrong_token_is_refused_with_a_reason(live):
+    base, _, _ = live
+    client = socketio.Client(reconnection=False)
+    reasons = []
+    client.on("connect_error", reasons.append, namespace=NS)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(
+            base, namespaces=[NS], auth={"token": "sfd_wrong-token"}, transports=["websocket"]
+        )
+    assert reasons and "unknown device token" in str(reasons[0])
+
+
+def test_oversized_message_is_refused_and_changes_nothing(live):
+    base, headers, tokens = live
+    client = connect(base, tokens["picker"])
+    stats = requests.get(f"{base}/api/stats", headers=headers, timeout=5).json()
+    client.emit("scan", {"id": "big", "barcode": "A" * 200_000}, namespace=NS)
+    deadline = time.monotonic() + 10
+    while client.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not client.connected  # the transport drops a link that sends more than it may
+    assert requests.get(f"{base}/api/stats", headers=headers, timeout=5).json() == stats
+    # The server is unharmed: the same device connects again and scans.
+    again = connect(base, tokens["picker"])
+    reply = again.call("scan", {"id": "ok-1", "barcode": "TOTE-5"}, namespace=NS, timeout=5)
+    assert reply["ok"] and reply["code"] == "tote_ok"
+    garbled = again.call("scan", {"id": "g-1", "barcode": 42}, namespace=NS, timeout=5)
+    assert garbled["ok"] is False and garbled["error"]["code"] == "bad_message"
+    again.disconnect()
