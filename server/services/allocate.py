@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from server.domain import allocation
 from server.domain.routing import s_shape_key
-from server.services.clock import now
+from server.services import planning
 from server.services.orders import record
 from server.store import Store
 
@@ -58,7 +58,8 @@ def allocate_order(store: Store, order_id: str) -> str:
                     reason="no warehouse can ship it complete",
                 )
             return "backordered"
-        _reserve(store, order_id, order["priority"], plan)
+        _reserve(store, order_id, plan)
+        planning.list_for_order(store, order_id)
         record(
             store,
             order_id,
@@ -70,15 +71,9 @@ def allocate_order(store: Store, order_id: str) -> str:
         return "allocated"
 
 
-def _reserve(store: Store, order_id: str, priority: int, plan: allocation.Allocation) -> int:
-    """Reserve the planned bins and create the order's pick list; returns the list id."""
-    at = now()
+def _reserve(store: Store, order_id: str, plan: allocation.Allocation) -> None:
+    """Reserve the planned bins for an order (inside a write)."""
     store.execute("UPDATE orders SET warehouse = ? WHERE id = ?", (plan.warehouse, order_id))
-    list_id = store.execute(
-        "INSERT INTO pick_lists (warehouse, status, priority, created_at) VALUES (?, 'open', ?, ?)",
-        (plan.warehouse, priority, at),
-    ).lastrowid
-    steps = []
     for take in plan.takes:
         # The WHERE clause is the guard: it never lets reserved pass on_hand.
         cur = store.execute(
@@ -88,20 +83,10 @@ def _reserve(store: Store, order_id: str, priority: int, plan: allocation.Alloca
         )
         if cur.rowcount != 1:
             raise StockRace(f"bin {take.location_id} has less than {take.qty} of {take.sku} free")
-        res_id = store.execute(
+        store.execute(
             "INSERT INTO reservations (order_id, line_no, location_id, sku, qty) VALUES (?, ?, ?, ?, ?)",
             (order_id, take.line_no, take.location_id, take.sku, take.qty),
-        ).lastrowid
-        loc = store.one("SELECT aisle, bay, level FROM locations WHERE id = ?", (take.location_id,))
-        steps.append((s_shape_key(loc["aisle"], loc["bay"], loc["level"]), take, res_id))
-    steps.sort(key=lambda s: (s[0], s[1].sku))
-    for seq, (_, take, res_id) in enumerate(steps, start=1):
-        store.execute(
-            """INSERT INTO pick_steps (pick_list_id, seq, order_id, reservation_id, location_id, sku, qty)
-               VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (list_id, seq, order_id, res_id, take.location_id, take.sku, take.qty),
         )
-    return list_id
 
 
 def pending_order_ids(store: Store) -> list[str]:
