@@ -1,0 +1,43 @@
+"""Scanner and printer drivers, chosen by URL (see ``urls.py``)."""
+
+import contextlib
+
+from .base import (
+    DriverError,
+    Printer,
+    PrinterError,
+    PrinterStatus,
+    Scanner,
+    ScannerError,
+)
+from .fake import FakePrinter, FakeScanner
+from .file_printer import FilePrinter
+from .serial_printer import SerialPrinter
+from .serial_scanner import SerialScanner
+from .stdin import StdinScanner
+from .tcp_printer import TcpPrinter
+from .urls import open_printer, open_scanner
+
+# evdev is Linux-only; every other driver works without it.
+with contextlib.suppress(ImportError):
+    from .evdev_scanner import EvdevScanner, KeyDecoder
+
+__all__ = [
+    "DriverError",
+    "EvdevScanner",
+    "FakePrinter",
+    "FakeScanner",
+    "FilePrinter",
+    "KeyDecoder",
+    "Printer",
+    "PrinterError",
+    "PrinterStatus",
+    "Scanner",
+    "ScannerError",
+    "SerialPrinter",
+    "SerialScanner",
+    "StdinScanner",
+    "TcpPrinter",
+    "open_printer",
+    "open_scanner",
+]

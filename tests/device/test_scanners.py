@@ -1,0 +1,444 @@
+"""Scanner drivers: one contract for the fake and the pty-backed serial driver."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import evdev
+import pytest
+from evdev import InputEvent, ecodes
+
+from device.drivers import (
+    FakeScanner,
+    Scanner,
+    ScannerError,
+    SerialScanner,
+    StdinScanner,
+    open_scanner,
+)
+from device.drivers.evdev_scanner import GS, EvdevScanner, KeyDecoder
+from device.drivers.framing import LineFramer
+
+
+@dataclass
+class Wire:
+    """A scanner under test and the way raw scanner bytes reach it."""
+
+    scanner: Scanner
+    send: Callable[[bytes], None]
+
+
+def wait_connected(scanner: SerialScanner, timeout: float = 3.0) -> None:
+    """Keep reading until the driver has (re)opened its port."""
+    # pyserial flushes the input queue when it opens a port, and a real tty
+    # drops bytes while nobody has it open: a scanner only talks once opened.
+    deadline = time.monotonic() + timeout
+    while not scanner.connected and time.monotonic() < deadline:
+        assert scanner.read(timeout=0.05) is None
+    assert scanner.connected
+
+
+@pytest.fixture(params=["fake", "serial"])
+def wire(request: pytest.FixtureRequest, make_pty) -> Iterator[Wire]:
+    """The same contract runs against the fake and the real serial driver."""
+    if request.param == "fake":
+        fake = FakeScanner()
+        yield Wire(fake, fake.feed)
+        fake.close()
+    else:
+        p = make_pty()
+        scanner = SerialScanner(p.name, 9600)
+        yield Wire(scanner, p.write)
+        scanner.close()
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\r", b"\n"], ids=["crlf", "cr", "lf"])
+def test_one_scan_per_terminator(wire: Wire, eol: bytes) -> None:
+    wire.send(b"ABC123" + eol)
+    assert wire.scanner.read(timeout=2) == "ABC123"
+    # CRLF is one terminator, not a scan followed by an empty one.
+    assert wire.scanner.read(timeout=0.1) is None
+
+
+def test_two_scans_in_one_write(wire: Wire) -> None:
+    wire.send(b"0012345678905\r\nLOC-A-01-02\r\n")
+    assert wire.scanner.read(timeout=2) == "0012345678905"
+    assert wire.scanner.read(timeout=2) == "LOC-A-01-02"
+
+
+def test_scan_split_across_writes_survives_a_timeout(wire: Wire) -> None:
+    wire.send(b"TOTE-")
+    assert wire.scanner.read(timeout=0.2) is None  # partial scan: not a scan yet
+    wire.send(b"0042\r")
+    assert wire.scanner.read(timeout=2) == "TOTE-0042"
+
+
+def test_crlf_split_between_cr_and_lf(wire: Wire) -> None:
+    wire.send(b"A1\r")
+    assert wire.scanner.read(timeout=2) == "A1"
+    wire.send(b"\nB2\r\n")
+    assert wire.scanner.read(timeout=2) == "B2"
+
+
+def test_read_timeout_returns_none_in_time(wire: Wire) -> None:
+    start = time.monotonic()
+    assert wire.scanner.read(timeout=0.3) is None
+    assert 0.25 <= time.monotonic() - start < 1.5
+
+
+def test_gs1_separator_and_symbology_prefix_pass_through(wire: Wire) -> None:
+    wire.send(b"]C10109506000134352\x1d10LOT7\r\n")
+    assert wire.scanner.read(timeout=2) == "]C10109506000134352\x1d10LOT7"
+
+
+def test_blocking_read_gets_scan_from_another_thread(wire: Wire) -> None:
+    timer = threading.Timer(0.2, wire.send, args=(b"LATE\n",))
+    timer.start()
+    try:
+        assert wire.scanner.read(timeout=None) == "LATE"
+    finally:
+        timer.cancel()
+
+
+def test_read_after_close_raises(wire: Wire) -> None:
+    wire.scanner.close()
+    with pytest.raises(ScannerError, match="closed"):
+        wire.scanner.read(timeout=0.1)
+
+
+def test_fake_inject_is_thread_safe() -> None:
+    fake = FakeScanner()
+    threads = [
+        threading.Thread(target=lambda n=n: [fake.inject(f"{n}-{i}") for i in range(50)])
+        for n in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = [fake.read(timeout=1) for _ in range(200)]
+    assert sorted(got) == sorted(f"{n}-{i}" for n in range(4) for i in range(50))
+    assert fake.read(timeout=0.05) is None
+
+
+def test_serial_unplug_and_replug_through_a_symlink(make_pty, tmp_path: Path) -> None:
+    link = tmp_path / "ttyACM-scanner"  # stands in for /dev/serial/by-id/...
+    first = make_pty()
+    link.symlink_to(first.name)
+    scanner = SerialScanner(str(link), backoff_initial=0.05, backoff_max=0.2)
+    try:
+        first.write(b"ONE\r\nTWO\r\nTHR")
+        assert scanner.read(timeout=2) == "ONE"
+        first.unplug()  # mid-scan: "THR" never gets its terminator
+        # A scan already received is not lost with the device.
+        assert scanner.read(timeout=2) == "TWO"
+        assert scanner.read(timeout=0.3) is None
+        assert not scanner.connected
+
+        second = make_pty()
+        link.unlink()
+        link.symlink_to(second.name)
+        wait_connected(scanner)
+        second.write(b"THREE\r\n")
+        # The half scan from before the unplug is not glued onto this one.
+        assert scanner.read(timeout=3) == "THREE"
+        assert scanner.connected
+    finally:
+        scanner.close()
+
+
+def test_serial_scanner_waits_for_a_port_that_appears_later(make_pty, tmp_path: Path) -> None:
+    link = tmp_path / "late-scanner"
+    scanner = SerialScanner(str(link), backoff_initial=0.05, backoff_max=0.1)
+    try:
+        assert not scanner.connected
+        assert scanner.read(timeout=0.2) is None
+        p = make_pty()
+        link.symlink_to(p.name)
+        wait_connected(scanner)
+        p.write(b"HELLO\n")
+        assert scanner.read(timeout=3) == "HELLO"
+    finally:
+        scanner.close()
+
+
+def test_serial_crlf_mode_keeps_a_lone_cr(make_pty) -> None:
+    p = make_pty()
+    scanner = open_scanner(f"serial://{p.name}?baud=115200&eol=crlf")
+    try:
+        assert isinstance(scanner, SerialScanner) and scanner.baudrate == 115200
+        p.write(b"A\rB\r\n")
+        assert scanner.read(timeout=2) == "A\rB"
+    finally:
+        scanner.close()
+
+
+def test_framer_rejects_unknown_eol() -> None:
+    with pytest.raises(ValueError, match="eol"):
+        LineFramer("tab")
+
+
+def test_stdin_scanner_reads_lines_from_a_pipe() -> None:
+    read_fd, write_fd = os.pipe()
+    scanner = StdinScanner(read_fd)
+    try:
+        os.write(write_fd, b"PICK-1\nPICK-")
+        assert scanner.read(timeout=1) == "PICK-1"
+        assert scanner.read(timeout=0.1) is None
+        os.write(write_fd, b"2\n\nLAST")
+        assert scanner.read(timeout=1) == "PICK-2"
+        os.close(write_fd)
+        write_fd = -1
+        assert scanner.read(timeout=1) == "LAST"  # no newline before end of input
+        with pytest.raises(ScannerError, match="ended"):
+            scanner.read(timeout=0.1)
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+
+
+def test_fake_urls_share_named_instances() -> None:
+    scanner = open_scanner("fake://packer-7")
+    FakeScanner.named("packer-7").inject("SSCC-1")
+    assert scanner.read(timeout=1) == "SSCC-1"
+    assert open_scanner("fake://") is not open_scanner("fake://")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("bluetooth://scanner", "unknown scanner scheme"),
+        ("serial:///dev/ttyACM0?speed=9600", "unknown option"),
+        ("serial:///dev/ttyACM0?baud=fast", "not a int"),
+        ("serial:///dev/ttyACM0?eol=tab", "eol must be"),
+        ("serial:///dev/ttyACM0?baud=9600&baud=19200", "more than once"),
+        ("serial://dev/ttyACM0", "three slashes"),
+        ("serial://", "device path is required"),
+        ("evdev://", "device path or"),
+        ("evdev:///dev/input/event3?gs=NOSUCHKEY", "unknown key"),
+        ("evdev:///dev/input/event3?keymap=fr", "unknown keymap"),
+        ("stdin://?x=1", "unknown option"),
+    ],
+)
+def test_bad_scanner_urls_raise_value_error(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_scanner(url)
+
+
+# -- evdev: the decoder is fed real evdev.InputEvent objects ------------------
+
+K = ecodes  # short alias for key codes in event scripts
+DOWN, UP, REPEAT = 1, 0, 2
+
+
+def key(code: int, value: int) -> list[InputEvent]:
+    """One key transition as a real keyboard reports it: MSC_SCAN, EV_KEY, SYN_REPORT."""
+    return [
+        InputEvent(1700000000, 0, ecodes.EV_MSC, ecodes.MSC_SCAN, 0x70000 + code),
+        InputEvent(1700000000, 0, ecodes.EV_KEY, code, value),
+        InputEvent(1700000000, 0, ecodes.EV_SYN, ecodes.SYN_REPORT, 0),
+    ]
+
+
+def tap(*codes: int) -> list[InputEvent]:
+    """Press and release each key in turn."""
+    return [e for code in codes for e in key(code, DOWN) + key(code, UP)]
+
+
+def shifted(*codes: int, side: int = K.KEY_LEFTSHIFT) -> list[InputEvent]:
+    """Hold shift while tapping the keys."""
+    return key(side, DOWN) + tap(*codes) + key(side, UP)
+
+
+def test_decoder_lowercase_and_digits_end_on_enter() -> None:
+    decoder = KeyDecoder()
+    events = tap(K.KEY_B, K.KEY_I, K.KEY_N, K.KEY_1, K.KEY_0, K.KEY_KP7)
+    assert decoder.feed(events) == []
+    assert decoder.pending == "bin107"
+    assert decoder.feed(tap(K.KEY_ENTER)) == ["bin107"]
+    assert decoder.pending == ""
+
+
+def test_decoder_shift_either_side() -> None:
+    events = shifted(K.KEY_A) + tap(K.KEY_B) + shifted(K.KEY_C, side=K.KEY_RIGHTSHIFT)
+    assert KeyDecoder().feed(events + tap(K.KEY_KPENTER)) == ["AbC"]
+
+
+def test_decoder_caps_lock_toggles_letters_only() -> None:
+    events = (
+        tap(K.KEY_CAPSLOCK, K.KEY_A, K.KEY_1)
+        + shifted(K.KEY_B, K.KEY_2)  # shift inverts caps lock for letters
+        + tap(K.KEY_CAPSLOCK, K.KEY_C)
+        + tap(K.KEY_ENTER)
+    )
+    assert KeyDecoder().feed(events) == ["A1b@c"]
+
+
+def test_decoder_symbols_on_us_layout() -> None:
+    events = (
+        tap(K.KEY_MINUS, K.KEY_SLASH, K.KEY_DOT, K.KEY_EQUAL, K.KEY_SPACE)
+        + shifted(K.KEY_MINUS, K.KEY_SEMICOLON, K.KEY_9, K.KEY_0, K.KEY_APOSTROPHE)
+        + tap(K.KEY_ENTER)
+    )
+    assert KeyDecoder().feed(events) == ['-/.= _:()"']
+
+
+def test_decoder_keeps_aim_prefix_and_maps_gs_key() -> None:
+    decoder = KeyDecoder(gs_key=K.KEY_F8)
+    events = (
+        tap(K.KEY_RIGHTBRACE)
+        + shifted(K.KEY_C)
+        + tap(K.KEY_1, K.KEY_1, K.KEY_0, K.KEY_F8, K.KEY_2, K.KEY_1)
+        + tap(K.KEY_ENTER)
+    )
+    assert decoder.feed(events) == [f"]C110{GS}21"]
+
+
+def test_decoder_gs_stand_in_character_and_ctrl_bracket() -> None:
+    decoder = KeyDecoder(gs_char="~")
+    events = tap(K.KEY_1, K.KEY_0) + shifted(K.KEY_GRAVE) + tap(K.KEY_2, K.KEY_1)
+    events += key(K.KEY_LEFTCTRL, DOWN) + tap(K.KEY_RIGHTBRACE) + key(K.KEY_LEFTCTRL, UP)
+    events += tap(K.KEY_9, K.KEY_ENTER)
+    assert decoder.feed(events) == [f"10{GS}21{GS}9"]
+    # Without the stand-in configured, "~" is just a tilde.
+    assert KeyDecoder().feed(shifted(K.KEY_GRAVE) + tap(K.KEY_ENTER)) == ["~"]
+
+
+def test_decoder_ignores_key_repeat_and_other_events() -> None:
+    events = key(K.KEY_A, DOWN) + key(K.KEY_A, REPEAT) + key(K.KEY_A, REPEAT) + key(K.KEY_A, UP)
+    events += [InputEvent(0, 0, ecodes.EV_LED, ecodes.LED_CAPSL, 1)]
+    events += tap(K.KEY_F12, K.KEY_B)  # unmapped keys type nothing
+    events += key(K.KEY_ENTER, DOWN) + key(K.KEY_ENTER, REPEAT) + key(K.KEY_ENTER, UP)
+    assert KeyDecoder().feed(events) == ["ab"]
+
+
+def test_decoder_two_scans_in_one_batch_and_partial_across_batches() -> None:
+    decoder = KeyDecoder()
+    both = tap(K.KEY_X, K.KEY_ENTER, K.KEY_ENTER, K.KEY_Y, K.KEY_ENTER, K.KEY_Z)
+    assert decoder.feed(both) == ["x", "y"]  # a bare Enter is not a scan
+    assert decoder.feed(tap(K.KEY_9)) == []
+    assert decoder.feed(iter(tap(K.KEY_ENTER))) == ["z9"]  # any iterable works
+
+
+def test_decoder_configurable_table_and_suffix() -> None:
+    # A table is just a dict: a QWERTZ-style swap of Y and Z, Tab as the suffix.
+    table = {K.KEY_Y: ("z", "Z"), K.KEY_Z: ("y", "Y"), K.KEY_1: ("1", "!")}
+    decoder = KeyDecoder(table, suffix_keys=[K.KEY_TAB])
+    assert decoder.feed(tap(K.KEY_Y, K.KEY_Z, K.KEY_1, K.KEY_ENTER, K.KEY_TAB)) == ["zy1"]
+
+
+def test_decoder_reset_forgets_partial_scan_and_modifiers() -> None:
+    decoder = KeyDecoder()
+    decoder.feed(key(K.KEY_LEFTSHIFT, DOWN) + tap(K.KEY_A, K.KEY_CAPSLOCK))
+    decoder.reset()  # unplugged with shift held and caps on
+    assert decoder.feed(tap(K.KEY_B, K.KEY_ENTER)) == ["b"]
+
+
+def test_evdev_url_builds_a_decoder_from_options() -> None:
+    scanner = open_scanner("evdev:///nonexistent/event-kbd?gs=F8&suffix=TAB&grab=0")
+    try:
+        assert isinstance(scanner, EvdevScanner)
+        assert scanner.decoder.gs_key == K.KEY_F8
+        assert scanner.decoder.suffix_keys == {K.KEY_TAB}
+        assert not scanner.connected
+        assert scanner.read(timeout=0.1) is None  # polls quietly while absent
+    finally:
+        scanner.close()
+    by_id = open_scanner("evdev://?vendor=0x05e0&product=0x1200&gs=%5E")
+    assert isinstance(by_id, EvdevScanner) and by_id.decoder.gs_char == "^"
+    by_id.close()
+
+
+class StubInputDevice:
+    """Stands in for evdev.InputDevice: a pipe for select(), events from a list."""
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        self.fd = self._r
+        self.events: list[InputEvent] = []
+        self.gone = False
+        self.grabbed = False
+
+    def push(self, events: list[InputEvent]) -> None:
+        self.events += events
+        os.write(self._w, b"!")
+
+    def unplug(self) -> None:
+        self.gone = True
+        os.write(self._w, b"!")
+
+    def read(self) -> Iterator[InputEvent]:
+        if self.gone:
+            raise OSError(19, "No such device")
+        if not self.events:
+            raise BlockingIOError
+        os.read(self._r, 4096)
+        events, self.events = self.events, []
+        return iter(events)
+
+    def grab(self) -> None:
+        self.grabbed = True
+
+    def ungrab(self) -> None:
+        self.grabbed = False
+
+    def close(self) -> None:
+        for fd in (self._r, self._w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def test_evdev_scanner_grabs_and_reopens_after_enodev() -> None:
+    plugged: list[StubInputDevice] = [StubInputDevice()]
+    opened: list[StubInputDevice] = []
+
+    def opener() -> StubInputDevice:
+        if not plugged:
+            raise FileNotFoundError(2, "No such file or directory")
+        opened.append(plugged.pop())
+        return opened[-1]
+
+    scanner = EvdevScanner(opener=opener, poll_interval=0.05)
+    try:
+        first = opened[0]
+        assert first.grabbed
+        first.push(tap(K.KEY_A, K.KEY_1, K.KEY_ENTER, K.KEY_B))
+        assert scanner.read(timeout=1) == "a1"
+        first.unplug()
+        assert scanner.read(timeout=0.2) is None
+        assert not scanner.connected
+        second = StubInputDevice()
+        plugged.append(second)
+        assert scanner.read(timeout=0.3) is None
+        assert scanner.connected and second.grabbed
+        second.push(tap(K.KEY_C, K.KEY_ENTER))
+        assert scanner.read(timeout=1) == "c"  # the "b" from before the unplug is gone
+    finally:
+        scanner.close()
+    assert not opened[-1].grabbed
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/uinput"), reason="needs /dev/uinput (absent here)")
+def test_evdev_scanner_reads_a_virtual_keyboard_through_the_kernel() -> None:
+    keys = [K.KEY_A, K.KEY_1, K.KEY_LEFTSHIFT, K.KEY_ENTER]
+    with evdev.UInput({ecodes.EV_KEY: keys}, name="scanfloor-test-scanner") as ui:
+        time.sleep(0.3)  # let udev create the node
+        scanner = EvdevScanner(ui.device.path)
+        try:
+            for code, value in [(K.KEY_LEFTSHIFT, 1), (K.KEY_A, 1), (K.KEY_A, 0)]:
+                ui.write(ecodes.EV_KEY, code, value)
+            ui.write(ecodes.EV_KEY, K.KEY_LEFTSHIFT, 0)
+            for code in (K.KEY_1, K.KEY_ENTER):
+                ui.write(ecodes.EV_KEY, code, 1)
+                ui.write(ecodes.EV_KEY, code, 0)
+            ui.syn()
+            assert scanner.read(timeout=2) == "A1"
+        finally:
+            scanner.close()
