@@ -1,0 +1,142 @@
+"""What the API answers and the query strings it takes; request bodies live in server.schemas."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.schemas import Code, OrderOut
+from shared.protocol import DeviceState
+
+OrderStatus = OrderOut.model_fields["status"].annotation
+PickListStatus = Literal["open", "assigned", "picked", "packing", "packed"]
+
+
+class Query(BaseModel):
+    """A query string: unknown parameters are refused, so a typo is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderQuery(Query):
+    status: OrderStatus | None = None  # type: ignore[valid-type]
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class StockQuery(Query):
+    sku: Code | None = None
+    warehouse: Code | None = None
+
+
+class PickListQuery(Query):
+    status: PickListStatus | None = None
+    warehouse: Code | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class HealthOut(BaseModel):
+    ok: bool
+
+
+class OrderSummaryOut(BaseModel):
+    id: str
+    order_id: str
+    channel: str
+    status: str
+    priority: int
+    warehouse: str | None
+    created_at: str
+    updated_at: str
+
+
+class OrderListOut(BaseModel):
+    orders: list[OrderSummaryOut]
+
+
+class CatalogueOut(BaseModel):
+    """How many of each were written, and what allocating waiting orders did afterwards."""
+
+    warehouses: int
+    locations: int
+    products: int
+    stock: int
+    allocation: dict[str, int] = Field(description="waiting orders by status after allocating")
+
+
+class StockRowOut(BaseModel):
+    warehouse: str
+    location: str
+    sku: str
+    on_hand: int
+    reserved: int
+    free: int
+
+
+class StockListOut(BaseModel):
+    stock: list[StockRowOut]
+
+
+class StockPutOut(BaseModel):
+    stock: StockRowOut
+    allocation: dict[str, int] = Field(description="waiting orders by status after allocating")
+
+
+class PickListSummaryOut(BaseModel):
+    id: int
+    ref: str = Field(description="the barcode printed on the pick list")
+    warehouse: str
+    status: PickListStatus
+    tote: str | None
+    priority: int
+    device: str | None
+    units: int
+    picked: int
+    orders: list[str]
+    created_at: str
+
+
+class PickListsOut(BaseModel):
+    pick_lists: list[PickListSummaryOut]
+
+
+class PickStepOut(BaseModel):
+    step_id: int
+    seq: int
+    order_id: str
+    location: str
+    location_barcode: str
+    sku: str
+    product_name: str
+    item_barcodes: list[str]
+    qty: int
+    picked: int
+    at_location: bool
+    verified: int
+
+
+class PickListOut(PickListSummaryOut):
+    steps: list[PickStepOut]
+
+
+class DeviceOut(BaseModel):
+    id: int
+    name: str
+    role: Literal["picker", "packer"]
+    warehouse: str
+    connected: bool
+    last_seen: str | None
+    state: DeviceState = Field(description="the screen the device should show now")
+
+
+class DeviceListOut(BaseModel):
+    devices: list[DeviceOut]
+
+
+class StatsOut(BaseModel):
+    orders: dict[str, int] = Field(description="orders by status")
+    scans: int
+    wrong_scans: int
+    labels_printed: int
+    print_failures: int
+    packages_confirmed: int

@@ -1,0 +1,127 @@
+"""The OpenAPI 3.1 document, built from the route table and the same pydantic models."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from server.api.auth import SECURITY, SECURITY_SCHEMES
+from server.api.errors import ERROR_CODES
+from server.api.table import Route
+from server.schemas import ErrorOut
+
+REF = "#/components/schemas/{model}"
+_RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_CONVERTER_TYPES = {"int": "integer", "float": "number"}
+_DESCRIPTIONS = {
+    200: "OK",
+    201: "Created",
+    400: "Malformed JSON",
+    401: "Missing or wrong API key",
+    404: "Not found",
+    409: "Conflicts with what exists",
+    413: "Body too large",
+    415: "Body is not application/json",
+    422: "Invalid input: every problem listed",
+}
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: `/pick-lists/<int:list_id>` -> `/pick-lists/{list_id}`."""
+    return _RULE_ARG.sub(lambda m: "{" + m.group(2) + "}", rule)
+
+
+def _path_params(rule: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": _CONVERTER_TYPES.get(conv or "", "string")},
+        }
+        for conv, name in _RULE_ARG.findall(rule)
+    ]
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema["properties"].items():
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            param["description"] = prop["description"]
+        param["schema"] = {k: v for k, v in prop.items() if k != "description"}
+        params.append(param)
+    return params
+
+
+def _json(ref: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": ref}}
+
+
+def _statuses(route: Route) -> list[int]:
+    codes = {route.status, *route.also}
+    if not route.public:
+        codes.add(401)
+    if route.body is not None:
+        codes |= {400, 413, 415, 422}
+    if route.query is not None:
+        codes.add(422)
+    return sorted(codes)
+
+
+def build(
+    routes: Sequence[Route], title: str, version: str, prefix: str = "/api"
+) -> dict[str, Any]:
+    """The whole document: paths from the table, components from the models."""
+    inputs = {r.body for r in routes if r.body}
+    outputs = {r.response for r in routes if r.response} | {ErrorOut}
+    keys = [(m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
+    keys += [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)]
+    refs, top = models_json_schema(keys, ref_template=REF)
+    error_ref = refs[(ErrorOut, "serialization")]
+
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        op: dict[str, Any] = {"operationId": route.endpoint, "summary": route.summary}
+        doc = (route.view.__doc__ or "").strip()
+        if doc and doc != route.summary:
+            op["description"] = doc
+        params = _path_params(route.path)
+        if route.query is not None:
+            params += _query_params(route.query)
+        if params:
+            op["parameters"] = params
+        if route.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": _json(refs[(route.body, "validation")]),
+            }
+        responses: dict[str, Any] = {}
+        for code in _statuses(route):
+            if code < 400:
+                body = refs[(route.response, "serialization")] if route.response else {}
+            else:
+                body = error_ref
+            desc = _DESCRIPTIONS.get(code) or ERROR_CODES.get(code, "")
+            responses[str(code)] = {"description": desc, "content": _json(body)}
+        op["responses"] = responses
+        op["security"] = [] if route.public else SECURITY
+        paths.setdefault(prefix + openapi_path(route.path), {})[route.method.lower()] = op
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": top.get("$defs", {}),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+        "security": SECURITY,
+    }

@@ -1,0 +1,290 @@
+"""The REST views under /api and the table that registers and documents them."""
+
+from __future__ import annotations
+
+import logging
+from importlib import metadata
+from typing import Any
+
+from flask import Blueprint, current_app
+
+from server.api import models as m
+from server.api import reads
+from server.api.errors import ApiError, init_errors
+from server.api.openapi import build
+from server.api.table import Route, register
+from server.schemas import (
+    CatalogueIn,
+    LocationIn,
+    OrderIn,
+    OrderOut,
+    ProductIn,
+    StockIn,
+    WarehouseIn,
+)
+from server.services import allocate, catalogue, orders
+from server.store import Store
+
+log = logging.getLogger("scanfloor.api")
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _store() -> Store:
+    return current_app.extensions["store"]
+
+
+def _offer_work(warehouse: str | None = None) -> None:
+    """Tell the floor: idle pickers get new lists, the board refreshes."""
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        hub.offer_work(warehouse)
+
+
+def _allocate_pending() -> dict[str, int]:
+    """Allocate every waiting order (stock may have arrived) and hand out the new lists."""
+    try:
+        counts = allocate.allocate_pending(_store())
+    except allocate.StockRace:
+        # Another writer took the stock first; the orders wait for the next pass.
+        log.warning("allocation raced with another writer; orders stay waiting", exc_info=True)
+        counts = {}
+    _offer_work()
+    return counts
+
+
+def _load(cat: CatalogueIn, strip_prefix: bool = False) -> dict[str, int]:
+    """Load catalogue data; 422 with every problem if any, nothing written."""
+    try:
+        return catalogue.load(_store(), cat)
+    except catalogue.CatalogueError as exc:
+        problems = exc.problems
+        if strip_prefix:  # one item: `stock[0].sku` reads better as `sku`
+            problems = [(f.split(".", 1)[-1], msg) for f, msg in problems]
+        raise ApiError(422, str(exc), "invalid_catalogue", problems) from None
+
+
+# ---------------------------------------------------------------- service
+def health() -> dict[str, Any]:
+    """Liveness: the process answers and the database can be read."""
+    _store().one("SELECT 1")
+    return {"ok": True}
+
+
+def openapi_json() -> dict[str, Any]:
+    """This document."""
+    doc = current_app.extensions.get("scanfloor.openapi")
+    if doc is None:
+        try:
+            version = metadata.version("scanfloor")
+        except metadata.PackageNotFoundError:
+            version = "0.0.0"
+        doc = build(ROUTES, title="scanfloor", version=version, prefix=bp.url_prefix or "")
+        current_app.extensions["scanfloor.openapi"] = doc
+    return doc
+
+
+# ---------------------------------------------------------------- orders
+def unknown_skus(raw: Any, problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Unknown SKUs in a body that failed validation, so one answer names every problem."""
+    lines = raw.get("lines") if isinstance(raw, dict) else None
+    if not isinstance(lines, list):
+        return []
+    flagged = {f for f, _ in problems}
+    wanted = {
+        i: line["sku"]
+        for i, line in enumerate(lines)
+        if isinstance(line, dict)
+        and isinstance(line.get("sku"), str)
+        and f"lines[{i}].sku" not in flagged
+    }
+    if not wanted:
+        return []
+    skus = sorted(set(wanted.values()))
+    known = {
+        r["sku"]
+        for r in _store().all(
+            f"SELECT sku FROM products WHERE sku IN ({','.join('?' * len(skus))})", tuple(skus)
+        )
+    }
+    return [
+        (f"lines[{i}].sku", f"unknown SKU {sku}") for i, sku in wanted.items() if sku not in known
+    ]
+
+
+def create_order(body: OrderIn) -> tuple[dict[str, Any], int]:
+    """Take an order (idempotent on channel + order_id), allocate it, and offer its pick list."""
+    store = _store()
+    try:
+        order_id, created = orders.capture(store, body)
+    except orders.OrderRejected as exc:
+        raise ApiError(422, str(exc), "invalid_order", exc.problems) from None
+    except orders.OrderConflict as exc:
+        raise ApiError(409, str(exc)) from None
+    if created:
+        try:
+            status = allocate.allocate_order(store, order_id)
+        except allocate.StockRace:
+            log.warning("allocation of %s raced; it waits for the next pass", order_id)
+            status = "received"
+        order = orders.get(store, order_id)
+        _offer_work(order["warehouse"] if status == "allocated" else None)
+        return order, 201
+    return orders.get(store, order_id), 200
+
+
+def get_order(order_id: str) -> dict[str, Any]:
+    """An order by our id (SO-000001) or the shop's id, with its timeline."""
+    order = orders.get(_store(), order_id)
+    if order is None:
+        raise ApiError(404, f"no order {order_id}")
+    return order
+
+
+def list_orders(query: m.OrderQuery) -> dict[str, Any]:
+    """Orders, newest first, optionally of one status."""
+    return {"orders": reads.list_orders(_store(), query.status, query.limit)}
+
+
+# ---------------------------------------------------------------- catalogue and stock
+def load_catalogue(body: CatalogueIn) -> dict[str, Any]:
+    """Warehouses, locations, products and stock in one transaction."""
+    counts = _load(body)
+    allocation = _allocate_pending() if body.stock else {}
+    return {**counts, "allocation": allocation}
+
+
+def put_warehouse(body: WarehouseIn) -> WarehouseIn:
+    """Create or update a warehouse."""
+    _load(CatalogueIn(warehouses=[body]), strip_prefix=True)
+    return body
+
+
+def put_location(body: LocationIn) -> LocationIn:
+    """Create or update a bin location."""
+    _load(CatalogueIn(locations=[body]), strip_prefix=True)
+    return body
+
+
+def put_product(body: ProductIn) -> ProductIn:
+    """Create or update a product and its barcodes."""
+    _load(CatalogueIn(products=[body]), strip_prefix=True)
+    return body
+
+
+def put_stock(body: StockIn) -> dict[str, Any]:
+    """Set the quantity on hand of a SKU in a bin, then allocate waiting orders."""
+    _load(CatalogueIn(stock=[body]), strip_prefix=True)
+    allocation = _allocate_pending()
+    row = reads.stock_row(_store(), body.warehouse, body.location, body.sku)
+    return {"stock": row, "allocation": allocation}
+
+
+def list_stock(query: m.StockQuery) -> dict[str, Any]:
+    """Stock by bin: on hand, reserved, free."""
+    return {"stock": reads.list_stock(_store(), query.sku, query.warehouse)}
+
+
+# ---------------------------------------------------------------- floor
+def list_pick_lists(query: m.PickListQuery) -> dict[str, Any]:
+    """Pick lists, most recent first."""
+    return {
+        "pick_lists": reads.list_pick_lists(_store(), query.status, query.warehouse, query.limit)
+    }
+
+
+def get_pick_list(list_id: int) -> dict[str, Any]:
+    """A pick list with its steps in walking order."""
+    found = reads.pick_list(_store(), list_id)
+    if found is None:
+        raise ApiError(404, f"no pick list {list_id}")
+    return found
+
+
+def list_devices() -> dict[str, Any]:
+    """Devices, whether they are connected, and the screen each should show."""
+    return {"devices": reads.list_devices(_store())}
+
+
+def get_device(name: str) -> dict[str, Any]:
+    """One device and the screen it should show."""
+    found = reads.list_devices(_store(), name)
+    if not found:
+        raise ApiError(404, f"no device {name}")
+    return found[0]
+
+
+def get_stats() -> dict[str, Any]:
+    """Counters: orders by status, scans, wrong scans, labels printed, packages confirmed."""
+    return reads.stats(_store())
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/health", health, "Health check", response=m.HealthOut, public=True),
+    Route("GET", "/openapi.json", openapi_json, "This OpenAPI document", public=True),
+    Route(
+        "POST",
+        "/orders",
+        create_order,
+        "Take an order",
+        body=OrderIn,
+        response=OrderOut,
+        status=201,
+        also=(200, 409),
+        invalid="invalid_order",
+        more_problems=unknown_skus,
+    ),
+    Route(
+        "GET", "/orders", list_orders, "List orders", query=m.OrderQuery, response=m.OrderListOut
+    ),
+    Route("GET", "/orders/<order_id>", get_order, "Get an order", response=OrderOut, also=(404,)),
+    Route(
+        "POST",
+        "/catalogue",
+        load_catalogue,
+        "Load catalogue data",
+        body=CatalogueIn,
+        response=m.CatalogueOut,
+        invalid="invalid_catalogue",
+    ),
+    Route(
+        "POST",
+        "/warehouses",
+        put_warehouse,
+        "Upsert a warehouse",
+        body=WarehouseIn,
+        response=WarehouseIn,
+    ),
+    Route(
+        "POST",
+        "/locations",
+        put_location,
+        "Upsert a location",
+        body=LocationIn,
+        response=LocationIn,
+    ),
+    Route("POST", "/products", put_product, "Upsert a product", body=ProductIn, response=ProductIn),
+    Route("PUT", "/stock", put_stock, "Set stock on hand", body=StockIn, response=m.StockPutOut),
+    Route("GET", "/stock", list_stock, "List stock", query=m.StockQuery, response=m.StockListOut),
+    Route(
+        "GET",
+        "/pick-lists",
+        list_pick_lists,
+        "List pick lists",
+        query=m.PickListQuery,
+        response=m.PickListsOut,
+    ),
+    Route(
+        "GET",
+        "/pick-lists/<int:list_id>",
+        get_pick_list,
+        "Get a pick list",
+        response=m.PickListOut,
+        also=(404,),
+    ),
+    Route("GET", "/devices", list_devices, "List devices", response=m.DeviceListOut),
+    Route("GET", "/devices/<name>", get_device, "Get a device", response=m.DeviceOut, also=(404,)),
+    Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
+]
+
+register(bp, ROUTES)
+init_errors(bp)

@@ -1,0 +1,105 @@
+"""The route table: one entry per endpoint drives registration, request decoding and OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from server.api.auth import require_api_key
+from server.api.errors import ApiError, validation_problems
+
+
+@dataclass(frozen=True)
+class Route:
+    """An endpoint: the Flask rule, its view, the models it takes and answers with."""
+
+    method: str
+    path: str  # a Flask rule, relative to /api: "/orders/<order_id>"
+    view: Callable[..., Any]
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    also: tuple[int, ...] = ()  # other statuses the view may answer (200 on a repeat, 404, 409)
+    public: bool = False
+    invalid: str = "invalid_body"  # the `error` word of a 422 for this route's body
+    # On an invalid body: (raw JSON, problems so far) -> more problems, so one answer lists all.
+    more_problems: Callable[[Any, list[tuple[str, str]]], list[tuple[str, str]]] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.view.__name__
+
+
+def read_json() -> Any:
+    """The request body as JSON: 415 if it is not JSON, 413 if too big, 400 if malformed."""
+    if not request.is_json:
+        got = request.mimetype or "no content type"
+        raise ApiError(415, f"send the body as application/json, not {got}")
+    data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc}", "malformed_json") from None
+
+
+def decode_body(route: Route) -> BaseModel:
+    """The body validated against the route's model, or a 422 listing every problem."""
+    assert route.body is not None
+    raw = read_json()
+    try:
+        return route.body.model_validate(raw)
+    except ValidationError as exc:
+        problems = validation_problems(exc)
+        if route.more_problems is not None:
+            problems += route.more_problems(raw, problems)
+        message = f"{len(problems)} problem(s) in the request body"
+        raise ApiError(422, message, route.invalid, problems) from None
+
+
+def decode_query(model: type[BaseModel]) -> BaseModel:
+    """The query string validated against its model, or a 422."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        problems = validation_problems(exc)
+        raise ApiError(422, "the query string does not fit", "invalid_query", problems) from None
+
+
+def to_response(result: Any, status: int) -> tuple[Response, int]:
+    """A view's result (model, dict or list, optionally with a status) as JSON."""
+    if isinstance(result, tuple):
+        result, status = result
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    return jsonify(result), status
+
+
+def _wrap(route: Route) -> Callable[..., tuple[Response, int]]:
+    @wraps(route.view)
+    def handler(**path_args: Any) -> tuple[Response, int]:
+        if not route.public:
+            require_api_key()
+        kwargs = dict(path_args)
+        if route.query is not None:
+            kwargs["query"] = decode_query(route.query)
+        if route.body is not None:
+            kwargs["body"] = decode_body(route)
+        return to_response(route.view(**kwargs), route.status)
+
+    return handler
+
+
+def register(bp: Blueprint, routes: Sequence[Route]) -> None:
+    """Add every route of the table to the blueprint."""
+    for route in routes:
+        bp.add_url_rule(
+            route.path, endpoint=route.endpoint, view_func=_wrap(route), methods=[route.method]
+        )

@@ -1,0 +1,243 @@
+"""`scanfloor`: the admin CLI — database, imports, API keys, devices, allocation."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from server.cli_import import Catalogue, ImportProblems, read_catalogue, read_orders
+from server.config import Settings, load_settings
+from server.services import allocate, auth, catalogue, orders
+from server.store import Store, open_store
+
+KINDS = ("warehouses", "locations", "products", "stock", "orders")
+
+# Commands written elsewhere, imported only when run, so the CLI works before they exist.
+LAZY_COMMANDS: dict[str, str] = {
+    # ---- `scanfloor demo`: written in server/demo/ (server.demo.cli:demo), not here.
+    "demo": "server.demo.cli:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports some commands on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module_name, attr = LAZY_COMMANDS[name].split(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name and module_name.startswith(exc.name):
+                    return _missing(name, module_name)
+                raise
+            self.add_command(getattr(module, attr), name)
+        return super().get_command(ctx, name)
+
+
+def _missing(name: str, module: str) -> click.Command:
+    @click.command(name, help=f"(not installed: {module} is missing)")
+    def missing() -> None:
+        raise click.ClickException(f"`scanfloor {name}` is not available: {module} is missing")
+
+    return missing
+
+
+def settings_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --config and --data-dir, and pass the loaded Settings as `settings`."""
+
+    @click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="server TOML (default $SCANFLOOR_CONFIG or config/server.toml)",
+    )
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="where the database lives (overrides the config)",
+    )
+    @functools.wraps(fn)
+    def wrapper(config: Path | None, data_dir: Path | None, **kwargs: Any) -> Any:
+        if config is not None and not config.is_file():
+            raise click.ClickException(f"config file {config} not found")
+        try:
+            settings = load_settings(config, **({"data_dir": data_dir} if data_dir else {}))
+        except ValidationError as exc:
+            raise click.ClickException(f"bad settings: {exc}") from None
+        return fn(settings=settings, **kwargs)
+
+    return wrapper
+
+
+def open_db(settings: Settings, create: bool = False) -> Store:
+    """The site's database, migrated; unless creating, it must exist (`scanfloor init`)."""
+    path = settings.db_path
+    if not create and not path.exists():
+        raise click.ClickException(f"no database at {path}: run `scanfloor init` first")
+    try:
+        return open_store(path, synchronous=settings.sqlite_synchronous, migrate=not create)
+    except (OSError, sqlite3.Error) as exc:
+        raise click.ClickException(f"cannot open the database at {path}: {exc}") from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Run the floor of eCommerce warehouses: admin commands."""
+
+
+@main.command()
+@settings_options
+def init(settings: Settings) -> None:
+    """Create the database in the data dir, or bring it up to date."""
+    store = open_db(settings, create=True)
+    try:
+        applied = store.migrate()
+    finally:
+        store.close()
+    click.echo(f"database ready at {settings.db_path}")
+    for name in applied:
+        click.echo(f"  applied {name}")
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    help="what the CSV files hold (default: from the file name, e.g. products.csv)",
+)
+@settings_options
+def import_(settings: Settings, files: tuple[Path, ...], kind: str | None) -> None:
+    """Import a catalogue (JSON shaped like CatalogueIn, or CSV) or orders (CSV); all or nothing."""
+    for path in files:
+        if not path.is_file():
+            raise click.ClickException(f"{path}: no such file")
+    order_files = [p for p in files if _kind(p, kind) == "orders"]
+    cat_files = [p for p in files if p not in order_files]
+    try:
+        cat = read_catalogue([(p, _kind(p, kind)) for p in cat_files]) if cat_files else None
+        new_orders = [o for p in order_files for o in read_orders(p)]
+    except ImportProblems as exc:
+        _fail(exc.problems)
+    store = open_db(settings)
+    try:
+        if cat is not None:
+            _import_catalogue(store, cat)
+        if new_orders:
+            _import_orders(store, new_orders)
+    finally:
+        store.close()
+
+
+def _kind(path: Path, kind: str | None) -> str:
+    if path.suffix.lower() == ".json":
+        return "json"
+    if kind:
+        return kind
+    if path.stem in KINDS:
+        return path.stem
+    raise click.ClickException(
+        f"{path}: say what it holds with --kind ({'|'.join(KINDS)}) or name it e.g. products.csv"
+    )
+
+
+def _fail(problems: list[tuple[str, str]]) -> None:
+    for where, message in problems:
+        click.echo(f"  {where}: {message}", err=True)
+    raise click.ClickException(f"{len(problems)} problem(s); nothing was imported")
+
+
+def _import_catalogue(store: Store, cat: Catalogue) -> None:
+    try:
+        counts = catalogue.load(store, cat.data)
+    except catalogue.CatalogueError as exc:
+        _fail([(cat.where(field), message) for field, message in exc.problems])
+    click.echo("imported " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+def _import_orders(store: Store, new: list[tuple[str, Any]]) -> None:
+    problems: list[tuple[str, str]] = []
+    created = 0
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with store.write():  # one transaction: a bad order keeps every order out
+            for where, order in new:
+                try:
+                    created += orders.capture(store, order)[1]
+                except orders.OrderRejected as exc:
+                    problems += [(f"{where} {f}", msg) for f, msg in exc.problems]
+                except orders.OrderConflict as exc:
+                    problems.append((where, str(exc)))
+            if problems:
+                raise Rollback
+    except Rollback:
+        _fail(problems)
+    click.echo(f"imported {created} orders ({len(new) - created} were there already)")
+    click.echo("run `scanfloor allocate` to reserve stock for them")
+
+
+@main.command("api-key")
+@click.argument("name")
+@settings_options
+def api_key(settings: Settings, name: str) -> None:
+    """Make an API key for REST clients and print it (shown once)."""
+    store = open_db(settings)
+    try:
+        if store.one("SELECT 1 FROM api_keys WHERE name = ?", (name,)):
+            raise click.ClickException(f"an API key named {name} exists already")
+        click.echo(auth.create_api_key(store, name))
+    finally:
+        store.close()
+
+
+@main.group()
+def device() -> None:
+    """Handhelds and pack stations."""
+
+
+@device.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["picker", "packer"]), required=True)
+@click.option("--warehouse", required=True, help="the warehouse code it works in")
+@settings_options
+def device_add(settings: Settings, name: str, role: str, warehouse: str) -> None:
+    """Register a device and print its token (shown once)."""
+    store = open_db(settings)
+    try:
+        click.echo(auth.create_device(store, name, role, warehouse))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+
+
+@main.command("allocate")
+@settings_options
+def allocate_cmd(settings: Settings) -> None:
+    """Reserve stock for every order waiting for it, most urgent first."""
+    store = open_db(settings)
+    try:
+        counts = allocate.allocate_pending(store)
+    finally:
+        store.close()
+    if not counts:
+        click.echo("no orders waiting")
+    for status, n in sorted(counts.items()):
+        click.echo(f"{status}: {n}")
+
+
+if __name__ == "__main__":
+    main()

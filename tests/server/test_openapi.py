@@ -1,0 +1,92 @@
+"""The OpenAPI document: valid 3.1, every /api rule in it, bodies and errors from the same models."""
+
+from __future__ import annotations
+
+import pytest
+from openapi_spec_validator import validate
+
+from server.api.openapi import openapi_path
+from server.api.routes import ROUTES
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+@pytest.fixture
+def doc(client) -> dict:
+    resp = client.get("/api/openapi.json")  # public: no key
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
+def test_document_is_valid_openapi_31(doc):
+    assert doc["openapi"].startswith("3.1")
+    validate(doc)
+
+
+def test_every_registered_api_rule_is_documented(app, doc):
+    registered = {
+        (method.lower(), openapi_path(rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in rule.methods - IGNORED_METHODS
+    }
+    documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    assert registered and registered == documented
+
+
+def test_order_body_and_responses(doc):
+    op = doc["paths"]["/api/orders"]["post"]
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/OrderIn"
+    assert {"200", "201", "400", "401", "409", "413", "415", "422"} <= set(op["responses"])
+    error_ref = op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
+    assert error_ref == "#/components/schemas/ErrorOut"
+    order_in = doc["components"]["schemas"]["OrderIn"]
+    assert order_in["required"] == ["order_id", "lines", "ship_to"]
+
+
+def test_every_ref_resolves(doc):
+    refs: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                refs.add(node["$ref"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(doc)
+    names = {r.rsplit("/", 1)[-1] for r in refs}
+    assert names and names <= set(doc["components"]["schemas"])
+
+
+def test_security_everywhere_but_health_and_the_document(doc):
+    assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyHeader"}
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            public = path in ("/api/health", "/api/openapi.json")
+            assert (op["security"] == []) is public, (method, path)
+            assert ("401" in op["responses"]) is not public, (method, path)
+
+
+def test_path_parameters_and_404(doc):
+    op = doc["paths"]["/api/pick-lists/{list_id}"]["get"]
+    assert op["parameters"] == [
+        {"name": "list_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    ]
+    assert "404" in op["responses"]
+
+
+def test_query_parameters_come_from_the_query_models(doc):
+    params = {p["name"]: p for p in doc["paths"]["/api/orders"]["get"]["parameters"]}
+    assert set(params) == {"status", "limit"}
+    assert params["limit"]["schema"]["maximum"] == 1000
+
+
+def test_route_table_has_no_duplicates():
+    keys = [(r.method, r.path) for r in ROUTES]
+    assert len(keys) == len(set(keys))
+    assert len({r.endpoint for r in ROUTES}) == len(ROUTES)
