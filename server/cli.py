@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,39 +19,6 @@ from server.services import allocate, auth, catalogue, orders
 from server.store import Store, open_store
 
 KINDS = ("warehouses", "locations", "products", "stock", "orders")
-
-# Commands written elsewhere, imported only when run, so the CLI works before they exist.
-LAZY_COMMANDS: dict[str, str] = {
-    # ---- `scanfloor demo`: written in server/demo/ (server.demo.cli:demo), not here.
-    "demo": "server.demo.cli:demo",
-}
-
-
-class LazyGroup(click.Group):
-    """A group that imports some commands on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in LAZY_COMMANDS and name not in self.commands:
-            module_name, attr = LAZY_COMMANDS[name].split(":")
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name and module_name.startswith(exc.name):
-                    return _missing(name, module_name)
-                raise
-            self.add_command(getattr(module, attr), name)
-        return super().get_command(ctx, name)
-
-
-def _missing(name: str, module: str) -> click.Command:
-    @click.command(name, help=f"(not installed: {module} is missing)")
-    def missing() -> None:
-        raise click.ClickException(f"`scanfloor {name}` is not available: {module} is missing")
-
-    return missing
 
 
 def settings_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -90,7 +58,7 @@ def open_db(settings: Settings, create: bool = False) -> Store:
         raise click.ClickException(f"cannot open the database at {path}: {exc}") from None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Run the floor of eCommerce warehouses: admin commands."""
 
@@ -241,3 +209,19 @@ def allocate_cmd(settings: Settings) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.command(
+    "demo",
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": [],
+    },
+)
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Run the demo floor (scripts/demo): seeded site, real server, simulated devices, virtual printers."""
+    # A separate process: the demo drives server and devices from outside, and the
+    # server must not import device code.
+    sys.exit(subprocess.call([sys.executable, "-m", "scripts.demo", *ctx.args]))

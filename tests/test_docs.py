@@ -38,3 +38,13 @@ def test_every_scan_result_code_is_documented():
     assert codes, "no codes found: the pattern no longer matches the source"
     for code in codes:
         assert f"`{code}`" in PROTOCOL, code
+
+
+def test_every_cli_command_is_in_the_readme():
+    from server.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    for name, command in main.commands.items():
+        assert f"scanfloor {name}" in readme, name
+        for sub in getattr(command, "commands", {}):
+            assert f"scanfloor {name} {sub}" in readme, f"{name} {sub}"

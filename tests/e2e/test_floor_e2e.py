@@ -14,7 +14,7 @@ import requests
 from floorkit import order_body, small_catalogue
 
 from device.sim.zpl_printer import ZplPrinterSim
-from server.demo import procs
+from scripts.demo import procs
 from server.schemas import CatalogueIn
 from server.services import auth, catalogue
 from server.store import open_store

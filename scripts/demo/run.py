@@ -20,9 +20,9 @@ from pathlib import Path
 import requests
 
 from device.sim.zpl_printer import ZplPrinterSim
-from server.demo import procs, seed
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue
+from scripts.demo import procs, seed
+from server.schemas import CatalogueIn, OrderIn
+from server.services import allocate, auth, catalogue, orders
 from server.store import open_store
 
 PICKERS_PER_WAREHOUSE = 2
@@ -63,6 +63,39 @@ def _toml(device: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seed_site(data: Path, rng: random.Random, say=print) -> tuple[str, list[dict]]:
+    """Catalogue, an API key and device tokens in a fresh database; returns (key, devices)."""
+    store = open_store(data / "scanfloor.db")
+    catalogue.load(store, CatalogueIn.model_validate(seed.catalogue(rng)))
+    api_key = auth.create_api_key(store, "demo")
+    devices: list[dict] = []
+    for code, *_ in seed.WAREHOUSES:
+        for role, count in (("picker", PICKERS_PER_WAREHOUSE), ("packer", PACKERS_PER_WAREHOUSE)):
+            for n in range(1, count + 1):
+                name = f"{role}-{code[3].lower()}{n}"
+                token = auth.create_device(store, name, role, code)
+                devices.append({"name": name, "role": role, "warehouse": code, "token": token})
+    store.close()
+    say(f"seeded {len(seed.WAREHOUSES)} warehouses, 120 bins, 40 products in {data}")
+    return api_key, devices
+
+
+def seed_only(out: Path, seed_value: int, orders_count: int, say=print) -> None:
+    """Seed a site with the demo's catalogue, devices and orders, and start nothing."""
+    data = out / "data"
+    rng = random.Random(seed_value)
+    api_key, devices = seed_site(data, rng, say)
+    store = open_store(data / "scanfloor.db")
+    for body in seed.orders(rng, orders_count):
+        order_id, _ = orders.capture(store, OrderIn.model_validate(body))
+        allocate.allocate_order(store, order_id)
+    store.close()
+    say(f"{orders_count} orders captured and allocated")
+    say(f"API key: {api_key}")
+    for dev in devices:
+        say(f"device {dev['name']} ({dev['role']}, {dev['warehouse']}): token {dev['token']}")
+
+
 def setup(
     out: Path, seed_value: int, orders_count: int, wrong_rate: float, say=print
 ) -> tuple[Floor, list[dict]]:
@@ -70,32 +103,7 @@ def setup(
     floor = Floor(out=out)
     data = out / "data"
     rng = random.Random(seed_value)
-    store = open_store(data / "scanfloor.db")
-    catalogue.load(store, CatalogueIn.model_validate(seed.catalogue(rng)))
-    api_key = auth.create_api_key(store, "demo")
-    devices: list[dict] = []
-    for code, *_ in seed.WAREHOUSES:
-        for n in range(1, PICKERS_PER_WAREHOUSE + 1):
-            name = f"picker-{code[3].lower()}{n}"
-            devices.append(
-                {
-                    "name": name,
-                    "role": "picker",
-                    "token": auth.create_device(store, name, "picker", code),
-                }
-            )
-        for n in range(1, PACKERS_PER_WAREHOUSE + 1):
-            name = f"packer-{code[3].lower()}{n}"
-            devices.append(
-                {
-                    "name": name,
-                    "role": "packer",
-                    "token": auth.create_device(store, name, "packer", code),
-                }
-            )
-    store.close()
-    say(f"seeded {len(seed.WAREHOUSES)} warehouses, 120 bins, 40 products in {data}")
-
+    api_key, devices = seed_site(data, rng, say)
     floor.port = procs.free_port()
     floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log")
     say(f"server up on {floor.base} (board: {floor.base}/board)")

@@ -1,4 +1,4 @@
-"""The `scanfloor demo` command."""
+"""`python -m scripts.demo` (also `scanfloor demo`, `make demo`): run the demo floor."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from server.demo import run
+from scripts.demo import run
 
 
 @click.command()
@@ -24,6 +24,9 @@ from server.demo import run
 @click.option(
     "--serve", is_flag=True, help="keep the server running afterwards, to look at the board"
 )
+@click.option(
+    "--seed-only", is_flag=True, help="only seed a site in OUT/data (catalogue, devices, orders)"
+)
 def demo(
     out: Path | None,
     orders_count: int,
@@ -31,12 +34,16 @@ def demo(
     wrong_rate: float,
     timeout: float,
     serve: bool,
+    seed_only: bool,
 ) -> None:
     """Run the demo floor: seed, real server, simulated devices, virtual printers."""
     out = out or Path("demo-out") / time.strftime("%Y%m%d-%H%M%S")
     if out.exists() and any(out.iterdir()):
         raise click.ClickException(f"{out} is not empty; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
+    if seed_only:
+        run.seed_only(out, seed_value, orders_count, say=click.echo)
+        return
     t0 = time.monotonic()
     floor, _ = run.setup(out, seed_value, orders_count, wrong_rate, say=click.echo)
     try:
@@ -72,3 +79,7 @@ def demo(
         pass
     finally:
         floor.stop()
+
+
+if __name__ == "__main__":
+    demo()
