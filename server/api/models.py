@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.domain.floor import Step
 from server.schemas import Code, OrderOut
 from shared.protocol import DeviceState
 
@@ -100,23 +101,8 @@ class PickListsOut(BaseModel):
     pick_lists: list[PickListSummaryOut]
 
 
-class PickStepOut(BaseModel):
-    step_id: int
-    seq: int
-    order_id: str
-    location: str
-    location_barcode: str
-    sku: str
-    product_name: str
-    item_barcodes: list[str]
-    qty: int
-    picked: int
-    at_location: bool
-    verified: int
-
-
 class PickListOut(PickListSummaryOut):
-    steps: list[PickStepOut]
+    steps: list[Step] = Field(description="the steps in walking order")
 
 
 class DeviceOut(BaseModel):
