@@ -34,7 +34,11 @@ def mark_seen(store: Store, device_id: int, seq: int) -> None:
     """The device has handled everything up to seq: forget those events."""
     with store.write():
         row = store.one("SELECT out_seq, seen_seq FROM devices WHERE id = ?", (device_id,))
-        seq = min(seq, row["out_seq"])
+        if seq > row["out_seq"]:
+            # The device has seen numbers we never sent (our database was restored or
+            # rebuilt): number new events above them, or the device would drop them as replays.
+            store.execute("UPDATE devices SET out_seq = ? WHERE id = ?", (seq, device_id))
+            store.execute("DELETE FROM device_events WHERE device_id = ?", (device_id,))
         if seq > row["seen_seq"]:
             store.execute("UPDATE devices SET seen_seq = ? WHERE id = ?", (seq, device_id))
             store.execute(

@@ -161,3 +161,14 @@ def test_unknown_event_gets_an_error(floor):
     picker = connect(app, socketio, tokens["picker"])
     r = picker.emit("launch_missiles", {"id": "z"}, namespace=NS, callback=True)
     assert r["ok"] is False and r["error"]["code"] == "unknown_event"
+
+
+def test_a_device_ahead_of_the_server_still_gets_new_events(floor):
+    """After a server database restore the device's last seen seq may be above ours."""
+    app, socketio, store, tokens = floor
+    picker = connect(app, socketio, tokens["picker"], last_seen_seq=500)
+    got = states(picker)
+    assert got and all(e["seq"] > 500 for e in got)
+    place(store, "shop-9", [("SKU-B", 1)])
+    app.extensions["scanfloor.hub"].offer_work("WH-EAST")
+    assert states(picker)[-1]["seq"] > got[-1]["seq"]
