@@ -43,7 +43,11 @@ S = TypeVar("S", bound=Located)
 
 @dataclass(frozen=True)
 class Stop:
-    """A place to pick at; ref tells the caller which step it stands for."""
+    """A place to pick at; ref tells the caller which step it stands for.
+
+    Stops in one bay always come out together, in the order given (so a caller
+    that sorts by level first keeps lower levels first).
+    """
 
     aisle: int
     bay: int
@@ -177,7 +181,11 @@ def combined(layout: Layout, stops: Sequence[S]) -> list[S]:
         side = came[side]
         entered.append(side)
     entered.reverse()
-    return [s for a, e in zip(sorted(aisles), entered, strict=True) for s in _walk(aisles[a], e == "front")]
+    return [
+        s
+        for a, e in zip(sorted(aisles), entered, strict=True)
+        for s in _walk(aisles[a], e == "front")
+    ]
 
 
 def improve(layout: Layout, route: Sequence[S]) -> list[S]:
@@ -223,7 +231,7 @@ def _add(deg: int, k: int) -> int:
 def _labels(state: object) -> tuple[int, int, str | None, str | None]:
     if state in (_EMPTY, _DONE):
         return _ZERO, _ZERO, None, None
-    da, db, joined = state  # type: ignore[misc]
+    da, db, joined = state
     return da, db, ("A" if da else None), (("A" if joined else "B") if db else None)
 
 
@@ -256,11 +264,22 @@ def _to_next(state: object, ka: int, kb: int, depot_here: bool) -> object:
         return _DONE if len(closed) == 1 and not (na or nb) else None
     if not (na or nb):
         return _EMPTY
-    return ((_ODD if ka == 1 else _EVEN) if ka else _ZERO, (_ODD if kb == 1 else _EVEN) if kb else _ZERO, bool(na and na == nb))
+    return (
+        (_ODD if ka == 1 else _EVEN) if ka else _ZERO,
+        (_ODD if kb == 1 else _EVEN) if kb else _ZERO,
+        bool(na and na == nb),
+    )
 
 
-def _aisle_options(layout: Layout, groups: Sequence[list[S]]) -> list[tuple[object, int, int, bool, float]]:
-    """(how, add_a, add_b, joins, metres) for the edges inside one aisle."""
+def _aisle_options(
+    layout: Layout, groups: Sequence[list[S]]
+) -> list[tuple[object, int, int, bool, float]]:
+    """(how, add_a, add_b, joins, metres) for the edges inside one aisle.
+
+    how is "none", "through" (walked once end to end), "twice", or the index of
+    the one link of the aisle (front, picks..., back) left out, every other link
+    walked in and back.
+    """
     length = layout.aisle_length
     options: list[tuple[object, int, int, bool, float]] = [
         ("through", 1, 1, True, length),
@@ -270,8 +289,8 @@ def _aisle_options(layout: Layout, groups: Sequence[list[S]]) -> list[tuple[obje
         return [("none", 0, 0, False, 0.0), *options]
     ys = [0.0, *(layout.y(g[0].bay) for g in groups), length]
     m = len(groups)
-    options.append((m, 2, 0, False, 2 * ys[m]))  # in from the front and back
-    options.append((0, 0, 2, False, 2 * (length - ys[1])))  # in from the back and back
+    options.append((m, 2, 0, False, 2 * ys[m]))  # in from the front and out again
+    options.append((0, 0, 2, False, 2 * (length - ys[1])))  # in from the back and out again
     if m >= 2:  # in from both ends, leaving out the widest gap between two picks
         g = max(range(1, m), key=lambda i: ys[i + 1] - ys[i])
         options.append((g, 2, 2, False, 2 * (length - (ys[g + 1] - ys[g]))))
@@ -286,7 +305,8 @@ def optimal(layout: Layout, stops: Sequence[S]) -> list[S]:
     first = min(layout.depot_aisle, *aisles)
     last = max(layout.depot_aisle, *aisles)
     layer: dict[object, float] = {_EMPTY: 0.0}
-    back: list[dict[object, tuple[object, object]]] = []  # per step: class -> (previous, how)
+    # Two steps per aisle (inside it, then across to the next): class -> (previous, how).
+    steps: list[dict[object, tuple[object, object]]] = []
     for a in range(first, last + 1):
         new: dict[object, float] = {}
         came: dict[object, tuple[object, object]] = {}
@@ -295,28 +315,29 @@ def optimal(layout: Layout, stops: Sequence[S]) -> list[S]:
                 nxt = _through_aisle(state, add_a, add_b, joins)
                 if nxt is not None and cost + metres < new.get(nxt, float("inf")):
                     new[nxt], came[nxt] = cost + metres, (state, how)
-        back.append(came)
+        steps.append(came)
         layer, new, came = new, {}, {}
-        links = [(ka, kb) for ka in range(3) for kb in range(3)] if a < last else [(0, 0)]
+        crossings = [(ka, kb) for ka in range(3) for kb in range(3)] if a < last else [(0, 0)]
         for state, cost in layer.items():
-            for ka, kb in links:
+            for ka, kb in crossings:
                 nxt = _to_next(state, ka, kb, a == layout.depot_aisle)
                 metres = (ka + kb) * layout.aisle_pitch
                 if nxt is not None and cost + metres < new.get(nxt, float("inf")):
                     new[nxt], came[nxt] = cost + metres, (state, (ka, kb))
-        back.append(came)
+        steps.append(came)
         layer = new
     # Rebuild the tour's edges, then walk it as an Euler circuit from the depot.
-    edges: list[tuple[Hashable, Hashable]] = []
+    edges: list[tuple[tuple, tuple]] = []
     state: object = _DONE
-    for step in range(len(back) - 1, -1, -1):
+    for step in range(len(steps) - 1, -1, -1):
         a = first + step // 2
-        state, how = back[step][state]
+        state, how = steps[step][state]
         if step % 2:
-            ka, kb = how  # type: ignore[misc]
+            ka, kb = how
             edges += [(("front", a), ("front", a + 1))] * ka + [(("back", a), ("back", a + 1))] * kb
             continue
-        chain = [("front", a), *((a, i) for i in range(len(aisles.get(a, [])))), ("back", a)]
+        picks = [("pick", a, i) for i in range(len(aisles.get(a, [])))]
+        chain = [("front", a), *picks, ("back", a)]
         links = list(zip(chain, chain[1:], strict=False))
         if how == "through":
             edges += links
@@ -324,12 +345,13 @@ def optimal(layout: Layout, stops: Sequence[S]) -> list[S]:
             edges += links * 2
         elif how != "none":  # every link walked in and back, except the gap left out
             edges += [link for i, link in enumerate(links) if i != how] * 2
-    return [s for v in _euler(edges, ("front", layout.depot_aisle)) if len(v) == 2 and isinstance(v[1], int) for s in aisles[v[0]][v[1]]]
+    order = [v for v in _euler(edges, ("front", layout.depot_aisle)) if v[0] == "pick"]
+    return [s for _, a, i in order for s in aisles[a][i]]
 
 
-def _euler(edges: list[tuple[Hashable, Hashable]], start: Hashable) -> list[Hashable]:
+def _euler(edges: list[tuple[tuple, tuple]], start: tuple) -> list[tuple]:
     """Vertices in first-visit order along an Euler circuit (Hierholzer)."""
-    adj: dict[Hashable, list[tuple[Hashable, int]]] = defaultdict(list)
+    adj: dict[tuple, list[tuple[tuple, int]]] = defaultdict(list)
     for k, (u, v) in enumerate(edges):
         adj[u].append((v, k))
         adj[v].append((u, k))
@@ -345,7 +367,12 @@ def _euler(edges: list[tuple[Hashable, Hashable]], start: Hashable) -> list[Hash
             stack.append(u)
         else:
             circuit.append(stack.pop())
-    return [v for v in circuit if not (v in seen or seen.add(v))]
+    first_visits = []
+    for v in circuit:
+        if v not in seen:
+            seen.add(v)
+            first_visits.append(v)
+    return first_visits
 
 
 def best_route(layout: Layout, stops: Sequence[S]) -> list[S]:
