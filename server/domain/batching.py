@@ -1,0 +1,127 @@
+"""Batching: which orders go together on one cart.
+
+Cluster picking: the picker pushes a cart of N totes, one tote per order, and
+picks several orders in one walk. Orders are grouped by zone, then by nearness
+(the batch whose exact walking route grows least takes the next order), within
+the cart's caps on totes, lines, weight and volume. Urgent orders and orders
+too big to share a cart go on lists of their own, so a high-priority order is
+never stuck waiting for a batch to fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from server.domain.routing import Layout, Stop, best_route, route_length
+
+URGENT_PRIORITY = 5  # this priority and above is never batched
+
+
+@dataclass(frozen=True)
+class Cart:
+    """What one cart carries: totes (one per order) and caps for the whole batch."""
+
+    totes: int = 6
+    max_lines: int = 40
+    max_weight_g: int = 30_000
+    max_volume_cm3: int = 6 * 40_000
+
+
+@dataclass(frozen=True)
+class OrderWork:
+    """An allocated order's picking, as batching sees it."""
+
+    order_id: str
+    priority: int
+    stops: tuple[Stop, ...]
+    zones: frozenset[str]
+    weight_g: int = 0
+    volume_cm3: int = 0
+    rank: int = 0  # position in the queue: priority, promised-by, arrival
+
+    @property
+    def lines(self) -> int:
+        return len(self.stops)
+
+
+@dataclass
+class Batch:
+    orders: list[OrderWork] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return sum(o.lines for o in self.orders)
+
+    @property
+    def weight_g(self) -> int:
+        return sum(o.weight_g for o in self.orders)
+
+    @property
+    def volume_cm3(self) -> int:
+        return sum(o.volume_cm3 for o in self.orders)
+
+    @property
+    def stops(self) -> list[Stop]:
+        return [s for o in self.orders for s in o.stops]
+
+    @property
+    def order_ids(self) -> list[str]:
+        return [o.order_id for o in self.orders]
+
+
+def travels_alone(order: OrderWork, cart: Cart) -> bool:
+    """Urgent orders, and orders that fill half a cart on their own, get their own list."""
+    return (
+        order.priority >= URGENT_PRIORITY
+        or order.lines * 2 > cart.max_lines
+        or order.weight_g * 2 > cart.max_weight_g
+        or order.volume_cm3 * 2 > cart.max_volume_cm3
+        or cart.totes < 2
+    )
+
+
+def fits(batch: Batch, order: OrderWork, cart: Cart) -> bool:
+    return (
+        len(batch.orders) < cart.totes
+        and batch.lines + order.lines <= cart.max_lines
+        and batch.weight_g + order.weight_g <= cart.max_weight_g
+        and batch.volume_cm3 + order.volume_cm3 <= cart.max_volume_cm3
+    )
+
+
+def walk(layout: Layout, stops: Sequence[Stop]) -> float:
+    """Metres of the best route through the stops, from the depot and back."""
+    return route_length(layout, best_route(layout, stops)) if stops else 0.0
+
+
+def make_batches(
+    orders: Sequence[OrderWork], cart: Cart, layout: Layout, candidates: int = 30
+) -> list[Batch]:
+    """Group orders into batches, most urgent first; each batch is one pick list."""
+    queue = sorted(orders, key=lambda o: (-o.priority, o.rank, o.order_id))
+    batches: list[Batch] = []
+    waiting: list[OrderWork] = []
+    for order in queue:
+        if travels_alone(order, cart):
+            batches.append(Batch([order]))
+        else:
+            waiting.append(order)
+    while waiting:
+        seed = waiting.pop(0)  # the most urgent left opens the next cart
+        batch = Batch([seed])
+        current = walk(layout, batch.stops)
+        while True:
+            # Same zones only; look at the next few in the queue so late orders still move.
+            pool = [
+                o for o in waiting[:candidates] if o.zones == seed.zones and fits(batch, o, cart)
+            ]
+            if not pool:
+                break
+            costs = [(walk(layout, batch.stops + list(o.stops)) - current, o.rank, o) for o in pool]
+            extra, _, best = min(costs, key=lambda c: (c[0], c[1]))
+            batch.orders.append(best)
+            waiting.remove(best)
+            current += extra
+        batches.append(batch)
+    return batches
