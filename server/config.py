@@ -28,6 +28,8 @@ class DeviceLinkSettings(BaseModel):
     ping_interval: float = 2.0
     ping_timeout: float = 3.0
     max_message_bytes: int = 64 * 1024
+    # A picker silent (link down) this long gives its pick list back to the queue.
+    lease_seconds: float = 300.0
 
 
 class LabelSettings(BaseModel):

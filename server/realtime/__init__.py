@@ -17,4 +17,6 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     app.extensions["scanfloor.hub"] = hub
     socketio.on_namespace(DeviceNamespace(DEVICE_NAMESPACE, hub))
     socketio.on_namespace(BoardNamespace(BOARD_NAMESPACE, hub))
+    settings = app.config["SETTINGS"]
+    socketio.start_background_task(hub.watch_leases, settings.device.lease_seconds)
     return hub

@@ -7,7 +7,7 @@ import logging
 import gevent
 from flask_socketio import SocketIO
 
-from server.services import board, outbox, work
+from server.services import board, leases, outbox, work
 from server.services.scanning import Effects
 from server.store import Store
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
@@ -60,6 +60,23 @@ class Hub:
         for device_id in work.offer_work(self.store, warehouse):
             self.deliver(device_id)
         self.board_changed()
+
+    def expire_leases(self, lease_seconds: float) -> int:
+        """Give back the lists of pickers silent too long and hand them out again."""
+        released = leases.expire(self.store, lease_seconds)
+        for warehouse in sorted({w for _, _, w in released}):
+            self.offer_work(warehouse)
+        return len(released)
+
+    def watch_leases(self, lease_seconds: float) -> None:
+        """Check leases for ever, a few times per lease period (a background greenlet)."""
+        period = min(30.0, max(0.5, lease_seconds / 5))
+        while True:
+            gevent.sleep(period)
+            try:
+                self.expire_leases(lease_seconds)
+            except Exception:  # keep watching: one bad pass must not end lease handling
+                log.exception("lease check failed")
 
     def board_changed(self) -> None:
         """Refresh the board soon; bursts of changes make one snapshot."""

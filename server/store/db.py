@@ -105,9 +105,12 @@ class Store:
             return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
 
     def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
-        """Run one statement (inside write() for changes)."""
+        """Run one statement; outside write() it gets a write transaction of its own."""
         with self._lock:
-            return self.conn.execute(sql, params)
+            if self._depth:
+                return self.conn.execute(sql, params)
+            with self.write():
+                return self.conn.execute(sql, params)
 
     def close(self) -> None:
         self.conn.close()

@@ -49,3 +49,13 @@ def test_writes_take_the_lock_up_front(floor_store):
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
+
+
+def test_a_lone_statement_commits_and_leaves_no_transaction_open(floor_store):
+    floor_store.execute("INSERT INTO products (sku, name) VALUES ('X-2', 'x')")
+    assert not floor_store.conn.in_transaction
+    with floor_store.write():
+        pass
+    other = sqlite3.connect(floor_store.path)
+    assert other.execute("SELECT COUNT(*) FROM products WHERE sku = 'X-2'").fetchone()[0] == 1
+    other.close()

@@ -1,0 +1,70 @@
+"""Task leases: a silent picker's list goes back to the queue at the step reached."""
+
+from __future__ import annotations
+
+import pytest
+from floorkit import place
+
+from server.app import create_app
+from server.services import auth
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+
+@pytest.fixture
+def floor(floor_settings, floor_store, floor_tokens):
+    floor_settings.device.lease_seconds = 3600  # the background check must not interfere
+    app, socketio = create_app(floor_settings)
+    return app, socketio, app.extensions["store"], app.extensions["scanfloor.hub"], floor_tokens
+
+
+def connect(app, socketio, token):
+    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
+    assert c.is_connected(NS)
+    return c
+
+
+def scan(c, code, mid):
+    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
+
+
+def states(c):
+    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"]
+
+
+def test_silent_pickers_list_goes_to_the_next_picker_from_the_step_reached(floor):
+    app, socketio, store, hub, tokens = floor
+    oid = place(store, "shop-1", [("SKU-B", 2)])
+    first = connect(app, socketio, tokens["picker"])
+    assert scan(first, "TOTE-1", "a")["ok"] and scan(first, "LE-01-01", "b")["ok"]
+    assert scan(first, "0012345678905", "c")["ok"]
+    first.disconnect(NS)
+
+    # A connected picker keeps its list however long; only silence releases it.
+    assert hub.expire_leases(3600) == 0
+    store.execute(
+        "UPDATE devices SET last_seen = '2000-01-01T00:00:00+00:00' WHERE name = 'picker-e1'"
+    )
+    second_token = auth.create_device(store, "picker-e2", "picker", "WH-EAST")
+    second = connect(app, socketio, second_token)
+    assert states(second)[-1]["state"]["screen"] == "idle"
+    assert hub.expire_leases(60) == 1
+    state = states(second)[-1]["state"]
+    # Taken over where it was left: tote, bin visited, 1 of 2 picked.
+    assert state["screen"] == "pick_item" and state["tote"] == "TOTE-1"
+    assert state["progress"] == {"done": 1, "total": 2}
+    assert (
+        store.one(
+            "SELECT event FROM order_events WHERE order_id = ? ORDER BY id DESC LIMIT 1", (oid,)
+        )["event"]
+        == "pick_started"
+    )
+
+    # The late picker is told, and its late scan picks nothing.
+    late = connect(app, socketio, tokens["picker"])
+    got = states(late)
+    assert any("went back to the queue" in e["message"] for e in got)
+    assert got[-1]["state"]["screen"] == "idle"
+    r = scan(late, "0012345678905", "d")
+    assert not r["ok"]
+    assert store.one("SELECT SUM(picked) AS n FROM pick_steps")["n"] == 1
+    assert scan(second, "0012345678905", "e")["code"] == "list_done"
