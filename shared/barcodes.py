@@ -176,12 +176,12 @@ def _element_string(raw: str, symbology: str | None, data: str) -> ScanData:
     return _from_elements(raw, symbology, msg.element_strings, data)
 
 
-def _hri(raw: str, data: str) -> ScanData:
+def _hri(raw: str, data: str, symbology: str | None = None) -> ScanData:
     try:
         msg = GS1Message.parse_hri(data)
     except biip.ParseError as e:
-        return ScanData(raw=raw, text=data, is_gs1=True, error=str(e))
-    return _from_elements(raw, None, msg.element_strings, msg.value)
+        return ScanData(raw=raw, text=data, symbology=symbology, is_gs1=True, error=str(e))
+    return _from_elements(raw, symbology, msg.element_strings, msg.value)
 
 
 def _digital_link(raw: str, symbology: str | None, data: str) -> ScanData | None:
@@ -221,6 +221,8 @@ def parse_scan(raw: str, gs_substitute: str | None = None) -> ScanData:
     kind = _gs1_symbology(symbology)
     try:
         if kind in GS1Symbology.with_gs1_messages():
+            if _HRI.match(payload):  # a scanner set to send the text under the bars
+                return _hri(raw, payload, symbology)
             return _element_string(raw, symbology, gs1_payload)
         if kind in GS1Symbology.with_gtin():
             return _gtin(raw, symbology, payload, is_gs1=True)

@@ -10,6 +10,7 @@ from .base import (
     Scanner,
     ScannerError,
 )
+from .cups_printer import CupsPrinter
 from .fake import FakePrinter, FakeScanner
 from .file_printer import FilePrinter
 from .serial_printer import SerialPrinter
@@ -23,6 +24,7 @@ with contextlib.suppress(ImportError):
     from .evdev_scanner import EvdevScanner, KeyDecoder
 
 __all__ = [
+    "CupsPrinter",
     "DriverError",
     "EvdevScanner",
     "FakePrinter",

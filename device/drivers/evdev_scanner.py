@@ -2,8 +2,9 @@
 
 ``KeyDecoder`` is pure: it turns any iterable of ``evdev.InputEvent`` into
 scans, so tests feed it real event objects. ``EvdevScanner`` grabs the input
-device (so scans never leak into a focused terminal) and reopens it by
-polling its path when it is unplugged.
+device (so scans never leak into a focused terminal) and reopens it when it
+is plugged back in: at once on a udev "add" event where pyudev can watch
+them, and by polling as well (udev events do not reach every container).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import select
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from evdev import InputDevice, InputEvent, ecodes, list_devices
@@ -28,6 +30,12 @@ _SHIFT = {ecodes.KEY_LEFTSHIFT, ecodes.KEY_RIGHTSHIFT}
 _CTRL = {ecodes.KEY_LEFTCTRL, ecodes.KEY_RIGHTCTRL}
 _KEY_UP, _KEY_DOWN = 0, 1  # value 2 is autorepeat, which a scanner never means
 _POLL_SLICE = 0.5
+# Where udev keeps stable names for input devices; a test points this elsewhere.
+BY_ID_DIR = Path("/dev/input/by-id")
+# With a udev monitor, polling is only the safety net for a missed event.
+_FALLBACK_POLL = 2.0
+# udevd's control socket: without a running udevd (containers) no event ever comes.
+UDEV_CONTROL = Path("/run/udev/control")
 
 
 class KeyDecoder:
@@ -124,6 +132,32 @@ def find_device(vendor: int | None, product: int | None) -> InputDevice:
     raise FileNotFoundError(f"no input device with vendor={vendor} product={product}")
 
 
+def by_id_path(name: str) -> str:
+    """The node path for a ``/dev/input/by-id`` name such as ``usb-Honeywell_...-event-kbd``."""
+    if not name or "/" in name:
+        raise ValueError(f"{name!r} is not a /dev/input/by-id name (no slashes)")
+    return str(BY_ID_DIR / name)
+
+
+def udev_monitor() -> Any | None:
+    """A started pyudev monitor for input devices, or None where pyudev or udevd is missing."""
+    try:
+        import pyudev
+    except ImportError:
+        return None
+    if not UDEV_CONTROL.exists():
+        log.info("udevd is not running; the scanner is found again by polling")
+        return None
+    try:
+        monitor = pyudev.Monitor.from_netlink(pyudev.Context())
+        monitor.filter_by("input")
+        monitor.start()
+    except Exception as exc:  # no libudev, no netlink in this sandbox: polling still works
+        log.info("no udev monitor (%s); the scanner is found again by polling", exc)
+        return None
+    return monitor
+
+
 class EvdevScanner(Scanner):
     """A keyboard-wedge scanner grabbed through evdev, by path or by vendor/product."""
 
@@ -135,8 +169,9 @@ class EvdevScanner(Scanner):
         decoder: KeyDecoder | None = None,
         *,
         grab: bool = True,
-        poll_interval: float = 0.5,
+        poll_interval: float | None = None,
         opener: Callable[[], Any] | None = None,
+        monitor: Any = "auto",
     ) -> None:
         if opener is None:
             if path is None and vendor is None and product is None:
@@ -146,6 +181,11 @@ class EvdevScanner(Scanner):
         self.decoder = decoder or KeyDecoder()
         self._opener = opener
         self._grab = grab
+        # "auto": watch udev where pyudev works; None: poll only; or any object with
+        # fileno() and poll(timeout) returning devices with an .action (tests).
+        self._monitor = udev_monitor() if isinstance(monitor, str) else monitor
+        if poll_interval is None:
+            poll_interval = _POLL_SLICE if self._monitor is None else _FALLBACK_POLL
         self._poll = poll_interval
         self._device: Any = None
         self._next_attempt = 0.0
@@ -158,6 +198,28 @@ class EvdevScanner(Scanner):
     def connected(self) -> bool:
         """True while the input device is open (and grabbed)."""
         return self._device is not None
+
+    @property
+    def hotplug(self) -> str:
+        """How a replugged scanner is found: "udev" (monitor and polling) or "polling"."""
+        return "polling" if self._monitor is None else "udev"
+
+    def _wait_for_plug(self, seconds: float) -> None:
+        """Sleep up to ``seconds``; with a udev monitor, wake early when an input device appears."""
+        if self._monitor is None:
+            time.sleep(seconds)
+            return
+        try:
+            ready, _, _ = select.select([self._monitor], [], [], seconds)
+            while ready:
+                event = self._monitor.poll(timeout=0)
+                if event is None:
+                    break
+                if event.action == "add":
+                    self._next_attempt = 0.0  # try now, not at the next poll
+        except (OSError, ValueError) as exc:  # monitor socket broke: fall back to polling
+            log.warning("udev monitor failed (%s); polling for the scanner", exc)
+            self._monitor = None
 
     def _try_open(self) -> None:
         device = None
@@ -204,7 +266,7 @@ class EvdevScanner(Scanner):
                 if self._device is None:
                     if remaining is not None and remaining <= 0:
                         return None
-                    time.sleep(max(0.0, min(wait, self._next_attempt - now)))
+                    self._wait_for_plug(max(0.0, min(wait, self._next_attempt - now)))
                     continue
             try:
                 ready, _, _ = select.select([self._device.fd], [], [], wait)
@@ -229,3 +291,7 @@ class EvdevScanner(Scanner):
             except OSError:
                 pass
             device.close()
+        monitor, self._monitor = self._monitor, None
+        if monitor is not None and hasattr(monitor, "stop"):
+            with contextlib.suppress(Exception):
+                monitor.stop()  # pyudev closes its netlink socket here

@@ -15,6 +15,11 @@ from .base import Printer, PrinterError, PrinterStatus
 from .zpl_status import HS_QUERY, StatusParseError, parse_host_status, split_reply
 
 
+def _reason(exc: OSError) -> str:
+    """The OS's words without "[Errno 111]": "Connection refused", "timed out"."""
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
+
+
 class TcpPrinter(Printer):
     """A printer reached at ``host:port`` that speaks raw ZPL."""
 
@@ -42,7 +47,11 @@ class TcpPrinter(Printer):
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         except OSError as exc:  # refused, unreachable, timed out, unknown host
-            raise PrinterError(f"printer {self.address} is offline: {exc}", "offline") from exc
+            raise PrinterError(
+                f"printer {self.address} is offline: check it is switched on and "
+                f"on the network ({_reason(exc)})",
+                "offline",
+            ) from exc
         sock.settimeout(self.io_timeout)
         return sock
 
@@ -52,7 +61,14 @@ class TcpPrinter(Printer):
         deadline = time.monotonic() + self.io_timeout
         while split_reply(reply) is None:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
-            chunk = sock.recv(1024)
+            try:
+                chunk = sock.recv(1024)
+            except TimeoutError as exc:
+                raise PrinterError(
+                    f"printer {self.address} did not answer the status query within "
+                    f"{self.io_timeout:g} s: is it a ZPL printer?",
+                    "io",
+                ) from exc
             if not chunk:
                 raise PrinterError(f"printer {self.address} closed the connection", "io")
             reply += chunk
@@ -68,8 +84,9 @@ class TcpPrinter(Printer):
                 return self._query(sock)
         except PrinterError as exc:
             return PrinterStatus(ok=False, code=exc.code, message=exc.message)
-        except OSError as exc:  # includes socket timeouts
-            return PrinterStatus(ok=False, code="io", message=f"printer {self.address}: {exc}")
+        except OSError as exc:
+            message = f"printer {self.address}: connection failed ({_reason(exc)})"
+            return PrinterStatus(ok=False, code="io", message=message)
 
     def print_label(self, zpl: bytes) -> None:
         """Send the label; raise ``PrinterError`` if the printer is unreachable or not ready."""
@@ -86,7 +103,10 @@ class TcpPrinter(Printer):
         except PrinterError:
             raise
         except OSError as exc:
-            raise PrinterError(f"printer {self.address}: sending failed: {exc}", "io") from exc
+            raise PrinterError(
+                f"printer {self.address}: the label could not be sent ({_reason(exc)})",
+                "io",
+            ) from exc
 
     def close(self) -> None:
         """Nothing held between jobs."""

@@ -2,10 +2,12 @@
 
 Scanners: ``fake://[name]``, ``stdin://``,
 ``serial:///dev/ttyACM0?baud=9600&eol=any``,
-``evdev:///dev/input/by-id/...-event-kbd?gs=F8`` or
+``evdev:///dev/input/by-id/...-event-kbd?gs=F8``,
+``evdev://?id=usb-...-event-kbd`` (a /dev/input/by-id name) or
 ``evdev://?vendor=0x05e0&product=0x1200``.
 Printers: ``tcp://host:9100``, ``file:///dev/usb/lp0``,
-``serial:///dev/ttyUSB0?baud=9600``, ``fake://[name]?fault=paper_out``.
+``serial:///dev/ttyUSB0?baud=9600``, ``cups://QUEUE[?server=host:631]``,
+``fake://[name]?fault=paper_out``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .base import Printer, Scanner
+from .cups_printer import CupsPrinter
 from .fake import FakePrinter, FakeScanner
 from .file_printer import FilePrinter
 from .framing import EOL_MODES
@@ -22,7 +25,7 @@ from .stdin import StdinScanner
 from .tcp_printer import TcpPrinter
 
 SCANNER_SCHEMES = ("fake", "stdin", "serial", "evdev")
-PRINTER_SCHEMES = ("tcp", "file", "serial", "fake")
+PRINTER_SCHEMES = ("tcp", "file", "serial", "cups", "fake")
 
 
 def _query(url: str, raw: str, allowed: set[str]) -> dict[str, str]:
@@ -64,7 +67,7 @@ def _device_path(url: str, netloc: str, path: str) -> str:
 
 def _evdev(url: str, path: str, opts: dict[str, str]) -> Scanner:
     # Imported here: evdev exists on Linux only, the other drivers work anywhere.
-    from .evdev_scanner import EvdevScanner, KeyDecoder
+    from .evdev_scanner import EvdevScanner, KeyDecoder, by_id_path
     from .keymap import KEYMAPS, key_code
 
     keymap = opts.get("keymap", "us").lower()
@@ -89,8 +92,18 @@ def _evdev(url: str, path: str, opts: dict[str, str]) -> Scanner:
     decoder = KeyDecoder(KEYMAPS[keymap], suffix_keys, gs_key=gs_key, gs_char=gs_char)
     vendor = int(_number(url, "vendor", opts["vendor"])) if "vendor" in opts else None
     product = int(_number(url, "product", opts["product"])) if "product" in opts else None
+    if "id" in opts:
+        if path or vendor is not None or product is not None:
+            raise ValueError(f"{url}: give one of a device path, ?id= or ?vendor=&product=")
+        try:
+            path = by_id_path(opts["id"])
+        except ValueError as exc:
+            raise ValueError(f"{url}: id: {exc}") from None
     if not path and vendor is None and product is None:
-        raise ValueError(f"{url}: give a device path or ?vendor=0x....&product=0x....")
+        raise ValueError(
+            f"{url}: give a device path, ?id=<name in /dev/input/by-id> "
+            "or ?vendor=0x....&product=0x...."
+        )
     grab = _flag(url, "grab", opts.get("grab", "1"))
     return EvdevScanner(path or None, vendor, product, decoder, grab=grab)
 
@@ -115,7 +128,9 @@ def open_scanner(url: str) -> Scanner:
         baud = int(_number(url, "baud", opts.get("baud", "9600")))
         return SerialScanner(_device_path(url, parts.netloc, parts.path), baud, eol)
     if scheme == "evdev":
-        opts = _query(url, parts.query, {"vendor", "product", "gs", "suffix", "keymap", "grab"})
+        opts = _query(
+            url, parts.query, {"vendor", "product", "id", "gs", "suffix", "keymap", "grab"}
+        )
         if parts.netloc:
             raise ValueError(f"{url}: write the device path after three slashes")
         return _evdev(url, unquote(parts.path), opts)
@@ -152,6 +167,17 @@ def open_printer(url: str) -> Printer:
             _device_path(url, parts.netloc, parts.path),
             int(_number(url, "baud", opts.get("baud", "9600"))),
             check_status=_flag(url, "check", opts.get("check", "0")),
+        )
+    if scheme == "cups":
+        opts = _query(url, parts.query, {"server", "timeout", "check"})
+        queue = unquote(parts.netloc or parts.path.strip("/"))
+        if not queue or (parts.netloc and parts.path not in ("", "/")):
+            raise ValueError(f"{url}: write the CUPS queue name as cups://QUEUE")
+        return CupsPrinter(
+            queue,
+            server=opts.get("server") or None,
+            timeout=_number(url, "timeout", opts.get("timeout", "10"), float),
+            check_status=_flag(url, "check", opts.get("check", "1")),
         )
     if scheme == "fake":
         opts = _query(url, parts.query, {"fault"})

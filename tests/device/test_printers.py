@@ -89,6 +89,32 @@ def test_tcp_fault_in_status_blocks_printing(zpl_printer: ZplPrinterSim, fault: 
     assert zpl_printer.wait_for_labels(1) == [LABEL]
 
 
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        ("paper_out", "out of labels: load a new roll"),
+        ("ribbon_out", "out of ribbon: load a new ribbon"),
+        ("head_open", "head is open: close the print head"),
+        ("paused", "paused: press pause to resume"),
+    ],
+)
+def test_tcp_fault_messages_tell_the_worker_what_to_do(
+    zpl_printer: ZplPrinterSim, fault: str, words: str
+) -> None:
+    setattr(zpl_printer, fault, True)
+    with pytest.raises(PrinterError) as caught:
+        open_printer(zpl_printer.url).print_label(LABEL)
+    assert words in caught.value.message
+    assert str(caught.value) == caught.value.message  # what the screen shows
+
+
+def test_tcp_offline_message_has_no_errno_jargon() -> None:
+    with pytest.raises(PrinterError) as caught:
+        TcpPrinter("127.0.0.1", free_port(), connect_timeout=1).print_label(LABEL)
+    message = caught.value.message
+    assert "Errno" not in message and "switched on" in message and "refused" in message
+
+
 def test_tcp_head_open_wins_over_paper_out_and_pause(zpl_printer: ZplPrinterSim) -> None:
     zpl_printer.paper_out = zpl_printer.paused = zpl_printer.head_open = True
     assert open_printer(zpl_printer.url).status().code == "head_open"
@@ -127,7 +153,7 @@ def test_tcp_silent_printer_times_out_as_io_error(zpl_printer: ZplPrinterSim) ->
     start = time.monotonic()
     with pytest.raises(PrinterError) as caught:
         printer.print_label(LABEL)
-    assert caught.value.code == "io"
+    assert caught.value.code == "io" and "did not answer the status query" in str(caught.value)
     assert time.monotonic() - start < 2
     assert printer.status().code == "io"
 

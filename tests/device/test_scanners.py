@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from device.drivers import (
     ScannerError,
     SerialScanner,
     StdinScanner,
+    evdev_scanner,
     open_scanner,
 )
 from device.drivers.evdev_scanner import GS, EvdevScanner, KeyDecoder
@@ -173,6 +175,9 @@ def test_serial_crlf_mode_keeps_a_lone_cr(make_pty) -> None:
     scanner = open_scanner(f"serial://{p.name}?baud=115200&eol=crlf")
     try:
         assert isinstance(scanner, SerialScanner) and scanner.baudrate == 115200
+        # The speed really reached the terminal, not just the object.
+        _iflag, _oflag, _cflag, _lflag, ispeed, ospeed, _cc = termios.tcgetattr(p.slave)
+        assert ispeed == ospeed == termios.B115200
         p.write(b"A\rB\r\n")
         assert scanner.read(timeout=2) == "A\rB"
     finally:
@@ -221,7 +226,7 @@ def test_fake_urls_share_named_instances() -> None:
         ("serial:///dev/ttyACM0?baud=9600&baud=19200", "more than once"),
         ("serial://dev/ttyACM0", "three slashes"),
         ("serial://", "device path is required"),
-        ("evdev://", "device path or"),
+        ("evdev://", "give a device path"),
         ("evdev:///dev/input/event3?gs=NOSUCHKEY", "unknown key"),
         ("evdev:///dev/input/event3?keymap=fr", "unknown keymap"),
         ("stdin://?x=1", "unknown option"),
@@ -359,12 +364,21 @@ def test_evdev_url_builds_a_decoder_from_options() -> None:
 class StubInputDevice:
     """Stands in for evdev.InputDevice: a pipe for select(), events from a list."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, path: str = "/dev/input/event0", vendor: int = 0x0C2E, product: int = 0x0B61
+    ) -> None:
         self._r, self._w = os.pipe()
         self.fd = self._r
+        self.path = path
+        self.info = evdev.DeviceInfo(bustype=3, vendor=vendor, product=product, version=0x0111)
+        self.keys = [K.KEY_A, K.KEY_1, K.KEY_ENTER]
         self.events: list[InputEvent] = []
         self.gone = False
         self.grabbed = False
+        self.closed = False
+
+    def capabilities(self) -> dict[int, list[int]]:
+        return {ecodes.EV_KEY: self.keys}
 
     def push(self, events: list[InputEvent]) -> None:
         self.events += events
@@ -390,6 +404,7 @@ class StubInputDevice:
         self.grabbed = False
 
     def close(self) -> None:
+        self.closed = True
         for fd in (self._r, self._w):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -405,7 +420,7 @@ def test_evdev_scanner_grabs_and_reopens_after_enodev() -> None:
         opened.append(plugged.pop())
         return opened[-1]
 
-    scanner = EvdevScanner(opener=opener, poll_interval=0.05)
+    scanner = EvdevScanner(opener=opener, poll_interval=0.05, monitor=None)
     try:
         first = opened[0]
         assert first.grabbed
@@ -442,3 +457,236 @@ def test_evdev_scanner_reads_a_virtual_keyboard_through_the_kernel() -> None:
             assert scanner.read(timeout=2) == "A1"
         finally:
             scanner.close()
+
+
+# -- evdev: opening by path, /dev/input/by-id name, vendor/product; hot-plug ----
+
+
+@dataclass
+class InputNodes:
+    """Stub /dev/input nodes and the paths the driver opened."""
+
+    nodes: dict[str, StubInputDevice]
+    opened: list[str]
+
+    def __getitem__(self, path: str) -> StubInputDevice:
+        return self.nodes[path]
+
+
+@pytest.fixture
+def input_nodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[InputNodes]:
+    """Stub input nodes that evdev_scanner opens by path and lists for vendor/product."""
+    nodes = {
+        "/dev/input/event3": StubInputDevice("/dev/input/event3", vendor=0x046D, product=0xC52B),
+        # The scanner's second interface (consumer keys, no Enter) must not be picked.
+        "/dev/input/event4": StubInputDevice("/dev/input/event4"),
+        "/dev/input/event5": StubInputDevice("/dev/input/event5"),
+    }
+    nodes["/dev/input/event4"].keys = [K.KEY_VOLUMEUP]
+    opened: list[str] = []
+
+    def input_device(path: str) -> StubInputDevice:
+        real = os.path.realpath(path) if os.path.islink(path) else path
+        if real not in nodes:
+            raise FileNotFoundError(2, "No such file or directory", path)
+        opened.append(path)
+        return nodes[real]
+
+    monkeypatch.setattr(evdev_scanner, "InputDevice", input_device)
+    monkeypatch.setattr(evdev_scanner, "list_devices", lambda: sorted(nodes))
+    yield InputNodes(nodes, opened)
+    for node in nodes.values():
+        node.close()
+
+
+def test_evdev_opens_by_path(input_nodes) -> None:
+    scanner = open_scanner("evdev:///dev/input/event5")
+    try:
+        assert scanner.connected and input_nodes["/dev/input/event5"].grabbed
+        input_nodes["/dev/input/event5"].push(tap(K.KEY_A, K.KEY_ENTER))
+        assert scanner.read(timeout=1) == "a"
+    finally:
+        scanner.close()
+
+
+def test_evdev_opens_by_id_name(input_nodes, tmp_path: Path, monkeypatch) -> None:
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    name = "usb-Honeywell_Imaging___Mobility_1900-event-kbd"
+    (by_id / name).symlink_to("/dev/input/event5")
+    monkeypatch.setattr(evdev_scanner, "BY_ID_DIR", by_id)
+    scanner = open_scanner(f"evdev://?id={name}&gs=F8")
+    try:
+        assert scanner.connected and input_nodes.opened == [str(by_id / name)]
+        input_nodes["/dev/input/event5"].push(tap(K.KEY_1, K.KEY_F8, K.KEY_2, K.KEY_ENTER))
+        assert scanner.read(timeout=1) == f"1{GS}2"
+    finally:
+        scanner.close()
+    with pytest.raises(ValueError, match="no slashes"):
+        open_scanner("evdev://?id=../event5")
+    with pytest.raises(ValueError, match="one of"):
+        open_scanner(f"evdev:///dev/input/event5?id={name}")
+
+
+def test_evdev_opens_by_vendor_and_product(input_nodes) -> None:
+    scanner = open_scanner("evdev://?vendor=0x0c2e&product=0x0b61")
+    try:
+        assert scanner.connected
+        chosen = input_nodes["/dev/input/event5"]
+        assert chosen.grabbed and input_nodes["/dev/input/event4"].closed  # no Enter key
+        assert input_nodes["/dev/input/event3"].closed  # other vendor
+        chosen.push(shifted(K.KEY_A) + tap(K.KEY_ENTER))
+        assert scanner.read(timeout=1) == "A"
+    finally:
+        scanner.close()
+    absent = open_scanner("evdev://?vendor=0x1234&product=0x5678")
+    assert not absent.connected and absent.read(timeout=0.05) is None
+    absent.close()
+
+
+def test_evdev_aim_prefix_and_gs_stand_in_make_a_gs1_scan() -> None:
+    from shared.barcodes import parse_scan
+
+    decoder = KeyDecoder(gs_char="|")
+    # ]d2 0109501101530003 10LOT1 | 17251231: what a wedge DataMatrix reader types.
+    typed = tap(K.KEY_RIGHTBRACE, K.KEY_D, K.KEY_2, K.KEY_0, K.KEY_1, K.KEY_0, K.KEY_9)
+    typed += tap(K.KEY_5, K.KEY_0, K.KEY_1, K.KEY_1, K.KEY_0, K.KEY_1, K.KEY_5, K.KEY_3)
+    typed += tap(K.KEY_0, K.KEY_0, K.KEY_0, K.KEY_3, K.KEY_1, K.KEY_0)
+    typed += shifted(K.KEY_L, K.KEY_O, K.KEY_T) + tap(K.KEY_1) + shifted(K.KEY_BACKSLASH)
+    typed += tap(K.KEY_1, K.KEY_7, K.KEY_2, K.KEY_5, K.KEY_1, K.KEY_2, K.KEY_3, K.KEY_1)
+    (scan,) = decoder.feed(typed + tap(K.KEY_ENTER))
+    assert scan == f"]d2010950110153000310LOT1{GS}17251231"
+    data = parse_scan(scan)
+    assert (data.symbology, data.gtin, data.lot, str(data.expiry)) == (
+        "]d2",
+        "09501101530003",
+        "LOT1",
+        "2025-12-31",
+    )
+
+
+class StubMonitor:
+    """Stands in for a pyudev.Monitor: fileno() for select(), poll() hands out events."""
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        self.events: list[str] = []
+        self.stopped = False
+
+    def fileno(self) -> int:
+        return self._r
+
+    def emit(self, action: str) -> None:
+        self.events.append(action)
+        os.write(self._w, b"!")
+
+    def poll(self, timeout: float | None = None):
+        if not self.events:
+            return None
+        os.read(self._r, 1)
+        return type("Device", (), {"action": self.events.pop(0)})()
+
+    def stop(self) -> None:
+        self.stopped = True
+        for fd in (self._r, self._w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def test_evdev_reopens_at_once_on_a_udev_add_event() -> None:
+    plugged: list[StubInputDevice] = [StubInputDevice()]
+    attempts: list[float] = []
+
+    def opener() -> StubInputDevice:
+        attempts.append(time.monotonic())
+        if not plugged:
+            raise FileNotFoundError(2, "No such file or directory")
+        return plugged.pop()
+
+    monitor = StubMonitor()
+    # Polling alone would take 30 s: only the udev event can bring the scanner back in time.
+    scanner = EvdevScanner(opener=opener, poll_interval=30, monitor=monitor)
+    try:
+        assert scanner.hotplug == "udev" and scanner.connected
+        first = StubInputDevice()
+        scanner._device.unplug()
+        assert scanner.read(timeout=0.2) is None and not scanner.connected
+        tries = len(attempts)
+        monitor.emit("remove")
+        monitor.emit("change")
+        assert scanner.read(timeout=0.2) is None
+        assert len(attempts) == tries  # only "add" means a device may have come back
+        plugged.append(first)
+        monitor.emit("add")
+        start = time.monotonic()
+        assert scanner.read(timeout=0.5) is None
+        assert scanner.connected and first.grabbed
+        assert attempts[-1] - start < 0.5
+        first.push(tap(K.KEY_Z, K.KEY_ENTER))
+        assert scanner.read(timeout=1) == "z"
+    finally:
+        scanner.close()
+    assert monitor.stopped
+
+
+def test_evdev_broken_monitor_falls_back_to_polling() -> None:
+    monitor = StubMonitor()
+    scanner = EvdevScanner(
+        opener=lambda: (_ for _ in ()).throw(FileNotFoundError(2, "gone")),
+        poll_interval=0.05,
+        monitor=monitor,
+    )
+    try:
+        monitor.stop()  # its descriptor is closed: select() fails
+        assert scanner.read(timeout=0.2) is None
+        assert scanner.hotplug == "polling"
+    finally:
+        scanner.close()
+
+
+def test_evdev_uses_udev_only_where_udevd_runs(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(evdev_scanner, "UDEV_CONTROL", tmp_path / "no-control")
+    assert evdev_scanner.udev_monitor() is None  # containers: polling
+    monkeypatch.setitem(__import__("sys").modules, "pyudev", None)  # pyudev not installed
+    control = tmp_path / "control"
+    control.touch()
+    monkeypatch.setattr(evdev_scanner, "UDEV_CONTROL", control)
+    assert evdev_scanner.udev_monitor() is None
+
+
+def test_evdev_real_pyudev_monitor_when_udevd_runs(monkeypatch, tmp_path: Path) -> None:
+    pytest.importorskip("pyudev", reason="pyudev is not installed")
+    control = tmp_path / "control"
+    control.touch()  # pretend udevd runs: the netlink monitor itself is real
+    monkeypatch.setattr(evdev_scanner, "UDEV_CONTROL", control)
+    monitor = evdev_scanner.udev_monitor()
+    if monitor is None:
+        pytest.skip("no netlink socket for a udev monitor in this sandbox")
+    scanner = EvdevScanner(opener=lambda: StubInputDevice(), monitor=monitor)
+    try:
+        assert scanner.hotplug == "udev" and monitor.fileno() >= 0
+    finally:
+        scanner.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/uinput"), reason="needs /dev/uinput (absent here)")
+def test_evdev_replugged_virtual_scanner_is_found_again() -> None:
+    caps = {ecodes.EV_KEY: [K.KEY_A, K.KEY_B, K.KEY_ENTER]}
+    ids = {"vendor": 0x5CF1, "product": 0x0001}
+    with evdev.UInput(caps, name="scanfloor-replug", **ids) as ui:
+        time.sleep(0.3)
+        scanner = open_scanner("evdev://?vendor=0x5cf1&product=0x0001")
+    try:
+        assert scanner.read(timeout=1) is None and not scanner.connected  # unplugged
+        with evdev.UInput(caps, name="scanfloor-replug", **ids) as ui:
+            deadline = time.monotonic() + 5
+            while not scanner.connected and time.monotonic() < deadline:
+                scanner.read(timeout=0.1)
+            assert scanner.connected
+            for code in (K.KEY_B, K.KEY_ENTER):
+                ui.write(ecodes.EV_KEY, code, 1)
+                ui.write(ecodes.EV_KEY, code, 0)
+            ui.syn()
+            assert scanner.read(timeout=2) == "b"
+    finally:
+        scanner.close()

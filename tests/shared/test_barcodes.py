@@ -268,3 +268,81 @@ def test_scan_data_is_frozen() -> None:
     scan = parse_scan("TOTE-0007")
     with pytest.raises(AttributeError):
         scan.text = "x"  # type: ignore[misc]
+
+
+# -- GS1 DataMatrix (]d2) and GS1-128 (]C1) element strings ------------------
+
+LOT_EXPIRY = {"gtin": "09501101530003", "lot": "LOT1", "expiry": date(2025, 12, 31)}
+
+
+def fields(scan: ScanData) -> dict[str, object]:
+    """The GS1 fields a pick or pack step checks."""
+    return {
+        "gtin": scan.gtin,
+        "lot": scan.lot,
+        "expiry": scan.expiry,
+        "serial": scan.serial,
+        "quantity": scan.quantity,
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "substitute", "symbology"),
+    [
+        # (01)+(10)+(17): the lot is variable length, so a GS must end it.
+        ("]d2010950110153000310LOT1" + GS + "17251231", None, "]d2"),
+        ("]d2" + GS + "010950110153000310LOT1" + GS + "17251231", None, "]d2"),  # FNC1 as GS
+        ("]d2010950110153000310LOT1<GS>17251231", "<GS>", "]d2"),  # wedge stand-in
+        ("]C1010950110153000310LOT1" + GS + "17251231", None, "]C1"),
+        ("]C1010950110153000310LOT1^17251231", "^", "]C1"),
+        ("010950110153000310LOT1" + GS + "17251231", None, None),  # no AIM identifier
+        ("(01)09501101530003(10)LOT1(17)251231", None, None),
+        ("(01) 09501101530003 (10) LOT1 (17) 251231", None, None),
+        ("]d2(01)09501101530003(10)LOT1(17)251231", None, "]d2"),  # HRI sent after the AIM id
+        ("]C1(01)09501101530003(10)LOT1(17)251231\r\n", None, "]C1"),
+    ],
+)
+def test_gtin_lot_expiry_in_any_form(raw: str, substitute: str | None, symbology: str | None):
+    scan = parse_scan(raw, gs_substitute=substitute)
+    assert fields(scan) == {**LOT_EXPIRY, "serial": None, "quantity": None}
+    assert (scan.symbology, scan.is_gs1, scan.error) == (symbology, True, None)
+    # Whatever the carrier, the text is the one canonical element string.
+    assert scan.text == "010950110153000310LOT1" + GS + "17251231"
+    assert scan.key == "09501101530003"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "]d201095011015300031727060021SN-0042" + GS + "10B7" + GS + "3024",
+        "(01)09501101530003(17)270600(21)SN-0042(10)B7(30)24",
+    ],
+)
+def test_datamatrix_serial_quantity_and_day_zero_expiry(raw: str) -> None:
+    scan = parse_scan(raw)
+    # Day 00 means the last day of the month.
+    assert fields(scan) == {
+        "gtin": "09501101530003",
+        "lot": "B7",
+        "expiry": date(2027, 6, 30),
+        "serial": "SN-0042",
+        "quantity": 24,
+    }
+    assert scan.error is None
+
+
+def test_datamatrix_with_bad_gtin_check_digit_is_refused() -> None:
+    scan = parse_scan("]d2010950110153000410LOT1" + GS + "17251231")
+    assert scan.is_gs1 and scan.gtin is None and scan.error and "check digit" in scan.error
+
+
+def test_datamatrix_without_separator_reads_the_expiry_into_the_lot() -> None:
+    # What a wedge scanner that drops GS produces: the data is wrong, not an error,
+    # which is why a stand-in must be configured (see test above).
+    scan = parse_scan("]d2010950110153000310LOT117251231")
+    assert scan.lot == "LOT117251231" and scan.expiry is None
+
+
+def test_plain_datamatrix_is_not_gs1() -> None:
+    scan = parse_scan("]d1TOTE-0007")
+    assert (scan.symbology, scan.text, scan.is_gs1) == ("]d1", "TOTE-0007", False)
