@@ -20,12 +20,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@if $(BIN)/pip show eventlet >/dev/null 2>&1; then echo "eventlet must not be installed"; exit 1; fi
 	touch $@
 
-# Debian packages: chromium for the board's browser tests.
+# Debian packages: chromium for the board's browser tests, CUPS for the raw-queue printer tests.
+APT_PACKAGES := chromium cups-client cups-bsd cups-daemon
 $(APT_STAMP): | $(BIN)/python
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium missing: browser tests will be skipped"; fi; \
+	    echo "apt-get install$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (their tests will be skipped)"; fi; \
 	fi
 	touch $@
 
