@@ -1,12 +1,13 @@
 """The device's link to the server: scans out through the journal, events in by sequence.
 
-Scans are journalled on disk first, then sent one at a time in journal order
-with an acknowledgement; an unacknowledged scan is resent with the same id
-until the server answers (the server applies an id once). Server events carry
-a per-device seq: an event at or below the last one seen is a replay and is
-dropped, and the last seen seq goes with every (re)connect so the server
-replays what the device missed. Print jobs are journalled too, printed, and
-their result is resent until acknowledged.
+`DeviceClient` owns one device's Socket.IO link, journal, scanner and printer.
+Scans go out journal-first and in order, judged on the device while the server
+cannot answer (`device.scanflow`); labels are printed and retried until out
+(`device.printing`). Server events carry a per-device seq: they are handled in
+seq order, one at or below the last seen is a replay and is dropped, and the
+last seen seq goes with every (re)connect (a callable `auth`) so the server
+replays what the device missed. A silent link is dropped by a watchdog and the
+client reconnects forever with backoff; the first connect retries too.
 """
 
 from __future__ import annotations
@@ -14,27 +15,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import socketio
 
+from device import offline
 from device.config import DeviceSettings
-from device.drivers import Printer, PrinterError, Scanner, ScannerError
+from device.drivers import Printer, Scanner
 from device.journal import Journal
+from device.link import InOrder, Watchdog, WatchedClient
+from device.printing import PrintLoop
+from device.scanflow import ScanFlow
 from device.screen import Screen
 from shared.ids import new_id
 from shared.protocol import (
     DEVICE_NAMESPACE,
     PROTOCOL_VERSION,
-    Ack,
-    DeviceState,
     PrintEvent,
-    PrintResultIn,
     ProtocolError,
-    ScanIn,
-    ScanReply,
     SeenIn,
     StateEvent,
     dump,
@@ -46,7 +45,7 @@ NS = DEVICE_NAMESPACE
 Listener = Callable[[str, Any], None]
 
 
-class DeviceClient:
+class DeviceClient(ScanFlow, PrintLoop):
     """Owns the Socket.IO link, the journal, the scanner and the printer of one device."""
 
     def __init__(
@@ -63,27 +62,34 @@ class DeviceClient:
         self.screen = screen
         self.journal = journal
         self.last_seq = int(journal.get_meta("last_seq", "0"))
-        self.state: DeviceState | None = None
+        self.server_state, self.server_version = self._load_server_state()
         self.rtts: list[float] = []
         self.wrong_scans = 0
+        self.offline_scans = 0  # scans the device judged alone
+        self.conflicts = 0  # offline verdicts the server overruled
+        self.outages = 0
         self.listeners: list[Listener] = []
         self._stop = threading.Event()
         self._online = threading.Event()
         self._prints = threading.Event()
-        self._lock = threading.Lock()
-        self.sio = socketio.Client(
+        self._flow = threading.RLock()  # the journal's verdicts and the screen move together
+        self._events = InOrder()
+        self.sio = WatchedClient(
             reconnection=True,
             reconnection_attempts=0,  # forever
             reconnection_delay=0.5,
             reconnection_delay_max=5,
             handle_sigint=False,
         )
+        self.watchdog = Watchdog(self.sio, settings.link_timeout, self._online)
         self.sio.on("connect", self._on_connect, namespace=NS)
         self.sio.on("disconnect", self._on_disconnect, namespace=NS)
         self.sio.on("connect_error", self._on_connect_error, namespace=NS)
-        self.sio.on("state", self._on_state, namespace=NS)
-        self.sio.on("print", self._on_print, namespace=NS)
+        self.sio.on("state", lambda data: self._queue_event(StateEvent, data), namespace=NS)
+        self.sio.on("print", lambda data: self._queue_event(PrintEvent, data), namespace=NS)
         self._threads: list[threading.Thread] = []
+        # A restart resumes where the worker was: the server's last screen plus unanswered scans.
+        self.state = offline.replay(self.server_state, self._judged_scans())
 
     # ------------------------------------------------------------ lifecycle
     def auth(self) -> dict[str, Any]:
@@ -95,9 +101,19 @@ class DeviceClient:
         }
 
     def start(self) -> None:
-        """Connect (retrying until the server is up) and start the worker threads."""
-        for target in (self._connect_loop, self._read_scans, self._send_scans, self._run_printer):
-            t = threading.Thread(target=target, name=target.__name__, daemon=True)
+        """Show the last screen, connect (retrying until the server is up), start the threads."""
+        self.screen.status("connecting", self.journal.counts()["waiting"])
+        self.screen.show(self.state)
+        targets = (
+            self._connect_loop,
+            self._read_scans,
+            self._send_scans,
+            self._run_printer,
+            self._dispatch_events,
+            lambda: self.watchdog.run(self._stop),
+        )
+        for target in targets:
+            t = threading.Thread(target=target, name=getattr(target, "__name__", "t"), daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -111,6 +127,11 @@ class DeviceClient:
 
     def wait_online(self, timeout: float) -> bool:
         return self._online.wait(timeout)
+
+    @property
+    def online(self) -> bool:
+        """The link is up."""
+        return self._online.is_set()
 
     def _connect_loop(self) -> None:
         # The first connect has no automatic retry: a device may boot before the server.
@@ -127,25 +148,44 @@ class DeviceClient:
                 return
             except socketio.exceptions.ConnectionError as exc:
                 log.info("server not reachable (%s); retrying in %.1fs", exc, delay)
-                self.screen.status("offline", self.journal.counts()["waiting"])
+                self._went_offline()
                 self._stop.wait(delay)
                 delay = min(delay * 2, 5.0)
 
     def _on_connect(self) -> None:
+        self.sio.heard()
         self._online.set()
-        self.screen.status("online", self.journal.counts()["waiting"])
+        self._show_status()
         self._emit("link", "online")
 
     def _on_connect_error(self, data: Any = None) -> None:
         # The server says why it refused (e.g. an unknown token): show it, keep retrying.
-        reason = data.get("message") if isinstance(data, dict) else str(data)
+        # A plain string is the client's own "could not reach it": the offline bar says that.
+        if not isinstance(data, dict):
+            log.info("server not reachable: %s", data)
+            return
+        reason = data.get("message")
         log.warning("server refused the connection: %s", reason)
         self.screen.scan_result(False, f"Server refused: {reason}")
 
     def _on_disconnect(self, reason: Any = None) -> None:
         self._online.clear()
-        self.screen.status("offline", self.journal.counts()["waiting"])
+        if self._stop.is_set():
+            return  # our own stop(): not an outage
+        self.outages += 1
+        log.info("link lost (%s)", reason)
+        self._went_offline()
         self._emit("link", "offline")
+
+    def _went_offline(self) -> None:
+        # No answer is coming soon: whatever waits for one is judged here.
+        with self._flow:
+            self._judge_waiting()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        link = "online" if self._online.is_set() else "offline"
+        self.screen.status(link, self.journal.counts()["waiting"])
 
     def _emit(self, kind: str, payload: Any) -> None:
         for listener in list(self.listeners):
@@ -155,147 +195,38 @@ class DeviceClient:
                 log.exception("listener failed")
 
     # ------------------------------------------------------------ server events
-    def _take_seq(self, seq: int) -> bool:
-        """Record an event's seq; False for a replay already handled."""
-        with self._lock:
-            if seq <= self.last_seq:
-                return False
-            self.last_seq = seq
-            self.journal.set_meta("last_seq", str(seq))
-        return True
+    def _queue_event(self, model: type, data: Any) -> None:
+        try:
+            ev = parse(model, data)
+        except ProtocolError as err:
+            log.warning("bad %s event from server: %s", model.__name__, err)
+            return
+        self._events.put(ev.seq, ev)
 
-    def _report_seen(self, seq: int) -> None:
+    def _dispatch_events(self) -> None:
+        while not self._stop.is_set():
+            got = self._events.take(self.last_seq + 1)
+            if got is None:
+                continue
+            seq, ev = got
+            try:
+                self._handle_event(seq, ev)
+            except Exception:
+                log.exception("server event %s failed", seq)
+
+    def _handle_event(self, seq: int, ev: StateEvent | PrintEvent) -> None:
+        if isinstance(ev, PrintEvent) and self.journal.add_print(ev.job_id, ev.order_id, ev.zpl):
+            self._prints.set()  # kept even if a replay: add_print ignores known jobs
+        if seq <= self.last_seq:
+            return
+        if isinstance(ev, StateEvent):
+            with self._flow:
+                if self._offer_state(ev.state, (seq, 0)):
+                    self._rebase()
+            if ev.message:
+                self.screen.notice(ev.message)
+        self.last_seq = seq
+        self.journal.set_meta("last_seq", str(seq))
         # Fire and forget: a lost `seen` only means a replay later, which the seq check drops.
         with contextlib.suppress(Exception):
             self.sio.emit("seen", dump(SeenIn(id=new_id("n"), seq=seq)), namespace=NS)
-
-    def _on_state(self, data: Any) -> None:
-        try:
-            ev = parse(StateEvent, data)
-        except ProtocolError as err:
-            log.warning("bad state event from server: %s", err)
-            return
-        if not self._take_seq(ev.seq):
-            return
-        self._set_state(ev.state)
-        if ev.message:
-            self.screen.notice(ev.message)
-        self._report_seen(ev.seq)
-
-    def _on_print(self, data: Any) -> None:
-        try:
-            ev = parse(PrintEvent, data)
-        except ProtocolError as err:
-            log.warning("bad print event from server: %s", err)
-            return
-        if self.journal.add_print(ev.job_id, ev.order_id, ev.zpl):
-            self._prints.set()
-        if self._take_seq(ev.seq):
-            self._report_seen(ev.seq)
-
-    def _set_state(self, state: DeviceState) -> None:
-        self.state = state
-        self.screen.show(state)
-        self._emit("state", state)
-
-    # ------------------------------------------------------------ scans
-    def _read_scans(self) -> None:
-        while not self._stop.is_set():
-            try:
-                barcode = self.scanner.read(timeout=0.5)
-            except ScannerError as exc:
-                if self._stop.is_set():
-                    return
-                log.warning("scanner: %s", exc)
-                self._stop.wait(1)
-                continue
-            if barcode:
-                self.scan(barcode)
-
-    def scan(self, barcode: str) -> None:
-        """A scan from the scanner: to disk first, then to the sender."""
-        self.journal.append(barcode)
-        self.screen.status(self.screen.link, self.journal.counts()["waiting"])
-
-    def _send_scans(self) -> None:
-        while not self._stop.is_set():
-            if not self.journal.wait_for_pending(0.5):
-                continue
-            if not self._online.wait(0.5):
-                continue
-            for entry in self.journal.pending():
-                if self._stop.is_set() or not self._send_one(entry):
-                    break
-
-    def _send_one(self, entry) -> bool:
-        payload = dump(ScanIn(id=entry.msg_id, barcode=entry.barcode, at=entry.at, seq=entry.seq))
-        t0 = time.perf_counter()
-        try:
-            raw = self.sio.call("scan", payload, namespace=NS, timeout=self.settings.reply_timeout)
-        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError) as exc:
-            log.info("scan %s not acknowledged (%s); will resend", entry.msg_id, type(exc).__name__)
-            self._stop.wait(0.5)
-            return False
-        rtt = time.perf_counter() - t0
-        if isinstance(raw, dict) and "state" not in raw and raw.get("error"):
-            # Refused as malformed: resending would get the same answer.
-            err = parse(Ack, raw)
-            self.journal.ack(entry.msg_id, raw)
-            self.screen.scan_result(False, err.error.message if err.error else "refused")
-            return True
-        reply = parse(ScanReply, raw)
-        self.journal.ack(entry.msg_id, raw)
-        self.rtts.append(rtt)
-        if not reply.ok:
-            self.wrong_scans += 1
-        self.screen.status(self.screen.link, self.journal.counts()["waiting"])
-        self.screen.scan_result(reply.ok, reply.message)
-        if reply.state is not None:
-            self._set_state(reply.state)
-        self._emit("reply", reply)
-        return True
-
-    # ------------------------------------------------------------ printing
-    def _run_printer(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
-            self._prints.wait(1.0)
-            self._prints.clear()
-            failed = False
-            for job_id, order_id, zpl in self.journal.prints_to_do():
-                ok, error = self._print(zpl)
-                self.journal.print_done(job_id, ok, error)
-                failed = failed or not ok
-                if ok:
-                    self._emit("printed", order_id)
-            for job_id, ok, error in self.journal.results_to_report():
-                if not self._online.is_set():
-                    break
-                try:
-                    raw = self.sio.call(
-                        "print_result",
-                        dump(PrintResultIn(id=new_id("p"), job_id=job_id, ok=ok, error=error)),
-                        namespace=NS,
-                        timeout=self.settings.reply_timeout,
-                    )
-                except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
-                    break
-                self.journal.reported(job_id)
-                if not (isinstance(raw, dict) and raw.get("ok")):
-                    log.warning("print result for job %s refused: %s", job_id, raw)
-            if failed or self.journal.results_to_report():
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-                self._prints.set()
-            else:
-                backoff = 0.5
-
-    def _print(self, zpl: str) -> tuple[bool, str | None]:
-        if self.printer is None:
-            return False, "no printer configured"
-        try:
-            self.printer.print_label(zpl.encode("utf-8"))
-            return True, None
-        except PrinterError as exc:
-            self.screen.scan_result(False, f"Printer: {exc.message}")
-            return False, f"{exc.code}: {exc.message}"

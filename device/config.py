@@ -29,6 +29,12 @@ class DeviceSettings(BaseModel):
     screen: str = Field("tty", pattern="^(tty|plain|none)$")
     stats_file: Path | None = None
     reply_timeout: float = 5.0
+    # No answer within this many seconds: the device judges the scan itself (offline mode).
+    offline_after: float = Field(1.0, gt=0)
+    # No packet from the server for this long: the link is dead (Wi-Fi dead zone), reconnect.
+    link_timeout: float = Field(4.0, gt=0)
+    # Run on every scan result with {kind} = good or bad, e.g. "aplay /opt/sounds/{kind}.wav".
+    sound_command: str | None = None
     simulate: SimulateSettings = SimulateSettings()
 
     @property

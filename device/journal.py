@@ -1,4 +1,10 @@
-"""The device's scan journal: every scan is on disk before it is sent, until acknowledged."""
+"""The device's scan journal: every scan is on disk before it is sent, until acknowledged.
+
+Each entry also keeps what the worker was told if the device judged it alone
+(offline), the pick list it was made for, and whether it is a scan or an
+action (short pick, help, log out): both share one sequence so the server
+gets them in the order the worker did them.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,32 @@ from pathlib import Path
 
 from shared.ids import new_id
 
+# Columns added after the first release: a journal from an older device gains them on open.
+_ADDED_COLUMNS = {
+    "kind": "TEXT NOT NULL DEFAULT 'scan'",
+    "list_id": "INTEGER",
+    "local_ok": "INTEGER",
+    "local_code": "TEXT",
+    "step_id": "INTEGER",
+}
+
 
 @dataclass(frozen=True)
 class Entry:
     seq: int
     msg_id: str
-    barcode: str
+    barcode: str  # for an action: its name (short, help, logout)
     at: float
+    kind: str = "scan"
+    list_id: int | None = None
+    local_code: str | None = None  # None: not judged on the device
+    local_ok: bool | None = None  # None with a code: queued without a verdict
+    step_id: int | None = None
+
+    @property
+    def judged(self) -> bool:
+        """The worker already got the device's own answer for it."""
+        return self.local_code is not None
 
 
 class Journal:
@@ -27,14 +52,17 @@ class Journal:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "PRAGMA synchronous=FULL"
-        )  # a scan the worker heard beep must survive power loss
+        # A scan the worker heard beep must survive power loss.
+        self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute(
             """CREATE TABLE IF NOT EXISTS scans (
                  seq INTEGER PRIMARY KEY, msg_id TEXT NOT NULL UNIQUE, barcode TEXT NOT NULL,
                  at REAL NOT NULL, acked_at REAL, reply TEXT)"""
         )
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(scans)")}
+        for name, decl in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE scans ADD COLUMN {name} {decl}")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
@@ -47,24 +75,43 @@ class Journal:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
 
-    def append(self, barcode: str, at: float | None = None) -> Entry:
-        """Write a scan to disk; returns it with its sequence number and message id."""
+    def append(
+        self,
+        barcode: str,
+        at: float | None = None,
+        *,
+        kind: str = "scan",
+        list_id: int | None = None,
+        step_id: int | None = None,
+    ) -> Entry:
+        """Write a scan (or action) to disk; returns it with its sequence number and message id."""
         at = time.time() if at is None else at
-        msg_id = new_id("s")
+        msg_id = new_id("s" if kind == "scan" else "a")
         with self._changed:
             cur = self._conn.execute(
-                "INSERT INTO scans (msg_id, barcode, at) VALUES (?, ?, ?)", (msg_id, barcode, at)
+                "INSERT INTO scans (msg_id, barcode, at, kind, list_id, step_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (msg_id, barcode, at, kind, list_id, step_id),
             )
             self._changed.notify_all()
-            return Entry(cur.lastrowid, msg_id, barcode, at)
+            return Entry(cur.lastrowid, msg_id, barcode, at, kind, list_id, step_id=step_id)
+
+    def judged(self, msg_id: str, ok: bool | None, code: str, list_id: int | None) -> None:
+        """Keep what the device told the worker about this scan, and the list it judged it on."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE scans SET local_ok = ?, local_code = ?, list_id = ? WHERE msg_id = ?",
+                (None if ok is None else int(ok), code, list_id, msg_id),
+            )
 
     def pending(self) -> list[Entry]:
         """Scans not yet acknowledged, oldest first."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, msg_id, barcode, at FROM scans WHERE acked_at IS NULL ORDER BY seq"
+                "SELECT seq, msg_id, barcode, at, kind, list_id, local_code, local_ok, step_id "
+                "FROM scans WHERE acked_at IS NULL ORDER BY seq"
             ).fetchall()
-        return [Entry(*r) for r in rows]
+        return [Entry(*r[:7], None if r[7] is None else bool(r[7]), r[8]) for r in rows]
 
     def ack(self, msg_id: str, reply: dict) -> None:
         """The server answered this scan: keep the answer, stop resending it."""
@@ -124,6 +171,13 @@ class Journal:
     def printed_orders(self) -> set[str]:
         with self._lock:
             return {r[0] for r in self._conn.execute("SELECT order_id FROM prints WHERE ok = 1")}
+
+    def labels_waiting(self) -> int:
+        """Print jobs not printed yet."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT COUNT(*) FROM prints WHERE ok IS NULL OR ok = 0"
+            ).fetchone()[0]
 
     def get_meta(self, key: str, default: str = "") -> str:
         with self._lock:

@@ -27,6 +27,11 @@ def write_stats(client: DeviceClient, path: Path) -> None:
         "wrong_scans": client.wrong_scans,
         "rtt_ms": [round(r * 1000, 3) for r in rtts],
         "rtt_p50_ms": round(statistics.median(rtts) * 1000, 2) if rtts else None,
+        "offline_scans": client.offline_scans,
+        "conflicts": client.conflicts,
+        "link_losses": client.outages,
+        "silent_links_dropped": client.watchdog.drops,
+        "journal": client.journal.counts(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stats))
@@ -40,7 +45,7 @@ def run(settings: DeviceSettings) -> int:
     except (ValueError, OSError) as exc:
         print(f"scanfloor-device: {exc}", file=sys.stderr)
         return 2
-    screen = make_screen(settings.screen, settings.name)
+    screen = make_screen(settings.screen, settings.name, settings.sound_command)
     journal = Journal(settings.journal_path)
     client = DeviceClient(settings, scanner, printer, screen, journal)
     worker = None

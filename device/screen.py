@@ -1,45 +1,134 @@
-"""What the worker sees: the instruction in large plain words and each scan's result."""
+"""What the worker sees and hears: the instruction in big letters, each scan's result.
+
+A handheld's screen is 3.5–5 inches, read at arm's length while walking: the
+instruction is drawn in 5x7 block letters (half-block characters, so a letter
+is 6 columns by 4 rows), a good scan turns the result bar green, a bad one red
+with three quick bells (a sound the worker tells apart without looking) and an
+optional command hook for a real speaker. The top bar says whether the link is
+up, how many scans wait to be sent, and how the printer is.
+"""
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
+import subprocess
 import sys
 import textwrap
+import threading
+import time
 from typing import TextIO
 
 from shared.protocol import DeviceState
 
-GREEN, RED, BOLD, DIM, RESET = "\033[42;30m", "\033[41;97m", "\033[1m", "\033[2m", "\033[0m"
+GREEN, RED, YELLOW = "\033[42;30m", "\033[41;97m", "\033[43;30m"
+BOLD, DIM, RESET, CLEAR = "\033[1m", "\033[2m", "\033[0m", "\033[2J\033[H"
 BELL = "\a"
+ANSI = re.compile(r"\033\[[0-9;]*[A-Za-z]")
+KEYS_HELP = "CMD-SHORT short pick · CMD-HELP help · CMD-LOGOUT log out"
+
+# 5x7 glyphs: the character, then 7 rows of 5 pixels, each row one base-32 digit.
+_FONT_DATA = (
+    "AEHHVHHH BUHHUHHU CEHGGGHE DUHHHHHU EVGGUGGV FVGGUGGG GEHGNHHF HHHHVHHH IE44444E "
+    "J72222IC KHIKOKIH LGGGGGGV MHRLLHHH NHHPLJHH OEHHHHHE PUHHUGGG QEHHHLID RUHHUKIH "
+    "SFGGE11U TV444444 UHHHHHHE VHHHHHA4 WHHHLLLA XHHA4AHH YHHHA444 ZV1248GV 0EHJLPHE "
+    "14C4444E 2EH1248V 3V2421HE 426AIV22 5VGU11HE 668GUHHE 7V124888 8EHHEHHE 9EHHF12C "
+    "-000V000 .00000CC ,0000C48 :0CC0CC0 /01248G0 ×0HA4AH0 !4444404 ?EH12404 #AAVAVAA "
+    "(2488842 )8422248 '4480000 +044V440 ·000CC00 …000000L _000000V"
+)
+FONT: dict[str, tuple[int, ...]] = {
+    item[0]: tuple(int(c, 32) for c in item[1:]) for item in _FONT_DATA.split()
+}
+FONT[" "] = (0,) * 7
+_HALF = {(0, 0): " ", (1, 0): "▀", (0, 1): "▄", (1, 1): "█"}
+
+
+def big_line(text: str) -> list[str]:
+    """One line of text in block letters: 4 rows, 6 columns a character."""
+    rows = [*(FONT.get(ch, FONT["?"]) for ch in text.upper())]
+    out = []
+    for top in range(0, 8, 2):  # two pixel rows per text row; row 7 is blank
+        line = []
+        for glyph in rows:
+            upper = glyph[top]
+            lower = glyph[top + 1] if top + 1 < 7 else 0
+            line.append(
+                "".join(_HALF[(upper >> b & 1, lower >> b & 1)] for b in range(4, -1, -1)) + " "
+            )
+        out.append("".join(line).rstrip())
+    return out
+
+
+def headline(state: DeviceState) -> str:
+    """The few words that matter most on a screen, for when the instruction is too long."""
+    left = state.step.qty - state.step.picked if state.step else 0
+    return {
+        "pick_tote": "SCAN TOTE",
+        "pick_location": f"GO TO {state.step.location}" if state.step else "GO TO",
+        "pick_item": f"PICK {left}",
+        "pick_done": "DONE",
+        "idle": "WAIT",
+        "pack_start": "SCAN TOTE",
+        "pack_verify": "SCAN ITEM",
+        "pack_label": "LABEL",
+    }.get(state.screen, state.screen.upper())
 
 
 class Screen:
-    """Base screen: keeps the last state and result; subclasses draw them."""
+    """Base screen: keeps what to show; subclasses draw it."""
 
-    def __init__(self) -> None:
+    def __init__(self, sound_command: str | None = None) -> None:
         self.state: DeviceState | None = None
-        self.result: tuple[bool, str] | None = None
+        self.result: tuple[bool | None, str] | None = None  # ok None: neutral information
         self.link = "connecting"
         self.waiting = 0
+        self.printer: str | None = None  # None: printer fine (or none)
+        self.sound_command = sound_command
+        self.sounds: list[str] = []
 
-    def show(self, state: DeviceState) -> None:
+    def show(self, state: DeviceState | None) -> None:
         self.state = state
         self.draw()
 
     def scan_result(self, ok: bool, message: str) -> None:
+        """A good (green) or bad (red, with its sound) scan."""
         self.result = (ok, message)
-        self.draw(beep=not ok)
+        self.draw()
+        self.sound("good" if ok else "bad")
+
+    def notice(self, message: str) -> None:
+        """Neutral news for the worker (connected, saved offline...)."""
+        self.result = (None, message)
+        self.draw()
 
     def status(self, link: str, waiting: int) -> None:
         if (link, waiting) != (self.link, self.waiting):
             self.link, self.waiting = link, waiting
             self.draw()
 
-    def notice(self, message: str) -> None:
-        self.result = (True, message)
-        self.draw()
+    def printer_state(self, problem: str | None) -> None:
+        """None when the printer works; else what is wrong, in the worker's words."""
+        if problem != self.printer:
+            self.printer = problem
+            self.draw()
 
-    def draw(self, beep: bool = False) -> None:
+    def sound(self, kind: str) -> None:
+        """Bells for a bad scan; the command hook (if set) for both kinds."""
+        self.sounds.append(kind)
+        if kind == "bad":
+            self.bell()
+        if self.sound_command:
+            try:
+                cmd = [part.replace("{kind}", kind) for part in shlex.split(self.sound_command)]
+                subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            except OSError:
+                pass  # a missing speaker must not stop the scanning
+
+    def bell(self) -> None:
+        """The terminal's own bell pattern; the base has no terminal."""
+
+    def draw(self) -> None:
         """Subclasses render; the base draws nothing."""
 
 
@@ -50,20 +139,25 @@ class NoScreen(Screen):
 class PlainScreen(Screen):
     """One line per change: for logs and pipes."""
 
-    def __init__(self, out: TextIO = sys.stdout, name: str = "") -> None:
-        super().__init__()
+    def __init__(self, out: TextIO = sys.stdout, name: str = "", sound_command: str | None = None):
+        super().__init__(sound_command)
         self.out = out
         self.name = name
 
-    def draw(self, beep: bool = False) -> None:
+    def draw(self) -> None:
         s = self.state
         parts = [f"[{self.name}]" if self.name else "", f"<{self.link}>"]
         if self.waiting:
             parts.append(f"({self.waiting} scans waiting)")
+        if self.printer:
+            parts.append(f"[printer: {self.printer}]")
         if self.result:
-            parts.append(("OK: " if self.result[0] else "ERROR: ") + self.result[1])
+            ok, msg = self.result
+            parts.append({True: "OK: ", False: "ERROR: ", None: "NOTE: "}[ok] + msg)
             self.result = None
         if s:
+            if s.progress:
+                parts.append(f"{s.progress.done}/{s.progress.total}")
             parts.append(f"| {s.instruction.upper()}")
         print(" ".join(p for p in parts if p), file=self.out, flush=True)
 
@@ -71,37 +165,93 @@ class PlainScreen(Screen):
 class TtyScreen(Screen):
     """A full-screen terminal view for a small handheld display."""
 
-    def __init__(self, out: TextIO = sys.stdout) -> None:
-        super().__init__()
+    def __init__(self, out: TextIO = sys.stdout, sound_command: str | None = None) -> None:
+        super().__init__(sound_command)
         self.out = out
+        self._lock = threading.Lock()
 
-    def draw(self, beep: bool = False) -> None:
-        width = max(20, shutil.get_terminal_size((40, 12)).columns)
-        lines = ["\033[2J\033[H"]
-        link = "ONLINE" if self.link == "online" else f"OFFLINE — {self.waiting} scans waiting"
-        lines.append(f"{DIM}{link}{RESET}\n")
+    def draw(self) -> None:
+        size = shutil.get_terminal_size((60, 20))
+        with self._lock:
+            self.out.write(CLEAR + self.render(size.columns, size.lines))
+            self.out.flush()
+
+    def bell(self) -> None:
+        def ring() -> None:
+            for _ in range(3):
+                with self._lock:
+                    self.out.write(BELL)
+                    self.out.flush()
+                time.sleep(0.15)
+
+        threading.Thread(target=ring, daemon=True).start()
+
+    def render(self, width: int, height: int) -> str:
+        """The whole screen as text with colours, `height` rows of at most `width` columns."""
+        width = max(width, 20)
+        lines = [self._status_bar(width)]
         s = self.state
-        if s:
+        if s is None:
+            lines += ["", *big_line("WAIT")[:4], "", "Connecting to the server…"]
+        else:
             if s.progress:
-                lines.append(f"{DIM}{s.progress.done}/{s.progress.total}{RESET}\n")
-            for row in textwrap.wrap(s.instruction.upper(), width):
-                lines.append(f"{BOLD}{row}{RESET}\n")
+                lines.append(_progress(s, width))
+            lines.append("")
+            room = max(1, (height - 9) // 5)  # big lines that fit: 4 rows and a gap each
+            big = textwrap.wrap(s.instruction.upper(), max(1, width // 6)) or [""]
+            small = ""
+            if len(big) > room:
+                big = textwrap.wrap(headline(s), max(1, width // 6))[:room]
+                small = s.instruction
+            for text in big:
+                lines += [BOLD + row + RESET for row in big_line(text)] + [""]
+            for text in textwrap.wrap(small, width)[:2]:
+                lines.append(BOLD + text + RESET)
             if s.detail:
-                lines.append(textwrap.shorten(s.detail, width) + "\n")
+                lines.append(textwrap.shorten(s.detail, width, placeholder="…"))
         if self.result:
             ok, msg = self.result
-            colour = GREEN if ok else RED
-            lines.append("\n" + colour + textwrap.shorten(msg, width).ljust(width) + RESET + "\n")
-        if beep:
-            lines.append(BELL)
-        self.out.write("".join(lines))
-        self.out.flush()
+            colour = {True: GREEN, False: RED, None: YELLOW}[ok]
+            mark = {True: "✔ ", False: "✘ ", None: ""}[ok]
+            text = textwrap.shorten(mark + msg, width, placeholder="…")
+            lines += ["", colour + " " * width, text.ljust(width), " " * width + RESET]
+        body = lines[: max(1, height - 1)]
+        body += [""] * (height - 1 - len(body))
+        return "\n".join(body + [DIM + textwrap.shorten(KEYS_HELP, width) + RESET])
+
+    def _status_bar(self, width: int) -> str:
+        if self.link == "online":
+            left, colour = "ONLINE", GREEN
+        elif self.link == "offline":
+            left, colour = f"OFFLINE — {self.waiting} scans waiting", YELLOW
+        else:
+            left, colour = "CONNECTING…", YELLOW
+        if self.link == "online" and self.waiting:
+            left += f" · sending {self.waiting}"
+        right = f"PRINTER: {self.printer.upper()}" if self.printer else ""
+        if right:
+            colour = RED
+        gap = max(1, width - len(left) - len(right))
+        return colour + (left + " " * gap + right)[:width] + RESET
 
 
-def make_screen(kind: str, name: str = "") -> Screen:
+def _progress(state: DeviceState, width: int) -> str:
+    done, total = state.progress.done, state.progress.total
+    label = f" {done}/{total}"
+    bar = max(4, width - len(label) - 2)
+    filled = round(bar * done / total) if total else 0
+    return "[" + "█" * filled + "·" * (bar - filled) + "]" + label
+
+
+def plain_text(rendered: str) -> str:
+    """A rendered screen without its colour codes (for tests and logs)."""
+    return ANSI.sub("", rendered)
+
+
+def make_screen(kind: str, name: str = "", sound_command: str | None = None) -> Screen:
     """The screen a config names: tty, plain or none."""
     if kind == "tty" and sys.stdout.isatty():
-        return TtyScreen()
+        return TtyScreen(sound_command=sound_command)
     if kind == "none":
-        return NoScreen()
-    return PlainScreen(name=name)
+        return NoScreen(sound_command)
+    return PlainScreen(name=name, sound_command=sound_command)

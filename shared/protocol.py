@@ -99,6 +99,13 @@ class DeviceState(_Strict):
 
 
 # ---------------------------------------------------------------- device -> server
+class LocalVerdict(_Strict):
+    """What the device told the worker when it judged a scan alone (offline)."""
+
+    ok: bool
+    code: str = Field(max_length=40)
+
+
 class ScanIn(_Strict):
     """Event `scan`: the worker scanned a barcode. Answered by a ScanReply ack."""
 
@@ -106,6 +113,13 @@ class ScanIn(_Strict):
     barcode: Barcode
     at: float | None = Field(None, description="Device clock, seconds since epoch, when scanned.")
     seq: int | None = Field(None, ge=0, description="Device journal sequence number.")
+    offline: bool = Field(False, description="Made while the server could not answer.")
+    local: LocalVerdict | None = Field(
+        None, description="The device's own verdict, if it gave one."
+    )
+    pick_list_id: int | None = Field(
+        None, description="Offline scans: the pick list the device judged it on."
+    )
 
 
 class PrintResultIn(_Strict):
@@ -115,6 +129,18 @@ class PrintResultIn(_Strict):
     job_id: int = Field(ge=1)
     ok: bool
     error: str | None = Field(None, max_length=500)
+
+
+class ActionIn(_Strict):
+    """Event `action`: the worker asked for something (short pick, help, log out). Ack: Ack."""
+
+    id: MessageId
+    action: Literal["short", "help", "logout"]
+    at: float | None = Field(None, description="Device clock, seconds since epoch.")
+    seq: int | None = Field(None, ge=0, description="Device journal sequence number.")
+    offline: bool = False
+    pick_list_id: int | None = None
+    step_id: int | None = None
 
 
 class SeenIn(_Strict):
@@ -140,6 +166,11 @@ class ScanReply(_Strict):
     duplicate: bool = False
     state: DeviceState | None = None
     error: ErrorBody | None = None
+    event_seq: int | None = Field(
+        None,
+        description="The device's last event seq when this reply was made: older `state` "
+        "events (seq at or below it) show an older screen than this reply's.",
+    )
 
 
 class Ack(_Strict):
@@ -181,6 +212,7 @@ CLIENT_EVENTS: dict[str, type[BaseModel]] = {
     "scan": ScanIn,
     "print_result": PrintResultIn,
     "seen": SeenIn,
+    "action": ActionIn,
 }
 SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "state": StateEvent,

@@ -2,7 +2,8 @@
 
 It stands where a person would: it sees the screen's state, waits a moment,
 and pulls the trigger on the device's fake scanner. Now and then it scans the
-wrong thing, so the error paths of the floor run too.
+wrong thing, so the error paths of the floor run too. It keeps going while the
+link is down, as a person would: the device guides it from the steps it holds.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class SimulatedWorker:
         self._turn.set()
 
     def _on_event(self, kind: str, payload: Any) -> None:
-        if kind in ("state", "reply", "printed", "link"):
+        if kind in ("state", "reply", "local", "ack", "printed", "link"):
             self._turn.set()
 
     def _run(self) -> None:
@@ -54,8 +55,10 @@ class SimulatedWorker:
             self._turn.wait(1.0)
             self._turn.clear()
             state = self.client.state
-            if state is None or self.client.journal.counts()["waiting"]:
-                continue  # a scan is still on its way: wait for the answer
+            if state is None or self.client.busy():
+                continue  # the last scan has no answer yet (server's or device's): wait
+            if state.screen.startswith("pack") and not self.client.online:
+                continue  # packing needs the server: a packer waits for the link
             barcode = self._choose(state)
             if barcode is None:
                 continue

@@ -46,6 +46,7 @@ def demo(
         return
     t0 = time.monotonic()
     floor, _ = run.setup(out, seed_value, orders_count, wrong_rate, say=click.echo)
+    run.disturb(floor, say=click.echo)
     try:
         run.wait_until_packed(floor, timeout, say=click.echo)
         for proc in floor.devices:
@@ -62,6 +63,11 @@ def demo(
         click.echo(f"  scans                {figures['scans']}")
         click.echo(f"  wrong scans caught   {figures['wrong_scans']}")
         click.echo(f"  labels printed       {figures['labels_printed']}")
+        click.echo(
+            f"  network cuts survived: {figures['network_cuts_survived']}, "
+            f"scans lost: {figures['scans_lost']} "
+            f"({figures['scans_offline']} scans made offline)"
+        )
         click.echo(
             f"  scan round trip      p50 {figures['rtt_p50_ms']} ms, p99 {figures['rtt_p99_ms']} ms"
         )

@@ -3,8 +3,11 @@
 It seeds a fresh site, starts the real server process on a free loopback port,
 sends the demo orders through the REST API, starts picker and packer device
 processes whose fake scanners are driven by simulated workers, and a virtual
-Zebra printer on a loopback TCP port per pack station. When every order that
-has stock is packed it prints a summary and where the labels are.
+Zebra printer on a loopback TCP port per pack station. Each device reaches the
+server through its own loopback proxy, the floor's Wi-Fi: mid-run one picker's
+link is cut and another's turns into a dead zone (bytes swallowed) for a few
+seconds, and the workers keep picking on the devices' own guidance. When every
+order that has stock is packed it prints a summary and where the labels are.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import json
 import random
 import sqlite3
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
+from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
 from scripts.demo import procs, seed
 from server.schemas import CatalogueIn, OrderIn
@@ -27,6 +32,18 @@ from server.store import open_store
 
 PICKERS_PER_WAREHOUSE = 2
 PACKERS_PER_WAREHOUSE = 1
+# Link faults mid-run for the first picker of each warehouse in turn: (mode, seconds).
+# A dead zone must outlast the device's 4 s link_timeout to be noticed at all.
+OUTAGES = [("cut", 4.0), ("blackhole", 6.0)]
+
+
+@dataclass
+class Outage:
+    device: str
+    mode: str
+    seconds: float
+    started: float = 0.0
+    ended: float = 0.0
 
 
 @dataclass
@@ -36,18 +53,24 @@ class Floor:
     server: object = None
     devices: list = field(default_factory=list)
     printers: list[ZplPrinterSim] = field(default_factory=list)
+    proxies: dict[str, NetProxy] = field(default_factory=dict)
+    outages: list[Outage] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
+        self.stopping.set()
         for proc in self.devices:
             procs.stop(proc)
         if self.server is not None:
             procs.stop(self.server)
         for p in self.printers:
             p.stop()
+        for proxy in self.proxies.values():
+            proxy.stop()
 
 
 def _toml(device: dict) -> str:
@@ -118,9 +141,10 @@ def setup(
     say(f"{len(placed)} orders sent through POST /api/orders")
 
     for i, dev in enumerate(devices):
+        proxy = floor.proxies[dev["name"]] = NetProxy(("127.0.0.1", floor.port)).start()
         cfg: dict = {
             "name": dev["name"],
-            "server": floor.base,
+            "server": proxy.url,
             "token": dev["token"],
             "scanner": f"fake://{dev['name']}",
             "data_dir": str(out / "devices"),
@@ -143,6 +167,65 @@ def setup(
         floor.devices.append(procs.start_device(path, out / "logs" / f"{dev['name']}.log"))
     say(f"{len(devices)} devices started: {', '.join(d['name'] for d in devices)}")
     return floor, placed
+
+
+def disturb(floor: Floor, say=print) -> list[threading.Thread]:
+    """Cut or black-hole some pickers' links for a few seconds each, while they are mid-list."""
+    pickers = [name for name in floor.proxies if name.startswith("picker") and name.endswith("1")]
+    floor.outages = [Outage(name, *fault) for name, fault in zip(pickers, OUTAGES, strict=False)]
+    db = floor.out / "data" / "scanfloor.db"
+
+    def mid_list(name: str) -> bool:
+        with sqlite3.connect(db) as conn:
+            return bool(
+                conn.execute(
+                    """SELECT COUNT(*) >= 3 FROM scans s JOIN devices d ON d.id = s.device_id
+                       WHERE d.name = ? AND EXISTS (SELECT 1 FROM pick_lists p
+                       WHERE p.device_id = d.id AND p.status = 'assigned' AND p.tote IS NOT NULL)""",
+                    (name,),
+                ).fetchone()[0]
+            )
+
+    def run(outage: Outage) -> None:
+        deadline = time.monotonic() + 60
+        while not mid_list(outage.device) and time.monotonic() < deadline:
+            if floor.stopping.wait(0.1):
+                return
+        proxy = floor.proxies[outage.device]
+        outage.started = time.time()
+        proxy.set_mode(outage.mode)  # type: ignore[arg-type]
+        say(f"  network: {outage.device} link {outage.mode} for {outage.seconds:.0f} s")
+        floor.stopping.wait(outage.seconds)
+        proxy.restore()
+        outage.ended = time.time()
+        say(f"  network: {outage.device} link back")
+
+    threads = [threading.Thread(target=run, args=(o,), daemon=True) for o in floor.outages]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def network(floor: Floor) -> dict:
+    """Outages survived and scans lost: journal scans the server never recorded."""
+    db = floor.out / "data" / "scanfloor.db"
+    with sqlite3.connect(db) as conn:
+        known = {r[0] for r in conn.execute("SELECT msg_id FROM scans")}
+        offline = conn.execute("SELECT COUNT(*) FROM scans WHERE offline = 1").fetchone()[0]
+    lost = 0
+    waiting: dict[str, int] = {}
+    for path in (floor.out / "devices").glob("*.journal.db"):
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute("SELECT msg_id, acked_at FROM scans WHERE kind = 'scan'").fetchall()
+        lost += sum(1 for msg_id, _ in rows if msg_id not in known)
+        waiting[path.name.removesuffix(".journal.db")] = sum(1 for _, a in rows if a is None)
+    survived = sum(1 for o in floor.outages if o.ended and waiting.get(o.device, 1) == 0)
+    return {
+        "network_cuts": sum(1 for o in floor.outages if o.started),
+        "network_cuts_survived": survived,
+        "scans_lost": lost,
+        "scans_offline": offline,
+    }
 
 
 def counts(db: Path) -> dict[str, int]:
@@ -208,6 +291,7 @@ def summary(floor: Floor) -> dict:
         "rtt_p50_ms": round(statistics.median(rtts), 2) if rtts else None,
         "rtt_p99_ms": round(percentile(rtts, 99), 2) if rtts else None,
         "labels_dir": str(floor.out / "labels"),
+        **network(floor),
     }
 
 

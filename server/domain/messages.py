@@ -122,3 +122,20 @@ def package_confirmed(order_id: str) -> str:
 
 def bad_message(reason: str) -> str:
     return f"Message refused: {reason}"
+
+
+# Offline replay and worker actions ---------------------------------------------
+def list_changed(ref: str) -> str:
+    return f"Pick list {ref} is no longer yours. This scan did not count: follow the screen"
+
+
+def short_not_supported() -> str:
+    return "Short pick is not supported yet: call a supervisor"
+
+
+def help_requested() -> str:
+    return "Help requested: a supervisor has been told"
+
+
+def logged_out() -> str:
+    return "Logged out"

@@ -15,6 +15,7 @@ from shared.protocol import (
     CLIENT_EVENTS,
     PROTOCOL_VERSION,
     Ack,
+    ActionIn,
     ConnectAuth,
     PrintResultIn,
     ProtocolError,
@@ -119,6 +120,15 @@ class DeviceNamespace(Namespace):
         reply, effects = scanning.handle_scan(self.store, self._device(), msg)
         self.hub.apply(effects)
         return dump(reply)
+
+    def on_action(self, data: Any) -> dict:
+        try:
+            msg = parse(ActionIn, data)
+        except ProtocolError as err:
+            return _refusal(data, err)
+        ack, effects = scanning.handle_action(self.store, self._device(), msg)
+        self.hub.apply(effects)
+        return dump(ack)
 
     def on_print_result(self, data: Any) -> dict:
         try:

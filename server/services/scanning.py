@@ -4,14 +4,26 @@ Each scan message is applied once: its reply is stored under the device's
 message id, and a repeat gets the stored reply back. Judging is the domain's
 (picking, packing); this module loads what the domain needs and stores what it
 decided, all in one write transaction.
+
+Order: a device sends its journal one message at a time, so scans arrive in
+journal `seq` order and are applied in that order. A scan with a new id but a
+seq at or below one already applied from the device (a journal restored or
+reset on the device) is still judged, against the floor as it is now: the
+server never rewinds. It is logged and kept in `scans` with its `device_seq`.
+Offline scans (judged first on the device) are judged again here and the
+server's verdict wins; a scan made for a pick list the device no longer holds
+does not count (`list_changed`). Every one stays in `scans` with the device's
+clock, its `offline` marker and the verdict the worker was shown.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
+from server.domain import messages as say
 from server.domain import packing, picking
-from server.domain.floor import gtin_key, is_tote, parse_pick_list_ref
+from server.domain.floor import gtin_key, is_tote, parse_pick_list_ref, pick_list_ref
 from server.services import outbox, packages, views
 from server.services.clock import now
 from server.services.orders import record
@@ -19,7 +31,9 @@ from server.services.screens import current_state, refresh_idle_packers
 from server.services.work import assign_next
 from server.store import Store
 from shared.barcodes import parse_scan
-from shared.protocol import ScanIn, ScanReply
+from shared.protocol import Ack, ActionIn, ErrorBody, ScanIn, ScanReply
+
+log = logging.getLogger("scanfloor.scanning")
 
 
 @dataclass
@@ -51,14 +65,22 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         if seen:
             stored = ScanReply.model_validate_json(seen["reply"])
             return stored.model_copy(update={"duplicate": True}), effects
+        _note_seq(store, device["id"], msg.id, msg.seq)
         text, keys = scan_keys(msg.barcode)
         if device["role"] == "picker":
-            verdict, screen_name, list_id = _pick(store, device, text, keys, effects)
+            verdict, screen_name, list_id = _pick(
+                store, device, text, keys, effects, msg.pick_list_id
+            )
         else:
             verdict, screen_name, list_id = _pack(store, device, text, keys, effects)
         state = current_state(store, device["id"])
         reply = ScanReply(
-            id=msg.id, ok=verdict.ok, code=verdict.code, message=verdict.message, state=state
+            id=msg.id,
+            ok=verdict.ok,
+            code=verdict.code,
+            message=verdict.message,
+            state=state,
+            event_seq=_event_seq(store, device["id"]),
         )
         at = now()
         store.execute(
@@ -66,8 +88,9 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             (device["id"], msg.id, at, reply.model_dump_json()),
         )
         store.execute(
-            """INSERT INTO scans (device_id, msg_id, barcode, ok, code, screen, pick_list_id, scanned_at, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO scans (device_id, msg_id, barcode, ok, code, screen, pick_list_id,
+                 scanned_at, received_at, device_seq, offline, local_ok, local_code)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 device["id"],
                 msg.id,
@@ -78,6 +101,10 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 list_id,
                 msg.at,
                 at,
+                msg.seq,
+                int(msg.offline),
+                None if msg.local is None else int(msg.local.ok),
+                None if msg.local is None else msg.local.code,
             ),
         )
         store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
@@ -85,10 +112,44 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
     return reply, effects
 
 
-def _pick(store: Store, device: dict, text: str, keys: set[str], effects: Effects):
+def _note_seq(store: Store, device_id: int, msg_id: str, seq: int | None) -> None:
+    """Keep the highest journal seq applied from a device; say so when one comes late."""
+    if seq is None:
+        return
+    row = store.one("SELECT scan_seq FROM devices WHERE id = ?", (device_id,))
+    if seq <= row["scan_seq"]:
+        log.warning(
+            "device %s: message %s has journal seq %s, at or below %s already applied; "
+            "judging it against the floor as it is now",
+            device_id,
+            msg_id,
+            seq,
+            row["scan_seq"],
+        )
+        return
+    store.execute("UPDATE devices SET scan_seq = ? WHERE id = ?", (seq, device_id))
+
+
+def _event_seq(store: Store, device_id: int) -> int:
+    return store.one("SELECT out_seq FROM devices WHERE id = ?", (device_id,))["out_seq"]
+
+
+def _pick(
+    store: Store,
+    device: dict,
+    text: str,
+    keys: set[str],
+    effects: Effects,
+    sent_for: int | None = None,
+):
     list_id = views.assigned_list_id(store, device["id"])
     pl = views.load(store, list_id) if list_id else None
     screen_name = picking.screen(pl).screen
+    if sent_for is not None and sent_for != list_id:
+        # Scanned for a list this device no longer holds (reassigned, or finished while it
+        # was offline): counting it toward whatever list it holds now would be wrong.
+        verdict = picking.Verdict(False, "list_changed", say.list_changed(pick_list_ref(sent_for)))
+        return verdict, screen_name, sent_for
     tote_free = True
     if pl is not None and pl.tote is None and is_tote(text):
         tote_free = (
@@ -178,6 +239,51 @@ def _label_if_verified(store: Store, device: dict, effects: Effects) -> None:
     if bench and packing.all_verified(bench.pick_list) and bench.package is None:
         packages.create(store, bench.pick_list, device["id"])
         effects.devices.add(device["id"])
+
+
+def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effects]:
+    """Record a worker's request (short pick, help, log out) once, and answer it."""
+    effects = Effects(board=True)
+    with store.write():
+        seen = store.one(
+            "SELECT reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
+            (device["id"], msg.id),
+        )
+        if seen:
+            return Ack.model_validate_json(seen["reply"]), Effects()
+        _note_seq(store, device["id"], msg.id, msg.seq)
+        if msg.action == "short":
+            # Short picks (stock correction, re-allocation) come with batching; until then
+            # the request is kept so a supervisor can act on it.
+            error = ErrorBody(code="not_supported", message=say.short_not_supported())
+            ack = Ack(id=msg.id, ok=False, error=error)
+        else:
+            ack = Ack(id=msg.id, ok=True)
+        at = now()
+        store.execute(
+            "INSERT INTO device_messages (device_id, msg_id, event, received_at, reply) VALUES (?, ?, 'action', ?, ?)",
+            (device["id"], msg.id, at, ack.model_dump_json()),
+        )
+        store.execute(
+            """INSERT INTO device_actions (device_id, msg_id, action, pick_list_id, step_id,
+                 device_seq, offline, ok, code, at, received_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                device["id"],
+                msg.id,
+                msg.action,
+                msg.pick_list_id,
+                msg.step_id,
+                msg.seq,
+                int(msg.offline),
+                int(ack.ok),
+                ack.error.code if ack.error else "ok",
+                msg.at,
+                at,
+            ),
+        )
+        store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
+    return ack, effects
 
 
 def handle_seen(store: Store, device: dict, seq: int) -> None:

@@ -1,0 +1,260 @@
+"""Scans on the device: journalled first, judged here when the server cannot answer, sent in order.
+
+Each scan (and each worker action: short pick, help, log out) is written to the
+journal before anything else, then sent one at a time in journal order with an
+acknowledgement; an unanswered one is resent with the same id (the server
+applies an id once). When the server cannot answer (link down, or no answer
+within `offline_after` seconds) the device judges the waiting scans itself
+against the steps it holds (`device.offline`) and keeps guiding the worker.
+The server judges them again on replay and its word wins: the screen is always
+the server's latest state plus the scans it has not answered yet, and a
+verdict the server overrules is shown in red ("Changed while offline").
+
+`ScanFlow` is mixed into `DeviceClient`, which owns the attributes declared here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+from device import offline
+from device.config import DeviceSettings
+from device.drivers import Scanner, ScannerError
+from device.journal import Entry, Journal
+from device.screen import Screen
+from shared.protocol import (
+    DEVICE_NAMESPACE,
+    Ack,
+    ActionIn,
+    DeviceState,
+    LocalVerdict,
+    ProtocolError,
+    ScanIn,
+    ScanReply,
+    dump,
+    parse,
+)
+
+log = logging.getLogger("scanfloor.device")
+NS = DEVICE_NAMESPACE
+# Special barcodes (printed on a card on the cart) for the worker's key actions.
+COMMANDS = {"CMD-SHORT": "short", "CMD-HELP": "help", "CMD-LOGOUT": "logout"}
+ACTION_DONE = {
+    "help": "Help requested: a supervisor has been told",
+    "logout": "Logged out",
+    "short": "Short pick recorded",
+}
+
+
+class ScanFlow:
+    """The scan half of a device client: journal, local verdicts, sending, answers."""
+
+    settings: DeviceSettings
+    scanner: Scanner
+    screen: Screen
+    journal: Journal
+    sio: socketio.Client
+    state: DeviceState | None
+    server_state: DeviceState | None
+    server_version: tuple[int, int]
+    rtts: list[float]
+    wrong_scans: int
+    offline_scans: int
+    conflicts: int
+    _stop: threading.Event
+    _online: threading.Event
+    _flow: threading.RLock
+    _emit: Callable[[str, Any], None]
+    _show_status: Callable[[], None]
+
+    def busy(self) -> bool:
+        """A scan is waiting for its first answer (from the server or the device)."""
+        return any(not e.judged for e in self.journal.pending())
+
+    # ------------------------------------------------------------ the screen's state
+    def _load_server_state(self) -> tuple[DeviceState | None, tuple[int, int]]:
+        saved = self.journal.get_meta("server_state")
+        if not saved:
+            return None, (0, 0)
+        data = json.loads(saved)
+        return DeviceState.model_validate(data["state"]), tuple(data["version"])
+
+    def _judged_scans(self) -> list[tuple[str, int | None]]:
+        return [
+            (e.barcode, e.list_id) for e in self.journal.pending() if e.judged and e.kind == "scan"
+        ]
+
+    def _offer_state(self, state: DeviceState | None, version: tuple[int, int]) -> bool:
+        """Keep a state from the server if it is not older than the one held."""
+        if state is None or version < self.server_version:
+            return False
+        self.server_state, self.server_version = state, version
+        self.journal.set_meta(
+            "server_state", json.dumps({"version": version, "state": state.model_dump(mode="json")})
+        )
+        return True
+
+    def _rebase(self) -> None:
+        """Show the server's state plus every scan the device judged that it has not answered."""
+        self._set_display(offline.replay(self.server_state, self._judged_scans()))
+
+    def _set_display(self, state: DeviceState | None) -> None:
+        self.state = state
+        self.screen.show(state)
+        self._emit("state", state)
+
+    # ------------------------------------------------------------ scans and actions
+    def _read_scans(self) -> None:
+        while not self._stop.is_set():
+            try:
+                barcode = self.scanner.read(timeout=0.5)
+            except ScannerError as exc:
+                if self._stop.is_set():
+                    return
+                log.warning("scanner: %s", exc)
+                self._stop.wait(1)
+                continue
+            if barcode:
+                self.scan(barcode)
+
+    def scan(self, barcode: str) -> None:
+        """A scan from the scanner: to disk first, then judged or sent."""
+        action = COMMANDS.get(barcode.strip().upper())
+        with self._flow:
+            s = self.state
+            list_id = s.pick_list_id if s else None
+            if action:
+                step_id = s.step.step_id if s and s.step else None
+                self.journal.append(action, kind="action", list_id=list_id, step_id=step_id)
+            else:
+                self.journal.append(barcode, list_id=list_id)
+            self._show_status()
+            # Offline, or behind scans the device already judged: judge this one here too.
+            pending = self.journal.pending()
+            if not self._online.is_set() or any(e.judged for e in pending):
+                self._judge_waiting()
+
+    def _judge_waiting(self) -> None:
+        """Give the worker the device's own verdict on every scan still waiting for one."""
+        for e in self.journal.pending():
+            if e.judged:
+                continue
+            list_id = self.state.pick_list_id if self.state else None
+            if e.kind == "action":
+                self.journal.judged(e.msg_id, None, offline.QUEUED, e.list_id)
+                self.screen.notice(f"{e.barcode.capitalize()} request saved: sent when back online")
+                continue
+            verdict = offline.judge(self.state, e.barcode)
+            self.journal.judged(e.msg_id, verdict.ok, verdict.code, list_id)
+            self.offline_scans += 1
+            if verdict.state is not self.state:
+                self._set_display(verdict.state)
+            if verdict.ok is None:
+                self.screen.notice(offline.queued_message(self.journal.counts()["waiting"]))
+            else:
+                self.wrong_scans += not verdict.ok
+                self.screen.scan_result(verdict.ok, verdict.message)
+            self._emit("local", verdict)
+
+    def _send_scans(self) -> None:
+        while not self._stop.is_set():
+            if not self.journal.wait_for_pending(0.5) or not self._online.wait(0.5):
+                continue
+            with self._flow:
+                pending = self.journal.pending()
+            if pending and not self._send_one(pending[0]):
+                self._stop.wait(0.3)
+
+    def _payload(self, e: Entry) -> tuple[str, dict]:
+        if e.kind == "action":
+            msg = ActionIn(
+                id=e.msg_id, action=e.barcode, at=e.at, seq=e.seq, offline=e.judged,
+                pick_list_id=e.list_id, step_id=e.step_id,
+            )  # fmt: skip
+            return "action", dump(msg)
+        local = LocalVerdict(ok=e.local_ok, code=e.local_code) if e.local_ok is not None else None
+        # The list it was judged on, so the server can refuse it if that list is gone; a scan
+        # not judged here is judged by the server against whatever the device holds now.
+        msg = ScanIn(
+            id=e.msg_id, barcode=e.barcode, at=e.at, seq=e.seq, offline=e.judged, local=local,
+            pick_list_id=e.list_id if e.judged else None,
+        )  # fmt: skip
+        return "scan", dump(msg)
+
+    def _send_one(self, entry: Entry) -> bool:
+        """Send one journal entry and handle its answer; False to try again later."""
+        event, payload = self._payload(entry)
+        got: list[Any] = []
+        answered = threading.Event()
+        t0 = time.monotonic()
+        try:
+            self.sio.emit(
+                event, payload, namespace=NS, callback=lambda *a: (got.extend(a), answered.set())
+            )
+        except socketio.exceptions.BadNamespaceError:
+            return False
+        judge_at = t0 + self.settings.offline_after
+        while not answered.wait(0.05):
+            now = time.monotonic()
+            if self._stop.is_set() or not self._online.is_set():
+                return False  # the link went: resend with the same id after reconnecting
+            if now - t0 > self.settings.reply_timeout:
+                log.info("%s %s not acknowledged; will resend", event, entry.msg_id)
+                return False
+            if now > judge_at and not entry.judged:
+                with self._flow:  # the worker should not wait on a slow link
+                    self._judge_waiting()
+                judge_at = float("inf")
+        rtt = time.monotonic() - t0
+        with self._flow:
+            self._on_answer(entry, got[0] if got else None, rtt)
+        return True
+
+    def _on_answer(self, entry: Entry, raw: Any, rtt: float) -> None:
+        now = {e.msg_id: e for e in self.journal.pending()}.get(entry.msg_id, entry)
+        self.journal.ack(entry.msg_id, raw if isinstance(raw, dict) else {"raw": raw})
+        self._show_status()
+        if entry.kind == "action" or not (isinstance(raw, dict) and "state" in raw):
+            self._on_ack(now, raw)
+            return
+        reply = parse(ScanReply, raw)
+        self.rtts.append(rtt)
+        version = (reply.event_seq if reply.event_seq is not None else self.server_version[0], 1)
+        self._offer_state(reply.state, version)
+        if not now.judged:
+            self.wrong_scans += not reply.ok
+            self._rebase()
+            self.screen.scan_result(reply.ok, reply.message)
+        elif now.local_ok is None:  # queued offline without a verdict: only news if it failed
+            self._rebase()
+            if not reply.ok:
+                self.screen.scan_result(False, f"{now.barcode}: {reply.message}")
+        elif now.local_ok != reply.ok or (reply.ok and now.local_code != reply.code):
+            # The world changed while offline (list reassigned, stock corrected): server wins.
+            self.conflicts += 1
+            self._rebase()
+            self.screen.scan_result(False, f"Changed while offline: {reply.message}")
+        elif not self.journal.counts()["waiting"]:
+            self._rebase()  # caught up: show the server's own screen (next list, etc.)
+        self._emit("reply", reply)
+
+    def _on_ack(self, entry: Entry, raw: Any) -> None:
+        try:
+            ack = parse(Ack, raw)
+        except ProtocolError:
+            log.warning("unreadable answer to %s: %r", entry.msg_id, raw)
+            return
+        if not self.journal.counts()["waiting"]:
+            self._rebase()
+        if ack.ok and entry.kind == "action":
+            self.screen.notice(ACTION_DONE.get(entry.barcode, "Done"))
+        elif not ack.ok:
+            self.screen.scan_result(False, ack.error.message if ack.error else "refused")
+        self._emit("ack", ack)

@@ -1,0 +1,235 @@
+"""A loopback TCP proxy that plays the warehouse Wi-Fi between a device and the server.
+
+Tests and the demo put it between a device and the server and switch its mode:
+
+- ``pass``: bytes flow both ways, as on a good link.
+- ``cut``: every open connection is closed and new ones are refused (the access
+  point went away and the device knows it at once).
+- ``blackhole``: connections stay open and new ones are accepted, but every
+  byte is swallowed and nothing is closed (a dead zone: no FIN, no RST, the
+  device only learns from silence).
+
+A connection that lived through a black hole has lost bytes mid-stream, so it
+is closed when the link comes back instead of carrying on with a torn stream.
+
+Run one by hand: ``python -m device.sim.netproxy --listen 9800 --to 127.0.0.1:8800``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import select
+import socket
+import threading
+import time
+from typing import Literal, Self
+
+Mode = Literal["pass", "cut", "blackhole"]
+_TICK = 0.05  # how often a pump looks at the mode
+_CHUNK = 65536
+
+
+class _Link:
+    """One client connection and, outside a black hole, its upstream connection."""
+
+    def __init__(self, client: socket.socket, upstream: socket.socket | None):
+        self.client = client
+        self.upstream = upstream
+        self.poisoned = upstream is None  # saw the black hole: its stream is torn
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        for sock in (self.client, self.upstream):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+class NetProxy:
+    """Forward ``127.0.0.1:port`` to ``upstream``; ``mode`` decides what the link does."""
+
+    def __init__(self, upstream: tuple[str, int], host: str = "127.0.0.1", port: int = 0):
+        self.upstream = upstream
+        self.host = host
+        self.port = port
+        self.swallowed = 0  # bytes dropped in black holes
+        self.accepted = 0
+        self.outages = 0  # cuts and black holes started
+        self._mode: Mode = "pass"
+        self._links: set[_Link] = set()
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._running = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self) -> Self:
+        """Listen and serve in background threads."""
+        self._listen()
+        self._running.set()
+        self._thread = threading.Thread(target=self._accept_loop, name="netproxy", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and close every connection."""
+        self._running.clear()
+        self._unlisten()
+        self._close_links(lambda link: True)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL a device config would use to reach the server through the proxy."""
+        return f"http://{self.host}:{self.port}"
+
+    # -- modes ---------------------------------------------------------------
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    def set_mode(self, mode: Mode) -> None:
+        """Switch the link: pass, cut or blackhole."""
+        if mode == self._mode:
+            return
+        old, self._mode = self._mode, mode
+        if mode != "pass":
+            self.outages += 1
+        if mode == "cut":
+            self._unlisten()
+            self._close_links(lambda link: True)
+        elif mode == "blackhole":
+            with self._lock:
+                for link in self._links:
+                    link.poisoned = True
+        else:  # pass again
+            self._close_links(lambda link: link.poisoned)
+        if old == "cut" and mode != "cut":
+            self._listen()  # same port again: the device's config still points here
+
+    def cut(self) -> None:
+        """Close every connection and refuse new ones."""
+        self.set_mode("cut")
+
+    def blackhole(self) -> None:
+        """Keep connections open but swallow every byte, both ways."""
+        self.set_mode("blackhole")
+
+    def restore(self) -> None:
+        """Let bytes through again."""
+        self.set_mode("pass")
+
+    def connections(self) -> int:
+        """Open client connections right now."""
+        with self._lock:
+            return sum(1 for link in self._links if not link.closed)
+
+    # -- networking ----------------------------------------------------------
+    def _listen(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+
+    def _unlisten(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # shutdown() first, so a connect racing the close is refused, not reset.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+
+    def _close_links(self, which) -> None:
+        with self._lock:
+            doomed = [link for link in self._links if which(link)]
+            self._links.difference_update(doomed)
+        for link in doomed:
+            link.close()
+
+    def _accept_loop(self) -> None:
+        while self._running.is_set():
+            listener = self._listener
+            if listener is None:
+                time.sleep(_TICK)
+                continue
+            try:
+                ready, _, _ = select.select([listener], [], [], _TICK)
+                if not ready:
+                    continue
+                client, _ = listener.accept()
+            except (OSError, ValueError):
+                continue  # listener closed under us by cut() or stop()
+            self.accepted += 1
+            upstream = None
+            if self._mode == "pass":
+                try:
+                    upstream = socket.create_connection(self.upstream, timeout=3)
+                except OSError:
+                    client.close()  # server down: the device sees a refused link
+                    continue
+            link = _Link(client, upstream)
+            with self._lock:
+                self._links.add(link)
+            threading.Thread(target=self._pump, args=(link,), daemon=True).start()
+
+    def _pump(self, link: _Link) -> None:
+        ends = [s for s in (link.client, link.upstream) if s is not None]
+        try:
+            while self._running.is_set() and not link.closed:
+                ready, _, _ = select.select(ends, [], [], _TICK)
+                for sock in ready:
+                    data = sock.recv(_CHUNK)
+                    if self._mode == "blackhole" or link.poisoned:
+                        self.swallowed += len(data)
+                        if not data:
+                            ends.remove(sock)  # an end hung up: keep the other one silent
+                        continue
+                    if not data:
+                        return
+                    other = link.upstream if sock is link.client else link.client
+                    if other is None:
+                        return
+                    other.sendall(data)
+                if not ends:
+                    return
+        except (OSError, ValueError):
+            pass
+        finally:
+            if self._mode != "blackhole":
+                with self._lock:
+                    self._links.discard(link)
+                link.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a proxy by hand; type pass, cut or blackhole and Enter to switch."""
+    parser = argparse.ArgumentParser(description="Loopback TCP proxy with link faults.")
+    parser.add_argument("--listen", type=int, default=0, help="port to listen on (0: any)")
+    parser.add_argument("--to", required=True, help="upstream host:port")
+    args = parser.parse_args(argv)
+    host, _, port = args.to.rpartition(":")
+    with NetProxy((host or "127.0.0.1", int(port)), port=args.listen) as proxy:
+        print(f"proxy {proxy.url} -> {args.to}; modes: pass, cut, blackhole", flush=True)
+        with contextlib.suppress(KeyboardInterrupt, EOFError):
+            while True:
+                mode = input().strip()
+                if mode in ("pass", "cut", "blackhole"):
+                    proxy.set_mode(mode)  # type: ignore[arg-type]
+                    print(f"mode {mode}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The loopback proxy the offline proofs stand on, and the device's event reorder buffer."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from device.link import InOrder
+from device.sim.netproxy import NetProxy
+
+
+@pytest.fixture
+def echo():
+    """A TCP echo server on loopback."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(1024):
+                conn.sendall(data)
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed at teardown
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()
+    stop.set()
+    time.sleep(0.2)
+    listener.close()
+
+
+def talk(sock: socket.socket, data: bytes, timeout: float = 1.0) -> bytes:
+    sock.settimeout(timeout)
+    sock.sendall(data)
+    return sock.recv(1024)
+
+
+def test_pass_cut_and_back(echo):
+    with NetProxy(echo) as proxy:
+        a = socket.create_connection((proxy.host, proxy.port))
+        assert talk(a, b"hello") == b"hello"
+        proxy.cut()
+        a.settimeout(2)
+        assert a.recv(1024) == b""  # the open link is closed at once
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((proxy.host, proxy.port), timeout=1)
+        proxy.restore()
+        b = socket.create_connection((proxy.host, proxy.port))
+        assert talk(b, b"again") == b"again"
+        a.close(), b.close()
+
+
+def test_black_hole_swallows_without_closing(echo):
+    with NetProxy(echo) as proxy:
+        a = socket.create_connection((proxy.host, proxy.port))
+        assert talk(a, b"one") == b"one"
+        proxy.blackhole()
+        with pytest.raises(TimeoutError):
+            talk(a, b"lost", timeout=0.5)  # no answer, and no FIN either
+        b = socket.create_connection((proxy.host, proxy.port), timeout=1)  # accepted...
+        with pytest.raises(TimeoutError):
+            talk(b, b"lost too", timeout=0.5)  # ...and swallowed
+        assert proxy.swallowed >= len(b"lostlost too")
+        proxy.restore()
+        a.settimeout(2)
+        assert a.recv(1024) == b""  # a torn stream is not resumed: closed on return
+        c = socket.create_connection((proxy.host, proxy.port))
+        assert talk(c, b"fine") == b"fine"
+        for s in (a, b, c):
+            s.close()
+
+
+def test_in_order_waits_briefly_for_a_missing_seq():
+    buf = InOrder(hold=1.0)
+    buf.put(3, "c")
+    buf.put(2, "b")
+    threading.Timer(0.1, buf.put, args=(1, "a")).start()
+    t0 = time.monotonic()
+    assert buf.take(1) == (1, "a") and time.monotonic() - t0 < 0.9
+    assert buf.take(2) == (2, "b") and buf.take(3) == (3, "c")
+    buf.put(9, "late")
+    t0 = time.monotonic()
+    assert buf.take(4) == (9, "late") and time.monotonic() - t0 >= 0.9  # gave up on 4..8
+    assert buf.take(10, wait=0.05) is None

@@ -1,0 +1,81 @@
+"""The handheld's screen, rendered to text at a 3.5-inch terminal's size (60 x 20)."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+
+from device.screen import GREEN, RED, PlainScreen, TtyScreen, big_line, plain_text
+from server.domain import picking
+from server.domain.floor import PickList, Step
+
+WIDTH, HEIGHT = 60, 20
+
+
+def picking_state(at_location: bool = False):
+    step = Step(1, 1, "SO-1", "E-01-02", "LE-01-02", "SKU-A", "Blue mug", ("4006381333931",), 3)
+    step = Step(**{**step.__dict__, "at_location": at_location})
+    return picking.screen(PickList(4, "assigned", "TOTE-7", (step,)))
+
+
+def test_instruction_in_block_letters_when_it_fits():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking_state()
+    text = plain_text(screen.render(WIDTH, HEIGHT))
+    rows = text.split("\n")
+    assert len(rows) == HEIGHT and all(len(r) <= WIDTH for r in rows)
+    for row in big_line("E-01-02"):
+        assert row in rows  # "GO TO" / "E-01-02", 4 rows each
+    assert "ONLINE" not in rows[0] and "CONNECTING" in rows[0]
+    assert "0/3" in rows[1]
+
+
+def test_long_instruction_keeps_the_headline_big_and_the_rest_readable():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking_state(at_location=True)
+    text = plain_text(screen.render(WIDTH, HEIGHT))
+    assert "\n".join(big_line("PICK 3")) in text
+    assert "Pick 3 × Blue mug from E-01-02" in text
+
+
+def test_good_is_green_bad_is_red_with_its_own_sound(tmp_path):
+    out = io.StringIO()
+    hook = tmp_path / "sounds.txt"
+    cmd = f"{sys.executable} -c \"open(r'{hook}', 'a').write('{{kind}}\\n')\""
+    screen = TtyScreen(out=out, sound_command=cmd)
+    screen.state = picking_state()
+    screen.scan_result(True, "At E-01-02")
+    assert GREEN in screen.render(WIDTH, HEIGHT) and "✔ At E-01-02" in out.getvalue()
+    screen.scan_result(False, "Wrong location LE-09. Go to E-01-02")
+    assert RED in screen.render(WIDTH, HEIGHT)
+    assert screen.sounds == ["good", "bad"]
+    deadline = time.monotonic() + 15  # the hook runs in its own process, without waiting
+    while (not hook.exists() or len(hook.read_text().split()) < 2) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert sorted(hook.read_text().split()) == ["bad", "good"]
+    while out.getvalue().count("\a") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out.getvalue().count("\a") == 3  # three bells for a bad scan, none for a good one
+
+
+def test_offline_waiting_and_printer_state_are_on_top():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking_state()
+    screen.status("offline", 4)
+    screen.printer_state("printer is out of paper (1 label waiting)")
+    top = plain_text(screen.render(WIDTH, HEIGHT)).split("\n")[0]
+    assert "OFFLINE — 4 scans waiting" in top and "OUT OF PAPER" in top
+
+
+def test_plain_screen_says_offline_and_waiting():
+    out = io.StringIO()
+    screen = PlainScreen(out=out, name="p1")
+    screen.show(picking_state())
+    screen.status("offline", 2)
+    screen.scan_result(False, "Wrong item X. Pick Blue mug")
+    last = out.getvalue().strip().split("\n")[-1]
+    assert "<offline> (2 scans waiting)" in last and "ERROR: Wrong item" in last
+    assert "| GO TO E-01-02" in last
