@@ -46,6 +46,10 @@ test: setup
 	$(BIN)/ruff check server device shared scripts tests
 	$(BIN)/python -m pytest -q
 
+# Benchmarks print figures and write them into docs/benchmarks.md (not timed tests).
+bench: setup
+	$(BIN)/python scripts/bench_allocate.py
+
 lint:
 	$(BIN)/ruff check server device shared scripts tests
 	$(BIN)/ruff format --check server device shared scripts tests

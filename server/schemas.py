@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -13,6 +13,7 @@ OptText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True
 BarcodeText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 ]
+Lot = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._/-]*$")]
 
 
 class Body(BaseModel):
@@ -47,6 +48,17 @@ class OrderIn(Body):
     ship_to: AddressIn
     priority: int = Field(0, ge=0, le=9, description="9 is most urgent")
     promised_by: datetime | None = None
+    allow_split: bool | None = Field(
+        None, description="ship from several warehouses if no one has it all; null: the channel's"
+    )
+    allow_partial: bool | None = Field(
+        None, description="ship what is in stock and backorder the rest; null: the channel's"
+    )
+
+
+class SafetyStockIn(Body):
+    sku: Code
+    qty: int = Field(ge=0, description="units of the SKU this warehouse never promises")
 
 
 class WarehouseIn(Body):
@@ -55,6 +67,12 @@ class WarehouseIn(Body):
     address: AddressIn
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    daily_capacity: int | None = Field(
+        None, ge=0, description="shipments it takes a day (UTC); null: no limit"
+    )
+    safety_stock: list[SafetyStockIn] = Field(
+        default_factory=list, description="per SKU; 0 removes it; SKUs not listed keep theirs"
+    )
 
 
 class LocationIn(Body):
@@ -84,6 +102,58 @@ class StockIn(Body):
     location: Code
     sku: Code
     on_hand: int = Field(ge=0)
+    lot: Lot = Field("", description="lot or batch; empty for stock that is not lot-tracked")
+    expires: date | None = Field(None, description="lot-tracked stock: picked earliest expiry first")
+    safety_stock: int | None = Field(
+        None, ge=0, description="set the warehouse's safety stock of this SKU"
+    )
+
+
+class ChannelIn(Body):
+    """How a sales channel's orders may ship when no single warehouse has everything."""
+
+    code: Code
+    allow_split: bool = Field(True, description="ship from several warehouses")
+    allow_partial: bool = Field(False, description="ship what is in stock, backorder the rest")
+
+
+class ChannelsIn(Body):
+    channels: list[ChannelIn] = Field(min_length=1, max_length=1000)
+
+
+class ReceiptLineIn(Body):
+    location: Code
+    sku: Code
+    qty: int = Field(gt=0, le=1_000_000)
+    lot: Lot = ""
+    expires: date | None = None
+
+
+class ReceiptIn(Body):
+    """Stock arriving in a warehouse; `receipt_id` (the sender's) makes a repeat harmless."""
+
+    receipt_id: Code | None = None
+    warehouse: Code
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
+
+
+class CorrectionIn(Body):
+    """What a count found in a bin: on hand is set to it, reservations beyond it re-allocated."""
+
+    warehouse: Code
+    location: Code
+    sku: Code
+    lot: Lot = ""
+    on_hand: int = Field(ge=0, description="units counted")
+    reason: OptText = ""
+
+
+class CancelIn(Body):
+    reason: OptText = ""
+
+
+class PutawayDoneIn(Body):
+    location: Code | None = Field(None, description="where it was put; default: where it came from")
 
 
 class CatalogueIn(Body):
@@ -93,6 +163,7 @@ class CatalogueIn(Body):
     locations: list[LocationIn] = Field(default_factory=list)
     products: list[ProductIn] = Field(default_factory=list)
     stock: list[StockIn] = Field(default_factory=list)
+    channels: list[ChannelIn] = Field(default_factory=list)
 
 
 class Problem(BaseModel):
@@ -119,13 +190,29 @@ class OrderLineOut(BaseModel):
     qty: int
 
 
+class ShipmentOut(BaseModel):
+    id: int
+    warehouse: str
+    status: Literal["allocated", "packed", "shipped", "cancelled"]
+    distance_km: float | None
+    units: int
+    picked: int
+    created_at: str
+
+
 class OrderOut(BaseModel):
+    """An order. Status: `received` (not yet allocated), `backordered` (nothing reserved,
+    waits for stock), `partially_allocated` (some units reserved, the rest waits),
+    `allocated` (every unit reserved, in one or more shipments), `picking`, `picked`,
+    `packed` (every shipment packed), `shipped`, `cancelled`."""
+
     id: str
     order_id: str
     channel: str
     status: Literal[
         "received",
         "backordered",
+        "partially_allocated",
         "allocated",
         "picking",
         "picked",
@@ -135,8 +222,10 @@ class OrderOut(BaseModel):
     ]
     priority: int
     promised_by: str | None
-    warehouse: str | None
+    warehouse: str | None = Field(description="of the first shipment")
     ship_to: dict
     lines: list[OrderLineOut]
+    shipments: list[ShipmentOut] = Field(default_factory=list)
+    backordered: int = Field(0, description="units waiting for stock")
     packages: list[dict]
     timeline: list[OrderEventOut]

@@ -69,6 +69,8 @@ class StockRowOut(BaseModel):
     warehouse: str
     location: str
     sku: str
+    lot: str = Field("", description="empty for stock that is not lot-tracked")
+    expires: str | None = None
     on_hand: int
     reserved: int
     free: int
@@ -126,3 +128,56 @@ class StatsOut(BaseModel):
     labels_printed: int
     print_failures: int
     packages_confirmed: int
+
+
+# ---------------------------------------------------------------- receipts, cancels, channels
+class ReceiptOut(BaseModel):
+    receipt_id: str | None
+    repeated: bool = Field(
+        description="true when this receipt id was booked before: nothing changed"
+    )
+    stock: list[StockRowOut] = Field(description="the received bins as they are now")
+    allocation: dict[str, int] = Field(description="waiting orders by status after allocating")
+
+
+class CorrectionOut(BaseModel):
+    stock: StockRowOut | None
+    released: int = Field(description="reserved units the count could no longer cover")
+    allocation: dict[str, int] = Field(description="waiting orders by status after allocating")
+
+
+class ChannelOut(BaseModel):
+    code: str
+    allow_split: bool
+    allow_partial: bool
+
+
+class ChannelListOut(BaseModel):
+    channels: list[ChannelOut]
+    default: ChannelOut = Field(description="the policy of a channel not listed")
+
+
+class PutawayQuery(Query):
+    status: Literal["open", "done"] | None = None
+    warehouse: Code | None = None
+
+
+class PutawayTaskOut(BaseModel):
+    id: int
+    warehouse: str
+    order_id: str | None
+    location: str = Field(description="the bin the units came from")
+    sku: str
+    lot: str
+    expires: str | None
+    qty: int
+    tote: str | None
+    reason: str
+    status: Literal["open", "done"]
+    put_location: str | None
+    created_at: str
+    done_at: str | None
+
+
+class PutawayListOut(BaseModel):
+    tasks: list[PutawayTaskOut]

@@ -20,7 +20,7 @@ FROM pick_lists p LEFT JOIN devices d ON d.id = p.device_id
 """
 
 _STOCK_SQL = """
-SELECT l.warehouse, l.code AS location, s.sku, s.on_hand, s.reserved,
+SELECT l.warehouse, l.code AS location, s.sku, s.lot, s.expires, s.on_hand, s.reserved,
        s.on_hand - s.reserved AS free
 FROM stock s JOIN locations l ON l.id = s.location_id
 """
@@ -47,12 +47,16 @@ def list_orders(store: Store, status: str | None, limit: int) -> list[dict[str, 
 def list_stock(store: Store, sku: str | None, warehouse: str | None) -> list[dict[str, Any]]:
     """Stock by bin, in warehouse and location order."""
     where, params = _where({"s.sku": sku, "l.warehouse": warehouse})
-    return store.all(f"{_STOCK_SQL}{where} ORDER BY l.warehouse, l.code, s.sku", params)
+    return store.all(f"{_STOCK_SQL}{where} ORDER BY l.warehouse, l.code, s.sku, s.lot", params)
 
 
-def stock_row(store: Store, warehouse: str, location: str, sku: str) -> dict[str, Any] | None:
-    """One SKU in one bin."""
-    where, params = _where({"l.warehouse": warehouse, "l.code": location, "s.sku": sku})
+def stock_row(
+    store: Store, warehouse: str, location: str, sku: str, lot: str = ""
+) -> dict[str, Any] | None:
+    """One SKU (one lot) in one bin."""
+    where, params = _where(
+        {"l.warehouse": warehouse, "l.code": location, "s.sku": sku, "s.lot": lot}
+    )
     return store.one(f"{_STOCK_SQL}{where}", params)
 
 

@@ -14,15 +14,23 @@ from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
 from server.api.table import Route, register
 from server.schemas import (
+    CancelIn,
     CatalogueIn,
+    ChannelsIn,
+    CorrectionIn,
     LocationIn,
     OrderIn,
     OrderOut,
     ProductIn,
+    PutawayDoneIn,
+    ReceiptIn,
     StockIn,
     WarehouseIn,
 )
 from server.services import allocate, catalogue, orders
+from server.services import cancel as cancelling
+from server.services import stock as stock_service
+from server.services.shipments import DEFAULT_POLICY
 from server.store import Store
 
 log = logging.getLogger("scanfloor.api")
@@ -122,12 +130,12 @@ def create_order(body: OrderIn) -> tuple[dict[str, Any], int]:
         raise ApiError(409, str(exc)) from None
     if created:
         try:
-            status = allocate.allocate_order(store, order_id)
+            allocate.allocate_order(store, order_id)
         except allocate.StockRace:
             log.warning("allocation of %s raced; it waits for the next pass", order_id)
-            status = "received"
         order = orders.get(store, order_id)
-        _offer_work(order["warehouse"] if status == "allocated" else None)
+        warehouses = {s["warehouse"] for s in order["shipments"]}
+        _offer_work(warehouses.pop() if len(warehouses) == 1 else None)
         return order, 201
     return orders.get(store, order_id), 200
 
@@ -175,13 +183,95 @@ def put_stock(body: StockIn) -> dict[str, Any]:
     """Set the quantity on hand of a SKU in a bin, then allocate waiting orders."""
     _load(CatalogueIn(stock=[body]), strip_prefix=True)
     allocation = _allocate_pending()
-    row = reads.stock_row(_store(), body.warehouse, body.location, body.sku)
+    row = reads.stock_row(_store(), body.warehouse, body.location, body.sku, body.lot)
     return {"stock": row, "allocation": allocation}
 
 
 def list_stock(query: m.StockQuery) -> dict[str, Any]:
     """Stock by bin: on hand, reserved, free."""
     return {"stock": reads.list_stock(_store(), query.sku, query.warehouse)}
+
+
+# ---------------------------------------------------------------- receipts, cancels, channels
+def receive_stock(body: ReceiptIn) -> tuple[dict[str, Any], int]:
+    """Book stock in (once per receipt_id); orders waiting for it are allocated, most urgent first."""
+    try:
+        result = stock_service.receive(_store(), body)
+    except stock_service.StockError as exc:
+        raise ApiError(422, str(exc), "invalid_receipt", exc.problems) from None
+    except stock_service.ReceiptConflict as exc:
+        raise ApiError(409, str(exc)) from None
+    _offer_work()
+    rows = [
+        reads.stock_row(_store(), body.warehouse, line.location, line.sku, line.lot)
+        for line in body.lines
+    ]
+    result["stock"] = [r for i, r in enumerate(rows) if r and r not in rows[:i]]
+    return result, 200 if result["repeated"] else 201
+
+
+def correct_stock(body: CorrectionIn) -> dict[str, Any]:
+    """Set a bin to what was counted; orders it can no longer serve are allocated elsewhere."""
+    try:
+        result = stock_service.correct(_store(), body)
+    except stock_service.StockError as exc:
+        raise ApiError(422, str(exc), "invalid_correction", exc.problems) from None
+    _offer_work()
+    row = reads.stock_row(_store(), body.warehouse, body.location, body.sku, body.lot)
+    return {**result, "stock": row}
+
+
+def cancel_order(order_id: str, body: CancelIn) -> dict[str, Any]:
+    """Cancel an order: reserved units go back to their bins, picked ones become put-away tasks."""
+    try:
+        result = cancelling.cancel_order(_store(), order_id, body.reason)
+    except KeyError:
+        raise ApiError(404, f"no order {order_id}") from None
+    except cancelling.CannotCancel as exc:
+        raise ApiError(409, str(exc)) from None
+    _offer_work()
+    return orders.get(_store(), result["order"])
+
+
+def _channels() -> dict[str, Any]:
+    rows = _store().all("SELECT code, allow_split, allow_partial FROM channels ORDER BY code")
+    default = {
+        "code": "*",
+        **{k: getattr(DEFAULT_POLICY, k) for k in ("allow_split", "allow_partial")},
+    }
+    channels = [
+        {**r, "allow_split": bool(r["allow_split"]), "allow_partial": bool(r["allow_partial"])}
+        for r in rows
+    ]
+    return {"channels": channels, "default": default}
+
+
+def list_channels() -> dict[str, Any]:
+    """Sales channels: may their orders ship split (several warehouses) or partial (backorder the rest)?"""
+    return _channels()
+
+
+def put_channels(body: ChannelsIn) -> dict[str, Any]:
+    """Create or update channels' policies; orders may still override them one by one."""
+    _load(CatalogueIn(channels=body.channels))
+    return _channels()
+
+
+def list_putaway(query: m.PutawayQuery) -> dict[str, Any]:
+    """Put-away tasks: picked units of cancelled orders going back to a shelf."""
+    return {"tasks": stock_service.putaway_tasks(_store(), query.status, query.warehouse)}
+
+
+def finish_putaway(task_id: int, body: PutawayDoneIn) -> dict[str, Any]:
+    """The units are back on a shelf: stock rises and waiting orders may take them."""
+    try:
+        task = stock_service.putaway_done(_store(), task_id, body.location)
+    except KeyError:
+        raise ApiError(404, f"no put-away task {task_id}") from None
+    except stock_service.StockError as exc:
+        raise ApiError(422, str(exc), "invalid_body", exc.problems) from None
+    _offer_work()
+    return task
 
 
 # ---------------------------------------------------------------- floor
@@ -265,6 +355,56 @@ ROUTES: list[Route] = [
     Route("POST", "/products", put_product, "Upsert a product", body=ProductIn, response=ProductIn),
     Route("PUT", "/stock", put_stock, "Set stock on hand", body=StockIn, response=m.StockPutOut),
     Route("GET", "/stock", list_stock, "List stock", query=m.StockQuery, response=m.StockListOut),
+    Route(
+        "POST",
+        "/stock/receipts",
+        receive_stock,
+        "Receive stock",
+        body=ReceiptIn,
+        response=m.ReceiptOut,
+        status=201,
+        also=(200, 409),
+        invalid="invalid_receipt",
+    ),
+    Route(
+        "POST",
+        "/stock/corrections",
+        correct_stock,
+        "Correct stock after a count",
+        body=CorrectionIn,
+        response=m.CorrectionOut,
+        invalid="invalid_correction",
+    ),
+    Route(
+        "POST",
+        "/orders/<order_id>/cancel",
+        cancel_order,
+        "Cancel an order",
+        body=CancelIn,
+        response=OrderOut,
+        also=(404, 409),
+    ),
+    Route("GET", "/channels", list_channels, "List channels", response=m.ChannelListOut),
+    Route(
+        "PUT", "/channels", put_channels, "Set channels", body=ChannelsIn, response=m.ChannelListOut
+    ),
+    Route(
+        "GET",
+        "/putaway-tasks",
+        list_putaway,
+        "List put-away tasks",
+        query=m.PutawayQuery,
+        response=m.PutawayListOut,
+    ),
+    Route(
+        "POST",
+        "/putaway-tasks/<int:task_id>/done",
+        finish_putaway,
+        "Finish a put-away task",
+        body=PutawayDoneIn,
+        response=m.PutawayTaskOut,
+        also=(404,),
+    ),
     Route(
         "GET",
         "/pick-lists",

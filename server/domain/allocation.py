@@ -1,17 +1,30 @@
-"""Allocation: choose the warehouse and the bins that ship an order.
+"""Allocation: choose the warehouses and the bins that ship an order.
 
-First version: the whole order from one warehouse, the nearest to the ship-to
-(great-circle) that can ship it complete; otherwise the order waits as a
-backorder. Inside the warehouse each line takes the fewest bins (a bin that
-fills the line wins), then the earliest bin in walking order.
+Warehouse choice, per order:
+(a) ship complete from one warehouse when any can, nearest first (great circle
+    from the ship-to);
+(b) otherwise, if the policy allows splits, the fewest shipments that ship it
+    complete, then the least total distance (exact search over warehouse subsets);
+(c) otherwise, if the policy allows partial shipments, ship what can go (again
+    fewest shipments, then least distance) and backorder the rest; else it all
+    waits as a backorder.
+A warehouse promises a SKU only above its safety stock, and takes no shipment
+once its daily capacity is used up.
+
+Bin choice, inside a warehouse: earliest expiry first for lot-tracked stock;
+otherwise a bin that fills the line wins, then the fewest bins, then walking order.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 from server.domain.geo import great_circle_km
+
+NEVER = "9999-12-31"  # sorts stock without an expiry date after every dated lot
 
 
 @dataclass(frozen=True)
@@ -30,12 +43,14 @@ class Site:
 
 @dataclass(frozen=True)
 class Bin:
-    """Free stock of one SKU in one location; walk is its place in walking order."""
+    """Free stock of one SKU (one lot) in one location; walk is its place in walking order."""
 
     location_id: int
     sku: str
     free: int
     walk: tuple
+    lot: str = ""
+    expires: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,13 +59,32 @@ class Take:
     location_id: int
     sku: str
     qty: int
+    lot: str = ""
 
 
 @dataclass(frozen=True)
-class Allocation:
+class Shipment:
     warehouse: str
     distance_km: float
     takes: tuple[Take, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a channel (or one order) accepts when no warehouse ships the order complete."""
+
+    allow_split: bool = True
+    allow_partial: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    shipments: tuple[Shipment, ...]
+    backorder: tuple[Line, ...]  # what still waits, per line
+
+    @property
+    def complete(self) -> bool:
+        return not self.backorder
 
 
 def rank_sites(
@@ -63,39 +97,188 @@ def rank_sites(
     return sorted(ranked, key=lambda pair: (pair[0], pair[1].code))
 
 
-def choose_bins(line: Line, bins: Sequence[Bin]) -> list[Take] | None:
-    """Bins for one line: one bin that fills it if any, else the largest first; None if short."""
-    usable = [b for b in bins if b.sku == line.sku and b.free > 0]
-    if sum(b.free for b in usable) < line.qty:
-        return None
-    filling = [b for b in usable if b.free >= line.qty]
-    if filling:
-        best = min(filling, key=lambda b: b.walk)
-        return [Take(line.line_no, best.location_id, line.sku, line.qty)]
-    takes: list[Take] = []
-    left = line.qty
-    # Fewest bins: take the fullest first; ties go to walking order.
-    for b in sorted(usable, key=lambda b: (-b.free, b.walk)):
-        n = min(b.free, left)
-        takes.append(Take(line.line_no, b.location_id, line.sku, n))
-        left -= n
-        if left == 0:
+def usable(b: Bin, today: str | None) -> bool:
+    """Free units of a lot that has not expired."""
+    return b.free > 0 and not (today and b.expires and b.expires < today)
+
+
+def _take(qty: int, bins: Sequence[Bin], free: list[int]) -> list[int]:
+    """Units to take from each bin for qty (free is updated); earliest expiry class first."""
+    out = [0] * len(bins)
+    left = qty
+    for expires in sorted({b.expires or NEVER for b in bins}):
+        group = [i for i, b in enumerate(bins) if (b.expires or NEVER) == expires and free[i] > 0]
+        while left and group:
+            filling = [i for i in group if free[i] >= left]
+            if filling:  # a bin that fills what is left wins; ties go to walking order
+                i = min(filling, key=lambda i: bins[i].walk)
+            else:  # fewest bins: the fullest first, ties in walking order
+                i = min(group, key=lambda i: (-free[i], bins[i].walk))
+            n = min(free[i], left)
+            free[i] -= n
+            out[i] += n
+            left -= n
+            group.remove(i)
+        if not left:
             break
-    return takes
+    return out
 
 
-def plan_in_site(lines: Sequence[Line], bins: Sequence[Bin]) -> list[Take] | None:
-    """All lines from one site's bins, or None when any line is short."""
-    remaining = {(b.location_id, b.sku): b for b in bins}
+def choose_bins(line: Line, bins: Sequence[Bin], today: str | None = None) -> list[Take] | None:
+    """Bins for one line (earliest expiry, filling bin, fewest bins, walk); None if short."""
+    mine = [b for b in bins if b.sku == line.sku and usable(b, today)]
+    if sum(b.free for b in mine) < line.qty:
+        return None
+    taken = _take(line.qty, mine, [b.free for b in mine])
+    return [
+        Take(line.line_no, b.location_id, b.sku, n, b.lot)
+        for b, n in zip(mine, taken, strict=True)
+        if n
+    ]
+
+
+def plan_order(
+    lines: Sequence[Line],
+    sites: Iterable[Site],
+    bins_by_site: Mapping[str, Sequence[Bin]],
+    lat: float | None,
+    lon: float | None,
+    *,
+    policy: Policy = Policy(),  # noqa: B008 (frozen, so a shared default is safe)
+    safety: Mapping[tuple[str, str], int] | None = None,
+    capacity: Mapping[str, int] | None = None,
+    today: str | None = None,
+) -> Plan:
+    """Shipments (warehouse and bins) for an order's lines, and what must wait."""
+    demand: dict[str, int] = defaultdict(int)
+    for line in lines:
+        demand[line.sku] += line.qty
+    safety = safety or {}
+    capacity = capacity or {}
+    atp: dict[str, dict[str, int]] = {}  # site -> sku -> units it may promise
+    ranked: list[tuple[float, Site]] = []
+    for dist, site in rank_sites(sites, lat, lon):
+        if capacity.get(site.code, 1) <= 0:
+            continue
+        have: dict[str, int] = defaultdict(int)
+        for b in bins_by_site.get(site.code, ()):
+            if b.sku in demand and usable(b, today):
+                have[b.sku] += b.free
+        promise = {
+            sku: n - safety.get((site.code, sku), 0)
+            for sku, n in have.items()
+            if n > safety.get((site.code, sku), 0)
+        }
+        if promise:
+            atp[site.code] = promise
+            ranked.append((dist, site))
+    max_k = len(ranked) if policy.allow_split else 1
+    chosen = _fewest_nearest(ranked, atp, demand, max_k)
+    target = dict(demand)
+    if chosen is None and policy.allow_partial and ranked:
+        if policy.allow_split:
+            target = {
+                sku: min(n, sum(a.get(sku, 0) for a in atp.values())) for sku, n in demand.items()
+            }
+            chosen = _fewest_nearest(ranked, atp, target, max_k)
+        else:  # one warehouse: the one that ships the most units, nearest on a tie
+            best = max(
+                ranked,
+                key=lambda p: (
+                    sum(min(n, atp[p[1].code].get(s, 0)) for s, n in demand.items()),
+                    -p[0],
+                ),
+            )
+            chosen = [best]
+            target = {s: min(n, atp[best[1].code].get(s, 0)) for s, n in demand.items()}
+    if chosen is None:
+        return Plan((), tuple(lines))
+    return _assign(lines, chosen, atp, target, bins_by_site, today)
+
+
+def _fewest_nearest(
+    ranked: list[tuple[float, Site]],
+    atp: Mapping[str, Mapping[str, int]],
+    target: Mapping[str, int],
+    max_k: int,
+) -> list[tuple[float, Site]] | None:
+    """The fewest sites that together promise the target, least total distance first."""
+    wanted = {s: n for s, n in target.items() if n > 0}
+    if not wanted:
+        return None
+    # Nothing to search if even every site together falls short.
+    for sku, n in wanted.items():
+        if sum(atp[s.code].get(sku, 0) for _, s in ranked) < n:
+            return None
+    for k in range(1, max_k + 1):
+        subsets = combinations(ranked, k)
+        if k > 1:  # ranked is nearest first, so k == 1 is already in distance order
+            subsets = sorted(subsets, key=lambda c: (sum(d for d, _ in c), [s.code for _, s in c]))
+        for subset in subsets:
+            if all(
+                sum(atp[s.code].get(sku, 0) for _, s in subset) >= n for sku, n in wanted.items()
+            ):
+                return list(subset)
+    return None
+
+
+def _assign(
+    lines: Sequence[Line],
+    chosen: list[tuple[float, Site]],
+    atp: Mapping[str, Mapping[str, int]],
+    target: Mapping[str, int],
+    bins_by_site: Mapping[str, Sequence[Bin]],
+    today: str | None,
+) -> Plan:
+    """Split each line over the chosen sites (whole lines where they fit), then pick the bins."""
+    left_atp = {s.code: dict(atp[s.code]) for _, s in chosen}
+    left_target = dict(target)
+    parts: dict[str, list[Line]] = defaultdict(list)
+    backorder: list[Line] = []
+    for line in lines:
+        want = min(line.qty, left_target.get(line.sku, 0))
+        left_target[line.sku] = left_target.get(line.sku, 0) - want
+        if want < line.qty:
+            backorder.append(Line(line.line_no, line.sku, line.qty - want))
+        if want == 0:
+            continue
+        whole = next((s for _, s in chosen if left_atp[s.code].get(line.sku, 0) >= want), None)
+        order = [whole] if whole else [s for _, s in chosen]
+        for site in order:  # nearest first; a line splits only when no site has all of it
+            n = min(want, left_atp[site.code].get(line.sku, 0))
+            if n:
+                left_atp[site.code][line.sku] -= n
+                parts[site.code].append(Line(line.line_no, line.sku, n))
+                want -= n
+            if want == 0:
+                break
+    shipments = []
+    for dist, site in chosen:
+        if not parts[site.code]:
+            continue
+        takes = _bins_in_site(parts[site.code], bins_by_site.get(site.code, ()), today)
+        shipments.append(Shipment(site.code, dist, tuple(takes)))
+    return Plan(tuple(shipments), tuple(backorder))
+
+
+def _bins_in_site(lines: Sequence[Line], bins: Sequence[Bin], today: str | None) -> list[Take]:
+    """Bins for every line of one shipment; lines of one SKU share the bins' free units."""
+    by_sku: dict[str, list[Bin]] = defaultdict(list)
+    for b in bins:
+        if usable(b, today):
+            by_sku[b.sku].append(b)
+    free = {sku: [b.free for b in bs] for sku, bs in by_sku.items()}
     takes: list[Take] = []
     for line in lines:
-        chosen = choose_bins(line, list(remaining.values()))
-        if chosen is None:
-            return None
-        for t in chosen:
-            b = remaining[(t.location_id, t.sku)]
-            remaining[(t.location_id, t.sku)] = Bin(b.location_id, b.sku, b.free - t.qty, b.walk)
-        takes.extend(chosen)
+        mine = by_sku.get(line.sku, [])
+        taken = _take(line.qty, mine, free.get(line.sku, []))
+        if sum(taken) < line.qty:  # cannot happen: the site promised these units
+            raise ValueError(f"{line.sku}: bins hold less than promised")
+        takes += [
+            Take(line.line_no, b.location_id, b.sku, n, b.lot)
+            for b, n in zip(mine, taken, strict=True)
+            if n
+        ]
     return takes
 
 
@@ -105,10 +288,7 @@ def allocate(
     bins_by_site: Mapping[str, Sequence[Bin]],
     lat: float | None,
     lon: float | None,
-) -> Allocation | None:
-    """The nearest site that ships the order complete, with its bins; None means backorder."""
-    for distance, site in rank_sites(sites, lat, lon):
-        takes = plan_in_site(lines, bins_by_site.get(site.code, ()))
-        if takes is not None:
-            return Allocation(site.code, distance, tuple(takes))
-    return None
+) -> Shipment | None:
+    """The one nearest site that ships the order complete (no split, no partial), or None."""
+    plan = plan_order(lines, sites, bins_by_site, lat, lon, policy=Policy(False, False))
+    return plan.shipments[0] if plan.complete and plan.shipments else None

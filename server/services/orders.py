@@ -26,7 +26,10 @@ class OrderConflict(ValueError):
 
 def body_hash(order: OrderIn) -> str:
     """A hash of the order as validated, so key order and spacing do not matter."""
-    canonical = json.dumps(order.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # Unset policy overrides are left out, so orders hashed before they existed still match.
+    unset = {k for k in ("allow_split", "allow_partial") if getattr(order, k) is None}
+    body = order.model_dump(mode="json", exclude=unset)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -85,8 +88,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
         ship_to = order.ship_to.model_dump()
         store.execute(
             """INSERT INTO orders (id, channel, external_id, body_hash, status, priority, promised_by,
-               ship_to, lat, lon, created_at, updated_at)
-               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?)""",
+               ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial)
+               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 order_id,
                 order.channel,
@@ -99,6 +102,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 ship_to.get("lon"),
                 at,
                 at,
+                order.allow_split,
+                order.allow_partial,
             ),
         )
         for n, line in enumerate(order.lines, start=1):
@@ -141,6 +146,14 @@ def get(store: Store, order_id: str) -> dict[str, Any] | None:
             "SELECT at, status, event, detail FROM order_events WHERE order_id = ? ORDER BY id",
             (oid,),
         )
+        shipments = store.all(
+            """SELECT s.id, s.warehouse, s.status, s.distance_km, s.created_at,
+                      COALESCE(SUM(r.qty - r.released), 0) AS units,
+                      COALESCE(SUM(r.picked), 0) AS picked
+               FROM shipments s LEFT JOIN reservations r ON r.shipment_id = s.id
+               WHERE s.order_id = ? GROUP BY s.id ORDER BY s.id""",
+            (oid,),
+        )
     return {
         "id": oid,
         "order_id": row["external_id"],
@@ -151,6 +164,8 @@ def get(store: Store, order_id: str) -> dict[str, Any] | None:
         "warehouse": row["warehouse"],
         "ship_to": json.loads(row["ship_to"]),
         "lines": lines,
+        "shipments": shipments,
+        "backordered": row["waiting"],
         "packages": packages,
         "timeline": [{**e, "detail": json.loads(e["detail"])} for e in events],
     }

@@ -10,6 +10,7 @@ from server.domain.labels import ShippingLabel, make_tracking, render_zpl
 from server.services import outbox
 from server.services.clock import now
 from server.services.orders import next_number, record
+from server.services.shipments import derive_status
 from server.store import Store
 from shared.barcodes import make_sscc
 from shared.protocol import PrintEvent, dump
@@ -40,8 +41,15 @@ def _address(data: dict) -> Address:
 def create(store: Store, pl: PickList, device_id: int) -> int:
     """Make the package and its label for a checked list and queue the print (inside a write)."""
     order_id = pl.order_ids[0]
-    order = store.one("SELECT ship_to, warehouse FROM orders WHERE id = ?", (order_id,))
-    wh = store.one("SELECT name, address FROM warehouses WHERE code = ?", (order["warehouse"],))
+    order = store.one("SELECT ship_to FROM orders WHERE id = ?", (order_id,))
+    # A split order has a list per shipment: the label is this list's shipment, from its warehouse.
+    shipment = store.one(
+        "SELECT r.shipment_id AS id, p.warehouse FROM pick_steps ps "
+        "JOIN reservations r ON r.id = ps.reservation_id JOIN pick_lists p ON p.id = ps.pick_list_id "
+        "WHERE ps.pick_list_id = ? AND ps.order_id = ? LIMIT 1",
+        (pl.list_id, order_id),
+    )
+    wh = store.one("SELECT name, address FROM warehouses WHERE code = ?", (shipment["warehouse"],))
     weight = store.one(
         "SELECT COALESCE(SUM(ps.picked * p.weight_g), 0) AS g FROM pick_steps ps "
         "JOIN products p ON p.sku = ps.sku WHERE ps.pick_list_id = ? AND ps.order_id = ?",
@@ -64,9 +72,9 @@ def create(store: Store, pl: PickList, device_id: int) -> int:
     zpl = render_zpl(label, dpi=cfg["dpi"])
     at = now()
     package_id = store.execute(
-        """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl, created_at)
-           VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?)""",
-        (order_id, pl.list_id, sscc, tracking, weight, zpl, at),
+        """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
+           created_at, shipment_id) VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?)""",
+        (order_id, pl.list_id, sscc, tracking, weight, zpl, at, shipment["id"]),
     ).lastrowid
     record(store, order_id, "picked", "labelled", package=package_id, tracking=tracking, sscc=sscc)
     queue_print(store, package_id, device_id)
@@ -114,7 +122,8 @@ def print_result(store: Store, device_id: int, job_id: int, ok: bool, error: str
 def confirm(store: Store, package_id: int) -> None:
     """The packer scanned the label on the box: the package and its order are packed (inside a write)."""
     pkg = store.one(
-        "SELECT order_id, pick_list_id, tracking FROM packages WHERE id = ?", (package_id,)
+        "SELECT order_id, pick_list_id, tracking, shipment_id FROM packages WHERE id = ?",
+        (package_id,),
     )
     at = now()
     store.execute(
@@ -124,4 +133,10 @@ def confirm(store: Store, package_id: int) -> None:
         "UPDATE pick_lists SET status = 'packed', packed_at = ? WHERE id = ?",
         (at, pkg["pick_list_id"]),
     )
-    record(store, pkg["order_id"], "packed", "packed", package=package_id, tracking=pkg["tracking"])
+    store.execute(
+        "UPDATE shipments SET status = 'packed', updated_at = ? WHERE id = ? AND status = 'allocated'",
+        (at, pkg["shipment_id"]),
+    )
+    # Packed only once every shipment of the order is: a split order's first box is not the order.
+    status = derive_status(store, pkg["order_id"])
+    record(store, pkg["order_id"], status, "packed", package=package_id, tracking=pkg["tracking"])

@@ -7,17 +7,21 @@ from server.services.clock import now
 from server.store import Store
 
 
-def list_for_order(store: Store, order_id: str) -> int:
-    """One pick list holding every reservation of an order, steps in walking order (inside a write)."""
+def list_for_order(store: Store, order_id: str, shipment_id: int | None = None) -> int:
+    """One pick list holding an order's reservations (of one shipment if given), in walking order (inside a write)."""
     order = store.one("SELECT warehouse, priority FROM orders WHERE id = ?", (order_id,))
+    warehouse, where, key = order["warehouse"], "r.order_id = ?", order_id
+    if shipment_id is not None:  # a split order: one list per shipment, each in its warehouse
+        warehouse = store.one("SELECT warehouse FROM shipments WHERE id = ?", (shipment_id,))
+        warehouse, where, key = warehouse["warehouse"], "r.shipment_id = ?", shipment_id
     list_id = store.execute(
         "INSERT INTO pick_lists (warehouse, status, priority, created_at) VALUES (?, 'open', ?, ?)",
-        (order["warehouse"], order["priority"], now()),
+        (warehouse, order["priority"], now()),
     ).lastrowid
     rows = store.all(
-        """SELECT r.id, r.location_id, r.sku, r.qty, l.aisle, l.bay, l.level
-           FROM reservations r JOIN locations l ON l.id = r.location_id WHERE r.order_id = ?""",
-        (order_id,),
+        f"""SELECT r.id, r.location_id, r.sku, r.qty, l.aisle, l.bay, l.level
+           FROM reservations r JOIN locations l ON l.id = r.location_id WHERE {where}""",
+        (key,),
     )
     rows.sort(key=lambda r: (s_shape_key(r["aisle"], r["bay"], r["level"]), r["sku"]))
     for seq, r in enumerate(rows, start=1):

@@ -209,3 +209,148 @@ CREATE TABLE counters (
 )
 """,
     )
+
+
+@MIGRATIONS(name="0002_allocation")
+def m0002_allocation(db: Database) -> None:
+    """Channels, safety stock, daily capacity, lots, shipments, put-away, the stock ledger."""
+    _run(
+        db,
+        """
+CREATE TABLE channels (
+  code TEXT PRIMARY KEY,
+  allow_split INTEGER NOT NULL DEFAULT 1 CHECK (allow_split IN (0, 1)),
+  allow_partial INTEGER NOT NULL DEFAULT 0 CHECK (allow_partial IN (0, 1))
+);
+CREATE TABLE safety_stock (
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  qty INTEGER NOT NULL CHECK (qty >= 0),
+  PRIMARY KEY (warehouse, sku)
+);
+ALTER TABLE warehouses ADD COLUMN daily_capacity INTEGER
+  CHECK (daily_capacity IS NULL OR daily_capacity >= 0);
+CREATE TABLE warehouse_days (
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  day TEXT NOT NULL,                -- UTC date the shipments were allocated on
+  orders INTEGER NOT NULL DEFAULT 0 CHECK (orders >= 0),
+  PRIMARY KEY (warehouse, day)
+);
+CREATE TABLE stock_lots (
+  location_id INTEGER NOT NULL REFERENCES locations(id),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  lot TEXT NOT NULL DEFAULT '',     -- '' for stock that is not lot-tracked
+  expires TEXT,                     -- ISO date, lot-tracked stock only
+  on_hand INTEGER NOT NULL DEFAULT 0,
+  reserved INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (location_id, sku, lot),
+  CHECK (on_hand >= 0),
+  CHECK (reserved >= 0),
+  CHECK (reserved <= on_hand)
+);
+INSERT INTO stock_lots (location_id, sku, lot, on_hand, reserved)
+  SELECT location_id, sku, '', on_hand, reserved FROM stock;
+DROP TABLE stock;
+ALTER TABLE stock_lots RENAME TO stock;
+CREATE INDEX stock_sku ON stock(sku);
+ALTER TABLE orders ADD COLUMN allow_split INTEGER;     -- NULL: the channel decides
+ALTER TABLE orders ADD COLUMN allow_partial INTEGER;
+ALTER TABLE orders ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;  -- units not yet reserved
+CREATE INDEX orders_waiting ON orders(waiting) WHERE waiting > 0;
+CREATE TABLE shipments (
+  id INTEGER PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  status TEXT NOT NULL CHECK (status IN ('allocated', 'packed', 'shipped', 'cancelled')),
+  distance_km REAL,
+  day TEXT NOT NULL,                -- counts against the warehouse's capacity of that day
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX shipments_order ON shipments(order_id);
+ALTER TABLE reservations ADD COLUMN shipment_id INTEGER REFERENCES shipments(id);
+ALTER TABLE reservations ADD COLUMN lot TEXT NOT NULL DEFAULT '';
+ALTER TABLE reservations ADD COLUMN picked INTEGER NOT NULL DEFAULT 0
+  CHECK (picked >= 0 AND picked <= qty);
+ALTER TABLE reservations ADD COLUMN released INTEGER NOT NULL DEFAULT 0
+  CHECK (released >= 0 AND released + picked <= qty);
+CREATE INDEX reservations_stock ON reservations(location_id, sku, lot);
+CREATE INDEX reservations_shipment ON reservations(shipment_id);
+CREATE INDEX pick_steps_reservation ON pick_steps(reservation_id);
+ALTER TABLE packages ADD COLUMN shipment_id INTEGER REFERENCES shipments(id);
+INSERT INTO shipments (order_id, warehouse, status, day, created_at, updated_at)
+  SELECT id, warehouse,
+         CASE WHEN status IN ('packed', 'shipped', 'cancelled') THEN status ELSE 'allocated' END,
+         substr(updated_at, 1, 10), updated_at, updated_at
+  FROM orders WHERE warehouse IS NOT NULL;
+UPDATE reservations SET shipment_id =
+  (SELECT s.id FROM shipments s WHERE s.order_id = reservations.order_id);
+UPDATE packages SET shipment_id =
+  (SELECT s.id FROM shipments s WHERE s.order_id = packages.order_id);
+CREATE TABLE putaway_tasks (
+  id INTEGER PRIMARY KEY,
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  order_id TEXT REFERENCES orders(id),
+  location_id INTEGER NOT NULL REFERENCES locations(id),  -- where it was picked: put it back there
+  sku TEXT NOT NULL REFERENCES products(sku),
+  lot TEXT NOT NULL DEFAULT '',
+  expires TEXT,
+  qty INTEGER NOT NULL CHECK (qty > 0),
+  tote TEXT,
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'done')),
+  put_location_id INTEGER REFERENCES locations(id),
+  created_at TEXT NOT NULL,
+  done_at TEXT
+);
+CREATE INDEX putaway_tasks_status ON putaway_tasks(warehouse, status);
+CREATE TABLE receipts (
+  id TEXT PRIMARY KEY,              -- the sender's id: a repeated receipt is applied once
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  body_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE stock_moves (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('receipt', 'correction', 'pick', 'putaway')),
+  location_id INTEGER NOT NULL REFERENCES locations(id),
+  sku TEXT NOT NULL,
+  lot TEXT NOT NULL DEFAULT '',
+  qty INTEGER NOT NULL,             -- signed change of on hand
+  ref TEXT,
+  reason TEXT
+)
+""",
+    )
+
+
+@MIGRATIONS(name="0003_device_offline")
+def m0003_device_offline(db: Database) -> None:
+    """Offline scans in the audit trail (journal seq, the device's own verdict); worker actions."""
+    _run(
+        db,
+        """
+ALTER TABLE scans ADD COLUMN device_seq INTEGER;          -- the scan's number in the device journal
+ALTER TABLE scans ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;  -- made while the server could not answer
+ALTER TABLE scans ADD COLUMN local_ok INTEGER;            -- what the device told the worker, if it judged
+ALTER TABLE scans ADD COLUMN local_code TEXT;
+ALTER TABLE devices ADD COLUMN scan_seq INTEGER NOT NULL DEFAULT 0;  -- highest journal seq applied
+CREATE TABLE device_actions (
+  id INTEGER PRIMARY KEY,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  msg_id TEXT NOT NULL,
+  action TEXT NOT NULL,             -- short, help, logout
+  pick_list_id INTEGER,
+  step_id INTEGER,
+  device_seq INTEGER,
+  offline INTEGER NOT NULL DEFAULT 0,
+  ok INTEGER NOT NULL,
+  code TEXT NOT NULL,
+  at REAL,                          -- device clock
+  received_at TEXT NOT NULL,
+  UNIQUE (device_id, msg_id)
+);
+CREATE INDEX device_actions_device ON device_actions(device_id)
+""",
+    )

@@ -98,6 +98,8 @@ def test_small_upserts(json_post, client, headers, store, cat):
             "warehouse": wh["code"],
             "location": "A-01-01",
             "sku": "SKU-N",
+            "lot": "",
+            "expires": None,
             "on_hand": 7,
             "reserved": 0,
             "free": 7,

@@ -230,7 +230,13 @@ def test_backorder_is_allocated_when_stock_arrives(json_post, client, headers, c
     put = json_post("/api/stock", stock, method="PUT")
     assert put.status_code == 200, put.get_json()
     assert put.get_json()["allocation"] == {"allocated": 1}
-    assert put.get_json()["stock"] == {**stock, "reserved": 2, "free": 0}
+    assert put.get_json()["stock"] == {
+        **stock,
+        "lot": "",
+        "expires": None,
+        "reserved": 2,
+        "free": 0,
+    }
 
     after = client.get(f"/api/orders/{order['id']}", headers=headers).get_json()
     assert after["status"] == "allocated" and after["warehouse"] == "WH-EAST"

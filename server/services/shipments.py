@@ -1,0 +1,226 @@
+"""Shipments and the units in them: who pays for what, how an order's status follows.
+
+A reservation holds `qty` units of one bin for one shipment. Of those, `picked`
+have left the bin (into a tote) and `released` went back to the bin unpicked
+(cancel, stock correction); the rest, `qty - picked - released`, is what the
+bin's `reserved` counts. So per bin and lot, always:
+`stock.reserved == SUM(qty - picked - released)`. A line is covered by
+`SUM(qty - released)` of its reservations; `orders.waiting` is what is not.
+
+Order statuses (documented on OrderOut): received -> backordered (nothing
+reserved) | partially_allocated (some lines wait) | allocated (every unit
+reserved) -> picking -> picked -> packed (every shipment packed) -> shipped;
+cancelled at any point before shipping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.domain.allocation import Policy
+from server.services.clock import now
+from server.services.orders import record
+from server.store import Store
+
+# What a channel without a row in `channels` accepts: split rather than wait,
+# but never ship part of an order unless the shop said so.
+DEFAULT_POLICY = Policy(allow_split=True, allow_partial=False)
+LIVE = ("allocated", "packed", "shipped")  # shipment statuses that hold or held stock
+
+
+class ShipmentError(ValueError):
+    """A shipment cannot do what was asked (ship with units still unpicked)."""
+
+
+def policy_for(
+    channel: dict[str, Any] | None, allow_split: int | None, allow_partial: int | None
+) -> Policy:
+    """The order's own choice where it made one, else its channel's, else the default."""
+    base = (
+        Policy(bool(channel["allow_split"]), bool(channel["allow_partial"]))
+        if channel
+        else DEFAULT_POLICY
+    )
+    return Policy(
+        base.allow_split if allow_split is None else bool(allow_split),
+        base.allow_partial if allow_partial is None else bool(allow_partial),
+    )
+
+
+def waiting_units(store: Store, order_id: str) -> int:
+    """Units of an order that no reservation covers."""
+    row = store.one(
+        """SELECT (SELECT COALESCE(SUM(qty), 0) FROM order_lines WHERE order_id = ?)
+                - (SELECT COALESCE(SUM(qty - released), 0) FROM reservations WHERE order_id = ?)
+                  AS n""",
+        (order_id, order_id),
+    )
+    return row["n"]
+
+
+def derive_status(store: Store, order_id: str) -> str:
+    """The status an order's shipments and waiting units add up to."""
+    order = store.one("SELECT status, waiting FROM orders WHERE id = ?", (order_id,))
+    if order["status"] == "cancelled":
+        return "cancelled"
+    ships = [
+        r["status"]
+        for r in store.all(
+            "SELECT status FROM shipments WHERE order_id = ? AND status != 'cancelled'",
+            (order_id,),
+        )
+    ]
+    if order["waiting"] > 0:
+        return "partially_allocated" if ships else "backordered"
+    if not ships:
+        return order["status"]
+    if all(s == "shipped" for s in ships):
+        return "shipped"
+    if all(s in ("packed", "shipped") for s in ships):
+        return "packed"
+    if order["status"] in ("picking", "picked"):
+        return order["status"]  # the floor's progress on the open shipment
+    return "allocated"
+
+
+def refresh(store: Store, order_id: str, event: str, **detail: Any) -> str:
+    """Recount what waits, derive the status and add the event to the timeline (inside a write)."""
+    for sh in store.all(
+        """SELECT id, warehouse, day FROM shipments s WHERE order_id = ? AND status = 'allocated'
+           AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.shipment_id = s.id
+                           AND r.qty > r.released)""",
+        (order_id,),
+    ):  # every unit went back: the shipment is gone, and with it its slot of the day
+        store.execute(
+            "UPDATE shipments SET status = 'cancelled', updated_at = ? WHERE id = ?",
+            (now(), sh["id"]),
+        )
+        store.execute(
+            "UPDATE warehouse_days SET orders = orders - 1 WHERE warehouse = ? AND day = ? "
+            "AND orders > 0",
+            (sh["warehouse"], sh["day"]),
+        )
+    store.execute(
+        "UPDATE orders SET waiting = ? WHERE id = ? AND status != 'cancelled'",
+        (waiting_units(store, order_id), order_id),
+    )
+    status = derive_status(store, order_id)
+    record(store, order_id, status, event, **detail)
+    return status
+
+
+def settle(store: Store, reservation_id: int) -> dict[str, Any]:
+    """Catch the stock up with units the floor marked picked on the steps (inside a write)."""
+    r = store.one(
+        """SELECT r.*, COALESCE((SELECT SUM(picked) FROM pick_steps WHERE reservation_id = r.id), 0)
+                  AS step_picked FROM reservations r WHERE r.id = ?""",
+        (reservation_id,),
+    )
+    behind = min(r["step_picked"], r["qty"] - r["released"]) - r["picked"]
+    if behind > 0:
+        _move_out(store, r, behind)
+        r["picked"] += behind
+    return r
+
+
+def take(store: Store, reservation_id: int, qty: int) -> None:
+    """Units of a reservation leave their bin into a tote: on hand and reserved both drop (inside a write)."""
+    r = store.one("SELECT * FROM reservations WHERE id = ?", (reservation_id,))
+    if qty <= 0 or qty > r["qty"] - r["picked"] - r["released"]:
+        raise ShipmentError(f"reservation {reservation_id} has not {qty} units left to pick")
+    _move_out(store, r, qty)
+
+
+def _move_out(store: Store, r: dict[str, Any], n: int) -> None:
+    cur = store.execute(
+        "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
+        "WHERE location_id = ? AND sku = ? AND lot = ? AND reserved >= ?",
+        (n, n, r["location_id"], r["sku"], r["lot"], n),
+    )
+    if cur.rowcount != 1:
+        raise ShipmentError(f"bin {r['location_id']} does not hold {n} reserved {r['sku']}")
+    store.execute("UPDATE reservations SET picked = picked + ? WHERE id = ?", (n, r["id"]))
+    store.execute(
+        "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref) "
+        "VALUES (?, 'pick', ?, ?, ?, ?, ?)",
+        (now(), r["location_id"], r["sku"], r["lot"], -n, r["order_id"]),
+    )
+
+
+def release(store: Store, reservation_id: int, n: int) -> None:
+    """Give n unpicked units of a reservation back to its bin and take them off the pick steps (inside a write)."""
+    r = store.one("SELECT * FROM reservations WHERE id = ?", (reservation_id,))
+    if n <= 0:
+        return
+    cur = store.execute(
+        "UPDATE stock SET reserved = reserved - ? WHERE location_id = ? AND sku = ? AND lot = ? "
+        "AND reserved >= ?",
+        (n, r["location_id"], r["sku"], r["lot"], n),
+    )
+    if cur.rowcount != 1:
+        raise ShipmentError(f"bin {r['location_id']} does not hold {n} reserved {r['sku']}")
+    store.execute("UPDATE reservations SET released = released + ? WHERE id = ?", (n, r["id"]))
+    left = n
+    for step in store.all(
+        "SELECT id, pick_list_id, qty, picked FROM pick_steps WHERE reservation_id = ? "
+        "ORDER BY seq DESC",
+        (reservation_id,),
+    ):
+        cut = min(left, step["qty"] - step["picked"])
+        if cut <= 0:
+            continue
+        if step["qty"] - cut == 0:
+            store.execute("DELETE FROM pick_steps WHERE id = ?", (step["id"],))
+        else:
+            store.execute("UPDATE pick_steps SET qty = qty - ? WHERE id = ?", (cut, step["id"]))
+        tidy_list(store, step["pick_list_id"])
+        left -= cut
+
+
+def tidy_list(store: Store, list_id: int) -> None:
+    """Close a list that has nothing left to do for live orders (inside a write)."""
+    left = store.one(
+        """SELECT COUNT(*) AS steps, COALESCE(SUM(ps.picked < ps.qty), 0) AS open,
+                  COALESCE(SUM(o.status != 'cancelled'), 0) AS live
+           FROM pick_steps ps JOIN orders o ON o.id = ps.order_id WHERE ps.pick_list_id = ?""",
+        (list_id,),
+    )
+    if left["steps"] == 0:
+        # Never started: it goes. Started: it is closed, which frees its tote and its picker.
+        store.execute("DELETE FROM pick_lists WHERE id = ? AND status = 'open'", (list_id,))
+    elif left["open"]:
+        return
+    elif left["live"]:  # what is left is picked: it goes to packing, as a finished list does
+        store.execute(
+            "UPDATE pick_lists SET status = 'picked', picked_at = ? WHERE id = ? AND status = 'assigned'",
+            (now(), list_id),
+        )
+        return
+    store.execute(
+        "UPDATE pick_lists SET status = 'packed', packed_at = ? WHERE id = ? "
+        "AND status IN ('open', 'assigned', 'picked')",
+        (now(), list_id),
+    )
+
+
+def ship(store: Store, shipment_id: int) -> str:
+    """The shipment left the building with every unit picked; returns the order's status."""
+    with store.write():
+        sh = store.one("SELECT order_id, status FROM shipments WHERE id = ?", (shipment_id,))
+        if sh is None:
+            raise KeyError(shipment_id)
+        if sh["status"] == "shipped":
+            return derive_status(store, sh["order_id"])
+        if sh["status"] == "cancelled":
+            raise ShipmentError(f"shipment {shipment_id} was cancelled")
+        units = 0
+        for r in store.all("SELECT id FROM reservations WHERE shipment_id = ?", (shipment_id,)):
+            r = settle(store, r["id"])
+            if r["qty"] - r["picked"] - r["released"]:
+                raise ShipmentError(f"shipment {shipment_id} still has units to pick")
+            units += r["picked"]
+        store.execute(
+            "UPDATE shipments SET status = 'shipped', updated_at = ? WHERE id = ?",
+            (now(), shipment_id),
+        )
+        return refresh(store, sh["order_id"], "shipped", shipment=shipment_id, units=units)
