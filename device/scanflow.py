@@ -46,6 +46,32 @@ log = logging.getLogger("scanfloor.device")
 NS = DEVICE_NAMESPACE
 # Special barcodes (printed on a card on the cart) for the worker's key actions.
 COMMANDS = {"CMD-SHORT": "short", "CMD-HELP": "help", "CMD-LOGOUT": "logout"}
+SHORT_REASONS = {
+    "DAMAGED": "damaged",
+    "MISSING": "missing",
+    "WRONG": "wrong_item",
+    "EMPTY": "empty",
+}
+
+
+def parse_command(barcode: str) -> str | None:
+    """A command card's action as the journal keeps it: `help`, `logout`, `short:FOUND:REASON`.
+
+    `CMD-SHORT` reports the bin empty; `CMD-SHORT-2` says 2 units were found;
+    `CMD-SHORT-DAMAGED` (or `-MISSING`, `-WRONG`) gives the reason, none found.
+    """
+    code = barcode.strip().upper()
+    if code in COMMANDS:
+        return "short:0:empty" if COMMANDS[code] == "short" else COMMANDS[code]
+    if code.startswith("CMD-SHORT-"):
+        rest = code[len("CMD-SHORT-") :]
+        if rest.isdigit() and len(rest) <= 4:
+            return f"short:{int(rest)}:missing"
+        if rest in SHORT_REASONS:
+            return f"short:0:{SHORT_REASONS[rest]}"
+    return None
+
+
 ACTION_DONE = {
     "help": "Help requested: a supervisor has been told",
     "logout": "Logged out",
@@ -126,7 +152,7 @@ class ScanFlow:
 
     def scan(self, barcode: str) -> None:
         """A scan from the scanner: to disk first, then judged or sent."""
-        action = COMMANDS.get(barcode.strip().upper())
+        action = parse_command(barcode)
         with self._flow:
             s = self.state
             list_id = s.pick_list_id if s else None
@@ -149,7 +175,8 @@ class ScanFlow:
             list_id = self.state.pick_list_id if self.state else None
             if e.kind == "action":
                 self.journal.judged(e.msg_id, None, offline.QUEUED, e.list_id)
-                self.screen.notice(f"{e.barcode.capitalize()} request saved: sent when back online")
+                name = e.barcode.partition(":")[0].capitalize()
+                self.screen.notice(f"{name} request saved: sent when back online")
                 continue
             verdict = offline.judge(self.state, e.barcode)
             self.journal.judged(e.msg_id, verdict.ok, verdict.code, list_id)
@@ -174,9 +201,12 @@ class ScanFlow:
 
     def _payload(self, e: Entry) -> tuple[str, dict]:
         if e.kind == "action":
+            action, _, detail = e.barcode.partition(":")
+            found, _, reason = detail.partition(":")
             msg = ActionIn(
-                id=e.msg_id, action=e.barcode, at=e.at, seq=e.seq, offline=e.judged,
+                id=e.msg_id, action=action, at=e.at, seq=e.seq, offline=e.judged,
                 pick_list_id=e.list_id, step_id=e.step_id,
+                found=int(found) if found else None, reason=reason or None,
             )  # fmt: skip
             return "action", dump(msg)
         local = LocalVerdict(ok=e.local_ok, code=e.local_code) if e.local_ok is not None else None

@@ -180,12 +180,16 @@ def device() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["picker", "packer"]), required=True)
 @click.option("--warehouse", required=True, help="the warehouse code it works in")
+@click.option("--zones", default="", help="pickers: only work in these zones (comma-separated)")
+@click.option("--cart-totes", default=6, show_default=True, help="pickers: orders one cart carries")
 @settings_options
-def device_add(settings: Settings, name: str, role: str, warehouse: str) -> None:
+def device_add(
+    settings: Settings, name: str, role: str, warehouse: str, zones: str, cart_totes: int
+) -> None:
     """Register a device and print its token (shown once)."""
     store = open_db(settings)
     try:
-        click.echo(auth.create_device(store, name, role, warehouse))
+        click.echo(auth.create_device(store, name, role, warehouse, zones, cart_totes))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

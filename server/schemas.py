@@ -103,7 +103,9 @@ class StockIn(Body):
     sku: Code
     on_hand: int = Field(ge=0)
     lot: Lot = Field("", description="lot or batch; empty for stock that is not lot-tracked")
-    expires: date | None = Field(None, description="lot-tracked stock: picked earliest expiry first")
+    expires: date | None = Field(
+        None, description="lot-tracked stock: picked earliest expiry first"
+    )
     safety_stock: int | None = Field(
         None, ge=0, description="set the warehouse's safety stock of this SKU"
     )

@@ -32,6 +32,7 @@ Screen = Literal[
     "pick_tote",  # scan an empty tote to start the pick list
     "pick_location",  # go to a bin and scan its label
     "pick_item",  # scan the item(s) in the bin
+    "pick_put",  # cluster picking: scan the order's tote to confirm the put
     "pick_done",  # list finished: take the tote to packing
     "pack_start",  # scan a tote or pick list
     "pack_verify",  # scan every item of the order
@@ -79,6 +80,7 @@ class StepView(_Strict):
     qty: int
     picked: int
     order_id: str
+    put: int = Field(0, description="units confirmed in the order's tote")
 
 
 class DeviceState(_Strict):
@@ -91,6 +93,12 @@ class DeviceState(_Strict):
     pick_list_id: int | None = None
     order_id: str | None = None
     tote: str | None = None
+    orders: list[str] = Field(
+        default_factory=list, description="the list's orders, in cart position order"
+    )
+    totes: dict[str, str] = Field(
+        default_factory=dict, description="order id -> its tote on the cart"
+    )
     progress: Progress | None = None
     step: StepView | None = None
     remaining: list[StepView] = Field(
@@ -141,6 +149,12 @@ class ActionIn(_Strict):
     offline: bool = False
     pick_list_id: int | None = None
     step_id: int | None = None
+    found: int | None = Field(
+        None, ge=0, description="short: units the picker found in the bin (default 0)"
+    )
+    reason: Literal["empty", "damaged", "missing", "wrong_item"] | None = Field(
+        None, description="short: why"
+    )
 
 
 class SeenIn(_Strict):

@@ -69,9 +69,15 @@ def order_body(
 
 
 def place(
-    store, order_id: str, lines: list[tuple[str, int]], lat: float = 40.0, lon: float = -75.0
+    store,
+    order_id: str,
+    lines: list[tuple[str, int]],
+    lat: float = 40.0,
+    lon: float = -75.0,
+    priority: int = 0,
 ) -> str:
     """Capture and allocate an order; returns our id."""
-    oid, _ = orders.capture(store, OrderIn.model_validate(order_body(order_id, lines, lat, lon)))
+    body = {**order_body(order_id, lines, lat, lon), "priority": priority}
+    oid, _ = orders.capture(store, OrderIn.model_validate(body))
     allocate.allocate_order(store, oid)
     return oid

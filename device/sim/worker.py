@@ -72,7 +72,7 @@ class SimulatedWorker:
         """What a person looking at this screen would scan next (or None: wait)."""
         expected = state.expect.barcodes
         if (
-            state.screen in ("pick_location", "pick_item", "pack_verify")
+            state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify")
             and self.rng.random() < self.cfg.wrong_scan_rate
         ):
             self.wrong += 1
@@ -80,7 +80,7 @@ class SimulatedWorker:
         if state.screen == "pick_tote":
             self.next_tote += 1
             return f"TOTE-{self.next_tote}"
-        if state.screen in ("pick_location", "pick_item", "pack_verify") and expected:
+        if state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify") and expected:
             return expected[0]
         if state.screen == "pack_start":
             # Try each waiting tote once per screen; another bench may have taken it.

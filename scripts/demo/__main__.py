@@ -64,6 +64,10 @@ def demo(
         click.echo(f"  wrong scans caught   {figures['wrong_scans']}")
         click.echo(f"  labels printed       {figures['labels_printed']}")
         click.echo(
+            f"  walking              {figures['walk_m_per_pick']} m per pick on {figures['pick_lists']} batched "
+            f"lists ({figures['walk_m_per_pick_one_order_per_list']} m with one order per list)"
+        )
+        click.echo(
             f"  network cuts survived: {figures['network_cuts_survived']}, "
             f"scans lost: {figures['scans_lost']} "
             f"({figures['scans_offline']} scans made offline)"

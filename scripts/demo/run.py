@@ -26,8 +26,9 @@ import requests
 from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
 from scripts.demo import procs, seed
+from server.domain.routing import Stop, best_route, route_length
 from server.schemas import CatalogueIn, OrderIn
-from server.services import allocate, auth, catalogue, orders
+from server.services import allocate, auth, catalogue, orders, planning
 from server.store import open_store
 
 PICKERS_PER_WAREHOUSE = 2
@@ -264,6 +265,37 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
+def walking(db: Path) -> dict:
+    """Metres walked per unit picked, on the batched lists and if every order had its own list."""
+    store = open_store(db, migrate=False)
+    try:
+        lists = store.all("SELECT id, warehouse, route_m FROM pick_lists WHERE route_m IS NOT NULL")
+        units = store.one("SELECT COALESCE(SUM(picked), 0) AS n FROM pick_steps")["n"]
+        alone = 0.0
+        for warehouse in {r["warehouse"] for r in lists}:
+            layout = planning.layout_for(store, warehouse)
+            by_order: dict[str, list[Stop]] = {}
+            for r in store.all(
+                """SELECT ps.order_id, l.aisle, l.bay FROM pick_steps ps
+                   JOIN pick_lists p ON p.id = ps.pick_list_id JOIN locations l ON l.id = ps.location_id
+                   WHERE p.warehouse = ?""",
+                (warehouse,),
+            ):
+                by_order.setdefault(r["order_id"], []).append(
+                    Stop(max(1, r["aisle"]), max(1, r["bay"]))
+                )
+            alone += sum(route_length(layout, best_route(layout, s)) for s in by_order.values())
+    finally:
+        store.close()
+    walked = sum(r["route_m"] for r in lists)
+    return {
+        "pick_lists": len(lists),
+        "walk_m": round(walked, 1),
+        "walk_m_per_pick": round(walked / units, 2) if units else None,
+        "walk_m_per_pick_one_order_per_list": round(alone / units, 2) if units else None,
+    }
+
+
 def summary(floor: Floor) -> dict:
     """The figures of the run, from the database, the devices' stats and the printers."""
     db = floor.out / "data" / "scanfloor.db"
@@ -291,6 +323,7 @@ def summary(floor: Floor) -> dict:
         "rtt_p50_ms": round(statistics.median(rtts), 2) if rtts else None,
         "rtt_p99_ms": round(percentile(rtts, 99), 2) if rtts else None,
         "labels_dir": str(floor.out / "labels"),
+        **walking(db),
         **network(floor),
     }
 

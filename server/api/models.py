@@ -181,3 +181,27 @@ class PutawayTaskOut(BaseModel):
 
 class PutawayListOut(BaseModel):
     tasks: list[PutawayTaskOut]
+
+
+class ShortPickQuery(Query):
+    warehouse: str | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class ShortPickOut(BaseModel):
+    id: int
+    warehouse: str
+    location: str = Field(description="the bin found short (now sent for a count)")
+    sku: str
+    order_id: str
+    device: str
+    pick_list_id: int
+    wanted: int = Field(description="units the step still needed from the bin")
+    found: int
+    reason: str
+    outcome: Literal["same_warehouse", "other_warehouse", "backordered"]
+    at: str
+
+
+class ShortPickListOut(BaseModel):
+    short_picks: list[ShortPickOut]

@@ -257,6 +257,20 @@ def put_channels(body: ChannelsIn) -> dict[str, Any]:
     return _channels()
 
 
+def list_short_picks(query: m.ShortPickQuery) -> dict[str, Any]:
+    """Every short pick, newest first: what supervisors follow up."""
+    where = "WHERE l.warehouse = ?" if query.warehouse else ""
+    params = (query.warehouse,) if query.warehouse else ()
+    rows = _store().all(
+        f"""SELECT s.id, l.warehouse, l.code AS location, s.sku, s.order_id, d.name AS device,
+                   s.pick_list_id, s.wanted, s.found, s.reason, s.outcome, s.at
+            FROM short_picks s JOIN locations l ON l.id = s.location_id
+            JOIN devices d ON d.id = s.device_id {where} ORDER BY s.id DESC LIMIT ?""",
+        (*params, query.limit),
+    )
+    return {"short_picks": rows}
+
+
 def list_putaway(query: m.PutawayQuery) -> dict[str, Any]:
     """Put-away tasks: picked units of cancelled orders going back to a shelf."""
     return {"tasks": stock_service.putaway_tasks(_store(), query.status, query.warehouse)}
@@ -387,6 +401,14 @@ ROUTES: list[Route] = [
     Route("GET", "/channels", list_channels, "List channels", response=m.ChannelListOut),
     Route(
         "PUT", "/channels", put_channels, "Set channels", body=ChannelsIn, response=m.ChannelListOut
+    ),
+    Route(
+        "GET",
+        "/short-picks",
+        list_short_picks,
+        "List short picks",
+        query=m.ShortPickQuery,
+        response=m.ShortPickListOut,
     ),
     Route(
         "GET",

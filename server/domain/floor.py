@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-TOTE_PATTERN = re.compile(r"^TOTE-\d{1,8}$")
-PICK_LIST_PREFIX = "PL-"
+from shared.picking import gtin_key, is_tote, matches_item, parse_pick_list_ref, pick_list_ref
+
+__all__ = [
+    "PickList",
+    "Step",
+    "gtin_key",
+    "is_tote",
+    "matches_item",
+    "parse_pick_list_ref",
+    "pick_list_ref",
+]
 
 
 @dataclass(frozen=True)
 class Step:
-    """One pick step: take qty of a SKU from a location for an order."""
+    """One pick step: take qty of a SKU from a location for an order, into its tote."""
 
     step_id: int
     seq: int
@@ -25,18 +33,23 @@ class Step:
     picked: int = 0
     at_location: bool = False
     verified: int = 0
+    put: int = 0
 
     @property
     def open(self) -> bool:
-        return self.picked < self.qty
+        return self.put < self.qty
 
 
 @dataclass(frozen=True)
 class PickList:
+    """A pick list; `totes` maps each order on the cart to its tote (once scanned)."""
+
     list_id: int
     status: str
     tote: str | None
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    orders: tuple[str, ...] = ()  # cart position order
+    totes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -44,34 +57,16 @@ class PickList:
 
     @property
     def order_ids(self) -> list[str]:
-        return sorted({s.order_id for s in self.steps})
+        return list(self.orders) or sorted({s.order_id for s in self.steps})
 
     def current(self) -> Step | None:
-        """The first step not yet fully picked."""
+        """The first step whose units are not all in their tote."""
         return next((s for s in self.steps if s.open), None)
 
-
-def pick_list_ref(list_id: int) -> str:
-    """The barcode printed on a pick list."""
-    return f"{PICK_LIST_PREFIX}{list_id:06d}"
-
-
-def parse_pick_list_ref(text: str) -> int | None:
-    """The id in a pick-list barcode, or None."""
-    if text.startswith(PICK_LIST_PREFIX) and text[len(PICK_LIST_PREFIX) :].isdigit():
-        return int(text[len(PICK_LIST_PREFIX) :])
-    return None
-
-
-def is_tote(text: str) -> bool:
-    return bool(TOTE_PATTERN.match(text))
-
-
-def gtin_key(code: str) -> str:
-    """Numeric retail codes (EAN-8, UPC-A, EAN-13, GTIN-14) compare as GTIN-14."""
-    return code.zfill(14) if code.isdigit() and len(code) in (8, 12, 13, 14) else code
-
-
-def matches_item(keys: set[str], item_barcodes: tuple[str, ...]) -> bool:
-    """Whether any key of a scan matches any barcode of an item."""
-    return any(gtin_key(b) in keys for b in item_barcodes)
+    def for_order(self, order_id: str) -> PickList:
+        """The same list narrowed to one order's steps (a packer's bench)."""
+        steps = tuple(s for s in self.steps if s.order_id == order_id)
+        tote = self.totes.get(order_id)
+        return PickList(
+            self.list_id, self.status, tote, steps, (order_id,), {order_id: tote} if tote else {}
+        )

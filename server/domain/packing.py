@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.domain import messages as say
 from server.domain.floor import PickList, matches_item
+from shared import messages as say
 from shared.protocol import DeviceState, Expect, Progress
 
 TRANSITIONS: dict[str, set[str]] = {

@@ -1,56 +1,28 @@
-"""Picking, as the picker walks it.
+"""Picking on the server: the shared picker rules (`shared/picking.py`) applied to a stored list.
 
-The picker's handheld is given a pick list. They scan an empty tote to start,
-then for each step: walk to the bin, scan its label, scan each item into the
-tote (one scan per unit). A wrong bin or item is refused with a clear message
-and the step stays. When every step is picked the list is done and the tote
-goes to packing. Scans are judged here, without IO: `judge` returns what
-changed, and the caller stores it.
+The workflow and the judging live in `shared/picking.py`, so the handheld can
+apply the very same rules while it is offline; this module only turns a pick
+list as the server stores it into the state those rules work on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from server.domain.floor import PickList, Step
+from shared import picking as rules
+from shared.picking import TRANSITIONS, AtLocation, Change, Picked, Put, SetTote, Verdict
+from shared.protocol import DeviceState, StepView
 
-from server.domain import messages as say
-from server.domain.floor import PickList, Step, is_tote, matches_item
-from shared.protocol import DeviceState, Expect, Progress, StepView
-
-# Screen -> screens a scan may lead to. Tested: no outcome leaves this table.
-TRANSITIONS: dict[str, set[str]] = {
-    "idle": {"idle"},
-    "pick_tote": {"pick_tote", "pick_location"},
-    "pick_location": {"pick_location", "pick_item"},
-    "pick_item": {"pick_item", "pick_location", "pick_done"},
-    "pick_done": {"pick_done"},
-}
-
-
-@dataclass(frozen=True)
-class SetTote:
-    tote: str
-
-
-@dataclass(frozen=True)
-class AtLocation:
-    step_id: int
-
-
-@dataclass(frozen=True)
-class Picked:
-    step_id: int
-    qty: int
-
-
-Change = SetTote | AtLocation | Picked
-
-
-@dataclass(frozen=True)
-class Verdict:
-    ok: bool
-    code: str
-    message: str
-    change: Change | None = None
+__all__ = [
+    "TRANSITIONS",
+    "AtLocation",
+    "Change",
+    "Picked",
+    "Put",
+    "SetTote",
+    "Verdict",
+    "judge",
+    "screen",
+]
 
 
 def step_view(step: Step) -> StepView:
@@ -63,75 +35,34 @@ def step_view(step: Step) -> StepView:
         item_barcodes=list(step.item_barcodes),
         qty=step.qty,
         picked=step.picked,
+        put=step.put,
         order_id=step.order_id,
     )
+
+
+def totes_of(pl: PickList) -> dict[str, str]:
+    """Each order's tote; a one-order list may carry its tote on the list itself."""
+    if pl.totes:
+        return dict(pl.totes)
+    orders = pl.order_ids
+    return {orders[0]: pl.tote} if pl.tote and len(orders) == 1 else {}
 
 
 def screen(pl: PickList | None) -> DeviceState:
     """What the picker's handheld shows for its list (or for no list)."""
     if pl is None:
-        return DeviceState(screen="idle", instruction=say.wait_for_work())
-    units = sum(s.qty for s in pl.steps)
-    progress = Progress(done=sum(s.picked for s in pl.steps), total=units)
-    remaining = [step_view(s) for s in pl.steps if s.open]
-    common = dict(pick_list_id=pl.list_id, tote=pl.tote, progress=progress, remaining=remaining)
-    if pl.tote is None:
-        return DeviceState(
-            screen="pick_tote",
-            instruction=say.scan_empty_tote(),
-            expect=Expect(kind="tote"),
-            **common,
-        )
-    step = pl.current()
-    if step is None:
-        return DeviceState(
-            screen="pick_done", instruction=say.take_tote_to_packing(pl.tote), **common
-        )
-    view = step_view(step)
-    if not step.at_location:
-        return DeviceState(
-            screen="pick_location",
-            instruction=say.go_to(step.location),
-            detail=say.pick(step.qty - step.picked, step.product_name, step.location),
-            expect=Expect(kind="location", barcodes=[step.location_barcode]),
-            order_id=step.order_id,
-            step=view,
-            **common,
-        )
-    return DeviceState(
-        screen="pick_item",
-        instruction=say.pick(step.qty - step.picked, step.product_name, step.location),
-        detail=f"{step.sku} · {step.picked} of {step.qty} in tote",
-        expect=Expect(kind="item", barcodes=list(step.item_barcodes)),
-        order_id=step.order_id,
-        step=view,
-        **common,
+        return rules.idle()
+    current = pl.current()
+    return rules.screen(
+        pl.list_id,
+        pl.order_ids,
+        totes_of(pl),
+        [step_view(s) for s in pl.steps if s.open],
+        current.at_location if current else False,
+        sum(s.qty for s in pl.steps),
     )
 
 
 def judge(pl: PickList | None, text: str, keys: set[str], tote_free: bool = True) -> Verdict:
-    """The verdict on one scan. `keys` are the scan's lookup forms (text, GTIN-14)."""
-    if pl is None:
-        return Verdict(False, "nothing_to_scan", say.nothing_to_scan())
-    if pl.tote is None:
-        if not is_tote(text):
-            return Verdict(False, "not_a_tote", say.not_a_tote(text))
-        if not tote_free:
-            return Verdict(False, "tote_in_use", say.tote_in_use(text))
-        return Verdict(True, "tote_ok", say.tote_taken(text), SetTote(text))
-    step = pl.current()
-    if step is None:
-        return Verdict(False, "nothing_to_scan", say.list_done(pl.tote))
-    if not step.at_location:
-        if text == step.location_barcode or text == step.location:
-            return Verdict(
-                True, "location_ok", say.location_ok(step.location), AtLocation(step.step_id)
-            )
-        return Verdict(False, "wrong_location", say.wrong_location(text, step.location))
-    if matches_item(keys, step.item_barcodes):
-        change = Picked(step.step_id, 1)
-        units_left = sum(s.qty - s.picked for s in pl.steps)
-        if units_left == 1:
-            return Verdict(True, "list_done", say.list_done(pl.tote), change)
-        return Verdict(True, "item_ok", say.item_ok(step.picked + 1, step.qty), change)
-    return Verdict(False, "wrong_item", say.wrong_item(text, step.product_name))
+    """The verdict on one scan against a stored list."""
+    return rules.judge(screen(pl) if pl is not None else None, text, keys, tote_free)

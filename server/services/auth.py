@@ -34,10 +34,19 @@ def check_api_key(store: Store, key: str | None) -> str | None:
     return row["name"] if row else None
 
 
-def create_device(store: Store, name: str, role: str, warehouse: str) -> str:
-    """Register a device and return its token (shown once)."""
+def create_device(
+    store: Store, name: str, role: str, warehouse: str, zones: str = "", cart_totes: int = 6
+) -> str:
+    """Register a device and return its token (shown once).
+
+    `zones` (comma-separated) binds a picker to those zones: it is offered only lists whose
+    bins all lie in them. `cart_totes` is how many orders its cart carries at once.
+    """
     if role not in ("picker", "packer"):
         raise ValueError(f"role must be picker or packer, not {role!r}")
+    if not 1 <= cart_totes <= 40:
+        raise ValueError(f"cart_totes must be 1 to 40, not {cart_totes}")
+    zones = ",".join(sorted({z.strip() for z in zones.split(",") if z.strip()}))
     token = "sfd_" + secrets.token_urlsafe(32)
     with store.write():
         if store.one("SELECT 1 FROM warehouses WHERE code = ?", (warehouse,)) is None:
@@ -45,8 +54,9 @@ def create_device(store: Store, name: str, role: str, warehouse: str) -> str:
         if store.one("SELECT 1 FROM devices WHERE name = ?", (name,)):
             raise ValueError(f"a device named {name} exists already")
         store.execute(
-            "INSERT INTO devices (name, role, warehouse, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-            (name, role, warehouse, _hash(token), now()),
+            "INSERT INTO devices (name, role, warehouse, token_hash, created_at, zones, cart_totes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, role, warehouse, _hash(token), now(), zones, cart_totes),
         )
     return token
 

@@ -48,7 +48,15 @@ def snapshot(store: Store) -> dict[str, Any]:
                WHERE j.status = 'failed' ORDER BY j.updated_at DESC LIMIT ?""",
             (RECENT_FAILED_PRINTS,),
         )
+        shorts = store.all(
+            """SELECT s.id, l.code AS location, s.sku, s.order_id, d.name AS device, s.wanted, s.found,
+                      s.reason, s.outcome, s.at
+               FROM short_picks s JOIN locations l ON l.id = s.location_id
+               JOIN devices d ON d.id = s.device_id ORDER BY s.id DESC LIMIT ?""",
+            (RECENT_FAILED_PRINTS,),
+        )
         counts = counts_by_status(store)
+        open_counts = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
     for row in lists:
         row["ref"] = pick_list_ref(row["id"])
         refs = orders_of.get(row["id"], [])
@@ -61,8 +69,9 @@ def snapshot(store: Store) -> dict[str, Any]:
     return {
         "pick_lists": lists,
         "devices": devices,
-        "counts": {**counts, "failed_prints": failed_prints},
+        "counts": {**counts, "failed_prints": failed_prints, "bins_to_count": open_counts},
         "failed_print_jobs": failed_jobs,
+        "short_picks": shorts,
         "at": now(),
     }
 

@@ -39,7 +39,9 @@ def cancel_order(store: Store, order_id: str, reason: str = "") -> dict[str, Any
         )
         if order["status"] == "shipped" or (
             not open_ships
-            and store.one("SELECT 1 FROM shipments WHERE order_id = ? AND status = 'shipped'", (oid,))
+            and store.one(
+                "SELECT 1 FROM shipments WHERE order_id = ? AND status = 'shipped'", (oid,)
+            )
         ):
             raise CannotCancel(f"order {oid} has shipped")
         released, tasks = 0, []

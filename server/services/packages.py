@@ -129,10 +129,18 @@ def confirm(store: Store, package_id: int) -> None:
     store.execute(
         "UPDATE packages SET status = 'confirmed', confirmed_at = ? WHERE id = ?", (at, package_id)
     )
-    store.execute(
-        "UPDATE pick_lists SET status = 'packed', packed_at = ? WHERE id = ?",
-        (at, pkg["pick_list_id"]),
-    )
+    # A cluster list is packed when every order on it has its confirmed box.
+    unpacked = store.one(
+        """SELECT COUNT(DISTINCT ps.order_id) AS n FROM pick_steps ps WHERE ps.pick_list_id = ?
+           AND ps.order_id NOT IN (SELECT order_id FROM packages
+                                   WHERE pick_list_id = ? AND status = 'confirmed')""",
+        (pkg["pick_list_id"], pkg["pick_list_id"]),
+    )["n"]
+    if unpacked == 0:
+        store.execute(
+            "UPDATE pick_lists SET status = 'packed', packed_at = ? WHERE id = ?",
+            (at, pkg["pick_list_id"]),
+        )
     store.execute(
         "UPDATE shipments SET status = 'packed', updated_at = ? WHERE id = ? AND status = 'allocated'",
         (at, pkg["shipment_id"]),

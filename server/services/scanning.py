@@ -21,15 +21,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from server.domain import messages as say
 from server.domain import packing, picking
 from server.domain.floor import gtin_key, is_tote, parse_pick_list_ref, pick_list_ref
-from server.services import outbox, packages, views
+from server.services import outbox, packages, shipments, shorts, views
 from server.services.clock import now
 from server.services.orders import record
-from server.services.screens import current_state, refresh_idle_packers
+from server.services.screens import current_state, push_state, refresh_idle_packers
 from server.services.work import assign_next
 from server.store import Store
+from shared import messages as say
 from shared.barcodes import parse_scan
 from shared.protocol import Ack, ActionIn, ErrorBody, ScanIn, ScanReply
 
@@ -150,26 +150,50 @@ def _pick(
         # was offline): counting it toward whatever list it holds now would be wrong.
         verdict = picking.Verdict(False, "list_changed", say.list_changed(pick_list_ref(sent_for)))
         return verdict, screen_name, sent_for
-    tote_free = True
-    if pl is not None and pl.tote is None and is_tote(text):
-        tote_free = (
-            store.one("SELECT 1 FROM pick_lists WHERE tote = ? AND status != 'packed'", (text,))
-            is None
-        )
+    tote_free = not (is_tote(text) and _tote_busy(store, text))
     verdict = picking.judge(pl, text, keys, tote_free=tote_free)
     change = verdict.change
     if isinstance(change, picking.SetTote):
-        store.execute("UPDATE pick_lists SET tote = ? WHERE id = ?", (change.tote, list_id))
+        store.execute(
+            "UPDATE pick_list_totes SET tote = ? WHERE pick_list_id = ? AND order_id = ?",
+            (change.tote, list_id, change.order_id),
+        )
+        store.execute(
+            "UPDATE pick_lists SET tote = COALESCE(tote, ?) WHERE id = ?", (change.tote, list_id)
+        )
     elif isinstance(change, picking.AtLocation):
         store.execute("UPDATE pick_steps SET at_location = 1 WHERE id = ?", (change.step_id,))
     elif isinstance(change, picking.Picked):
         store.execute(
-            "UPDATE pick_steps SET picked = picked + ? WHERE id = ?", (change.qty, change.step_id)
+            "UPDATE pick_steps SET picked = picked + 1, put = put + ? WHERE id = ?",
+            (int(change.put), change.step_id),
         )
-        after = views.load(store, list_id)
-        if after.current() is None:
-            _finish_list(store, list_id, device, effects)
+        _take_from_bin(store, change.step_id)
+    elif isinstance(change, picking.Put):
+        store.execute("UPDATE pick_steps SET put = put + 1 WHERE id = ?", (change.step_id,))
+    if verdict.code == "list_done":
+        _finish_list(store, list_id, device, effects)
     return verdict, screen_name, list_id
+
+
+def _tote_busy(store: Store, tote: str) -> bool:
+    """A tote still holds another list's goods (until that order is packed)."""
+    return (
+        store.one(
+            """SELECT 1 FROM pick_list_totes t JOIN pick_lists p ON p.id = t.pick_list_id
+               WHERE t.tote = ? AND p.status != 'packed'
+               AND t.order_id NOT IN (SELECT order_id FROM packages
+                                      WHERE pick_list_id = p.id AND status = 'confirmed')""",
+            (tote,),
+        )
+        is not None
+    )
+
+
+def _take_from_bin(store: Store, step_id: int) -> None:
+    """The unit left its bin: stock on hand and reserved drop with it."""
+    row = store.one("SELECT reservation_id FROM pick_steps WHERE id = ?", (step_id,))
+    shipments.take(store, row["reservation_id"], 1)
 
 
 def _finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> None:
@@ -186,39 +210,59 @@ def _finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> 
     effects.board = True
 
 
+def _container(store: Store, text: str, warehouse: str) -> tuple[int | None, str | None]:
+    """The (list, order) a packer's scan names: an order's tote, or a pick-list barcode."""
+    list_id = parse_pick_list_ref(text)
+    if list_id is not None:
+        row = store.one(
+            """SELECT t.order_id FROM pick_list_totes t WHERE t.pick_list_id = ?
+               AND t.order_id NOT IN (SELECT order_id FROM packages
+                                      WHERE pick_list_id = ? AND status = 'confirmed')
+               ORDER BY t.position LIMIT 1""",
+            (list_id, list_id),
+        )
+        return list_id, row["order_id"] if row else None
+    row = store.one(
+        """SELECT t.pick_list_id, t.order_id FROM pick_list_totes t
+           JOIN pick_lists p ON p.id = t.pick_list_id
+           WHERE t.tote = ? AND p.status IN ('picked', 'packing') AND p.warehouse = ?
+           AND t.order_id NOT IN (SELECT order_id FROM packages
+                                  WHERE pick_list_id = p.id AND status = 'confirmed')""",
+        (text, warehouse),
+    )
+    return (row["pick_list_id"], row["order_id"]) if row else (None, None)
+
+
 def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effects):
     bench = views.bench(store, device["id"])
     screen_name = packing.screen(bench).screen
     if bench is None:
-        list_id = parse_pick_list_ref(text)
-        if list_id is None:
-            row = store.one(
-                "SELECT id FROM pick_lists WHERE tote = ? AND status IN ('picked', 'packing') "
-                "AND warehouse = ?",
-                (text, device["warehouse"]),
-            )
-            list_id = row["id"] if row else None
-        candidate = views.load(store, list_id) if list_id else None
-        if (
-            candidate is not None
-            and store.one("SELECT warehouse FROM pick_lists WHERE id = ?", (list_id,))["warehouse"]
-            != device["warehouse"]
-        ):
-            candidate = None
+        list_id, order_id = _container(store, text, device["warehouse"])
+        candidate = None
+        if list_id is not None and order_id is not None:
+            whole = views.load(store, list_id)
+            if whole is not None and store.one(
+                "SELECT 1 FROM pick_lists WHERE id = ? AND warehouse = ?",
+                (list_id, device["warehouse"]),
+            ):
+                candidate = whole.for_order(order_id)
         elsewhere = bool(
-            list_id
+            candidate
             and store.one(
-                "SELECT 1 FROM devices WHERE pack_list_id = ? AND id != ?", (list_id, device["id"])
+                "SELECT 1 FROM devices WHERE pack_list_id = ? AND pack_order_id = ? AND id != ?",
+                (list_id, order_id, device["id"]),
             )
         )
         verdict = packing.judge_start(candidate, text, elsewhere)
         if isinstance(verdict.change, packing.StartPacking):
             store.execute(
-                "UPDATE devices SET pack_list_id = ? WHERE id = ?", (list_id, device["id"])
+                "UPDATE devices SET pack_list_id = ?, pack_order_id = ? WHERE id = ?",
+                (list_id, order_id, device["id"]),
             )
             store.execute("UPDATE pick_lists SET status = 'packing' WHERE id = ?", (list_id,))
-            others = refresh_idle_packers(store, device["warehouse"])
-            effects.devices.update(d for d in others if d != device["id"])
+            effects.devices.update(
+                refresh_idle_packers(store, device["warehouse"], but=device["id"])
+            )
             _label_if_verified(store, device, effects)
         return verdict, screen_name, list_id
     verdict = packing.judge(bench, text, keys)
@@ -230,7 +274,11 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
         _label_if_verified(store, device, effects)
     elif isinstance(change, packing.ConfirmLabel):
         packages.confirm(store, change.package_id)
-        store.execute("UPDATE devices SET pack_list_id = NULL WHERE id = ?", (device["id"],))
+        store.execute(
+            "UPDATE devices SET pack_list_id = NULL, pack_order_id = NULL WHERE id = ?",
+            (device["id"],),
+        )
+        effects.devices.update(refresh_idle_packers(store, device["warehouse"], but=device["id"]))
     return verdict, screen_name, bench.pick_list.list_id
 
 
@@ -253,10 +301,7 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             return Ack.model_validate_json(seen["reply"]), Effects()
         _note_seq(store, device["id"], msg.id, msg.seq)
         if msg.action == "short":
-            # Short picks (stock correction, re-allocation) come with batching; until then
-            # the request is kept so a supervisor can act on it.
-            error = ErrorBody(code="not_supported", message=say.short_not_supported())
-            ack = Ack(id=msg.id, ok=False, error=error)
+            ack = _short(store, device, msg, effects)
         else:
             ack = Ack(id=msg.id, ok=True)
         at = now()
@@ -284,6 +329,36 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         )
         store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
     return ack, effects
+
+
+def _short(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """A short pick at the picker's current step: correct, count, re-allocate, show the new step."""
+    if device["role"] != "picker":
+        return Ack(
+            id=msg.id,
+            ok=False,
+            error=ErrorBody(code="not_short", message="Only pickers short-pick"),
+        )
+    list_id = views.assigned_list_id(store, device["id"])
+    if msg.pick_list_id is not None and msg.pick_list_id != list_id:
+        text = say.list_changed(pick_list_ref(msg.pick_list_id))
+        return Ack(id=msg.id, ok=False, error=ErrorBody(code="list_changed", message=text))
+    try:
+        outcome = shorts.report(store, device, list_id, msg.found or 0, msg.reason or "empty")
+    except shorts.NotShort as exc:
+        return Ack(id=msg.id, ok=False, error=ErrorBody(code="not_short", message=str(exc)))
+    after = views.load(store, list_id)
+    if after is not None and not after.steps:
+        # Nothing of the list is left to pick or pack: it goes, and the picker gets new work.
+        store.execute("DELETE FROM pick_list_totes WHERE pick_list_id = ?", (list_id,))
+        store.execute("DELETE FROM pick_lists WHERE id = ?", (list_id,))
+        assign_next(store, device["id"], device["warehouse"])
+    elif after is not None and after.current() is None:
+        # The short took the last open units off the list: it goes to packing as it is.
+        _finish_list(store, list_id, device, effects)
+    push_state(store, device["id"], message=outcome.message)
+    effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
 
 
 def handle_seen(store: Store, device: dict, seq: int) -> None:

@@ -20,21 +20,26 @@ def current_state(store: Store, device_id: int) -> DeviceState:
 
 
 def waiting_for_packing(store: Store, warehouse: str) -> tuple[str, ...]:
-    """Totes (or list refs) picked in a warehouse and on no bench yet, oldest first."""
+    """Totes picked in a warehouse, not yet packed nor on a bench, oldest first."""
     rows = store.all(
-        """SELECT id, tote FROM pick_lists WHERE warehouse = ? AND status = 'picked'
-           AND id NOT IN (SELECT pack_list_id FROM devices WHERE pack_list_id IS NOT NULL)
-           ORDER BY picked_at, id""",
+        """SELECT t.tote, t.pick_list_id FROM pick_list_totes t JOIN pick_lists p ON p.id = t.pick_list_id
+           WHERE p.warehouse = ? AND p.status IN ('picked', 'packing')
+           AND t.order_id NOT IN (SELECT order_id FROM packages
+                                  WHERE pick_list_id = p.id AND status = 'confirmed')
+           AND NOT EXISTS (SELECT 1 FROM devices d
+                           WHERE d.pack_list_id = p.id AND d.pack_order_id = t.order_id)
+           ORDER BY p.picked_at, p.id, t.position""",
         (warehouse,),
     )
-    return tuple(r["tote"] or pick_list_ref(r["id"]) for r in rows)
+    return tuple(r["tote"] or pick_list_ref(r["pick_list_id"]) for r in rows)
 
 
-def refresh_idle_packers(store: Store, warehouse: str) -> list[int]:
-    """Push a fresh screen to connected packers with an empty bench (inside a write)."""
+def refresh_idle_packers(store: Store, warehouse: str, but: int | None = None) -> list[int]:
+    """Push a fresh screen to connected packers with an empty bench, but one (inside a write)."""
     rows = store.all(
-        "SELECT id FROM devices WHERE role = 'packer' AND warehouse = ? AND connected = 1 AND pack_list_id IS NULL",
-        (warehouse,),
+        "SELECT id FROM devices WHERE role = 'packer' AND warehouse = ? AND connected = 1 "
+        "AND pack_list_id IS NULL AND id IS NOT ?",
+        (warehouse, but),
     )
     for r in rows:
         push_state(store, r["id"])

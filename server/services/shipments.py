@@ -179,8 +179,14 @@ def release(store: Store, reservation_id: int, n: int) -> None:
 
 def tidy_list(store: Store, list_id: int) -> None:
     """Close a list that has nothing left to do for live orders (inside a write)."""
+    # An order with no step left on a cart no longer needs its tote there.
+    store.execute(
+        "DELETE FROM pick_list_totes WHERE pick_list_id = ? "
+        "AND order_id NOT IN (SELECT order_id FROM pick_steps WHERE pick_list_id = ?)",
+        (list_id, list_id),
+    )
     left = store.one(
-        """SELECT COUNT(*) AS steps, COALESCE(SUM(ps.picked < ps.qty), 0) AS open,
+        """SELECT COUNT(*) AS steps, COALESCE(SUM(ps.put < ps.qty), 0) AS open,
                   COALESCE(SUM(o.status != 'cancelled'), 0) AS live
            FROM pick_steps ps JOIN orders o ON o.id = ps.order_id WHERE ps.pick_list_id = ?""",
         (list_id,),

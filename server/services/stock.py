@@ -95,7 +95,7 @@ def receive(store: Store, receipt: ReceiptIn) -> dict[str, Any]:
     return {"receipt_id": receipt.receipt_id, "repeated": False, "allocation": counts}
 
 
-def correct(store: Store, body: CorrectionIn) -> dict[str, Any]:
+def correct(store: Store, body: CorrectionIn, reallocate: bool = True) -> dict[str, Any]:
     """Set a bin's lot to what was counted; reservations it can no longer hold are re-allocated."""
     released = 0
     with store.write():
@@ -149,7 +149,8 @@ def correct(store: Store, body: CorrectionIn) -> dict[str, Any]:
             shipments.refresh(
                 store, order_id, "stock_released", location=body.location, sku=body.sku, units=n
             )
-    counts = allocate.allocate_pending(store, {body.sku})
+    # A caller that places the released units itself first (a short pick) allocates after.
+    counts = allocate.allocate_pending(store, {body.sku}) if reallocate else {}
     return {"released": released, "allocation": counts}
 
 

@@ -15,7 +15,7 @@ def load(store: Store, list_id: int) -> PickList | None:
     if head is None:
         return None
     rows = store.all(
-        """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified,
+        """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified, ps.put,
                   l.code AS location, l.barcode AS location_barcode, p.name AS product_name
            FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
            JOIN products p ON p.sku = ps.sku
@@ -45,10 +45,17 @@ def load(store: Store, list_id: int) -> PickList | None:
             picked=r["picked"],
             at_location=bool(r["at_location"]),
             verified=r["verified"],
+            put=r["put"],
         )
         for r in rows
     )
-    return PickList(head["id"], head["status"], head["tote"], steps)
+    cart = store.all(
+        "SELECT order_id, tote FROM pick_list_totes WHERE pick_list_id = ? ORDER BY position, order_id",
+        (list_id,),
+    )
+    orders = tuple(c["order_id"] for c in cart) or tuple(sorted({s.order_id for s in steps}))
+    totes = {c["order_id"]: c["tote"] for c in cart if c["tote"]}
+    return PickList(head["id"], head["status"], head["tote"], steps, orders, totes)
 
 
 def assigned_list_id(store: Store, device_id: int) -> int | None:
@@ -61,17 +68,18 @@ def assigned_list_id(store: Store, device_id: int) -> int | None:
 
 
 def bench(store: Store, device_id: int) -> Bench | None:
-    """What is on a packer's bench."""
-    dev = store.one("SELECT pack_list_id FROM devices WHERE id = ?", (device_id,))
+    """What is on a packer's bench: one order's tote from a pick list."""
+    dev = store.one("SELECT pack_list_id, pack_order_id FROM devices WHERE id = ?", (device_id,))
     if dev is None or dev["pack_list_id"] is None:
         return None
     pl = load(store, dev["pack_list_id"])
     if pl is None:
         return None
+    order_id = dev["pack_order_id"] or pl.order_ids[0]
     pkg = store.one(
-        "SELECT id, tracking, status FROM packages WHERE pick_list_id = ? AND status != 'confirmed' "
-        "ORDER BY id DESC LIMIT 1",
-        (pl.list_id,),
+        "SELECT id, tracking, status FROM packages WHERE pick_list_id = ? AND order_id = ? "
+        "AND status != 'confirmed' ORDER BY id DESC LIMIT 1",
+        (pl.list_id, order_id),
     )
     package = Package(pkg["id"], pkg["tracking"], pkg["status"]) if pkg else None
-    return Bench(pl, package)
+    return Bench(pl.for_order(order_id), package)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.domain.floor import pick_list_ref
+from server.services import planning
 from server.services.clock import now
 from server.services.orders import record
 from server.services.screens import push_state
@@ -10,24 +11,19 @@ from server.store import Store
 
 
 def assign_next(store: Store, device_id: int, warehouse: str) -> int | None:
-    """Give the most urgent open list of the warehouse to a picker (inside a write)."""
-    nxt = store.one(
-        "SELECT id FROM pick_lists WHERE warehouse = ? AND status = 'open' ORDER BY priority DESC, id LIMIT 1",
-        (warehouse,),
-    )
-    if nxt is None:
+    """Give a picker its next list: a started one, else a fresh cart of the most urgent work (inside a write)."""
+    list_id = planning.cart_for(store, device_id, warehouse)
+    if list_id is None:
         return None
     store.execute(
         "UPDATE pick_lists SET status = 'assigned', device_id = ?, assigned_at = ? WHERE id = ?",
-        (device_id, now(), nxt["id"]),
+        (device_id, now(), list_id),
     )
     for o in store.all(
-        "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (nxt["id"],)
+        "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (list_id,)
     ):
-        record(
-            store, o["order_id"], "picking", "pick_started", pick_list=nxt["id"], device=device_id
-        )
-    return nxt["id"]
+        record(store, o["order_id"], "picking", "pick_started", pick_list=list_id, device=device_id)
+    return list_id
 
 
 def offer_work(store: Store, warehouse: str | None = None) -> list[int]:

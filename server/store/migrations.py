@@ -354,3 +354,53 @@ CREATE TABLE device_actions (
 CREATE INDEX device_actions_device ON device_actions(device_id)
 """,
     )
+
+
+@MIGRATIONS(name="0004_batching")
+def m0004_batching(db: Database) -> None:
+    """Cluster picking (a tote per order on a cart, puts confirmed), zones per device, short picks."""
+    _run(
+        db,
+        """
+CREATE TABLE pick_list_totes (
+  pick_list_id INTEGER NOT NULL REFERENCES pick_lists(id),
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  position INTEGER NOT NULL,        -- place on the cart, 1..N
+  tote TEXT,                        -- set when the picker scans it
+  PRIMARY KEY (pick_list_id, order_id)
+);
+CREATE INDEX pick_list_totes_tote ON pick_list_totes(tote);
+INSERT INTO pick_list_totes (pick_list_id, order_id, position, tote)
+  SELECT DISTINCT ps.pick_list_id, ps.order_id, 1, pl.tote
+  FROM pick_steps ps JOIN pick_lists pl ON pl.id = ps.pick_list_id;
+ALTER TABLE pick_steps ADD COLUMN put INTEGER NOT NULL DEFAULT 0;   -- units confirmed in the tote
+UPDATE pick_steps SET put = picked;
+ALTER TABLE pick_lists ADD COLUMN route_m REAL;                     -- planned walk, metres
+ALTER TABLE pick_lists ADD COLUMN zones TEXT NOT NULL DEFAULT '';  -- zones its bins are in, comma-separated
+ALTER TABLE devices ADD COLUMN zones TEXT NOT NULL DEFAULT '';     -- zones it may pick in, empty for all
+ALTER TABLE devices ADD COLUMN cart_totes INTEGER NOT NULL DEFAULT 6;
+ALTER TABLE devices ADD COLUMN pack_order_id TEXT;                 -- packer: the order on its bench
+CREATE TABLE short_picks (
+  id INTEGER PRIMARY KEY,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  pick_list_id INTEGER NOT NULL,    -- no foreign keys: a short may empty and remove the step
+  step_id INTEGER NOT NULL,
+  order_id TEXT NOT NULL,
+  location_id INTEGER NOT NULL REFERENCES locations(id),
+  sku TEXT NOT NULL,
+  wanted INTEGER NOT NULL,          -- units the step still needed
+  found INTEGER NOT NULL,           -- units the picker found
+  reason TEXT NOT NULL,
+  outcome TEXT NOT NULL,            -- same_warehouse, other_warehouse, backordered
+  at TEXT NOT NULL
+);
+CREATE TABLE count_tasks (
+  id INTEGER PRIMARY KEY,
+  location_id INTEGER NOT NULL REFERENCES locations(id),
+  sku TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+  created_at TEXT NOT NULL
+)
+""",
+    )

@@ -9,34 +9,36 @@ import pytest
 from device import offline
 from server.domain import picking
 from server.domain.floor import PickList, Step
+from shared import picking as rules
 
 
-def a_list(tote: str | None = None) -> PickList:
+def a_list(tote: str | None = None, second_order: str = "SO-1") -> PickList:
     """Three steps; two in the same bin (each needs its own location scan), one GS1-coded item."""
     steps = (
         Step(1, 1, "SO-1", "E-01-01", "LE-01-01", "SKU-B", "Red pen", ("0012345678905",), 2),
         Step(2, 2, "SO-1", "E-01-01", "LE-01-01", "SKU-C", "Green tea", ("9501101530003",), 1),
-        Step(3, 3, "SO-2", "E-02-02", "LE-02-02", "SKU-A", "Blue mug", ("4006381333931",), 2),
+        Step(3, 3, second_order, "E-02-02", "LE-02-02", "SKU-A", "Blue mug", ("4006381333931",), 2),
     )
-    return PickList(7, "assigned", tote, steps)
+    orders = tuple(dict.fromkeys(s.order_id for s in steps))
+    return PickList(7, "assigned", tote, steps, orders, {"SO-1": tote} if tote else {})
 
 
 def server_scan(pl: PickList, barcode: str) -> tuple[picking.Verdict, PickList]:
     """What the server does with a scan: judge it, then store the change."""
-    text, keys = offline.scan_keys(barcode)
+    text, keys = rules.scan_keys(barcode)
     verdict = picking.judge(pl, text, keys)
     change = verdict.change
-    steps = list(pl.steps)
     if isinstance(change, picking.SetTote):
-        pl = replace(pl, tote=change.tote)
-    elif isinstance(change, picking.AtLocation | picking.Picked):
-        i = next(i for i, s in enumerate(steps) if s.step_id == change.step_id)
-        if isinstance(change, picking.AtLocation):
-            steps[i] = replace(steps[i], at_location=True)
-        else:
-            steps[i] = replace(steps[i], picked=steps[i].picked + change.qty)
-        pl = replace(pl, steps=tuple(steps))
-    return verdict, pl
+        return verdict, replace(pl, totes={**pl.totes, change.order_id: change.tote})
+    steps = list(pl.steps)
+    for i, s in enumerate(steps):
+        if isinstance(change, picking.AtLocation) and s.step_id == change.step_id:
+            steps[i] = replace(s, at_location=True)
+        elif isinstance(change, picking.Picked) and s.step_id == change.step_id:
+            steps[i] = replace(s, picked=s.picked + 1, put=s.put + int(change.put))
+        elif isinstance(change, picking.Put) and s.step_id == change.step_id:
+            steps[i] = replace(s, put=s.put + 1)
+    return verdict, replace(pl, steps=tuple(steps))
 
 
 WALK = [
@@ -57,10 +59,35 @@ WALK = [
 ]
 
 
-def test_offline_judge_matches_the_server_scan_by_scan():
-    pl = a_list()
+CLUSTER_WALK = [
+    "TOTE-1",
+    "TOTE-1",  # already on this cart
+    "TOTE-2",
+    "LE-01-01",
+    "0012345678905",
+    "TOTE-2",  # the other order's tote
+    "TOTE-1",
+    "0012345678905",
+    "TOTE-1",
+    "LE-01-01",
+    "9501101530003",
+    "TOTE-1",
+    "LE-02-02",
+    "4006381333931",
+    "TOTE-2",
+    "4006381333931",
+    "TOTE-2",  # last put: list done
+]
+
+
+@pytest.mark.parametrize(
+    "pl, walk",
+    [(a_list(), WALK), (a_list(second_order="SO-2"), CLUSTER_WALK)],
+    ids=["one order", "cluster"],
+)
+def test_offline_judge_matches_the_server_scan_by_scan(pl, walk):
     state = picking.screen(pl)
-    for barcode in WALK:
+    for barcode in walk:
         verdict, pl = server_scan(pl, barcode)
         local = offline.judge(state, barcode)
         assert (local.ok, local.code, local.message) == (

@@ -6,6 +6,8 @@ import io
 import sys
 import time
 
+import pytest
+
 from device.screen import GREEN, RED, PlainScreen, TtyScreen, big_line, plain_text
 from server.domain import picking
 from server.domain.floor import PickList, Step
@@ -79,3 +81,23 @@ def test_plain_screen_says_offline_and_waiting():
     last = out.getvalue().strip().split("\n")[-1]
     assert "<offline> (2 scans waiting)" in last and "ERROR: Wrong item" in last
     assert "| GO TO E-01-02" in last
+
+
+@pytest.mark.parametrize(
+    "barcode, kept",
+    [
+        ("CMD-SHORT", "short:0:empty"),
+        ("cmd-short-2", "short:2:missing"),
+        ("CMD-SHORT-DAMAGED", "short:0:damaged"),
+        ("CMD-SHORT-WRONG", "short:0:wrong_item"),
+        ("CMD-HELP", "help"),
+        ("CMD-LOGOUT", "logout"),
+        ("CMD-SHORT-12345", None),
+        ("CMD-SHORT-LOST", None),
+        ("TOTE-1", None),
+    ],
+)
+def test_command_cards(barcode, kept):
+    from device.scanflow import parse_command
+
+    assert parse_command(barcode) == kept

@@ -142,7 +142,7 @@ def test_a_split_order_gets_one_package_per_shipment(order, store):
     for pl in lists_of(store, got["id"]):
         with store.write():
             store.execute(
-                "UPDATE pick_steps SET picked = qty, verified = qty WHERE pick_list_id = ?",
+                "UPDATE pick_steps SET picked = qty, put = qty, verified = qty WHERE pick_list_id = ?",
                 (pl["id"],),
             )
             made.append(packages.create(store, views.load(store, pl["id"]), device))

@@ -105,7 +105,7 @@ def test_a_late_seq_with_a_new_id_is_still_judged(floor, caplog):
     assert store.one("SELECT device_seq FROM scans WHERE msg_id = 'late'")["device_seq"] == 3
 
 
-def test_actions_are_recorded_once_and_short_is_not_supported_yet(floor):
+def test_actions_are_recorded_once_and_a_short_away_from_a_bin_is_refused(floor):
     app, socketio, store, tokens = floor
     picker = connect(app, socketio, tokens["picker"])
     help_msg = {"id": "a-1", "action": "help", "seq": 1, "at": 1700000000.5}
@@ -116,11 +116,11 @@ def test_actions_are_recorded_once_and_short_is_not_supported_yet(floor):
     }
     assert picker.emit("action", help_msg, namespace=NS, callback=True)["ok"]
     short = picker.emit("action", {"id": "a-2", "action": "short"}, namespace=NS, callback=True)
-    assert short["ok"] is False and short["error"]["code"] == "not_supported"
+    assert short["ok"] is False and short["error"]["code"] == "not_short"
     bad = picker.emit("action", {"id": "a-3", "action": "dance"}, namespace=NS, callback=True)
     assert bad["error"]["code"] == "bad_message"
     rows = store.all("SELECT action, ok, code, offline FROM device_actions ORDER BY id")
     assert rows == [
         {"action": "help", "ok": 1, "code": "ok", "offline": 0},
-        {"action": "short", "ok": 0, "code": "not_supported", "offline": 0},
+        {"action": "short", "ok": 0, "code": "not_short", "offline": 0},
     ]

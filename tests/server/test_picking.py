@@ -12,7 +12,18 @@ from server.domain.floor import PickList, Step, gtin_key, parse_pick_list_ref, p
 MUG = ("4006381333931",)
 
 
-def step(step_id=1, qty=2, picked=0, at_location=False, verified=0, location="A-01-01", codes=MUG):
+def step(
+    step_id=1,
+    qty=2,
+    picked=0,
+    at_location=False,
+    verified=0,
+    location="A-01-01",
+    codes=MUG,
+    put=None,
+):
+    """A step of order SO-1; a one-order list puts as it picks, so put defaults to picked."""
+    put = picked if put is None else put
     return Step(
         step_id,
         step_id,
@@ -26,7 +37,49 @@ def step(step_id=1, qty=2, picked=0, at_location=False, verified=0, location="A-
         picked,
         at_location,
         verified,
+        put,
     )
+
+
+CLUSTER = PickList(
+    9,
+    "assigned",
+    "TOTE-1",
+    (
+        Step(
+            1,
+            1,
+            "SO-1",
+            "A-01-01",
+            "LA-01-01",
+            "SKU-A",
+            "Mug",
+            ("4006381333931",),
+            1,
+            0,
+            False,
+            0,
+            0,
+        ),
+        Step(
+            2,
+            2,
+            "SO-2",
+            "B-01-01",
+            "LB-01-01",
+            "SKU-A",
+            "Mug",
+            ("4006381333931",),
+            1,
+            0,
+            False,
+            0,
+            0,
+        ),
+    ),
+    ("SO-1", "SO-2"),
+    {"SO-1": "TOTE-1", "SO-2": "TOTE-2"},
+)
 
 
 def keys(text: str) -> set[str]:
@@ -45,7 +98,7 @@ def test_tote_first_then_location_then_items():
     assert picking.judge(pl, "A-01-01", keys("A-01-01")).code == "not_a_tote"
     assert picking.judge(pl, "TOTE-1", keys("TOTE-1"), tote_free=False).code == "tote_in_use"
     v = picking.judge(pl, "TOTE-1", keys("TOTE-1"))
-    assert v.ok and v.change == picking.SetTote("TOTE-1")
+    assert v.ok and v.change == picking.SetTote("SO-1", "TOTE-1")
 
     pl = dataclasses.replace(pl, tote="TOTE-1")
     s = picking.screen(pl)
@@ -58,12 +111,12 @@ def test_tote_first_then_location_then_items():
     assert picking.judge(pl, "123", keys("123")).code == "wrong_item"
     # An EAN-13 matches the same item scanned as GTIN-14 (a GS1 element string).
     v = picking.judge(pl, "04006381333931", keys("04006381333931"))
-    assert v.ok and v.code == "item_ok" and v.change == picking.Picked(1, 1)
+    assert v.ok and v.code == "item_ok" and v.change == picking.Picked(1, put=True)
 
-    pl = dataclasses.replace(pl, steps=(step(at_location=True, picked=1),))
+    pl = dataclasses.replace(pl, steps=(step(at_location=True, picked=1, put=1),))
     v = picking.judge(pl, MUG[0], keys(MUG[0]))
-    assert v.code == "list_done"
-    pl = dataclasses.replace(pl, steps=(step(at_location=True, picked=2),))
+    assert v.code == "list_done" and v.state.screen == "pick_done"
+    pl = dataclasses.replace(pl, steps=(step(at_location=True, picked=2, put=2),))
     assert picking.screen(pl).screen == "pick_done"
 
 
@@ -80,25 +133,58 @@ def test_tote_first_then_location_then_items():
         PickList(1, "assigned", "TOTE-1", (step(at_location=True, picked=2),)),
     ],
 )
-@pytest.mark.parametrize("text", ["TOTE-9", "LA-01-01", "LB-01-01", MUG[0], "junk"])
+@pytest.mark.parametrize("text", ["TOTE-9", "TOTE-1", "LA-01-01", "LB-01-01", MUG[0], "junk"])
 def test_no_scan_leaves_the_picking_table(pl, text):
     before = picking.screen(pl).screen
     v = picking.judge(pl, text, keys(text))
     after = picking.screen(apply(pl, v.change)).screen if pl else "idle"
     assert after in picking.TRANSITIONS[before] or after == "idle", (before, after)
+    if pl is not None:
+        # The state the rules predict (what an offline device draws) is the stored outcome.
+        assert v.state == picking.screen(apply(pl, v.change)), (before, text)
 
 
 def apply(pl: PickList, change) -> PickList:
     if isinstance(change, picking.SetTote):
-        return dataclasses.replace(pl, tote=change.tote)
+        return dataclasses.replace(
+            pl,
+            tote=pl.tote or change.tote,
+            totes={**picking.totes_of(pl), change.order_id: change.tote},
+        )
     steps = []
     for s in pl.steps:
         if isinstance(change, picking.AtLocation) and s.step_id == change.step_id:
             s = dataclasses.replace(s, at_location=True)
         if isinstance(change, picking.Picked) and s.step_id == change.step_id:
-            s = dataclasses.replace(s, picked=s.picked + change.qty)
+            s = dataclasses.replace(s, picked=s.picked + 1, put=s.put + int(change.put))
+        if isinstance(change, picking.Put) and s.step_id == change.step_id:
+            s = dataclasses.replace(s, put=s.put + 1)
         steps.append(s)
     return dataclasses.replace(pl, steps=tuple(steps))
+
+
+def test_cluster_cart_a_tote_per_order_and_every_put_confirmed():
+    pl = PickList(9, "assigned", None, CLUSTER.steps, ("SO-1", "SO-2"), {})
+    s = picking.screen(pl)
+    assert s.screen == "pick_tote" and s.order_id == "SO-1" and "1 of 2" in s.instruction
+    pl = apply(pl, picking.judge(pl, "TOTE-1", keys("TOTE-1")).change)
+    assert picking.judge(pl, "TOTE-1", keys("TOTE-1")).code == "tote_in_use"  # one tote per order
+    pl = apply(pl, picking.judge(pl, "TOTE-2", keys("TOTE-2")).change)
+    assert picking.screen(pl).screen == "pick_location"
+    pl = apply(pl, picking.judge(pl, "LA-01-01", keys("LA-01-01")).change)
+    v = picking.judge(pl, MUG[0], keys(MUG[0]))
+    assert v.change == picking.Picked(1, put=False) and v.state.screen == "pick_put"
+    pl = apply(pl, v.change)
+    s = picking.screen(pl)
+    assert s.screen == "pick_put" and s.expect.barcodes == ["TOTE-1"] and s.progress.done == 0
+    assert (
+        picking.judge(pl, "TOTE-2", keys("TOTE-2")).code == "wrong_tote"
+    )  # the other order's tote
+    v = picking.judge(pl, "TOTE-1", keys("TOTE-1"))
+    assert v.ok and v.code == "put_ok" and v.change == picking.Put(1)
+    pl = apply(pl, v.change)
+    assert picking.screen(pl).screen == "pick_location"  # the step is done; next bin
+    assert picking.screen(pl) == v.state  # what the rules predicted is what the store gives
 
 
 def test_packing_checks_each_item_then_the_label():

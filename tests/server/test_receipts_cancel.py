@@ -138,7 +138,9 @@ def test_cancel_after_picking_makes_a_putaway_task(place, json_post, read, store
             "UPDATE pick_lists SET status = 'assigned', tote = 'TOTE-0001' WHERE id = ?",
             (pl["id"],),
         )
-        store.execute("UPDATE pick_steps SET picked = 1 WHERE pick_list_id = ?", (pl["id"],))
+        store.execute(
+            "UPDATE pick_steps SET picked = 1, put = 1 WHERE pick_list_id = ?", (pl["id"],)
+        )
     resp = json_post(f"/api/orders/{got['id']}/cancel", {})
     assert resp.status_code == 200
     stock = store.one(

@@ -182,6 +182,28 @@
     $("prints-section").hidden = jobs.length === 0;
   }
 
+  function renderShortPicks(shorts) {
+    var frag = document.createDocumentFragment();
+    shorts.forEach(function (x) {
+      var tr = el("tr");
+      tr.dataset.short = String(x.id);
+      tr.appendChild(cell(x.location));
+      tr.appendChild(cell(x.sku));
+      tr.appendChild(cell(x.order_id));
+      tr.appendChild(cell(x.device));
+      tr.appendChild(el("td", "num", x.wanted));
+      tr.appendChild(el("td", "num", x.found));
+      tr.appendChild(cell(x.reason));
+      tr.appendChild(cell(x.outcome.replace("_", " ")));
+      var when = el("td", "seen", ago(x.at));
+      when.dataset.at = x.at || "";
+      tr.appendChild(when);
+      frag.appendChild(tr);
+    });
+    $("short-picks").tBodies[0].replaceChildren(frag);
+    $("shorts-section").hidden = shorts.length === 0;
+  }
+
   function render(snap) {
     last = snap;
     var serverNow = parseTime(snap.at);
@@ -190,6 +212,7 @@
     renderPickLists(snap.pick_lists || []);
     renderDevices(snap.devices || []);
     renderFailedPrints(snap.failed_print_jobs || []);
+    renderShortPicks(snap.short_picks || []);
     $("summary").textContent = $("lists-count").textContent + " · " + $("devices-count").textContent;
     $("updated").textContent = "updated " + clock(Date.now());
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);

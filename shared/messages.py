@@ -1,4 +1,4 @@
-"""Every sentence a picker or packer reads, in one place."""
+"""Every sentence a picker or packer reads, in one place: the server and the device (offline) both use it."""
 
 from __future__ import annotations
 
@@ -129,13 +129,43 @@ def list_changed(ref: str) -> str:
     return f"Pick list {ref} is no longer yours. This scan did not count: follow the screen"
 
 
-def short_not_supported() -> str:
-    return "Short pick is not supported yet: call a supervisor"
-
-
 def help_requested() -> str:
     return "Help requested: a supervisor has been told"
 
 
 def logged_out() -> str:
     return "Logged out"
+
+
+def scan_tote_for(order_id: str, position: int, count: int) -> str:
+    return f"Scan an empty tote for order {order_id} ({position} of {count})"
+
+
+def put_in_tote(tote: str, order_id: str) -> str:
+    return f"Put it in tote {tote} ({order_id})"
+
+
+def put_ok(tote: str) -> str:
+    return f"In tote {tote}"
+
+
+def wrong_tote(scanned: str, expected: str) -> str:
+    return f"Wrong tote {scanned}. Put it in {expected}"
+
+
+def take_totes_to_packing(totes: list[str]) -> str:
+    if len(totes) == 1:
+        return take_tote_to_packing(totes[0])
+    return f"List done. Take {len(totes)} totes to packing"
+
+
+def short_recorded(found: int, location: str) -> str:
+    return f"Short pick at {location}: {found} found. Bin sent for a count"
+
+
+def short_replaced(location: str) -> str:
+    return f"Short pick noted. Next: the rest from {location}"
+
+
+def short_nothing_to_do() -> str:
+    return "Nothing to short here: scan the bin first"

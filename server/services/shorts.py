@@ -1,0 +1,167 @@
+"""Short picks: the bin holds fewer units than the step asks for.
+
+The picker says how many they found (none, by default) and why. The bin is
+corrected to what they found and flagged for a count; the order's missing units
+come first from another bin of the same warehouse, as a new step at the end of
+the same list; failing that, allocation looks further (a new shipment from
+another warehouse) or the units wait as a backorder. Every short pick is kept
+for the supervisors' board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.domain import allocation
+from server.domain.routing import s_shape_key
+from server.schemas import CorrectionIn
+from server.services import allocate, shipments, stock
+from server.services.clock import now
+from server.store import Store
+from shared import messages as say
+
+
+class NotShort(ValueError):
+    """Nothing to short: no current step, or the picker found enough."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    short_id: int
+    wanted: int
+    found: int
+    outcome: str  # same_warehouse, other_warehouse, backordered, waiting
+    message: str
+
+
+def report(store: Store, device: dict, list_id: int | None, found: int, reason: str) -> Outcome:
+    """Handle a short pick at the picker's current step (inside or outside a write)."""
+    with store.write():
+        step = None
+        if list_id is not None:
+            step = store.one(
+                """SELECT ps.*, l.code AS location, l.warehouse, r.shipment_id, r.lot
+                   FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
+                   JOIN reservations r ON r.id = ps.reservation_id
+                   WHERE ps.pick_list_id = ? AND ps.put < ps.qty ORDER BY ps.seq LIMIT 1""",
+                (list_id,),
+            )
+        if step is None or not step["at_location"]:
+            raise NotShort(say.short_nothing_to_do())
+        wanted = step["qty"] - step["picked"]
+        if found >= wanted:
+            raise NotShort(f"{found} found covers the {wanted} still to pick: no short pick")
+        missing = wanted - found
+        # Other bins first, so the list never looks finished while its missing units move.
+        refill = _same_warehouse(store, step, missing, list_id)
+        # The step shrinks to what the bin gives; the bin is set to what was found.
+        shipments.release(store, step["reservation_id"], missing)
+        stock.correct(
+            store,
+            CorrectionIn(
+                warehouse=step["warehouse"],
+                location=step["location"],
+                sku=step["sku"],
+                lot=step["lot"],
+                on_hand=found,
+                reason=f"short pick: {reason}",
+            ),
+            reallocate=False,
+        )
+        store.execute(
+            "INSERT INTO count_tasks (location_id, sku, reason, created_at) VALUES (?, ?, ?, ?)",
+            (step["location_id"], step["sku"], f"short pick: {reason}", now()),
+        )
+        detail = dict(location=step["location"], sku=step["sku"], wanted=wanted, found=found)
+        if refill:
+            outcome, message = "same_warehouse", say.short_replaced(refill)
+            shipments.refresh(store, step["order_id"], "short_pick", outcome=outcome, **detail)
+        else:
+            shipments.refresh(store, step["order_id"], "short_pick", **detail)  # the units now wait
+            allocate.allocate_orders(store, [step["order_id"]])
+            left = shipments.waiting_units(store, step["order_id"])
+            outcome = "other_warehouse" if left < missing else "backordered"
+            message = say.short_recorded(found, step["location"])
+        short_id = store.execute(
+            """INSERT INTO short_picks (device_id, pick_list_id, step_id, order_id, location_id, sku,
+                 wanted, found, reason, outcome, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                device["id"],
+                list_id,
+                step["id"],
+                step["order_id"],
+                step["location_id"],
+                step["sku"],
+                wanted,
+                found,
+                reason,
+                outcome,
+                now(),
+            ),
+        ).lastrowid
+        # The other units of the short bin's SKU may now be backorders: serve them where stock is.
+        allocate.allocate_pending(store, {step["sku"]})
+    return Outcome(short_id, wanted, found, outcome, message)
+
+
+def _same_warehouse(store: Store, step: dict, missing: int, list_id: int) -> str | None:
+    """Reserve the missing units in other bins of the warehouse, as steps at the end of the list."""
+    rows = store.all(
+        """SELECT s.location_id, s.lot, s.expires, s.on_hand - s.reserved AS free,
+                  l.aisle, l.bay, l.level, l.code
+           FROM stock s JOIN locations l ON l.id = s.location_id
+           WHERE l.warehouse = ? AND s.sku = ? AND s.location_id != ? AND s.on_hand > s.reserved""",
+        (step["warehouse"], step["sku"], step["location_id"]),
+    )
+    if sum(r["free"] for r in rows) < missing:
+        return None
+    bins = [
+        allocation.Bin(
+            r["location_id"],
+            step["sku"],
+            r["free"],
+            s_shape_key(r["aisle"], r["bay"], r["level"]),
+            r["lot"],
+            r["expires"],
+        )
+        for r in rows
+    ]
+    takes = allocation.choose_bins(allocation.Line(0, step["sku"], missing), bins, today=now()[:10])
+    if not takes:
+        return None
+    line_no = store.one("SELECT line_no FROM reservations WHERE id = ?", (step["reservation_id"],))[
+        "line_no"
+    ]
+    seq = (
+        store.one("SELECT MAX(seq) AS s FROM pick_steps WHERE pick_list_id = ?", (list_id,))["s"]
+        or 0
+    )
+    codes = {r["location_id"]: r["code"] for r in rows}
+    for take in takes:
+        cur = store.execute(
+            "UPDATE stock SET reserved = reserved + ? WHERE location_id = ? AND sku = ? AND lot = ? "
+            "AND on_hand - reserved >= ?",
+            (take.qty, take.location_id, take.sku, take.lot, take.qty),
+        )
+        if cur.rowcount != 1:
+            raise allocate.StockRace(f"bin {take.location_id} changed under a short pick")
+        res_id = store.execute(
+            "INSERT INTO reservations (order_id, line_no, location_id, sku, qty, shipment_id, lot) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                step["order_id"],
+                line_no,
+                take.location_id,
+                take.sku,
+                take.qty,
+                step["shipment_id"],
+                take.lot,
+            ),
+        ).lastrowid
+        seq += 1
+        store.execute(
+            """INSERT INTO pick_steps (pick_list_id, seq, order_id, reservation_id, location_id, sku, qty)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (list_id, seq, step["order_id"], res_id, take.location_id, take.sku, take.qty),
+        )
+    return codes[takes[0].location_id]

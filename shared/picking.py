@@ -1,0 +1,256 @@
+"""Picking, as the picker walks it: the rules both the server and the handheld apply.
+
+The picker's handheld is given a pick list for one order or, in cluster
+picking, several orders on one cart. They scan an empty tote for each order,
+then for each step: walk to the bin, scan its label, scan each item; with
+several orders on the cart they then scan the order's tote to confirm the put
+(one order's items never land in another's tote). A wrong bin, item or tote is
+refused with a clear message and the step stays. When every unit is in its
+tote the list is done and the totes go to packing.
+
+Everything here works on the protocol's `DeviceState`, so the server judges a
+scan against the state it builds from its database and the device judges the
+same scan the same way while it is offline. `judge` says what changed; the
+server stores it and the device draws the state it returns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared import messages as say
+from shared.barcodes import parse_scan
+from shared.protocol import DeviceState, Expect, Progress, StepView
+
+TOTE_PATTERN = re.compile(r"^TOTE-\d{1,8}$")
+PICK_LIST_PREFIX = "PL-"
+PICK_SCREENS = ("idle", "pick_tote", "pick_location", "pick_item", "pick_put", "pick_done")
+
+# Screen -> screens a scan may lead to. Tested: no verdict leaves this table.
+TRANSITIONS: dict[str, set[str]] = {
+    "idle": {"idle"},
+    "pick_tote": {"pick_tote", "pick_location"},
+    "pick_location": {"pick_location", "pick_item"},
+    "pick_item": {"pick_item", "pick_put", "pick_location", "pick_done"},
+    "pick_put": {"pick_put", "pick_item", "pick_location", "pick_done"},
+    "pick_done": {"pick_done"},
+}
+
+
+@dataclass(frozen=True)
+class SetTote:
+    order_id: str
+    tote: str
+
+
+@dataclass(frozen=True)
+class AtLocation:
+    step_id: int
+
+
+@dataclass(frozen=True)
+class Picked:
+    step_id: int
+    put: bool  # a one-order list puts as it picks: the tote is the only one on the cart
+
+
+@dataclass(frozen=True)
+class Put:
+    step_id: int
+
+
+Change = SetTote | AtLocation | Picked | Put
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    code: str
+    message: str
+    change: Change | None = None
+    state: DeviceState | None = None  # the screen after this scan, as far as this side knows
+
+
+# Barcode forms -------------------------------------------------------------------------
+def is_tote(text: str) -> bool:
+    return bool(TOTE_PATTERN.match(text))
+
+
+def pick_list_ref(list_id: int) -> str:
+    """The barcode printed on a pick list."""
+    return f"{PICK_LIST_PREFIX}{list_id:06d}"
+
+
+def parse_pick_list_ref(text: str) -> int | None:
+    """The id in a pick-list barcode, or None."""
+    rest = text[len(PICK_LIST_PREFIX) :]
+    return int(rest) if text.startswith(PICK_LIST_PREFIX) and rest.isdigit() else None
+
+
+def gtin_key(code: str) -> str:
+    """Numeric retail codes (EAN-8, UPC-A, EAN-13, GTIN-14) compare as GTIN-14."""
+    return code.zfill(14) if code.isdigit() and len(code) in (8, 12, 13, 14) else code
+
+
+def scan_keys(raw: str) -> tuple[str, set[str]]:
+    """The text to match exactly, and every form an item barcode may match."""
+    data = parse_scan(raw)
+    keys = {data.text, gtin_key(data.text)}
+    if data.gtin:
+        keys.add(gtin_key(data.gtin))
+    return data.text, keys
+
+
+def matches_item(keys: set[str], item_barcodes: Sequence[str]) -> bool:
+    return any(gtin_key(b) in keys for b in item_barcodes)
+
+
+# Screens -------------------------------------------------------------------------------
+def idle() -> DeviceState:
+    return DeviceState(screen="idle", instruction=say.wait_for_work())
+
+
+def screen(
+    list_id: int,
+    orders: Sequence[str],
+    totes: dict[str, str],
+    remaining: Sequence[StepView],
+    at_location: bool,
+    total: int,
+) -> DeviceState:
+    """The picker's screen for a list: `remaining` are its open steps, current first."""
+    remaining = [s for s in remaining if s.put < s.qty]
+    done = total - sum(s.qty - s.put for s in remaining)
+    step = remaining[0] if remaining else None
+    tote = (
+        totes.get(step.order_id) if step else (totes.get(orders[0]) if len(orders) == 1 else None)
+    )
+    common = dict(
+        pick_list_id=list_id,
+        orders=list(orders),
+        totes=dict(totes),
+        tote=tote,
+        progress=Progress(done=done, total=total),
+        remaining=remaining,
+    )
+    missing = [o for o in orders if o not in totes]
+    if missing:
+        order = missing[0]
+        text = (
+            say.scan_empty_tote()
+            if len(orders) == 1
+            else say.scan_tote_for(order, orders.index(order) + 1, len(orders))
+        )
+        return DeviceState(
+            screen="pick_tote",
+            instruction=text,
+            expect=Expect(kind="tote"),
+            order_id=order,
+            **common,
+        )
+    if step is None:
+        text = say.take_totes_to_packing([totes[o] for o in orders])
+        return DeviceState(screen="pick_done", instruction=text, **common)
+    left = step.qty - step.picked
+    where = dict(order_id=step.order_id, step=step)
+    if step.picked > step.put:
+        return DeviceState(
+            screen="pick_put",
+            instruction=say.put_in_tote(totes[step.order_id], step.order_id),
+            detail=f"{step.product_name} · {step.put + 1} of {step.qty}",
+            expect=Expect(kind="tote", barcodes=[totes[step.order_id]]),
+            **where,
+            **common,
+        )
+    if not at_location:
+        return DeviceState(
+            screen="pick_location",
+            instruction=say.go_to(step.location),
+            detail=say.pick(left, step.product_name, step.location),
+            expect=Expect(kind="location", barcodes=[step.location_barcode]),
+            **where,
+            **common,
+        )
+    return DeviceState(
+        screen="pick_item",
+        instruction=say.pick(left, step.product_name, step.location),
+        detail=f"{step.sku} · {step.put} of {step.qty} in tote {totes[step.order_id]}",
+        expect=Expect(kind="item", barcodes=list(step.item_barcodes)),
+        **where,
+        **common,
+    )
+
+
+def _again(
+    state: DeviceState, totes: dict[str, str], remaining: list[StepView], at_location: bool
+) -> DeviceState:
+    total = state.progress.total if state.progress else sum(s.qty for s in remaining)
+    return screen(state.pick_list_id or 0, state.orders, totes, remaining, at_location, total)
+
+
+# Judging -------------------------------------------------------------------------------
+def judge(state: DeviceState | None, text: str, keys: set[str], tote_free: bool = True) -> Verdict:
+    """The verdict on one scan of a picker whose screen is `state`."""
+    if state is None or state.screen == "idle":
+        return Verdict(False, "nothing_to_scan", say.nothing_to_scan(), state=state)
+    if state.screen == "pick_done":
+        return Verdict(False, "nothing_to_scan", state.instruction, state=state)
+    totes = dict(state.totes)
+    remaining = list(state.remaining)
+    if state.screen == "pick_tote":
+        order = state.order_id or next(o for o in state.orders if o not in totes)
+        if not is_tote(text):
+            return Verdict(False, "not_a_tote", say.not_a_tote(text), state=state)
+        if text in totes.values() or not tote_free:
+            return Verdict(False, "tote_in_use", say.tote_in_use(text), state=state)
+        totes[order] = text
+        after = _again(state, totes, remaining, False)
+        return Verdict(True, "tote_ok", say.tote_taken(text), SetTote(order, text), after)
+    step = remaining[0]
+    if state.screen == "pick_location":
+        if text in (step.location_barcode, step.location):
+            after = _again(state, totes, remaining, True)
+            return Verdict(
+                True, "location_ok", say.location_ok(step.location), AtLocation(step.step_id), after
+            )
+        return Verdict(
+            False, "wrong_location", say.wrong_location(text, step.location), state=state
+        )
+    if state.screen == "pick_item":
+        if not matches_item(keys, step.item_barcodes):
+            return Verdict(
+                False, "wrong_item", say.wrong_item(text, step.product_name), state=state
+            )
+        one_tote = len(state.orders) <= 1
+        moved = step.model_copy(update={"picked": step.picked + 1, "put": step.put + int(one_tote)})
+        return _moved(state, totes, remaining, moved, Picked(step.step_id, put=one_tote), "item_ok")
+    # pick_put: the unit in hand goes into its order's tote
+    expected = totes[step.order_id]
+    if text != expected:
+        return Verdict(False, "wrong_tote", say.wrong_tote(text, expected), state=state)
+    moved = step.model_copy(update={"put": step.put + 1})
+    return _moved(state, totes, remaining, moved, Put(step.step_id), "put_ok")
+
+
+def _moved(
+    state: DeviceState,
+    totes: dict[str, str],
+    remaining: list[StepView],
+    moved: StepView,
+    change: Change,
+    code: str,
+) -> Verdict:
+    """The verdict after a unit was picked or put: next unit, next step, or list done."""
+    rest = [moved, *remaining[1:]] if moved.put < moved.qty else remaining[1:]
+    after = _again(state, totes, rest, at_location=moved.put < moved.qty)
+    if after.screen == "pick_done":
+        return Verdict(True, "list_done", after.instruction, change, after)
+    if after.screen == "pick_put":
+        return Verdict(
+            True, code, say.put_in_tote(totes[moved.order_id], moved.order_id), change, after
+        )
+    if code == "put_ok":
+        return Verdict(True, code, say.put_ok(totes[moved.order_id]), change, after)
+    return Verdict(True, code, say.item_ok(moved.picked, moved.qty), change, after)

@@ -1,0 +1,119 @@
+"""Cluster carts on the floor: batches at hand-out time, urgent orders alone, zones, packing per tote."""
+
+from __future__ import annotations
+
+import pytest
+from floorkit import place
+
+from server.app import create_app
+from server.schemas import CatalogueIn
+from server.services import auth, catalogue
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+
+@pytest.fixture
+def floor(floor_settings, floor_store, floor_tokens):
+    zoned = {
+        "locations": [
+            {
+                "warehouse": "WH-EAST",
+                "code": "E-05-01",
+                "barcode": "LE-05-01",
+                "zone": "B",
+                "aisle": 5,
+                "bay": 1,
+            }
+        ],
+        "stock": [{"warehouse": "WH-EAST", "location": "E-05-01", "sku": "SKU-C", "on_hand": 9}],
+    }
+    catalogue.load(floor_store, CatalogueIn.model_validate(zoned))
+    app, socketio = create_app(floor_settings)
+    return app, socketio, app.extensions["store"], floor_tokens
+
+
+def connect(app, socketio, token):
+    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
+    assert c.is_connected(NS)
+    return c
+
+
+def scan(c, code, mid):
+    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
+
+
+def last_state(c):
+    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"][-1]["state"]
+
+
+def test_a_cart_of_orders_picked_into_their_own_totes_then_packed_tote_by_tote(floor):
+    app, socketio, store, tokens = floor
+    a = place(store, "shop-a", [("SKU-B", 1)])
+    b = place(store, "shop-b", [("SKU-B", 1), ("SKU-A", 1)])
+    assert (
+        store.one("SELECT COUNT(*) AS n FROM pick_lists")["n"] == 2
+    )  # one list per order, until handed out
+    picker = connect(app, socketio, tokens["picker"])
+    state = last_state(picker)
+    assert state["screen"] == "pick_tote" and state["orders"] == [a, b]
+    assert store.one("SELECT COUNT(*) AS n FROM pick_lists")["n"] == 1  # batched onto one cart
+    assert scan(picker, "TOTE-1", "1")["state"]["order_id"] == b
+    state = scan(picker, "TOTE-2", "2")["state"]
+    assert state["totes"] == {a: "TOTE-1", b: "TOTE-2"} and state["screen"] == "pick_location"
+    mid = 2
+    while state["screen"] != "idle":
+        mid += 1
+        if state["screen"] == "pick_put":
+            wrong = next(t for t in ("TOTE-1", "TOTE-2") if t not in state["expect"]["barcodes"])
+            assert scan(picker, wrong, f"w{mid}")["code"] == "wrong_tote"
+        reply = scan(picker, state["expect"]["barcodes"][0], str(mid))
+        assert reply["ok"], reply
+        state = reply["state"]
+    assert reply["code"] == "list_done"
+    # Every unit went into its own order's tote, and left its bin.
+    assert store.one("SELECT SUM(put) AS n FROM pick_steps")["n"] == 3
+    assert store.one(
+        "SELECT on_hand, reserved FROM stock WHERE sku = 'SKU-B' AND location_id = "
+        "(SELECT id FROM locations WHERE code = 'E-01-01')"
+    ) == {"on_hand": 8, "reserved": 0}
+
+    packer = connect(app, socketio, tokens["packer"])
+    assert set(last_state(packer)["expect"]["barcodes"]) == {"TOTE-1", "TOTE-2"}
+    r = scan(packer, "TOTE-2", "p1")
+    assert r["ok"] and r["state"]["order_id"] == b and r["state"]["progress"]["total"] == 2
+    assert scan(packer, "0012345678905", "p2")["ok"]
+    r = scan(packer, "4006381333931", "p3")
+    tracking = r["state"]["expect"]["barcodes"][0]
+    r = scan(packer, tracking, "p4")
+    assert r["ok"] and r["state"]["expect"]["barcodes"] == ["TOTE-1"]  # the other tote still waits
+    assert store.one("SELECT status FROM pick_lists")["status"] == "packing"
+    assert scan(packer, "TOTE-1", "p5")["ok"]
+    r = scan(packer, "0012345678905", "p6")
+    r = scan(packer, r["state"]["expect"]["barcodes"][0], "p7")
+    assert r["code"] == "label_ok"
+    assert store.one("SELECT status FROM pick_lists")["status"] == "packed"
+    assert {o["status"] for o in store.all("SELECT status FROM orders")} == {"packed"}
+
+
+def test_an_urgent_order_never_waits_behind_a_batch(floor):
+    app, socketio, store, tokens = floor
+    normal = [place(store, f"n{i}", [("SKU-B", 1)]) for i in range(3)]
+    urgent = place(store, "rush", [("SKU-A", 1)], priority=9)
+    picker = connect(app, socketio, tokens["picker"])
+    assert last_state(picker)["orders"] == [urgent]
+    auth.create_device(store, "picker-e2", "picker", "WH-EAST")
+    second = connect(app, socketio, auth.create_device(store, "picker-e3", "picker", "WH-EAST"))
+    assert last_state(second)["orders"] == normal
+
+
+def test_a_picker_bound_to_a_zone_gets_only_work_there(floor):
+    app, socketio, store, tokens = floor
+    place(store, "in-a", [("SKU-B", 1)])
+    in_b = place(store, "in-b", [("SKU-C", 2)])
+    zoned = connect(
+        app, socketio, auth.create_device(store, "picker-b", "picker", "WH-EAST", zones="B")
+    )
+    assert last_state(zoned)["orders"] == [in_b]
+    single = connect(
+        app, socketio, auth.create_device(store, "picker-1", "picker", "WH-EAST", cart_totes=1)
+    )
+    assert len(last_state(single)["orders"]) == 1

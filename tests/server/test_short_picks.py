@@ -1,0 +1,143 @@
+"""Short picks: the bin is corrected and counted, the missing units come from elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+from floorkit import place
+
+from server.app import create_app
+from server.schemas import CatalogueIn
+from server.services import catalogue
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+
+@pytest.fixture
+def floor(floor_settings, floor_store, floor_tokens):
+    app, socketio = create_app(floor_settings)
+    return app, socketio, app.extensions["store"], floor_tokens
+
+
+def connect(app, socketio, token):
+    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
+    assert c.is_connected(NS)
+    return c
+
+
+def scan(c, code, mid):
+    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
+
+
+def short(c, mid, found=0, reason="empty"):
+    return c.emit(
+        "action",
+        {"id": mid, "action": "short", "found": found, "reason": reason},
+        namespace=NS,
+        callback=True,
+    )
+
+
+def last_state(c):
+    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"][-1]
+
+
+def stock(store, loc, sku):
+    return store.one(
+        "SELECT s.on_hand, s.reserved FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.code = ? AND s.sku = ?",
+        (loc, sku),
+    )
+
+
+def test_short_refilled_from_another_bin_of_the_same_warehouse(floor):
+    app, socketio, store, tokens = floor
+    extra = {
+        "stock": [{"warehouse": "WH-EAST", "location": "E-01-02", "sku": "SKU-A", "on_hand": 1}]
+    }
+    catalogue.load(store, CatalogueIn.model_validate(extra))
+    oid = place(store, "shop-1", [("SKU-A", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    assert scan(picker, "TOTE-1", "1")["ok"]
+    state = scan(picker, "LE-02-02", "2")["state"]  # E-02-02 fills the line: it was chosen
+    assert state["step"]["location"] == "E-02-02"
+    assert scan(picker, "4006381333931", "3")["ok"]
+    ack = short(picker, "4", found=0)
+    assert ack["ok"], ack
+    state = last_state(picker)
+    assert (
+        state["state"]["screen"] == "pick_location"
+        and state["state"]["step"]["location"] == "E-01-02"
+    )
+    assert "E-01-02" in state["message"]
+    assert stock(store, "E-02-02", "SKU-A") == {"on_hand": 0, "reserved": 0}
+    assert store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"] == 1
+    assert store.one("SELECT outcome, wanted, found FROM short_picks") == {
+        "outcome": "same_warehouse",
+        "wanted": 1,
+        "found": 0,
+    }
+    assert scan(picker, "LE-01-02", "5")["ok"]
+    assert scan(picker, "4006381333931", "6")["code"] == "list_done"
+    assert stock(store, "E-01-02", "SKU-A") == {"on_hand": 0, "reserved": 0}
+    assert store.one("SELECT status FROM orders WHERE id = ?", (oid,))["status"] == "picked"
+    # A repeated message id is the same short pick, counted once.
+    assert short(picker, "4")["ok"] and store.one("SELECT COUNT(*) AS n FROM short_picks")["n"] == 1
+
+
+def test_short_sent_to_another_warehouse_as_a_new_shipment(floor):
+    app, socketio, store, tokens = floor
+    oid = place(store, "shop-1", [("SKU-A", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    scan(picker, "TOTE-1", "1")
+    scan(picker, "LE-02-02", "2")
+    assert short(picker, "3", found=0, reason="damaged")["ok"]
+    assert store.one("SELECT outcome FROM short_picks")["outcome"] == "other_warehouse"
+    ships = store.all(
+        "SELECT warehouse, status FROM shipments WHERE order_id = ? ORDER BY id", (oid,)
+    )
+    assert [s["warehouse"] for s in ships if s["status"] != "cancelled"] == ["WH-WEST"]
+    assert last_state(picker)["state"]["screen"] == "idle"  # nothing left on the east list
+
+
+def test_short_with_nothing_anywhere_waits_and_bad_shorts_change_nothing(floor):
+    app, socketio, store, tokens = floor
+    oid = place(store, "shop-1", [("SKU-B", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    scan(picker, "TOTE-1", "1")
+    r = short(picker, "2")
+    assert not r["ok"] and r["error"]["code"] == "not_short"  # not at the bin yet
+    scan(picker, "LE-01-01", "3")
+    r = short(picker, "4", found=5)
+    assert not r["ok"] and r["error"]["code"] == "not_short"  # found enough
+    assert store.one("SELECT COUNT(*) AS n FROM short_picks")["n"] == 0
+    assert stock(store, "E-01-01", "SKU-B") == {"on_hand": 10, "reserved": 2}
+    assert short(picker, "5", found=1)["ok"]
+    assert store.one("SELECT outcome FROM short_picks")["outcome"] in ("backordered", "waiting")
+    assert stock(store, "E-01-01", "SKU-B")["on_hand"] == 1
+    assert store.one("SELECT waiting FROM orders WHERE id = ?", (oid,))["waiting"] == 1
+    state = last_state(picker)["state"]
+    assert state["screen"] == "pick_item" and state["step"]["qty"] == 1
+
+
+def test_supervisors_see_every_short_pick(floor):
+    app, socketio, store, tokens = floor
+    from server.services import auth as auth_service
+
+    place(store, "shop-1", [("SKU-B", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    scan(picker, "TOTE-1", "1")
+    scan(picker, "LE-01-01", "2")
+    assert short(picker, "3", found=1, reason="damaged")["ok"]
+    key = auth_service.create_api_key(store, "sup")
+    got = app.test_client().get("/api/short-picks", headers={"X-API-Key": key}).get_json()
+    (row,) = got["short_picks"]
+    assert (row["location"], row["wanted"], row["found"], row["reason"], row["device"]) == (
+        "E-01-01",
+        2,
+        1,
+        "damaged",
+        "picker-e1",
+    )
+    from server.services.board import snapshot
+
+    snap = snapshot(store)
+    assert snap["short_picks"][0]["sku"] == "SKU-B" and snap["counts"]["bins_to_count"] == 1
