@@ -45,7 +45,13 @@ from shared.protocol import (
 log = logging.getLogger("scanfloor.device")
 NS = DEVICE_NAMESPACE
 # Special barcodes (printed on a card on the cart) for the worker's key actions.
-COMMANDS = {"CMD-SHORT": "short", "CMD-HELP": "help", "CMD-LOGOUT": "logout"}
+COMMANDS = {
+    "CMD-SHORT": "short",
+    "CMD-HELP": "help",
+    "CMD-LOGOUT": "logout",
+    "CMD-RECEIVE": "receive",
+    "CMD-DONE": "receive_done",
+}
 SHORT_REASONS = {
     "DAMAGED": "damaged",
     "MISSING": "missing",

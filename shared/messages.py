@@ -169,3 +169,35 @@ def short_replaced(location: str) -> str:
 
 def short_nothing_to_do() -> str:
     return "Nothing to short here: scan the bin first"
+
+
+def receive_scan_bin() -> str:
+    return "Receiving: scan the bin the goods go into"
+
+
+def receive_scan_items(units: int, location: str) -> str:
+    return f"Scan each item into {location} · {units} scanned · CMD-DONE books them"
+
+
+def receive_bin_ok(location: str) -> str:
+    return f"Receiving into {location}"
+
+
+def received(units: int, name: str) -> str:
+    return f"+1 {name} ({units} scanned)" if units else name
+
+
+def receive_bin_first() -> str:
+    return "Scan the bin first"
+
+
+def receive_unknown(barcode: str) -> str:
+    return f"Unknown item {barcode}: put it aside for a supervisor"
+
+
+def receipt_booked(units: int) -> str:
+    return f"Received {units} units. Back to work"
+
+
+def receive_nothing() -> str:
+    return "Nothing scanned: receiving closed"

@@ -37,6 +37,8 @@ Screen = Literal[
     "pack_start",  # scan a tote or pick list
     "pack_verify",  # scan every item of the order
     "pack_label",  # label printing: scan it to confirm
+    "receive_location",  # receiving: scan the bin the goods go into
+    "receive_item",  # receiving: scan each item (GS1 lot, expiry, count read from the barcode)
 ]
 ExpectKind = Literal["none", "tote", "location", "item", "container", "label"]
 
@@ -143,7 +145,7 @@ class ActionIn(_Strict):
     """Event `action`: the worker asked for something (short pick, help, log out). Ack: Ack."""
 
     id: MessageId
-    action: Literal["short", "help", "logout"]
+    action: Literal["short", "help", "logout", "receive", "receive_done"]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: int | None = Field(None, ge=0, description="Device journal sequence number.")
     offline: bool = False

@@ -30,7 +30,13 @@ def test_every_scan_result_code_is_documented():
     import re
 
     codes = set()
-    for path in ("shared/picking.py", "server/domain/packing.py", "server/services/scanning.py"):
+    sources = (
+        "shared/picking.py",
+        "server/domain/packing.py",
+        "server/services/scanning.py",
+        "server/services/receiving.py",
+    )
+    for path in sources:
         src = (ROOT / path).read_text()
         codes |= set(re.findall(r'Verdict\(\s*(?:True|False),\s*"([a-z_]+)"', src))
         codes |= set(re.findall(r'_moved\(.*"([a-z_]+)"\)', src))

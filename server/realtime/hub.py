@@ -52,6 +52,8 @@ class Hub:
         """Act on what a use case set in motion, after its commit."""
         for device_id in effects.devices:
             self.deliver(device_id)
+        for warehouse in sorted(effects.offer_work):
+            self.offer_work(warehouse)
         if effects.board:
             self.board_changed()
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from server.domain import packing, picking
 from server.domain.floor import gtin_key, is_tote, parse_pick_list_ref, pick_list_ref
-from server.services import outbox, packages, shipments, shorts, views
+from server.services import outbox, packages, receiving, shipments, shorts, views
 from server.services.clock import now
 from server.services.orders import record
 from server.services.screens import current_state, push_state, refresh_idle_packers
@@ -41,6 +41,7 @@ class Effects:
     """What a scan set in motion beyond its reply: plumbing acts on these after commit."""
 
     devices: set[int] = field(default_factory=set)  # devices with new events to deliver
+    offer_work: set[str] = field(default_factory=set)  # warehouses with new lists to hand out
     board: bool = False
 
 
@@ -67,7 +68,10 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             return stored.model_copy(update={"duplicate": True}), effects
         _note_seq(store, device["id"], msg.id, msg.seq)
         text, keys = scan_keys(msg.barcode)
-        if device["role"] == "picker":
+        if receiving.active(device) is not None:
+            screen_name = current_state(store, device["id"]).screen
+            verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None
+        elif device["role"] == "picker":
             verdict, screen_name, list_id = _pick(
                 store, device, text, keys, effects, msg.pick_list_id
             )
@@ -302,6 +306,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         _note_seq(store, device["id"], msg.id, msg.seq)
         if msg.action == "short":
             ack = _short(store, device, msg, effects)
+        elif msg.action in ("receive", "receive_done"):
+            ack = _receive(store, device, msg, effects)
         else:
             ack = Ack(id=msg.id, ok=True)
         at = now()
@@ -329,6 +335,22 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         )
         store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
     return ack, effects
+
+
+def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """Start receiving, or book what was received; either way the device gets its new screen."""
+    if msg.action == "receive":
+        receiving.start(store, device)
+        message = say.receive_scan_bin()
+    else:
+        # The device's message id makes the receipt id: a repeated CMD-DONE books nothing twice.
+        receipt_id = f"dev{device['id']}-{msg.id.replace(':', '.')}"
+        message, skus = receiving.done(store, device, receipt_id)
+        if skus:
+            effects.offer_work.add(device["warehouse"])
+    push_state(store, device["id"], message=message)
+    effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
 
 
 def _short(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:

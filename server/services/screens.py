@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from server.domain import packing, picking
 from server.domain.floor import pick_list_ref
-from server.services import outbox, views
+from server.services import outbox, receiving, views
 from server.store import Store
 from shared.protocol import DeviceState, StateEvent, dump
 
 
 def current_state(store: Store, device_id: int) -> DeviceState:
     """The device's screen, from what the database says it is doing."""
-    dev = store.one("SELECT role, warehouse FROM devices WHERE id = ?", (device_id,))
+    dev = store.one("SELECT role, warehouse, receiving FROM devices WHERE id = ?", (device_id,))
+    r = receiving.active(dev)
+    if r is not None:
+        return receiving.screen(r)
     if dev["role"] == "picker":
         list_id = views.assigned_list_id(store, device_id)
         return picking.screen(views.load(store, list_id) if list_id else None)

@@ -404,3 +404,9 @@ CREATE TABLE count_tasks (
 )
 """,
     )
+
+
+@MIGRATIONS(name="0005_receiving")
+def m0005_receiving(db: Database) -> None:
+    """Receiving by scan: what a device in receive mode has scanned so far (JSON), until booked."""
+    _run(db, "ALTER TABLE devices ADD COLUMN receiving TEXT")

@@ -1,0 +1,113 @@
+"""Receiving by scan: goods arrive, the worker books them into bins with a handheld.
+
+Any handheld can receive: the `CMD-RECEIVE` card starts it, the worker scans the
+bin the goods go into, then each item (a GS1 barcode's lot, expiry and count
+are read from it; another bin scan switches bins), and `CMD-DONE` books the
+receipt. Booking re-allocates the orders waiting for those SKUs, exactly as a
+receipt through `POST /api/stock/receipts` does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from server.schemas import ReceiptIn
+from server.services import stock
+from server.store import Store
+from shared import messages as say
+from shared.barcodes import ScanData
+from shared.picking import Verdict, gtin_key
+from shared.protocol import DeviceState, Expect, Progress
+
+
+def active(device: dict) -> dict[str, Any] | None:
+    """The device's receiving so far, or None when it is not receiving."""
+    return json.loads(device["receiving"]) if device.get("receiving") else None
+
+
+def _save(store: Store, device_id: int, r: dict[str, Any] | None) -> None:
+    store.execute(
+        "UPDATE devices SET receiving = ? WHERE id = ?",
+        (json.dumps(r) if r is not None else None, device_id),
+    )
+
+
+def start(store: Store, device: dict) -> None:
+    """Put a device in receive mode (inside a write); a second start keeps what was scanned."""
+    if active(device) is None:
+        _save(store, device["id"], {"location": None, "lines": []})
+
+
+def screen(r: dict[str, Any]) -> DeviceState:
+    """What a receiving handheld shows."""
+    units = sum(line["qty"] for line in r["lines"])
+    if r["location"] is None:
+        return DeviceState(
+            screen="receive_location",
+            instruction=say.receive_scan_bin(),
+            expect=Expect(kind="location"),
+        )
+    return DeviceState(
+        screen="receive_item",
+        instruction=say.receive_scan_items(units, r["location"]),
+        expect=Expect(kind="item"),
+        progress=Progress(done=units, total=units),
+    )
+
+
+def scan(store: Store, device: dict, text: str, data: ScanData) -> Verdict:
+    """A scan while receiving: a bin of the warehouse, or an item into the current bin (inside a write)."""
+    r = active(device)
+    loc = store.one(
+        "SELECT code FROM locations WHERE warehouse = ? AND (barcode = ? OR code = ?)",
+        (device["warehouse"], text, text),
+    )
+    if loc is not None:
+        r["location"] = loc["code"]
+        _save(store, device["id"], r)
+        return Verdict(True, "receive_bin_ok", say.receive_bin_ok(loc["code"]))
+    if r["location"] is None:
+        return Verdict(False, "receive_bin_first", say.receive_bin_first())
+    keys = {text, gtin_key(text), *([gtin_key(data.gtin)] if data.gtin else [])}
+    marks = ",".join("?" * len(keys))
+    product = store.one(
+        f"""SELECT p.sku, p.name FROM products p LEFT JOIN product_barcodes b ON b.sku = p.sku
+            WHERE p.sku IN ({marks}) OR b.barcode IN ({marks})
+               OR (length(b.barcode) IN (8, 12, 13, 14) AND substr('00000000000000' || b.barcode, -14) IN ({marks}))
+            LIMIT 1""",
+        (*keys, *keys, *keys),
+    )
+    if product is None:
+        return Verdict(False, "receive_unknown", say.receive_unknown(text))
+    line = {
+        "location": r["location"],
+        "sku": product["sku"],
+        "lot": data.lot or "",
+        "expires": data.expiry.isoformat() if data.expiry else None,
+        "qty": data.quantity or 1,
+    }
+    r["lines"].append(line)
+    _save(store, device["id"], r)
+    units = sum(x["qty"] for x in r["lines"])
+    return Verdict(True, "received_item", say.received(units, product["name"]))
+
+
+def done(store: Store, device: dict, receipt_id: str) -> tuple[str, set[str]]:
+    """Book what was scanned as one receipt (inside a write); returns the message and the SKUs."""
+    r = active(device) or {"lines": []}
+    _save(store, device["id"], None)
+    merged: dict[tuple, int] = {}
+    for line in r["lines"]:
+        key = (line["location"], line["sku"], line["lot"], line["expires"])
+        merged[key] = merged.get(key, 0) + line["qty"]
+    if not merged:
+        return say.receive_nothing(), set()
+    lines = [
+        {"location": loc, "sku": sku, "lot": lot, "expires": exp, "qty": qty}
+        for (loc, sku, lot, exp), qty in merged.items()
+    ]
+    stock.receive(
+        store, ReceiptIn(receipt_id=receipt_id, warehouse=device["warehouse"], lines=lines)
+    )
+    return say.receipt_booked(sum(merged.values())), {sku for _, sku, _, _ in merged}

@@ -1,0 +1,69 @@
+"""Receiving by scan: a handheld books goods into bins and waiting orders get them."""
+
+from __future__ import annotations
+
+import pytest
+from floorkit import place
+
+from server.app import create_app
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+
+@pytest.fixture
+def floor(floor_settings, floor_store, floor_tokens):
+    app, socketio = create_app(floor_settings)
+    return app, socketio, app.extensions["store"], floor_tokens
+
+
+def connect(app, socketio, token):
+    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
+    assert c.is_connected(NS)
+    return c
+
+
+def scan(c, code, mid):
+    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
+
+
+def action(c, name, mid):
+    return c.emit("action", {"id": mid, "action": name}, namespace=NS, callback=True)
+
+
+def last_state(c):
+    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"][-1]
+
+
+def test_received_goods_go_to_the_orders_waiting_for_them(floor):
+    app, socketio, store, tokens = floor
+    place(store, "west-tea", [("SKU-C", 3)], lat=34.0, lon=-118.0)  # all the green tea there is
+    waiting = place(store, "east-tea", [("SKU-C", 2)])
+    assert (
+        store.one("SELECT status FROM orders WHERE id = ?", (waiting,))["status"] == "backordered"
+    )
+    packer = connect(app, socketio, tokens["packer"])
+    assert action(packer, "receive", "r1")["ok"]
+    assert last_state(packer)["state"]["screen"] == "receive_location"
+    r = scan(packer, "9501101530003", "r2")
+    assert not r["ok"] and r["code"] == "receive_bin_first"
+    r = scan(packer, "LE-01-02", "r3")
+    assert r["ok"] and r["state"]["screen"] == "receive_item"
+    assert scan(packer, "NOPE-123", "r4")["code"] == "receive_unknown"
+    # A GS1-128 case label: GTIN, lot, expiry and a count of 2 in one scan.
+    r = scan(packer, "]C10109501101530003" + "10LOT7\x1d" + "17301231" + "302", "r5")
+    assert r["ok"] and r["code"] == "received_item", r
+    r = scan(packer, "9501101530003", "r6")
+    assert r["state"]["progress"]["done"] == 3
+    before = store.one("SELECT COUNT(*) AS n FROM stock_moves")["n"]
+    assert action(packer, "receive_done", "r7")["ok"]
+    assert action(packer, "receive_done", "r7")["ok"]  # the same message again books nothing
+    assert store.one("SELECT COUNT(*) AS n FROM stock_moves")["n"] > before
+    rows = store.all(
+        "SELECT s.lot, s.expires, s.on_hand FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.code = 'E-01-02' AND s.sku = 'SKU-C' ORDER BY s.lot"
+    )
+    assert [(r["lot"], r["expires"], r["on_hand"]) for r in rows] == [
+        ("", None, 1),
+        ("LOT7", "2030-12-31", 2),
+    ]
+    assert store.one("SELECT status FROM orders WHERE id = ?", (waiting,))["status"] == "allocated"
+    assert last_state(packer)["state"]["screen"] == "pack_start"
