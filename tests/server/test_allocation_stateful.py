@@ -13,12 +13,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from server.schemas import CatalogueIn, CorrectionIn, OrderIn, ReceiptIn
-from server.services import allocate, cancel, catalogue, orders, shipments, stock
+from server.services import allocate, auth, cancel, catalogue, orders, shipments, shorts, stock
 from server.store import open_store
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
@@ -67,6 +67,10 @@ class Floor(RuleBasedStateMachine):
         self.store = open_store(self.dir / "floor.db", synchronous="OFF")
         self.received = self.corrected = self.picked = self.shipped = self.put_back = 0
         self.n = 0
+        self.pickers = {}
+        for wh, _, _ in WAREHOUSES:
+            auth.create_device(self.store, f"p-{wh}", "picker", wh)
+            self.pickers[wh] = self.store.one("SELECT * FROM devices WHERE name = ?", (f"p-{wh}",))
 
     def teardown(self) -> None:
         if hasattr(self, "store"):
@@ -142,6 +146,33 @@ class Floor(RuleBasedStateMachine):
         body = {"warehouse": row["warehouse"], "location": row["code"], "sku": row["sku"]}
         stock.correct(self.store, CorrectionIn(**body, lot=row["lot"], on_hand=counted))
         self.corrected += counted - row["on_hand"]
+
+    @rule(data=st.data())
+    def short_pick(self, data) -> None:
+        """A picker at a bin finds fewer units than its step asks: the real short-pick flow."""
+        steps = self.store.all(
+            """SELECT ps.id, ps.pick_list_id, ps.qty, r.location_id, r.sku, r.lot, p.warehouse
+               FROM pick_steps ps JOIN reservations r ON r.id = ps.reservation_id
+               JOIN pick_lists p ON p.id = ps.pick_list_id
+               WHERE ps.picked = 0 AND r.picked = 0 AND r.released = 0 AND p.status = 'open'
+               AND ps.seq = (SELECT MIN(seq) FROM pick_steps WHERE pick_list_id = ps.pick_list_id)
+               ORDER BY ps.id"""
+        )
+        if not steps:
+            return
+        step = data.draw(st.sampled_from(steps))
+        found = data.draw(st.integers(0, step["qty"] - 1))
+        before = self.store.one(
+            "SELECT on_hand FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
+            (step["location_id"], step["sku"], step["lot"]),
+        )["on_hand"]
+        with self.store.write():
+            self.store.execute("UPDATE pick_steps SET at_location = 1 WHERE id = ?", (step["id"],))
+        shorts.report(
+            self.store, self.pickers[step["warehouse"]], step["pick_list_id"], found, "empty"
+        )
+        self.corrected += found - before
+        event("short pick")
 
     @rule(data=st.data())
     def cancel_order(self, data) -> None:
