@@ -51,6 +51,7 @@ COMMANDS = {
     "CMD-LOGOUT": "logout",
     "CMD-RECEIVE": "receive",
     "CMD-DONE": "receive_done",
+    "CMD-REPRINT": "reprint",
 }
 SHORT_REASONS = {
     "DAMAGED": "damaged",

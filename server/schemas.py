@@ -231,3 +231,11 @@ class OrderOut(BaseModel):
     backordered: int = Field(0, description="units waiting for stock")
     packages: list[dict]
     timeline: list[OrderEventOut]
+
+
+class ReprintIn(Body):
+    """Print a package's label again; on another pack station if `device` names one."""
+
+    device: Code | None = Field(
+        None, description="the pack station's device name (default: the last one used)"
+    )

@@ -201,3 +201,7 @@ def receipt_booked(units: int) -> str:
 
 def receive_nothing() -> str:
     return "Nothing scanned: receiving closed"
+
+
+def nothing_to_reprint() -> str:
+    return "No label on this bench to reprint"

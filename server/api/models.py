@@ -205,3 +205,9 @@ class ShortPickOut(BaseModel):
 
 class ShortPickListOut(BaseModel):
     short_picks: list[ShortPickOut]
+
+
+class ReprintOut(BaseModel):
+    package_id: int
+    job_id: int
+    device: str

@@ -24,10 +24,11 @@ from server.schemas import (
     ProductIn,
     PutawayDoneIn,
     ReceiptIn,
+    ReprintIn,
     StockIn,
     WarehouseIn,
 )
-from server.services import allocate, catalogue, orders
+from server.services import allocate, catalogue, orders, packages
 from server.services import cancel as cancelling
 from server.services import stock as stock_service
 from server.services.shipments import DEFAULT_POLICY
@@ -233,6 +234,28 @@ def cancel_order(order_id: str, body: CancelIn) -> dict[str, Any]:
     return orders.get(_store(), result["order"])
 
 
+def reprint_label(package_id: int, body: ReprintIn) -> dict[str, Any]:
+    """Send a package's label to a pack station's printer again."""
+    device_id = None
+    if body.device:
+        row = _store().one("SELECT id FROM devices WHERE name = ?", (body.device,))
+        if row is None:
+            raise ApiError(404, f"no device {body.device}")
+        device_id = row["id"]
+    try:
+        job_id, device_id = packages.reprint(_store(), package_id, device_id)
+    except KeyError:
+        raise ApiError(404, f"no package {package_id}") from None
+    except packages.ReprintError as exc:
+        raise ApiError(409, str(exc)) from None
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        hub.deliver(device_id)
+        hub.board_changed()
+    name = _store().one("SELECT name FROM devices WHERE id = ?", (device_id,))["name"]
+    return {"package_id": package_id, "job_id": job_id, "device": name}
+
+
 def _channels() -> dict[str, Any]:
     rows = _store().all("SELECT code, allow_split, allow_partial FROM channels ORDER BY code")
     default = {
@@ -396,6 +419,15 @@ ROUTES: list[Route] = [
         "Cancel an order",
         body=CancelIn,
         response=OrderOut,
+        also=(404, 409),
+    ),
+    Route(
+        "POST",
+        "/packages/<int:package_id>/reprint",
+        reprint_label,
+        "Reprint a package's label",
+        body=ReprintIn,
+        response=m.ReprintOut,
         also=(404, 409),
     ),
     Route("GET", "/channels", list_channels, "List channels", response=m.ChannelListOut),

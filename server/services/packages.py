@@ -12,6 +12,7 @@ from server.services.clock import now
 from server.services.orders import next_number, record
 from server.services.shipments import derive_status
 from server.store import Store
+from server.store.db import dumps
 from shared.barcodes import make_sscc
 from shared.protocol import PrintEvent, dump
 
@@ -148,3 +149,34 @@ def confirm(store: Store, package_id: int) -> None:
     # Packed only once every shipment of the order is: a split order's first box is not the order.
     status = derive_status(store, pkg["order_id"])
     record(store, pkg["order_id"], status, "packed", package=package_id, tracking=pkg["tracking"])
+
+
+class ReprintError(ValueError):
+    """The package cannot be reprinted (unknown, or no pack station to print on)."""
+
+
+def reprint(store: Store, package_id: int, device_id: int | None = None) -> tuple[int, int]:
+    """Queue the label again, on the given packer or the one that printed it; (job, device)."""
+    with store.write():
+        pkg = store.one("SELECT id FROM packages WHERE id = ?", (package_id,))
+        if pkg is None:
+            raise KeyError(package_id)
+        if device_id is None:
+            last = store.one(
+                "SELECT device_id FROM print_jobs WHERE package_id = ? ORDER BY id DESC LIMIT 1",
+                (package_id,),
+            )
+            device_id = last["device_id"] if last else None
+        dev = store.one("SELECT id FROM devices WHERE id = ? AND role = 'packer'", (device_id,))
+        if dev is None:
+            raise ReprintError(f"no pack station to print package {package_id} on")
+        job_id = queue_print(store, package_id, device_id)
+        order_id = store.one("SELECT order_id FROM packages WHERE id = ?", (package_id,))[
+            "order_id"
+        ]
+        store.execute(
+            "INSERT INTO order_events (order_id, at, status, event, detail) "
+            "SELECT id, ?, status, 'label_reprinted', ? FROM orders WHERE id = ?",
+            (now(), dumps({"package": package_id, "job": job_id}), order_id),
+        )
+    return job_id, device_id

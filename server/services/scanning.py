@@ -308,6 +308,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             ack = _short(store, device, msg, effects)
         elif msg.action in ("receive", "receive_done"):
             ack = _receive(store, device, msg, effects)
+        elif msg.action == "reprint":
+            ack = _reprint(store, device, msg, effects)
         else:
             ack = Ack(id=msg.id, ok=True)
         at = now()
@@ -349,6 +351,17 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
         if skus:
             effects.offer_work.add(device["warehouse"])
     push_state(store, device["id"], message=message)
+    effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
+
+
+def _reprint(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """Print the label of the package on this bench again (a jam, a smudge, a torn label)."""
+    bench = views.bench(store, device["id"]) if device["role"] == "packer" else None
+    if bench is None or bench.package is None:
+        error = ErrorBody(code="nothing_to_reprint", message=say.nothing_to_reprint())
+        return Ack(id=msg.id, ok=False, error=error)
+    packages.reprint(store, bench.package.package_id, device["id"])
     effects.devices.add(device["id"])
     return Ack(id=msg.id, ok=True)
 
