@@ -38,9 +38,9 @@ def judge(state: DeviceState | None, barcode: str) -> Judged:
     """The verdict on one scan made offline, and the screen it leads to."""
     if state is None or state.screen not in rules.PICK_SCREENS:
         return Judged(None, QUEUED, queued_message(0), state)
-    text, keys = rules.scan_keys(barcode)
+    text, keys, lot = rules.read_scan(barcode)
     # Whether another cart holds the tote only the server knows; offline the scan is taken.
-    verdict = rules.judge(state, text, keys)
+    verdict = rules.judge(state, text, keys, lot=lot)
     return Judged(verdict.ok, verdict.code, verdict.message, verdict.state)
 
 

@@ -205,3 +205,11 @@ def receive_nothing() -> str:
 
 def nothing_to_reprint() -> str:
     return "No label on this bench to reprint"
+
+
+def scan_lot(lot: str) -> str:
+    return f"Lot-tracked: scan the item's GS1 barcode (lot {lot})"
+
+
+def wrong_lot(scanned: str, expected: str) -> str:
+    return f"Wrong lot {scanned}. Pick lot {expected}"

@@ -96,11 +96,17 @@ def gtin_key(code: str) -> str:
 
 def scan_keys(raw: str) -> tuple[str, set[str]]:
     """The text to match exactly, and every form an item barcode may match."""
+    text, keys, _ = read_scan(raw)
+    return text, keys
+
+
+def read_scan(raw: str) -> tuple[str, set[str], str | None]:
+    """The text, the item keys, and the lot a GS1 barcode carries (None if it carries none)."""
     data = parse_scan(raw)
     keys = {data.text, gtin_key(data.text)}
     if data.gtin:
         keys.add(gtin_key(data.gtin))
-    return data.text, keys
+    return data.text, keys, data.lot
 
 
 def matches_item(keys: set[str], item_barcodes: Sequence[str]) -> bool:
@@ -154,6 +160,7 @@ def screen(
         text = say.take_totes_to_packing([totes[o] for o in orders])
         return DeviceState(screen="pick_done", instruction=text, **common)
     left = step.qty - step.picked
+    lot_note = f" · lot {step.lot}" if step.lot else ""
     where = dict(order_id=step.order_id, step=step)
     if step.picked > step.put:
         return DeviceState(
@@ -176,7 +183,7 @@ def screen(
     return DeviceState(
         screen="pick_item",
         instruction=say.pick(left, step.product_name, step.location),
-        detail=f"{step.sku} · {step.put} of {step.qty} in tote {totes[step.order_id]}",
+        detail=f"{step.sku}{lot_note} · {step.put} of {step.qty} in tote {totes[step.order_id]}",
         expect=Expect(kind="item", barcodes=list(step.item_barcodes)),
         **where,
         **common,
@@ -191,8 +198,14 @@ def _again(
 
 
 # Judging -------------------------------------------------------------------------------
-def judge(state: DeviceState | None, text: str, keys: set[str], tote_free: bool = True) -> Verdict:
-    """The verdict on one scan of a picker whose screen is `state`."""
+def judge(
+    state: DeviceState | None,
+    text: str,
+    keys: set[str],
+    tote_free: bool = True,
+    lot: str | None = None,
+) -> Verdict:
+    """The verdict on one scan of a picker whose screen is `state`; `lot` is the scan's GS1 lot."""
     if state is None or state.screen == "idle":
         return Verdict(False, "nothing_to_scan", say.nothing_to_scan(), state=state)
     if state.screen == "pick_done":
@@ -223,6 +236,10 @@ def judge(state: DeviceState | None, text: str, keys: set[str], tote_free: bool 
             return Verdict(
                 False, "wrong_item", say.wrong_item(text, step.product_name), state=state
             )
+        if step.lot and lot is None:
+            return Verdict(False, "lot_required", say.scan_lot(step.lot), state=state)
+        if step.lot and lot != step.lot:
+            return Verdict(False, "wrong_lot", say.wrong_lot(lot or "", step.lot), state=state)
         one_tote = len(state.orders) <= 1
         moved = step.model_copy(update={"picked": step.picked + 1, "put": step.put + int(one_tote)})
         return _moved(state, totes, remaining, moved, Picked(step.step_id, put=one_tote), "item_ok")

@@ -83,6 +83,9 @@ class StepView(_Strict):
     picked: int
     order_id: str
     put: int = Field(0, description="units confirmed in the order's tote")
+    lot: str = Field(
+        "", description="lot-tracked stock: the lot to pick (its GS1 barcode is checked)"
+    )
 
 
 class DeviceState(_Strict):

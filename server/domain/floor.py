@@ -34,6 +34,7 @@ class Step:
     at_location: bool = False
     verified: int = 0
     put: int = 0
+    lot: str = ""
 
     @property
     def open(self) -> bool:

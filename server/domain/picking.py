@@ -36,6 +36,7 @@ def step_view(step: Step) -> StepView:
         qty=step.qty,
         picked=step.picked,
         put=step.put,
+        lot=step.lot,
         order_id=step.order_id,
     )
 
@@ -63,6 +64,8 @@ def screen(pl: PickList | None) -> DeviceState:
     )
 
 
-def judge(pl: PickList | None, text: str, keys: set[str], tote_free: bool = True) -> Verdict:
-    """The verdict on one scan against a stored list."""
-    return rules.judge(screen(pl) if pl is not None else None, text, keys, tote_free)
+def judge(
+    pl: PickList | None, text: str, keys: set[str], tote_free: bool = True, lot: str | None = None
+) -> Verdict:
+    """The verdict on one scan against a stored list; `lot` is the scan's GS1 lot."""
+    return rules.judge(screen(pl) if pl is not None else None, text, keys, tote_free, lot)

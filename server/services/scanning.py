@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 
 from server.domain import packing, picking
-from server.domain.floor import gtin_key, is_tote, parse_pick_list_ref, pick_list_ref
+from server.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
 from server.services import outbox, packages, receiving, shipments, shorts, views
 from server.services.clock import now
 from server.services.orders import record
@@ -31,6 +31,7 @@ from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
 from shared.barcodes import parse_scan
+from shared.picking import read_scan
 from shared.protocol import Ack, ActionIn, ErrorBody, ScanIn, ScanReply
 
 log = logging.getLogger("scanfloor.scanning")
@@ -45,16 +46,6 @@ class Effects:
     board: bool = False
 
 
-def scan_keys(raw: str) -> tuple[str, set[str]]:
-    """The text to match exactly, and every form an item barcode may match."""
-    data = parse_scan(raw)
-    text = data.text
-    keys = {text, gtin_key(text)}
-    if data.gtin:
-        keys.add(gtin_key(data.gtin))
-    return text, keys
-
-
 def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Effects]:
     """Apply one scan from a device (once), returning the reply and its effects."""
     effects = Effects()
@@ -67,13 +58,13 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             stored = ScanReply.model_validate_json(seen["reply"])
             return stored.model_copy(update={"duplicate": True}), effects
         _note_seq(store, device["id"], msg.id, msg.seq)
-        text, keys = scan_keys(msg.barcode)
+        text, keys, lot = read_scan(msg.barcode)
         if receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None
         elif device["role"] == "picker":
             verdict, screen_name, list_id = _pick(
-                store, device, text, keys, effects, msg.pick_list_id
+                store, device, text, keys, effects, msg.pick_list_id, lot
             )
         else:
             verdict, screen_name, list_id = _pack(store, device, text, keys, effects)
@@ -145,6 +136,7 @@ def _pick(
     keys: set[str],
     effects: Effects,
     sent_for: int | None = None,
+    lot: str | None = None,
 ):
     list_id = views.assigned_list_id(store, device["id"])
     pl = views.load(store, list_id) if list_id else None
@@ -155,7 +147,7 @@ def _pick(
         verdict = picking.Verdict(False, "list_changed", say.list_changed(pick_list_ref(sent_for)))
         return verdict, screen_name, sent_for
     tote_free = not (is_tote(text) and _tote_busy(store, text))
-    verdict = picking.judge(pl, text, keys, tote_free=tote_free)
+    verdict = picking.judge(pl, text, keys, tote_free=tote_free, lot=lot)
     change = verdict.change
     if isinstance(change, picking.SetTote):
         store.execute(

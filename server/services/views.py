@@ -16,9 +16,9 @@ def load(store: Store, list_id: int) -> PickList | None:
         return None
     rows = store.all(
         """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified, ps.put,
-                  l.code AS location, l.barcode AS location_barcode, p.name AS product_name
+                  l.code AS location, l.barcode AS location_barcode, p.name AS product_name, r.lot
            FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
-           JOIN products p ON p.sku = ps.sku
+           JOIN products p ON p.sku = ps.sku JOIN reservations r ON r.id = ps.reservation_id
            WHERE ps.pick_list_id = ? ORDER BY ps.seq""",
         (list_id,),
     )
@@ -46,6 +46,7 @@ def load(store: Store, list_id: int) -> PickList | None:
             at_location=bool(r["at_location"]),
             verified=r["verified"],
             put=r["put"],
+            lot=r["lot"],
         )
         for r in rows
     )

@@ -25,8 +25,8 @@ def a_list(tote: str | None = None, second_order: str = "SO-1") -> PickList:
 
 def server_scan(pl: PickList, barcode: str) -> tuple[picking.Verdict, PickList]:
     """What the server does with a scan: judge it, then store the change."""
-    text, keys = rules.scan_keys(barcode)
-    verdict = picking.judge(pl, text, keys)
+    text, keys, lot = rules.read_scan(barcode)
+    verdict = picking.judge(pl, text, keys, lot=lot)
     change = verdict.change
     if isinstance(change, picking.SetTote):
         return verdict, replace(pl, totes={**pl.totes, change.order_id: change.tote})

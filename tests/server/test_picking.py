@@ -8,6 +8,7 @@ import pytest
 
 from server.domain import packing, picking
 from server.domain.floor import PickList, Step, gtin_key, parse_pick_list_ref, pick_list_ref
+from shared import picking as rules
 
 MUG = ("4006381333931",)
 
@@ -230,3 +231,15 @@ def test_pick_list_refs_round_trip():
     assert pick_list_ref(12) == "PL-000012"
     assert parse_pick_list_ref("PL-000012") == 12
     assert parse_pick_list_ref("PL-x") is None and parse_pick_list_ref("TOTE-1") is None
+
+
+def test_a_lot_tracked_step_takes_only_its_lot():
+    pl = PickList(3, "assigned", "TOTE-1", (dataclasses.replace(step(at_location=True), lot="L7"),))
+    assert "lot L7" in picking.screen(pl).detail
+    assert picking.judge(pl, MUG[0], keys(MUG[0])).code == "lot_required"
+    gs1 = "]C10104006381333931" + "10L8"
+    text, found, lot = rules.read_scan(gs1)
+    assert lot == "L8" and picking.judge(pl, text, found, lot=lot).code == "wrong_lot"
+    text, found, lot = rules.read_scan("]C10104006381333931" + "10L7")
+    v = picking.judge(pl, text, found, lot=lot)
+    assert v.ok and v.code == "item_ok"
