@@ -20,11 +20,8 @@ import argparse
 import cProfile
 import datetime
 import itertools
-import os
-import platform
 import pstats
 import random
-import re
 import shutil
 import sys
 import tempfile
@@ -34,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
 from server.domain.geo import great_circle_km  # noqa: E402
 from server.schemas import OrderIn  # noqa: E402
 from server.services import allocate, orders  # noqa: E402
@@ -228,12 +226,6 @@ def outcome(db: Path, stocked: dict[str, set[str]]) -> dict:
     }
 
 
-def machine() -> str:
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {platform.machine()}, Python {platform.python_version()}"
-    )
-
-
 def report(args, runs: list[dict], out: dict, gen_s: float) -> str:
     n = runs[0]["n"]
     st = out["status"]
@@ -277,17 +269,6 @@ def report(args, runs: list[dict], out: dict, gen_s: float) -> str:
     )
 
 
-def write(path: Path, text: str) -> None:
-    """Replace the allocation section, keeping every other section."""
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text + "\n\n", doc, count=1)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(doc.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10_000)
@@ -297,7 +278,7 @@ def main() -> None:
     parser.add_argument("--sync", default="NORMAL,FULL")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the median is kept")
     parser.add_argument("--profile", action="store_true", help="cProfile the first run")
-    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--docs", type=Path, default=BENCHMARKS_MD)
     parser.add_argument("--no-write", dest="write", action="store_false")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-alloc-"))
@@ -328,7 +309,7 @@ def main() -> None:
         text = report(args, runs, out, gen_s)
         print("\n" + text)
         if args.write:
-            write(args.docs, text)
+            write_section(args.docs, SECTION, text)
             print(f"\nwrote {SECTION!r} to {args.docs}")
         if out["bad"]:
             sys.exit("over-promised bins found")

@@ -23,10 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -40,6 +37,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
 from scripts.demo import procs, seed  # noqa: E402
 from scripts.demo.run import _toml, seed_site  # noqa: E402
 from server.schemas import OrderIn  # noqa: E402
@@ -160,13 +158,6 @@ def one_run(work: Path, n: int, scans: int, orders_count: int, timeout: float) -
         procs.stop(server)
 
 
-def machine() -> str:
-    """What the figures were measured on."""
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {platform.machine()}, Python {platform.python_version()}"
-    )
-
-
 def table(runs: list[Run]) -> str:
     """Markdown: each run, then the medians."""
     rows = [
@@ -217,17 +208,6 @@ def section(runs: list[Run], args: argparse.Namespace, command: str) -> str:
     )
 
 
-def write(path: Path, text: str) -> None:
-    """Replace (or append) our section; leave the rest of the file as it is."""
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text + "\n", doc, count=1)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -257,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         "" if argv is None and len(sys.argv) == 1 else " " + " ".join(argv or sys.argv[1:])
     )
     if not args.no_write:
-        write(ROOT / "docs" / "benchmarks.md", section(runs, args, command))
+        write_section(BENCHMARKS_MD, SECTION, section(runs, args, command))
         print(f"\nwrote the {SECTION!r} section of docs/benchmarks.md")
     print(json.dumps({"median_ready_s": statistics.median(r.ready_s for r in runs)}))
 

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -27,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
 from server.domain.routing import (  # noqa: E402
     Layout,
     Stop,
@@ -47,7 +45,7 @@ LAYOUTS = {
 }
 SIZES = (5, 10, 20, 40, 60)
 METHODS: dict[str, Callable[[Layout, list[Stop]], list[Stop]]] = {
-    "s_shape_key (planning today)": lambda _, stops: sorted(
+    "s_shape_key (old planning sort)": lambda _, stops: sorted(
         stops, key=lambda s: s_shape_key(s.aisle, s.bay, 0)
     ),
     "S-shape": s_shape,
@@ -156,11 +154,6 @@ def tables(records: list[dict]) -> str:
     return "\n".join(out)
 
 
-def machine() -> str:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpus} CPUs (nproc), {platform.machine()}, Python {platform.python_version()}"
-
-
 def section(command: str, lists: int, seed: int, body: str) -> str:
     layouts = "; ".join(
         f"{name} (pitch {la.aisle_pitch} m, bay {la.bay_length} m, cross-aisles {la.cross_aisle_width} m)"
@@ -184,8 +177,8 @@ def section(command: str, lists: int, seed: int, body: str) -> str:
             "S-shape* compares with the S-shape order walked that way (cutting back by the "
             "front when that is shorter); *walked end to end* compares with the textbook "
             "S-shape, where every aisle with a pick is walked through. "
-            "`s_shape_key (planning today)` is the order planning used before this work "
-            "(aisle parity rather than visit parity).",
+            "`s_shape_key (old planning sort)` is the plain sort planning used before the exact "
+            "route (aisle parity rather than visit parity); planning now uses `best_route`.",
             "",
             body,
             "",
@@ -193,22 +186,11 @@ def section(command: str, lists: int, seed: int, body: str) -> str:
     )
 
 
-def write(path: Path, text: str) -> None:
-    """Replace the walking-routes section, keeping every other section."""
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _: text + "\n", doc, count=1)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lists", type=int, default=200, help="pick lists per layout and size")
     parser.add_argument("--seed", type=int, default=20240501)
-    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--docs", type=Path, default=BENCHMARKS_MD)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     body = tables(run(args.lists, args.seed))
@@ -217,7 +199,7 @@ def main() -> None:
         command = "python scripts/bench_routes.py" + " ".join(
             [""] + [a for a in sys.argv[1:] if a != "--no-write"]
         )
-        write(args.docs, section(command, args.lists, args.seed, body))
+        write_section(args.docs, SECTION, section(command, args.lists, args.seed, body))
         print(f"\nwrote {SECTION!r} to {args.docs}")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import small_catalogue
+from floorkit import Floor, small_catalogue
 
+from server.app import create_app
 from server.config import Settings
 from server.schemas import CatalogueIn
 from server.services import auth, catalogue
@@ -30,3 +31,10 @@ def floor_tokens(floor_store) -> dict[str, str]:
         "picker": auth.create_device(floor_store, "picker-e1", "picker", "WH-EAST"),
         "packer": auth.create_device(floor_store, "packer-e1", "packer", "WH-EAST"),
     }
+
+
+@pytest.fixture
+def floor(floor_settings, floor_store, floor_tokens) -> Floor:
+    """The server app in process on the small floor; override floor_settings or floor_store to vary it."""
+    app, socketio = create_app(floor_settings)
+    return Floor(app, socketio, app.extensions["store"], floor_tokens)

@@ -1,9 +1,31 @@
-"""Test data every test folder may import: a small floor and orders for it."""
+"""Test data and helpers every test folder may import: a small floor, orders, a handheld on /device."""
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from server.realtime.hub import Hub
 from server.schemas import OrderIn
 from server.services import allocate, orders
+from server.store import Store
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+
+class Floor(NamedTuple):
+    """A server app in process, its Socket.IO, its store and the device tokens (picker, packer)."""
+
+    app: Flask
+    socketio: SocketIO
+    store: Store
+    tokens: dict[str, str]
+
+    @property
+    def hub(self) -> Hub:
+        """The realtime hub that hands out work and expires leases."""
+        return self.app.extensions["scanfloor.hub"]
 
 
 def address(name: str = "Ada Lovelace", lat: float | None = None, lon: float | None = None) -> dict:
@@ -81,3 +103,42 @@ def place(
     oid, _ = orders.capture(store, OrderIn.model_validate(body))
     allocate.allocate_order(store, oid)
     return oid
+
+
+def connect(app, socketio, token: str, last_seen_seq: int = 0):
+    """A handheld's Socket.IO test client on /device, already let in."""
+    client = socketio.test_client(
+        app, namespace=NS, auth={"token": token, "last_seen_seq": last_seen_seq}
+    )
+    assert client.is_connected(NS)
+    return client
+
+
+def emit(client, event: str, msg: Any) -> dict:
+    """Send one /device event and return the server's acknowledgement."""
+    return client.emit(event, msg, namespace=NS, callback=True)
+
+
+def scan(client, barcode: str, msg_id: str) -> dict:
+    """Scan one barcode from the handheld."""
+    return emit(client, "scan", {"id": msg_id, "barcode": barcode})
+
+
+def action(client, name: str, msg_id: str, **fields: Any) -> dict:
+    """A worker action (help, short, ...) from the handheld."""
+    return emit(client, "action", {"id": msg_id, "action": name, **fields})
+
+
+def received(client, event: str) -> list[dict]:
+    """The payloads of every `event` the handheld got since last asked."""
+    return [e["args"][0] for e in client.get_received(NS) if e["name"] == event]
+
+
+def states(client) -> list[dict]:
+    """The state events (seq, state, message) the handheld got since last asked."""
+    return received(client, "state")
+
+
+def last_state(client) -> dict:
+    """The newest state event the handheld got."""
+    return states(client)[-1]

@@ -33,6 +33,10 @@ class PrinterError(DriverError):
         self.code = code
         self.message = message
 
+    def as_status(self) -> PrinterStatus:
+        """The not-ready ``PrinterStatus`` that says the same as this error."""
+        return PrinterStatus(ok=False, code=self.code, message=self.message)
+
 
 @dataclass(frozen=True)
 class PrinterStatus:
@@ -48,16 +52,12 @@ class PrinterStatus:
             raise PrinterError(self.message, self.code)
 
 
-class Scanner(abc.ABC):
-    """A barcode scanner: one ``read()`` returns one scan."""
-
-    @abc.abstractmethod
-    def read(self, timeout: float | None = None) -> str | None:
-        """Return the next barcode without its terminator, or None after ``timeout`` seconds."""
+class _Closing(abc.ABC):
+    """A driver used in a ``with`` block is closed at its end."""
 
     @abc.abstractmethod
     def close(self) -> None:
-        """Release the device; further reads raise ``ScannerError``."""
+        """Release the device, port or connection."""
 
     def __enter__(self) -> Self:
         return self
@@ -71,7 +71,19 @@ class Scanner(abc.ABC):
         self.close()
 
 
-class Printer(abc.ABC):
+class Scanner(_Closing):
+    """A barcode scanner: one ``read()`` returns one scan."""
+
+    @abc.abstractmethod
+    def read(self, timeout: float | None = None) -> str | None:
+        """Return the next barcode without its terminator, or None after ``timeout`` seconds."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the device; further reads raise ``ScannerError``."""
+
+
+class Printer(_Closing):
     """A label printer that takes raw ZPL."""
 
     @abc.abstractmethod
@@ -85,14 +97,3 @@ class Printer(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection or port."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

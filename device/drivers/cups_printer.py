@@ -101,11 +101,10 @@ class CupsPrinter(Printer):
         try:
             done = self._run(cmd)
         except PrinterError as exc:
-            return PrinterStatus(False, exc.code, exc.message)
+            return exc.as_status()
         out = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
         if done.returncode != 0:
-            error = self._failure(out)
-            return PrinterStatus(False, error.code, error.message)
+            return self._failure(out).as_status()
         if " disabled " in out or out.rstrip().endswith("disabled"):
             lines = [line.strip() for line in out.splitlines()[1:] if line.strip()]
             reason = f" ({lines[0]})" if lines else ""

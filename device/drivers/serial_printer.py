@@ -75,7 +75,7 @@ class SerialPrinter(Printer):
         try:
             return self._query()
         except PrinterError as exc:
-            return PrinterStatus(False, exc.code, exc.message)
+            return exc.as_status()
 
     def print_label(self, zpl: bytes) -> None:
         """Write the label and wait until it left the port; raise ``PrinterError`` on failure."""

@@ -83,7 +83,7 @@ class TcpPrinter(Printer):
             with self._connect() as sock:
                 return self._query(sock)
         except PrinterError as exc:
-            return PrinterStatus(ok=False, code=exc.code, message=exc.message)
+            return exc.as_status()
         except OSError as exc:
             message = f"printer {self.address}: connection failed ({_reason(exc)})"
             return PrinterStatus(ok=False, code="io", message=message)

@@ -22,11 +22,11 @@ import contextlib
 import select
 import socket
 import threading
-import time
-from typing import Literal, Self
+from typing import Literal
+
+from .loopback import LoopbackServer
 
 Mode = Literal["pass", "cut", "blackhole"]
-_TICK = 0.05  # how often a pump looks at the mode
 _CHUNK = 65536
 
 
@@ -49,45 +49,28 @@ class _Link:
                     sock.close()
 
 
-class NetProxy:
+class NetProxy(LoopbackServer):
     """Forward ``127.0.0.1:port`` to ``upstream``; ``mode`` decides what the link does."""
 
+    thread_name = "netproxy"
+    backlog = 64
+    tick = 0.05  # how often a pump looks at the mode
+
     def __init__(self, upstream: tuple[str, int], host: str = "127.0.0.1", port: int = 0):
+        super().__init__(host, port)
         self.upstream = upstream
-        self.host = host
-        self.port = port
         self.swallowed = 0  # bytes dropped in black holes
         self.accepted = 0
         self.outages = 0  # cuts and black holes started
         self._mode: Mode = "pass"
         self._links: set[_Link] = set()
         self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
-        self._running = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------
-    def start(self) -> Self:
-        """Listen and serve in background threads."""
-        self._listen()
-        self._running.set()
-        self._thread = threading.Thread(target=self._accept_loop, name="netproxy", daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Stop listening and close every connection."""
-        self._running.clear()
-        self._unlisten()
+        super().stop()
         self._close_links(lambda link: True)
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
@@ -136,22 +119,6 @@ class NetProxy:
             return sum(1 for link in self._links if not link.closed)
 
     # -- networking ----------------------------------------------------------
-    def _listen(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.host, self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-
-    def _unlisten(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            # shutdown() first, so a connect racing the close is refused, not reset.
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-
     def _close_links(self, which) -> None:
         with self._lock:
             doomed = [link for link in self._links if which(link)]
@@ -159,37 +126,25 @@ class NetProxy:
         for link in doomed:
             link.close()
 
-    def _accept_loop(self) -> None:
-        while self._running.is_set():
-            listener = self._listener
-            if listener is None:
-                time.sleep(_TICK)
-                continue
+    def _accepted(self, client: socket.socket) -> None:
+        self.accepted += 1
+        upstream = None
+        if self._mode == "pass":
             try:
-                ready, _, _ = select.select([listener], [], [], _TICK)
-                if not ready:
-                    continue
-                client, _ = listener.accept()
-            except (OSError, ValueError):
-                continue  # listener closed under us by cut() or stop()
-            self.accepted += 1
-            upstream = None
-            if self._mode == "pass":
-                try:
-                    upstream = socket.create_connection(self.upstream, timeout=3)
-                except OSError:
-                    client.close()  # server down: the device sees a refused link
-                    continue
-            link = _Link(client, upstream)
-            with self._lock:
-                self._links.add(link)
-            threading.Thread(target=self._pump, args=(link,), daemon=True).start()
+                upstream = socket.create_connection(self.upstream, timeout=3)
+            except OSError:
+                client.close()  # server down: the device sees a refused link
+                return
+        link = _Link(client, upstream)
+        with self._lock:
+            self._links.add(link)
+        threading.Thread(target=self._pump, args=(link,), daemon=True).start()
 
     def _pump(self, link: _Link) -> None:
         ends = [s for s in (link.client, link.upstream) if s is not None]
         try:
-            while self._running.is_set() and not link.closed:
-                ready, _, _ = select.select(ends, [], [], _TICK)
+            while self.running and not link.closed:
+                ready, _, _ = select.select(ends, [], [], self.tick)
                 for sock in ready:
                     data = sock.recv(_CHUNK)
                     if self._mode == "blackhole" or link.poisoned:

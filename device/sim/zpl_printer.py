@@ -14,26 +14,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import select
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
-from types import TracebackType
 from typing import Self
+
+from .loopback import LoopbackServer
 
 HS = b"~HS"
 END = b"^XZ"
-_TICK = 0.1  # how often blocked threads look at the stop flag
 
 
-class ZplPrinterSim:
+class ZplPrinterSim(LoopbackServer):
     """A Zebra-like printer listening on ``host:port`` (port 0 picks a free one)."""
 
+    thread_name = "zpl-sim"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, out_dir: str | Path | None = None):
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.paper_out = False
         self.head_open = False
@@ -44,39 +43,14 @@ class ZplPrinterSim:
         self._labels: list[bytes] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
-        self._listener: socket.socket | None = None
         self._refusing = False
-        self._running = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------
     def start(self) -> Self:
         """Bind, listen and serve in a background thread."""
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._listen()
-        self._running.set()
-        self._thread = threading.Thread(target=self._accept_loop, name="zpl-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening, end every connection and wait for the threads."""
-        self._running.clear()
-        self._unlisten()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return super().start()
 
     @property
     def url(self) -> str:
@@ -127,46 +101,14 @@ class ZplPrinterSim:
             (self.out_dir / f"label-{number:04d}.zpl").write_bytes(label)
 
     # -- networking ----------------------------------------------------------
-    def _listen(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.host, self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-
-    def _unlisten(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            # shutdown() first: close() alone leaves the socket listening until
-            # the accept thread's select() lets go of it, and a connect in that
-            # window would be accepted then reset instead of refused.
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-
-    def _accept_loop(self) -> None:
-        while self._running.is_set():
-            listener = self._listener
-            if listener is None:
-                time.sleep(_TICK)
-                continue
-            try:
-                ready, _, _ = select.select([listener], [], [], _TICK)
-                if not ready:
-                    continue
-                conn, _ = listener.accept()
-            except (OSError, ValueError):
-                continue  # listener closed under us by refuse_connections or stop
-            # One job at a time, in the order connections came, as a Zebra
-            # does: two jobs must never interleave or swap their labels.
-            self._serve(conn)
-
-    def _serve(self, conn: socket.socket) -> None:
+    def _accepted(self, conn: socket.socket) -> None:
+        # Served on the accept thread: one job at a time, in the order
+        # connections came, as a Zebra does: two jobs must never interleave
+        # or swap their labels.
         buffer = b""
         with conn:
-            conn.settimeout(_TICK)
-            while self._running.is_set():
+            conn.settimeout(self.tick)
+            while self.running:
                 try:
                     chunk = conn.recv(65536)
                 except TimeoutError:

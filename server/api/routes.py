@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -59,6 +61,27 @@ def _allocate_pending() -> dict[str, int]:
         counts = {}
     _offer_work()
     return counts
+
+
+@contextmanager
+def _refusals(
+    *,
+    missing: str | None = None,
+    conflict: type[Exception] | tuple[type[Exception], ...] = (),
+    invalid: tuple[type[Exception], str] | None = None,
+) -> Iterator[None]:
+    """Answer a service's refusal: KeyError 404 `missing`, `conflict` 409, `invalid` 422 with problems."""
+    invalid_type, invalid_code = invalid or ((), "")
+    try:
+        yield
+    except KeyError:
+        if missing is None:
+            raise
+        raise ApiError(404, missing) from None
+    except conflict as exc:
+        raise ApiError(409, str(exc)) from None
+    except invalid_type as exc:
+        raise ApiError(422, str(exc), invalid_code, exc.problems) from None
 
 
 def _load(cat: CatalogueIn, strip_prefix: bool = False) -> dict[str, int]:
@@ -123,12 +146,8 @@ def unknown_skus(raw: Any, problems: list[tuple[str, str]]) -> list[tuple[str, s
 def create_order(body: OrderIn) -> tuple[dict[str, Any], int]:
     """Take an order (idempotent on channel + order_id), allocate it, and offer its pick list."""
     store = _store()
-    try:
+    with _refusals(conflict=orders.OrderConflict, invalid=(orders.OrderRejected, "invalid_order")):
         order_id, created = orders.capture(store, body)
-    except orders.OrderRejected as exc:
-        raise ApiError(422, str(exc), "invalid_order", exc.problems) from None
-    except orders.OrderConflict as exc:
-        raise ApiError(409, str(exc)) from None
     if created:
         try:
             allocate.allocate_order(store, order_id)
@@ -196,12 +215,11 @@ def list_stock(query: m.StockQuery) -> dict[str, Any]:
 # ---------------------------------------------------------------- receipts, cancels, channels
 def receive_stock(body: ReceiptIn) -> tuple[dict[str, Any], int]:
     """Book stock in (once per receipt_id); orders waiting for it are allocated, most urgent first."""
-    try:
+    with _refusals(
+        conflict=stock_service.ReceiptConflict,
+        invalid=(stock_service.StockError, "invalid_receipt"),
+    ):
         result = stock_service.receive(_store(), body)
-    except stock_service.StockError as exc:
-        raise ApiError(422, str(exc), "invalid_receipt", exc.problems) from None
-    except stock_service.ReceiptConflict as exc:
-        raise ApiError(409, str(exc)) from None
     _offer_work()
     rows = [
         reads.stock_row(_store(), body.warehouse, line.location, line.sku, line.lot)
@@ -213,10 +231,8 @@ def receive_stock(body: ReceiptIn) -> tuple[dict[str, Any], int]:
 
 def correct_stock(body: CorrectionIn) -> dict[str, Any]:
     """Set a bin to what was counted; orders it can no longer serve are allocated elsewhere."""
-    try:
+    with _refusals(invalid=(stock_service.StockError, "invalid_correction")):
         result = stock_service.correct(_store(), body)
-    except stock_service.StockError as exc:
-        raise ApiError(422, str(exc), "invalid_correction", exc.problems) from None
     _offer_work()
     row = reads.stock_row(_store(), body.warehouse, body.location, body.sku, body.lot)
     return {**result, "stock": row}
@@ -224,12 +240,8 @@ def correct_stock(body: CorrectionIn) -> dict[str, Any]:
 
 def cancel_order(order_id: str, body: CancelIn) -> dict[str, Any]:
     """Cancel an order: reserved units go back to their bins, picked ones become put-away tasks."""
-    try:
+    with _refusals(missing=f"no order {order_id}", conflict=cancelling.CannotCancel):
         result = cancelling.cancel_order(_store(), order_id, body.reason)
-    except KeyError:
-        raise ApiError(404, f"no order {order_id}") from None
-    except cancelling.CannotCancel as exc:
-        raise ApiError(409, str(exc)) from None
     _offer_work()
     return orders.get(_store(), result["order"])
 
@@ -242,12 +254,8 @@ def reprint_label(package_id: int, body: ReprintIn) -> dict[str, Any]:
         if row is None:
             raise ApiError(404, f"no device {body.device}")
         device_id = row["id"]
-    try:
+    with _refusals(missing=f"no package {package_id}", conflict=packages.ReprintError):
         job_id, device_id = packages.reprint(_store(), package_id, device_id)
-    except KeyError:
-        raise ApiError(404, f"no package {package_id}") from None
-    except packages.ReprintError as exc:
-        raise ApiError(409, str(exc)) from None
     hub = current_app.extensions.get("scanfloor.hub")
     if hub is not None:
         hub.deliver(device_id)
@@ -301,12 +309,10 @@ def list_putaway(query: m.PutawayQuery) -> dict[str, Any]:
 
 def finish_putaway(task_id: int, body: PutawayDoneIn) -> dict[str, Any]:
     """The units are back on a shelf: stock rises and waiting orders may take them."""
-    try:
+    with _refusals(
+        missing=f"no put-away task {task_id}", invalid=(stock_service.StockError, "invalid_body")
+    ):
         task = stock_service.putaway_done(_store(), task_id, body.location)
-    except KeyError:
-        raise ApiError(404, f"no put-away task {task_id}") from None
-    except stock_service.StockError as exc:
-        raise ApiError(422, str(exc), "invalid_body", exc.problems) from None
     _offer_work()
     return task
 

@@ -289,7 +289,24 @@ def test_real_cups_prints_raw_and_reports_stopped_queue(cupsd: tuple[str, Path])
     assert wait_for_bytes(out, len(LABEL + second)) == LABEL + second  # untouched bytes
 
     admin = {name: str(_tool(name)) for name in ("cupsdisable", "cupsenable", "cupsreject")}
+    # A job finishing resets the queue's message: let both jobs finish before stopping it.
+    deadline = time.monotonic() + 10
+    while subprocess.run(
+        ["lpstat", "-h", server, "-o", "zebra"], capture_output=True, text=True
+    ).stdout:
+        assert time.monotonic() < deadline, "the jobs never finished"
+        time.sleep(0.05)
     subprocess.run([admin["cupsdisable"], "-h", server, "-r", "Paper jam", "zebra"], check=True)
+    # cupsd records the reason a moment after the queue stops: wait until lpstat shows it.
+    deadline = time.monotonic() + 10
+    while (
+        "Paper jam"
+        not in subprocess.run(
+            ["lpstat", "-h", server, "-p", "zebra"], capture_output=True, text=True
+        ).stdout
+    ):
+        assert time.monotonic() < deadline, "cupsd never reported the reason"
+        time.sleep(0.05)
     with pytest.raises(PrinterError) as caught:
         printer.print_label(LABEL)
     assert caught.value.code == "paused" and "Paper jam" in caught.value.message

@@ -3,46 +3,36 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import place
+from floorkit import connect, last_state, place, scan
 
-from server.app import create_app
 from server.schemas import CatalogueIn
 from server.services import auth, catalogue
-from shared.protocol import DEVICE_NAMESPACE as NS
+
+# A bin in zone B of the east warehouse, with green tea in it.
+ZONE_B = {
+    "locations": [
+        {
+            "warehouse": "WH-EAST",
+            "code": "E-05-01",
+            "barcode": "LE-05-01",
+            "zone": "B",
+            "aisle": 5,
+            "bay": 1,
+        }
+    ],
+    "stock": [{"warehouse": "WH-EAST", "location": "E-05-01", "sku": "SKU-C", "on_hand": 9}],
+}
 
 
 @pytest.fixture
-def floor(floor_settings, floor_store, floor_tokens):
-    zoned = {
-        "locations": [
-            {
-                "warehouse": "WH-EAST",
-                "code": "E-05-01",
-                "barcode": "LE-05-01",
-                "zone": "B",
-                "aisle": 5,
-                "bay": 1,
-            }
-        ],
-        "stock": [{"warehouse": "WH-EAST", "location": "E-05-01", "sku": "SKU-C", "on_hand": 9}],
-    }
-    catalogue.load(floor_store, CatalogueIn.model_validate(zoned))
-    app, socketio = create_app(floor_settings)
-    return app, socketio, app.extensions["store"], floor_tokens
+def floor_store(floor_store):
+    catalogue.load(floor_store, CatalogueIn.model_validate(ZONE_B))
+    return floor_store
 
 
-def connect(app, socketio, token):
-    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
-    assert c.is_connected(NS)
-    return c
-
-
-def scan(c, code, mid):
-    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
-
-
-def last_state(c):
-    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"][-1]["state"]
+def screen(c) -> dict:
+    """What the handheld shows now."""
+    return last_state(c)["state"]
 
 
 def test_a_cart_of_orders_picked_into_their_own_totes_then_packed_tote_by_tote(floor):
@@ -53,7 +43,7 @@ def test_a_cart_of_orders_picked_into_their_own_totes_then_packed_tote_by_tote(f
         store.one("SELECT COUNT(*) AS n FROM pick_lists")["n"] == 2
     )  # one list per order, until handed out
     picker = connect(app, socketio, tokens["picker"])
-    state = last_state(picker)
+    state = screen(picker)
     assert state["screen"] == "pick_tote" and state["orders"] == [a, b]
     assert store.one("SELECT COUNT(*) AS n FROM pick_lists")["n"] == 1  # batched onto one cart
     assert scan(picker, "TOTE-1", "1")["state"]["order_id"] == b
@@ -77,7 +67,7 @@ def test_a_cart_of_orders_picked_into_their_own_totes_then_packed_tote_by_tote(f
     ) == {"on_hand": 8, "reserved": 0}
 
     packer = connect(app, socketio, tokens["packer"])
-    assert set(last_state(packer)["expect"]["barcodes"]) == {"TOTE-1", "TOTE-2"}
+    assert set(screen(packer)["expect"]["barcodes"]) == {"TOTE-1", "TOTE-2"}
     r = scan(packer, "TOTE-2", "p1")
     assert r["ok"] and r["state"]["order_id"] == b and r["state"]["progress"]["total"] == 2
     assert scan(packer, "0012345678905", "p2")["ok"]
@@ -99,10 +89,10 @@ def test_an_urgent_order_never_waits_behind_a_batch(floor):
     normal = [place(store, f"n{i}", [("SKU-B", 1)]) for i in range(3)]
     urgent = place(store, "rush", [("SKU-A", 1)], priority=9)
     picker = connect(app, socketio, tokens["picker"])
-    assert last_state(picker)["orders"] == [urgent]
+    assert screen(picker)["orders"] == [urgent]
     auth.create_device(store, "picker-e2", "picker", "WH-EAST")
     second = connect(app, socketio, auth.create_device(store, "picker-e3", "picker", "WH-EAST"))
-    assert last_state(second)["orders"] == normal
+    assert screen(second)["orders"] == normal
 
 
 def test_a_picker_bound_to_a_zone_gets_only_work_there(floor):
@@ -112,8 +102,8 @@ def test_a_picker_bound_to_a_zone_gets_only_work_there(floor):
     zoned = connect(
         app, socketio, auth.create_device(store, "picker-b", "picker", "WH-EAST", zones="B")
     )
-    assert last_state(zoned)["orders"] == [in_b]
+    assert screen(zoned)["orders"] == [in_b]
     single = connect(
         app, socketio, auth.create_device(store, "picker-1", "picker", "WH-EAST", cart_totes=1)
     )
-    assert len(last_state(single)["orders"]) == 1
+    assert len(screen(single)["orders"]) == 1

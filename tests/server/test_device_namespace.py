@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-from floorkit import place
+from floorkit import action, connect, emit, place, received, scan, states
 
-from server.app import create_app
+from server.services import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
-
-
-@pytest.fixture
-def floor(floor_settings, floor_store, floor_tokens):
-    app, socketio = create_app(floor_settings)
-    store = app.extensions["store"]
-    return app, socketio, store, floor_tokens
-
-
-def connect(app, socketio, token: str, last_seen_seq: int = 0):
-    client = socketio.test_client(
-        app, namespace=NS, auth={"token": token, "last_seen_seq": last_seen_seq}
-    )
-    assert client.is_connected(NS)
-    return client
-
-
-def states(client) -> list[dict]:
-    return [e["args"][0] for e in client.get_received(NS) if e["name"] == "state"]
-
-
-def scan(client, barcode: str, msg_id: str) -> dict:
-    return client.emit("scan", {"id": msg_id, "barcode": barcode}, namespace=NS, callback=True)
 
 
 def test_wrong_token_is_refused(floor):
@@ -91,11 +67,9 @@ def test_garbled_messages_get_clear_errors_and_change_nothing(floor):
         {"id": "bad id!", "barcode": "A"},
         {"id": "x", "barcode": "A\nB"},
     ]:
-        r = picker.emit("scan", bad, namespace=NS, callback=True)
+        r = emit(picker, "scan", bad)
         assert r["ok"] is False and r["error"]["code"] == "bad_message", bad
-    r = picker.emit(
-        "print_result", {"id": "p1", "job_id": 99, "ok": True}, namespace=NS, callback=True
-    )
+    r = emit(picker, "print_result", {"id": "p1", "job_id": 99, "ok": True})
     assert r["ok"] is False and r["error"]["code"] == "unknown_job"
     assert store.one("SELECT COUNT(*) AS n FROM scans")["n"] == before
 
@@ -138,16 +112,11 @@ def test_pack_verify_label_confirm(floor):
     r = scan(packer, "0012345678905", "k4")
     assert r["ok"] and r["state"]["screen"] == "pack_label"
     tracking = r["state"]["expect"]["barcodes"][0]
-    prints = [e["args"][0] for e in packer.get_received(NS) if e["name"] == "print"]
+    prints = received(packer, "print")
     assert len(prints) == 1 and tracking in prints[0]["zpl"]
     pkg = store.one("SELECT sscc, tracking FROM packages WHERE order_id = ?", (oid,))
     assert pkg["tracking"] == tracking and len(pkg["sscc"]) == 18
-    ack = packer.emit(
-        "print_result",
-        {"id": "pr1", "job_id": prints[0]["job_id"], "ok": True},
-        namespace=NS,
-        callback=True,
-    )
+    ack = emit(packer, "print_result", {"id": "pr1", "job_id": prints[0]["job_id"], "ok": True})
     assert ack["ok"]
     assert not scan(packer, "SF000000000", "k5")["ok"]
     r = scan(packer, tracking, "k6")
@@ -159,7 +128,7 @@ def test_pack_verify_label_confirm(floor):
 def test_unknown_event_gets_an_error(floor):
     app, socketio, _, tokens = floor
     picker = connect(app, socketio, tokens["picker"])
-    r = picker.emit("launch_missiles", {"id": "z"}, namespace=NS, callback=True)
+    r = emit(picker, "launch_missiles", {"id": "z"})
     assert r["ok"] is False and r["error"]["code"] == "unknown_event"
 
 
@@ -172,3 +141,38 @@ def test_a_device_ahead_of_the_server_still_gets_new_events(floor):
     place(store, "shop-9", [("SKU-B", 1)])
     app.extensions["scanfloor.hub"].offer_work("WH-EAST")
     assert states(picker)[-1]["seq"] > got[-1]["seq"]
+
+
+def test_reprint_from_the_bench_and_from_rest(floor):
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    for i, code in enumerate(["TOTE-3", "LE-01-01", "0012345678905"]):
+        assert scan(picker, code, f"p{i}")["ok"]
+    packer = connect(app, socketio, tokens["packer"])
+    r = action(packer, "reprint", "rp0")
+    assert r["error"]["code"] == "nothing_to_reprint"  # no label on the bench yet
+    scan(packer, "TOTE-3", "k1")
+    scan(packer, "0012345678905", "k2")
+    first = received(packer, "print")
+    assert len(first) == 1
+    r = action(packer, "reprint", "rp1")
+    assert r["ok"]
+    again = received(packer, "print")
+    assert (
+        len(again) == 1
+        and again[0]["zpl"] == first[0]["zpl"]
+        and again[0]["job_id"] != first[0]["job_id"]
+    )
+    key = auth.create_api_key(store, "sup")
+    client = app.test_client()
+    got = client.post(
+        f"/api/packages/{first[0]['package_id']}/reprint", json={}, headers={"X-API-Key": key}
+    )
+    assert got.status_code == 200 and got.get_json()["device"] == "packer-e1"
+    assert len(received(packer, "print")) == 1
+    assert (
+        client.post("/api/packages/999/reprint", json={}, headers={"X-API-Key": key}).status_code
+        == 404
+    )
+    assert store.one("SELECT COUNT(*) AS n FROM print_jobs")["n"] == 3

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import place
+from floorkit import connect, place, scan, states
 
-from server.app import create_app
 from server.services import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 
 @pytest.fixture
-def floor(floor_settings, floor_store, floor_tokens):
+def floor_settings(floor_settings):
     floor_settings.device.lease_seconds = 3600  # the background check must not interfere
-    app, socketio = create_app(floor_settings)
-    return app, socketio, app.extensions["store"], app.extensions["scanfloor.hub"], floor_tokens
-
-
-def connect(app, socketio, token):
-    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
-    assert c.is_connected(NS)
-    return c
-
-
-def scan(c, code, mid):
-    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
-
-
-def states(c):
-    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"]
+    return floor_settings
 
 
 def test_silent_pickers_list_goes_to_the_next_picker_from_the_step_reached(floor):
-    app, socketio, store, hub, tokens = floor
+    app, socketio, store, tokens = floor
+    hub = floor.hub
     oid = place(store, "shop-1", [("SKU-B", 2)])
     first = connect(app, socketio, tokens["picker"])
     assert scan(first, "TOTE-1", "a")["ok"] and scan(first, "LE-01-01", "b")["ok"]

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from floorkit import place
-
-from server.app import create_app
-from shared.protocol import DEVICE_NAMESPACE as NS
-
-
-@pytest.fixture
-def floor(floor_settings, floor_store, floor_tokens):
-    app, socketio = create_app(floor_settings)
-    return app, socketio, app.extensions["store"], floor_tokens
-
-
-def connect(app, socketio, token: str):
-    client = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
-    assert client.is_connected(NS)
-    return client
+from floorkit import connect, emit, place
 
 
 def send(client, barcode: str, seq: int, **extra) -> dict:
     msg = {"id": f"s-{seq}", "barcode": barcode, "seq": seq, "at": 1700000000.0 + seq, **extra}
-    return client.emit("scan", msg, namespace=NS, callback=True)
+    return emit(client, "scan", msg)
 
 
 def offline(ok: bool, code: str, list_id: int | None) -> dict:
@@ -96,9 +80,7 @@ def test_a_late_seq_with_a_new_id_is_still_judged(floor, caplog):
     place(store, "shop-1", [("SKU-B", 1)])
     picker = connect(app, socketio, tokens["picker"])
     assert send(picker, "TOTE-5", 7)["ok"]
-    r = picker.emit(
-        "scan", {"id": "late", "barcode": "LE-01-01", "seq": 3}, namespace=NS, callback=True
-    )
+    r = emit(picker, "scan", {"id": "late", "barcode": "LE-01-01", "seq": 3})
     assert r["ok"] and r["code"] == "location_ok"
     assert "at or below 7 already applied" in caplog.text
     assert store.one("SELECT scan_seq FROM devices WHERE name = 'picker-e1'")["scan_seq"] == 7
@@ -109,15 +91,15 @@ def test_actions_are_recorded_once_and_a_short_away_from_a_bin_is_refused(floor)
     app, socketio, store, tokens = floor
     picker = connect(app, socketio, tokens["picker"])
     help_msg = {"id": "a-1", "action": "help", "seq": 1, "at": 1700000000.5}
-    assert picker.emit("action", help_msg, namespace=NS, callback=True) == {
+    assert emit(picker, "action", help_msg) == {
         "id": "a-1",
         "ok": True,
         "error": None,
     }
-    assert picker.emit("action", help_msg, namespace=NS, callback=True)["ok"]
-    short = picker.emit("action", {"id": "a-2", "action": "short"}, namespace=NS, callback=True)
+    assert emit(picker, "action", help_msg)["ok"]
+    short = emit(picker, "action", {"id": "a-2", "action": "short"})
     assert short["ok"] is False and short["error"]["code"] == "not_short"
-    bad = picker.emit("action", {"id": "a-3", "action": "dance"}, namespace=NS, callback=True)
+    bad = emit(picker, "action", {"id": "a-3", "action": "dance"})
     assert bad["error"]["code"] == "bad_message"
     rows = store.all("SELECT action, ok, code, offline FROM device_actions ORDER BY id")
     assert rows == [

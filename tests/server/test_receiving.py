@@ -2,35 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from floorkit import place
-
-from server.app import create_app
-from shared.protocol import DEVICE_NAMESPACE as NS
-
-
-@pytest.fixture
-def floor(floor_settings, floor_store, floor_tokens):
-    app, socketio = create_app(floor_settings)
-    return app, socketio, app.extensions["store"], floor_tokens
-
-
-def connect(app, socketio, token):
-    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
-    assert c.is_connected(NS)
-    return c
-
-
-def scan(c, code, mid):
-    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
-
-
-def action(c, name, mid):
-    return c.emit("action", {"id": mid, "action": name}, namespace=NS, callback=True)
-
-
-def last_state(c):
-    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"][-1]
+from floorkit import action, connect, last_state, place, scan
 
 
 def test_received_goods_go_to_the_orders_waiting_for_them(floor):

@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from floorkit import place
+from floorkit import action, connect, last_state, place, scan
 
-from server.app import create_app
 from server.schemas import CatalogueIn
 from server.services import catalogue
-from shared.protocol import DEVICE_NAMESPACE as NS
-
-
-@pytest.fixture
-def floor(floor_settings, floor_store, floor_tokens):
-    app, socketio = create_app(floor_settings)
-    return app, socketio, app.extensions["store"], floor_tokens
-
-
-def connect(app, socketio, token):
-    c = socketio.test_client(app, namespace=NS, auth={"token": token, "last_seen_seq": 0})
-    assert c.is_connected(NS)
-    return c
-
-
-def scan(c, code, mid):
-    return c.emit("scan", {"id": mid, "barcode": code}, namespace=NS, callback=True)
 
 
 def short(c, mid, found=0, reason="empty"):
-    return c.emit(
-        "action",
-        {"id": mid, "action": "short", "found": found, "reason": reason},
-        namespace=NS,
-        callback=True,
-    )
-
-
-def last_state(c):
-    return [e["args"][0] for e in c.get_received(NS) if e["name"] == "state"][-1]
+    return action(c, "short", mid, found=found, reason=reason)
 
 
 def stock(store, loc, sku):
