@@ -8,6 +8,7 @@ say what to do with each accepted connection.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import select
 import socket
@@ -16,7 +17,7 @@ import time
 from typing import Self
 
 
-class LoopbackServer:
+class LoopbackServer(abc.ABC):
     """Listen on ``host:port`` (port 0 picks a free one) and hand each connection to ``_accepted``."""
 
     thread_name = "loopback"
@@ -93,6 +94,6 @@ class LoopbackServer:
                 continue  # listener closed under us by _unlisten() or stop()
             self._accepted(conn)
 
+    @abc.abstractmethod
     def _accepted(self, conn: socket.socket) -> None:
         """Serve one accepted connection; runs on the accept thread."""
-        raise NotImplementedError
