@@ -49,6 +49,7 @@ COMMANDS = {
     "CMD-SHORT": "short",
     "CMD-HELP": "help",
     "CMD-LOGOUT": "logout",
+    "CMD-LOGIN": "login",
     "CMD-RECEIVE": "receive",
     "CMD-DONE": "receive_done",
     "CMD-REPRINT": "reprint",

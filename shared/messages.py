@@ -213,3 +213,15 @@ def scan_lot(lot: str) -> str:
 
 def wrong_lot(scanned: str, expected: str) -> str:
     return f"Wrong lot {scanned}. Pick lot {expected}"
+
+
+def logged_out_list(ref: str) -> str:
+    return f"Logged out. {ref} went back to the queue"
+
+
+def logged_in() -> str:
+    return "Logged in. Waiting for work"
+
+
+def logged_out_idle() -> str:
+    return "Logged out. Scan CMD-LOGIN to start"

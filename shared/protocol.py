@@ -148,7 +148,7 @@ class ActionIn(_Strict):
     """Event `action`: the worker asked for something (short pick, help, log out). Ack: Ack."""
 
     id: MessageId
-    action: Literal["short", "help", "logout", "receive", "receive_done", "reprint"]
+    action: Literal["short", "help", "logout", "login", "receive", "receive_done", "reprint"]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: int | None = Field(None, ge=0, description="Device journal sequence number.")
     offline: bool = False

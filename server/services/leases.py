@@ -17,6 +17,21 @@ from server.services.screens import push_state
 from server.store import Store
 
 
+def release(store: Store, device_id: int, list_id: int, reason: str, message: str) -> None:
+    """Put a picker's list back in the queue at the step reached and tell the picker (inside a write)."""
+    store.execute(
+        "UPDATE pick_lists SET status = 'open', device_id = NULL WHERE id = ?", (list_id,)
+    )
+    for o in store.all(
+        "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (list_id,)
+    ):
+        record(
+            store, o["order_id"], "allocated", "pick_released",
+            pick_list=list_id, device=device_id, reason=reason,
+        )  # fmt: skip
+    push_state(store, device_id, message=message)
+
+
 def expire(
     store: Store, lease_seconds: float, at: datetime | None = None
 ) -> list[tuple[int, int, str]]:
@@ -33,26 +48,9 @@ def expire(
             (cutoff,),
         )
         for r in rows:
-            store.execute(
-                "UPDATE pick_lists SET status = 'open', device_id = NULL WHERE id = ?",
-                (r["list_id"],),
+            text = (
+                f"{pick_list_ref(r['list_id'])} went back to the queue: the link was down too long"
             )
-            for o in store.all(
-                "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (r["list_id"],)
-            ):
-                record(
-                    store,
-                    o["order_id"],
-                    "allocated",
-                    "pick_released",
-                    pick_list=r["list_id"],
-                    device=r["device_id"],
-                    reason="lease expired",
-                )
-            push_state(
-                store,
-                r["device_id"],
-                message=f"{pick_list_ref(r['list_id'])} went back to the queue: the link was down too long",
-            )
+            release(store, r["device_id"], r["list_id"], "lease expired", text)
             released.append((r["device_id"], r["list_id"], r["warehouse"]))
     return released

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from server.domain import packing, picking
 from server.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
-from server.services import outbox, packages, receiving, shipments, shorts, views
+from server.services import leases, outbox, packages, receiving, shipments, shorts, views
 from server.services.clock import now
 from server.services.orders import record
 from server.services.screens import current_state, push_state, refresh_idle_packers
@@ -302,6 +302,14 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             ack = _receive(store, device, msg, effects)
         elif msg.action == "reprint":
             ack = _reprint(store, device, msg, effects)
+        elif msg.action == "logout":
+            ack = _logout(store, device, msg, effects)
+        elif msg.action == "login":
+            store.execute("UPDATE devices SET logged_in = 1 WHERE id = ?", (device["id"],))
+            effects.offer_work.add(device["warehouse"])
+            push_state(store, device["id"], message=say.logged_in())
+            effects.devices.add(device["id"])
+            ack = Ack(id=msg.id, ok=True)
         else:
             ack = Ack(id=msg.id, ok=True)
         at = now()
@@ -344,6 +352,21 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
             effects.offer_work.add(device["warehouse"])
     push_state(store, device["id"], message=message)
     effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
+
+
+def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """A picker logging out gives its list back at the step reached, for the next picker."""
+    store.execute("UPDATE devices SET logged_in = 0 WHERE id = ?", (device["id"],))
+    list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
+    if list_id is None:
+        push_state(store, device["id"], message=say.logged_out())
+        effects.devices.add(device["id"])
+    else:
+        text = say.logged_out_list(pick_list_ref(list_id))
+        leases.release(store, device["id"], list_id, "picker logged out", text)
+        effects.offer_work.add(device["warehouse"])
+        effects.devices.add(device["id"])
     return Ack(id=msg.id, ok=True)
 
 

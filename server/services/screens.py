@@ -6,17 +6,22 @@ from server.domain import packing, picking
 from server.domain.floor import pick_list_ref
 from server.services import outbox, receiving, views
 from server.store import Store
+from shared import messages as say
 from shared.protocol import DeviceState, StateEvent, dump
 
 
 def current_state(store: Store, device_id: int) -> DeviceState:
     """The device's screen, from what the database says it is doing."""
-    dev = store.one("SELECT role, warehouse, receiving FROM devices WHERE id = ?", (device_id,))
+    dev = store.one(
+        "SELECT role, warehouse, receiving, logged_in FROM devices WHERE id = ?", (device_id,)
+    )
     r = receiving.active(dev)
     if r is not None:
         return receiving.screen(r)
     if dev["role"] == "picker":
         list_id = views.assigned_list_id(store, device_id)
+        if list_id is None and not dev["logged_in"]:
+            return DeviceState(screen="idle", instruction=say.logged_out_idle())
         return picking.screen(views.load(store, list_id) if list_id else None)
     bench = views.bench(store, device_id)
     return packing.screen(bench, () if bench else waiting_for_packing(store, dev["warehouse"]))

@@ -33,7 +33,7 @@ def offer_work(store: Store, warehouse: str | None = None) -> list[int]:
         where = "AND d.warehouse = ?" if warehouse else ""
         idle = store.all(
             f"""SELECT d.id, d.warehouse FROM devices d
-                WHERE d.role = 'picker' AND d.connected = 1 {where}
+                WHERE d.role = 'picker' AND d.connected = 1 AND d.logged_in = 1 {where}
                 AND NOT EXISTS (SELECT 1 FROM pick_lists p WHERE p.device_id = d.id AND p.status = 'assigned')
                 ORDER BY d.last_seen""",
             (warehouse,) if warehouse else (),

@@ -410,3 +410,9 @@ CREATE TABLE count_tasks (
 def m0005_receiving(db: Database) -> None:
     """Receiving by scan: what a device in receive mode has scanned so far (JSON), until booked."""
     _run(db, "ALTER TABLE devices ADD COLUMN receiving TEXT")
+
+
+@MIGRATIONS(name="0006_logout")
+def m0006_logout(db: Database) -> None:
+    """A logged-out picker is offered no work until it logs in again (CMD-LOGIN or a reconnect)."""
+    _run(db, "ALTER TABLE devices ADD COLUMN logged_in INTEGER NOT NULL DEFAULT 1")

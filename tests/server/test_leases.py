@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import connect, place, scan, states
+from floorkit import action, connect, last_state, place, scan, states
 
 from server.services import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
@@ -53,3 +53,24 @@ def test_silent_pickers_list_goes_to_the_next_picker_from_the_step_reached(floor
     assert not r["ok"]
     assert store.one("SELECT SUM(picked) AS n FROM pick_steps")["n"] == 1
     assert scan(second, "0012345678905", "e")["code"] == "list_done"
+
+
+def test_logging_out_gives_the_list_back_and_logging_in_takes_work_again(floor):
+    app, socketio, store, tokens = floor
+    hub = floor.hub
+    place(store, "shop-1", [("SKU-B", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    assert scan(picker, "TOTE-1", "a")["ok"] and scan(picker, "LE-01-01", "b")["ok"]
+    assert action(picker, "logout", "c")["ok"]
+    got = last_state(picker)
+    assert got["state"]["screen"] == "idle" and "CMD-LOGIN" in got["state"]["instruction"]
+    assert "went back to the queue" in got["message"]
+    assert store.one("SELECT status, device_id FROM pick_lists") == {
+        "status": "open",
+        "device_id": None,
+    }
+    hub.offer_work("WH-EAST")  # a logged-out picker is offered nothing
+    assert store.one("SELECT status FROM pick_lists")["status"] == "open"
+    assert action(picker, "login", "d")["ok"]
+    state = last_state(picker)["state"]
+    assert state["screen"] == "pick_item" and state["tote"] == "TOTE-1"  # the step reached
