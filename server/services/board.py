@@ -55,6 +55,12 @@ def snapshot(store: Store) -> dict[str, Any]:
                JOIN devices d ON d.id = s.device_id ORDER BY s.id DESC LIMIT ?""",
             (RECENT_FAILED_PRINTS,),
         )
+        helps = store.all(
+            """SELECT a.id, d.name AS device, d.warehouse, a.pick_list_id, a.received_at AS at
+               FROM device_actions a JOIN devices d ON d.id = a.device_id
+               WHERE a.action = 'help' ORDER BY a.id DESC LIMIT ?""",
+            (RECENT_FAILED_PRINTS,),
+        )
         counts = counts_by_status(store)
         open_counts = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
     for row in lists:
@@ -72,6 +78,7 @@ def snapshot(store: Store) -> dict[str, Any]:
         "counts": {**counts, "failed_prints": failed_prints, "bins_to_count": open_counts},
         "failed_print_jobs": failed_jobs,
         "short_picks": shorts,
+        "help_requests": helps,
         "at": now(),
     }
 

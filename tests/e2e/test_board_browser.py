@@ -106,6 +106,11 @@ def test_board_shows_the_floor_and_follows_it_live(
         expect(second.locator(".bar-picked + .bar-num")).to_have_text("2 / 3")
         expect(second.locator(".bar-picked .fill")).to_have_attribute("style", "width: 67%;")
         assert page.evaluate("window.__sameDocument") == 42, "the page reloaded"
+        expect(page.locator("#help-section")).to_be_hidden()
+        ack = device.call("action", {"id": "h1", "action": "help"}, namespace="/device", timeout=5)
+        assert ack["ok"]
+        expect(page.locator("#help-requests tbody tr")).to_have_count(1)
+        expect(page.locator("#help-requests tbody tr").first).to_contain_text("picker-e1")
         shot = tmp_path / "board.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"board screenshot: {shot}")

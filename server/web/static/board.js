@@ -182,6 +182,23 @@
     $("prints-section").hidden = jobs.length === 0;
   }
 
+  function renderHelp(requests) {
+    var frag = document.createDocumentFragment();
+    requests.forEach(function (x) {
+      var tr = el("tr");
+      tr.dataset.help = String(x.id);
+      tr.appendChild(cell(x.device));
+      tr.appendChild(cell(x.warehouse));
+      tr.appendChild(cell(x.pick_list_id == null ? "—" : "PL-" + String(x.pick_list_id).padStart(6, "0")));
+      var when = el("td", "seen", ago(x.at));
+      when.dataset.at = x.at || "";
+      tr.appendChild(when);
+      frag.appendChild(tr);
+    });
+    $("help-requests").tBodies[0].replaceChildren(frag);
+    $("help-section").hidden = requests.length === 0;
+  }
+
   function renderShortPicks(shorts) {
     var frag = document.createDocumentFragment();
     shorts.forEach(function (x) {
@@ -213,6 +230,7 @@
     renderDevices(snap.devices || []);
     renderFailedPrints(snap.failed_print_jobs || []);
     renderShortPicks(snap.short_picks || []);
+    renderHelp(snap.help_requests || []);
     $("summary").textContent = $("lists-count").textContent + " · " + $("devices-count").textContent;
     $("updated").textContent = "updated " + clock(Date.now());
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
