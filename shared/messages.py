@@ -225,3 +225,15 @@ def logged_in() -> str:
 
 def logged_out_idle() -> str:
     return "Logged out. Scan CMD-LOGIN to start"
+
+
+def fetch_cart(totes: list[str]) -> str:
+    return f"Fetch the cart with tote {', '.join(totes)} and scan a tote"
+
+
+def cart_found() -> str:
+    return "Cart found. Carry on"
+
+
+def not_this_cart(barcode: str, totes: list[str]) -> str:
+    return f"{barcode} is not on this cart. Scan tote {', '.join(totes)}"

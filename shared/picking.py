@@ -31,7 +31,8 @@ PICK_SCREENS = ("idle", "pick_tote", "pick_location", "pick_item", "pick_put", "
 # Screen -> screens a scan may lead to. Tested: no verdict leaves this table.
 TRANSITIONS: dict[str, set[str]] = {
     "idle": {"idle"},
-    "pick_tote": {"pick_tote", "pick_location"},
+    # A picker who fetched a half-picked cart carries on where the list was.
+    "pick_tote": {"pick_tote", "pick_location", "pick_put", "pick_done"},
     "pick_location": {"pick_location", "pick_item"},
     "pick_item": {"pick_item", "pick_put", "pick_location", "pick_done"},
     "pick_put": {"pick_put", "pick_item", "pick_location", "pick_done"},
@@ -61,7 +62,12 @@ class Put:
     step_id: int
 
 
-Change = SetTote | AtLocation | Picked | Put
+@dataclass(frozen=True)
+class CartFetched:
+    list_id: int
+
+
+Change = SetTote | AtLocation | Picked | Put | CartFetched
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,7 @@ def screen(
     remaining: Sequence[StepView],
     at_location: bool,
     total: int,
+    fetch_cart: bool = False,
 ) -> DeviceState:
     """The picker's screen for a list: `remaining` are its open steps, current first."""
     remaining = [s for s in remaining if s.put < s.qty]
@@ -141,6 +148,15 @@ def screen(
         progress=Progress(done=done, total=total),
         remaining=remaining,
     )
+    if fetch_cart and totes:
+        on_cart = sorted(totes.values())
+        return DeviceState(
+            screen="pick_tote",
+            instruction=say.fetch_cart(on_cart),
+            expect=Expect(kind="tote", barcodes=on_cart),
+            fetch_cart=True,
+            **common,
+        )
     missing = [o for o in orders if o not in totes]
     if missing:
         order = missing[0]
@@ -212,6 +228,15 @@ def judge(
         return Verdict(False, "nothing_to_scan", state.instruction, state=state)
     totes = dict(state.totes)
     remaining = list(state.remaining)
+    if state.screen == "pick_tote" and state.fetch_cart:
+        on_cart = sorted(totes.values())
+        if text not in on_cart:
+            return Verdict(False, "not_this_cart", say.not_this_cart(text, on_cart), state=state)
+        # Fetching the cart took the picker away from the bin: the current bin is scanned again.
+        after = _again(state, totes, remaining, at_location=False)
+        return Verdict(
+            True, "cart_found", say.cart_found(), CartFetched(state.pick_list_id or 0), after
+        )
     if state.screen == "pick_tote":
         order = state.order_id or next(o for o in state.orders if o not in totes)
         if not is_tote(text):

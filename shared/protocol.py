@@ -104,6 +104,9 @@ class DeviceState(_Strict):
     totes: dict[str, str] = Field(
         default_factory=dict, description="order id -> its tote on the cart"
     )
+    fetch_cart: bool = Field(
+        False, description="the list was given back mid-pick: fetch its cart first"
+    )
     progress: Progress | None = None
     step: StepView | None = None
     remaining: list[StepView] = Field(

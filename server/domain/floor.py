@@ -51,6 +51,7 @@ class PickList:
     steps: tuple[Step, ...] = field(default_factory=tuple)
     orders: tuple[str, ...] = ()  # cart position order
     totes: dict[str, str] = field(default_factory=dict)
+    cart_away: bool = False  # given back mid-pick: its cart is where the last picker left it
 
     @property
     def ref(self) -> str:

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from server.domain.floor import PickList, Step
 from shared import picking as rules
-from shared.picking import TRANSITIONS, AtLocation, Change, Picked, Put, SetTote, Verdict
+from shared.picking import (
+    TRANSITIONS,
+    AtLocation,
+    CartFetched,
+    Change,
+    Picked,
+    Put,
+    SetTote,
+    Verdict,
+)
 from shared.protocol import DeviceState, StepView
 
 __all__ = [
     "TRANSITIONS",
     "AtLocation",
+    "CartFetched",
     "Change",
     "Picked",
     "Put",
@@ -61,6 +71,7 @@ def screen(pl: PickList | None) -> DeviceState:
         [step_view(s) for s in pl.steps if s.open],
         current.at_location if current else False,
         sum(s.qty for s in pl.steps),
+        fetch_cart=pl.cart_away,
     )
 
 

@@ -167,6 +167,9 @@ def _pick(
         _take_from_bin(store, change.step_id)
     elif isinstance(change, picking.Put):
         store.execute("UPDATE pick_steps SET put = put + 1 WHERE id = ?", (change.step_id,))
+    elif isinstance(change, picking.CartFetched):
+        store.execute("UPDATE pick_lists SET cart_away = 0 WHERE id = ?", (list_id,))
+        store.execute("UPDATE pick_steps SET at_location = 0 WHERE pick_list_id = ?", (list_id,))
     if verdict.code == "list_done":
         _finish_list(store, list_id, device, effects)
     return verdict, screen_name, list_id

@@ -11,7 +11,7 @@ from server.store import Store
 
 def load(store: Store, list_id: int) -> PickList | None:
     """A pick list with its steps, location and item barcodes."""
-    head = store.one("SELECT id, status, tote FROM pick_lists WHERE id = ?", (list_id,))
+    head = store.one("SELECT id, status, tote, cart_away FROM pick_lists WHERE id = ?", (list_id,))
     if head is None:
         return None
     rows = store.all(
@@ -56,7 +56,9 @@ def load(store: Store, list_id: int) -> PickList | None:
     )
     orders = tuple(c["order_id"] for c in cart) or tuple(sorted({s.order_id for s in steps}))
     totes = {c["order_id"]: c["tote"] for c in cart if c["tote"]}
-    return PickList(head["id"], head["status"], head["tote"], steps, orders, totes)
+    return PickList(
+        head["id"], head["status"], head["tote"], steps, orders, totes, bool(head["cart_away"])
+    )
 
 
 def assigned_list_id(store: Store, device_id: int) -> int | None:

@@ -416,3 +416,9 @@ def m0005_receiving(db: Database) -> None:
 def m0006_logout(db: Database) -> None:
     """A logged-out picker is offered no work until it logs in again (CMD-LOGIN or a reconnect)."""
     _run(db, "ALTER TABLE devices ADD COLUMN logged_in INTEGER NOT NULL DEFAULT 1")
+
+
+@MIGRATIONS(name="0007_cart_away")
+def m0007_cart_away(db: Database) -> None:
+    """A list given back mid-pick has its totes on the first picker's cart: the next one fetches it."""
+    _run(db, "ALTER TABLE pick_lists ADD COLUMN cart_away INTEGER NOT NULL DEFAULT 0")

@@ -34,9 +34,16 @@ def test_silent_pickers_list_goes_to_the_next_picker_from_the_step_reached(floor
     assert states(second)[-1]["state"]["screen"] == "idle"
     assert hub.expire_leases(60) == 1
     state = states(second)[-1]["state"]
-    # Taken over where it was left: tote, bin visited, 1 of 2 picked.
-    assert state["screen"] == "pick_item" and state["tote"] == "TOTE-1"
+    # Taken over where it was left: first fetch the cart holding TOTE-1 (1 of 2 in it) ...
+    assert state["screen"] == "pick_tote" and state["fetch_cart"]
+    assert state["expect"]["barcodes"] == ["TOTE-1"] and "Fetch the cart" in state["instruction"]
     assert state["progress"] == {"done": 1, "total": 2}
+    assert scan(second, "TOTE-9", "x1")["code"] == "not_this_cart"
+    r = scan(second, "TOTE-1", "x2")
+    assert r["code"] == "cart_found"
+    # ... then back to the bin for the last unit.
+    assert r["state"]["screen"] == "pick_location" and r["state"]["tote"] == "TOTE-1"
+    assert scan(second, "LE-01-01", "x3")["ok"]
     assert (
         store.one(
             "SELECT event FROM order_events WHERE order_id = ? ORDER BY id DESC LIMIT 1", (oid,)
@@ -73,4 +80,5 @@ def test_logging_out_gives_the_list_back_and_logging_in_takes_work_again(floor):
     assert store.one("SELECT status FROM pick_lists")["status"] == "open"
     assert action(picker, "login", "d")["ok"]
     state = last_state(picker)["state"]
-    assert state["screen"] == "pick_item" and state["tote"] == "TOTE-1"  # the step reached
+    assert state["screen"] == "pick_tote" and state["expect"]["barcodes"] == ["TOTE-1"]
+    assert scan(picker, "TOTE-1", "e")["state"]["screen"] == "pick_location"  # the step reached
