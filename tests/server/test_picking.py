@@ -132,6 +132,12 @@ def test_tote_first_then_location_then_items():
             1, "assigned", "TOTE-1", (step(at_location=True, picked=1), step(2, location="B-01-01"))
         ),
         PickList(1, "assigned", "TOTE-1", (step(at_location=True, picked=2),)),
+        CLUSTER,
+        dataclasses.replace(
+            CLUSTER, steps=(step(at_location=True, picked=1, put=0), CLUSTER.steps[1])
+        ),
+        dataclasses.replace(CLUSTER, cart_away=True),
+        dataclasses.replace(CLUSTER, totes={"SO-1": "TOTE-1"}),
     ],
 )
 @pytest.mark.parametrize("text", ["TOTE-9", "TOTE-1", "LA-01-01", "LB-01-01", MUG[0], "junk"])
@@ -146,6 +152,9 @@ def test_no_scan_leaves_the_picking_table(pl, text):
 
 
 def apply(pl: PickList, change) -> PickList:
+    if isinstance(change, picking.CartFetched):
+        steps = tuple(dataclasses.replace(s, at_location=False) for s in pl.steps)
+        return dataclasses.replace(pl, cart_away=False, steps=steps)
     if isinstance(change, picking.SetTote):
         return dataclasses.replace(
             pl,
