@@ -9,7 +9,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
 from server.realtime.hub import Hub, device_room
-from server.services import auth, outbox, packages, scanning, screens
+from server.services import actions, auth, outbox, packages, scanning, screens
 from server.services.clock import now
 from shared.protocol import (
     CLIENT_EVENTS,
@@ -126,7 +126,7 @@ class DeviceNamespace(Namespace):
             msg = parse(ActionIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        ack, effects = scanning.handle_action(self.store, self._device(), msg)
+        ack, effects = actions.handle_action(self.store, self._device(), msg)
         self.hub.apply(effects)
         return dump(ack)
 

@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 
 from server.domain import packing, picking
 from server.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
-from server.services import leases, outbox, packages, receiving, shipments, shorts, views
+from server.services import outbox, packages, receiving, shipments, views
 from server.services.clock import now
 from server.services.orders import record
-from server.services.screens import current_state, push_state, refresh_idle_packers
+from server.services.screens import current_state, refresh_idle_packers
 from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
 from shared.barcodes import parse_scan
 from shared.picking import read_scan
-from shared.protocol import Ack, ActionIn, ErrorBody, ScanIn, ScanReply
+from shared.protocol import ScanIn, ScanReply
 
 log = logging.getLogger("scanfloor.scanning")
 
@@ -57,7 +57,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         if seen:
             stored = ScanReply.model_validate_json(seen["reply"])
             return stored.model_copy(update={"duplicate": True}), effects
-        _note_seq(store, device["id"], msg.id, msg.seq)
+        note_seq(store, device["id"], msg.id, msg.seq)
         text, keys, lot = read_scan(msg.barcode)
         if receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
@@ -107,7 +107,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
     return reply, effects
 
 
-def _note_seq(store: Store, device_id: int, msg_id: str, seq: int | None) -> None:
+def note_seq(store: Store, device_id: int, msg_id: str, seq: int | None) -> None:
     """Keep the highest journal seq applied from a device; say so when one comes late."""
     if seq is None:
         return
@@ -171,7 +171,7 @@ def _pick(
         store.execute("UPDATE pick_lists SET cart_away = 0 WHERE id = ?", (list_id,))
         store.execute("UPDATE pick_steps SET at_location = 0 WHERE pick_list_id = ?", (list_id,))
     if verdict.code == "list_done":
-        _finish_list(store, list_id, device, effects)
+        finish_list(store, list_id, device, effects)
     return verdict, screen_name, list_id
 
 
@@ -195,7 +195,7 @@ def _take_from_bin(store: Store, step_id: int) -> None:
     shipments.take(store, row["reservation_id"], 1)
 
 
-def _finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> None:
+def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> None:
     store.execute(
         "UPDATE pick_lists SET status = 'picked', picked_at = ? WHERE id = ?", (now(), list_id)
     )
@@ -286,132 +286,6 @@ def _label_if_verified(store: Store, device: dict, effects: Effects) -> None:
     if bench and packing.all_verified(bench.pick_list) and bench.package is None:
         packages.create(store, bench.pick_list, device["id"])
         effects.devices.add(device["id"])
-
-
-def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effects]:
-    """Record a worker's request (short pick, help, log out) once, and answer it."""
-    effects = Effects(board=True)
-    with store.write():
-        seen = store.one(
-            "SELECT reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
-            (device["id"], msg.id),
-        )
-        if seen:
-            return Ack.model_validate_json(seen["reply"]), Effects()
-        _note_seq(store, device["id"], msg.id, msg.seq)
-        if msg.action == "short":
-            ack = _short(store, device, msg, effects)
-        elif msg.action in ("receive", "receive_done"):
-            ack = _receive(store, device, msg, effects)
-        elif msg.action == "reprint":
-            ack = _reprint(store, device, msg, effects)
-        elif msg.action == "logout":
-            ack = _logout(store, device, msg, effects)
-        elif msg.action == "login":
-            store.execute("UPDATE devices SET logged_in = 1 WHERE id = ?", (device["id"],))
-            effects.offer_work.add(device["warehouse"])
-            push_state(store, device["id"], message=say.logged_in())
-            effects.devices.add(device["id"])
-            ack = Ack(id=msg.id, ok=True)
-        else:
-            ack = Ack(id=msg.id, ok=True)
-        at = now()
-        store.execute(
-            "INSERT INTO device_messages (device_id, msg_id, event, received_at, reply) VALUES (?, ?, 'action', ?, ?)",
-            (device["id"], msg.id, at, ack.model_dump_json()),
-        )
-        store.execute(
-            """INSERT INTO device_actions (device_id, msg_id, action, pick_list_id, step_id,
-                 device_seq, offline, ok, code, at, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                device["id"],
-                msg.id,
-                msg.action,
-                msg.pick_list_id,
-                msg.step_id,
-                msg.seq,
-                int(msg.offline),
-                int(ack.ok),
-                ack.error.code if ack.error else "ok",
-                msg.at,
-                at,
-            ),
-        )
-        store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
-    return ack, effects
-
-
-def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
-    """Start receiving, or book what was received; either way the device gets its new screen."""
-    if msg.action == "receive":
-        receiving.start(store, device)
-        message = say.receive_scan_bin()
-    else:
-        # The device's message id makes the receipt id: a repeated CMD-DONE books nothing twice.
-        receipt_id = f"dev{device['id']}-{msg.id.replace(':', '.')}"
-        message, skus = receiving.done(store, device, receipt_id)
-        if skus:
-            effects.offer_work.add(device["warehouse"])
-    push_state(store, device["id"], message=message)
-    effects.devices.add(device["id"])
-    return Ack(id=msg.id, ok=True)
-
-
-def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
-    """A picker logging out gives its list back at the step reached, for the next picker."""
-    store.execute("UPDATE devices SET logged_in = 0 WHERE id = ?", (device["id"],))
-    list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
-    if list_id is None:
-        push_state(store, device["id"], message=say.logged_out())
-        effects.devices.add(device["id"])
-    else:
-        text = say.logged_out_list(pick_list_ref(list_id))
-        leases.release(store, device["id"], list_id, "picker logged out", text)
-        effects.offer_work.add(device["warehouse"])
-        effects.devices.add(device["id"])
-    return Ack(id=msg.id, ok=True)
-
-
-def _reprint(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
-    """Print the label of the package on this bench again (a jam, a smudge, a torn label)."""
-    bench = views.bench(store, device["id"]) if device["role"] == "packer" else None
-    if bench is None or bench.package is None:
-        error = ErrorBody(code="nothing_to_reprint", message=say.nothing_to_reprint())
-        return Ack(id=msg.id, ok=False, error=error)
-    packages.reprint(store, bench.package.package_id, device["id"])
-    effects.devices.add(device["id"])
-    return Ack(id=msg.id, ok=True)
-
-
-def _short(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
-    """A short pick at the picker's current step: correct, count, re-allocate, show the new step."""
-    if device["role"] != "picker":
-        return Ack(
-            id=msg.id,
-            ok=False,
-            error=ErrorBody(code="not_short", message="Only pickers short-pick"),
-        )
-    list_id = views.assigned_list_id(store, device["id"])
-    if msg.pick_list_id is not None and msg.pick_list_id != list_id:
-        text = say.list_changed(pick_list_ref(msg.pick_list_id))
-        return Ack(id=msg.id, ok=False, error=ErrorBody(code="list_changed", message=text))
-    try:
-        outcome = shorts.report(store, device, list_id, msg.found or 0, msg.reason or "empty")
-    except shorts.NotShort as exc:
-        return Ack(id=msg.id, ok=False, error=ErrorBody(code="not_short", message=str(exc)))
-    after = views.load(store, list_id)
-    if after is not None and not after.steps:
-        # Nothing of the list is left to pick or pack: it goes, and the picker gets new work.
-        store.execute("DELETE FROM pick_list_totes WHERE pick_list_id = ?", (list_id,))
-        store.execute("DELETE FROM pick_lists WHERE id = ?", (list_id,))
-        assign_next(store, device["id"], device["warehouse"])
-    elif after is not None and after.current() is None:
-        # The short took the last open units off the list: it goes to packing as it is.
-        _finish_list(store, list_id, device, effects)
-    push_state(store, device["id"], message=outcome.message)
-    effects.devices.add(device["id"])
-    return Ack(id=msg.id, ok=True)
 
 
 def handle_seen(store: Store, device: dict, seq: int) -> None:
