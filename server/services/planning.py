@@ -16,6 +16,9 @@ from server.services.clock import now
 from server.store import Store
 
 
+BATCH_WINDOW = 120  # fresh lists, most urgent first, considered for one cart
+
+
 def layout_for(store: Store, warehouse: str) -> Layout:
     """A warehouse's aisle layout, from the highest aisle and bay numbers of its bins."""
     row = store.one(
@@ -128,7 +131,9 @@ def cart_for(store: Store, device_id: int, warehouse: str) -> int | None:
     fresh = [r for r in lists if not (r["started"] or r["orders"] != 1)]
     if started and (not fresh or started[0]["priority"] >= fresh[0]["priority"]):
         return started[0]["id"]  # work left half done (a lease ran out) goes first
-    return _batch(store, fresh, warehouse, Cart(totes=max(1, dev["cart_totes"])))
+    # The cart is filled from the head of the queue (batching looks a few dozen orders
+    # ahead), so the rest of a long backlog need not be read for every hand-out.
+    return _batch(store, fresh[:BATCH_WINDOW], warehouse, Cart(totes=max(1, dev["cart_totes"])))
 
 
 def _batch(store: Store, fresh: list[dict], warehouse: str, cart: Cart) -> int:
@@ -158,7 +163,7 @@ def _batch(store: Store, fresh: list[dict], warehouse: str, cart: Cart) -> int:
         )
         for rank, (list_id, rows) in enumerate(by_list.items())
     ]
-    batch = make_batches(work, cart, layout_for(store, warehouse))[0]
+    batch = make_batches(work, cart, layout_for(store, warehouse), limit=1)[0]
     members = [int(o) for o in batch.order_ids]
     target, others = members[0], members[1:]
     for position, list_id in enumerate(others, start=2):

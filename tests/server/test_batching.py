@@ -80,3 +80,12 @@ def test_every_order_in_exactly_one_batch_and_batching_walks_less(stop_lists, to
     batched = sum(walk(LAYOUT, b.stops) for b in batches)
     alone = sum(walk(LAYOUT, list(o.stops)) for o in orders)
     assert batched <= alone + 1e-6
+
+
+def test_batches_come_in_queue_order_and_limit_stops_early():
+    cart = Cart(totes=2, max_lines=10)
+    big = order("big", [(1, b) for b in range(1, 7)], rank=3)  # travels alone, but queues behind
+    early = [order("a", [(2, 1)], rank=1), order("b", [(2, 2)], rank=2)]
+    batches = make_batches([big, *early], cart, LAYOUT)
+    assert [b.order_ids for b in batches] == [["a", "b"], ["big"]]
+    assert [b.order_ids for b in make_batches([big, *early], cart, LAYOUT, limit=1)] == [["a", "b"]]
