@@ -7,6 +7,8 @@ its new screen as a `state` event.
 
 from __future__ import annotations
 
+import hashlib
+
 from server.domain.floor import pick_list_ref
 from server.services import leases, packages, receiving, scanning, shorts, views
 from server.services.clock import now
@@ -79,7 +81,8 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
         message = say.receive_scan_bin()
     else:
         # The device's message id makes the receipt id: a repeated CMD-DONE books nothing twice.
-        receipt_id = f"dev{device['id']}-{msg.id.replace(':', '.')}"
+        digest = hashlib.sha256(msg.id.encode()).hexdigest()[:20]
+        receipt_id = f"dev{device['id']}-{digest}"
         message, skus = receiving.done(store, device, receipt_id)
         if skus:
             effects.offer_work.add(device["warehouse"])

@@ -39,3 +39,17 @@ def test_received_goods_go_to_the_orders_waiting_for_them(floor):
     ]
     assert store.one("SELECT status FROM orders WHERE id = ?", (waiting,))["status"] == "allocated"
     assert last_state(packer)["state"]["screen"] == "pack_start"
+
+
+def test_a_long_message_id_still_books_the_receipt(floor):
+    app, socketio, store, tokens = floor
+    packer = connect(app, socketio, tokens["packer"])
+    assert action(packer, "receive", "r1")["ok"]
+    scan(packer, "LE-01-02", "r2")
+    scan(packer, "4006381333931", "r3")
+    assert action(packer, "receive_done", "d" * 64)["ok"]
+    on_hand = store.one(
+        "SELECT SUM(s.on_hand) AS n FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.code = 'E-01-02' AND s.sku = 'SKU-A'"
+    )["n"]
+    assert on_hand == 1
