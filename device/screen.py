@@ -64,9 +64,12 @@ def headline(state: DeviceState) -> str:
     """The few words that matter most on a screen, for when the instruction is too long."""
     left = state.step.qty - state.step.picked if state.step else 0
     return {
-        "pick_tote": "SCAN TOTE",
+        "pick_tote": "FETCH CART" if state.fetch_cart else "SCAN TOTE",
         "pick_location": f"GO TO {state.step.location}" if state.step else "GO TO",
         "pick_item": f"PICK {left}",
+        "pick_put": f"PUT IN {state.tote}" if state.tote else "PUT IN TOTE",
+        "receive_location": "SCAN BIN",
+        "receive_item": "RECEIVE",
         "pick_done": "DONE",
         "idle": "WAIT",
         "pack_start": "SCAN TOTE",

@@ -101,3 +101,14 @@ def test_command_cards(barcode, kept):
     from device.scanflow import parse_command
 
     assert parse_command(barcode) == kept
+
+
+def test_every_screen_has_a_headline_of_plain_words():
+    from typing import get_args
+
+    from device.screen import headline
+    from shared.protocol import DeviceState, Screen
+
+    for name in get_args(Screen):
+        words = headline(DeviceState(screen=name, instruction="x"))
+        assert "_" not in words and words.isupper(), (name, words)
