@@ -15,7 +15,6 @@ from server.domain.routing import Layout, Stop, best_route, route_length, s_shap
 from server.services.clock import now
 from server.store import Store
 
-
 BATCH_WINDOW = 120  # fresh lists, most urgent first, considered for one cart
 
 
