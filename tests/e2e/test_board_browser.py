@@ -111,6 +111,59 @@ def test_board_shows_the_floor_and_follows_it_live(
         assert ack["ok"]
         expect(page.locator("#help-requests tbody tr")).to_have_count(1)
         expect(page.locator("#help-requests tbody tr").first).to_contain_text("picker-e1")
+        # A short pick reaches the board with the next snapshot.
+        floor_store.execute(
+            """INSERT INTO short_picks (device_id, pick_list_id, step_id, order_id, location_id, sku,
+                 wanted, found, reason, outcome, at)
+               SELECT d.id, 1, 1, 'SO-000001', l.id, 'SKU-B', 2, 0, 'damaged', 'same_warehouse', ?
+               FROM devices d, locations l WHERE d.name = 'picker-e1' AND l.code = 'E-01-01'""",
+            ("2026-01-01T00:00:00+00:00",),
+        )
+        expect(page.locator("#shorts-section")).to_be_hidden()
+        device.call("action", {"id": "h2", "action": "help"}, namespace="/device", timeout=5)
+        row = page.locator("#short-picks tbody tr")
+        expect(row).to_have_count(1)
+        expect(row.locator("td")).to_have_text(
+            [
+                "E-01-01",
+                "SKU-B",
+                "SO-000001",
+                "picker-e1",
+                "2",
+                "0",
+                "damaged",
+                "same warehouse",
+                re.compile("ago"),
+            ]
+        )
+        # So does a label that failed to print.
+        expect(page.locator("#prints-section")).to_be_hidden()
+        with floor_store.write():
+            pkg = floor_store.execute(
+                "INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl, "
+                "created_at) VALUES ('SO-000001', 1, '006141410000000012', 'SF0000000010', 1, "
+                "'labelled', '^XA^XZ', '2026-01-01')"
+            ).lastrowid
+            floor_store.execute(
+                "INSERT INTO print_jobs (package_id, device_id, status, attempts, error, created_at, "
+                "updated_at) SELECT ?, id, 'failed', 2, 'paper_out: printer is out of paper', "
+                "'2026-01-01', '2026-01-01T00:00:00+00:00' FROM devices WHERE name = 'picker-e1'",
+                (pkg,),
+            )
+        device.call("action", {"id": "h3", "action": "help"}, namespace="/device", timeout=5)
+        failed = page.locator("#failed-prints tbody tr")
+        expect(failed).to_have_count(1)
+        expect(failed.locator("td")).to_have_text(
+            [
+                re.compile(r"\d+"),
+                "SO-000001",
+                "picker-e1",
+                "2",
+                "paper_out: printer is out of paper",
+                re.compile("ago"),
+            ]
+        )
+        expect(page.locator('.counter[data-counter="failed_prints"] .counter-n')).to_have_text("1")
         shot = tmp_path / "board.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"board screenshot: {shot}")

@@ -163,62 +163,25 @@
     $("devices-count").textContent = online + " of " + devices.length + (devices.length === 1 ? " device" : " devices") + " online";
   }
 
-  function renderFailedPrints(jobs) {
+  // One alert table (failed prints, help requests, short picks): a row per item, hidden when empty.
+  // Each column is [field, className] or a function of the item giving the cell's text.
+  function renderAlerts(tableId, sectionId, rows, rowKey, columns) {
     var frag = document.createDocumentFragment();
-    jobs.forEach(function (j) {
+    rows.forEach(function (x) {
       var tr = el("tr");
-      tr.dataset.job = String(j.id);
-      tr.appendChild(el("td", "num", j.id));
-      tr.appendChild(cell(j.order_id));
-      tr.appendChild(cell(j.device));
-      tr.appendChild(el("td", "num", j.attempts));
-      tr.appendChild(cell(j.error, "error"));
-      var when = el("td", "seen", ago(j.updated_at));
-      when.dataset.at = j.updated_at || "";
-      tr.appendChild(when);
-      frag.appendChild(tr);
-    });
-    $("failed-prints").tBodies[0].replaceChildren(frag);
-    $("prints-section").hidden = jobs.length === 0;
-  }
-
-  function renderHelp(requests) {
-    var frag = document.createDocumentFragment();
-    requests.forEach(function (x) {
-      var tr = el("tr");
-      tr.dataset.help = String(x.id);
-      tr.appendChild(cell(x.device));
-      tr.appendChild(cell(x.warehouse));
-      tr.appendChild(cell(x.pick_list_id == null ? "—" : "PL-" + String(x.pick_list_id).padStart(6, "0")));
+      tr.dataset[rowKey] = String(x.id);
+      columns.forEach(function (col) {
+        if (typeof col === "function") { tr.appendChild(cell(col(x))); return; }
+        if (col[1] === "num") { tr.appendChild(el("td", "num", x[col[0]])); return; }
+        tr.appendChild(cell(x[col[0]], col[1]));
+      });
       var when = el("td", "seen", ago(x.at));
       when.dataset.at = x.at || "";
       tr.appendChild(when);
       frag.appendChild(tr);
     });
-    $("help-requests").tBodies[0].replaceChildren(frag);
-    $("help-section").hidden = requests.length === 0;
-  }
-
-  function renderShortPicks(shorts) {
-    var frag = document.createDocumentFragment();
-    shorts.forEach(function (x) {
-      var tr = el("tr");
-      tr.dataset.short = String(x.id);
-      tr.appendChild(cell(x.location));
-      tr.appendChild(cell(x.sku));
-      tr.appendChild(cell(x.order_id));
-      tr.appendChild(cell(x.device));
-      tr.appendChild(el("td", "num", x.wanted));
-      tr.appendChild(el("td", "num", x.found));
-      tr.appendChild(cell(x.reason));
-      tr.appendChild(cell(x.outcome.replace("_", " ")));
-      var when = el("td", "seen", ago(x.at));
-      when.dataset.at = x.at || "";
-      tr.appendChild(when);
-      frag.appendChild(tr);
-    });
-    $("short-picks").tBodies[0].replaceChildren(frag);
-    $("shorts-section").hidden = shorts.length === 0;
+    $(tableId).tBodies[0].replaceChildren(frag);
+    $(sectionId).hidden = rows.length === 0;
   }
 
   function render(snap) {
@@ -228,9 +191,18 @@
     renderCounters(snap.counts || {});
     renderPickLists(snap.pick_lists || []);
     renderDevices(snap.devices || []);
-    renderFailedPrints(snap.failed_print_jobs || []);
-    renderShortPicks(snap.short_picks || []);
-    renderHelp(snap.help_requests || []);
+    var prints = (snap.failed_print_jobs || []).map(function (j) {
+      return Object.assign({}, j, { at: j.updated_at });
+    });
+    renderAlerts("failed-prints", "prints-section", prints, "job",
+      [["id", "num"], ["order_id"], ["device"], ["attempts", "num"], ["error", "error"]]);
+    renderAlerts("help-requests", "help-section", snap.help_requests || [], "help",
+      [["device"], ["warehouse"], function (x) {
+        return x.pick_list_id == null ? null : "PL-" + String(x.pick_list_id).padStart(6, "0");
+      }]);
+    renderAlerts("short-picks", "shorts-section", snap.short_picks || [], "short",
+      [["location"], ["sku"], ["order_id"], ["device"], ["wanted", "num"], ["found", "num"],
+       ["reason"], function (x) { return x.outcome.replace("_", " "); }]);
     $("summary").textContent = $("lists-count").textContent + " · " + $("devices-count").textContent;
     $("updated").textContent = "updated " + clock(Date.now());
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
