@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 import subprocess
 import sys
@@ -177,23 +178,60 @@ def device() -> None:
 
 
 @device.command("add")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--role", type=click.Choice(["picker", "packer"]), required=True)
 @click.option("--warehouse", required=True, help="the warehouse code it works in")
 @click.option("--zones", default="", help="pickers: only work in these zones (comma-separated)")
 @click.option("--cart-totes", default=6, show_default=True, help="pickers: orders one cart carries")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 10_000),
+    help="enrol this many devices at once, named PREFIX001, PREFIX002, ...",
+)
+@click.option("--prefix", help="with --count: the name prefix (e.g. fleet-p)")
+@click.option("--start", default=1, show_default=True, help="with --count: the first number")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="with --count: how the names and tokens are printed",
+)
 @settings_options
 def device_add(
-    settings: Settings, name: str, role: str, warehouse: str, zones: str, cart_totes: int
+    settings: Settings,
+    name: str | None,
+    role: str,
+    warehouse: str,
+    zones: str,
+    cart_totes: int,
+    count: int | None,
+    prefix: str | None,
+    start: int,
+    fmt: str,
 ) -> None:
-    """Register a device and print its token (shown once)."""
+    """Register a device and print its token (shown once); with --count, a whole fleet."""
+    if count is None and not name:
+        raise click.UsageError("give a NAME, or --count N --prefix P for several devices")
+    if count is not None and (name or not prefix):
+        raise click.UsageError("--count takes --prefix and no NAME")
     store = open_db(settings)
     try:
-        click.echo(auth.create_device(store, name, role, warehouse, zones, cart_totes))
+        names = [name] if count is None else auth.fleet_names(prefix, count, start)
+        made = auth.create_devices(store, names, role, warehouse, zones, cart_totes)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()
+    if count is None:
+        click.echo(made[0][1])
+    elif fmt == "json":
+        click.echo(json.dumps([{"name": n, "token": t, "role": role} for n, t in made], indent=1))
+    else:
+        click.echo("name,token,role")
+        for n, t in made:
+            click.echo(f"{n},{t},{role}")
 
 
 @main.command("allocate")

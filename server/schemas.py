@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -239,3 +239,24 @@ class ReprintIn(Body):
     device: Code | None = Field(
         None, description="the pack station's device name (default: the last one used)"
     )
+
+
+class DevicesIn(Body):
+    """Enrol devices of one kind: one by `name`, or `count` of them named `prefix` + a number."""
+
+    name: Code | None = Field(None, description="one device's name (or use count and prefix)")
+    count: int | None = Field(None, ge=1, le=10_000, description="how many devices to enrol")
+    prefix: Code | None = Field(None, description="with count: names are prefix001, prefix002, ...")
+    start: int = Field(1, ge=0, le=1_000_000, description="with count: the first number")
+    role: Literal["picker", "packer"]
+    warehouse: Code
+    zones: list[Code] = Field(default_factory=list, description="pickers: only work in these zones")
+    cart_totes: int = Field(6, ge=1, le=40, description="pickers: orders one cart carries")
+
+    @model_validator(mode="after")
+    def _one_or_many(self) -> DevicesIn:
+        if (self.name is None) == (self.count is None):
+            raise ValueError("give either name, or count and prefix")
+        if self.count is not None and self.prefix is None:
+            raise ValueError("count needs a prefix")
+        return self

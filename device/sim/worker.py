@@ -16,9 +16,7 @@ from typing import Any
 from device.client import DeviceClient
 from device.config import SimulateSettings
 from device.drivers import FakeScanner
-from shared.protocol import DeviceState
-
-WRONG_BARCODES = ("WRONG-0000", "4006381333931", "Z-99-99")
+from device.sim.chooser import ScanChooser
 
 
 class SimulatedWorker:
@@ -30,12 +28,9 @@ class SimulatedWorker:
         self.client = client
         self.scanner = scanner
         self.cfg = cfg
-        self.rng = random.Random(cfg.seed)
-        self.next_tote = tote_base
-        self.wrong = 0
+        self.chooser = ScanChooser(random.Random(cfg.seed), cfg.wrong_scan_rate, tote_base)
         self._turn = threading.Event()
         self._stop = threading.Event()
-        self._tried: set[str] = set()
         client.listeners.append(self._on_event)
         self._thread = threading.Thread(target=self._run, name="sim-worker", daemon=True)
 
@@ -59,7 +54,7 @@ class SimulatedWorker:
                 continue  # the last scan has no answer yet (server's or device's): wait
             if state.screen.startswith("pack") and not self.client.online:
                 continue  # packing needs the server: a packer waits for the link
-            barcode = self._choose(state)
+            barcode = self.chooser.choose(state, self.client.journal.printed_orders)
             if barcode is None:
                 continue
             time.sleep(self.cfg.think_seconds)
@@ -67,34 +62,3 @@ class SimulatedWorker:
                 self._turn.set()
                 continue  # the screen changed while thinking: look again
             self.scanner.inject(barcode)
-
-    def _choose(self, state: DeviceState) -> str | None:
-        """What a person looking at this screen would scan next (or None: wait)."""
-        expected = state.expect.barcodes
-        if (
-            state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify")
-            and self.rng.random() < self.cfg.wrong_scan_rate
-        ):
-            self.wrong += 1
-            return self.rng.choice(WRONG_BARCODES)
-        if state.screen == "pick_tote":
-            self.next_tote += 1
-            return f"TOTE-{self.next_tote}"
-        if state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify") and expected:
-            return expected[0]
-        if state.screen == "pack_start":
-            # Try each waiting tote once per screen; another bench may have taken it.
-            for tote in expected:
-                if tote not in self._tried:
-                    self._tried.add(tote)
-                    return tote
-            self._tried.clear()
-            return None
-        if (
-            state.screen == "pack_label"
-            and expected
-            and state.order_id in self.client.journal.printed_orders()
-        ):
-            self._tried.clear()
-            return expected[0]
-        return None

@@ -121,6 +121,16 @@ class DeviceListOut(BaseModel):
     devices: list[DeviceOut]
 
 
+class EnrolledDevice(BaseModel):
+    name: str
+    role: Literal["picker", "packer"]
+    token: str = Field(description="the device token, shown this once (stored hashed)")
+
+
+class EnrolledOut(BaseModel):
+    devices: list[EnrolledDevice]
+
+
 class StatsOut(BaseModel):
     orders: dict[str, int] = Field(description="orders by status")
     scans: int

@@ -20,6 +20,7 @@ from server.schemas import (
     CatalogueIn,
     ChannelsIn,
     CorrectionIn,
+    DevicesIn,
     LocationIn,
     OrderIn,
     OrderOut,
@@ -30,7 +31,7 @@ from server.schemas import (
     StockIn,
     WarehouseIn,
 )
-from server.services import allocate, catalogue, orders, packages
+from server.services import allocate, auth, catalogue, orders, packages
 from server.services import cancel as cancelling
 from server.services import stock as stock_service
 from server.services.shipments import DEFAULT_POLICY
@@ -338,6 +339,20 @@ def list_devices() -> dict[str, Any]:
     return {"devices": reads.list_devices(_store())}
 
 
+def add_devices(body: DevicesIn) -> dict[str, Any]:
+    """Enrol one device or a numbered fleet in one transaction; the tokens are shown once."""
+    names = [body.name] if body.name else auth.fleet_names(body.prefix, body.count, body.start)
+    try:
+        made = auth.create_devices(
+            _store(), names, body.role, body.warehouse, ",".join(body.zones), body.cart_totes
+        )
+    except auth.DeviceNameTaken as exc:
+        raise ApiError(409, str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+    return {"devices": [{"name": n, "role": body.role, "token": t} for n, t in made]}
+
+
 def get_device(name: str) -> dict[str, Any]:
     """One device and the screen it should show."""
     found = reads.list_devices(_store(), name)
@@ -482,6 +497,16 @@ ROUTES: list[Route] = [
         also=(404,),
     ),
     Route("GET", "/devices", list_devices, "List devices", response=m.DeviceListOut),
+    Route(
+        "POST",
+        "/devices",
+        add_devices,
+        "Enrol devices (one, or a numbered fleet)",
+        body=DevicesIn,
+        response=m.EnrolledOut,
+        status=201,
+        also=(409,),
+    ),
     Route("GET", "/devices/<name>", get_device, "Get a device", response=m.DeviceOut, also=(404,)),
     Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
 ]

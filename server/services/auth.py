@@ -10,6 +10,10 @@ from server.services.clock import now
 from server.store import Store
 
 
+class DeviceNameTaken(ValueError):
+    """A device of that name exists already."""
+
+
 def _hash(secret: str) -> str:
     # Secrets are 32 random bytes: a plain SHA-256 is enough, no need to stretch.
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -42,23 +46,50 @@ def create_device(
     `zones` (comma-separated) binds a picker to those zones: it is offered only lists whose
     bins all lie in them. `cart_totes` is how many orders its cart carries at once.
     """
+    return create_devices(store, [name], role, warehouse, zones, cart_totes)[0][1]
+
+
+def create_devices(
+    store: Store,
+    names: list[str],
+    role: str,
+    warehouse: str,
+    zones: str = "",
+    cart_totes: int = 6,
+) -> list[tuple[str, str]]:
+    """Register several devices of one kind in one transaction; returns (name, token) pairs.
+
+    All or nothing: a name already taken (or given twice) refuses the whole batch.
+    """
     if role not in ("picker", "packer"):
         raise ValueError(f"role must be picker or packer, not {role!r}")
     if not 1 <= cart_totes <= 40:
         raise ValueError(f"cart_totes must be 1 to 40, not {cart_totes}")
+    if not names:
+        raise ValueError("no device names given")
+    if len(set(names)) != len(names):
+        raise ValueError("a device name is given twice")
     zones = ",".join(sorted({z.strip() for z in zones.split(",") if z.strip()}))
-    token = "sfd_" + secrets.token_urlsafe(32)
+    made = [(name, "sfd_" + secrets.token_urlsafe(32)) for name in names]
+    at = now()
     with store.write():
         if store.one("SELECT 1 FROM warehouses WHERE code = ?", (warehouse,)) is None:
             raise ValueError(f"unknown warehouse {warehouse}")
-        if store.one("SELECT 1 FROM devices WHERE name = ?", (name,)):
-            raise ValueError(f"a device named {name} exists already")
-        store.execute(
+        for name in names:
+            if store.one("SELECT 1 FROM devices WHERE name = ?", (name,)):
+                raise DeviceNameTaken(f"a device named {name} exists already")
+        store.conn.executemany(
             "INSERT INTO devices (name, role, warehouse, token_hash, created_at, zones, cart_totes) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (name, role, warehouse, _hash(token), now(), zones, cart_totes),
+            [(name, role, warehouse, _hash(token), at, zones, cart_totes) for name, token in made],
         )
-    return token
+    return made
+
+
+def fleet_names(prefix: str, count: int, start: int = 1) -> list[str]:
+    """Numbered device names: prefix + a zero-padded number (fleet-p001, fleet-p002, ...)."""
+    width = max(3, len(str(start + count - 1)))
+    return [f"{prefix}{n:0{width}d}" for n in range(start, start + count)]
 
 
 def device_for_token(store: Store, token: str) -> dict[str, Any] | None:

@@ -1,0 +1,52 @@
+"""What a simulated worker scans next on a screen: the demo's workers and the load fleet share it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+
+from shared.protocol import DeviceState
+
+WRONG_BARCODES = ("WRONG-0000", "4006381333931", "Z-99-99")
+
+
+class ScanChooser:
+    """What a person looking at a screen would scan next; now and then the wrong thing."""
+
+    def __init__(self, rng: random.Random, wrong_scan_rate: float, tote_base: int):
+        self.rng = rng
+        self.wrong_scan_rate = wrong_scan_rate
+        self.next_tote = tote_base
+        self.wrong = 0
+        self._tried: set[str] = set()
+
+    def choose(self, state: DeviceState, printed_orders: Callable[[], Iterable[str]]) -> str | None:
+        """The barcode to scan on this screen, or None: wait for the screen to change.
+
+        `printed_orders` tells which orders' labels came out of the printer: a packer
+        scans a label only once it has one in hand.
+        """
+        expected = state.expect.barcodes
+        if (
+            state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify")
+            and self.rng.random() < self.wrong_scan_rate
+        ):
+            self.wrong += 1
+            return self.rng.choice(WRONG_BARCODES)
+        if state.screen == "pick_tote":
+            self.next_tote += 1
+            return f"TOTE-{self.next_tote}"
+        if state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify") and expected:
+            return expected[0]
+        if state.screen == "pack_start":
+            # Try each waiting tote once per screen; another bench may have taken it.
+            for tote in expected:
+                if tote not in self._tried:
+                    self._tried.add(tote)
+                    return tote
+            self._tried.clear()
+            return None
+        if state.screen == "pack_label" and expected and state.order_id in printed_orders():
+            self._tried.clear()
+            return expected[0]
+        return None
