@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import gevent
 from flask import Flask
 from flask_socketio import SocketIO
 
 from server.realtime.hub import Hub
 from server.schemas import OrderIn
-from server.services import allocate, orders
+from server.services import allocate, orders, planning
 from server.store import Store
 from shared.protocol import DEVICE_NAMESPACE as NS
 
@@ -111,7 +112,19 @@ def connect(app, socketio, token: str, last_seen_seq: int = 0):
         app, namespace=NS, auth={"token": token, "last_seen_seq": last_seen_seq}
     )
     assert client.is_connected(NS)
+    settle()
     return client
+
+
+def settle() -> None:
+    """Let the server's follow-up greenlets run (the welcome after a connect, cart planning)."""
+    for _ in range(3):
+        gevent.sleep(0.001)
+
+
+def plan(store, warehouse: str = "WH-EAST") -> int:
+    """Plan the warehouse's carts now, as the server's planner does in the background."""
+    return planning.plan_ahead(store, warehouse, budget=1000)
 
 
 def emit(client, event: str, msg: Any) -> dict:

@@ -19,4 +19,6 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     socketio.on_namespace(BoardNamespace(BOARD_NAMESPACE, hub))
     settings = app.config["SETTINGS"]
     socketio.start_background_task(hub.watch_leases, settings.device.lease_seconds)
+    socketio.start_background_task(hub.plan_carts)
+    hub.plan_soon_everywhere()
     return hub

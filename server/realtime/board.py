@@ -1,7 +1,8 @@
 """Namespace /board: the supervisors' live board. Read-only: it only ever receives snapshots.
 
 A board gets a full snapshot as soon as it connects; after that `Hub.board_changed()`
-broadcasts one to every board whenever the floor changes. For now the board is open
+sends every board a `delta` with the rows a change touched (a fresh snapshot after
+changes only a whole board shows). Nothing is built while no board is connected. For now the board is open
 to anyone on the site's network (no token); a read-only board token can be checked
 in `on_connect` later.
 """
@@ -28,11 +29,21 @@ class BoardNamespace(Namespace):
         self.hub = hub
 
     def on_connect(self, auth_data: Any = None) -> bool:
-        """Send the newcomer the whole board at once."""
+        """Count the board in (deltas are built only while one is open) and send it the whole board."""
+        self.hub.board_joined()
+        # Sent once the client holds the connection (not before its CONNECT packet).
+        self.hub.socketio.start_background_task(self._send_snapshot, request.sid)
+        return True
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        self.hub.board_left()
+
+    def _send_snapshot(self, sid: str) -> None:
         try:
-            self.emit("snapshot", board.snapshot(self.hub.store), room=request.sid)
+            self.hub.socketio.emit(
+                "snapshot", board.snapshot(self.hub.store), namespace=self.namespace, to=sid
+            )
         except Exception:
             # Refusing would stop the browser from retrying: accept, and let the
             # next floor change bring the board its data.
             log.exception("board snapshot on connect failed")
-        return True

@@ -56,21 +56,26 @@ class DeviceNamespace(Namespace):
             self.store.execute(
                 "UPDATE devices SET connected = 1, last_seen = ? WHERE id = ?", (now(), did)
             )
-        outbox.mark_seen(self.store, did, creds.last_seen_seq)
-        self.hub.connected(did, creds.last_seen_seq)
-        with self.store.write():
+            outbox.mark_seen(self.store, did, creds.last_seen_seq)
             screens.push_state(self.store, did, message="Connected")
-        self.hub.deliver(did)
+        self.hub.connected(did, creds.last_seen_seq)
         log.info(
             "device %s (%s) connected, last seen seq %s",
             device["name"],
             device["role"],
             creds.last_seen_seq,
         )
-        if device["role"] == "picker":
-            self.hub.offer_work(device["warehouse"])
-        self.hub.board_changed()
+        # Events go out once the client holds the connection: anything emitted from this
+        # handler would reach it before the namespace's CONNECT packet.
+        self.hub.socketio.start_background_task(self._welcome, did, device)
         return True
+
+    def _welcome(self, did: int, device: dict) -> None:
+        """After a connect: replay what the device missed, its screen, and work if it is idle."""
+        self.hub.deliver(did)
+        if device["role"] == "picker":
+            self.hub.offer_to(did, device["warehouse"])
+        self.hub.board_changed(devices=(did,))
 
     def on_disconnect(self, reason: Any = None) -> None:
         did = self.devices.pop(request.sid, None)
@@ -82,7 +87,7 @@ class DeviceNamespace(Namespace):
                 self.store.execute(
                     "UPDATE devices SET connected = 0, last_seen = ? WHERE id = ?", (now(), did)
                 )
-        self.hub.board_changed()
+        self.hub.board_changed(devices=(did,))
 
     def _device(self) -> dict:
         did = self.devices.get(request.sid)
@@ -117,8 +122,8 @@ class DeviceNamespace(Namespace):
             return _refusal(
                 data, ProtocolError("not_connected", "connect with a device token first")
             )
-        reply, effects = scanning.handle_scan(self.store, self._device(), msg)
-        self.hub.apply(effects)
+        reply, effects = scanning.handle_scan(self.store, device, msg)
+        self.hub.apply(effects, device["id"])
         return dump(reply)
 
     def on_action(self, data: Any) -> dict:
@@ -126,8 +131,9 @@ class DeviceNamespace(Namespace):
             msg = parse(ActionIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        ack, effects = actions.handle_action(self.store, self._device(), msg)
-        self.hub.apply(effects)
+        device = self._device()
+        ack, effects = actions.handle_action(self.store, device, msg)
+        self.hub.apply(effects, device["id"])
         return dump(ack)
 
     def on_print_result(self, data: Any) -> dict:
@@ -141,7 +147,7 @@ class DeviceNamespace(Namespace):
             return _refusal(
                 data, ProtocolError("unknown_job", f"print job {msg.job_id} is not this device's")
             )
-        self.hub.board_changed()
+        self.hub.board_changed(devices=(self.devices[request.sid],), full=not msg.ok)
         return dump(Ack(id=msg.id, ok=True))
 
     def on_seen(self, data: Any) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from server.domain.floor import pick_list_ref
@@ -14,73 +15,126 @@ RECENT_PACKED = 20  # packed lists kept on the board so a supervisor sees them l
 RECENT_FAILED_PRINTS = 20
 
 
+LIST_COLUMNS = """p.id, p.warehouse, p.status, p.tote, p.priority, p.packed_at, d.name AS device,
+    (SELECT COALESCE(SUM(qty), 0) FROM pick_steps WHERE pick_list_id = p.id) AS units,
+    (SELECT COALESCE(SUM(picked), 0) FROM pick_steps WHERE pick_list_id = p.id) AS picked,
+    (SELECT COALESCE(SUM(verified), 0) FROM pick_steps WHERE pick_list_id = p.id) AS checked"""
+DEVICE_COLUMNS = """d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen, d.scans, d.wrong_scans,
+    COALESCE(d.pack_list_id, (SELECT id FROM pick_lists p WHERE p.device_id = d.id
+                              AND p.status = 'assigned' ORDER BY p.id LIMIT 1)) AS list_id"""
+
+
 def snapshot(store: Store) -> dict[str, Any]:
-    """Pick lists not yet packed (and the last packed ones), devices, order counts."""
+    """The whole board: lists not yet packed (and the last packed ones), devices, counts, alerts.
+
+    Sent to a board when it connects; after that it gets `delta`s.
+    """
     with store.read():
-        lists = store.all(
-            """SELECT p.id, p.warehouse, p.status, p.tote, p.priority, d.name AS device,
-                      (SELECT COALESCE(SUM(qty), 0) FROM pick_steps WHERE pick_list_id = p.id) AS units,
-                      (SELECT COALESCE(SUM(picked), 0) FROM pick_steps WHERE pick_list_id = p.id) AS picked,
-                      (SELECT COALESCE(SUM(verified), 0) FROM pick_steps WHERE pick_list_id = p.id) AS checked
-               FROM pick_lists p LEFT JOIN devices d ON d.id = p.device_id
-               WHERE p.status != 'packed' OR p.id IN
-                     (SELECT id FROM pick_lists WHERE status = 'packed' ORDER BY packed_at DESC LIMIT ?)
-               ORDER BY p.id""",
+        lists = _lists(
+            store,
+            """p.status != 'packed' OR p.id IN
+               (SELECT id FROM pick_lists WHERE status = 'packed' ORDER BY packed_at DESC LIMIT ?)""",
             (RECENT_PACKED,),
         )
-        orders_of = _orders_by_list(store, [row["id"] for row in lists])
-        devices = store.all(
-            """SELECT d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen,
-                      COALESCE(d.pack_list_id,
-                               (SELECT id FROM pick_lists p WHERE p.device_id = d.id
-                                AND p.status = 'assigned' ORDER BY p.id LIMIT 1)) AS list_id,
-                      (SELECT COUNT(*) FROM scans s WHERE s.device_id = d.id) AS scans,
-                      (SELECT COUNT(*) FROM scans s WHERE s.device_id = d.id AND s.ok = 0) AS wrong_scans
-               FROM devices d ORDER BY d.name"""
+        devices = _devices(store, "1", ())
+        return {
+            "pick_lists": lists,
+            "devices": devices,
+            **alerts(store),
+            "counts": counts(store),
+            "at": now(),
+        }
+
+
+def delta(
+    store: Store, list_ids: Iterable[int], device_ids: Iterable[int], with_counts: bool
+) -> dict[str, Any]:
+    """What changed for a board since the last snapshot or delta: only the rows a change touched.
+
+    `removed_lists` are lists that no longer exist (merged into a cart, or emptied); the board
+    keeps the rows it has for everything not named here.
+    """
+    list_ids, device_ids = sorted(set(list_ids)), sorted(set(device_ids))
+    with store.read():
+        lists = _lists(store, f"p.id IN ({_marks(list_ids)})", tuple(list_ids)) if list_ids else []
+        devices = (
+            _devices(store, f"d.id IN ({_marks(device_ids)})", tuple(device_ids))
+            if device_ids
+            else []
         )
-        failed_prints = store.one("SELECT COUNT(*) AS n FROM print_jobs WHERE status = 'failed'")[
-            "n"
-        ]
-        failed_jobs = store.all(
+        out: dict[str, Any] = {
+            "pick_lists": lists,
+            "removed_lists": sorted(set(list_ids) - {r["id"] for r in lists}),
+            "devices": devices,
+            **alerts(store),
+            "at": now(),
+        }
+        if with_counts:
+            out["counts"] = counts(store)
+    return out
+
+
+def counts(store: Store) -> dict[str, int]:
+    """Orders by status, failed prints and bins to count (inside a read)."""
+    failed = store.one("SELECT COUNT(*) AS n FROM print_jobs WHERE status = 'failed'")["n"]
+    to_count = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
+    return {**counts_by_status(store), "failed_prints": failed, "bins_to_count": to_count}
+
+
+def alerts(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """The newest failed prints, short picks and help requests (inside a read)."""
+    return {
+        "failed_print_jobs": store.all(
             """SELECT j.id, k.order_id, d.name AS device, j.attempts, j.error, j.updated_at
                FROM print_jobs j JOIN packages k ON k.id = j.package_id
                JOIN devices d ON d.id = j.device_id
                WHERE j.status = 'failed' ORDER BY j.updated_at DESC LIMIT ?""",
             (RECENT_FAILED_PRINTS,),
-        )
-        shorts = store.all(
-            """SELECT s.id, l.code AS location, s.sku, s.order_id, d.name AS device, s.wanted, s.found,
-                      s.reason, s.outcome, s.at
+        ),
+        "short_picks": store.all(
+            """SELECT s.id, l.code AS location, s.sku, s.order_id, d.name AS device, s.wanted,
+                      s.found, s.reason, s.outcome, s.at
                FROM short_picks s JOIN locations l ON l.id = s.location_id
                JOIN devices d ON d.id = s.device_id ORDER BY s.id DESC LIMIT ?""",
             (RECENT_FAILED_PRINTS,),
-        )
-        helps = store.all(
+        ),
+        "help_requests": store.all(
             """SELECT a.id, d.name AS device, d.warehouse, a.pick_list_id, a.received_at AS at
                FROM device_actions a JOIN devices d ON d.id = a.device_id
                WHERE a.action = 'help' ORDER BY a.id DESC LIMIT ?""",
             (RECENT_FAILED_PRINTS,),
-        )
-        counts = counts_by_status(store)
-        open_counts = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
-    for row in lists:
+        ),
+    }
+
+
+def _marks(ids: list[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def _lists(store: Store, where: str, params: tuple) -> list[dict[str, Any]]:
+    rows = store.all(
+        f"""SELECT {LIST_COLUMNS} FROM pick_lists p LEFT JOIN devices d ON d.id = p.device_id
+            WHERE {where} ORDER BY p.id""",
+        params,
+    )
+    orders_of = _orders_by_list(store, [row["id"] for row in rows])
+    for row in rows:
         row["ref"] = pick_list_ref(row["id"])
         refs = orders_of.get(row["id"], [])
         row["orders"] = [r["id"] for r in refs]
         row["order_refs"] = refs
-    for row in devices:
+    return rows
+
+
+def _devices(store: Store, where: str, params: tuple) -> list[dict[str, Any]]:
+    rows = store.all(
+        f"SELECT {DEVICE_COLUMNS} FROM devices d WHERE {where} ORDER BY d.name", params
+    )
+    for row in rows:
         row["connected"] = bool(row["connected"])
         list_id = row.pop("list_id")
         row["pick_list"] = pick_list_ref(list_id) if list_id is not None else None
-    return {
-        "pick_lists": lists,
-        "devices": devices,
-        "counts": {**counts, "failed_prints": failed_prints, "bins_to_count": open_counts},
-        "failed_print_jobs": failed_jobs,
-        "short_picks": shorts,
-        "help_requests": helps,
-        "at": now(),
-    }
+    return rows
 
 
 def _orders_by_list(store: Store, list_ids: list[int]) -> dict[int, list[dict[str, str]]]:

@@ -20,11 +20,15 @@ from server.store import Store
 def release(store: Store, device_id: int, list_id: int, reason: str, message: str) -> None:
     """Put a picker's list back in the queue at the step reached and tell the picker (inside a write)."""
     # Totes already scanned are on this picker's cart: whoever takes the list fetches it first.
+    # A started list (a tote scanned or a unit picked) goes to the head of the queue;
+    # an untouched one stands in the queue again as it was (a planned cart stays one).
     store.execute(
-        "UPDATE pick_lists SET status = 'open', device_id = NULL, "
-        "cart_away = EXISTS (SELECT 1 FROM pick_list_totes WHERE pick_list_id = ? AND tote IS NOT NULL) "
-        "WHERE id = ?",
-        (list_id, list_id),
+        """UPDATE pick_lists SET status = 'open', device_id = NULL,
+             cart_away = EXISTS (SELECT 1 FROM pick_list_totes WHERE pick_list_id = :id AND tote IS NOT NULL),
+             resume = EXISTS (SELECT 1 FROM pick_list_totes WHERE pick_list_id = :id AND tote IS NOT NULL)
+                      OR EXISTS (SELECT 1 FROM pick_steps WHERE pick_list_id = :id AND picked > 0)
+           WHERE id = :id""",
+        {"id": list_id},
     )
     for o in store.all(
         "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (list_id,)

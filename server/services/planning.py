@@ -1,10 +1,14 @@
-"""Turning reservations into pick lists, and pick lists into carts.
+"""Turning reservations into pick lists, and pick lists into carts planned ahead.
 
 Allocation makes one list per shipment straight away, so every allocated order
-is visible as work. When a picker asks for work, the lists nobody has started
-are batched for that picker's cart (`server/domain/batching.py`): the most
-urgent list opens the cart and near orders of the same zones join it, up to the
-cart's totes and caps. Steps are always in the exact shortest walking order
+is visible as work. Ahead of hand-out, in the background, the lists nobody has
+started are batched into carts (`server/domain/batching.py`): the most urgent
+list opens a cart and near orders of the same zones join it, up to the cart's
+totes and caps. Each kind of cart among a warehouse's pickers (totes, zones)
+keeps a cart per picker planned. Hand-out (`next_list`) then only reads the
+head of the queue through an index: a list given back mid-pick, the planned
+cart, or a fresh list alone when it is more urgent than any cart (or planning
+is behind). Steps are always in the exact shortest walking order
 (`server/domain/routing.py`), and each list keeps the metres of its walk.
 """
 
@@ -16,6 +20,7 @@ from server.services.clock import now
 from server.store import Store
 
 BATCH_WINDOW = 120  # fresh lists, most urgent first, considered for one cart
+ZONE_LOOKAHEAD = 50  # lists read to find one a zone-bound picker may take
 
 
 def layout_for(store: Store, warehouse: str) -> Layout:
@@ -111,28 +116,99 @@ def _zones_ok(list_zones: str, device_zones: str) -> bool:
     return set(list_zones.split(",")) <= set(device_zones.split(","))
 
 
-def cart_for(store: Store, device_id: int, warehouse: str) -> int | None:
-    """The list a picker should take now: a started one first, else a fresh batch (inside a write)."""
-    dev = store.one("SELECT zones, cart_totes FROM devices WHERE id = ?", (device_id,))
-    lists = store.all(
-        """SELECT p.id, p.priority, p.zones,
-                  (SELECT COUNT(*) FROM pick_list_totes t WHERE t.pick_list_id = p.id) AS orders,
-                  (SELECT COUNT(*) FROM pick_list_totes t WHERE t.pick_list_id = p.id AND t.tote IS NOT NULL)
-                  + (SELECT COALESCE(SUM(picked), 0) FROM pick_steps s WHERE s.pick_list_id = p.id) AS started
-           FROM pick_lists p WHERE p.warehouse = ? AND p.status = 'open'
-           ORDER BY p.priority DESC, p.id""",
-        (warehouse,),
+def cart_key(cart_totes: int, zones: str) -> str:
+    """The profile a cart is planned for: how many totes it carries and the zones it may visit."""
+    return f"{cart_totes}/{zones}"
+
+
+def _head(store: Store, warehouse: str, where: str, params: tuple, zones: str) -> dict | None:
+    """The most urgent open list of a warehouse matching `where` that a device of `zones` may take."""
+    rows = store.all(
+        f"""SELECT id, priority, zones FROM pick_lists
+            WHERE warehouse = ? AND status = 'open' AND {where}
+            ORDER BY priority DESC, id LIMIT ?""",
+        (warehouse, *params, ZONE_LOOKAHEAD if zones else 1),
     )
-    lists = [r for r in lists if _zones_ok(r["zones"], dev["zones"])]
-    if not lists:
-        return None
-    started = [r for r in lists if r["started"] or r["orders"] != 1]
-    fresh = [r for r in lists if not (r["started"] or r["orders"] != 1)]
-    if started and (not fresh or started[0]["priority"] >= fresh[0]["priority"]):
-        return started[0]["id"]  # work left half done (a lease ran out) goes first
-    # The cart is filled from the head of the queue (batching looks a few dozen orders
-    # ahead), so the rest of a long backlog need not be read for every hand-out.
-    return _batch(store, fresh[:BATCH_WINDOW], warehouse, Cart(totes=max(1, dev["cart_totes"])))
+    return next((r for r in rows if _zones_ok(r["zones"], zones)), None)
+
+
+def next_list(store: Store, device_id: int, warehouse: str) -> int | None:
+    """The list a picker takes now (inside a write): a few indexed reads, whatever the backlog.
+
+    A list given back mid-pick goes first, unless something more urgent waits; then the
+    cart planned ahead for this picker's kind of cart, or the most urgent fresh list alone
+    when it is more urgent than any planned cart (or none is planned yet).
+    """
+    dev = store.one("SELECT zones, cart_totes FROM devices WHERE id = ?", (device_id,))
+    zones = dev["zones"]
+    resumed = _head(store, warehouse, "resume = 1", (), zones)
+    planned = _head(
+        store, warehouse, "resume = 0 AND planned = ?", (cart_key(dev["cart_totes"], zones),), zones
+    )
+    fresh = _head(store, warehouse, "resume = 0 AND planned IS NULL", (), zones)
+    waiting = [r for r in (planned, fresh) if r is not None]
+    if resumed and all(resumed["priority"] >= r["priority"] for r in waiting):
+        return resumed["id"]
+    if planned and (fresh is None or planned["priority"] >= fresh["priority"]):
+        return planned["id"]
+    if fresh:
+        return fresh["id"]
+    return _spare_cart(store, warehouse, dev["cart_totes"], zones)
+
+
+def _spare_cart(store: Store, warehouse: str, cart_totes: int, zones: str) -> int | None:
+    """A cart planned for another kind of picker that fits this one's cart (when nothing else waits)."""
+    rows = store.all(
+        """SELECT p.id, p.zones, (SELECT COUNT(*) FROM pick_list_totes t WHERE t.pick_list_id = p.id)
+                  AS orders
+           FROM pick_lists p WHERE p.warehouse = ? AND p.status = 'open' AND p.resume = 0
+           AND p.planned IS NOT NULL ORDER BY p.priority DESC, p.id LIMIT ?""",
+        (warehouse, ZONE_LOOKAHEAD),
+    )
+    return next(
+        (r["id"] for r in rows if r["orders"] <= cart_totes and _zones_ok(r["zones"], zones)), None
+    )
+
+
+def plan_ahead(store: Store, warehouse: str, budget: int = 1) -> int:
+    """Plan up to `budget` carts from the fresh lists of a warehouse; returns how many were planned.
+
+    Each kind of cart (totes and zones) among the warehouse's pickers keeps one planned cart
+    per picker of that kind waiting, so hand-out never plans. Each cart is its own short
+    write: the caller yields between calls.
+    """
+    planned = 0
+    with store.read():
+        kinds = store.all(
+            """SELECT cart_totes, zones, COUNT(*) AS pickers FROM devices
+               WHERE warehouse = ? AND role = 'picker' GROUP BY cart_totes, zones""",
+            (warehouse,),
+        )
+    for kind in kinds:
+        key = cart_key(kind["cart_totes"], kind["zones"])
+        while planned < budget:
+            with store.write():
+                have = store.one(
+                    """SELECT COUNT(*) AS n FROM pick_lists WHERE warehouse = ? AND status = 'open'
+                       AND resume = 0 AND planned = ?""",
+                    (warehouse, key),
+                )["n"]
+                if have >= kind["pickers"]:
+                    break
+                fresh = store.all(
+                    """SELECT id, priority, zones FROM pick_lists
+                       WHERE warehouse = ? AND status = 'open' AND resume = 0 AND planned IS NULL
+                       ORDER BY priority DESC, id LIMIT ?""",
+                    (warehouse, BATCH_WINDOW),
+                )
+                fresh = [r for r in fresh if _zones_ok(r["zones"], kind["zones"])]
+                if not fresh:
+                    break
+                cart = Cart(totes=max(1, kind["cart_totes"]))
+                target = _batch(store, fresh, warehouse, cart)
+                store.execute("UPDATE pick_lists SET planned = ? WHERE id = ?", (key, target))
+            planned += 1
+    return planned
 
 
 def _batch(store: Store, fresh: list[dict], warehouse: str, cart: Cart) -> int:

@@ -43,7 +43,9 @@ class Effects:
 
     devices: set[int] = field(default_factory=set)  # devices with new events to deliver
     offer_work: set[str] = field(default_factory=set)  # warehouses with new lists to hand out
-    board: bool = False
+    plan: set[str] = field(default_factory=set)  # warehouses whose planned carts were taken
+    lists: set[int] = field(default_factory=set)  # pick lists whose board rows changed
+    board: bool = False  # a change only the whole board shows (counts, alerts): a fresh snapshot
 
 
 def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Effects]:
@@ -103,7 +105,8 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             ),
         )
         store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
-    effects.board = effects.board or verdict.ok
+    if verdict.ok and list_id is not None:
+        effects.lists.add(list_id)
     return reply, effects
 
 
@@ -204,9 +207,11 @@ def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> N
     ):
         record(store, o["order_id"], "picked", "picked", pick_list=list_id, device=device["id"])
     # The next list goes into this reply's state, so no pushed event can race the reply.
-    assign_next(store, device["id"], device["warehouse"])
+    following = assign_next(store, device["id"], device["warehouse"])
+    if following is not None:
+        effects.lists.add(following)
+        effects.plan.add(device["warehouse"])
     effects.devices.update(refresh_idle_packers(store, device["warehouse"]))
-    effects.board = True
 
 
 def _container(store: Store, text: str, warehouse: str) -> tuple[int | None, str | None]:

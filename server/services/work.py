@@ -12,7 +12,7 @@ from server.store import Store
 
 def assign_next(store: Store, device_id: int, warehouse: str) -> int | None:
     """Give a picker its next list: a started one, else a fresh cart of the most urgent work (inside a write)."""
-    list_id = planning.cart_for(store, device_id, warehouse)
+    list_id = planning.next_list(store, device_id, warehouse)
     if list_id is None:
         return None
     store.execute(
@@ -26,22 +26,31 @@ def assign_next(store: Store, device_id: int, warehouse: str) -> int | None:
     return list_id
 
 
-def offer_work(store: Store, warehouse: str | None = None) -> list[int]:
-    """Give open lists to connected pickers that have none; returns the devices given work."""
+def offer_work(store: Store, warehouse: str) -> list[int]:
+    """Give open lists to a warehouse's connected pickers that have none; returns those given work.
+
+    Runs when work arrives (allocation, receipts, lists given back), not per scan.
+    """
     given: list[int] = []
     with store.write():
-        where = "AND d.warehouse = ?" if warehouse else ""
         idle = store.all(
-            f"""SELECT d.id, d.warehouse FROM devices d
-                WHERE d.role = 'picker' AND d.connected = 1 AND d.logged_in = 1 {where}
-                AND NOT EXISTS (SELECT 1 FROM pick_lists p WHERE p.device_id = d.id AND p.status = 'assigned')
-                ORDER BY d.last_seen""",
-            (warehouse,) if warehouse else (),
+            """SELECT d.id, d.zones FROM devices d
+               WHERE d.warehouse = ? AND d.role = 'picker' AND d.connected = 1 AND d.logged_in = 1
+               AND NOT EXISTS (SELECT 1 FROM pick_lists p WHERE p.device_id = d.id AND p.status = 'assigned')
+               ORDER BY d.last_seen""",
+            (warehouse,),
         )
         for dev in idle:
-            list_id = assign_next(store, dev["id"], dev["warehouse"])
-            if list_id is None:
-                continue
-            push_state(store, dev["id"], message=f"New pick list {pick_list_ref(list_id)}")
-            given.append(dev["id"])
+            if offer_to(store, dev["id"], warehouse) is not None:
+                given.append(dev["id"])
+            elif not dev["zones"]:
+                break  # nothing left that any picker may take
     return given
+
+
+def offer_to(store: Store, device_id: int, warehouse: str) -> int | None:
+    """Give one idle picker its next list and queue its new screen (inside a write)."""
+    list_id = assign_next(store, device_id, warehouse)
+    if list_id is not None:
+        push_state(store, device_id, message=f"New pick list {pick_list_ref(list_id)}")
+    return list_id

@@ -422,3 +422,36 @@ def m0006_logout(db: Database) -> None:
 def m0007_cart_away(db: Database) -> None:
     """A list given back mid-pick has its totes on the first picker's cart: the next one fetches it."""
     _run(db, "ALTER TABLE pick_lists ADD COLUMN cart_away INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0008_floor_at_scale")
+def m0008_floor_at_scale(db: Database) -> None:
+    """Carts planned ahead, lists given back marked, per-device scan counters, hot-path indexes.
+
+    `planned` names the cart profile (`totes/zones`) a list was planned for, NULL for a
+    fresh one-order list; `resume` marks a list given back mid-pick (it goes first).
+    """
+    _run(
+        db,
+        """
+ALTER TABLE pick_lists ADD COLUMN planned TEXT;
+ALTER TABLE pick_lists ADD COLUMN resume INTEGER NOT NULL DEFAULT 0;
+UPDATE pick_lists SET resume = 1 WHERE status = 'open' AND (
+  tote IS NOT NULL
+  OR (SELECT COUNT(*) FROM pick_list_totes t WHERE t.pick_list_id = pick_lists.id) != 1
+  OR EXISTS (SELECT 1 FROM pick_steps s WHERE s.pick_list_id = pick_lists.id AND s.picked > 0));
+CREATE INDEX pick_lists_queue ON pick_lists(warehouse, status, resume, planned, priority DESC, id);
+CREATE INDEX pick_lists_device ON pick_lists(device_id, status);
+CREATE INDEX pick_lists_packed ON pick_lists(packed_at) WHERE status = 'packed';
+ALTER TABLE devices ADD COLUMN scans INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN wrong_scans INTEGER NOT NULL DEFAULT 0;
+UPDATE devices SET
+  scans = (SELECT COUNT(*) FROM scans s WHERE s.device_id = devices.id),
+  wrong_scans = (SELECT COUNT(*) FROM scans s WHERE s.device_id = devices.id AND s.ok = 0);
+CREATE INDEX devices_idle ON devices(warehouse, role, connected, logged_in);
+CREATE INDEX pick_steps_order ON pick_steps(order_id);
+CREATE INDEX packages_list ON packages(pick_list_id, order_id);
+CREATE INDEX print_jobs_status ON print_jobs(status, updated_at);
+CREATE INDEX devices_pack_list ON devices(pack_list_id) WHERE pack_list_id IS NOT NULL
+""",
+    )

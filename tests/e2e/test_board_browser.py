@@ -84,7 +84,8 @@ def test_board_shows_the_floor_and_follows_it_live(
     expect(page.locator('.counter[data-counter="failed_prints"] .counter-n')).to_have_text("0")
     expect(page.locator("footer")).to_contain_text("no login")
 
-    # Progress made behind the board's back shows with the next snapshot.
+    # Changes the server makes reach the board as deltas of the rows they touched; a change
+    # made behind the server's back shows with the fresh snapshot of the next (re)connect.
     with floor_store.write():
         floor_store.execute("UPDATE pick_steps SET picked = 2 WHERE pick_list_id = 2")
     page.evaluate("window.__sameDocument = 42")
@@ -103,6 +104,8 @@ def test_board_shows_the_floor_and_follows_it_live(
         expect(first.locator(".device")).to_have_text("picker-e1")
         expect(page.locator('.counter[data-counter="picking"] .counter-n')).to_have_text("1")
         second = page.locator('#pick-lists tr[data-ref="PL-000002"]')
+        expect(second.locator(".bar-picked + .bar-num")).to_have_text("0 / 3")
+        page.evaluate("window.scanfloorBoard.socket.disconnect().connect()")
         expect(second.locator(".bar-picked + .bar-num")).to_have_text("2 / 3")
         expect(second.locator(".bar-picked .fill")).to_have_attribute("style", "width: 67%;")
         assert page.evaluate("window.__sameDocument") == 42, "the page reloaded"

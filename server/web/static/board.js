@@ -1,4 +1,4 @@
-// The supervisors' board: draws each `snapshot` from the /board namespace.
+// The supervisors' board: draws the `snapshot` from the /board namespace, then merges each `delta`.
 // Order ids and device names come from shops and admins: they only ever go
 // into the page as textContent, never as HTML.
 (function () {
@@ -11,6 +11,7 @@
   var ALERT_COUNTERS = { failed_prints: true };
   var COUNTER_LABELS = { failed_prints: "failed prints" };
   var ORDERS_SHOWN = 3;
+  var RECENT_PACKED = 20;
 
   var last = null; // the latest snapshot
   var skewMs = 0; // browser clock minus server clock
@@ -208,6 +209,45 @@
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
   }
 
+  // A delta names only the rows a change touched: merge them into the last snapshot.
+  function byId(rows) {
+    var map = {};
+    (rows || []).forEach(function (r) { map[r.id] = r; });
+    return map;
+  }
+
+  function merge(rows, changed, removed) {
+    var fresh = byId(changed);
+    var gone = {};
+    (removed || []).forEach(function (id) { gone[id] = true; });
+    var out = rows.filter(function (r) { return !gone[r.id] && !fresh[r.id]; });
+    return out.concat(changed || []);
+  }
+
+  function recentPacked(lists) {
+    // Keep every list on the floor and only the newest packed ones, as a snapshot does.
+    var packed = lists.filter(function (p) { return p.status === "packed"; });
+    packed.sort(function (a, b) { return String(b.packed_at).localeCompare(String(a.packed_at)); });
+    var keep = {};
+    packed.slice(0, RECENT_PACKED).forEach(function (p) { keep[p.id] = true; });
+    return lists.filter(function (p) { return p.status !== "packed" || keep[p.id]; });
+  }
+
+  function applyDelta(d) {
+    if (!last) return; // no snapshot yet: the one coming on connect has everything
+    var snap = Object.assign({}, last, {
+      pick_lists: recentPacked(merge(last.pick_lists || [], d.pick_lists, d.removed_lists)),
+      devices: merge(last.devices || [], d.devices).sort(function (a, b) {
+        return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+      }),
+      at: d.at,
+    });
+    ["counts", "failed_print_jobs", "short_picks", "help_requests"].forEach(function (k) {
+      if (d[k] !== undefined) snap[k] = d[k];
+    });
+    render(snap);
+  }
+
   function refreshAges() {
     var cells = document.querySelectorAll("td.seen");
     for (var i = 0; i < cells.length; i++) cells[i].textContent = ago(cells[i].dataset.at);
@@ -232,6 +272,7 @@
     socket.on("disconnect", function () { setLink("down"); });
     socket.on("connect_error", function () { setLink("down"); });
     socket.on("snapshot", render);
+    socket.on("delta", applyDelta);
     setInterval(refreshAges, 5000);
     window.scanfloorBoard = { socket: socket, last: function () { return last; } };
   }
