@@ -46,8 +46,9 @@ $(APT_STAMP): | $(BIN)/python
 	fi
 	touch $@
 
-# socket.io browser client, served from our own static files (floors often have no internet).
-$(VENDOR_JS): scripts/vendor-js.sh
+# The board's browser libraries (socket.io client), served from our own static files (floors
+# often have no internet), pinned with integrity hashes in server/web/package-lock.json.
+$(VENDOR_JS): server/web/package-lock.json scripts/vendor-js.sh
 	bash scripts/vendor-js.sh
 
 demo: setup
@@ -73,4 +74,4 @@ fmt:
 	$(BIN)/ruff check --fix server device shared scripts tests
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info demo-out var
+	rm -rf $(VENV) build dist *.egg-info demo-out var server/web/node_modules
