@@ -6,19 +6,33 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt
 VENDOR_JS := server/web/static/vendor/socket.io.min.js
+LOCK    := requirements.lock
+UV_VERSION  := 0.13.9
 
-.PHONY: setup demo demo-serve test lint fmt bench clean
+.PHONY: setup lock demo demo-serve test lint fmt bench clean
 
 setup: $(STAMP) $(APT_STAMP) $(VENDOR_JS)
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+# Installs come from requirements.lock: every package pinned with its hashes (runtime and dev).
+# The project itself goes in editable and without dependencies, so nothing unlocked slips in.
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q "$$(grep -o '^pip==[^ ]*' $(LOCK) || echo pip)"  # pip first, as locked
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
 	@if $(BIN)/pip show eventlet >/dev/null 2>&1; then echo "eventlet must not be installed"; exit 1; fi
 	touch $@
+
+# Refresh the lock after changing dependencies in pyproject.toml: pins that still fit are kept;
+# `make lock LOCK_ARGS=--upgrade` moves every package to its newest fitting release.
+# uv resolves for every platform at once, so markers (evdev, pyudev: Linux only) are kept.
+LOCK_ARGS ?=
+lock: | $(BIN)/python
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --custom-compile-command 'make lock' --quiet -o $(LOCK) $(LOCK_ARGS)
 
 # Debian packages: chromium for the board's browser tests, CUPS for the raw-queue printer tests.
 APT_PACKAGES := chromium cups-client cups-bsd cups-daemon
@@ -32,8 +46,9 @@ $(APT_STAMP): | $(BIN)/python
 	fi
 	touch $@
 
-# socket.io browser client, served from our own static files (floors often have no internet).
-$(VENDOR_JS): scripts/vendor-js.sh
+# The board's browser libraries (socket.io client), served from our own static files (floors
+# often have no internet), pinned with integrity hashes in server/web/package-lock.json.
+$(VENDOR_JS): server/web/package-lock.json scripts/vendor-js.sh
 	bash scripts/vendor-js.sh
 
 demo: setup
@@ -59,4 +74,4 @@ fmt:
 	$(BIN)/ruff check --fix server device shared scripts tests
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info demo-out var
+	rm -rf $(VENV) build dist *.egg-info demo-out var server/web/node_modules

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Fetch the socket.io browser client from the npm registry into our static files.
+# Install the board's browser libraries exactly as server/web/package-lock.json pins them
+# (npm ci checks every integrity hash) and copy what the board serves into its static files.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-dest=server/web/static/vendor
-mkdir -p "$dest" build/npm
+cd "$(dirname "$0")/../server/web"
+dest=static/vendor
 if ! command -v npm >/dev/null 2>&1; then
-  echo "npm is needed once to fetch socket.io-client (apt-get install npm)" >&2
+  echo "npm is needed once to fetch the board's browser libraries (apt-get install npm)" >&2
   exit 1
 fi
-(cd build/npm && npm pack --silent socket.io-client@4.8.1 >/dev/null && tar xzf socket.io-client-4.8.1.tgz)
-cp build/npm/package/dist/socket.io.min.js "$dest/socket.io.min.js"
-cp build/npm/package/LICENSE "$dest/socket.io.LICENSE"
-echo "vendored socket.io-client 4.8.1 into $dest"
+npm ci --silent --ignore-scripts --no-audit --no-fund
+mkdir -p "$dest"
+cp node_modules/socket.io-client/dist/socket.io.min.js "$dest/socket.io.min.js"
+cp node_modules/socket.io-client/LICENSE "$dest/socket.io.LICENSE"
+version=$(node -p 'require("./node_modules/socket.io-client/package.json").version')
+echo "vendored socket.io-client $version into server/web/$dest"
