@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.config:
         os.environ["SCANFLOOR_CONFIG"] = args.config
+    from server import httpd
     from server.app import create_app
     from server.config import load_settings
 
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         settings.http.port,
         settings.data_dir,
     )
-    socketio.run(app, host=settings.http.host, port=settings.http.port, log_output=False)
+    # Not socketio.run(): its handler leaves Nagle on (see server/httpd.py).
+    httpd.make_server(app, socketio, settings.http.host, settings.http.port).serve_forever()
 
 
 if __name__ == "__main__":
