@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from flask_socketio import Namespace
 
+from server import metrics
 from server.services import board
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class BoardNamespace(Namespace):
 
     def on_connect(self, auth_data: Any = None) -> bool:
         """Send the newcomer the whole board at once."""
+        metrics.board_connected(request.sid)
         try:
             self.emit("snapshot", board.snapshot(self.hub.store), room=request.sid)
         except Exception:
@@ -36,3 +38,6 @@ class BoardNamespace(Namespace):
             # next floor change bring the board its data.
             log.exception("board snapshot on connect failed")
         return True
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        metrics.board_disconnected(request.sid)
