@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.config:
         os.environ["SCANFLOOR_CONFIG"] = args.config
-    from server import httpd
+    from server import httpd, logs
     from server.app import create_app
     from server.config import load_settings
 
@@ -34,9 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         settings.http.port = args.port
     if args.data_dir:
         settings.data_dir = type(settings.data_dir)(args.data_dir)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(settings.log_format)
     app, socketio = create_app(settings)
     logging.getLogger("scanfloor").info(
         "serving on http://%s:%s (data %s)",
