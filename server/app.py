@@ -38,8 +38,9 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     )
     app.extensions["scanfloor.socketio"] = socketio
 
-    from server import api, realtime, web
+    from server import api, metrics, realtime, web
 
+    metrics.init_app(app)
     api.init_app(app)
     web.init_app(app)
     realtime.init_app(app, socketio)

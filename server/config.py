@@ -50,6 +50,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL)$")
+    log_format: str = Field(
+        "text", pattern="^(text|json)$", description="json: one JSON object per log line."
+    )
     http: HttpSettings = HttpSettings()
     device: DeviceLinkSettings = DeviceLinkSettings()
     label: LabelSettings = LabelSettings()

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.config:
         os.environ["SCANFLOOR_CONFIG"] = args.config
+    from server import httpd, logs
     from server.app import create_app
     from server.config import load_settings
 
@@ -33,9 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         settings.http.port = args.port
     if args.data_dir:
         settings.data_dir = type(settings.data_dir)(args.data_dir)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(settings.log_format)
     app, socketio = create_app(settings)
     logging.getLogger("scanfloor").info(
         "serving on http://%s:%s (data %s)",
@@ -43,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
         settings.http.port,
         settings.data_dir,
     )
-    socketio.run(app, host=settings.http.host, port=settings.http.port, log_output=False)
+    # Not socketio.run(): its handler leaves Nagle on (see server/httpd.py).
+    httpd.make_server(app, socketio, settings.http.host, settings.http.port).serve_forever()
 
 
 if __name__ == "__main__":

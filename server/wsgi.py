@@ -4,6 +4,11 @@ from gevent import monkey
 
 monkey.patch_all()
 
+from server import logs  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.config import load_settings  # noqa: E402
 
-app, socketio = create_app()
+settings = load_settings()
+# gunicorn formats its own lines only; without this our INFO lines were dropped.
+logs.setup(settings.log_format)
+app, socketio = create_app(settings)

@@ -55,3 +55,19 @@ def test_every_cli_command_is_in_the_readme():
         assert f"scanfloor {name}" in readme, name
         for sub in getattr(command, "commands", {}):
             assert f"scanfloor {name} {sub}" in readme, f"{name} {sub}"
+
+
+def test_every_metric_is_in_the_readme(tmp_path):
+    from server.metrics import FloorMetrics
+    from server.store import open_store
+
+    store = open_store(tmp_path / "docs.db")
+    try:
+        families = list(FloorMetrics(store).registry.collect())
+    finally:
+        store.close()
+    readme = (ROOT / "README.md").read_text()
+    assert len(families) >= 7
+    for family in families:
+        name = family.name + ("_total" if family.type == "counter" else "")
+        assert f"`{name}" in readme, name

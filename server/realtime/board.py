@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from flask_socketio import Namespace
 
+from server import metrics
 from server.services import board
 
 if TYPE_CHECKING:
@@ -31,12 +32,14 @@ class BoardNamespace(Namespace):
     def on_connect(self, auth_data: Any = None) -> bool:
         """Count the board in (deltas are built only while one is open) and send it the whole board."""
         self.hub.board_joined()
+        metrics.board_connected(request.sid)
         # Sent once the client holds the connection (not before its CONNECT packet).
         self.hub.socketio.start_background_task(self._send_snapshot, request.sid)
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:
         self.hub.board_left()
+        metrics.board_disconnected(request.sid)
 
     def _send_snapshot(self, sid: str) -> None:
         try:

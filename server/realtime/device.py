@@ -8,6 +8,7 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
+from server import metrics
 from server.realtime.hub import Hub, device_room
 from server.services import actions, auth, outbox, packages, scanning, screens
 from server.services.clock import now
@@ -51,6 +52,7 @@ class DeviceNamespace(Namespace):
             raise ConnectionRefusedError("unknown device token")
         did = device["id"]
         self.devices[request.sid] = did
+        metrics.device_connected(request.sid, device["role"])
         join_room(device_room(did))
         with self.store.write():
             self.store.execute(
@@ -78,6 +80,7 @@ class DeviceNamespace(Namespace):
         self.hub.board_changed(devices=(did,))
 
     def on_disconnect(self, reason: Any = None) -> None:
+        metrics.device_disconnected(request.sid)
         did = self.devices.pop(request.sid, None)
         if did is None:
             return
@@ -112,6 +115,7 @@ class DeviceNamespace(Namespace):
         return super().trigger_event(event, *args)
 
     # ------------------------------------------------------------ events
+    @metrics.timed_scan
     def on_scan(self, data: Any) -> dict:
         try:
             msg = parse(ScanIn, data)

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ class Store:
         # must not interleave with another greenlet's statements.
         self._lock = threading.RLock()
         self._depth = 0
+        # Told how long each COMMIT of write() took, in seconds (server/metrics.py).
+        self.on_commit: Callable[[float], None] | None = None
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names applied."""
@@ -62,7 +64,10 @@ class Store:
                     self.conn.execute("ROLLBACK")
                 raise
             else:
+                start = time.perf_counter()
                 self.conn.execute("COMMIT")
+                if self.on_commit is not None:
+                    self.on_commit(time.perf_counter() - start)
             finally:
                 self._depth = 0
 

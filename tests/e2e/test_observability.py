@@ -1,0 +1,30 @@
+"""The real server process: JSON log lines when asked, and /metrics for Prometheus."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.e2e
+
+
+def test_json_logs_and_metrics_from_the_real_server(tmp_path, server_proc):
+    base = server_proc(tmp_path, env={"SCANFLOOR_LOG_FORMAT": "json"})
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:
+        assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = resp.read().decode()
+    names = {f.name for f in text_string_to_metric_families(text)}
+    assert {"scanfloor_scans", "scanfloor_scan_seconds", "scanfloor_outbox_events"} <= names
+    assert {"scanfloor_devices_connected", "scanfloor_board_clients"} <= names
+    assert "scanfloor_sqlite_commit_seconds" in names
+
+    server_proc.stop(base)
+    lines = [json.loads(line) for line in server_proc.log(base).splitlines() if line.strip()]
+    assert lines, "the server logged nothing"
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= line.keys(), line
+    assert any(line["logger"] == "scanfloor" and "serving on" in line["message"] for line in lines)
+    assert any("GET /metrics" in line["message"] for line in lines)
