@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
+from gevent import monkey
 
 from server.config import Settings, load_settings
 from server.services import packages
@@ -22,6 +23,9 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     app.config["SETTINGS"] = settings
     store = open_store(settings.db_path, synchronous=settings.sqlite_synchronous)
     app.extensions["store"] = store
+    if monkey.is_module_patched("threading"):
+        # Serving under gevent: scans that arrive together share one commit (one fsync).
+        store.group_commit()
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
 
     kwargs: dict[str, Any] = {}

@@ -92,9 +92,8 @@ class DeviceNamespace(Namespace):
                 )
         self.hub.board_changed(devices=(did,))
 
-    def _device(self) -> dict:
-        did = self.devices.get(request.sid)
-        return self.store.one("SELECT * FROM devices WHERE id = ?", (did,)) if did else None
+    def _device_row(self, did: int) -> dict:
+        return self.store.one("SELECT * FROM devices WHERE id = ?", (did,))
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         """Route an event; one the protocol does not name gets a clear error, not silence."""
@@ -121,13 +120,11 @@ class DeviceNamespace(Namespace):
             msg = parse(ScanIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        device = self._device()
-        if device is None:
-            return _refusal(
-                data, ProtocolError("not_connected", "connect with a device token first")
-            )
-        reply, effects = scanning.handle_scan(self.store, device, msg)
-        self.hub.apply(effects, device["id"])
+        did = self.devices[request.sid]
+        reply, effects = self.store.grouped(
+            lambda: scanning.handle_scan(self.store, self._device_row(did), msg)
+        )
+        self.hub.apply(effects, did)
         return dump(reply)
 
     def on_action(self, data: Any) -> dict:
@@ -135,9 +132,11 @@ class DeviceNamespace(Namespace):
             msg = parse(ActionIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        device = self._device()
-        ack, effects = actions.handle_action(self.store, device, msg)
-        self.hub.apply(effects, device["id"])
+        did = self.devices[request.sid]
+        ack, effects = self.store.grouped(
+            lambda: actions.handle_action(self.store, self._device_row(did), msg)
+        )
+        self.hub.apply(effects, did)
         return dump(ack)
 
     def on_print_result(self, data: Any) -> dict:
@@ -145,13 +144,14 @@ class DeviceNamespace(Namespace):
             msg = parse(PrintResultIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        if not packages.print_result(
-            self.store, self.devices[request.sid], msg.job_id, msg.ok, msg.error
+        did = self.devices[request.sid]
+        if not self.store.grouped(
+            lambda: packages.print_result(self.store, did, msg.job_id, msg.ok, msg.error)
         ):
             return _refusal(
                 data, ProtocolError("unknown_job", f"print job {msg.job_id} is not this device's")
             )
-        self.hub.board_changed(devices=(self.devices[request.sid],), full=not msg.ok)
+        self.hub.board_changed(devices=(did,), full=not msg.ok)
         return dump(Ack(id=msg.id, ok=True))
 
     def on_seen(self, data: Any) -> dict:
@@ -159,5 +159,6 @@ class DeviceNamespace(Namespace):
             msg = parse(SeenIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        outbox.mark_seen(self.store, self.devices[request.sid], msg.seq)
+        did = self.devices[request.sid]
+        self.store.grouped(lambda: outbox.mark_seen(self.store, did, msg.seq))
         return dump(Ack(id=msg.id, ok=True))

@@ -61,6 +61,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             return stored.model_copy(update={"duplicate": True}), effects
         note_seq(store, device["id"], msg.id, msg.seq)
         text, keys, lot = read_scan(msg.barcode)
+        state = None
         if receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None
@@ -68,9 +69,13 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             verdict, screen_name, list_id = _pick(
                 store, device, text, keys, effects, msg.pick_list_id, lot
             )
+            if verdict.code != "list_done":
+                # The picker's rules drew the screen after this scan from the list already
+                # read; only a finished list (the next one was handed out) is read again.
+                state = verdict.state
         else:
             verdict, screen_name, list_id = _pack(store, device, text, keys, effects)
-        state = current_state(store, device["id"])
+        state = state or current_state(store, device["id"])
         reply = ScanReply(
             id=msg.id,
             ok=verdict.ok,
@@ -104,7 +109,11 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 None if msg.local is None else msg.local.code,
             ),
         )
-        store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
+        store.execute(
+            "UPDATE devices SET last_seen = ?, scans = scans + 1, wrong_scans = wrong_scans + ? "
+            "WHERE id = ?",
+            (at, int(not verdict.ok), device["id"]),
+        )
     if verdict.ok and list_id is not None:
         effects.lists.add(list_id)
     return reply, effects

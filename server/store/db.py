@@ -9,11 +9,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlite_utils
 
 from server.store.migrations import MIGRATIONS
+
+if TYPE_CHECKING:
+    from server.store.group import GroupWriter
+
+T = TypeVar("T")
 
 
 class Store:
@@ -22,7 +27,11 @@ class Store:
     def __init__(self, path: str | Path, synchronous: str = "FULL"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        # A large statement cache: the floor runs a few hundred distinct statements (IN lists
+        # of several lengths among them), and re-preparing a join costs more than running it.
+        conn = sqlite3.connect(
+            str(self.path), check_same_thread=False, timeout=30, cached_statements=2048
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -36,6 +45,21 @@ class Store:
         self._depth = 0
         # Told how long each COMMIT of write() took, in seconds (server/metrics.py).
         self.on_commit: Callable[[float], None] | None = None
+        self.group: GroupWriter | None = None  # set by group_commit(): the server process only
+
+    def group_commit(self) -> None:
+        """From now on `grouped()` jobs share transactions (needs a gevent-patched process)."""
+        from server.store.group import GroupWriter
+
+        self.group = GroupWriter(self)
+
+    def grouped(self, job: Callable[[], T]) -> T:
+        """Run a write job and return its result once committed: in a shared group commit
+        when one is on, else in a transaction of its own."""
+        if self.group is not None:
+            return self.group.submit(job)
+        with self.write():
+            return job()
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names applied."""
@@ -118,6 +142,8 @@ class Store:
                 return self.conn.execute(sql, params)
 
     def close(self) -> None:
+        if self.group is not None:
+            self.group.close()
         self.conn.close()
 
 

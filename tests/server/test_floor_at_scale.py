@@ -1,0 +1,188 @@
+"""The hot path at scale: per-device work only on a connect, hand-out from planned carts, board deltas."""
+
+from __future__ import annotations
+
+import pytest
+from floorkit import connect, place, plan, scan, settle, states
+
+from server.services import auth, board, planning, screens
+from shared.protocol import dump
+
+
+def _id(store, token: str) -> int:
+    return auth.device_for_token(store, token)["id"]
+
+
+def _events(store, device_id: int) -> int:
+    return store.one("SELECT out_seq FROM devices WHERE id = ?", (device_id,))["out_seq"]
+
+
+def test_a_connect_hands_work_to_that_picker_only(floor):
+    app, socketio, store, tokens = floor
+    others = auth.create_devices(store, ["p2", "p3"], "picker", "WH-EAST")
+    for _name, token in others:  # two idle pickers already on the floor, no work yet
+        connect(app, socketio, token)
+    before = {name: _events(store, _id(store, t)) for name, t in others}
+    place(store, "o1", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    assert states(picker)[-1]["state"]["screen"] == "pick_tote"
+    # Nobody else was offered anything, or even sent a screen, by this connect.
+    assert {name: _events(store, _id(store, t)) for name, t in others} == before
+
+
+def test_the_reply_screen_is_the_stored_screen_after_every_scan(floor):
+    """The picker's reply is drawn from the list in memory; it must equal a fresh read."""
+    app, socketio, store, tokens = floor
+    place(store, "a", [("SKU-B", 2)])
+    place(store, "b", [("SKU-B", 1), ("SKU-A", 1)])
+    place(store, "c", [("SKU-A", 1)])
+    plan(store)
+    picker = connect(app, socketio, tokens["picker"])
+    did = _id(store, tokens["picker"])
+    state = states(picker)[-1]["state"]
+    assert len(state["orders"]) == 3
+    n, totes, wrong = 0, iter(f"TOTE-{k}" for k in range(1, 9)), iter(["NOPE", "Z-99-99", "X"])
+    while state["screen"] != "idle":
+        n += 1
+        if n % 4 == 0:  # wrong scans on the way: the screen must not move
+            reply = scan(picker, next(wrong, "NOPE"), f"w{n}")
+            assert not reply["ok"], (state["screen"], reply)
+            assert reply["state"] == dump(screens.current_state(store, did))
+        barcode = next(totes) if state["screen"] == "pick_tote" else state["expect"]["barcodes"][0]
+        reply = scan(picker, barcode, f"s{n}")
+        assert reply["ok"], reply
+        assert reply["state"] == dump(screens.current_state(store, did)), reply["code"]
+        state = reply["state"]
+    assert reply["code"] == "list_done"
+
+
+def test_hand_out_takes_the_planned_cart_or_a_fresh_list_and_never_plans(floor):
+    app, socketio, store, tokens = floor
+    a = place(store, "a", [("SKU-B", 1)])
+    b = place(store, "b", [("SKU-B", 1)])
+    did = _id(store, tokens["picker"])
+    with store.write():  # planning is behind: the head of the queue goes alone
+        first = planning.next_list(store, did, "WH-EAST")
+    assert store.one("SELECT COUNT(*) AS n FROM pick_lists")["n"] == 2
+    assert [r["order_id"] for r in store.all(
+        "SELECT order_id FROM pick_list_totes WHERE pick_list_id = ?", (first,)
+    )] == [a]  # fmt: skip
+    assert plan(store) == 1  # one picker of this kind: one cart planned, both orders on it
+    with store.write():
+        cart = planning.next_list(store, did, "WH-EAST")
+    assert (
+        store.one("SELECT COUNT(*) AS n FROM pick_list_totes WHERE pick_list_id = ?", (cart,))["n"]
+        == 2
+    )
+    assert plan(store) == 0  # the cart waits for its picker: nothing more to plan
+    # An urgent order that arrives after planning goes first, alone.
+    rush = place(store, "rush", [("SKU-A", 1)], priority=9)
+    with store.write():
+        urgent = planning.next_list(store, did, "WH-EAST")
+    assert (
+        store.one("SELECT order_id FROM pick_list_totes WHERE pick_list_id = ?", (urgent,))[
+            "order_id"
+        ]
+        == rush
+    )
+    assert b  # b rode on the planned cart
+
+
+def test_planning_keeps_a_cart_per_picker_of_each_kind(floor):
+    app, socketio, store, tokens = floor
+    auth.create_devices(store, ["p2", "p3"], "picker", "WH-EAST")  # three 6-tote pickers
+    auth.create_device(store, "solo", "picker", "WH-EAST", cart_totes=1)
+    for i in range(15):  # 10 of SKU-B and 5 of SKU-A are in stock: 15 one-unit orders
+        place(store, f"o{i}", [("SKU-B" if i < 10 else "SKU-A", 1)])
+    assert plan(store) == 4
+    kinds = store.all(
+        "SELECT planned, COUNT(*) AS n FROM pick_lists WHERE planned IS NOT NULL GROUP BY planned"
+    )
+    assert {r["planned"]: r["n"] for r in kinds} == {"6/": 3, "1/": 1}
+
+
+def test_nothing_is_built_for_the_board_while_no_board_is_open(floor, monkeypatch):
+    app, socketio, store, tokens = floor
+    built = []
+    monkeypatch.setattr(board, "snapshot", lambda s: built.append("snapshot") or {})
+    monkeypatch.setattr(board, "delta", lambda *a: built.append("delta") or {})
+    place(store, "a", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    scan(picker, "TOTE-1", "1")
+    floor.hub.offer_work("WH-EAST")
+    settle()
+    assert built == []
+
+
+def test_a_board_gets_only_the_rows_a_scan_touched(floor):
+    app, socketio, store, tokens = floor
+    place(store, "a", [("SKU-B", 2)])
+    place(store, "b", [("SKU-A", 1)])
+    auth.create_device(store, "idle-packer", "packer", "WH-WEST")
+    viewer = socketio.test_client(app, namespace="/board")
+    settle()
+    first = viewer.get_received("/board")
+    assert [e["name"] for e in first] == ["snapshot"]
+    assert len(first[0]["args"][0]["devices"]) == 3
+    picker = connect(app, socketio, tokens["picker"])
+    did = _id(store, tokens["picker"])
+    viewer.get_received("/board")
+    scan(picker, "TOTE-1", "1")
+    scan(picker, "WRONG", "2")
+    floor.hub._send_board()  # what the throttle timer does a moment later
+    got = viewer.get_received("/board")
+    assert [e["name"] for e in got] == ["delta"]
+    delta = got[0]["args"][0]
+    assert [d["name"] for d in delta["devices"]] == ["picker-e1"]  # not every device
+    assert delta["devices"][0]["scans"] == 2 and delta["devices"][0]["wrong_scans"] == 1
+    listed = store.one("SELECT id FROM pick_lists WHERE device_id = ?", (did,))["id"]
+    assert [p["id"] for p in delta["pick_lists"]] == [listed]
+    assert delta["pick_lists"][0]["tote"] == "TOTE-1"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_bulk_enrolment_prints_every_token_once(floor_settings, floor_store, fmt):
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    args = ["device", "add", "--count", "12", "--prefix", "fleet-p", "--role", "picker"]
+    args += ["--warehouse", "WH-EAST", "--format", fmt, "--data-dir", str(floor_settings.data_dir)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        import json
+
+        rows = json.loads(result.output)
+    else:
+        lines = result.output.strip().splitlines()
+        assert lines[0] == "name,token,role"
+        rows = [
+            dict(zip(("name", "token", "role"), ln.split(","), strict=True)) for ln in lines[1:]
+        ]
+    assert [r["name"] for r in rows] == [f"fleet-p{n:03d}" for n in range(1, 13)]
+    assert all(auth.device_for_token(floor_store, r["token"])["name"] == r["name"] for r in rows)
+    again = CliRunner().invoke(main, args)  # the same names again: refused whole
+    assert again.exit_code != 0 and "exists already" in again.output
+
+
+def test_bulk_enrolment_over_rest(client, headers, catalogue, store):
+    body = {"count": 3, "prefix": "hh-", "role": "packer", "warehouse": "WH-EAST"}
+    r = client.post("/api/devices", json=body, headers=headers)
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()["devices"]
+    assert [d["name"] for d in made] == ["hh-001", "hh-002", "hh-003"]
+    assert auth.device_for_token(store, made[2]["token"])["role"] == "packer"
+    r = client.post("/api/devices", json={**body, "start": 3}, headers=headers)
+    assert r.status_code == 409 and store.one("SELECT COUNT(*) AS n FROM devices")["n"] == 3
+    for bad in (
+        {**body, "name": "x"},  # name and count
+        {k: v for k, v in body.items() if k != "prefix"},  # count without prefix
+        {**body, "count": 0},
+        {**body, "warehouse": "NOWHERE"},
+    ):
+        r = client.post("/api/devices", json=bad, headers=headers)
+        assert r.status_code == 422, (bad, r.get_json())
+    assert store.one("SELECT COUNT(*) AS n FROM devices")["n"] == 3
+    r = client.post("/api/devices", json=body)  # no key
+    assert r.status_code == 401
