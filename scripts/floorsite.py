@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.schemas import CatalogueIn, OrderIn
-from server.services import allocate, auth, catalogue, orders
+from server.services import allocate, auth, catalogue, orders, planning
 from server.store import open_store
 
 WAREHOUSE = ("WH-1", 40.7357, -74.1724)  # code, lat, lon
@@ -128,6 +128,9 @@ def seed_site(
             }
             orders.capture(store, OrderIn.model_validate(body))
         allocate.allocate_pending(store)
+        # Carts are planned as orders arrive: a site at work has a cart waiting per picker.
+        while planning.plan_ahead(store, code, budget=100):
+            pass
         site.orders = open_orders
     finally:
         store.close()
