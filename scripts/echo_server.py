@@ -17,8 +17,8 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 
-from flask import Flask  # noqa: E402
-from flask_socketio import Namespace, SocketIO, emit  # noqa: E402
+from flask import Flask, request  # noqa: E402
+from flask_socketio import Namespace, SocketIO  # noqa: E402
 
 NS = "/device"
 STATE = {
@@ -32,7 +32,15 @@ STATE = {
 
 class EchoNamespace(Namespace):
     def on_connect(self, auth: object = None) -> bool:
-        emit("state", {"seq": 1, "message": "Connected", "state": STATE})
+        # Like the real server: the first screen goes out once the connect is complete.
+        sid = request.sid
+        self.socketio.start_background_task(
+            self.socketio.emit,
+            "state",
+            {"seq": 1, "message": "Connected", "state": STATE},
+            namespace=NS,
+            to=sid,
+        )
         return True
 
     def on_scan(self, data: dict) -> dict:

@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from device.sim.chooser import ScanChooser  # noqa: E402
 from shared.protocol import DEVICE_NAMESPACE as NS  # noqa: E402
-from shared.protocol import PROTOCOL_VERSION, DeviceState  # noqa: E402
+from shared.protocol import PROTOCOL_VERSION  # noqa: E402
 
 SCAN_TIMEOUT = 30.0  # a scan with no answer by then counts as an error
 
@@ -103,7 +103,7 @@ class SimDevice:
         self.opts, self.tally = opts, tally
         self.rng = random.Random(f"{opts.seed}-{name}")
         self.chooser = ScanChooser(self.rng, opts.wrong_rate, tote_base=n * 100_000)
-        self.state: DeviceState | None = None
+        self.state: dict | None = None  # the DeviceState as sent (read, not re-validated)
         self.state_seq = 0  # the event seq the current state is as new as
         self.last_seq = 0
         self.printed: set[str] = set()
@@ -150,7 +150,7 @@ class SimDevice:
     async def _on_state(self, data: dict) -> None:
         seq = data["seq"]
         if seq > self.state_seq:  # a reply may have brought a newer screen already
-            self.state = DeviceState.model_validate(data["state"])
+            self.state = data["state"]
             self.state_seq = seq
             self.changed.set()
         self._seen(seq)
@@ -177,7 +177,7 @@ class SimDevice:
         if self.opts.think:  # paced workers start out of step with each other
             await asyncio.sleep(self.rng.uniform(0, self.opts.think))
         while time.perf_counter() < stop_at:
-            barcode = self.chooser.choose(self.state, lambda: self.printed) if self.state else None
+            barcode = self._choose()
             if barcode is None:
                 self.changed.clear()
                 with contextlib.suppress(TimeoutError):
@@ -188,6 +188,17 @@ class SimDevice:
             await self.scan(barcode, counted=time.perf_counter() >= count_from)
             if self.opts.think:
                 await asyncio.sleep(self.rng.expovariate(1 / self.opts.think))
+
+    def _choose(self) -> str | None:
+        state = self.state
+        if state is None:
+            return None
+        return self.chooser.choose(
+            state["screen"],
+            state["expect"]["barcodes"],
+            state.get("order_id"),
+            lambda: self.printed,
+        )
 
     async def scan(self, barcode: str, counted: bool) -> None:
         msg = {"id": self._id("s"), "barcode": barcode, "at": time.time()}
@@ -210,7 +221,7 @@ class SimDevice:
             self.tally.labels += reply["code"] == "label_ok"
         # Events at or below event_seq are older than this reply's screen.
         if reply.get("event_seq") is None or reply["event_seq"] >= self.state_seq:
-            self.state = DeviceState.model_validate(reply["state"])
+            self.state = reply["state"]
             self.state_seq = reply.get("event_seq") or self.state_seq
 
     async def close(self) -> None:

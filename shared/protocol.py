@@ -230,6 +230,15 @@ class BoardSnapshot(BaseModel):
     counts: dict[str, int]
 
 
+class BoardDelta(BaseModel):
+    """Event `delta` on /board: only the rows a change touched, merged into the last snapshot."""
+
+    pick_lists: list[dict[str, Any]]
+    removed_lists: list[int] = Field(default_factory=list)
+    devices: list[dict[str, Any]]
+    counts: dict[str, int] | None = None
+
+
 CLIENT_EVENTS: dict[str, type[BaseModel]] = {
     "scan": ScanIn,
     "print_result": PrintResultIn,
@@ -242,6 +251,7 @@ SERVER_EVENTS: dict[str, type[BaseModel]] = {
 }
 BOARD_EVENTS: dict[str, type[BaseModel]] = {
     "snapshot": BoardSnapshot,
+    "delta": BoardDelta,
 }
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
-
-from shared.protocol import DeviceState
+from collections.abc import Callable, Iterable, Sequence
 
 WRONG_BARCODES = ("WRONG-0000", "4006381333931", "Z-99-99")
 
@@ -20,25 +18,31 @@ class ScanChooser:
         self.wrong = 0
         self._tried: set[str] = set()
 
-    def choose(self, state: DeviceState, printed_orders: Callable[[], Iterable[str]]) -> str | None:
-        """The barcode to scan on this screen, or None: wait for the screen to change.
+    def choose(
+        self,
+        screen: str,
+        expected: Sequence[str],
+        order_id: str | None,
+        printed_orders: Callable[[], Iterable[str]],
+    ) -> str | None:
+        """The barcode to scan on a screen (`DeviceState.screen`, `.expect.barcodes`,
+        `.order_id`), or None: wait for the screen to change.
 
         `printed_orders` tells which orders' labels came out of the printer: a packer
         scans a label only once it has one in hand.
         """
-        expected = state.expect.barcodes
         if (
-            state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify")
+            screen in ("pick_location", "pick_item", "pick_put", "pack_verify")
             and self.rng.random() < self.wrong_scan_rate
         ):
             self.wrong += 1
             return self.rng.choice(WRONG_BARCODES)
-        if state.screen == "pick_tote":
+        if screen == "pick_tote":
             self.next_tote += 1
             return f"TOTE-{self.next_tote}"
-        if state.screen in ("pick_location", "pick_item", "pick_put", "pack_verify") and expected:
+        if screen in ("pick_location", "pick_item", "pick_put", "pack_verify") and expected:
             return expected[0]
-        if state.screen == "pack_start":
+        if screen == "pack_start":
             # Try each waiting tote once per screen; another bench may have taken it.
             for tote in expected:
                 if tote not in self._tried:
@@ -46,7 +50,7 @@ class ScanChooser:
                     return tote
             self._tried.clear()
             return None
-        if state.screen == "pack_label" and expected and state.order_id in printed_orders():
+        if screen == "pack_label" and expected and order_id in printed_orders():
             self._tried.clear()
             return expected[0]
         return None

@@ -54,7 +54,12 @@ class SimulatedWorker:
                 continue  # the last scan has no answer yet (server's or device's): wait
             if state.screen.startswith("pack") and not self.client.online:
                 continue  # packing needs the server: a packer waits for the link
-            barcode = self.chooser.choose(state, self.client.journal.printed_orders)
+            barcode = self.chooser.choose(
+                state.screen,
+                state.expect.barcodes,
+                state.order_id,
+                self.client.journal.printed_orders,
+            )
             if barcode is None:
                 continue
             time.sleep(self.cfg.think_seconds)

@@ -60,3 +60,29 @@ def test_oversized_message_is_refused_and_changes_nothing(live):
     garbled = again.call("scan", {"id": "g-1", "barcode": 42}, namespace=NS, timeout=5)
     assert garbled["ok"] is False and garbled["error"]["code"] == "bad_message"
     again.disconnect()
+
+
+def test_a_device_may_answer_its_first_events_from_their_handlers(live):
+    """Replayed events and the first screen come after the namespace CONNECT, not before it."""
+    base, _, tokens = live
+    client = socketio.Client(reconnection=False)
+    answered, failures = [], []
+
+    def on_state(data: dict) -> None:
+        try:  # python-socketio refuses to emit on a namespace it does not hold yet
+            client.emit("seen", {"id": f"n{data['seq']}", "seq": data["seq"]}, namespace=NS)
+            answered.append(data["seq"])
+        except Exception as exc:
+            failures.append(repr(exc))
+
+    client.on("state", on_state, namespace=NS)
+    client.connect(
+        base, namespaces=[NS], auth={"token": tokens["picker"], "last_seen_seq": 0},
+        transports=["websocket"],
+    )  # fmt: skip
+    deadline = time.monotonic() + 5
+    while len(answered) < 2 and not failures and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.disconnect()
+    assert failures == []
+    assert answered[:2] == [1, 2]  # "Connected", then the pick list handed out
