@@ -38,22 +38,48 @@ class Route:
         return self.view.__name__
 
 
-def read_json() -> Any:
-    """The request body as JSON: 415 if it is not JSON, 413 if too big, 400 if malformed."""
+# No body the API takes nests deeper than a few levels. json.loads gives up on a
+# `[[[[...` bomb at Python's recursion limit; anything deeper than this is refused too.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (a scalar is 0)."""
+    depth, level = 0, [(value, 1)]
+    while level:
+        node, d = level.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            depth = max(depth, d)
+            level.extend((v, d + 1) for v in node if isinstance(v, (dict, list)))
+    return depth
+
+
+def read_json() -> tuple[Any, bytes]:
+    """The body as JSON and as bytes: 415 if not JSON, 413 if too big, 400 if malformed."""
     if not request.is_json:
         got = request.mimetype or "no content type"
         raise ApiError(415, f"send the body as application/json, not {got}")
     data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    too_deep = ApiError(
+        400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
+    )
     try:
-        return json.loads(data)
+        raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}", "malformed_json") from None
+    except RecursionError:
+        raise too_deep from None
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise too_deep
+    return raw, data
 
 
 def decode_body(route: Route) -> BaseModel:
     """The body validated against the route's model, or a 422 listing every problem."""
     assert route.body is not None
-    raw = read_json()
+    raw, _ = read_json()
     try:
         return route.body.model_validate(raw)
     except ValidationError as exc:
