@@ -17,7 +17,14 @@ Lot = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._/-]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, JSON types taken strictly.
+
+    Strict: `"3"` or `true` is not a quantity and `0` is not a boolean. Validated from
+    JSON text (`model_validate_json`), so dates are ISO strings and a number field takes
+    an integer. Importers of text formats (CSV) validate with `strict=False`.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AddressIn(Body):

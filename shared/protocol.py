@@ -44,7 +44,9 @@ ExpectKind = Literal["none", "tote", "location", "item", "container", "label"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A protocol message: unknown fields refused, JSON types taken strictly (no `"3"` for 3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # ---------------------------------------------------------------- connect

@@ -10,6 +10,7 @@ receipt through `POST /api/stock/receipts` does.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from server.schemas import ReceiptIn
@@ -104,7 +105,13 @@ def done(store: Store, device: dict, receipt_id: str) -> tuple[str, set[str]]:
     if not merged:
         return say.receive_nothing(), set()
     lines = [
-        {"location": loc, "sku": sku, "lot": lot, "expires": exp, "qty": qty}
+        {
+            "location": loc,
+            "sku": sku,
+            "lot": lot,
+            "qty": qty,
+            "expires": exp and date.fromisoformat(exp),
+        }
         for (loc, sku, lot, exp), qty in merged.items()
     ]
     stock.receive(
