@@ -10,9 +10,18 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.routing import IntegerConverter, Map
 
 from server.api.auth import require_api_key
 from server.api.errors import ApiError, validation_problems
+from server.schemas import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a row id, 1 to 2^63-1; any other number is 404 before a query runs."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=MAX_ID)
 
 
 @dataclass(frozen=True)
