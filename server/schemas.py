@@ -7,9 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.text import NoHidden
+
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-OptText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+# Names, addresses, reasons: no control or bidi override characters (shared.text).
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), NoHidden()
+]
+OptText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True), NoHidden()]
 BarcodeText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 ]
@@ -44,7 +49,9 @@ class AddressIn(Body):
     line1: Text
     line2: OptText = ""
     city: Text
-    postcode: Annotated[str, StringConstraints(min_length=1, max_length=20, strip_whitespace=True)]
+    postcode: Annotated[
+        str, StringConstraints(min_length=1, max_length=20, strip_whitespace=True), NoHidden()
+    ]
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
         description="ISO 3166-1 alpha-2"
     )

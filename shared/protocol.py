@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from shared.text import NoHidden
+
 PROTOCOL_VERSION = 1
 DEVICE_NAMESPACE = "/device"
 BOARD_NAMESPACE = "/board"
@@ -56,7 +58,7 @@ class ConnectAuth(_Strict):
     token: Annotated[str, StringConstraints(min_length=8, max_length=200)]
     last_seen_seq: int = Field(0, ge=0, description="Highest server event seq the device has seen.")
     protocol: int = PROTOCOL_VERSION
-    device_version: str | None = Field(None, max_length=40)
+    device_version: Annotated[str, NoHidden()] | None = Field(None, max_length=40)
 
 
 # ---------------------------------------------------------------- state

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from floorkit import order_body
 
@@ -230,3 +232,41 @@ def test_strict_still_takes_what_json_means(json_post, catalogue):
         ],
     }
     assert json_post("/api/stock/receipts", receipt).status_code == 201
+
+
+# ---------------------------------------------------------------- 5. control characters
+@pytest.mark.parametrize(
+    ("where", "value", "char"),
+    [
+        ("name", "Ada\x00Lovelace", "U+0000"),
+        ("line1", "1 Long \u202eRoad", "U+202E"),
+        ("city", "\u2066Springfield", "U+2066"),
+        ("line2", "Flat 2\u2069", "U+2069"),
+        ("name", "Ada\u202aL", "U+202A"),
+        ("phone", "555\x1b[2J", "U+001B"),
+        ("postcode", "12\x0045", "U+0000"),
+    ],
+)
+def test_control_and_bidi_characters_are_refused(json_post, refused, where, value, char):
+    body = order_body("ctl-1", [("SKU-A", 1)])
+    body["ship_to"][where] = value
+    resp = refused(lambda: json_post("/api/orders", body), 422, "invalid_order")
+    message = problems_of(resp)[f"ship_to.{where}"]
+    assert char in message, message
+
+
+def test_control_characters_in_catalogue_names(json_post, refused):
+    resp = refused(
+        lambda: json_post("/api/products", {"sku": "SKU-X", "name": "Mug \u202dpro"}), 422
+    )
+    assert "U+202D" in problems_of(resp)["name"]
+
+
+def test_ordinary_unicode_is_fine(json_post, catalogue):
+    body = order_body("uni-1", [("SKU-A", 1)])
+    body["ship_to"].update(name="Zoë Ångström 李雷", line1="Straße 5, שלום")
+    resp = json_post("/api/orders", body)
+    assert resp.status_code == 201, resp.get_json()
+    assert (
+        json.dumps(resp.get_json()["ship_to"]["name"], ensure_ascii=False) == '"Zoë Ångström 李雷"'
+    )

@@ -30,3 +30,10 @@ def test_messages_take_json_types_strictly(model, payload, field):
 
 def test_a_float_field_takes_an_integer():
     assert parse(ScanIn, {"id": "s1", "barcode": "A", "at": 1764150000}).at == 1764150000.0
+
+
+def test_device_version_refuses_hidden_characters():
+    from shared.protocol import ConnectAuth
+
+    with pytest.raises(ProtocolError, match="U[+]202E"):
+        parse(ConnectAuth, {"token": "sfd_12345678", "device_version": "1.0\u202e"})
