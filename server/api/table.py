@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, Map
 
 from server.api.auth import require_api_key
@@ -65,12 +66,29 @@ def json_depth(value: Any) -> int:
     return depth
 
 
+def _cut_at_the_limit(data: bytes) -> bool:
+    """A chunked body werkzeug stopped reading at max_content_length, with more to come.
+
+    With no Content-Length, werkzeug reads up to the limit and returns what it has,
+    silently cut. One byte more from the server's input (gevent's ends the stream at
+    the last chunk) tells a body of exactly the limit from a longer one.
+    """
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None or len(data) < limit:
+        return False
+    if not request.environ.get("wsgi.input_terminated"):
+        return False  # werkzeug read nothing from an unterminated stream
+    return bool(request.environ["wsgi.input"].read(1))
+
+
 def read_json() -> tuple[Any, bytes]:
     """The body as JSON and as bytes: 415 if not JSON, 413 if too big, 400 if malformed."""
     if not request.is_json:
         got = request.mimetype or "no content type"
         raise ApiError(415, f"send the body as application/json, not {got}")
     data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if _cut_at_the_limit(data):
+        raise RequestEntityTooLarge()
     too_deep = ApiError(
         400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
     )
