@@ -37,3 +37,27 @@ def test_device_version_refuses_hidden_characters():
 
     with pytest.raises(ProtocolError, match="U[+]202E"):
         parse(ConnectAuth, {"token": "sfd_12345678", "device_version": "1.0\u202e"})
+
+
+def test_the_largest_messages_a_device_can_build_fit_the_transport():
+    """docs/protocol.md: a scan under 2 KiB, any device message far under 64 KiB."""
+    import json
+
+    from shared.protocol import MAX_INT, MAX_MESSAGE_BYTES, dump
+
+    # Each field at its longest, in the characters JSON escapes most (\u001d: 6 bytes).
+    biggest = {
+        "scan": ScanIn(
+            id="x" * 64, barcode="\x1d" * 200, at=-1.7976931348623157e308, seq=MAX_INT,
+            offline=True, local={"ok": True, "code": "\x1d" * 40}, pick_list_id=MAX_INT,
+        ),
+        "action": ActionIn(
+            id="x" * 64, action="receive_done", at=-1.7976931348623157e308, seq=MAX_INT,
+            offline=True, pick_list_id=MAX_INT, step_id=MAX_INT, found=MAX_INT, reason="wrong_item",
+        ),
+        "print_result": PrintResultIn(id="x" * 64, job_id=MAX_INT, ok=False, error="\U0001f600" * 500),
+        "seen": SeenIn(id="x" * 64, seq=MAX_INT),
+    }  # fmt: skip
+    size = {event: len(json.dumps([event, dump(m)])) for event, m in biggest.items()}
+    assert size["scan"] < 2048 and size["print_result"] < 8192, size
+    assert max(size.values()) < MAX_MESSAGE_BYTES // 8, size

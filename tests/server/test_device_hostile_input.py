@@ -1,0 +1,89 @@
+"""Hostile device messages (issue 10): every one gets a clear error ack and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from floorkit import connect, emit, place, scan
+from socketio.packet import CONNECT_ERROR
+
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+HUGE = 2**64
+
+
+def counts(store) -> dict[str, int]:
+    """Rows a device message could add or change."""
+    tables = ("scans", "device_actions", "device_messages", "device_events", "short_picks")
+    out = {t: store.one(f"SELECT COUNT(*) AS n FROM {t}")["n"] for t in tables}
+    out |= store.one("SELECT out_seq, seen_seq, scan_seq FROM devices WHERE name = 'picker-e1'")
+    return out
+
+
+def refused(reply: dict, code: str, msg_id: str | None = None) -> dict:
+    assert reply is not None, "no acknowledgement at all"
+    assert reply["ok"] is False and reply["error"]["code"] == code, reply
+    assert reply["error"]["message"]
+    if msg_id is not None:
+        assert reply["id"] == msg_id
+    return reply
+
+
+# ---------------------------------------------------------------- 7. integers past 2^53
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("scan", {"id": "h-1", "barcode": "TOTE-1", "seq": HUGE}),
+        ("scan", {"id": "h-2", "barcode": "TOTE-1", "offline": True, "pick_list_id": HUGE}),
+        ("scan", {"id": "h-3", "barcode": "TOTE-1", "seq": 2**53}),
+        ("print_result", {"id": "h-4", "job_id": HUGE, "ok": True}),
+        ("seen", {"id": "h-5", "seq": HUGE}),
+        ("action", {"id": "h-6", "action": "help", "step_id": HUGE}),
+        ("action", {"id": "h-7", "action": "help", "pick_list_id": HUGE}),
+        ("action", {"id": "h-8", "action": "short", "found": HUGE}),
+        ("action", {"id": "h-9", "action": "help", "seq": -1}),
+    ],
+)
+def test_integers_out_of_range_get_an_error_ack(floor, event, payload):
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    before = counts(store)
+    reply = refused(emit(picker, event, payload), "bad_message", payload["id"])
+    assert reply["error"]["message"].split(":")[0] in payload
+    assert counts(store) == before
+    assert scan(picker, "TOTE-1", "after")["ok"]  # the link still works
+
+
+def test_a_huge_last_seen_seq_refuses_the_connect(floor):
+    app, socketio, store, tokens = floor
+    auth = {"token": tokens["picker"], "last_seen_seq": HUGE}
+    client = socketio.test_client(app, namespace=NS, auth=auth)
+    assert not client.is_connected(NS)
+    assert store.one("SELECT out_seq FROM devices WHERE name = 'picker-e1'")["out_seq"] == 0
+
+
+# ---------------------------------------------------------------- 11. protocol version
+@pytest.mark.parametrize("version", [99, 0, 2])
+def test_a_protocol_the_server_does_not_speak_refuses_the_connect(floor, version, monkeypatch):
+    app, socketio, store, tokens = floor
+    client = socketio.test_client(app, namespace=NS, auth={"token": tokens["picker"]})
+    client.disconnect(NS)
+    packets = []
+    send = socketio.server._send_packet  # the test client's: keep a copy of what it is given
+    monkeypatch.setattr(
+        socketio.server, "_send_packet", lambda sid, pkt: (packets.append(pkt), send(sid, pkt))
+    )
+    client.connect(NS, auth={"token": tokens["picker"], "protocol": version})
+    assert not client.is_connected(NS)
+    assert [p.packet_type for p in packets] == [CONNECT_ERROR]  # no state, no replay
+    refusals = [p.data for p in packets]
+    assert f"protocol {version}" in refusals[0]["message"], refusals
+    assert "speaks protocol 1" in refusals[0]["message"], refusals
+
+
+def test_protocol_1_connects(floor):
+    app, socketio, _, tokens = floor
+    client = socketio.test_client(
+        app, namespace=NS, auth={"token": tokens["picker"], "protocol": 1}
+    )
+    assert client.is_connected(NS)
