@@ -124,6 +124,10 @@ def bad_message(reason: str) -> str:
     return f"Message refused: {reason}"
 
 
+def id_reused(msg_id: str, event: str) -> str:
+    return f"Message id {msg_id} was already used for a {event}: send this one with a new id"
+
+
 # Offline replay and worker actions ---------------------------------------------
 def list_changed(ref: str) -> str:
     return f"Pick list {ref} is no longer yours. This scan did not count: follow the screen"

@@ -47,6 +47,22 @@ def test_every_scan_result_code_is_documented():
         assert f"`{code}`" in PROTOCOL, code
 
 
+def test_every_error_ack_code_is_documented():
+    import re
+
+    codes = set()
+    for path in [*(ROOT / "server").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]:
+        src = path.read_text()
+        codes |= set(re.findall(r'ProtocolError\(\s*"([a-z_]+)"', src))
+        codes |= set(re.findall(r'ErrorBody\(\s*code="([a-z_]+)"', src))
+    assert {"bad_message", "unknown_event", "id_reused"} <= codes, (
+        "the pattern no longer matches the source"
+    )
+    table = PROTOCOL[PROTOCOL.index("### Error acks") :]
+    for code in codes:
+        assert f"`{code}`" in table.split("\n## ")[0], code
+
+
 def test_every_cli_command_is_in_the_readme():
     from server.cli import main
 

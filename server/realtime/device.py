@@ -117,7 +117,10 @@ class DeviceNamespace(Namespace):
             return _refusal(
                 data, ProtocolError("not_connected", "connect with a device token first")
             )
-        reply, effects = scanning.handle_scan(self.store, self._device(), msg)
+        try:
+            reply, effects = scanning.handle_scan(self.store, self._device(), msg)
+        except ProtocolError as err:  # e.g. id_reused: the id named another event
+            return _refusal(data, err)
         self.hub.apply(effects)
         return dump(reply)
 
@@ -126,7 +129,10 @@ class DeviceNamespace(Namespace):
             msg = parse(ActionIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        ack, effects = actions.handle_action(self.store, self._device(), msg)
+        try:
+            ack, effects = actions.handle_action(self.store, self._device(), msg)
+        except ProtocolError as err:
+            return _refusal(data, err)
         self.hub.apply(effects)
         return dump(ack)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import connect, emit, place, scan
+from floorkit import action, connect, emit, place, scan
 from socketio.packet import CONNECT_ERROR
 
 from shared.protocol import DEVICE_NAMESPACE as NS
@@ -26,6 +26,29 @@ def refused(reply: dict, code: str, msg_id: str | None = None) -> dict:
     if msg_id is not None:
         assert reply["id"] == msg_id
     return reply
+
+
+# ---------------------------------------------------------------- 6. one id, two events
+@pytest.mark.parametrize("first", ["scan", "action"])
+def test_a_message_id_reused_for_another_event_gets_id_reused(floor, first):
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    send = {
+        "scan": lambda: scan(picker, "TOTE-1", "m-1"),
+        "action": lambda: action(picker, "help", "m-1"),
+    }
+    original = send[first]()
+    assert original["ok"], original
+    before = counts(store)
+    second = "action" if first == "scan" else "scan"
+    reply = refused(send[second](), "id_reused", "m-1")
+    assert first in reply["error"]["message"]
+    assert counts(store) == before
+    # The first message, sent again, still gets its own answer.
+    again = send[first]()
+    assert again["ok"] and again.get("duplicate", True)
+    assert counts(store) == before
 
 
 # ---------------------------------------------------------------- 7. integers past 2^53
