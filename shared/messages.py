@@ -128,6 +128,10 @@ def id_reused(msg_id: str, event: str) -> str:
     return f"Message id {msg_id} was already used for a {event}: send this one with a new id"
 
 
+def seq_not_issued(seq: int, highest: int) -> str:
+    return f"Event {seq} was never sent to this device (the last is {highest})"
+
+
 # Offline replay and worker actions ---------------------------------------------
 def list_changed(ref: str) -> str:
     return f"Pick list {ref} is no longer yours. This scan did not count: follow the screen"

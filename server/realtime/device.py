@@ -155,5 +155,8 @@ class DeviceNamespace(Namespace):
             msg = parse(SeenIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        outbox.mark_seen(self.store, self.devices[request.sid], msg.seq)
+        try:
+            outbox.seen(self.store, self.devices[request.sid], msg.seq)
+        except ProtocolError as err:
+            return _refusal(data, err)
         return dump(Ack(id=msg.id, ok=True))

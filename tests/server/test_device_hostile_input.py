@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import action, connect, emit, place, scan
+from floorkit import action, connect, emit, place, scan, states
 from socketio.packet import CONNECT_ERROR
 
 from shared.protocol import DEVICE_NAMESPACE as NS
@@ -83,6 +83,38 @@ def test_a_huge_last_seen_seq_refuses_the_connect(floor):
     client = socketio.test_client(app, namespace=NS, auth=auth)
     assert not client.is_connected(NS)
     assert store.one("SELECT out_seq FROM devices WHERE name = 'picker-e1'")["out_seq"] == 0
+
+
+# ---------------------------------------------------------------- 9. seen a seq never issued
+def test_seen_above_every_seq_issued_is_refused(floor):
+    app, socketio, store, tokens = floor
+    picker = connect(app, socketio, tokens["picker"])
+    last = states(picker)[-1]["seq"]
+    before = counts(store)
+    reply = refused(emit(picker, "seen", {"id": "n-1", "seq": 1_000_000}), "seq_not_issued", "n-1")
+    assert str(last) in reply["error"]["message"]
+    assert counts(store) == before
+    # Numbering goes on from where it was.
+    place(store, "shop-2", [("SKU-B", 1)])
+    app.extensions["scanfloor.hub"].offer_work("WH-EAST")
+    assert states(picker)[-1]["seq"] == last + 1
+    # A seq that was issued is fine, and again (a repeat changes nothing).
+    for n in ("n-2", "n-3"):
+        assert emit(picker, "seen", {"id": n, "seq": last + 1}) == {
+            "id": n,
+            "ok": True,
+            "error": None,
+        }
+
+
+def test_seen_up_to_the_last_seq_issued_forgets_the_events(floor):
+    app, socketio, store, tokens = floor
+    picker = connect(app, socketio, tokens["picker"])
+    last = states(picker)[-1]["seq"]
+    assert emit(picker, "seen", {"id": "n-1", "seq": last})["ok"]
+    row = store.one("SELECT out_seq, seen_seq FROM devices WHERE name = 'picker-e1'")
+    assert row == {"out_seq": last, "seen_seq": last}
+    assert store.one("SELECT COUNT(*) AS n FROM device_events")["n"] == 0
 
 
 # ---------------------------------------------------------------- 11. protocol version
