@@ -208,6 +208,8 @@ class SeenIn(_Strict):
 
 # ---------------------------------------------------------------- server -> device
 class ErrorBody(_Strict):
+    """Why a message was refused: a code to switch on, a sentence to show."""
+
     code: str
     message: str
 
@@ -230,7 +232,8 @@ class ScanReply(_Strict):
 
 
 class Ack(_Strict):
-    """Ack of `print_result` and `seen`."""
+    """Ack of `print_result`, `seen` and `action`; with `ok` false and `error`, the error ack
+    any event may get instead of its usual ack."""
 
     id: str | None = None
     ok: bool
@@ -269,6 +272,14 @@ CLIENT_EVENTS: dict[str, type[BaseModel]] = {
     "print_result": PrintResultIn,
     "seen": SeenIn,
     "action": ActionIn,
+}
+# The acknowledgement each client event gets when the server takes it; any event the
+# server cannot take is answered with an error Ack instead.
+CLIENT_ACKS: dict[str, type[BaseModel]] = {
+    "scan": ScanReply,
+    "print_result": Ack,
+    "seen": Ack,
+    "action": Ack,
 }
 SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "state": StateEvent,
