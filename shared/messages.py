@@ -203,6 +203,14 @@ def receive_unknown(barcode: str) -> str:
     return f"Unknown item {barcode}: put it aside for a supervisor"
 
 
+def receive_too_many(most: int) -> str:
+    return f"Too many: one receipt takes at most {most:,} of an item per bin. Book these first"
+
+
+def receipt_refused(reason: str) -> str:
+    return f"Receipt not booked: {reason}. Call a supervisor"
+
+
 def receipt_booked(units: int) -> str:
     return f"Received {units} units. Back to work"
 

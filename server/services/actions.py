@@ -86,7 +86,11 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
         # The device's message id makes the receipt id: a repeated CMD-DONE books nothing twice.
         digest = hashlib.sha256(msg.id.encode()).hexdigest()[:20]
         receipt_id = f"dev{device['id']}-{digest}"
-        message, skus = receiving.done(store, device, receipt_id)
+        try:
+            message, skus = receiving.done(store, device, receipt_id)
+        except receiving.ReceiptRefused as exc:
+            error = ErrorBody(code="receipt_refused", message=str(exc))
+            return Ack(id=msg.id, ok=False, error=error)
         if skus:
             effects.offer_work.add(device["warehouse"])
     push_state(store, device["id"], message=message)
