@@ -124,6 +124,11 @@ def bad_message(reason: str) -> str:
     return f"Message refused: {reason}"
 
 
+def barcode_not_sent(barcode: str) -> str:
+    shown = barcode.encode("ascii", "backslashreplace").decode()[:40]
+    return f"Cannot send barcode {shown}: not counted. Scan another label or call a supervisor"
+
+
 def id_reused(msg_id: str, event: str) -> str:
     return f"Message id {msg_id} was already used for a {event}: send this one with a new id"
 

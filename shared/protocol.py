@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
 )
@@ -314,6 +315,18 @@ def parse(model: type[BaseModel], payload: Any) -> Any:
             for err in exc.errors()
         )
         raise ProtocolError("bad_message", problems) from None
+
+
+_BARCODE = TypeAdapter(Barcode)
+
+
+def barcode_problem(text: str) -> str | None:
+    """Why a scanner's text cannot travel in a `scan` message, or None if it can."""
+    try:
+        _BARCODE.validate_python(text)
+    except ValidationError as exc:
+        return exc.errors()[0]["msg"]
+    return None
 
 
 def dump(message: BaseModel) -> dict[str, Any]:
