@@ -9,6 +9,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
 from server.realtime.hub import Hub, device_room
+from server.realtime.wire import UNREADABLE
 from server.services import actions, auth, outbox, packages, scanning, screens
 from server.services.clock import now
 from shared.protocol import (
@@ -93,6 +94,9 @@ class DeviceNamespace(Namespace):
         if event in ("connect", "disconnect"):
             return super().trigger_event(event, *args)
         data = args[1] if len(args) > 1 else None
+        if event == UNREADABLE:
+            reason = data.get("reason") if isinstance(data, dict) else "?"
+            return _refusal(None, ProtocolError("bad_message", f"unreadable message: {reason}"))
         if event not in CLIENT_EVENTS:
             return _refusal(
                 data,

@@ -142,3 +142,32 @@ def test_protocol_1_connects(floor):
         app, namespace=NS, auth={"token": tokens["picker"], "protocol": 1}
     )
     assert client.is_connected(NS)
+
+
+# ---------------------------------------------------------------- packets the JSON decoder refuses
+def emit_raw(client, data_json: str, ack_id: int = 7) -> dict | None:
+    """Send an event packet exactly as written (a real client could), return its ack if any."""
+    client.acks = None
+    client.socketio.server._handle_eio_message(client.eio_sid, f"2{NS},{ack_id}{data_json}")
+    return client.acks["args"][0] if client.acks else None
+
+
+@pytest.mark.parametrize(
+    ("data_json", "why"),
+    [
+        ('["scan", ' + "[" * 60000 + "]" * 60000 + "]", "nested"),
+        ('["scan", {"id": "d-1", "barcode": ' + "[" * 5000 + "]" * 5000 + "}]", "nested"),
+        ('["scan", {"id": "d-2", "barcode": "A", "seq": ' + "9" * 120 + "}]", "too large"),
+        ('["scan", {"id": "d-3", "barcode": "A"', "not valid JSON"),
+    ],
+    ids=["nested-60000", "nested-in-a-field", "120-digit-integer", "cut"],
+)
+def test_a_message_the_json_decoder_refuses_gets_an_error_ack(floor, data_json, why):
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    before = counts(store)
+    reply = refused(emit_raw(picker, data_json), "bad_message")
+    assert why in reply["error"]["message"], reply
+    assert counts(store) == before
+    assert scan(picker, "TOTE-1", "after")["ok"]  # the link still works
