@@ -23,21 +23,25 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
+from pydantic import ValidationError
 
 from device import offline
 from device.config import DeviceSettings
 from device.drivers import Scanner, ScannerError
 from device.journal import Entry, Journal
 from device.screen import Screen
+from shared import messages as say
 from shared.protocol import (
     DEVICE_NAMESPACE,
     Ack,
     ActionIn,
     DeviceState,
+    ErrorBody,
     LocalVerdict,
     ProtocolError,
     ScanIn,
     ScanReply,
+    barcode_problem,
     dump,
     parse,
 )
@@ -161,6 +165,13 @@ class ScanFlow:
     def scan(self, barcode: str) -> None:
         """A scan from the scanner: to disk first, then judged or sent."""
         action = parse_command(barcode)
+        problem = None if action else barcode_problem(barcode)
+        if problem is not None:
+            # No `scan` message can carry it (too long, a character outside printable ASCII
+            # and GS): journalled, it would fail to send on every try and hold up the rest.
+            log.warning("barcode %r not sent: %s", barcode, problem)
+            self.screen.scan_result(False, say.barcode_not_sent(barcode))
+            return
         with self._flow:
             s = self.state
             list_id = s.pick_list_id if s else None
@@ -228,7 +239,16 @@ class ScanFlow:
 
     def _send_one(self, entry: Entry) -> bool:
         """Send one journal entry and handle its answer; False to try again later."""
-        event, payload = self._payload(entry)
+        try:
+            event, payload = self._payload(entry)
+        except ValidationError as exc:
+            # Journalled before the device checked barcodes: answer it here, or it would
+            # fail on every try and hold up every entry behind it.
+            log.warning("journal entry %s cannot be sent: %s", entry.msg_id, exc)
+            error = ErrorBody(code="bad_message", message=say.barcode_not_sent(entry.barcode))
+            with self._flow:
+                self._on_answer(entry, dump(Ack(id=entry.msg_id, ok=False, error=error)), 0.0)
+            return True
         got: list[Any] = []
         answered = threading.Event()
         t0 = time.monotonic()

@@ -9,6 +9,7 @@ from flask_socketio import SocketIO
 from gevent import monkey
 
 from server.config import Settings, load_settings
+from server.realtime.wire import DevicePacket
 from server.services import packages
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         ping_timeout=settings.device.ping_timeout,
         max_http_buffer_size=min(settings.device.max_message_bytes, MAX_MESSAGE_BYTES),
         cors_allowed_origins=[],
+        serializer=DevicePacket,  # a payload it cannot decode gets an error ack
         **kwargs,
     )
     app.extensions["scanfloor.socketio"] = socketio

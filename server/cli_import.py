@@ -122,12 +122,13 @@ def _rows(path: Path, allowed: set[str], problems: Problems) -> Iterator[tuple[i
 
 def _read_json(path: Path, problems: Problems) -> CatalogueIn | None:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         problems.append((path.name, f"not valid JSON: {exc}"))
         return None
     try:
-        return CatalogueIn.model_validate(raw)
+        return CatalogueIn.model_validate_json(text)  # JSON types strictly, as the REST API
     except ValidationError as exc:
         problems.extend((f"{path.name} {_field(e['loc'])}", e["msg"]) for e in exc.errors())
         return None
@@ -168,7 +169,8 @@ def read_catalogue(files: Sequence[tuple[Path, str]]) -> Catalogue:
         nested = list(_nested(model))
         for line, row in _rows(path, columns(model), problems):
             try:
-                parts[kind].append(model.model_validate(_unflatten(model, row)))
+                # CSV cells are text: read "3" as 3 here, unlike JSON.
+                parts[kind].append(model.model_validate(_unflatten(model, row), strict=False))
                 origins[kind].append(f"{path.name} line {line}")
             except ValidationError as exc:
                 problems.extend(
@@ -214,7 +216,7 @@ def read_orders(path: Path) -> list[tuple[str, OrderIn]]:
             _unflatten(OrderLineIn, {c: row.get(c) for c in ORDER_LINE_COLUMNS}) for _, row in rows
         ]
         try:
-            out.append((where, OrderIn.model_validate(data)))
+            out.append((where, OrderIn.model_validate(data, strict=False)))
         except ValidationError as exc:
             for e in exc.errors():
                 loc = list(e["loc"])

@@ -7,17 +7,41 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.text import NoHidden
+
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-OptText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+# Names, addresses, reasons: no control or bidi override characters (shared.text).
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), NoHidden()
+]
+OptText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True), NoHidden()]
 BarcodeText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 ]
 Lot = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._/-]*$")]
 
+# Every integer has a bound, so no input reaches SQLite's 64-bit limit or a float.
+MAX_ID = 2**63 - 1  # SQLite's largest integer: row ids in paths
+MAX_UNITS = 1_000_000_000  # the most units a bin holds, a count finds, a safety stock keeps
+MAX_ORDER_QTY = 10_000  # units of one order line
+MAX_RECEIPT_QTY = 1_000_000  # units of one receipt line
+MAX_AISLE = 1_000  # routing walks every aisle between the first and the last pick
+MAX_BAY = 10_000
+MAX_LEVEL = 1_000
+MAX_WEIGHT_G = 10_000_000  # 10 t
+MAX_SIZE_MM = 100_000  # 100 m
+MAX_DAILY_SHIPMENTS = 1_000_000
+
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, JSON types taken strictly.
+
+    Strict: `"3"` or `true` is not a quantity and `0` is not a boolean. Validated from
+    JSON text (`model_validate_json`), so dates are ISO strings and a number field takes
+    an integer. Importers of text formats (CSV) validate with `strict=False`.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AddressIn(Body):
@@ -25,7 +49,9 @@ class AddressIn(Body):
     line1: Text
     line2: OptText = ""
     city: Text
-    postcode: Annotated[str, StringConstraints(min_length=1, max_length=20, strip_whitespace=True)]
+    postcode: Annotated[
+        str, StringConstraints(min_length=1, max_length=20, strip_whitespace=True), NoHidden()
+    ]
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
         description="ISO 3166-1 alpha-2"
     )
@@ -36,7 +62,7 @@ class AddressIn(Body):
 
 class OrderLineIn(Body):
     sku: Code
-    qty: int = Field(gt=0, le=10_000)
+    qty: int = Field(gt=0, le=MAX_ORDER_QTY)
 
 
 class OrderIn(Body):
@@ -58,7 +84,9 @@ class OrderIn(Body):
 
 class SafetyStockIn(Body):
     sku: Code
-    qty: int = Field(ge=0, description="units of the SKU this warehouse never promises")
+    qty: int = Field(
+        ge=0, le=MAX_UNITS, description="units of the SKU this warehouse never promises"
+    )
 
 
 class WarehouseIn(Body):
@@ -68,7 +96,10 @@ class WarehouseIn(Body):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     daily_capacity: int | None = Field(
-        None, ge=0, description="shipments it takes a day (UTC); null: no limit"
+        None,
+        ge=0,
+        le=MAX_DAILY_SHIPMENTS,
+        description="shipments it takes a day (UTC); null: no limit",
     )
     safety_stock: list[SafetyStockIn] = Field(
         default_factory=list, description="per SKU; 0 removes it; SKUs not listed keep theirs"
@@ -80,19 +111,19 @@ class LocationIn(Body):
     code: Code = Field(description="e.g. A-03-02")
     barcode: BarcodeText | None = Field(None, description="defaults to the code")
     zone: OptText = ""
-    aisle: int = Field(0, ge=0)
-    bay: int = Field(0, ge=0)
-    level: int = Field(0, ge=0)
+    aisle: int = Field(0, ge=0, le=MAX_AISLE)
+    bay: int = Field(0, ge=0, le=MAX_BAY)
+    level: int = Field(0, ge=0, le=MAX_LEVEL)
 
 
 class ProductIn(Body):
     sku: Code
     name: Text
     barcodes: list[BarcodeText] = Field(default_factory=list, description="GTINs and other codes")
-    weight_g: int = Field(0, ge=0)
-    length_mm: int = Field(0, ge=0)
-    width_mm: int = Field(0, ge=0)
-    height_mm: int = Field(0, ge=0)
+    weight_g: int = Field(0, ge=0, le=MAX_WEIGHT_G)
+    length_mm: int = Field(0, ge=0, le=MAX_SIZE_MM)
+    width_mm: int = Field(0, ge=0, le=MAX_SIZE_MM)
+    height_mm: int = Field(0, ge=0, le=MAX_SIZE_MM)
 
 
 class StockIn(Body):
@@ -101,13 +132,13 @@ class StockIn(Body):
     warehouse: Code
     location: Code
     sku: Code
-    on_hand: int = Field(ge=0)
+    on_hand: int = Field(ge=0, le=MAX_UNITS)
     lot: Lot = Field("", description="lot or batch; empty for stock that is not lot-tracked")
     expires: date | None = Field(
         None, description="lot-tracked stock: picked earliest expiry first"
     )
     safety_stock: int | None = Field(
-        None, ge=0, description="set the warehouse's safety stock of this SKU"
+        None, ge=0, le=MAX_UNITS, description="set the warehouse's safety stock of this SKU"
     )
 
 
@@ -126,7 +157,7 @@ class ChannelsIn(Body):
 class ReceiptLineIn(Body):
     location: Code
     sku: Code
-    qty: int = Field(gt=0, le=1_000_000)
+    qty: int = Field(gt=0, le=MAX_RECEIPT_QTY)
     lot: Lot = ""
     expires: date | None = None
 
@@ -146,7 +177,7 @@ class CorrectionIn(Body):
     location: Code
     sku: Code
     lot: Lot = ""
-    on_hand: int = Field(ge=0, description="units counted")
+    on_hand: int = Field(ge=0, le=MAX_UNITS, description="units counted")
     reason: OptText = ""
 
 

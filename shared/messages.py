@@ -124,6 +124,19 @@ def bad_message(reason: str) -> str:
     return f"Message refused: {reason}"
 
 
+def barcode_not_sent(barcode: str) -> str:
+    shown = barcode.encode("ascii", "backslashreplace").decode()[:40]
+    return f"Cannot send barcode {shown}: not counted. Scan another label or call a supervisor"
+
+
+def id_reused(msg_id: str, event: str) -> str:
+    return f"Message id {msg_id} was already used for a {event}: send this one with a new id"
+
+
+def seq_not_issued(seq: int, highest: int) -> str:
+    return f"Event {seq} was never sent to this device (the last is {highest})"
+
+
 # Offline replay and worker actions ---------------------------------------------
 def list_changed(ref: str) -> str:
     return f"Pick list {ref} is no longer yours. This scan did not count: follow the screen"
@@ -193,6 +206,14 @@ def receive_bin_first() -> str:
 
 def receive_unknown(barcode: str) -> str:
     return f"Unknown item {barcode}: put it aside for a supervisor"
+
+
+def receive_too_many(most: int) -> str:
+    return f"Too many: one receipt takes at most {most:,} of an item per bin. Book these first"
+
+
+def receipt_refused(reason: str) -> str:
+    return f"Receipt not booked: {reason}. Call a supervisor"
 
 
 def receipt_booked(units: int) -> str:

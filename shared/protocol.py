@@ -10,14 +10,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.text import NoHidden
 
 PROTOCOL_VERSION = 1
+# Versions the server accepts in the connect auth; any other refuses the connect.
+SUPPORTED_PROTOCOLS = frozenset({PROTOCOL_VERSION})
 DEVICE_NAMESPACE = "/device"
 BOARD_NAMESPACE = "/board"
 # Largest message a device may send; bigger ones are refused by the transport.
 MAX_MESSAGE_BYTES = 64 * 1024
 
+# Every integer on the wire: at most 2^53 - 1, the largest every JSON reader (JavaScript's
+# Number too) holds exactly, and far below SQLite's 2^63 - 1.
+MAX_INT = 2**53 - 1
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]  # seqs, quantities, ids
 MessageId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 ]
@@ -44,7 +61,9 @@ ExpectKind = Literal["none", "tote", "location", "item", "container", "label"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A protocol message: unknown fields refused, JSON types taken strictly (no `"3"` for 3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # ---------------------------------------------------------------- connect
@@ -52,9 +71,25 @@ class ConnectAuth(_Strict):
     """The `auth` payload of a device's Socket.IO connect."""
 
     token: Annotated[str, StringConstraints(min_length=8, max_length=200)]
-    last_seen_seq: int = Field(0, ge=0, description="Highest server event seq the device has seen.")
-    protocol: int = PROTOCOL_VERSION
-    device_version: str | None = Field(None, max_length=40)
+    last_seen_seq: Count = Field(0, description="Highest server event seq the device has seen.")
+    protocol: int = Field(
+        PROTOCOL_VERSION,
+        description="Protocol version; the server refuses the connect for one it does not speak.",
+        json_schema_extra={"enum": sorted(SUPPORTED_PROTOCOLS)},
+    )
+    device_version: Annotated[str, NoHidden()] | None = Field(None, max_length=40)
+
+    @field_validator("protocol")
+    @classmethod
+    def _spoken(cls, version: int) -> int:
+        if version not in SUPPORTED_PROTOCOLS:
+            speaks = ", ".join(str(v) for v in sorted(SUPPORTED_PROTOCOLS))
+            raise PydanticCustomError(
+                "protocol_version",
+                "protocol {version} is not spoken here: this server speaks protocol {speaks}",
+                {"version": version, "speaks": speaks},
+            )
+        return version
 
 
 # ---------------------------------------------------------------- state
@@ -66,23 +101,23 @@ class Expect(_Strict):
 
 
 class Progress(_Strict):
-    done: int
-    total: int
+    done: Count
+    total: Count
 
 
 class StepView(_Strict):
     """One pick step as the handheld shows it."""
 
-    step_id: int
+    step_id: Count
     location: str
     location_barcode: str
     sku: str
     product_name: str
     item_barcodes: list[str]
-    qty: int
-    picked: int
+    qty: Count
+    picked: Count
     order_id: str
-    put: int = Field(0, description="units confirmed in the order's tote")
+    put: Count = Field(0, description="units confirmed in the order's tote")
     lot: str = Field(
         "", description="lot-tracked stock: the lot to pick (its GS1 barcode is checked)"
     )
@@ -95,7 +130,7 @@ class DeviceState(_Strict):
     instruction: str
     detail: str = ""
     expect: Expect = Expect(kind="none")
-    pick_list_id: int | None = None
+    pick_list_id: Count | None = None
     order_id: str | None = None
     tote: str | None = None
     orders: list[str] = Field(
@@ -128,12 +163,12 @@ class ScanIn(_Strict):
     id: MessageId
     barcode: Barcode
     at: float | None = Field(None, description="Device clock, seconds since epoch, when scanned.")
-    seq: int | None = Field(None, ge=0, description="Device journal sequence number.")
+    seq: Count | None = Field(None, description="Device journal sequence number.")
     offline: bool = Field(False, description="Made while the server could not answer.")
     local: LocalVerdict | None = Field(
         None, description="The device's own verdict, if it gave one."
     )
-    pick_list_id: int | None = Field(
+    pick_list_id: Count | None = Field(
         None, description="Offline scans: the pick list the device judged it on."
     )
 
@@ -142,7 +177,7 @@ class PrintResultIn(_Strict):
     """Event `print_result`: how a print job went on the device's printer."""
 
     id: MessageId
-    job_id: int = Field(ge=1)
+    job_id: Count = Field(ge=1)
     ok: bool
     error: str | None = Field(None, max_length=500)
 
@@ -153,12 +188,12 @@ class ActionIn(_Strict):
     id: MessageId
     action: Literal["short", "help", "logout", "login", "receive", "receive_done", "reprint"]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
-    seq: int | None = Field(None, ge=0, description="Device journal sequence number.")
+    seq: Count | None = Field(None, description="Device journal sequence number.")
     offline: bool = False
-    pick_list_id: int | None = None
-    step_id: int | None = None
-    found: int | None = Field(
-        None, ge=0, description="short: units the picker found in the bin (default 0)"
+    pick_list_id: Count | None = None
+    step_id: Count | None = None
+    found: Count | None = Field(
+        None, description="short: units the picker found in the bin (default 0)"
     )
     reason: Literal["empty", "damaged", "missing", "wrong_item"] | None = Field(
         None, description="short: why"
@@ -169,11 +204,13 @@ class SeenIn(_Strict):
     """Event `seen`: the device has handled every server event up to `seq`."""
 
     id: MessageId
-    seq: int = Field(ge=0)
+    seq: Count
 
 
 # ---------------------------------------------------------------- server -> device
 class ErrorBody(_Strict):
+    """Why a message was refused: a code to switch on, a sentence to show."""
+
     code: str
     message: str
 
@@ -188,7 +225,7 @@ class ScanReply(_Strict):
     duplicate: bool = False
     state: DeviceState | None = None
     error: ErrorBody | None = None
-    event_seq: int | None = Field(
+    event_seq: Count | None = Field(
         None,
         description="The device's last event seq when this reply was made: older `state` "
         "events (seq at or below it) show an older screen than this reply's.",
@@ -196,7 +233,8 @@ class ScanReply(_Strict):
 
 
 class Ack(_Strict):
-    """Ack of `print_result` and `seen`."""
+    """Ack of `print_result`, `seen` and `action`; with `ok` false and `error`, the error ack
+    any event may get instead of its usual ack."""
 
     id: str | None = None
     ok: bool
@@ -206,7 +244,7 @@ class Ack(_Strict):
 class StateEvent(_Strict):
     """Event `state`: the server changed the device's screen (new work, reconnect)."""
 
-    seq: int
+    seq: Count
     state: DeviceState
     message: str = ""
 
@@ -214,12 +252,12 @@ class StateEvent(_Strict):
 class PrintEvent(_Strict):
     """Event `print`: print this ZPL and report with `print_result`."""
 
-    seq: int
-    job_id: int
-    package_id: int
+    seq: Count
+    job_id: Count
+    package_id: Count
     order_id: str
     zpl: str
-    copies: int = 1
+    copies: Count = 1
 
 
 class BoardSnapshot(BaseModel):
@@ -244,6 +282,14 @@ CLIENT_EVENTS: dict[str, type[BaseModel]] = {
     "print_result": PrintResultIn,
     "seen": SeenIn,
     "action": ActionIn,
+}
+# The acknowledgement each client event gets when the server takes it; any event the
+# server cannot take is answered with an error Ack instead.
+CLIENT_ACKS: dict[str, type[BaseModel]] = {
+    "scan": ScanReply,
+    "print_result": Ack,
+    "seen": Ack,
+    "action": Ack,
 }
 SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "state": StateEvent,
@@ -279,6 +325,18 @@ def parse(model: type[BaseModel], payload: Any) -> Any:
             for err in exc.errors()
         )
         raise ProtocolError("bad_message", problems) from None
+
+
+_BARCODE = TypeAdapter(Barcode)
+
+
+def barcode_problem(text: str) -> str | None:
+    """Why a scanner's text cannot travel in a `scan` message, or None if it can."""
+    try:
+        _BARCODE.validate_python(text)
+    except ValidationError as exc:
+        return exc.errors()[0]["msg"]
+    return None
 
 
 def dump(message: BaseModel) -> dict[str, Any]:

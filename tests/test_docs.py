@@ -47,6 +47,63 @@ def test_every_scan_result_code_is_documented():
         assert f"`{code}`" in PROTOCOL, code
 
 
+def test_every_error_ack_code_is_documented():
+    import re
+
+    codes = set()
+    for path in [*(ROOT / "server").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]:
+        src = path.read_text()
+        codes |= set(re.findall(r'ProtocolError\(\s*"([a-z_]+)"', src))
+        codes |= set(re.findall(r'ErrorBody\(\s*code="([a-z_]+)"', src))
+    assert {"bad_message", "unknown_event", "id_reused", "seq_not_issued"} <= codes, (
+        "the pattern no longer matches the source"
+    )
+    table = PROTOCOL[PROTOCOL.index("### Error acks") :]
+    for code in codes:
+        assert f"`{code}`" in table.split("\n## ")[0], code
+
+
+def test_protocol_schema_json_is_what_the_code_generates():
+    from scripts.protocol_schema import SCHEMA_JSON, render
+
+    assert SCHEMA_JSON.read_text(encoding="utf-8") == render(), (
+        "docs/protocol.schema.json is stale: run .venv/bin/python scripts/protocol_schema.py"
+    )
+
+
+def test_protocol_schema_json_is_valid_and_takes_the_documented_examples():
+    import json
+    import re
+
+    import jsonschema
+
+    doc = json.loads((ROOT / "docs" / "protocol.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(doc)
+    events = doc["x-events"]["/device"]
+    assert set(events["device_to_server"]) == set(CLIENT_EVENTS)
+    assert set(events["server_to_device"]) == set(SERVER_EVENTS)
+
+    def validate(instance, ref: dict) -> None:
+        jsonschema.Draft202012Validator({**doc, **ref}).validate(instance)
+
+    # Each event section's JSON example is a valid message of that event.
+    checked = set()
+    for event, example in re.findall(r"### `(\w+)`\n.*?```json\n(.*?)\n```", PROTOCOL, re.S):
+        if event in CLIENT_EVENTS:
+            validate(json.loads(example), events["device_to_server"][event]["message"])
+            checked.add(event)
+    assert checked == set(CLIENT_EVENTS)
+    error_ack = re.search(r"### Error acks.*?```json\n(.*?)\n```", PROTOCOL, re.S).group(1)
+    for event in CLIENT_EVENTS:
+        validate(json.loads(error_ack), events["device_to_server"][event]["ack"])
+    with pytest.raises(jsonschema.ValidationError):
+        validate(
+            {"id": "s1", "barcode": "A", "extra": 1}, events["device_to_server"]["scan"]["message"]
+        )
+    with pytest.raises(jsonschema.ValidationError):
+        validate({"token": "sfd_12345678", "protocol": 99}, events["connect"]["auth"])
+
+
 def test_every_cli_command_is_in_the_readme():
     from server.cli import main
 

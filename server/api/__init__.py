@@ -7,5 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from server.api.routes import bp
+    from server.api.table import IdConverter
 
+    app.url_map.converters["id"] = IdConverter  # before the rules that use it
     app.register_blueprint(bp)

@@ -12,11 +12,15 @@ from pydantic.json_schema import models_json_schema
 from server.api.auth import SECURITY, SECURITY_SCHEMES
 from server.api.errors import ERROR_CODES
 from server.api.table import Route
-from server.schemas import ErrorOut
+from server.schemas import MAX_ID, ErrorOut
 
 REF = "#/components/schemas/{model}"
 _RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-_CONVERTER_TYPES = {"int": "integer", "float": "number"}
+_CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+}
 _DESCRIPTIONS = {
     200: "OK",
     201: "Created",
@@ -31,7 +35,7 @@ _DESCRIPTIONS = {
 
 
 def openapi_path(rule: str) -> str:
-    """A Flask rule as an OpenAPI path: `/pick-lists/<int:list_id>` -> `/pick-lists/{list_id}`."""
+    """A Flask rule as an OpenAPI path: `/pick-lists/<id:list_id>` -> `/pick-lists/{list_id}`."""
     return _RULE_ARG.sub(lambda m: "{" + m.group(2) + "}", rule)
 
 
@@ -41,7 +45,7 @@ def _path_params(rule: str) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": _CONVERTER_TYPES.get(conv or "", "string")},
+            "schema": _CONVERTER_SCHEMAS.get(conv or "", {"type": "string"}),
         }
         for conv, name in _RULE_ARG.findall(rule)
     ]

@@ -444,7 +444,7 @@ ROUTES: list[Route] = [
     ),
     Route(
         "POST",
-        "/packages/<int:package_id>/reprint",
+        "/packages/<id:package_id>/reprint",
         reprint_label,
         "Reprint a package's label",
         body=ReprintIn,
@@ -473,7 +473,7 @@ ROUTES: list[Route] = [
     ),
     Route(
         "POST",
-        "/putaway-tasks/<int:task_id>/done",
+        "/putaway-tasks/<id:task_id>/done",
         finish_putaway,
         "Finish a put-away task",
         body=PutawayDoneIn,
@@ -490,7 +490,7 @@ ROUTES: list[Route] = [
     ),
     Route(
         "GET",
-        "/pick-lists/<int:list_id>",
+        "/pick-lists/<id:list_id>",
         get_pick_list,
         "Get a pick list",
         response=m.PickListOut,

@@ -10,9 +10,19 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter, Map
 
 from server.api.auth import require_api_key
 from server.api.errors import ApiError, validation_problems
+from server.schemas import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a row id, 1 to 2^63-1; any other number is 404 before a query runs."""
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=MAX_ID)
 
 
 @dataclass(frozen=True)
@@ -38,24 +48,68 @@ class Route:
         return self.view.__name__
 
 
-def read_json() -> Any:
-    """The request body as JSON: 415 if it is not JSON, 413 if too big, 400 if malformed."""
+# No body the API takes nests deeper than a few levels. json.loads gives up on a
+# `[[[[...` bomb at Python's recursion limit; anything deeper than this is refused too.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (a scalar is 0)."""
+    depth, level = 0, [(value, 1)]
+    while level:
+        node, d = level.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            depth = max(depth, d)
+            level.extend((v, d + 1) for v in node if isinstance(v, (dict, list)))
+    return depth
+
+
+def _cut_at_the_limit(data: bytes) -> bool:
+    """A chunked body werkzeug stopped reading at max_content_length, with more to come.
+
+    With no Content-Length, werkzeug reads up to the limit and returns what it has,
+    silently cut. One byte more from the server's input (gevent's ends the stream at
+    the last chunk) tells a body of exactly the limit from a longer one.
+    """
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None or len(data) < limit:
+        return False
+    if not request.environ.get("wsgi.input_terminated"):
+        return False  # werkzeug read nothing from an unterminated stream
+    return bool(request.environ["wsgi.input"].read(1))
+
+
+def read_json() -> tuple[Any, bytes]:
+    """The body as JSON and as bytes: 415 if not JSON, 413 if too big, 400 if malformed."""
     if not request.is_json:
         got = request.mimetype or "no content type"
         raise ApiError(415, f"send the body as application/json, not {got}")
     data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if _cut_at_the_limit(data):
+        raise RequestEntityTooLarge()
+    too_deep = ApiError(
+        400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
+    )
     try:
-        return json.loads(data)
+        raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}", "malformed_json") from None
+    except RecursionError:
+        raise too_deep from None
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise too_deep
+    return raw, data
 
 
 def decode_body(route: Route) -> BaseModel:
     """The body validated against the route's model, or a 422 listing every problem."""
     assert route.body is not None
-    raw = read_json()
+    raw, data = read_json()
     try:
-        return route.body.model_validate(raw)
+        # From the JSON text, strictly: an ISO string is a date, "3" is not a quantity.
+        return route.body.model_validate_json(data)
     except ValidationError as exc:
         problems = validation_problems(exc)
         if route.more_problems is not None:

@@ -10,6 +10,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
 from server import metrics
 from server.realtime.hub import Hub, device_room
+from server.realtime.wire import UNREADABLE
 from server.services import actions, auth, outbox, packages, scanning, screens
 from server.services.clock import now
 from shared.protocol import (
@@ -100,6 +101,9 @@ class DeviceNamespace(Namespace):
         if event in ("connect", "disconnect"):
             return super().trigger_event(event, *args)
         data = args[1] if len(args) > 1 else None
+        if event == UNREADABLE:
+            reason = data.get("reason") if isinstance(data, dict) else "?"
+            return _refusal(None, ProtocolError("bad_message", f"unreadable message: {reason}"))
         if event not in CLIENT_EVENTS:
             return _refusal(
                 data,
@@ -121,9 +125,12 @@ class DeviceNamespace(Namespace):
         except ProtocolError as err:
             return _refusal(data, err)
         did = self.devices[request.sid]
-        reply, effects = self.store.grouped(
-            lambda: scanning.handle_scan(self.store, self._device_row(did), msg)
-        )
+        try:
+            reply, effects = self.store.grouped(
+                lambda: scanning.handle_scan(self.store, self._device_row(did), msg)
+            )
+        except ProtocolError as err:  # e.g. id_reused: the id named another event
+            return _refusal(data, err)
         self.hub.apply(effects, did)
         return dump(reply)
 
@@ -133,9 +140,12 @@ class DeviceNamespace(Namespace):
         except ProtocolError as err:
             return _refusal(data, err)
         did = self.devices[request.sid]
-        ack, effects = self.store.grouped(
-            lambda: actions.handle_action(self.store, self._device_row(did), msg)
-        )
+        try:
+            ack, effects = self.store.grouped(
+                lambda: actions.handle_action(self.store, self._device_row(did), msg)
+            )
+        except ProtocolError as err:
+            return _refusal(data, err)
         self.hub.apply(effects, did)
         return dump(ack)
 
@@ -160,5 +170,8 @@ class DeviceNamespace(Namespace):
         except ProtocolError as err:
             return _refusal(data, err)
         did = self.devices[request.sid]
-        self.store.grouped(lambda: outbox.mark_seen(self.store, did, msg.seq))
+        try:
+            self.store.grouped(lambda: outbox.seen(self.store, did, msg.seq))
+        except ProtocolError as err:
+            return _refusal(data, err)
         return dump(Ack(id=msg.id, ok=True))

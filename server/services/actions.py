@@ -1,8 +1,9 @@
 """A worker's requests from the handheld: short pick, help, log out and in, receiving, reprint.
 
 Each request is journalled and sent like a scan, applied once per message id
-(a repeat gets the first answer) and kept in `device_actions`; the device gets
-its new screen as a `state` event.
+(a repeat gets the first answer; an id already used for a scan raises
+ProtocolError `id_reused`) and kept in `device_actions`; the device gets its new
+screen as a `state` event.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from server.services.screens import push_state
 from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
-from shared.protocol import Ack, ActionIn, ErrorBody
+from shared.protocol import Ack, ActionIn, ErrorBody, ProtocolError
 
 
 def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effects]:
@@ -25,9 +26,11 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
     effects = Effects(board=True)
     with store.write():
         seen = store.one(
-            "SELECT reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
+            "SELECT event, reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
             (device["id"], msg.id),
         )
+        if seen and seen["event"] != "action":
+            raise ProtocolError("id_reused", say.id_reused(msg.id, seen["event"]))
         if seen:
             return Ack.model_validate_json(seen["reply"]), Effects()
         scanning.note_seq(store, device["id"], msg.id, msg.seq)
@@ -83,7 +86,11 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
         # The device's message id makes the receipt id: a repeated CMD-DONE books nothing twice.
         digest = hashlib.sha256(msg.id.encode()).hexdigest()[:20]
         receipt_id = f"dev{device['id']}-{digest}"
-        message, skus = receiving.done(store, device, receipt_id)
+        try:
+            message, skus = receiving.done(store, device, receipt_id)
+        except receiving.ReceiptRefused as exc:
+            error = ErrorBody(code="receipt_refused", message=str(exc))
+            return Ack(id=msg.id, ok=False, error=error)
         if skus:
             effects.offer_work.add(device["warehouse"])
     push_state(store, device["id"], message=message)

@@ -8,6 +8,8 @@ from typing import Any
 from server.services.clock import now
 from server.store import Store
 from server.store.db import dumps
+from shared import messages as say
+from shared.protocol import ProtocolError
 
 
 def push(store: Store, device_id: int, event: str, payload: dict[str, Any]) -> int:
@@ -28,6 +30,19 @@ def unseen(store: Store, device_id: int, after: int) -> list[tuple[int, str, dic
         (device_id, after),
     )
     return [(r["seq"], r["event"], json.loads(r["payload"])) for r in rows]
+
+
+def seen(store: Store, device_id: int, seq: int) -> None:
+    """A device's `seen`: forget its events up to seq; ProtocolError if seq was never issued.
+
+    Unlike the connect auth (see mark_seen), a `seen` names an event the device got on
+    this link, so a seq above every one issued is a device bug: refused, nothing changes.
+    """
+    with store.write():
+        issued = store.one("SELECT out_seq FROM devices WHERE id = ?", (device_id,))["out_seq"]
+        if seq > issued:
+            raise ProtocolError("seq_not_issued", say.seq_not_issued(seq, issued))
+        mark_seen(store, device_id, seq)
 
 
 def mark_seen(store: Store, device_id: int, seq: int) -> None:

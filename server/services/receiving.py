@@ -10,15 +10,20 @@ receipt through `POST /api/stock/receipts` does.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
-from server.schemas import ReceiptIn
+from server.schemas import MAX_RECEIPT_QTY, ReceiptIn
 from server.services import stock
 from server.store import Store
 from shared import messages as say
 from shared.barcodes import ScanData
 from shared.picking import Verdict, gtin_key
 from shared.protocol import DeviceState, Expect, Progress
+
+
+class ReceiptRefused(ValueError):
+    """The stock could not take the receipt (a bin would overflow): nothing was booked."""
 
 
 def active(device: dict) -> dict[str, Any] | None:
@@ -87,27 +92,48 @@ def scan(store: Store, device: dict, text: str, data: ScanData) -> Verdict:
         "expires": data.expiry.isoformat() if data.expiry else None,
         "qty": data.quantity or 1,
     }
+    # CMD-DONE books one receipt line per bin, item, lot and expiry: keep each within bounds.
+    same = [x["qty"] for x in r["lines"] if _key(x) == _key(line)]
+    if sum(same) + line["qty"] > MAX_RECEIPT_QTY:
+        return Verdict(False, "receive_too_many", say.receive_too_many(MAX_RECEIPT_QTY))
     r["lines"].append(line)
     _save(store, device["id"], r)
     units = sum(x["qty"] for x in r["lines"])
     return Verdict(True, "received_item", say.received(units, product["name"]))
 
 
+def _key(line: dict[str, Any]) -> tuple:
+    return (line["location"], line["sku"], line["lot"], line["expires"])
+
+
 def done(store: Store, device: dict, receipt_id: str) -> tuple[str, set[str]]:
-    """Book what was scanned as one receipt (inside a write); returns the message and the SKUs."""
+    """Book what was scanned as one receipt (inside a write); returns the message and the SKUs.
+
+    Raises ReceiptRefused, booking nothing and keeping the scans, if the stock cannot take it.
+    """
     r = active(device) or {"lines": []}
     _save(store, device["id"], None)
     merged: dict[tuple, int] = {}
     for line in r["lines"]:
-        key = (line["location"], line["sku"], line["lot"], line["expires"])
-        merged[key] = merged.get(key, 0) + line["qty"]
+        merged[_key(line)] = merged.get(_key(line), 0) + line["qty"]
     if not merged:
         return say.receive_nothing(), set()
     lines = [
-        {"location": loc, "sku": sku, "lot": lot, "expires": exp, "qty": qty}
+        {
+            "location": loc,
+            "sku": sku,
+            "lot": lot,
+            "qty": qty,
+            "expires": exp and date.fromisoformat(exp),
+        }
         for (loc, sku, lot, exp), qty in merged.items()
     ]
-    stock.receive(
-        store, ReceiptIn(receipt_id=receipt_id, warehouse=device["warehouse"], lines=lines)
-    )
+    try:
+        stock.receive(
+            store, ReceiptIn(receipt_id=receipt_id, warehouse=device["warehouse"], lines=lines)
+        )
+    except stock.StockError as exc:  # refused before writing anything
+        _save(store, device["id"], r)  # keep what was scanned
+        problems = "; ".join(message for _, message in exc.problems)
+        raise ReceiptRefused(say.receipt_refused(problems)) from None
     return say.receipt_booked(sum(merged.values())), {sku for _, sku, _, _ in merged}

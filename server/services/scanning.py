@@ -32,7 +32,7 @@ from server.store import Store
 from shared import messages as say
 from shared.barcodes import parse_scan
 from shared.picking import read_scan
-from shared.protocol import ScanIn, ScanReply
+from shared.protocol import ProtocolError, ScanIn, ScanReply
 
 log = logging.getLogger("scanfloor.scanning")
 
@@ -53,9 +53,11 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
     effects = Effects()
     with store.write():
         seen = store.one(
-            "SELECT reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
+            "SELECT event, reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
             (device["id"], msg.id),
         )
+        if seen and seen["event"] != "scan":
+            raise ProtocolError("id_reused", say.id_reused(msg.id, seen["event"]))
         if seen:
             stored = ScanReply.model_validate_json(seen["reply"])
             return stored.model_copy(update={"duplicate": True}), effects

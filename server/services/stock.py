@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from server.schemas import CorrectionIn, ReceiptIn
+from server.schemas import MAX_UNITS, CorrectionIn, ReceiptIn
 from server.services import allocate, shipments
 from server.services.clock import now
 from server.store import Store
@@ -35,6 +35,19 @@ def _location(store: Store, warehouse: str, code: str) -> int | None:
 
 def _known_sku(store: Store, sku: str) -> bool:
     return store.one("SELECT 1 FROM products WHERE sku = ?", (sku,)) is not None
+
+
+def _room(store: Store, location_id: int, sku: str, lot: str) -> int:
+    """Units a bin's lot can still take before it holds MAX_UNITS."""
+    row = store.one(
+        "SELECT on_hand FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
+        (location_id, sku, lot),
+    )
+    return MAX_UNITS - (row["on_hand"] if row else 0)
+
+
+def _too_full(location: str, sku: str) -> str:
+    return f"{location} would hold more than {MAX_UNITS} units of {sku}"
 
 
 def _add(
@@ -81,6 +94,14 @@ def receive(store: Store, receipt: ReceiptIn) -> dict[str, Any]:
             if not _known_sku(store, line.sku):
                 problems.append((f"lines[{i}].sku", f"unknown SKU {line.sku}"))
             places.append(loc)
+        if problems:
+            raise StockError(problems)
+        room: dict[tuple[int, str, str], int] = {}
+        for i, (loc, line) in enumerate(zip(places, receipt.lines, strict=True)):
+            key = (loc, line.sku, line.lot)
+            room[key] = room.get(key, _room(store, *key)) - line.qty
+            if room[key] < 0:
+                problems.append((f"lines[{i}].qty", _too_full(line.location, line.sku)))
         if problems:
             raise StockError(problems)
         for loc, line in zip(places, receipt.lines, strict=True):
@@ -189,6 +210,9 @@ def putaway_done(store: Store, task_id: int, location: str | None = None) -> dic
         )
         if loc is None:
             raise StockError([("location", f"unknown location {location}")])
+        if _room(store, loc, task["sku"], task["lot"]) < task["qty"]:
+            code = store.one("SELECT code FROM locations WHERE id = ?", (loc,))["code"]
+            raise StockError([("location", _too_full(code, task["sku"]))])
         _add(
             store,
             loc,

@@ -6,6 +6,9 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 MIGRATIONS = Migrations("scanfloor")
+# Kept here rather than imported from server.schemas: a migration's SQL must not change
+# when the code around it does.
+MAX_BIN_UNITS = 1_000_000_000
 
 
 def _run(db: Database, script: str) -> None:
@@ -455,3 +458,17 @@ CREATE INDEX print_jobs_status ON print_jobs(status, updated_at);
 CREATE INDEX devices_pack_list ON devices(pack_list_id) WHERE pack_list_id IS NOT NULL
 """,
     )
+
+
+@MIGRATIONS(name="0009_stock_bound")
+def m0009_stock_bound(db: Database) -> None:
+    """No bin holds more than 1,000,000,000 units, so stock arithmetic never nears 2^63."""
+    # Triggers, because SQLite cannot add a CHECK to an existing table; their bodies hold
+    # semicolons, so each runs whole rather than through _run.
+    for when in ("INSERT", "UPDATE OF on_hand"):
+        name = "stock_on_hand_bound_" + when.split()[0].lower()
+        db.execute(
+            f"""CREATE TRIGGER {name} BEFORE {when} ON stock
+                WHEN NEW.on_hand > {MAX_BIN_UNITS}
+                BEGIN SELECT RAISE(ABORT, 'stock.on_hand above {MAX_BIN_UNITS}'); END"""
+        )

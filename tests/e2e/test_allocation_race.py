@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def seed(data: Path, west_capacity: int | None = None) -> str:
             for wh, loc, sku, n, lot in STOCK
         ],
     }
-    catalogue.load(store, CatalogueIn.model_validate(cat))
+    catalogue.load(store, CatalogueIn.model_validate_json(json.dumps(cat)))
     key = auth.create_api_key(store, "race")
     store.close()
     return key

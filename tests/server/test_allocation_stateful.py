@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -88,7 +89,10 @@ class Floor(RuleBasedStateMachine):
     def receive(self, wh: str, slot: int, sku: str, qty: int, lot: str) -> None:
         expires = {"": None, "L1": "2031-01-01", "L2": "2030-06-01"}[lot]
         line = {"location": BINS[wh][slot], "sku": sku, "qty": qty, "lot": lot, "expires": expires}
-        stock.receive(self.store, ReceiptIn.model_validate({"warehouse": wh, "lines": [line]}))
+        stock.receive(
+            self.store,
+            ReceiptIn.model_validate_json(json.dumps({"warehouse": wh, "lines": [line]})),
+        )
         self.received += qty
 
     @rule(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from floorkit import connect, place, scan
 
 from server.schemas import CatalogueIn
@@ -30,7 +32,7 @@ def test_picker_must_scan_the_reserved_lot(floor):
             },
         ]
     }
-    catalogue.load(store, CatalogueIn.model_validate(lots))
+    catalogue.load(store, CatalogueIn.model_validate_json(json.dumps(lots)))
     place(store, "tea", [("SKU-C", 1)])
     picker = connect(app, socketio, tokens["picker"])
     scan(picker, "TOTE-1", "1")

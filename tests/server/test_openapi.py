@@ -74,8 +74,9 @@ def test_security_everywhere_but_health_and_the_document(doc):
 
 def test_path_parameters_and_404(doc):
     op = doc["paths"]["/api/pick-lists/{list_id}"]["get"]
+    schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
     assert op["parameters"] == [
-        {"name": "list_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        {"name": "list_id", "in": "path", "required": True, "schema": schema}
     ]
     assert "404" in op["responses"]
 

@@ -53,3 +53,42 @@ def test_a_long_message_id_still_books_the_receipt(floor):
         "WHERE l.code = 'E-01-02' AND s.sku = 'SKU-A'"
     )["n"]
     assert on_hand == 1
+
+
+def test_a_count_past_a_receipt_line_is_refused_at_the_scan(floor):
+    """A GS1 count (30) of 99,999,999 used to pass the scan and crash CMD-DONE: no ack, ever."""
+    app, socketio, store, tokens = floor
+    packer = connect(app, socketio, tokens["packer"])
+    assert action(packer, "receive", "r1")["ok"]
+    scan(packer, "LE-01-02", "r2")
+    r = scan(packer, "]C10109501101530003" + "3099999999", "r3")
+    assert not r["ok"] and r["code"] == "receive_too_many", r
+    assert "1000000" in r["message"].replace(",", "")
+    r = scan(packer, "]C10109501101530003" + "30999999", "r4")
+    assert r["ok"] and r["code"] == "received_item"
+    r = scan(packer, "]C10109501101530003" + "301", "r5")
+    assert r["ok"] and r["state"]["progress"]["done"] == 1_000_000
+    assert scan(packer, "9501101530003", "r6")["code"] == "receive_too_many"
+    before = store.one("SELECT COUNT(*) AS n FROM stock_moves")["n"]
+    assert action(packer, "receive_done", "r7") == {"id": "r7", "ok": True, "error": None}
+    assert store.one("SELECT COUNT(*) AS n FROM stock_moves")["n"] == before + 1
+
+
+def test_a_receipt_the_bin_cannot_take_is_refused_and_kept(floor):
+    app, socketio, store, tokens = floor
+    loc = store.one("SELECT id FROM locations WHERE code = 'E-01-02'")["id"]
+    store.execute(
+        "INSERT INTO stock (location_id, sku, on_hand) VALUES (?, 'SKU-C', ?)", (loc, 10**9 - 1)
+    )
+    packer = connect(app, socketio, tokens["packer"])
+    assert action(packer, "receive", "r1")["ok"]
+    scan(packer, "LE-01-02", "r2")
+    assert scan(packer, "]C10109501101530003" + "302", "r3")["ok"]
+    r = action(packer, "receive_done", "r4")
+    assert r["ok"] is False and r["error"]["code"] == "receipt_refused", r
+    assert "E-01-02" in r["error"]["message"]
+    assert action(packer, "receive_done", "r4") == r  # the same answer again
+    kept = store.one("SELECT receiving FROM devices WHERE name = 'packer-e1'")["receiving"]
+    assert kept and '"qty": 2' in kept  # what was scanned is kept
+    on_hand = "SELECT on_hand FROM stock WHERE location_id = ? AND sku = 'SKU-C'"
+    assert store.one(on_hand, (loc,))["on_hand"] == 10**9 - 1
