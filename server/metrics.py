@@ -138,30 +138,20 @@ def of_app() -> FloorMetrics | None:
 
 
 def timed_scan(handler: Callable[..., dict]) -> Callable[..., dict]:
-    """Decorate a namespace's on_scan: count its answer by code and time it."""
+    """Decorate a namespace's on_scan(sid, data): count its answer by code and time it.
+
+    The namespace carries its app's metrics as `self.metrics` (None: not counted).
+    """
 
     @wraps(handler)
-    def timed(self: Any, data: Any) -> dict:
+    def timed(self: Any, sid: str, data: Any) -> dict:
         start = time.perf_counter()
-        reply = handler(self, data)
-        metrics = of_app()
-        if metrics is not None:
-            metrics.scan_answered(reply, time.perf_counter() - start)
+        reply = handler(self, sid, data)
+        if self.metrics is not None:
+            self.metrics.scan_answered(reply, time.perf_counter() - start)
         return reply
 
     return timed
-
-
-def device_connected(sid: str, role: str) -> None:
-    """A device link joined /device (call once it is let in)."""
-    if (metrics := of_app()) is not None:
-        metrics.device_connected(sid, role)
-
-
-def device_disconnected(sid: str) -> None:
-    """A /device link closed; a link never counted is ignored."""
-    if (metrics := of_app()) is not None:
-        metrics.device_disconnected(sid)
 
 
 def board_connected(sid: str) -> None:

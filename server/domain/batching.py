@@ -106,6 +106,7 @@ def make_batches(
     layout: Layout,
     candidates: int = 30,
     limit: int | None = None,
+    shortlist: int = 6,
 ) -> list[Batch]:
     """Group orders into batches, most urgent first; each batch is one pick list.
 
@@ -135,8 +136,13 @@ def make_batches(
             ]
             if not pool:
                 break
+            # Walk estimates are the cost of planning: estimate only the few candidates that
+            # open the fewest new aisles (the main term of any walk), not the whole pool.
+            aisles = {s.aisle for s in batch.stops}
+            pool.sort(key=lambda o: (len({s.aisle for s in o.stops} - aisles), o.rank))
             costs = [
-                (estimate(layout, batch.stops + list(o.stops)) - current, o.rank, o) for o in pool
+                (estimate(layout, batch.stops + list(o.stops)) - current, o.rank, o)
+                for o in pool[:shortlist]
             ]
             extra, _, best = min(costs, key=lambda c: (c[0], c[1]))
             batch.orders.append(best)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_socketio import SocketIO
 
+from server import metrics
 from server.realtime.board import BoardNamespace
 from server.realtime.device import DeviceNamespace
 from server.realtime.hub import Hub
@@ -15,7 +16,10 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     """Register the namespaces; the hub is how the rest of the server reaches devices."""
     hub = Hub(app.extensions["store"], socketio)
     app.extensions["scanfloor.hub"] = hub
-    socketio.on_namespace(DeviceNamespace(DEVICE_NAMESPACE, hub))
+    # /device is registered on python-socketio's server itself: see server/realtime/device.py.
+    socketio.server.register_namespace(
+        DeviceNamespace(DEVICE_NAMESPACE, hub, app.extensions.get(metrics.KEY))
+    )
     socketio.on_namespace(BoardNamespace(BOARD_NAMESPACE, hub))
     settings = app.config["SETTINGS"]
     socketio.start_background_task(hub.watch_leases, settings.device.lease_seconds)

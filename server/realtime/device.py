@@ -1,12 +1,17 @@
-"""Namespace /device: handhelds and pack stations. Each handler: decode, use case, reply."""
+"""Namespace /device: handhelds and pack stations. Each handler: decode, use case, reply.
+
+A python-socketio namespace, not a Flask-SocketIO one: a device event needs no Flask
+request context (no URL routing, no cookie session), and building one for every scan
+cost more than the scan's own reads.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import request
-from flask_socketio import ConnectionRefusedError, Namespace, join_room
+import socketio
+from socketio.exceptions import ConnectionRefusedError
 
 from server import metrics
 from server.realtime.hub import Hub, device_room
@@ -35,15 +40,16 @@ def _refusal(data: Any, err: ProtocolError) -> dict:
     return dump(Ack(id=msg_id, ok=False, error=err.body()))
 
 
-class DeviceNamespace(Namespace):
-    def __init__(self, namespace: str, hub: Hub):
+class DeviceNamespace(socketio.Namespace):
+    def __init__(self, namespace: str, hub: Hub, floor_metrics: metrics.FloorMetrics | None = None):
         super().__init__(namespace)
         self.hub = hub
         self.store = hub.store
+        self.metrics = floor_metrics
         self.devices: dict[str, int] = {}  # sid -> device id
 
     # ------------------------------------------------------------ link
-    def on_connect(self, auth_data: Any = None) -> bool:
+    def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> bool:
         try:
             creds = parse(ConnectAuth, auth_data)
         except ProtocolError as err:
@@ -52,9 +58,10 @@ class DeviceNamespace(Namespace):
         if device is None:
             raise ConnectionRefusedError("unknown device token")
         did = device["id"]
-        self.devices[request.sid] = did
-        metrics.device_connected(request.sid, device["role"])
-        join_room(device_room(did))
+        self.devices[sid] = did
+        if self.metrics is not None:
+            self.metrics.device_connected(sid, device["role"])
+        self.enter_room(sid, device_room(did))
         with self.store.write():
             self.store.execute(
                 "UPDATE devices SET connected = 1, last_seen = ? WHERE id = ?", (now(), did)
@@ -80,9 +87,10 @@ class DeviceNamespace(Namespace):
             self.hub.offer_to(did, device["warehouse"])
         self.hub.board_changed(devices=(did,))
 
-    def on_disconnect(self, reason: Any = None) -> None:
-        metrics.device_disconnected(request.sid)
-        did = self.devices.pop(request.sid, None)
+    def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if self.metrics is not None:
+            self.metrics.device_disconnected(sid)
+        did = self.devices.pop(sid, None)
         if did is None:
             return
         if did not in self.devices.values():
@@ -111,7 +119,7 @@ class DeviceNamespace(Namespace):
                     "unknown_event", f"no event {event!r} in protocol v{PROTOCOL_VERSION}"
                 ),
             )
-        if args[0] not in self.devices:  # args[0] is the sid: no request context yet here
+        if args[0] not in self.devices:  # args[0] is the sid
             return _refusal(
                 data, ProtocolError("not_connected", "connect with a device token first")
             )
@@ -119,12 +127,12 @@ class DeviceNamespace(Namespace):
 
     # ------------------------------------------------------------ events
     @metrics.timed_scan
-    def on_scan(self, data: Any) -> dict:
+    def on_scan(self, sid: str, data: Any) -> dict:
         try:
             msg = parse(ScanIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        did = self.devices[request.sid]
+        did = self.devices[sid]
         try:
             reply, effects = self.store.grouped(
                 lambda: scanning.handle_scan(self.store, self._device_row(did), msg)
@@ -134,12 +142,12 @@ class DeviceNamespace(Namespace):
         self.hub.apply(effects, did)
         return dump(reply)
 
-    def on_action(self, data: Any) -> dict:
+    def on_action(self, sid: str, data: Any) -> dict:
         try:
             msg = parse(ActionIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        did = self.devices[request.sid]
+        did = self.devices[sid]
         try:
             ack, effects = self.store.grouped(
                 lambda: actions.handle_action(self.store, self._device_row(did), msg)
@@ -149,12 +157,12 @@ class DeviceNamespace(Namespace):
         self.hub.apply(effects, did)
         return dump(ack)
 
-    def on_print_result(self, data: Any) -> dict:
+    def on_print_result(self, sid: str, data: Any) -> dict:
         try:
             msg = parse(PrintResultIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        did = self.devices[request.sid]
+        did = self.devices[sid]
         if not self.store.grouped(
             lambda: packages.print_result(self.store, did, msg.job_id, msg.ok, msg.error)
         ):
@@ -164,12 +172,12 @@ class DeviceNamespace(Namespace):
         self.hub.board_changed(devices=(did,), full=not msg.ok)
         return dump(Ack(id=msg.id, ok=True))
 
-    def on_seen(self, data: Any) -> dict:
+    def on_seen(self, sid: str, data: Any) -> dict:
         try:
             msg = parse(SeenIn, data)
         except ProtocolError as err:
             return _refusal(data, err)
-        did = self.devices[request.sid]
+        did = self.devices[sid]
         try:
             self.store.grouped(lambda: outbox.seen(self.store, did, msg.seq))
         except ProtocolError as err:

@@ -19,7 +19,7 @@ from server.domain.routing import Layout, Stop, best_route, route_length, s_shap
 from server.services.clock import now
 from server.store import Store
 
-BATCH_WINDOW = 120  # fresh lists, most urgent first, considered for one cart
+BATCH_WINDOW = 60  # fresh lists, most urgent first, read to plan one cart (batching looks 30 ahead)
 ZONE_LOOKAHEAD = 50  # lists read to find one a zone-bound picker may take
 
 

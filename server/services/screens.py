@@ -9,6 +9,8 @@ from server.store import Store
 from shared import messages as say
 from shared.protocol import DeviceState, StateEvent, dump
 
+WAITING_SHOWN = 30  # totes listed on an idle pack station's screen, oldest first
+
 
 def current_state(store: Store, device_id: int) -> DeviceState:
     """The device's screen, from what the database says it is doing."""
@@ -27,6 +29,11 @@ def current_state(store: Store, device_id: int) -> DeviceState:
     return packing.screen(bench, () if bench else waiting_for_packing(store, dev["warehouse"]))
 
 
+def idle_packer_state(store: Store, warehouse: str) -> DeviceState:
+    """The screen of every packer of a warehouse with an empty bench: the same for all."""
+    return packing.screen(None, waiting_for_packing(store, warehouse))
+
+
 def waiting_for_packing(store: Store, warehouse: str) -> tuple[str, ...]:
     """Totes picked in a warehouse, not yet packed nor on a bench, oldest first."""
     rows = store.all(
@@ -36,27 +43,34 @@ def waiting_for_packing(store: Store, warehouse: str) -> tuple[str, ...]:
                                   WHERE pick_list_id = p.id AND status = 'confirmed')
            AND NOT EXISTS (SELECT 1 FROM devices d
                            WHERE d.pack_list_id = p.id AND d.pack_order_id = t.order_id)
-           ORDER BY p.picked_at, p.id, t.position""",
-        (warehouse,),
+           ORDER BY p.picked_at, p.id, t.position LIMIT ?""",
+        (warehouse, WAITING_SHOWN),
     )
     return tuple(r["tote"] or pick_list_ref(r["pick_list_id"]) for r in rows)
 
 
 def refresh_idle_packers(store: Store, warehouse: str, but: int | None = None) -> list[int]:
-    """Push a fresh screen to connected packers with an empty bench, but one (inside a write)."""
+    """Push a fresh screen to connected packers with an empty bench, but one (inside a write).
+
+    Their screen is the same (the totes waiting), so it is drawn once for all of them.
+    """
     rows = store.all(
-        "SELECT id FROM devices WHERE role = 'packer' AND warehouse = ? AND connected = 1 "
-        "AND pack_list_id IS NULL AND id IS NOT ?",
+        "SELECT id, receiving FROM devices WHERE role = 'packer' AND warehouse = ? "
+        "AND connected = 1 AND pack_list_id IS NULL AND id IS NOT ?",
         (warehouse, but),
     )
-    for r in rows:
-        push_state(store, r["id"])
-    return [r["id"] for r in rows]
+    idle = [r["id"] for r in rows if not r["receiving"]]
+    state = idle_packer_state(store, warehouse) if idle else None
+    for device_id in idle:
+        push_state(store, device_id, state=state)
+    return idle
 
 
-def push_state(store: Store, device_id: int, message: str = "") -> int:
-    """Queue the device's current screen as a `state` event (inside a write)."""
-    state = current_state(store, device_id)
+def push_state(
+    store: Store, device_id: int, message: str = "", state: DeviceState | None = None
+) -> int:
+    """Queue the device's current screen (or `state`, already drawn) as a `state` event (inside a write)."""
+    state = state or current_state(store, device_id)
     return outbox.push(
         store, device_id, "state", dump(StateEvent(seq=0, state=state, message=message))
     )
