@@ -9,7 +9,7 @@ VENDOR_JS := server/web/static/vendor/socket.io.min.js
 LOCK    := requirements.lock
 UV_VERSION  := 0.13.9
 
-.PHONY: setup lock demo demo-serve test lint fmt bench clean
+.PHONY: setup lock demo demo-serve test lint fmt bench bench-floor fleet clean
 
 setup: $(STAMP) $(APT_STAMP) $(VENDOR_JS)
 
@@ -64,6 +64,16 @@ test: setup
 # Benchmarks print figures and write them into docs/benchmarks.md (not timed tests).
 bench: setup
 	$(BIN)/python scripts/bench_allocate.py
+	$(BIN)/python scripts/bench_floor.py
+
+# The floor at full size alone (about 10 minutes): echo beside the server, 20/200/1,000 devices.
+bench-floor: setup
+	$(BIN)/python scripts/bench_floor.py
+
+# A fleet of simulated handhelds on a freshly seeded site, for watching the server under load.
+FLEET_ARGS ?= --pickers 180 --packers 20 --seconds 30
+fleet: setup
+	$(BIN)/python scripts/fleet.py --serve $(FLEET_ARGS)
 
 lint:
 	$(BIN)/ruff check server device shared scripts tests

@@ -102,7 +102,8 @@ class SimDevice:
         self.name, self.token, self.role = name, token, role
         self.opts, self.tally = opts, tally
         self.rng = random.Random(f"{opts.seed}-{name}")
-        self.chooser = ScanChooser(self.rng, opts.wrong_rate, tote_base=n * 100_000)
+        # Totes TOTE-<n*1000+k>: unique per device, within the 8 digits a tote barcode has.
+        self.chooser = ScanChooser(self.rng, opts.wrong_rate, tote_base=n * 1000)
         self.state: dict | None = None  # the DeviceState as sent (read, not re-validated)
         self.state_seq = 0  # the event seq the current state is as new as
         self.last_seq = 0

@@ -9,6 +9,7 @@ planned by a background greenlet, and boards get only the rows a change touched
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 import gevent
@@ -116,18 +117,23 @@ class Hub:
             self.plan_soon(warehouse)
 
     def plan_carts(self) -> None:
-        """Plan carts for ever, one short write at a time, as warehouses ask (a background greenlet)."""
+        """Plan carts for ever, one short write at a time, as warehouses ask (a background greenlet).
+
+        Planning yields as long as it worked after every cart, so scans keep at least half
+        of the loop even while a whole shift's carts are planned after a connect storm.
+        """
         while True:
             self._plan_wake.wait()
             self._plan_wake.clear()
             while self._to_plan:
                 warehouse = self._to_plan.pop()
                 try:
-                    while planning.plan_ahead(self.store, warehouse, budget=1):
-                        gevent.sleep(0)  # let scans in between carts
-                except (
-                    Exception
-                ):  # keep planning other warehouses; hand-out falls back to fresh lists
+                    while True:
+                        started = time.perf_counter()
+                        if not planning.plan_ahead(self.store, warehouse, budget=1):
+                            break
+                        gevent.sleep(time.perf_counter() - started)
+                except Exception:  # keep planning; hand-out falls back to fresh lists meanwhile
                     log.exception("planning carts for %s failed", warehouse)
 
     # ------------------------------------------------------------ leases

@@ -152,8 +152,9 @@ def _pick(
     sent_for: int | None = None,
     lot: str | None = None,
 ):
-    list_id = views.assigned_list_id(store, device["id"])
-    pl = views.load(store, list_id) if list_id else None
+    head = views.assigned_head(store, device["id"])
+    list_id = head["id"] if head else None
+    pl = views.load(store, list_id, head) if head else None
     screen_name = picking.screen(pl).screen
     if sent_for is not None and sent_for != list_id:
         # Scanned for a list this device no longer holds (reassigned, or finished while it

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from server.domain.floor import PickList, Step
 from server.domain.packing import Bench, Package
 from server.store import Store
 
 
-def load(store: Store, list_id: int) -> PickList | None:
-    """A pick list with its steps, location and item barcodes."""
-    head = store.one("SELECT id, status, tote, cart_away FROM pick_lists WHERE id = ?", (list_id,))
+def load(store: Store, list_id: int, head: dict | None = None) -> PickList | None:
+    """A pick list with its steps, location and item barcodes (`head`: its row, if read already)."""
+    head = head or store.one(
+        "SELECT id, status, tote, cart_away FROM pick_lists WHERE id = ?", (list_id,)
+    )
     if head is None:
         return None
+    # One statement for the steps and their items' barcodes (joined by US, 0x1f).
     rows = store.all(
         """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified, ps.put,
-                  l.code AS location, l.barcode AS location_barcode, p.name AS product_name, r.lot
+                  l.code AS location, l.barcode AS location_barcode, p.name AS product_name, r.lot,
+                  (SELECT group_concat(barcode, char(31)) FROM
+                     (SELECT barcode FROM product_barcodes b WHERE b.sku = ps.sku ORDER BY barcode))
+                    AS barcodes
            FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
            JOIN products p ON p.sku = ps.sku JOIN reservations r ON r.id = ps.reservation_id
            WHERE ps.pick_list_id = ? ORDER BY ps.seq""",
         (list_id,),
     )
-    codes: dict[str, list[str]] = defaultdict(list)
-    skus = sorted({r["sku"] for r in rows})
-    if skus:
-        for r in store.all(
-            f"SELECT sku, barcode FROM product_barcodes WHERE sku IN ({','.join('?' * len(skus))}) "
-            "ORDER BY barcode",
-            tuple(skus),
-        ):
-            codes[r["sku"]].append(r["barcode"])
     steps = tuple(
         Step(
             step_id=r["id"],
@@ -40,7 +35,7 @@ def load(store: Store, list_id: int) -> PickList | None:
             location_barcode=r["location_barcode"],
             sku=r["sku"],
             product_name=r["product_name"],
-            item_barcodes=tuple(codes[r["sku"]] or [r["sku"]]),
+            item_barcodes=tuple(r["barcodes"].split("\x1f") if r["barcodes"] else [r["sku"]]),
             qty=r["qty"],
             picked=r["picked"],
             at_location=bool(r["at_location"]),
@@ -63,11 +58,17 @@ def load(store: Store, list_id: int) -> PickList | None:
 
 def assigned_list_id(store: Store, device_id: int) -> int | None:
     """The list a picker is working on."""
-    row = store.one(
-        "SELECT id FROM pick_lists WHERE device_id = ? AND status = 'assigned' ORDER BY assigned_at LIMIT 1",
+    row = assigned_head(store, device_id)
+    return row["id"] if row else None
+
+
+def assigned_head(store: Store, device_id: int) -> dict | None:
+    """The row of the list a picker is working on (what `load` takes as `head`)."""
+    return store.one(
+        "SELECT id, status, tote, cart_away FROM pick_lists WHERE device_id = ? "
+        "AND status = 'assigned' ORDER BY assigned_at LIMIT 1",
         (device_id,),
     )
-    return row["id"] if row else None
 
 
 def bench(store: Store, device_id: int) -> Bench | None:
