@@ -31,6 +31,7 @@ __all__ = [
     "SetTote",
     "Verdict",
     "judge",
+    "judge_screen",
     "screen",
 ]
 
@@ -80,3 +81,10 @@ def judge(
 ) -> Verdict:
     """The verdict on one scan against a stored list; `lot` is the scan's GS1 lot."""
     return rules.judge(screen(pl) if pl is not None else None, text, keys, tote_free, lot)
+
+
+def judge_screen(
+    state: DeviceState | None, text: str, keys: set[str], tote_free: bool, lot: str | None
+) -> Verdict:
+    """The verdict on one scan against the screen the picker holds (drawn by `screen`)."""
+    return rules.judge(state, text, keys, tote_free, lot)

@@ -154,15 +154,18 @@ def _pick(
 ):
     head = views.assigned_head(store, device["id"])
     list_id = head["id"] if head else None
-    pl = views.load(store, list_id, head) if head else None
-    screen_name = picking.screen(pl).screen
+    # The screen the picker holds: as last drawn if the list is as it was then, else read.
+    shown = views.cached_screen(store, device["id"], head) if head else None
+    if shown is None:
+        shown = picking.screen(views.load(store, list_id, head) if head else None)
+    screen_name = shown.screen
     if sent_for is not None and sent_for != list_id:
         # Scanned for a list this device no longer holds (reassigned, or finished while it
         # was offline): counting it toward whatever list it holds now would be wrong.
         verdict = picking.Verdict(False, "list_changed", say.list_changed(pick_list_ref(sent_for)))
         return verdict, screen_name, sent_for
     tote_free = not (is_tote(text) and _tote_busy(store, text))
-    verdict = picking.judge(pl, text, keys, tote_free=tote_free, lot=lot)
+    verdict = picking.judge_screen(shown if head else None, text, keys, tote_free, lot)
     change = verdict.change
     if isinstance(change, picking.SetTote):
         store.execute(
@@ -187,6 +190,8 @@ def _pick(
         store.execute("UPDATE pick_steps SET at_location = 0 WHERE pick_list_id = ?", (list_id,))
     if verdict.code == "list_done":
         finish_list(store, list_id, device, effects)
+    elif head is not None and verdict.state is not None:
+        views.remember_screen(store, device["id"], list_id, verdict.state)
     return verdict, screen_name, list_id
 
 

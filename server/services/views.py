@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from server.domain.floor import PickList, Step
 from server.domain.packing import Bench, Package
 from server.store import Store
+from shared.protocol import DeviceState
 
 
 def load(store: Store, list_id: int, head: dict | None = None) -> PickList | None:
@@ -65,10 +68,30 @@ def assigned_list_id(store: Store, device_id: int) -> int | None:
 def assigned_head(store: Store, device_id: int) -> dict | None:
     """The row of the list a picker is working on (what `load` takes as `head`)."""
     return store.one(
-        "SELECT id, status, tote, cart_away FROM pick_lists WHERE device_id = ? "
+        "SELECT id, status, tote, cart_away, version FROM pick_lists WHERE device_id = ? "
         "AND status = 'assigned' ORDER BY assigned_at LIMIT 1",
         (device_id,),
     )
+
+
+# Each picker's last screen, with the list version it was drawn at (see migration
+# 0010_list_version): per store, so every process and test database has its own.
+_screens: WeakKeyDictionary[Store, dict[int, tuple[int, int, DeviceState]]] = WeakKeyDictionary()
+
+
+def cached_screen(store: Store, device_id: int, head: dict) -> DeviceState | None:
+    """The picker's screen as last drawn, if its list has not changed since (by anyone)."""
+    hit = _screens.get(store, {}).get(device_id)
+    if hit is not None and hit[0] == head["id"] and hit[1] == head["version"]:
+        return hit[2]
+    return None
+
+
+def remember_screen(store: Store, device_id: int, list_id: int, state: DeviceState) -> None:
+    """Keep the screen just drawn for the list as it now stands (inside the write that changed it)."""
+    row = store.one("SELECT version FROM pick_lists WHERE id = ?", (list_id,))
+    if row is not None:
+        _screens.setdefault(store, {})[device_id] = (list_id, row["version"], state)
 
 
 def bench(store: Store, device_id: int) -> Bench | None:

@@ -472,3 +472,58 @@ def m0009_stock_bound(db: Database) -> None:
                 WHEN NEW.on_hand > {MAX_BIN_UNITS}
                 BEGIN SELECT RAISE(ABORT, 'stock.on_hand above {MAX_BIN_UNITS}'); END"""
         )
+
+
+@MIGRATIONS(name="0010_list_version")
+def m0010_list_version(db: Database) -> None:
+    """A version per pick list, bumped by triggers on anything a picker's screen shows.
+
+    A server process keeps each picker's last screen in memory with the version it was
+    drawn at; the scan path reads the version (one indexed row) instead of the list, and
+    any change by anyone (another process, the CLI, a supervisor) makes it read again.
+    """
+    db.execute("ALTER TABLE pick_lists ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX pick_steps_sku ON pick_steps(sku)")
+    db.execute("CREATE INDEX pick_steps_location ON pick_steps(location_id)")
+    # A random version, not a count: a value written by a transaction that rolled back can
+    # never come back later meaning something else.
+    bump = "UPDATE pick_lists SET version = random() WHERE id"
+    triggers = {
+        "pick_steps_v_ins": f"AFTER INSERT ON pick_steps BEGIN {bump} = NEW.pick_list_id; END",
+        "pick_steps_v_upd": (
+            f"AFTER UPDATE ON pick_steps BEGIN {bump} IN (NEW.pick_list_id, OLD.pick_list_id); END"
+        ),
+        "pick_steps_v_del": f"AFTER DELETE ON pick_steps BEGIN {bump} = OLD.pick_list_id; END",
+        "totes_v_ins": f"AFTER INSERT ON pick_list_totes BEGIN {bump} = NEW.pick_list_id; END",
+        "totes_v_upd": (
+            f"AFTER UPDATE ON pick_list_totes BEGIN {bump} IN (NEW.pick_list_id, OLD.pick_list_id); END"
+        ),
+        "totes_v_del": f"AFTER DELETE ON pick_list_totes BEGIN {bump} = OLD.pick_list_id; END",
+        "pick_lists_v_upd": (
+            "AFTER UPDATE OF status, tote, cart_away, device_id ON pick_lists "
+            f"BEGIN {bump} = NEW.id; END"
+        ),
+        # What a step shows from the catalogue: product name and barcodes, bin code, lot.
+        "products_v_upd": (
+            "AFTER UPDATE OF name ON products BEGIN "
+            f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE sku = NEW.sku); END"
+        ),
+        "barcodes_v_ins": (
+            "AFTER INSERT ON product_barcodes BEGIN "
+            f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE sku = NEW.sku); END"
+        ),
+        "barcodes_v_del": (
+            "AFTER DELETE ON product_barcodes BEGIN "
+            f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE sku = OLD.sku); END"
+        ),
+        "locations_v_upd": (
+            "AFTER UPDATE OF code, barcode ON locations BEGIN "
+            f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE location_id = NEW.id); END"
+        ),
+        "reservations_v_upd": (
+            "AFTER UPDATE OF lot, location_id ON reservations BEGIN "
+            f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE reservation_id = NEW.id); END"
+        ),
+    }
+    for name, body in triggers.items():
+        db.execute(f"CREATE TRIGGER {name} {body}")

@@ -6,6 +6,7 @@ import pytest
 from floorkit import connect, place, plan, scan, settle, states
 
 from server.services import auth, board, planning, screens
+from server.store import open_store
 from shared.protocol import dump
 
 
@@ -186,3 +187,26 @@ def test_bulk_enrolment_over_rest(client, headers, catalogue, store):
     assert store.one("SELECT COUNT(*) AS n FROM devices")["n"] == 3
     r = client.post("/api/devices", json=body)  # no key
     assert r.status_code == 401
+
+
+def test_a_change_behind_the_pickers_back_shows_on_its_next_scan(floor):
+    """The picker's screen is kept between scans; any change to its list, by any process, redraws it."""
+    app, socketio, store, tokens = floor
+    place(store, "a", [("SKU-B", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    state = scan(picker, "TOTE-1", "1")["state"]
+    assert state["step"]["product_name"] == "Red pen" and state["step"]["qty"] == 2
+    other = open_store(store.path)  # another process's connection: no in-memory hint at all
+    try:
+        with other.write():
+            other.execute("UPDATE products SET name = 'Blue pen' WHERE sku = 'SKU-B'")
+        assert scan(picker, "WRONG-1", "2")["state"]["step"]["product_name"] == "Blue pen"
+        with other.write():
+            other.execute("UPDATE pick_steps SET qty = 1")
+        assert scan(picker, "WRONG-2", "3")["state"]["step"]["qty"] == 1
+        with other.write():
+            other.execute("INSERT INTO product_barcodes (sku, barcode) VALUES ('SKU-B', 'PEN-2')")
+        state = scan(picker, state["expect"]["barcodes"][0], "4")["state"]  # the bin
+        assert "PEN-2" in state["expect"]["barcodes"]
+    finally:
+        other.close()
