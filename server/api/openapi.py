@@ -72,8 +72,10 @@ def _statuses(route: Route) -> list[int]:
     codes = {route.status, *route.also}
     if not route.public:
         codes.add(401)
-    if route.body is not None or route.raw_body is not None:
+    if route.body is not None:
         codes |= {400, 413, 415, 422}
+    if route.raw_body is not None:  # the view reads it: malformed JSON is one of its 422s
+        codes |= {413, 415, 422}
     if route.query is not None:
         codes.add(422)
     return sorted(codes)
