@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from server.schemas import AddressIn, OrderIn
+from server.schemas import MAX_ID, AddressIn, OrderIn
 
 TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
 # Our address fields as Shopify names them, to say where a problem lies.
@@ -63,9 +63,9 @@ class ShopifyAddress(_Shopify):
 
 
 class ShopifyLineItem(_Shopify):
-    id: int | None = None
+    id: int | None = Field(None, ge=0, le=MAX_ID)
     sku: str | None = None
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=1_000_000)  # our own bound per line is said after mapping
     requires_shipping: bool
     gift_card: bool = False
     title: str = ""
@@ -74,7 +74,7 @@ class ShopifyLineItem(_Shopify):
 class ShopifyOrder(_Shopify):
     """The part of Shopify's order resource the floor needs."""
 
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(min_length=1)
     email: str | None = None
     note: str | None = None

@@ -224,16 +224,23 @@ def claim_due(store: Store, limit: int, lease_seconds: float) -> list[Job]:
     """Take up to `limit` due deliveries, each the earliest pending of its subscription and order.
 
     A claim moves `next_at` past the lease: another process passes it by, and if this one
-    dies mid-post the delivery is due again (same webhook-id) once the lease lapses.
+    dies mid-post the delivery is due again (same webhook-id) once the lease lapses. With
+    nothing due this is one indexed read: no write lock is taken.
     """
     at = time.time()
+    due = store.all(_DUE, {"now": at, "limit": limit})
+    if not due:
+        return []
     jobs = []
     with store.write():
-        for row in store.all(_DUE, {"now": at, "limit": limit}):
-            store.execute(
-                "UPDATE webhook_deliveries SET next_at = ? WHERE id = ?",
-                (at + lease_seconds, row["id"]),
-            )
+        for row in due:
+            # Compare and set: a delivery another process claimed meanwhile is passed by.
+            if not store.execute(
+                "UPDATE webhook_deliveries SET next_at = ? "
+                "WHERE id = ? AND status = 'pending' AND next_at = ?",
+                (at + lease_seconds, row["id"], row["next_at"]),
+            ).rowcount:
+                continue
             job = store.one(
                 """SELECT d.id, d.subscription_id, d.order_id, s.url, s.secret, d.msg_id,
                           d.payload, d.attempts, d.first_attempt_at
