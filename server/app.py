@@ -50,4 +50,11 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     api.init_app(app)
     web.init_app(app)
     realtime.init_app(app, socketio)
+    if monkey.is_module_patched("socket"):
+        # Serving under gevent: post status changes to the shops' webhooks in the background.
+        from server.delivery import Deliverer
+
+        deliverer = Deliverer(store, settings.webhooks)
+        app.extensions["scanfloor.deliverer"] = deliverer
+        socketio.start_background_task(deliverer.run)
     return app, socketio

@@ -249,10 +249,6 @@ def allocate_cmd(settings: Settings) -> None:
         click.echo(f"{status}: {n}")
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command(
     "demo",
     context_settings={
@@ -267,3 +263,13 @@ def demo(ctx: click.Context) -> None:
     # A separate process: the demo drives server and devices from outside, and the
     # server must not import device code.
     sys.exit(subprocess.call([sys.executable, "-m", "scripts.demo", *ctx.args]))
+
+
+# The shops' commands live beside this module and use its helpers, so they join last.
+from server.cli_shop import channel, webhook  # noqa: E402
+
+main.add_command(channel)
+main.add_command(webhook)
+
+if __name__ == "__main__":
+    main()

@@ -41,6 +41,19 @@ class LabelSettings(BaseModel):
     dpi: int = 203
 
 
+class WebhookSettings(BaseModel):
+    """Delivering status changes to the shops' webhook subscriptions."""
+
+    # After the n-th failed attempt: retry_base_seconds * 2^(n-1), at most retry_max_seconds.
+    retry_base_seconds: float = Field(5.0, gt=0)
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    # A delivery failing this long after its first attempt is dead (listed, retried by hand).
+    retry_for_seconds: float = Field(26 * 3600.0, ge=0)
+    timeout_seconds: float = Field(10.0, gt=0)
+    poll_seconds: float = Field(1.0, gt=0)
+    concurrency: int = Field(8, ge=1, le=256)
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -56,6 +69,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     device: DeviceLinkSettings = DeviceLinkSettings()
     label: LabelSettings = LabelSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     redis_url: str | None = None
     secret_key: str = "change-me"
 

@@ -15,6 +15,9 @@ Text = Annotated[
     str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), NoHidden()
 ]
 OptText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True), NoHidden()]
+ShopNumber = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), NoHidden()
+]
 BarcodeText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 ]
@@ -70,6 +73,9 @@ class OrderIn(Body):
 
     order_id: Code
     channel: Code = "web"
+    shop_number: ShopNumber | None = Field(
+        None, description="the order's number as people see it in the shop, e.g. #1043"
+    )
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     ship_to: AddressIn
     priority: int = Field(0, ge=0, le=9, description="9 is most urgent")
@@ -241,6 +247,7 @@ class OrderOut(BaseModel):
 
     id: str
     order_id: str
+    shop_number: str | None = Field(None, description="the number people see in the shop: #1043")
     channel: str
     status: Literal[
         "received",
@@ -291,3 +298,36 @@ class DevicesIn(Body):
         if self.count is not None and self.prefix is None:
             raise ValueError("count needs a prefix")
         return self
+
+
+class ChannelSetIn(Body):
+    """One channel: its shipping policy and its Shopify webhook secret; what is left out stays."""
+
+    allow_split: bool | None = Field(None, description="ship from several warehouses")
+    allow_partial: bool | None = Field(
+        None, description="ship what is in stock, backorder the rest"
+    )
+    shopify_secret: (
+        Annotated[str, StringConstraints(max_length=200, pattern=r"^[\x21-\x7e]*$")] | None
+    ) = Field(
+        None,
+        description="the secret Shopify signs this channel's webhooks with (write-only: never "
+        "returned); empty removes it",
+    )
+
+
+class WebhookSubscriptionIn(Body):
+    """Post these order events to a URL, signed per Standard Webhooks."""
+
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="http:// or https://"
+    )
+    events: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        min_length=1, max_length=50, description="e.g. order.picked, order.packed"
+    )
+    secret: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None,
+        description="whsec_ + base64 of 24-64 random bytes; left out, one is made and returned "
+        "this once",
+    )
+    channel: Code | None = Field(None, description="only this channel's orders; null: all")

@@ -7,7 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from server.api.routes import bp
+    from server.api.shop import hooks
     from server.api.table import IdConverter
 
     app.url_map.converters["id"] = IdConverter  # before the rules that use it
     app.register_blueprint(bp)
+    app.register_blueprint(hooks)  # /webhooks: signed by the shops, no API key

@@ -73,7 +73,7 @@ def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
 
 
 def _is_api() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    return request.path == "/api" or request.path.startswith(("/api/", "/webhooks/"))
 
 
 def init_errors(bp: Blueprint) -> None:

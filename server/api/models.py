@@ -43,6 +43,7 @@ class HealthOut(BaseModel):
 class OrderSummaryOut(BaseModel):
     id: str
     order_id: str
+    shop_number: str | None = None
     channel: str
     status: str
     priority: int
@@ -160,6 +161,7 @@ class ChannelOut(BaseModel):
     code: str
     allow_split: bool
     allow_partial: bool
+    shopify: bool = Field(False, description="a Shopify webhook secret is set (never returned)")
 
 
 class ChannelListOut(BaseModel):
@@ -221,3 +223,105 @@ class ReprintOut(BaseModel):
     package_id: int
     job_id: int
     device: str
+
+
+# ---------------------------------------------------------------- shops: webhooks in and out
+class ShopifyAnswerOut(BaseModel):
+    """What a Shopify webhook did. A resend (same X-Shopify-Webhook-Id) answers as the first."""
+
+    status: Literal["accepted", "ignored"]
+    result: str = Field(description="in words: created, repeated, cancelled, ship_to_changed, ...")
+    order: str | None = Field(description="our order id, when the webhook was about one we have")
+    duplicate: bool = Field(description="this webhook id was taken before: nothing changed")
+
+
+class InboundQuery(Query):
+    status: Literal["accepted", "rejected", "ignored"] | None = None
+    channel: Code | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class ProblemOut(BaseModel):
+    field: str
+    message: str
+
+
+class InboundWebhookOut(BaseModel):
+    id: int
+    source: Literal["shopify"]
+    channel: str
+    topic: str
+    webhook_id: str | None
+    shop_order_id: str | None
+    order_id: str | None = Field(description="our order id")
+    status: Literal["accepted", "rejected", "ignored"]
+    result: str
+    problems: list[ProblemOut] = Field(description="why it was rejected, every problem")
+    body: str | None = Field(description="the body as received, kept while rejected")
+    times: int = Field(description="how often the shop sent it")
+    received_at: str
+    updated_at: str
+
+
+class InboundListOut(BaseModel):
+    webhooks: list[InboundWebhookOut]
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    channel: str | None = Field(description="only this channel's orders; null: all")
+    created_at: str
+    pending: int = Field(description="deliveries not yet taken by the receiver")
+    dead: int = Field(description="deliveries that gave up: retry them by hand")
+
+
+class SubscriptionMadeOut(SubscriptionOut):
+    secret: str | None = Field(
+        None, description="the signing secret, when the server made it: shown this once"
+    )
+
+
+class SubscriptionListOut(BaseModel):
+    subscriptions: list[SubscriptionOut]
+
+
+class UnsubscribedOut(BaseModel):
+    id: int
+    dropped: int = Field(description="deliveries it had not made, now dropped")
+
+
+class DeliveryQuery(Query):
+    status: Literal["pending", "delivered", "dead", "dropped"] | None = None
+    subscription: int | None = Field(None, ge=1, le=2**63 - 1)
+    order: Code | None = Field(None, description="our order id")
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    subscription: int
+    url: str
+    order_id: str
+    event: str
+    msg_id: str = Field(description="the webhook-id header, the same on every attempt")
+    status: Literal["pending", "delivered", "dead", "dropped"]
+    attempts: int
+    next_at: str | None = Field(description="when it is tried next (pending)")
+    first_attempt_at: str | None
+    last_attempt_at: str | None
+    last_error: str | None
+    created_at: str
+    delivered_at: str | None
+    payload: dict = Field(description="the JSON posted: type, timestamp, data")
+
+
+class DeliveryListOut(BaseModel):
+    deliveries: list[DeliveryOut]
+
+
+class OrderRefQuery(Query):
+    channel: Code | None = Field(
+        None, description="the channel whose order id this is (needed when several use it)"
+    )

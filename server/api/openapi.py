@@ -74,24 +74,33 @@ def _statuses(route: Route) -> list[int]:
         codes.add(401)
     if route.body is not None:
         codes |= {400, 413, 415, 422}
+    if route.raw_body is not None:  # the view reads it: malformed JSON is one of its 422s
+        codes |= {413, 415, 422}
     if route.query is not None:
         codes.add(422)
     return sorted(codes)
 
 
 def build(
-    routes: Sequence[Route], title: str, version: str, prefix: str = "/api"
+    routes: Sequence[Route],
+    title: str,
+    version: str,
+    prefix: str = "/api",
+    more: Sequence[tuple[str, Sequence[Route]]] = (),
 ) -> dict[str, Any]:
-    """The whole document: paths from the table, components from the models."""
-    inputs = {r.body for r in routes if r.body}
-    outputs = {r.response for r in routes if r.response} | {ErrorOut}
+    """The whole document: paths from the tables (`more`: other prefixes' tables), components
+    from the models."""
+    tables = [(prefix, routes), *more]
+    everything = [r for _, table in tables for r in table]
+    inputs = {r.body or r.raw_body for r in everything if r.body or r.raw_body}
+    outputs = {r.response for r in everything if r.response} | {ErrorOut}
     keys = [(m, "validation") for m in sorted(inputs, key=lambda m: m.__name__)]
     keys += [(m, "serialization") for m in sorted(outputs, key=lambda m: m.__name__)]
     refs, top = models_json_schema(keys, ref_template=REF)
     error_ref = refs[(ErrorOut, "serialization")]
 
     paths: dict[str, dict[str, Any]] = {}
-    for route in routes:
+    for prefix, route in ((p, r) for p, table in tables for r in table):
         op: dict[str, Any] = {"operationId": route.endpoint, "summary": route.summary}
         doc = (route.view.__doc__ or "").strip()
         if doc and doc != route.summary:
@@ -99,13 +108,16 @@ def build(
         params = _path_params(route.path)
         if route.query is not None:
             params += _query_params(route.query)
+        params += [
+            {"name": name, "in": "header", "required": True, "description": desc,
+             "schema": {"type": "string"}}
+            for name, desc in route.headers
+        ]  # fmt: skip
         if params:
             op["parameters"] = params
-        if route.body is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": _json(refs[(route.body, "validation")]),
-            }
+        body = route.body or route.raw_body
+        if body is not None:
+            op["requestBody"] = {"required": True, "content": _json(refs[(body, "validation")])}
         responses: dict[str, Any] = {}
         for code in _statuses(route):
             if code < 400:
@@ -113,6 +125,8 @@ def build(
             else:
                 body = error_ref
             desc = _DESCRIPTIONS.get(code) or ERROR_CODES.get(code, "")
+            if code == 401 and route.public:  # a public route that checks a signature instead
+                desc = "Missing or wrong signature"
             responses[str(code)] = {"description": desc, "content": _json(body)}
         op["responses"] = responses
         op["security"] = [] if route.public else SECURITY

@@ -38,7 +38,8 @@ def list_orders(store: Store, status: str | None, limit: int) -> list[dict[str, 
     """Orders, newest first."""
     where, params = _where({"status": status})
     return store.all(
-        "SELECT id, external_id AS order_id, channel, status, priority, warehouse, created_at, "
+        "SELECT id, external_id AS order_id, shop_number, channel, status, priority, warehouse, "
+        "created_at, "
         f"updated_at FROM orders{where} ORDER BY created_at DESC, id DESC LIMIT ?",
         (*params, limit),
     )

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from server.api import models as m
-from server.api import reads
+from server.api import reads, shop
 from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
 from server.api.table import Route, register
@@ -111,7 +111,13 @@ def openapi_json() -> dict[str, Any]:
             version = metadata.version("scanfloor")
         except metadata.PackageNotFoundError:
             version = "0.0.0"
-        doc = build(ROUTES, title="scanfloor", version=version, prefix=bp.url_prefix or "")
+        doc = build(
+            ROUTES,
+            title="scanfloor",
+            version=version,
+            prefix=bp.url_prefix or "",
+            more=[(shop.hooks.url_prefix or "", shop.HOOK_ROUTES)],
+        )
         current_app.extensions["scanfloor.openapi"] = doc
     return doc
 
@@ -161,9 +167,11 @@ def create_order(body: OrderIn) -> tuple[dict[str, Any], int]:
     return orders.get(store, order_id), 200
 
 
-def get_order(order_id: str) -> dict[str, Any]:
-    """An order by our id (SO-000001) or the shop's id, with its timeline."""
-    order = orders.get(_store(), order_id)
+def get_order(order_id: str, query: m.OrderRefQuery) -> dict[str, Any]:
+    """An order by our id (SO-000001) or the shop's id, with its timeline; a shop id that
+    several channels use needs `?channel=` (409 without)."""
+    with _refusals(conflict=orders.AmbiguousOrder):
+        order = orders.get(_store(), order_id, query.channel)
     if order is None:
         raise ApiError(404, f"no order {order_id}")
     return order
@@ -239,10 +247,14 @@ def correct_stock(body: CorrectionIn) -> dict[str, Any]:
     return {**result, "stock": row}
 
 
-def cancel_order(order_id: str, body: CancelIn) -> dict[str, Any]:
-    """Cancel an order: reserved units go back to their bins, picked ones become put-away tasks."""
-    with _refusals(missing=f"no order {order_id}", conflict=cancelling.CannotCancel):
-        result = cancelling.cancel_order(_store(), order_id, body.reason)
+def cancel_order(order_id: str, body: CancelIn, query: m.OrderRefQuery) -> dict[str, Any]:
+    """Cancel an order: reserved units go back to their bins, picked ones become put-away tasks.
+    A shop id that several channels use needs `?channel=` (409 without)."""
+    with _refusals(
+        missing=f"no order {order_id}",
+        conflict=(cancelling.CannotCancel, orders.AmbiguousOrder),
+    ):
+        result = cancelling.cancel_order(_store(), order_id, body.reason, query.channel)
     _offer_work()
     return orders.get(_store(), result["order"])
 
@@ -266,14 +278,16 @@ def reprint_label(package_id: int, body: ReprintIn) -> dict[str, Any]:
 
 
 def _channels() -> dict[str, Any]:
-    rows = _store().all("SELECT code, allow_split, allow_partial FROM channels ORDER BY code")
+    rows = _store().all(
+        "SELECT code, allow_split, allow_partial, shopify_secret IS NOT NULL AS shopify "
+        "FROM channels ORDER BY code"
+    )
     default = {
         "code": "*",
         **{k: getattr(DEFAULT_POLICY, k) for k in ("allow_split", "allow_partial")},
     }
     channels = [
-        {**r, "allow_split": bool(r["allow_split"]), "allow_partial": bool(r["allow_partial"])}
-        for r in rows
+        {**r, **{k: bool(r[k]) for k in ("allow_split", "allow_partial", "shopify")}} for r in rows
     ]
     return {"channels": channels, "default": default}
 
@@ -384,7 +398,15 @@ ROUTES: list[Route] = [
     Route(
         "GET", "/orders", list_orders, "List orders", query=m.OrderQuery, response=m.OrderListOut
     ),
-    Route("GET", "/orders/<order_id>", get_order, "Get an order", response=OrderOut, also=(404,)),
+    Route(
+        "GET",
+        "/orders/<order_id>",
+        get_order,
+        "Get an order",
+        query=m.OrderRefQuery,
+        response=OrderOut,
+        also=(404, 409),
+    ),
     Route(
         "POST",
         "/catalogue",
@@ -439,6 +461,7 @@ ROUTES: list[Route] = [
         cancel_order,
         "Cancel an order",
         body=CancelIn,
+        query=m.OrderRefQuery,
         response=OrderOut,
         also=(404, 409),
     ),
@@ -510,6 +533,7 @@ ROUTES: list[Route] = [
     Route("GET", "/devices/<name>", get_device, "Get a device", response=m.DeviceOut, also=(404,)),
     Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
 ]
+ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out
 
 register(bp, ROUTES)
 init_errors(bp)

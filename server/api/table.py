@@ -42,6 +42,10 @@ class Route:
     invalid: str = "invalid_body"  # the `error` word of a 422 for this route's body
     # On an invalid body: (raw JSON, problems so far) -> more problems, so one answer lists all.
     more_problems: Callable[[Any, list[tuple[str, str]]], list[tuple[str, str]]] | None = None
+    # A body documented but read by the view itself (a signed webhook: the signature covers
+    # the raw bytes), and request headers documented as parameters: (name, description).
+    raw_body: type[BaseModel] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def endpoint(self) -> str:
@@ -81,14 +85,20 @@ def _cut_at_the_limit(data: bytes) -> bool:
     return bool(request.environ["wsgi.input"].read(1))
 
 
-def read_json() -> tuple[Any, bytes]:
-    """The body as JSON and as bytes: 415 if not JSON, 413 if too big, 400 if malformed."""
+def read_bytes() -> bytes:
+    """The JSON body's bytes as sent: 415 if not JSON, 413 if too big."""
     if not request.is_json:
         got = request.mimetype or "no content type"
         raise ApiError(415, f"send the body as application/json, not {got}")
     data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
     if _cut_at_the_limit(data):
         raise RequestEntityTooLarge()
+    return data
+
+
+def read_json() -> tuple[Any, bytes]:
+    """The body as JSON and as bytes: 415 if not JSON, 413 if too big, 400 if malformed."""
+    data = read_bytes()
     too_deep = ApiError(
         400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
     )

@@ -138,12 +138,12 @@ def _devices(store: Store, where: str, params: tuple) -> list[dict[str, Any]]:
 
 
 def _orders_by_list(store: Store, list_ids: list[int]) -> dict[int, list[dict[str, str]]]:
-    """Each list's orders: our id and the shop's (inside a read)."""
+    """Each list's orders: our id, the shop's and the shop's number people see (inside a read)."""
     found: dict[int, list[dict[str, str]]] = defaultdict(list)
     if not list_ids:
         return found
     rows = store.all(
-        f"""SELECT DISTINCT s.pick_list_id, o.id, o.external_id AS shop_id, o.channel
+        f"""SELECT DISTINCT s.pick_list_id, o.id, o.external_id AS shop_id, o.shop_number, o.channel
             FROM pick_steps s JOIN orders o ON o.id = s.order_id
             WHERE s.pick_list_id IN ({",".join("?" * len(list_ids))})
             ORDER BY s.pick_list_id, o.id""",

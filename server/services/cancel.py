@@ -12,7 +12,7 @@ from typing import Any
 
 from server.services import allocate, shipments
 from server.services.clock import now
-from server.services.orders import record
+from server.services.orders import find, record
 from server.store import Store
 
 
@@ -20,17 +20,15 @@ class CannotCancel(ValueError):
     """The order has shipped: it is too late to cancel."""
 
 
-def cancel_order(store: Store, order_id: str, reason: str = "") -> dict[str, Any]:
-    """Cancel an order (by our id or the shop's); returns what was released and put away."""
+def cancel_order(
+    store: Store, order_id: str, reason: str = "", channel: str | None = None
+) -> dict[str, Any]:
+    """Cancel an order (by our id or the shop's, in `channel` if given: `orders.find`);
+    returns what was released and put away."""
     skus: set[str] = set()
     with store.write():
-        order = store.one(
-            "SELECT id, status FROM orders WHERE id = ? OR external_id = ? ORDER BY created_at LIMIT 1",
-            (order_id, order_id),
-        )
-        if order is None:
-            raise KeyError(order_id)
-        oid = order["id"]
+        oid = find(store, order_id, channel)  # KeyError, AmbiguousOrder
+        order = store.one("SELECT id, status FROM orders WHERE id = ?", (oid,))
         if order["status"] == "cancelled":
             return {"order": oid, "already": True, "released": 0, "putaway_tasks": []}
         open_ships = store.all(

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from server.schemas import OrderIn
+from server.services import webhooks
 from server.services.clock import now
 from server.store import Store
 from server.store.db import dumps
@@ -24,10 +25,23 @@ class OrderConflict(ValueError):
     """The shop's order id was already used with a different body."""
 
 
+class AmbiguousOrder(ValueError):
+    """A shop's order id that several channels use, asked for without naming the channel."""
+
+    def __init__(self, ref: str, channels: list[str]):
+        super().__init__(
+            f"order id {ref} is used by channels {', '.join(channels)}: "
+            "name the channel (?channel=NAME)"
+        )
+        self.channels = channels
+
+
 def body_hash(order: OrderIn) -> str:
     """A hash of the order as validated, so key order and spacing do not matter."""
     # Unset policy overrides are left out, so orders hashed before they existed still match.
-    unset = {k for k in ("allow_split", "allow_partial") if getattr(order, k) is None}
+    unset = {
+        k for k in ("allow_split", "allow_partial", "shop_number") if getattr(order, k) is None
+    }
     body = order.model_dump(mode="json", exclude=unset)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -44,8 +58,12 @@ def next_number(store: Store, name: str) -> int:
 
 
 def record(store: Store, order_id: str, status: str, event: str, **detail: Any) -> None:
-    """Set an order's status and add the change to its timeline (inside a write)."""
+    """Set an order's status and add the change to its timeline (inside a write).
+
+    A change of status is queued for the shops subscribed to it, in this transaction.
+    """
     at = now()
+    webhooks.enqueue(store, order_id, status, event, at, detail)
     store.execute(
         "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, at, order_id)
     )
@@ -88,8 +106,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
         ship_to = order.ship_to.model_dump()
         store.execute(
             """INSERT INTO orders (id, channel, external_id, body_hash, status, priority, promised_by,
-               ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial)
-               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial, shop_number)
+               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 order_id,
                 order.channel,
@@ -104,6 +122,7 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 at,
                 order.allow_split,
                 order.allow_partial,
+                order.shop_number,
             ),
         )
         for n, line in enumerate(order.lines, start=1):
@@ -122,18 +141,41 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
     return order_id, True
 
 
-def get(store: Store, order_id: str) -> dict[str, Any] | None:
-    """An order with its lines, packages and timeline, or None."""
+def find(store: Store, ref: str, channel: str | None = None) -> str:
+    """Our id of an order named by our id (SO-000001) or by the shop's id.
+
+    A shop's id is unique within its channel only: with `channel`, that channel's order;
+    without, our id first, then the one order of any channel with that shop id. KeyError
+    if there is none, AmbiguousOrder if several channels use it.
+    """
+    if channel is not None:
+        row = store.one(
+            "SELECT id FROM orders WHERE channel = ? AND external_id = ?", (channel, ref)
+        ) or store.one("SELECT id FROM orders WHERE id = ? AND channel = ?", (ref, channel))
+        if row is None:
+            raise KeyError(ref)
+        return row["id"]
+    row = store.one("SELECT id FROM orders WHERE id = ?", (ref,))
+    if row is not None:
+        return row["id"]
+    rows = store.all(
+        "SELECT id, channel FROM orders WHERE external_id = ? ORDER BY channel LIMIT 20", (ref,)
+    )
+    if not rows:
+        raise KeyError(ref)
+    if len(rows) > 1:
+        raise AmbiguousOrder(ref, [r["channel"] for r in rows])
+    return rows[0]["id"]
+
+
+def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, Any] | None:
+    """An order with its lines, packages and timeline, or None (see `find` for the names)."""
     with store.read():
-        row = store.one("SELECT * FROM orders WHERE id = ?", (order_id,))
-        if row is None:
-            row = store.one(
-                "SELECT * FROM orders WHERE external_id = ? ORDER BY created_at LIMIT 1",
-                (order_id,),
-            )
-        if row is None:
+        try:
+            oid = find(store, order_id, channel)
+        except KeyError:
             return None
-        oid = row["id"]
+        row = store.one("SELECT * FROM orders WHERE id = ?", (oid,))
         lines = store.all(
             "SELECT line_no, sku, qty FROM order_lines WHERE order_id = ? ORDER BY line_no", (oid,)
         )
@@ -157,6 +199,7 @@ def get(store: Store, order_id: str) -> dict[str, Any] | None:
     return {
         "id": oid,
         "order_id": row["external_id"],
+        "shop_number": row["shop_number"],
         "channel": row["channel"],
         "status": row["status"],
         "priority": row["priority"],

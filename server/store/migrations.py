@@ -527,3 +527,76 @@ def m0010_list_version(db: Database) -> None:
     }
     for name, body in triggers.items():
         db.execute(f"CREATE TRIGGER {name} {body}")
+
+
+@MIGRATIONS(name="0011_shop_webhooks")
+def m0011_shop_webhooks(db: Database) -> None:
+    """Shopify orders in (signed webhooks, kept when refused) and status changes out to the shops.
+
+    `inbound_webhooks` is every webhook a shop sent (its id de-duplicates a resend; a refused
+    body is kept for a person); `webhook_deliveries` is the durable outbox of status changes,
+    written in the transaction that changed the status, posted by the delivery worker.
+    Times the worker schedules by (`next_at`, `first_attempt_at`) are Unix seconds.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE orders ADD COLUMN shop_number TEXT;      -- the number people see in the shop: #1043
+CREATE INDEX orders_external ON orders(external_id);
+ALTER TABLE channels ADD COLUMN shopify_secret TEXT; -- signs that channel's Shopify webhooks
+CREATE TABLE inbound_webhooks (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,                 -- shopify
+  channel TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  webhook_id TEXT,                      -- the shop's id of this webhook: a resend is the same
+  shop_order_id TEXT,
+  order_id TEXT REFERENCES orders(id),
+  status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'ignored')),
+  result TEXT NOT NULL,                 -- what it did: created, repeated, cancelled, ...
+  problems TEXT NOT NULL DEFAULT '[]',  -- JSON [[field, message], ...] when rejected
+  body TEXT,                            -- kept while rejected, for a person to see
+  times INTEGER NOT NULL DEFAULT 1,     -- how often it arrived
+  received_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX inbound_webhooks_seen ON inbound_webhooks(source, channel, webhook_id)
+  WHERE webhook_id IS NOT NULL;
+CREATE INDEX inbound_webhooks_status ON inbound_webhooks(status, id);
+CREATE INDEX inbound_webhooks_shop_order ON inbound_webhooks(channel, shop_order_id, topic);
+CREATE TABLE webhook_subscriptions (
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,                 -- whsec_...: signs every delivery (Standard Webhooks)
+  channel TEXT,                         -- only this channel's orders, NULL for every channel
+  created_at TEXT NOT NULL,
+  removed_at TEXT
+);
+CREATE TABLE webhook_subscription_events (
+  subscription_id INTEGER NOT NULL REFERENCES webhook_subscriptions(id),
+  event TEXT NOT NULL,                  -- order.picked, order.packed, ...
+  PRIMARY KEY (event, subscription_id)
+);
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY,
+  subscription_id INTEGER NOT NULL REFERENCES webhook_subscriptions(id),
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  event TEXT NOT NULL,
+  msg_id TEXT NOT NULL UNIQUE,          -- the webhook-id header: the same on every attempt
+  payload TEXT NOT NULL,                -- the exact JSON posted (and signed)
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead', 'dropped')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at REAL NOT NULL,                -- due then (a claimed one: when a crashed claim lapses)
+  first_attempt_at REAL,
+  last_attempt_at REAL,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_line ON webhook_deliveries(subscription_id, order_id, id)
+  WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_status ON webhook_deliveries(status, id);
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries(order_id)
+""",
+    )

@@ -57,7 +57,9 @@ def test_a_channel_that_forbids_splits_waits_and_an_order_may_override_it(
     )
     assert put.status_code == 200, put.get_json()
     listed = client.get("/api/channels", headers=headers).get_json()
-    assert listed["channels"] == [{"code": "strict", "allow_split": False, "allow_partial": False}]
+    assert listed["channels"] == [
+        {"code": "strict", "allow_split": False, "allow_partial": False, "shopify": False}
+    ]
     assert listed["default"] == {"code": "*", "allow_split": True, "allow_partial": False}
 
     lines = [("SKU-B", 1), ("SKU-C", 1)]

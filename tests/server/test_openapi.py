@@ -27,7 +27,7 @@ def test_every_registered_api_rule_is_documented(app, doc):
     registered = {
         (method.lower(), openapi_path(rule.rule))
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/")
+        if rule.rule.startswith(("/api/", "/webhooks/"))
         for method in rule.methods - IGNORED_METHODS
     }
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
@@ -68,7 +68,8 @@ def test_security_everywhere_but_health_and_the_document(doc):
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             public = path in ("/api/health", "/api/openapi.json")
-            assert (op["security"] == []) is public, (method, path)
+            signed = path.startswith("/webhooks/")  # signed by the shop instead of an API key
+            assert (op["security"] == []) is (public or signed), (method, path)
             assert ("401" in op["responses"]) is not public, (method, path)
 
 
@@ -91,3 +92,16 @@ def test_route_table_has_no_duplicates():
     keys = [(r.method, r.path) for r in ROUTES]
     assert len(keys) == len(set(keys))
     assert len({r.endpoint for r in ROUTES}) == len(ROUTES)
+
+
+def test_the_shopify_webhook_is_documented_outside_api(doc):
+    op = doc["paths"]["/webhooks/shopify/{channel}"]["post"]
+    assert op["security"] == []  # signed by the shop instead
+    headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}
+    assert headers == {"X-Shopify-Topic", "X-Shopify-Hmac-Sha256", "X-Shopify-Webhook-Id"}
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/ShopifyOrder"
+    assert op["responses"]["401"]["description"] == "Missing or wrong signature"
+    assert {"200", "401", "422"} <= set(op["responses"])
+    for path in ("/api/webhook-subscriptions", "/api/webhook-deliveries", "/api/inbound-webhooks"):
+        assert path in doc["paths"]

@@ -100,11 +100,15 @@
     refs.slice(0, ORDERS_SHOWN).forEach(function (o) {
       var line = el("div", "order");
       line.appendChild(el("span", "order-id", o.id));
-      if (o.shop_id) line.appendChild(el("span", "order-shop", o.shop_id));
+      var shop = o.shop_number || o.shop_id;  // the number people see in the shop (#1043)
+      if (shop) line.appendChild(el("span", "order-shop", shop));
       td.appendChild(line);
     });
     if (refs.length > ORDERS_SHOWN) td.appendChild(el("div", "more", "+" + (refs.length - ORDERS_SHOWN) + " more"));
-    td.title = refs.map(function (o) { return o.shop_id ? o.id + " (" + o.shop_id + ")" : o.id; }).join("\n");
+    td.title = refs.map(function (o) {
+      var shop = o.shop_number || o.shop_id;
+      return shop ? o.id + " (" + shop + ")" : o.id;
+    }).join("\n");
     return td;
   }
 
