@@ -22,6 +22,7 @@ What ``ScanData.text`` holds (the value a lookup of a non-GS1 code uses):
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -213,8 +214,12 @@ def _bare_sscc(raw: str, data: str) -> ScanData:
     return ScanData(raw=raw, text=data, error=reason)
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_scan(raw: str, gs_substitute: str | None = None) -> ScanData:
-    """Parse what a scanner sent; ``gs_substitute`` is what a keyboard-wedge scanner types for GS."""
+    """Parse what a scanner sent; ``gs_substitute`` is what a keyboard-wedge scanner types for GS.
+
+    Cached: a floor scans the same few thousand codes all day, and ScanData is frozen.
+    """
     data = raw.rstrip("\r\n")
     symbology, payload = _split_aim(data)
     gs1_payload = payload.replace(gs_substitute, GS) if gs_substitute else payload
