@@ -22,6 +22,7 @@ from server.store import Store
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
 log = logging.getLogger("scanfloor.realtime")
+PLAN_YIELD = 2.0  # after each cart, the planner sleeps this many times as long as it worked
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
 BOARD_SNAPSHOT_INTERVAL = 2.0  # whole-board snapshots after a change, at most this often
@@ -119,8 +120,9 @@ class Hub:
     def plan_carts(self) -> None:
         """Plan carts for ever, one short write at a time, as warehouses ask (a background greenlet).
 
-        Planning yields as long as it worked after every cart, so scans keep at least half
-        of the loop even while a whole shift's carts are planned after a connect storm.
+        Planning yields twice as long as it worked after every cart, so scans keep at least
+        two thirds of the loop even while a whole shift's carts are planned after a connect
+        storm (hand-out gives fresh lists alone meanwhile).
         """
         while True:
             self._plan_wake.wait()
@@ -132,7 +134,7 @@ class Hub:
                         started = time.perf_counter()
                         if not planning.plan_ahead(self.store, warehouse, budget=1):
                             break
-                        gevent.sleep(time.perf_counter() - started)
+                        gevent.sleep(PLAN_YIELD * (time.perf_counter() - started))
                 except Exception:  # keep planning; hand-out falls back to fresh lists meanwhile
                     log.exception("planning carts for %s failed", warehouse)
 
