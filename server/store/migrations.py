@@ -455,3 +455,25 @@ CREATE INDEX print_jobs_status ON print_jobs(status, updated_at);
 CREATE INDEX devices_pack_list ON devices(pack_list_id) WHERE pack_list_id IS NOT NULL
 """,
     )
+
+
+@MIGRATIONS(name="0009_server_processes")
+def m0009_server_processes(db: Database) -> None:
+    """Several server processes on one site: each beats in `server_processes`; a device's link
+    names the process holding it (`devices.link_owner`), so the links of a process that died
+    without a word (SIGKILL, power loss) can be cleared by the others."""
+    _run(
+        db,
+        """
+CREATE TABLE server_processes (
+  instance TEXT PRIMARY KEY,           -- host:pid:random, made at process start
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  pid_started TEXT NOT NULL DEFAULT '',  -- the pid's start time (/proc), so a reused pid is not taken for it
+  started_at TEXT NOT NULL,
+  last_heartbeat TEXT NOT NULL
+);
+ALTER TABLE devices ADD COLUMN link_owner TEXT;
+CREATE INDEX devices_link_owner ON devices(link_owner) WHERE connected = 1
+""",
+    )
