@@ -356,14 +356,16 @@ def run(cluster: Cluster) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="scanfloor: %(message)s")
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    with cluster:
-        lines = [
-            f"scanfloor: {len(cluster.servers)} server processes behind nginx on {cluster.url}"
-        ]
-        lines += [f"  process pid {s.proc.pid} on {s.url}" for s in cluster.servers if s.proc]
-        lines.append(f"  redis {cluster.redis_url}; nginx config {cluster.run_dir}/nginx.conf")
-        print("\n".join(lines), flush=True)
-        cluster.supervise(stop)
-    print("scanfloor: cluster stopped", flush=True)
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    try:
+        with cluster:
+            lines = [f"{len(cluster.servers)} server processes behind nginx on {cluster.url}"]
+            lines += [f"  process pid {s.proc.pid} on {s.url}" for s in cluster.servers if s.proc]
+            lines.append(f"  redis {cluster.redis_url}; nginx config {cluster.run_dir}/nginx.conf")
+            log.info("%s", "\n".join(lines))
+            cluster.supervise(stop)
+        log.info("cluster stopped")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

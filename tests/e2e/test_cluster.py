@@ -92,13 +92,13 @@ class Picker:
 class Board:
     """A board on one process's port; keeps (time, event, payload) of what it is sent."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, transports: tuple[str, ...] = ("websocket",)):
         self.got: list[tuple[float, str, dict]] = []
         self.lock = threading.Lock()
         self.client = socketio.Client(reconnection=False)
         for event in ("snapshot", "delta"):
             self.client.on(event, self._keep(event), namespace=BOARD_NAMESPACE)
-        self.client.connect(base, namespaces=[BOARD_NAMESPACE], transports=["websocket"])
+        self.client.connect(base, namespaces=[BOARD_NAMESPACE], transports=list(transports))
 
     def _keep(self, event: str):
         def keep(payload: dict) -> None:
@@ -229,6 +229,13 @@ def test_two_processes_behind_nginx_act_as_one_site(site):
             f"on B {(shown - scanned) * 1000:.0f} ms after it was made"
         )
         assert shown - scanned < 1.0
+
+        # A browser's board starts with long-polling, then upgrades: through nginx, every
+        # request of its session reaches the process that opened it.
+        polled = Board(nginx_url, transports=("polling", "websocket"))
+        wait_until(lambda: polled.got, 10, "a snapshot through nginx")
+        wait_until(lambda: polled.client.transport() == "websocket", 10, "the upgrade")
+        polled.client.disconnect()
 
         # `scanfloor allocate` wakes an idle picker on A: a pick list, no reconnect.
         picker_w = Picker(a["url"], tokens["picker-w"])
