@@ -26,6 +26,8 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     if monkey.is_module_patched("threading"):
         # Serving under gevent: scans that arrive together share one commit (one fsync).
         store.group_commit()
+        # Several processes on one file: another's write lock is waited for cooperatively.
+        store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
 
     kwargs: dict[str, Any] = {}
