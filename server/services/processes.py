@@ -39,6 +39,16 @@ def _pid_started(pid: int) -> str:
     return "Z" if fields[0] in ("Z", "X") else fields[19]
 
 
+def pid_space() -> str:
+    """Where this process's pid means something: the host's boot and pid namespace (a
+    container sharing a hostname has its own), else the host name."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{socket.gethostname()}/{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return socket.gethostname()
+
+
 def new_instance() -> str:
     """An id for this process, unique across restarts and hosts."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -50,7 +60,7 @@ def register(store: Store, instance: str) -> None:
     store.execute(
         """INSERT OR REPLACE INTO server_processes
            (instance, host, pid, pid_started, started_at, last_heartbeat) VALUES (?, ?, ?, ?, ?, ?)""",
-        (instance, socket.gethostname(), os.getpid(), _pid_started(os.getpid()), at, at),
+        (instance, pid_space(), os.getpid(), _pid_started(os.getpid()), at, at),
     )
 
 
@@ -91,7 +101,7 @@ def _alive(row: dict, host: str, cutoff: str) -> bool:
     if row["last_heartbeat"] < cutoff:
         return False
     if row["host"] != host:
-        return True  # another host: only its heartbeat tells
+        return True  # another host (or pid namespace): only its heartbeat tells
     if not Path("/proc").is_dir():
         return _pid_runs(row["pid"])
     started = _pid_started(row["pid"])  # '' gone, 'Z' a zombie, else its start time
@@ -123,7 +133,7 @@ def reap(
     cutoff = ((at or datetime.now(UTC)) - timedelta(seconds=gone_after)).isoformat(
         timespec="microseconds"
     )
-    host = socket.gethostname()
+    host = pid_space()
     with store.write():
         procs = store.all("SELECT * FROM server_processes")
         gone = [p for p in procs if p["instance"] != instance and not _alive(p, host, cutoff)]

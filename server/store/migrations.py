@@ -467,7 +467,7 @@ def m0009_server_processes(db: Database) -> None:
         """
 CREATE TABLE server_processes (
   instance TEXT PRIMARY KEY,           -- host:pid:random, made at process start
-  host TEXT NOT NULL,
+  host TEXT NOT NULL,                  -- where its pid means something: host/boot/pid namespace
   pid INTEGER NOT NULL,
   pid_started TEXT NOT NULL DEFAULT '',  -- the pid's start time (/proc), so a reused pid is not taken for it
   started_at TEXT NOT NULL,

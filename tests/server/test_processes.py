@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +29,7 @@ def _process(store, instance: str, pid: int, host: str | None = None, beat: str 
     store.execute(
         "INSERT INTO server_processes (instance, host, pid, pid_started, started_at, last_heartbeat)"
         " VALUES (?, ?, ?, '', ?, ?)",
-        (instance, host or socket.gethostname(), pid, now(), beat or now()),
+        (instance, host or processes.pid_space(), pid, now(), beat or now()),
     )
 
 
