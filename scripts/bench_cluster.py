@@ -81,8 +81,16 @@ def nginx_pids(master: int) -> list[int]:
     return pids
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every process, ours and others'), /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / TICKS
+
+
 class CpuMeter:
-    """CPU used by groups of processes between start() and stop(), in cores busy."""
+    """CPU used by groups of processes between start() and stop(), in cores busy; `others` is
+    what the rest of the machine used meanwhile (the machine is shared)."""
 
     def __init__(self, groups: dict[str, list[int]]):
         self.groups = groups
@@ -90,13 +98,16 @@ class CpuMeter:
     def start(self) -> None:
         self.t0 = time.perf_counter()
         self.c0 = {g: sum(cpu_seconds(p) for p in pids) for g, pids in self.groups.items()}
+        self.m0 = machine_busy_seconds()
 
     def stop(self) -> dict[str, float]:
         wall = time.perf_counter() - self.t0
-        return {
+        used = {
             g: (sum(cpu_seconds(p) for p in pids) - self.c0[g]) / wall
             for g, pids in self.groups.items()
         }
+        machine = (machine_busy_seconds() - self.m0) / wall
+        return used | {"others": max(0.0, machine - sum(used.values()))}
 
 
 def spread(db: Path) -> list[int]:
@@ -174,7 +185,7 @@ def behind_nginx(
 def table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     lines = [
         "| server | scans/s | p50 ms | p99 ms | errors | devices per process "
-        "| CPU busy (cores): servers / nginx / Redis / fleet |",
+        "| CPU busy (cores): servers / nginx / Redis / fleet / other jobs |",
         "|---|---:|---:|---:|---:|---|---|",
     ]
     for label, r in rows:
@@ -183,7 +194,7 @@ def table(rows: list[tuple[str, dict[str, Any]]]) -> str:
             f"| {label} | {r['scans_per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['errors']} | {' + '.join(map(str, r['spread'])) or '?'} | "
             f"{cpu['server']:.2f} / {cpu.get('nginx', 0.0):.2f} / {cpu.get('redis', 0.0):.2f}"
-            f" / {cpu['fleet']:.2f} |"
+            f" / {cpu['fleet']:.2f} / {cpu['others']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -234,7 +245,11 @@ def section(rows: list[tuple[str, dict[str, Any]]], args: dict[str, Any], comman
             *summary_rows,
             "",
             f"{args['processes']} processes behind nginx did {gain:.2f}x the scans/s of one "
-            f"process direct (nginx alone: {hop['scans_per_s'] / one['scans_per_s']:.2f}x).",
+            f"process direct (nginx alone: {hop['scans_per_s'] / one['scans_per_s']:.2f}x). "
+            "Other jobs on the machine used "
+            f"{statistics.fmean(r['cpu']['others'] for _, r in rows):.2f} cores on average "
+            "during the rows: what is left for the site, and how it is shared among our "
+            "processes, moves with them (see docs/scaling.md).",
             "",
         ]
     )

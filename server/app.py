@@ -13,6 +13,8 @@ from server.services import packages
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
+SOCKETIO_CHANNEL = "flask-socketio"  # Flask-SocketIO's default, the one its docs and emitters use
+
 
 def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     """Build the app: storage, REST API, board, Socket.IO namespaces."""
@@ -32,7 +34,10 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:
+        # Several processes: Flask-SocketIO's Redis queue. Its channel named here, as an emitter
+        # elsewhere must name it (`SocketIO(message_queue=..., channel=...)`) to be heard.
         kwargs["message_queue"] = settings.redis_url
+        kwargs["channel"] = SOCKETIO_CHANNEL
     socketio = SocketIO(
         app,
         async_mode="gevent",
