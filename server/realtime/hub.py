@@ -192,7 +192,7 @@ class Hub:
         if kind == "deliver":
             here = [d for d in msg.get("d", ()) if d in self.sent]
             if here:
-                gevent.spawn(lambda: [self.deliver(d) for d in here])
+                gevent.spawn(self._deliver_here, here)
         elif kind == "work":
             gevent.spawn(self._work_arrived, msg.get("id") or "", msg.get("w"))
         elif kind == "board":
@@ -200,6 +200,13 @@ class Hub:
                 self._board_touch(msg.get("l", ()), msg.get("d", ()), bool(msg.get("f")))
         elif kind == "resync":  # the bus was down: wake-ups may have been lost
             gevent.spawn(self._resync)
+
+    def _deliver_here(self, device_ids: list[int]) -> None:
+        for device_id in device_ids:
+            try:
+                self.deliver(device_id)
+            except Exception:  # the next wake-up or reconnect delivers it
+                log.exception("delivering to device %s failed", device_id)
 
     def _work_arrived(self, msg_id: str, warehouses: list[str] | None) -> None:
         if msg_id and self.bus is not None and not self.bus.claim(msg_id):
