@@ -20,7 +20,7 @@ reconnects or the next change; after the bus itself reconnects, the process
 catches up (`{"k": "resync"}` to its handler). Flask-SocketIO's own queue (channel
 "flask-socketio") is configured beside this and left to Flask-SocketIO.
 
-Imports `redis` only when used: one process without Redis never loads it.
+Built only when a Redis URL is configured: one process alone never connects to a Redis.
 """
 
 from __future__ import annotations
