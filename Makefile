@@ -9,7 +9,7 @@ VENDOR_JS := server/web/static/vendor/socket.io.min.js
 LOCK    := requirements.lock
 UV_VERSION  := 0.13.9
 
-.PHONY: setup lock demo demo-serve test lint fmt bench bench-floor fleet clean
+.PHONY: setup lock demo demo-serve test lint fmt bench bench-floor bench-cluster fleet cluster redis clean
 
 setup: $(STAMP) $(APT_STAMP) $(VENDOR_JS)
 
@@ -34,9 +34,11 @@ lock: | $(BIN)/python
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 	  --generate-hashes --custom-compile-command 'make lock' --quiet -o $(LOCK) $(LOCK_ARGS)
 
-# Debian packages: chromium for the board's browser tests, CUPS for the raw-queue printer tests.
-APT_PACKAGES := chromium cups-client cups-bsd cups-daemon
-$(APT_STAMP): | $(BIN)/python
+# Debian packages: chromium for the board's browser tests, CUPS for the raw-queue printer tests,
+# nginx and redis-server for several server processes (`make cluster`, tests/e2e/test_cluster.py).
+# Checked again whenever this Makefile changes (the list may have grown).
+APT_PACKAGES := chromium cups-client cups-bsd cups-daemon nginx redis-server
+$(APT_STAMP): Makefile | $(BIN)/python
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -53,6 +55,28 @@ $(VENDOR_JS): server/web/package-lock.json scripts/vendor-js.sh
 
 demo: setup
 	$(BIN)/scanfloor demo
+
+# Several server processes behind nginx, joined by the Redis on 127.0.0.1:6379 (started here
+# if none answers): `make cluster CLUSTER_ARGS="--processes 4 --port 8800"`.
+CLUSTER_ARGS ?= --processes 2
+REDIS_URL ?= redis://127.0.0.1:6379/0
+cluster: setup redis
+	SCANFLOOR_REDIS_URL=$${SCANFLOOR_REDIS_URL:-$(REDIS_URL)} $(BIN)/scanfloor serve-cluster $(CLUSTER_ARGS)
+
+# Debian's redis-server on 127.0.0.1:6379, started where none answers: its init script as
+# root, else a daemon of this user's without persistence (the queue keeps nothing worth saving).
+redis: $(APT_STAMP)
+	@if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && [ -x /etc/init.d/redis-server ] && command -v service >/dev/null 2>&1; then \
+	    echo "starting Debian's redis-server"; service redis-server start >/dev/null; \
+	  else \
+	    echo "starting redis-server on 127.0.0.1:6379"; \
+	    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no \
+	      --dir "$${TMPDIR:-/tmp}" >/dev/null; \
+	  fi; \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done; \
+	  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { echo "no Redis answers on 127.0.0.1:6379"; exit 1; }; \
+	fi
 
 demo-serve: setup
 	$(BIN)/scanfloor demo --serve
@@ -74,6 +98,10 @@ bench-floor: setup
 FLEET_ARGS ?= --pickers 180 --packers 20 --seconds 30
 fleet: setup
 	$(BIN)/python scripts/fleet.py --serve $(FLEET_ARGS)
+
+# One server process against two behind nginx, the same fleet (a private Redis of its own).
+bench-cluster: setup
+	$(BIN)/python scripts/bench_cluster.py
 
 lint:
 	$(BIN)/ruff check server device shared scripts tests

@@ -14,6 +14,8 @@ from server.services import packages
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
+SOCKETIO_CHANNEL = "flask-socketio"  # Flask-SocketIO's default, the one its docs and emitters use
+
 
 def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     """Build the app: storage, REST API, board, Socket.IO namespaces."""
@@ -27,11 +29,16 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     if monkey.is_module_patched("threading"):
         # Serving under gevent: scans that arrive together share one commit (one fsync).
         store.group_commit()
+        # Several processes on one file: another's write lock is waited for cooperatively.
+        store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:
+        # Several processes: Flask-SocketIO's Redis queue. Its channel named here, as an emitter
+        # elsewhere must name it (`SocketIO(message_queue=..., channel=...)`) to be heard.
         kwargs["message_queue"] = settings.redis_url
+        kwargs["channel"] = SOCKETIO_CHANNEL
     socketio = SocketIO(
         app,
         async_mode="gevent",

@@ -247,6 +247,81 @@ def allocate_cmd(settings: Settings) -> None:
         click.echo("no orders waiting")
     for status, n in sorted(counts.items()):
         click.echo(f"{status}: {n}")
+    if counts:
+        _work_arrived(settings)
+
+
+def _work_arrived(settings: Settings) -> None:
+    """With several server processes (redis_url set), wake one to hand the new work out now."""
+    if not settings.redis_url:
+        return  # one process: idle pickers get the work when they next connect or ask
+    from server.realtime.bus import publish_work
+
+    if not publish_work(settings.redis_url):
+        click.echo(
+            f"could not reach Redis at {settings.redis_url}: idle pickers get the new work "
+            "when they next connect",
+            err=True,
+        )
+
+
+@main.command("serve-cluster")
+@click.option("--processes", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--host", help="where nginx listens (default: http.host)")
+@click.option("--port", type=int, help="where nginx listens (default: http.port)")
+@click.option("--redis-url", help="Redis for the processes (default: redis_url, else local 6379)")
+@click.option(
+    "--private-redis",
+    is_flag=True,
+    help="start a redis-server of its own on a free port (the admin CLI will not reach it)",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="one log file per process here (default: this terminal)",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write what runs where (pids, ports) to this JSON file",
+)
+@settings_options
+def serve_cluster(
+    settings: Settings,
+    processes: int,
+    host: str | None,
+    port: int | None,
+    redis_url: str | None,
+    private_redis: bool,
+    log_dir: Path | None,
+    state_file: Path | None,
+) -> None:
+    """Run several server processes joined by Redis, nginx in front, until SIGTERM or Ctrl-C."""
+    import contextlib
+    import tempfile
+
+    from server import cluster
+
+    with contextlib.ExitStack() as stack:
+        try:
+            if private_redis:
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scanfloor-")))
+                redis_url = stack.enter_context(cluster.private_redis(tmp))
+            url = redis_url or settings.redis_url or "redis://127.0.0.1:6379/0"
+            cluster.run(
+                cluster.Cluster(
+                    data_dir=settings.data_dir,
+                    redis_url=url,
+                    processes=processes,
+                    host=host or settings.http.host,
+                    port=port if port is not None else settings.http.port,
+                    log_dir=log_dir,
+                    state_file=state_file,
+                    max_body_bytes=settings.http.max_body_bytes,
+                )
+            )
+        except cluster.ClusterError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @main.command(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from flask_socketio import SocketIO
 
@@ -9,20 +11,42 @@ from server import metrics
 from server.realtime.board import BoardNamespace
 from server.realtime.device import DeviceNamespace
 from server.realtime.hub import Hub
+from server.services import processes
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
+
+log = logging.getLogger("scanfloor.realtime")
 
 
 def init_app(app: Flask, socketio: SocketIO) -> Hub:
     """Register the namespaces; the hub is how the rest of the server reaches devices."""
-    hub = Hub(app.extensions["store"], socketio)
+    settings = app.config["SETTINGS"]
+    store = app.extensions["store"]
+    hub = Hub(store, socketio, instance=processes.new_instance())
     app.extensions["scanfloor.hub"] = hub
     # /device is registered on python-socketio's server itself: see server/realtime/device.py.
     socketio.server.register_namespace(
         DeviceNamespace(DEVICE_NAMESPACE, hub, app.extensions.get(metrics.KEY))
     )
     socketio.on_namespace(BoardNamespace(BOARD_NAMESPACE, hub))
-    settings = app.config["SETTINGS"]
+    _join_site(hub, settings.redis_url)
     socketio.start_background_task(hub.watch_leases, settings.device.lease_seconds)
     socketio.start_background_task(hub.plan_carts)
     hub.plan_soon_everywhere()
     return hub
+
+
+def _join_site(hub: Hub, redis_url: str | None) -> None:
+    """Register this process; alone, no device is connected yet; with others, join their bus."""
+    with hub.store.write():
+        processes.register(hub.store, hub.instance)
+        if not redis_url:
+            processes.clear_all(hub.store, hub.instance)
+            return
+        cleared = processes.reap(hub.store, hub.instance, everyone=True)
+    if cleared:
+        log.info("cleared %d device link(s) left by server processes gone", len(cleared))
+    from server.realtime.bus import Bus
+
+    hub.bus = Bus(redis_url, hub.instance, hub.on_bus)
+    hub.bus.start()
+    hub.socketio.start_background_task(hub.watch_processes)

@@ -44,7 +44,11 @@ class BoardNamespace(Namespace):
     def _send_snapshot(self, sid: str) -> None:
         try:
             self.hub.socketio.emit(
-                "snapshot", board.snapshot(self.hub.store), namespace=self.namespace, to=sid
+                "snapshot",
+                board.snapshot(self.hub.store),
+                namespace=self.namespace,
+                to=sid,
+                ignore_queue=True,  # the board is on this process
             )
         except Exception:
             # Refusing would stop the browser from retrying: accept, and let the

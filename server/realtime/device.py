@@ -64,7 +64,8 @@ class DeviceNamespace(socketio.Namespace):
         self.enter_room(sid, device_room(did))
         with self.store.write():
             self.store.execute(
-                "UPDATE devices SET connected = 1, last_seen = ? WHERE id = ?", (now(), did)
+                "UPDATE devices SET connected = 1, link_owner = ?, last_seen = ? WHERE id = ?",
+                (self.hub.instance, now(), did),
             )
             outbox.mark_seen(self.store, did, creds.last_seen_seq)
             screens.push_state(self.store, did, message="Connected")
@@ -96,8 +97,11 @@ class DeviceNamespace(socketio.Namespace):
         if did not in self.devices.values():
             self.hub.disconnected(did)
             with self.store.write():
+                # Only our own link: the device may hold a newer one on another process by now.
                 self.store.execute(
-                    "UPDATE devices SET connected = 0, last_seen = ? WHERE id = ?", (now(), did)
+                    """UPDATE devices SET connected = 0, link_owner = NULL, last_seen = ?
+                       WHERE id = ? AND COALESCE(link_owner, ?) = ?""",
+                    (now(), did, self.hub.instance, self.hub.instance),
                 )
         self.hub.board_changed(devices=(did,))
 

@@ -4,6 +4,13 @@ Nothing here costs in proportion to the floor on a scan or a connect: a device's
 events go to that device, a finished list takes the next planned cart, carts are
 planned by a background greenlet, and boards get only the rows a change touched
 (and nothing at all is built while no board is connected).
+
+With several processes (a Redis URL configured) the hub has a bus
+(server/realtime/bus.py): a device whose link is on another process is woken
+through it, and board changes go to the processes with boards open, each
+building its own boards' delta. Emits here always go to this process's own
+sockets (`ignore_queue`): the bus has already brought the work to the process
+holding the link or the board.
 """
 
 from __future__ import annotations
@@ -11,15 +18,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from flask_socketio import SocketIO
 from gevent.event import Event
 
-from server.services import board, leases, outbox, planning, work
+from server.services import board, leases, outbox, planning, processes, work
 from server.services.scanning import Effects
 from server.store import Store
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
+
+if TYPE_CHECKING:
+    from server.realtime.bus import Bus
 
 log = logging.getLogger("scanfloor.realtime")
 PLAN_YIELD = 2.0  # after each cart, the planner sleeps this many times as long as it worked
@@ -35,9 +46,13 @@ def device_room(device_id: int) -> str:
 class Hub:
     """Knows which device events went out on this process, and pushes the rest."""
 
-    def __init__(self, store: Store, socketio: SocketIO):
+    def __init__(
+        self, store: Store, socketio: SocketIO, instance: str = "", bus: Bus | None = None
+    ):
         self.store = store
         self.socketio = socketio
+        self.instance = instance  # this process in server_processes and devices.link_owner
+        self.bus = bus  # several processes: how to reach the others
         self.sent: dict[int, int] = {}  # device id -> highest seq emitted on its current link
         self.boards = 0  # board sockets connected to this process
         self._board_pending = False
@@ -60,11 +75,19 @@ class Hub:
         """Emit the device's stored events it has not been sent on this link."""
         after = self.sent.get(device_id)
         if after is None:
-            return 0  # not connected here: it gets them on (re)connect
+            # Not connected here: the process holding its link sends them, else the device
+            # gets them on (re)connect.
+            if self.bus is not None:
+                self.bus.deliver(device_id)
+            return 0
         events = outbox.unseen(self.store, device_id, after)
         for seq, event, payload in events:
             self.socketio.emit(
-                event, payload, namespace=DEVICE_NAMESPACE, to=device_room(device_id)
+                event,
+                payload,
+                namespace=DEVICE_NAMESPACE,
+                to=device_room(device_id),
+                ignore_queue=True,
             )
             self.sent[device_id] = max(self.sent.get(device_id, 0), seq)
         return len(events)
@@ -156,19 +179,82 @@ class Hub:
             except Exception:  # keep watching: one bad pass must not end lease handling
                 log.exception("lease check failed")
 
+    # ------------------------------------------------------------ processes
+    def watch_processes(self) -> None:
+        """Beat for this process and clear the links of processes gone (a background greenlet)."""
+        while True:
+            gevent.sleep(processes.HEARTBEAT_SECONDS)
+            try:
+                processes.beat(self.store, self.instance, list(self.sent))
+                cleared = processes.reap(self.store, self.instance)
+            except Exception:  # keep beating: one bad pass must not end it
+                log.exception("process heartbeat failed")
+                continue
+            if cleared:
+                log.info("cleared %d device link(s) of a server process gone", len(cleared))
+                self.board_changed(devices=cleared)
+
+    def on_bus(self, msg: dict[str, Any]) -> None:
+        """A message from another process (or the admin CLI); runs in the bus's listener."""
+        kind = msg.get("k")
+        if kind == "deliver":
+            here = [d for d in msg.get("d", ()) if d in self.sent]
+            if here:
+                gevent.spawn(self._deliver_here, here)
+        elif kind == "work":
+            gevent.spawn(self._work_arrived, msg.get("id") or "", msg.get("w"))
+        elif kind == "board":
+            if self.boards:
+                self._board_touch(msg.get("l", ()), msg.get("d", ()), bool(msg.get("f")))
+        elif kind == "resync":  # the bus was down: wake-ups may have been lost
+            gevent.spawn(self._resync)
+
+    def _deliver_here(self, device_ids: list[int]) -> None:
+        for device_id in device_ids:
+            try:
+                self.deliver(device_id)
+            except Exception:  # the next wake-up or reconnect delivers it
+                log.exception("delivering to device %s failed", device_id)
+
+    def _work_arrived(self, msg_id: str, warehouses: list[str] | None) -> None:
+        if msg_id and self.bus is not None and not self.bus.claim(msg_id):
+            return  # another process hands this work out
+        if warehouses is None:
+            self.offer_work()
+        for warehouse in warehouses or ():
+            self.offer_work(warehouse)
+
+    def _resync(self) -> None:
+        for device_id in list(self.sent):
+            self.deliver(device_id)
+        self.offer_work()
+
     # ------------------------------------------------------------ board
     def board_joined(self) -> None:
         self.boards += 1
+        if self.bus is not None:
+            self.bus.boards_here(self.boards)
+            if self.boards == 1:
+                # Changes made elsewhere before the others heard of this board: one fresh
+                # snapshot once they have.
+                gevent.spawn_later(1.0, self.board_changed, full=True)
 
     def board_left(self) -> None:
         self.boards = max(0, self.boards - 1)
+        if self.bus is not None:
+            self.bus.boards_here(self.boards)
 
     def board_changed(
         self, lists: Iterable[int] = (), devices: Iterable[int] = (), full: bool = False
     ) -> None:
         """Tell boards soon what changed; bursts of changes make one update. Free with no board open."""
-        if not self.boards:
-            return
+        if self.bus is not None and self.bus.boards_elsewhere:
+            lists, devices = tuple(lists), tuple(devices)
+            self.bus.board_touched(lists, devices, full)
+        if self.boards:
+            self._board_touch(lists, devices, full)
+
+    def _board_touch(self, lists: Iterable[int], devices: Iterable[int], full: bool) -> None:
         self._board_lists.update(lists)
         self._board_devices.update(devices)
         self._board_full = self._board_full or full
@@ -190,13 +276,16 @@ class Hub:
             if full:
                 self._snapshot_at = self._counts_at = now
                 self.socketio.emit(
-                    "snapshot", board.snapshot(self.store), namespace=BOARD_NAMESPACE
+                    "snapshot",
+                    board.snapshot(self.store),
+                    namespace=BOARD_NAMESPACE,
+                    ignore_queue=True,
                 )
                 return
             with_counts = now - self._counts_at >= BOARD_COUNTS_INTERVAL
             if with_counts:
                 self._counts_at = now
             update = board.delta(self.store, lists, devices, with_counts)
-            self.socketio.emit("delta", update, namespace=BOARD_NAMESPACE)
+            self.socketio.emit("delta", update, namespace=BOARD_NAMESPACE, ignore_queue=True)
         except Exception:  # the board is a view: a failure here must not hurt the floor
             log.exception("board update failed")

@@ -46,6 +46,9 @@ class Store:
         # Told how long each COMMIT of write() took, in seconds (server/metrics.py).
         self.on_commit: Callable[[float], None] | None = None
         self.group: GroupWriter | None = None  # set by group_commit(): the server process only
+        # Several server processes share the file: wait for another's write lock in short
+        # sleeps that let the gevent loop run (see _begin_cooperatively).
+        self.cooperative_lock_wait = False
 
     def group_commit(self) -> None:
         """From now on `grouped()` jobs share transactions (needs a gevent-patched process)."""
@@ -96,6 +99,9 @@ class Store:
                 self._depth = 0
 
     def _begin_immediate(self) -> None:
+        if self.cooperative_lock_wait:
+            self._begin_cooperatively()
+            return
         # busy_timeout covers BEGIN IMMEDIATE; the loop is a second guard for
         # long contention between several processes.
         deadline = time.monotonic() + 60
@@ -107,6 +113,27 @@ class Store:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
+
+    def _begin_cooperatively(self) -> None:
+        """BEGIN IMMEDIATE without SQLite's busy handler: it sleeps inside the C call, holding
+        the whole gevent loop (every device link of the process), in steps up to 100 ms, and a
+        process losing the lock to a busy sibling waited a second and more. Here the wait is
+        short sleeps (gevent's, under its patching), for up to 60 s."""
+        self.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            deadline = time.monotonic() + 60
+            pause = 0.0005
+            while True:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.004)
+        finally:
+            self.conn.execute("PRAGMA busy_timeout=30000")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:

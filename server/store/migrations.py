@@ -600,3 +600,25 @@ CREATE INDEX webhook_deliveries_status ON webhook_deliveries(status, id);
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries(order_id)
 """,
     )
+
+
+@MIGRATIONS(name="0012_server_processes")
+def m0012_server_processes(db: Database) -> None:
+    """Several server processes on one site: each beats in `server_processes`; a device's link
+    names the process holding it (`devices.link_owner`), so the links of a process that died
+    without a word (SIGKILL, power loss) can be cleared by the others."""
+    _run(
+        db,
+        """
+CREATE TABLE server_processes (
+  instance TEXT PRIMARY KEY,           -- host:pid:random, made at process start
+  host TEXT NOT NULL,                  -- where its pid means something: host/boot/pid namespace
+  pid INTEGER NOT NULL,
+  pid_started TEXT NOT NULL DEFAULT '',  -- the pid's start time (/proc), so a reused pid is not taken for it
+  started_at TEXT NOT NULL,
+  last_heartbeat TEXT NOT NULL
+);
+ALTER TABLE devices ADD COLUMN link_owner TEXT;
+CREATE INDEX devices_link_owner ON devices(link_owner) WHERE connected = 1
+""",
+    )

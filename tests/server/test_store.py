@@ -59,3 +59,41 @@ def test_a_lone_statement_commits_and_leaves_no_transaction_open(floor_store):
     other = sqlite3.connect(floor_store.path)
     assert other.execute("SELECT COUNT(*) FROM products WHERE sku = 'X-2'").fetchone()[0] == 1
     other.close()
+
+
+def test_a_write_waits_for_another_process_lock_in_its_own_sleeps(tmp_path, monkeypatch):
+    """Several processes: the wait for a sibling's write lock is ours (gevent can run), not
+    SQLite's busy handler, and the connection keeps its busy_timeout for everything else."""
+    import threading
+    import time
+
+    from server.store import db
+
+    path = tmp_path / "shared.db"
+    holder, waiter = open_store(path), open_store(path)
+    waiter.cooperative_lock_wait = True
+    sleeps: list[float] = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(db.time, "sleep", lambda s: sleeps.append(s) or real_sleep(s))
+    released = threading.Event()
+
+    def hold() -> None:
+        with holder.write():
+            holder.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+            started.set()
+            real_sleep(0.1)
+        released.set()
+
+    started = threading.Event()
+    t = threading.Thread(target=hold)
+    t.start()
+    started.wait(5)
+    with waiter.write():
+        assert released.is_set()  # it got the lock only after the holder committed
+        waiter.execute("INSERT INTO counters (name, value) VALUES ('b', 1)")
+    t.join()
+    assert sleeps and max(sleeps) <= 0.004
+    assert waiter.one("PRAGMA busy_timeout")["timeout"] == 30000
+    assert waiter.one("SELECT COUNT(*) AS n FROM counters WHERE name IN ('a', 'b')")["n"] == 2
+    holder.close()
+    waiter.close()

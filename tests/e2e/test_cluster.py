@@ -1,0 +1,328 @@
+"""Several server processes behind nginx, joined by Redis: `scanfloor serve-cluster`, all real.
+
+Two server processes, real nginx in front, a private redis-server on a free
+port. A handheld (the real device process, serial scanner on a pty) reaches the
+site through nginx and lands on one process, A; the board and bare Socket.IO
+pickers connect straight to A's and B's ports so each path is known. Then: a
+scan on A shows on a board on B; `scanfloor allocate` and a REST order posted
+to B wake idle pickers on A without a reconnect; A is killed with SIGKILL and
+the handheld carries on through nginx on another process, nothing lost and
+nothing doubled, while the links A held are cleared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+from floorkit import order_body, place
+from handheld import Handheld, server_scans
+
+from scripts.demo.procs import free_port
+from server import cluster
+from server.schemas import OrderIn
+from server.services import auth, orders
+from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+SCANFLOOR = Path(sys.executable).parent / "scanfloor"
+PICKERS = ("picker-a", "picker-w", "picker-r", "picker-n")
+
+
+def _skip_without_binaries() -> None:
+    for name, candidates in (
+        ("nginx", cluster.NGINX_CANDIDATES),
+        ("redis-server", cluster.REDIS_CANDIDATES),
+    ):
+        if cluster.find_binary(candidates) is None:
+            pytest.skip(f"{name} is not installed (apt-get install -y {name})")
+
+
+def wait_until(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        time.sleep(0.02)
+
+
+class Picker:
+    """A bare Socket.IO picker on one process's port; keeps every `state` it is sent."""
+
+    def __init__(self, base: str, token: str):
+        self.states: list[dict] = []
+        self.connects = 0
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("state", self.states.append, namespace=DEVICE_NAMESPACE)
+        self.client.on("connect", self._connected, namespace=DEVICE_NAMESPACE)
+        self.client.connect(
+            base,
+            namespaces=[DEVICE_NAMESPACE],
+            auth={"token": token, "last_seen_seq": 0},
+            transports=["websocket"],
+        )
+        wait_until(lambda: self.states, 10, "first state")
+
+    def _connected(self) -> None:
+        self.connects += 1
+
+    def scan(self, barcode: str, msg_id: str) -> dict:
+        return self.client.call(
+            "scan", {"id": msg_id, "barcode": barcode}, namespace=DEVICE_NAMESPACE, timeout=10
+        )
+
+    def screen(self) -> str:
+        return self.states[-1]["state"]["screen"]
+
+
+class Board:
+    """A board on one process's port; keeps (time, event, payload) of what it is sent."""
+
+    def __init__(self, base: str, transports: tuple[str, ...] = ("websocket",)):
+        self.got: list[tuple[float, str, dict]] = []
+        self.lock = threading.Lock()
+        self.client = socketio.Client(reconnection=False)
+        for event in ("snapshot", "delta"):
+            self.client.on(event, self._keep(event), namespace=BOARD_NAMESPACE)
+        self.client.connect(base, namespaces=[BOARD_NAMESPACE], transports=list(transports))
+
+    def _keep(self, event: str):
+        def keep(payload: dict) -> None:
+            with self.lock:
+                self.got.append((time.monotonic(), event, payload))
+
+        return keep
+
+    def device_seen(self, name: str, after: float, scans: int) -> tuple[float, str] | None:
+        """When (and in which event) the board first showed the device with `scans` scans."""
+        with self.lock:
+            for at, event, payload in self.got:
+                rows = [d for d in payload.get("devices", ()) if d["name"] == name]
+                if at >= after and rows and rows[0]["scans"] >= scans:
+                    return at, event
+        return None
+
+    def quiet_for(self, seconds: float) -> bool:
+        with self.lock:
+            return bool(self.got) and time.monotonic() - self.got[-1][0] >= seconds
+
+
+@pytest.fixture
+def site(floor_store, floor_settings, tmp_path):
+    """The cluster on the small floor: a handheld's list placed, four pickers enrolled."""
+    _skip_without_binaries()
+    place(floor_store, "hand-1", [("SKU-B", 3), ("SKU-A", 2)])
+    tokens = {name: auth.create_device(floor_store, name, "picker", "WH-EAST") for name in PICKERS}
+    key = auth.create_api_key(floor_store, "t")
+    with cluster.private_redis(tmp_path / "redis") as redis_url:
+        state_file = tmp_path / "cluster.json"
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "SCANFLOOR_CONFIG": str(tmp_path / "no-config.toml"),
+            "SCANFLOOR_SQLITE_SYNCHRONOUS": "NORMAL",
+        }
+        port = free_port()
+        log = (tmp_path / "cluster.log").open("wb")
+        proc = subprocess.Popen(
+            [str(SCANFLOOR), "serve-cluster", "--processes", "2", "--port", str(port)]
+            + ["--data-dir", str(floor_settings.data_dir), "--redis-url", redis_url]
+            + ["--log-dir", str(tmp_path / "logs"), "--state-file", str(state_file)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(lambda: state_file.exists() or proc.poll() is not None, 60, "cluster")
+            assert proc.poll() is None, (tmp_path / "cluster.log").read_text()
+            yield {
+                "state": json.loads(state_file.read_text()),
+                "state_file": state_file,
+                "tokens": tokens,
+                "headers": {"Authorization": f"Bearer {key}"},
+                "redis_url": redis_url,
+                "env": env,
+                "data_dir": floor_settings.data_dir,
+                "db": floor_settings.db_path,
+                "store": floor_store,
+                "home": tmp_path,
+            }
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+    assert proc.returncode == 0, (tmp_path / "cluster.log").read_text()[-3000:]
+
+
+def _db(site) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{site['db']}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _owner(site, name: str) -> str | None:
+    with _db(site) as conn:
+        row = conn.execute("SELECT link_owner FROM devices WHERE name = ?", (name,)).fetchone()
+    return row["link_owner"]
+
+
+def _pick_list(base: str, headers: dict, device: str) -> dict:
+    lists = requests.get(f"{base}/api/pick-lists", headers=headers, timeout=5).json()
+    (pl,) = [p for p in lists["pick_lists"] if p.get("device") == device]
+    return requests.get(f"{base}/api/pick-lists/{pl['id']}", headers=headers, timeout=5).json()
+
+
+def test_two_processes_behind_nginx_act_as_one_site(site):
+    state, headers, tokens = site["state"], site["headers"], site["tokens"]
+    nginx_url = state["url"]
+
+    # A handheld through nginx: the process it lands on is A.
+    hand = Handheld(site["home"], "picker-n", nginx_url, tokens["picker-n"]).start()
+    try:
+        hand.wait_for(lambda x: "SCAN AN EMPTY TOTE" in x.instruction, 30, what="tote")
+        owner = _owner(site, "picker-n")
+        a_pid = int(owner.split(":")[1])
+        (a,) = [p for p in state["processes"] if p["pid"] == a_pid]
+        (b,) = [p for p in state["processes"] if p["pid"] != a_pid]
+
+        # A scan on A shows on a board on B within a second.
+        board = Board(b["url"])
+        wait_until(lambda: board.got, 10, "board snapshot")
+        r = requests.post(
+            f"{b['url']}/api/orders", json=order_body("board-1", [("SKU-B", 1)]), headers=headers
+        )
+        assert r.status_code == 201, r.text
+        picker_a = Picker(a["url"], tokens["picker-a"])
+        assert picker_a.screen() == "pick_tote", picker_a.states
+        # Whole-board snapshots (the order, the new board) go out at most every 2 s: once the
+        # board has been quiet that long, nothing is pending and the scan comes as a delta.
+        wait_until(lambda: board.quiet_for(2.1), 10, "a quiet board")
+        scanned = time.monotonic()
+        reply = picker_a.scan("TOTE-1", "a-1")
+        answered = time.monotonic()
+        assert reply["ok"] and reply["code"] == "tote_ok", reply
+        shown, kind = wait_until(
+            lambda: board.device_seen("picker-a", scanned, 1), 5, "scan on board"
+        )
+        assert kind == "delta"
+        print(
+            f"a scan on A (answered in {(answered - scanned) * 1000:.0f} ms) reached the board "
+            f"on B {(shown - scanned) * 1000:.0f} ms after it was made"
+        )
+        assert shown - scanned < 1.0
+
+        # A browser's board starts with long-polling, then upgrades: through nginx, every
+        # request of its session reaches the process that opened it.
+        polled = Board(nginx_url, transports=("polling", "websocket"))
+        wait_until(lambda: polled.got, 10, "a snapshot through nginx")
+        wait_until(lambda: polled.client.transport() == "websocket", 10, "the upgrade")
+        polled.client.disconnect()
+
+        # `scanfloor allocate` wakes an idle picker on A: a pick list, no reconnect.
+        picker_w = Picker(a["url"], tokens["picker-w"])
+        assert picker_w.screen() == "idle"
+        orders.capture(site["store"], OrderIn.model_validate(order_body("cli-1", [("SKU-B", 1)])))
+        done = subprocess.run(
+            [str(SCANFLOOR), "allocate", "--data-dir", str(site["data_dir"])],
+            env={**site["env"], "SCANFLOOR_REDIS_URL": site["redis_url"]},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        wait_until(lambda: picker_w.screen() == "pick_tote", 5, "work after allocate")
+        assert picker_w.connects == 1
+
+        # A REST order on B wakes an idle picker on A (B hands it out, A delivers it).
+        picker_r = Picker(a["url"], tokens["picker-r"])
+        assert picker_r.screen() == "idle"
+        r = requests.post(
+            f"{b['url']}/api/orders", json=order_body("rest-1", [("SKU-A", 1)]), headers=headers
+        )
+        assert r.status_code == 201, r.text
+        wait_until(lambda: picker_r.screen() == "pick_tote", 5, "work after a REST order on B")
+        assert picker_r.connects == 1
+
+        # The handheld picks on A; A is killed; it carries on through nginx elsewhere.
+        pl = _pick_list(nginx_url, headers, "picker-n")
+        pens, mugs = pl["steps"]
+        hand.scan("TOTE-0042")
+        hand.scan(pens["location_barcode"])
+        hand.scan("0012345678905")
+        os.kill(a_pid, signal.SIGKILL)
+        killed = time.monotonic()
+        for code in ("0012345678905", "0012345678905", mugs["location_barcode"]):
+            hand.scan(code)
+        hand.scan("4006381333931")
+        last = hand.scan("4006381333931")
+        assert "LIST DONE" in last.instruction, last.text
+        wait_until(lambda: _owner(site, "picker-n") not in (None, owner), 30, "a new link")
+        mark = len(hand.lines())
+        hand.wait_for(lambda x: x.link == "online", 5, max(0, mark - 1), what="online")
+        wait_until(lambda: not hand.screen().waiting and len(hand.journal()) == 8, 30, "caught up")
+        wait_until(lambda: all(j["acked_at"] for j in hand.journal()), 30, "every scan acked")
+        print(f"the handheld caught up {time.monotonic() - killed:.1f} s after A was killed")
+        assert hand.lines()[-1].link == "online"
+
+        # Nothing acknowledged is lost, nothing doubled.
+        journal = hand.journal()
+        audit = server_scans(site["db"], "picker-n")
+        assert all(j["acked_at"] for j in journal), "a scan was never acknowledged"
+        assert [r["msg_id"] for r in audit] == [j["msg_id"] for j in journal if j["kind"] == "scan"]
+        assert len(audit) == 8
+        done_list = _pick_list(nginx_url, headers, "picker-n")
+        assert done_list["status"] == "picked", done_list
+        assert [(s["picked"], s["qty"]) for s in done_list["steps"]] == [(3, 3), (2, 2)]
+
+        # The links A held (its bare pickers do not reconnect) are no longer "connected".
+        def cleared() -> bool:
+            with _db(site) as conn:
+                rows = conn.execute(
+                    "SELECT name, connected FROM devices WHERE name IN (?, ?, ?)",
+                    ("picker-a", "picker-w", "picker-r"),
+                ).fetchall()
+            return all(r["connected"] == 0 for r in rows)
+
+        wait_until(cleared, 10, "A's links cleared")
+        # serve-cluster started A again on its port.
+        wait_until(
+            lambda: any(
+                p["port"] == a["port"] and p["pid"] not in (None, a_pid)
+                for p in json.loads(site["state_file"].read_text())["processes"]
+            ),
+            20,
+            "A started again",
+        )
+        wait_until(lambda: _answers(a["url"]), 30, "A answering again")
+        for client in (board.client, picker_a.client, picker_w.client, picker_r.client):
+            client.disconnect()
+    finally:
+        hand.stop()
+    assert "Traceback" not in hand.log.read_text(), hand.log.read_text()[-3000:]
+
+
+def _answers(base: str) -> bool:
+    try:
+        return requests.get(base + "/api/health", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
