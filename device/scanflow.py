@@ -111,6 +111,8 @@ class ScanFlow:
     _flow: threading.RLock
     _emit: Callable[[str, Any], None]
     _show_status: Callable[[], None]
+    signed_out: bool
+    take_over: Callable[[], None]
 
     def busy(self) -> bool:
         """A scan is waiting for its first answer (from the server or the device)."""
@@ -172,6 +174,12 @@ class ScanFlow:
             log.warning("barcode %r not sent: %s", barcode, problem)
             self.screen.scan_result(False, say.barcode_not_sent(barcode))
             return
+        if self.signed_out:
+            if action != "login":
+                # Another handheld holds this token now: a scan here would count on its cart.
+                self.screen.scan_result(False, say.replaced_on_device())
+                return
+            self.take_over()
         with self._flow:
             s = self.state
             list_id = s.pick_list_id if s else None

@@ -227,6 +227,8 @@ class TtyScreen(Screen):
             left, colour = "ONLINE", GREEN
         elif self.link == "offline":
             left, colour = f"OFFLINE — {self.waiting} scans waiting", YELLOW
+        elif self.link == "replaced":
+            left, colour = "SIGNED IN ELSEWHERE — CMD-LOGIN", RED
         else:
             left, colour = "CONNECTING…", YELLOW
         if self.link == "online" and self.waiting:

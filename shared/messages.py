@@ -142,6 +142,14 @@ def list_changed(ref: str) -> str:
     return f"Pick list {ref} is no longer yours. This scan did not count: follow the screen"
 
 
+def replaced() -> str:
+    return "Signed in on another connection: this one is closed"
+
+
+def replaced_on_device() -> str:
+    return "Signed in on another handheld with this token. Scan CMD-LOGIN to use this one instead"
+
+
 def help_requested() -> str:
     return "Help requested: a supervisor has been told"
 

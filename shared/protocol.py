@@ -260,6 +260,12 @@ class PrintEvent(_Strict):
     copies: Count = 1
 
 
+class ReplacedEvent(_Strict):
+    """Event `replaced`: another connection signed in with this device's token; this link is closed."""
+
+    message: str
+
+
 class BoardSnapshot(BaseModel):
     """Event `snapshot` on /board: pick lists, devices and counters."""
 
@@ -294,6 +300,7 @@ CLIENT_ACKS: dict[str, type[BaseModel]] = {
 SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "state": StateEvent,
     "print": PrintEvent,
+    "replaced": ReplacedEvent,
 }
 BOARD_EVENTS: dict[str, type[BaseModel]] = {
     "snapshot": BoardSnapshot,
