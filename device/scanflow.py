@@ -8,7 +8,9 @@ within `offline_after` seconds) the device judges the waiting scans itself
 against the steps it holds (`device.offline`) and keeps guiding the worker.
 The server judges them again on replay and its word wins: the screen is always
 the server's latest state plus the scans it has not answered yet, and a
-verdict the server overrules is shown in red ("Changed while offline").
+verdict the server overrules is shown in red ("Changed while offline"). A scan
+judged here while the answer to its first send was still on the way is sent
+once more with its verdict, so the server's audit has what the worker saw.
 
 `ScanFlow` is mixed into `DeviceClient`, which owns the attributes declared here.
 """
@@ -257,6 +259,24 @@ class ScanFlow:
             with self._flow:
                 self._on_answer(entry, dump(Ack(id=entry.msg_id, ok=False, error=error)), 0.0)
             return True
+        t0 = time.monotonic()
+        got = self._call(event, payload, entry)
+        if got is None:
+            return False  # resent with the same id later
+        rtt = time.monotonic() - t0
+        now = {e.msg_id: e for e in self.journal.pending()}.get(entry.msg_id)
+        # A slow link: the answer came after the worker got the device's own verdict. Send it
+        # again (same id: applied once) so the server's audit keeps that verdict.
+        late = event == "scan" and not payload["offline"] and now is not None and now.judged
+        if late and self._call(event, self._payload(now)[1], now) is None:
+            return False
+        with self._flow:
+            self._on_answer(entry, got[0] if got else None, rtt)
+        return True
+
+    def _call(self, event: str, payload: dict, entry: Entry) -> list[Any] | None:
+        """Emit and wait for the answer's arguments; None if none came (the link went, or
+        too slow). Past `offline_after` the worker gets the device's own verdict meanwhile."""
         got: list[Any] = []
         answered = threading.Event()
         t0 = time.monotonic()
@@ -265,23 +285,20 @@ class ScanFlow:
                 event, payload, namespace=NS, callback=lambda *a: (got.extend(a), answered.set())
             )
         except socketio.exceptions.BadNamespaceError:
-            return False
+            return None
         judge_at = t0 + self.settings.offline_after
         while not answered.wait(0.05):
             now = time.monotonic()
             if self._stop.is_set() or not self._online.is_set():
-                return False  # the link went: resend with the same id after reconnecting
+                return None  # the link went: resend with the same id after reconnecting
             if now - t0 > self.settings.reply_timeout:
                 log.info("%s %s not acknowledged; will resend", event, entry.msg_id)
-                return False
+                return None
             if now > judge_at and not entry.judged:
                 with self._flow:  # the worker should not wait on a slow link
                     self._judge_waiting()
                 judge_at = float("inf")
-        rtt = time.monotonic() - t0
-        with self._flow:
-            self._on_answer(entry, got[0] if got else None, rtt)
-        return True
+        return got
 
     def _on_answer(self, entry: Entry, raw: Any, rtt: float) -> None:
         now = {e.msg_id: e for e in self.journal.pending()}.get(entry.msg_id, entry)
