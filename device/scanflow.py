@@ -86,10 +86,11 @@ def parse_command(barcode: str) -> str | None:
     return None
 
 
+# What a taken request did, said when its answer comes. The others (short pick, log in and
+# out, receiving) are followed by a `state` event whose message says it better.
 ACTION_DONE = {
-    "help": "Help requested: a supervisor has been told",
-    "logout": "Logged out",
-    "short": "Short pick recorded",
+    "help": lambda state: say.help_requested(),
+    "reprint": lambda state: say.label_sent_again(state.order_id if state else None),
 }
 
 
@@ -336,8 +337,9 @@ class ScanFlow:
             return
         if not self.journal.counts()["waiting"]:
             self._rebase()
-        if ack.ok and entry.kind == "action":
-            self.screen.notice(ACTION_DONE.get(entry.barcode, "Done"))
+        name = entry.barcode.partition(":")[0]
+        if ack.ok and entry.kind == "action" and name in ACTION_DONE:
+            self.screen.notice(ACTION_DONE[name](self.server_state))
         elif not ack.ok:
             self.screen.scan_result(False, ack.error.message if ack.error else "refused")
         self._emit("ack", ack)

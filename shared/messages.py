@@ -43,6 +43,21 @@ def label_printing() -> str:
     return "Printing label…"
 
 
+def label_not_printed() -> str:
+    return "Label did not print"
+
+
+def fix_printer(problem: str) -> str:
+    return (
+        f"Fix the printer ({problem}): the label prints by itself once it works. "
+        "CMD-REPRINT sends it again"
+    )
+
+
+def label_sent_again(order_id: str | None) -> str:
+    return f"Label for {order_id} sent to the printer again" if order_id else "Label sent again"
+
+
 # Results of a scan -----------------------------------------------------------
 def tote_taken(tote: str) -> str:
     return f"Tote {tote} started"
