@@ -74,6 +74,7 @@ class DeviceClient(ScanFlow, PrintLoop):
         self._online = threading.Event()
         self._prints = threading.Event()
         self._replaced = threading.Event()  # another connection took this token: stay off
+        self._asked_reason: str | None = None
         self._flow = threading.RLock()  # the journal's verdicts and the screen move together
         self._events = InOrder()
         self.sio = WatchedClient(

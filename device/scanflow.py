@@ -33,6 +33,7 @@ from device.drivers import Scanner, ScannerError
 from device.journal import Entry, Journal
 from device.screen import Screen
 from shared import messages as say
+from shared import picking as picking_rules
 from shared.protocol import (
     DEVICE_NAMESPACE,
     Ack,
@@ -71,18 +72,21 @@ SHORT_REASONS = {
 def parse_command(barcode: str) -> str | None:
     """A command card's action as the journal keeps it: `help`, `logout`, `short:FOUND:REASON`.
 
-    `CMD-SHORT` reports the bin empty; `CMD-SHORT-2` says 2 units were found;
-    `CMD-SHORT-DAMAGED` (or `-MISSING`, `-WRONG`) gives the reason, none found.
+    `CMD-SHORT` is a short pick with no count yet (`short::empty`: FOUND empty), a
+    question; `CMD-SHORT-DAMAGED` (or `-MISSING`, `-WRONG`) the same with a reason;
+    `CMD-COUNT-2` (or `CMD-SHORT-2`) says 2 units are in the bin. On the question's
+    screen the device turns `CMD-SHORT` into the answer "empty" (`short:0:REASON`).
     """
     code = barcode.strip().upper()
     if code in COMMANDS:
-        return "short:0:empty" if COMMANDS[code] == "short" else COMMANDS[code]
-    if code.startswith("CMD-SHORT-"):
-        rest = code[len("CMD-SHORT-") :]
-        if rest.isdigit() and len(rest) <= 4:
-            return f"short:{int(rest)}:missing"
-        if rest in SHORT_REASONS:
-            return f"short:0:{SHORT_REASONS[rest]}"
+        return "short::empty" if COMMANDS[code] == "short" else COMMANDS[code]
+    for prefix in ("CMD-SHORT-", "CMD-COUNT-"):
+        if code.startswith(prefix):
+            rest = code[len(prefix) :]
+            if rest.isdigit() and len(rest) <= 4:
+                return f"short:{int(rest)}:missing"
+            if prefix == "CMD-SHORT-" and rest in SHORT_REASONS:
+                return f"short::{SHORT_REASONS[rest]}"
     return None
 
 
@@ -116,6 +120,7 @@ class ScanFlow:
     _show_status: Callable[[], None]
     signed_out: bool
     take_over: Callable[[], None]
+    _asked_reason: str | None  # the reason card a short pick was asked with
 
     def busy(self) -> bool:
         """A scan is waiting for its first answer (from the server or the device)."""
@@ -183,6 +188,10 @@ class ScanFlow:
                 self.screen.scan_result(False, say.replaced_on_device())
                 return
             self.take_over()
+        if action is not None and action.startswith("short:"):
+            action = self._short_card(action)
+            if action is None:
+                return  # a question the device answered itself (offline), or nothing to short
         with self._flow:
             s = self.state
             list_id = s.pick_list_id if s else None
@@ -196,6 +205,32 @@ class ScanFlow:
             pending = self.journal.pending()
             if not self._online.is_set() or any(e.judged for e in pending):
                 self._judge_waiting()
+                if action and self.state is not None and self.state.screen == "pick_short":
+                    # Answered offline: back at the bin until the server says what it did.
+                    self._set_display(picking_rules.at_bin(self.state))
+
+    def _short_card(self, action: str) -> str | None:
+        """A short card as sent: a question (no count) at the bin, the answer on the question's
+        screen. Offline the device asks the question itself and sends nothing."""
+        _, found, reason = action.split(":")
+        s = self.state
+        if s is not None and s.screen == "pick_short":
+            if self._asked_reason and reason in ("empty", "missing"):
+                reason = self._asked_reason  # CMD-SHORT-DAMAGED, then the count: damaged
+            self._asked_reason = None
+            return f"short:{found or 0}:{reason}"
+        if found:
+            return action  # a count at the bin is its own answer
+        self._asked_reason = None if reason == "empty" else reason
+        if self._online.is_set():
+            return action  # the server asks, saying where the rest would come from
+        asked = picking_rules.ask_short(s, say.short_plan_offline())
+        if asked is None:
+            self.screen.scan_result(False, say.short_nothing_to_do())
+        else:
+            with self._flow:
+                self._set_display(asked)
+        return None
 
     def _judge_waiting(self) -> None:
         """Give the worker the device's own verdict on every scan still waiting for one."""

@@ -31,6 +31,7 @@ ANSI = re.compile(r"\033\[[0-9;]*[A-Za-z]")
 PICKER_KEYS = "CMD-SHORT short pick · CMD-HELP help · CMD-LOGOUT log out"
 PACKER_KEYS = "CMD-REPRINT reprint · CMD-HELP help · CMD-LOGOUT log out"
 RECEIVING_KEYS = "CMD-DONE book what was scanned · CMD-HELP help"
+SHORT_KEYS = "CMD-COUNT-n n in the bin · CMD-SHORT empty · CMD-HELP"
 
 
 def keys_help(state: DeviceState | None) -> str:
@@ -39,6 +40,8 @@ def keys_help(state: DeviceState | None) -> str:
         return PACKER_KEYS
     if state is not None and state.screen.startswith("receive_"):
         return RECEIVING_KEYS
+    if state is not None and state.screen == "pick_short":
+        return SHORT_KEYS
     return PICKER_KEYS
 
 
@@ -82,6 +85,7 @@ def headline(state: DeviceState) -> str:
         "pick_location": f"GO TO {state.step.location}" if state.step else "GO TO",
         "pick_item": f"PICK {left}",
         "pick_put": f"PUT IN {state.tote}" if state.tote else "PUT IN TOTE",
+        "pick_short": "HOW MANY?",
         "receive_location": "SCAN BIN",
         "receive_item": "RECEIVE",
         "pick_done": "DONE",

@@ -203,6 +203,47 @@ def short_replaced(location: str) -> str:
     return f"Short pick noted. Next: the rest from {location}"
 
 
+def short_elsewhere(found: int, location: str, missing: int, warehouse: str) -> str:
+    return f"{short_recorded(found, location)}. The other {missing} ship from {warehouse}"
+
+
+def short_backordered(found: int, location: str, missing: int, order_id: str) -> str:
+    return (
+        f"{short_recorded(found, location)}. None in stock elsewhere: the other {missing} "
+        f"wait as a backorder, the rest of {order_id} ships"
+    )
+
+
+def how_many_in_bin(location: str) -> str:
+    return (
+        f"How many are in bin {location}? Scan the count card (CMD-COUNT-n), "
+        "or CMD-SHORT again if it is empty"
+    )
+
+
+def short_if_empty_from_bin(missing: int, location: str) -> str:
+    return f"If it is empty: the other {missing} come from bin {location}"
+
+
+def short_if_empty_from_warehouse(missing: int, warehouse: str) -> str:
+    return f"If it is empty: the other {missing} ship from {warehouse}"
+
+
+def short_if_empty_backordered(missing: int, order_id: str) -> str:
+    return (
+        f"If it is empty: none in stock elsewhere, the other {missing} wait as a backorder "
+        f"and the rest of {order_id} ships"
+    )
+
+
+def short_plan_offline() -> str:
+    return "Offline: where the rest comes from is decided when the link is back"
+
+
+def short_counted(location: str) -> str:
+    return f"Bin {location} is then set to your count and checked"
+
+
 def short_nothing_to_do() -> str:
     return "Nothing to short here: scan the bin first"
 

@@ -86,10 +86,13 @@ def test_plain_screen_says_offline_and_waiting():
 @pytest.mark.parametrize(
     "barcode, kept",
     [
-        ("CMD-SHORT", "short:0:empty"),
+        ("CMD-SHORT", "short::empty"),  # no count yet: a question first
         ("cmd-short-2", "short:2:missing"),
-        ("CMD-SHORT-DAMAGED", "short:0:damaged"),
-        ("CMD-SHORT-WRONG", "short:0:wrong_item"),
+        ("CMD-COUNT-3", "short:3:missing"),
+        ("CMD-COUNT-0", "short:0:missing"),
+        ("CMD-SHORT-DAMAGED", "short::damaged"),
+        ("CMD-SHORT-WRONG", "short::wrong_item"),
+        ("CMD-COUNT-DAMAGED", None),
         ("CMD-HELP", "help"),
         ("CMD-LOGOUT", "logout"),
         ("CMD-SHORT-12345", None),
