@@ -123,6 +123,13 @@ def item_already_checked(barcode: str) -> str:
     return f"All {barcode} already checked. Put the extra aside"
 
 
+def order_on_hold(order_id: str, waiting: int, container: str) -> str:
+    return (
+        f"Order {order_id} is on hold: {waiting} more to come, and it ships complete only. "
+        f"Put {container} on the hold shelf"
+    )
+
+
 def all_checked() -> str:
     return "All items checked. Printing label"
 
@@ -211,6 +218,20 @@ def short_backordered(found: int, location: str, missing: int, order_id: str) ->
     return (
         f"{short_recorded(found, location)}. None in stock elsewhere: the other {missing} "
         f"wait as a backorder, the rest of {order_id} ships"
+    )
+
+
+def short_held(found: int, location: str, missing: int, order_id: str) -> str:
+    return (
+        f"{short_recorded(found, location)}. None in stock elsewhere: order {order_id} waits "
+        f"for the other {missing} (it ships complete only): its tote goes on hold at packing"
+    )
+
+
+def short_if_empty_held(missing: int, order_id: str) -> str:
+    return (
+        f"If it is empty: none in stock elsewhere, so order {order_id} waits for the other "
+        f"{missing} (it ships complete only) and its tote goes on hold"
     )
 
 

@@ -239,7 +239,9 @@ def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> N
     for o in store.all(
         "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (list_id,)
     ):
-        record(store, o["order_id"], "picked", "picked", pick_list=list_id, device=device["id"])
+        # A held order (it ships complete only and waits for units) stays backordered.
+        status = "backordered" if shipments.held_units(store, o["order_id"]) else "picked"
+        record(store, o["order_id"], status, "picked", pick_list=list_id, device=device["id"])
     # The next list goes into this reply's state, so no pushed event can race the reply.
     following = assign_next(store, device["id"], device["warehouse"])
     if following is not None:
@@ -291,7 +293,8 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
                 (list_id, order_id, device["id"]),
             )
         )
-        verdict = packing.judge_start(candidate, text, elsewhere)
+        held = shipments.held_units(store, order_id) if candidate else 0
+        verdict = packing.judge_start(candidate, text, elsewhere, held)
         if isinstance(verdict.change, packing.StartPacking):
             store.execute(
                 "UPDATE devices SET pack_list_id = ?, pack_order_id = ? WHERE id = ?",

@@ -92,6 +92,10 @@ def report(store: Store, device: dict, list_id: int | None, found: int, reason: 
                 elsewhere = _new_warehouse(store, order_id, step["warehouse"])
                 message = say.short_elsewhere(found, location, missing - left, elsewhere)
                 plan = say.short_if_empty_from_warehouse(missing - left, elsewhere)
+            elif shipments.held_units(store, order_id):  # it ships complete only: on hold
+                outcome = "backordered"
+                message = say.short_held(found, location, missing, order_id)
+                plan = say.short_if_empty_held(missing, order_id)
             else:
                 outcome = "backordered"
                 message = say.short_backordered(found, location, missing, order_id)
