@@ -174,6 +174,7 @@ class ScanFlow:
 
     def scan(self, barcode: str) -> None:
         """A scan from the scanner: to disk first, then judged or sent."""
+        self.screen.set_banner(None)  # the worker has moved on: "List done…" was seen
         action = parse_command(barcode)
         problem = None if action else barcode_problem(barcode)
         if problem is not None:
@@ -253,6 +254,8 @@ class ScanFlow:
             else:
                 self.wrong_scans += not verdict.ok
                 self.screen.scan_result(verdict.ok, verdict.message)
+                if verdict.code == "list_done":
+                    self.screen.set_banner(verdict.message)
             self._emit("local", verdict)
 
     def _send_scans(self) -> None:
@@ -351,6 +354,8 @@ class ScanFlow:
             self.wrong_scans += not reply.ok
             self._rebase()
             self.screen.scan_result(reply.ok, reply.message)
+            if reply.code == "list_done":  # the next list comes with it: keep this on top
+                self.screen.set_banner(reply.message)
         elif now.local_ok is None:  # queued offline without a verdict: only news if it failed
             self._rebase()
             if not reply.ok:

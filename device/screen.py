@@ -96,9 +96,15 @@ def headline(state: DeviceState) -> str:
     }.get(state.screen, state.screen.upper())
 
 
-def big_words(state: DeviceState) -> list[str]:
-    """What goes in block letters when the whole instruction does not fit, most important first."""
-    return [headline(state)]
+def big_words(state: DeviceState) -> list[tuple[str, bool]]:
+    """What goes in block letters when the whole instruction does not fit, most important
+    first, each with whether it may be cut short (a name may; a bin code or a tote may not)."""
+    step = state.step
+    if state.screen == "pick_item" and step is not None:
+        return [(f"PICK {step.qty - step.picked}", False), (step.product_name, True)]
+    if state.screen == "pick_location" and step is not None:
+        return [("GO TO", False), (step.location, False)]
+    return [(headline(state), False)]
 
 
 class Screen:
@@ -110,6 +116,7 @@ class Screen:
         self.link = "connecting"
         self.waiting = 0
         self.printer: str | None = None  # None: printer fine (or none)
+        self.banner: str | None = None  # kept on top until the worker's next scan
         self.sound_command = sound_command
         self.sounds: list[str] = []
 
@@ -134,6 +141,13 @@ class Screen:
         self.result = (ok, message)
         self.draw()
         self.sound("good" if ok else "bad")
+
+    def set_banner(self, message: str | None) -> None:
+        """News that must not scroll away with the next screen ("List done. Take tote … to
+        packing"): shown on top of every screen until cleared (the device does on the next scan)."""
+        if message != self.banner:
+            self.banner = message
+            self.draw()
 
     def notice(self, message: str) -> None:
         """Neutral news for the worker (connected, saved offline...)."""
@@ -185,6 +199,8 @@ class PlainScreen(Screen):
     def draw(self) -> None:
         s = self.shown()
         parts = [f"[{self.name}]" if self.name else "", f"<{self.link}>"]
+        if self.banner:
+            parts.append(f"[{self.banner}]")
         if self.waiting:
             parts.append(f"({self.waiting} scans waiting)")
         if self.printer:
@@ -234,6 +250,8 @@ class TtyScreen(Screen):
         width = max(width, 20)
         s = self.shown()
         top = [self._status_bar(width)]
+        if self.banner:
+            top += [YELLOW + line.ljust(width) + RESET for line in wrap(self.banner, width)[:2]]
         bottom = [*self._result_lines(width), DIM + _fit(keys_help(s), width) + RESET]
         if s is None:
             middle = ["", *big_line("WAIT"), "", "Connecting to the server…"]
@@ -243,7 +261,8 @@ class TtyScreen(Screen):
             top.append("")
             rows = height - len(top) - len(bottom)
             detail = wrap(s.detail, width)
-            room = max(1, (rows - min(len(detail), 3) - 2) // 5)  # 4 rows and a gap each
+            reserve = min(len(wrap(s.instruction, width)), 2) + min(len(detail), 3)
+            room = max(1, (rows - reserve) // 5)  # block-letter lines: 4 rows and a gap each
             big, small = _big_and_small(s, max(1, width // 6), room)
             middle = []
             for text in big:
@@ -299,13 +318,21 @@ def _big_and_small(state: DeviceState, cols: int, room: int) -> tuple[list[str],
     whole = textwrap.wrap(
         state.instruction.upper(), cols, break_long_words=False, break_on_hyphens=False
     )
-    if whole and len(whole) <= room and all(len(line) <= cols for line in whole):
+    fits = whole and len(whole) <= room and all(len(line) <= cols for line in whole)
+    if fits and state.screen != "pick_item":  # picking: the count and the name come first
         return whole, ""
     big: list[str] = []
-    for phrase in big_words(state):
+    for phrase, may_cut in big_words(state):
         lines = textwrap.wrap(phrase.upper(), cols, break_long_words=False, break_on_hyphens=False)
-        if any(len(line) > cols for line in lines) or len(big) + len(lines) > room:
-            continue  # a code too long for block letters stays whole, in the small sentence
+        if any(len(line) > cols for line in lines):
+            if not may_cut:
+                continue  # a code too long for block letters stays whole, in the small sentence
+            lines = [_fit(line, cols) for line in lines]
+        left = room - len(big)
+        if len(lines) > left:
+            if not may_cut or left <= 0:
+                continue
+            lines = [*lines[: left - 1], _fit(lines[left - 1] + " …", cols)]
         big += lines
     return big or [headline(state)[:cols]], state.instruction
 

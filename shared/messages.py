@@ -83,8 +83,14 @@ def item_ok(picked: int, qty: int) -> str:
     return f"Picked {picked} of {qty}"
 
 
-def wrong_item(scanned: str, expected: str) -> str:
+def wrong_item(scanned: str, expected: str, scanned_name: str | None = None) -> str:
+    if scanned_name:
+        return f"Wrong item: {scanned_name} ({scanned}). Pick {expected}"
     return f"Wrong item {scanned}. Pick {expected}"
+
+
+def still_to_check(items: list[tuple[int, str]]) -> str:
+    return "Still to check: " + ", ".join(f"{n} × {name}" for n, name in items)
 
 
 def unknown_barcode(barcode: str) -> str:

@@ -299,9 +299,10 @@ def judge(
         )
     if state.screen == "pick_item":
         if not matches_item(keys, step.item_barcodes):
-            return Verdict(
-                False, "wrong_item", say.wrong_item(text, step.product_name), state=state
-            )
+            # Name what the picker holds when the list knows it (an item of a later step).
+            held = next((s for s in remaining if matches_item(keys, s.item_barcodes)), None)
+            message = say.wrong_item(text, step.product_name, held.product_name if held else None)
+            return Verdict(False, "wrong_item", message, state=state)
         if step.lot and lot is None:
             return Verdict(False, "lot_required", say.scan_lot(step.lot), state=state)
         if step.lot and lot != step.lot:

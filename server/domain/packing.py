@@ -90,9 +90,14 @@ def screen(bench: Bench | None, waiting: tuple[str, ...] = ()) -> DeviceState:
     )
     if done < total:
         expected = sorted({b for s in pl.steps if s.verified < s.picked for b in s.item_barcodes})
+        left: dict[str, int] = {}  # product name -> units still to check, in step order
+        for s in pl.steps:
+            if s.verified < s.picked:
+                left[s.product_name] = left.get(s.product_name, 0) + s.picked - s.verified
         return DeviceState(
             screen="pack_verify",
             instruction=say.verify_items(done, total),
+            detail=say.still_to_check([(n, name) for name, n in left.items()]),
             expect=Expect(kind="item", barcodes=expected),
             **common,
         )
