@@ -193,6 +193,8 @@ def test_the_newest_connection_with_a_token_wins_and_the_older_is_told_why(floor
     assert not first.is_connected(NS)
     assert states(second)[-1]["state"]["screen"] == "pick_location"
     assert store.one("SELECT connected FROM devices WHERE name = 'picker-e1'")["connected"] == 1
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'scanfloor_devices_connected{role="picker"} 1.0' in metrics.splitlines()
     assert scan(second, "LE-01-01", "a2")["ok"]
     assert first.queue == []
     # Only the newest scans into the cart.
