@@ -176,15 +176,25 @@ class DeviceClient(ScanFlow, PrintLoop):
         self._online.clear()
         if self._stop.is_set():
             return  # our own stop(): not an outage
-        if self._replaced.is_set() or reason == self.sio.reason.SERVER_DISCONNECT:
-            # The server closes a device's link only when another connection signed in with
-            # its token: reconnecting would throw that one out in turn. Wait for CMD-LOGIN.
+        if self._replaced.is_set():
+            # Another connection signed in with this token: reconnecting would throw that one
+            # out in turn. Wait for CMD-LOGIN.
             self._signed_out()
             return
+        if reason == self.sio.reason.SERVER_DISCONNECT:
+            # The server closed the link itself. Nothing reconnects by itself after that
+            # (python-socketio does not): unless `replaced` says why (it may overtake this), do.
+            threading.Thread(target=self._after_server_close, daemon=True).start()
         self.outages += 1
         log.info("link lost (%s)", reason)
         self._went_offline()
         self._emit("link", "offline")
+
+    def _after_server_close(self) -> None:
+        if self._replaced.wait(1.0) or self._stop.is_set():
+            return
+        log.info("the server closed the link; reconnecting")
+        self._connect_loop()
 
     def _on_replaced(self, data: Any = None) -> None:
         """Another connection signed in with this token: close this link and stay off."""
