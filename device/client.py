@@ -28,6 +28,7 @@ from device.link import InOrder, Watchdog, WatchedClient
 from device.printing import PrintLoop
 from device.scanflow import ScanFlow
 from device.screen import Screen
+from shared import messages as say
 from shared.ids import new_id
 from shared.protocol import (
     DEVICE_NAMESPACE,
@@ -72,6 +73,8 @@ class DeviceClient(ScanFlow, PrintLoop):
         self._stop = threading.Event()
         self._online = threading.Event()
         self._prints = threading.Event()
+        self._replaced = threading.Event()  # another connection took this token: stay off
+        self._asked_reason: str | None = None
         self._flow = threading.RLock()  # the journal's verdicts and the screen move together
         self._events = InOrder()
         self.sio = WatchedClient(
@@ -87,6 +90,7 @@ class DeviceClient(ScanFlow, PrintLoop):
         self.sio.on("connect_error", self._on_connect_error, namespace=NS)
         self.sio.on("state", lambda data: self._queue_event(StateEvent, data), namespace=NS)
         self.sio.on("print", lambda data: self._queue_event(PrintEvent, data), namespace=NS)
+        self.sio.on("replaced", self._on_replaced, namespace=NS)
         self._threads: list[threading.Thread] = []
         # A restart resumes where the worker was: the server's last screen plus unanswered scans.
         self.state = offline.replay(self.server_state, self._judged_scans())
@@ -172,10 +176,58 @@ class DeviceClient(ScanFlow, PrintLoop):
         self._online.clear()
         if self._stop.is_set():
             return  # our own stop(): not an outage
+        if self._replaced.is_set():
+            # Another connection signed in with this token: reconnecting would throw that one
+            # out in turn. Wait for CMD-LOGIN.
+            self._signed_out()
+            return
+        if reason == self.sio.reason.SERVER_DISCONNECT:
+            # The server closed the link itself. Nothing reconnects by itself after that
+            # (python-socketio does not): unless `replaced` says why (it may overtake this), do.
+            threading.Thread(target=self._after_server_close, daemon=True).start()
         self.outages += 1
         log.info("link lost (%s)", reason)
         self._went_offline()
         self._emit("link", "offline")
+
+    def _after_server_close(self) -> None:
+        if self._replaced.wait(1.0) or self._stop.is_set():
+            return
+        log.info("the server closed the link; reconnecting")
+        self._connect_loop()
+
+    def _on_replaced(self, data: Any = None) -> None:
+        """Another connection signed in with this token: close this link and stay off."""
+        if isinstance(data, dict):
+            log.warning("server: %s", data.get("message"))
+        self._signed_out()
+        with contextlib.suppress(Exception):  # the server closes it too
+            self.sio.disconnect()
+
+    def _signed_out(self) -> None:
+        if self._replaced.is_set():
+            return
+        self._replaced.set()
+        self._online.clear()
+        log.warning("another connection signed in with this device's token; waiting for CMD-LOGIN")
+        self.screen.status("replaced", self.journal.counts()["waiting"])
+        self.screen.scan_result(False, say.replaced_on_device())
+        self._emit("link", "replaced")
+
+    @property
+    def signed_out(self) -> bool:
+        """Another connection took this device's token; CMD-LOGIN takes it back."""
+        return self._replaced.is_set()
+
+    def take_over(self) -> None:
+        """Connect again after being replaced (CMD-LOGIN): the newest connection wins."""
+        if not self._replaced.is_set():
+            return
+        self._replaced.clear()
+        self.screen.status("connecting", self.journal.counts()["waiting"])
+        t = threading.Thread(target=self._connect_loop, name="reconnect", daemon=True)
+        t.start()
+        self._threads.append(t)
 
     def _went_offline(self) -> None:
         # No answer is coming soon: whatever waits for one is judged here.
@@ -184,7 +236,10 @@ class DeviceClient(ScanFlow, PrintLoop):
         self._show_status()
 
     def _show_status(self) -> None:
-        link = "online" if self._online.is_set() else "offline"
+        if self._replaced.is_set():
+            link = "replaced"
+        else:
+            link = "online" if self._online.is_set() else "offline"
         self.screen.status(link, self.journal.counts()["waiting"])
 
     def _emit(self, kind: str, payload: Any) -> None:

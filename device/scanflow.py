@@ -8,7 +8,9 @@ within `offline_after` seconds) the device judges the waiting scans itself
 against the steps it holds (`device.offline`) and keeps guiding the worker.
 The server judges them again on replay and its word wins: the screen is always
 the server's latest state plus the scans it has not answered yet, and a
-verdict the server overrules is shown in red ("Changed while offline").
+verdict the server overrules is shown in red ("Changed while offline"). A scan
+judged here while the answer to its first send was still on the way is sent
+once more with its verdict, so the server's audit has what the worker saw.
 
 `ScanFlow` is mixed into `DeviceClient`, which owns the attributes declared here.
 """
@@ -31,6 +33,7 @@ from device.drivers import Scanner, ScannerError
 from device.journal import Entry, Journal
 from device.screen import Screen
 from shared import messages as say
+from shared import picking as picking_rules
 from shared.protocol import (
     DEVICE_NAMESPACE,
     Ack,
@@ -69,25 +72,29 @@ SHORT_REASONS = {
 def parse_command(barcode: str) -> str | None:
     """A command card's action as the journal keeps it: `help`, `logout`, `short:FOUND:REASON`.
 
-    `CMD-SHORT` reports the bin empty; `CMD-SHORT-2` says 2 units were found;
-    `CMD-SHORT-DAMAGED` (or `-MISSING`, `-WRONG`) gives the reason, none found.
+    `CMD-SHORT` is a short pick with no count yet (`short::empty`: FOUND empty), a
+    question; `CMD-SHORT-DAMAGED` (or `-MISSING`, `-WRONG`) the same with a reason;
+    `CMD-COUNT-2` (or `CMD-SHORT-2`) says 2 units are in the bin. On the question's
+    screen the device turns `CMD-SHORT` into the answer "empty" (`short:0:REASON`).
     """
     code = barcode.strip().upper()
     if code in COMMANDS:
-        return "short:0:empty" if COMMANDS[code] == "short" else COMMANDS[code]
-    if code.startswith("CMD-SHORT-"):
-        rest = code[len("CMD-SHORT-") :]
-        if rest.isdigit() and len(rest) <= 4:
-            return f"short:{int(rest)}:missing"
-        if rest in SHORT_REASONS:
-            return f"short:0:{SHORT_REASONS[rest]}"
+        return "short::empty" if COMMANDS[code] == "short" else COMMANDS[code]
+    for prefix in ("CMD-SHORT-", "CMD-COUNT-"):
+        if code.startswith(prefix):
+            rest = code[len(prefix) :]
+            if rest.isdigit() and len(rest) <= 4:
+                return f"short:{int(rest)}:missing"
+            if prefix == "CMD-SHORT-" and rest in SHORT_REASONS:
+                return f"short::{SHORT_REASONS[rest]}"
     return None
 
 
+# What a taken request did, said when its answer comes. The others (short pick, log in and
+# out, receiving) are followed by a `state` event whose message says it better.
 ACTION_DONE = {
-    "help": "Help requested: a supervisor has been told",
-    "logout": "Logged out",
-    "short": "Short pick recorded",
+    "help": lambda state: say.help_requested(),
+    "reprint": lambda state: say.label_sent_again(state.order_id if state else None),
 }
 
 
@@ -111,6 +118,9 @@ class ScanFlow:
     _flow: threading.RLock
     _emit: Callable[[str, Any], None]
     _show_status: Callable[[], None]
+    signed_out: bool
+    take_over: Callable[[], None]
+    _asked_reason: str | None  # the reason card a short pick was asked with
 
     def busy(self) -> bool:
         """A scan is waiting for its first answer (from the server or the device)."""
@@ -164,6 +174,7 @@ class ScanFlow:
 
     def scan(self, barcode: str) -> None:
         """A scan from the scanner: to disk first, then judged or sent."""
+        self.screen.set_banner(None)  # the worker has moved on: "List done…" was seen
         action = parse_command(barcode)
         problem = None if action else barcode_problem(barcode)
         if problem is not None:
@@ -172,6 +183,16 @@ class ScanFlow:
             log.warning("barcode %r not sent: %s", barcode, problem)
             self.screen.scan_result(False, say.barcode_not_sent(barcode))
             return
+        if self.signed_out:
+            if action != "login":
+                # Another handheld holds this token now: a scan here would count on its cart.
+                self.screen.scan_result(False, say.replaced_on_device())
+                return
+            self.take_over()
+        if action is not None and action.startswith("short:"):
+            action = self._short_card(action)
+            if action is None:
+                return  # a question the device answered itself (offline), or nothing to short
         with self._flow:
             s = self.state
             list_id = s.pick_list_id if s else None
@@ -185,6 +206,32 @@ class ScanFlow:
             pending = self.journal.pending()
             if not self._online.is_set() or any(e.judged for e in pending):
                 self._judge_waiting()
+                if action and self.state is not None and self.state.screen == "pick_short":
+                    # Answered offline: back at the bin until the server says what it did.
+                    self._set_display(picking_rules.at_bin(self.state))
+
+    def _short_card(self, action: str) -> str | None:
+        """A short card as sent: a question (no count) at the bin, the answer on the question's
+        screen. Offline the device asks the question itself and sends nothing."""
+        _, found, reason = action.split(":")
+        s = self.state
+        if s is not None and s.screen == "pick_short":
+            if self._asked_reason and reason in ("empty", "missing"):
+                reason = self._asked_reason  # CMD-SHORT-DAMAGED, then the count: damaged
+            self._asked_reason = None
+            return f"short:{found or 0}:{reason}"
+        if found:
+            return action  # a count at the bin is its own answer
+        self._asked_reason = None if reason == "empty" else reason
+        if self._online.is_set():
+            return action  # the server asks, saying where the rest would come from
+        asked = picking_rules.ask_short(s, say.short_plan_offline())
+        if asked is None:
+            self.screen.scan_result(False, say.short_nothing_to_do())
+        else:
+            with self._flow:
+                self._set_display(asked)
+        return None
 
     def _judge_waiting(self) -> None:
         """Give the worker the device's own verdict on every scan still waiting for one."""
@@ -207,6 +254,8 @@ class ScanFlow:
             else:
                 self.wrong_scans += not verdict.ok
                 self.screen.scan_result(verdict.ok, verdict.message)
+                if verdict.code == "list_done":
+                    self.screen.set_banner(verdict.message)
             self._emit("local", verdict)
 
     def _send_scans(self) -> None:
@@ -249,6 +298,24 @@ class ScanFlow:
             with self._flow:
                 self._on_answer(entry, dump(Ack(id=entry.msg_id, ok=False, error=error)), 0.0)
             return True
+        t0 = time.monotonic()
+        got = self._call(event, payload, entry)
+        if got is None:
+            return False  # resent with the same id later
+        rtt = time.monotonic() - t0
+        now = {e.msg_id: e for e in self.journal.pending()}.get(entry.msg_id)
+        # A slow link: the answer came after the worker got the device's own verdict. Send it
+        # again (same id: applied once) so the server's audit keeps that verdict.
+        late = event == "scan" and not payload["offline"] and now is not None and now.judged
+        if late and self._call(event, self._payload(now)[1], now) is None:
+            return False
+        with self._flow:
+            self._on_answer(entry, got[0] if got else None, rtt)
+        return True
+
+    def _call(self, event: str, payload: dict, entry: Entry) -> list[Any] | None:
+        """Emit and wait for the answer's arguments; None if none came (the link went, or
+        too slow). Past `offline_after` the worker gets the device's own verdict meanwhile."""
         got: list[Any] = []
         answered = threading.Event()
         t0 = time.monotonic()
@@ -257,23 +324,20 @@ class ScanFlow:
                 event, payload, namespace=NS, callback=lambda *a: (got.extend(a), answered.set())
             )
         except socketio.exceptions.BadNamespaceError:
-            return False
+            return None
         judge_at = t0 + self.settings.offline_after
         while not answered.wait(0.05):
             now = time.monotonic()
             if self._stop.is_set() or not self._online.is_set():
-                return False  # the link went: resend with the same id after reconnecting
+                return None  # the link went: resend with the same id after reconnecting
             if now - t0 > self.settings.reply_timeout:
                 log.info("%s %s not acknowledged; will resend", event, entry.msg_id)
-                return False
+                return None
             if now > judge_at and not entry.judged:
                 with self._flow:  # the worker should not wait on a slow link
                     self._judge_waiting()
                 judge_at = float("inf")
-        rtt = time.monotonic() - t0
-        with self._flow:
-            self._on_answer(entry, got[0] if got else None, rtt)
-        return True
+        return got
 
     def _on_answer(self, entry: Entry, raw: Any, rtt: float) -> None:
         now = {e.msg_id: e for e in self.journal.pending()}.get(entry.msg_id, entry)
@@ -290,6 +354,8 @@ class ScanFlow:
             self.wrong_scans += not reply.ok
             self._rebase()
             self.screen.scan_result(reply.ok, reply.message)
+            if reply.code == "list_done":  # the next list comes with it: keep this on top
+                self.screen.set_banner(reply.message)
         elif now.local_ok is None:  # queued offline without a verdict: only news if it failed
             self._rebase()
             if not reply.ok:
@@ -311,8 +377,9 @@ class ScanFlow:
             return
         if not self.journal.counts()["waiting"]:
             self._rebase()
-        if ack.ok and entry.kind == "action":
-            self.screen.notice(ACTION_DONE.get(entry.barcode, "Done"))
+        name = entry.barcode.partition(":")[0]
+        if ack.ok and entry.kind == "action" and name in ACTION_DONE:
+            self.screen.notice(ACTION_DONE[name](self.server_state))
         elif not ack.ok:
             self.screen.scan_result(False, ack.error.message if ack.error else "refused")
         self._emit("ack", ack)

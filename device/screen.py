@@ -20,13 +20,30 @@ import threading
 import time
 from typing import TextIO
 
+from shared import messages as say
 from shared.protocol import DeviceState
 
 GREEN, RED, YELLOW = "\033[42;30m", "\033[41;97m", "\033[43;30m"
 BOLD, DIM, RESET, CLEAR = "\033[1m", "\033[2m", "\033[0m", "\033[2J\033[H"
 BELL = "\a"
 ANSI = re.compile(r"\033\[[0-9;]*[A-Za-z]")
-KEYS_HELP = "CMD-SHORT short pick · CMD-HELP help · CMD-LOGOUT log out"
+# The command cards of each kind of screen, for the footer.
+PICKER_KEYS = "CMD-SHORT short pick · CMD-HELP help · CMD-LOGOUT log out"
+PACKER_KEYS = "CMD-REPRINT reprint · CMD-HELP help · CMD-LOGOUT log out"
+RECEIVING_KEYS = "CMD-DONE book what was scanned · CMD-HELP help"
+SHORT_KEYS = "CMD-COUNT-n n in the bin · CMD-SHORT empty · CMD-HELP"
+
+
+def keys_help(state: DeviceState | None) -> str:
+    """The command cards that do something on this screen."""
+    if state is not None and state.screen.startswith("pack_"):
+        return PACKER_KEYS
+    if state is not None and state.screen.startswith("receive_"):
+        return RECEIVING_KEYS
+    if state is not None and state.screen == "pick_short":
+        return SHORT_KEYS
+    return PICKER_KEYS
+
 
 # 5x7 glyphs: the character, then 7 rows of 5 pixels, each row one base-32 digit.
 _FONT_DATA = (
@@ -68,14 +85,26 @@ def headline(state: DeviceState) -> str:
         "pick_location": f"GO TO {state.step.location}" if state.step else "GO TO",
         "pick_item": f"PICK {left}",
         "pick_put": f"PUT IN {state.tote}" if state.tote else "PUT IN TOTE",
+        "pick_short": "HOW MANY?",
         "receive_location": "SCAN BIN",
         "receive_item": "RECEIVE",
         "pick_done": "DONE",
         "idle": "WAIT",
         "pack_start": "SCAN TOTE",
         "pack_verify": "SCAN ITEM",
-        "pack_label": "LABEL",
+        "pack_label": "NO LABEL" if state.instruction == say.label_not_printed() else "LABEL",
     }.get(state.screen, state.screen.upper())
+
+
+def big_words(state: DeviceState) -> list[tuple[str, bool]]:
+    """What goes in block letters when the whole instruction does not fit, most important
+    first, each with whether it may be cut short (a name may; a bin code or a tote may not)."""
+    step = state.step
+    if state.screen == "pick_item" and step is not None:
+        return [(f"PICK {step.qty - step.picked}", False), (step.product_name, True)]
+    if state.screen == "pick_location" and step is not None:
+        return [("GO TO", False), (step.location, False)]
+    return [(headline(state), False)]
 
 
 class Screen:
@@ -87,6 +116,7 @@ class Screen:
         self.link = "connecting"
         self.waiting = 0
         self.printer: str | None = None  # None: printer fine (or none)
+        self.banner: str | None = None  # kept on top until the worker's next scan
         self.sound_command = sound_command
         self.sounds: list[str] = []
 
@@ -94,11 +124,30 @@ class Screen:
         self.state = state
         self.draw()
 
+    def shown(self) -> DeviceState | None:
+        """The state as drawn: a pack station whose label did not print says so first."""
+        s = self.state
+        if s is not None and s.screen == "pack_label" and self.printer:
+            return s.model_copy(
+                update={
+                    "instruction": say.label_not_printed(),
+                    "detail": say.fix_printer(self.printer),
+                }
+            )
+        return s
+
     def scan_result(self, ok: bool, message: str) -> None:
         """A good (green) or bad (red, with its sound) scan."""
         self.result = (ok, message)
         self.draw()
         self.sound("good" if ok else "bad")
+
+    def set_banner(self, message: str | None) -> None:
+        """News that must not scroll away with the next screen ("List done. Take tote … to
+        packing"): shown on top of every screen until cleared (the device does on the next scan)."""
+        if message != self.banner:
+            self.banner = message
+            self.draw()
 
     def notice(self, message: str) -> None:
         """Neutral news for the worker (connected, saved offline...)."""
@@ -148,8 +197,10 @@ class PlainScreen(Screen):
         self.name = name
 
     def draw(self) -> None:
-        s = self.state
+        s = self.shown()
         parts = [f"[{self.name}]" if self.name else "", f"<{self.link}>"]
+        if self.banner:
+            parts.append(f"[{self.banner}]")
         if self.waiting:
             parts.append(f"({self.waiting} scans waiting)")
         if self.printer:
@@ -190,43 +241,55 @@ class TtyScreen(Screen):
         threading.Thread(target=ring, daemon=True).start()
 
     def render(self, width: int, height: int) -> str:
-        """The whole screen as text with colours, `height` rows of at most `width` columns."""
+        """The whole screen as text with colours, `height` rows of at most `width` columns.
+
+        The status bar on top; the result of the last scan and the command cards at the
+        bottom, always; between them the instruction in block letters as far as it fits
+        (else its headline big and the whole sentence in bold), then the detail.
+        """
         width = max(width, 20)
-        lines = [self._status_bar(width)]
-        s = self.state
+        s = self.shown()
+        top = [self._status_bar(width)]
+        if self.banner:
+            top += [YELLOW + line.ljust(width) + RESET for line in wrap(self.banner, width)[:2]]
+        bottom = [*self._result_lines(width), DIM + _fit(keys_help(s), width) + RESET]
         if s is None:
-            lines += ["", *big_line("WAIT")[:4], "", "Connecting to the server…"]
+            middle = ["", *big_line("WAIT"), "", "Connecting to the server…"]
         else:
             if s.progress:
-                lines.append(_progress(s, width))
-            lines.append("")
-            room = max(1, (height - 9) // 5)  # big lines that fit: 4 rows and a gap each
-            big = textwrap.wrap(s.instruction.upper(), max(1, width // 6)) or [""]
-            small = ""
-            if len(big) > room:
-                big = textwrap.wrap(headline(s), max(1, width // 6))[:room]
-                small = s.instruction
+                top.append(_progress(s, width))
+            top.append("")
+            rows = height - len(top) - len(bottom)
+            detail = wrap(s.detail, width)
+            reserve = min(len(wrap(s.instruction, width)), 2) + min(len(detail), 3)
+            room = max(1, (rows - reserve) // 5)  # block-letter lines: 4 rows and a gap each
+            big, small = _big_and_small(s, max(1, width // 6), room)
+            middle = []
             for text in big:
-                lines += [BOLD + row + RESET for row in big_line(text)] + [""]
-            for text in textwrap.wrap(small, width)[:2]:
-                lines.append(BOLD + text + RESET)
-            if s.detail:
-                lines.append(textwrap.shorten(s.detail, width, placeholder="…"))
-        if self.result:
-            ok, msg = self.result
-            colour = {True: GREEN, False: RED, None: YELLOW}[ok]
-            mark = {True: "✔ ", False: "✘ ", None: ""}[ok]
-            text = textwrap.shorten(mark + msg, width, placeholder="…")
-            lines += ["", colour + " " * width, text.ljust(width), " " * width + RESET]
-        body = lines[: max(1, height - 1)]
-        body += [""] * (height - 1 - len(body))
-        return "\n".join(body + [DIM + textwrap.shorten(KEYS_HELP, width) + RESET])
+                middle += [BOLD + row + RESET for row in big_line(text)] + [""]
+            middle += [BOLD + line + RESET for line in wrap(small, width)[:2]]
+            middle += detail
+        rows = max(0, height - len(top) - len(bottom))
+        middle = (middle + [""] * rows)[:rows]
+        return "\n".join(top + middle + bottom)
+
+    def _result_lines(self, width: int) -> list[str]:
+        """The last scan's result in its colour, whole (wrapped, never cut mid-barcode)."""
+        if not self.result:
+            return []
+        ok, msg = self.result
+        colour = {True: GREEN, False: RED, None: YELLOW}[ok]
+        mark = {True: "✔ ", False: "✘ ", None: ""}[ok]
+        text = [line.ljust(width) for line in wrap(mark + msg, width)[:3]]
+        return [colour + " " * width, *text, " " * width + RESET]
 
     def _status_bar(self, width: int) -> str:
         if self.link == "online":
             left, colour = "ONLINE", GREEN
         elif self.link == "offline":
             left, colour = f"OFFLINE — {self.waiting} scans waiting", YELLOW
+        elif self.link == "replaced":
+            left, colour = "SIGNED IN ELSEWHERE — CMD-LOGIN", RED
         else:
             left, colour = "CONNECTING…", YELLOW
         if self.link == "online" and self.waiting:
@@ -236,6 +299,42 @@ class TtyScreen(Screen):
             colour = RED
         gap = max(1, width - len(left) - len(right))
         return colour + (left + " " * gap + right)[:width] + RESET
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width`, broken between words only: a bin code or a barcode is never
+    split (one longer than a line is cut at its end with "…", still readable from its start)."""
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    return [_fit(line, width) for line in lines]
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _big_and_small(state: DeviceState, cols: int, room: int) -> tuple[list[str], str]:
+    """The lines drawn in block letters (`cols` characters, at most `room` of them) and the
+    sentence then written small: the whole instruction big if it fits, else its headline."""
+    whole = textwrap.wrap(
+        state.instruction.upper(), cols, break_long_words=False, break_on_hyphens=False
+    )
+    fits = whole and len(whole) <= room and all(len(line) <= cols for line in whole)
+    if fits and state.screen != "pick_item":  # picking: the count and the name come first
+        return whole, ""
+    big: list[str] = []
+    for phrase, may_cut in big_words(state):
+        lines = textwrap.wrap(phrase.upper(), cols, break_long_words=False, break_on_hyphens=False)
+        if any(len(line) > cols for line in lines):
+            if not may_cut:
+                continue  # a code too long for block letters stays whole, in the small sentence
+            lines = [_fit(line, cols) for line in lines]
+        left = room - len(big)
+        if len(lines) > left:
+            if not may_cut or left <= 0:
+                continue
+            lines = [*lines[: left - 1], _fit(lines[left - 1] + " …", cols)]
+        big += lines
+    return big or [headline(state)[:cols]], state.instruction
 
 
 def _progress(state: DeviceState, width: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
@@ -14,12 +15,20 @@ from server.services import packages
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
+log = logging.getLogger("scanfloor.app")
 SOCKETIO_CHANNEL = "flask-socketio"  # Flask-SocketIO's default, the one its docs and emitters use
 
 
 def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     """Build the app: storage, REST API, board, Socket.IO namespaces."""
     settings = settings or load_settings()
+    weak = settings.weak_secret()
+    if weak:
+        log.warning(
+            "%s: set secret_key in the server config (or SCANFLOOR_SECRET_KEY) to a long random "
+            "string, e.g. the output of `python -c 'import secrets; print(secrets.token_hex(32))'`",
+            weak,
+        )
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes

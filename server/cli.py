@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -335,9 +335,10 @@ def serve_cluster(
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Run the demo floor (scripts/demo): seeded site, real server, simulated devices, virtual printers."""
-    # A separate process: the demo drives server and devices from outside, and the
-    # server must not import device code.
-    sys.exit(subprocess.call([sys.executable, "-m", "scripts.demo", *ctx.args]))
+    # Its own program (the demo drives server and devices from outside, and the server
+    # must not import device code), run in this process's place: a SIGTERM or SIGINT sent
+    # to `scanfloor demo` reaches the demo, which stops its server and devices.
+    os.execv(sys.executable, [sys.executable, "-m", "scripts.demo", *ctx.args])
 
 
 # The shops' commands live beside this module and use its helpers, so they join last.

@@ -14,6 +14,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG = Path("config/server.toml")
+EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a real secret
 
 
 class HttpSettings(BaseModel):
@@ -71,7 +72,15 @@ class Settings(BaseSettings):
     label: LabelSettings = LabelSettings()
     webhooks: WebhookSettings = WebhookSettings()
     redis_url: str | None = None
-    secret_key: str = "change-me"
+    secret_key: str = EXAMPLE_SECRET_KEY
+
+    def weak_secret(self) -> str | None:
+        """Why `secret_key` is not fit to serve with, or None when it is."""
+        if self.secret_key == EXAMPLE_SECRET_KEY:
+            return f'secret_key is the example value "{EXAMPLE_SECRET_KEY}"'
+        if len(self.secret_key) < 16:
+            return "secret_key is shorter than 16 characters"
+        return None
 
     @property
     def db_path(self) -> Path:

@@ -241,7 +241,9 @@ class ShipmentOut(BaseModel):
 
 class OrderOut(BaseModel):
     """An order. Status: `received` (not yet allocated), `backordered` (nothing reserved,
-    waits for stock), `partially_allocated` (some units reserved, the rest waits),
+    waits for stock; or on hold: it ships complete only and a short pick left units in
+    stock nowhere, so what it has picked waits in its tote until the rest comes),
+    `partially_allocated` (some units reserved, the rest waits, and it may ship in part),
     `allocated` (every unit reserved, in one or more shipments), `picking`, `picked`,
     `packed` (every shipment packed), `shipped`, `cancelled`."""
 

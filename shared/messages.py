@@ -43,6 +43,21 @@ def label_printing() -> str:
     return "Printing label…"
 
 
+def label_not_printed() -> str:
+    return "Label did not print"
+
+
+def fix_printer(problem: str) -> str:
+    return (
+        f"Fix the printer ({problem}): the label prints by itself once it works. "
+        "CMD-REPRINT sends it again"
+    )
+
+
+def label_sent_again(order_id: str | None) -> str:
+    return f"Label for {order_id} sent to the printer again" if order_id else "Label sent again"
+
+
 # Results of a scan -----------------------------------------------------------
 def tote_taken(tote: str) -> str:
     return f"Tote {tote} started"
@@ -68,8 +83,14 @@ def item_ok(picked: int, qty: int) -> str:
     return f"Picked {picked} of {qty}"
 
 
-def wrong_item(scanned: str, expected: str) -> str:
+def wrong_item(scanned: str, expected: str, scanned_name: str | None = None) -> str:
+    if scanned_name:
+        return f"Wrong item: {scanned_name} ({scanned}). Pick {expected}"
     return f"Wrong item {scanned}. Pick {expected}"
+
+
+def still_to_check(items: list[tuple[int, str]]) -> str:
+    return "Still to check: " + ", ".join(f"{n} × {name}" for n, name in items)
 
 
 def unknown_barcode(barcode: str) -> str:
@@ -108,6 +129,13 @@ def item_already_checked(barcode: str) -> str:
     return f"All {barcode} already checked. Put the extra aside"
 
 
+def order_on_hold(order_id: str, waiting: int, container: str) -> str:
+    return (
+        f"Order {order_id} is on hold: {waiting} more to come, and it ships complete only. "
+        f"Put {container} on the hold shelf"
+    )
+
+
 def all_checked() -> str:
     return "All items checked. Printing label"
 
@@ -140,6 +168,14 @@ def seq_not_issued(seq: int, highest: int) -> str:
 # Offline replay and worker actions ---------------------------------------------
 def list_changed(ref: str) -> str:
     return f"Pick list {ref} is no longer yours. This scan did not count: follow the screen"
+
+
+def replaced() -> str:
+    return "Signed in on another connection: this one is closed"
+
+
+def replaced_on_device() -> str:
+    return "Signed in on another handheld with this token. Scan CMD-LOGIN to use this one instead"
 
 
 def help_requested() -> str:
@@ -178,6 +214,61 @@ def short_recorded(found: int, location: str) -> str:
 
 def short_replaced(location: str) -> str:
     return f"Short pick noted. Next: the rest from {location}"
+
+
+def short_elsewhere(found: int, location: str, missing: int, warehouse: str) -> str:
+    return f"{short_recorded(found, location)}. The other {missing} ship from {warehouse}"
+
+
+def short_backordered(found: int, location: str, missing: int, order_id: str) -> str:
+    return (
+        f"{short_recorded(found, location)}. None in stock elsewhere: the other {missing} "
+        f"wait as a backorder, the rest of {order_id} ships"
+    )
+
+
+def short_held(found: int, location: str, missing: int, order_id: str) -> str:
+    return (
+        f"{short_recorded(found, location)}. None in stock elsewhere: order {order_id} waits "
+        f"for the other {missing} (it ships complete only): its tote goes on hold at packing"
+    )
+
+
+def short_if_empty_held(missing: int, order_id: str) -> str:
+    return (
+        f"If it is empty: none in stock elsewhere, so order {order_id} waits for the other "
+        f"{missing} (it ships complete only) and its tote goes on hold"
+    )
+
+
+def how_many_in_bin(location: str) -> str:
+    return (
+        f"How many are in bin {location}? Scan the count card (CMD-COUNT-n), "
+        "or CMD-SHORT again if it is empty"
+    )
+
+
+def short_if_empty_from_bin(missing: int, location: str) -> str:
+    return f"If it is empty: the other {missing} come from bin {location}"
+
+
+def short_if_empty_from_warehouse(missing: int, warehouse: str) -> str:
+    return f"If it is empty: the other {missing} ship from {warehouse}"
+
+
+def short_if_empty_backordered(missing: int, order_id: str) -> str:
+    return (
+        f"If it is empty: none in stock elsewhere, the other {missing} wait as a backorder "
+        f"and the rest of {order_id} ships"
+    )
+
+
+def short_plan_offline() -> str:
+    return "Offline: where the rest comes from is decided when the link is back"
+
+
+def short_counted(location: str) -> str:
+    return f"Bin {location} is then set to your count and checked"
 
 
 def short_nothing_to_do() -> str:

@@ -8,6 +8,12 @@ several orders on the cart they then scan the order's tote to confirm the put
 refused with a clear message and the step stays. When every unit is in its
 tote the list is done and the totes go to packing.
 
+A bin holding fewer than the step asks for is a short pick, in two scans so a
+bin is never zeroed by one: `CMD-SHORT` at the bin asks (`pick_short`: how many
+are in the bin, and where the rest would come from), and the count card
+(`CMD-COUNT-n`) or `CMD-SHORT` again (empty) answers. While asked, an item
+scan still picks: the picker found one after all.
+
 Everything here works on the protocol's `DeviceState`, so the server judges a
 scan against the state it builds from its database and the device judges the
 same scan the same way while it is offline. `judge` says what changed; the
@@ -26,7 +32,15 @@ from shared.protocol import DeviceState, Expect, Progress, StepView
 
 TOTE_PATTERN = re.compile(r"^TOTE-\d{1,8}$")
 PICK_LIST_PREFIX = "PL-"
-PICK_SCREENS = ("idle", "pick_tote", "pick_location", "pick_item", "pick_put", "pick_done")
+PICK_SCREENS = (
+    "idle",
+    "pick_tote",
+    "pick_location",
+    "pick_item",
+    "pick_put",
+    "pick_short",
+    "pick_done",
+)
 
 # Screen -> screens a scan may lead to. Tested: no verdict leaves this table.
 TRANSITIONS: dict[str, set[str]] = {
@@ -36,6 +50,8 @@ TRANSITIONS: dict[str, set[str]] = {
     "pick_location": {"pick_location", "pick_item"},
     "pick_item": {"pick_item", "pick_put", "pick_location", "pick_done"},
     "pick_put": {"pick_put", "pick_item", "pick_location", "pick_done"},
+    # A scan while a short pick is asked is judged at the bin, and the question is dropped.
+    "pick_short": {"pick_item", "pick_put", "pick_location", "pick_done"},
     "pick_done": {"pick_done"},
 }
 
@@ -206,6 +222,30 @@ def screen(
     )
 
 
+def ask_short(state: DeviceState | None, plan: str) -> DeviceState | None:
+    """The question after `CMD-SHORT` at the bin: how many are in it; `plan` says where the rest
+    would come from. None when the picker is not at a bin (nothing to short)."""
+    if state is None or state.screen not in ("pick_item", "pick_put", "pick_short"):
+        return None
+    step = state.step
+    if step is None:
+        return None
+    return state.model_copy(
+        update={
+            "screen": "pick_short",
+            "instruction": say.how_many_in_bin(step.location),
+            "detail": f"{plan}. {say.short_counted(step.location)}",
+        }
+    )
+
+
+def at_bin(state: DeviceState) -> DeviceState:
+    """The bin's own screen (`pick_item`, or `pick_put` with a unit in hand) under a question."""
+    if state.screen != "pick_short":
+        return state
+    return _again(state, dict(state.totes), list(state.remaining), at_location=True)
+
+
 def _again(
     state: DeviceState, totes: dict[str, str], remaining: list[StepView], at_location: bool
 ) -> DeviceState:
@@ -228,6 +268,7 @@ def judge(
         return Verdict(False, "nothing_to_scan", state.instruction, state=state)
     totes = dict(state.totes)
     remaining = list(state.remaining)
+    state = at_bin(state)  # a scan while a short pick is asked is judged at the bin
     if state.screen == "pick_tote" and state.fetch_cart:
         on_cart = sorted(totes.values())
         if text not in on_cart:
@@ -258,9 +299,10 @@ def judge(
         )
     if state.screen == "pick_item":
         if not matches_item(keys, step.item_barcodes):
-            return Verdict(
-                False, "wrong_item", say.wrong_item(text, step.product_name), state=state
-            )
+            # Name what the picker holds when the list knows it (an item of a later step).
+            held = next((s for s in remaining if matches_item(keys, s.item_barcodes)), None)
+            message = say.wrong_item(text, step.product_name, held.product_name if held else None)
+            return Verdict(False, "wrong_item", message, state=state)
         if step.lot and lot is None:
             return Verdict(False, "lot_required", say.scan_lot(step.lot), state=state)
         if step.lot and lot != step.lot:

@@ -50,6 +50,7 @@ Screen = Literal[
     "pick_location",  # go to a bin and scan its label
     "pick_item",  # scan the item(s) in the bin
     "pick_put",  # cluster picking: scan the order's tote to confirm the put
+    "pick_short",  # short pick asked: scan the count card, or CMD-SHORT again if the bin is empty
     "pick_done",  # list finished: take the tote to packing
     "pack_start",  # scan a tote or pick list
     "pack_verify",  # scan every item of the order
@@ -193,7 +194,9 @@ class ActionIn(_Strict):
     pick_list_id: Count | None = None
     step_id: Count | None = None
     found: Count | None = Field(
-        None, description="short: units the picker found in the bin (default 0)"
+        None,
+        description="short: units the picker found in the bin; absent, the server asks first "
+        "(screen pick_short) and changes nothing",
     )
     reason: Literal["empty", "damaged", "missing", "wrong_item"] | None = Field(
         None, description="short: why"
@@ -260,6 +263,12 @@ class PrintEvent(_Strict):
     copies: Count = 1
 
 
+class ReplacedEvent(_Strict):
+    """Event `replaced`: another connection signed in with this device's token; this link is closed."""
+
+    message: str
+
+
 class BoardSnapshot(BaseModel):
     """Event `snapshot` on /board: pick lists, devices and counters."""
 
@@ -294,6 +303,7 @@ CLIENT_ACKS: dict[str, type[BaseModel]] = {
 SERVER_EVENTS: dict[str, type[BaseModel]] = {
     "state": StateEvent,
     "print": PrintEvent,
+    "replaced": ReplacedEvent,
 }
 BOARD_EVENTS: dict[str, type[BaseModel]] = {
     "snapshot": BoardSnapshot,

@@ -128,3 +128,16 @@ def test_every_metric_is_in_the_readme(tmp_path):
     for family in families:
         name = family.name + ("_total" if family.type == "counter" else "")
         assert f"`{name}" in readme, name
+
+
+def test_the_health_answer_in_the_device_setup_is_what_the_server_says(tmp_path):
+    from server.app import create_app
+    from server.config import Settings
+
+    app, _ = create_app(Settings(data_dir=tmp_path / "data", sqlite_synchronous="NORMAL"))
+    try:
+        body = app.test_client().get("/api/health").get_data(as_text=True).strip()
+    finally:
+        app.extensions["store"].close()
+    setup = " ".join((ROOT / "docs" / "device-setup.md").read_text().split())
+    assert f"/api/health` (install `curl` with apt if it is missing) answers `{body}`" in setup

@@ -70,7 +70,12 @@ class TcpPrinter(Printer):
                     "io",
                 ) from exc
             if not chunk:
-                raise PrinterError(f"printer {self.address} closed the connection", "io")
+                raise PrinterError(
+                    f"printer {self.address} closed the connection without answering the "
+                    "status query (~HS): is it a ZPL printer? (?check=0 in its URL skips the "
+                    "query)",
+                    "io",
+                )
             reply += chunk
         try:
             return parse_host_status(reply)

@@ -12,6 +12,10 @@ Tests and the demo put it between a device and the server and switch its mode:
 A connection that lived through a black hole has lost bytes mid-stream, so it
 is closed when the link comes back instead of carrying on with a torn stream.
 
+Apart from the mode, ``set_delay(seconds)`` makes the link slow: every byte is
+passed on that much later, both ways and in order (a far access point, a
+crowded channel), so a round trip takes twice the delay.
+
 Run one by hand: ``python -m device.sim.netproxy --listen 9800 --to 127.0.0.1:8800``.
 """
 
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import queue
 import select
 import socket
 import threading
+import time
 from typing import Literal
 
 from .loopback import LoopbackServer
@@ -38,6 +44,7 @@ class _Link:
         self.upstream = upstream
         self.poisoned = upstream is None  # saw the black hole: its stream is torn
         self.closed = False
+        self.late: queue.SimpleQueue | None = None  # (due, socket, bytes) on a slow link
 
     def close(self) -> None:
         self.closed = True
@@ -63,6 +70,7 @@ class NetProxy(LoopbackServer):
         self.accepted = 0
         self.outages = 0  # cuts and black holes started
         self._mode: Mode = "pass"
+        self.delay = 0.0  # seconds every byte takes to cross, each way
         self._links: set[_Link] = set()
         self._lock = threading.Lock()
 
@@ -113,6 +121,10 @@ class NetProxy(LoopbackServer):
         """Let bytes through again."""
         self.set_mode("pass")
 
+    def set_delay(self, seconds: float) -> None:
+        """Make every byte take `seconds` to cross, each way (0: as fast as loopback)."""
+        self.delay = max(0.0, seconds)
+
     def connections(self) -> int:
         """Open client connections right now."""
         with self._lock:
@@ -157,7 +169,7 @@ class NetProxy(LoopbackServer):
                     other = link.upstream if sock is link.client else link.client
                     if other is None:
                         return
-                    other.sendall(data)
+                    self._forward(link, other, data)
                 if not ends:
                     return
         except (OSError, ValueError):
@@ -167,6 +179,28 @@ class NetProxy(LoopbackServer):
                 with self._lock:
                     self._links.discard(link)
                 link.close()
+
+    def _forward(self, link: _Link, other: socket.socket, data: bytes) -> None:
+        if link.late is None and self.delay <= 0:
+            other.sendall(data)
+            return
+        if link.late is None:  # once slow, always through the queue: bytes keep their order
+            link.late = queue.SimpleQueue()
+            threading.Thread(target=self._deliver_late, args=(link,), daemon=True).start()
+        link.late.put((time.monotonic() + self.delay, other, data))
+
+    def _deliver_late(self, link: _Link) -> None:
+        while self.running and not link.closed:
+            try:
+                due, sock, data = link.late.get(timeout=self.tick)
+            except queue.Empty:
+                continue
+            time.sleep(max(0.0, due - time.monotonic()))
+            try:
+                sock.sendall(data)
+            except OSError:
+                link.close()
+                return
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,8 +1,9 @@
-"""`python -m scripts.demo` (also `scanfloor demo`, `make demo`): run the demo floor."""
+"""`scanfloor demo` (also `python -m scripts.demo`, `make demo`): run the demo floor."""
 
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -11,7 +12,12 @@ import click
 from scripts.demo import run
 
 
-@click.command()
+def _stop_on(signum: int, _frame: object) -> None:
+    # Unwinds to the `finally` that stops the server, devices, printers and proxies.
+    raise SystemExit(128 + signum)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="folder for data, logs and labels"
 )
@@ -45,9 +51,11 @@ def demo(
         run.seed_only(out, seed_value, orders_count, say=click.echo)
         return
     t0 = time.monotonic()
-    floor, _ = run.setup(out, seed_value, orders_count, wrong_rate, say=click.echo)
-    run.disturb(floor, say=click.echo)
+    floor = run.Floor(out=out)
+    signal.signal(signal.SIGTERM, _stop_on)  # SIGINT already raises KeyboardInterrupt
     try:
+        run.setup(floor, seed_value, orders_count, wrong_rate, say=click.echo)
+        run.disturb(floor, say=click.echo)
         run.wait_until_packed(floor, timeout, say=click.echo)
         for proc in floor.devices:
             run.procs.stop(proc)
@@ -92,4 +100,4 @@ def demo(
 
 
 if __name__ == "__main__":
-    demo()
+    demo(prog_name="scanfloor demo")

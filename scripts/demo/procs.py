@@ -48,7 +48,7 @@ def start_server(
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/api/health", proc=proc)
-    except Exception:
+    except BaseException:  # a SIGTERM while waiting too: the caller never gets this process
         stop(proc)
         raise
     return proc

@@ -121,10 +121,11 @@ def seed_only(out: Path, seed_value: int, orders_count: int, say=print) -> None:
 
 
 def setup(
-    out: Path, seed_value: int, orders_count: int, wrong_rate: float, say=print
-) -> tuple[Floor, list[dict]]:
-    """Seed the site and start server, printers and devices."""
-    floor = Floor(out=out)
+    floor: Floor, seed_value: int, orders_count: int, wrong_rate: float, say=print
+) -> list[dict]:
+    """Seed the site and start server, printers and devices; each is on `floor` once started,
+    so `floor.stop()` stops whatever had started if this is interrupted."""
+    out = floor.out
     data = out / "data"
     rng = random.Random(seed_value)
     api_key, devices = seed_site(data, rng, say)
@@ -167,7 +168,7 @@ def setup(
         path.write_text(_toml(cfg))
         floor.devices.append(procs.start_device(path, out / "logs" / f"{dev['name']}.log"))
     say(f"{len(devices)} devices started: {', '.join(d['name'] for d in devices)}")
-    return floor, placed
+    return placed
 
 
 def disturb(floor: Floor, say=print) -> list[threading.Thread]:

@@ -90,9 +90,14 @@ def screen(bench: Bench | None, waiting: tuple[str, ...] = ()) -> DeviceState:
     )
     if done < total:
         expected = sorted({b for s in pl.steps if s.verified < s.picked for b in s.item_barcodes})
+        left: dict[str, int] = {}  # product name -> units still to check, in step order
+        for s in pl.steps:
+            if s.verified < s.picked:
+                left[s.product_name] = left.get(s.product_name, 0) + s.picked - s.verified
         return DeviceState(
             screen="pack_verify",
             instruction=say.verify_items(done, total),
+            detail=say.still_to_check([(n, name) for name, n in left.items()]),
             expect=Expect(kind="item", barcodes=expected),
             **common,
         )
@@ -106,8 +111,9 @@ def screen(bench: Bench | None, waiting: tuple[str, ...] = ()) -> DeviceState:
     )
 
 
-def judge_start(candidate: PickList | None, text: str, elsewhere: bool) -> Verdict:
-    """A scan on an empty bench: it must name a picked tote or list."""
+def judge_start(candidate: PickList | None, text: str, elsewhere: bool, held: int = 0) -> Verdict:
+    """A scan on an empty bench: it must name a picked tote or list, of an order not held
+    (`held`: units the order still waits for while it may ship complete only)."""
     if candidate is None:
         return Verdict(False, "unknown_container", say.unknown_barcode(text))
     if elsewhere:
@@ -115,6 +121,8 @@ def judge_start(candidate: PickList | None, text: str, elsewhere: bool) -> Verdi
     if candidate.status not in ("picked", "packing"):
         return Verdict(False, "not_ready", say.list_not_ready(text))
     order = candidate.order_ids[0] if candidate.order_ids else "?"
+    if held:
+        return Verdict(False, "order_on_hold", say.order_on_hold(order, held, text))
     return Verdict(
         True, "packing_started", say.packing_started(text, order), StartPacking(candidate.list_id)
     )

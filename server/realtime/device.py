@@ -18,6 +18,7 @@ from server.realtime.hub import Hub, device_room
 from server.realtime.wire import UNREADABLE
 from server.services import actions, auth, outbox, packages, scanning, screens
 from server.services.clock import now
+from shared import messages as say
 from shared.protocol import (
     CLIENT_EVENTS,
     PROTOCOL_VERSION,
@@ -26,6 +27,7 @@ from shared.protocol import (
     ConnectAuth,
     PrintResultIn,
     ProtocolError,
+    ReplacedEvent,
     ScanIn,
     SeenIn,
     dump,
@@ -58,9 +60,11 @@ class DeviceNamespace(socketio.Namespace):
         if device is None:
             raise ConnectionRefusedError("unknown device token")
         did = device["id"]
-        self.devices[sid] = did
+        older = [other for other, d in self.devices.items() if d == did]
+        self.devices[sid] = did  # first: closing an older link must not mark it offline
         if self.metrics is not None:
             self.metrics.device_connected(sid, device["role"])
+        self._close_older_links(sid, did, older)
         self.enter_room(sid, device_room(did))
         with self.store.write():
             self.store.execute(
@@ -80,6 +84,22 @@ class DeviceNamespace(socketio.Namespace):
         # handler would reach it before the namespace's CONNECT packet.
         self.hub.socketio.start_background_task(self._welcome, did, device)
         return True
+
+    def _close_older_links(self, sid: str, did: int, older: list[str]) -> None:
+        """The newest connection with a token wins: older links are told why, then closed."""
+        # To the device's room before this link joins it, so a link held by another process
+        # (behind a message queue) hears it too; a device told so closes its link itself.
+        # Never to this link: with a message queue the emit reaches this process late, when
+        # this link may have joined the room already.
+        self.emit(
+            "replaced",
+            dump(ReplacedEvent(message=say.replaced())),
+            room=device_room(did),
+            skip_sid=sid,
+        )
+        for other in older:
+            log.info("device %s connected again: closing its older link %s", did, other)
+            self.disconnect(other)
 
     def _welcome(self, did: int, device: dict) -> None:
         """After a connect: replay what the device missed, its screen, and work if it is idle."""

@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 
 from server.domain.floor import pick_list_ref
-from server.services import leases, packages, receiving, scanning, shorts, views
+from server.services import leases, outbox, packages, receiving, scanning, shorts, views
 from server.services.clock import now
 from server.services.scanning import Effects
-from server.services.screens import push_state
+from server.services.screens import current_state, push_state
 from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
-from shared.protocol import Ack, ActionIn, ErrorBody, ProtocolError
+from shared import picking as picking_rules
+from shared.protocol import Ack, ActionIn, ErrorBody, ProtocolError, StateEvent, dump
 
 
 def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effects]:
@@ -124,6 +125,25 @@ def _reprint(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
     return Ack(id=msg.id, ok=True)
 
 
+def _ask_short(
+    store: Store, device: dict, list_id: int | None, msg: ActionIn, effects: Effects
+) -> Ack:
+    """`CMD-SHORT` with no count yet: ask how many are in the bin, say where the rest would
+    come from, change nothing. The answer is another `short`, with `found`."""
+    try:
+        plan = shorts.preview(store, device, list_id).plan
+    except shorts.NotShort as exc:
+        return Ack(id=msg.id, ok=False, error=ErrorBody(code="not_short", message=str(exc)))
+    asked = picking_rules.ask_short(current_state(store, device["id"]), plan)
+    if asked is None:  # e.g. receiving: not at a bin of a pick list
+        error = ErrorBody(code="not_short", message=say.short_nothing_to_do())
+        return Ack(id=msg.id, ok=False, error=error)
+    # Not kept on the server: a reconnect shows the bin again, and CMD-SHORT asks again.
+    outbox.push(store, device["id"], "state", dump(StateEvent(seq=0, state=asked)))
+    effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
+
+
 def _short(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """A short pick at the picker's current step: correct, count, re-allocate, show the new step."""
     if device["role"] != "picker":
@@ -136,8 +156,10 @@ def _short(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     if msg.pick_list_id is not None and msg.pick_list_id != list_id:
         text = say.list_changed(pick_list_ref(msg.pick_list_id))
         return Ack(id=msg.id, ok=False, error=ErrorBody(code="list_changed", message=text))
+    if msg.found is None:
+        return _ask_short(store, device, list_id, msg, effects)
     try:
-        outcome = shorts.report(store, device, list_id, msg.found or 0, msg.reason or "empty")
+        outcome = shorts.report(store, device, list_id, msg.found, msg.reason or "empty")
     except shorts.NotShort as exc:
         return Ack(id=msg.id, ok=False, error=ErrorBody(code="not_short", message=str(exc)))
     after = views.load(store, list_id)

@@ -13,7 +13,9 @@ server never rewinds. It is logged and kept in `scans` with its `device_seq`.
 Offline scans (judged first on the device) are judged again here and the
 server's verdict wins; a scan made for a pick list the device no longer holds
 does not count (`list_changed`). Every one stays in `scans` with the device's
-clock, its `offline` marker and the verdict the worker was shown.
+clock, its `offline` marker and the verdict the worker was shown, even one the
+device judged while the answer to its first send was still on the way: it sends
+the scan again with its verdict, and the repeat fills them in.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         if seen and seen["event"] != "scan":
             raise ProtocolError("id_reused", say.id_reused(msg.id, seen["event"]))
         if seen:
+            if msg.offline:
+                _late_verdict(store, device["id"], msg)
             stored = ScanReply.model_validate_json(seen["reply"])
             return stored.model_copy(update={"duplicate": True}), effects
         note_seq(store, device["id"], msg.id, msg.seq)
@@ -119,6 +123,25 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
     if verdict.ok and list_id is not None:
         effects.lists.add(list_id)
     return reply, effects
+
+
+def _late_verdict(store: Store, device_id: int, msg: ScanIn) -> None:
+    """The device judged (or queued) on its own a scan the server had already applied (a
+    slow link: the answer came after the device stopped waiting); keep that in the audit, once."""
+    local = msg.local
+    # Newest first: the row is one of the device's last (its answer was just late). A row
+    # already marked offline keeps what it has: what the worker saw is written once.
+    store.execute(
+        "UPDATE scans SET offline = 1, local_ok = ?, local_code = ? WHERE id = "
+        "(SELECT id FROM scans WHERE device_id = ? AND msg_id = ? ORDER BY id DESC LIMIT 1) "
+        "AND offline = 0",
+        (
+            None if local is None else int(local.ok),
+            None if local is None else local.code,
+            device_id,
+            msg.id,
+        ),
+    )
 
 
 def note_seq(store: Store, device_id: int, msg_id: str, seq: int | None) -> None:
@@ -222,7 +245,9 @@ def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> N
     for o in store.all(
         "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (list_id,)
     ):
-        record(store, o["order_id"], "picked", "picked", pick_list=list_id, device=device["id"])
+        # A held order (it ships complete only and waits for units) stays backordered.
+        status = "backordered" if shipments.held_units(store, o["order_id"]) else "picked"
+        record(store, o["order_id"], status, "picked", pick_list=list_id, device=device["id"])
     # The next list goes into this reply's state, so no pushed event can race the reply.
     following = assign_next(store, device["id"], device["warehouse"])
     if following is not None:
@@ -274,7 +299,8 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
                 (list_id, order_id, device["id"]),
             )
         )
-        verdict = packing.judge_start(candidate, text, elsewhere)
+        held = shipments.held_units(store, order_id) if candidate else 0
+        verdict = packing.judge_start(candidate, text, elsewhere, held)
         if isinstance(verdict.change, packing.StartPacking):
             store.execute(
                 "UPDATE devices SET pack_list_id = ?, pack_order_id = ? WHERE id = ?",

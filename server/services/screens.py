@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.domain import packing, picking
 from server.domain.floor import pick_list_ref
 from server.services import outbox, receiving, views
+from server.services.shipments import COMPLETE_ONLY
 from server.store import Store
 from shared import messages as say
 from shared.protocol import DeviceState, StateEvent, dump
@@ -35,10 +36,12 @@ def idle_packer_state(store: Store, warehouse: str) -> DeviceState:
 
 
 def waiting_for_packing(store: Store, warehouse: str) -> tuple[str, ...]:
-    """Totes picked in a warehouse, not yet packed nor on a bench, oldest first."""
+    """Totes picked in a warehouse, not yet packed nor on a bench nor held, oldest first."""
     rows = store.all(
-        """SELECT t.tote, t.pick_list_id FROM pick_list_totes t JOIN pick_lists p ON p.id = t.pick_list_id
+        f"""SELECT t.tote, t.pick_list_id FROM pick_list_totes t JOIN pick_lists p ON p.id = t.pick_list_id
+           JOIN orders o ON o.id = t.order_id
            WHERE p.warehouse = ? AND p.status IN ('picked', 'packing')
+           AND NOT (o.waiting > 0 AND {COMPLETE_ONLY})
            AND t.order_id NOT IN (SELECT order_id FROM packages
                                   WHERE pick_list_id = p.id AND status = 'confirmed')
            AND NOT EXISTS (SELECT 1 FROM devices d

@@ -11,6 +11,11 @@ Order statuses (documented on OrderOut): received -> backordered (nothing
 reserved) | partially_allocated (some lines wait) | allocated (every unit
 reserved) -> picking -> picked -> packed (every shipment packed) -> shipped;
 cancelled at any point before shipping.
+
+An order that may not ship in part (its own `allow_partial`, else its
+channel's, else no) and still has units no reservation covers (a short pick
+found them in stock nowhere) is *held*: backordered, whatever it has picked
+waits in its tote, and packing refuses it, until the rest is allocated.
 """
 
 from __future__ import annotations
@@ -58,6 +63,23 @@ def waiting_units(store: Store, order_id: str) -> int:
     return row["n"]
 
 
+# SQL: an order row `o` that may not ship in part (its own choice, else its channel's, else no).
+COMPLETE_ONLY = (
+    "COALESCE(o.allow_partial, (SELECT c.allow_partial FROM channels c WHERE c.code = o.channel), "
+    f"{int(DEFAULT_POLICY.allow_partial)}) = 0"
+)
+
+
+def held_units(store: Store, order_id: str) -> int:
+    """Units a held order still waits for (0: not held), from `orders.waiting`."""
+    row = store.one(
+        f"SELECT o.waiting FROM orders o WHERE o.id = ? AND o.waiting > 0 "
+        f"AND o.status != 'cancelled' AND {COMPLETE_ONLY}",
+        (order_id,),
+    )
+    return row["waiting"] if row else 0
+
+
 def derive_status(store: Store, order_id: str) -> str:
     """The status an order's shipments and waiting units add up to."""
     order = store.one("SELECT status, waiting FROM orders WHERE id = ?", (order_id,))
@@ -71,7 +93,9 @@ def derive_status(store: Store, order_id: str) -> str:
         )
     ]
     if order["waiting"] > 0:
-        return "partially_allocated" if ships else "backordered"
+        if ships and not held_units(store, order_id):
+            return "partially_allocated"
+        return "backordered"  # nothing reserved, or held: it waits for the rest to ship whole
     if not ships:
         return order["status"]
     if all(s == "shipped" for s in ships):

@@ -6,6 +6,10 @@ come first from another bin of the same warehouse, as a new step at the end of
 the same list; failing that, allocation looks further (a new shipment from
 another warehouse) or the units wait as a backorder. Every short pick is kept
 for the supervisors' board.
+
+Before the count, `preview` tells the picker what a short of the whole step
+would do: it makes that short pick inside a savepoint and rolls it back, so
+the answer is exactly what `report` would do, and nothing is kept.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ class Outcome:
     wanted: int
     found: int
     outcome: str  # same_warehouse, other_warehouse, backordered, waiting
-    message: str
+    message: str  # what happened, for the picker
+    plan: str  # where the rest comes from, said ahead ("If it is empty: ...")
 
 
 def report(store: Store, device: dict, list_id: int | None, found: int, reason: str) -> Outcome:
@@ -73,15 +78,28 @@ def report(store: Store, device: dict, list_id: int | None, found: int, reason: 
             (step["location_id"], step["sku"], f"short pick: {reason}", now()),
         )
         detail = dict(location=step["location"], sku=step["sku"], wanted=wanted, found=found)
+        order_id, location = step["order_id"], step["location"]
         if refill:
             outcome, message = "same_warehouse", say.short_replaced(refill)
-            shipments.refresh(store, step["order_id"], "short_pick", outcome=outcome, **detail)
+            plan = say.short_if_empty_from_bin(missing, refill)
+            shipments.refresh(store, order_id, "short_pick", outcome=outcome, **detail)
         else:
-            shipments.refresh(store, step["order_id"], "short_pick", **detail)  # the units now wait
-            allocate.allocate_orders(store, [step["order_id"]])
-            left = shipments.waiting_units(store, step["order_id"])
-            outcome = "other_warehouse" if left < missing else "backordered"
-            message = say.short_recorded(found, step["location"])
+            shipments.refresh(store, order_id, "short_pick", **detail)  # the units now wait
+            allocate.allocate_orders(store, [order_id])
+            left = shipments.waiting_units(store, order_id)
+            if left < missing:
+                outcome = "other_warehouse"
+                elsewhere = _new_warehouse(store, order_id, step["warehouse"])
+                message = say.short_elsewhere(found, location, missing - left, elsewhere)
+                plan = say.short_if_empty_from_warehouse(missing - left, elsewhere)
+            elif shipments.held_units(store, order_id):  # it ships complete only: on hold
+                outcome = "backordered"
+                message = say.short_held(found, location, missing, order_id)
+                plan = say.short_if_empty_held(missing, order_id)
+            else:
+                outcome = "backordered"
+                message = say.short_backordered(found, location, missing, order_id)
+                plan = say.short_if_empty_backordered(missing, order_id)
         short_id = store.execute(
             """INSERT INTO short_picks (device_id, pick_list_id, step_id, order_id, location_id, sku,
                  wanted, found, reason, outcome, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -101,7 +119,31 @@ def report(store: Store, device: dict, list_id: int | None, found: int, reason: 
         ).lastrowid
         # The other units of the short bin's SKU may now be backorders: serve them where stock is.
         allocate.allocate_pending(store, {step["sku"]})
-    return Outcome(short_id, wanted, found, outcome, message)
+    return Outcome(short_id, wanted, found, outcome, message, plan)
+
+
+def preview(store: Store, device: dict, list_id: int | None) -> Outcome:
+    """What a short pick of the whole current step (the bin empty) would do; nothing is kept.
+
+    Raises NotShort as `report` does (not at the bin).
+    """
+    with store.write():
+        store.conn.execute("SAVEPOINT short_preview")
+        try:
+            return report(store, device, list_id, 0, "empty")
+        finally:
+            store.conn.execute("ROLLBACK TO short_preview")
+            store.conn.execute("RELEASE short_preview")
+
+
+def _new_warehouse(store: Store, order_id: str, but: str) -> str:
+    """The warehouse of the order's newest live shipment other than `but` (where the rest ships)."""
+    row = store.one(
+        "SELECT warehouse FROM shipments WHERE order_id = ? AND status = 'allocated' "
+        "AND warehouse != ? ORDER BY id DESC LIMIT 1",
+        (order_id, but),
+    )
+    return row["warehouse"] if row else "another warehouse"
 
 
 def _same_warehouse(store: Store, step: dict, missing: int, list_id: int) -> str | None:

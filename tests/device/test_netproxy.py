@@ -94,3 +94,24 @@ def test_in_order_waits_briefly_for_a_missing_seq():
     t0 = time.monotonic()
     assert buf.take(4) == (9, "late") and time.monotonic() - t0 >= 0.9  # gave up on 4..8
     assert buf.take(10, wait=0.05) is None
+
+
+def test_a_slow_link_delays_every_byte_both_ways_in_order(echo):
+    with NetProxy(echo) as proxy:
+        a = socket.create_connection((proxy.host, proxy.port))
+        assert talk(a, b"quick") == b"quick"
+        proxy.set_delay(0.3)
+        t0 = time.monotonic()
+        assert talk(a, b"slow", timeout=3) == b"slow"
+        assert time.monotonic() - t0 >= 0.6  # 0.3 s out, 0.3 s back
+        a.sendall(b"1")
+        a.sendall(b"2")
+        a.settimeout(3)
+        got = b""
+        while len(got) < 2:
+            got += a.recv(1024)
+        assert got == b"12"
+        proxy.set_delay(0)
+        t0 = time.monotonic()
+        assert talk(a, b"fast") == b"fast" and time.monotonic() - t0 < 0.3
+        a.close()

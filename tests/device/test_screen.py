@@ -86,10 +86,13 @@ def test_plain_screen_says_offline_and_waiting():
 @pytest.mark.parametrize(
     "barcode, kept",
     [
-        ("CMD-SHORT", "short:0:empty"),
+        ("CMD-SHORT", "short::empty"),  # no count yet: a question first
         ("cmd-short-2", "short:2:missing"),
-        ("CMD-SHORT-DAMAGED", "short:0:damaged"),
-        ("CMD-SHORT-WRONG", "short:0:wrong_item"),
+        ("CMD-COUNT-3", "short:3:missing"),
+        ("CMD-COUNT-0", "short:0:missing"),
+        ("CMD-SHORT-DAMAGED", "short::damaged"),
+        ("CMD-SHORT-WRONG", "short::wrong_item"),
+        ("CMD-COUNT-DAMAGED", None),
         ("CMD-HELP", "help"),
         ("CMD-LOGOUT", "logout"),
         ("CMD-SHORT-12345", None),
@@ -112,3 +115,53 @@ def test_every_screen_has_a_headline_of_plain_words():
     for name in get_args(Screen):
         words = headline(DeviceState(screen=name, instruction="x"))
         assert "_" not in words and words.isupper(), (name, words)
+
+
+def test_quantity_and_product_name_are_in_block_letters():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking_state(at_location=True)
+    screen.scan_result(True, "At E-01-02")
+    rendered = screen.render(WIDTH, HEIGHT)
+    assert "\n".join(big_line("PICK 3")) in plain_text(rendered)
+    assert "\n".join(big_line("BLUE MUG")) in plain_text(rendered)
+    assert "Pick 3 × Blue mug from E-01-02" in plain_text(rendered)
+
+
+def test_a_long_bin_code_is_never_broken():
+    step = Step(1, 1, "SO-1", "AISLE12-BAY03-L2", "LAISLE12-BAY03-L2", "SKU-A", "Blue mug",
+                ("4006381333931",), 3)  # fmt: skip
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking.screen(PickList(4, "assigned", "TOTE-7", (step,)))
+    text = plain_text(screen.render(WIDTH, HEIGHT))
+    assert "Go to AISLE12-BAY03-L2" in text  # whole, on one line
+    # In block letters only "GO TO": the code is too long for them, and no piece of it is drawn.
+    blocks = [r for r in text.split("\n") if set(r) & set("▀▄█") and not r.startswith("[")]
+    assert blocks == big_line("GO TO"), blocks
+    narrow = plain_text(screen.render(24, HEIGHT))
+    assert "AISLE12-BAY03-L2" in narrow and "AISLE12-\n" not in narrow
+
+
+def test_a_wrong_scan_shows_what_was_scanned_whole():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking_state(at_location=True)
+    code = "]C1010950110153000310ABC123"
+    screen.scan_result(False, f"Wrong item {code}: not on this list. Pick Blue mug")
+    text = plain_text(screen.render(WIDTH, HEIGHT))
+    assert code in text and "Pick Blue mug" in text
+
+
+def test_list_done_stays_on_top_of_the_next_list_until_the_next_scan():
+    out = io.StringIO()
+    screen = TtyScreen(out=out)
+    screen.state = picking_state()
+    screen.set_banner("List done. Take tote TOTE-1 to packing")
+    screen.notice("New pick list PL-000005")
+    text = plain_text(screen.render(WIDTH, HEIGHT))
+    assert "List done. Take tote TOTE-1 to packing" in text.split("\n")[1]
+    screen.set_banner(None)
+    assert "List done" not in plain_text(screen.render(WIDTH, HEIGHT))
+    plain = io.StringIO()
+    ps = PlainScreen(out=plain, name="p1")
+    ps.set_banner("List done. Take tote TOTE-1 to packing")
+    ps.show(picking_state())
+    assert "List done. Take tote TOTE-1 to packing" in plain.getvalue().split("\n")[-2]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
+SCANFLOOR = str(Path(sys.executable).parent / "scanfloor")  # the installed entry point
 
 
 def test_demo_packs_every_order_with_stock(tmp_path):
@@ -47,3 +51,79 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     # Pickers' links were cut mid-list; every scan still reached the server.
     assert figures["network_cuts_survived"] >= 1 and figures["scans_lost"] == 0
     assert "network cuts survived" in proc.stdout
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every living process below pid, from /proc (no psutil needed)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces, so read after the last ")".
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = {c for c, pp in parents.items() if pp == p}
+        found |= kids
+        todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_scanfloor_demo_help_names_itself():
+    proc = subprocess.run(
+        [SCANFLOOR, "demo", "-h"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Usage: scanfloor demo" in proc.stdout and "--orders" in proc.stdout
+    assert "python -m" not in proc.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_scanfloor_demo_stops_its_server_and_devices(tmp_path, sig):
+    proc = subprocess.Popen(
+        [SCANFLOOR, "demo", "--out", str(tmp_path / "demo")]
+        + ["--orders", "12", "--timeout", "120", "--serve"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    children: set[int] = set()
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "devices started" in line:
+                break
+        assert any("devices started" in x for x in seen), "".join(seen)
+        children = _descendants(proc.pid)
+        assert len(children) >= 7, children  # the server and 6 devices at least
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+        deadline = time.monotonic() + 20
+        while any(_alive(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [p for p in children if _alive(p)]
+        assert not left, f"still running after {sig.name}: {left}\n{out}"
+    finally:
+        for pid in [proc.pid, *children]:  # only what this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()

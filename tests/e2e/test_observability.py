@@ -27,4 +27,10 @@ def test_json_logs_and_metrics_from_the_real_server(tmp_path, server_proc):
     for line in lines:
         assert {"time", "level", "logger", "message"} <= line.keys(), line
     assert any(line["logger"] == "scanfloor" and "serving on" in line["message"] for line in lines)
+    # config/server.toml ships secret_key = "change-me": the server says so at start.
+    assert any(
+        line["level"] == "WARNING"
+        and 'secret_key is the example value "change-me"' in line["message"]
+        for line in lines
+    )
     assert any("GET /metrics" in line["message"] for line in lines)

@@ -184,6 +184,29 @@ def test_device_killed_mid_list_resumes_where_it_was(floor):
     assert len(audit) == 9 and sum(r["ok"] for r in audit) == 9
 
 
+def test_a_slow_link_keeps_the_verdict_the_worker_saw_in_the_audit(floor):
+    """0.6 s each way: every answer comes after the device's own verdict (offline_after 1 s)."""
+    h = floor["handheld"]().start()
+    h.wait_for(lambda line: "SCAN AN EMPTY TOTE" in line.instruction, 30, what="tote")
+    (pens, _) = pick_list(floor)["steps"]
+    floor["proxy"].set_delay(0.6)
+    h.scan("TOTE-0042")
+    h.scan("LE-09-09", result="ERROR")  # a wrong bin: the worker hears it at once, red
+    h.scan(pens["location_barcode"])
+    h.scan("0012345678905")
+    mark = len(h.lines())
+    h.wait_for(lambda x: x.link == "online" and not x.waiting, 30, mark, what="caught up")
+    floor["proxy"].set_delay(0)
+    audit = assert_applied_once_in_order(floor, h)
+    assert [(r["offline"], r["local_ok"], r["local_code"], r["code"]) for r in audit] == [
+        (1, 1, "tote_ok", "tote_ok"),
+        (1, 0, "wrong_location", "wrong_location"),
+        (1, 1, "location_ok", "location_ok"),
+        (1, 1, "item_ok", "item_ok"),
+    ]
+    assert "Changed while offline" not in "".join(x.text for x in h.lines())
+
+
 def pick_everything(base: str, token: str) -> None:
     """A picker (a bare Socket.IO client) picks its list by following each reply's screen."""
     client = socketio.Client(reconnection=False)

@@ -176,3 +176,28 @@ def test_reprint_from_the_bench_and_from_rest(floor):
         == 404
     )
     assert store.one("SELECT COUNT(*) AS n FROM print_jobs")["n"] == 3
+
+
+def test_the_newest_connection_with_a_token_wins_and_the_older_is_told_why(floor):
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-B", 2)])
+    first = connect(app, socketio, tokens["picker"])
+    assert states(first)[-1]["state"]["screen"] == "pick_tote"
+    assert scan(first, "TOTE-1", "a1")["ok"]
+
+    second = connect(app, socketio, tokens["picker"])
+    # The older link is told why, then closed: it gets nothing more and can send nothing.
+    got, first.queue = first.queue, []  # what it got before it was closed
+    assert [e["name"] for e in got] == ["replaced"], got
+    assert "another connection" in got[0]["args"][0]["message"]
+    assert not first.is_connected(NS)
+    assert states(second)[-1]["state"]["screen"] == "pick_location"
+    assert store.one("SELECT connected FROM devices WHERE name = 'picker-e1'")["connected"] == 1
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'scanfloor_devices_connected{role="picker"} 1.0' in metrics.splitlines()
+    assert scan(second, "LE-01-01", "a2")["ok"]
+    assert first.queue == []
+    # Only the newest scans into the cart.
+    assert store.one("SELECT COUNT(*) AS n FROM scans")["n"] == 2
+    second.disconnect(NS)
+    assert store.one("SELECT connected FROM devices WHERE name = 'picker-e1'")["connected"] == 0

@@ -63,3 +63,18 @@ def test_log_format_is_a_setting_and_an_environment_variable(tmp_path, monkeypat
     monkeypatch.setenv("SCANFLOOR_LOG_FORMAT", "xml")
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize(
+    "secret, warned",
+    [("change-me", True), ("short", True), ("c0ffee" * 8, False)],
+)
+def test_a_weak_secret_key_is_warned_about_at_start(tmp_path, caplog, secret, warned):
+    from server.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", secret_key=secret)
+    with caplog.at_level(logging.WARNING, logger="scanfloor"):
+        app, _ = create_app(settings)
+    app.extensions["store"].close()
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("secret_key" in m and "SCANFLOOR_SECRET_KEY" in m for m in said) is warned, said

@@ -106,3 +106,21 @@ def test_actions_are_recorded_once_and_a_short_away_from_a_bin_is_refused(floor)
         {"action": "help", "ok": 1, "code": "ok", "offline": 0},
         {"action": "short", "ok": 0, "code": "not_short", "offline": 0},
     ]
+
+
+def test_a_verdict_the_device_gave_before_a_late_answer_reaches_the_audit(floor):
+    """Slow link: the first send was applied, then the device judged it and sent it again."""
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    list_id = store.one("SELECT id FROM pick_lists")["id"]
+    first = send(picker, "TOTE-5", 1)  # its answer reaches the device late
+    again = send(picker, "TOTE-5", 1, **offline(True, "tote_ok", list_id))
+    assert again["duplicate"] and again["code"] == first["code"] == "tote_ok"
+    audit = "SELECT offline, ok, code, local_ok, local_code FROM scans WHERE msg_id = 's-1'"
+    want = {"offline": 1, "ok": 1, "code": "tote_ok", "local_ok": 1, "local_code": "tote_ok"}
+    assert store.one(audit) == want
+    assert store.one("SELECT COUNT(*) AS n FROM scans")["n"] == 1  # still counted once
+    # The verdict is recorded once: a later resend does not rewrite what the worker saw.
+    send(picker, "TOTE-5", 1, **offline(False, "tote_in_use", list_id))
+    assert store.one(audit) == want

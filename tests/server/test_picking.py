@@ -252,3 +252,32 @@ def test_a_lot_tracked_step_takes_only_its_lot():
     text, found, lot = rules.read_scan("]C10104006381333931" + "10L7")
     v = picking.judge(pl, text, found, lot=lot)
     assert v.ok and v.code == "item_ok"
+
+
+PEN_STEP = Step(2, 2, "SO-1", "A-01-02", "LA-01-02", "SKU-B", "Red pen", ("0012345678905",), 3)
+
+
+def test_the_pack_screen_lists_what_is_still_expected():
+    picked = (
+        step(picked=2, at_location=True),
+        dataclasses.replace(PEN_STEP, picked=3, put=3, verified=1),
+    )
+    bench = packing.Bench(PickList(1, "picked", "TOTE-1", picked))
+    s = packing.screen(bench)
+    assert s.screen == "pack_verify"
+    assert s.detail == "Still to check: 2 × Mug, 2 × Red pen"
+    almost = (
+        dataclasses.replace(picked[0], verified=2),
+        dataclasses.replace(picked[1], verified=2),
+    )
+    s = packing.screen(packing.Bench(PickList(1, "picked", "TOTE-1", almost)))
+    assert s.detail == "Still to check: 1 × Red pen"
+
+
+def test_a_wrong_item_says_what_was_scanned():
+    pl = PickList(1, "assigned", "TOTE-1", (step(at_location=True), PEN_STEP))
+    # The pen is on the list (a later step): its name says what the picker holds.
+    v = picking.judge(pl, "0012345678905", keys("0012345678905"))
+    assert v.code == "wrong_item" and v.message == "Wrong item: Red pen (0012345678905). Pick Mug"
+    v = picking.judge(pl, "5000000000000", keys("5000000000000"))
+    assert v.message == "Wrong item 5000000000000. Pick Mug"  # a code, the most it knows

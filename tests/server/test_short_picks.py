@@ -113,3 +113,78 @@ def test_supervisors_see_every_short_pick(floor):
 
     snap = snapshot(store)
     assert snap["short_picks"][0]["sku"] == "SKU-B" and snap["counts"]["bins_to_count"] == 1
+
+
+def ask(c, mid, reason=None):
+    """CMD-SHORT at the bin: a short with no count yet."""
+    return action(c, "short", mid, **({"reason": reason} if reason else {}))
+
+
+def untouched(store) -> dict:
+    return {
+        "stock": store.all("SELECT * FROM stock ORDER BY rowid"),
+        "steps": store.all("SELECT * FROM pick_steps ORDER BY id"),
+        "shorts": store.one("SELECT COUNT(*) AS n FROM short_picks")["n"],
+        "counts": store.one("SELECT COUNT(*) AS n FROM count_tasks")["n"],
+    }
+
+
+def test_cmd_short_asks_for_the_count_and_says_what_will_happen_first(floor):
+    app, socketio, store, tokens = floor
+    extra = {
+        "stock": [{"warehouse": "WH-EAST", "location": "E-01-02", "sku": "SKU-A", "on_hand": 4}]
+    }
+    catalogue.load(store, CatalogueIn.model_validate(extra))
+    place(store, "shop-1", [("SKU-A", 3)])
+    picker = connect(app, socketio, tokens["picker"])
+    here = scan(picker, "TOTE-1", "1")["state"]["step"]["location"]  # a bin that fills the line
+    other = {"E-01-02": "E-02-02", "E-02-02": "E-01-02"}[here]
+    assert scan(picker, f"L{here}", "2")["state"]["screen"] == "pick_item"
+    before = untouched(store)
+    assert ask(picker, "3")["ok"]
+    # Nothing changed yet: the bin is not zeroed on one scan.
+    assert untouched(store) == before
+    got = last_state(picker)["state"]
+    assert got["screen"] == "pick_short" and got["step"]["location"] == here
+    assert "How many" in got["instruction"] and "CMD-COUNT-" in got["instruction"]
+    assert "CMD-SHORT" in got["instruction"]
+    assert "3" in got["detail"] and other in got["detail"]  # the rest: from the other bin
+    # The answer: 1 in the bin.
+    assert short(picker, "4", found=1)["ok"]
+    assert store.one("SELECT wanted, found, outcome FROM short_picks") == {
+        "wanted": 3,
+        "found": 1,
+        "outcome": "same_warehouse",
+    }
+    assert stock(store, here, "SKU-A")["on_hand"] == 1
+
+
+def test_the_ask_says_when_the_rest_ships_from_another_warehouse_or_waits(floor):
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-A", 2), ("SKU-B", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    scan(picker, "TOTE-1", "1")
+    state = scan(picker, "LE-01-01", "2")["state"]
+    assert state["step"]["sku"] == "SKU-B"
+    assert ask(picker, "3")["ok"]
+    detail = last_state(picker)["state"]["detail"]
+    assert "backorder" in detail.lower() or "wait" in detail.lower(), detail
+    # Scanning the item after all carries on picking: the ask is dropped, nothing shorted.
+    r = scan(picker, "0012345678905", "4")
+    assert r["ok"] and r["state"]["screen"] in ("pick_item", "pick_location")
+    assert store.one("SELECT COUNT(*) AS n FROM short_picks")["n"] == 0
+    r = scan(picker, "0012345678905", "5")
+    assert r["state"]["step"]["sku"] == "SKU-A"
+    scan(picker, "LE-02-02", "6")
+    assert ask(picker, "7")["ok"]
+    detail = last_state(picker)["state"]["detail"]
+    assert "WH-WEST" in detail, detail
+
+
+def test_an_ask_away_from_the_bin_is_refused(floor):
+    app, socketio, store, tokens = floor
+    place(store, "shop-1", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    scan(picker, "TOTE-1", "1")
+    r = ask(picker, "2")
+    assert not r["ok"] and r["error"]["code"] == "not_short"

@@ -1,0 +1,126 @@
+"""The pack station's screen: a label that did not print, the packer's commands, reprint."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+
+import pytest
+
+from device.client import DeviceClient
+from device.config import DeviceSettings
+from device.drivers import TcpPrinter
+from device.drivers.fake import FakeScanner
+from device.journal import Journal
+from device.screen import PlainScreen, Screen, TtyScreen, plain_text
+from shared.protocol import DeviceState, Expect, Progress
+
+WIDTH, HEIGHT = 60, 20
+
+
+def label_state() -> DeviceState:
+    """A packer's bench: every item checked, the label made, waiting to be stuck on and scanned."""
+    return DeviceState(
+        screen="pack_label",
+        instruction="Stick the label on the box, then scan it (SF0000000016)",
+        expect=Expect(kind="label", barcodes=["SF0000000016"]),
+        pick_list_id=3,
+        order_id="SO-000007",
+        tote="TOTE-3",
+        progress=Progress(done=2, total=2),
+    )
+
+
+@pytest.fixture
+def closing_sink():
+    """A TCP port that takes the connection and closes it without answering ~HS."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.recv(1024)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+
+
+@pytest.fixture
+def packer(tmp_path, closing_sink) -> DeviceClient:
+    settings = DeviceSettings(token="sfd_12345678", data_dir=tmp_path, screen="none")
+    printer = TcpPrinter("127.0.0.1", closing_sink, io_timeout=2)
+    screen = TtyScreen(out=io.StringIO())
+    device = DeviceClient(settings, FakeScanner(), printer, screen, Journal(tmp_path / "j.db"))
+    device.state = device.server_state = label_state()
+    device.screen.state = device.state
+    return device
+
+
+def test_a_label_that_did_not_print_is_the_headline(packer):
+    packer.journal.add_print(12, "SO-000007", "^XA^FDx^FS^XZ")
+    ok, error = packer._print("^XA^FDx^FS^XZ")
+    assert not ok and "closed the connection" in error and "~HS" in error
+    text = plain_text(packer.screen.render(WIDTH, HEIGHT))
+    assert "STICK THE LABEL" not in text.upper()
+    assert "Label did not print" in text or "LABEL NOT PRINTED" in text
+    assert "CMD-REPRINT" in text and "closed the connection" in text
+    # Once the printer works again the screen asks for the label as before.
+    packer.screen.printer_state(None)
+    assert "Stick the label" in plain_text(packer.screen.render(WIDTH, HEIGHT))
+
+
+def test_the_plain_screen_says_so_too():
+    out = io.StringIO()
+    screen = PlainScreen(out=out, name="packer-1")
+    screen.show(label_state())
+    screen.printer_state("printer 10.0.0.5:9100 is out of paper (1 label waiting)")
+    last = out.getvalue().strip().split("\n")[-1]
+    assert "STICK THE LABEL" not in last and "LABEL DID NOT PRINT" in last
+
+
+@pytest.mark.parametrize(
+    "state, shows, hides",
+    [
+        (label_state(), "CMD-REPRINT", "CMD-SHORT"),
+        (DeviceState(screen="pick_item", instruction="Pick 1 × Red pen"), "CMD-SHORT", "REPRINT"),
+    ],
+)
+def test_the_footer_shows_the_commands_of_the_screens_role(state, shows, hides):
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = state
+    footer = plain_text(screen.render(WIDTH, HEIGHT)).split("\n")[-1]
+    assert shows in footer and hides not in footer
+
+
+class AnswersAtOnce:
+    """Stands in for the Socket.IO client: every action is taken."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, dict]] = []
+
+    def emit(self, event, payload, namespace=None, callback=None):
+        self.sent.append((event, payload))
+        callback({"id": payload["id"], "ok": True})
+
+
+def test_cmd_reprint_says_what_it_did(tmp_path):
+    settings = DeviceSettings(token="sfd_12345678", data_dir=tmp_path, screen="none")
+    device = DeviceClient(settings, FakeScanner(), None, Screen(), Journal(tmp_path / "j.db"))
+    device.state = device.server_state = label_state()
+    device.sio = link = AnswersAtOnce()
+    device._online.set()
+    device.scan("CMD-REPRINT")
+    assert device._send_one(device.journal.pending()[0])
+    assert link.sent[0][1]["action"] == "reprint"
+    assert device.screen.result == (None, "Label for SO-000007 sent to the printer again")
