@@ -212,7 +212,8 @@ def test_two_processes_behind_nginx_act_as_one_site(site):
         )
         assert r.status_code == 201, r.text
         picker_a = Picker(a["url"], tokens["picker-a"])
-        assert picker_a.screen() == "pick_tote", picker_a.states
+        # "Connected" comes first, then the list handed out after the connect.
+        wait_until(lambda: picker_a.screen() == "pick_tote", 5, "work on connect")
         # Whole-board snapshots (the order, the new board) go out at most every 2 s: once the
         # board has been quiet that long, nothing is pending and the scan comes as a delta.
         wait_until(lambda: board.quiet_for(2.1), 10, "a quiet board")
