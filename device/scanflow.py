@@ -31,6 +31,7 @@ from device.drivers import Scanner, ScannerError
 from device.journal import Entry, Journal
 from device.screen import Screen
 from shared import messages as say
+from shared.commands import read_card
 from shared.protocol import (
     DEVICE_NAMESPACE,
     Ack,
@@ -48,22 +49,6 @@ from shared.protocol import (
 
 log = logging.getLogger("scanfloor.device")
 NS = DEVICE_NAMESPACE
-# Special barcodes (printed on a card on the cart) for the worker's key actions.
-COMMANDS = {
-    "CMD-SHORT": "short",
-    "CMD-HELP": "help",
-    "CMD-LOGOUT": "logout",
-    "CMD-LOGIN": "login",
-    "CMD-RECEIVE": "receive",
-    "CMD-DONE": "receive_done",
-    "CMD-REPRINT": "reprint",
-}
-SHORT_REASONS = {
-    "DAMAGED": "damaged",
-    "MISSING": "missing",
-    "WRONG": "wrong_item",
-    "EMPTY": "empty",
-}
 
 
 def parse_command(barcode: str) -> str | None:
@@ -71,17 +56,14 @@ def parse_command(barcode: str) -> str | None:
 
     `CMD-SHORT` reports the bin empty; `CMD-SHORT-2` says 2 units were found;
     `CMD-SHORT-DAMAGED` (or `-MISSING`, `-WRONG`) gives the reason, none found.
+    The cards are listed once, in `shared/commands.py`.
     """
-    code = barcode.strip().upper()
-    if code in COMMANDS:
-        return "short:0:empty" if COMMANDS[code] == "short" else COMMANDS[code]
-    if code.startswith("CMD-SHORT-"):
-        rest = code[len("CMD-SHORT-") :]
-        if rest.isdigit() and len(rest) <= 4:
-            return f"short:{int(rest)}:missing"
-        if rest in SHORT_REASONS:
-            return f"short:0:{SHORT_REASONS[rest]}"
-    return None
+    card = read_card(barcode)
+    if card is None:
+        return None
+    if card.action == "short":
+        return f"short:{card.found or 0}:{card.reason or 'empty'}"
+    return card.action
 
 
 ACTION_DONE = {
