@@ -128,3 +128,70 @@ def test_every_metric_is_in_the_readme(tmp_path):
     for family in families:
         name = family.name + ("_total" if family.type == "counter" else "")
         assert f"`{name}" in readme, name
+
+
+BARCODES = (ROOT / "docs" / "barcodes.md").read_text()
+
+
+def test_the_command_cards_in_the_docs_are_the_codes():
+    """docs/barcodes.md lists every command card the device reads, with its action, and no other."""
+    import re
+
+    from device.scanflow import parse_command
+    from shared.commands import CARDS, short_found
+
+    table = BARCODES[BARCODES.index("## Command cards") :].split("\n## ")[0]
+    rows = re.findall(r"^\| `(CMD-[A-Za-z<>-]+)` \| `(\w+)` \|([^|]*)\|", table, re.M)
+    documented = {card: (action, fields.strip()) for card, action, fields in rows}
+    in_code = {c.barcode: c for c in CARDS} | {"CMD-SHORT-<n>": short_found(2)}
+    assert set(documented) == set(in_code)
+    for barcode, card in in_code.items():
+        action, fields = documented[barcode]
+        assert action == card.action, barcode
+        if card.action == "short":
+            assert f"`reason` `{card.reason or 'empty'}`" in fields, barcode
+        # The device sends each card as that action, never as a scan.
+        example = barcode.replace("<n>", "2")
+        assert parse_command(example).partition(":")[0] == card.action, barcode
+    # The protocol's action section names every action a card sends.
+    from typing import get_args
+
+    from shared.protocol import ActionIn
+
+    actions = set(get_args(ActionIn.model_fields["action"].annotation))
+    assert {c.action for c in CARDS} == actions
+
+
+def test_the_barcode_forms_in_the_docs_are_the_codes():
+    from shared.picking import is_tote, parse_pick_list_ref, pick_list_ref
+
+    assert "`TOTE-` and 1 to 8 digits" in BARCODES
+    assert is_tote("TOTE-12345678") and not is_tote("TOTE-123456789")
+    assert f"`{pick_list_ref(4)}`" in BARCODES and parse_pick_list_ref("PL-4") == 4
+    from server.domain.floor_labels import BADGE_PREFIX
+
+    assert f"`{BADGE_PREFIX}<name>`" in BARCODES
+
+
+def test_the_lot_forms_in_the_docs_carry_the_lot():
+    """Every example in the lot table reads as GTIN 09501101530003, lot SOON."""
+    import re
+
+    from shared.picking import read_scan
+
+    table = BARCODES[BARCODES.index("| form | example") :].split("\n\n")[0]
+    examples = []
+    for line in table.splitlines()[2:]:
+        cell = line.split(" | ")[1].split(": ")[0]  # the examples, not the words after them
+        for example in cell.split(", "):
+            parts = re.findall(r"`([^`]+)`|(⟨GS⟩)", example)
+            examples.append("".join(code or "\x1d" for code, _ in parts))
+    assert len(examples) >= 10
+    for text in examples:
+        _, keys, lot = read_scan(text)
+        assert "09501101530003" in keys and lot == "SOON", text
+
+
+def test_barcodes_doc_is_linked():
+    assert "docs/barcodes.md" in (ROOT / "README.md").read_text()
+    assert "(barcodes.md" in PROTOCOL
