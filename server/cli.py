@@ -267,3 +267,9 @@ def demo(ctx: click.Context) -> None:
     # A separate process: the demo drives server and devices from outside, and the
     # server must not import device code.
     sys.exit(subprocess.call([sys.executable, "-m", "scripts.demo", *ctx.args]))
+
+
+# `scanfloor labels ...` lives in its own module; it uses settings_options and open_db above.
+from server.cli_labels import labels  # noqa: E402
+
+main.add_command(labels)
