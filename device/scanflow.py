@@ -34,6 +34,7 @@ from device.journal import Entry, Journal
 from device.screen import Screen
 from shared import messages as say
 from shared import picking as picking_rules
+from shared.commands import read_card
 from shared.protocol import (
     DEVICE_NAMESPACE,
     Ack,
@@ -51,43 +52,24 @@ from shared.protocol import (
 
 log = logging.getLogger("scanfloor.device")
 NS = DEVICE_NAMESPACE
-# Special barcodes (printed on a card on the cart) for the worker's key actions.
-COMMANDS = {
-    "CMD-SHORT": "short",
-    "CMD-HELP": "help",
-    "CMD-LOGOUT": "logout",
-    "CMD-LOGIN": "login",
-    "CMD-RECEIVE": "receive",
-    "CMD-DONE": "receive_done",
-    "CMD-REPRINT": "reprint",
-}
-SHORT_REASONS = {
-    "DAMAGED": "damaged",
-    "MISSING": "missing",
-    "WRONG": "wrong_item",
-    "EMPTY": "empty",
-}
 
 
 def parse_command(barcode: str) -> str | None:
     """A command card's action as the journal keeps it: `help`, `logout`, `short:FOUND:REASON`.
 
     `CMD-SHORT` is a short pick with no count yet (`short::empty`: FOUND empty), a
-    question; `CMD-SHORT-DAMAGED` (or `-MISSING`, `-WRONG`) the same with a reason;
-    `CMD-COUNT-2` (or `CMD-SHORT-2`) says 2 units are in the bin. On the question's
-    screen the device turns `CMD-SHORT` into the answer "empty" (`short:0:REASON`).
+    question; `CMD-SHORT-DAMAGED` (or `-EMPTY`, `-MISSING`, `-WRONG`) the same with a
+    reason; `CMD-COUNT-2` (or `CMD-SHORT-2`) says 2 units are in the bin (`short:2:missing`).
+    On the question's screen the device turns `CMD-SHORT` into the answer "empty"
+    (`short:0:REASON`). The cards are listed once, in `shared/commands.py`.
     """
-    code = barcode.strip().upper()
-    if code in COMMANDS:
-        return "short::empty" if COMMANDS[code] == "short" else COMMANDS[code]
-    for prefix in ("CMD-SHORT-", "CMD-COUNT-"):
-        if code.startswith(prefix):
-            rest = code[len(prefix) :]
-            if rest.isdigit() and len(rest) <= 4:
-                return f"short:{int(rest)}:missing"
-            if prefix == "CMD-SHORT-" and rest in SHORT_REASONS:
-                return f"short::{SHORT_REASONS[rest]}"
-    return None
+    card = read_card(barcode)
+    if card is None:
+        return None
+    if card.action == "short":
+        found = "" if card.found is None else card.found
+        return f"short:{found}:{card.reason or 'empty'}"
+    return card.action
 
 
 # What a taken request did, said when its answer comes. The others (short pick, log in and

@@ -341,11 +341,14 @@ def demo(ctx: click.Context) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "scripts.demo", *ctx.args])
 
 
-# The shops' commands live beside this module and use its helpers, so they join last.
+# The shops' commands and `scanfloor labels ...` live beside this module and use its
+# helpers (settings_options, open_db), so they join last.
+from server.cli_labels import labels  # noqa: E402
 from server.cli_shop import channel, webhook  # noqa: E402
 
 main.add_command(channel)
 main.add_command(webhook)
+main.add_command(labels)
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,8 @@ ShopNumber = Annotated[
 BarcodeText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
 ]
-Lot = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9._/-]*$")]
+LOT_PATTERN = r"^[A-Za-z0-9._/-]*$"
+Lot = Annotated[str, StringConstraints(max_length=64, pattern=LOT_PATTERN)]
 
 # Every integer has a bound, so no input reaches SQLite's 64-bit limit or a float.
 MAX_ID = 2**63 - 1  # SQLite's largest integer: row ids in paths

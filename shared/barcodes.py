@@ -15,7 +15,10 @@ What ``ScanData.text`` holds (the value a lookup of a non-GS1 code uses):
   18 or 14 digits, the same text a person types from the label.
 - Any other GS1 element string: the element string without the AIM
   identifier, with ASCII 29 (GS) between fields; text in parentheses
-  (``(01)...(10)...``) is converted to that same form.
+  (``(01)...(10)...``) is converted to that same form, whether it came bare,
+  after a GS1 identifier (``]C1``, ``]d2``, ``]Q3``) or, when it parses whole
+  with valid check digits, after a plain one (``]C0``, ``]d1``, ``]Q1``: a
+  label whose bars hold the parenthesised text).
 
 ``ScanData.key`` picks what to look up by: the SSCC, else the GTIN-14, else text.
 """
@@ -231,6 +234,13 @@ def parse_scan(raw: str, gs_substitute: str | None = None) -> ScanData:
             return _element_string(raw, symbology, gs1_payload)
         if kind in GS1Symbology.with_gtin():
             return _gtin(raw, symbology, payload, is_gs1=True)
+        if symbology is not None and _HRI.match(payload):
+            # The parenthesised text in the bars of a plain Code 128, QR or DataMatrix (a
+            # label printed with its human-readable form as data): GS1 if it parses whole and
+            # names a product or unit, so a bin code such as "(10)A-3" stays a plain code.
+            hri = _hri(raw, payload, symbology)
+            if hri.error is None and (hri.gtin or hri.sscc):
+                return hri
         if payload.startswith(("https://", "http://")):
             dl = _digital_link(raw, symbology, payload)
             if dl is not None:

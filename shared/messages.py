@@ -299,6 +299,10 @@ def receive_unknown(barcode: str) -> str:
     return f"Unknown item {barcode}: put it aside for a supervisor"
 
 
+def receive_bad_lot(lot: str) -> str:
+    return f"Lot {lot} cannot be booked (letters, digits and . _ / - only): put it aside for a supervisor"
+
+
 def receive_too_many(most: int) -> str:
     return f"Too many: one receipt takes at most {most:,} of an item per bin. Book these first"
 

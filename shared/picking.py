@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 from shared import messages as say
 from shared.barcodes import parse_scan
-from shared.protocol import DeviceState, Expect, Progress, StepView
+from shared.protocol import MAX_INT, DeviceState, Expect, Progress, StepView
 
-TOTE_PATTERN = re.compile(r"^TOTE-\d{1,8}$")
+TOTE_PATTERN = re.compile(r"TOTE-[0-9]{1,8}")  # ASCII digits: \d takes "١" too
 PICK_LIST_PREFIX = "PL-"
 PICK_SCREENS = (
     "idle",
@@ -97,7 +97,8 @@ class Verdict:
 
 # Barcode forms -------------------------------------------------------------------------
 def is_tote(text: str) -> bool:
-    return bool(TOTE_PATTERN.match(text))
+    """Whether a scan is a tote: `TOTE-` and 1 to 8 digits."""
+    return bool(TOTE_PATTERN.fullmatch(text))
 
 
 def pick_list_ref(list_id: int) -> str:
@@ -106,9 +107,12 @@ def pick_list_ref(list_id: int) -> str:
 
 
 def parse_pick_list_ref(text: str) -> int | None:
-    """The id in a pick-list barcode, or None."""
+    """The id in a pick-list barcode, or None (a number no row id can be is no pick list)."""
     rest = text[len(PICK_LIST_PREFIX) :]
-    return int(rest) if text.startswith(PICK_LIST_PREFIX) and rest.isdigit() else None
+    if not (text.startswith(PICK_LIST_PREFIX) and rest.isascii() and rest.isdigit()):
+        return None
+    # Bounded before int(): "PL-" and 30 nines would overflow SQLite's INTEGER in a query.
+    return int(rest) if len(rest) <= 16 and int(rest) <= MAX_INT else None
 
 
 def gtin_key(code: str) -> str:

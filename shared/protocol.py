@@ -62,9 +62,12 @@ ExpectKind = Literal["none", "tote", "location", "item", "container", "label"]
 
 
 class _Strict(BaseModel):
-    """A protocol message: unknown fields refused, JSON types taken strictly (no `"3"` for 3)."""
+    """A protocol message: unknown fields refused, JSON types taken strictly (no `"3"` for 3).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    Numbers are finite: JSON has no NaN or Infinity, though Python's encoder writes them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- connect

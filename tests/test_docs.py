@@ -141,3 +141,86 @@ def test_the_health_answer_in_the_device_setup_is_what_the_server_says(tmp_path)
         app.extensions["store"].close()
     setup = " ".join((ROOT / "docs" / "device-setup.md").read_text().split())
     assert f"/api/health` (install `curl` with apt if it is missing) answers `{body}`" in setup
+
+
+BARCODES = (ROOT / "docs" / "barcodes.md").read_text()
+
+
+def test_the_command_cards_in_the_docs_are_the_codes():
+    """docs/barcodes.md lists every command card the device reads, with its action, and no other."""
+    import re
+
+    from device.scanflow import parse_command
+    from shared.commands import CARDS, COUNT, SHORT, card_set, short_found
+
+    table = BARCODES[BARCODES.index("## Command cards") :].split("\n## ")[0]
+    rows = re.findall(r"^\| `(CMD-[A-Za-z<>-]+)` \| `(\w+)` \|([^|]*)\|", table, re.M)
+    documented = {card: (action, fields.strip()) for card, action, fields in rows}
+    in_code = {c.barcode: c for c in CARDS} | {
+        f"{COUNT}-<n>": short_found(2),
+        f"{SHORT}-<n>": short_found(2, prefix=SHORT),
+    }
+    assert set(documented) == set(in_code)
+    for barcode, card in in_code.items():
+        action, fields = documented[barcode]
+        assert action == card.action, barcode
+        example = barcode.replace("<n>", "2")
+        if card.action == "short":
+            assert f"`reason` `{card.reason or 'empty'}`" in fields, barcode
+            if card.found is None:  # no count: the device asks how many are in the bin
+                assert "no `found`" in fields, barcode
+                assert parse_command(example) == f"short::{card.reason or 'empty'}", barcode
+            else:
+                assert "`found` n" in fields, barcode
+                assert parse_command(example) == f"short:2:{card.reason}", barcode
+        else:
+            # The device sends each card as that action, never as a scan.
+            assert parse_command(example) == card.action, barcode
+    # What a card set holds: the fixed cards, then the count cards from 1.
+    sets = card_set()
+    flat = " ".join(BARCODES.split())
+    assert (
+        f"every fixed card above and `{sets[len(CARDS)].barcode}` to `{sets[-1].barcode}`" in flat
+    )
+    # The protocol's action section names every action a card sends.
+    from typing import get_args
+
+    from shared.protocol import ActionIn
+
+    actions = set(get_args(ActionIn.model_fields["action"].annotation))
+    assert {c.action for c in CARDS} == actions
+
+
+def test_the_barcode_forms_in_the_docs_are_the_codes():
+    from shared.picking import is_tote, parse_pick_list_ref, pick_list_ref
+
+    assert "`TOTE-` and 1 to 8 digits" in BARCODES
+    assert is_tote("TOTE-12345678") and not is_tote("TOTE-123456789")
+    assert f"`{pick_list_ref(4)}`" in BARCODES and parse_pick_list_ref("PL-4") == 4
+    from server.domain.floor_labels import BADGE_PREFIX
+
+    assert f"`{BADGE_PREFIX}<name>`" in BARCODES
+
+
+def test_the_lot_forms_in_the_docs_carry_the_lot():
+    """Every example in the lot table reads as GTIN 09501101530003, lot SOON."""
+    import re
+
+    from shared.picking import read_scan
+
+    table = BARCODES[BARCODES.index("| form | example") :].split("\n\n")[0]
+    examples = []
+    for line in table.splitlines()[2:]:
+        cell = line.split(" | ")[1].split(": ")[0]  # the examples, not the words after them
+        for example in cell.split(", "):
+            parts = re.findall(r"`([^`]+)`|(⟨GS⟩)", example)
+            examples.append("".join(code or "\x1d" for code, _ in parts))
+    assert len(examples) >= 10
+    for text in examples:
+        _, keys, lot = read_scan(text)
+        assert "09501101530003" in keys and lot == "SOON", text
+
+
+def test_barcodes_doc_is_linked():
+    assert "docs/barcodes.md" in (ROOT / "README.md").read_text()
+    assert "(barcodes.md" in PROTOCOL

@@ -113,10 +113,30 @@ def read_json() -> tuple[Any, bytes]:
     return raw, data
 
 
+def whole_numbers(value: Any) -> tuple[Any, bool]:
+    """The JSON value with every integral float (`3.0`, `1e2`) as an int, and whether any was.
+
+    JSON has one number type: to JSON Schema, and so to the OpenAPI document, `3.0` is
+    an integer. Taken as one, it still meets every bound; `3.5` or `"3"` are still refused.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value), True
+    if isinstance(value, dict):
+        items = [(k, *whole_numbers(v)) for k, v in value.items()]
+        return {k: v for k, v, _ in items}, any(c for _, _, c in items)
+    if isinstance(value, list):
+        pairs = [whole_numbers(v) for v in value]
+        return [v for v, _ in pairs], any(c for _, c in pairs)
+    return value, False
+
+
 def decode_body(route: Route) -> BaseModel:
     """The body validated against the route's model, or a 422 listing every problem."""
     assert route.body is not None
     raw, data = read_json()
+    raw, changed = whole_numbers(raw)
+    if changed:
+        data = json.dumps(raw).encode()
     try:
         # From the JSON text, strictly: an ISO string is a date, "3" is not a quantity.
         return route.body.model_validate_json(data)
@@ -130,6 +150,11 @@ def decode_body(route: Route) -> BaseModel:
 
 def decode_query(model: type[BaseModel]) -> BaseModel:
     """The query string validated against its model, or a 422."""
+    # Every parameter is one value: `?warehouse=A&warehouse=B` is not quietly read as A.
+    repeated = sorted(k for k, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        problems = [(k, "given more than once: give it once") for k in repeated]
+        raise ApiError(422, "the query string does not fit", "invalid_query", problems)
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:

@@ -10,16 +10,19 @@ receipt through `POST /api/stock/receipts` does.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
-from server.schemas import MAX_RECEIPT_QTY, ReceiptIn
+from server.schemas import LOT_PATTERN, MAX_RECEIPT_QTY, ReceiptIn
 from server.services import stock
 from server.store import Store
 from shared import messages as say
 from shared.barcodes import ScanData
 from shared.picking import Verdict, gtin_key
 from shared.protocol import DeviceState, Expect, Progress
+
+_LOT = re.compile(LOT_PATTERN)
 
 
 class ReceiptRefused(ValueError):
@@ -85,6 +88,9 @@ def scan(store: Store, device: dict, text: str, data: ScanData) -> Verdict:
     )
     if product is None:
         return Verdict(False, "receive_unknown", say.receive_unknown(text))
+    if data.lot and not _LOT.fullmatch(data.lot):
+        # GS1 lots may hold characters (+, %, ...) stock lots do not: booking would fail.
+        return Verdict(False, "receive_bad_lot", say.receive_bad_lot(data.lot))
     line = {
         "location": r["location"],
         "sku": product["sku"],

@@ -197,7 +197,8 @@ def test_openapi_bounds_every_input_integer(client):
         (lambda b: b.update(allow_split=1), "allow_split"),
         (lambda b: b["ship_to"].update(lat="40.0"), "ship_to.lat"),
         (lambda b: b["ship_to"].update(postcode=12345), "ship_to.postcode"),
-        (lambda b: b["lines"][0].update(qty=3.0), "lines[0].qty"),
+        (lambda b: b["lines"][0].update(qty=3.5), "lines[0].qty"),
+        (lambda b: b["lines"][0].update(qty=1e300), "lines[0].qty"),
     ],
 )
 def test_orders_take_json_types_strictly(json_post, refused, change, field):
@@ -205,6 +206,22 @@ def test_orders_take_json_types_strictly(json_post, refused, change, field):
     change(body)
     resp = refused(lambda: json_post("/api/orders", body), 422, "invalid_order")
     assert field in problems_of(resp)
+
+
+def test_an_integral_float_is_an_integer_as_the_document_says(json_post, catalogue, client):
+    """To JSON Schema `3.0` is an integer: the fuzzer found the document and the server disagreeing."""
+    body = order_body("whole-1", [("SKU-A", 1)])
+    body["lines"][0]["qty"] = 2.0
+    body["priority"] = 1e0
+    resp = json_post("/api/orders", body)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["lines"][0]["qty"] == 2
+    product = {"sku": "SKU-N", "name": "New", "weight_g": 2937.0, "width_mm": 0.0}
+    assert json_post("/api/products", product).status_code == 200
+    # Past its bound it is refused as the integer would be.
+    body = order_body("whole-2", [("SKU-A", 1)])
+    body["lines"][0]["qty"] = 10_001.0
+    assert json_post("/api/orders", body).status_code == 422
 
 
 def test_product_dimensions_take_integers_strictly(json_post, refused):
@@ -270,3 +287,21 @@ def test_ordinary_unicode_is_fine(json_post, catalogue):
     assert (
         json.dumps(resp.get_json()["ship_to"]["name"], ensure_ascii=False) == '"Zoë Ångström 李雷"'
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/short-picks", "warehouse=WH-EAST&warehouse=WH-WEST"),
+        ("/api/orders", "limit=5&limit=500"),
+        ("/api/stock", "sku=SKU-A&warehouse=WH-EAST&sku=SKU-B"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_422(client, headers, path, query):
+    """The fuzzer's find: `?warehouse=A&warehouse=B` used to answer 200 for A alone."""
+    resp = client.get(f"{path}?{query}", headers=headers)
+    assert resp.status_code == 422, resp.get_json()
+    body = resp.get_json()
+    assert body["error"] == "invalid_query" and "more than once" in body["problems"][0]["message"]
+    once = "&".join({p.split("=")[0]: p for p in query.split("&")}.values())  # each once
+    assert client.get(f"{path}?{once}", headers=headers).status_code == 200

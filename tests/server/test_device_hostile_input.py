@@ -77,6 +77,20 @@ def test_integers_out_of_range_get_an_error_ack(floor, event, payload):
     assert scan(picker, "TOTE-1", "after")["ok"]  # the link still works
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("event", ["scan", "action"])
+def test_a_clock_that_is_not_a_number_gets_an_error_ack(floor, event, value):
+    """Python's JSON encoder writes NaN and Infinity; they used to be taken, the clock lost."""
+    app, socketio, store, tokens = floor
+    picker = connect(app, socketio, tokens["picker"])
+    before = counts(store)
+    payload = {"id": "nan-1", "at": value}
+    payload |= {"barcode": "TOTE-1"} if event == "scan" else {"action": "help"}
+    reply = refused(emit(picker, event, payload), "bad_message", "nan-1")
+    assert reply["error"]["message"].startswith("at:")
+    assert counts(store) == before
+
+
 def test_a_huge_last_seen_seq_refuses_the_connect(floor):
     app, socketio, store, tokens = floor
     auth = {"token": tokens["picker"], "last_seen_seq": HUGE}

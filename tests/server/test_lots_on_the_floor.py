@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from floorkit import connect, place, scan
 
+from device import offline
 from server.schemas import CatalogueIn
 from server.services import catalogue
+from shared.protocol import DeviceState
 
 
 def test_picker_must_scan_the_reserved_lot(floor):
@@ -41,3 +44,70 @@ def test_picker_must_scan_the_reserved_lot(floor):
     assert scan(picker, "9501101530003", "3")["code"] == "lot_required"
     assert scan(picker, "]C10109501101530003" + "10LATE", "4")["code"] == "wrong_lot"
     assert scan(picker, "]C10109501101530003" + "10SOON", "5")["code"] == "list_done"
+
+
+# Every GS1 form a lot step takes (docs/barcodes.md lists the same), the lot SOON in each.
+GS = "\x1d"
+LOT_FORMS = [
+    "]C10109501101530003" + "10SOON",  # GS1-128, AIM identifier, FNC1 as the prefix
+    "0109501101530003" + "10SOON",  # the same without the identifier
+    "]C1010950110153000317300101" + "10SOON",  # with an expiry (17)
+    "]C10109501101530003" + "10SOON" + GS + "17300101",  # lot first: GS ends it
+    "]d20109501101530003" + "10SOON",  # GS1 DataMatrix
+    "]Q30109501101530003" + "10SOON",  # GS1 QR
+    "(01)09501101530003(10)SOON",  # the parenthesised text under the bars
+    "(01)09501101530003(17)300101(10)SOON",
+    "(01) 09501101530003 (10) SOON",
+    "]C1(01)09501101530003(10)SOON",  # a scanner set to send the text, after its identifier
+    "]C0(01)09501101530003(10)SOON",  # bars holding the parenthesised text (plain Code 128)
+    "https://id.gs1.org/01/09501101530003/10/SOON",  # GS1 Digital Link
+]
+
+
+def lot_step(floor):
+    app, socketio, store, tokens = floor
+    lots = {
+        "stock": [
+            {
+                "warehouse": "WH-EAST",
+                "location": "E-02-01",
+                "sku": "SKU-C",
+                "on_hand": 5,
+                "lot": "SOON",
+                "expires": "2030-01-01",
+            }
+        ]
+    }
+    catalogue.load(store, CatalogueIn.model_validate_json(json.dumps(lots)))
+    place(store, "tea", [("SKU-C", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    scan(picker, "TOTE-1", "1")
+    state = scan(picker, "LE-02-01", "2")["state"]
+    assert state["screen"] == "pick_item" and state["step"]["lot"] == "SOON"
+    return picker, state
+
+
+@pytest.mark.parametrize("barcode", LOT_FORMS)
+def test_a_lot_step_takes_every_gs1_form(floor, barcode):
+    picker, state = lot_step(floor)
+    # The device, offline, judges it as the server does.
+    local = offline.judge(DeviceState.model_validate(state), barcode)
+    assert (local.ok, local.code) == (True, "list_done")
+    reply = scan(picker, barcode, "3")
+    assert (reply["ok"], reply["code"]) == (True, "list_done"), reply
+
+
+@pytest.mark.parametrize(
+    ("barcode", "code"),
+    [
+        ("(01)09501101530003(10)LATE", "wrong_lot"),
+        ("(01)09501101530003", "lot_required"),
+        ("(01)09501101530003(17)301301(10)SOON", "wrong_item"),  # month 13: not GS1 at all
+        ("]C0(10)SOON", "wrong_item"),  # names no product
+    ],
+)
+def test_a_lot_step_refuses_the_wrong_lot_in_parentheses_too(floor, barcode, code):
+    picker, state = lot_step(floor)
+    local = offline.judge(DeviceState.model_validate(state), barcode)
+    assert local.code == code
+    assert scan(picker, barcode, "3")["code"] == code

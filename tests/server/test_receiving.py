@@ -74,6 +74,21 @@ def test_a_count_past_a_receipt_line_is_refused_at_the_scan(floor):
     assert store.one("SELECT COUNT(*) AS n FROM stock_moves")["n"] == before + 1
 
 
+def test_a_gs1_lot_no_stock_lot_can_hold_is_refused_at_the_scan(floor):
+    """GS1 lots may hold "+" or "%"; one such used to pass the scan and crash CMD-DONE: no ack."""
+    app, socketio, store, tokens = floor
+    packer = connect(app, socketio, tokens["packer"])
+    assert action(packer, "receive", "r1")["ok"]
+    scan(packer, "LE-01-02", "r2")
+    r = scan(packer, "(01)09501101530003(10)A+B%1", "r3")
+    assert not r["ok"] and r["code"] == "receive_bad_lot" and "A+B%1" in r["message"], r
+    r = scan(packer, "(01)09501101530003(10)A/B-1.2_3", "r4")
+    assert r["ok"] and r["code"] == "received_item", r
+    assert action(packer, "receive_done", "r5") == {"id": "r5", "ok": True, "error": None}
+    lots = store.all("SELECT lot FROM stock WHERE sku = 'SKU-C' AND lot != ''")
+    assert lots == [{"lot": "A/B-1.2_3"}]
+
+
 def test_a_receipt_the_bin_cannot_take_is_refused_and_kept(floor):
     app, socketio, store, tokens = floor
     loc = store.one("SELECT id FROM locations WHERE code = 'E-01-02'")["id"]

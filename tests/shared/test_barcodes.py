@@ -300,6 +300,10 @@ def fields(scan: ScanData) -> dict[str, object]:
         ("(01) 09501101530003 (10) LOT1 (17) 251231", None, None),
         ("]d2(01)09501101530003(10)LOT1(17)251231", None, "]d2"),  # HRI sent after the AIM id
         ("]C1(01)09501101530003(10)LOT1(17)251231\r\n", None, "]C1"),
+        # The parenthesised text inside the bars of a plain Code 128, QR or DataMatrix.
+        ("]C0(01)09501101530003(10)LOT1(17)251231", None, "]C0"),
+        ("]Q1(01)09501101530003(10)LOT1(17)251231", None, "]Q1"),
+        ("]d1(01) 09501101530003 (10) LOT1 (17) 251231", None, "]d1"),
     ],
 )
 def test_gtin_lot_expiry_in_any_form(raw: str, substitute: str | None, symbology: str | None):
@@ -309,6 +313,20 @@ def test_gtin_lot_expiry_in_any_form(raw: str, substitute: str | None, symbology
     # Whatever the carrier, the text is the one canonical element string.
     assert scan.text == "010950110153000310LOT1" + GS + "17251231"
     assert scan.key == "09501101530003"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "]C0(10)A-3",  # a bin code in parentheses: no product, no unit
+        "]C0(01)9501101530003(10)LOT1",  # a 13-digit "GTIN"
+        "]C0(01)09501101530004(10)LOT1",  # a wrong check digit
+        "]Q1(BIN-7)",
+    ],
+)
+def test_parenthesised_text_after_a_plain_aim_id_stays_plain_unless_it_names_a_product(raw):
+    scan = parse_scan(raw)
+    assert (scan.text, scan.is_gs1, scan.lot, scan.error) == (raw[3:], False, None, None)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,88 @@
+"""Schemathesis over /api/openapi.json: every operation fuzzed in-process with every check.
+
+Bounded and seeded (a fixed number of examples per operation and mode, derandomized),
+so `make test` runs the same cases every time in a few seconds. Schemathesis' pytest
+plugin (`from_fixture`) does not run under pytest 9, so each operation is a plain
+parametrized test over `APIOperation.as_strategy`.
+
+Every built-in check runs but one: `positive_data_acceptance` wants a 2xx for any
+body the document allows, and this API answers 422 for a schema-valid body that names
+an unknown SKU or warehouse, or breaks a rule across fields the document cannot state
+("a name, or a count and a prefix"). In its place: a schema-valid request is never
+refused for its shape, i.e. never 400/413/415, and a 422 lists no type or format
+problem; whatever pydantic would call a shape error there, the document got wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from floorkit import small_catalogue
+from hypothesis import HealthCheck, given, settings
+
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis fuzzes the API (dev extra)")
+from schemathesis import GenerationMode  # noqa: E402
+from schemathesis.checks import CHECKS, load_all_checks  # noqa: E402
+
+from server.api.openapi import openapi_path  # noqa: E402
+from server.api.routes import ROUTES  # noqa: E402
+from server.schemas import CatalogueIn  # noqa: E402
+from server.services import auth  # noqa: E402
+from server.services import catalogue as catalogue_service  # noqa: E402
+
+# A deeper run by hand: SCANFLOOR_FUZZ_EXAMPLES=300 .venv/bin/python -m pytest tests/server/test_fuzz_api.py
+MAX_EXAMPLES = int(os.environ.get("SCANFLOOR_FUZZ_EXAMPLES", "8"))
+load_all_checks()
+CHECKED = [c for c in CHECKS.get_all() if c.__name__ != "positive_data_acceptance"]
+# pydantic's words for a value whose type, length, range or format is wrong.
+SHAPE_PROBLEM = re.compile(
+    r"^(Input should|Field required|Extra inputs|String should|List should|Value should"
+    r"|Dictionary should|Object should|Tuple should|Invalid JSON|JSON input)"
+)
+CASES = [
+    pytest.param(r.method, "/api" + openapi_path(r.path), mode, id=f"{r.method} {r.path} {mode}")
+    for r in ROUTES
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    # With nothing to send there is nothing to get wrong.
+    if mode == GenerationMode.POSITIVE or r.body or r.query or "<" in r.path
+]
+
+
+@pytest.fixture
+def api(app, store):
+    """The app's own OpenAPI document on a small floor, and the headers of a valid API key."""
+    catalogue_service.load(store, CatalogueIn.model_validate(small_catalogue()))
+    key = auth.create_api_key(store, "fuzz")
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    return schema, {"Authorization": f"Bearer {key}"}
+
+
+def assert_not_refused_for_its_shape(response) -> None:
+    """A schema-valid request: refused only for what the document cannot say."""
+    assert response.status_code not in (400, 413, 415), response.text
+    if response.status_code == 422:
+        shape = [p for p in response.json()["problems"] if SHAPE_PROBLEM.match(p["message"])]
+        assert not shape, f"the document allows what the server refuses: {shape}"
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), CASES)
+def test_every_operation_answers_as_its_document_says(api, method, path, mode):
+    schema, headers = api
+    operation = schema[path][method]
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def fuzz(case) -> None:
+        response = case.call_and_validate(headers=headers, checks=CHECKED)
+        if mode == GenerationMode.POSITIVE:
+            assert_not_refused_for_its_shape(response)
+
+    fuzz()
