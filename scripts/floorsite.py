@@ -128,8 +128,9 @@ def seed_site(
             }
             orders.capture(store, OrderIn.model_validate(body))
         allocate.allocate_pending(store)
-        # Carts are planned as orders arrive: a site at work has a cart waiting per picker.
-        while planning.plan_ahead(store, code, budget=100):
+        # A shift starts with a cart planned for every picker (the server then keeps a
+        # quarter of that planned as carts are taken).
+        while planning.plan_ahead(store, code, budget=100, per_picker=1.0):
             pass
         site.orders = open_orders
     finally:

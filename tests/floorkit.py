@@ -124,7 +124,7 @@ def settle() -> None:
 
 def plan(store, warehouse: str = "WH-EAST") -> int:
     """Plan the warehouse's carts now, as the server's planner does in the background."""
-    return planning.plan_ahead(store, warehouse, budget=1000)
+    return planning.plan_ahead(store, warehouse, budget=1000, per_picker=1.0)
 
 
 def emit(client, event: str, msg: Any) -> dict:

@@ -14,12 +14,15 @@ is behind). Steps are always in the exact shortest walking order
 
 from __future__ import annotations
 
+import math
+
 from server.domain.batching import Cart, OrderWork, make_batches
 from server.domain.routing import Layout, Stop, best_route, route_length, s_shape_key
 from server.services.clock import now
 from server.store import Store
 
 BATCH_WINDOW = 60  # fresh lists, most urgent first, read to plan one cart (batching looks 30 ahead)
+AHEAD_PER_PICKER = 0.25  # planned carts kept waiting per picker of each kind of cart
 ZONE_LOOKAHEAD = 50  # lists read to find one a zone-bound picker may take
 
 
@@ -170,12 +173,17 @@ def _spare_cart(store: Store, warehouse: str, cart_totes: int, zones: str) -> in
     )
 
 
-def plan_ahead(store: Store, warehouse: str, budget: int = 1) -> int:
+def plan_ahead(
+    store: Store, warehouse: str, budget: int = 1, per_picker: float = AHEAD_PER_PICKER
+) -> int:
     """Plan up to `budget` carts from the fresh lists of a warehouse; returns how many were planned.
 
-    Each kind of cart (totes and zones) among the warehouse's pickers keeps one planned cart
-    per picker of that kind waiting, so hand-out never plans. Each cart is its own short
-    write: the caller yields between calls.
+    Each kind of cart (totes and zones) among the warehouse's pickers keeps `per_picker`
+    planned carts per picker of that kind waiting (at least one), so hand-out never plans.
+    A cart takes a picker minutes, so a quarter of the pickers' worth covers the hand-outs
+    until the planner has caught up, even after a whole shift connected at once; a floor
+    starting its shift can have one per picker planned beforehand (`per_picker=1`). Each
+    cart is its own short write: the caller yields between calls.
     """
     planned = 0
     with store.read():
@@ -193,7 +201,7 @@ def plan_ahead(store: Store, warehouse: str, budget: int = 1) -> int:
                        AND resume = 0 AND planned = ?""",
                     (warehouse, key),
                 )["n"]
-                if have >= kind["pickers"]:
+                if have >= max(1, math.ceil(kind["pickers"] * per_picker)):
                     break
                 fresh = store.all(
                     """SELECT id, priority, zones FROM pick_lists

@@ -210,3 +210,14 @@ def test_a_change_behind_the_pickers_back_shows_on_its_next_scan(floor):
         assert "PEN-2" in state["expect"]["barcodes"]
     finally:
         other.close()
+
+
+def test_the_planner_keeps_a_quarter_of_the_pickers_worth_of_carts(floor):
+    app, socketio, store, tokens = floor
+    auth.create_devices(store, [f"p{i}" for i in range(7)], "picker", "WH-EAST")  # 8 in all
+    for i in range(15):
+        place(store, f"o{i}", [("SKU-B" if i < 10 else "SKU-A", 1)])
+    assert planning.plan_ahead(store, "WH-EAST", budget=100) == 2  # what the server keeps
+    assert planning.plan_ahead(store, "WH-EAST", budget=100) == 0
+    assert plan(store) == 1  # one per picker asked: the 3 orders left make one more cart
+    assert plan(store) == 0  # and no fresh list is left
