@@ -27,10 +27,12 @@ import json
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ from scripts.fleet import Options, rss_mib, run_fleet, summary  # noqa: E402
 from scripts.floorload import serve_echo, serve_site  # noqa: E402
 
 SECTION = "## The floor at full size"
+PROFILE_SECTION = "## The floor at full size: where the server's time goes"
 ORDERS_PER_PICKER = 40
 TARGETS = {  # issue 7's targets on this 2-core machine, load generator on the same box
     "ratio_200": 0.70,
@@ -102,6 +105,44 @@ def floor_run(
     result["open_orders"] = site.orders
     result["seed_s"] = site.seconds
     return result
+
+
+def profiled_run(devices: int, seconds: float, warmup: float) -> dict[str, Any]:
+    """200 flat out with py-spy sampling the server after the warm-up: its hottest frames."""
+    packers = max(1, devices // 10)
+    opts = Options(url="", seconds=seconds, warmup=warmup)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "profile.txt"
+        spy = ROOT / ".venv" / "bin" / "py-spy"
+        with serve_site(devices - packers, packers, ORDERS_PER_PICKER) as (url, pid, site):
+            opts.url = url
+            cmd = f"sleep {warmup + 2}; exec {spy} record -p {pid} -d {int(seconds - 3)} "
+            cmd += f"-o {raw} -f raw --nonblocking"
+            sampler = subprocess.Popen(
+                ["bash", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            result = summary(run_fleet(site.devices, opts, 1))
+            sampler.wait(timeout=60)
+        result["frames"] = hottest(raw.read_text() if raw.exists() else "")
+    return result
+
+
+def hottest(raw: str, shown: int = 22) -> list[tuple[float, str]]:
+    """Inclusive share of samples per frame (py-spy raw format), the largest first."""
+    total, counts = 0, Counter()
+    for line in raw.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        total += int(n)
+        for frame in set(stack.split(";")):
+            counts[frame] += int(n)
+    keep = [
+        (100 * c / total, f)
+        for f, c in counts.most_common()
+        if ("server/" in f or "shared/" in f or "socketio/" in f) and "serve.py" not in f
+    ]
+    return keep[:shown]
 
 
 def raw_commits(synchronous: str, seconds: float = 3.0) -> float:
@@ -275,12 +316,40 @@ def report(res: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def profile_report(res: dict[str, Any], command: str) -> str:
+    lines = [
+        PROFILE_SECTION,
+        "",
+        f"Command: `{command}` — run {datetime.date.today().isoformat()} on {machine()}.",
+        "",
+        f"py-spy sampled the server while 200 devices scanned flat out ({res['scans_per_s']:,.0f} "
+        f"scans/s, p99 {res['p99_ms']:.0f} ms in this run). Share of samples in which each "
+        "frame was on the stack (a frame includes what it calls), our code and Socket.IO's:",
+        "",
+        "| % of samples | frame |",
+        "|---:|---|",
+    ]
+    lines += [f"| {pct:.1f} | `{frame}` |" for pct, frame in res["frames"]]
+    return "\n".join(lines) + "\n"
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quick", is_flag=True, help="smaller and shorter, for a try")
+@click.option(
+    "--profile", "profile_only", is_flag=True, help="only profile the server at 200 flat out"
+)
 @click.option("--no-write", is_flag=True, help="print only; leave docs/benchmarks.md alone")
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path))
-def main(quick: bool, no_write: bool, json_out: Path | None) -> None:
+def main(quick: bool, profile_only: bool, no_write: bool, json_out: Path | None) -> None:
     """Run the floor benchmark and write its section of docs/benchmarks.md."""
+    if profile_only:
+        text = profile_report(
+            profiled_run(200, 15.0, 5.0), "python scripts/bench_floor.py --profile"
+        )
+        print(text)
+        if not no_write:
+            write_section(BENCHMARKS_MD, PROFILE_SECTION, text)
+        return
     started = time.perf_counter()
     res = run(quick)
     res["seconds"] = time.perf_counter() - started

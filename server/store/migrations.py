@@ -622,3 +622,16 @@ ALTER TABLE devices ADD COLUMN link_owner TEXT;
 CREATE INDEX devices_link_owner ON devices(link_owner) WHERE connected = 1
 """,
     )
+
+
+@MIGRATIONS(name="0013_waiting_totes")
+def m0013_waiting_totes(db: Database) -> None:
+    """Totes waiting for packing, oldest first, read from an index that stops at the screen's fill.
+
+    An idle pack station's screen lists the oldest totes waiting; without this index every
+    list done and every such screen sorted the whole backlog of picked lists.
+    """
+    db.execute(
+        "CREATE INDEX pick_lists_waiting ON pick_lists(warehouse, picked_at, id) "
+        "WHERE status IN ('picked', 'packing')"
+    )
