@@ -103,10 +103,10 @@ def private_redis(run_dir: Path) -> Iterator[str]:
                 try:
                     yield url
                 finally:
-                    _stop(proc)
+                    stop_process(proc)
                 return
             time.sleep(0.05)
-        _stop(proc)
+        stop_process(proc)
     raise ClusterError(f"redis-server did not start; see {run_dir / 'redis.log'}")
 
 
@@ -345,18 +345,19 @@ class Cluster:
             return
         self._stopping = True
         if self.nginx is not None:
-            _stop(self.nginx)
+            stop_process(self.nginx)
         procs = [s.proc for s in self.servers if s.proc is not None]
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
         if self._own_run_dir and self.run_dir is not None:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
-def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
+    """SIGTERM, then SIGKILL if it does not end in time; returns its exit code."""
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -364,6 +365,7 @@ def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    return proc.returncode
 
 
 def run(cluster: Cluster) -> None:

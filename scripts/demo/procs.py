@@ -11,6 +11,8 @@ from pathlib import Path
 
 import requests
 
+from server.cluster import stop_process
+
 
 def free_port() -> int:
     """A TCP port free on loopback right now."""
@@ -66,11 +68,4 @@ def start_device(config: Path, log: Path) -> subprocess.Popen:
 
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> int:
     """SIGTERM, then SIGKILL if it does not end in time."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
+    return stop_process(proc, timeout)
