@@ -14,9 +14,10 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 
 from server import metrics
+from server.domain.floor import pick_list_ref
 from server.realtime.hub import Hub, device_room
 from server.realtime.wire import UNREADABLE
-from server.services import actions, auth, outbox, packages, scanning, screens
+from server.services import actions, auth, outbox, packages, scanning, screens, work
 from server.services.clock import now
 from shared import messages as say
 from shared.protocol import (
@@ -72,7 +73,10 @@ class DeviceNamespace(socketio.Namespace):
                 (self.hub.instance, now(), did),
             )
             outbox.mark_seen(self.store, did, creds.last_seen_seq)
-            screens.push_state(self.store, did, message="Connected")
+            # An idle picker's work goes into the first screen it is sent (one indexed read).
+            given = work.work_on_connect(self.store, device)
+            note = f"Connected: new pick list {pick_list_ref(given)}" if given else "Connected"
+            screens.push_state(self.store, did, message=note)
         self.hub.connected(did, creds.last_seen_seq)
         log.info(
             "device %s (%s) connected, last seen seq %s",
@@ -82,7 +86,7 @@ class DeviceNamespace(socketio.Namespace):
         )
         # Events go out once the client holds the connection: anything emitted from this
         # handler would reach it before the namespace's CONNECT packet.
-        self.hub.socketio.start_background_task(self._welcome, did, device)
+        self.hub.socketio.start_background_task(self._welcome, did, device, given)
         return True
 
     def _close_older_links(self, sid: str, did: int, older: list[str]) -> None:
@@ -101,12 +105,12 @@ class DeviceNamespace(socketio.Namespace):
             log.info("device %s connected again: closing its older link %s", did, other)
             self.disconnect(other)
 
-    def _welcome(self, did: int, device: dict) -> None:
-        """After a connect: replay what the device missed, its screen, and work if it is idle."""
+    def _welcome(self, did: int, device: dict, given: int | None) -> None:
+        """After a connect: what the device missed and its screen; planning tops up a cart taken."""
         self.hub.deliver(did)
-        if device["role"] == "picker":
-            self.hub.offer_to(did, device["warehouse"])
-        self.hub.board_changed(devices=(did,))
+        if given is not None:
+            self.hub.plan_soon(device["warehouse"])
+        self.hub.board_changed(lists=() if given is None else (given,), devices=(did,))
 
     def on_disconnect(self, sid: str, reason: Any = None) -> None:
         if self.metrics is not None:

@@ -115,18 +115,6 @@ class Hub:
             self.plan_soon(wh)
         self.board_changed(full=True)
 
-    def offer_to(self, device_id: int, warehouse: str) -> None:
-        """Hand one idle picker its next list (a connect): never the whole warehouse's pickers."""
-        with self.store.write():
-            busy = self.store.one(
-                "SELECT 1 FROM pick_lists WHERE device_id = ? AND status = 'assigned'", (device_id,)
-            )
-            given = None if busy else work.offer_to(self.store, device_id, warehouse)
-        if given is not None:
-            self.deliver(device_id)
-            self.plan_soon(warehouse)
-            self.board_changed(lists=(given,), devices=(device_id,))
-
     def _warehouses(self) -> list[str]:
         return [r["code"] for r in self.store.all("SELECT code FROM warehouses ORDER BY code")]
 

@@ -48,6 +48,17 @@ def offer_work(store: Store, warehouse: str) -> list[int]:
     return given
 
 
+def work_on_connect(store: Store, device: dict) -> int | None:
+    """A picker that connects idle and logged in gets its next list (inside a write; no event)."""
+    if device["role"] != "picker" or not device["logged_in"]:
+        return None
+    if store.one(
+        "SELECT 1 FROM pick_lists WHERE device_id = ? AND status = 'assigned'", (device["id"],)
+    ):
+        return None
+    return assign_next(store, device["id"], device["warehouse"])
+
+
 def offer_to(store: Store, device_id: int, warehouse: str) -> int | None:
     """Give one idle picker its next list and queue its new screen (inside a write)."""
     list_id = assign_next(store, device_id, warehouse)

@@ -1,9 +1,9 @@
-"""Cluster carts on the floor: batches at hand-out time, urgent orders alone, zones, packing per tote."""
+"""Cluster carts on the floor: carts planned ahead, urgent orders alone, zones, packing per tote."""
 
 from __future__ import annotations
 
 import pytest
-from floorkit import connect, last_state, place, scan
+from floorkit import connect, last_state, place, plan, scan
 
 from server.schemas import CatalogueIn
 from server.services import auth, catalogue
@@ -41,7 +41,8 @@ def test_a_cart_of_orders_picked_into_their_own_totes_then_packed_tote_by_tote(f
     b = place(store, "shop-b", [("SKU-B", 1), ("SKU-A", 1)])
     assert (
         store.one("SELECT COUNT(*) AS n FROM pick_lists")["n"] == 2
-    )  # one list per order, until handed out
+    )  # one list per order, until planned onto a cart
+    plan(store)  # what the server's planner does as lists arrive
     picker = connect(app, socketio, tokens["picker"])
     state = screen(picker)
     assert state["screen"] == "pick_tote" and state["orders"] == [a, b]
@@ -91,6 +92,7 @@ def test_an_urgent_order_never_waits_behind_a_batch(floor):
     picker = connect(app, socketio, tokens["picker"])
     assert screen(picker)["orders"] == [urgent]
     auth.create_device(store, "picker-e2", "picker", "WH-EAST")
+    plan(store)
     second = connect(app, socketio, auth.create_device(store, "picker-e3", "picker", "WH-EAST"))
     assert screen(second)["orders"] == normal
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import connect, place, plan, scan, settle, states
+from floorkit import connect, emit, place, plan, scan, settle, states
 
 from server.services import auth, board, planning, screens
 from server.store import open_store
@@ -221,3 +221,26 @@ def test_the_planner_keeps_a_quarter_of_the_pickers_worth_of_carts(floor):
     assert planning.plan_ahead(store, "WH-EAST", budget=100) == 0
     assert plan(store) == 1  # one per picker asked: the 3 orders left make one more cart
     assert plan(store) == 0  # and no fresh list is left
+
+
+def test_the_first_screen_holds_the_work_and_a_logged_out_picker_gets_none(floor):
+    app, socketio, store, tokens = floor
+    place(store, "a", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    (first,) = states(picker)  # one event: "Connected" with the list already on it
+    assert first["state"]["screen"] == "pick_tote" and "new pick list" in first["message"]
+    did = _id(store, tokens["picker"])
+    list_id = first["state"]["pick_list_id"]
+    assert emit(picker, "action", {"id": "out", "action": "logout"})["ok"]
+    picker.disconnect(namespace="/device")
+    place(store, "b", [("SKU-B", 1)])
+    again = connect(app, socketio, tokens["picker"])
+    assert states(again)[-1]["state"]["screen"] == "idle"  # logged out: offered nothing
+    assert (
+        store.one(
+            "SELECT COUNT(*) AS n FROM pick_lists WHERE device_id = ? AND status = 'assigned'",
+            (did,),
+        )["n"]
+        == 0
+    )
+    assert list_id  # the first list went back to the queue at log-out
