@@ -99,30 +99,21 @@ class Store:
                 self._depth = 0
 
     def _begin_immediate(self) -> None:
-        if self.cooperative_lock_wait:
-            self._begin_cooperatively()
-            return
-        # busy_timeout covers BEGIN IMMEDIATE; the loop is a second guard for
-        # long contention between several processes.
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
+        """BEGIN IMMEDIATE, retried while another connection holds the write lock (up to 60 s).
 
-    def _begin_cooperatively(self) -> None:
-        """BEGIN IMMEDIATE without SQLite's busy handler: it sleeps inside the C call, holding
-        the whole gevent loop (every device link of the process), in steps up to 100 ms, and a
-        process losing the lock to a busy sibling waited a second and more. Here the wait is
-        short sleeps (gevent's, under its patching), for up to 60 s."""
-        self.conn.execute("PRAGMA busy_timeout=0")
+        Alone, SQLite's busy handler (busy_timeout) waits, and this loop only guards long
+        contention. With `cooperative_lock_wait` (several processes on one file) the busy
+        handler is off while we wait: it sleeps inside the C call, holding the whole gevent
+        loop (every device link of the process) in steps up to 100 ms, and a process losing
+        the lock to a busy sibling waited a second and more. The loop's short sleeps are
+        gevent's under its patching, so the process serves its links meanwhile.
+        """
+        cooperative = self.cooperative_lock_wait
+        if cooperative:
+            self.conn.execute("PRAGMA busy_timeout=0")
         try:
             deadline = time.monotonic() + 60
-            pause = 0.0005
+            pause = 0.0005 if cooperative else 0.01
             while True:
                 try:
                     self.conn.execute("BEGIN IMMEDIATE")
@@ -131,9 +122,11 @@ class Store:
                     if "locked" not in str(exc) or time.monotonic() > deadline:
                         raise
                 time.sleep(pause)
-                pause = min(pause * 2, 0.004)
+                if cooperative:
+                    pause = min(pause * 2, 0.004)
         finally:
-            self.conn.execute("PRAGMA busy_timeout=30000")
+            if cooperative:
+                self.conn.execute("PRAGMA busy_timeout=30000")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:
