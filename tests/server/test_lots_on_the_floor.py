@@ -13,34 +13,31 @@ from server.services import catalogue
 from shared.protocol import DeviceState
 
 
-def test_picker_must_scan_the_reserved_lot(floor):
+def _lot(location: str, lot: str, expires: str) -> dict:
+    """Five units of green tea (SKU-C) of one lot in an east bin."""
+    return {"warehouse": "WH-EAST", "location": location, "sku": "SKU-C", "on_hand": 5,
+            "lot": lot, "expires": expires}  # fmt: skip
+
+
+SOON = _lot("E-02-01", "SOON", "2030-01-01")
+LATE = _lot("E-01-02", "LATE", "2031-01-01")
+
+
+def lot_step(floor, stock: tuple[dict, ...] = (SOON,)):
+    """A picker at the bin of a lot-tracked step for one unit of tea: (handheld, its screen)."""
     app, socketio, store, tokens = floor
-    lots = {
-        "stock": [
-            {
-                "warehouse": "WH-EAST",
-                "location": "E-01-02",
-                "sku": "SKU-C",
-                "on_hand": 5,
-                "lot": "LATE",
-                "expires": "2031-01-01",
-            },
-            {
-                "warehouse": "WH-EAST",
-                "location": "E-02-01",
-                "sku": "SKU-C",
-                "on_hand": 5,
-                "lot": "SOON",
-                "expires": "2030-01-01",
-            },
-        ]
-    }
-    catalogue.load(store, CatalogueIn.model_validate_json(json.dumps(lots)))
+    catalogue.load(store, CatalogueIn.model_validate_json(json.dumps({"stock": list(stock)})))
     place(store, "tea", [("SKU-C", 1)])
     picker = connect(app, socketio, tokens["picker"])
     scan(picker, "TOTE-1", "1")
     state = scan(picker, "LE-02-01", "2")["state"]
-    assert state["step"]["lot"] == "SOON" and state["step"]["location"] == "E-02-01"
+    assert state["screen"] == "pick_item" and state["step"]["lot"] == "SOON"
+    return picker, state
+
+
+def test_picker_must_scan_the_reserved_lot(floor):
+    picker, state = lot_step(floor, (LATE, SOON))  # the earliest expiry is reserved
+    assert state["step"]["location"] == "E-02-01"
     assert scan(picker, "9501101530003", "3")["code"] == "lot_required"
     assert scan(picker, "]C10109501101530003" + "10LATE", "4")["code"] == "wrong_lot"
     assert scan(picker, "]C10109501101530003" + "10SOON", "5")["code"] == "list_done"
@@ -62,29 +59,6 @@ LOT_FORMS = [
     "]C0(01)09501101530003(10)SOON",  # bars holding the parenthesised text (plain Code 128)
     "https://id.gs1.org/01/09501101530003/10/SOON",  # GS1 Digital Link
 ]
-
-
-def lot_step(floor):
-    app, socketio, store, tokens = floor
-    lots = {
-        "stock": [
-            {
-                "warehouse": "WH-EAST",
-                "location": "E-02-01",
-                "sku": "SKU-C",
-                "on_hand": 5,
-                "lot": "SOON",
-                "expires": "2030-01-01",
-            }
-        ]
-    }
-    catalogue.load(store, CatalogueIn.model_validate_json(json.dumps(lots)))
-    place(store, "tea", [("SKU-C", 1)])
-    picker = connect(app, socketio, tokens["picker"])
-    scan(picker, "TOTE-1", "1")
-    state = scan(picker, "LE-02-01", "2")["state"]
-    assert state["screen"] == "pick_item" and state["step"]["lot"] == "SOON"
-    return picker, state
 
 
 @pytest.mark.parametrize("barcode", LOT_FORMS)
