@@ -91,10 +91,11 @@ def compose(store: Store, job: mail.Job, settings: EmailSettings) -> EmailMessag
 
 
 def _permanent(exc: Exception) -> bool:
-    """Whether an SMTP failure refuses the mail for good (5xx to the sender, recipient or data)."""
+    """Whether an SMTP failure refuses this mail for good: a 5xx to its recipient or its
+    content. A refused sender or login is our configuration's fault: retried until fixed."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError):
+    if isinstance(exc, smtplib.SMTPDataError):
         return exc.smtp_code >= 500
     return isinstance(exc, Permanent)
 
