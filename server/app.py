@@ -41,12 +41,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         # Several processes on one file: another's write lock is waited for cooperatively.
         store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
-    mail.SETTINGS.update(
-        enabled=settings.email.enabled,
-        public_base_url=settings.email.public_base_url,
-        shop_name=settings.email.shop_name,
-        shop_names=dict(settings.email.shop_names),
-    )
+    mail.configure(settings.email)
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:

@@ -111,7 +111,7 @@ class Mailer:
     @property
     def lease(self) -> float:
         """How long a claim holds: past a whole batch's timeouts, so no live send is doubled."""
-        return self.settings.timeout_seconds * 3 + 5
+        return self.settings.timeout_seconds * (BATCH + 2) + 5
 
     def run(self) -> None:
         """Send for ever (a background greenlet)."""
@@ -145,29 +145,34 @@ class Mailer:
         return smtp
 
     def send(self, jobs: list[mail.Job]) -> None:
-        """Send the claimed mails over one connection, writing down each outcome."""
+        """Send the claimed mails over one connection, writing down each outcome.
+
+        When the SMTP server cannot be reached (or refuses the TLS or the login), the rest of
+        the batch is not tried: each is written down as failed with that error, to retry."""
         s = self.settings
         smtp: smtplib.SMTP | None = None
         try:
-            for job in jobs:
+            for i, job in enumerate(jobs):
                 try:
                     msg = compose(self.store, job, s)
-                    if smtp is None:
+                except Exception as exc:  # an order we cannot render: retried, said in the log
+                    self._failed(job, exc)
+                    continue
+                if smtp is None:
+                    try:
                         smtp = self._connect()
+                    except Exception as exc:
+                        for rest in jobs[i:]:
+                            self._failed(rest, exc)
+                        return
+                try:
                     smtp.send_message(msg)
                 except Exception as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                    permanent = _permanent(exc)
-                    if not permanent and not isinstance(exc, smtplib.SMTPResponseException):
+                    if not isinstance(exc, smtplib.SMTPResponseException):
                         # The connection is in doubt: drop it, the next mail opens another.
-                        if smtp is not None:
-                            smtp.close()
+                        smtp.close()
                         smtp = None
-                    status = mail.failed(
-                        self.store, job, error, permanent,
-                        s.retry_base_seconds, s.retry_max_seconds,
-                    )  # fmt: skip
-                    log.warning("customer mail %s (%s): %s, %s", job.id, job.kind, error, status)
+                    self._failed(job, exc)
                     continue
                 mail.sent(self.store, job)
                 self.sent += 1
@@ -177,3 +182,11 @@ class Mailer:
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     smtp.close()
+
+    def _failed(self, job: mail.Job, exc: Exception) -> None:
+        s = self.settings
+        error = f"{type(exc).__name__}: {exc}"
+        status = mail.failed(
+            self.store, job, error, _permanent(exc), s.retry_base_seconds, s.retry_max_seconds
+        )
+        log.warning("customer mail %s (%s): %s, %s", job.id, job.kind, error, status)

@@ -19,14 +19,25 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from server.config import EmailSettings
 from server.services.clock import now
 from server.store import Store
 
 KINDS: tuple[str, ...] = ("shipped", "out_for_delivery", "delivered", "exception")
 MAIL_STATUSES = ("pending", "sent", "refused", "no_address", "off")
 
-# Set from the server's settings when the app is built ([email] enabled, public_base_url).
+# Set from the server's settings (configure) by the app and the admin CLI.
 SETTINGS: dict[str, Any] = {"enabled": False, "public_base_url": ""}
+
+
+def configure(settings: EmailSettings) -> None:
+    """Take the [email] settings record() and the tracking links need (once per process)."""
+    SETTINGS.update(
+        enabled=settings.enabled,
+        public_base_url=settings.public_base_url,
+        shop_name=settings.shop_name,
+        shop_names=dict(settings.shop_names),
+    )
 
 
 def tracking_url(token: str) -> str:

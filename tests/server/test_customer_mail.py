@@ -262,3 +262,20 @@ def test_the_app_hands_its_email_settings_to_the_outbox(settings):
         assert mail.SETTINGS["enabled"] is True and mail.SETTINGS["public_base_url"] == BASE
     finally:
         app.extensions["store"].close()
+
+
+def test_a_batch_meeting_a_dead_server_is_kept_whole_and_sent_later(store, catalogue, sink, mailer):
+    ids = [order_with_parcel(store, shop_id=f"b-{i}", tracking=f"SF9{i}") for i in range(3)]
+    for oid in ids:
+        move(store, oid, "shipped")
+    sink.stop()
+    assert mailer.run_once() == 3  # one failed connection: all three written down, none lost
+    rows = [mail.listing(store, oid)[0] for oid in ids]
+    assert [(r["status"], r["attempts"]) for r in rows] == [("pending", 1)] * 3
+    assert all("Connection refused" in r["last_error"] for r in rows)
+    sink.start()
+    assert send_due(mailer) == 3
+    assert sorted(m["To"] for m in sink.wait_for(3)) == [EMAIL] * 3
+    assert {m["Subject"] for m in sink.messages} == {
+        "Hopper Supplies: your order #1043 has shipped"
+    }
