@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.text import NoHidden
+from shared.text import HIDDEN, NoHidden
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
 # Names, addresses, reasons: no control or bidi override characters (shared.text).
@@ -23,7 +23,8 @@ BarcodeText = Annotated[
 ]
 # An e-mail address as customers' mail goes to it: one @, no spaces or angle brackets, a dot
 # in the domain. Deliverability is the mail server's to judge; this refuses what cannot be one.
-EMAIL_PATTERN = r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$"
+_NOT_IN_EMAIL = '@\\s<>,;"' + HIDDEN.encode("unicode_escape").decode()
+EMAIL_PATTERN = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}.]+$"
 Email = Annotated[
     str, StringConstraints(max_length=254, strip_whitespace=True, pattern=EMAIL_PATTERN)
 ]
