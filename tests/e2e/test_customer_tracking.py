@@ -4,6 +4,7 @@ the real headless Chromium at a phone's size."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -52,7 +53,11 @@ def test_the_shipped_mail_links_to_a_tracking_page_a_phone_can_read(
         move(floor_store, oid, "delivered")
         (delivered,) = sink.wait_for(3, timeout=20)[2:]
         assert delivered["Subject"].endswith("was delivered")
-    assert [r["status"] for r in mail.listing(floor_store, oid)] == ["sent"] * 3
+    # The sink answers before the server writes the outcome down: wait for the note.
+    deadline = time.monotonic() + 10
+    while [r["status"] for r in mail.listing(floor_store, oid)] != ["sent"] * 3:
+        assert time.monotonic() < deadline, mail.listing(floor_store, oid)
+        time.sleep(0.05)
 
     # The customer opens the link on a phone: the page is served by the real server.
     context = chromium.new_context(viewport=PHONE, is_mobile=True, device_scale_factor=2)
