@@ -279,3 +279,24 @@ def test_a_batch_meeting_a_dead_server_is_kept_whole_and_sent_later(store, catal
     assert {m["Subject"] for m in sink.messages} == {
         "Hopper Supplies: your order #1043 has shipped"
     }
+
+
+@pytest.mark.parametrize(
+    ("email", "contact", "taken"),
+    [
+        ("grace@example.com", "other@example.com", "grace@example.com"),
+        (None, "contact@example.com", "contact@example.com"),
+        ("not an address", "contact@example.com", "contact@example.com"),
+        ("not an address", None, None),
+        (None, None, None),
+    ],
+)
+def test_a_shopify_order_gives_its_email_else_its_contact_email(email, contact, taken):
+    from shopkit import shopify_order
+
+    from server.domain import shopify
+
+    order = shopify.ShopifyOrder.model_validate(shopify_order(email=email, contact_email=contact))
+    assert shopify.customer_email(order) == taken
+    mapped = shopify.to_order("shop-us", order, {"SKU-A", "SKU-B"})
+    assert mapped.problems == [] and mapped.order.email == taken  # never refused for it
