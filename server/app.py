@@ -11,7 +11,7 @@ from gevent import monkey
 
 from server.config import Settings, load_settings
 from server.realtime.wire import DevicePacket
-from server.services import packages
+from server.services import mail, packages
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         # Several processes on one file: another's write lock is waited for cooperatively.
         store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
+    mail.configure(settings.email)
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:
@@ -61,10 +62,12 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     app.extensions["scanfloor.socketio"] = socketio
 
     from server import api, metrics, realtime, web
+    from server.web import tracking
 
     metrics.init_app(app)
     api.init_app(app)
     web.init_app(app)
+    tracking.init_app(app)
     realtime.init_app(app, socketio)
     if monkey.is_module_patched("socket"):
         # Serving under gevent: post status changes to the shops' webhooks in the background.
@@ -73,4 +76,11 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         deliverer = Deliverer(store, settings.webhooks)
         app.extensions["scanfloor.deliverer"] = deliverer
         socketio.start_background_task(deliverer.run)
+        if settings.email.enabled:
+            # Tell customers at the shipping milestones (the outbox in server/services/mail.py).
+            from server.mailer import Mailer
+
+            mailer = Mailer(store, settings.email)
+            app.extensions["scanfloor.mailer"] = mailer
+            socketio.start_background_task(mailer.run)
     return app, socketio

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from server.cli_import import Catalogue, ImportProblems, read_catalogue, read_orders
 from server.config import Settings, load_settings
-from server.services import allocate, auth, catalogue, orders
+from server.services import allocate, auth, catalogue, mail, orders
 from server.store import Store, open_store
 
 KINDS = ("warehouses", "locations", "products", "stock", "orders")
@@ -50,6 +50,7 @@ def settings_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_db(settings: Settings, create: bool = False) -> Store:
     """The site's database, migrated; unless creating, it must exist (`scanfloor init`)."""
+    mail.configure(settings.email)  # status changes made here queue mails as the server's do
     path = settings.db_path
     if not create and not path.exists():
         raise click.ClickException(f"no database at {path}: run `scanfloor init` first")

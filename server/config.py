@@ -55,6 +55,34 @@ class WebhookSettings(BaseModel):
     concurrency: int = Field(8, ge=1, le=256)
 
 
+class EmailSettings(BaseModel):
+    """Telling customers by e-mail at the shipping milestones, and the public tracking page."""
+
+    enabled: bool = Field(False, description="false: mails are noted as `off`, never sent")
+    host: str = "127.0.0.1"
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="upgrade the connection with STARTTLS first")
+    # Where the server's certificate is checked against: empty = the system's CA store.
+    ca_file: str = ""
+    username: str = Field("", description="empty: no SMTP login")
+    password: str = ""
+    sender: str = Field("shop@example.com", alias="from", description="the From: address")
+    shop_name: str = Field("Our shop", description="the shop's name in mails and on the page")
+    shop_names: dict[str, str] = Field(
+        default_factory=dict, description="channel code -> the shop's name, where they differ"
+    )
+    public_base_url: str = Field(
+        "", description="how customers reach this server, e.g. https://track.example.com"
+    )
+    timeout_seconds: float = Field(20.0, gt=0)
+    # After the n-th failed attempt: retry_base_seconds * 2^(n-1), at most retry_max_seconds.
+    retry_base_seconds: float = Field(30.0, gt=0)
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    poll_seconds: float = Field(2.0, gt=0)
+
+    model_config = {"populate_by_name": True}
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -71,6 +99,7 @@ class Settings(BaseSettings):
     device: DeviceLinkSettings = DeviceLinkSettings()
     label: LabelSettings = LabelSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    email: EmailSettings = EmailSettings()
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 

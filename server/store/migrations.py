@@ -635,3 +635,44 @@ def m0013_waiting_totes(db: Database) -> None:
         "CREATE INDEX pick_lists_waiting ON pick_lists(warehouse, picked_at, id) "
         "WHERE status IN ('picked', 'packing')"
     )
+
+
+@MIGRATIONS(name="0014_packages_carrier")
+def m0014_packages_carrier(db: Database) -> None:
+    """Each package names its carrier and service (the built-in carrier is `local`)."""
+    db.execute("ALTER TABLE packages ADD COLUMN carrier TEXT NOT NULL DEFAULT 'local'")
+    db.execute("ALTER TABLE packages ADD COLUMN service TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS(name="0014_customer_mail")
+def m0014_customer_mail(db: Database) -> None:
+    """Telling the customer: how the ship-to was placed on the map, the customer's e-mail
+    address, an unguessable tracking-page token per order, and the durable outbox of the
+    e-mails to send (one row per order status change that tells the customer)."""
+    _run(
+        db,
+        """
+ALTER TABLE orders ADD COLUMN geocoded TEXT NOT NULL DEFAULT 'given'
+  CHECK (geocoded IN ('given', 'postcode', 'city', 'none'));
+UPDATE orders SET geocoded = 'none' WHERE lat IS NULL OR lon IS NULL;
+ALTER TABLE orders ADD COLUMN email TEXT;
+ALTER TABLE orders ADD COLUMN track_token TEXT;
+UPDATE orders SET track_token = lower(hex(randomblob(16)));
+CREATE UNIQUE INDEX orders_track_token ON orders(track_token);
+CREATE TABLE customer_mails (
+  id INTEGER PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  event_id INTEGER NOT NULL UNIQUE REFERENCES order_events(id),  -- one mail per status change
+  kind TEXT NOT NULL,                   -- shipped, out_for_delivery, delivered, exception
+  recipient TEXT,                       -- NULL: the order has no address (status no_address)
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'refused', 'no_address', 'off')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at REAL NOT NULL,                -- due then (a claimed one: when a crashed claim lapses)
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX customer_mails_due ON customer_mails(next_at) WHERE status = 'pending';
+CREATE INDEX customer_mails_order ON customer_mails(order_id)
+""",
+    )
