@@ -644,8 +644,8 @@ def m0014_packages_carrier(db: Database) -> None:
     db.execute("ALTER TABLE packages ADD COLUMN service TEXT NOT NULL DEFAULT ''")
 
 
-@MIGRATIONS(name="0014_customer_mail")
-def m0014_customer_mail(db: Database) -> None:
+@MIGRATIONS(name="0015_customer_mail")
+def m0015_customer_mail(db: Database) -> None:
     """Telling the customer: how the ship-to was placed on the map, the customer's e-mail
     address, an unguessable tracking-page token per order, and the durable outbox of the
     e-mails to send (one row per order status change that tells the customer)."""
