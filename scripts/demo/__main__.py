@@ -26,7 +26,14 @@ def _numbers(shop_numbers: list[str]) -> str:
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="folder for data, logs and labels"
 )
-@click.option("--orders", "orders_count", default=30, show_default=True, help="orders to send")
+@click.option(
+    "--orders",
+    "orders_count",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="orders to send",
+)
 @click.option("--seed", "seed_value", default=7, show_default=True, help="random seed")
 @click.option(
     "--wrong-rate", default=0.05, show_default=True, help="share of wrong scans by the workers"

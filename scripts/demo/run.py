@@ -169,9 +169,18 @@ def seed_only(out: Path, seed_value: int, orders_count: int, say=print) -> None:
         say(f"device {dev['name']} ({dev['role']}, {dev['warehouse']}): token {dev['token']}")
 
 
+def left_out(floor: Floor, say=print) -> None:
+    """Say which shop lines are no floor work (the gift card), from the orders' timelines."""
+    for placed in floor.placed[seed.GIFT_CARD_ORDER - 1 : seed.GIFT_CARD_ORDER]:
+        for e in floor.order(placed.id)["timeline"]:
+            if e["event"] == "shop_lines_left_out":
+                items = ", ".join(f"{i['title']} ({i['why']})" for i in e["detail"]["line_items"])
+                say(f"  shop: {placed.shop_number}'s line {items} is no floor work: left out")
+
+
 def setup(
     floor: Floor, seed_value: int, orders_count: int, wrong_rate: float, say=print
-) -> list[dict]:
+) -> list[shop.Placed]:
     """Seed the site and start server, printers and devices; each is on `floor` once started,
     so `floor.stop()` stops whatever had started if this is interrupted."""
     out = floor.out
@@ -190,12 +199,7 @@ def setup(
 
     payloads = seed.shopify_orders(rng, orders_count)
     floor.placed = shop.send_orders(shop.Shop(floor.base, secret, rng), payloads, say)
-    gift = next((p for p in floor.placed[seed.GIFT_CARD_ORDER - 1 : seed.GIFT_CARD_ORDER]), None)
-    if gift is not None:
-        left = [e for e in floor.order(gift.id)["timeline"] if e["event"] == "shop_lines_left_out"]
-        for e in left:
-            items = ", ".join(f"{i['title']} ({i['why']})" for i in e["detail"]["line_items"])
-            say(f"  shop: {gift.shop_number}'s line {items} is no floor work: left out")
+    left_out(floor, say)
 
     for i, dev in enumerate(devices):
         proxy = floor.proxies[dev["name"]] = NetProxy(("127.0.0.1", floor.port)).start()

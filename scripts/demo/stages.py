@@ -97,6 +97,7 @@ class ShopWebhooks(Stage):
         self.receiver: ShopReceiver | None = None
         self.subscription: int | None = None
         self.thread: threading.Thread | None = None
+        self.settling = threading.Event()  # the floor is done: an outage not begun never will
         self.down_seconds = 0.0
 
     def env(self) -> dict[str, str]:
@@ -125,7 +126,7 @@ class ShopWebhooks(Stage):
         first = self.receiver.when_first("order.picking")
         deadline = time.monotonic() + 120
         while not first.wait(0.1):
-            if floor.stopping.is_set() or time.monotonic() > deadline:
+            if floor.stopping.is_set() or self.settling.is_set() or time.monotonic() > deadline:
                 return
         what = {"closed": "down (nothing listens)", "busy": "back but answering 503"}
         for mode, seconds in OUTAGE:
@@ -146,6 +147,7 @@ class ShopWebhooks(Stage):
 
     def settle(self, floor: Floor, until: float, say=print) -> None:
         """Wait for the outage to end and the outbox to drain (bounded by `until`)."""
+        self.settling.set()
         if self.thread is not None:
             self.thread.join(max(0.0, until - time.monotonic()))
         while (left := self.pending(floor)) and time.monotonic() < until:
@@ -213,10 +215,12 @@ class ShopWebhooks(Stage):
 
     def lines(self, f: dict[str, Any]) -> list[str]:
         lost = f["lost"] + f["not_queued"]
-        lines = [
-            f"  webhooks delivered   {f['delivered']} ({f['retried']} retried after the shop's "
-            f"receiver was down), {lost} lost"
-        ]
+        retried = (
+            f"{f['retried']} retried after the shop's receiver was down"
+            if f["receiver_down_s"]
+            else "the shop's receiver was not down this run"
+        )
+        lines = [f"  webhooks delivered   {f['delivered']} ({retried}), {lost} lost"]
         wrong = [
             f"{f[k]} {k.replace('_', ' ')}"
             for k in (
