@@ -380,32 +380,27 @@ def walking(db: Path) -> dict:
 
 
 def summary(floor: Floor) -> dict:
-    """The figures of the run, from the database, the devices' stats and the printers."""
+    """The figures of the run: counters over REST (`GET /api/stats`, the orders and the
+    stages' own), the walk and the journals from the database, the devices' stats files
+    and the printers."""
     db = floor.out / "data" / "scanfloor.db"
-    with sqlite3.connect(db) as conn:
-        scans, wrong = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(ok = 0), 0) FROM scans"
-        ).fetchone()
-        printed = conn.execute(
-            "SELECT COUNT(*) FROM print_jobs WHERE status = 'printed'"
-        ).fetchone()[0]
-        confirmed = conn.execute(
-            "SELECT COUNT(*) FROM packages WHERE status = 'confirmed'"
-        ).fetchone()[0]
+    resp = floor.api.get(f"{floor.base}/api/stats", timeout=10)
+    resp.raise_for_status()
+    stats = resp.json()
     rtts: list[float] = []
     for f in (floor.out / "devices").glob("*.stats.json"):
         rtts += json.loads(f.read_text())["rtt_ms"]
     labels = [label for p in floor.printers for label in p.labels]
     return {
-        "orders": counts(db),
+        "orders": stats["orders"],
         "backordered": floor.shop_numbers("backordered"),
         "cancelled": floor.shop_numbers("cancelled"),
         "orders_from_shopify": len(floor.placed),
-        "scans": scans,
-        "wrong_scans": wrong,
+        "scans": stats["scans"],
+        "wrong_scans": stats["wrong_scans"],
         "labels_printed": len(labels),
-        "print_jobs_printed": printed,
-        "packages_confirmed": confirmed,
+        "print_jobs_printed": stats["labels_printed"],
+        "packages_confirmed": stats["packages_confirmed"],
         "rtt_p50_ms": round(statistics.median(rtts), 2) if rtts else None,
         "rtt_p99_ms": round(percentile(rtts, 99), 2) if rtts else None,
         "labels_dir": str(floor.out / "labels"),
