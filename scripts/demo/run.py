@@ -328,11 +328,11 @@ def settle(floor: Floor, say=print, seconds: float = SETTLE_SECONDS) -> None:
 
 
 def follow(floor: Floor) -> dict | None:
-    """One order from the shop's webhook to where it ended (the first packed one): its steps
-    from its timeline over REST, and what each stage told about it."""
+    """One order from the shop's webhook to where it ended (the first that went through the
+    floor): its steps from its timeline over REST, and what each stage told about it."""
     for placed in floor.placed:
         order = floor.order(placed.id)
-        if order["status"] == "packed":
+        if order["status"] not in ("received", "backordered", "cancelled"):
             break
     else:
         return None

@@ -28,6 +28,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from scripts.demo.receiver import ShopReceiver
 from server.services import webhooks
 
@@ -87,6 +89,39 @@ def status_changes(timeline: list[dict[str, Any]]) -> list[str]:
     return changes
 
 
+FIGURES = (
+    "events", "delivered", "retried", "failed_attempts", "dead", "pending",
+    "not_queued", "lost", "unexpected", "out_of_order", "ids_differ",
+)  # fmt: skip
+
+
+def check_order(
+    timeline: list[dict[str, Any]], rows: list[dict[str, Any]], got: list[tuple[str, str]]
+) -> Counter:
+    """One order's webhooks, checked: `timeline` from `GET /api/orders/<id>`, `rows` its
+    deliveries from `GET /api/webhook-deliveries` (oldest first), `got` the (webhook-id,
+    event) the receiver took, in the order they first came. Every status change must be
+    queued (else `not_queued`), delivered and taken (else `lost`), in order (else
+    `out_of_order`), as the messages the server says it delivered (else `ids_differ`)."""
+    wanted = [f"order.{s}" for s in status_changes(timeline)]
+    want = Counter(wanted)
+    events = [event for _, event in got]
+    delivered = [d for d in rows if d["status"] == "delivered"]
+    return Counter(
+        events=len(wanted),
+        delivered=len(delivered),
+        retried=sum(d["attempts"] > 1 for d in delivered),
+        failed_attempts=sum(max(0, d["attempts"] - 1) for d in rows),
+        dead=sum(d["status"] == "dead" for d in rows),
+        pending=sum(d["status"] == "pending" for d in rows),
+        not_queued=(want - Counter(d["event"] for d in rows)).total(),
+        lost=(want - Counter(events)).total(),
+        unexpected=(Counter(events) - want).total(),
+        out_of_order=int(Counter(events) == want and events != wanted),
+        ids_differ=int([m for m, _ in got] != [d["msg_id"] for d in delivered]),
+    )
+
+
 class ShopWebhooks(Stage):
     """The shop's webhook receiver, subscribed to every order event; down for a while."""
 
@@ -135,12 +170,15 @@ class ShopWebhooks(Stage):
             if floor.stopping.wait(seconds):
                 return
             self.down_seconds += seconds
+        waiting = self.pending(floor)
         self.receiver.set_mode("up")
-        say("  shop: webhook receiver up again")
+        say(f"  shop: webhook receiver up again ({waiting} deliveries waiting for it)")
 
     def pending(self, floor: Floor) -> int:
         """Deliveries to the receiver not yet made, from `GET /api/webhook-subscriptions`."""
-        resp = floor.api.get(f"{floor.base}/api/webhook-subscriptions", timeout=10)
+        # Its own request, not floor.api's session: the outage thread asks too.
+        url = f"{floor.base}/api/webhook-subscriptions"
+        resp = requests.get(url, headers=dict(floor.api.headers), timeout=10)
         resp.raise_for_status()
         subs = {s["id"]: s for s in resp.json()["subscriptions"]}
         return subs[self.subscription]["pending"]
@@ -169,43 +207,13 @@ class ShopWebhooks(Stage):
         order's timeline (REST): every status change arrived, once each, in order."""
         assert self.receiver is not None
         r = self.receiver
-        fig = Counter()
+        fig: Counter = Counter()
         for placed in floor.placed:
-            order = floor.order(placed.id)
-            want = [f"order.{s}" for s in status_changes(order["timeline"])]
-            rows = self._deliveries(floor, placed.id)
-            got_ids = r.arrived.get(placed.id, [])
-            got = [r.taken[m]["type"] for m in got_ids]
-            fig["events"] += len(want)
-            fig["delivered"] += sum(d["status"] == "delivered" for d in rows)
-            fig["retried"] += sum(d["status"] == "delivered" and d["attempts"] > 1 for d in rows)
-            fig["failed_attempts"] += sum(max(0, d["attempts"] - 1) for d in rows)
-            fig["dead"] += sum(d["status"] == "dead" for d in rows)
-            fig["pending"] += sum(d["status"] == "pending" for d in rows)
-            fig["not_queued"] += sum((Counter(want) - Counter(d["event"] for d in rows)).values())
-            fig["lost"] += sum((Counter(want) - Counter(got)).values())
-            fig["unexpected"] += sum((Counter(got) - Counter(want)).values())
-            fig["out_of_order"] += Counter(got) == Counter(want) and got != want
-            fig["ids_differ"] += got_ids != [
-                d["msg_id"] for d in rows if d["status"] == "delivered"
-            ]
+            timeline = floor.order(placed.id)["timeline"]
+            got = [(m, r.taken[m]["type"]) for m in r.arrived.get(placed.id, [])]
+            fig += check_order(timeline, self._deliveries(floor, placed.id), got)
         return {
-            **{
-                k: fig[k]
-                for k in (
-                    "events",
-                    "delivered",
-                    "retried",
-                    "failed_attempts",
-                    "dead",
-                    "pending",
-                    "not_queued",
-                    "lost",
-                    "unexpected",
-                    "out_of_order",
-                    "ids_differ",
-                )
-            },  # fmt: skip
+            **{k: fig[k] for k in FIGURES},
             "duplicates": r.duplicates,
             "answered_503": r.refused,
             "bad_signatures": r.bad_signatures,

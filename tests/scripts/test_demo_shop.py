@@ -14,7 +14,7 @@ from scripts.demo import seed
 from scripts.demo import shopify as shop
 from scripts.demo.receiver import ShopReceiver
 from scripts.demo.run import seed_site
-from scripts.demo.stages import status_changes
+from scripts.demo.stages import check_order, status_changes
 from server.delivery import signed_headers
 from server.domain import shopify as domain
 from server.services import orders, webhooks
@@ -111,3 +111,45 @@ def test_each_change_of_status_on_a_timeline_is_one_event():
     ]
     assert status_changes(timeline) == ["received", "allocated", "picking", "picked", "packed"]
     assert status_changes([]) == []
+
+
+STEPS = ("received", "received", "allocated", "picking", "picked", "packed")
+
+
+def _rows(statuses=STEPS[1:], attempts=(1, 3, 1, 1, 1)) -> list[dict]:
+    return [
+        {"event": f"order.{s}", "msg_id": f"m{n}", "status": "delivered", "attempts": a}
+        for n, (s, a) in enumerate(zip(statuses, attempts, strict=True))
+    ]
+
+
+def _got(rows: list[dict]) -> list[tuple[str, str]]:
+    return [(d["msg_id"], d["event"]) for d in rows]
+
+
+def test_an_order_whose_every_change_came_once_in_order_passes():
+    timeline = [{"status": s} for s in STEPS]
+    got = check_order(timeline, _rows(), _got(_rows()))
+    assert got["events"] == got["delivered"] == 5 and got["retried"] == 1
+    assert got["failed_attempts"] == 2
+    for what in ("lost", "not_queued", "unexpected", "out_of_order", "ids_differ", "dead"):
+        assert got[what] == 0, what
+
+
+def test_a_missing_a_late_or_a_foreign_event_is_counted():
+    timeline = [{"status": s} for s in STEPS]
+    rows = _rows()
+    missing = check_order(timeline, rows, _got(rows)[:2] + _got(rows)[3:])
+    assert missing["lost"] == 1 and missing["ids_differ"] == 1
+    swapped = _got(rows)
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    late = check_order(timeline, rows, swapped)
+    assert late["out_of_order"] == 1 and late["lost"] == 0
+    never_queued = check_order(timeline, rows[:4], _got(rows)[:4])
+    assert never_queued["not_queued"] == 1 and never_queued["lost"] == 1
+    dead = [dict(d) for d in rows]
+    dead[4]["status"] = "dead"
+    gone = check_order(timeline, dead, _got(rows)[:4])
+    assert gone["dead"] == 1 and gone["lost"] == 1 and gone["delivered"] == 4
+    extra = check_order(timeline, rows, _got(rows) + [("x", "order.shipped")])
+    assert extra["unexpected"] == 1 and extra["ids_differ"] == 1
