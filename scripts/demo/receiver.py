@@ -57,11 +57,11 @@ class ShopReceiver:
 
     def set_mode(self, mode: Mode) -> None:
         """`up`: takes deliveries; `busy`: answers 503; `closed`: not listening."""
+        self.mode = mode  # before it listens again: its first answer is already the new one
         if mode == "closed":
             self._close()
         elif self._server is None:
             self._open()
-        self.mode = mode
 
     def stop(self) -> None:
         self._close()
