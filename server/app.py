@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         ping_interval=settings.device.ping_interval,
         ping_timeout=settings.device.ping_timeout,
         max_http_buffer_size=min(settings.device.max_message_bytes, MAX_MESSAGE_BYTES),
-        cors_allowed_origins=[],
+        # Browsers only from these origins (empty setting: the server's own, by Host); a
+        # client sending no Origin header (the handhelds) is not checked by Engine.IO.
+        cors_allowed_origins=settings.http.allowed_origins or None,
         serializer=DevicePacket,  # a payload it cannot decode gets an error ack
         **kwargs,
     )
