@@ -190,3 +190,24 @@ def board_client(app: Flask, socketio: SocketIO, name: str = "sup", role: str = 
     return socketio.test_client(
         app, namespace=BOARD_NAMESPACE, flask_test_client=logged_in(app, name, role)
     )
+
+
+def http_login(base: str, name: str, password: str = BOARD_PASSWORD):
+    """A requests session logged in on a running server (its cookie opens /board)."""
+    import requests
+
+    session = requests.Session()
+    token = csrf_from(session.get(f"{base}/login", timeout=10).text)
+    resp = session.post(
+        f"{base}/login",
+        data={"username": name, "password": password, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert resp.status_code == 302, resp.text
+    return session
+
+
+def cookie_header(session) -> str:
+    """The session's cookies as one Cookie header, for a Socket.IO client."""
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
