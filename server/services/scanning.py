@@ -76,7 +76,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             if verdict.ok:
                 device = {**device, "worker": badge}  # the badge scan is the new worker's
         elif REQUIRE_BADGE["on"] and not device["worker"]:
-            verdict, list_id = Refused(False, "sign_in_first", say.sign_in_first()), None
+            verdict, list_id = BadgeVerdict(False, "sign_in_first", say.sign_in_first()), None
             screen_name = current_state(store, device["id"]).screen
         elif receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
@@ -142,7 +142,7 @@ REQUIRE_BADGE = {"on": False}
 
 
 @dataclass
-class Refused:
+class BadgeVerdict:
     ok: bool
     code: str
     message: str
@@ -155,7 +155,7 @@ def badge_name(text: str) -> str | None:
     return None
 
 
-def _sign_in(store: Store, device: dict, name: str, effects: Effects) -> Refused:
+def _sign_in(store: Store, device: dict, name: str, effects: Effects) -> BadgeVerdict:
     """A worker's badge: that worker works this device from now on (replacing whoever did).
 
     Pickers sign in on pickers' devices, packers on pack stations; supervisors and admins on
@@ -164,17 +164,17 @@ def _sign_in(store: Store, device: dict, name: str, effects: Effects) -> Refused
     """
     user = store.one("SELECT name, role FROM users WHERE name = ?", (name,))
     if user is None:
-        return Refused(False, "unknown_badge", say.unknown_badge(name))
+        return BadgeVerdict(False, "unknown_badge", say.unknown_badge(name))
     if user["role"] not in (device["role"], "supervisor", "admin"):
         message = say.badge_wrong_role(user["name"], user["role"], device["role"])
-        return Refused(False, "badge_wrong_role", message)
+        return BadgeVerdict(False, "badge_wrong_role", message)
     store.execute(
         "UPDATE devices SET worker = ?, logged_in = 1 WHERE id = ?", (user["name"], device["id"])
     )
     if not device["logged_in"]:
         effects.offer_work.add(device["warehouse"])
     effects.board = True
-    return Refused(True, "signed_in", say.signed_in(user["name"]))
+    return BadgeVerdict(True, "signed_in", say.signed_in(user["name"]))
 
 
 def _late_verdict(store: Store, device_id: int, msg: ScanIn) -> None:
