@@ -367,6 +367,40 @@ def add_devices(body: DevicesIn) -> dict[str, Any]:
     return {"devices": [{"name": n, "role": body.role, "token": t} for n, t in made]}
 
 
+def _cut(device_id: int) -> None:
+    """Cut the device's link now: here, and on the other processes through the bus."""
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is None:
+        return
+    hub.cut_now([device_id])
+    if hub.bus is not None:
+        hub.bus.cut([device_id])
+
+
+def revoke_device(name: str) -> dict[str, Any]:
+    """Revoke a device's token for good: its link is cut at once and refused from then on,
+    its pick list goes back to the queue at the step reached, its worker is signed out."""
+    try:
+        did, released = auth.revoke_device(_store(), name)
+    except KeyError:
+        raise ApiError(404, f"no device {name}") from None
+    _cut(did)
+    return {"name": name, "revoked": True, "released_pick_lists": released}
+
+
+def rotate_device(name: str) -> dict[str, Any]:
+    """A new token for a device (shown once); the old one stops working at once and its link
+    is cut. The device keeps its name and history; a revoked device cannot be rotated (409)."""
+    try:
+        did, token, released = auth.rotate_device(_store(), name)
+    except KeyError:
+        raise ApiError(404, f"no device {name}") from None
+    except auth.AuthError as exc:
+        raise ApiError(409, str(exc)) from None
+    _cut(did)
+    return {"name": name, "token": token, "released_pick_lists": released}
+
+
 def get_device(name: str) -> dict[str, Any]:
     """One device and the screen it should show."""
     found = reads.list_devices(_store(), name)
@@ -563,6 +597,24 @@ ROUTES: list[Route] = [
         also=(409,),
     ),
     Route("GET", "/devices/<name>", get_device, "Get a device", response=m.DeviceOut, also=(404,)),
+    Route(
+        "POST",
+        "/devices/<name>/revoke",
+        revoke_device,
+        "Revoke a device",
+        scope="devices:write",
+        response=m.DeviceRevokedOut,
+        also=(404,),
+    ),
+    Route(
+        "POST",
+        "/devices/<name>/rotate",
+        rotate_device,
+        "Give a device a new token",
+        scope="devices:write",
+        response=m.DeviceRotatedOut,
+        also=(404, 409),
+    ),
     Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
 ]
 ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out

@@ -129,6 +129,10 @@ class Bus:
             self._presence_wake.set()
         self.local_boards = bool(count)
 
+    def cut(self, device_ids: list[int]) -> None:
+        """Ask every process to cut these devices' links (their tokens changed)."""
+        self._send({"k": "cut", "d": sorted(device_ids)})
+
     def claim(self, msg_id: str) -> bool:
         """True for the one process that takes a message meant for one (`work`)."""
         return bool(self.redis.set(CLAIM_PREFIX + msg_id, self.instance, nx=True, ex=60))

@@ -109,3 +109,26 @@ def test_rotating_a_device_cuts_the_old_link_and_keeps_its_history(floor):
 def test_bad_expiry_is_refused(bad):
     with pytest.raises(auth.AuthError):
         auth.parse_expiry(bad)
+
+
+def test_admins_revoke_and_rotate_devices_over_rest(floor):
+    app, socketio, store, tokens = floor
+    client = app.test_client()
+    reader = _bearer(auth.create_api_key(store, "reader", ["read"]))
+    admin = _bearer(auth.create_api_key(store, "admin", ["devices:write", "read"]))
+    place(store, "a", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    assert client.post("/api/devices/picker-e1/revoke", headers=reader).status_code == 403
+    assert picker.is_connected(NS)
+    resp = client.post("/api/devices/picker-e1/revoke", headers=admin)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["revoked"] and len(resp.get_json()["released_pick_lists"]) == 1
+    settle()
+    assert not picker.is_connected(NS)  # cut in the same request, not a second later
+    listed = client.get("/api/devices/picker-e1", headers=admin).get_json()
+    assert listed["revoked"] is True and listed["connected"] is False
+    assert client.post("/api/devices/picker-e1/rotate", headers=admin).status_code == 409
+    assert client.post("/api/devices/nobody/revoke", headers=admin).status_code == 404
+    rotated = client.post("/api/devices/packer-e1/rotate", headers=admin).get_json()
+    assert rotated["token"].startswith("sfd_") and rotated["token"] != tokens["packer"]
+    assert connect(app, socketio, rotated["token"]).is_connected(NS)
