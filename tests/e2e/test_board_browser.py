@@ -65,7 +65,7 @@ def test_the_login_page_refuses_a_wrong_password_a_missing_csrf_token_and_a_pick
 ):
     from playwright.sync_api import expect
 
-    data_dir, _, _ = seeded_floor
+    data_dir, _, floor_store = seeded_floor
     base = server_proc(data_dir)
     page = browser_page
     log_in(page, base, "sam", "not the password")
@@ -93,6 +93,14 @@ def test_the_login_page_refuses_a_wrong_password_a_missing_csrf_token_and_a_pick
             transports=["websocket"],
             wait_timeout=5,
         )
+    # A supervisor's board whose session ends (a new password) goes back to the log-in page
+    # when its socket next connects.
+    page.context.clear_cookies()
+    log_in(page, base, "sam")
+    expect(page.locator("#link")).to_have_text("live")
+    users.set_password(floor_store, "sam", "a brand new password")
+    page.evaluate("window.scanfloorBoard.socket.disconnect().connect()")
+    expect(page).to_have_url(re.compile(r"/login\?next=/board$"))
 
 
 def test_board_shows_the_floor_and_follows_it_live(
