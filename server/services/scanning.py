@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 from server.domain import packing, picking
 from server.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
-from server.domain.floor_labels import BADGE_PREFIX
 from server.services import outbox, packages, receiving, shipments, views
 from server.services.clock import now
 from server.services.orders import record
@@ -34,6 +33,7 @@ from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
 from shared.barcodes import parse_scan
+from shared.commands import BADGE_PREFIX
 from shared.picking import read_scan
 from shared.protocol import ProtocolError, ScanIn, ScanReply
 
