@@ -11,7 +11,7 @@ from gevent import monkey
 
 from server.config import Settings, load_settings
 from server.realtime.wire import DevicePacket
-from server.services import mail, packages
+from server.services import mail, packages, scanning
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
     mail.configure(settings.email)
+    scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:
@@ -55,7 +56,9 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         ping_interval=settings.device.ping_interval,
         ping_timeout=settings.device.ping_timeout,
         max_http_buffer_size=min(settings.device.max_message_bytes, MAX_MESSAGE_BYTES),
-        cors_allowed_origins=[],
+        # Browsers only from these origins (empty setting: the server's own, by Host); a
+        # client sending no Origin header (the handhelds) is not checked by Engine.IO.
+        cors_allowed_origins=settings.http.allowed_origins or None,
         serializer=DevicePacket,  # a payload it cannot decode gets an error ack
         **kwargs,
     )

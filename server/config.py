@@ -21,6 +21,22 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8800
     max_body_bytes: int = Field(256 * 1024, description="REST bodies larger than this get 413.")
+    # Origins a browser may open Socket.IO from (e.g. "https://board.example.com"). Empty: only
+    # the server's own origin (scheme://Host of the request). Clients that send no Origin
+    # header (the handhelds' python-socketio) are not checked.
+    allowed_origins: list[str] = []
+    # Set behind TLS: the session cookie is then sent over HTTPS only.
+    secure_cookies: bool = False
+
+
+class LoginSettings(BaseModel):
+    """Log-in to the board: how long a session lasts, how often a wrong password may be tried."""
+
+    session_hours: float = Field(12.0, gt=0)
+    # More than `attempts` failures for one user name from one address within
+    # `window_seconds` get 429 (with Retry-After) until the oldest leaves the window.
+    attempts: int = Field(5, ge=1)
+    window_seconds: float = Field(300.0, gt=0)
 
 
 class DeviceLinkSettings(BaseModel):
@@ -31,6 +47,8 @@ class DeviceLinkSettings(BaseModel):
     max_message_bytes: int = 64 * 1024
     # A picker silent (link down) this long gives its pick list back to the queue.
     lease_seconds: float = 300.0
+    # true: a handheld does no work until a worker scans their badge (BADGE-<user>).
+    require_badge: bool = False
 
 
 class LabelSettings(BaseModel):
@@ -100,6 +118,7 @@ class Settings(BaseSettings):
     label: LabelSettings = LabelSettings()
     webhooks: WebhookSettings = WebhookSettings()
     email: EmailSettings = EmailSettings()
+    login: LoginSettings = LoginSettings()
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 

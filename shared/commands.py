@@ -18,6 +18,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 PREFIX = "CMD-"
+# A worker's badge (`scanfloor labels badges`): `BADGE-<user>`, sent as a `scan`; the server
+# signs that user in on the device.
+BADGE_PREFIX = "BADGE-"
 SHORT = "CMD-SHORT"
 COUNT = "CMD-COUNT"
 # A count card: CMD-COUNT-0 .. CMD-COUNT-9999 (units in the bin); CMD-SHORT-<n> the same.

@@ -353,3 +353,20 @@ def cart_found() -> str:
 
 def not_this_cart(barcode: str, totes: list[str]) -> str:
     return f"{barcode} is not on this cart. Scan tote {', '.join(totes)}"
+
+
+# ---------------------------------------------------------------- badges
+def signed_in(name: str) -> str:
+    return f"Signed in: {name}"
+
+
+def unknown_badge(name: str) -> str:
+    return f"No worker {name}: ask a supervisor for your badge"
+
+
+def badge_wrong_role(name: str, role: str, device_role: str) -> str:
+    return f"{name} is a {role}: this is a {device_role}'s device"
+
+
+def sign_in_first() -> str:
+    return "Scan your badge first"

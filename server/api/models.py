@@ -115,6 +115,8 @@ class DeviceOut(BaseModel):
     warehouse: str
     connected: bool
     last_seen: str | None
+    worker: str | None = Field(description="the user signed in by badge, null when nobody is")
+    revoked: bool = Field(description="its token was revoked: it can no longer connect")
     state: DeviceState = Field(description="the screen the device should show now")
 
 
@@ -130,6 +132,20 @@ class EnrolledDevice(BaseModel):
 
 class EnrolledOut(BaseModel):
     devices: list[EnrolledDevice]
+
+
+class DeviceRevokedOut(BaseModel):
+    name: str
+    revoked: bool
+    released_pick_lists: list[int] = Field(
+        description="pick lists it held, back in the queue at the step reached"
+    )
+
+
+class DeviceRotatedOut(BaseModel):
+    name: str
+    token: str = Field(description="the new device token, shown this once (stored hashed)")
+    released_pick_lists: list[int]
 
 
 class StatsOut(BaseModel):

@@ -367,6 +367,40 @@ def add_devices(body: DevicesIn) -> dict[str, Any]:
     return {"devices": [{"name": n, "role": body.role, "token": t} for n, t in made]}
 
 
+def _cut(device_id: int) -> None:
+    """Cut the device's link now: here, and on the other processes through the bus."""
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is None:
+        return
+    hub.cut_now([device_id])
+    if hub.bus is not None:
+        hub.bus.cut([device_id])
+
+
+def revoke_device(name: str) -> dict[str, Any]:
+    """Revoke a device's token for good: its link is cut at once and refused from then on,
+    its pick list goes back to the queue at the step reached, its worker is signed out."""
+    try:
+        did, released = auth.revoke_device(_store(), name)
+    except KeyError:
+        raise ApiError(404, f"no device {name}") from None
+    _cut(did)
+    return {"name": name, "revoked": True, "released_pick_lists": released}
+
+
+def rotate_device(name: str) -> dict[str, Any]:
+    """A new token for a device (shown once); the old one stops working at once and its link
+    is cut. The device keeps its name and history; a revoked device cannot be rotated (409)."""
+    try:
+        did, token, released = auth.rotate_device(_store(), name)
+    except KeyError:
+        raise ApiError(404, f"no device {name}") from None
+    except auth.AuthError as exc:
+        raise ApiError(409, str(exc)) from None
+    _cut(did)
+    return {"name": name, "token": token, "released_pick_lists": released}
+
+
 def get_device(name: str) -> dict[str, Any]:
     """One device and the screen it should show."""
     found = reads.list_devices(_store(), name)
@@ -388,6 +422,7 @@ ROUTES: list[Route] = [
         "/orders",
         create_order,
         "Take an order",
+        scope="orders:write",
         body=OrderIn,
         response=OrderOut,
         status=201,
@@ -412,6 +447,7 @@ ROUTES: list[Route] = [
         "/catalogue",
         load_catalogue,
         "Load catalogue data",
+        scope="catalogue:write",
         body=CatalogueIn,
         response=m.CatalogueOut,
         invalid="invalid_catalogue",
@@ -421,6 +457,7 @@ ROUTES: list[Route] = [
         "/warehouses",
         put_warehouse,
         "Upsert a warehouse",
+        scope="catalogue:write",
         body=WarehouseIn,
         response=WarehouseIn,
     ),
@@ -429,17 +466,35 @@ ROUTES: list[Route] = [
         "/locations",
         put_location,
         "Upsert a location",
+        scope="catalogue:write",
         body=LocationIn,
         response=LocationIn,
     ),
-    Route("POST", "/products", put_product, "Upsert a product", body=ProductIn, response=ProductIn),
-    Route("PUT", "/stock", put_stock, "Set stock on hand", body=StockIn, response=m.StockPutOut),
+    Route(
+        "POST",
+        "/products",
+        put_product,
+        "Upsert a product",
+        body=ProductIn,
+        response=ProductIn,
+        scope="catalogue:write",
+    ),
+    Route(
+        "PUT",
+        "/stock",
+        put_stock,
+        "Set stock on hand",
+        body=StockIn,
+        response=m.StockPutOut,
+        scope="stock:write",
+    ),
     Route("GET", "/stock", list_stock, "List stock", query=m.StockQuery, response=m.StockListOut),
     Route(
         "POST",
         "/stock/receipts",
         receive_stock,
         "Receive stock",
+        scope="stock:write",
         body=ReceiptIn,
         response=m.ReceiptOut,
         status=201,
@@ -451,6 +506,7 @@ ROUTES: list[Route] = [
         "/stock/corrections",
         correct_stock,
         "Correct stock after a count",
+        scope="stock:write",
         body=CorrectionIn,
         response=m.CorrectionOut,
         invalid="invalid_correction",
@@ -460,6 +516,7 @@ ROUTES: list[Route] = [
         "/orders/<order_id>/cancel",
         cancel_order,
         "Cancel an order",
+        scope="orders:write",
         body=CancelIn,
         query=m.OrderRefQuery,
         response=OrderOut,
@@ -470,13 +527,20 @@ ROUTES: list[Route] = [
         "/packages/<id:package_id>/reprint",
         reprint_label,
         "Reprint a package's label",
+        scope="floor:write",
         body=ReprintIn,
         response=m.ReprintOut,
         also=(404, 409),
     ),
     Route("GET", "/channels", list_channels, "List channels", response=m.ChannelListOut),
     Route(
-        "PUT", "/channels", put_channels, "Set channels", body=ChannelsIn, response=m.ChannelListOut
+        "PUT",
+        "/channels",
+        put_channels,
+        "Set channels",
+        body=ChannelsIn,
+        response=m.ChannelListOut,
+        scope="channels:write",
     ),
     Route(
         "GET",
@@ -499,6 +563,7 @@ ROUTES: list[Route] = [
         "/putaway-tasks/<id:task_id>/done",
         finish_putaway,
         "Finish a put-away task",
+        scope="stock:write",
         body=PutawayDoneIn,
         response=m.PutawayTaskOut,
         also=(404,),
@@ -525,12 +590,31 @@ ROUTES: list[Route] = [
         "/devices",
         add_devices,
         "Enrol devices (one, or a numbered fleet)",
+        scope="devices:write",
         body=DevicesIn,
         response=m.EnrolledOut,
         status=201,
         also=(409,),
     ),
     Route("GET", "/devices/<name>", get_device, "Get a device", response=m.DeviceOut, also=(404,)),
+    Route(
+        "POST",
+        "/devices/<name>/revoke",
+        revoke_device,
+        "Revoke a device",
+        scope="devices:write",
+        response=m.DeviceRevokedOut,
+        also=(404,),
+    ),
+    Route(
+        "POST",
+        "/devices/<name>/rotate",
+        rotate_device,
+        "Give a device a new token",
+        scope="devices:write",
+        response=m.DeviceRotatedOut,
+        also=(404, 409),
+    ),
     Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
 ]
 ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out

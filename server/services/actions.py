@@ -58,8 +58,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         )
         store.execute(
             """INSERT INTO device_actions (device_id, msg_id, action, pick_list_id, step_id,
-                 device_seq, offline, ok, code, at, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                 device_seq, offline, ok, code, at, received_at, worker)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 device["id"],
                 msg.id,
@@ -72,6 +72,7 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
                 ack.error.code if ack.error else "ok",
                 msg.at,
                 at,
+                device.get("worker"),  # who was signed in when it was asked (a logout's too)
             ),
         )
         store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
@@ -101,7 +102,8 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
 
 def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """A picker logging out gives its list back at the step reached, for the next picker."""
-    store.execute("UPDATE devices SET logged_in = 0 WHERE id = ?", (device["id"],))
+    # The worker signed in by badge is signed out too.
+    store.execute("UPDATE devices SET logged_in = 0, worker = NULL WHERE id = ?", (device["id"],))
     list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
     if list_id is None:
         push_state(store, device["id"], message=say.logged_out())

@@ -33,6 +33,7 @@ from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
 from shared.barcodes import parse_scan
+from shared.commands import BADGE_PREFIX
 from shared.picking import read_scan
 from shared.protocol import ProtocolError, ScanIn, ScanReply
 
@@ -68,7 +69,16 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         note_seq(store, device["id"], msg.id, msg.seq)
         text, keys, lot = read_scan(msg.barcode)
         state = None
-        if receiving.active(device) is not None:
+        badge = badge_name(text)
+        if badge is not None:
+            verdict, list_id = _sign_in(store, device, badge, effects), None
+            screen_name = current_state(store, device["id"]).screen
+            if verdict.ok:
+                device = {**device, "worker": badge}  # the badge scan is the new worker's
+        elif REQUIRE_BADGE["on"] and not device["worker"]:
+            verdict, list_id = BadgeVerdict(False, "sign_in_first", say.sign_in_first()), None
+            screen_name = current_state(store, device["id"]).screen
+        elif receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None
         elif device["role"] == "picker":
@@ -97,8 +107,8 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         )
         store.execute(
             """INSERT INTO scans (device_id, msg_id, barcode, ok, code, screen, pick_list_id,
-                 scanned_at, received_at, device_seq, offline, local_ok, local_code)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                 scanned_at, received_at, device_seq, offline, local_ok, local_code, worker)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 device["id"],
                 msg.id,
@@ -113,6 +123,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 int(msg.offline),
                 None if msg.local is None else int(msg.local.ok),
                 None if msg.local is None else msg.local.code,
+                device.get("worker"),
             ),
         )
         store.execute(
@@ -123,6 +134,47 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
     if verdict.ok and list_id is not None:
         effects.lists.add(list_id)
     return reply, effects
+
+
+# ---------------------------------------------------------------- badges
+# `[device] require_badge`, set from the settings at start (server/app.py).
+REQUIRE_BADGE = {"on": False}
+
+
+@dataclass
+class BadgeVerdict:
+    ok: bool
+    code: str
+    message: str
+
+
+def badge_name(text: str) -> str | None:
+    """The user a `BADGE-<name>` scan names, or None for any other barcode."""
+    if text.startswith(BADGE_PREFIX) and len(text) > len(BADGE_PREFIX):
+        return text[len(BADGE_PREFIX) :]
+    return None
+
+
+def _sign_in(store: Store, device: dict, name: str, effects: Effects) -> BadgeVerdict:
+    """A worker's badge: that worker works this device from now on (replacing whoever did).
+
+    Pickers sign in on pickers' devices, packers on pack stations; supervisors and admins on
+    either. A badge also logs the device in (as CMD-LOGIN does). Judged in journal order like
+    every scan, so scans made offline after a badge are the new worker's when replayed.
+    """
+    user = store.one("SELECT name, role FROM users WHERE name = ?", (name,))
+    if user is None:
+        return BadgeVerdict(False, "unknown_badge", say.unknown_badge(name))
+    if user["role"] not in (device["role"], "supervisor", "admin"):
+        message = say.badge_wrong_role(user["name"], user["role"], device["role"])
+        return BadgeVerdict(False, "badge_wrong_role", message)
+    store.execute(
+        "UPDATE devices SET worker = ?, logged_in = 1 WHERE id = ?", (user["name"], device["id"])
+    )
+    if not device["logged_in"]:
+        effects.offer_work.add(device["warehouse"])
+    effects.board = True
+    return BadgeVerdict(True, "signed_in", say.signed_in(user["name"]))
 
 
 def _late_verdict(store: Store, device_id: int, msg: ScanIn) -> None:

@@ -676,3 +676,58 @@ CREATE INDEX customer_mails_due ON customer_mails(next_at) WHERE status = 'pendi
 CREATE INDEX customer_mails_order ON customer_mails(order_id)
 """,
     )
+
+
+@MIGRATIONS(name="0016_workers")
+def m0016_workers(db: Database) -> None:
+    """Who worked a device: the worker signed in by badge (NULL when nobody is), kept on
+    every scan and action."""
+    _run(
+        db,
+        """
+ALTER TABLE devices ADD COLUMN worker TEXT;
+ALTER TABLE scans ADD COLUMN worker TEXT;
+ALTER TABLE device_actions ADD COLUMN worker TEXT
+""",
+    )
+
+
+@MIGRATIONS(name="0017_users")
+def m0017_users(db: Database) -> None:
+    """People who log in (board, admin pages) and whose badges sign in on handhelds; failed
+    log-ins counted per user and address; API keys with scopes and an expiry; devices that
+    can be revoked.
+
+    Keys made before scopes existed keep every scope there was then (nothing that worked
+    stops working); `scanfloor api-key list` shows them, `api-key revoke` retires them.
+    """
+    _run(
+        db,
+        """
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'picker', 'packer')),
+  password_hash TEXT NOT NULL,          -- argon2id, with its parameters and salt
+  created_at TEXT NOT NULL,
+  password_changed_at TEXT NOT NULL
+);
+CREATE TABLE login_failures (
+  id INTEGER PRIMARY KEY,
+  user_name TEXT NOT NULL,              -- as typed (lower-cased): unknown names count too
+  address TEXT NOT NULL,
+  at REAL NOT NULL                      -- unix time
+);
+CREATE INDEX login_failures_key ON login_failures(user_name, address, at);
+ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL
+  DEFAULT 'read orders:write catalogue:write stock:write channels:write webhooks:write devices:write floor:write';
+ALTER TABLE api_keys ADD COLUMN expires_at TEXT;   -- NULL: never
+ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+ALTER TABLE devices ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN revoked_at TEXT;
+ALTER TABLE devices ADD COLUMN token_rotated_at TEXT;
+-- the token replaced last, so connecting with it is refused by name
+ALTER TABLE devices ADD COLUMN old_token_hash TEXT
+""",
+    )

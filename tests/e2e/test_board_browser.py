@@ -6,9 +6,10 @@ import re
 
 import pytest
 import socketio
+from floorkit import BOARD_PASSWORD
 
 from server.schemas import OrderIn
-from server.services import allocate, auth, orders
+from server.services import allocate, auth, orders, users
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -45,7 +46,61 @@ def seeded_floor(floor_settings, floor_store, floor_tokens):
     _place(floor_store, "SHOP-1001", [("SKU-A", 2), ("SKU-B", 1)], 40.0, -75.0, priority=5)
     _place(floor_store, "SHOP-1002", [("SKU-B", 3)], 40.0, -75.0)
     _place(floor_store, "SHOP-1003", [("SKU-C", 1)], 34.0, -118.0)
+    users.add(floor_store, "sam", "supervisor", BOARD_PASSWORD)
+    users.add(floor_store, "pia", "picker", BOARD_PASSWORD)
     return floor_settings.data_dir, floor_tokens, floor_store
+
+
+def log_in(page, base: str, name: str, password: str = BOARD_PASSWORD, path: str = "/board"):
+    """Open a page: the server sends the browser to /login; fill the form in and send it."""
+    page.goto(base + path)
+    assert page.url.startswith(base + "/login")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def test_the_login_page_refuses_a_wrong_password_a_missing_csrf_token_and_a_picker(
+    seeded_floor, server_proc, browser_page
+):
+    from playwright.sync_api import expect
+
+    data_dir, _, floor_store = seeded_floor
+    base = server_proc(data_dir)
+    page = browser_page
+    log_in(page, base, "sam", "not the password")
+    expect(page.locator("#error")).to_have_text("Wrong user name or password.")
+    assert page.url.startswith(base + "/login")
+    # The form without its CSRF token: refused even with the right password.
+    page.fill("#username", "sam")
+    page.fill("#password", BOARD_PASSWORD)
+    page.locator("input[name=csrf_token]").evaluate("e => e.remove()")
+    page.click("button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("CSRF")
+    page.goto(base + "/board")
+    assert page.url.startswith(base + "/login")  # still logged out
+    # A picker's own log-in works, but opens no board.
+    log_in(page, base, "pia")
+    expect(page.locator("#no-access")).to_contain_text("no board access")
+    assert page.locator("#pick-lists").count() == 0
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    picker = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        picker.connect(
+            base,
+            namespaces=["/board"],
+            headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+    # A supervisor's board whose session ends (a new password) goes back to the log-in page
+    # when its socket next connects.
+    page.context.clear_cookies()
+    log_in(page, base, "sam")
+    expect(page.locator("#link")).to_have_text("live")
+    users.set_password(floor_store, "sam", "a brand new password")
+    page.evaluate("window.scanfloorBoard.socket.disconnect().connect()")
+    expect(page).to_have_url(re.compile(r"/login\?next=/board$"))
 
 
 def test_board_shows_the_floor_and_follows_it_live(
@@ -62,8 +117,9 @@ def test_board_shows_the_floor_and_follows_it_live(
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
 
-    page.goto(base + "/board")
+    log_in(page, base, "sam")
     expect(page.locator("#link")).to_have_text("live")
+    assert page.url == base + "/board"
     lists = page.locator("#pick-lists tbody tr")
     expect(lists).to_have_count(3)
     first = page.locator('#pick-lists tr[data-ref="PL-000001"]')
@@ -82,7 +138,7 @@ def test_board_shows_the_floor_and_follows_it_live(
     assert page.locator("#devices b").count() == 0  # the name stayed text
     expect(page.locator('.counter[data-counter="allocated"] .counter-n')).to_have_text("3")
     expect(page.locator('.counter[data-counter="failed_prints"] .counter-n')).to_have_text("0")
-    expect(page.locator("footer")).to_contain_text("no login")
+    expect(page.locator("footer")).to_contain_text("Signed in as sam (supervisor)")
 
     # Changes the server makes reach the board as deltas of the rows they touched; a change
     # made behind the server's back shows with the fresh snapshot of the next (re)connect.

@@ -274,7 +274,13 @@
     var socket = io("/board", { reconnectionDelayMax: 5000 });
     socket.on("connect", function () { setLink("live"); });
     socket.on("disconnect", function () { setLink("down"); });
-    socket.on("connect_error", function () { setLink("down"); });
+    socket.on("connect_error", function (err) {
+      setLink("down");
+      // The server refused this session (it ended, or its password changed): log in again.
+      if (err && /log in/.test(String(err.message))) {
+        window.location.assign("/login?next=/board");
+      }
+    });
     socket.on("snapshot", render);
     socket.on("delta", applyDelta);
     setInterval(refreshAges, 5000);
