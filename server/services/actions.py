@@ -58,8 +58,9 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         )
         store.execute(
             """INSERT INTO device_actions (device_id, msg_id, action, pick_list_id, step_id,
-                 device_seq, offline, ok, code, at, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                 device_seq, offline, ok, code, at, received_at, reason, worker)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                       (SELECT worker FROM devices WHERE id = ?))""",
             (
                 device["id"],
                 msg.id,
@@ -72,6 +73,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
                 ack.error.code if ack.error else "ok",
                 msg.at,
                 at,
+                msg.reason,
+                device["id"],
             ),
         )
         store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))

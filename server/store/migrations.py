@@ -635,3 +635,44 @@ def m0013_waiting_totes(db: Database) -> None:
         "CREATE INDEX pick_lists_waiting ON pick_lists(warehouse, picked_at, id) "
         "WHERE status IN ('picked', 'packing')"
     )
+
+
+@MIGRATIONS(name="0014_workers")
+def m0014_workers(db: Database) -> None:
+    """Who was signed in on a device, and so who scanned and asked (helper `auth` owns it)."""
+    _run(
+        db,
+        """
+ALTER TABLE devices ADD COLUMN worker TEXT;
+ALTER TABLE scans ADD COLUMN worker TEXT;
+ALTER TABLE device_actions ADD COLUMN worker TEXT
+""",
+    )
+
+
+@MIGRATIONS(name="0014_audit")
+def m0014_audit(db: Database) -> None:
+    """The supervisors' board acts: every action in `audit_log`; what needs a person and was
+    acknowledged or resolved in `exceptions_resolved` (by the item's stable id); why a worker
+    asked for help (`device_actions.reason`)."""
+    _run(
+        db,
+        """
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,            -- reassign, release, reprioritise, reprint, cancel, acknowledge, resolve
+  target TEXT NOT NULL,            -- what it acted on: PL-000001, SO-000001, help:12, ...
+  detail TEXT NOT NULL DEFAULT '{}'  -- JSON
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TABLE exceptions_resolved (
+  key TEXT PRIMARY KEY,            -- the queue item's stable id: short:12, help:7, print:3, ...
+  status TEXT NOT NULL CHECK (status IN ('acknowledged', 'resolved')),
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+ALTER TABLE device_actions ADD COLUMN reason TEXT
+""",
+    )
