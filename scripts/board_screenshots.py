@@ -11,8 +11,10 @@ photographs /board at 1920×1080 (`docs/board.png`) and 1024×768 (`docs/board-t
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,6 +85,14 @@ def _promise(data: Path) -> None:
     store.close()
 
 
+def _post(base: str, path: str, body: dict) -> dict:
+    req = urllib.request.Request(
+        base + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
 def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -106,6 +116,9 @@ def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> li
             for j in range(3):
                 hands[6].scan(f"NOT-A-BIN-{j}")
             hands[9].sio.disconnect()  # an offline picker holding a list
+            # A supervisor's actions, so the audit log has rows.
+            _post(base, "/board/api/orders/SO-000030/priority", {"priority": 8})
+            _post(base, "/board/api/lists/12/release", {})
             shots = []
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
