@@ -55,6 +55,13 @@ class WebhookSettings(BaseModel):
     concurrency: int = Field(8, ge=1, le=256)
 
 
+class BoardSettings(BaseModel):
+    """The supervisors' board."""
+
+    # A list not yet packed whose earliest promise falls within this many minutes is at risk.
+    at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -71,6 +78,7 @@ class Settings(BaseSettings):
     device: DeviceLinkSettings = DeviceLinkSettings()
     label: LabelSettings = LabelSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    board: BoardSettings = BoardSettings()
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 

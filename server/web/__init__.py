@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template
 
 from server.web import board_api
 from server.web.access import SUPERVISORS, roles_required
@@ -13,7 +13,9 @@ bp = Blueprint("web", __name__)
 @bp.get("/board")
 @roles_required(*SUPERVISORS)
 def board_page() -> str:
-    return render_template("board.html")
+    settings = current_app.config.get("SETTINGS")
+    at_risk = settings.board.at_risk_minutes if settings is not None else 60
+    return render_template("board.html", at_risk_minutes=at_risk)
 
 
 def init_app(app: Flask) -> None:

@@ -300,3 +300,13 @@ def test_board_rows_carry_state_promise_and_device_figures(floor):
     assert dev["scans_hour"] == 1 and dev["last_scan_at"] and dev["step"].startswith("E-01-01")
     packer = next(d for d in snap["devices"] if d["name"] == "packer-e1")
     assert packer["printer"] == {"state": "idle", "error": None}
+
+
+def test_the_page_carries_its_at_risk_setting_and_csrf_meta(floor_settings, floor_store):
+    from server.app import create_app
+
+    floor_settings.board.at_risk_minutes = 45
+    app, _ = create_app(floor_settings)
+    page = app.test_client().get("/board").get_data(as_text=True)
+    assert 'data-at-risk-minutes="45"' in page
+    assert '<meta name="csrf-token"' in page
