@@ -39,6 +39,7 @@ def snapshot(store: Store) -> dict[str, Any]:
     Sent to a board when it connects; after that it gets `delta`s.
     """
     with store.read():
+        queue = exceptions.queue(store)
         lists = _lists(
             store,
             """p.status != 'packed' OR p.id IN
@@ -50,6 +51,7 @@ def snapshot(store: Store) -> dict[str, Any]:
             "pick_lists": lists,
             "devices": devices,
             **alerts(store),
+            "exceptions": queue,
             "counts": counts(store),
             "at": now(),
         }
@@ -78,8 +80,9 @@ def delta(
             **alerts(store),
             "at": now(),
         }
-        if with_counts:
+        if with_counts:  # the queue (several reads) goes at the counts' pace too
             out["counts"] = counts(store)
+            out["exceptions"] = exceptions.queue(store)
     return out
 
 
@@ -91,10 +94,8 @@ def counts(store: Store) -> dict[str, int]:
 
 
 def alerts(store: Store) -> dict[str, list[dict[str, Any]]]:
-    """The exceptions queue, and the newest failed prints, short picks and help requests
-    (inside a read)."""
+    """The newest failed prints, short picks and help requests (inside a read)."""
     return {
-        "exceptions": exceptions.queue(store),
         "failed_print_jobs": store.all(
             """SELECT j.id, k.order_id, d.name AS device, j.attempts, j.error, j.updated_at
                FROM print_jobs j JOIN packages k ON k.id = j.package_id

@@ -13,10 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.floor import pick_list_ref
+from server.services.throughput import first_id_since, hours_ago
 from server.store import Store
 
 PER_KIND = 100  # newest items of each kind in the queue
 WRONG_STREAK = 3  # wrong scans in a row that call for a person
+STREAK_READ = 200  # newest scans read per device for a streak (a longer one shows "200+")
+LEASE_DAYS = 1  # expired leases older than this leave the queue by themselves
 
 
 def queue(store: Store) -> list[dict[str, Any]]:
@@ -102,33 +105,38 @@ def _helps(store: Store) -> list[dict[str, Any]]:
 
 
 def _wrong_streaks(store: Store) -> list[dict[str, Any]]:
-    """Devices whose last scans were all refused: a worker stuck on something."""
-    rows = store.all(
-        """SELECT d.id, d.name AS device, d.worker,
-                  (SELECT COUNT(*) FROM scans s WHERE s.device_id = d.id AND s.ok = 0 AND s.id >
-                     COALESCE((SELECT MAX(id) FROM scans WHERE device_id = d.id AND ok = 1), 0)) AS n,
-                  (SELECT MIN(id) FROM scans s WHERE s.device_id = d.id AND s.ok = 0 AND s.id >
-                     COALESCE((SELECT MAX(id) FROM scans WHERE device_id = d.id AND ok = 1), 0)) AS first
-           FROM devices d WHERE d.wrong_scans >= ?""",
-        (WRONG_STREAK,),
-    )
+    """Devices whose last scans were all refused: a worker stuck on something.
+
+    Read from each such device's newest scans (its index, newest first), so the cost does
+    not grow with the device's history; the item's id names the streak's first scan.
+    """
     out = []
-    for r in rows:
-        if r["n"] < WRONG_STREAK:
-            continue
-        last = store.one(
-            "SELECT barcode, code, received_at FROM scans WHERE device_id = ? ORDER BY id DESC LIMIT 1",
-            (r["id"],),
+    for d in store.all(
+        "SELECT id, name, worker FROM devices WHERE wrong_scans >= ? ORDER BY name",
+        (WRONG_STREAK,),
+    ):
+        rows = store.all(
+            "SELECT id, ok, barcode, code, received_at FROM scans WHERE device_id = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (d["id"], STREAK_READ),
         )
+        streak = []
+        for r in rows:
+            if r["ok"]:
+                break
+            streak.append(r)
+        if len(streak) < WRONG_STREAK:
+            continue
+        last, n = streak[0], f"{len(streak)}{'+' if len(streak) == STREAK_READ else ''}"
         out.append(
             _item(
                 "wrong_scans",
-                f"wrong:{r['id']}:{r['first']}",
+                f"wrong:{d['id']}:{streak[-1]['id']}",
                 last["received_at"],
-                f"{r['n']} wrong scans in a row",
+                f"{n} wrong scans in a row",
                 detail=f"last: {last['barcode']} ({last['code']})",
-                device=r["device"],
-                worker=r["worker"],
+                device=d["name"],
+                worker=d["worker"],
             )  # fmt: skip
         )
     return out
@@ -158,13 +166,17 @@ def _prints(store: Store) -> list[dict[str, Any]]:
 
 
 def _leases(store: Store) -> list[dict[str, Any]]:
+    since = first_id_since(store, "order_events", "at", hours_ago(24 * LEASE_DAYS))
+    if since is None:
+        return []
     rows = store.all(
         """SELECT MIN(e.id) AS id, e.at, json_extract(e.detail, '$.pick_list') AS list_id,
                   d.name AS device, d.worker
            FROM order_events e LEFT JOIN devices d ON d.id = json_extract(e.detail, '$.device')
-           WHERE e.event = 'pick_released' AND json_extract(e.detail, '$.reason') = 'lease expired'
+           WHERE e.id >= ? AND e.event = 'pick_released'
+             AND json_extract(e.detail, '$.reason') = 'lease expired'
            GROUP BY e.at, list_id ORDER BY MIN(e.id) DESC LIMIT ?""",
-        (PER_KIND,),
+        (since, PER_KIND),
     )
     return [
         _item(

@@ -107,7 +107,7 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
     assert not problems, problems
 
 
-def test_help_is_acknowledged_and_resolved_from_the_queue(
+def test_help_is_acknowledged_and_resolved_and_an_order_opens(
     floor_settings, floor_store, floor_tokens, server_proc, browser_page, problems
 ):
     import socketio
@@ -136,6 +136,29 @@ def test_help_is_acknowledged_and_resolved_from_the_queue(
         expect(page.locator("#exceptions-empty")).to_be_visible()
         actions = page.locator("#audit tbody tr .audit-action")
         expect(actions).to_have_text(["resolve", "acknowledge"])
+
+        # The order view: timeline, label (none yet), the scans with device and time.
+        assert device.call("scan", {"id": "s1", "barcode": "TOTE-7"}, namespace="/device")["ok"]
+        page.locator('.card[data-ref="PL-000001"]').click()
+        page.locator(".order-links .link-btn").first.click()
+        expect(page.locator("#drawer-title")).to_have_text(re.compile(r"^Order SO-000001"))
+        body = page.locator("#drawer-body")
+        expect(body).to_contain_text("pick started")
+        expect(body).to_contain_text("No label yet.")
+        scans = body.locator("table").last.locator("tbody tr")
+        expect(scans).to_have_count(1)
+        expect(scans.first).to_contain_text("picker-e1")
+        expect(scans.first).to_contain_text("TOTE-7")
+        # Re-prioritise from it: the card says so, and the audit log has it.
+        page.select_option("#priority", "6")
+        page.get_by_role("button", name="Set priority").click()
+        expect(page.locator('.card[data-ref="PL-000001"] .prio')).to_have_text("P6")
+        expect(actions.first).to_have_text("reprioritise")
+        expect(body).to_contain_text("reprioritised")
+
+        # The charts are drawn by uPlot from our own static files, and count the picks.
+        expect(page.locator("#chart-picks canvas")).to_have_count(1)
+        expect(page.locator("#chart-packed canvas")).to_have_count(1)
     finally:
         device.disconnect()
     assert not problems, problems

@@ -250,6 +250,17 @@ def test_the_queue_holds_every_kind_with_stable_ids(floor, web):
     assert scan(picker, "TOTE-1", "ok1")["ok"]
     with store.read():
         assert "wrong_scans" not in {i["kind"] for i in exceptions.queue(store)}
+    # A picker silent past its lease gives its list back: that is in the queue too.
+    picker.disconnect("/device")
+    settle()
+    store.execute(
+        "UPDATE devices SET last_seen = '2000-01-01T00:00:00+00:00' WHERE name = 'picker-e1'"
+    )
+    assert floor.hub.expire_leases(60) == 1
+    with store.read():
+        (lease,) = [i for i in exceptions.queue(store) if i["kind"] == "lease"]
+    assert lease["pick_list"] == "PL-000001" and lease["device"] == "picker-e1"
+    assert lease["key"].startswith("lease:")
 
 
 def test_audit_view_and_csv_export(floor, web):
