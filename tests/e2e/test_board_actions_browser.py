@@ -91,6 +91,12 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
         )  # fmt: skip
         assert re.search(r"^1,[^,]+,anonymous,reassign,PL-000001,", csv_text, re.M), csv_text
 
+        # A help card on the device process: the board shows the reason the worker chose.
+        _trigger(second, "CMD-HELP-NO-STOCK")
+        help_item = page.locator("#exceptions li.k-help")
+        expect(help_item.locator(".item-title")).to_have_text("Help: no stock")
+        expect(help_item.locator(".item-detail")).to_contain_text("picker-e2")
+
         # A refused action says why and changes nothing.
         page.click("#drawer-close")
         res = page.evaluate(
