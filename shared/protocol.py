@@ -86,6 +86,11 @@ class ConnectAuth(_Strict):
         json_schema_extra={"enum": sorted(SUPPORTED_PROTOCOLS)},
     )
     device_version: Annotated[str, NoHidden()] | None = Field(None, max_length=40)
+    journal_seq: Count | None = Field(
+        None,
+        description="Highest seq in the device's journal; above the last one the server "
+        "applied, the board shows the difference as scans the device still holds.",
+    )
 
     @field_validator("protocol")
     @classmethod

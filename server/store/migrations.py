@@ -654,7 +654,8 @@ ALTER TABLE device_actions ADD COLUMN worker TEXT
 def m0014_audit(db: Database) -> None:
     """The supervisors' board acts: every action in `audit_log`; what needs a person and was
     acknowledged or resolved in `exceptions_resolved` (by the item's stable id); why a worker
-    asked for help (`device_actions.reason`)."""
+    asked for help (`device_actions.reason`); the highest journal seq a device reported at
+    connect (`devices.journal_seq`: with `scan_seq`, the scans it still holds)."""
     _run(
         db,
         """
@@ -673,6 +674,7 @@ CREATE TABLE exceptions_resolved (
   actor TEXT NOT NULL,
   at TEXT NOT NULL
 );
-ALTER TABLE device_actions ADD COLUMN reason TEXT
+ALTER TABLE device_actions ADD COLUMN reason TEXT;
+ALTER TABLE devices ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0
 """,
     )

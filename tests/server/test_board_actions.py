@@ -321,3 +321,25 @@ def test_the_page_carries_its_at_risk_setting_and_csrf_meta(floor_settings, floo
     page = app.test_client().get("/board").get_data(as_text=True)
     assert 'data-at-risk-minutes="45"' in page
     assert '<meta name="csrf-token"' in page
+
+
+def test_a_device_says_at_connect_how_many_scans_it_still_holds(floor):
+    app, socketio, store, tokens = floor
+    client = socketio.test_client(
+        app, namespace="/device",
+        auth={"token": tokens["picker"], "last_seen_seq": 0, "journal_seq": 3},
+    )  # fmt: skip
+    assert client.is_connected("/device")
+    settle()
+
+    def queued() -> int:
+        snap = board.snapshot(store)
+        return next(d for d in snap["devices"] if d["name"] == "picker-e1")["queued_scans"]
+
+    assert queued() == 3
+    for seq in (1, 2):  # the replay: each scan sent is one fewer held
+        client.emit(
+            "scan", {"id": f"q{seq}", "barcode": "TOTE-1", "seq": seq, "offline": True},
+            namespace="/device", callback=True,
+        )  # fmt: skip
+        assert queued() == 3 - seq

@@ -49,6 +49,7 @@
     if (!work.childNodes.length) work.appendChild(el("span", "none", "idle"));
     tr.appendChild(work);
     var scans = el("td", "num", d.scans_hour || 0);
+    if (d.queued_scans) scans.appendChild(el("span", "queued-n", d.queued_scans + " queued"));
     if (d.offline_scans_hour) scans.appendChild(el("span", "offline-n", " (" + d.offline_scans_hour + " offline)"));
     scans.title = d.scans + " scans in all, " + d.wrong_scans + " wrong";
     tr.appendChild(scans);
