@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from server.domain.floor import pick_list_ref
-from server.services import audit, leases
+from server.services import audit, leases, work
 from server.services import cancel as cancelling
 from server.services import packages as packaging
 from server.services.clock import now
@@ -105,7 +105,8 @@ def reassign(store: Store, actor: str, list_id: int, device_name: str) -> Effect
 
 
 def release(store: Store, actor: str, list_id: int) -> Effects:
-    """Take a list from its picker and put it back in the queue at the step reached."""
+    """Take a list from its picker and put it back in the queue at the step reached; an idle
+    picker of the warehouse (not the one it was taken from) is offered the next list."""
     effects = Effects(board=True)
     with store.write():
         pl = _list(store, list_id)
@@ -118,7 +119,18 @@ def release(store: Store, actor: str, list_id: int) -> Effects:
         )  # fmt: skip
         effects.devices.add(pl["device_id"])
         effects.lists.add(list_id)
-        effects.offer_work.add(pl["warehouse"])
+        # Another idle picker may take it now; the one it was taken from is not offered it
+        # again (it gets work when new work arrives, as any idle picker does).
+        other = store.one(
+            """SELECT d.id FROM devices d WHERE d.warehouse = ? AND d.role = 'picker'
+               AND d.connected = 1 AND d.logged_in = 1 AND d.id != ?
+               AND NOT EXISTS (SELECT 1 FROM pick_lists p WHERE p.device_id = d.id
+                               AND p.status = 'assigned')
+               ORDER BY d.last_seen LIMIT 1""",
+            (pl["warehouse"], pl["device_id"]),
+        )
+        if other is not None and work.offer_to(store, other["id"], pl["warehouse"]) is not None:
+            effects.devices.add(other["id"])
         audit.record(store, actor, "release", ref, {"from": _name(store, pl["device_id"])})
     return effects
 

@@ -125,19 +125,27 @@ def test_release_puts_the_list_back_in_the_queue(floor, web):
     place(store, "shop-1", [("SKU-B", 2)])
     picker = connect(app, socketio, tokens["picker"])
     _refused(web, store, f"{API}/lists/7/release", {}, 404, "no pick list")
-    with store.write():  # a logged-out picker is offered no work: the list stays queued
-        store.execute("UPDATE devices SET logged_in = 0")
     r = web.post(f"{API}/lists/1/release")
     assert r.status_code == 200
     settle()
-    assert store.one("SELECT status, device_id FROM pick_lists WHERE id = 1") == {
-        "status": "open",
-        "device_id": None,
-    }
-    assert "went back to the queue" in states(picker)[-1]["message"]
+    # Not handed straight back to the picker it was taken from.
+    row = store.one("SELECT status, device_id FROM pick_lists WHERE id = 1")
+    assert row == {"status": "open", "device_id": None}
+    last = states(picker)[-1]
+    assert "went back to the queue" in last["message"] and last["state"]["screen"] == "idle"
     assert [a["action"] for a in _audit(store)] == ["release"]
     r = web.post(f"{API}/lists/1/release")
     assert r.status_code == 409 and "is open, not on a picker" in r.get_json()["error"]
+    # Released with another picker idle: that one takes it at once.
+    holder = "SELECT d.name FROM pick_lists p JOIN devices d ON d.id = p.device_id WHERE p.id = 1"
+    other = connect(app, socketio, auth.create_device(store, "picker-e2", "picker", "WH-EAST"))
+    assert store.one(holder)["name"] == "picker-e2"
+    states(other)
+    assert web.post(f"{API}/lists/1/release").status_code == 200
+    settle()
+    assert store.one(holder)["name"] == "picker-e1"
+    assert states(picker)[-1]["state"]["pick_list_id"] == 1
+    assert states(other)[-1]["state"]["screen"] == "idle"
 
 
 def test_reprioritise_sets_the_order_and_its_lists(floor, web):
