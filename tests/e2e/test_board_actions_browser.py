@@ -165,6 +165,22 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         # The charts are drawn by uPlot from our own static files, and count the picks.
         expect(page.locator("#chart-picks canvas")).to_have_count(1)
         expect(page.locator("#chart-packed canvas")).to_have_count(1)
+
+        # "Bins to count 1" opens: the queue shows just those.
+        page.click("#drawer-close")
+        floor_store.execute(
+            "INSERT INTO count_tasks (location_id, sku, reason, created_at) "
+            "SELECT id, 'SKU-A', 'short_pick', '2026-01-01' FROM locations WHERE code = 'E-01-01'"
+        )
+        device.call("action", {"id": "h2", "action": "help"}, namespace="/device")
+        counter = page.locator('.counter[data-counter="bins_to_count"]')
+        expect(counter.locator(".counter-n")).to_have_text("1")
+        expect(page.locator("#exceptions li")).to_have_count(2)  # the new help, the bin
+        counter.locator("button").click()
+        expect(page.locator("#exceptions li")).to_have_count(1)
+        expect(page.locator("#exceptions li.k-count .item-title")).to_have_text(
+            "Count bin E-01-01 (SKU-A)"
+        )
     finally:
         device.disconnect()
     assert not problems, problems
