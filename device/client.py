@@ -102,6 +102,7 @@ class DeviceClient(ScanFlow, PrintLoop):
             "token": self.settings.token,
             "last_seen_seq": self.last_seq,
             "protocol": PROTOCOL_VERSION,
+            "journal_seq": self.journal.last_seq(),  # the board shows what is still queued
         }
 
     def start(self) -> None:

@@ -191,6 +191,11 @@ class Journal:
                 (key, value),
             )
 
+    def last_seq(self) -> int:
+        """The highest seq written so far (0 for an empty journal)."""
+        with self._lock:
+            return self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM scans").fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             total, waiting = self._conn.execute(

@@ -55,7 +55,8 @@ NS = DEVICE_NAMESPACE
 
 
 def parse_command(barcode: str) -> str | None:
-    """A command card's action as the journal keeps it: `help`, `logout`, `short:FOUND:REASON`.
+    """A command card's action as the journal keeps it: `help`, `help::REASON`, `logout`,
+    `short:FOUND:REASON`.
 
     `CMD-SHORT` is a short pick with no count yet (`short::empty`: FOUND empty), a
     question; `CMD-SHORT-DAMAGED` (or `-EMPTY`, `-MISSING`, `-WRONG`) the same with a
@@ -69,6 +70,8 @@ def parse_command(barcode: str) -> str | None:
     if card.action == "short":
         found = "" if card.found is None else card.found
         return f"short:{found}:{card.reason or 'empty'}"
+    if card.action == "help" and card.reason:
+        return f"help::{card.reason}"  # the same form as a short: no count, a reason
     return card.action
 
 

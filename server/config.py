@@ -99,6 +99,11 @@ class EmailSettings(BaseModel):
     poll_seconds: float = Field(2.0, gt=0)
 
     model_config = {"populate_by_name": True}
+class BoardSettings(BaseModel):
+    """The supervisors' board."""
+
+    # A list not yet packed whose earliest promise falls within this many minutes is at risk.
+    at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
 
 
 class Settings(BaseSettings):
@@ -119,6 +124,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
+    board: BoardSettings = BoardSettings()
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 

@@ -18,6 +18,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -30,6 +31,9 @@ DEVICE_NAMESPACE = "/device"
 BOARD_NAMESPACE = "/board"
 # Largest message a device may send; bigger ones are refused by the transport.
 MAX_MESSAGE_BYTES = 64 * 1024
+# Why a worker made a short pick, and why a worker asks for help (action `reason`).
+SHORT_REASONS = ("empty", "damaged", "missing", "wrong_item")
+HELP_REASONS = ("damaged", "no_stock", "wrong_item", "blocked", "other")
 
 # Every integer on the wire: at most 2^53 - 1, the largest every JSON reader (JavaScript's
 # Number too) holds exactly, and far below SQLite's 2^63 - 1.
@@ -82,6 +86,11 @@ class ConnectAuth(_Strict):
         json_schema_extra={"enum": sorted(SUPPORTED_PROTOCOLS)},
     )
     device_version: Annotated[str, NoHidden()] | None = Field(None, max_length=40)
+    journal_seq: Count | None = Field(
+        None,
+        description="Highest seq in the device's journal; above the last one the server "
+        "applied, the board shows the difference as scans the device still holds.",
+    )
 
     @field_validator("protocol")
     @classmethod
@@ -201,9 +210,20 @@ class ActionIn(_Strict):
         description="short: units the picker found in the bin; absent, the server asks first "
         "(screen pick_short) and changes nothing",
     )
-    reason: Literal["empty", "damaged", "missing", "wrong_item"] | None = Field(
-        None, description="short: why"
+    reason: (
+        Literal["empty", "damaged", "missing", "wrong_item", "no_stock", "blocked", "other"] | None
+    ) = Field(
+        None,
+        description="short: why (empty, damaged, missing, wrong_item); help: why the worker "
+        "calls (damaged, no_stock, wrong_item, blocked, other; absent: not said)",
     )
+
+    @model_validator(mode="after")
+    def _reason_fits(self) -> ActionIn:
+        allowed = {"short": SHORT_REASONS, "help": HELP_REASONS}.get(self.action, ())
+        if self.reason is not None and self.reason not in allowed:
+            raise ValueError(f"reason {self.reason!r} does not go with action {self.action!r}")
+        return self
 
 
 class SeenIn(_Strict):

@@ -1,4 +1,5 @@
-"""Namespace /board: the supervisors' live board. Read-only: it only ever receives snapshots.
+"""Namespace /board: the supervisors' live board. It only ever receives snapshots and deltas;
+supervisors act through the JSON routes under /board/api (server/web/board_api.py).
 
 A board gets a full snapshot as soon as it connects; after that `Hub.board_changed()`
 sends every board a `delta` with the rows a change touched (a fresh snapshot after

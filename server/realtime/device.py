@@ -72,8 +72,9 @@ class DeviceNamespace(socketio.Namespace):
         self.enter_room(sid, device_room(did))
         with self.store.write():
             self.store.execute(
-                "UPDATE devices SET connected = 1, link_owner = ?, last_seen = ? WHERE id = ?",
-                (self.hub.instance, now(), did),
+                "UPDATE devices SET connected = 1, link_owner = ?, last_seen = ?, "
+                "journal_seq = COALESCE(?, journal_seq) WHERE id = ?",
+                (self.hub.instance, now(), creds.journal_seq, did),
             )
             outbox.mark_seen(self.store, did, creds.last_seen_seq)
             # An idle picker's work goes into the first screen it is sent (one indexed read).

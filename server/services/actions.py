@@ -58,8 +58,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         )
         store.execute(
             """INSERT INTO device_actions (device_id, msg_id, action, pick_list_id, step_id,
-                 device_seq, offline, ok, code, at, received_at, worker)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                 device_seq, offline, ok, code, at, received_at, reason, worker)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 device["id"],
                 msg.id,
@@ -72,6 +72,7 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
                 ack.error.code if ack.error else "ok",
                 msg.at,
                 at,
+                msg.reason,
                 device.get("worker"),  # who was signed in when it was asked (a logout's too)
             ),
         )

@@ -731,3 +731,33 @@ ALTER TABLE devices ADD COLUMN token_rotated_at TEXT;
 ALTER TABLE devices ADD COLUMN old_token_hash TEXT
 """,
     )
+
+
+@MIGRATIONS(name="0018_audit")
+def m0018_audit(db: Database) -> None:
+    """The supervisors' board acts: every action in `audit_log`; what needs a person and was
+    acknowledged or resolved in `exceptions_resolved` (by the item's stable id); why a worker
+    asked for help (`device_actions.reason`); the highest journal seq a device reported at
+    connect (`devices.journal_seq`: with `scan_seq`, the scans it still holds)."""
+    _run(
+        db,
+        """
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,            -- reassign, release, reprioritise, reprint, cancel, acknowledge, resolve
+  target TEXT NOT NULL,            -- what it acted on: PL-000001, SO-000001, help:12, ...
+  detail TEXT NOT NULL DEFAULT '{}'  -- JSON
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TABLE exceptions_resolved (
+  key TEXT PRIMARY KEY,            -- the queue item's stable id: short:12, help:7, print:3, ...
+  status TEXT NOT NULL CHECK (status IN ('acknowledged', 'resolved')),
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+ALTER TABLE device_actions ADD COLUMN reason TEXT;
+ALTER TABLE devices ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0
+""",
+    )

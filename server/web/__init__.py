@@ -1,11 +1,12 @@
-"""The browser side: the supervisors' board at /board, and /login."""
+"""The browser side: the supervisors' board at /board, its JSON routes under /board/api,
+and /login."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, current_app, render_template
 from flask_login import current_user
 
-from server.web import login
+from server.web import board_api, login
 from server.web.access import SUPERVISORS, roles_required
 
 bp = Blueprint("web", __name__)
@@ -14,9 +15,12 @@ bp = Blueprint("web", __name__)
 @bp.get("/board")
 @roles_required(*SUPERVISORS)
 def board_page() -> str:
-    return render_template("board.html", user=current_user)
+    settings = current_app.config.get("SETTINGS")
+    at_risk = settings.board.at_risk_minutes if settings is not None else 60
+    return render_template("board.html", user=current_user, at_risk_minutes=at_risk)
 
 
 def init_app(app: Flask) -> None:
     login.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(board_api.bp)

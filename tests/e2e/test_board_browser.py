@@ -120,20 +120,21 @@ def test_board_shows_the_floor_and_follows_it_live(
     log_in(page, base, "sam")
     expect(page.locator("#link")).to_have_text("live")
     assert page.url == base + "/board"
-    lists = page.locator("#pick-lists tbody tr")
+    lists = page.locator("#columns .card")
     expect(lists).to_have_count(3)
-    first = page.locator('#pick-lists tr[data-ref="PL-000001"]')
-    expect(first.locator(".status")).to_have_text("open")
+    first = page.locator('.card[data-ref="PL-000001"]')
+    expect(first).to_have_attribute("data-state", "queued")
+    expect(page.locator('.column[data-state="queued"] .card')).to_have_count(3)
     expect(first.locator(".orders")).to_contain_text("SHOP-1001")
     expect(first).to_contain_text("0 / 3")
-    expect(page.locator('#pick-lists tr[data-ref="PL-000003"]')).to_contain_text("WH-WEST")
+    expect(page.locator('.card[data-ref="PL-000003"]')).to_contain_text("WH-WEST")
 
     devices = page.locator("#devices tbody tr")
     expect(devices).to_have_count(3)
     picker = page.locator('#devices tr[data-device="picker-e1"]')
     expect(picker.locator(".dot")).to_have_class(re.compile(r"\bdot-off\b"))
     expect(picker).to_contain_text("offline")
-    odd = page.locator("#devices td.name").filter(has_text="bench")
+    odd = page.locator("#devices .name").filter(has_text="bench")
     expect(odd).to_have_text(ODD_DEVICE)
     assert page.locator("#devices b").count() == 0  # the name stayed text
     expect(page.locator('.counter[data-counter="allocated"] .counter-n')).to_have_text("3")
@@ -156,20 +157,26 @@ def test_board_shows_the_floor_and_follows_it_live(
         expect(picker.locator(".dot")).to_have_class(re.compile(r"\bdot-on\b"))
         expect(picker).to_contain_text("online")
         expect(picker).to_contain_text("PL-000001")
-        expect(first.locator(".status")).to_have_text("assigned")
+        expect(first).to_have_attribute("data-state", "picking")
+        expect(page.locator('.column[data-state="picking"] .card')).to_have_count(1)
         expect(first.locator(".device")).to_have_text("picker-e1")
         expect(page.locator('.counter[data-counter="picking"] .counter-n')).to_have_text("1")
-        second = page.locator('#pick-lists tr[data-ref="PL-000002"]')
-        expect(second.locator(".bar-picked + .bar-num")).to_have_text("0 / 3")
+        second = page.locator('.card[data-ref="PL-000002"]')
+        expect(second.locator(".progress-picked .bar-num")).to_have_text("0 / 3")
         page.evaluate("window.scanfloorBoard.socket.disconnect().connect()")
-        expect(second.locator(".bar-picked + .bar-num")).to_have_text("2 / 3")
-        expect(second.locator(".bar-picked .fill")).to_have_attribute("style", "width: 67%;")
+        expect(second.locator(".progress-picked .bar-num")).to_have_text("2 / 3")
+        expect(second.locator(".progress-picked .fill")).to_have_attribute("style", "width: 67%;")
         assert page.evaluate("window.__sameDocument") == 42, "the page reloaded"
-        expect(page.locator("#help-section")).to_be_hidden()
-        ack = device.call("action", {"id": "h1", "action": "help"}, namespace="/device", timeout=5)
+        helps = page.locator("#exceptions li.k-help")
+        expect(helps).to_have_count(0)
+        ack = device.call(
+            "action", {"id": "h1", "action": "help", "reason": "damaged"}, namespace="/device",
+            timeout=5,
+        )  # fmt: skip
         assert ack["ok"]
-        expect(page.locator("#help-requests tbody tr")).to_have_count(1)
-        expect(page.locator("#help-requests tbody tr").first).to_contain_text("picker-e1")
+        expect(helps).to_have_count(1)
+        expect(helps.first).to_contain_text("Help: damaged")
+        expect(helps.first).to_contain_text("picker-e1")
         # A short pick reaches the board with the next snapshot.
         floor_store.execute(
             """INSERT INTO short_picks (device_id, pick_list_id, step_id, order_id, location_id, sku,
@@ -178,25 +185,20 @@ def test_board_shows_the_floor_and_follows_it_live(
                FROM devices d, locations l WHERE d.name = 'picker-e1' AND l.code = 'E-01-01'""",
             ("2026-01-01T00:00:00+00:00",),
         )
-        expect(page.locator("#shorts-section")).to_be_hidden()
+        shorts = page.locator("#exceptions li.k-short")
+        expect(shorts).to_have_count(0)
         device.call("action", {"id": "h2", "action": "help"}, namespace="/device", timeout=5)
-        row = page.locator("#short-picks tbody tr")
-        expect(row).to_have_count(1)
-        expect(row.locator("td")).to_have_text(
-            [
-                "E-01-01",
-                "SKU-B",
-                "SO-000001",
-                "picker-e1",
-                "2",
-                "0",
-                "damaged",
-                "same warehouse",
-                re.compile("ago"),
-            ]
+        expect(shorts).to_have_count(1)
+        expect(shorts.locator(".item-title")).to_have_text(
+            "Short pick: SKU-B at E-01-01, 0 of 2 found"
         )
+        expect(shorts.locator(".item-detail")).to_have_text(
+            "damaged; rest same warehouse · picker-e1 · SO-000001 · PL-000001"
+        )
+        # Help without a reason says so.
+        expect(helps.filter(has_text="no reason given")).to_have_count(1)
         # So does a label that failed to print.
-        expect(page.locator("#prints-section")).to_be_hidden()
+        expect(page.locator("#exceptions li.k-print")).to_have_count(0)
         with floor_store.write():
             pkg = floor_store.execute(
                 "INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl, "
@@ -210,17 +212,11 @@ def test_board_shows_the_floor_and_follows_it_live(
                 (pkg,),
             )
         device.call("action", {"id": "h3", "action": "help"}, namespace="/device", timeout=5)
-        failed = page.locator("#failed-prints tbody tr")
+        failed = page.locator("#exceptions li.k-print")
         expect(failed).to_have_count(1)
-        expect(failed.locator("td")).to_have_text(
-            [
-                re.compile(r"\d+"),
-                "SO-000001",
-                "picker-e1",
-                "2",
-                "paper_out: printer is out of paper",
-                re.compile("ago"),
-            ]
+        expect(failed.locator(".item-title")).to_have_text("Label failed to print (2 tries)")
+        expect(failed.locator(".item-detail")).to_have_text(
+            "paper_out: printer is out of paper · picker-e1 · SO-000001"
         )
         expect(page.locator('.counter[data-counter="failed_prints"] .counter-n')).to_have_text("1")
         shot = tmp_path / "board.png"
@@ -238,3 +234,4 @@ def test_board_shows_the_floor_and_follows_it_live(
     server_proc.stop(base)
     expect(page.locator("#link")).to_have_text("reconnecting…")
     expect(page.locator("#board")).to_have_class(re.compile(r"\bstale\b"))
+    expect(page.locator("#offline")).to_have_text(re.compile(r"^Offline since .* — reconnecting"))
