@@ -11,7 +11,7 @@ from gevent import monkey
 
 from server.config import Settings, load_settings
 from server.realtime.wire import DevicePacket
-from server.services import mail, packages
+from server.services import boxes, mail, packages
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
@@ -42,6 +42,12 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
     mail.configure(settings.email)
+    boxes.configure(
+        [b.model_dump() for b in settings.boxes],
+        settings.packing.fill_factor,
+        settings.packing.weight_tolerance_g,
+        settings.packing.weight_tolerance_pct,
+    )
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +40,28 @@ class LabelSettings(BaseModel):
     gs1_company_prefix: str = "0614141"
     sscc_extension: int = 0
     dpi: int = 203
+
+
+class BoxSettings(BaseModel):
+    """One box type at the pack benches (`[[boxes]]`): inner dimensions, load, tare."""
+
+    code: str = Field(min_length=1, max_length=40)
+    barcode: str = Field(min_length=1, max_length=200, description="printed on the box stock")
+    length_mm: int = Field(gt=0)
+    width_mm: int = Field(gt=0)
+    height_mm: int = Field(gt=0)
+    max_weight_g: int = Field(gt=0, description="the most the box may carry (its contents)")
+    tare_g: int = Field(ge=0, description="the empty box with its filling")
+
+
+class PackingSettings(BaseModel):
+    """Box choice and the weight check at the pack benches."""
+
+    # Items fit a box when their volume is at most this share of its inner volume.
+    fill_factor: float = Field(0.8, gt=0, le=1)
+    # A weighed package is held when it is further than max(grams, share × expected) off.
+    weight_tolerance_g: int = Field(50, ge=0)
+    weight_tolerance_pct: float = Field(5.0, ge=0, le=100)
 
 
 class WebhookSettings(BaseModel):
@@ -100,6 +122,8 @@ class Settings(BaseSettings):
     label: LabelSettings = LabelSettings()
     webhooks: WebhookSettings = WebhookSettings()
     email: EmailSettings = EmailSettings()
+    packing: PackingSettings = PackingSettings()
+    boxes: list[BoxSettings] = Field(default_factory=list)
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 
@@ -110,6 +134,16 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 16:
             return "secret_key is shorter than 16 characters"
         return None
+
+    @field_validator("boxes")
+    @classmethod
+    def _distinct_boxes(cls, boxes: list[BoxSettings]) -> list[BoxSettings]:
+        for attr in ("code", "barcode"):
+            seen = [getattr(b, attr) for b in boxes]
+            twice = sorted({v for v in seen if seen.count(v) > 1})
+            if twice:
+                raise ValueError(f"boxes: {attr} {', '.join(twice)} used by more than one box")
+        return boxes
 
     @property
     def db_path(self) -> Path:
