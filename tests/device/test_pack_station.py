@@ -12,8 +12,10 @@ from device.client import DeviceClient
 from device.config import DeviceSettings
 from device.drivers import TcpPrinter
 from device.drivers.fake import FakeScanner
+from device.drivers.scale import FakeScale
 from device.journal import Journal
 from device.screen import PlainScreen, Screen, TtyScreen, plain_text
+from shared import messages as say
 from shared.protocol import DeviceState, Expect, Progress
 
 WIDTH, HEIGHT = 60, 20
@@ -124,3 +126,52 @@ def test_cmd_reprint_says_what_it_did(tmp_path):
     assert device._send_one(device.journal.pending()[0])
     assert link.sent[0][1]["action"] == "reprint"
     assert device.screen.result == (None, "Label for SO-000007 sent to the printer again")
+
+
+def weighing_device(tmp_path, scale) -> tuple[DeviceClient, AnswersAtOnce]:
+    settings = DeviceSettings(
+        token="sfd_12345678", data_dir=tmp_path, screen="none", scale_wait=0.2
+    )
+    device = DeviceClient(
+        settings, FakeScanner(), None, Screen(), Journal(tmp_path / "j.db"), scale=scale
+    )
+    device.state = device.server_state = label_state()
+    device.sio = link = AnswersAtOnce()
+    device._online.set()
+    return device, link
+
+
+def test_the_label_scan_carries_the_scales_stable_weight(tmp_path):
+    scale = FakeScale()
+    scale.put(1250)
+    scale.raw = ["US,GS,+0001.10kg", "garbage", "US,GS,+0001.24kg"]  # still settling
+    device, link = weighing_device(tmp_path, scale)
+    device.scan("SF0000000016")
+    (entry,) = device.journal.pending()
+    assert entry.weight_g == 1250
+    assert device._send_one(entry)
+    assert link.sent[0] == ("scan", {**link.sent[0][1], "weight_g": 1250})
+    # Only the label is weighed: a box barcode on the same screen is not.
+    device.scan("BOX-M")
+    assert device.journal.pending()[0].weight_g is None
+
+
+def test_no_stable_weight_no_scan(tmp_path):
+    scale = FakeScale()
+    scale.put(1250)
+    scale.steady = False
+    device, link = weighing_device(tmp_path, scale)
+    device.scan("SF0000000016")
+    assert device.journal.pending() == [] and link.sent == []
+    assert device.screen.result == (False, say.scale_not_steady())
+    scale.put(0)  # nothing on the scale
+    scale.steady = True
+    device.scan("SF0000000016")
+    assert device.journal.pending() == []
+
+
+def test_a_station_without_a_scale_sends_no_weight(tmp_path):
+    device, link = weighing_device(tmp_path, None)
+    device.scan("SF0000000016")
+    assert device._send_one(device.journal.pending()[0])
+    assert link.sent[0][1]["weight_g"] is None
