@@ -381,8 +381,9 @@ def box_too_small(code: str, why: str) -> str:
 
 
 def weight_off(measured_g: int, expected_g: int, tolerance_g: int) -> str:
+    # The tolerance rounded up to 10 g, so what the packer reads never understates it.
     return (
-        f"Weight {kg(measured_g)}, expected {kg(expected_g)} ± {tolerance_g / 1000:.2f}: "
+        f"Weight {kg(measured_g)}, expected {kg(expected_g)} ± {-(-tolerance_g // 10) / 100:.2f}: "
         "check the items"
     )
 

@@ -86,10 +86,11 @@ def hold(store: Store, device_id: int, package_id: int, check: WeightCheck) -> N
         )
 
 
-def weighed_ok(store: Store, package_id: int, measured_g: int, by: str) -> None:
-    """The package weighed within its tolerance: keep the weight, end any hold (inside a write)."""
+def weighed_ok(store: Store, package_id: int, measured_g: int, by: str) -> bool:
+    """The package weighed within its tolerance: keep the weight, end any hold; True if one
+    ended (inside a write)."""
     store.execute("UPDATE packages SET measured_g = ? WHERE id = ?", (measured_g, package_id))
-    _release(store, package_id, by, "reweighed")
+    return bool(_release(store, package_id, by, "reweighed"))
 
 
 def _release(store: Store, package_id: int, by: str, outcome: str) -> int:

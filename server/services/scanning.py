@@ -340,8 +340,10 @@ def _pack(
         boxes.hold(store, device["id"], change.package_id, change.check)
         effects.board = True
     elif isinstance(change, packing.ConfirmLabel):
-        if change.measured_g is not None:
-            boxes.weighed_ok(store, change.package_id, change.measured_g, device["name"])
+        if change.measured_g is not None and boxes.weighed_ok(
+            store, change.package_id, change.measured_g, device["name"]
+        ):
+            effects.board = True  # a hold ended
         packages.confirm(store, change.package_id)
         boxes.clear_bench(store, device["id"])
         effects.devices.update(refresh_idle_packers(store, device["warehouse"], but=device["id"]))

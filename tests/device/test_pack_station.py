@@ -175,3 +175,27 @@ def test_a_station_without_a_scale_sends_no_weight(tmp_path):
     device.scan("SF0000000016")
     assert device._send_one(device.journal.pending()[0])
     assert link.sent[0][1]["weight_g"] is None
+
+
+@pytest.mark.parametrize("offset_g, sent", [(0, 1100), (320, 1420)])
+def test_the_simulated_packer_puts_the_package_on_its_scale(tmp_path, offset_g, sent):
+    from device.config import SimulateSettings
+    from device.sim.worker import SimulatedWorker
+
+    scale = FakeScale(offset_g=offset_g)
+    device, _ = weighing_device(tmp_path, scale)
+    device.state = label_state().model_copy(update={"expected_weight_g": 1100})
+    device.journal.add_print(12, "SO-000007", "^XA^XZ")
+    device.journal.print_done(12, True, None)  # the label is in the packer's hand
+    worker = SimulatedWorker(
+        device, device.scanner, SimulateSettings(think_seconds=0), tote_base=0, scale=scale
+    )
+    worker.start()
+    try:
+        worker._turn.set()
+        barcode = device.scanner.read(timeout=3)
+    finally:
+        worker.stop()
+    assert barcode == "SF0000000016" and scale.grams == 1100
+    device.scan(barcode)
+    assert device.journal.pending()[0].weight_g == sent

@@ -115,3 +115,12 @@ def test_the_shipped_config_has_boxes():
     settings = Settings.model_validate(cfg)
     assert [b.code for b in settings.boxes] == ["S", "M", "L"]
     assert settings.packing.weight_tolerance_g == 50
+
+
+def test_the_packer_reads_the_weights_in_kg():
+    from shared import messages as say
+
+    check = check_weight(1420, 1100, Tolerance(50, 0.05))
+    assert say.weight_off(check.measured_g, check.expected_g, check.tolerance_g) == (
+        "Weight 1.42 kg, expected 1.10 kg ± 0.06: check the items"
+    )

@@ -7,7 +7,7 @@ import pytest
 from floorkit import action, connect, emit, place, received, scan, states
 
 from server.config import BoxSettings, PackingSettings, Settings
-from server.services import auth
+from server.services import auth, board
 
 BOXES = [
     BoxSettings(
@@ -113,6 +113,7 @@ def test_a_wrong_weight_holds_the_package_until_weighed_again(floor):
     held = app.test_client().get("/api/packages/held", headers={"X-API-Key": key}).get_json()
     (row,) = held["packages"]
     assert row["measured_g"] == 1420 and row["expected_g"] == 160 and row["device"] == "packer-e1"
+    assert board.counts(store)["packages_held"] == 1  # the supervisors' board shows it
 
     # A label scan without a weight does not let it go.
     r = weigh(packer, tracking, None, "w2")
@@ -127,6 +128,7 @@ def test_a_wrong_weight_holds_the_package_until_weighed_again(floor):
     assert store.one("SELECT status FROM orders WHERE id = ?", (oid,))["status"] == "packed"
     hold = store.one("SELECT released_by, outcome FROM package_holds")
     assert hold == {"released_by": "packer-e1", "outcome": "reweighed"}
+    assert board.counts(store)["packages_held"] == 0
     assert store.one("SELECT measured_g FROM packages")["measured_g"] == 190
     assert app.test_client().get("/api/packages/held", headers={"X-API-Key": key}).get_json() == {
         "packages": []
