@@ -199,3 +199,19 @@ def test_the_simulated_packer_puts_the_package_on_its_scale(tmp_path, offset_g, 
     assert barcode == "SF0000000016" and scale.grams == 1100
     device.scan(barcode)
     assert device.journal.pending()[0].weight_g == sent
+
+
+def test_a_held_package_fills_the_screen():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = label_state().model_copy(
+        update={
+            "screen": "pack_check",
+            "instruction": say.weight_off(1420, 1100, 55),
+            "detail": say.weight_check_what_to_do("SF0000000016"),
+            "measured_weight_g": 1420,
+        }
+    )
+    text = plain_text(screen.render(WIDTH, HEIGHT))
+    assert "Weight 1.42 kg, expected 1.10 kg ± 0.06: check the items" in text
+    assert "Recount and repack" in text and "CMD-WEIGHT-OK" in text.split("\n")[-1]
+    assert "CMD-REPRINT" not in text.split("\n")[-1]
