@@ -2,7 +2,8 @@
 
 A scale in continuous mode sends a frame per reading, several a second, e.g.
 ``ST,GS,+0001.25kg``: a status (``ST`` stable, ``US`` unstable, ``OL``
-overload), the kind of weight (``GS`` gross, ``NT`` net, ``TR`` tare), a signed
+overload), the kind of weight (``GS`` gross, ``NT`` net, ``TR`` tare: skipped,
+it is not the load), a signed
 number and a unit (kg, g, lb, oz). Frames end on CR, LF or CRLF (the scanners'
 ``LineFramer``). A line that is not a frame (noise on the line, a half frame
 after plugging in, a menu banner) is skipped. Only a stable weight counts: the
@@ -97,8 +98,8 @@ class Scale(_Closing):
         last, count = None, 0
         while (left := deadline - time.monotonic()) > 0:
             reading = self.read(timeout=left)
-            if reading is None:
-                continue
+            if reading is None or reading.kind == "TR":
+                continue  # a tare frame says what was tared, not what is on the platform
             if not reading.stable or reading.grams is None or reading.grams <= 0:
                 last, count = None, 0
                 continue
@@ -133,6 +134,7 @@ class SerialScale(Scale):
         self._framer = LineFramer("any", encoding="ascii")
         self._serial: serial.Serial | None = None
         self._closed = False
+        self._warned = False
         self._lock = threading.Lock()
 
     def _open(self) -> serial.Serial | None:
@@ -140,8 +142,13 @@ class SerialScale(Scale):
             try:
                 self._serial = self._factory(self.port, self.baudrate, timeout=0, exclusive=True)
             except (serial.SerialException, OSError, ValueError) as exc:
-                log.warning("scale %s not available: %s", self.port, exc)
+                if not self._warned:
+                    log.warning("scale %s not available (%s); retrying", self.port, exc)
+                    self._warned = True
                 return None
+            if self._warned:
+                log.info("scale %s is back", self.port)
+            self._warned = False
         return self._serial
 
     def _lost(self, exc: BaseException) -> None:

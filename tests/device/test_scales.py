@@ -118,6 +118,8 @@ CASES = [
     ([b"OL,GS,+9999.99kg\r\n"], None),
     ([b"ST,GS,+0000.00kg\r\n"], None),
     ([b"ST,GS,-0000.01kg\r\n"], None),
+    # Tare frames between gross ones are skipped: they are not the load.
+    ([b"ST,GS,+0001.25kg\r\n", b"ST,TR,+0000.12kg\r\n"], 1250),
     # Pounds, LF only.
     ([b"ST,GS,+0002.50lb\n"], 1134),
     # Garbage only.
@@ -146,15 +148,25 @@ def test_serial_read_skips_garbage_and_waits_for_a_whole_frame(make_pty):
         assert scale.read(timeout=1) == Reading(False, 500)
 
 
-def test_serial_scale_survives_being_unplugged(make_pty):
-    pty = make_pty()
-    scale = SerialScale(pty.name)
-    scale.read(timeout=0.05)
-    pty.write(b"ST,GS,+0001.00kg\r\n")
-    assert scale.read(timeout=1) == Reading(True, 1000)
-    pty.unplug()
-    assert scale.stable_weight(timeout=0.3) is None  # no weight, no exception
-    scale.close()
+def test_serial_scale_unplugged_and_replugged_through_a_symlink(make_pty, tmp_path):
+    first = make_pty()
+    link = tmp_path / "scanfloor-scale"  # what the udev rule's SYMLINK gives
+    link.symlink_to(first.name)
+    scale = SerialScale(str(link))
+    try:
+        player = ScaleOnPty(first, [b"ST,GS,+0001.00kg\r\n"])
+        assert scale.stable_weight(timeout=2) == 1000
+        player.stop()
+        first.unplug()
+        assert scale.stable_weight(timeout=0.3) is None  # no weight, and no exception
+        second = make_pty()
+        link.unlink()
+        link.symlink_to(second.name)
+        player = ScaleOnPty(second, [b"ST,GS,+0002.00kg\r\n"])
+        assert scale.stable_weight(timeout=3) == 2000
+        player.stop()
+    finally:
+        scale.close()
 
 
 def test_fake_scale_put_offset_and_unsteady():
