@@ -29,7 +29,7 @@ TRANSITIONS: dict[str, set[str]] = {
     "pack_start": {"pack_start", "pack_verify"},
     "pack_verify": {"pack_verify", "pack_label"},
     "pack_label": {"pack_label", "pack_start", "pack_check"},
-    "pack_check": {"pack_check", "pack_label", "pack_start"},
+    "pack_check": {"pack_check", "pack_start"},
 }
 
 

@@ -7,6 +7,7 @@ import pytest
 from floorkit import action, connect, emit, place, received, scan, states
 
 from server.config import BoxSettings, PackingSettings, Settings
+from server.domain import packing
 from server.services import auth, board
 
 BOXES = [
@@ -195,3 +196,27 @@ def test_rest_release(floor):
     assert store.one("SELECT released_by FROM package_holds")["released_by"] == "api:sup"
     again = client.post(f"/api/packages/{package_id}/release", headers=headers)
     assert again.status_code == 409
+
+
+def test_every_packing_screen_change_is_declared(floor):
+    app, socketio, store, tokens = floor
+    picked(floor)
+    packer = connect(app, socketio, tokens["packer"])
+    before = states(packer)[-1]["state"]["screen"]
+    seen = []
+    tracking = None
+    # Scans, and label scans (a tuple: the scale's weight, None without one).
+    steps = ["TOTE-3", "BOX-M", PEN, "BOX-S", PEN, "BOX-M", (1000,), "BOX-S", (None,), (1000,)]
+    steps += [(170,)]  # box S: 40 g of pens + 120 g
+    for i, step in enumerate(steps):
+        if isinstance(step, tuple):
+            r = weigh(packer, tracking, step[0], f"t{i}")
+        else:
+            r = scan(packer, step, f"t{i}")
+        after = r["state"]["screen"]
+        assert after in packing.TRANSITIONS[before], (step, before, after)
+        seen.append(after)
+        if after in ("pack_label", "pack_check"):
+            tracking = r["state"]["expect"]["barcodes"][0]
+        before = after
+    assert {"pack_verify", "pack_label", "pack_check", "pack_start"} <= set(seen)
