@@ -206,7 +206,8 @@ class ScanFlow:
             self.scale is not None
             and s is not None
             and s.screen in ("pack_label", "pack_check")
-            and barcode.strip() in s.expect.barcodes
+            # As the server reads it: without an AIM prefix (`]C0`) and the like.
+            and picking_rules.read_scan(barcode)[0] in s.expect.barcodes
         )
 
     def _weigh(self) -> int | None:

@@ -151,9 +151,12 @@ def test_the_label_scan_carries_the_scales_stable_weight(tmp_path):
     assert entry.weight_g == 1250
     assert device._send_one(entry)
     assert link.sent[0] == ("scan", {**link.sent[0][1], "weight_g": 1250})
+    # A scanner sending AIM identifiers: the same label, weighed too.
+    device.scan("]C0SF0000000016")
+    assert device.journal.pending()[-1].weight_g == 1250
     # Only the label is weighed: a box barcode on the same screen is not.
     device.scan("BOX-M")
-    assert device.journal.pending()[0].weight_g is None
+    assert device.journal.pending()[-1].weight_g is None
 
 
 def test_no_stable_weight_no_scan(tmp_path):
