@@ -86,6 +86,17 @@ def hold(store: Store, device_id: int, package_id: int, check: WeightCheck) -> N
         )
 
 
+def expect_again(store: Store, package_id: int) -> None:
+    """The package's expected weight changed (another box): a hold says the new one (inside a
+    write)."""
+    weight = store.one("SELECT weight_g FROM packages WHERE id = ?", (package_id,))["weight_g"]
+    store.execute(
+        "UPDATE package_holds SET expected_g = ?, tolerance_g = ? "
+        "WHERE package_id = ? AND released_at IS NULL",
+        (weight, tolerance().of(weight), package_id),
+    )
+
+
 def weighed_ok(store: Store, package_id: int, measured_g: int, by: str) -> bool:
     """The package weighed within its tolerance: keep the weight, end any hold; True if one
     ended (inside a write)."""

@@ -335,6 +335,7 @@ def _pack(
         )
         if bench.package is not None:
             packages.rebox(store, bench.package.package_id, change.box, device["id"])
+            boxes.expect_again(store, bench.package.package_id)
             effects.devices.add(device["id"])
     elif isinstance(change, packing.HoldForWeight):
         boxes.hold(store, device["id"], change.package_id, change.check)

@@ -119,6 +119,12 @@ def test_a_wrong_weight_holds_the_package_until_weighed_again(floor):
     # A label scan without a weight does not let it go.
     r = weigh(packer, tracking, None, "w2")
     assert not r["ok"] and r["code"] == "weight_held" and r["state"]["screen"] == "pack_check"
+    # Repacked into a bigger box: the hold expects the new weight.
+    r = scan(packer, "BOX-M", "w2b")
+    assert r["state"]["screen"] == "pack_check"
+    assert r["state"]["instruction"] == "Weight 1.42 kg, expected 0.29 kg ± 0.05: check the items"
+    r = scan(packer, "BOX-S", "w2c")
+    assert r["state"]["instruction"].endswith("expected 0.16 kg ± 0.05: check the items")
     # Still wrong: the hold keeps the newest weight.
     r = weigh(packer, tracking, 900, "w3")
     assert r["code"] == "weight_off" and r["state"]["measured_weight_g"] == 900
