@@ -128,6 +128,10 @@ class StepView(_Strict):
     )
 
 
+def _null(value: Any) -> bool:
+    return value is None
+
+
 class DeviceState(_Strict):
     """What the handheld draws: the screen, the instruction, what to scan next."""
 
@@ -152,19 +156,28 @@ class DeviceState(_Strict):
     remaining: list[StepView] = Field(
         default_factory=list, description="Steps still to do, so the device can guide offline."
     )
+    # The packing fields are left out when null: a device of an earlier release (it refuses
+    # fields it does not know) still reads every screen but a bench's with a box or a label.
     box: str | None = Field(
         None,
+        exclude_if=_null,
         description="packing: the box's code (the packer's choice, else the smallest that fits; "
         "none when no box fits or none is configured)",
     )
     expected_weight_g: Count | None = Field(
-        None, description="packing, once labelled: what the package should weigh (items + tare)"
+        None,
+        exclude_if=_null,
+        description="packing, once labelled: what the package should weigh (items + tare)",
     )
     weight_tolerance_g: Count | None = Field(
-        None, description="packing, once labelled: how far off the scale may be, in grams"
+        None,
+        exclude_if=_null,
+        description="packing, once labelled: how far off the scale may be, in grams",
     )
     measured_weight_g: Count | None = Field(
-        None, description="pack_check: what the scale said when the package was held"
+        None,
+        exclude_if=_null,
+        description="pack_check: what the scale said when the package was held",
     )
 
 

@@ -61,3 +61,17 @@ def test_the_largest_messages_a_device_can_build_fit_the_transport():
     size = {event: len(json.dumps([event, dump(m)])) for event, m in biggest.items()}
     assert size["scan"] < 2048 and size["print_result"] < 8192, size
     assert max(size.values()) < MAX_MESSAGE_BYTES // 8, size
+
+
+def test_packing_fields_are_left_out_when_null():
+    """A device of an earlier release refuses unknown fields: a screen without a box or a
+    weight reads as it did before those fields."""
+    from shared.protocol import DeviceState, StateEvent, dump
+
+    plain = dump(StateEvent(seq=1, state=DeviceState(screen="pick_tote", instruction="x")))
+    assert not {"box", "expected_weight_g", "weight_tolerance_g", "measured_weight_g"} & set(
+        plain["state"]
+    )
+    packed = DeviceState(screen="pack_label", instruction="x", box="M", expected_weight_g=290)
+    assert dump(packed)["box"] == "M" and "measured_weight_g" not in dump(packed)
+    assert DeviceState.model_validate_json(packed.model_dump_json()) == packed
