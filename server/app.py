@@ -11,7 +11,7 @@ from gevent import monkey
 
 from server.config import Settings, load_settings
 from server.realtime.wire import DevicePacket
-from server.services import mail, packages, scanning
+from server.services import boxes, mail, packages, scanning
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
@@ -43,6 +43,12 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
     mail.configure(settings.email)
     scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
+    boxes.configure(
+        [b.model_dump() for b in settings.boxes],
+        settings.packing.fill_factor,
+        settings.packing.weight_tolerance_g,
+        settings.packing.weight_tolerance_pct,
+    )
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:

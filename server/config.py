@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,6 +60,28 @@ class LabelSettings(BaseModel):
     dpi: int = 203
 
 
+class BoxSettings(BaseModel):
+    """One box type at the pack benches (`[[boxes]]`): inner dimensions, load, tare."""
+
+    code: str = Field(min_length=1, max_length=40)
+    barcode: str = Field(min_length=1, max_length=200, description="printed on the box stock")
+    length_mm: int = Field(gt=0)
+    width_mm: int = Field(gt=0)
+    height_mm: int = Field(gt=0)
+    max_weight_g: int = Field(gt=0, description="the most the box may carry (its contents)")
+    tare_g: int = Field(ge=0, description="the empty box with its filling")
+
+
+class PackingSettings(BaseModel):
+    """Box choice and the weight check at the pack benches."""
+
+    # Items fit a box when their volume is at most this share of its inner volume.
+    fill_factor: float = Field(0.8, gt=0, le=1)
+    # A weighed package is held when it is further than max(grams, share × expected) off.
+    weight_tolerance_g: int = Field(50, ge=0)
+    weight_tolerance_pct: float = Field(5.0, ge=0, le=100)
+
+
 class WebhookSettings(BaseModel):
     """Delivering status changes to the shops' webhook subscriptions."""
 
@@ -99,6 +121,8 @@ class EmailSettings(BaseModel):
     poll_seconds: float = Field(2.0, gt=0)
 
     model_config = {"populate_by_name": True}
+
+
 class BoardSettings(BaseModel):
     """The supervisors' board."""
 
@@ -125,6 +149,8 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
     board: BoardSettings = BoardSettings()
+    packing: PackingSettings = PackingSettings()
+    boxes: list[BoxSettings] = Field(default_factory=list)
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 
@@ -135,6 +161,16 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 16:
             return "secret_key is shorter than 16 characters"
         return None
+
+    @field_validator("boxes")
+    @classmethod
+    def _distinct_boxes(cls, boxes: list[BoxSettings]) -> list[BoxSettings]:
+        for attr in ("code", "barcode"):
+            seen = [getattr(b, attr) for b in boxes]
+            twice = sorted({v for v in seen if seen.count(v) > 1})
+            if twice:
+                raise ValueError(f"boxes: {attr} {', '.join(twice)} used by more than one box")
+        return boxes
 
     @property
     def db_path(self) -> Path:

@@ -62,6 +62,7 @@ CARDS: tuple[Card, ...] = (
     Card("CMD-LOGOUT", "logout", "LOG OUT"),
     Card("CMD-LOGIN", "login", "LOG IN"),
     Card("CMD-REPRINT", "reprint", "PRINT THE LABEL AGAIN"),
+    Card("CMD-WEIGHT-OK", "weight_ok", "SUPERVISOR: ACCEPT THE WEIGHT"),
     Card("CMD-RECEIVE", "receive", "START RECEIVING"),
     Card("CMD-DONE", "receive_done", "RECEIVING DONE: BOOK IT"),
 )

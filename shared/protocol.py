@@ -59,6 +59,7 @@ Screen = Literal[
     "pack_start",  # scan a tote or pick list
     "pack_verify",  # scan every item of the order
     "pack_label",  # label printing: scan it to confirm
+    "pack_check",  # weighed outside the tolerance: recount, weigh again, or supervisor accepts
     "receive_location",  # receiving: scan the bin the goods go into
     "receive_item",  # receiving: scan each item (GS1 lot, expiry, count read from the barcode)
 ]
@@ -136,6 +137,10 @@ class StepView(_Strict):
     )
 
 
+def _null(value: Any) -> bool:
+    return value is None
+
+
 class DeviceState(_Strict):
     """What the handheld draws: the screen, the instruction, what to scan next."""
 
@@ -159,6 +164,29 @@ class DeviceState(_Strict):
     step: StepView | None = None
     remaining: list[StepView] = Field(
         default_factory=list, description="Steps still to do, so the device can guide offline."
+    )
+    # The packing fields are left out when null: a device of an earlier release (it refuses
+    # fields it does not know) still reads every screen but a bench's with a box or a label.
+    box: str | None = Field(
+        None,
+        exclude_if=_null,
+        description="packing: the box's code (the packer's choice, else the smallest that fits; "
+        "none when no box fits or none is configured)",
+    )
+    expected_weight_g: Count | None = Field(
+        None,
+        exclude_if=_null,
+        description="packing, once labelled: what the package should weigh (items + tare)",
+    )
+    weight_tolerance_g: Count | None = Field(
+        None,
+        exclude_if=_null,
+        description="packing, once labelled: how far off the scale may be, in grams",
+    )
+    measured_weight_g: Count | None = Field(
+        None,
+        exclude_if=_null,
+        description="pack_check: what the scale said when the package was held",
     )
 
 
@@ -184,6 +212,11 @@ class ScanIn(_Strict):
     pick_list_id: Count | None = Field(
         None, description="Offline scans: the pick list the device judged it on."
     )
+    weight_g: Count | None = Field(
+        None,
+        description="A pack station with a scale, scanning the label: the package's stable "
+        "weight in grams. Absent: no scale, no weight check.",
+    )
 
 
 class PrintResultIn(_Strict):
@@ -199,7 +232,9 @@ class ActionIn(_Strict):
     """Event `action`: the worker asked for something (short pick, help, log out). Ack: Ack."""
 
     id: MessageId
-    action: Literal["short", "help", "logout", "login", "receive", "receive_done", "reprint"]
+    action: Literal[
+        "short", "help", "logout", "login", "receive", "receive_done", "reprint", "weight_ok"
+    ]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: Count | None = Field(None, description="Device journal sequence number.")
     offline: bool = False

@@ -241,6 +241,33 @@ class ReprintOut(BaseModel):
     device: str
 
 
+class HeldPackageOut(BaseModel):
+    """A package weighed outside its tolerance, waiting on its bench for a check."""
+
+    package_id: int
+    order_id: str
+    tracking: str
+    box: str | None = Field(description="the box's code, as chosen at the bench")
+    measured_g: int = Field(description="what the bench's scale said (the last time)")
+    expected_g: int = Field(description="items + the box's tare")
+    tolerance_g: int
+    held_at: str
+    device: str | None = Field(description="the pack station it waits at")
+
+
+class HeldPackagesOut(BaseModel):
+    packages: list[HeldPackageOut]
+
+
+class ReleaseOut(BaseModel):
+    """The held package was accepted as weighed: confirmed, its order packed if complete."""
+
+    package_id: int
+    status: str = Field(description="the package's status now: confirmed")
+    order_status: str
+    device: str | None = Field(description="the pack station whose bench it left")
+
+
 # ---------------------------------------------------------------- shops: webhooks in and out
 class ShopifyAnswerOut(BaseModel):
     """What a Shopify webhook did. A resend (same X-Shopify-Webhook-Id) answers as the first."""

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g
 
 from server.api import models as m
 from server.api import reads, shop
@@ -31,9 +31,10 @@ from server.schemas import (
     StockIn,
     WarehouseIn,
 )
-from server.services import allocate, auth, catalogue, orders, packages
+from server.services import allocate, auth, boxes, catalogue, orders, packages
 from server.services import cancel as cancelling
 from server.services import stock as stock_service
+from server.services.screens import push_state, refresh_idle_packers
 from server.services.shipments import DEFAULT_POLICY
 from server.store import Store
 
@@ -275,6 +276,35 @@ def reprint_label(package_id: int, body: ReprintIn) -> dict[str, Any]:
         hub.board_changed()
     name = _store().one("SELECT name FROM devices WHERE id = ?", (device_id,))["name"]
     return {"package_id": package_id, "job_id": job_id, "device": name}
+
+
+def list_held_packages() -> dict[str, Any]:
+    """Packages a pack station's scale weighed outside the tolerance, oldest first."""
+    return {"packages": boxes.held(_store())}
+
+
+def release_package(package_id: int) -> dict[str, Any]:
+    """Accept a held package as weighed (a supervisor checked it): it is confirmed and leaves
+    its bench; 409 when it is not held."""
+    store = _store()
+    with _refusals(missing=f"no package {package_id}", conflict=boxes.NotHeld), store.write():
+        device_id = boxes.accept(store, package_id, f"api:{g.get('api_client', '?')}")
+        if device_id is not None:
+            push_state(store, device_id)
+            row = store.one("SELECT warehouse FROM devices WHERE id = ?", (device_id,))
+            idle = refresh_idle_packers(store, row["warehouse"], but=device_id)
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        for d in ([device_id] if device_id is not None else []) + idle:
+            hub.deliver(d)
+        hub.board_changed()
+    pkg = store.one(
+        "SELECT p.status, o.status AS order_status FROM packages p "
+        "JOIN orders o ON o.id = p.order_id WHERE p.id = ?",
+        (package_id,),
+    )
+    name = store.one("SELECT name FROM devices WHERE id = ?", (device_id,)) if device_id else None
+    return {"package_id": package_id, **pkg, "device": name["name"] if name else None}
 
 
 def _channels() -> dict[str, Any]:
@@ -530,6 +560,22 @@ ROUTES: list[Route] = [
         scope="floor:write",
         body=ReprintIn,
         response=m.ReprintOut,
+        also=(404, 409),
+    ),
+    Route(
+        "GET",
+        "/packages/held",
+        list_held_packages,
+        "List packages held for their weight",
+        response=m.HeldPackagesOut,
+    ),
+    Route(
+        "POST",
+        "/packages/<id:package_id>/release",
+        release_package,
+        "Accept a held package's weight",
+        scope="floor:write",
+        response=m.ReleaseOut,
         also=(404, 409),
     ),
     Route("GET", "/channels", list_channels, "List channels", response=m.ChannelListOut),

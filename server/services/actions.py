@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 
 from server.domain.floor import pick_list_ref
-from server.services import leases, outbox, packages, receiving, scanning, shorts, views
+from server.services import boxes, leases, outbox, packages, receiving, scanning, shorts, views
 from server.services.clock import now
 from server.services.scanning import Effects
-from server.services.screens import current_state, push_state
+from server.services.screens import current_state, push_state, refresh_idle_packers
 from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
@@ -41,6 +41,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             ack = _receive(store, device, msg, effects)
         elif msg.action == "reprint":
             ack = _reprint(store, device, msg, effects)
+        elif msg.action == "weight_ok":
+            ack = _weight_ok(store, device, msg, effects)
         elif msg.action == "logout":
             ack = _logout(store, device, msg, effects)
         elif msg.action == "login":
@@ -125,6 +127,22 @@ def _reprint(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
         return Ack(id=msg.id, ok=False, error=error)
     packages.reprint(store, bench.package.package_id, device["id"])
     effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
+
+
+def _weight_ok(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """A supervisor's CMD-WEIGHT-OK card at the bench: the held package ships as weighed."""
+    bench = views.bench(store, device["id"]) if device["role"] == "packer" else None
+    package = bench.package if bench else None
+    if package is None or package.held is None:
+        return Ack(
+            id=msg.id, ok=False, error=ErrorBody(code="not_held", message=say.nothing_held())
+        )
+    boxes.accept(store, package.package_id, device["name"])
+    order = bench.pick_list.order_ids[0] if bench.pick_list.order_ids else "?"
+    push_state(store, device["id"], message=say.weight_accepted(order))
+    effects.devices.add(device["id"])
+    effects.devices.update(refresh_idle_packers(store, device["warehouse"], but=device["id"]))
     return Ack(id=msg.id, ok=True)
 
 

@@ -88,10 +88,17 @@ def delta(
 
 
 def counts(store: Store) -> dict[str, int]:
-    """Orders by status, failed prints and bins to count (inside a read)."""
+    """Orders by status, failed prints, bins to count and packages held for their weight
+    (inside a read)."""
     failed = store.one("SELECT COUNT(*) AS n FROM print_jobs WHERE status = 'failed'")["n"]
     to_count = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
-    return {**counts_by_status(store), "failed_prints": failed, "bins_to_count": to_count}
+    held = store.one("SELECT COUNT(*) AS n FROM package_holds WHERE released_at IS NULL")["n"]
+    return {
+        **counts_by_status(store),
+        "failed_prints": failed,
+        "bins_to_count": to_count,
+        "packages_held": held,
+    }
 
 
 def alerts(store: Store) -> dict[str, list[dict[str, Any]]]:

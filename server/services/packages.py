@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from server.domain.addresses import Address
+from server.domain.boxes import Box
 from server.domain.floor import PickList
 from server.domain.labels import ShippingLabel, make_tracking, render_zpl
 from server.services import outbox
@@ -39,10 +40,11 @@ def _address(data: dict) -> Address:
     )
 
 
-def create(store: Store, pl: PickList, device_id: int) -> int:
-    """Make the package and its label for a checked list and queue the print (inside a write)."""
+def create(store: Store, pl: PickList, device_id: int, box: Box | None = None) -> int:
+    """Make the package and its label for a checked list and queue the print (inside a write).
+
+    The label's weight is the expected gross weight: the items plus the box's tare."""
     order_id = pl.order_ids[0]
-    order = store.one("SELECT ship_to FROM orders WHERE id = ?", (order_id,))
     # A split order has a list per shipment: the label is this list's shipment, from its warehouse.
     shipment = store.one(
         "SELECT r.shipment_id AS id, p.warehouse FROM pick_steps ps "
@@ -50,16 +52,39 @@ def create(store: Store, pl: PickList, device_id: int) -> int:
         "WHERE ps.pick_list_id = ? AND ps.order_id = ? LIMIT 1",
         (pl.list_id, order_id),
     )
-    wh = store.one("SELECT name, address FROM warehouses WHERE code = ?", (shipment["warehouse"],))
-    weight = store.one(
-        "SELECT COALESCE(SUM(ps.picked * p.weight_g), 0) AS g FROM pick_steps ps "
-        "JOIN products p ON p.sku = ps.sku WHERE ps.pick_list_id = ? AND ps.order_id = ?",
-        (pl.list_id, order_id),
-    )["g"]
+    tare = box.tare_g if box else 0
+    weight = _items_weight(store, pl.list_id, order_id) + tare
     cfg = LABEL_SETTINGS
     serial = next_number(store, "sscc")
     sscc = make_sscc(cfg["sscc_extension"], cfg["gs1_company_prefix"], serial)
     tracking = make_tracking(cfg["tracking_prefix"], next_number(store, "tracking"))
+    zpl = _zpl(store, order_id, shipment["warehouse"], tracking, sscc, weight)
+    at = now()
+    package_id = store.execute(
+        """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
+           created_at, shipment_id, box, tare_g) VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?, ?, ?)""",
+        (
+            order_id, pl.list_id, sscc, tracking, weight, zpl, at, shipment["id"],
+            box.code if box else None, tare,
+        ),
+    ).lastrowid  # fmt: skip
+    record(store, order_id, "picked", "labelled", package=package_id, tracking=tracking, sscc=sscc)
+    queue_print(store, package_id, device_id)
+    return package_id
+
+
+def _items_weight(store: Store, list_id: int, order_id: str) -> int:
+    return store.one(
+        "SELECT COALESCE(SUM(ps.picked * p.weight_g), 0) AS g FROM pick_steps ps "
+        "JOIN products p ON p.sku = ps.sku WHERE ps.pick_list_id = ? AND ps.order_id = ?",
+        (list_id, order_id),
+    )["g"]
+
+
+def _zpl(store: Store, order_id: str, warehouse: str, tracking: str, sscc: str, weight: int) -> str:
+    order = store.one("SELECT ship_to FROM orders WHERE id = ?", (order_id,))
+    wh = store.one("SELECT name, address FROM warehouses WHERE code = ?", (warehouse,))
+    cfg = LABEL_SETTINGS
     label = ShippingLabel(
         ship_from=_address({**json.loads(wh["address"]), "name": wh["name"]}),
         ship_to=_address(json.loads(order["ship_to"])),
@@ -70,16 +95,24 @@ def create(store: Store, pl: PickList, device_id: int) -> int:
         service=cfg["service"],
         weight_g=weight,
     )
-    zpl = render_zpl(label, dpi=cfg["dpi"])
-    at = now()
-    package_id = store.execute(
-        """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
-           created_at, shipment_id) VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?)""",
-        (order_id, pl.list_id, sscc, tracking, weight, zpl, at, shipment["id"]),
-    ).lastrowid
-    record(store, order_id, "picked", "labelled", package=package_id, tracking=tracking, sscc=sscc)
+    return render_zpl(label, dpi=cfg["dpi"])
+
+
+def rebox(store: Store, package_id: int, box: Box, device_id: int) -> None:
+    """The packer took another box after the label: its tare goes into the weight, and the
+    label (same tracking and SSCC) is made and printed again (inside a write)."""
+    pkg = store.one(
+        "SELECT p.order_id, p.pick_list_id, p.tracking, p.sscc, l.warehouse FROM packages p "
+        "JOIN pick_lists l ON l.id = p.pick_list_id WHERE p.id = ?",
+        (package_id,),
+    )
+    weight = _items_weight(store, pkg["pick_list_id"], pkg["order_id"]) + box.tare_g
+    zpl = _zpl(store, pkg["order_id"], pkg["warehouse"], pkg["tracking"], pkg["sscc"], weight)
+    store.execute(
+        "UPDATE packages SET box = ?, tare_g = ?, weight_g = ?, zpl = ? WHERE id = ?",
+        (box.code, box.tare_g, weight, zpl, package_id),
+    )
     queue_print(store, package_id, device_id)
-    return package_id
 
 
 def queue_print(store: Store, package_id: int, device_id: int) -> int:

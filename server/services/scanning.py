@@ -24,8 +24,9 @@ import logging
 from dataclasses import dataclass, field
 
 from server.domain import packing, picking
+from server.domain.boxes import find_box
 from server.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
-from server.services import outbox, packages, receiving, shipments, views
+from server.services import boxes, outbox, packages, receiving, shipments, views
 from server.services.clock import now
 from server.services.orders import record
 from server.services.screens import current_state, refresh_idle_packers
@@ -90,7 +91,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 # read; only a finished list (the next one was handed out) is read again.
                 state = verdict.state
         else:
-            verdict, screen_name, list_id = _pack(store, device, text, keys, effects)
+            verdict, screen_name, list_id = _pack(store, device, text, keys, effects, msg.weight_g)
         state = state or current_state(store, device["id"])
         reply = ScanReply(
             id=msg.id,
@@ -331,7 +332,14 @@ def _container(store: Store, text: str, warehouse: str) -> tuple[int | None, str
     return (row["pick_list_id"], row["order_id"]) if row else (None, None)
 
 
-def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effects):
+def _pack(
+    store: Store,
+    device: dict,
+    text: str,
+    keys: set[str],
+    effects: Effects,
+    weight_g: int | None = None,
+):
     bench = views.bench(store, device["id"])
     screen_name = packing.screen(bench).screen
     if bench is None:
@@ -355,7 +363,8 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
         verdict = packing.judge_start(candidate, text, elsewhere, held)
         if isinstance(verdict.change, packing.StartPacking):
             store.execute(
-                "UPDATE devices SET pack_list_id = ?, pack_order_id = ? WHERE id = ?",
+                "UPDATE devices SET pack_list_id = ?, pack_order_id = ?, pack_box = NULL "
+                "WHERE id = ?",
                 (list_id, order_id, device["id"]),
             )
             store.execute("UPDATE pick_lists SET status = 'packing' WHERE id = ?", (list_id,))
@@ -364,19 +373,32 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
             )
             _label_if_verified(store, device, effects)
         return verdict, screen_name, list_id
-    verdict = packing.judge(bench, text, keys)
+    box = find_box(boxes.boxes(), text)
+    verdict = packing.judge(bench, text, keys, box, weight_g)
     change = verdict.change
     if isinstance(change, packing.Verified):
         store.execute(
             "UPDATE pick_steps SET verified = verified + 1 WHERE id = ?", (change.step_id,)
         )
         _label_if_verified(store, device, effects)
-    elif isinstance(change, packing.ConfirmLabel):
-        packages.confirm(store, change.package_id)
+    elif isinstance(change, packing.ChooseBox):
         store.execute(
-            "UPDATE devices SET pack_list_id = NULL, pack_order_id = NULL WHERE id = ?",
-            (device["id"],),
+            "UPDATE devices SET pack_box = ? WHERE id = ?", (change.box.code, device["id"])
         )
+        if bench.package is not None:
+            packages.rebox(store, bench.package.package_id, change.box, device["id"])
+            boxes.expect_again(store, bench.package.package_id)
+            effects.devices.add(device["id"])
+    elif isinstance(change, packing.HoldForWeight):
+        boxes.hold(store, device["id"], change.package_id, change.check)
+        effects.board = True
+    elif isinstance(change, packing.ConfirmLabel):
+        if change.measured_g is not None and boxes.weighed_ok(
+            store, change.package_id, change.measured_g, device["name"]
+        ):
+            effects.board = True  # a hold ended
+        packages.confirm(store, change.package_id)
+        boxes.clear_bench(store, device["id"])
         effects.devices.update(refresh_idle_packers(store, device["warehouse"], but=device["id"]))
     return verdict, screen_name, bench.pick_list.list_id
 
@@ -384,7 +406,7 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
 def _label_if_verified(store: Store, device: dict, effects: Effects) -> None:
     bench = views.bench(store, device["id"])
     if bench and packing.all_verified(bench.pick_list) and bench.package is None:
-        packages.create(store, bench.pick_list, device["id"])
+        packages.create(store, bench.pick_list, device["id"], bench.box)
         effects.devices.add(device["id"])
 
 

@@ -761,3 +761,32 @@ ALTER TABLE device_actions ADD COLUMN reason TEXT;
 ALTER TABLE devices ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0
 """,
     )
+
+
+@MIGRATIONS(name="0019_boxes_weight")
+def m0019_boxes_weight(db: Database) -> None:
+    """Boxes and weight at the pack bench: the box a packer chose (`devices.pack_box`, until the
+    label), the package's box and tare, what the scale said; a package weighed outside its
+    tolerance is held (`package_holds`) until weighed again within it or released."""
+    _run(
+        db,
+        """
+ALTER TABLE devices ADD COLUMN pack_box TEXT;
+ALTER TABLE packages ADD COLUMN box TEXT;
+ALTER TABLE packages ADD COLUMN tare_g INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE packages ADD COLUMN measured_g INTEGER;
+CREATE TABLE package_holds (
+  id INTEGER PRIMARY KEY,
+  package_id INTEGER NOT NULL REFERENCES packages(id),
+  device_id INTEGER REFERENCES devices(id),
+  measured_g INTEGER NOT NULL,
+  expected_g INTEGER NOT NULL,
+  tolerance_g INTEGER NOT NULL,
+  held_at TEXT NOT NULL,
+  released_at TEXT,
+  released_by TEXT,                     -- who let it go: a device's name or an API key's
+  outcome TEXT CHECK (outcome IN ('reweighed', 'accepted'))
+);
+CREATE INDEX package_holds_open ON package_holds(package_id) WHERE released_at IS NULL
+""",
+    )

@@ -87,3 +87,17 @@ def test_a_reason_must_go_with_its_action(action, reason, ok):
     else:
         with pytest.raises(ValidationError, match="does not go with action"):
             ActionIn(id="a1", action=action, reason=reason)
+
+
+def test_packing_fields_are_left_out_when_null():
+    """A device of an earlier release refuses unknown fields: a screen without a box or a
+    weight reads as it did before those fields."""
+    from shared.protocol import DeviceState, StateEvent, dump
+
+    plain = dump(StateEvent(seq=1, state=DeviceState(screen="pick_tote", instruction="x")))
+    assert not {"box", "expected_weight_g", "weight_tolerance_g", "measured_weight_g"} & set(
+        plain["state"]
+    )
+    packed = DeviceState(screen="pack_label", instruction="x", box="M", expected_weight_g=290)
+    assert dump(packed)["box"] == "M" and "measured_weight_g" not in dump(packed)
+    assert DeviceState.model_validate_json(packed.model_dump_json()) == packed
