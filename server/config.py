@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -55,6 +56,27 @@ class WebhookSettings(BaseModel):
     concurrency: int = Field(8, ge=1, le=256)
 
 
+class CarrierSettings(BaseModel):
+    """One carrier, `[carriers.<name>]`; the built-in carrier is `local`."""
+
+    # The shared secret the carrier signs its tracking events with (Standard Webhooks:
+    # whsec_ + base64 of 24 to 64 random bytes). Unset: the carrier cannot post events.
+    events_secret: str | None = None
+
+    @field_validator("events_secret")
+    @classmethod
+    def _whsec(cls, secret: str | None) -> str | None:
+        if secret is None:
+            return None
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not secret.startswith("whsec_") or not 24 <= len(key) <= 64:
+            raise ValueError("events_secret is whsec_ followed by base64 of 24 to 64 random bytes")
+        return secret
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -71,6 +93,7 @@ class Settings(BaseSettings):
     device: DeviceLinkSettings = DeviceLinkSettings()
     label: LabelSettings = LabelSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    carriers: dict[str, CarrierSettings] = Field(default_factory=dict)
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 
