@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -374,3 +378,24 @@ def test_a_package_state_is_its_latest_event(events, state):
 )
 def test_an_order_status_follows_its_packages(states, status):
     assert order_status(states) == status
+
+
+def test_a_carrier_signs_from_the_readme_alone(catalogue, store, client):
+    """The README's recipe, with hmac and no Standard Webhooks library, is what the server takes."""
+    oid, [sf] = ship(store, "readme")
+    key = base64.b64decode(CARRIER_SECRET.removeprefix("whsec_"))
+    body = json.dumps({"events": [event(sf, "in_transit", "ev-1")]}).encode()
+    msg_id, stamp = "msg_readme", str(int(time.time()))
+    mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1,bm90IHRoaXMgb25l v1," + base64.b64encode(mac).decode(),
+    }
+    resp = client.post(URL, data=body, headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["results"][0]["status"] == "in_transit"
+    # The webhook-id is signed too: another id with the same signature is refused.
+    headers["webhook-id"] = "msg_other"
+    assert client.post(URL, data=body, headers=headers).status_code == 401
