@@ -14,7 +14,7 @@ from trackkit import CARRIER_SECRET, OTHER_SECRET, event, ship, signed
 
 from server.config import Settings
 from server.domain.tracking import order_status, package_state
-from server.services import board, webhooks
+from server.services import board, shipments, webhooks
 
 URL = "/api/carriers/local/events"
 TABLES = ["tracking_events", "order_events", "orders", "webhook_deliveries"]
@@ -244,6 +244,26 @@ def test_a_batch_reports_each_event(catalogue, store, post, client, headers, tab
         event(theirs, "in_transit", "ev-6"), url="/api/carriers/acme/events", secret=OTHER_SECRET
     )
     assert ok.get_json()["results"][0]["result"] == "accepted"
+
+
+def test_a_scan_before_the_hand_over_counts_once_the_order_ships(
+    catalogue, store, post, client, headers, subscribed
+):
+    oid, [sf] = ship(store, "early", leave=False)
+    before = order(client, headers, oid)["status"]
+    assert before not in ("shipped", "in_transit")
+    resp = post(event(sf, "in_transit", "ev-1"))
+    assert resp.get_json()["results"][0] == {
+        "id": "ev-1",
+        "tracking": sf,
+        "result": "accepted",
+        "order": oid,
+        "status": before,
+    }
+    sid = store.one("SELECT shipment_id FROM packages WHERE tracking = ?", (sf,))["shipment_id"]
+    assert shipments.ship(store, sid) == "in_transit"
+    assert order(client, headers, oid)["status"] == "in_transit"
+    assert queued(store, oid)[-1] == "order.in_transit"
 
 
 def test_unknown_carriers_are_404(catalogue, store, post, tables):
