@@ -123,6 +123,9 @@ def test_a_package_travels_to_the_door(catalogue, store, post, client, headers, 
         store.one("SELECT payload FROM webhook_deliveries ORDER BY id DESC LIMIT 1")["payload"]
     )
     assert payload["data"]["previous_status"] == "out_for_delivery"
+    # Delivered is past cancelling, as shipped is.
+    resp = client.post(f"/api/orders/{oid}/cancel", json={}, headers=headers)
+    assert resp.status_code == 409 and "shipped" in resp.get_json()["message"]
 
 
 @pytest.mark.parametrize(
