@@ -498,6 +498,22 @@ def demo(ctx: click.Context) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "scripts.demo", *ctx.args])
 
 
+@main.command(
+    "carrier-sim",
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": [],
+    },
+)
+@click.pass_context
+def carrier_sim(ctx: click.Context) -> None:
+    """Play a carrier (scripts/carrier_sim.py): signed tracking events for shipped packages."""
+    # A client of the server over HTTP, as a real carrier is: its own program, run in this
+    # process's place (`scanfloor carrier-sim --help` for its options).
+    os.execv(sys.executable, [sys.executable, "-m", "scripts.carrier_sim", *ctx.args])
+
+
 # The shops' commands and `scanfloor labels ...` live beside this module and use its
 # helpers (settings_options, open_db), so they join last.
 from server.cli_labels import labels  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -128,6 +129,25 @@ class BoardSettings(BaseModel):
 
     # A list not yet packed whose earliest promise falls within this many minutes is at risk.
     at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+class CarrierSettings(BaseModel):
+    """One carrier, `[carriers.<name>]`; the built-in carrier is `local`."""
+
+    # The shared secret the carrier signs its tracking events with (Standard Webhooks:
+    # whsec_ + base64 of 24 to 64 random bytes). Unset: the carrier cannot post events.
+    events_secret: str | None = None
+
+    @field_validator("events_secret")
+    @classmethod
+    def _whsec(cls, secret: str | None) -> str | None:
+        if secret is None:
+            return None
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not secret.startswith("whsec_") or not 24 <= len(key) <= 64:
+            raise ValueError("events_secret is whsec_ followed by base64 of 24 to 64 random bytes")
+        return secret
 
 
 class Settings(BaseSettings):
@@ -151,6 +171,7 @@ class Settings(BaseSettings):
     board: BoardSettings = BoardSettings()
     packing: PackingSettings = PackingSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
+    carriers: dict[str, CarrierSettings] = Field(default_factory=dict)
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from shared.text import HIDDEN, NoHidden
 
@@ -270,7 +279,11 @@ class OrderOut(BaseModel):
     stock nowhere, so what it has picked waits in its tote until the rest comes),
     `partially_allocated` (some units reserved, the rest waits, and it may ship in part),
     `allocated` (every unit reserved, in one or more shipments), `picking`, `picked`,
-    `packed` (every shipment packed), `shipped`, `cancelled`."""
+    `packed` (every shipment packed), `shipped`, `cancelled`. After shipping the
+    carriers' tracking events move it (`POST /api/carriers/{carrier}/events`):
+    `in_transit`, `out_for_delivery`, `delivered` (every package delivered),
+    `exception` (a package held up, none delivered; the timeline's detail has the
+    `reason`), `returned` (every package back with us)."""
 
     id: str
     order_id: str
@@ -285,6 +298,11 @@ class OrderOut(BaseModel):
         "picked",
         "packed",
         "shipped",
+        "in_transit",
+        "out_for_delivery",
+        "delivered",
+        "exception",
+        "returned",
         "cancelled",
     ]
     priority: int
@@ -376,3 +394,86 @@ class WebhookSubscriptionIn(Body):
         "this once",
     )
     channel: Code | None = Field(None, description="only this channel's orders; null: all")
+
+
+# ---------------------------------------------------------------- carriers' tracking events
+TRACKING_TYPES = ("in_transit", "out_for_delivery", "delivered", "exception", "returned")
+TrackingType = Literal["in_transit", "out_for_delivery", "delivered", "exception", "returned"]
+MAX_CLOCK_AHEAD = timedelta(minutes=15)  # a carrier's clock may run this far ahead of ours
+MAX_TRACKING_BATCH = 500
+
+
+class PlaceIn(Body):
+    """Where it happened: any of city, postcode, country, lat and lon (together), free text."""
+
+    city: Text | None = None
+    postcode: (
+        Annotated[
+            str, StringConstraints(min_length=1, max_length=20, strip_whitespace=True), NoHidden()
+        ]
+        | None
+    ) = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        None, description="ISO 3166-1 alpha-2"
+    )
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    text: Text | None = Field(None, description="free text: 'parcel locker 12, Main St'")
+
+    @model_validator(mode="after")
+    def _something(self) -> PlaceIn:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give lat and lon together")
+        if all(v is None for v in (self.city, self.postcode, self.country, self.lat, self.text)):
+            raise ValueError("give at least one of city, postcode, country, lat and lon, text")
+        return self
+
+
+class TrackingEventIn(Body):
+    """One thing a carrier saw happen to a package."""
+
+    id: Annotated[
+        str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(description="the carrier's id of this event: sent again, it changes nothing")
+    tracking: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(description="the package's tracking number, as on its label")
+    type: TrackingType
+    at: AwareDatetime = Field(
+        description="when it happened, with its UTC offset; at most 15 minutes ahead of the "
+        "server's clock"
+    )
+    place: PlaceIn | None = Field(None, description="where; required for delivered")
+    reason: (
+        Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z][a-z_]*$")]
+        | None
+    ) = Field(
+        None,
+        description="exception or returned only: why, e.g. delayed, address_problem, damaged, "
+        "refused",
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _not_ahead(cls, at: datetime) -> datetime:
+        if at - datetime.now(UTC) > MAX_CLOCK_AHEAD:
+            raise ValueError("is in the future (more than 15 minutes ahead of the server's clock)")
+        return at
+
+    @model_validator(mode="after")
+    def _fits_the_type(self) -> TrackingEventIn:
+        if self.type == "delivered" and self.place is None:
+            raise ValueError("a delivered event needs its place")
+        if self.reason is not None and self.type not in ("exception", "returned"):
+            raise ValueError("only an exception or a return has a reason")
+        return self
+
+
+class TrackingBatchIn(Body):
+    """Several tracking events at once, applied in one transaction."""
+
+    events: list[TrackingEventIn] = Field(min_length=1, max_length=MAX_TRACKING_BATCH)
+
+
+class CarrierEventsIn(RootModel[TrackingEventIn | TrackingBatchIn]):
+    """One tracking event, or `{"events": [...]}` for a batch of up to 500."""

@@ -368,3 +368,25 @@ class OrderRefQuery(Query):
     channel: Code | None = Field(
         None, description="the channel whose order id this is (needed when several use it)"
     )
+
+
+# ---------------------------------------------------------------- carriers: tracking events in
+class TrackingResultOut(BaseModel):
+    """What became of one tracking event."""
+
+    id: str = Field(description="the carrier's event id, as sent")
+    tracking: str
+    result: Literal["accepted", "duplicate", "unknown_tracking", "wrong_carrier"] = Field(
+        description="accepted: kept and applied; duplicate: this event id was taken before, "
+        "nothing changed; unknown_tracking: no package has this tracking number; "
+        "wrong_carrier: another carrier carries that package. The last two are not kept."
+    )
+    order: str | None = Field(description="our order id, when the package is known")
+    status: str | None = Field(description="the order's status after the event")
+
+
+class TrackingAnswerOut(BaseModel):
+    """One result per event sent, in the order sent."""
+
+    results: list[TrackingResultOut]
+    accepted: int = Field(description="events kept and applied by this request")

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, current_app, g
 
 from server.api import models as m
-from server.api import reads, shop
+from server.api import reads, shop, tracking
 from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
 from server.api.table import Route, register
@@ -664,6 +664,7 @@ ROUTES: list[Route] = [
     Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
 ]
 ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out
+ROUTES += tracking.ROUTES  # carriers: tracking events in, signed
 
 register(bp, ROUTES)
 init_errors(bp)

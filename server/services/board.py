@@ -87,14 +87,27 @@ def delta(
     return out
 
 
+# Orders delivered now that first became delivered today: from today's entries only (a
+# partial index), so the count does not grow with every order ever delivered.
+DELIVERED_TODAY = """
+SELECT COUNT(DISTINCT e.order_id) AS n FROM order_events e JOIN orders o ON o.id = e.order_id
+WHERE e.status = 'delivered' AND e.at >= :today AND o.status = 'delivered'
+  AND NOT EXISTS (SELECT 1 FROM order_events x WHERE x.order_id = e.order_id
+                  AND x.status = 'delivered' AND x.at < :today)
+"""
+
+
 def counts(store: Store) -> dict[str, int]:
-    """Orders by status, failed prints, bins to count and packages held for their weight
-    (inside a read)."""
+    """Orders by status (those with the carriers always shown), orders delivered today (UTC),
+    failed prints, bins to count and packages held for their weight (inside a read)."""
     failed = store.one("SELECT COUNT(*) AS n FROM print_jobs WHERE status = 'failed'")["n"]
     to_count = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
     held = store.one("SELECT COUNT(*) AS n FROM package_holds WHERE released_at IS NULL")["n"]
+    delivered_today = store.one(DELIVERED_TODAY, {"today": now()[:10]})["n"]
     return {
+        **dict.fromkeys(("in_transit", "out_for_delivery", "exception"), 0),
         **counts_by_status(store),
+        "delivered_today": delivered_today,
         "failed_prints": failed,
         "bins_to_count": to_count,
         "packages_held": held,

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from server import geocode
+from server.domain import tracking
 from server.schemas import OrderIn
 from server.services import mail, webhooks
 from server.services.clock import now
@@ -215,10 +216,16 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
             "SELECT line_no, sku, qty FROM order_lines WHERE order_id = ? ORDER BY line_no", (oid,)
         )
         packages = store.all(
-            "SELECT id, sscc, tracking, weight_g, status, created_at, confirmed_at FROM packages "
-            "WHERE order_id = ? ORDER BY id",
+            "SELECT id, sscc, tracking, carrier, weight_g, status, created_at, confirmed_at "
+            "FROM packages WHERE order_id = ? ORDER BY id",
             (oid,),
         )
+        carried = _tracking_events(store, oid)
+        for p in packages:
+            p["tracking_events"] = carried.get(p["id"], [])
+            p["tracking_status"] = tracking.package_state(
+                (e["at"], e["type"]) for e in p["tracking_events"]
+            )
         events = store.all(
             "SELECT at, status, event, detail FROM order_events WHERE order_id = ? ORDER BY id",
             (oid,),
@@ -254,6 +261,20 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
         "timeline": [{**e, "detail": json.loads(e["detail"])} for e in events],
         "customer_mails": mails,
     }
+
+
+def _tracking_events(store: Store, order_id: str) -> dict[int, list[dict[str, Any]]]:
+    """Each package's tracking events, in the order they happened (inside a read)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for r in store.all(
+        """SELECT e.package_id, e.type, e.at, e.place, e.reason, e.event_id, e.received_at
+           FROM tracking_events e JOIN packages p ON p.id = e.package_id
+           WHERE p.order_id = ? ORDER BY e.package_id, e.at, e.id""",
+        (order_id,),
+    ):
+        r["place"] = json.loads(r["place"]) if r["place"] else None
+        found.setdefault(r.pop("package_id"), []).append(r)
+    return found
 
 
 def counts_by_status(store: Store) -> dict[str, int]:

@@ -9,7 +9,9 @@ bin's `reserved` counts. So per bin and lot, always:
 
 Order statuses (documented on OrderOut): received -> backordered (nothing
 reserved) | partially_allocated (some lines wait) | allocated (every unit
-reserved) -> picking -> picked -> packed (every shipment packed) -> shipped;
+reserved) -> picking -> picked -> packed (every shipment packed) -> shipped -> in_transit | out_for_delivery |
+exception -> delivered | returned (the carriers' tracking events, once every
+shipment has shipped: `carried_status`, rules in server/domain/tracking.py);
 cancelled at any point before shipping.
 
 An order that may not ship in part (its own `allow_partial`, else its
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.domain import tracking
 from server.domain.allocation import Policy
 from server.services.clock import now
 from server.services.orders import record
@@ -99,12 +102,29 @@ def derive_status(store: Store, order_id: str) -> str:
     if not ships:
         return order["status"]
     if all(s == "shipped" for s in ships):
-        return "shipped"
+        return carried_status(store, order_id)
     if all(s in ("packed", "shipped") for s in ships):
         return "packed"
     if order["status"] in ("picking", "picked"):
         return order["status"]  # the floor's progress on the open shipment
     return "allocated"
+
+
+def carried_status(store: Store, order_id: str) -> str:
+    """A shipped order's status from its packages' tracking events (`shipped` before any)."""
+    rows = store.all(
+        """SELECT p.id, e.at, e.type FROM packages p
+           JOIN shipments s ON s.id = p.shipment_id AND s.status = 'shipped'
+           LEFT JOIN tracking_events e ON e.package_id = p.id
+           WHERE p.order_id = ? ORDER BY p.id, e.id""",
+        (order_id,),
+    )
+    events: dict[int, list[tuple[str, str]]] = {}
+    for r in rows:
+        seen = events.setdefault(r["id"], [])
+        if r["type"] is not None:
+            seen.append((r["at"], r["type"]))
+    return tracking.order_status([tracking.package_state(e) for e in events.values()])
 
 
 def refresh(store: Store, order_id: str, event: str, **detail: Any) -> str:

@@ -261,12 +261,22 @@ def next_delay(attempts: int, base: float, cap: float) -> float:
 
 def delivered(store: Store, job: Job, attempted_at: float) -> None:
     """The receiver took it (a 2xx)."""
-    store.execute(
-        """UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
-             first_attempt_at = COALESCE(first_attempt_at, :at), last_attempt_at = :at,
-             last_error = NULL, delivered_at = :when WHERE id = :id AND status = 'pending'""",
-        {"at": attempted_at, "when": now(), "id": job.id},
-    )
+    with store.write():
+        store.execute(
+            """UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
+                 first_attempt_at = COALESCE(first_attempt_at, :at), last_attempt_at = :at,
+                 last_error = NULL, delivered_at = :when WHERE id = :id AND status = 'pending'""",
+            {"at": attempted_at, "when": now(), "id": job.id},
+        )
+        # The order's next event, queued while this one was claimed, took the claim's lease as
+        # its earliest time: it waited only for this one, so it is due now.
+        store.execute(
+            """UPDATE webhook_deliveries SET next_at = MIN(next_at, :now)
+               WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending'
+                           AND subscription_id = :sub AND order_id = :order ORDER BY id LIMIT 1)
+                 AND attempts = 0""",
+            {"now": time.time(), "sub": job.subscription_id, "order": job.order_id},
+        )
 
 
 def failed(

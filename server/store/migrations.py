@@ -790,3 +790,30 @@ CREATE TABLE package_holds (
 CREATE INDEX package_holds_open ON package_holds(package_id) WHERE released_at IS NULL
 """,
     )
+
+
+@MIGRATIONS(name="0020_tracking_events")
+def m0020_tracking_events(db: Database) -> None:
+    """What the carriers say happened to a package, once per carrier event id."""
+    _run(
+        db,
+        """
+CREATE TABLE tracking_events (
+  id INTEGER PRIMARY KEY,
+  package_id INTEGER NOT NULL REFERENCES packages(id),
+  carrier TEXT NOT NULL,
+  event_id TEXT NOT NULL,           -- the carrier's id: the same event again changes nothing
+  type TEXT NOT NULL CHECK (type IN
+    ('in_transit', 'out_for_delivery', 'delivered', 'exception', 'returned')),
+  at TEXT NOT NULL,                 -- when it happened, as the carrier says (UTC ISO-8601)
+  place TEXT,                       -- JSON: city, postcode, country, lat, lon, text
+  reason TEXT,
+  received_at TEXT NOT NULL,
+  UNIQUE (carrier, event_id)
+);
+CREATE INDEX tracking_events_package ON tracking_events(package_id, at);
+CREATE INDEX packages_order ON packages(order_id);
+-- the board's "delivered today": that day's entries only
+CREATE INDEX order_events_delivered ON order_events(at, order_id) WHERE status = 'delivered';
+""",
+    )

@@ -179,6 +179,21 @@ def test_a_delivery_that_keeps_failing_goes_dead_and_is_retried_by_hand(
     assert client.post("/api/webhook-deliveries/999/retry", headers=headers).status_code == 404
 
 
+def test_an_event_queued_while_the_one_before_is_in_flight_goes_right_after_it(
+    json_post, store, catalogue
+):
+    subscribe(json_post, "http://127.0.0.1:9/x", ["order.received", "order.cancelled"], secret=SECRET)  # fmt: skip
+    oid = json_post("/api/orders", order_body("F1", [("SKU-B", 1)])).get_json()["id"]
+    [head] = webhooks.claim_due(store, 10, lease_seconds=30)
+    # Cancelled while `received` is being posted: queued behind it, not due before its lease.
+    assert json_post(f"/api/orders/{oid}/cancel", {}).status_code == 200
+    assert webhooks.claim_due(store, 10, lease_seconds=30) == []
+    with store.write():
+        webhooks.delivered(store, head, time.time())
+    [after] = webhooks.claim_due(store, 10, lease_seconds=30)  # not 30 s later
+    assert json.loads(after.payload)["type"] == "order.cancelled"
+
+
 def test_an_order_waits_behind_its_pending_event_and_a_claim_holds(json_post, store, catalogue):
     subscribe(json_post, "http://127.0.0.1:9/x", ["order.received", "order.allocated"], secret=SECRET)  # fmt: skip
     json_post("/api/orders", order_body("W1", [("SKU-B", 1)]))
