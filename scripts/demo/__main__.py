@@ -22,6 +22,14 @@ def _numbers(shop_numbers: list[str]) -> str:
     return f"({', '.join(shop_numbers)})" if shop_numbers else ""
 
 
+def _places(a: dict) -> str:
+    """How the orders' addresses were placed on the map."""
+    parts = [f"{a['given']} by the shop's coordinates", f"{a['postcode']} by postcode"]
+    parts.append(f"{a['city']} by city {_numbers(a['by_city'])}".rstrip())
+    parts.append(f"{a['none']} not placed {_numbers(a['not_placed'])}".rstrip())
+    return ", ".join(parts)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="folder for data, logs and labels"
@@ -83,12 +91,21 @@ def demo(
             f"  orders in            {figures['orders_from_shopify']} through the signed "
             "Shopify webhook"
         )
-        click.echo(f"  orders packed        {o.get('packed', 0)}")
+        click.echo(f"  orders packed        {figures['packed']}")
+        click.echo(
+            f"  orders shipped       {figures['shipped']}"
+            + ("" if figures["handed_over_in_run"] else " (no dock hand-over in this run)")
+        )
+        click.echo(
+            f"  orders delivered     {figures['delivered']}"
+            + ("" if figures["carried_in_run"] else " (no carrier in this run)")
+        )
         click.echo(
             f"  orders backordered   {o.get('backordered', 0)} {_numbers(figures['backordered'])}"
         )
         if o.get("cancelled"):
             click.echo(f"  orders cancelled     {o['cancelled']} {_numbers(figures['cancelled'])}")
+        click.echo(f"  addresses placed     {_places(figures['addresses'])}")
         click.echo(f"  scans                {figures['scans']}")
         click.echo(f"  wrong scans caught   {figures['wrong_scans']}")
         click.echo(f"  labels printed       {figures['labels_printed']}")
@@ -117,11 +134,15 @@ def demo(
             )
             for told in f["told"]:
                 click.echo(f"                       {told}")
+            click.echo(f"  tracking page        {f['tracking_url']}")
         click.echo(
             f"  took                 {figures['seconds']} s; figures in {out / 'summary.json'}"
         )
         if serve:
             click.echo(f"\nBoard: {floor.base}/board — Ctrl-C to stop")
+            if figures["followed"]:
+                f = figures["followed"]
+                click.echo(f"Tracking page of {f['shop_number']}: {f['tracking_url']}")
             while floor.server.poll() is None:
                 time.sleep(1)
     except KeyboardInterrupt:

@@ -9,7 +9,8 @@ server through its own loopback proxy, the floor's Wi-Fi: mid-run one picker's
 link is cut and another's turns into a dead zone (bytes swallowed) for a few
 seconds, and the workers keep picking on the devices' own guidance. Beside the
 floor run the stages (scripts/demo/stages.py): the shop's webhook receiver,
-subscribed to every order event, is down for a while and the server retries.
+subscribed to every order event, is down for a while and the server retries; the
+customers' e-mails go to a local SMTP server the demo starts.
 When every order that has stock is packed and the stages have drained, it
 prints a summary and where the labels are.
 """
@@ -31,6 +32,7 @@ from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
 from scripts.demo import procs, seed
 from scripts.demo import shopify as shop
+from scripts.demo.customer_mail import CustomerMail
 from scripts.demo.stages import ShopWebhooks, Stage, status_changes
 from server.domain.routing import Stop, best_route, route_length
 from server.schemas import CatalogueIn
@@ -46,12 +48,21 @@ OUTAGES = [("cut", 4.0), ("blackhole", 6.0)]
 # Order statuses that are still the floor's work; stages add their own (Stage.busy).
 BUSY = ("received", "allocated", "picking", "picked")
 SETTLE_SECONDS = 30.0  # at most this long for the stages to drain once the floor is done
+# Statuses past `packed` (the order left the building), and the last of them.
+SHIPPED = ("shipped", "in_transit", "out_for_delivery", "delivered", "exception", "returned")
+DELIVERED = "delivered"
 
 
 def stages() -> list[Stage]:
     """What runs beside the floor, in this order (see scripts/demo/stages.py). The dock
-    hand-over, the carrier's simulator and the SMTP sink plug in here."""
-    return [ShopWebhooks()]
+    hand-over (busy `packed`) and the carrier's simulator (busy `shipped`, `in_transit`,
+    `out_for_delivery`) plug in here, before the customers' SMTP server."""
+    return [ShopWebhooks(), CustomerMail()]
+
+
+def carries(floor: Floor, status: str) -> bool:
+    """Whether a stage of this run takes orders on from `status` (it is in its `busy`)."""
+    return any(status in stage.busy for stage in floor.stages)
 
 
 @dataclass
@@ -189,8 +200,8 @@ def setup(
     secret = shop.new_secret()
     api_key, devices = seed_site(data, rng, say, secret)
     floor.stages = stages()
-    env = {k: v for stage in floor.stages for k, v in stage.env().items()}
     floor.port = procs.free_port()
+    env = {k: v for stage in floor.stages for k, v in stage.env(floor).items()}
     floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log", env)
     floor.api.headers["Authorization"] = f"Bearer {api_key}"
     say(f"server up on {floor.base} (board: {floor.base}/board)")
@@ -200,6 +211,12 @@ def setup(
     payloads = seed.shopify_orders(rng, orders_count)
     floor.placed = shop.send_orders(shop.Shop(floor.base, secret, rng), payloads, say)
     left_out(floor, say)
+    unplaced = [p for p in payloads if p["shipping_address"]["latitude"] is None]
+    if unplaced:
+        say(
+            f"  shop: {len(unplaced)} orders came without latitude and longitude "
+            "(the server places them offline, by ZIP code or city)"
+        )
 
     for i, dev in enumerate(devices):
         proxy = floor.proxies[dev["name"]] = NetProxy(("127.0.0.1", floor.port)).start()
@@ -338,7 +355,30 @@ def follow(floor: Floor) -> dict | None:
         return None
     steps = status_changes(order["timeline"])
     told = [t for stage in floor.stages if (t := stage.told(floor, placed.id))]
-    return {"order": placed.id, "shop_number": placed.shop_number, "steps": steps, "told": told}
+    return {
+        "order": placed.id,
+        "shop_number": placed.shop_number,
+        "steps": steps,
+        "told": told,
+        "tracking_url": order["tracking_url"],
+    }
+
+
+def placing(floor: Floor) -> dict:
+    """How the server placed each order's address on the map (`geocoded` of each order over
+    REST): with the shop's coordinates, by postcode, by city, or not at all; and which."""
+    by: dict[str, list[str]] = {"given": [], "postcode": [], "city": [], "none": []}
+    for placed in floor.placed:
+        order = floor.order(placed.id)
+        if order["geocoded"] == "none" and order["warehouse"]:  # no nearest: the fallback's
+            by["none"].append(f"{placed.shop_number} from {order['warehouse']}")
+        else:
+            by[order["geocoded"]].append(placed.shop_number)
+    return {
+        **{how: len(numbers) for how, numbers in by.items()},
+        "by_city": by["city"],
+        "not_placed": by["none"],
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -391,8 +431,16 @@ def summary(floor: Floor) -> dict:
     for f in (floor.out / "devices").glob("*.stats.json"):
         rtts += json.loads(f.read_text())["rtt_ms"]
     labels = [label for p in floor.printers for label in p.labels]
+    by_status = stats["orders"]
+    shipped = sum(by_status.get(s, 0) for s in SHIPPED)
     return {
-        "orders": stats["orders"],
+        "orders": by_status,
+        "packed": by_status.get("packed", 0) + shipped,  # packed, whether or not it left since
+        "shipped": shipped,
+        "delivered": by_status.get(DELIVERED, 0),
+        "handed_over_in_run": carries(floor, "packed"),
+        "carried_in_run": carries(floor, "shipped"),
+        "addresses": placing(floor),
         "backordered": floor.shop_numbers("backordered"),
         "cancelled": floor.shop_numbers("cancelled"),
         "orders_from_shopify": len(floor.placed),

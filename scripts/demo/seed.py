@@ -41,6 +41,11 @@ SHOP_DOMAIN = "demo-shop.myshopify.com"
 FIRST_SHOP_NUMBER = 1041  # the shop's order names run #1041, #1042, ...
 FIRST_SHOP_ID = 5806289289485  # Shopify's order ids: large integers
 GIFT_CARD_ORDER = 2  # this order also buys a gift card: no floor work, left out
+# Orders that come without latitude and longitude, for the server to place offline
+# (server/geocode.py): every third by its ZIP code, one by its city alone (its ZIP lost a
+# digit), and one to a made-up place that cannot be placed at all (allocation's fallback).
+CITY_ORDER, UNPLACED_ORDER = 6, 9
+NOWHERE = ("Quillmere Hollow", "00000")  # no such town, no such ZIP code
 WORDS = ["Mug", "Pen", "Notebook", "Cable", "Lamp", "Socks", "Tea", "Candle", "Bottle", "Brush"]
 COLOURS = ["Blue", "Red", "Green", "Black", "White"]
 AISLES, BAYS, LEVELS = 6, 5, 2  # 60 bins per warehouse
@@ -150,7 +155,8 @@ def shopify_orders(rng: random.Random, count: int = 30, products: int = 40) -> l
     """Shopify `orders/create` bodies (the fields Shopify sends that a warehouse reads, and a
     few more): customers in the cities above, SKUs from the catalogue, one gift card that
     needs no shipping, and the last few asking for what nobody has (they wait as backorders).
-    Every shipping address carries its latitude and longitude."""
+    Most shipping addresses carry their latitude and longitude; the rest are placed by the
+    server (`placing`)."""
     placed_at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     out = []
     for n in range(1, count + 1):
@@ -196,6 +202,7 @@ def shopify_orders(rng: random.Random, count: int = 30, products: int = 40) -> l
             "latitude": lat,
             "longitude": lon,
         }
+        _unplace(address, placing(n))
         out.append(
             {
                 "id": shop_id,
@@ -228,6 +235,27 @@ def shopify_orders(rng: random.Random, count: int = 30, products: int = 40) -> l
             }
         )
     return out
+
+
+def placing(n: int) -> str:
+    """How the server will place demo order n's shipping address: `given` (the shop sent
+    latitude and longitude), else by `postcode`, by `city`, or `none` (server/geocode.py)."""
+    if n == CITY_ORDER:
+        return "city"
+    if n == UNPLACED_ORDER:
+        return "none"
+    return "postcode" if n % 3 == 0 else "given"
+
+
+def _unplace(address: dict[str, Any], how: str) -> None:
+    """Take the coordinates out of a Shopify address, leaving what `how` places it by."""
+    if how == "given":
+        return
+    address["latitude"] = address["longitude"] = None  # as Shopify sends an unplaced one
+    if how == "city":
+        address["zip"] = address["zip"][:4]  # a digit lost on the way: no such ZIP code
+    elif how == "none":
+        address["city"], address["zip"] = NOWHERE
 
 
 def _line_item(shop_id: int, k: int, i: int, qty: int, rng: random.Random) -> dict[str, Any]:

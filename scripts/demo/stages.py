@@ -1,15 +1,18 @@
 """What runs beside the demo floor, each plugged in at the same points: a stage.
 
 The floor (server, devices, printers, network proxies) is run.py's; a stage adds one
-thing the shop or the customer sees and says in the summary how it went. Its points,
-in the order the demo calls them:
+thing the shop or the customer sees and says in the summary how it went. `run.stages()`
+lists them; adding one there is all it takes. Its points, in the order the demo calls them:
 
-- `env()`: settings for the server process, before it starts (short webhook retries,
-  an SMTP sink's port, a carrier simulator's URL).
+- `env(floor)`: settings for the server process, before it starts (short webhook retries,
+  an SMTP server's port, a carrier simulator's URL); `floor.port` and `floor.base` are
+  already chosen.
 - `start(floor, say)`: once the server is up, before the orders come in.
 - `busy`: order statuses that are still this stage's work: the demo waits until no
-  order is in `run.BUSY` or in a stage's `busy` (a dock hand-over would add `packed`,
-  a carrier simulator `shipped`, `in_transit`, `out_for_delivery`).
+  order is in `run.BUSY` or in a stage's `busy` (a dock hand-over adds `packed`, a
+  carrier simulator `shipped`, `in_transit`, `out_for_delivery`). The summary says
+  "shipped" and "delivered" are not part of the run while no stage takes `packed`
+  and `shipped` orders on.
 - `settle(floor, until, say)`: once every order has settled and the devices are
   stopped, wait (until the monotonic time `until`) for the stage's own queue to drain.
 - `figures(floor)`: its figures for summary.json (from REST where they can be), under
@@ -17,8 +20,9 @@ in the order the demo calls them:
 - `told(floor, order_id)`: what it told about one order, for the order the summary follows.
 - `stop()`: stop what it started (also on Ctrl-C).
 
-Stages to plug in at the same points: the dock hand-over, the carrier's simulator
-(tracking events until `delivered`), the SMTP sink for the customers' e-mails.
+The stages now: the shop's webhook receiver (here) and the customers' SMTP server
+(scripts/demo/customer_mail.py). To plug in at the same points: the dock hand-over
+(busy `packed`) and the carrier's simulator (tracking events until `delivered`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class Stage:
     key = ""
     busy: tuple[str, ...] = ()
 
-    def env(self) -> dict[str, str]:
+    def env(self, floor: Floor) -> dict[str, str]:
         return {}
 
     def start(self, floor: Floor, say=print) -> None:
@@ -135,7 +139,7 @@ class ShopWebhooks(Stage):
         self.settling = threading.Event()  # the floor is done: an outage not begun never will
         self.down_seconds = 0.0
 
-    def env(self) -> dict[str, str]:
+    def env(self, floor: Floor) -> dict[str, str]:
         return FAST_RETRIES
 
     def start(self, floor: Floor, say=print) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -11,6 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
+
+from scripts.demo import procs, run, seed
+from scripts.demo import shopify as shop
+from scripts.demo.customer_mail import SHOP_NAME, CustomerMail
+from server.config import EmailSettings
+from server.services import mail, orders
+from server.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -39,19 +50,47 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     figures = json.loads((out / "summary.json").read_text())
     orders = figures["orders"]
-    assert set(orders) <= {"packed", "backordered", "cancelled"}, orders
-    assert orders["packed"] + orders.get("backordered", 0) + orders["cancelled"] == 12
+    assert set(orders) <= {"packed", "backordered", "cancelled", *run.SHIPPED}, orders
+    assert figures["packed"] + orders.get("backordered", 0) + orders["cancelled"] == 12
     assert orders.get("backordered", 0) >= 3  # the seed's last orders ask for what nobody has
     # Every order came in through the signed Shopify webhook; the shop cancelled one.
     assert figures["orders_from_shopify"] == 12 and figures["cancelled"] == ["#1045"]
     assert figures["backordered"] == ["#1050", "#1051", "#1052"]
     assert "#1045 cancelled by the customer (orders/cancelled)" in proc.stdout
     assert "#1041's webhook sent twice, applied once" in proc.stdout
-    assert figures["labels_printed"] == orders["packed"] == figures["packages_confirmed"]
+    assert figures["labels_printed"] == figures["packed"] == figures["packages_confirmed"]
     assert figures["wrong_scans"] > 0 and figures["scans"] > 0
     assert figures["rtt_p50_ms"] is not None
     zpl = sorted((out / "labels").rglob("*.zpl"))
-    assert len(zpl) == orders["packed"]
+    assert len(zpl) == figures["packed"]
+    # Shipped and delivered are counted from GET /api/stats, never made up: with no dock
+    # hand-over and no carrier among the stages, no order gets there and the summary says so.
+    shipped = sum(orders.get(s, 0) for s in run.SHIPPED)
+    assert figures["shipped"] == shipped and figures["delivered"] == orders.get("delivered", 0)
+    if not figures["handed_over_in_run"]:
+        assert shipped == 0 and "orders shipped       0 (no dock hand-over in this run)" in (
+            proc.stdout
+        )
+    if not figures["carried_in_run"]:
+        assert f"orders delivered     {figures['delivered']} (no carrier in this run)" in (
+            proc.stdout
+        )
+    # Some orders came without coordinates: placed offline by ZIP code, one by its city
+    # (its ZIP lost a digit), one to a made-up town not at all (it still ships).
+    places = figures["addresses"]
+    assert places == {
+        "given": 8,
+        "postcode": 2,
+        "city": 1,
+        "none": 1,
+        "by_city": ["#1046"],
+        "not_placed": [places["not_placed"][0]],
+    }
+    assert places["not_placed"][0].startswith("#1049 from WH-")
+    assert "addresses placed     8 by the shop's coordinates, 2 by postcode, 1 by city (#1046)" in (
+        proc.stdout
+    )
+    assert "4 orders came without latitude and longitude" in proc.stdout
     assert "orders packed" in proc.stdout and "scan round trip" in proc.stdout
     # Pickers' links were cut mid-list; every scan still reached the server.
     assert figures["network_cuts_survived"] >= 1 and figures["scans_lost"] == 0
@@ -72,6 +111,80 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     assert followed["steps"] == ["received", "allocated", "picking", "picked", "packed"]
     assert f"one order            {followed['shop_number']} ({followed['order']}): " in proc.stdout
     assert "the shop was told each step: 5 signed webhooks, in order" in proc.stdout
+    # The customers' mail went to the SMTP server the demo started: what it took is what the
+    # server wrote down as sent (none while no order ships), each as an .eml file.
+    mails = figures["mail"]
+    assert mails["sent"] == mails["taken_by_smtp_server"] == mails["eml_files"]
+    assert mails["sent"] == sum(mails["sent_by_kind"].values())
+    assert set(mails["by_status"]) <= {"sent"}, mails
+    assert len(list((out / "mail").glob("*.eml"))) == mails["sent"]
+    if not figures["shipped"]:
+        assert mails["sent"] == 0
+    assert (
+        f"e-mails sent         {mails['sent']} (to the local SMTP server at {mails['smtp_server']})"
+    ) in proc.stdout
+    assert "the customer got no e-mail yet: mails go once an order ships (packed)" in proc.stdout
+    # The followed order's public tracking page, on the demo's server.
+    assert followed["tracking_url"].startswith("http://127.0.0.1:")
+    assert "/track/" in followed["tracking_url"]
+    assert f"tracking page        {followed['tracking_url']}" in proc.stdout
+
+
+def test_the_demo_mail_stage_sends_what_the_server_records_to_its_smtp_server(tmp_path):
+    """The stage on its own, with the real server: an order that ships (recorded as the dock
+    hand-over will record it) mails its customer through the stage's SMTP server, and the
+    stage counts it, saves it as .eml and says so for the order."""
+    floor = run.Floor(out=tmp_path)
+    rng = random.Random(3)
+    secret = shop.new_secret()
+    api_key, _ = run.seed_site(tmp_path / "data", rng, lambda _: None, secret)
+    stage = CustomerMail()
+    floor.stages = [stage]
+    floor.port = procs.free_port()
+    try:
+        floor.server = procs.start_server(
+            tmp_path / "data", floor.port, tmp_path / "logs" / "server.log", stage.env(floor)
+        )
+        floor.api.headers["Authorization"] = f"Bearer {api_key}"
+        stage.start(floor, lambda _: None)
+        payloads = seed.shopify_orders(rng, 2)
+        floor.placed = shop.send_orders(shop.Shop(floor.base, secret, rng), payloads, lambda _: 0)
+        first, second = floor.placed
+        before = stage.figures(floor)
+        assert before["sent"] == before["taken_by_smtp_server"] == 0
+        mail.configure(EmailSettings(enabled=True))  # as in the server that records it
+        store = open_store(tmp_path / "data" / "scanfloor.db")
+        try:
+            with store.write():
+                orders.record(store, first.id, "shipped", "handed_over")
+        finally:
+            store.close()
+            mail.configure(EmailSettings())
+        stage.settle(floor, time.monotonic() + 20, lambda _: None)
+        f = stage.figures(floor)
+        assert f["sent"] == f["taken_by_smtp_server"] == f["eml_files"] == 1, f
+        assert f["sent_by_kind"] == {"shipped": 1} and f["by_status"] == {"sent": 1}
+        assert stage.lines(f)[0].startswith(
+            f"  e-mails sent         1 (to the local SMTP server at 127.0.0.1:{stage.sink.port}): "
+            "1 shipped; "
+        )
+        order = floor.order(first.id)
+        assert stage.told(floor, first.id) == (
+            f"the customer was told each step: 1 e-mail to {order['email']} (shipped)"
+        )
+        assert stage.told(floor, second.id).startswith("the customer got no e-mail yet")
+        (eml,) = (tmp_path / "mail").glob("*.eml")
+        assert eml.name == f"001-{first.id}.eml"
+        msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        assert msg["To"] == order["email"] == payloads[0]["email"]
+        assert msg["Subject"] == f"{SHOP_NAME}: your order {first.shop_number} has shipped"
+        text = msg.get_body(("plain",)).get_content()
+        assert order["tracking_url"] in text
+        assert order["tracking_url"].startswith(floor.base + "/track/")
+        page = requests.get(order["tracking_url"], timeout=10)
+        assert page.status_code == 200 and first.shop_number in page.text
+    finally:
+        floor.stop()
 
 
 def _descendants(pid: int) -> set[int]:

@@ -28,7 +28,13 @@ def test_the_demo_orders_come_in_through_the_signed_shopify_webhook(tmp_path):
     seed_site(tmp_path, rng, say=lambda _: None, shopify_secret=secret)
     payloads = seed.shopify_orders(rng, 12)
     assert [p["name"] for p in payloads] == [f"#{1041 + n}" for n in range(12)]
-    assert all(p["shipping_address"]["latitude"] is not None for p in payloads)
+    # Most come with latitude and longitude; the rest are for the server to place offline.
+    wanted = [seed.placing(n) for n in range(1, 13)]
+    assert wanted.count("given") == 8 and wanted.count("postcode") == 2
+    assert wanted[seed.CITY_ORDER - 1] == "city" and wanted[seed.UNPLACED_ORDER - 1] == "none"
+    assert [p["shipping_address"]["latitude"] is not None for p in payloads] == [
+        w == "given" for w in wanted
+    ]
     store = open_store(tmp_path / "scanfloor.db")
     try:
         body = json.dumps(payloads[0]).encode()
@@ -48,6 +54,9 @@ def test_the_demo_orders_come_in_through_the_signed_shopify_webhook(tmp_path):
     finally:
         store.close()
     assert [o["shop_number"] for o in taken] == [p["name"] for p in payloads]
+    assert [o["geocoded"] for o in taken] == wanted  # placed by ZIP, city, or not at all
+    unplaced = taken[seed.UNPLACED_ORDER - 1]
+    assert unplaced["lat"] is None and unplaced["status"] == "allocated"  # still ships
     gift = taken[seed.GIFT_CARD_ORDER - 1]
     left = [e for e in gift["timeline"] if e["event"] == "shop_lines_left_out"]
     assert left and left[0]["detail"]["line_items"][0]["why"] == "gift card"
