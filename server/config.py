@@ -99,6 +99,8 @@ class EmailSettings(BaseModel):
     poll_seconds: float = Field(2.0, gt=0)
 
     model_config = {"populate_by_name": True}
+
+
 class BoardSettings(BaseModel):
     """The supervisors' board."""
 
