@@ -10,6 +10,7 @@ import re
 import time
 
 import pytest
+import requests
 from floorkit import BOARD_PASSWORD, log_in, place
 from handheld import Handheld
 
@@ -44,6 +45,7 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
     second_token = auth.create_device(floor_store, "picker-e2", "picker", "WH-EAST")
     users.add(floor_store, "sam", "supervisor", BOARD_PASSWORD)
     users.add(floor_store, "pia", "picker", BOARD_PASSWORD)
+    ops_key = auth.create_api_key(floor_store, "ops", ["devices:write"])
     base = server_proc(floor_settings.data_dir)
     page = browser_page
     log_in(page, base, "sam")
@@ -120,6 +122,16 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
         )
         assert res == [409, "PL-000001 is already on picker-e2"]
         problems[:] = [p for p in problems if "status of 409" not in p]  # that one, asked for
+
+        # An admin revokes picker-e2 over REST: the board's audit log names the API key.
+        resp = requests.post(
+            f"{base}/api/devices/picker-e2/revoke", headers={"X-API-Key": ops_key}, timeout=10
+        )
+        assert resp.status_code == 200, resp.text
+        expect(audit).to_contain_text("key:ops")
+        expect(audit).to_contain_text("device revoke")
+        expect(audit).to_contain_text("device:picker-e2")
+        expect(audit).to_contain_text("released: PL-000001")
         print(f"scan to board: {took:.3f} s")
     finally:
         first.stop()
@@ -150,6 +162,15 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         assert ack["ok"]
         item = page.locator("#exceptions li.k-help")
         expect(item.locator(".item-title")).to_have_text("Help: blocked")
+        # A page whose CSRF token is not the session's is refused, says so, and changes nothing.
+        meta = page.locator('meta[name="csrf-token"]')
+        token = meta.get_attribute("content")
+        meta.evaluate("m => m.setAttribute('content', 'forged')")
+        item.get_by_role("button", name="Acknowledge").click()
+        expect(page.locator("#toast")).to_have_text("400: refused: The CSRF token is invalid.")
+        expect(item.locator(".item-ack")).to_have_count(0)
+        problems[:] = [p for p in problems if "status of 400" not in p]  # that one, asked for
+        meta.evaluate("(m, t) => m.setAttribute('content', t)", token)
         item.get_by_role("button", name="Acknowledge").click()
         expect(item.locator(".item-ack")).to_have_text("acknowledged by sam")
         item.get_by_role("button", name="Resolve").click()
