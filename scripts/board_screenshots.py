@@ -2,8 +2,9 @@
 
 Seeds a site (scripts/floorsite.py), runs the real server, lets a few simulated handhelds
 pick (python-socketio clients scanning what the server expects next), asks for help, scans
-wrong, leaves one picker offline, sets promises so some lists are late or at risk, then
-photographs /board at 1920×1080 (`docs/board.png`) and 1024×768 (`docs/board-tablet.png`).
+wrong, leaves one picker offline, sets promises so some lists are late or at risk; a few
+pickers sign in with their badges, a supervisor ("sam") logs in and acts; then it photographs
+/board at 1920×1080 (`docs/board.png`) and 1024×768 (`docs/board-tablet.png`).
 
     .venv/bin/python -m scripts.board_screenshots [--out docs]
 """
@@ -11,21 +12,25 @@ photographs /board at 1920×1080 (`docs/board.png`) and 1024×768 (`docs/board-t
 from __future__ import annotations
 
 import argparse
-import json
+import re
+import secrets
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
 import socketio
 
 from scripts.demo.procs import free_port, start_server, stop
 from scripts.floorsite import seed_site
+from server.services import users
 from server.store import open_store
 
 CHROMIUM = "/usr/bin/chromium"
 SIZES = {"board.png": (1920, 1080), "board-tablet.png": (1024, 768)}
+SUPERVISOR = "sam"
+WORKERS = ["pia", "pete", "priya", "paul"]  # pickers who sign in on a handheld with a badge
 
 
 class Handheld:
@@ -85,12 +90,51 @@ def _promise(data: Path) -> None:
     store.close()
 
 
-def _post(base: str, path: str, body: dict) -> dict:
-    req = urllib.request.Request(
-        base + path, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
+def _people(data: Path) -> str:
+    """The supervisor who logs in (a throwaway password, returned) and the badge workers."""
+    password = secrets.token_urlsafe(16)
+    store = open_store(data / "scanfloor.db")
+    users.add(store, SUPERVISOR, "supervisor", password)
+    for name in WORKERS:
+        users.add(store, name, "picker", secrets.token_urlsafe(16))
+    store.close()
+    return password
+
+
+def _csrf(html: str, pattern: str) -> str:
+    found = re.search(pattern, html)
+    if not found:
+        raise SystemExit("no CSRF token on the page: is the server's log-in as expected?")
+    return found.group(1)
+
+
+class Supervisor:
+    """The supervisor's session on the board's JSON routes, as the board's JS uses them."""
+
+    def __init__(self, base: str, password: str):
+        self.base = base
+        self.http = requests.Session()
+        login = self.http.get(f"{base}/login", timeout=10).text
+        resp = self.http.post(
+            f"{base}/login",
+            data={
+                "username": SUPERVISOR,
+                "password": password,
+                "csrf_token": _csrf(login, r'name="csrf_token" value="([^"]+)"'),
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        resp.raise_for_status()
+        page = self.http.get(f"{base}/board", timeout=10).text
+        self.token = _csrf(page, r'<meta name="csrf-token" content="([^"]+)">')
+
+    def post(self, path: str, body: dict) -> dict:
+        resp = self.http.post(
+            self.base + path, json=body, headers={"X-CSRFToken": self.token}, timeout=10
+        )
+        resp.raise_for_status()
+        return resp.json()
 
 
 def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> list[Path]:
@@ -100,6 +144,7 @@ def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> li
         data = Path(tmp) / "data"
         site = seed_site(data, pickers=pickers, packers=packers, open_orders=orders)
         _promise(data)
+        password = _people(data)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         proc = start_server(data, port, Path(tmp) / "server.log")
@@ -109,6 +154,8 @@ def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> li
             for i, token in enumerate(tokens[:10]):
                 h = Handheld(base, token)
                 time.sleep(0.3)
+                if i < len(WORKERS):
+                    h.scan(f"BADGE-{WORKERS[i]}")
                 h.work(3 + 3 * i)
                 hands.append(h)
             hands[1].action("help", reason="no_stock")
@@ -117,14 +164,18 @@ def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> li
                 hands[6].scan(f"NOT-A-BIN-{j}")
             hands[9].sio.disconnect()  # an offline picker holding a list
             # A supervisor's actions, so the audit log has rows.
-            _post(base, "/board/api/orders/SO-000030/priority", {"priority": 8})
-            _post(base, "/board/api/lists/12/release", {})
+            sam = Supervisor(base, password)
+            sam.post("/board/api/orders/SO-000030/priority", {"priority": 8})
+            sam.post("/board/api/lists/12/release", {})
             shots = []
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
                 for name, (w, h) in SIZES.items():
                     page = browser.new_page(viewport={"width": w, "height": h})
-                    page.goto(base + "/board")
+                    page.goto(base + "/board")  # sent to /login first
+                    page.fill("#username", SUPERVISOR)
+                    page.fill("#password", password)
+                    page.click("button[type=submit]")
                     page.wait_for_selector("#link.link-live")
                     page.wait_for_function("document.body.dataset.charts >= 1")
                     time.sleep(2.5)  # the snapshot after the last change

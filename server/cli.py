@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import os
 import sqlite3
@@ -233,7 +234,7 @@ def api_key_revoke(settings: Settings, name: str) -> None:
     """Revoke an API key: it is refused (401) from the next request on."""
     store = open_db(settings)
     try:
-        changed = auth.revoke_api_key(store, name)
+        changed = auth.revoke_api_key(store, name, actor=cli_actor())
     except KeyError:
         raise click.ClickException(f"no API key named {name}") from None
     finally:
@@ -346,7 +347,7 @@ def device_revoke(settings: Settings, name: str) -> None:
     """Revoke a device for good: its link is cut, its pick list goes back to the queue."""
     store = open_db(settings)
     try:
-        did, released = auth.revoke_device(store, name)
+        did, released = auth.revoke_device(store, name, actor=cli_actor())
     except KeyError:
         raise click.ClickException(f"no device named {name}") from None
     finally:
@@ -365,7 +366,7 @@ def device_rotate(settings: Settings, name: str) -> None:
     """Give a device a new token and print it (shown once); the old one stops working now."""
     store = open_db(settings)
     try:
-        did, token, _ = auth.rotate_device(store, name)
+        did, token, _ = auth.rotate_device(store, name, actor=cli_actor())
     except KeyError:
         raise click.ClickException(f"no device named {name}") from None
     except auth.AuthError as exc:
@@ -374,6 +375,14 @@ def device_rotate(settings: Settings, name: str) -> None:
         store.close()
     click.echo(token)
     _cut_links(settings, [did])
+
+
+def cli_actor() -> str:
+    """Who acts, for the audit log: the operating-system user running the command."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return f"cli:uid-{os.getuid()}"
 
 
 def _cut_links(settings: Settings, device_ids: list[int]) -> None:

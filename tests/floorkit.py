@@ -185,6 +185,19 @@ def logged_in(app: Flask, name: str = "sup", role: str = "supervisor"):
     return client
 
 
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+def board_web(app: Flask, name: str = "sup", role: str = "supervisor"):
+    """A test client logged in as a supervisor that sends, like the board's JS, the CSRF token
+    from the board page's meta tag as header X-CSRFToken on every request."""
+    client = logged_in(app, name, role)
+    found = _CSRF_META.search(client.get("/board").get_data(as_text=True))
+    assert found, "the board page has no csrf-token meta tag"
+    client.environ_base["HTTP_X_CSRFTOKEN"] = found.group(1)
+    return client
+
+
 def board_client(app: Flask, socketio: SocketIO, name: str = "sup", role: str = "supervisor"):
     """A /board Socket.IO test client on a supervisor's log-in session."""
     return socketio.test_client(
@@ -206,6 +219,16 @@ def http_login(base: str, name: str, password: str = BOARD_PASSWORD):
     )
     assert resp.status_code == 302, resp.text
     return session
+
+
+def log_in(page, base: str, name: str, password: str = BOARD_PASSWORD, path: str = "/board"):
+    """In a browser (a Playwright page), open a page: the server sends the browser to /login;
+    fill the form in and send it."""
+    page.goto(base + path)
+    assert page.url.startswith(base + "/login")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
 
 
 def cookie_header(session) -> str:

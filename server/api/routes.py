@@ -407,11 +407,17 @@ def _cut(device_id: int) -> None:
         hub.bus.cut([device_id])
 
 
+def _key_actor() -> str:
+    """Who acts, for the audit log: the API key's name (the route needs one)."""
+    return f"key:{g.api_client}"
+
+
 def revoke_device(name: str) -> dict[str, Any]:
     """Revoke a device's token for good: its link is cut at once and refused from then on,
-    its pick list goes back to the queue at the step reached, its worker is signed out."""
+    its pick list goes back to the queue at the step reached, its worker is signed out. The
+    board's audit log gets a row (`device revoke`, actor `key:<the API key's name>`)."""
     try:
-        did, released = auth.revoke_device(_store(), name)
+        did, released = auth.revoke_device(_store(), name, actor=_key_actor())
     except KeyError:
         raise ApiError(404, f"no device {name}") from None
     _cut(did)
@@ -420,9 +426,10 @@ def revoke_device(name: str) -> dict[str, Any]:
 
 def rotate_device(name: str) -> dict[str, Any]:
     """A new token for a device (shown once); the old one stops working at once and its link
-    is cut. The device keeps its name and history; a revoked device cannot be rotated (409)."""
+    is cut. The device keeps its name and history; a revoked device cannot be rotated (409).
+    The board's audit log gets a row (`device rotate`, actor `key:<the API key's name>`)."""
     try:
-        did, token, released = auth.rotate_device(_store(), name)
+        did, token, released = auth.rotate_device(_store(), name, actor=_key_actor())
     except KeyError:
         raise ApiError(404, f"no device {name}") from None
     except auth.AuthError as exc:

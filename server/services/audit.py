@@ -1,4 +1,5 @@
-"""The audit log: every supervisor action on the board, with who, when, what and on what."""
+"""The audit log: every supervisor action on the board, and every revoke or rotation of a device
+or API key (CLI or REST), with who, when, what and on what."""
 
 from __future__ import annotations
 

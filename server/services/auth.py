@@ -8,6 +8,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from server.domain.floor import pick_list_ref
 from server.services.clock import now
 from server.store import Store
 
@@ -131,8 +132,11 @@ def list_api_keys(store: Store) -> list[dict[str, Any]]:
     return [{**r, "scopes": r["scopes"].split(), "revoked": bool(r["revoked"])} for r in rows]
 
 
-def revoke_api_key(store: Store, name: str) -> bool:
-    """Revoke a key at once; False if it was revoked already. KeyError if there is none."""
+def revoke_api_key(store: Store, name: str, *, actor: str) -> bool:
+    """Revoke a key at once; False if it was revoked already. KeyError if there is none.
+    A revoke writes an audit row naming `actor` (`cli:<user>` or `key:<name>`)."""
+    from server.services import audit
+
     with store.write():
         row = store.one("SELECT revoked FROM api_keys WHERE name = ?", (name,))
         if row is None:
@@ -142,6 +146,7 @@ def revoke_api_key(store: Store, name: str) -> bool:
         store.execute(
             "UPDATE api_keys SET revoked = 1, revoked_at = ? WHERE name = ?", (now(), name)
         )
+        audit.record(store, actor, "api-key revoke", f"api-key:{name}", {})
     return True
 
 
@@ -240,13 +245,14 @@ def _device(store: Store, name: str) -> dict[str, Any]:
     return row
 
 
-def revoke_device(store: Store, name: str) -> tuple[int, list[int]]:
+def revoke_device(store: Store, name: str, *, actor: str) -> tuple[int, list[int]]:
     """Revoke a device's token for good (inside one write): its pick list goes back to the
     queue at the step reached, its worker is signed out. Returns (device id, lists released).
+    A revoke writes an audit row naming `actor` (`cli:<user>` or `key:<name>`).
 
     The caller cuts its link (server/realtime): a revoked token is refused at connect.
     """
-    from server.services import leases, views
+    from server.services import audit, leases, views
 
     with store.write():
         row = _device(store, name)
@@ -257,14 +263,16 @@ def revoke_device(store: Store, name: str) -> tuple[int, list[int]]:
             (now(), row["id"]),
         )
         released = _release_list(store, row, "device revoked", leases, views)
+        audit.record(store, actor, "device revoke", f"device:{name}", _released(released))
     return row["id"], released
 
 
-def rotate_device(store: Store, name: str) -> tuple[int, str, list[int]]:
+def rotate_device(store: Store, name: str, *, actor: str) -> tuple[int, str, list[int]]:
     """A new token for a device (shown once); the old one stops working at once. The device
     keeps its name and history; its pick list goes back to the queue as on a revoke (the link
-    held with the old token is cut). Returns (device id, new token, lists released)."""
-    from server.services import leases, views
+    held with the old token is cut). Returns (device id, new token, lists released).
+    A rotate writes an audit row naming `actor` (never the token)."""
+    from server.services import audit, leases, views
 
     token = "sfd_" + secrets.token_urlsafe(32)
     with store.write():
@@ -277,7 +285,13 @@ def rotate_device(store: Store, name: str) -> tuple[int, str, list[int]]:
             (_hash(token), now(), row["id"]),
         )
         released = _release_list(store, row, "device token rotated", leases, views)
+        audit.record(store, actor, "device rotate", f"device:{name}", _released(released))
     return row["id"], token, released
+
+
+def _released(list_ids: list[int]) -> dict[str, Any]:
+    """An audit row's detail: the pick lists a revoke or rotate sent back to the queue."""
+    return {"released": " ".join(map(pick_list_ref, list_ids))} if list_ids else {}
 
 
 def _release_list(store: Store, row: dict[str, Any], reason: str, leases, views) -> list[int]:

@@ -10,11 +10,12 @@ import re
 import time
 
 import pytest
-from floorkit import place
+import requests
+from floorkit import BOARD_PASSWORD, log_in, place
 from handheld import Handheld
 
 from scripts.floorsite import seed_site
-from server.services import auth
+from server.services import auth, users
 from server.store import open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -42,9 +43,12 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
 
     place(floor_store, "SHOP-2001", [("SKU-A", 1)])
     second_token = auth.create_device(floor_store, "picker-e2", "picker", "WH-EAST")
+    users.add(floor_store, "sam", "supervisor", BOARD_PASSWORD)
+    users.add(floor_store, "pia", "picker", BOARD_PASSWORD)
+    ops_key = auth.create_api_key(floor_store, "ops", ["devices:write"])
     base = server_proc(floor_settings.data_dir)
     page = browser_page
-    page.goto(base + "/board")
+    log_in(page, base, "sam")
     expect(page.locator("#link")).to_have_text("live")
     card = page.locator('.card[data-ref="PL-000001"]')
     expect(card).to_have_attribute("data-state", "queued")
@@ -56,13 +60,23 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
         expect(card).to_have_attribute("data-state", "picking")
         expect(card.locator(".device")).to_have_text("picker-e1")
         second.start().wait_for(lambda line: line.link == "online", what="online")
+        row = page.locator('#devices tr[data-device="picker-e1"]')
+        expect(row.locator(".worker")).to_have_count(0)  # nobody signed in yet
+
+        # Pia scans her badge on the device: the board names her on the device and the card
+        # within a second.
+        at = _trigger(first, "BADGE-pia")
+        expect(row.locator(".worker")).to_have_text("pia", timeout=5000)
+        took = time.monotonic() - at
+        assert took < 1.0, f"the badge took {took:.2f} s to reach the board"
+        expect(card.locator(".worker")).to_have_text("pia")
+        print(f"badge to board: {took:.3f} s")
 
         # A scan made by the device process reaches the board within a second.
         at = _trigger(first, "TOTE-1")
         expect(card.locator(".where")).to_contain_text("TOTE-1", timeout=5000)
         took = time.monotonic() - at
         assert took < 1.0, f"the scan took {took:.2f} s to reach the board"
-        row = page.locator('#devices tr[data-device="picker-e1"]')
         expect(row.locator(".last-scan")).to_have_text(re.compile("just now"))
 
         # Reassign from the board: the list moves, both screens follow at once.
@@ -83,13 +97,13 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
         audit = page.locator("#audit tbody tr").first
         expect(audit).to_contain_text("reassign")
         expect(audit).to_contain_text("PL-000001")
-        expect(audit).to_contain_text("anonymous")
+        expect(audit).to_contain_text("sam")
         expect(audit).to_contain_text("to: picker-e2")
         # ... and in the export.
         csv_text = page.evaluate(
             "fetch('/board/api/audit.csv').then(r => r.text())"
         )  # fmt: skip
-        assert re.search(r"^1,[^,]+,anonymous,reassign,PL-000001,", csv_text, re.M), csv_text
+        assert re.search(r"^1,[^,]+,sam,reassign,PL-000001,", csv_text, re.M), csv_text
 
         # A help card on the device process: the board shows the reason the worker chose.
         _trigger(second, "CMD-HELP-NO-STOCK")
@@ -101,11 +115,23 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
         page.click("#drawer-close")
         res = page.evaluate(
             """fetch('/board/api/lists/1/reassign', {method: 'POST',
-                 headers: {'Content-Type': 'application/json'}, body: '{"device": "picker-e2"}'})
+                 headers: {'Content-Type': 'application/json', 'X-CSRFToken':
+                   document.querySelector('meta[name=csrf-token]').content},
+                 body: '{"device": "picker-e2"}'})
                .then(r => r.json().then(b => [r.status, b.error]))"""
         )
         assert res == [409, "PL-000001 is already on picker-e2"]
         problems[:] = [p for p in problems if "status of 409" not in p]  # that one, asked for
+
+        # An admin revokes picker-e2 over REST: the board's audit log names the API key.
+        resp = requests.post(
+            f"{base}/api/devices/picker-e2/revoke", headers={"X-API-Key": ops_key}, timeout=10
+        )
+        assert resp.status_code == 200, resp.text
+        expect(audit).to_contain_text("key:ops")
+        expect(audit).to_contain_text("device revoke")
+        expect(audit).to_contain_text("device:picker-e2")
+        expect(audit).to_contain_text("released: PL-000001")
         print(f"scan to board: {took:.3f} s")
     finally:
         first.stop()
@@ -120,9 +146,10 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
     from playwright.sync_api import expect
 
     place(floor_store, "SHOP-3001", [("SKU-A", 1)])
+    users.add(floor_store, "sam", "supervisor", BOARD_PASSWORD)
     base = server_proc(floor_settings.data_dir)
     page = browser_page
-    page.goto(base + "/board")
+    log_in(page, base, "sam")
     expect(page.locator("#link")).to_have_text("live")
     device = socketio.Client()
     device.connect(
@@ -135,8 +162,17 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         assert ack["ok"]
         item = page.locator("#exceptions li.k-help")
         expect(item.locator(".item-title")).to_have_text("Help: blocked")
+        # A page whose CSRF token is not the session's is refused, says so, and changes nothing.
+        meta = page.locator('meta[name="csrf-token"]')
+        token = meta.get_attribute("content")
+        meta.evaluate("m => m.setAttribute('content', 'forged')")
         item.get_by_role("button", name="Acknowledge").click()
-        expect(item.locator(".item-ack")).to_have_text("acknowledged by anonymous")
+        expect(page.locator("#toast")).to_have_text("400: refused: The CSRF token is invalid.")
+        expect(item.locator(".item-ack")).to_have_count(0)
+        problems[:] = [p for p in problems if "status of 400" not in p]  # that one, asked for
+        meta.evaluate("(m, t) => m.setAttribute('content', t)", token)
+        item.get_by_role("button", name="Acknowledge").click()
+        expect(item.locator(".item-ack")).to_have_text("acknowledged by sam")
         item.get_by_role("button", name="Resolve").click()
         expect(item).to_have_count(0)
         expect(page.locator("#exceptions-empty")).to_be_visible()
@@ -195,6 +231,7 @@ def big_site(tmp_path_factory):
     # One tote per cart: the planner has no orders to put together, the lists stay 1,000.
     auth.create_devices(store, auth.fleet_names("wall-p", 190), "picker", "WH-1", cart_totes=1)
     auth.create_devices(store, auth.fleet_names("wall-k", 10), "packer", "WH-1")
+    users.add(store, "sam", "supervisor", BOARD_PASSWORD)
     store.close()
     return data
 
@@ -215,7 +252,7 @@ def test_the_board_fits_and_stays_quick_with_1000_lists_and_200_devices(
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     try:
-        page.goto(base + "/board")
+        log_in(page, base, "sam")
         expect(page.locator("#link")).to_have_text("live", timeout=20000)
         expect(page.locator("#lists-count")).to_have_text("1000 pick lists on the floor")
         expect(page.locator("#devices tbody tr")).to_have_count(200)

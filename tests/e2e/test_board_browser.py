@@ -6,7 +6,7 @@ import re
 
 import pytest
 import socketio
-from floorkit import BOARD_PASSWORD
+from floorkit import BOARD_PASSWORD, log_in
 
 from server.schemas import OrderIn
 from server.services import allocate, auth, orders, users
@@ -49,15 +49,6 @@ def seeded_floor(floor_settings, floor_store, floor_tokens):
     users.add(floor_store, "sam", "supervisor", BOARD_PASSWORD)
     users.add(floor_store, "pia", "picker", BOARD_PASSWORD)
     return floor_settings.data_dir, floor_tokens, floor_store
-
-
-def log_in(page, base: str, name: str, password: str = BOARD_PASSWORD, path: str = "/board"):
-    """Open a page: the server sends the browser to /login; fill the form in and send it."""
-    page.goto(base + path)
-    assert page.url.startswith(base + "/login")
-    page.fill("#username", name)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
 
 
 def test_the_login_page_refuses_a_wrong_password_a_missing_csrf_token_and_a_picker(

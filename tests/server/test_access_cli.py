@@ -76,7 +76,17 @@ def test_password_without_a_terminal_or_variable_is_refused(site, monkeypatch):
     assert result.exit_code != 0 and "SCANFLOOR_PASSWORD" in result.output
 
 
-def test_api_keys_have_scopes_expiry_a_list_and_revoke(site):
+def _audit(db) -> list[tuple[str, str, str, str]]:
+    store = open_store(db)
+    try:
+        rows = store.all("SELECT actor, action, target, detail FROM audit_log ORDER BY id")
+    finally:
+        store.close()
+    return [(r["actor"], r["action"], r["target"], r["detail"]) for r in rows]
+
+
+def test_api_keys_have_scopes_expiry_a_list_and_revoke(site, monkeypatch):
+    monkeypatch.setenv("LOGNAME", "ops")  # the OS user the audit log names
     made = site("api-key", "shop", "--scope", "orders:write", "--scope", "read", "--expires", "90d")
     assert made.exit_code == 0, made.output
     key = made.output.strip()
@@ -96,6 +106,8 @@ def test_api_keys_have_scopes_expiry_a_list_and_revoke(site):
     again = site("api-key", "revoke", "shop")
     assert again.exit_code == 0 and "already" in again.output
     assert site("api-key", "revoke", "nobody").exit_code != 0
+    # One audit row: the revoke that changed something (not the second, not the unknown key).
+    assert _audit(site.db) == [("cli:ops", "api-key revoke", "api-key:shop", "{}")]
     store = open_store(site.db)
     try:
         found = auth.check_api_key(store, key)
@@ -104,7 +116,8 @@ def test_api_keys_have_scopes_expiry_a_list_and_revoke(site):
         store.close()
 
 
-def test_devices_are_listed_revoked_and_rotated(site):
+def test_devices_are_listed_revoked_and_rotated(site, monkeypatch):
+    monkeypatch.setenv("LOGNAME", "ops")
     token = site("device", "add", "p1", "--role", "picker", "--warehouse", "WH-EAST").output.strip()
     table = site("device", "list").output
     assert "p1" in table and "WH-EAST" in table and token not in table
@@ -130,3 +143,8 @@ def test_devices_are_listed_revoked_and_rotated(site):
     refused = site("device", "rotate", "p1")
     assert refused.exit_code != 0 and "revoked" in refused.output
     assert site("device", "revoke", "nope").exit_code != 0
+    assert site("device", "revoke", "p1").exit_code == 0  # again: nothing changes, no row
+    assert _audit(site.db) == [
+        ("cli:ops", "device rotate", "device:p1", "{}"),
+        ("cli:ops", "device revoke", "device:p1", "{}"),
+    ]

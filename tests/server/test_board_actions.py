@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from floorkit import action, connect, place, scan, settle, states
+from floorkit import action, board_web, connect, csrf_from, logged_in, place, scan, settle, states
 
 from server.services import auth, board, exceptions
 
@@ -22,7 +22,8 @@ def floor_settings(floor_settings):
 
 @pytest.fixture
 def web(floor):
-    return floor.app.test_client()
+    """Sam, a supervisor, on the board: every POST carries the page's CSRF token."""
+    return board_web(floor.app, "sam")
 
 
 def _audit(store) -> list[dict]:
@@ -68,7 +69,7 @@ def test_reassign_moves_the_list_and_both_screens_follow(floor, web):
     left = states(first)[-1]
     assert left["state"]["screen"] == "idle" and "moved to picker-e2" in left["message"]
     assert _audit(store) == [
-        {"actor": "anonymous", "action": "reassign", "target": "PL-000001",
+        {"actor": "sam", "action": "reassign", "target": "PL-000001",
          "detail": '{"from": "picker-e1", "to": "picker-e2"}'}
     ]  # fmt: skip
 
@@ -282,7 +283,7 @@ def test_audit_view_and_csv_export(floor, web):
     assert r.mimetype == "text/csv" and "attachment" in r.headers["Content-Disposition"]
     got = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
     assert [(g["actor"], g["action"], g["target"]) for g in got] == [
-        ("anonymous", "reprioritise", oid), ("anonymous", "reprioritise", oid)
+        ("sam", "reprioritise", oid), ("sam", "reprioritise", oid)
     ]  # fmt: skip
 
 
@@ -326,7 +327,7 @@ def test_the_page_carries_its_at_risk_setting_and_csrf_meta(floor_settings, floo
 
     floor_settings.board.at_risk_minutes = 45
     app, _ = create_app(floor_settings)
-    page = app.test_client().get("/board").get_data(as_text=True)
+    page = logged_in(app).get("/board").get_data(as_text=True)
     assert 'data-at-risk-minutes="45"' in page
     assert '<meta name="csrf-token"' in page
 
@@ -351,3 +352,62 @@ def test_a_device_says_at_connect_how_many_scans_it_still_holds(floor):
             namespace="/device", callback=True,
         )  # fmt: skip
         assert queued() == 3 - seq
+
+
+def test_an_action_without_the_csrf_token_is_refused_and_changes_nothing(floor, web):
+    app, socketio, store, tokens = floor
+    oid = place(store, "shop-1", [("SKU-B", 2)])
+    picker = connect(app, socketio, tokens["picker"])
+    assert scan(picker, "TOTE-1", "a")["ok"]
+    before = store.all("SELECT id, status, device_id, priority FROM pick_lists ORDER BY id")
+    orders = store.all("SELECT id, status, priority FROM orders ORDER BY id")
+    bare = logged_in(app, "sam")  # the same supervisor's session, but no X-CSRFToken
+    for url, body in [
+        (f"{API}/lists/1/release", {}),
+        (f"{API}/orders/{oid}/priority", {"priority": 9}),
+        (f"{API}/orders/{oid}/cancel", {"reason": "forged"}),
+    ]:
+        r = bare.post(url, json=body)
+        assert r.status_code == 400, (url, r.get_json())
+        assert (
+            r.get_json()["error"] == "csrf" and "CSRF token is missing" in r.get_json()["message"]
+        )
+        wrong = bare.post(url, json=body, headers={"X-CSRFToken": "not-the-token"})
+        assert wrong.status_code == 400 and wrong.get_json()["error"] == "csrf", url
+    assert store.all("SELECT id, status, device_id, priority FROM pick_lists ORDER BY id") == before
+    assert store.all("SELECT id, status, priority FROM orders ORDER BY id") == orders
+    assert _audit(store) == []
+    # The same request with the page's token goes through.
+    assert web.post(f"{API}/orders/{oid}/priority", json={"priority": 9}).status_code == 200
+    assert [a["actor"] for a in _audit(store)] == ["sam"]
+
+
+def test_a_pickers_session_is_forbidden_every_board_route(floor):
+    app, _, store, _ = floor
+    oid = place(store, "shop-1", [("SKU-B", 2)])
+    pia = logged_in(app, "pia", "picker")
+    page = pia.get("/board")
+    assert page.status_code == 403
+    token = csrf_from(page.get_data(as_text=True))  # her own valid token: CSRF is not the bar
+    gets = ["/exceptions", "/audit", "/audit.csv", "/throughput", "/orders/shop-1"]
+    posts = [
+        "/lists/1/reassign", "/lists/1/release", f"/orders/{oid}/priority",
+        f"/orders/{oid}/cancel", "/packages/1/reprint", "/exceptions/help:1/acknowledge",
+        "/exceptions/help:1/resolve",
+    ]  # fmt: skip
+    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(API)}
+    assert len(rules) == len(gets) + len(posts) - 1, rules  # acknowledge/resolve share one rule
+    before = store.all("SELECT id, status, device_id, priority FROM pick_lists ORDER BY id")
+    for path in gets:
+        r = pia.get(API + path)
+        assert r.status_code == 403, path
+        assert r.get_json() == {"error": "forbidden", "message": "pia (picker) may not open this"}
+    for path in posts:
+        r = pia.post(API + path, json={"device": "picker-e1", "priority": 1, "reason": "x"},
+                     headers={"X-CSRFToken": token})  # fmt: skip
+        assert r.status_code == 403, (path, r.get_json())
+        assert r.get_json()["error"] == "forbidden"
+    stranger = app.test_client().get(f"{API}/audit")
+    assert stranger.status_code == 401 and stranger.get_json()["error"] == "unauthorized"
+    assert store.all("SELECT id, status, device_id, priority FROM pick_lists ORDER BY id") == before
+    assert _audit(store) == []

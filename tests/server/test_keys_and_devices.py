@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from floorkit import connect, order_body, place, settle
+from floorkit import board_web, connect, order_body, place, settle
 
 from server.api.routes import ROUTES
 from server.services import auth
@@ -52,7 +53,7 @@ def test_an_expired_or_revoked_key_gets_401(client, store):
     live = auth.create_api_key(store, "live", ["read"], expires_at=auth.parse_expiry("1d"))
     assert client.get("/api/orders", headers=_bearer(live)).status_code == 200
     assert store.one("SELECT last_used_at FROM api_keys WHERE name = 'live'")["last_used_at"]
-    auth.revoke_api_key(store, "live")
+    auth.revoke_api_key(store, "live", actor="cli:ops")
     resp = client.get("/api/orders", headers=_bearer(live))
     assert resp.status_code == 401 and "revoked" in resp.get_json()["message"]
 
@@ -76,7 +77,7 @@ def test_revoking_a_device_cuts_it_and_gives_its_list_back(floor):
     picker = connect(app, socketio, tokens["picker"])
     held = store.one("SELECT id FROM pick_lists WHERE status = 'assigned'")
     assert held is not None
-    did, released = auth.revoke_device(store, "picker-e1")
+    did, released = auth.revoke_device(store, "picker-e1", actor="cli:ops")
     assert released == [held["id"]]
     floor.hub.cut_now([did])  # what the bus message (or the watcher, within a second) does
     settle()
@@ -91,7 +92,7 @@ def test_revoking_a_device_cuts_it_and_gives_its_list_back(floor):
 def test_rotating_a_device_cuts_the_old_link_and_keeps_its_history(floor):
     app, socketio, store, tokens = floor
     packer = connect(app, socketio, tokens["packer"])
-    did, new_token, _ = auth.rotate_device(store, "packer-e1")
+    did, new_token, _ = auth.rotate_device(store, "packer-e1", actor="cli:ops")
     floor.hub.cut_now()  # the watcher's pass
     settle()
     assert not packer.is_connected(NS)
@@ -132,3 +133,10 @@ def test_admins_revoke_and_rotate_devices_over_rest(floor):
     rotated = client.post("/api/devices/packer-e1/rotate", headers=admin).get_json()
     assert rotated["token"].startswith("sfd_") and rotated["token"] != tokens["packer"]
     assert connect(app, socketio, rotated["token"]).is_connected(NS)
+    # Both land in the audit log the board shows, named after the key; refusals left none.
+    rows = board_web(app, "sam").get("/board/api/audit").get_json()
+    assert [(r["actor"], r["action"], r["target"], r["detail"]) for r in rows] == [
+        ("key:admin", "device rotate", "device:packer-e1", {}),
+        ("key:admin", "device revoke", "device:picker-e1", {"released": "PL-000001"}),
+    ]
+    assert rotated["token"] not in json.dumps(rows)

@@ -33,8 +33,8 @@
     tr.dataset.device = d.name;
     var name = el("td", "name-cell");
     name.appendChild(el("span", "name", d.name));
-    var meta = [d.role, d.warehouse, d.worker].filter(Boolean).join(" · ");
-    name.appendChild(el("span", "meta", meta));
+    name.appendChild(el("span", "meta", [d.role, d.warehouse].filter(Boolean).join(" · ")));
+    if (d.worker) name.appendChild(el("span", "worker", d.worker));
     tr.appendChild(name);
     var link = el("td", "link-cell");
     link.appendChild(el("span", "dot " + (d.connected ? "dot-on" : "dot-off"), ""));

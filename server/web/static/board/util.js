@@ -61,7 +61,9 @@
     return m ? m.getAttribute("content") : "";
   }
 
-  // A JSON call to /board/api; resolves to {ok, status, body}.
+  // A JSON call to /board/api; resolves to {ok, status, body}. A refusal's sentence is in
+  // body.error (the log-in layer's refusals, CSRF and roles, carry it in body.message). A 401
+  // means the session ended (logged out, new password): back to the log-in page.
   SF.api = function (method, path, body) {
     var opts = { method: method, headers: { Accept: "application/json" }, credentials: "same-origin" };
     if (method !== "GET") {
@@ -70,7 +72,9 @@
       opts.body = JSON.stringify(body || {});
     }
     return fetch("/board/api" + path, opts).then(function (r) {
+      if (r.status === 401) window.location.assign("/login?next=/board");
       return r.json().catch(function () { return {}; }).then(function (b) {
+        if (!r.ok && b && b.message) b.error = b.message;
         return { ok: r.ok, status: r.status, body: b };
       });
     }, function () {
