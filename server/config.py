@@ -129,6 +129,8 @@ class BoardSettings(BaseModel):
 
     # A list not yet packed whose earliest promise falls within this many minutes is at risk.
     at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+
+
 class CarrierSettings(BaseModel):
     """One carrier, `[carriers.<name>]`; the built-in carrier is `local`."""
 
