@@ -343,12 +343,14 @@ def demo(ctx: click.Context) -> None:
 
 # The shops' commands and `scanfloor labels ...` live beside this module and use its
 # helpers (settings_options, open_db), so they join last.
+from server.cli_carriers import closeout  # noqa: E402
 from server.cli_labels import labels  # noqa: E402
 from server.cli_shop import channel, webhook  # noqa: E402
 
 main.add_command(channel)
 main.add_command(webhook)
 main.add_command(labels)
+main.add_command(closeout)
 
 if __name__ == "__main__":
     main()

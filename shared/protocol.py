@@ -57,8 +57,10 @@ Screen = Literal[
     "pack_label",  # label printing: scan it to confirm
     "receive_location",  # receiving: scan the bin the goods go into
     "receive_item",  # receiving: scan each item (GS1 lot, expiry, count read from the barcode)
+    "dock_carrier",  # dock: scan the card of the carrier whose truck is loaded
+    "dock_load",  # dock: scan each package onto the truck
 ]
-ExpectKind = Literal["none", "tote", "location", "item", "container", "label"]
+ExpectKind = Literal["none", "tote", "location", "item", "container", "label", "carrier", "package"]
 
 
 class _Strict(BaseModel):
@@ -190,7 +192,17 @@ class ActionIn(_Strict):
     """Event `action`: the worker asked for something (short pick, help, log out). Ack: Ack."""
 
     id: MessageId
-    action: Literal["short", "help", "logout", "login", "receive", "receive_done", "reprint"]
+    action: Literal[
+        "short",
+        "help",
+        "logout",
+        "login",
+        "receive",
+        "receive_done",
+        "reprint",
+        "dock",
+        "dock_done",
+    ]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: Count | None = Field(None, description="Device journal sequence number.")
     offline: bool = False

@@ -127,7 +127,10 @@ def build(
             desc = _DESCRIPTIONS.get(code) or ERROR_CODES.get(code, "")
             if code == 401 and route.public:  # a public route that checks a signature instead
                 desc = "Missing or wrong signature"
-            responses[str(code)] = {"description": desc, "content": _json(body)}
+            content = _json(body)
+            if code < 400 and route.media != "application/json":
+                content = {route.media: {"schema": {"type": "string"}}}
+            responses[str(code)] = {"description": desc, "content": content}
         op["responses"] = responses
         op["security"] = [] if route.public else SECURITY
         paths.setdefault(prefix + openapi_path(route.path), {})[route.method.lower()] = op

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
+from server.api import carriers as carrier_routes
 from server.api import models as m
 from server.api import reads, shop
 from server.api.errors import ApiError, init_errors
@@ -534,6 +535,7 @@ ROUTES: list[Route] = [
     Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
 ]
 ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out
+ROUTES += carrier_routes.API_ROUTES  # carriers: close-outs, manifests, hand-overs
 
 register(bp, ROUTES)
 init_errors(bp)

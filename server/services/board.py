@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from server.domain.floor import pick_list_ref
+from server.services import manifests
 from server.services.clock import now
 from server.services.orders import counts_by_status
 from server.store import Store
@@ -78,12 +79,19 @@ def counts(store: Store) -> dict[str, int]:
     """Orders by status, failed prints and bins to count (inside a read)."""
     failed = store.one("SELECT COUNT(*) AS n FROM print_jobs WHERE status = 'failed'")["n"]
     to_count = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
-    return {**counts_by_status(store), "failed_prints": failed, "bins_to_count": to_count}
+    return {
+        **counts_by_status(store),
+        "failed_prints": failed,
+        "bins_to_count": to_count,
+        "missing_packages": manifests.missing_count(store),
+    }
 
 
 def alerts(store: Store) -> dict[str, list[dict[str, Any]]]:
-    """The newest failed prints, short picks and help requests (inside a read)."""
+    """The newest failed prints, short picks, help requests and packages missing at a
+    hand-over (inside a read)."""
     return {
+        "missing_packages": manifests.missing_packages(store, RECENT_FAILED_PRINTS),
         "failed_print_jobs": store.all(
             """SELECT j.id, k.order_id, d.name AS device, j.attempts, j.error, j.updated_at
                FROM print_jobs j JOIN packages k ON k.id = j.package_id

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from server.schemas import OrderIn
-from server.services import webhooks
+from server.services import carriers, webhooks
 from server.services.clock import now
 from server.store import Store
 from server.store.db import dumps
@@ -40,7 +40,9 @@ def body_hash(order: OrderIn) -> str:
     """A hash of the order as validated, so key order and spacing do not matter."""
     # Unset policy overrides are left out, so orders hashed before they existed still match.
     unset = {
-        k for k in ("allow_split", "allow_partial", "shop_number") if getattr(order, k) is None
+        k
+        for k in ("allow_split", "allow_partial", "shop_number", "service")
+        if getattr(order, k) is None
     }
     body = order.model_dump(mode="json", exclude=unset)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -99,6 +101,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
             for i, line in enumerate(order.lines)
             if line.sku not in known
         ]
+        if order.service is not None and (why := carriers.service_problem(order.service)):
+            problems.append(("service", why))
         if problems:
             raise OrderRejected(problems)
         order_id = f"SO-{next_number(store, 'order'):06d}"
@@ -106,8 +110,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
         ship_to = order.ship_to.model_dump()
         store.execute(
             """INSERT INTO orders (id, channel, external_id, body_hash, status, priority, promised_by,
-               ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial, shop_number)
-               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial, shop_number, service)
+               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 order_id,
                 order.channel,
@@ -123,6 +127,7 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 order.allow_split,
                 order.allow_partial,
                 order.shop_number,
+                order.service.lower() if order.service else None,
             ),
         )
         for n, line in enumerate(order.lines, start=1):
@@ -180,8 +185,10 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
             "SELECT line_no, sku, qty FROM order_lines WHERE order_id = ? ORDER BY line_no", (oid,)
         )
         packages = store.all(
-            "SELECT id, sscc, tracking, weight_g, status, created_at, confirmed_at FROM packages "
-            "WHERE order_id = ? ORDER BY id",
+            "SELECT id, sscc, tracking, weight_g, status, carrier, service, rate_cents, zone, "
+            "created_at, confirmed_at, "
+            "(SELECT MAX(loaded_at) FROM manifest_packages m WHERE m.package_id = packages.id) "
+            "AS loaded_at FROM packages WHERE order_id = ? ORDER BY id",
             (oid,),
         )
         events = store.all(
@@ -204,6 +211,7 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
         "status": row["status"],
         "priority": row["priority"],
         "promised_by": row["promised_by"],
+        "service": row["service"],
         "warehouse": row["warehouse"],
         "ship_to": json.loads(row["ship_to"]),
         "lines": lines,

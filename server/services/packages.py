@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from server.domain.addresses import Address
 from server.domain.floor import PickList
-from server.domain.labels import ShippingLabel, make_tracking, render_zpl
-from server.services import outbox
+from server.domain.labels import ShippingLabel
+from server.services import carriers, outbox
 from server.services.clock import now
 from server.services.orders import next_number, record
 from server.services.shipments import derive_status
@@ -18,9 +19,6 @@ from shared.protocol import PrintEvent, dump
 
 # Set by the app from config; plain module state keeps the use cases' signatures small.
 LABEL_SETTINGS = {
-    "carrier": "SCANFLOOR",
-    "service": "GROUND",
-    "tracking_prefix": "SF",
     "gs1_company_prefix": "0614141",
     "sscc_extension": 0,
     "dpi": 203,
@@ -42,7 +40,10 @@ def _address(data: dict) -> Address:
 def create(store: Store, pl: PickList, device_id: int) -> int:
     """Make the package and its label for a checked list and queue the print (inside a write)."""
     order_id = pl.order_ids[0]
-    order = store.one("SELECT ship_to FROM orders WHERE id = ?", (order_id,))
+    order = store.one(
+        "SELECT id, channel, service, promised_by, ship_to, lat, lon FROM orders WHERE id = ?",
+        (order_id,),
+    )
     # A split order has a list per shipment: the label is this list's shipment, from its warehouse.
     shipment = store.one(
         "SELECT r.shipment_id AS id, p.warehouse FROM pick_steps ps "
@@ -50,34 +51,67 @@ def create(store: Store, pl: PickList, device_id: int) -> int:
         "WHERE ps.pick_list_id = ? AND ps.order_id = ? LIMIT 1",
         (pl.list_id, order_id),
     )
-    wh = store.one("SELECT name, address FROM warehouses WHERE code = ?", (shipment["warehouse"],))
+    wh = store.one(
+        "SELECT name, address, lat, lon FROM warehouses WHERE code = ?", (shipment["warehouse"],)
+    )
     weight = store.one(
         "SELECT COALESCE(SUM(ps.picked * p.weight_g), 0) AS g FROM pick_steps ps "
         "JOIN products p ON p.sku = ps.sku WHERE ps.pick_list_id = ? AND ps.order_id = ?",
         (pl.list_id, order_id),
     )["g"]
     cfg = LABEL_SETTINGS
+    at = now()
+    destination = (order["lat"], order["lon"]) if order["lat"] is not None else None
+    carrier, rate, why = carriers.quote(
+        order, weight, (wh["lat"], wh["lon"]), destination, date.fromisoformat(at[:10])
+    )
     serial = next_number(store, "sscc")
     sscc = make_sscc(cfg["sscc_extension"], cfg["gs1_company_prefix"], serial)
-    tracking = make_tracking(cfg["tracking_prefix"], next_number(store, "tracking"))
+    # The built-in carrier keeps the counter tracking numbers always had; others count their own.
+    counter = "tracking" if carrier.name == "local" else f"tracking.{carrier.name}"
+    tracking = carrier.tracking_number(next_number(store, counter))
     label = ShippingLabel(
         ship_from=_address({**json.loads(wh["address"]), "name": wh["name"]}),
         ship_to=_address(json.loads(order["ship_to"])),
         order_id=order_id,
         tracking=tracking,
         sscc=sscc,
-        carrier=cfg["carrier"],
-        service=cfg["service"],
+        carrier=carrier.title,
+        service=rate.service.upper(),
         weight_g=weight,
     )
-    zpl = render_zpl(label, dpi=cfg["dpi"])
-    at = now()
+    zpl = carrier.label(label, rate, cfg["dpi"])
     package_id = store.execute(
         """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
-           created_at, shipment_id) VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?)""",
-        (order_id, pl.list_id, sscc, tracking, weight, zpl, at, shipment["id"]),
+           created_at, shipment_id, carrier, service, rate_cents, zone)
+           VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            order_id,
+            pl.list_id,
+            sscc,
+            tracking,
+            weight,
+            zpl,
+            at,
+            shipment["id"],
+            carrier.name,
+            rate.service,
+            rate.cents,
+            rate.zone,
+        ),
     ).lastrowid
-    record(store, order_id, "picked", "labelled", package=package_id, tracking=tracking, sscc=sscc)
+    record(
+        store,
+        order_id,
+        "picked",
+        "labelled",
+        package=package_id,
+        tracking=tracking,
+        sscc=sscc,
+        carrier=carrier.name,
+        service=rate.service,
+        service_from=why,
+    )
     queue_print(store, package_id, device_id)
     return package_id
 

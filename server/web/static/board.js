@@ -8,8 +8,8 @@
     "received", "backordered", "allocated", "picking", "picked", "packed", "shipped", "cancelled",
   ];
   var WARN_COUNTERS = { backordered: true };
-  var ALERT_COUNTERS = { failed_prints: true };
-  var COUNTER_LABELS = { failed_prints: "failed prints" };
+  var ALERT_COUNTERS = { failed_prints: true, missing_packages: true };
+  var COUNTER_LABELS = { failed_prints: "failed prints", missing_packages: "missing packages" };
   var ORDERS_SHOWN = 3;
   var RECENT_PACKED = 20;
 
@@ -208,6 +208,8 @@
     renderAlerts("short-picks", "shorts-section", snap.short_picks || [], "short",
       [["location"], ["sku"], ["order_id"], ["device"], ["wanted", "num"], ["found", "num"],
        ["reason"], function (x) { return x.outcome.replace("_", " "); }]);
+    renderAlerts("missing-packages", "missing-section", snap.missing_packages || [], "missing",
+      [["tracking"], ["order_id"], ["carrier"], ["warehouse"], ["manifest_id", "num"]]);
     $("summary").textContent = $("lists-count").textContent + " · " + $("devices-count").textContent;
     $("updated").textContent = "updated " + clock(Date.now());
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
@@ -246,7 +248,7 @@
       }),
       at: d.at,
     });
-    ["counts", "failed_print_jobs", "short_picks", "help_requests"].forEach(function (k) {
+    ["counts", "failed_print_jobs", "short_picks", "help_requests", "missing_packages"].forEach(function (k) {
       if (d[k] !== undefined) snap[k] = d[k];
     });
     render(snap);
