@@ -69,6 +69,15 @@ class OrderLineIn(Body):
     qty: int = Field(gt=0, le=MAX_ORDER_QTY)
 
 
+# A carrier's service an order names: `express`, or `local:express` with the carrier.
+ServiceRef = Annotated[
+    str,
+    StringConstraints(
+        max_length=41, pattern=r"^([A-Za-z][A-Za-z0-9_]{0,19}:)?[A-Za-z][A-Za-z0-9_]{0,19}$"
+    ),
+]
+
+
 class OrderIn(Body):
     """An order from a shop. `order_id` is the shop's id and the idempotency key."""
 
@@ -81,7 +90,7 @@ class OrderIn(Body):
     ship_to: AddressIn
     priority: int = Field(0, ge=0, le=9, description="9 is most urgent")
     promised_by: datetime | None = None
-    service: Code | None = Field(
+    service: ServiceRef | None = Field(
         None,
         description="the shipping service the shop sold: `express`, or `local:express` to name "
         "the carrier too; null: the channel's default (config `shipping.channel_services`), else "

@@ -99,7 +99,7 @@ class ShippingLabel:
 
 
 def make_tracking(prefix: str, number: int) -> str:
-    """Our own tracking number: prefix, 9-digit number, GS1 mod-10 check digit (SF0000000427)."""
+    """Our own tracking number: prefix, 9-digit number, GS1 mod-10 check digit (SF0000000420)."""
     if not _TRACKING_PREFIX.fullmatch(prefix):
         raise ValueError(f"tracking prefix must be 1-4 letters A-Z, got {prefix!r}")
     if not isinstance(number, int) or not 0 <= number < 10**_TRACKING_NUMBER_DIGITS:

@@ -11,7 +11,7 @@
   A package heavier than the last band pays the last band's price for every
   started last-band weight (45 kg = 2 x the 30 kg price).
 - Tracking numbers: prefix, 9-digit serial, GS1 mod-10 check digit
-  (`SF0000000427`), the form `server.domain.labels.make_tracking` writes.
+  (`SF0000000420`), the form `server.domain.labels.make_tracking` writes.
 - Label: the house 4x6 label with the zone in large type under the service.
 """
 
