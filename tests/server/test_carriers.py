@@ -134,3 +134,32 @@ def test_manifest_csv(local):
         "SF0000000434,006141410000000029,'=HYPERLINK(1),ECONOMY,0.080,SW1A 1AA,GB,",
         "",
     ]
+
+
+@pytest.mark.parametrize("dpi", [203, 300])
+def test_the_local_label_shows_the_zone_and_still_scans(local, dpi):
+    pytest.importorskip("zplkit", reason="zplkit renders labels in tests (dev extra)")
+    pytest.importorskip("zxingcpp", reason="zxing-cpp decodes labels in tests (dev extra)")
+    from device.sim.label_preview import decode_png, render_png
+    from server.domain.addresses import Address
+    from server.domain.labels import ShippingLabel
+    from shared.barcodes import make_sscc
+
+    a = Address(name="Ada", line1="1 Long Road", city="Springfield", postcode="12345", country="US")
+    rate = local.rate(1200, NEW_YORK, CHICAGO, "express")
+    tracking, sscc = local.tracking_number(42), make_sscc(0, "0614141", 7)
+    label = ShippingLabel(a, a, "SO-000001", tracking, sscc, local.title, "EXPRESS", 1200)
+    zpl = local.label(label, rate, dpi)
+    assert "^FDZONE 3^FS" in zpl and "^FDEXPRESS^FS" in zpl and "^FDSCANFLOOR LOCAL^FS" in zpl
+    found = {text for _, text in decode_png(render_png(zpl, dpi))}
+    assert tracking in found and any(sscc in text for text in found)
+
+
+def test_the_shipped_config_is_the_built_in_defaults(monkeypatch):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "config" / "server.toml"
+    monkeypatch.setenv("SCANFLOOR_CONFIG", str(path))
+    settings = Settings()
+    assert settings.carriers == {"local": CarrierSettings()}
+    assert settings.shipping.carrier == "local"
