@@ -41,14 +41,14 @@ def closeout(store: Store, carrier: str, warehouse: str) -> int:
         ids = [
             r["id"]
             for r in store.all(
-                """SELECT k.id FROM packages k JOIN pick_lists p ON p.id = k.pick_list_id
-                   JOIN shipments s ON s.id = k.shipment_id
-                   WHERE k.carrier = ? AND k.status = 'confirmed' AND p.warehouse = ?
-                   AND s.status = 'packed'
+                # From the shipments packed and not yet shipped: what waits, not all history.
+                """SELECT k.id FROM shipments s JOIN packages k ON k.shipment_id = s.id
+                   WHERE s.warehouse = ? AND s.status = 'packed'
+                   AND k.carrier = ? AND k.status = 'confirmed'
                    AND NOT EXISTS (SELECT 1 FROM manifest_packages mp
                                    WHERE mp.package_id = k.id AND mp.missing = 0)
                    ORDER BY k.id""",
-                (carrier, warehouse),
+                (warehouse, carrier),
             )
         ]
         if not ids:

@@ -684,6 +684,7 @@ CREATE TABLE manifest_packages (
 );
 CREATE INDEX manifest_packages_package ON manifest_packages(package_id);
 CREATE INDEX manifest_packages_missing ON manifest_packages(package_id) WHERE missing = 1;
-CREATE INDEX packages_closeout ON packages(carrier, status)
+CREATE INDEX packages_shipment ON packages(shipment_id);
+CREATE INDEX shipments_packed ON shipments(warehouse) WHERE status = 'packed'
 """,
     )
