@@ -418,6 +418,10 @@ def dock_busy_bench() -> str:
     return "Finish the box on the bench first, then scan CMD-DOCK"
 
 
+def dock_busy_receiving() -> str:
+    return "Book what was received first (CMD-DONE), then scan CMD-DOCK"
+
+
 def dock_handed_over(loaded: int, missing: list[str]) -> str:
     if not missing:
         return f"Truck handed over with {loaded} package(s)"

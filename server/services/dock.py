@@ -47,6 +47,8 @@ def start(store: Store, device: dict) -> str | None:
     """Put a pack station in dock mode (inside a write); why not, or None when it is."""
     if device["pack_list_id"] is not None:
         return say.dock_busy_bench()
+    if device.get("receiving"):
+        return say.dock_busy_receiving()
     if active(device) is None:
         _save(store, device["id"], {"carrier": None})
     return None

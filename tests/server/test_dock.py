@@ -151,3 +151,6 @@ def test_a_package_on_no_manifest_is_refused_and_the_bench_must_be_empty(floor, 
     assert action(picker, "dock", "p1")["error"]["code"] == "not_a_pack_station"
     assert action(dock, "dock_done", "d5")["ok"]
     assert action(dock, "dock_done", "d6")["error"]["code"] == "not_docking"
+    # A station that is receiving books that first.
+    assert action(dock, "receive", "r1")["ok"]
+    assert action(dock, "dock", "d7")["error"]["code"] == "bench_busy"
