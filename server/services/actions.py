@@ -127,7 +127,9 @@ def _dock(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
             return Ack(id=msg.id, ok=False, error=error)
         message = dock.finish(store, device)
         # Back to packing: it shows the totes waiting again.
-        effects.devices.update(screens.refresh_idle_packers(store, device["warehouse"]))
+        effects.devices.update(
+            screens.refresh_idle_packers(store, device["warehouse"], but=device["id"])
+        )
     push_state(store, device["id"], message=message)
     effects.devices.add(device["id"])
     return Ack(id=msg.id, ok=True)
