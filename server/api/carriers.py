@@ -75,6 +75,16 @@ def close_out(carrier: str, body: CloseoutIn) -> tuple[dict[str, Any], int]:
     return _manifest(carrier, manifest_id), 201
 
 
+def list_manifests(carrier: str, query: m.ManifestQuery) -> dict[str, Any]:
+    """A carrier's manifests, newest first: `?warehouse=`, `?status=closed` (truck not gone)."""
+    _carrier(carrier)
+    rows = manifests.listed(_store(), carrier, query.warehouse, query.status, query.limit)
+    for row in rows:
+        base = f"/api/carriers/{carrier}/manifests/{row['id']}"
+        row.update(csv_url=base + ".csv", page_url=base)
+    return {"manifests": rows}
+
+
 def get_manifest(carrier: str, manifest_id: int) -> dict[str, Any]:
     """A manifest and where each of its packages is (waiting, loaded, missing)."""
     return _manifest(carrier, manifest_id)
@@ -123,6 +133,15 @@ API_ROUTES: list[Route] = [
         response=m.ManifestOut,
         status=201,
         also=(404, 409),
+    ),
+    Route(
+        "GET",
+        "/carriers/<carrier>/manifests",
+        list_manifests,
+        "List a carrier's manifests",
+        query=m.ManifestQuery,
+        response=m.ManifestListOut,
+        also=(404,),
     ),
     Route(
         "GET",

@@ -380,3 +380,29 @@ class ManifestOut(BaseModel):
     packages: list[ManifestPackageOut]
     csv_url: str
     page_url: str
+
+
+class ManifestQuery(Query):
+    warehouse: Code | None = None
+    status: Literal["closed", "departed"] | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class ManifestSummaryOut(BaseModel):
+    id: int
+    carrier: str
+    warehouse: str
+    status: Literal["closed", "departed"]
+    created_at: str
+    departed_at: str | None
+    count: int
+    loaded: int
+    missing: int
+    csv_url: str
+    page_url: str
+
+
+class ManifestListOut(BaseModel):
+    """Newest first."""
+
+    manifests: list[ManifestSummaryOut]

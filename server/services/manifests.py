@@ -118,6 +118,21 @@ def get(store: Store, manifest_id: int, carrier: str | None = None) -> dict[str,
     }
 
 
+def listed(
+    store: Store, carrier: str, warehouse: str | None, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A carrier's manifests, newest first, with their counts (no packages)."""
+    return store.all(
+        """SELECT m.id, m.carrier, m.warehouse, m.status, m.created_at, m.departed_at,
+                  COUNT(mp.package_id) AS count, COUNT(mp.loaded_at) AS loaded,
+                  COALESCE(SUM(mp.missing), 0) AS missing
+           FROM manifests m LEFT JOIN manifest_packages mp ON mp.manifest_id = m.id
+           WHERE m.carrier = ? AND (? IS NULL OR m.warehouse = ?) AND (? IS NULL OR m.status = ?)
+           GROUP BY m.id ORDER BY m.id DESC LIMIT ?""",
+        (carrier, warehouse, warehouse, status, status, limit),
+    )
+
+
 def lines(manifest: dict[str, Any]) -> list[ManifestLine]:
     """The manifest's packages as the carrier's manifest lists them."""
     return [

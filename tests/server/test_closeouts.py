@@ -95,6 +95,12 @@ def test_hand_over_by_rest_flags_what_was_not_loaded(floor, api):
     )
     again = api("POST", f"/api/carriers/local/manifests/{m['id']}/handover", json={})
     assert again.status_code == 409
+    listed = api("GET", "/api/carriers/local/manifests?warehouse=WH-EAST").get_json()["manifests"]
+    assert [(x["id"], x["status"], x["count"], x["loaded"], x["missing"]) for x in listed] == [
+        (m["id"], "departed", 1, 0, 1)
+    ]
+    assert api("GET", "/api/carriers/local/manifests?status=closed").get_json() == {"manifests": []}
+    assert api("GET", "/api/carriers/local/manifests?status=gone").status_code == 422
     assert (
         api("POST", f"/api/carriers/fastbox/manifests/{m['id']}/handover", json={}).status_code
         == 404
