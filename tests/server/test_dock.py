@@ -4,7 +4,7 @@ package, hand over with a package missing."""
 from __future__ import annotations
 
 import pytest
-from floorkit import action, connect, last_state, pick_and_pack, scan, settle
+from floorkit import action, connect, last_state, pick_and_pack, place, scan, settle
 
 from server.config import Settings
 from server.services import auth, board, webhooks
@@ -154,3 +154,19 @@ def test_a_package_on_no_manifest_is_refused_and_the_bench_must_be_empty(floor, 
     # A station that is receiving books that first.
     assert action(dock, "receive", "r1")["ok"]
     assert action(dock, "dock", "d7")["error"]["code"] == "bench_busy"
+
+
+def test_a_box_on_the_bench_is_packed_before_the_dock(floor):
+    app, socketio, store, tokens = floor
+    place(store, "shop-d", [("SKU-B", 1)])
+    picker = connect(app, socketio, tokens["picker"])
+    for i, code in enumerate(["TOTE-4", PEN_BIN, PEN]):
+        assert scan(picker, code, f"p{i}")["ok"]
+    packer = connect(app, socketio, tokens["packer"])
+    assert scan(packer, "TOTE-4", "k1")["state"]["screen"] == "pack_verify"
+    r = action(packer, "dock", "d1")
+    assert r["error"] == {
+        "code": "bench_busy",
+        "message": "Finish the box on the bench first, then scan CMD-DOCK",
+    }
+    assert store.one("SELECT dock FROM devices WHERE name = 'packer-e1'")["dock"] is None
