@@ -1,6 +1,6 @@
 """The device's link to the server: scans out through the journal, events in by sequence.
 
-`DeviceClient` owns one device's Socket.IO link, journal, scanner and printer.
+`DeviceClient` owns one device's Socket.IO link, journal, scanner, printer and scale.
 Scans go out journal-first and in order, judged on the device while the server
 cannot answer (`device.scanflow`); labels are printed and retried until out
 (`device.printing`). Server events carry a per-device seq: they are handled in
@@ -22,7 +22,7 @@ import socketio
 
 from device import offline
 from device.config import DeviceSettings
-from device.drivers import Printer, Scanner
+from device.drivers import Printer, Scale, Scanner
 from device.journal import Journal
 from device.link import InOrder, Watchdog, WatchedClient
 from device.printing import PrintLoop
@@ -56,10 +56,12 @@ class DeviceClient(ScanFlow, PrintLoop):
         printer: Printer | None,
         screen: Screen,
         journal: Journal,
+        scale: Scale | None = None,
     ):
         self.settings = settings
         self.scanner = scanner
         self.printer = printer
+        self.scale = scale  # a pack station's: label scans carry the package's weight
         self.screen = screen
         self.journal = journal
         self.last_seq = int(journal.get_meta("last_seq", "0"))
@@ -102,6 +104,7 @@ class DeviceClient(ScanFlow, PrintLoop):
             "token": self.settings.token,
             "last_seen_seq": self.last_seq,
             "protocol": PROTOCOL_VERSION,
+            "journal_seq": self.journal.last_seq(),  # the board shows what is still queued
         }
 
     def start(self) -> None:

@@ -25,6 +25,10 @@ class DeviceSettings(BaseModel):
     token: str = Field(min_length=8)
     scanner: str = "stdin://"
     printer: str | None = None
+    # A pack station's scale (serial:///dev/ttyUSB0?baud=9600, fake://name); unset: no weighing.
+    scale: str | None = None
+    # How long a label scan waits for the scale to settle before asking to scan again.
+    scale_wait: float = Field(3.0, gt=0, le=30)
     data_dir: Path = Path("var/device")
     screen: str = Field("tty", pattern="^(tty|plain|none)$")
     stats_file: Path | None = None

@@ -24,6 +24,7 @@ _ADDED_COLUMNS = {
     "local_ok": "INTEGER",
     "local_code": "TEXT",
     "step_id": "INTEGER",
+    "weight_g": "INTEGER",
 }
 
 
@@ -38,6 +39,7 @@ class Entry:
     local_code: str | None = None  # None: not judged on the device
     local_ok: bool | None = None  # None with a code: queued without a verdict
     step_id: int | None = None
+    weight_g: int | None = None  # a label scan on a bench with a scale: the package's weight
 
     @property
     def judged(self) -> bool:
@@ -83,18 +85,22 @@ class Journal:
         kind: str = "scan",
         list_id: int | None = None,
         step_id: int | None = None,
+        weight_g: int | None = None,
     ) -> Entry:
         """Write a scan (or action) to disk; returns it with its sequence number and message id."""
         at = time.time() if at is None else at
         msg_id = new_id("s" if kind == "scan" else "a")
         with self._changed:
             cur = self._conn.execute(
-                "INSERT INTO scans (msg_id, barcode, at, kind, list_id, step_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (msg_id, barcode, at, kind, list_id, step_id),
+                "INSERT INTO scans (msg_id, barcode, at, kind, list_id, step_id, weight_g) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (msg_id, barcode, at, kind, list_id, step_id, weight_g),
             )
             self._changed.notify_all()
-            return Entry(cur.lastrowid, msg_id, barcode, at, kind, list_id, step_id=step_id)
+            return Entry(
+                cur.lastrowid, msg_id, barcode, at, kind, list_id,
+                step_id=step_id, weight_g=weight_g,
+            )  # fmt: skip
 
     def judged(self, msg_id: str, ok: bool | None, code: str, list_id: int | None) -> None:
         """Keep what the device told the worker about this scan, and the list it judged it on."""
@@ -108,10 +114,10 @@ class Journal:
         """Scans not yet acknowledged, oldest first."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, msg_id, barcode, at, kind, list_id, local_code, local_ok, step_id "
-                "FROM scans WHERE acked_at IS NULL ORDER BY seq"
+                "SELECT seq, msg_id, barcode, at, kind, list_id, local_code, local_ok, step_id, "
+                "weight_g FROM scans WHERE acked_at IS NULL ORDER BY seq"
             ).fetchall()
-        return [Entry(*r[:7], None if r[7] is None else bool(r[7]), r[8]) for r in rows]
+        return [Entry(*r[:7], None if r[7] is None else bool(r[7]), r[8], r[9]) for r in rows]
 
     def ack(self, msg_id: str, reply: dict) -> None:
         """The server answered this scan: keep the answer, stop resending it."""
@@ -190,6 +196,11 @@ class Journal:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def last_seq(self) -> int:
+        """The highest seq written so far (0 for an empty journal)."""
+        with self._lock:
+            return self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM scans").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         with self._lock:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from device.client import DeviceClient
 from device.config import DeviceSettings, load_device_settings
-from device.drivers import FakeScanner, open_printer, open_scanner
+from device.drivers import FakeScale, FakeScanner, open_printer, open_scale, open_scanner
 from device.journal import Journal
 from device.screen import make_screen
 
@@ -42,12 +42,13 @@ def run(settings: DeviceSettings) -> int:
     try:
         scanner = open_scanner(settings.scanner)
         printer = open_printer(settings.printer) if settings.printer else None
+        scale = open_scale(settings.scale) if settings.scale else None
     except (ValueError, OSError) as exc:
         print(f"scanfloor-device: {exc}", file=sys.stderr)
         return 2
     screen = make_screen(settings.screen, settings.name, settings.sound_command)
     journal = Journal(settings.journal_path)
-    client = DeviceClient(settings, scanner, printer, screen, journal)
+    client = DeviceClient(settings, scanner, printer, screen, journal, scale)
     worker = None
     if settings.simulate.enabled:
         if not isinstance(scanner, FakeScanner):
@@ -56,7 +57,13 @@ def run(settings: DeviceSettings) -> int:
         from device.sim.worker import SimulatedWorker
 
         base = 1000 * (abs(hash(settings.name)) % 1000 + 1)
-        worker = SimulatedWorker(client, scanner, settings.simulate, tote_base=base)
+        worker = SimulatedWorker(
+            client,
+            scanner,
+            settings.simulate,
+            tote_base=base,
+            scale=scale if isinstance(scale, FakeScale) else None,
+        )
         worker.start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -71,6 +78,8 @@ def run(settings: DeviceSettings) -> int:
     scanner.close()
     if printer:
         printer.close()
+    if scale:
+        scale.close()
     journal.close()
     return 0
 

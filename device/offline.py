@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import picking as rules
+from shared.commands import BADGE_PREFIX
 from shared.protocol import DeviceState
 
 QUEUED = "queued"  # the code of a scan kept for the server without a local verdict
@@ -36,6 +37,10 @@ def queued_message(waiting: int) -> str:
 
 def judge(state: DeviceState | None, barcode: str) -> Judged:
     """The verdict on one scan made offline, and the screen it leads to."""
+    if barcode.startswith(BADGE_PREFIX):
+        # Only the server knows its users: a badge waits for it, in journal order, so the
+        # scans after it are that worker's when replayed. The screen stays as it is.
+        return Judged(None, QUEUED, queued_message(0), state)
     if state is None or state.screen not in rules.PICK_SCREENS:
         return Judged(None, QUEUED, queued_message(0), state)
     text, keys, lot = rules.read_scan(barcode)

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from device import offline
 from device.config import DeviceSettings
-from device.drivers import Scanner, ScannerError
+from device.drivers import Scale, ScaleError, Scanner, ScannerError
 from device.journal import Entry, Journal
 from device.screen import Screen
 from shared import messages as say
@@ -55,7 +55,8 @@ NS = DEVICE_NAMESPACE
 
 
 def parse_command(barcode: str) -> str | None:
-    """A command card's action as the journal keeps it: `help`, `logout`, `short:FOUND:REASON`.
+    """A command card's action as the journal keeps it: `help`, `help::REASON`, `logout`,
+    `short:FOUND:REASON`.
 
     `CMD-SHORT` is a short pick with no count yet (`short::empty`: FOUND empty), a
     question; `CMD-SHORT-DAMAGED` (or `-EMPTY`, `-MISSING`, `-WRONG`) the same with a
@@ -69,6 +70,8 @@ def parse_command(barcode: str) -> str | None:
     if card.action == "short":
         found = "" if card.found is None else card.found
         return f"short:{found}:{card.reason or 'empty'}"
+    if card.action == "help" and card.reason:
+        return f"help::{card.reason}"  # the same form as a short: no count, a reason
     return card.action
 
 
@@ -85,6 +88,7 @@ class ScanFlow:
 
     settings: DeviceSettings
     scanner: Scanner
+    scale: Scale | None
     screen: Screen
     journal: Journal
     sio: socketio.Client
@@ -175,6 +179,12 @@ class ScanFlow:
             action = self._short_card(action)
             if action is None:
                 return  # a question the device answered itself (offline), or nothing to short
+        weight = None
+        if action is None and self._weighs(barcode):
+            weight = self._weigh()
+            if weight is None:
+                self.screen.scan_result(False, say.scale_not_steady())
+                return
         with self._flow:
             s = self.state
             list_id = s.pick_list_id if s else None
@@ -182,7 +192,7 @@ class ScanFlow:
                 step_id = s.step.step_id if s and s.step else None
                 self.journal.append(action, kind="action", list_id=list_id, step_id=step_id)
             else:
-                self.journal.append(barcode, list_id=list_id)
+                self.journal.append(barcode, list_id=list_id, weight_g=weight)
             self._show_status()
             # Offline, or behind scans the device already judged: judge this one here too.
             pending = self.journal.pending()
@@ -191,6 +201,24 @@ class ScanFlow:
                 if action and self.state is not None and self.state.screen == "pick_short":
                     # Answered offline: back at the bin until the server says what it did.
                     self._set_display(picking_rules.at_bin(self.state))
+
+    def _weighs(self, barcode: str) -> bool:
+        """A label scanned on a bench with a scale: the package on the scale is weighed with it."""
+        s = self.state
+        return (
+            self.scale is not None
+            and s is not None
+            and s.screen in ("pack_label", "pack_check")
+            # As the server reads it: without an AIM prefix (`]C0`) and the like.
+            and picking_rules.read_scan(barcode)[0] in s.expect.barcodes
+        )
+
+    def _weigh(self) -> int | None:
+        try:
+            return self.scale.stable_weight(timeout=self.settings.scale_wait)
+        except ScaleError as exc:
+            log.warning("scale: %s", exc)
+            return None
 
     def _short_card(self, action: str) -> str | None:
         """A short card as sent: a question (no count) at the bin, the answer on the question's
@@ -264,7 +292,7 @@ class ScanFlow:
         # not judged here is judged by the server against whatever the device holds now.
         msg = ScanIn(
             id=e.msg_id, barcode=e.barcode, at=e.at, seq=e.seq, offline=e.judged, local=local,
-            pick_list_id=e.list_id if e.judged else None,
+            pick_list_id=e.list_id if e.judged else None, weight_g=e.weight_g,
         )  # fmt: skip
         return "scan", dump(msg)
 

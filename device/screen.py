@@ -33,10 +33,13 @@ PACKER_KEYS = "CMD-REPRINT reprint · CMD-HELP help · CMD-LOGOUT log out"
 RECEIVING_KEYS = "CMD-DONE book what was scanned · CMD-HELP help"
 DOCK_KEYS = "CMD-DOCK-DONE hand the truck over · CMD-HELP help"
 SHORT_KEYS = "CMD-COUNT-n n in the bin · CMD-SHORT empty · CMD-HELP"
+WEIGHT_KEYS = "scan the label to weigh again · CMD-WEIGHT-OK supervisor · CMD-HELP"
 
 
 def keys_help(state: DeviceState | None) -> str:
     """The command cards that do something on this screen."""
+    if state is not None and state.screen == "pack_check":
+        return WEIGHT_KEYS
     if state is not None and state.screen.startswith("pack_"):
         return PACKER_KEYS
     if state is not None and state.screen.startswith("receive_"):
@@ -100,6 +103,7 @@ def headline(state: DeviceState) -> str:
         "pack_start": "SCAN TOTE",
         "pack_verify": "SCAN ITEM",
         "pack_label": "NO LABEL" if state.instruction == say.label_not_printed() else "LABEL",
+        "pack_check": "CHECK WEIGHT",
     }.get(state.screen, state.screen.upper())
 
 

@@ -12,5 +12,9 @@ npm ci --silent --ignore-scripts --no-audit --no-fund
 mkdir -p "$dest"
 cp node_modules/socket.io-client/dist/socket.io.min.js "$dest/socket.io.min.js"
 cp node_modules/socket.io-client/LICENSE "$dest/socket.io.LICENSE"
+cp node_modules/uplot/dist/uPlot.iife.min.js "$dest/uPlot.iife.min.js"
+cp node_modules/uplot/dist/uPlot.min.css "$dest/uPlot.min.css"
+cp node_modules/uplot/LICENSE "$dest/uPlot.LICENSE"
 version=$(node -p 'require("./node_modules/socket.io-client/package.json").version')
-echo "vendored socket.io-client $version into server/web/$dest"
+uplot=$(node -p 'require("./node_modules/uplot/package.json").version')
+echo "vendored socket.io-client $version and uPlot $uplot into server/web/$dest"

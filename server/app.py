@@ -11,7 +11,7 @@ from gevent import monkey
 
 from server.config import Settings, load_settings
 from server.realtime.wire import DevicePacket
-from server.services import carriers, packages
+from server.services import boxes, carriers, mail, packages, scanning
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
@@ -42,6 +42,14 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
     carriers.configure(settings)
+    mail.configure(settings.email)
+    scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
+    boxes.configure(
+        [b.model_dump() for b in settings.boxes],
+        settings.packing.fill_factor,
+        settings.packing.weight_tolerance_g,
+        settings.packing.weight_tolerance_pct,
+    )
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:
@@ -55,17 +63,21 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         ping_interval=settings.device.ping_interval,
         ping_timeout=settings.device.ping_timeout,
         max_http_buffer_size=min(settings.device.max_message_bytes, MAX_MESSAGE_BYTES),
-        cors_allowed_origins=[],
+        # Browsers only from these origins (empty setting: the server's own, by Host); a
+        # client sending no Origin header (the handhelds) is not checked by Engine.IO.
+        cors_allowed_origins=settings.http.allowed_origins or None,
         serializer=DevicePacket,  # a payload it cannot decode gets an error ack
         **kwargs,
     )
     app.extensions["scanfloor.socketio"] = socketio
 
     from server import api, metrics, realtime, web
+    from server.web import tracking
 
     metrics.init_app(app)
     api.init_app(app)
     web.init_app(app)
+    tracking.init_app(app)
     realtime.init_app(app, socketio)
     if monkey.is_module_patched("socket"):
         # Serving under gevent: post status changes to the shops' webhooks in the background.
@@ -74,4 +86,11 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         deliverer = Deliverer(store, settings.webhooks)
         app.extensions["scanfloor.deliverer"] = deliverer
         socketio.start_background_task(deliverer.run)
+        if settings.email.enabled:
+            # Tell customers at the shipping milestones (the outbox in server/services/mail.py).
+            from server.mailer import Mailer
+
+            mailer = Mailer(store, settings.email)
+            app.extensions["scanfloor.mailer"] = mailer
+            socketio.start_background_task(mailer.run)
     return app, socketio

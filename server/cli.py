@@ -1,4 +1,4 @@
-"""`scanfloor`: the admin CLI — database, imports, API keys, devices, allocation."""
+"""`scanfloor`: the admin CLI — database, imports, API keys, devices, users, allocation."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from server.cli_import import Catalogue, ImportProblems, read_catalogue, read_orders
 from server.config import Settings, load_settings
-from server.services import allocate, auth, catalogue, orders
+from server.services import allocate, auth, catalogue, mail, orders
 from server.store import Store, open_store
 
 KINDS = ("warehouses", "locations", "products", "stock", "orders")
@@ -50,6 +50,7 @@ def settings_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_db(settings: Settings, create: bool = False) -> Store:
     """The site's database, migrated; unless creating, it must exist (`scanfloor init`)."""
+    mail.configure(settings.email)  # status changes made here queue mails as the server's do
     path = settings.db_path
     if not create and not path.exists():
         raise click.ClickException(f"no database at {path}: run `scanfloor init` first")
@@ -158,18 +159,92 @@ def _import_orders(store: Store, new: list[tuple[str, Any]]) -> None:
     click.echo("run `scanfloor allocate` to reserve stock for them")
 
 
-@main.command("api-key")
+class _KeyGroup(click.Group):
+    """`scanfloor api-key NAME ...` makes a key; `api-key list|revoke|add` are subcommands."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["add", *args]
+        return super().resolve_command(ctx, args)
+
+
+@main.group("api-key", cls=_KeyGroup)
+def api_key() -> None:
+    """REST API keys: `api-key NAME --scope S` makes one; `list`, `revoke NAME`."""
+
+
+@api_key.command("add")
 @click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help=f"what the key may do, repeatable: {', '.join(auth.ALL_SCOPES)}, or all",
+)
+@click.option(
+    "--expires", default="never", show_default=True, help="e.g. 90d or 12h from now, or never"
+)
 @settings_options
-def api_key(settings: Settings, name: str) -> None:
+def api_key_add(settings: Settings, name: str, scopes: tuple[str, ...], expires: str) -> None:
     """Make an API key for REST clients and print it (shown once)."""
     store = open_db(settings)
     try:
-        if store.one("SELECT 1 FROM api_keys WHERE name = ?", (name,)):
-            raise click.ClickException(f"an API key named {name} exists already")
-        click.echo(auth.create_api_key(store, name))
+        click.echo(auth.create_api_key(store, name, scopes, auth.parse_expiry(expires)))
+    except auth.AuthError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         store.close()
+
+
+@api_key.command("list")
+@click.option("--json", "as_json", is_flag=True, help="one JSON array")
+@settings_options
+def api_key_list(settings: Settings, as_json: bool) -> None:
+    """Every API key: name, scopes, created, expires, last used, revoked (never the key)."""
+    store = open_db(settings)
+    try:
+        keys = auth.list_api_keys(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(keys, indent=1))
+        return
+    _table(
+        ["name", "scopes", "created", "expires", "last used", "revoked"],
+        [
+            [
+                k["name"],
+                " ".join(k["scopes"]),
+                k["created_at"][:16],
+                (k["expires_at"] or "never")[:16],
+                (k["last_used_at"] or "never")[:16],
+                (k["revoked_at"] or "yes")[:16] if k["revoked"] else "no",
+            ]
+            for k in keys
+        ],
+    )
+
+
+@api_key.command("revoke")
+@click.argument("name")
+@settings_options
+def api_key_revoke(settings: Settings, name: str) -> None:
+    """Revoke an API key: it is refused (401) from the next request on."""
+    store = open_db(settings)
+    try:
+        changed = auth.revoke_api_key(store, name)
+    except KeyError:
+        raise click.ClickException(f"no API key named {name}") from None
+    finally:
+        store.close()
+    click.echo(f"API key {name} revoked" if changed else f"API key {name} was revoked already")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 @main.group()
@@ -232,6 +307,88 @@ def device_add(
         click.echo("name,token,role")
         for n, t in made:
             click.echo(f"{n},{t},{role}")
+
+
+@device.command("list")
+@click.option("--json", "as_json", is_flag=True, help="one JSON array")
+@settings_options
+def device_list(settings: Settings, as_json: bool) -> None:
+    """Every device: name, role, warehouse, connected, last seen, worker, revoked."""
+    store = open_db(settings)
+    try:
+        rows = auth.list_devices(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    _table(
+        ["name", "role", "warehouse", "connected", "last seen", "worker", "revoked"],
+        [
+            [
+                r["name"],
+                r["role"],
+                r["warehouse"],
+                "yes" if r["connected"] else "no",
+                (r["last_seen"] or "never")[:19],
+                r["worker"] or "-",
+                (r["revoked_at"] or "yes")[:19] if r["revoked"] else "no",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@device.command("revoke")
+@click.argument("name")
+@settings_options
+def device_revoke(settings: Settings, name: str) -> None:
+    """Revoke a device for good: its link is cut, its pick list goes back to the queue."""
+    store = open_db(settings)
+    try:
+        did, released = auth.revoke_device(store, name)
+    except KeyError:
+        raise click.ClickException(f"no device named {name}") from None
+    finally:
+        store.close()
+    click.echo(
+        f"device {name} revoked"
+        + (f"; {len(released)} pick list back in the queue" if released else "")
+    )
+    _cut_links(settings, [did])
+
+
+@device.command("rotate")
+@click.argument("name")
+@settings_options
+def device_rotate(settings: Settings, name: str) -> None:
+    """Give a device a new token and print it (shown once); the old one stops working now."""
+    store = open_db(settings)
+    try:
+        did, token, _ = auth.rotate_device(store, name)
+    except KeyError:
+        raise click.ClickException(f"no device named {name}") from None
+    except auth.AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(token)
+    _cut_links(settings, [did])
+
+
+def _cut_links(settings: Settings, device_ids: list[int]) -> None:
+    """Tell the server processes to cut these devices' links now (with Redis: at once;
+    alone, the server notices within a second by itself)."""
+    if not settings.redis_url:
+        return
+    from server.realtime.bus import publish_cut
+
+    if not publish_cut(settings.redis_url, device_ids):
+        click.echo(
+            f"could not reach Redis at {settings.redis_url}: the servers cut the link "
+            "within a second by themselves",
+            err=True,
+        )
 
 
 @main.command("allocate")
@@ -346,11 +503,13 @@ def demo(ctx: click.Context) -> None:
 from server.cli_carriers import closeout  # noqa: E402
 from server.cli_labels import labels  # noqa: E402
 from server.cli_shop import channel, webhook  # noqa: E402
+from server.cli_users import user  # noqa: E402
 
 main.add_command(channel)
 main.add_command(webhook)
 main.add_command(labels)
 main.add_command(closeout)
+main.add_command(user)
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,6 +33,22 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8800
     max_body_bytes: int = Field(256 * 1024, description="REST bodies larger than this get 413.")
+    # Origins a browser may open Socket.IO from (e.g. "https://board.example.com"). Empty: only
+    # the server's own origin (scheme://Host of the request). Clients that send no Origin
+    # header (the handhelds' python-socketio) are not checked.
+    allowed_origins: list[str] = []
+    # Set behind TLS: the session cookie is then sent over HTTPS only.
+    secure_cookies: bool = False
+
+
+class LoginSettings(BaseModel):
+    """Log-in to the board: how long a session lasts, how often a wrong password may be tried."""
+
+    session_hours: float = Field(12.0, gt=0)
+    # More than `attempts` failures for one user name from one address within
+    # `window_seconds` get 429 (with Retry-After) until the oldest leaves the window.
+    attempts: int = Field(5, ge=1)
+    window_seconds: float = Field(300.0, gt=0)
 
 
 class DeviceLinkSettings(BaseModel):
@@ -43,6 +59,8 @@ class DeviceLinkSettings(BaseModel):
     max_message_bytes: int = 64 * 1024
     # A picker silent (link down) this long gives its pick list back to the queue.
     lease_seconds: float = 300.0
+    # true: a handheld does no work until a worker scans their badge (BADGE-<user>).
+    require_badge: bool = False
 
 
 class LabelSettings(BaseModel):
@@ -97,6 +115,28 @@ class ShippingSettings(BaseModel):
     channel_services: dict[str, str] = Field(default_factory=dict)
 
 
+class BoxSettings(BaseModel):
+    """One box type at the pack benches (`[[boxes]]`): inner dimensions, load, tare."""
+
+    code: str = Field(min_length=1, max_length=40)
+    barcode: str = Field(min_length=1, max_length=200, description="printed on the box stock")
+    length_mm: int = Field(gt=0)
+    width_mm: int = Field(gt=0)
+    height_mm: int = Field(gt=0)
+    max_weight_g: int = Field(gt=0, description="the most the box may carry (its contents)")
+    tare_g: int = Field(ge=0, description="the empty box with its filling")
+
+
+class PackingSettings(BaseModel):
+    """Box choice and the weight check at the pack benches."""
+
+    # Items fit a box when their volume is at most this share of its inner volume.
+    fill_factor: float = Field(0.8, gt=0, le=1)
+    # A weighed package is held when it is further than max(grams, share × expected) off.
+    weight_tolerance_g: int = Field(50, ge=0)
+    weight_tolerance_pct: float = Field(5.0, ge=0, le=100)
+
+
 class WebhookSettings(BaseModel):
     """Delivering status changes to the shops' webhook subscriptions."""
 
@@ -108,6 +148,41 @@ class WebhookSettings(BaseModel):
     timeout_seconds: float = Field(10.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
     concurrency: int = Field(8, ge=1, le=256)
+
+
+class EmailSettings(BaseModel):
+    """Telling customers by e-mail at the shipping milestones, and the public tracking page."""
+
+    enabled: bool = Field(False, description="false: mails are noted as `off`, never sent")
+    host: str = "127.0.0.1"
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="upgrade the connection with STARTTLS first")
+    # Where the server's certificate is checked against: empty = the system's CA store.
+    ca_file: str = ""
+    username: str = Field("", description="empty: no SMTP login")
+    password: str = ""
+    sender: str = Field("shop@example.com", alias="from", description="the From: address")
+    shop_name: str = Field("Our shop", description="the shop's name in mails and on the page")
+    shop_names: dict[str, str] = Field(
+        default_factory=dict, description="channel code -> the shop's name, where they differ"
+    )
+    public_base_url: str = Field(
+        "", description="how customers reach this server, e.g. https://track.example.com"
+    )
+    timeout_seconds: float = Field(20.0, gt=0)
+    # After the n-th failed attempt: retry_base_seconds * 2^(n-1), at most retry_max_seconds.
+    retry_base_seconds: float = Field(30.0, gt=0)
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    poll_seconds: float = Field(2.0, gt=0)
+
+    model_config = {"populate_by_name": True}
+
+
+class BoardSettings(BaseModel):
+    """The supervisors' board."""
+
+    # A list not yet packed whose earliest promise falls within this many minutes is at risk.
+    at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
 
 
 class Settings(BaseSettings):
@@ -130,6 +205,11 @@ class Settings(BaseSettings):
         default_factory=lambda: {"local": CarrierSettings()}
     )
     shipping: ShippingSettings = ShippingSettings()
+    email: EmailSettings = EmailSettings()
+    login: LoginSettings = LoginSettings()
+    board: BoardSettings = BoardSettings()
+    packing: PackingSettings = PackingSettings()
+    boxes: list[BoxSettings] = Field(default_factory=list)
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
 
@@ -163,6 +243,16 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 16:
             return "secret_key is shorter than 16 characters"
         return None
+
+    @field_validator("boxes")
+    @classmethod
+    def _distinct_boxes(cls, boxes: list[BoxSettings]) -> list[BoxSettings]:
+        for attr in ("code", "barcode"):
+            seen = [getattr(b, attr) for b in boxes]
+            twice = sorted({v for v in seen if seen.count(v) > 1})
+            if twice:
+                raise ValueError(f"boxes: {attr} {', '.join(twice)} used by more than one box")
+        return boxes
 
     @property
     def db_path(self) -> Path:

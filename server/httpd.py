@@ -43,8 +43,26 @@ class NoDelayHandler(WebSocketHandler):
         super().handle()
 
 
+def origin_refuser(socketio: SocketIO):
+    """gevent-websocket upgrades a WebSocket (101) before the app runs, so Engine.IO's Origin
+    check could only close the socket after it opened. Asked before the upgrade, this keeps a
+    foreign Origin's request plain HTTP: Engine.IO then answers it 400, as for polling."""
+    eio = socketio.server.eio
+
+    def foreign(handler: WebSocketHandler) -> bool:
+        origin = handler.environ.get("HTTP_ORIGIN")
+        if not origin or eio.cors_allowed_origins == []:
+            return False
+        # Engine.IO's own rule (same origin by Host, or the configured list), not a copy of it.
+        allowed = eio._cors_allowed_origins(handler.environ)
+        return allowed is not None and origin not in allowed
+
+    return foreign
+
+
 def make_server(app: Flask, socketio: SocketIO, host: str, port: int) -> pywsgi.WSGIServer:
     """What `socketio.run()` builds in gevent mode, with NoDelayHandler; `socketio.stop()` works."""
     server = pywsgi.WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None)
+    server.pre_start_hook = origin_refuser(socketio)
     socketio.wsgi_server = server
     return server

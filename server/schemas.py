@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.text import NoHidden
+from shared.text import HIDDEN, NoHidden
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
 # Names, addresses, reasons: no control or bidi override characters (shared.text).
@@ -20,6 +20,13 @@ ShopNumber = Annotated[
 ]
 BarcodeText = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+]
+# An e-mail address as customers' mail goes to it: one @, no spaces or angle brackets, a dot
+# in the domain. Deliverability is the mail server's to judge; this refuses what cannot be one.
+_NOT_IN_EMAIL = '@\\s<>,;"' + HIDDEN.encode("unicode_escape").decode()
+EMAIL_PATTERN = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}.]+$"
+Email = Annotated[
+    str, StringConstraints(max_length=254, strip_whitespace=True, pattern=EMAIL_PATTERN)
 ]
 LOT_PATTERN = r"^[A-Za-z0-9._/-]*$"
 Lot = Annotated[str, StringConstraints(max_length=64, pattern=LOT_PATTERN)]
@@ -102,6 +109,10 @@ class OrderIn(Body):
     )
     allow_partial: bool | None = Field(
         None, description="ship what is in stock and backorder the rest; null: the channel's"
+    )
+    email: Email | None = Field(
+        None,
+        description="the customer's e-mail address: shipping news goes there (none: no mail)",
     )
 
 
@@ -275,6 +286,19 @@ class PackageOut(BaseModel):
     loaded_at: str | None = Field(description="scanned onto the carrier's truck at the dock")
 
 
+class CustomerMailOut(BaseModel):
+    kind: Literal["shipped", "out_for_delivery", "delivered", "exception"]
+    status: Literal["pending", "sent", "refused", "no_address", "off"] = Field(
+        description="`pending` (queued or retrying), `sent`, `refused` (the mail server refused "
+        "it for good), `no_address` (the order has no e-mail address), `off` (e-mail is off)"
+    )
+    recipient: str | None
+    attempts: int
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+
+
 class OrderOut(BaseModel):
     """An order. Status: `received` (not yet allocated), `backordered` (nothing reserved,
     waits for stock; or on hold: it ships complete only and a short pick left units in
@@ -308,6 +332,24 @@ class OrderOut(BaseModel):
     backordered: int = Field(0, description="units waiting for stock")
     packages: list[PackageOut]
     timeline: list[OrderEventOut]
+    email: str | None = Field(
+        None, description="the customer's e-mail address, if the shop gave one"
+    )
+    lat: float | None = Field(None, description="where the ship-to lies (given or geocoded)")
+    lon: float | None = None
+    geocoded: Literal["given", "postcode", "city", "none"] = Field(
+        "given",
+        description="how the ship-to was placed on the map: `given` (lat/lon came with the "
+        "order), `postcode` or `city` (the centroid, from data shipped with the server), `none` "
+        "(could not be placed: allocation falls back to the warehouse with the most capacity "
+        "left today, and distances are null)",
+    )
+    tracking_url: str = Field(
+        description="the customer's public tracking page (no login; the link is the key)"
+    )
+    customer_mails: list[CustomerMailOut] = Field(
+        default_factory=list, description="e-mails to the customer about this order"
+    )
 
 
 class ReprintIn(Body):

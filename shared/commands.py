@@ -1,5 +1,8 @@
 """Command cards: the barcodes on cards at the cart and the bench that stand for a key.
 
+A help card may say why (`CMD-HELP-DAMAGED`, `-NO-STOCK`, `-WRONG`, `-BLOCKED`,
+`-OTHER`): the reason goes with the `help` action and shows on the board.
+
 A worker's hands hold a scanner, not a keyboard, so every request the worker
 can make is a barcode printed on a card: short pick, help, log out and in,
 receive, done, reprint, dock and hand-over. The device reads a card and sends an `action` (never a
@@ -18,6 +21,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 PREFIX = "CMD-"
+# A worker's badge (`scanfloor labels badges`): `BADGE-<user>`, sent as a `scan`; the server
+# signs that user in on the device.
+BADGE_PREFIX = "BADGE-"
 SHORT = "CMD-SHORT"
 COUNT = "CMD-COUNT"
 # A count card: CMD-COUNT-0 .. CMD-COUNT-9999 (units in the bin); CMD-SHORT-<n> the same.
@@ -32,7 +38,7 @@ class Card(NamedTuple):
     action: str  # the `action` event's `action`
     caption: str  # the words printed under the bars
     found: int | None = None  # short: units in the bin (None: no count, the device asks first)
-    reason: str | None = None  # short: why (None: `empty`)
+    reason: str | None = None  # short: why (None: `empty`); help: why (None: not said)
 
 
 # Every fixed card, in the order a card set is printed.
@@ -48,9 +54,15 @@ CARDS: tuple[Card, ...] = (
         reason="wrong_item",
     ),
     Card("CMD-HELP", "help", "CALL A SUPERVISOR"),
+    Card("CMD-HELP-DAMAGED", "help", "CALL A SUPERVISOR: DAMAGED ITEM", reason="damaged"),
+    Card("CMD-HELP-NO-STOCK", "help", "CALL A SUPERVISOR: NO STOCK", reason="no_stock"),
+    Card("CMD-HELP-WRONG", "help", "CALL A SUPERVISOR: WRONG ITEM", reason="wrong_item"),
+    Card("CMD-HELP-BLOCKED", "help", "CALL A SUPERVISOR: AISLE OR BIN BLOCKED", reason="blocked"),
+    Card("CMD-HELP-OTHER", "help", "CALL A SUPERVISOR: OTHER", reason="other"),
     Card("CMD-LOGOUT", "logout", "LOG OUT"),
     Card("CMD-LOGIN", "login", "LOG IN"),
     Card("CMD-REPRINT", "reprint", "PRINT THE LABEL AGAIN"),
+    Card("CMD-WEIGHT-OK", "weight_ok", "SUPERVISOR: ACCEPT THE WEIGHT"),
     Card("CMD-RECEIVE", "receive", "START RECEIVING"),
     Card("CMD-DONE", "receive_done", "RECEIVING DONE: BOOK IT"),
     Card("CMD-DOCK", "dock", "LOAD A TRUCK AT THE DOCK"),

@@ -435,3 +435,76 @@ def not_docking() -> str:
 
 def dock_pack_stations_only() -> str:
     return "Only a pack station loads trucks at the dock"
+
+
+# ---------------------------------------------------------------- badges
+def signed_in(name: str) -> str:
+    return f"Signed in: {name}"
+
+
+def unknown_badge(name: str) -> str:
+    return f"No worker {name}: ask a supervisor for your badge"
+
+
+def badge_wrong_role(name: str, role: str, device_role: str) -> str:
+    return f"{name} is a {role}: this is a {device_role}'s device"
+
+
+def sign_in_first() -> str:
+    return "Scan your badge first"
+
+
+def kg(grams: int) -> str:
+    """A weight as the packer reads it: 1.42 kg."""
+    return f"{grams / 1000:.2f} kg"
+
+
+def box_suggested(code: str) -> str:
+    return f"Box: {code} (scan another box's barcode to change)"
+
+
+def box_chosen(code: str) -> str:
+    return f"Box {code} chosen"
+
+
+def no_box_fits() -> str:
+    return "No box fits: split the order or use an oversize box (scan its barcode)"
+
+
+def box_changed_label_again(code: str) -> str:
+    return f"Box {code} chosen: label printed again with its weight"
+
+
+def box_too_small(code: str, why: str) -> str:
+    return f"Box {code} chosen, but {why}"
+
+
+def weight_off(measured_g: int, expected_g: int, tolerance_g: int) -> str:
+    # The tolerance rounded up to 10 g, so what the packer reads never understates it.
+    return (
+        f"Weight {kg(measured_g)}, expected {kg(expected_g)} ± {-(-tolerance_g // 10) / 100:.2f}: "
+        "check the items"
+    )
+
+
+def weight_check_what_to_do(tracking: str) -> str:
+    return (
+        f"Recount and repack, then put the box on the scale and scan the label ({tracking}) "
+        "to weigh again; or a supervisor scans CMD-WEIGHT-OK to accept it"
+    )
+
+
+def weight_ok(measured_g: int) -> str:
+    return f"Weight {kg(measured_g)} ok"
+
+
+def weight_accepted(order_id: str) -> str:
+    return f"Weight accepted by a supervisor: order {order_id} packed"
+
+
+def nothing_held() -> str:
+    return "No package on this bench is held for its weight"
+
+
+def scale_not_steady() -> str:
+    return "Scale not steady: let the box settle on the scale and scan the label again"

@@ -18,6 +18,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -30,6 +31,9 @@ DEVICE_NAMESPACE = "/device"
 BOARD_NAMESPACE = "/board"
 # Largest message a device may send; bigger ones are refused by the transport.
 MAX_MESSAGE_BYTES = 64 * 1024
+# Why a worker made a short pick, and why a worker asks for help (action `reason`).
+SHORT_REASONS = ("empty", "damaged", "missing", "wrong_item")
+HELP_REASONS = ("damaged", "no_stock", "wrong_item", "blocked", "other")
 
 # Every integer on the wire: at most 2^53 - 1, the largest every JSON reader (JavaScript's
 # Number too) holds exactly, and far below SQLite's 2^63 - 1.
@@ -55,6 +59,7 @@ Screen = Literal[
     "pack_start",  # scan a tote or pick list
     "pack_verify",  # scan every item of the order
     "pack_label",  # label printing: scan it to confirm
+    "pack_check",  # weighed outside the tolerance: recount, weigh again, or supervisor accepts
     "receive_location",  # receiving: scan the bin the goods go into
     "receive_item",  # receiving: scan each item (GS1 lot, expiry, count read from the barcode)
     "dock_carrier",  # dock: scan the card of the carrier whose truck is loaded
@@ -84,6 +89,11 @@ class ConnectAuth(_Strict):
         json_schema_extra={"enum": sorted(SUPPORTED_PROTOCOLS)},
     )
     device_version: Annotated[str, NoHidden()] | None = Field(None, max_length=40)
+    journal_seq: Count | None = Field(
+        None,
+        description="Highest seq in the device's journal; above the last one the server "
+        "applied, the board shows the difference as scans the device still holds.",
+    )
 
     @field_validator("protocol")
     @classmethod
@@ -129,6 +139,10 @@ class StepView(_Strict):
     )
 
 
+def _null(value: Any) -> bool:
+    return value is None
+
+
 class DeviceState(_Strict):
     """What the handheld draws: the screen, the instruction, what to scan next."""
 
@@ -152,6 +166,29 @@ class DeviceState(_Strict):
     step: StepView | None = None
     remaining: list[StepView] = Field(
         default_factory=list, description="Steps still to do, so the device can guide offline."
+    )
+    # The packing fields are left out when null: a device of an earlier release (it refuses
+    # fields it does not know) still reads every screen but a bench's with a box or a label.
+    box: str | None = Field(
+        None,
+        exclude_if=_null,
+        description="packing: the box's code (the packer's choice, else the smallest that fits; "
+        "none when no box fits or none is configured)",
+    )
+    expected_weight_g: Count | None = Field(
+        None,
+        exclude_if=_null,
+        description="packing, once labelled: what the package should weigh (items + tare)",
+    )
+    weight_tolerance_g: Count | None = Field(
+        None,
+        exclude_if=_null,
+        description="packing, once labelled: how far off the scale may be, in grams",
+    )
+    measured_weight_g: Count | None = Field(
+        None,
+        exclude_if=_null,
+        description="pack_check: what the scale said when the package was held",
     )
 
 
@@ -177,6 +214,11 @@ class ScanIn(_Strict):
     pick_list_id: Count | None = Field(
         None, description="Offline scans: the pick list the device judged it on."
     )
+    weight_g: Count | None = Field(
+        None,
+        description="A pack station with a scale, scanning the label: the package's stable "
+        "weight in grams. Absent: no scale, no weight check.",
+    )
 
 
 class PrintResultIn(_Strict):
@@ -200,6 +242,7 @@ class ActionIn(_Strict):
         "receive",
         "receive_done",
         "reprint",
+        "weight_ok",
         "dock",
         "dock_done",
     ]
@@ -213,9 +256,20 @@ class ActionIn(_Strict):
         description="short: units the picker found in the bin; absent, the server asks first "
         "(screen pick_short) and changes nothing",
     )
-    reason: Literal["empty", "damaged", "missing", "wrong_item"] | None = Field(
-        None, description="short: why"
+    reason: (
+        Literal["empty", "damaged", "missing", "wrong_item", "no_stock", "blocked", "other"] | None
+    ) = Field(
+        None,
+        description="short: why (empty, damaged, missing, wrong_item); help: why the worker "
+        "calls (damaged, no_stock, wrong_item, blocked, other; absent: not said)",
     )
+
+    @model_validator(mode="after")
+    def _reason_fits(self) -> ActionIn:
+        allowed = {"short": SHORT_REASONS, "help": HELP_REASONS}.get(self.action, ())
+        if self.reason is not None and self.reason not in allowed:
+            raise ValueError(f"reason {self.reason!r} does not go with action {self.action!r}")
+        return self
 
 
 class SeenIn(_Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 import gevent
@@ -10,8 +11,9 @@ from flask_socketio import SocketIO
 
 from server.realtime.hub import Hub
 from server.schemas import OrderIn
-from server.services import allocate, orders, planning
+from server.services import allocate, orders, planning, users
 from server.store import Store
+from shared.protocol import BOARD_NAMESPACE
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 
@@ -182,3 +184,55 @@ def pick_and_pack(
 
 
 _SKU_OF = {"4006381333931": "SKU-A", "0012345678905": "SKU-B", "9501101530003": "SKU-C"}
+# ---------------------------------------------------------------- people on the board
+BOARD_PASSWORD = "board password 1"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    found = _CSRF.search(html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def logged_in(app: Flask, name: str = "sup", role: str = "supervisor"):
+    """A Flask test client logged in as a new user of this role (made if missing)."""
+    store = app.extensions["store"]
+    if users.get(store, name) is None:
+        users.add(store, name, role, BOARD_PASSWORD)
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    resp = client.post(
+        "/login", data={"username": name, "password": BOARD_PASSWORD, "csrf_token": token}
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return client
+
+
+def board_client(app: Flask, socketio: SocketIO, name: str = "sup", role: str = "supervisor"):
+    """A /board Socket.IO test client on a supervisor's log-in session."""
+    return socketio.test_client(
+        app, namespace=BOARD_NAMESPACE, flask_test_client=logged_in(app, name, role)
+    )
+
+
+def http_login(base: str, name: str, password: str = BOARD_PASSWORD):
+    """A requests session logged in on a running server (its cookie opens /board)."""
+    import requests
+
+    session = requests.Session()
+    token = csrf_from(session.get(f"{base}/login", timeout=10).text)
+    resp = session.post(
+        f"{base}/login",
+        data={"username": name, "password": password, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert resp.status_code == 302, resp.text
+    return session
+
+
+def cookie_header(session) -> str:
+    """The session's cookies as one Cookie header, for a Socket.IO client."""
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)

@@ -174,6 +174,9 @@ def test_the_command_cards_in_the_docs_are_the_codes():
             else:
                 assert "`found` n" in fields, barcode
                 assert parse_command(example) == f"short:2:{card.reason}", barcode
+        elif card.reason:  # a help card that says why
+            assert f"`reason` `{card.reason}`" in fields, barcode
+            assert parse_command(example) == f"{card.action}::{card.reason}", barcode
         else:
             # The device sends each card as that action, never as a scan.
             assert parse_command(example) == card.action, barcode

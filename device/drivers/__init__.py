@@ -1,4 +1,4 @@
-"""Scanner and printer drivers, chosen by URL (see ``urls.py``)."""
+"""Scanner, printer and scale drivers, chosen by URL (see ``urls.py``)."""
 
 import contextlib
 
@@ -13,11 +13,12 @@ from .base import (
 from .cups_printer import CupsPrinter
 from .fake import FakePrinter, FakeScanner
 from .file_printer import FilePrinter
+from .scale import FakeScale, Reading, Scale, ScaleError, SerialScale, parse_frame
 from .serial_printer import SerialPrinter
 from .serial_scanner import SerialScanner
 from .stdin import StdinScanner
 from .tcp_printer import TcpPrinter
-from .urls import open_printer, open_scanner
+from .urls import open_printer, open_scale, open_scanner
 
 # evdev is Linux-only; every other driver works without it.
 with contextlib.suppress(ImportError):
@@ -28,18 +29,25 @@ __all__ = [
     "DriverError",
     "EvdevScanner",
     "FakePrinter",
+    "FakeScale",
     "FakeScanner",
     "FilePrinter",
     "KeyDecoder",
     "Printer",
     "PrinterError",
     "PrinterStatus",
+    "Reading",
+    "Scale",
+    "ScaleError",
     "Scanner",
     "ScannerError",
     "SerialPrinter",
+    "SerialScale",
     "SerialScanner",
     "StdinScanner",
     "TcpPrinter",
     "open_printer",
+    "open_scale",
     "open_scanner",
+    "parse_frame",
 ]

@@ -8,6 +8,7 @@ Scanners: ``fake://[name]``, ``stdin://``,
 Printers: ``tcp://host:9100``, ``file:///dev/usb/lp0``,
 ``serial:///dev/ttyUSB0?baud=9600``, ``cups://QUEUE[?server=host:631]``,
 ``fake://[name]?fault=paper_out``.
+Scales: ``serial:///dev/ttyUSB0?baud=9600&settle=3``, ``fake://[name]?offset_g=0``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .cups_printer import CupsPrinter
 from .fake import FakePrinter, FakeScanner
 from .file_printer import FilePrinter
 from .framing import EOL_MODES
+from .scale import FakeScale, Scale, SerialScale
 from .serial_printer import SerialPrinter
 from .serial_scanner import SerialScanner
 from .stdin import StdinScanner
@@ -26,6 +28,7 @@ from .tcp_printer import TcpPrinter
 
 SCANNER_SCHEMES = ("fake", "stdin", "serial", "evdev")
 PRINTER_SCHEMES = ("tcp", "file", "serial", "cups", "fake")
+SCALE_SCHEMES = ("serial", "fake")
 
 
 def _query(url: str, raw: str, allowed: set[str]) -> dict[str, str]:
@@ -186,3 +189,26 @@ def open_printer(url: str) -> Printer:
             printer.fault = opts["fault"] or None
         return printer
     raise ValueError(f"{url!r}: unknown printer scheme (use one of {', '.join(PRINTER_SCHEMES)})")
+
+
+def open_scale(url: str) -> Scale:
+    """Open the scale a config URL names; raise ``ValueError`` for a bad URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "serial":
+        opts = _query(url, parts.query, {"baud", "settle"})
+        settle = int(_number(url, "settle", opts.get("settle", "3")))
+        if not 1 <= settle <= 50:
+            raise ValueError(f"{url}: settle must be 1 to 50 frames")
+        return SerialScale(
+            _device_path(url, parts.netloc, parts.path),
+            int(_number(url, "baud", opts.get("baud", "9600"))),
+            settle,
+        )
+    if scheme == "fake":
+        opts = _query(url, parts.query, {"offset_g"})
+        scale = FakeScale.named(parts.netloc) if parts.netloc else FakeScale()
+        if "offset_g" in opts:
+            scale.offset_g = int(_number(url, "offset_g", opts["offset_g"]))
+        return scale
+    raise ValueError(f"{url!r}: unknown scale scheme (use one of {', '.join(SCALE_SCHEMES)})")

@@ -1,7 +1,10 @@
 """A simulated worker: reads each instruction on the device and scans what it asks.
 
 It stands where a person would: it sees the screen's state, waits a moment,
-and pulls the trigger on the device's fake scanner. Now and then it scans the
+and pulls the trigger on the device's fake scanner. At a pack station with a
+fake scale it puts the package on the scale before scanning its label: the
+weight the screen expects, plus the scale's `offset_g` (0 unless a test makes
+it weigh wrong). Now and then it scans the
 wrong thing, so the error paths of the floor run too. It keeps going while the
 link is down, as a person would: the device guides it from the steps it holds.
 """
@@ -15,7 +18,7 @@ from typing import Any
 
 from device.client import DeviceClient
 from device.config import SimulateSettings
-from device.drivers import FakeScanner
+from device.drivers import FakeScale, FakeScanner
 from device.sim.chooser import ScanChooser
 
 
@@ -23,10 +26,16 @@ class SimulatedWorker:
     """Drives a device's FakeScanner from its screen state."""
 
     def __init__(
-        self, client: DeviceClient, scanner: FakeScanner, cfg: SimulateSettings, tote_base: int
+        self,
+        client: DeviceClient,
+        scanner: FakeScanner,
+        cfg: SimulateSettings,
+        tote_base: int,
+        scale: FakeScale | None = None,
     ):
         self.client = client
         self.scanner = scanner
+        self.scale = scale
         self.cfg = cfg
         self.chooser = ScanChooser(random.Random(cfg.seed), cfg.wrong_scan_rate, tote_base)
         self._turn = threading.Event()
@@ -66,4 +75,6 @@ class SimulatedWorker:
             if self.client.state is not state:
                 self._turn.set()
                 continue  # the screen changed while thinking: look again
+            if self.scale is not None and state.screen == "pack_label":
+                self.scale.put(state.expected_weight_g or 0)
             self.scanner.inject(barcode)

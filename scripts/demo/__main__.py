@@ -17,11 +17,23 @@ def _stop_on(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _numbers(shop_numbers: list[str]) -> str:
+    """(#1068, #1069, #1070): which orders, by the numbers people know them by."""
+    return f"({', '.join(shop_numbers)})" if shop_numbers else ""
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="folder for data, logs and labels"
 )
-@click.option("--orders", "orders_count", default=30, show_default=True, help="orders to send")
+@click.option(
+    "--orders",
+    "orders_count",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="orders to send",
+)
 @click.option("--seed", "seed_value", default=7, show_default=True, help="random seed")
 @click.option(
     "--wrong-rate", default=0.05, show_default=True, help="share of wrong scans by the workers"
@@ -59,6 +71,7 @@ def demo(
         run.wait_until_packed(floor, timeout, say=click.echo)
         for proc in floor.devices:
             run.procs.stop(proc)
+        run.settle(floor, say=click.echo)
         figures = run.summary(floor)
         figures["png_previews"] = run.previews(floor)
         figures["seconds"] = round(time.monotonic() - t0, 1)
@@ -66,8 +79,16 @@ def demo(
         o = figures["orders"]
         click.echo("")
         click.echo("scanfloor demo — summary")
+        click.echo(
+            f"  orders in            {figures['orders_from_shopify']} through the signed "
+            "Shopify webhook"
+        )
         click.echo(f"  orders packed        {o.get('packed', 0)}")
-        click.echo(f"  orders backordered   {o.get('backordered', 0)}")
+        click.echo(
+            f"  orders backordered   {o.get('backordered', 0)} {_numbers(figures['backordered'])}"
+        )
+        if o.get("cancelled"):
+            click.echo(f"  orders cancelled     {o['cancelled']} {_numbers(figures['cancelled'])}")
         click.echo(f"  scans                {figures['scans']}")
         click.echo(f"  wrong scans caught   {figures['wrong_scans']}")
         click.echo(f"  labels printed       {figures['labels_printed']}")
@@ -86,6 +107,16 @@ def demo(
         click.echo(
             f"  labels               {figures['labels_dir']} (.zpl, {figures['png_previews']} .png previews)"
         )
+        for stage in floor.stages:
+            for line in stage.lines(figures.get(stage.key, {})):
+                click.echo(line)
+        if figures["followed"]:
+            f = figures["followed"]
+            click.echo(
+                f"  one order            {f['shop_number']} ({f['order']}): {' → '.join(f['steps'])}"
+            )
+            for told in f["told"]:
+                click.echo(f"                       {told}")
         click.echo(
             f"  took                 {figures['seconds']} s; figures in {out / 'summary.json'}"
         )

@@ -1,13 +1,17 @@
 """`scanfloor demo`: a whole floor on this machine, with simulated workers.
 
 It seeds a fresh site, starts the real server process on a free loopback port,
-sends the demo orders through the REST API, starts picker and packer device
+sends the demo orders as a Shopify shop does (signed `orders/create` webhooks,
+plus a resend, an address change and a cancel), starts picker and packer device
 processes whose fake scanners are driven by simulated workers, and a virtual
 Zebra printer on a loopback TCP port per pack station. Each device reaches the
 server through its own loopback proxy, the floor's Wi-Fi: mid-run one picker's
 link is cut and another's turns into a dead zone (bytes swallowed) for a few
-seconds, and the workers keep picking on the devices' own guidance. When every
-order that has stock is packed it prints a summary and where the labels are.
+seconds, and the workers keep picking on the devices' own guidance. Beside the
+floor run the stages (scripts/demo/stages.py): the shop's webhook receiver,
+subscribed to every order event, is down for a while and the server retries.
+When every order that has stock is packed and the stages have drained, it
+prints a summary and where the labels are.
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ import requests
 from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
 from scripts.demo import procs, seed
+from scripts.demo import shopify as shop
+from scripts.demo.stages import ShopWebhooks, Stage, status_changes
 from server.domain.routing import Stop, best_route, route_length
-from server.schemas import CatalogueIn, OrderIn
-from server.services import allocate, auth, catalogue, orders, planning
+from server.schemas import CatalogueIn
+from server.services import auth, catalogue, channels, planning
+from server.services import shopify as shopify_service
 from server.store import open_store
 
 PICKERS_PER_WAREHOUSE = 2
@@ -36,6 +43,15 @@ PACKERS_PER_WAREHOUSE = 1
 # Link faults mid-run for the first picker of each warehouse in turn: (mode, seconds).
 # A dead zone must outlast the device's 4 s link_timeout to be noticed at all.
 OUTAGES = [("cut", 4.0), ("blackhole", 6.0)]
+# Order statuses that are still the floor's work; stages add their own (Stage.busy).
+BUSY = ("received", "allocated", "picking", "picked")
+SETTLE_SECONDS = 30.0  # at most this long for the stages to drain once the floor is done
+
+
+def stages() -> list[Stage]:
+    """What runs beside the floor, in this order (see scripts/demo/stages.py). The dock
+    hand-over, the carrier's simulator and the SMTP sink plug in here."""
+    return [ShopWebhooks()]
 
 
 @dataclass
@@ -57,13 +73,32 @@ class Floor:
     proxies: dict[str, NetProxy] = field(default_factory=dict)
     outages: list[Outage] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
+    stages: list[Stage] = field(default_factory=list)
+    api: requests.Session = field(default_factory=requests.Session)  # with the API key
+    placed: list[shop.Placed] = field(default_factory=list)
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def order(self, order_id: str) -> dict:
+        """One order with its timeline, from `GET /api/orders/<id>`."""
+        resp = self.api.get(f"{self.base}/api/orders/{order_id}", timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def shop_numbers(self, status: str) -> list[str]:
+        """The shop numbers (#1043) of the orders in a status, from `GET /api/orders`."""
+        resp = self.api.get(
+            f"{self.base}/api/orders", params={"status": status, "limit": 1000}, timeout=10
+        )
+        resp.raise_for_status()
+        return sorted(o["shop_number"] or o["id"] for o in resp.json()["orders"])
+
     def stop(self) -> None:
         self.stopping.set()
+        for stage in self.stages:
+            stage.stop()
         for proc in self.devices:
             procs.stop(proc)
         if self.server is not None:
@@ -87,10 +122,15 @@ def _toml(device: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def seed_site(data: Path, rng: random.Random, say=print) -> tuple[str, list[dict]]:
-    """Catalogue, an API key and device tokens in a fresh database; returns (key, devices)."""
+def seed_site(
+    data: Path, rng: random.Random, say=print, shopify_secret: str | None = None
+) -> tuple[str, list[dict]]:
+    """Catalogue, an API key, device tokens and the shop's channel (with its Shopify secret,
+    if given) in a fresh database; returns (key, devices)."""
     store = open_store(data / "scanfloor.db")
     catalogue.load(store, CatalogueIn.model_validate(seed.catalogue(rng)))
+    if shopify_secret:
+        channels.set_channel(store, shop.CHANNEL, shopify_secret=shopify_secret)
     api_key = auth.create_api_key(store, "demo")
     devices: list[dict] = []
     for code, *_ in seed.WAREHOUSES:
@@ -108,39 +148,58 @@ def seed_only(out: Path, seed_value: int, orders_count: int, say=print) -> None:
     """Seed a site with the demo's catalogue, devices and orders, and start nothing."""
     data = out / "data"
     rng = random.Random(seed_value)
-    api_key, devices = seed_site(data, rng, say)
+    secret = shop.new_secret()
+    api_key, devices = seed_site(data, rng, say, secret)
     store = open_store(data / "scanfloor.db")
-    for body in seed.orders(rng, orders_count):
-        order_id, _ = orders.capture(store, OrderIn.model_validate(body))
-        allocate.allocate_order(store, order_id)
+    for payload in seed.shopify_orders(rng, orders_count):  # as the webhook takes them
+        body = json.dumps(payload).encode()
+        shopify_service.receive(
+            store,
+            shop.CHANNEL,
+            "orders/create",
+            seed.webhook_id(rng),
+            shop.sign(body, secret),
+            body,
+        )
     store.close()
-    say(f"{orders_count} orders captured and allocated")
+    say(f"{orders_count} Shopify orders captured and allocated (channel {shop.CHANNEL})")
+    say(f"Shopify webhook secret of channel {shop.CHANNEL}: {secret}")
     say(f"API key: {api_key}")
     for dev in devices:
         say(f"device {dev['name']} ({dev['role']}, {dev['warehouse']}): token {dev['token']}")
 
 
+def left_out(floor: Floor, say=print) -> None:
+    """Say which shop lines are no floor work (the gift card), from the orders' timelines."""
+    for placed in floor.placed[seed.GIFT_CARD_ORDER - 1 : seed.GIFT_CARD_ORDER]:
+        for e in floor.order(placed.id)["timeline"]:
+            if e["event"] == "shop_lines_left_out":
+                items = ", ".join(f"{i['title']} ({i['why']})" for i in e["detail"]["line_items"])
+                say(f"  shop: {placed.shop_number}'s line {items} is no floor work: left out")
+
+
 def setup(
     floor: Floor, seed_value: int, orders_count: int, wrong_rate: float, say=print
-) -> list[dict]:
+) -> list[shop.Placed]:
     """Seed the site and start server, printers and devices; each is on `floor` once started,
     so `floor.stop()` stops whatever had started if this is interrupted."""
     out = floor.out
     data = out / "data"
     rng = random.Random(seed_value)
-    api_key, devices = seed_site(data, rng, say)
+    secret = shop.new_secret()
+    api_key, devices = seed_site(data, rng, say, secret)
+    floor.stages = stages()
+    env = {k: v for stage in floor.stages for k, v in stage.env().items()}
     floor.port = procs.free_port()
-    floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log")
+    floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log", env)
+    floor.api.headers["Authorization"] = f"Bearer {api_key}"
     say(f"server up on {floor.base} (board: {floor.base}/board)")
+    for stage in floor.stages:
+        stage.start(floor, say)
 
-    placed = []
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {api_key}"
-    for body in seed.orders(rng, orders_count):
-        r = session.post(f"{floor.base}/api/orders", json=body, timeout=10)
-        r.raise_for_status()
-        placed.append(r.json())
-    say(f"{len(placed)} orders sent through POST /api/orders")
+    payloads = seed.shopify_orders(rng, orders_count)
+    floor.placed = shop.send_orders(shop.Shop(floor.base, secret, rng), payloads, say)
+    left_out(floor, say)
 
     for i, dev in enumerate(devices):
         proxy = floor.proxies[dev["name"]] = NetProxy(("127.0.0.1", floor.port)).start()
@@ -168,7 +227,7 @@ def setup(
         path.write_text(_toml(cfg))
         floor.devices.append(procs.start_device(path, out / "logs" / f"{dev['name']}.log"))
     say(f"{len(devices)} devices started: {', '.join(d['name'] for d in devices)}")
-    return placed
+    return floor.placed
 
 
 def disturb(floor: Floor, say=print) -> list[threading.Thread]:
@@ -237,13 +296,15 @@ def counts(db: Path) -> dict[str, int]:
 
 
 def wait_until_packed(floor: Floor, timeout: float, say=print) -> dict[str, int]:
-    """Wait until no order is allocated, picking or picked: all that can ship is packed."""
+    """Wait until no order is in a busy status (`BUSY` and the stages'): on the floor alone,
+    until every order that can ship is packed."""
     db = floor.out / "data" / "scanfloor.db"
+    busy_statuses = set(BUSY).union(*(stage.busy for stage in floor.stages))
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         c = counts(db)
-        busy = sum(c.get(s, 0) for s in ("received", "allocated", "picking", "picked"))
+        busy = sum(c.get(s, 0) for s in busy_statuses)
         line = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
         if line != last:
             say(f"  orders: {line}")
@@ -257,6 +318,27 @@ def wait_until_packed(floor: Floor, timeout: float, say=print) -> dict[str, int]
                 )
         time.sleep(0.5)
     raise TimeoutError(f"orders still open after {timeout}s: {counts(db)}")
+
+
+def settle(floor: Floor, say=print, seconds: float = SETTLE_SECONDS) -> None:
+    """Once the floor is done: let each stage drain its own queue, all within `seconds`."""
+    until = time.monotonic() + seconds
+    for stage in floor.stages:
+        stage.settle(floor, until, say)
+
+
+def follow(floor: Floor) -> dict | None:
+    """One order from the shop's webhook to where it ended (the first that went through the
+    floor): its steps from its timeline over REST, and what each stage told about it."""
+    for placed in floor.placed:
+        order = floor.order(placed.id)
+        if order["status"] not in ("received", "backordered", "cancelled"):
+            break
+    else:
+        return None
+    steps = status_changes(order["timeline"])
+    told = [t for stage in floor.stages if (t := stage.told(floor, placed.id))]
+    return {"order": placed.id, "shop_number": placed.shop_number, "steps": steps, "told": told}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -298,34 +380,34 @@ def walking(db: Path) -> dict:
 
 
 def summary(floor: Floor) -> dict:
-    """The figures of the run, from the database, the devices' stats and the printers."""
+    """The figures of the run: counters over REST (`GET /api/stats`, the orders and the
+    stages' own), the walk and the journals from the database, the devices' stats files
+    and the printers."""
     db = floor.out / "data" / "scanfloor.db"
-    with sqlite3.connect(db) as conn:
-        scans, wrong = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(ok = 0), 0) FROM scans"
-        ).fetchone()
-        printed = conn.execute(
-            "SELECT COUNT(*) FROM print_jobs WHERE status = 'printed'"
-        ).fetchone()[0]
-        confirmed = conn.execute(
-            "SELECT COUNT(*) FROM packages WHERE status = 'confirmed'"
-        ).fetchone()[0]
+    resp = floor.api.get(f"{floor.base}/api/stats", timeout=10)
+    resp.raise_for_status()
+    stats = resp.json()
     rtts: list[float] = []
     for f in (floor.out / "devices").glob("*.stats.json"):
         rtts += json.loads(f.read_text())["rtt_ms"]
     labels = [label for p in floor.printers for label in p.labels]
     return {
-        "orders": counts(db),
-        "scans": scans,
-        "wrong_scans": wrong,
+        "orders": stats["orders"],
+        "backordered": floor.shop_numbers("backordered"),
+        "cancelled": floor.shop_numbers("cancelled"),
+        "orders_from_shopify": len(floor.placed),
+        "scans": stats["scans"],
+        "wrong_scans": stats["wrong_scans"],
         "labels_printed": len(labels),
-        "print_jobs_printed": printed,
-        "packages_confirmed": confirmed,
+        "print_jobs_printed": stats["labels_printed"],
+        "packages_confirmed": stats["packages_confirmed"],
         "rtt_p50_ms": round(statistics.median(rtts), 2) if rtts else None,
         "rtt_p99_ms": round(percentile(rtts, 99), 2) if rtts else None,
         "labels_dir": str(floor.out / "labels"),
         **walking(db),
         **network(floor),
+        **{stage.key: stage.figures(floor) for stage in floor.stages if stage.key},
+        "followed": follow(floor),
     }
 
 

@@ -1,8 +1,15 @@
-"""A generated demo site: two warehouses far apart, their bins, products, stock and orders."""
+"""A generated demo site: two warehouses far apart, their bins, products, stock and orders.
+
+The demo's orders come as the shop sends them: Shopify `orders/create` bodies
+(`shopify_orders`); `orders` is the same kind of order in our REST format, for
+the benchmarks that post to `POST /api/orders`.
+"""
 
 from __future__ import annotations
 
 import random
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.barcodes import gs1_check_digit
@@ -12,21 +19,28 @@ WAREHOUSES = [
     ("WH-EAST", "East DC", "Newark", 40.7357, -74.1724),
     ("WH-WEST", "West DC", "Ontario", 34.0633, -117.6509),
 ]
-# Customers' cities: (city, lat, lon)
+# Customers' cities: (city, lat, lon, state, zip)
 CITIES = [
-    ("Boston", 42.36, -71.06),
-    ("Philadelphia", 39.95, -75.17),
-    ("Pittsburgh", 40.44, -80.00),
-    ("Atlanta", 33.75, -84.39),
-    ("Chicago", 41.88, -87.63),
-    ("Miami", 25.76, -80.19),
-    ("Seattle", 47.61, -122.33),
-    ("Portland", 45.52, -122.68),
-    ("San Diego", 32.72, -117.16),
-    ("Phoenix", 33.45, -112.07),
-    ("Denver", 39.74, -104.99),
-    ("Las Vegas", 36.17, -115.14),
+    ("Boston", 42.36, -71.06, "MA", "02108"),
+    ("Philadelphia", 39.95, -75.17, "PA", "19107"),
+    ("Pittsburgh", 40.44, -80.00, "PA", "15222"),
+    ("Atlanta", 33.75, -84.39, "GA", "30303"),
+    ("Chicago", 41.88, -87.63, "IL", "60602"),
+    ("Miami", 25.76, -80.19, "FL", "33130"),
+    ("Seattle", 47.61, -122.33, "WA", "98104"),
+    ("Portland", 45.52, -122.68, "OR", "97204"),
+    ("San Diego", 32.72, -117.16, "CA", "92101"),
+    ("Phoenix", 33.45, -112.07, "AZ", "85004"),
+    ("Denver", 39.74, -104.99, "CO", "80202"),
+    ("Las Vegas", 36.17, -115.14, "NV", "89101"),
 ]
+FIRST_NAMES = ["Grace", "Alan", "Ada", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances"]
+LAST_NAMES = ["Hopper", "Turing", "Lovelace", "Torvalds", "Hamilton", "Liskov", "Ritchie", "Allen"]
+STREETS = ["Main Street", "Oak Avenue", "Harbor Road", "Elm Street", "Park Lane", "Mill Road"]
+SHOP_DOMAIN = "demo-shop.myshopify.com"
+FIRST_SHOP_NUMBER = 1041  # the shop's order names run #1041, #1042, ...
+FIRST_SHOP_ID = 5806289289485  # Shopify's order ids: large integers
+GIFT_CARD_ORDER = 2  # this order also buys a gift card: no floor work, left out
 WORDS = ["Mug", "Pen", "Notebook", "Cable", "Lamp", "Socks", "Tea", "Candle", "Bottle", "Brush"]
 COLOURS = ["Blue", "Red", "Green", "Black", "White"]
 AISLES, BAYS, LEVELS = 6, 5, 2  # 60 bins per warehouse
@@ -53,6 +67,10 @@ def _address(
     return a
 
 
+def product_name(i: int) -> str:
+    return f"{COLOURS[i % len(COLOURS)]} {WORDS[i % len(WORDS)]} {i}"
+
+
 def catalogue(rng: random.Random, products: int = 40) -> dict[str, Any]:
     """Warehouses, bins (aisle-bay-level), products with GTINs, and stock."""
     cat: dict[str, Any] = {"warehouses": [], "locations": [], "products": [], "stock": []}
@@ -76,11 +94,10 @@ def catalogue(rng: random.Random, products: int = 40) -> dict[str, Any]:
                         }
                     )
     for i in range(1, products + 1):
-        name = f"{COLOURS[i % len(COLOURS)]} {WORDS[i % len(WORDS)]} {i}"
         cat["products"].append(
             {
                 "sku": f"SKU-{i:04d}",
-                "name": name,
+                "name": product_name(i),
                 "barcodes": [gtin13(i)],
                 "weight_g": rng.randint(50, 1500),
             }
@@ -112,7 +129,7 @@ def orders(rng: random.Random, count: int = 30, products: int = 40) -> list[dict
     """Orders from customers in the cities above; the last few ask for what nobody has."""
     out = []
     for n in range(1, count + 1):
-        city, lat, lon = rng.choice(CITIES)
+        city, lat, lon, *_ = rng.choice(CITIES)
         skus = rng.sample(range(1, products - 2), rng.randint(1, 3))
         lines = [{"sku": f"SKU-{i:04d}", "qty": rng.randint(1, 2)} for i in skus]
         if n > count - 3:
@@ -127,3 +144,108 @@ def orders(rng: random.Random, count: int = 30, products: int = 40) -> list[dict
             }
         )
     return out
+
+
+def shopify_orders(rng: random.Random, count: int = 30, products: int = 40) -> list[dict[str, Any]]:
+    """Shopify `orders/create` bodies (the fields Shopify sends that a warehouse reads, and a
+    few more): customers in the cities above, SKUs from the catalogue, one gift card that
+    needs no shipping, and the last few asking for what nobody has (they wait as backorders).
+    Every shipping address carries its latitude and longitude."""
+    placed_at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    out = []
+    for n in range(1, count + 1):
+        city, lat, lon, state, zip_code = rng.choice(CITIES)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first}.{last}.{n}@example.com".lower()
+        skus = rng.sample(range(1, products - 2), rng.randint(1, 3))
+        wanted = [(i, rng.randint(1, 2)) for i in skus]
+        if n > count - 3:
+            wanted.append((products, 1))  # out of stock everywhere
+        shop_id = FIRST_SHOP_ID + 7919 * n
+        items = [_line_item(shop_id, k, i, qty, rng) for k, (i, qty) in enumerate(wanted)]
+        if n == GIFT_CARD_ORDER:
+            items.append(
+                {
+                    "id": shop_id * 10 + len(items),
+                    "title": "Gift card",
+                    "name": "Gift card - $25",
+                    "variant_title": "$25",
+                    "sku": "",
+                    "quantity": 1,
+                    "price": "25.00",
+                    "grams": 0,
+                    "requires_shipping": False,
+                    "gift_card": True,
+                    "fulfillment_service": "gift_card",
+                }
+            )
+        at = (placed_at + timedelta(minutes=3 * n)).isoformat()
+        total = sum(float(i["price"]) * i["quantity"] for i in items)
+        address = {
+            "first_name": first,
+            "last_name": last,
+            "name": f"{first} {last}",
+            "address1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
+            "address2": "",
+            "city": city,
+            "province_code": state,
+            "zip": zip_code,
+            "country": "United States",
+            "country_code": "US",
+            "phone": f"+1 555 010 {n:04d}",
+            "latitude": lat,
+            "longitude": lon,
+        }
+        out.append(
+            {
+                "id": shop_id,
+                "admin_graphql_api_id": f"gid://shopify/Order/{shop_id}",
+                "name": f"#{FIRST_SHOP_NUMBER + n - 1}",
+                "order_number": FIRST_SHOP_NUMBER + n - 1,
+                "email": email,
+                "contact_email": email,
+                "created_at": at,
+                "processed_at": at,
+                "updated_at": at,
+                "currency": "USD",
+                "financial_status": "paid",
+                "fulfillment_status": None,
+                "total_price": f"{total:.2f}",
+                "note": "Leave it with the neighbours if nobody is in." if n % 9 == 0 else None,
+                "tags": "",
+                "cancel_reason": None,
+                "cancelled_at": None,
+                "customer": {
+                    "id": 7290934640909 + n,
+                    "email": email,
+                    "first_name": first,
+                    "last_name": last,
+                },  # fmt: skip
+                "line_items": items,
+                "shipping_address": address,
+                "billing_address": dict(address),
+                "shipping_lines": [{"code": "Standard", "title": "Standard", "price": "0.00"}],
+            }
+        )
+    return out
+
+
+def _line_item(shop_id: int, k: int, i: int, qty: int, rng: random.Random) -> dict[str, Any]:
+    """A Shopify line item for our product i (found by its SKU)."""
+    return {
+        "id": shop_id * 10 + k,
+        "title": product_name(i),
+        "name": product_name(i),
+        "sku": f"SKU-{i:04d}",
+        "quantity": qty,
+        "price": f"{rng.randint(4, 60)}.00",
+        "grams": rng.randint(50, 1500),
+        "requires_shipping": True,
+        "gift_card": False,
+        "fulfillment_service": "manual",
+    }
+
+
+def webhook_id(rng: random.Random) -> str:
+    """An X-Shopify-Webhook-Id: a UUID, made from the seed so a run can be repeated."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))

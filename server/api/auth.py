@@ -14,9 +14,15 @@ SECURITY_SCHEMES = {
     BEARER_SCHEME: {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API key as a bearer token.",
+        "description": "An API key as a bearer token. Each operation names the key scope it "
+        "needs (`x-required-scope`); `scanfloor api-key NAME --scope SCOPE` makes one.",
     },
-    HEADER_SCHEME: {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    HEADER_SCHEME: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key in its own header; scopes as for bearerAuth.",
+    },
 }
 # Either header is enough: a list of alternatives in OpenAPI terms.
 SECURITY = [{BEARER_SCHEME: []}, {HEADER_SCHEME: []}]
@@ -31,16 +37,23 @@ def presented_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
-def require_api_key() -> None:
-    """Refuse the request with 401 unless it carries a valid, unrevoked key."""
+def require_api_key(scope: str) -> None:
+    """Refuse the request with 401 unless it carries a valid, unrevoked, unexpired key,
+    and with 403 unless that key has `scope`."""
     store: Store = current_app.extensions["store"]
-    key = presented_key()
-    name = auth.check_api_key(store, key)
-    if name is None:
-        why = "no API key given" if key is None else "the API key is not valid"
+    found = auth.check_api_key(store, presented_key())
+    if found.row is None:
         raise ApiError(
             401,
-            f"{why}: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+            f"{found.problem}: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
             headers={"WWW-Authenticate": 'Bearer realm="scanfloor"'},
         )
-    g.api_client = name
+    if not found.allows(scope):
+        raise ApiError(
+            403,
+            f"the API key {found.name} lacks the scope {scope} this route needs "
+            f"(it has: {found.row['scopes']}); make a key with `scanfloor api-key NAME "
+            f"--scope {scope}`",
+            "missing_scope",
+        )
+    g.api_client = found.name

@@ -133,6 +133,7 @@ API_ROUTES: list[Route] = [
         response=m.ManifestOut,
         status=201,
         also=(404, 409),
+        scope="floor:write",
     ),
     Route(
         "GET",
@@ -170,5 +171,6 @@ API_ROUTES: list[Route] = [
         body=HandoverIn,
         response=m.ManifestOut,
         also=(404, 409),
+        scope="floor:write",
     ),
 ]

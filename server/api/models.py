@@ -115,6 +115,8 @@ class DeviceOut(BaseModel):
     warehouse: str
     connected: bool
     last_seen: str | None
+    worker: str | None = Field(description="the user signed in by badge, null when nobody is")
+    revoked: bool = Field(description="its token was revoked: it can no longer connect")
     state: DeviceState = Field(description="the screen the device should show now")
 
 
@@ -130,6 +132,20 @@ class EnrolledDevice(BaseModel):
 
 class EnrolledOut(BaseModel):
     devices: list[EnrolledDevice]
+
+
+class DeviceRevokedOut(BaseModel):
+    name: str
+    revoked: bool
+    released_pick_lists: list[int] = Field(
+        description="pick lists it held, back in the queue at the step reached"
+    )
+
+
+class DeviceRotatedOut(BaseModel):
+    name: str
+    token: str = Field(description="the new device token, shown this once (stored hashed)")
+    released_pick_lists: list[int]
 
 
 class StatsOut(BaseModel):
@@ -223,6 +239,33 @@ class ReprintOut(BaseModel):
     package_id: int
     job_id: int
     device: str
+
+
+class HeldPackageOut(BaseModel):
+    """A package weighed outside its tolerance, waiting on its bench for a check."""
+
+    package_id: int
+    order_id: str
+    tracking: str
+    box: str | None = Field(description="the box's code, as chosen at the bench")
+    measured_g: int = Field(description="what the bench's scale said (the last time)")
+    expected_g: int = Field(description="items + the box's tare")
+    tolerance_g: int
+    held_at: str
+    device: str | None = Field(description="the pack station it waits at")
+
+
+class HeldPackagesOut(BaseModel):
+    packages: list[HeldPackageOut]
+
+
+class ReleaseOut(BaseModel):
+    """The held package was accepted as weighed: confirmed, its order packed if complete."""
+
+    package_id: int
+    status: str = Field(description="the package's status now: confirmed")
+    order_status: str
+    device: str | None = Field(description="the pack station whose bench it left")
 
 
 # ---------------------------------------------------------------- shops: webhooks in and out

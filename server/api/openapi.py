@@ -25,7 +25,8 @@ _DESCRIPTIONS = {
     200: "OK",
     201: "Created",
     400: "Malformed JSON",
-    401: "Missing or wrong API key",
+    401: "Missing, wrong, revoked or expired API key",
+    403: "The API key lacks the scope this route needs",
     404: "Not found",
     409: "Conflicts with what exists",
     413: "Body too large",
@@ -71,7 +72,7 @@ def _json(ref: dict[str, Any]) -> dict[str, Any]:
 def _statuses(route: Route) -> list[int]:
     codes = {route.status, *route.also}
     if not route.public:
-        codes.add(401)
+        codes |= {401, 403}
     if route.body is not None:
         codes |= {400, 413, 415, 422}
     if route.raw_body is not None:  # the view reads it: malformed JSON is one of its 422s
@@ -103,8 +104,14 @@ def build(
     for prefix, route in ((p, r) for p, table in tables for r in table):
         op: dict[str, Any] = {"operationId": route.endpoint, "summary": route.summary}
         doc = (route.view.__doc__ or "").strip()
+        scope = route.needs
+        if scope is not None:
+            need = f"API key scope: `{scope}` (403 without it)."
+            doc = f"{doc}\n\n{need}" if doc and doc != route.summary else need
         if doc and doc != route.summary:
             op["description"] = doc
+        if scope is not None:
+            op["x-required-scope"] = scope
         params = _path_params(route.path)
         if route.query is not None:
             params += _query_params(route.query)
@@ -132,7 +139,8 @@ def build(
                 content = {route.media: {"schema": {"type": "string"}}}
             responses[str(code)] = {"description": desc, "content": content}
         op["responses"] = responses
-        op["security"] = [] if route.public else SECURITY
+        # OpenAPI 3.1: a scheme other than OAuth lists the roles it needs: here, the scope.
+        op["security"] = [] if scope is None else [{k: [scope]} for d in SECURITY for k in d]
         paths.setdefault(prefix + openapi_path(route.path), {})[route.method.lower()] = op
 
     return {

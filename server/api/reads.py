@@ -94,11 +94,13 @@ def list_devices(store: Store, name: str | None = None) -> list[dict[str, Any]]:
     out = []
     with store.read():
         for row in store.all(
-            f"SELECT id, name, role, warehouse, connected, last_seen FROM devices{where} ORDER BY name",
+            "SELECT id, name, role, warehouse, connected, last_seen, worker, revoked "
+            f"FROM devices{where} ORDER BY name",
             params,
         ):
             state = dump(screens.current_state(store, row["id"]))
-            out.append({**row, "connected": bool(row["connected"]), "state": state})
+            flags = {"connected": bool(row["connected"]), "revoked": bool(row["revoked"])}
+            out.append({**row, **flags, "state": state})
     return out
 
 

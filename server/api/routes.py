@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g
 
 from server.api import carriers as carrier_routes
 from server.api import models as m
@@ -32,9 +32,10 @@ from server.schemas import (
     StockIn,
     WarehouseIn,
 )
-from server.services import allocate, auth, catalogue, orders, packages
+from server.services import allocate, auth, boxes, catalogue, orders, packages
 from server.services import cancel as cancelling
 from server.services import stock as stock_service
+from server.services.screens import push_state, refresh_idle_packers
 from server.services.shipments import DEFAULT_POLICY
 from server.store import Store
 
@@ -278,6 +279,35 @@ def reprint_label(package_id: int, body: ReprintIn) -> dict[str, Any]:
     return {"package_id": package_id, "job_id": job_id, "device": name}
 
 
+def list_held_packages() -> dict[str, Any]:
+    """Packages a pack station's scale weighed outside the tolerance, oldest first."""
+    return {"packages": boxes.held(_store())}
+
+
+def release_package(package_id: int) -> dict[str, Any]:
+    """Accept a held package as weighed (a supervisor checked it): it is confirmed and leaves
+    its bench; 409 when it is not held."""
+    store = _store()
+    with _refusals(missing=f"no package {package_id}", conflict=boxes.NotHeld), store.write():
+        device_id = boxes.accept(store, package_id, f"api:{g.get('api_client', '?')}")
+        if device_id is not None:
+            push_state(store, device_id)
+            row = store.one("SELECT warehouse FROM devices WHERE id = ?", (device_id,))
+            idle = refresh_idle_packers(store, row["warehouse"], but=device_id)
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        for d in ([device_id] if device_id is not None else []) + idle:
+            hub.deliver(d)
+        hub.board_changed()
+    pkg = store.one(
+        "SELECT p.status, o.status AS order_status FROM packages p "
+        "JOIN orders o ON o.id = p.order_id WHERE p.id = ?",
+        (package_id,),
+    )
+    name = store.one("SELECT name FROM devices WHERE id = ?", (device_id,)) if device_id else None
+    return {"package_id": package_id, **pkg, "device": name["name"] if name else None}
+
+
 def _channels() -> dict[str, Any]:
     rows = _store().all(
         "SELECT code, allow_split, allow_partial, shopify_secret IS NOT NULL AS shopify "
@@ -368,6 +398,40 @@ def add_devices(body: DevicesIn) -> dict[str, Any]:
     return {"devices": [{"name": n, "role": body.role, "token": t} for n, t in made]}
 
 
+def _cut(device_id: int) -> None:
+    """Cut the device's link now: here, and on the other processes through the bus."""
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is None:
+        return
+    hub.cut_now([device_id])
+    if hub.bus is not None:
+        hub.bus.cut([device_id])
+
+
+def revoke_device(name: str) -> dict[str, Any]:
+    """Revoke a device's token for good: its link is cut at once and refused from then on,
+    its pick list goes back to the queue at the step reached, its worker is signed out."""
+    try:
+        did, released = auth.revoke_device(_store(), name)
+    except KeyError:
+        raise ApiError(404, f"no device {name}") from None
+    _cut(did)
+    return {"name": name, "revoked": True, "released_pick_lists": released}
+
+
+def rotate_device(name: str) -> dict[str, Any]:
+    """A new token for a device (shown once); the old one stops working at once and its link
+    is cut. The device keeps its name and history; a revoked device cannot be rotated (409)."""
+    try:
+        did, token, released = auth.rotate_device(_store(), name)
+    except KeyError:
+        raise ApiError(404, f"no device {name}") from None
+    except auth.AuthError as exc:
+        raise ApiError(409, str(exc)) from None
+    _cut(did)
+    return {"name": name, "token": token, "released_pick_lists": released}
+
+
 def get_device(name: str) -> dict[str, Any]:
     """One device and the screen it should show."""
     found = reads.list_devices(_store(), name)
@@ -389,6 +453,7 @@ ROUTES: list[Route] = [
         "/orders",
         create_order,
         "Take an order",
+        scope="orders:write",
         body=OrderIn,
         response=OrderOut,
         status=201,
@@ -413,6 +478,7 @@ ROUTES: list[Route] = [
         "/catalogue",
         load_catalogue,
         "Load catalogue data",
+        scope="catalogue:write",
         body=CatalogueIn,
         response=m.CatalogueOut,
         invalid="invalid_catalogue",
@@ -422,6 +488,7 @@ ROUTES: list[Route] = [
         "/warehouses",
         put_warehouse,
         "Upsert a warehouse",
+        scope="catalogue:write",
         body=WarehouseIn,
         response=WarehouseIn,
     ),
@@ -430,17 +497,35 @@ ROUTES: list[Route] = [
         "/locations",
         put_location,
         "Upsert a location",
+        scope="catalogue:write",
         body=LocationIn,
         response=LocationIn,
     ),
-    Route("POST", "/products", put_product, "Upsert a product", body=ProductIn, response=ProductIn),
-    Route("PUT", "/stock", put_stock, "Set stock on hand", body=StockIn, response=m.StockPutOut),
+    Route(
+        "POST",
+        "/products",
+        put_product,
+        "Upsert a product",
+        body=ProductIn,
+        response=ProductIn,
+        scope="catalogue:write",
+    ),
+    Route(
+        "PUT",
+        "/stock",
+        put_stock,
+        "Set stock on hand",
+        body=StockIn,
+        response=m.StockPutOut,
+        scope="stock:write",
+    ),
     Route("GET", "/stock", list_stock, "List stock", query=m.StockQuery, response=m.StockListOut),
     Route(
         "POST",
         "/stock/receipts",
         receive_stock,
         "Receive stock",
+        scope="stock:write",
         body=ReceiptIn,
         response=m.ReceiptOut,
         status=201,
@@ -452,6 +537,7 @@ ROUTES: list[Route] = [
         "/stock/corrections",
         correct_stock,
         "Correct stock after a count",
+        scope="stock:write",
         body=CorrectionIn,
         response=m.CorrectionOut,
         invalid="invalid_correction",
@@ -461,6 +547,7 @@ ROUTES: list[Route] = [
         "/orders/<order_id>/cancel",
         cancel_order,
         "Cancel an order",
+        scope="orders:write",
         body=CancelIn,
         query=m.OrderRefQuery,
         response=OrderOut,
@@ -471,13 +558,36 @@ ROUTES: list[Route] = [
         "/packages/<id:package_id>/reprint",
         reprint_label,
         "Reprint a package's label",
+        scope="floor:write",
         body=ReprintIn,
         response=m.ReprintOut,
         also=(404, 409),
     ),
+    Route(
+        "GET",
+        "/packages/held",
+        list_held_packages,
+        "List packages held for their weight",
+        response=m.HeldPackagesOut,
+    ),
+    Route(
+        "POST",
+        "/packages/<id:package_id>/release",
+        release_package,
+        "Accept a held package's weight",
+        scope="floor:write",
+        response=m.ReleaseOut,
+        also=(404, 409),
+    ),
     Route("GET", "/channels", list_channels, "List channels", response=m.ChannelListOut),
     Route(
-        "PUT", "/channels", put_channels, "Set channels", body=ChannelsIn, response=m.ChannelListOut
+        "PUT",
+        "/channels",
+        put_channels,
+        "Set channels",
+        body=ChannelsIn,
+        response=m.ChannelListOut,
+        scope="channels:write",
     ),
     Route(
         "GET",
@@ -500,6 +610,7 @@ ROUTES: list[Route] = [
         "/putaway-tasks/<id:task_id>/done",
         finish_putaway,
         "Finish a put-away task",
+        scope="stock:write",
         body=PutawayDoneIn,
         response=m.PutawayTaskOut,
         also=(404,),
@@ -526,12 +637,31 @@ ROUTES: list[Route] = [
         "/devices",
         add_devices,
         "Enrol devices (one, or a numbered fleet)",
+        scope="devices:write",
         body=DevicesIn,
         response=m.EnrolledOut,
         status=201,
         also=(409,),
     ),
     Route("GET", "/devices/<name>", get_device, "Get a device", response=m.DeviceOut, also=(404,)),
+    Route(
+        "POST",
+        "/devices/<name>/revoke",
+        revoke_device,
+        "Revoke a device",
+        scope="devices:write",
+        response=m.DeviceRevokedOut,
+        also=(404,),
+    ),
+    Route(
+        "POST",
+        "/devices/<name>/rotate",
+        rotate_device,
+        "Give a device a new token",
+        scope="devices:write",
+        response=m.DeviceRotatedOut,
+        also=(404, 409),
+    ),
     Route("GET", "/stats", get_stats, "Floor counters", response=m.StatsOut),
 ]
 ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out

@@ -39,6 +39,9 @@ class Route:
     status: int = 200
     also: tuple[int, ...] = ()  # other statuses the view may answer (200 on a repeat, 404, 409)
     public: bool = False
+    # The API key scope it needs (server/services/auth.py SCOPES); by default `read` for a
+    # GET and nothing else: a write route must name its scope or registering it fails.
+    scope: str | None = None
     invalid: str = "invalid_body"  # the `error` word of a 422 for this route's body
     # On an invalid body: (raw JSON, problems so far) -> more problems, so one answer lists all.
     more_problems: Callable[[Any, list[tuple[str, str]]], list[tuple[str, str]]] | None = None
@@ -53,6 +56,17 @@ class Route:
     @property
     def endpoint(self) -> str:
         return self.view.__name__
+
+    @property
+    def needs(self) -> str | None:
+        """The scope a key needs here (None: a public route)."""
+        if self.public:
+            return None
+        if self.scope is not None:
+            return self.scope
+        if self.method == "GET":
+            return "read"
+        raise ValueError(f"{self.method} {self.path} names no API key scope")
 
 
 # No body the API takes nests deeper than a few levels. json.loads gives up on a
@@ -177,10 +191,12 @@ def to_response(result: Any, status: int) -> tuple[Response, int]:
 
 
 def _wrap(route: Route) -> Callable[..., tuple[Response, int]]:
+    scope = route.needs
+
     @wraps(route.view)
     def handler(**path_args: Any) -> tuple[Response, int]:
-        if not route.public:
-            require_api_key()
+        if scope is not None:
+            require_api_key(scope)
         kwargs = dict(path_args)
         if route.query is not None:
             kwargs["query"] = decode_query(route.query)

@@ -9,7 +9,10 @@ Warehouse choice, per order:
     fewest shipments, then least distance) and backorder the rest; else it all
     waits as a backorder.
 A warehouse promises a SKU only above its safety stock, and takes no shipment
-once its daily capacity is used up.
+once its daily capacity is used up. An order whose ship-to could not be placed on
+the map (no coordinates, no known postcode or city: server/geocode.py) has no
+nearest warehouse: "nearest" is then the one with the most capacity left today
+(see rank_sites), and its shipments carry no distance.
 
 Bin choice, inside a warehouse: earliest expiry first for lot-tracked stock;
 otherwise a bin that fills the line wins, then the fewest bins, then walking order.
@@ -17,9 +20,10 @@ otherwise a bin that fills the line wins, then the fewest bins, then walking ord
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 from server.domain.geo import great_circle_km
@@ -65,7 +69,7 @@ class Take:
 @dataclass(frozen=True)
 class Shipment:
     warehouse: str
-    distance_km: float
+    distance_km: float | None  # None: the ship-to could not be placed on the map
     takes: tuple[Take, ...]
 
 
@@ -88,11 +92,21 @@ class Plan:
 
 
 def rank_sites(
-    sites: Iterable[Site], lat: float | None, lon: float | None
+    sites: Iterable[Site],
+    lat: float | None,
+    lon: float | None,
+    capacity: Mapping[str, int] | None = None,
 ) -> list[tuple[float, Site]]:
-    """Sites nearest first; without coordinates, in code order at distance 0."""
+    """Sites nearest first, with their distance in km.
+
+    Without coordinates (an address that could not be placed) there is no nearest: the
+    fallback ranks the sites by shipments they may still take today, most first (no daily
+    limit counts as most), then by code; the number paired with each is its rank (0, 1, ...),
+    not a distance, and shipments planned so carry no distance."""
     if lat is None or lon is None:
-        return [(0.0, s) for s in sorted(sites, key=lambda s: s.code)]
+        cap = capacity or {}
+        order = sorted(sites, key=lambda s: (-cap.get(s.code, math.inf), s.code))
+        return [(float(i), s) for i, s in enumerate(order)]
     ranked = [(great_circle_km(lat, lon, s.lat, s.lon), s) for s in sites]
     return sorted(ranked, key=lambda pair: (pair[0], pair[1].code))
 
@@ -157,7 +171,7 @@ def plan_order(
     capacity = capacity or {}
     atp: dict[str, dict[str, int]] = {}  # site -> sku -> units it may promise
     ranked: list[tuple[float, Site]] = []
-    for dist, site in rank_sites(sites, lat, lon):
+    for dist, site in rank_sites(sites, lat, lon, capacity):
         if capacity.get(site.code, 1) <= 0:
             continue
         have: dict[str, int] = defaultdict(int)
@@ -193,7 +207,10 @@ def plan_order(
             target = {s: min(n, atp[best[1].code].get(s, 0)) for s, n in demand.items()}
     if chosen is None:
         return Plan((), tuple(lines))
-    return _assign(lines, chosen, atp, target, bins_by_site, today)
+    plan = _assign(lines, chosen, atp, target, bins_by_site, today)
+    if lat is None or lon is None:  # ranks, not distances: say none
+        plan = Plan(tuple(replace(s, distance_km=None) for s in plan.shipments), plan.backorder)
+    return plan
 
 
 def _fewest_nearest(

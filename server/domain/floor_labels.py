@@ -19,14 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from server.domain.labels import _escape, _fit, clean_text
-from shared.commands import card_set, carrier_card
+from shared.commands import BADGE_PREFIX, card_set, carrier_card
 from shared.picking import TOTE_PATTERN
 
 BASE_DPI = 203
 SUPPORTED_DPI = (203, 300)
 SIZES: dict[str, tuple[int, int]] = {"4x6": (4, 6), "2x1": (2, 1)}  # inches: width x height
-BADGE_PREFIX = "BADGE-"
-# A badge names a worker: letters, digits, space, dot, apostrophe, dash; bars stay short.
+# A badge (BADGE_PREFIX + name) names a worker: letters, digits, space, dot, apostrophe,
+# dash; bars stay short.
 _BADGE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 .'-]{0,30}[A-Za-z0-9.])?")
 _BARCODE = re.compile(r"[\x20-\x7e]{1,64}")  # what a Code 128 symbol in subset B holds
 MAX_TOTE = 10**8 - 1  # TOTE- takes 1 to 8 digits

@@ -6,12 +6,21 @@ hold, or one too many, is refused and put aside. When every item is checked
 the server makes the shipping label and sends it to the bench printer; the
 packer sticks it on the box and scans it, which confirms the package and marks
 the order packed. Judged here without IO, like picking.
+
+Boxes: the bench shows the smallest configured box the items fit in
+(`server.domain.boxes`); scanning any box's barcode on the bench takes that box
+instead (before the label, or after it: the label is made again with the new
+tare in its weight). Weight: a pack station with a scale sends the package's
+weight with the label scan; outside the tolerance of the expected weight
+(items + tare) the package is held (screen `pack_check`) until it is weighed
+again within it or a supervisor accepts it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.domain.boxes import Box, Item, Tolerance, WeightCheck, check_weight, why_not
 from server.domain.floor import PickList, matches_item
 from shared import messages as say
 from shared.protocol import DeviceState, Expect, Progress
@@ -19,7 +28,8 @@ from shared.protocol import DeviceState, Expect, Progress
 TRANSITIONS: dict[str, set[str]] = {
     "pack_start": {"pack_start", "pack_verify"},
     "pack_verify": {"pack_verify", "pack_label"},
-    "pack_label": {"pack_label", "pack_start"},
+    "pack_label": {"pack_label", "pack_start", "pack_check"},
+    "pack_check": {"pack_check", "pack_start"},
 }
 
 
@@ -28,6 +38,9 @@ class Package:
     package_id: int
     tracking: str
     status: str
+    box: str | None = None
+    weight_g: int = 0  # expected: items + tare
+    held: WeightCheck | None = None  # weighed outside the tolerance, not released yet
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,10 @@ class Bench:
 
     pick_list: PickList
     package: Package | None = None
+    items: tuple[Item, ...] = ()  # what goes into the box (for its choice and weight)
+    box: Box | None = None  # chosen by the packer, else the smallest that fits; None: none fits
+    box_chosen: bool = False
+    tolerance: Tolerance = Tolerance()
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,18 @@ class Verified:
 @dataclass(frozen=True)
 class ConfirmLabel:
     package_id: int
+    measured_g: int | None = None  # what the scale said, if the bench has one
+
+
+@dataclass(frozen=True)
+class ChooseBox:
+    box: Box
+
+
+@dataclass(frozen=True)
+class HoldForWeight:
+    package_id: int
+    check: WeightCheck
 
 
 @dataclass(frozen=True)
@@ -58,7 +87,7 @@ class Verdict:
     ok: bool
     code: str
     message: str
-    change: StartPacking | Verified | ConfirmLabel | None = None
+    change: StartPacking | Verified | ConfirmLabel | ChooseBox | HoldForWeight | None = None
 
 
 def units(pl: PickList) -> tuple[int, int]:
@@ -87,6 +116,7 @@ def screen(bench: Bench | None, waiting: tuple[str, ...] = ()) -> DeviceState:
         order_id=pl.order_ids[0] if pl.order_ids else None,
         tote=pl.tote,
         progress=Progress(done=done, total=total),
+        **_weighing(bench),
     )
     if done < total:
         expected = sorted({b for s in pl.steps if s.verified < s.picked for b in s.item_barcodes})
@@ -97,18 +127,66 @@ def screen(bench: Bench | None, waiting: tuple[str, ...] = ()) -> DeviceState:
         return DeviceState(
             screen="pack_verify",
             instruction=say.verify_items(done, total),
-            detail=say.still_to_check([(n, name) for name, n in left.items()]),
+            detail=_box_line(bench) + say.still_to_check([(n, name) for name, n in left.items()]),
             expect=Expect(kind="item", barcodes=expected),
             **common,
         )
     if bench.package is None:
         return DeviceState(screen="pack_label", instruction=say.label_printing(), **common)
+    held = bench.package.held
+    if held is not None:
+        return DeviceState(
+            screen="pack_check",
+            instruction=say.weight_off(held.measured_g, held.expected_g, held.tolerance_g),
+            detail=say.weight_check_what_to_do(bench.package.tracking),
+            expect=Expect(kind="label", barcodes=[bench.package.tracking]),
+            **common,
+        )
     return DeviceState(
         screen="pack_label",
         instruction=say.scan_label(bench.package.tracking),
+        detail=_box_line(bench),
         expect=Expect(kind="label", barcodes=[bench.package.tracking]),
         **common,
     )
+
+
+def _box_line(bench: Bench) -> str:
+    """The box line of the bench's screen, with a separator when there is more to say."""
+    if bench.package is not None:
+        return say.box_chosen(bench.package.box) if bench.package.box else ""
+    if bench.box is None:
+        return say.no_box_fits() + ". " if bench.items else ""
+    if bench.box_chosen:
+        return say.box_chosen(bench.box.code) + ". "
+    return say.box_suggested(bench.box.code) + ". "
+
+
+def _weighing(bench: Bench) -> dict:
+    """The box and weight fields of a bench's screen."""
+    package = bench.package
+    if package is not None:
+        held = package.held
+        return dict(
+            box=package.box,
+            expected_weight_g=package.weight_g,
+            weight_tolerance_g=bench.tolerance.of(package.weight_g),
+            measured_weight_g=held.measured_g if held else None,
+        )
+    if bench.box is None:
+        return {}
+    return dict(box=bench.box.code)
+
+
+def judge_box(bench: Bench, box: Box) -> Verdict:
+    """A box's barcode scanned at the bench: the packer takes that box."""
+    if bench.package is not None and bench.package.box == box.code:
+        return Verdict(True, "box_ok", say.box_chosen(box.code))
+    why = why_not(box, bench.items)
+    message = say.box_too_small(box.code, why) if why else say.box_chosen(box.code)
+    if bench.package is not None and not why:
+        message = say.box_changed_label_again(box.code)
+    return Verdict(True, "box_chosen", message, ChooseBox(box))
 
 
 def judge_start(candidate: PickList | None, text: str, elsewhere: bool, held: int = 0) -> Verdict:
@@ -128,8 +206,13 @@ def judge_start(candidate: PickList | None, text: str, elsewhere: bool, held: in
     )
 
 
-def judge(bench: Bench, text: str, keys: set[str]) -> Verdict:
-    """A scan at a bench holding a list: an item to check, or the label."""
+def judge(
+    bench: Bench, text: str, keys: set[str], box: Box | None = None, weight_g: int | None = None
+) -> Verdict:
+    """A scan at a bench holding a list: an item to check, a box (`box`: the configured box the
+    barcode names), or the label (`weight_g`: what the bench's scale said, if it has one)."""
+    if box is not None:
+        return judge_box(bench, box)
     pl = bench.pick_list
     if not all_verified(pl):
         matching = [s for s in pl.steps if matches_item(keys, s.item_barcodes)]
@@ -149,7 +232,20 @@ def judge(bench: Bench, text: str, keys: set[str]) -> Verdict:
         return Verdict(False, "label_not_ready", say.label_printing())
     if text == package.tracking:
         order = pl.order_ids[0] if pl.order_ids else "?"
+        if weight_g is None and package.held is not None:
+            # Held on a scale's word: only a new weight (or a supervisor) lets it go.
+            return Verdict(False, "weight_held", say.weight_check_what_to_do(package.tracking))
+        if weight_g is not None:
+            check = check_weight(weight_g, package.weight_g, bench.tolerance)
+            if not check.ok:
+                message = say.weight_off(check.measured_g, check.expected_g, check.tolerance_g)
+                return Verdict(
+                    False, "weight_off", message, HoldForWeight(package.package_id, check)
+                )
         return Verdict(
-            True, "label_ok", say.package_confirmed(order), ConfirmLabel(package.package_id)
+            True,
+            "label_ok",
+            say.package_confirmed(order),
+            ConfirmLabel(package.package_id, weight_g),
         )
     return Verdict(False, "wrong_label", say.wrong_label(text, package.tracking))

@@ -13,11 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from server.schemas import MAX_ID, AddressIn, OrderIn
+from server.schemas import EMAIL_PATTERN, MAX_ID, AddressIn, OrderIn
 
 TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
 # Our address fields as Shopify names them, to say where a problem lies.
@@ -77,6 +78,7 @@ class ShopifyOrder(_Shopify):
     id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(min_length=1)
     email: str | None = None
+    contact_email: str | None = None
     note: str | None = None
     line_items: list[ShopifyLineItem] = Field(max_length=500)
     shipping_address: ShopifyAddress | None = None
@@ -144,6 +146,18 @@ def ship_to(order: ShopifyOrder) -> tuple[AddressIn | None, list[tuple[str, str]
         ]
 
 
+EMAIL_RE = re.compile(EMAIL_PATTERN)
+
+
+def customer_email(order: ShopifyOrder) -> str | None:
+    """The customer's address for shipping news: `email`, else `contact_email`; one that is
+    not an address is left out (the order still ships, without mail) rather than refused."""
+    for candidate in (order.email, order.contact_email):
+        if candidate and EMAIL_RE.match(candidate.strip()) and len(candidate.strip()) <= 254:
+            return candidate.strip()
+    return None
+
+
 def to_order(channel: str, order: ShopifyOrder, known_skus: set[str]) -> Mapped:
     """Our order for the line items that need shipping, or every problem with them."""
     problems: list[tuple[str, str]] = []
@@ -169,6 +183,7 @@ def to_order(channel: str, order: ShopifyOrder, known_skus: set[str]) -> Mapped:
         "order_id": str(order.id),
         "channel": channel,
         "shop_number": order.name,
+        "email": customer_email(order),
         "lines": lines,
         "ship_to": address.model_dump() if address else None,
     }

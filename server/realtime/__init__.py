@@ -30,6 +30,7 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     socketio.on_namespace(BoardNamespace(BOARD_NAMESPACE, hub))
     _join_site(hub, settings.redis_url)
     socketio.start_background_task(hub.watch_leases, settings.device.lease_seconds)
+    socketio.start_background_task(hub.watch_tokens)
     socketio.start_background_task(hub.plan_carts)
     hub.plan_soon_everywhere()
     return hub

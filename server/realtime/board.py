@@ -1,10 +1,14 @@
-"""Namespace /board: the supervisors' live board. Read-only: it only ever receives snapshots.
+"""Namespace /board: the supervisors' live board. It only ever receives snapshots and deltas;
+supervisors act through the JSON routes under /board/api (server/web/board_api.py).
 
 A board gets a full snapshot as soon as it connects; after that `Hub.board_changed()`
 sends every board a `delta` with the rows a change touched (a fresh snapshot after
-changes only a whole board shows). Nothing is built while no board is connected. For now the board is open
-to anyone on the site's network (no token); a read-only board token can be checked
-in `on_connect` later.
+changes only a whole board shows). Nothing is built while no board is connected.
+
+Only a supervisor's or admin's log-in session opens it (`access.board_socket_allowed`):
+anything else, a picker's session or a device token in the connect auth, is refused
+before anything is sent. Browsers from other origins are refused by Engine.IO itself
+(`[http] allowed_origins`).
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from flask import request
-from flask_socketio import Namespace
+from flask_socketio import ConnectionRefusedError, Namespace
 
 from server import metrics
 from server.services import board
+from server.web.access import board_socket_allowed
 
 if TYPE_CHECKING:
     from server.realtime.hub import Hub
@@ -31,6 +36,9 @@ class BoardNamespace(Namespace):
 
     def on_connect(self, auth_data: Any = None) -> bool:
         """Count the board in (deltas are built only while one is open) and send it the whole board."""
+        if not board_socket_allowed():
+            log.info("board connection refused: no supervisor's log-in session")
+            raise ConnectionRefusedError("log in at /login as a supervisor or admin first")
         self.hub.board_joined()
         metrics.board_connected(request.sid)
         # Sent once the client holds the connection (not before its CONNECT packet).

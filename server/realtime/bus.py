@@ -11,6 +11,8 @@ process asks the bus to wake the right one. Messages, JSON on `CHANNEL`:
     {"k": "board", "l": [...], "d": [...], "f": bool}    what a change touched, for the processes
                                                  with boards open: each builds its boards' delta
     {"k": "boards"}                              a board opened somewhere: start sending "board"
+    {"k": "cut", "d": [device ids]}              tokens revoked or replaced (the admin CLI): whoever
+                                                 holds such a link checks its token and cuts it
 
 Board changes are published only while some process has a board open: such a
 process keeps its instance in the sorted set `BOARDS_KEY` (score: until when),
@@ -46,11 +48,21 @@ PRESENCE_TTL = 3.0  # a process's board presence lapses this long after its last
 
 def publish_work(redis_url: str, warehouses: list[str] | None = None) -> bool:
     """Tell the server processes that work arrived (from the admin CLI; no gevent needed)."""
+    return _publish_once(redis_url, _work(warehouses))
+
+
+def publish_cut(redis_url: str, device_ids: list[int]) -> bool:
+    """Tell the server processes to cut these devices' links: their tokens were revoked or
+    replaced (from the admin CLI; the process holding a link checks the token and cuts it)."""
+    return _publish_once(redis_url, json.dumps({"k": "cut", "d": device_ids}))
+
+
+def _publish_once(redis_url: str, message: str) -> bool:
     import redis
 
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
     try:
-        client.publish(CHANNEL, _work(warehouses))
+        client.publish(CHANNEL, message)
         return True
     except redis.RedisError as exc:
         log.warning("could not reach Redis at %s: %s", redis_url, exc)
@@ -116,6 +128,10 @@ class Bus:
             self._send({"k": "boards"})
             self._presence_wake.set()
         self.local_boards = bool(count)
+
+    def cut(self, device_ids: list[int]) -> None:
+        """Ask every process to cut these devices' links (their tokens changed)."""
+        self._send({"k": "cut", "d": sorted(device_ids)})
 
     def claim(self, msg_id: str) -> bool:
         """True for the one process that takes a message meant for one (`work`)."""

@@ -50,6 +50,8 @@ class DeviceNamespace(socketio.Namespace):
         self.store = hub.store
         self.metrics = floor_metrics
         self.devices: dict[str, int] = {}  # sid -> device id
+        self.link_tokens: dict[str, str] = {}  # sid -> the hash of the token it connected with
+        hub.cut_links = self.cut_stale_links
 
     # ------------------------------------------------------------ link
     def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> bool:
@@ -58,19 +60,21 @@ class DeviceNamespace(socketio.Namespace):
         except ProtocolError as err:
             raise ConnectionRefusedError(f"bad connect auth: {err.message}") from None
         device = auth.device_for_token(self.store, creds.token)
-        if device is None:
-            raise ConnectionRefusedError("unknown device token")
+        if device is None or device["revoked"]:
+            raise ConnectionRefusedError(auth.token_refusal(self.store, creds.token))
         did = device["id"]
         older = [other for other, d in self.devices.items() if d == did]
         self.devices[sid] = did  # first: closing an older link must not mark it offline
+        self.link_tokens[sid] = auth.link_token(creds.token)
         if self.metrics is not None:
             self.metrics.device_connected(sid, device["role"])
         self._close_older_links(sid, did, older)
         self.enter_room(sid, device_room(did))
         with self.store.write():
             self.store.execute(
-                "UPDATE devices SET connected = 1, link_owner = ?, last_seen = ? WHERE id = ?",
-                (self.hub.instance, now(), did),
+                "UPDATE devices SET connected = 1, link_owner = ?, last_seen = ?, "
+                "journal_seq = COALESCE(?, journal_seq) WHERE id = ?",
+                (self.hub.instance, now(), creds.journal_seq, did),
             )
             outbox.mark_seen(self.store, did, creds.last_seen_seq)
             # An idle picker's work goes into the first screen it is sent (one indexed read).
@@ -116,6 +120,7 @@ class DeviceNamespace(socketio.Namespace):
         if self.metrics is not None:
             self.metrics.device_disconnected(sid)
         did = self.devices.pop(sid, None)
+        self.link_tokens.pop(sid, None)
         if did is None:
             return
         if did not in self.devices.values():
@@ -128,6 +133,38 @@ class DeviceNamespace(socketio.Namespace):
                     (now(), did, self.hub.instance, self.hub.instance),
                 )
         self.hub.board_changed(devices=(did,))
+
+    def cut_stale_links(self, device_ids: Any = None) -> set[str]:
+        """Disconnect the links held here whose token was revoked or replaced since they
+        connected (`device_ids`: only those devices). Returns their warehouses."""
+        held = {sid: did for sid, did in self.devices.items()}
+        if device_ids is not None:
+            wanted = set(device_ids)
+            held = {sid: did for sid, did in held.items() if did in wanted}
+        if not held:
+            return set()
+        marks = ",".join("?" * len(set(held.values())))
+        # Only devices ever revoked or rotated come back: the rest keep their links.
+        rows = {
+            r["id"]: r
+            for r in self.store.all(
+                f"SELECT id, name, warehouse, token_hash, revoked FROM devices "
+                f"WHERE id IN ({marks}) AND (revoked = 1 OR token_rotated_at IS NOT NULL)",
+                tuple(sorted(set(held.values()))),
+            )
+        }
+        warehouses: set[str] = set()
+        for sid, did in held.items():
+            row = rows.get(did)
+            if row is None:
+                continue
+            if not row["revoked"] and row["token_hash"] == self.link_tokens.get(sid):
+                continue
+            why = "revoked" if row["revoked"] else "given a new token"
+            log.info("device %s was %s: cutting its link %s", row["name"], why, sid)
+            warehouses.add(row["warehouse"])
+            self.disconnect(sid)
+        return warehouses
 
     def _device_row(self, did: int) -> dict:
         return self.store.one("SELECT * FROM devices WHERE id = ?", (did,))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -63,6 +63,9 @@ class Hub:
         self._snapshot_at = 0.0
         self._to_plan: set[str] = set()
         self._plan_wake = Event()
+        # Cuts this process's device links whose token was revoked or replaced (set by
+        # server/realtime: the /device namespace); returns the warehouses whose lists went back.
+        self.cut_links: Callable[[Iterable[int] | None], set[str]] = lambda ids=None: set()
 
     # ------------------------------------------------------------ devices
     def connected(self, device_id: int, last_seen_seq: int) -> None:
@@ -196,6 +199,25 @@ class Hub:
                 self._board_touch(msg.get("l", ()), msg.get("d", ()), bool(msg.get("f")))
         elif kind == "resync":  # the bus was down: wake-ups may have been lost
             gevent.spawn(self._resync)
+        elif kind == "cut":
+            gevent.spawn(self.cut_now, msg.get("d") or ())
+
+    # ------------------------------------------------------------ revoked and rotated tokens
+    def cut_now(self, device_ids: Iterable[int] | None = None) -> None:
+        """Cut the links held here whose token was revoked or replaced; their lists (put back
+        in the queue by the revoke) go to other pickers."""
+        for warehouse in sorted(self.cut_links(device_ids)):
+            self.offer_work(warehouse)
+
+    def watch_tokens(self, period: float = 1.0) -> None:
+        """Check the links held here for revoked or replaced tokens for ever (a background
+        greenlet): with no Redis the admin CLI cannot wake this process, so it looks."""
+        while True:
+            gevent.sleep(period)
+            try:
+                self.cut_now()
+            except Exception:  # keep watching
+                log.exception("token check failed")
 
     def _deliver_here(self, device_ids: list[int]) -> None:
         for device_id in device_ids:

@@ -12,6 +12,7 @@ import hashlib
 
 from server.domain.floor import pick_list_ref
 from server.services import (
+    boxes,
     dock,
     leases,
     outbox,
@@ -24,7 +25,7 @@ from server.services import (
 )
 from server.services.clock import now
 from server.services.scanning import Effects
-from server.services.screens import current_state, push_state
+from server.services.screens import current_state, push_state, refresh_idle_packers
 from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
@@ -53,6 +54,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             ack = _dock(store, device, msg, effects)
         elif msg.action == "reprint":
             ack = _reprint(store, device, msg, effects)
+        elif msg.action == "weight_ok":
+            ack = _weight_ok(store, device, msg, effects)
         elif msg.action == "logout":
             ack = _logout(store, device, msg, effects)
         elif msg.action == "login":
@@ -70,8 +73,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         )
         store.execute(
             """INSERT INTO device_actions (device_id, msg_id, action, pick_list_id, step_id,
-                 device_seq, offline, ok, code, at, received_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                 device_seq, offline, ok, code, at, received_at, reason, worker)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 device["id"],
                 msg.id,
@@ -84,6 +87,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
                 ack.error.code if ack.error else "ok",
                 msg.at,
                 at,
+                msg.reason,
+                device.get("worker"),  # who was signed in when it was asked (a logout's too)
             ),
         )
         store.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (at, device["id"]))
@@ -137,7 +142,8 @@ def _dock(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
 
 def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """A picker logging out gives its list back at the step reached, for the next picker."""
-    store.execute("UPDATE devices SET logged_in = 0 WHERE id = ?", (device["id"],))
+    # The worker signed in by badge is signed out too.
+    store.execute("UPDATE devices SET logged_in = 0, worker = NULL WHERE id = ?", (device["id"],))
     list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
     if list_id is None:
         push_state(store, device["id"], message=say.logged_out())
@@ -158,6 +164,22 @@ def _reprint(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
         return Ack(id=msg.id, ok=False, error=error)
     packages.reprint(store, bench.package.package_id, device["id"])
     effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
+
+
+def _weight_ok(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """A supervisor's CMD-WEIGHT-OK card at the bench: the held package ships as weighed."""
+    bench = views.bench(store, device["id"]) if device["role"] == "packer" else None
+    package = bench.package if bench else None
+    if package is None or package.held is None:
+        return Ack(
+            id=msg.id, ok=False, error=ErrorBody(code="not_held", message=say.nothing_held())
+        )
+    boxes.accept(store, package.package_id, device["name"])
+    order = bench.pick_list.order_ids[0] if bench.pick_list.order_ids else "?"
+    push_state(store, device["id"], message=say.weight_accepted(order))
+    effects.devices.add(device["id"])
+    effects.devices.update(refresh_idle_packers(store, device["warehouse"], but=device["id"]))
     return Ack(id=msg.id, ok=True)
 
 

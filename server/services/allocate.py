@@ -251,7 +251,7 @@ def _write_shipment(
     sid = store.execute(
         "INSERT INTO shipments (order_id, warehouse, status, distance_km, day, created_at, updated_at) "
         "VALUES (?, ?, 'allocated', ?, ?, ?, ?)",
-        (oid, s.warehouse, round(s.distance_km, 1), batch.today, at, at),
+        (oid, s.warehouse, _km(s.distance_km), batch.today, at, at),
     ).lastrowid
     store.execute(
         "INSERT INTO warehouse_days (warehouse, day, orders) VALUES (?, ?, 1) "
@@ -280,9 +280,14 @@ def _write_shipment(
     return {
         "shipment": sid,
         "warehouse": s.warehouse,
-        "distance_km": round(s.distance_km, 1),
+        "distance_km": _km(s.distance_km),
         "units": units,
     }
+
+
+def _km(distance: float | None) -> float | None:
+    """A distance as written down (None: the ship-to was not placed, see rank_sites)."""
+    return None if distance is None else round(distance, 1)
 
 
 def allocate_order(store: Store, order_id: str) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from typing import Any
 
+from server import geocode
 from server.schemas import OrderIn
-from server.services import carriers, webhooks
+from server.services import carriers, mail, webhooks
 from server.services.clock import now
 from server.store import Store
 from server.store.db import dumps
@@ -41,7 +43,7 @@ def body_hash(order: OrderIn) -> str:
     # Unset policy overrides are left out, so orders hashed before they existed still match.
     unset = {
         k
-        for k in ("allow_split", "allow_partial", "shop_number", "service")
+        for k in ("allow_split", "allow_partial", "shop_number", "email", "service")
         if getattr(order, k) is None
     }
     body = order.model_dump(mode="json", exclude=unset)
@@ -62,22 +64,31 @@ def next_number(store: Store, name: str) -> int:
 def record(store: Store, order_id: str, status: str, event: str, **detail: Any) -> None:
     """Set an order's status and add the change to its timeline (inside a write).
 
-    A change of status is queued for the shops subscribed to it, in this transaction.
+    A change of status is queued for the shops subscribed to it, in this transaction, and
+    a change to a status the customer hears about (mail.KINDS) queues their e-mail.
     """
     at = now()
     webhooks.enqueue(store, order_id, status, event, at, detail)
+    before = None
+    if status in mail.KINDS:  # only then is the old status worth a read
+        before = store.one("SELECT status FROM orders WHERE id = ?", (order_id,))
     store.execute(
         "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, at, order_id)
     )
-    store.execute(
+    event_id = store.execute(
         "INSERT INTO order_events (order_id, at, status, event, detail) VALUES (?, ?, ?, ?, ?)",
         (order_id, at, status, event, dumps(detail)),
-    )
+    ).lastrowid
+    if before is not None and before["status"] != status:
+        mail.enqueue(store, order_id, status, event_id, at)
 
 
 def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
     """Store a new order, or find the same one again; returns (id, created)."""
     digest = body_hash(order)
+    ship_to = order.ship_to.model_dump()
+    # Before the write: the first look-up reads the packaged tables (about half a second).
+    placed = geocode.place(ship_to)
     with store.write():
         existing = store.one(
             "SELECT id, body_hash FROM orders WHERE channel = ? AND external_id = ?",
@@ -107,11 +118,11 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
             raise OrderRejected(problems)
         order_id = f"SO-{next_number(store, 'order'):06d}"
         at = now()
-        ship_to = order.ship_to.model_dump()
         store.execute(
             """INSERT INTO orders (id, channel, external_id, body_hash, status, priority, promised_by,
-               ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial, shop_number, service)
-               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial, shop_number,
+               geocoded, email, track_token, service)
+               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 order_id,
                 order.channel,
@@ -120,13 +131,16 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 order.priority,
                 order.promised_by.isoformat() if order.promised_by else None,
                 dumps(ship_to),
-                ship_to.get("lat"),
-                ship_to.get("lon"),
+                placed.lat,
+                placed.lon,
                 at,
                 at,
                 order.allow_split,
                 order.allow_partial,
                 order.shop_number,
+                placed.source,
+                order.email,
+                new_track_token(),
                 order.service.lower() if order.service else None,
             ),
         )
@@ -135,6 +149,13 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 "INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",
                 (order_id, n, line.sku, line.qty),
             )
+        placing: dict[str, Any] = {"geocoded": placed.source}
+        if placed.source == "none":
+            placing["note"] = PLACE_FALLBACK
+        elif placed.source != "given":
+            placing.update(lat=placed.lat, lon=placed.lon)
+        if order.email is None:
+            placing["customer_mail"] = "no e-mail address: the customer gets no shipping news"
         record(
             store,
             order_id,
@@ -142,8 +163,20 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
             "received",
             channel=order.channel,
             external_id=order.order_id,
+            **placing,
         )
     return order_id, True
+
+
+PLACE_FALLBACK = (
+    "the ship-to could not be placed on the map (no known postcode or city): it ships from "
+    "the warehouse with the most capacity left today that can serve it, and no distance is given"
+)
+
+
+def new_track_token() -> str:
+    """The key to an order's public tracking page: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
 
 
 def find(store: Store, ref: str, channel: str | None = None) -> str:
@@ -203,6 +236,7 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
                WHERE s.order_id = ? GROUP BY s.id ORDER BY s.id""",
             (oid,),
         )
+        mails = mail.listing(store, oid)
     return {
         "id": oid,
         "order_id": row["external_id"],
@@ -214,11 +248,17 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
         "service": row["service"],
         "warehouse": row["warehouse"],
         "ship_to": json.loads(row["ship_to"]),
+        "email": row["email"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "geocoded": row["geocoded"],
+        "tracking_url": mail.tracking_url(row["track_token"]),
         "lines": lines,
         "shipments": shipments,
         "backordered": row["waiting"],
         "packages": packages,
         "timeline": [{**e, "detail": json.loads(e["detail"])} for e in events],
+        "customer_mails": mails,
     }
 
 

@@ -24,8 +24,9 @@ import logging
 from dataclasses import dataclass, field
 
 from server.domain import packing, picking
+from server.domain.boxes import find_box
 from server.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
-from server.services import dock, outbox, packages, receiving, shipments, views
+from server.services import boxes, dock, outbox, packages, receiving, shipments, views
 from server.services.clock import now
 from server.services.orders import record
 from server.services.screens import current_state, refresh_idle_packers
@@ -33,6 +34,7 @@ from server.services.work import assign_next
 from server.store import Store
 from shared import messages as say
 from shared.barcodes import parse_scan
+from shared.commands import BADGE_PREFIX
 from shared.picking import read_scan
 from shared.protocol import ProtocolError, ScanIn, ScanReply
 
@@ -68,7 +70,16 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         note_seq(store, device["id"], msg.id, msg.seq)
         text, keys, lot = read_scan(msg.barcode)
         state = None
-        if receiving.active(device) is not None:
+        badge = badge_name(text)
+        if badge is not None:
+            verdict, list_id = _sign_in(store, device, badge, effects), None
+            screen_name = current_state(store, device["id"]).screen
+            if verdict.ok:
+                device = {**device, "worker": badge}  # the badge scan is the new worker's
+        elif REQUIRE_BADGE["on"] and not device["worker"]:
+            verdict, list_id = BadgeVerdict(False, "sign_in_first", say.sign_in_first()), None
+            screen_name = current_state(store, device["id"]).screen
+        elif receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None
         elif dock.active(device) is not None:
@@ -85,7 +96,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 # read; only a finished list (the next one was handed out) is read again.
                 state = verdict.state
         else:
-            verdict, screen_name, list_id = _pack(store, device, text, keys, effects)
+            verdict, screen_name, list_id = _pack(store, device, text, keys, effects, msg.weight_g)
         state = state or current_state(store, device["id"])
         reply = ScanReply(
             id=msg.id,
@@ -102,8 +113,8 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         )
         store.execute(
             """INSERT INTO scans (device_id, msg_id, barcode, ok, code, screen, pick_list_id,
-                 scanned_at, received_at, device_seq, offline, local_ok, local_code)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                 scanned_at, received_at, device_seq, offline, local_ok, local_code, worker)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 device["id"],
                 msg.id,
@@ -118,6 +129,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 int(msg.offline),
                 None if msg.local is None else int(msg.local.ok),
                 None if msg.local is None else msg.local.code,
+                device.get("worker"),
             ),
         )
         store.execute(
@@ -128,6 +140,47 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
     if verdict.ok and list_id is not None:
         effects.lists.add(list_id)
     return reply, effects
+
+
+# ---------------------------------------------------------------- badges
+# `[device] require_badge`, set from the settings at start (server/app.py).
+REQUIRE_BADGE = {"on": False}
+
+
+@dataclass
+class BadgeVerdict:
+    ok: bool
+    code: str
+    message: str
+
+
+def badge_name(text: str) -> str | None:
+    """The user a `BADGE-<name>` scan names, or None for any other barcode."""
+    if text.startswith(BADGE_PREFIX) and len(text) > len(BADGE_PREFIX):
+        return text[len(BADGE_PREFIX) :]
+    return None
+
+
+def _sign_in(store: Store, device: dict, name: str, effects: Effects) -> BadgeVerdict:
+    """A worker's badge: that worker works this device from now on (replacing whoever did).
+
+    Pickers sign in on pickers' devices, packers on pack stations; supervisors and admins on
+    either. A badge also logs the device in (as CMD-LOGIN does). Judged in journal order like
+    every scan, so scans made offline after a badge are the new worker's when replayed.
+    """
+    user = store.one("SELECT name, role FROM users WHERE name = ?", (name,))
+    if user is None:
+        return BadgeVerdict(False, "unknown_badge", say.unknown_badge(name))
+    if user["role"] not in (device["role"], "supervisor", "admin"):
+        message = say.badge_wrong_role(user["name"], user["role"], device["role"])
+        return BadgeVerdict(False, "badge_wrong_role", message)
+    store.execute(
+        "UPDATE devices SET worker = ?, logged_in = 1 WHERE id = ?", (user["name"], device["id"])
+    )
+    if not device["logged_in"]:
+        effects.offer_work.add(device["warehouse"])
+    effects.board = True
+    return BadgeVerdict(True, "signed_in", say.signed_in(user["name"]))
 
 
 def _late_verdict(store: Store, device_id: int, msg: ScanIn) -> None:
@@ -284,7 +337,14 @@ def _container(store: Store, text: str, warehouse: str) -> tuple[int | None, str
     return (row["pick_list_id"], row["order_id"]) if row else (None, None)
 
 
-def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effects):
+def _pack(
+    store: Store,
+    device: dict,
+    text: str,
+    keys: set[str],
+    effects: Effects,
+    weight_g: int | None = None,
+):
     bench = views.bench(store, device["id"])
     screen_name = packing.screen(bench).screen
     if bench is None:
@@ -308,7 +368,8 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
         verdict = packing.judge_start(candidate, text, elsewhere, held)
         if isinstance(verdict.change, packing.StartPacking):
             store.execute(
-                "UPDATE devices SET pack_list_id = ?, pack_order_id = ? WHERE id = ?",
+                "UPDATE devices SET pack_list_id = ?, pack_order_id = ?, pack_box = NULL "
+                "WHERE id = ?",
                 (list_id, order_id, device["id"]),
             )
             store.execute("UPDATE pick_lists SET status = 'packing' WHERE id = ?", (list_id,))
@@ -317,19 +378,32 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
             )
             _label_if_verified(store, device, effects)
         return verdict, screen_name, list_id
-    verdict = packing.judge(bench, text, keys)
+    box = find_box(boxes.boxes(), text)
+    verdict = packing.judge(bench, text, keys, box, weight_g)
     change = verdict.change
     if isinstance(change, packing.Verified):
         store.execute(
             "UPDATE pick_steps SET verified = verified + 1 WHERE id = ?", (change.step_id,)
         )
         _label_if_verified(store, device, effects)
-    elif isinstance(change, packing.ConfirmLabel):
-        packages.confirm(store, change.package_id)
+    elif isinstance(change, packing.ChooseBox):
         store.execute(
-            "UPDATE devices SET pack_list_id = NULL, pack_order_id = NULL WHERE id = ?",
-            (device["id"],),
+            "UPDATE devices SET pack_box = ? WHERE id = ?", (change.box.code, device["id"])
         )
+        if bench.package is not None:
+            packages.rebox(store, bench.package.package_id, change.box, device["id"])
+            boxes.expect_again(store, bench.package.package_id)
+            effects.devices.add(device["id"])
+    elif isinstance(change, packing.HoldForWeight):
+        boxes.hold(store, device["id"], change.package_id, change.check)
+        effects.board = True
+    elif isinstance(change, packing.ConfirmLabel):
+        if change.measured_g is not None and boxes.weighed_ok(
+            store, change.package_id, change.measured_g, device["name"]
+        ):
+            effects.board = True  # a hold ended
+        packages.confirm(store, change.package_id)
+        boxes.clear_bench(store, device["id"])
         effects.devices.update(refresh_idle_packers(store, device["warehouse"], but=device["id"]))
     return verdict, screen_name, bench.pick_list.list_id
 
@@ -337,7 +411,7 @@ def _pack(store: Store, device: dict, text: str, keys: set[str], effects: Effect
 def _label_if_verified(store: Store, device: dict, effects: Effects) -> None:
     bench = views.bench(store, device["id"])
     if bench and packing.all_verified(bench.pick_list) and bench.package is None:
-        packages.create(store, bench.pick_list, device["id"])
+        packages.create(store, bench.pick_list, device["id"], bench.box)
         effects.devices.add(device["id"])
 
 

@@ -25,6 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import geocode
 from server.domain import shopify
 from server.schemas import AddressIn
 from server.services import allocate, orders
@@ -180,11 +181,15 @@ def _updated(store: Store, order: shopify.ShopifyOrder, existing: dict[str, Any]
             ship_to=new, reason="picking has started: the order keeps its address",
         )  # fmt: skip
         return Outcome("accepted", "noted: picking has started", oid)
+    placed = geocode.place(new)
     store.execute(
-        "UPDATE orders SET ship_to = ?, lat = ?, lon = ? WHERE id = ?",
-        (dumps(new), new["lat"], new["lon"], oid),
+        "UPDATE orders SET ship_to = ?, lat = ?, lon = ?, geocoded = ? WHERE id = ?",
+        (dumps(new), placed.lat, placed.lon, placed.source, oid),
     )
-    orders.record(store, oid, status, "ship_to_changed", ship_to=new, was=before.model_dump())
+    orders.record(
+        store, oid, status, "ship_to_changed",
+        ship_to=new, was=before.model_dump(), geocoded=placed.source,
+    )  # fmt: skip
     return Outcome("accepted", "ship_to_changed", oid)
 
 

@@ -6,6 +6,7 @@ from weakref import WeakKeyDictionary
 
 from server.domain.floor import PickList, Step
 from server.domain.packing import Bench, Package
+from server.services import boxes
 from server.store import Store
 from shared.protocol import DeviceState
 
@@ -104,9 +105,15 @@ def bench(store: Store, device_id: int) -> Bench | None:
         return None
     order_id = dev["pack_order_id"] or pl.order_ids[0]
     pkg = store.one(
-        "SELECT id, tracking, status FROM packages WHERE pick_list_id = ? AND order_id = ? "
-        "AND status != 'confirmed' ORDER BY id DESC LIMIT 1",
+        "SELECT id, tracking, status, box, weight_g FROM packages WHERE pick_list_id = ? "
+        "AND order_id = ? AND status != 'confirmed' ORDER BY id DESC LIMIT 1",
         (pl.list_id, order_id),
     )
-    package = Package(pkg["id"], pkg["tracking"], pkg["status"]) if pkg else None
-    return Bench(pl.for_order(order_id), package)
+    package = None
+    if pkg:
+        held = boxes.open_hold(store, pkg["id"])
+        package = Package(
+            pkg["id"], pkg["tracking"], pkg["status"], pkg["box"], pkg["weight_g"], held
+        )
+    goods, box, chosen = boxes.for_bench(store, device_id, pl, order_id)
+    return Bench(pl.for_order(order_id), package, goods, box, chosen, boxes.tolerance())

@@ -639,18 +639,161 @@ def m0013_waiting_totes(db: Database) -> None:
 
 @MIGRATIONS(name="0014_packages_carrier")
 def m0014_packages_carrier(db: Database) -> None:
-    """Each package goes with a carrier and one of its services."""
+    """Each package names its carrier and service (the built-in carrier is `local`)."""
+    db.execute("ALTER TABLE packages ADD COLUMN carrier TEXT NOT NULL DEFAULT 'local'")
+    db.execute("ALTER TABLE packages ADD COLUMN service TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS(name="0015_customer_mail")
+def m0015_customer_mail(db: Database) -> None:
+    """Telling the customer: how the ship-to was placed on the map, the customer's e-mail
+    address, an unguessable tracking-page token per order, and the durable outbox of the
+    e-mails to send (one row per order status change that tells the customer)."""
     _run(
         db,
         """
-ALTER TABLE packages ADD COLUMN carrier TEXT NOT NULL DEFAULT 'local';
-ALTER TABLE packages ADD COLUMN service TEXT NOT NULL DEFAULT ''
+ALTER TABLE orders ADD COLUMN geocoded TEXT NOT NULL DEFAULT 'given'
+  CHECK (geocoded IN ('given', 'postcode', 'city', 'none'));
+UPDATE orders SET geocoded = 'none' WHERE lat IS NULL OR lon IS NULL;
+ALTER TABLE orders ADD COLUMN email TEXT;
+ALTER TABLE orders ADD COLUMN track_token TEXT;
+UPDATE orders SET track_token = lower(hex(randomblob(16)));
+CREATE UNIQUE INDEX orders_track_token ON orders(track_token);
+CREATE TABLE customer_mails (
+  id INTEGER PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  event_id INTEGER NOT NULL UNIQUE REFERENCES order_events(id),  -- one mail per status change
+  kind TEXT NOT NULL,                   -- shipped, out_for_delivery, delivered, exception
+  recipient TEXT,                       -- NULL: the order has no address (status no_address)
+  status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'refused', 'no_address', 'off')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at REAL NOT NULL,                -- due then (a claimed one: when a crashed claim lapses)
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+);
+CREATE INDEX customer_mails_due ON customer_mails(next_at) WHERE status = 'pending';
+CREATE INDEX customer_mails_order ON customer_mails(order_id)
 """,
     )
 
 
-@MIGRATIONS(name="0014_manifests")
-def m0014_manifests(db: Database) -> None:
+@MIGRATIONS(name="0016_workers")
+def m0016_workers(db: Database) -> None:
+    """Who worked a device: the worker signed in by badge (NULL when nobody is), kept on
+    every scan and action."""
+    _run(
+        db,
+        """
+ALTER TABLE devices ADD COLUMN worker TEXT;
+ALTER TABLE scans ADD COLUMN worker TEXT;
+ALTER TABLE device_actions ADD COLUMN worker TEXT
+""",
+    )
+
+
+@MIGRATIONS(name="0017_users")
+def m0017_users(db: Database) -> None:
+    """People who log in (board, admin pages) and whose badges sign in on handhelds; failed
+    log-ins counted per user and address; API keys with scopes and an expiry; devices that
+    can be revoked.
+
+    Keys made before scopes existed keep every scope there was then (nothing that worked
+    stops working); `scanfloor api-key list` shows them, `api-key revoke` retires them.
+    """
+    _run(
+        db,
+        """
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'picker', 'packer')),
+  password_hash TEXT NOT NULL,          -- argon2id, with its parameters and salt
+  created_at TEXT NOT NULL,
+  password_changed_at TEXT NOT NULL
+);
+CREATE TABLE login_failures (
+  id INTEGER PRIMARY KEY,
+  user_name TEXT NOT NULL,              -- as typed (lower-cased): unknown names count too
+  address TEXT NOT NULL,
+  at REAL NOT NULL                      -- unix time
+);
+CREATE INDEX login_failures_key ON login_failures(user_name, address, at);
+ALTER TABLE api_keys ADD COLUMN scopes TEXT NOT NULL
+  DEFAULT 'read orders:write catalogue:write stock:write channels:write webhooks:write devices:write floor:write';
+ALTER TABLE api_keys ADD COLUMN expires_at TEXT;   -- NULL: never
+ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+ALTER TABLE devices ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN revoked_at TEXT;
+ALTER TABLE devices ADD COLUMN token_rotated_at TEXT;
+-- the token replaced last, so connecting with it is refused by name
+ALTER TABLE devices ADD COLUMN old_token_hash TEXT
+""",
+    )
+
+
+@MIGRATIONS(name="0018_audit")
+def m0018_audit(db: Database) -> None:
+    """The supervisors' board acts: every action in `audit_log`; what needs a person and was
+    acknowledged or resolved in `exceptions_resolved` (by the item's stable id); why a worker
+    asked for help (`device_actions.reason`); the highest journal seq a device reported at
+    connect (`devices.journal_seq`: with `scan_seq`, the scans it still holds)."""
+    _run(
+        db,
+        """
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,            -- reassign, release, reprioritise, reprint, cancel, acknowledge, resolve
+  target TEXT NOT NULL,            -- what it acted on: PL-000001, SO-000001, help:12, ...
+  detail TEXT NOT NULL DEFAULT '{}'  -- JSON
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TABLE exceptions_resolved (
+  key TEXT PRIMARY KEY,            -- the queue item's stable id: short:12, help:7, print:3, ...
+  status TEXT NOT NULL CHECK (status IN ('acknowledged', 'resolved')),
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+ALTER TABLE device_actions ADD COLUMN reason TEXT;
+ALTER TABLE devices ADD COLUMN journal_seq INTEGER NOT NULL DEFAULT 0
+""",
+    )
+
+
+@MIGRATIONS(name="0019_boxes_weight")
+def m0019_boxes_weight(db: Database) -> None:
+    """Boxes and weight at the pack bench: the box a packer chose (`devices.pack_box`, until the
+    label), the package's box and tare, what the scale said; a package weighed outside its
+    tolerance is held (`package_holds`) until weighed again within it or released."""
+    _run(
+        db,
+        """
+ALTER TABLE devices ADD COLUMN pack_box TEXT;
+ALTER TABLE packages ADD COLUMN box TEXT;
+ALTER TABLE packages ADD COLUMN tare_g INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE packages ADD COLUMN measured_g INTEGER;
+CREATE TABLE package_holds (
+  id INTEGER PRIMARY KEY,
+  package_id INTEGER NOT NULL REFERENCES packages(id),
+  device_id INTEGER REFERENCES devices(id),
+  measured_g INTEGER NOT NULL,
+  expected_g INTEGER NOT NULL,
+  tolerance_g INTEGER NOT NULL,
+  held_at TEXT NOT NULL,
+  released_at TEXT,
+  released_by TEXT,                     -- who let it go: a device's name or an API key's
+  outcome TEXT CHECK (outcome IN ('reweighed', 'accepted'))
+);
+CREATE INDEX package_holds_open ON package_holds(package_id) WHERE released_at IS NULL
+""",
+    )
+
+
+@MIGRATIONS(name="0020_manifests")
+def m0020_manifests(db: Database) -> None:
     """Rates on packages, the service an order names, end-of-day manifests and the dock.
 
     A close-out puts every confirmed package of a carrier and warehouse not yet on a

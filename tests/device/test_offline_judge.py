@@ -119,3 +119,11 @@ def test_no_state_yet_queues_and_idle_refuses():
     verdict = picking.judge(None, "TOTE-1", {"TOTE-1"})
     local = offline.judge(idle, "TOTE-1")
     assert (local.ok, local.code, local.message) == (verdict.ok, verdict.code, verdict.message)
+
+
+def test_a_badge_offline_is_queued_for_the_server_and_keeps_the_screen():
+    state = picking.screen(a_list("TOTE-1"))
+    judged = offline.judge(state, "BADGE-pia")
+    assert judged.ok is None and judged.code == offline.QUEUED and judged.state is state
+    after = offline.replay(state, [("BADGE-pia", None), ("LE-01-01", state.pick_list_id)])
+    assert after.screen == "pick_item"

@@ -12,8 +12,10 @@ from device.client import DeviceClient
 from device.config import DeviceSettings
 from device.drivers import TcpPrinter
 from device.drivers.fake import FakeScanner
+from device.drivers.scale import FakeScale
 from device.journal import Journal
 from device.screen import PlainScreen, Screen, TtyScreen, plain_text
+from shared import messages as say
 from shared.protocol import DeviceState, Expect, Progress
 
 WIDTH, HEIGHT = 60, 20
@@ -142,3 +144,95 @@ def test_the_dock_screen_says_what_is_loaded():
     )
     assert headline(state) == "LOAD 3/5"
     assert headline(DeviceState(screen="dock_carrier", instruction="x")) == "SCAN CARRIER"
+
+
+def weighing_device(tmp_path, scale) -> tuple[DeviceClient, AnswersAtOnce]:
+    settings = DeviceSettings(
+        token="sfd_12345678", data_dir=tmp_path, screen="none", scale_wait=0.2
+    )
+    device = DeviceClient(
+        settings, FakeScanner(), None, Screen(), Journal(tmp_path / "j.db"), scale=scale
+    )
+    device.state = device.server_state = label_state()
+    device.sio = link = AnswersAtOnce()
+    device._online.set()
+    return device, link
+
+
+def test_the_label_scan_carries_the_scales_stable_weight(tmp_path):
+    scale = FakeScale()
+    scale.put(1250)
+    scale.raw = ["US,GS,+0001.10kg", "garbage", "US,GS,+0001.24kg"]  # still settling
+    device, link = weighing_device(tmp_path, scale)
+    device.scan("SF0000000016")
+    (entry,) = device.journal.pending()
+    assert entry.weight_g == 1250
+    assert device._send_one(entry)
+    assert link.sent[0] == ("scan", {**link.sent[0][1], "weight_g": 1250})
+    # A scanner sending AIM identifiers: the same label, weighed too.
+    device.scan("]C0SF0000000016")
+    assert device.journal.pending()[-1].weight_g == 1250
+    # Only the label is weighed: a box barcode on the same screen is not.
+    device.scan("BOX-M")
+    assert device.journal.pending()[-1].weight_g is None
+
+
+def test_no_stable_weight_no_scan(tmp_path):
+    scale = FakeScale()
+    scale.put(1250)
+    scale.steady = False
+    device, link = weighing_device(tmp_path, scale)
+    device.scan("SF0000000016")
+    assert device.journal.pending() == [] and link.sent == []
+    assert device.screen.result == (False, say.scale_not_steady())
+    scale.put(0)  # nothing on the scale
+    scale.steady = True
+    device.scan("SF0000000016")
+    assert device.journal.pending() == []
+
+
+def test_a_station_without_a_scale_sends_no_weight(tmp_path):
+    device, link = weighing_device(tmp_path, None)
+    device.scan("SF0000000016")
+    assert device._send_one(device.journal.pending()[0])
+    assert link.sent[0][1]["weight_g"] is None
+
+
+@pytest.mark.parametrize("offset_g, sent", [(0, 1100), (320, 1420)])
+def test_the_simulated_packer_puts_the_package_on_its_scale(tmp_path, offset_g, sent):
+    from device.config import SimulateSettings
+    from device.sim.worker import SimulatedWorker
+
+    scale = FakeScale(offset_g=offset_g)
+    device, _ = weighing_device(tmp_path, scale)
+    device.state = label_state().model_copy(update={"expected_weight_g": 1100})
+    device.journal.add_print(12, "SO-000007", "^XA^XZ")
+    device.journal.print_done(12, True, None)  # the label is in the packer's hand
+    worker = SimulatedWorker(
+        device, device.scanner, SimulateSettings(think_seconds=0), tote_base=0, scale=scale
+    )
+    worker.start()
+    try:
+        worker._turn.set()
+        barcode = device.scanner.read(timeout=3)
+    finally:
+        worker.stop()
+    assert barcode == "SF0000000016" and scale.grams == 1100
+    device.scan(barcode)
+    assert device.journal.pending()[0].weight_g == sent
+
+
+def test_a_held_package_fills_the_screen():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = label_state().model_copy(
+        update={
+            "screen": "pack_check",
+            "instruction": say.weight_off(1420, 1100, 55),
+            "detail": say.weight_check_what_to_do("SF0000000016"),
+            "measured_weight_g": 1420,
+        }
+    )
+    text = plain_text(screen.render(WIDTH, HEIGHT))
+    assert "Weight 1.42 kg, expected 1.10 kg ± 0.06: check the items" in text
+    assert "Recount and repack" in text and "CMD-WEIGHT-OK" in text.split("\n")[-1]
+    assert "CMD-REPRINT" not in text.split("\n")[-1]

@@ -94,6 +94,9 @@ def test_plain_screen_says_offline_and_waiting():
         ("CMD-SHORT-WRONG", "short::wrong_item"),
         ("CMD-COUNT-DAMAGED", None),
         ("CMD-HELP", "help"),
+        ("CMD-HELP-NO-STOCK", "help::no_stock"),  # a help card that says why
+        ("cmd-help-blocked", "help::blocked"),
+        ("CMD-HELP-LOST", None),
         ("CMD-LOGOUT", "logout"),
         ("CMD-SHORT-12345", None),
         ("CMD-SHORT-LOST", None),

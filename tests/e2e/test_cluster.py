@@ -25,13 +25,13 @@ from pathlib import Path
 import pytest
 import requests
 import socketio
-from floorkit import order_body, place
+from floorkit import BOARD_PASSWORD, cookie_header, http_login, order_body, place
 from handheld import Handheld, server_scans
 
 from scripts.demo.procs import free_port
 from server import cluster
 from server.schemas import OrderIn
-from server.services import auth, orders
+from server.services import auth, orders, users
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
 pytestmark = pytest.mark.e2e
@@ -90,15 +90,23 @@ class Picker:
 
 
 class Board:
-    """A board on one process's port; keeps (time, event, payload) of what it is sent."""
+    """A board on one process's port, logged in as a supervisor; keeps (time, event, payload)
+    of what it is sent."""
 
     def __init__(self, base: str, transports: tuple[str, ...] = ("websocket",)):
+        # Sessions are signed with the site's secret key: a log-in on one process opens all.
+        cookie = cookie_header(http_login(base, "sup"))
         self.got: list[tuple[float, str, dict]] = []
         self.lock = threading.Lock()
         self.client = socketio.Client(reconnection=False)
         for event in ("snapshot", "delta"):
             self.client.on(event, self._keep(event), namespace=BOARD_NAMESPACE)
-        self.client.connect(base, namespaces=[BOARD_NAMESPACE], transports=list(transports))
+        self.client.connect(
+            base,
+            namespaces=[BOARD_NAMESPACE],
+            transports=list(transports),
+            headers={"Cookie": cookie},
+        )
 
     def _keep(self, event: str):
         def keep(payload: dict) -> None:
@@ -128,6 +136,7 @@ def site(floor_store, floor_settings, tmp_path):
     place(floor_store, "hand-1", [("SKU-B", 3), ("SKU-A", 2)])
     tokens = {name: auth.create_device(floor_store, name, "picker", "WH-EAST") for name in PICKERS}
     key = auth.create_api_key(floor_store, "t")
+    users.add(floor_store, "sup", "supervisor", BOARD_PASSWORD)
     with cluster.private_redis(tmp_path / "redis") as redis_url:
         state_file = tmp_path / "cluster.json"
         env = {

@@ -39,9 +39,14 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     figures = json.loads((out / "summary.json").read_text())
     orders = figures["orders"]
-    assert set(orders) <= {"packed", "backordered"}, orders
-    assert orders["packed"] + orders.get("backordered", 0) == 12
+    assert set(orders) <= {"packed", "backordered", "cancelled"}, orders
+    assert orders["packed"] + orders.get("backordered", 0) + orders["cancelled"] == 12
     assert orders.get("backordered", 0) >= 3  # the seed's last orders ask for what nobody has
+    # Every order came in through the signed Shopify webhook; the shop cancelled one.
+    assert figures["orders_from_shopify"] == 12 and figures["cancelled"] == ["#1045"]
+    assert figures["backordered"] == ["#1050", "#1051", "#1052"]
+    assert "#1045 cancelled by the customer (orders/cancelled)" in proc.stdout
+    assert "#1041's webhook sent twice, applied once" in proc.stdout
     assert figures["labels_printed"] == orders["packed"] == figures["packages_confirmed"]
     assert figures["wrong_scans"] > 0 and figures["scans"] > 0
     assert figures["rtt_p50_ms"] is not None
@@ -51,6 +56,22 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     # Pickers' links were cut mid-list; every scan still reached the server.
     assert figures["network_cuts_survived"] >= 1 and figures["scans_lost"] == 0
     assert "network cuts survived" in proc.stdout
+    # The shop's receiver was down for a while; every status change of every order still
+    # reached it, once, in order, checked against the orders' timelines over REST.
+    hooks = figures["webhooks"]
+    assert hooks["delivered"] == hooks["events"] > 12 * 2
+    assert hooks["retried"] > 0 and hooks["answered_503"] > 0 and hooks["receiver_down_s"] > 0
+    for what in ("lost", "not_queued", "unexpected", "out_of_order", "ids_differ", "dead"):
+        assert hooks[what] == 0, (what, hooks)
+    assert hooks["pending"] == 0 and hooks["bad_signatures"] == 0
+    assert (
+        f"webhooks delivered   {hooks['delivered']} ({hooks['retried']} retried after the "
+        "shop's receiver was down), 0 lost"
+    ) in proc.stdout
+    followed = figures["followed"]
+    assert followed["steps"] == ["received", "allocated", "picking", "picked", "packed"]
+    assert f"one order            {followed['shop_number']} ({followed['order']}): " in proc.stdout
+    assert "the shop was told each step: 5 signed webhooks, in order" in proc.stdout
 
 
 def _descendants(pid: int) -> set[int]:

@@ -85,7 +85,7 @@ def test_missing_config_file_is_an_error(run, tmp_path):
 
 
 def test_commands_need_an_initialised_database(run, data_dir):
-    result = run("api-key", "shop")
+    result = run("api-key", "shop", "--scope", "read")
     assert result.exit_code != 0 and "scanfloor init" in result.output
     assert not (data_dir / "scanfloor.db").exists()
 
@@ -215,15 +215,17 @@ def test_missing_file_is_an_error(run, ready):
 
 
 def test_api_key(run, ready, data_dir):
-    result = run("api-key", "shop")
-    assert result.exit_code == 0
+    result = run("api-key", "shop", "--scope", "orders:write", "--scope", "read")
+    assert result.exit_code == 0, result.output
     key = result.output.strip()
     store = open_store(data_dir / "scanfloor.db")
     try:
-        assert auth.check_api_key(store, key) == "shop"
+        found = auth.check_api_key(store, key)
+        assert found.name == "shop"
+        assert found.allows("orders:write") and not found.allows("catalogue:write")
     finally:
         store.close()
-    dup = run("api-key", "shop")
+    dup = run("api-key", "shop", "--scope", "read")
     assert dup.exit_code != 0 and "exists already" in dup.output
 
 

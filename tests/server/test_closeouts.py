@@ -53,9 +53,9 @@ def test_close_out_lists_the_packed_boxes_as_json_csv_and_a_page(floor, api):
     rows = list(csv.DictReader(io.StringIO(got.get_data(as_text=True))))
     assert rows == [
         {"tracking": a["tracking"], "sscc": a["sscc"], "order": "#1043", "service": "ECONOMY",
-         "weight_kg": "0.020", "postcode": "12345", "country": "US", "rate": "4.50"},
+         "weight_kg": "0.140", "postcode": "12345", "country": "US", "rate": "4.50"},
         {"tracking": b["tracking"], "sscc": b["sscc"], "order": b["order_id"],
-         "service": "EXPRESS", "weight_kg": "0.020", "postcode": "12345", "country": "US",
+         "service": "EXPRESS", "weight_kg": "0.140", "postcode": "12345", "country": "US",
          "rate": "9.00"},
     ]  # fmt: skip
     page = api("GET", m["page_url"])

@@ -4,10 +4,10 @@ package, hand over with a package missing."""
 from __future__ import annotations
 
 import pytest
-from floorkit import action, connect, last_state, pick_and_pack, place, scan, settle
+from floorkit import action, connect, last_state, logged_in, pick_and_pack, place, scan, settle
 
 from server.config import Settings
-from server.services import auth, board, webhooks
+from server.services import auth, board, exceptions, webhooks
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 PEN, PEN_BIN = "0012345678905", "LE-01-01"
@@ -111,6 +111,17 @@ def test_hand_over_with_a_missing_package_and_a_wrong_carrier_refused(floor, pac
         counts = board.counts(store)
     assert [x["tracking"] for x in alerts] == [b["tracking"]]
     assert counts["missing_packages"] == 1 and counts["shipped"] == 1
+    # The board's queue of what needs a person has it, with the manifest's printable page.
+    with store.read():
+        (item,) = [i for i in exceptions.queue(store) if i["kind"] == "missing"]
+    assert item["key"] == f"missing:{b['id']}:{manifest['id']}"
+    assert b["tracking"] in item["title"] and item["order_id"] == b["order_id"]
+    assert item["manifest_url"] == f"/board/manifests/{manifest['id']}"
+    page = logged_in(app).get(item["manifest_url"])
+    assert page.status_code == 200 and b["tracking"] in page.get_data(as_text=True)
+    assert logged_in(app, "pia", "picker").get(item["manifest_url"]).status_code == 403
+    assert client.get(item["manifest_url"]).status_code == 302  # to /login
+    assert logged_in(app).get("/board/manifests/999").status_code == 404
     timeline = client.get(f"/api/orders/{b['order_id']}", headers={"X-API-Key": key}).get_json()
     assert timeline["timeline"][-1]["event"] == "missing_at_handover"
 
@@ -125,6 +136,7 @@ def test_hand_over_with_a_missing_package_and_a_wrong_carrier_refused(floor, pac
     assert _status(store, b["order_id"]) == "shipped"
     with store.read():
         assert board.counts(store)["missing_packages"] == 0
+        assert not [i for i in exceptions.queue(store) if i["kind"] == "missing"]
     dock.disconnect(NS)
 
 

@@ -80,6 +80,13 @@ def test_the_example_catalogue_and_orders_import_and_allocate(site):
         ("SO-1003", "marketplace", 0),
     ]
     assert {o["status"] for o in orders} == {"allocated"}
+    # SO-1002 comes without coordinates: placed by its ZIP code (Oakland, 94607).
+    placed = s.query("SELECT external_id, geocoded, email FROM orders ORDER BY external_id")
+    assert [(o["geocoded"], o["email"]) for o in placed] == [
+        ("given", "ada@example.com"),
+        ("postcode", "grace@example.com"),
+        ("given", None),
+    ]
     lines = s.query("SELECT COUNT(*) AS n FROM order_lines")[0]["n"]
     assert lines == len((EXAMPLES / "orders.csv").read_text().strip().splitlines()) - 1
     # SO-1003 needs both coasts (tea only in Newark, notebooks only in Ontario): a split.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import connect, emit, place, plan, scan, settle, states
+from floorkit import board_client, connect, emit, place, plan, scan, settle, states
 
 from server.services import auth, board, planning, screens
 from server.store import open_store
@@ -120,7 +120,7 @@ def test_a_board_gets_only_the_rows_a_scan_touched(floor):
     place(store, "a", [("SKU-B", 2)])
     place(store, "b", [("SKU-A", 1)])
     auth.create_device(store, "idle-packer", "packer", "WH-WEST")
-    viewer = socketio.test_client(app, namespace="/board")
+    viewer = board_client(app, socketio)
     settle()
     first = viewer.get_received("/board")
     assert [e["name"] for e in first] == ["snapshot"]

@@ -20,7 +20,7 @@ import re
 
 import pytest
 from floorkit import small_catalogue
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis fuzzes the API (dev extra)")
 from schemathesis import GenerationMode  # noqa: E402
@@ -81,6 +81,11 @@ def test_every_operation_answers_as_its_document_says(api, method, path, mode):
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case) -> None:
+        if mode == GenerationMode.NEGATIVE:
+            # Schemathesis drops a query parameter whose value is "" before sending: the
+            # server then gets a valid request and answers 2xx, which the negative check
+            # takes for invalid data accepted.
+            assume(not any(v == "" for v in (case.query or {}).values()))
         response = case.call_and_validate(headers=headers, checks=CHECKED)
         if mode == GenerationMode.POSITIVE:
             assert_not_refused_for_its_shape(response)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from floorkit import connect, emit, place, received, scan
+from floorkit import board_client, connect, emit, place, received, scan
 from prometheus_client.parser import text_string_to_metric_families
 
 from server.app import create_app
@@ -80,7 +80,7 @@ def test_a_refused_device_is_not_counted(floor):
 
 def test_boards_are_counted_while_connected(floor):
     app, socketio, _, _ = floor
-    boards = [socketio.test_client(app, namespace=BOARD_NAMESPACE) for _ in range(2)]
+    boards = [board_client(app, socketio) for _ in range(2)]
     assert value(scrape(app), "scanfloor_board_clients") == 2
     boards[0].disconnect(BOARD_NAMESPACE)
     assert value(scrape(app), "scanfloor_board_clients") == 1

@@ -52,7 +52,9 @@ def test_the_largest_messages_a_device_can_build_fit_the_transport():
             offline=True, local={"ok": True, "code": "\x1d" * 40}, pick_list_id=MAX_INT,
         ),
         "action": ActionIn(
-            id="x" * 64, action="receive_done", at=-1.7976931348623157e308, seq=MAX_INT,
+            # A reason goes with a short or help only: a short with the longest reason is
+            # larger than the longest action name without one.
+            id="x" * 64, action="short", at=-1.7976931348623157e308, seq=MAX_INT,
             offline=True, pick_list_id=MAX_INT, step_id=MAX_INT, found=MAX_INT, reason="wrong_item",
         ),
         "print_result": PrintResultIn(id="x" * 64, job_id=MAX_INT, ok=False, error="\U0001f600" * 500),
@@ -61,3 +63,41 @@ def test_the_largest_messages_a_device_can_build_fit_the_transport():
     size = {event: len(json.dumps([event, dump(m)])) for event, m in biggest.items()}
     assert size["scan"] < 2048 and size["print_result"] < 8192, size
     assert max(size.values()) < MAX_MESSAGE_BYTES // 8, size
+
+
+@pytest.mark.parametrize(
+    "action, reason, ok",
+    [
+        ("help", None, True),
+        ("help", "no_stock", True),
+        ("help", "blocked", True),
+        ("help", "empty", False),  # a short's reason
+        ("short", "wrong_item", True),
+        ("short", "no_stock", False),  # a help's reason
+        ("logout", "damaged", False),  # no reason goes with the others
+    ],
+)
+def test_a_reason_must_go_with_its_action(action, reason, ok):
+    from pydantic import ValidationError
+
+    from shared.protocol import ActionIn
+
+    if ok:
+        assert ActionIn(id="a1", action=action, reason=reason).reason == reason
+    else:
+        with pytest.raises(ValidationError, match="does not go with action"):
+            ActionIn(id="a1", action=action, reason=reason)
+
+
+def test_packing_fields_are_left_out_when_null():
+    """A device of an earlier release refuses unknown fields: a screen without a box or a
+    weight reads as it did before those fields."""
+    from shared.protocol import DeviceState, StateEvent, dump
+
+    plain = dump(StateEvent(seq=1, state=DeviceState(screen="pick_tote", instruction="x")))
+    assert not {"box", "expected_weight_g", "weight_tolerance_g", "measured_weight_g"} & set(
+        plain["state"]
+    )
+    packed = DeviceState(screen="pack_label", instruction="x", box="M", expected_weight_g=290)
+    assert dump(packed)["box"] == "M" and "measured_weight_g" not in dump(packed)
+    assert DeviceState.model_validate_json(packed.model_dump_json()) == packed

@@ -1,0 +1,157 @@
+"""The board's JSON routes under /board/api: what a supervisor does, the audit log, the charts
+and the order view. Every route is for supervisors (`roles_required(*SUPERVISORS)`); every
+POST is an action that writes an audit row with `current_actor()`; the page sends its CSRF
+token as header X-CSRFToken. Bad input gets a 4xx with `{"error": sentence}` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from server.services import audit, exceptions, order_view, supervise, throughput
+from server.services.orders import AmbiguousOrder
+from server.services.scanning import Effects
+from server.store import Store
+from server.web.access import SUPERVISORS, current_actor, roles_required
+
+bp = Blueprint("board_api", __name__, url_prefix="/board/api")
+MAX_TEXT = 200  # longest reason or device name accepted
+
+
+def _store() -> Store:
+    return current_app.extensions["store"]
+
+
+def _apply(effects: Effects) -> None:
+    """Deliver the devices' new screens and tell the boards, after the action's commit."""
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        hub.apply(effects)
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict):
+        raise supervise.Refused(400, "the body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], key: str, required: bool) -> str | None:
+    value = body.get(key)
+    if value is None or value == "":
+        if required:
+            raise supervise.Refused(400, f"{key} is required")
+        return None
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise supervise.Refused(400, f"{key} must be text of at most {MAX_TEXT} characters")
+    return value
+
+
+@bp.errorhandler(supervise.Refused)
+def _refused(e: supervise.Refused) -> tuple[Response, int]:
+    return jsonify(error=str(e)), e.status
+
+
+@bp.post("/lists/<int:list_id>/reassign")
+@roles_required(*SUPERVISORS)
+def reassign(list_id: int) -> Response:
+    """Move a list to another picker (body: {"device": name}); both screens follow at once."""
+    device = _text(_body(), "device", required=True)
+    _apply(supervise.reassign(_store(), current_actor(), list_id, device))
+    return jsonify(ok=True, pick_list=list_id, device=device)
+
+
+@bp.post("/lists/<int:list_id>/release")
+@roles_required(*SUPERVISORS)
+def release(list_id: int) -> Response:
+    """Give a list back to the queue at the step reached."""
+    _apply(supervise.release(_store(), current_actor(), list_id))
+    return jsonify(ok=True, pick_list=list_id)
+
+
+@bp.post("/orders/<ref>/priority")
+@roles_required(*SUPERVISORS)
+def reprioritise(ref: str) -> Response:
+    """Set an order's priority (body: {"priority": 0..9}, higher goes first)."""
+    priority = _body().get("priority")
+    _apply(supervise.reprioritise(_store(), current_actor(), ref, priority))
+    return jsonify(ok=True, order=ref, priority=priority)
+
+
+@bp.post("/orders/<ref>/cancel")
+@roles_required(*SUPERVISORS)
+def cancel(ref: str) -> Response:
+    """Cancel an order (body: {"reason": text}); picked units become put-away tasks."""
+    reason = _text(_body(), "reason", required=False) or ""
+    effects, result = supervise.cancel(_store(), current_actor(), ref, reason)
+    _apply(effects)
+    return jsonify(ok=True, order=result["order"], released=result["released"])
+
+
+@bp.post("/packages/<int:package_id>/reprint")
+@roles_required(*SUPERVISORS)
+def reprint(package_id: int) -> Response:
+    """Print a package's label again (body: {"device": pack station}, else the last one)."""
+    device = _text(_body(), "device", required=False)
+    effects, job, name = supervise.reprint(_store(), current_actor(), package_id, device)
+    _apply(effects)
+    return jsonify(ok=True, package_id=package_id, job_id=job, device=name)
+
+
+@bp.post("/exceptions/<key>/<any(acknowledge, resolve):verb>")
+@roles_required(*SUPERVISORS)
+def mark(key: str, verb: str) -> Response:
+    """Acknowledge (a help request: someone is on the way) or resolve an exception."""
+    store = _store()
+    with store.read():
+        known = exceptions.keys(store)
+    status = "acknowledged" if verb == "acknowledge" else "resolved"
+    _apply(supervise.mark(store, current_actor(), key, status, known))
+    return jsonify(ok=True, key=key, status=status)
+
+
+@bp.get("/exceptions")
+@roles_required(*SUPERVISORS)
+def exception_queue() -> Response:
+    with _store().read():
+        return jsonify(exceptions.queue(_store()))
+
+
+@bp.get("/audit")
+@roles_required(*SUPERVISORS)
+def audit_log() -> Response:
+    """The newest audit rows first."""
+    return jsonify(audit.recent(_store()))
+
+
+@bp.get("/audit.csv")
+@roles_required(*SUPERVISORS)
+def audit_csv() -> Response:
+    """Every audit row as CSV, oldest first."""
+    return Response(
+        audit.to_csv(_store()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="scanfloor-audit.csv"'},
+    )
+
+
+@bp.get("/throughput")
+@roles_required(*SUPERVISORS)
+def throughput_chart() -> Response:
+    """Picks per hour per worker and orders packed per hour, the last 12 hours."""
+    return jsonify(throughput.throughput(_store()))
+
+
+@bp.get("/orders/<ref>")
+@roles_required(*SUPERVISORS)
+def order(ref: str) -> tuple[Response, int] | Response:
+    """An order's timeline, labels (ZPL) and scans with device, worker and time."""
+    try:
+        view = order_view.order_view(_store(), ref)
+    except AmbiguousOrder as e:
+        return jsonify(error=str(e)), 409
+    if view is None:
+        return jsonify(error=f"no order {ref}"), 404
+    return jsonify(view)

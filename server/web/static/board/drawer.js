@@ -1,0 +1,226 @@
+// The side drawer: a pick list with its actions (reassign, release), or an order's view
+// (timeline, labels, scans) with its actions (priority, cancel, reprint). Every action's
+// answer is said in the toast; the board itself changes through the live updates.
+(function () {
+  "use strict";
+  var SF = window.SF;
+  var el = SF.el;
+  var open = null; // {kind: "list", id} or {kind: "order", ref}
+  var toastTimer = null;
+
+  function toast(text, bad) {
+    var t = SF.$("toast");
+    if (!t) {
+      t = el("p", "toast");
+      t.id = "toast";
+      t.setAttribute("role", "status");
+      document.body.appendChild(t);
+    }
+    t.textContent = text;
+    t.className = "toast" + (bad ? " bad" : "");
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; }, bad ? 8000 : 4000);
+  }
+
+  function report(r) {
+    if (r.ok) toast("Done: " + describe(r.body));
+    else toast((r.status ? r.status + ": " : "") + (r.body.error || "refused"), true);
+    SF.lower.refresh();
+    if (open && open.kind === "order" && r.ok) showOrder(open.ref);
+    return r;
+  }
+
+  function describe(b) {
+    if (b.status) return b.key + " " + b.status;
+    if (b.job_id) return "label sent to " + b.device;
+    if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;
+    if (b.priority !== undefined) return b.order + " priority " + b.priority;
+    if (b.released !== undefined) return b.order + " cancelled";
+    if (b.pick_list) return SF.listRef(b.pick_list) + " back in the queue";
+    return "ok";
+  }
+
+  function show(title) {
+    SF.$("drawer-title").textContent = title;
+    SF.$("drawer").hidden = false;
+    document.body.classList.add("drawer-open");
+    return SF.$("drawer-body");
+  }
+
+  function close() {
+    open = null;
+    SF.$("drawer").hidden = true;
+    document.body.classList.remove("drawer-open");
+  }
+
+  function facts(pairs) {
+    var dl = el("dl", "facts");
+    pairs.forEach(function (p) {
+      if (p[1] === null || p[1] === undefined || p[1] === "") return;
+      dl.appendChild(el("dt", null, p[0]));
+      dl.appendChild(el("dd", p[2] || null, p[1]));
+    });
+    return dl;
+  }
+
+  function table(head, rows) {
+    var wrap = el("div", "scroll");
+    var t = el("table", "grid compact");
+    var tr = el("tr");
+    head.forEach(function (h) { tr.appendChild(el("th", null, h)); });
+    t.appendChild(el("thead")).appendChild(tr);
+    var body = el("tbody");
+    rows.forEach(function (r) {
+      var row = el("tr");
+      r.forEach(function (c) { row.appendChild(el("td", null, c === null || c === undefined ? "—" : c)); });
+      body.appendChild(row);
+    });
+    t.appendChild(body);
+    wrap.appendChild(t);
+    return wrap;
+  }
+
+  function listView(id) {
+    var last = SF.board.last();
+    var p = last && (last.pick_lists || []).filter(function (x) { return x.id === id; })[0];
+    var body = show(p ? p.ref : SF.listRef(id));
+    var frag = document.createDocumentFragment();
+    if (!p) {
+      frag.appendChild(el("p", "empty", "This list is not on the board any more."));
+      body.replaceChildren(frag);
+      return;
+    }
+    var u = SF.tasks.urgency(p);
+    frag.appendChild(facts([
+      ["State", p.state.replace("_", " "), "drawer-state"], ["Warehouse", p.warehouse], ["Zones", p.zones],
+      ["Device", p.device, "drawer-device"], ["Worker", p.worker], ["Tote", (p.totes || []).join(", ") || p.tote],
+      ["Picked", p.picked + " / " + p.units], ["Checked", p.checked + " / " + p.units],
+      ["Priority", p.priority], ["Promised by", p.promised_by ? SF.shortTime(p.promised_by) + (u ? " (" + u.replace("-", " ") + ")" : "") : null],
+      ["Created", SF.shortTime(p.created_at)], ["SKUs", (p.skus || []).join(", ")],
+    ]));
+    if (p.status === "open" || p.status === "assigned") {
+      var box = el("div", "actions");
+      var label = el("label", null, "Move to ");
+      var pick = el("select");
+      pick.id = "reassign-to";
+      var free = (last.devices || []).filter(function (d) {
+        return d.role === "picker" && d.warehouse === p.warehouse && !d.pick_list && d.name !== p.device;
+      }).sort(function (a, b) { return b.connected - a.connected; });
+      free.forEach(function (d) {
+        var o = el("option", null, d.name + (d.connected ? "" : " (offline)"));
+        o.value = d.name;
+        pick.appendChild(o);
+      });
+      label.appendChild(pick);
+      box.appendChild(label);
+      var move = SF.button("Reassign", function () {
+        if (!pick.value) return;
+        SF.api("POST", "/lists/" + p.id + "/reassign", { device: pick.value }).then(report);
+      }, "primary");
+      move.id = "reassign";
+      move.disabled = free.length === 0;
+      box.appendChild(move);
+      if (p.status === "assigned") {
+        var rel = SF.button("Release to queue", function () {
+          SF.api("POST", "/lists/" + p.id + "/release").then(report);
+        });
+        rel.id = "release";
+        box.appendChild(rel);
+      }
+      frag.appendChild(box);
+    }
+    frag.appendChild(el("h3", null, "Orders"));
+    var ul = el("ul", "order-links");
+    (p.order_refs || []).forEach(function (o) {
+      var li = el("li");
+      li.appendChild(SF.button(o.id + (o.shop_number || o.shop_id ? " · " + (o.shop_number || o.shop_id) : ""), function () {
+        showOrder(o.id);
+      }, "link-btn"));
+      li.appendChild(el("span", "meta", " " + o.status + (o.promised_by ? " · promised " + SF.shortTime(o.promised_by) : "")));
+      ul.appendChild(li);
+    });
+    frag.appendChild(ul);
+    body.replaceChildren(frag);
+  }
+
+  function openList(id) {
+    open = { kind: "list", id: id };
+    listView(id);
+  }
+
+  function showOrder(ref) {
+    open = { kind: "order", ref: ref };
+    var body = show("Order " + ref);
+    body.replaceChildren(el("p", "empty", "loading…"));
+    SF.api("GET", "/orders/" + encodeURIComponent(ref)).then(function (r) {
+      if (!open || open.ref !== ref) return;
+      if (!r.ok) { body.replaceChildren(el("p", "error", r.body.error || "cannot load")); return; }
+      var v = r.body, o = v.order;
+      SF.$("drawer-title").textContent = "Order " + o.id + (o.shop_number ? " · " + o.shop_number : "");
+      var frag = document.createDocumentFragment();
+      frag.appendChild(facts([
+        ["Status", o.status, "order-status"], ["Shop", (o.channel || "") + " " + (o.order_id || "")],
+        ["Priority", o.priority], ["Promised by", o.promised_by ? SF.shortTime(o.promised_by) : null],
+        ["Warehouse", o.warehouse], ["Pick lists", v.pick_lists.join(", ")],
+        ["Lines", (o.lines || []).map(function (l) { return l.qty + " × " + l.sku; }).join(", ")],
+      ]));
+      var box = el("div", "actions");
+      var prio = el("select");
+      prio.id = "priority";
+      for (var i = 0; i <= 9; i++) { var opt = el("option", null, "P" + i); opt.value = String(i); prio.appendChild(opt); }
+      prio.value = String(o.priority || 0);
+      box.appendChild(prio);
+      box.appendChild(SF.button("Set priority", function () {
+        SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/priority", { priority: Number(prio.value) }).then(report);
+      }));
+      var reason = el("input");
+      reason.type = "text";
+      reason.placeholder = "reason";
+      reason.maxLength = 200;
+      reason.id = "cancel-reason";
+      box.appendChild(reason);
+      var cancel = SF.button("Cancel order", function () {
+        if (!window.confirm("Cancel order " + o.id + "?")) return;
+        SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/cancel", { reason: reason.value }).then(report);
+      }, "danger");
+      cancel.disabled = o.status === "cancelled" || o.status === "shipped";
+      box.appendChild(cancel);
+      frag.appendChild(box);
+      frag.appendChild(el("h3", null, "Timeline"));
+      frag.appendChild(table(["When", "Status", "Event", "Detail"], v.timeline.map(function (e) {
+        var d = e.detail && typeof e.detail === "object" ? Object.keys(e.detail).map(function (k) {
+          var val = e.detail[k];
+          return k + ": " + (typeof val === "object" ? JSON.stringify(val) : val);
+        }).join(", ") : "";
+        return [SF.shortTime(e.at), e.status, e.event.replace(/_/g, " "), d];
+      })));
+      frag.appendChild(el("h3", null, "Labels"));
+      if (!v.labels.length) frag.appendChild(el("p", "empty", "No label yet."));
+      v.labels.forEach(function (l) {
+        var lab = el("div", "label");
+        lab.appendChild(el("div", "meta", "package " + l.id + " · " + l.tracking + " · " + l.status));
+        lab.appendChild(SF.button("Reprint", function () {
+          SF.api("POST", "/packages/" + l.id + "/reprint", {}).then(report);
+        }));
+        var pre = el("pre", "zpl", l.zpl);
+        pre.title = "ZPL as sent to the printer (no renderer on this server)";
+        lab.appendChild(pre);
+        frag.appendChild(lab);
+      });
+      frag.appendChild(el("h3", null, "Scans"));
+      frag.appendChild(table(["When", "Device", "Worker", "Barcode", "Result", "List"], v.scans.map(function (s) {
+        return [SF.shortTime(s.at), s.device, s.worker, s.barcode, (s.ok ? "ok " : "refused ") + s.code + (s.offline ? " (offline)" : ""), s.pick_list];
+      })));
+      body.replaceChildren(frag);
+    });
+  }
+
+  function refresh() {
+    if (open && open.kind === "list") listView(open.id);
+  }
+
+  SF.$("drawer-close").addEventListener("click", close);
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
+  SF.drawer = { openList: openList, openOrder: showOrder, refresh: refresh, report: report, toast: toast };
+})();

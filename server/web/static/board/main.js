@@ -1,0 +1,129 @@
+// The supervisors' board: the `snapshot` from the /board namespace, then each `delta` merged
+// into it; a reconnect brings a fresh snapshot. Each part draws itself from the merged state.
+(function () {
+  "use strict";
+  var SF = window.SF;
+  var $ = SF.$;
+  var RECENT_PACKED = 20;
+  var last = null;
+  var drawPending = false;
+  var offlineSince = null;
+
+  function draw() {
+    drawPending = false;
+    if (!last) return;
+    var t0 = performance.now();
+    SF.counters.render(last.counts || {});
+    SF.tasks.render(last.pick_lists || []);
+    SF.devices.render(last.devices || []);
+    SF.exceptions.render(last.exceptions || []);
+    SF.drawer.refresh(last);
+    $("summary").textContent = $("lists-count").textContent + " · " + $("devices-count").textContent;
+    $("updated").textContent = "updated " + SF.clock(Date.now());
+    document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
+  }
+
+  function drawSoon() {
+    if (drawPending) return;
+    drawPending = true;
+    // Bursts of deltas draw once; a hidden tab still draws (timers, not animation frames).
+    setTimeout(draw, 0);
+  }
+
+  function render(snap) {
+    last = snap;
+    var serverNow = SF.parseTime(snap.at);
+    SF.skewMs = isNaN(serverNow) ? 0 : Date.now() - serverNow;
+    document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
+    draw();
+    SF.lower.refreshAudit(); // an action (here or on another board) comes with a snapshot
+  }
+
+  function byId(rows) {
+    var map = {};
+    (rows || []).forEach(function (r) { map[r.id] = r; });
+    return map;
+  }
+
+  function merge(rows, changed, removed) {
+    var fresh = byId(changed);
+    var gone = {};
+    (removed || []).forEach(function (id) { gone[id] = true; });
+    return rows.filter(function (r) { return !gone[r.id] && !fresh[r.id]; }).concat(changed || []);
+  }
+
+  function recentPacked(lists) {
+    var packed = lists.filter(function (p) { return p.status === "packed"; });
+    packed.sort(function (a, b) { return String(b.packed_at).localeCompare(String(a.packed_at)); });
+    var keep = {};
+    packed.slice(0, RECENT_PACKED).forEach(function (p) { keep[p.id] = true; });
+    return lists.filter(function (p) { return p.status !== "packed" || keep[p.id]; });
+  }
+
+  function applyDelta(d) {
+    if (!last) return; // the snapshot coming on connect has everything
+    last = Object.assign({}, last, {
+      pick_lists: recentPacked(merge(last.pick_lists || [], d.pick_lists, d.removed_lists)),
+      devices: merge(last.devices || [], d.devices).sort(function (a, b) {
+        return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+      }),
+      at: d.at,
+    });
+    ["counts", "exceptions", "failed_print_jobs", "short_picks", "help_requests"].forEach(function (k) {
+      if (d[k] !== undefined) last[k] = d[k];
+    });
+    document.body.dataset.deltas = String(Number(document.body.dataset.deltas || 0) + 1);
+    drawSoon();
+  }
+
+  function setLink(state) {
+    $("link").className = "link link-" + state;
+    $("link-text").textContent = state === "live" ? "live" : state === "wait" ? "connecting…" : "reconnecting…";
+    document.body.dataset.link = state;
+    $("board").classList.toggle("stale", state !== "live");
+    var banner = $("offline");
+    if (state === "down") {
+      if (offlineSince === null) offlineSince = Date.now();
+      banner.textContent = "Offline since " + SF.clock(offlineSince) + " — reconnecting. What you see may be out of date.";
+      banner.hidden = false;
+    } else if (state === "live") {
+      offlineSince = null;
+      banner.hidden = true;
+    }
+  }
+
+  function tick() {
+    // Ages and "offline 2 m" move on between updates.
+    if (last) {
+      SF.tasks.render(last.pick_lists || []);
+      SF.devices.render(last.devices || []);
+      SF.exceptions.render(last.exceptions || []);
+    }
+  }
+
+  function start() {
+    SF.board = { last: function () { return last; }, redraw: drawSoon };
+    SF.lower.start();
+    if (typeof io !== "function") {
+      setLink("down");
+      $("link-text").textContent = "socket.io client missing";
+      return;
+    }
+    var socket = io("/board", { reconnectionDelayMax: 5000 });
+    socket.on("connect", function () { setLink("live"); SF.lower.refresh(); });
+    socket.on("disconnect", function () { setLink("down"); });
+    socket.on("connect_error", function (err) {
+      setLink("down");
+      // The server refused this session (it ended, or its password changed): log in again.
+      if (err && /log in/.test(String(err.message))) {
+        window.location.assign("/login?next=/board");
+      }
+    });
+    socket.on("snapshot", render);
+    socket.on("delta", applyDelta);
+    setInterval(tick, 10000);
+    window.scanfloorBoard = { socket: socket, last: function () { return last; } };
+  }
+
+  start();
+})();

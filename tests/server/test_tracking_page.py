@@ -1,0 +1,78 @@
+"""The customer's public tracking page: /track/<token>, no login, no internal ids."""
+
+from __future__ import annotations
+
+import re
+
+from mailkit import move, order_with_parcel
+
+
+def token_of(store, oid: str) -> str:
+    return store.one("SELECT track_token FROM orders WHERE id = ?", (oid,))["track_token"]
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_page_shows_shop_number_status_parcel_and_timeline_without_login(
+    store, catalogue, client, headers
+):
+    oid = order_with_parcel(store)
+    move(store, oid, "shipped")
+    move(store, oid, "out_for_delivery")
+    order = client.get(f"/api/orders/{oid}", headers=headers).get_json()
+    token = token_of(store, oid)
+    assert order["tracking_url"] == f"/track/{token}"  # no public_base_url set: relative
+    resp = client.get(order["tracking_url"])  # no API key, no session
+    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    html = resp.get_data(as_text=True)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "http" not in html.replace("http-equiv", "")  # nothing loaded from elsewhere
+    text = text_of(html)
+    assert "Our shop" in text and "Order #1043" in text
+    assert "Parcel 1: tracking number SF0000012345" in text
+    steps = re.findall(r"<li><span>([^<]+)</span>", html)
+    assert steps == [
+        "Order received",
+        "Being prepared",
+        "Shipped",
+        "Out for delivery",
+    ]
+    assert re.search(r'id="status">Out for delivery<', html)
+    # Nothing of ours: no order id, warehouse, bin or SKU.
+    for internal in (oid, "WH-EAST", "E-02-02", "SKU-A", "PL-"):
+        assert internal not in html
+
+
+def test_an_exception_reads_as_its_reason(store, catalogue, client):
+    oid = order_with_parcel(store, shop_number=None, shop_id="shop-77")
+    move(store, oid, "shipped")
+    move(store, oid, "exception", reason="delayed")
+    html = client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True)
+    assert "Order shop-77" in text_of(html)  # no shop number: the shop's id
+    assert re.search(r'id="status">Your parcel is delayed<', html)
+
+
+def test_the_page_escapes_what_the_shop_sent(store, catalogue, client):
+    oid = order_with_parcel(store, shop_number="<b>#1</b>")
+    html = client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True)
+    assert "<b>#1</b>" not in html and "&lt;b&gt;#1&lt;/b&gt;" in html
+
+
+def test_an_unknown_or_guessed_token_is_a_404_page(store, catalogue, client):
+    oid = order_with_parcel(store)
+    token = token_of(store, oid)
+    assert len(token) >= 22  # 128 random bits, URL-safe base64
+    for wrong in ("nope", token[:-1], token.upper() if token.upper() != token else "x" + token):
+        resp = client.get(f"/track/{wrong}")
+        assert resp.status_code == 404 and "Order not found" in resp.get_data(as_text=True)
+        assert "#1043" not in resp.get_data(as_text=True)
+
+
+def test_every_order_has_its_own_token(store, catalogue):
+    a = order_with_parcel(store, shop_id="a-1", tracking="SF1")
+    b = order_with_parcel(store, shop_id="b-1", tracking="SF2")
+    assert token_of(store, a) != token_of(store, b)
