@@ -10,11 +10,11 @@ import re
 import time
 
 import pytest
-from floorkit import place
+from floorkit import BOARD_PASSWORD, place
 from handheld import Handheld
 
 from scripts.floorsite import seed_site
-from server.services import auth
+from server.services import auth, users
 from server.store import open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -26,6 +26,18 @@ def problems(browser_page):
     browser_page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
     browser_page.on("console", lambda m: seen.append(m.text) if m.type == "error" else None)
     return seen
+
+
+def log_in(page, base: str, store=None) -> None:
+    """A supervisor (`sam`, made in `store` when given) opens the board through /login."""
+    if store is not None:
+        users.add(store, "sam", "supervisor", BOARD_PASSWORD)
+    page.goto(base + "/board")
+    assert page.url.startswith(base + "/login")
+    page.fill("#username", "sam")
+    page.fill("#password", BOARD_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/board")
 
 
 def _trigger(hand: Handheld, barcode: str) -> float:
@@ -44,7 +56,7 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
     second_token = auth.create_device(floor_store, "picker-e2", "picker", "WH-EAST")
     base = server_proc(floor_settings.data_dir)
     page = browser_page
-    page.goto(base + "/board")
+    log_in(page, base, floor_store)
     expect(page.locator("#link")).to_have_text("live")
     card = page.locator('.card[data-ref="PL-000001"]')
     expect(card).to_have_attribute("data-state", "queued")
@@ -83,13 +95,13 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
         audit = page.locator("#audit tbody tr").first
         expect(audit).to_contain_text("reassign")
         expect(audit).to_contain_text("PL-000001")
-        expect(audit).to_contain_text("anonymous")
+        expect(audit).to_contain_text("sam")
         expect(audit).to_contain_text("to: picker-e2")
         # ... and in the export.
         csv_text = page.evaluate(
             "fetch('/board/api/audit.csv').then(r => r.text())"
         )  # fmt: skip
-        assert re.search(r"^1,[^,]+,anonymous,reassign,PL-000001,", csv_text, re.M), csv_text
+        assert re.search(r"^1,[^,]+,sam,reassign,PL-000001,", csv_text, re.M), csv_text
 
         # A help card on the device process: the board shows the reason the worker chose.
         _trigger(second, "CMD-HELP-NO-STOCK")
@@ -101,7 +113,8 @@ def test_a_scan_on_a_device_shows_within_a_second_and_reassign_moves_the_list(
         page.click("#drawer-close")
         res = page.evaluate(
             """fetch('/board/api/lists/1/reassign', {method: 'POST',
-                 headers: {'Content-Type': 'application/json'}, body: '{"device": "picker-e2"}'})
+                 headers: {'Content-Type': 'application/json',
+                   'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content}, body: '{"device": "picker-e2"}'})
                .then(r => r.json().then(b => [r.status, b.error]))"""
         )
         assert res == [409, "PL-000001 is already on picker-e2"]
@@ -122,7 +135,7 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
     place(floor_store, "SHOP-3001", [("SKU-A", 1)])
     base = server_proc(floor_settings.data_dir)
     page = browser_page
-    page.goto(base + "/board")
+    log_in(page, base, floor_store)
     expect(page.locator("#link")).to_have_text("live")
     device = socketio.Client()
     device.connect(
@@ -136,7 +149,7 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         item = page.locator("#exceptions li.k-help")
         expect(item.locator(".item-title")).to_have_text("Help: blocked")
         item.get_by_role("button", name="Acknowledge").click()
-        expect(item.locator(".item-ack")).to_have_text("acknowledged by anonymous")
+        expect(item.locator(".item-ack")).to_have_text("acknowledged by sam")
         item.get_by_role("button", name="Resolve").click()
         expect(item).to_have_count(0)
         expect(page.locator("#exceptions-empty")).to_be_visible()
@@ -195,6 +208,7 @@ def big_site(tmp_path_factory):
     # One tote per cart: the planner has no orders to put together, the lists stay 1,000.
     auth.create_devices(store, auth.fleet_names("wall-p", 190), "picker", "WH-1", cart_totes=1)
     auth.create_devices(store, auth.fleet_names("wall-k", 10), "packer", "WH-1")
+    users.add(store, "sam", "supervisor", BOARD_PASSWORD)
     store.close()
     return data
 
@@ -215,7 +229,7 @@ def test_the_board_fits_and_stays_quick_with_1000_lists_and_200_devices(
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(str(e)))
     try:
-        page.goto(base + "/board")
+        log_in(page, base)
         expect(page.locator("#link")).to_have_text("live", timeout=20000)
         expect(page.locator("#lists-count")).to_have_text("1000 pick lists on the floor")
         expect(page.locator("#devices tbody tr")).to_have_count(200)

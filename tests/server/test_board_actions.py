@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
-from floorkit import action, connect, place, scan, settle, states
+from floorkit import action, connect, logged_in, place, scan, settle, states
 
 from server.services import auth, board, exceptions
 
@@ -22,7 +23,12 @@ def floor_settings(floor_settings):
 
 @pytest.fixture
 def web(floor):
-    return floor.app.test_client()
+    """A supervisor logged in, sending the page's CSRF token as the board's JS does."""
+    client = logged_in(floor.app)
+    page = client.get("/board").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = token
+    return client
 
 
 def _audit(store) -> list[dict]:
@@ -68,7 +74,7 @@ def test_reassign_moves_the_list_and_both_screens_follow(floor, web):
     left = states(first)[-1]
     assert left["state"]["screen"] == "idle" and "moved to picker-e2" in left["message"]
     assert _audit(store) == [
-        {"actor": "anonymous", "action": "reassign", "target": "PL-000001",
+        {"actor": "sup", "action": "reassign", "target": "PL-000001",
          "detail": '{"from": "picker-e1", "to": "picker-e2"}'}
     ]  # fmt: skip
 
@@ -282,7 +288,7 @@ def test_audit_view_and_csv_export(floor, web):
     assert r.mimetype == "text/csv" and "attachment" in r.headers["Content-Disposition"]
     got = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
     assert [(g["actor"], g["action"], g["target"]) for g in got] == [
-        ("anonymous", "reprioritise", oid), ("anonymous", "reprioritise", oid)
+        ("sup", "reprioritise", oid), ("sup", "reprioritise", oid)
     ]  # fmt: skip
 
 
@@ -326,7 +332,7 @@ def test_the_page_carries_its_at_risk_setting_and_csrf_meta(floor_settings, floo
 
     floor_settings.board.at_risk_minutes = 45
     app, _ = create_app(floor_settings)
-    page = app.test_client().get("/board").get_data(as_text=True)
+    page = logged_in(app).get("/board").get_data(as_text=True)
     assert 'data-at-risk-minutes="45"' in page
     assert '<meta name="csrf-token"' in page
 
