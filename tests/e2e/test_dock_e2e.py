@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from floorkit import pick_and_pack
+import pytest
+from floorkit import BOARD_PASSWORD, pick_and_pack
 
 from device.sim.dock import load_truck
-from server.services import auth
+from server.services import auth, users
 
 PEN, PEN_BIN = "0012345678905", "LE-01-01"
 
 
-def test_the_simulated_dock_ships_what_it_loads(floor, floor_settings, server_proc):
+@pytest.mark.browser
+def test_the_simulated_dock_ships_what_it_loads(floor, floor_settings, server_proc, browser_page):
+    from playwright.sync_api import expect
+
     a = pick_and_pack(floor, "shop-a", "TOTE-1", PEN, PEN_BIN)
     b = pick_and_pack(floor, "shop-b", "TOTE-2", PEN, PEN_BIN)
     key = auth.create_api_key(floor.store, "sup")
@@ -21,6 +25,7 @@ def test_the_simulated_dock_ships_what_it_loads(floor, floor_settings, server_pr
         "/api/carriers/local/closeouts", json={"warehouse": "WH-EAST"}, headers={"X-API-Key": key}
     )
     manifest_id = got.get_json()["id"]
+    users.add(floor.store, "sam", "supervisor", BOARD_PASSWORD)
     floor.store.close()
     base = server_proc(floor_settings.data_dir)
 
@@ -38,3 +43,18 @@ def test_the_simulated_dock_ships_what_it_loads(floor, floor_settings, server_pr
     assert [p["state"] for p in m["packages"]] == ["loaded", "missing"]
     assert get(f"/api/orders/{a['order_id']}")["status"] == "shipped"
     assert get(f"/api/orders/{b['order_id']}")["status"] == "packed"
+
+    # The supervisor sees it on the board: counted, queued, and its manifest a click away.
+    page = browser_page
+    page.goto(base + "/board")
+    page.fill("#username", "sam")
+    page.fill("#password", BOARD_PASSWORD)
+    page.click("button[type=submit]")
+    counter = page.locator('[data-counter="missing_packages"]')
+    expect(counter.locator(".counter-n")).to_have_text("1")
+    item = page.locator("#exceptions li.k-missing")
+    expect(item.locator(".item-title")).to_contain_text(b["tracking"])
+    link = item.locator("a", has_text="Manifest")
+    expect(link).to_have_attribute("href", f"/board/manifests/{manifest_id}")
+    page.goto(base + f"/board/manifests/{manifest_id}")
+    expect(page.locator("body")).to_contain_text(b["tracking"])
