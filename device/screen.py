@@ -31,6 +31,7 @@ ANSI = re.compile(r"\033\[[0-9;]*[A-Za-z]")
 PICKER_KEYS = "CMD-SHORT short pick · CMD-HELP help · CMD-LOGOUT log out"
 PACKER_KEYS = "CMD-REPRINT reprint · CMD-HELP help · CMD-LOGOUT log out"
 RECEIVING_KEYS = "CMD-DONE book what was scanned · CMD-HELP help"
+DOCK_KEYS = "CMD-DOCK-DONE hand the truck over · CMD-HELP help"
 SHORT_KEYS = "CMD-COUNT-n n in the bin · CMD-SHORT empty · CMD-HELP"
 WEIGHT_KEYS = "scan the label to weigh again · CMD-WEIGHT-OK supervisor · CMD-HELP"
 
@@ -43,6 +44,8 @@ def keys_help(state: DeviceState | None) -> str:
         return PACKER_KEYS
     if state is not None and state.screen.startswith("receive_"):
         return RECEIVING_KEYS
+    if state is not None and state.screen.startswith("dock_"):
+        return DOCK_KEYS
     if state is not None and state.screen == "pick_short":
         return SHORT_KEYS
     return PICKER_KEYS
@@ -91,6 +94,10 @@ def headline(state: DeviceState) -> str:
         "pick_short": "HOW MANY?",
         "receive_location": "SCAN BIN",
         "receive_item": "RECEIVE",
+        "dock_carrier": "SCAN CARRIER",
+        "dock_load": (
+            f"LOAD {state.progress.done}/{state.progress.total}" if state.progress else "LOAD"
+        ),
         "pick_done": "DONE",
         "idle": "WAIT",
         "pack_start": "SCAN TOTE",

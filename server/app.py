@@ -11,7 +11,7 @@ from gevent import monkey
 
 from server.config import Settings, load_settings
 from server.realtime.wire import DevicePacket
-from server.services import boxes, mail, packages, scanning
+from server.services import boxes, carriers, mail, packages, scanning
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         # Several processes on one file: another's write lock is waited for cooperatively.
         store.cooperative_lock_wait = bool(settings.redis_url)
     packages.LABEL_SETTINGS.update(settings.label.model_dump())
+    carriers.configure(settings)
     mail.configure(settings.email)
     scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
     boxes.configure(

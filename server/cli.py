@@ -525,6 +525,7 @@ def carrier_sim(ctx: click.Context) -> None:
 
 # The shops' commands and `scanfloor labels ...` live beside this module and use its
 # helpers (settings_options, open_db), so they join last.
+from server.cli_carriers import closeout  # noqa: E402
 from server.cli_labels import labels  # noqa: E402
 from server.cli_shop import channel, webhook  # noqa: E402
 from server.cli_users import user  # noqa: E402
@@ -532,6 +533,7 @@ from server.cli_users import user  # noqa: E402
 main.add_command(channel)
 main.add_command(webhook)
 main.add_command(labels)
+main.add_command(closeout)
 main.add_command(user)
 
 if __name__ == "__main__":

@@ -115,6 +115,14 @@ def commands(found_up_to: int) -> list[FloorLabel]:
     return floor_labels.commands(found_up_to)
 
 
+@labels.command("carriers")
+@output_options
+@settings_options
+def carrier_cards(settings: Settings) -> list[FloorLabel]:
+    """Dock cards: CARRIER-<NAME> for each carrier in the config, for a pack station in dock mode."""
+    return [floor_labels.carrier(name, c.title) for name, c in sorted(settings.carriers.items())]
+
+
 @labels.command("badges")
 @click.argument("names", nargs=-1, required=True)
 @output_options

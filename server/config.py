@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -14,6 +16,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from server.domain.carriers.local import (
+    DEFAULT_RATES,
+    DEFAULT_SERVICES,
+    DEFAULT_WEIGHT_G,
+    DEFAULT_ZONE_KM,
+    rate_table_problems,
+)
+
+# Carrier and service names: in URLs, on labels, and on the dock's carrier cards.
+NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")
 DEFAULT_CONFIG = Path("config/server.toml")
 EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a real secret
 
@@ -53,12 +65,69 @@ class DeviceLinkSettings(BaseModel):
 
 
 class LabelSettings(BaseModel):
-    carrier: str = "SCANFLOOR"
-    service: str = "GROUND"
-    tracking_prefix: str = "SF"
     gs1_company_prefix: str = "0614141"
     sscc_extension: int = 0
     dpi: int = 203
+
+
+class ServiceLevelSettings(BaseModel):
+    """One service of a carrier."""
+
+    transit_days: int = Field(ge=0, le=60)
+
+
+class CarrierSettings(BaseModel):
+    """`[carriers.<name>]`: one carrier the floor hands packages to (`kind` picks its code)."""
+
+    kind: Literal["local"] = "local"
+    title: str = Field("SCANFLOOR LOCAL", min_length=1, max_length=40)
+    tracking_prefix: str = Field("SF", pattern="^[A-Z]{1,4}$")
+    # The shared secret the carrier signs its tracking events with (Standard Webhooks:
+    # whsec_ + base64 of 24 to 64 random bytes). Unset or empty: the carrier cannot post events.
+    events_secret: str | None = None
+    services: dict[str, ServiceLevelSettings] = Field(
+        default_factory=lambda: {
+            s.name: ServiceLevelSettings(transit_days=s.transit_days) for s in DEFAULT_SERVICES
+        }
+    )
+    zone_km: list[float] = Field(default_factory=lambda: list(DEFAULT_ZONE_KM))
+    weight_g: list[int] = Field(default_factory=lambda: list(DEFAULT_WEIGHT_G))
+    rates: dict[str, list[list[int]]] = Field(
+        default_factory=lambda: {k: [list(r) for r in v] for k, v in DEFAULT_RATES.items()}
+    )
+
+    @field_validator("events_secret")
+    @classmethod
+    def _whsec(cls, secret: str | None) -> str | None:
+        if not secret:
+            return None
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not secret.startswith("whsec_") or not 24 <= len(key) <= 64:
+            raise ValueError("events_secret is whsec_ followed by base64 of 24 to 64 random bytes")
+        return secret
+
+    @model_validator(mode="after")
+    def _whole_table(self) -> CarrierSettings:
+        problems = rate_table_problems(list(self.services), self.zone_km, self.weight_g, self.rates)
+        problems += [
+            f"service name {name!r} must be a-z, 0-9 or _ (starting with a letter, up to 20)"
+            for name in self.services
+            if not NAME.fullmatch(name)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ShippingSettings(BaseModel):
+    """Which carrier and service a package goes with."""
+
+    carrier: str = Field("local", description="the carrier of every package")
+    # channel -> service its orders get when they name none (`shop = "express"`).
+    channel_services: dict[str, str] = Field(default_factory=dict)
 
 
 class BoxSettings(BaseModel):
@@ -131,27 +200,6 @@ class BoardSettings(BaseModel):
     at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
 
 
-class CarrierSettings(BaseModel):
-    """One carrier, `[carriers.<name>]`; the built-in carrier is `local`."""
-
-    # The shared secret the carrier signs its tracking events with (Standard Webhooks:
-    # whsec_ + base64 of 24 to 64 random bytes). Unset: the carrier cannot post events.
-    events_secret: str | None = None
-
-    @field_validator("events_secret")
-    @classmethod
-    def _whsec(cls, secret: str | None) -> str | None:
-        if secret is None:
-            return None
-        try:
-            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-        except ValueError:
-            key = b""
-        if not secret.startswith("whsec_") or not 24 <= len(key) <= 64:
-            raise ValueError("events_secret is whsec_ followed by base64 of 24 to 64 random bytes")
-        return secret
-
-
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -168,14 +216,40 @@ class Settings(BaseSettings):
     device: DeviceLinkSettings = DeviceLinkSettings()
     label: LabelSettings = LabelSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    carriers: dict[str, CarrierSettings] = Field(
+        default_factory=lambda: {"local": CarrierSettings()}
+    )
+    shipping: ShippingSettings = ShippingSettings()
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
     board: BoardSettings = BoardSettings()
     packing: PackingSettings = PackingSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
-    carriers: dict[str, CarrierSettings] = Field(default_factory=dict)
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
+
+    @model_validator(mode="after")
+    def _carrier_known(self) -> Settings:
+        for name in self.carriers:
+            if not NAME.fullmatch(name):
+                raise ValueError(
+                    f"carrier name {name!r} must be a-z, 0-9 or _ (starting with a letter, up to 20)"
+                )
+        prefixes = [c.tracking_prefix for c in self.carriers.values()]
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError(f"two carriers share a tracking_prefix: {prefixes}")
+        if self.shipping.carrier not in self.carriers:
+            raise ValueError(
+                f"shipping.carrier {self.shipping.carrier!r} has no [carriers.{self.shipping.carrier}]"
+            )
+        services = self.carriers[self.shipping.carrier].services
+        for channel, service in self.shipping.channel_services.items():
+            if service not in services:
+                raise ValueError(
+                    f"shipping.channel_services.{channel}: {self.shipping.carrier} has no "
+                    f"service {service!r} (it has {', '.join(services)})"
+                )
+        return self
 
     def weak_secret(self) -> str | None:
         """Why `secret_key` is not fit to serve with, or None when it is."""

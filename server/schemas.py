@@ -85,6 +85,15 @@ class OrderLineIn(Body):
     qty: int = Field(gt=0, le=MAX_ORDER_QTY)
 
 
+# A carrier's service an order names: `express`, or `local:express` with the carrier.
+ServiceRef = Annotated[
+    str,
+    StringConstraints(
+        max_length=41, pattern=r"^([A-Za-z][A-Za-z0-9_]{0,19}:)?[A-Za-z][A-Za-z0-9_]{0,19}$"
+    ),
+]
+
+
 class OrderIn(Body):
     """An order from a shop. `order_id` is the shop's id and the idempotency key."""
 
@@ -97,6 +106,13 @@ class OrderIn(Body):
     ship_to: AddressIn
     priority: int = Field(0, ge=0, le=9, description="9 is most urgent")
     promised_by: datetime | None = None
+    service: ServiceRef | None = Field(
+        None,
+        description="the shipping service the shop sold: `express`, or `local:express` to name "
+        "the carrier too; null: the channel's default (config `shipping.channel_services`), else "
+        "the cheapest service that arrives by `promised_by` (none in time: the fastest; no "
+        "date: the cheapest). An unknown service refuses the order (422).",
+    )
     allow_split: bool | None = Field(
         None, description="ship from several warehouses if no one has it all; null: the channel's"
     )
@@ -260,6 +276,25 @@ class ShipmentOut(BaseModel):
     created_at: str
 
 
+class PackageOut(BaseModel):
+    """A packed box: its label's numbers, its carrier, service and rate."""
+
+    id: int
+    sscc: str
+    tracking: str
+    weight_g: int
+    status: Literal["labelled", "printed", "confirmed"] = Field(
+        description="label made, label printed, label scanned on the box (packed)"
+    )
+    carrier: str = Field(description="the carrier's name in config (`local`)")
+    service: str = Field(description="the carrier's service (`express`)")
+    rate_cents: int | None = Field(description="what the carrier charges, in cents")
+    zone: int | None = Field(description="the carrier's zone for the ship-to")
+    created_at: str
+    confirmed_at: str | None
+    loaded_at: str | None = Field(description="scanned onto the carrier's truck at the dock")
+
+
 class CustomerMailOut(BaseModel):
     kind: Literal["shipped", "out_for_delivery", "delivered", "exception"]
     status: Literal["pending", "sent", "refused", "no_address", "off"] = Field(
@@ -307,12 +342,13 @@ class OrderOut(BaseModel):
     ]
     priority: int
     promised_by: str | None
+    service: str | None = Field(None, description="the shipping service the order named")
     warehouse: str | None = Field(description="of the first shipment")
     ship_to: dict
     lines: list[OrderLineOut]
     shipments: list[ShipmentOut] = Field(default_factory=list)
     backordered: int = Field(0, description="units waiting for stock")
-    packages: list[dict]
+    packages: list[PackageOut]
     timeline: list[OrderEventOut]
     email: str | None = Field(
         None, description="the customer's e-mail address, if the shop gave one"
@@ -477,3 +513,13 @@ class TrackingBatchIn(Body):
 
 class CarrierEventsIn(RootModel[TrackingEventIn | TrackingBatchIn]):
     """One tracking event, or `{"events": [...]}` for a batch of up to 500."""
+
+
+class CloseoutIn(Body):
+    """Close out a carrier's packed packages of one warehouse into a manifest."""
+
+    warehouse: Code
+
+
+class HandoverIn(Body):
+    """The truck leaves: every package of the manifest not scanned at the dock is missing."""

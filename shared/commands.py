@@ -5,7 +5,7 @@ A help card may say why (`CMD-HELP-DAMAGED`, `-NO-STOCK`, `-WRONG`, `-BLOCKED`,
 
 A worker's hands hold a scanner, not a keyboard, so every request the worker
 can make is a barcode printed on a card: short pick, help, log out and in,
-receive, done, reprint. The device reads a card and sends an `action` (never a
+receive, done, reprint, dock and hand-over. The device reads a card and sends an `action` (never a
 `scan`); the server prints the cards (`scanfloor labels commands`). Both take
 the list from here, and `docs/barcodes.md` is tested against it.
 
@@ -65,6 +65,8 @@ CARDS: tuple[Card, ...] = (
     Card("CMD-WEIGHT-OK", "weight_ok", "SUPERVISOR: ACCEPT THE WEIGHT"),
     Card("CMD-RECEIVE", "receive", "START RECEIVING"),
     Card("CMD-DONE", "receive_done", "RECEIVING DONE: BOOK IT"),
+    Card("CMD-DOCK", "dock", "LOAD A TRUCK AT THE DOCK"),
+    Card("CMD-DOCK-DONE", "dock_done", "TRUCK LOADED: HAND IT OVER"),
 )
 _BY_BARCODE = {c.barcode: c for c in CARDS}
 
@@ -101,3 +103,13 @@ def is_command(barcode: str) -> bool:
 def card_set(found_up_to: int = 5) -> list[Card]:
     """Every fixed card, then `CMD-COUNT-1` .. `CMD-COUNT-<found_up_to>`: a cart's set."""
     return [*CARDS, *(short_found(n) for n in range(1, found_up_to + 1))]
+
+
+# A carrier's dock card is scanned (sent as a `scan`, not an action) on a pack station in
+# dock mode: it says whose truck is loaded. `scanfloor labels carriers` prints one per carrier.
+CARRIER_CARD_PREFIX = "CARRIER-"
+
+
+def carrier_card(name: str) -> str:
+    """The barcode of a carrier's dock card: `CARRIER-LOCAL` for carrier `local`."""
+    return CARRIER_CARD_PREFIX + name.upper()

@@ -355,6 +355,88 @@ def not_this_cart(barcode: str, totes: list[str]) -> str:
     return f"{barcode} is not on this cart. Scan tote {', '.join(totes)}"
 
 
+# The dock: loading packed boxes onto a carrier's truck ---------------------------------
+def dock_scan_carrier() -> str:
+    return "Dock: scan the card of the carrier whose truck you load (CARRIER-...)"
+
+
+def dock_load(title: str, loaded: int, total: int) -> str:
+    if total == 0:
+        return f"{title}: nothing to load. Close out {title} first, then scan each package"
+    return f"{title}: scan each package onto the truck ({loaded} of {total} loaded)"
+
+
+def dock_carrier_ok(title: str) -> str:
+    return f"Loading the {title} truck"
+
+
+def dock_unknown_carrier(barcode: str) -> str:
+    return f"{barcode} is not a carrier of this site"
+
+
+def dock_carrier_first() -> str:
+    return "Scan the carrier card first (CARRIER-...)"
+
+
+def dock_loaded(tracking: str, loaded: int, total: int) -> str:
+    return f"{tracking} loaded ({loaded} of {total})"
+
+
+def dock_already_loaded(tracking: str) -> str:
+    return f"{tracking} is already on the truck"
+
+
+def dock_wrong_carrier(tracking: str, carrier: str) -> str:
+    return f"{tracking} is a {carrier} package: take it to the {carrier} dock"
+
+
+def dock_not_manifested(tracking: str, carrier: str) -> str:
+    return f"{tracking} is on no {carrier} manifest: set it aside, close out {carrier} again"
+
+
+def dock_not_packed(tracking: str) -> str:
+    return f"{tracking} is not packed yet: take it back to packing"
+
+
+def dock_other_warehouse(tracking: str, warehouse: str) -> str:
+    return f"{tracking} belongs to warehouse {warehouse}: set it aside"
+
+
+def dock_misread(barcode: str) -> str:
+    return f"{barcode}: the check digit is wrong. Scan the label again"
+
+
+def dock_unknown(barcode: str) -> str:
+    return f"{barcode} is no package of ours. Scan the tracking barcode on the label"
+
+
+def dock_cannot_ship(tracking: str, why: str) -> str:
+    return f"{tracking} cannot ship: {why}. Set it aside, call a supervisor"
+
+
+def dock_busy_bench() -> str:
+    return "Finish the box on the bench first, then scan CMD-DOCK"
+
+
+def dock_busy_receiving() -> str:
+    return "Book what was received first (CMD-DONE), then scan CMD-DOCK"
+
+
+def dock_handed_over(loaded: int, missing: list[str]) -> str:
+    if not missing:
+        return f"Truck handed over with {loaded} package(s)"
+    shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+    return f"Truck handed over with {loaded} package(s); {len(missing)} MISSING: {shown}"
+
+
+def not_docking() -> str:
+    return "Not loading a truck: scan CMD-DOCK first"
+
+
+def dock_pack_stations_only() -> str:
+    return "Only a pack station loads trucks at the dock"
+
+
 # ---------------------------------------------------------------- badges
 def signed_in(name: str) -> str:
     return f"Signed in: {name}"

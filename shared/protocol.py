@@ -62,8 +62,10 @@ Screen = Literal[
     "pack_check",  # weighed outside the tolerance: recount, weigh again, or supervisor accepts
     "receive_location",  # receiving: scan the bin the goods go into
     "receive_item",  # receiving: scan each item (GS1 lot, expiry, count read from the barcode)
+    "dock_carrier",  # dock: scan the card of the carrier whose truck is loaded
+    "dock_load",  # dock: scan each package onto the truck
 ]
-ExpectKind = Literal["none", "tote", "location", "item", "container", "label"]
+ExpectKind = Literal["none", "tote", "location", "item", "container", "label", "carrier", "package"]
 
 
 class _Strict(BaseModel):
@@ -233,7 +235,16 @@ class ActionIn(_Strict):
 
     id: MessageId
     action: Literal[
-        "short", "help", "logout", "login", "receive", "receive_done", "reprint", "weight_ok"
+        "short",
+        "help",
+        "logout",
+        "login",
+        "receive",
+        "receive_done",
+        "reprint",
+        "weight_ok",
+        "dock",
+        "dock_done",
     ]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: Count | None = Field(None, description="Device journal sequence number.")

@@ -100,9 +100,10 @@ def place(
     lat: float = 40.0,
     lon: float = -75.0,
     priority: int = 0,
+    **fields: Any,
 ) -> str:
-    """Capture and allocate an order; returns our id."""
-    body = {**order_body(order_id, lines, lat, lon), "priority": priority}
+    """Capture and allocate an order (`fields`: more of OrderIn, e.g. service); returns our id."""
+    body = {**order_body(order_id, lines, lat, lon), "priority": priority, **fields}
     oid, _ = orders.capture(store, OrderIn.model_validate(body))
     allocate.allocate_order(store, oid)
     return oid
@@ -159,6 +160,30 @@ def last_state(client) -> dict:
     return states(client)[-1]
 
 
+def pick_and_pack(
+    floor: Floor, order_id: str, tote: str, sku_barcode: str, location: str, **fields: Any
+) -> dict:
+    """Place a one-unit order (`fields`: more of OrderIn), pick it into `tote` and pack it with
+    the floor's picker and packer; returns its package row (tracking, carrier, service...)."""
+    app, socketio, store, tokens = floor
+    oid = place(store, order_id, [(_SKU_OF[sku_barcode], 1)], **fields)
+    picker = connect(app, socketio, tokens["picker"])
+    for i, code in enumerate([tote, location, sku_barcode]):
+        assert scan(picker, code, f"{order_id}-p{i}")["ok"], code
+    picker.disconnect(NS)
+    packer = connect(app, socketio, tokens["packer"])
+    assert scan(packer, tote, f"{order_id}-k0")["ok"]
+    r = scan(packer, sku_barcode, f"{order_id}-k1")
+    assert r["state"]["screen"] == "pack_label", r
+    job = received(packer, "print")[-1]["job_id"]
+    assert emit(packer, "print_result", {"id": f"{order_id}-pr", "job_id": job, "ok": True})["ok"]
+    tracking = r["state"]["expect"]["barcodes"][0]
+    assert scan(packer, tracking, f"{order_id}-k2")["ok"]
+    packer.disconnect(NS)
+    return store.one("SELECT * FROM packages WHERE order_id = ?", (oid,))
+
+
+_SKU_OF = {"4006381333931": "SKU-A", "0012345678905": "SKU-B", "9501101530003": "SKU-C"}
 # ---------------------------------------------------------------- people on the board
 BOARD_PASSWORD = "board password 1"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

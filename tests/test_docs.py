@@ -35,6 +35,7 @@ def test_every_scan_result_code_is_documented():
         "server/domain/packing.py",
         "server/services/scanning.py",
         "server/services/receiving.py",
+        "server/services/dock.py",
     )
     for path in sources:
         src = (ROOT / path).read_text()

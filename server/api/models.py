@@ -390,3 +390,84 @@ class TrackingAnswerOut(BaseModel):
 
     results: list[TrackingResultOut]
     accepted: int = Field(description="events kept and applied by this request")
+
+
+class ServiceOut(BaseModel):
+    name: str
+    transit_days: int
+
+
+class CarrierOut(BaseModel):
+    name: str = Field(description="its name in config and URLs: `local`")
+    title: str = Field(description="printed on labels and manifests")
+    services: list[ServiceOut]
+    default: bool = Field(description="packages go with it unless the order names another")
+    dock_card: str = Field(description="the card a pack station in dock mode scans for it")
+
+
+class CarrierListOut(BaseModel):
+    carriers: list[CarrierOut]
+
+
+class ManifestPackageOut(BaseModel):
+    package_id: int
+    tracking: str
+    sscc: str
+    order_id: str
+    order: str = Field(description="the shop's order number (#1043), else our order id")
+    service: str
+    weight_g: int
+    rate_cents: int | None
+    postcode: str
+    country: str
+    state: Literal["waiting", "loaded", "missing"] = Field(
+        description="waiting: not yet scanned at the dock; loaded: on the truck (shipped); "
+        "missing: not scanned when the truck left"
+    )
+    loaded_at: str | None
+    loaded_by: str | None = Field(description="the pack station that scanned it at the dock")
+
+
+class ManifestOut(BaseModel):
+    """A carrier's manifest: `closed` until its truck leaves (`departed`)."""
+
+    id: int
+    carrier: str
+    carrier_title: str
+    warehouse: str
+    status: Literal["closed", "departed"]
+    created_at: str
+    departed_at: str | None
+    count: int
+    weight_g: int
+    loaded: int
+    missing: int
+    packages: list[ManifestPackageOut]
+    csv_url: str
+    page_url: str
+
+
+class ManifestQuery(Query):
+    warehouse: Code | None = None
+    status: Literal["closed", "departed"] | None = None
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class ManifestSummaryOut(BaseModel):
+    id: int
+    carrier: str
+    warehouse: str
+    status: Literal["closed", "departed"]
+    created_at: str
+    departed_at: str | None
+    count: int
+    loaded: int
+    missing: int
+    csv_url: str
+    page_url: str
+
+
+class ManifestListOut(BaseModel):
+    """Newest first."""
+
+    manifests: list[ManifestSummaryOut]

@@ -134,7 +134,10 @@ def build(
             desc = _DESCRIPTIONS.get(code) or ERROR_CODES.get(code, "")
             if code == 401 and route.public:  # a public route that checks a signature instead
                 desc = "Missing or wrong signature"
-            responses[str(code)] = {"description": desc, "content": _json(body)}
+            content = _json(body)
+            if code < 400 and route.media != "application/json":
+                content = {route.media: {"schema": {"type": "string"}}}
+            responses[str(code)] = {"description": desc, "content": content}
         op["responses"] = responses
         # OpenAPI 3.1: a scheme other than OAuth lists the roles it needs: here, the scope.
         op["security"] = [] if scope is None else [{k: [scope]} for d in SECURITY for k in d]

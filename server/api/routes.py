@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
+from server.api import carriers as carrier_routes
 from server.api import models as m
 from server.api import reads, shop, tracking
 from server.api.errors import ApiError, init_errors
@@ -672,6 +673,7 @@ ROUTES: list[Route] = [
 ]
 ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out
 ROUTES += tracking.ROUTES  # carriers: tracking events in, signed
+ROUTES += carrier_routes.API_ROUTES  # carriers: close-outs, manifests, hand-overs
 
 register(bp, ROUTES)
 init_errors(bp)

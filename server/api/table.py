@@ -49,6 +49,9 @@ class Route:
     # the raw bytes), and request headers documented as parameters: (name, description).
     raw_body: type[BaseModel] | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    # What a success answers with: JSON (`response`), or a document the view returns as a
+    # Flask Response (`text/csv`, `text/html`).
+    media: str = "application/json"
 
     @property
     def endpoint(self) -> str:
@@ -180,6 +183,8 @@ def to_response(result: Any, status: int) -> tuple[Response, int]:
     """A view's result (model, dict or list, optionally with a status) as JSON."""
     if isinstance(result, tuple):
         result, status = result
+    if isinstance(result, Response):  # a document (CSV, a printable page): as the view made it
+        return result, status
     if isinstance(result, BaseModel):
         result = result.model_dump(mode="json")
     return jsonify(result), status

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from server.domain.labels import _escape, _fit, clean_text
-from shared.commands import BADGE_PREFIX, card_set
+from shared.commands import BADGE_PREFIX, card_set, carrier_card
 from shared.picking import TOTE_PATTERN
 
 BASE_DPI = 203
@@ -74,6 +74,11 @@ def bin_label(warehouse: str, code: str, barcode: str, zone: str = "") -> FloorL
 def commands(found_up_to: int = 5) -> list[FloorLabel]:
     """Every command card, and the count cards `CMD-COUNT-1` .. `CMD-COUNT-<found_up_to>`."""
     return [FloorLabel("COMMAND", c.barcode, c.barcode, c.caption) for c in card_set(found_up_to)]
+
+
+def carrier(name: str, title: str) -> FloorLabel:
+    """A carrier's dock card, `CARRIER-<NAME>`: a pack station in dock mode loads its truck."""
+    return FloorLabel("CARRIER", carrier_card(name), title, "DOCK: LOAD THIS CARRIER'S TRUCK")
 
 
 def badge(name: str) -> FloorLabel:

@@ -99,7 +99,7 @@ class ShippingLabel:
 
 
 def make_tracking(prefix: str, number: int) -> str:
-    """Our own tracking number: prefix, 9-digit number, GS1 mod-10 check digit (SF0000000427)."""
+    """Our own tracking number: prefix, 9-digit number, GS1 mod-10 check digit (SF0000000420)."""
     if not _TRACKING_PREFIX.fullmatch(prefix):
         raise ValueError(f"tracking prefix must be 1-4 letters A-Z, got {prefix!r}")
     if not isinstance(number, int) or not 0 <= number < 10**_TRACKING_NUMBER_DIGITS:
@@ -219,8 +219,9 @@ def _address_lines(a: Address) -> list[str]:
     return [line for line in lines if clean_text(line)]
 
 
-def render_zpl(label: ShippingLabel, dpi: int = 203) -> str:
-    """The label as one ZPL format (``^XA`` ... ``^XZ``), UTF-8 (``^CI28``), for a 4x6 label."""
+def render_zpl(label: ShippingLabel, dpi: int = 203, zone: str = "") -> str:
+    """The label as one ZPL format (``^XA`` ... ``^XZ``), UTF-8 (``^CI28``), for a 4x6 label;
+    ``zone`` (a carrier's sort zone, ``ZONE 3``) goes in large type under the service."""
     if dpi not in SUPPORTED_DPI:
         raise ValueError(f"dpi must be one of {SUPPORTED_DPI}, got {dpi!r}")
     c = _Canvas(dpi)
@@ -237,6 +238,8 @@ def render_zpl(label: ShippingLabel, dpi: int = 203) -> str:
         y += 25
     c.text(right_x, 24, label.carrier, 48, right_w, 28)
     c.text(right_x, 82, label.service, 30, right_w, 20)
+    if clean_text(zone):
+        c.text(right_x, 120, zone, 52, right_w, 28)
     c.rule(180)
 
     # Ship-to in large type: what the driver reads at arm's length.

@@ -11,7 +11,18 @@ from __future__ import annotations
 import hashlib
 
 from server.domain.floor import pick_list_ref
-from server.services import boxes, leases, outbox, packages, receiving, scanning, shorts, views
+from server.services import (
+    boxes,
+    dock,
+    leases,
+    outbox,
+    packages,
+    receiving,
+    scanning,
+    screens,
+    shorts,
+    views,
+)
 from server.services.clock import now
 from server.services.scanning import Effects
 from server.services.screens import current_state, push_state, refresh_idle_packers
@@ -39,6 +50,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             ack = _short(store, device, msg, effects)
         elif msg.action in ("receive", "receive_done"):
             ack = _receive(store, device, msg, effects)
+        elif msg.action in ("dock", "dock_done"):
+            ack = _dock(store, device, msg, effects)
         elif msg.action == "reprint":
             ack = _reprint(store, device, msg, effects)
         elif msg.action == "weight_ok":
@@ -98,6 +111,30 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
             return Ack(id=msg.id, ok=False, error=error)
         if skus:
             effects.offer_work.add(device["warehouse"])
+    push_state(store, device["id"], message=message)
+    effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
+
+
+def _dock(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """Start loading a truck at a pack station, or hand the truck over."""
+    if device["role"] != "packer":
+        error = ErrorBody(code="not_a_pack_station", message=say.dock_pack_stations_only())
+        return Ack(id=msg.id, ok=False, error=error)
+    if msg.action == "dock":
+        refused = dock.start(store, device)
+        if refused is not None:
+            return Ack(id=msg.id, ok=False, error=ErrorBody(code="bench_busy", message=refused))
+        message = say.dock_scan_carrier()
+    else:
+        if dock.active(device) is None:
+            error = ErrorBody(code="not_docking", message=say.not_docking())
+            return Ack(id=msg.id, ok=False, error=error)
+        message = dock.finish(store, device)
+        # Back to packing: it shows the totes waiting again.
+        effects.devices.update(
+            screens.refresh_idle_packers(store, device["warehouse"], but=device["id"])
+        )
     push_state(store, device["id"], message=message)
     effects.devices.add(device["id"])
     return Ack(id=msg.id, ok=True)

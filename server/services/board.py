@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from server.domain.floor import pick_list_ref
-from server.services import exceptions
+from server.services import exceptions, manifests
 from server.services.clock import now
 from server.services.orders import counts_by_status
 from server.services.throughput import first_id_since, hours_ago
@@ -110,13 +110,16 @@ def counts(store: Store) -> dict[str, int]:
         "delivered_today": delivered_today,
         "failed_prints": failed,
         "bins_to_count": to_count,
+        "missing_packages": manifests.missing_count(store),
         "packages_held": held,
     }
 
 
 def alerts(store: Store) -> dict[str, list[dict[str, Any]]]:
-    """The newest failed prints, short picks and help requests (inside a read)."""
+    """The newest failed prints, short picks, help requests and packages missing at a
+    hand-over (inside a read)."""
     return {
+        "missing_packages": manifests.missing_packages(store, RECENT_FAILED_PRINTS),
         "failed_print_jobs": store.all(
             """SELECT j.id, k.order_id, d.name AS device, j.attempts, j.error, j.updated_at
                FROM print_jobs j JOIN packages k ON k.id = j.package_id

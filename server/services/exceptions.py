@@ -1,9 +1,10 @@
 """One queue of what needs a person, built from the floor's own tables.
 
 Short picks, help requests (with the worker's reason), wrong-scan streaks, failed
-prints, expired leases, backordered orders and bins to count each give items with a
-stable id (`short:12`, `help:7`, `wrong:3:9120`, `print:4`, `lease:88`,
-`backorder:SO-000012`, `count:5`), so an acknowledgement or a resolution made on the
+prints, expired leases, backordered orders, bins to count and packages missing at a
+truck's hand-over each give items with a stable id (`short:12`, `help:7`,
+`wrong:3:9120`, `print:4`, `lease:88`, `backorder:SO-000012`, `count:5`,
+`missing:41:3`: package 41, missing from manifest 3), so an acknowledgement or a resolution made on the
 board (table `exceptions_resolved`) sticks to its item. Resolved items leave the queue;
 acknowledged ones stay, marked, until resolved.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.floor import pick_list_ref
+from server.services import manifests
 from server.services.throughput import first_id_since, hours_ago
 from server.store import Store
 
@@ -32,6 +34,7 @@ def queue(store: Store) -> list[dict[str, Any]]:
         *_leases(store),
         *_backorders(store),
         *_counts(store),
+        *_missing(store),
     ]
     marks = _marks(store, [i["key"] for i in items])
     out = []
@@ -228,6 +231,24 @@ def _counts(store: Store) -> list[dict[str, Any]]:
             detail=r["reason"].replace("_", " "),
         )  # fmt: skip
         for r in rows
+    ]
+
+
+def _missing(store: Store) -> list[dict[str, Any]]:
+    """Packages not scanned onto the truck at a hand-over and not loaded since."""
+    return [
+        _item(
+            "missing",
+            f"missing:{r['package_id']}:{r['manifest_id']}",
+            r["at"],
+            f"Missing at the {r['carrier']} truck: {r['tracking']}",
+            detail=f"manifest {r['manifest_id']}, {r['warehouse']}",
+            order_id=r["order_id"],
+            package_id=r["package_id"],
+            manifest_id=r["manifest_id"],
+            manifest_url=f"/board/manifests/{r['manifest_id']}",
+        )  # fmt: skip
+        for r in manifests.missing_packages(store, PER_KIND)
     ]
 
 

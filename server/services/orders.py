@@ -10,7 +10,7 @@ from typing import Any
 from server import geocode
 from server.domain import tracking
 from server.schemas import OrderIn
-from server.services import mail, webhooks
+from server.services import carriers, mail, webhooks
 from server.services.clock import now
 from server.store import Store
 from server.store.db import dumps
@@ -44,7 +44,7 @@ def body_hash(order: OrderIn) -> str:
     # Unset policy overrides are left out, so orders hashed before they existed still match.
     unset = {
         k
-        for k in ("allow_split", "allow_partial", "shop_number", "email")
+        for k in ("allow_split", "allow_partial", "shop_number", "email", "service")
         if getattr(order, k) is None
     }
     body = order.model_dump(mode="json", exclude=unset)
@@ -113,6 +113,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
             for i, line in enumerate(order.lines)
             if line.sku not in known
         ]
+        if order.service is not None and (why := carriers.service_problem(order.service)):
+            problems.append(("service", why))
         if problems:
             raise OrderRejected(problems)
         order_id = f"SO-{next_number(store, 'order'):06d}"
@@ -120,8 +122,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
         store.execute(
             """INSERT INTO orders (id, channel, external_id, body_hash, status, priority, promised_by,
                ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial, shop_number,
-               geocoded, email, track_token)
-               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               geocoded, email, track_token, service)
+               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 order_id,
                 order.channel,
@@ -140,6 +142,7 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 placed.source,
                 order.email,
                 new_track_token(),
+                order.service.lower() if order.service else None,
             ),
         )
         for n, line in enumerate(order.lines, start=1):
@@ -216,8 +219,10 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
             "SELECT line_no, sku, qty FROM order_lines WHERE order_id = ? ORDER BY line_no", (oid,)
         )
         packages = store.all(
-            "SELECT id, sscc, tracking, carrier, weight_g, status, created_at, confirmed_at "
-            "FROM packages WHERE order_id = ? ORDER BY id",
+            "SELECT id, sscc, tracking, weight_g, status, carrier, service, rate_cents, zone, "
+            "created_at, confirmed_at, "
+            "(SELECT MAX(loaded_at) FROM manifest_packages m WHERE m.package_id = packages.id) "
+            "AS loaded_at FROM packages WHERE order_id = ? ORDER BY id",
             (oid,),
         )
         carried = _tracking_events(store, oid)
@@ -247,6 +252,7 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
         "status": row["status"],
         "priority": row["priority"],
         "promised_by": row["promised_by"],
+        "service": row["service"],
         "warehouse": row["warehouse"],
         "ship_to": json.loads(row["ship_to"]),
         "email": row["email"],

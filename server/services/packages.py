@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from server.domain.addresses import Address
 from server.domain.boxes import Box
+from server.domain.carriers import Carrier, LatLon, Rate, RateError
 from server.domain.floor import PickList
-from server.domain.labels import ShippingLabel, make_tracking, render_zpl
-from server.services import outbox
+from server.domain.labels import ShippingLabel
+from server.services import carriers, outbox
 from server.services.clock import now
 from server.services.orders import next_number, record
 from server.services.shipments import derive_status
@@ -19,9 +21,6 @@ from shared.protocol import PrintEvent, dump
 
 # Set by the app from config; plain module state keeps the use cases' signatures small.
 LABEL_SETTINGS = {
-    "carrier": "SCANFLOOR",
-    "service": "GROUND",
-    "tracking_prefix": "SF",
     "gs1_company_prefix": "0614141",
     "sscc_extension": 0,
     "dpi": 203,
@@ -43,8 +42,13 @@ def _address(data: dict) -> Address:
 def create(store: Store, pl: PickList, device_id: int, box: Box | None = None) -> int:
     """Make the package and its label for a checked list and queue the print (inside a write).
 
-    The label's weight is the expected gross weight: the items plus the box's tare."""
+    The label's weight is the expected gross weight: the items plus the box's tare; the
+    carrier, service and rate are quoted for that weight."""
     order_id = pl.order_ids[0]
+    order = store.one(
+        "SELECT id, channel, service, promised_by, lat, lon FROM orders WHERE id = ?",
+        (order_id,),
+    )
     # A split order has a list per shipment: the label is this list's shipment, from its warehouse.
     shipment = store.one(
         "SELECT r.shipment_id AS id, p.warehouse FROM pick_steps ps "
@@ -55,20 +59,38 @@ def create(store: Store, pl: PickList, device_id: int, box: Box | None = None) -
     tare = box.tare_g if box else 0
     weight = _items_weight(store, pl.list_id, order_id) + tare
     cfg = LABEL_SETTINGS
+    at = now()
+    origin, destination = _ends(store, order, shipment["warehouse"])
+    carrier, rate, why = carriers.quote(
+        order, weight, origin, destination, date.fromisoformat(at[:10])
+    )
     serial = next_number(store, "sscc")
     sscc = make_sscc(cfg["sscc_extension"], cfg["gs1_company_prefix"], serial)
-    tracking = make_tracking(cfg["tracking_prefix"], next_number(store, "tracking"))
-    zpl = _zpl(store, order_id, shipment["warehouse"], tracking, sscc, weight)
-    at = now()
+    # The built-in carrier keeps the counter tracking numbers always had; others count their own.
+    counter = "tracking" if carrier.name == "local" else f"tracking.{carrier.name}"
+    tracking = carrier.tracking_number(next_number(store, counter))
+    zpl = _zpl(store, order_id, shipment["warehouse"], tracking, sscc, weight, carrier, rate)
     package_id = store.execute(
         """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
-           created_at, shipment_id, box, tare_g) VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?, ?, ?)""",
+           created_at, shipment_id, carrier, service, rate_cents, zone, box, tare_g)
+           VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             order_id, pl.list_id, sscc, tracking, weight, zpl, at, shipment["id"],
-            box.code if box else None, tare,
+            carrier.name, rate.service, rate.cents, rate.zone, box.code if box else None, tare,
         ),
     ).lastrowid  # fmt: skip
-    record(store, order_id, "picked", "labelled", package=package_id, tracking=tracking, sscc=sscc)
+    record(
+        store,
+        order_id,
+        "picked",
+        "labelled",
+        package=package_id,
+        tracking=tracking,
+        sscc=sscc,
+        carrier=carrier.name,
+        service=rate.service,
+        service_from=why,
+    )
     queue_print(store, package_id, device_id)
     return package_id
 
@@ -81,36 +103,73 @@ def _items_weight(store: Store, list_id: int, order_id: str) -> int:
     )["g"]
 
 
-def _zpl(store: Store, order_id: str, warehouse: str, tracking: str, sscc: str, weight: int) -> str:
+def _ends(store: Store, order: dict, warehouse: str) -> tuple[LatLon | None, LatLon | None]:
+    """Where a package of `order` leaves from and goes to, as the carriers' zones need them."""
+    wh = store.one("SELECT lat, lon FROM warehouses WHERE code = ?", (warehouse,))
+    origin = (wh["lat"], wh["lon"]) if wh["lat"] is not None else None
+    destination = (order["lat"], order["lon"]) if order["lat"] is not None else None
+    return origin, destination
+
+
+def _zpl(
+    store: Store,
+    order_id: str,
+    warehouse: str,
+    tracking: str,
+    sscc: str,
+    weight: int,
+    carrier: Carrier,
+    rate: Rate,
+) -> str:
+    """The package's label, in its carrier's layout."""
     order = store.one("SELECT ship_to FROM orders WHERE id = ?", (order_id,))
     wh = store.one("SELECT name, address FROM warehouses WHERE code = ?", (warehouse,))
-    cfg = LABEL_SETTINGS
     label = ShippingLabel(
         ship_from=_address({**json.loads(wh["address"]), "name": wh["name"]}),
         ship_to=_address(json.loads(order["ship_to"])),
         order_id=order_id,
         tracking=tracking,
         sscc=sscc,
-        carrier=cfg["carrier"],
-        service=cfg["service"],
+        carrier=carrier.title,
+        service=rate.service.upper(),
         weight_g=weight,
     )
-    return render_zpl(label, dpi=cfg["dpi"])
+    return carrier.label(label, rate, LABEL_SETTINGS["dpi"])
 
 
 def rebox(store: Store, package_id: int, box: Box, device_id: int) -> None:
-    """The packer took another box after the label: its tare goes into the weight, and the
-    label (same tracking and SSCC) is made and printed again (inside a write)."""
+    """The packer took another box after the label: its tare goes into the weight, the same
+    carrier and service are rated again for it, and the label (same tracking and SSCC) is made
+    and printed again (inside a write)."""
     pkg = store.one(
-        "SELECT p.order_id, p.pick_list_id, p.tracking, p.sscc, l.warehouse FROM packages p "
+        "SELECT p.order_id, p.pick_list_id, p.tracking, p.sscc, p.carrier, p.service, "
+        "p.rate_cents, p.zone, l.warehouse FROM packages p "
         "JOIN pick_lists l ON l.id = p.pick_list_id WHERE p.id = ?",
         (package_id,),
     )
+    order = store.one("SELECT lat, lon FROM orders WHERE id = ?", (pkg["order_id"],))
     weight = _items_weight(store, pkg["pick_list_id"], pkg["order_id"]) + box.tare_g
-    zpl = _zpl(store, pkg["order_id"], pkg["warehouse"], pkg["tracking"], pkg["sscc"], weight)
+    carrier = carriers.REGISTRY.get(pkg["carrier"])
+    if carrier is None:  # the config lost the package's carrier since its label: relabel as ours
+        carrier = carriers.get(carriers.SHIPPING["carrier"])
+    try:
+        rate = carrier.rate(weight, *_ends(store, order, pkg["warehouse"]), pkg["service"])
+    except RateError:  # the service is gone from the config: keep what the label said
+        rate = Rate(carrier.name, pkg["service"], pkg["zone"] or 1, pkg["rate_cents"] or 0, 0)
+    zpl = _zpl(
+        store,
+        pkg["order_id"],
+        pkg["warehouse"],
+        pkg["tracking"],
+        pkg["sscc"],
+        weight,
+        carrier,
+        rate,
+    )
     store.execute(
-        "UPDATE packages SET box = ?, tare_g = ?, weight_g = ?, zpl = ? WHERE id = ?",
-        (box.code, box.tare_g, weight, zpl, package_id),
+        "UPDATE packages SET box = ?, tare_g = ?, weight_g = ?, zpl = ?, carrier = ?, rate_cents = ?, "
+        "zone = ? WHERE id = ?",
+        (box.code, box.tare_g, weight, zpl, carrier.name, rate.cents, rate.zone, package_id),
     )
     queue_print(store, package_id, device_id)
 

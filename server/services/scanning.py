@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from server.domain import packing, picking
 from server.domain.boxes import find_box
 from server.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
-from server.services import boxes, outbox, packages, receiving, shipments, views
+from server.services import boxes, dock, outbox, packages, receiving, shipments, views
 from server.services.clock import now
 from server.services.orders import record
 from server.services.screens import current_state, refresh_idle_packers
@@ -82,6 +82,11 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         elif receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None
+        elif dock.active(device) is not None:
+            screen_name = current_state(store, device["id"]).screen
+            verdict, shipped = dock.scan(store, device, msg.barcode)
+            list_id = None
+            effects.board = effects.board or bool(shipped)
         elif device["role"] == "picker":
             verdict, screen_name, list_id = _pick(
                 store, device, text, keys, effects, msg.pick_list_id, lot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.domain import packing, picking
 from server.domain.floor import pick_list_ref
-from server.services import outbox, receiving, views
+from server.services import dock, outbox, receiving, views
 from server.services.shipments import COMPLETE_ONLY
 from server.store import Store
 from shared import messages as say
@@ -16,11 +16,14 @@ WAITING_SHOWN = 30  # totes listed on an idle pack station's screen, oldest firs
 def current_state(store: Store, device_id: int) -> DeviceState:
     """The device's screen, from what the database says it is doing."""
     dev = store.one(
-        "SELECT role, warehouse, receiving, logged_in FROM devices WHERE id = ?", (device_id,)
+        "SELECT role, warehouse, receiving, logged_in, dock FROM devices WHERE id = ?",
+        (device_id,),
     )
     r = receiving.active(dev)
     if r is not None:
         return receiving.screen(r)
+    if dock.active(dev) is not None:
+        return dock.screen(store, dev)
     if dev["role"] == "picker":
         list_id = views.assigned_list_id(store, device_id)
         if list_id is None and not dev["logged_in"]:
@@ -58,11 +61,11 @@ def refresh_idle_packers(store: Store, warehouse: str, but: int | None = None) -
     Their screen is the same (the totes waiting), so it is drawn once for all of them.
     """
     rows = store.all(
-        "SELECT id, receiving FROM devices WHERE role = 'packer' AND warehouse = ? "
+        "SELECT id, receiving, dock FROM devices WHERE role = 'packer' AND warehouse = ? "
         "AND connected = 1 AND pack_list_id IS NULL AND id IS NOT ?",
         (warehouse, but),
     )
-    idle = [r["id"] for r in rows if not r["receiving"]]
+    idle = [r["id"] for r in rows if not r["receiving"] and not r["dock"]]
     state = idle_packer_state(store, warehouse) if idle else None
     for device_id in idle:
         push_state(store, device_id, state=state)

@@ -817,3 +817,44 @@ CREATE INDEX packages_order ON packages(order_id);
 CREATE INDEX order_events_delivered ON order_events(at, order_id) WHERE status = 'delivered';
 """,
     )
+
+
+@MIGRATIONS(name="0021_manifests")
+def m0021_manifests(db: Database) -> None:
+    """Rates on packages, the service an order names, end-of-day manifests and the dock.
+
+    A close-out puts every confirmed package of a carrier and warehouse not yet on a
+    manifest on a new one (`closed`); the dock scans each onto the truck (`loaded_at`);
+    the hand-over marks the manifest `departed` and flags each package not scanned
+    (`missing`). A missing package goes on the next close-out again.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE packages ADD COLUMN rate_cents INTEGER;
+ALTER TABLE packages ADD COLUMN zone INTEGER;
+ALTER TABLE orders ADD COLUMN service TEXT;
+ALTER TABLE devices ADD COLUMN dock TEXT;
+CREATE TABLE manifests (
+  id INTEGER PRIMARY KEY,
+  carrier TEXT NOT NULL,
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  status TEXT NOT NULL CHECK (status IN ('closed', 'departed')),
+  created_at TEXT NOT NULL,
+  departed_at TEXT
+);
+CREATE INDEX manifests_open ON manifests(carrier, warehouse) WHERE status = 'closed';
+CREATE TABLE manifest_packages (
+  manifest_id INTEGER NOT NULL REFERENCES manifests(id),
+  package_id INTEGER NOT NULL REFERENCES packages(id),
+  loaded_at TEXT,
+  loaded_by INTEGER REFERENCES devices(id),
+  missing INTEGER NOT NULL DEFAULT 0 CHECK (missing IN (0, 1)),
+  PRIMARY KEY (manifest_id, package_id)
+);
+CREATE INDEX manifest_packages_package ON manifest_packages(package_id);
+CREATE INDEX manifest_packages_missing ON manifest_packages(package_id) WHERE missing = 1;
+CREATE INDEX packages_shipment ON packages(shipment_id);
+CREATE INDEX shipments_packed ON shipments(warehouse) WHERE status = 'packed'
+""",
+    )

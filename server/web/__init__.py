@@ -1,11 +1,12 @@
 """The browser side: the supervisors' board at /board, its JSON routes under /board/api,
-and /login."""
+the manifests' printable pages at /board/manifests/<id>, and /login."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_login import current_user
 
+from server.services import manifests
 from server.web import board_api, login
 from server.web.access import SUPERVISORS, roles_required
 
@@ -18,6 +19,17 @@ def board_page() -> str:
     settings = current_app.config.get("SETTINGS")
     at_risk = settings.board.at_risk_minutes if settings is not None else 60
     return render_template("board.html", user=current_user, at_risk_minutes=at_risk)
+
+
+@bp.get("/board/manifests/<int:manifest_id>")
+@roles_required(*SUPERVISORS)
+def manifest_page(manifest_id: int) -> str:
+    """A manifest as the printable page the driver signs, for a supervisor at the board (the
+    same page as `GET /api/carriers/<carrier>/manifests/<id>` with an API key)."""
+    found = manifests.get(current_app.extensions["store"], manifest_id)
+    if found is None:
+        abort(404)
+    return render_template("manifest.html", m=found, rows=manifests.rows(found))
 
 
 def init_app(app: Flask) -> None:

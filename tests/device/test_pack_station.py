@@ -96,6 +96,11 @@ def test_the_plain_screen_says_so_too():
     [
         (label_state(), "CMD-REPRINT", "CMD-SHORT"),
         (DeviceState(screen="pick_item", instruction="Pick 1 × Red pen"), "CMD-SHORT", "REPRINT"),
+        (
+            DeviceState(screen="dock_load", instruction="Scan each package onto the truck"),
+            "CMD-DOCK-DONE",
+            "CMD-REPRINT",
+        ),
     ],
 )
 def test_the_footer_shows_the_commands_of_the_screens_role(state, shows, hides):
@@ -126,6 +131,19 @@ def test_cmd_reprint_says_what_it_did(tmp_path):
     assert device._send_one(device.journal.pending()[0])
     assert link.sent[0][1]["action"] == "reprint"
     assert device.screen.result == (None, "Label for SO-000007 sent to the printer again")
+
+
+def test_the_dock_screen_says_what_is_loaded():
+    from device.screen import headline
+
+    state = DeviceState(
+        screen="dock_load",
+        instruction="SCANFLOOR LOCAL: scan each package onto the truck (3 of 5 loaded)",
+        expect=Expect(kind="package"),
+        progress=Progress(done=3, total=5),
+    )
+    assert headline(state) == "LOAD 3/5"
+    assert headline(DeviceState(screen="dock_carrier", instruction="x")) == "SCAN CARRIER"
 
 
 def weighing_device(tmp_path, scale) -> tuple[DeviceClient, AnswersAtOnce]:

@@ -78,3 +78,42 @@ def test_no_statement_on_a_devices_path_reads_a_whole_table(floor):
             if m and m[1] not in SMALL_TABLES:
                 scans[sql[:160]] = detail
     assert scans == {}
+
+
+def test_close_out_and_the_dock_read_no_whole_table(floor):
+    from floorkit import action, pick_and_pack
+
+    from server.services import board, manifests
+
+    app, socketio, store, tokens = floor
+    boxes = [
+        pick_and_pack(floor, f"d{i}", f"TOTE-{i}", "0012345678905", "LE-01-01") for i in (1, 2)
+    ]
+    statements = _statements(store)
+    try:
+        manifests.closeout(store, "local", "WH-EAST")
+        dock = connect(app, socketio, tokens["packer"])
+        assert action(dock, "dock", "d1")["ok"]
+        scan(dock, "CARRIER-LOCAL", "d2")
+        assert scan(dock, boxes[0]["tracking"], "d3")["code"] == "dock_loaded"
+        assert scan(dock, boxes[0]["sscc"], "d4")["code"] == "dock_already_loaded"
+        assert scan(dock, "SF0000000001", "d5")["code"] == "dock_misread"
+        assert action(dock, "dock_done", "d6")["ok"]
+    finally:
+        store.conn.set_trace_callback(None)
+    # The board's missing packages read only the rows flagged missing (a partial index).
+    for sql in (
+        "SELECT * FROM manifest_packages mp WHERE mp.missing = 1",
+        "SELECT COUNT(*) FROM manifest_packages mp WHERE mp.missing = 1",
+    ):
+        assert "manifest_packages_missing" in " ".join(_plan(store, sql))
+    with store.read():
+        assert board.counts(store)["missing_packages"] == 1
+    queries = {s.strip() for s in statements if re.match(r"\s*(SELECT|UPDATE|DELETE|WITH)", s)}
+    scans = {}
+    for sql in queries:
+        for detail in _plan(store, sql):
+            m = FULL_SCAN.match(detail)
+            if m and m[1] not in SMALL_TABLES and m[1] != "CONSTANT":  # SCAN CONSTANT ROW
+                scans[sql[:200]] = detail
+    assert scans == {}

@@ -29,8 +29,8 @@ def settings(tmp_path, monkeypatch) -> Settings:
         sqlite_synchronous="NORMAL",
         carriers={
             "local": {"events_secret": CARRIER_SECRET},
-            "acme": {"events_secret": OTHER_SECRET},
-            "mute": {},
+            "acme": {"events_secret": OTHER_SECRET, "tracking_prefix": "AC"},
+            "mute": {"tracking_prefix": "MU"},
         },
     )
 

@@ -226,3 +226,29 @@ def test_every_packing_screen_change_is_declared(floor):
             tracking = r["state"]["expect"]["barcodes"][0]
         before = after
     assert {"pack_verify", "pack_label", "pack_check", "pack_start"} <= set(seen)
+
+
+def test_another_box_after_the_label_rates_the_package_again(floor):
+    """The heavier box crosses the carrier's weight band: same carrier, service and tracking,
+    a new rate, and the carrier's own label printed again."""
+    app, socketio, store, tokens = floor
+    picked(floor)
+    packer = connect(app, socketio, tokens["packer"])
+    scan(packer, "TOTE-3", "k1")
+    scan(packer, PEN, "k2")
+    r = scan(packer, PEN, "k3")
+    assert r["state"]["screen"] == "pack_label"
+    before = store.one(
+        "SELECT tracking, carrier, service, rate_cents, zone, weight_g FROM packages"
+    )
+    assert before["weight_g"] == 40 + 120  # box S, in the local carrier's first band (500 g)
+    store.execute("UPDATE products SET weight_g = 200 WHERE sku = 'SKU-B'")  # 400 g + M's 250
+    r = scan(packer, "BOX-M", "k4")
+    assert r["ok"] and "label printed again" in r["message"]
+    after = store.one("SELECT tracking, carrier, service, rate_cents, zone, weight_g FROM packages")
+    assert after["weight_g"] == 650
+    same = ("tracking", "carrier", "service", "zone")
+    assert {k: after[k] for k in same} == {k: before[k] for k in same}
+    assert before["carrier"] == "local" and after["rate_cents"] > before["rate_cents"]
+    (label,) = received(packer, "print")[-1:]
+    assert "SCANFLOOR LOCAL" in label["zpl"] and "0.65 KG" in label["zpl"]

@@ -1,17 +1,20 @@
 // The counters and the one queue of what needs a person, with its actions. A counter that
-// stands for queue items (backordered, bins to count, failed prints) opens them.
+// stands for queue items (backordered, bins to count, failed prints, missing packages) opens them.
 (function () {
   "use strict";
   var SF = window.SF;
   var el = SF.el;
   var ORDER_STATUSES = ["received", "backordered", "allocated", "picking", "picked", "packed", "shipped", "cancelled"];
   var WARN = { backordered: true, bins_to_count: true };
-  var ALERT = { failed_prints: true };
-  var LABELS = { failed_prints: "failed prints" };
-  var COUNTER_KIND = { backordered: "backorder", bins_to_count: "count", failed_prints: "print" };
+  var ALERT = { failed_prints: true, missing_packages: true };
+  var LABELS = { failed_prints: "failed prints", missing_packages: "missing packages" };
+  var COUNTER_KIND = {
+    backordered: "backorder", bins_to_count: "count", failed_prints: "print", missing_packages: "missing",
+  };
   var KINDS = [
     ["help", "Help"], ["short", "Short picks"], ["wrong_scans", "Wrong scans"], ["print", "Prints"],
     ["lease", "Leases"], ["backorder", "Backorders"], ["count", "Bins to count"],
+    ["missing", "Missing packages"],
   ];
   var kind = "";
   var lastItems = [];
@@ -71,6 +74,13 @@
       acts.appendChild(SF.button("Reprint", function () {
         SF.api("POST", "/packages/" + item.package_id + "/reprint", {}).then(SF.drawer.report);
       }));
+    }
+    if (item.kind === "missing" && /^\/board\/manifests\/\d+$/.test(item.manifest_url || "")) {
+      var link = el("a", "btn", "Manifest");
+      link.href = item.manifest_url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      acts.appendChild(link);
     }
     if (item.order_id) acts.appendChild(SF.button("Order", function () { SF.drawer.openOrder(item.order_id); }));
     if (item.pick_list) {
