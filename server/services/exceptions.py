@@ -1,10 +1,10 @@
 """One queue of what needs a person, built from the floor's own tables.
 
 Short picks, help requests (with the worker's reason), wrong-scan streaks, failed
-prints, expired leases, backordered orders, bins to count and packages missing at a
-truck's hand-over each give items with a stable id (`short:12`, `help:7`,
+prints, expired leases, backordered orders, bins to count, packages held for their weight
+and packages missing at a truck's hand-over each give items with a stable id (`short:12`, `help:7`,
 `wrong:3:9120`, `print:4`, `lease:88`, `backorder:SO-000012`, `count:5`,
-`missing:41:3`: package 41, missing from manifest 3), so an acknowledgement or a resolution made on the
+`held:41`, `missing:41:3`: package 41, missing from manifest 3), so an acknowledgement or a resolution made on the
 board (table `exceptions_resolved`) sticks to its item. Resolved items leave the queue;
 acknowledged ones stay, marked, until resolved.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.domain.floor import pick_list_ref
-from server.services import manifests
+from server.services import boxes, manifests
 from server.services.throughput import first_id_since, hours_ago
 from server.store import Store
 
@@ -34,6 +34,7 @@ def queue(store: Store) -> list[dict[str, Any]]:
         *_leases(store),
         *_backorders(store),
         *_counts(store),
+        *_held(store),
         *_missing(store),
     ]
     marks = _marks(store, [i["key"] for i in items])
@@ -231,6 +232,24 @@ def _counts(store: Store) -> list[dict[str, Any]]:
             detail=r["reason"].replace("_", " "),
         )  # fmt: skip
         for r in rows
+    ]
+
+
+def _held(store: Store) -> list[dict[str, Any]]:
+    """Packages a scale weighed outside the tolerance, waiting for a check."""
+    return [
+        _item(
+            "held",
+            f"held:{r['package_id']}",
+            r["held_at"],
+            f"Held for its weight: {r['tracking']}",
+            detail=f"weighed {r['measured_g'] / 1000:.2f} kg, expected "
+            f"{r['expected_g'] / 1000:.2f} kg ± {r['tolerance_g'] / 1000:.2f}",
+            device=r["device"],
+            order_id=r["order_id"],
+            package_id=r["package_id"],
+        )  # fmt: skip
+        for r in boxes.held(store)[-PER_KIND:]
     ]
 
 

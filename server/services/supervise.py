@@ -13,13 +13,13 @@ import json
 from typing import Any
 
 from server.domain.floor import pick_list_ref
-from server.services import audit, leases, work
+from server.services import audit, boxes, leases, work
 from server.services import cancel as cancelling
 from server.services import packages as packaging
 from server.services.clock import now
 from server.services.orders import find, record
 from server.services.scanning import Effects
-from server.services.screens import push_state
+from server.services.screens import push_state, refresh_idle_packers
 from server.store import Store
 
 PRIORITY_MAX = 9
@@ -171,6 +171,26 @@ def reprioritise(store: Store, actor: str, order_ref: str, priority: int) -> Eff
             (now(), json.dumps({"priority": priority, "by": actor}), oid),
         )
         audit.record(store, actor, "reprioritise", oid, {"from": row["priority"], "to": priority})
+    return effects
+
+
+def accept_weight(store: Store, actor: str, package_id: int) -> Effects:
+    """Accept a package held for its weight (a supervisor checked it): it is confirmed, its
+    bench is free again and the idle pack stations may take the next tote."""
+    effects = Effects(board=True)
+    with store.write():  # the acceptance and its audit row commit together
+        try:
+            bench = boxes.accept(store, package_id, actor)
+        except KeyError:
+            raise Refused(404, f"no package {package_id}") from None
+        except boxes.NotHeld as e:
+            raise Refused(409, str(e)) from None
+        if bench is not None:
+            push_state(store, bench)
+            effects.devices.add(bench)
+            row = store.one("SELECT warehouse FROM devices WHERE id = ?", (bench,))
+            effects.devices.update(refresh_idle_packers(store, row["warehouse"], but=bench))
+        audit.record(store, actor, "accept weight", f"package:{package_id}", {})
     return effects
 
 

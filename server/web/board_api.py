@@ -100,6 +100,14 @@ def reprint(package_id: int) -> Response:
     return jsonify(ok=True, package_id=package_id, job_id=job, device=name)
 
 
+@bp.post("/packages/<int:package_id>/accept-weight")
+@roles_required(*SUPERVISORS)
+def accept_weight(package_id: int) -> Response:
+    """Accept a package held for its weight: it is confirmed and its bench goes on."""
+    _apply(supervise.accept_weight(_store(), current_actor(), package_id))
+    return jsonify(ok=True, package_id=package_id)
+
+
 @bp.post("/exceptions/<key>/<any(acknowledge, resolve):verb>")
 @roles_required(*SUPERVISORS)
 def mark(key: str, verb: str) -> Response:

@@ -392,8 +392,8 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
     gets = ["/exceptions", "/audit", "/audit.csv", "/throughput", "/orders/shop-1"]
     posts = [
         "/lists/1/reassign", "/lists/1/release", f"/orders/{oid}/priority",
-        f"/orders/{oid}/cancel", "/packages/1/reprint", "/exceptions/help:1/acknowledge",
-        "/exceptions/help:1/resolve",
+        f"/orders/{oid}/cancel", "/packages/1/reprint", "/packages/1/accept-weight",
+        "/exceptions/help:1/acknowledge", "/exceptions/help:1/resolve",
     ]  # fmt: skip
     rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(API)}
     assert len(rules) == len(gets) + len(posts) - 1, rules  # acknowledge/resolve share one rule

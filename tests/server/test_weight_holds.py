@@ -4,7 +4,7 @@ weighed outside its tolerance held for a check, weighed again, or accepted by a 
 from __future__ import annotations
 
 import pytest
-from floorkit import action, connect, emit, place, received, scan, states
+from floorkit import action, board_web, connect, emit, place, received, scan, states
 
 from server.config import BoxSettings, PackingSettings, Settings
 from server.domain import packing
@@ -252,3 +252,33 @@ def test_another_box_after_the_label_rates_the_package_again(floor):
     assert before["carrier"] == "local" and after["rate_cents"] > before["rate_cents"]
     (label,) = received(packer, "print")[-1:]
     assert "SCANFLOOR LOCAL" in label["zpl"] and "0.65 KG" in label["zpl"]
+
+
+def test_the_board_queues_a_held_package_and_a_supervisor_accepts_it(floor):
+    """A held package is an item of the board's queue; accepting it from the board confirms
+    it, frees the bench, leaves the queue and writes an audit row; refusals change nothing."""
+    app, socketio, store, tokens = floor
+    oid = picked(floor)
+    packer = connect(app, socketio, tokens["packer"])
+    for i, code in enumerate(["TOTE-3", PEN, PEN]):
+        r = scan(packer, code, f"k{i}")
+    weigh(packer, r["state"]["expect"]["barcodes"][0], 1000, "w1")
+    package_id = store.one("SELECT id FROM packages")["id"]
+    web = board_web(app, "sam")
+    queue = web.get("/board/api/exceptions").get_json()
+    [held] = [i for i in queue if i["kind"] == "held"]
+    assert held["key"] == f"held:{package_id}" and held["order_id"] == oid
+    assert held["detail"].startswith("weighed 1.00 kg, expected 0.16 kg ± 0.05")
+    assert web.post("/board/api/packages/999/accept-weight").status_code == 404
+    states(packer)
+    got = web.post(f"/board/api/packages/{package_id}/accept-weight")
+    assert got.status_code == 200, got.get_json()
+    assert states(packer)[-1]["state"]["screen"] == "pack_start"
+    assert store.one("SELECT status FROM orders WHERE id = ?", (oid,))["status"] == "packed"
+    assert not [i for i in web.get("/board/api/exceptions").get_json() if i["kind"] == "held"]
+    assert store.one("SELECT actor, action, target FROM audit_log ORDER BY id DESC LIMIT 1") == {
+        "actor": "sam", "action": "accept weight", "target": f"package:{package_id}",
+    }  # fmt: skip
+    again = web.post(f"/board/api/packages/{package_id}/accept-weight")
+    assert again.status_code == 409 and "not held" in again.get_json()["error"]
+    assert store.one("SELECT COUNT(*) AS n FROM audit_log")["n"] == 1

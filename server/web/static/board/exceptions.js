@@ -1,20 +1,29 @@
 // The counters and the one queue of what needs a person, with its actions. A counter that
-// stands for queue items (backordered, bins to count, failed prints, missing packages) opens them.
+// stands for queue items (backordered, bins to count, failed prints, packages held for their
+// weight, missing packages) opens them.
 (function () {
   "use strict";
   var SF = window.SF;
   var el = SF.el;
-  var ORDER_STATUSES = ["received", "backordered", "allocated", "picking", "picked", "packed", "shipped", "cancelled"];
+  var ORDER_STATUSES = [
+    "received", "backordered", "allocated", "picking", "picked", "packed", "shipped",
+    "in_transit", "out_for_delivery", "delivered", "exception", "returned", "cancelled",
+  ];
   var WARN = { backordered: true, bins_to_count: true };
-  var ALERT = { failed_prints: true, missing_packages: true };
-  var LABELS = { failed_prints: "failed prints", missing_packages: "missing packages" };
+  var ALERT = { failed_prints: true, missing_packages: true, packages_held: true, exception: true };
+  var LABELS = {
+    failed_prints: "failed prints", missing_packages: "missing packages", packages_held: "held for weight",
+    in_transit: "in transit", out_for_delivery: "out for delivery", delivered_today: "delivered today",
+    exception: "delivery exceptions",
+  };
   var COUNTER_KIND = {
     backordered: "backorder", bins_to_count: "count", failed_prints: "print", missing_packages: "missing",
+    packages_held: "held",
   };
   var KINDS = [
     ["help", "Help"], ["short", "Short picks"], ["wrong_scans", "Wrong scans"], ["print", "Prints"],
     ["lease", "Leases"], ["backorder", "Backorders"], ["count", "Bins to count"],
-    ["missing", "Missing packages"],
+    ["held", "Held for weight"], ["missing", "Missing packages"],
   ];
   var kind = "";
   var lastItems = [];
@@ -73,6 +82,11 @@
     if (item.kind === "print" && item.package_id) {
       acts.appendChild(SF.button("Reprint", function () {
         SF.api("POST", "/packages/" + item.package_id + "/reprint", {}).then(SF.drawer.report);
+      }));
+    }
+    if (item.kind === "held" && item.package_id) {
+      acts.appendChild(SF.button("Accept weight", function () {
+        SF.api("POST", "/packages/" + item.package_id + "/accept-weight", {}).then(SF.drawer.report);
       }));
     }
     if (item.kind === "missing" && /^\/board\/manifests\/\d+$/.test(item.manifest_url || "")) {
