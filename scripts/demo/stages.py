@@ -10,7 +10,8 @@ lists them; adding one there is all it takes. Its points, in the order the demo 
 - `start(floor, say)`: once the server is up, before the orders come in.
 - `busy`: order statuses that are still this stage's work: the demo waits until no
   order is in `run.BUSY` or in a stage's `busy` (a dock hand-over adds `packed`, a
-  carrier simulator `shipped`, `in_transit`, `out_for_delivery`). The summary says
+  carrier simulator `shipped`, `in_transit`, `out_for_delivery`, and `exception` when
+  it clears its exceptions itself). The summary says
   "shipped" and "delivered" are not part of the run while no stage takes `packed`
   and `shipped` orders on.
 - `settle(floor, until, say)`: once every order has settled and the devices are
