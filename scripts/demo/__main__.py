@@ -99,6 +99,7 @@ def demo(
         click.echo(
             f"  orders delivered     {figures['delivered']}"
             + ("" if figures["carried_in_run"] else " (no carrier in this run)")
+            + "".join(f", {o[s]} {s}" for s in ("returned", "exception") if o.get(s))
         )
         click.echo(
             f"  orders backordered   {o.get('backordered', 0)} {_numbers(figures['backordered'])}"
@@ -109,6 +110,10 @@ def demo(
         click.echo(f"  scans                {figures['scans']}")
         click.echo(f"  wrong scans caught   {figures['wrong_scans']}")
         click.echo(f"  labels printed       {figures['labels_printed']}")
+        click.echo(
+            f"  packages weighed     {figures['packages_weighed']}, "
+            f"{figures['packages_held']} held for their weight"
+        )
         click.echo(
             f"  walking              {figures['walk_m_per_pick']} m per pick on {figures['pick_lists']} batched "
             f"lists ({figures['walk_m_per_pick_one_order_per_list']} m with one order per list)"
@@ -134,12 +139,16 @@ def demo(
             )
             for told in f["told"]:
                 click.echo(f"                       {told}")
+            for step in f["step_by_step"]:
+                said = "; ".join(step["told"]) or "-"
+                click.echo(f"                         {step['status']:<17} {said}")
             click.echo(f"  tracking page        {f['tracking_url']}")
+        click.echo(f"  board                {floor.base}/board ({floor.login})")
         click.echo(
             f"  took                 {figures['seconds']} s; figures in {out / 'summary.json'}"
         )
         if serve:
-            click.echo(f"\nBoard: {floor.base}/board — Ctrl-C to stop")
+            click.echo(f"\nBoard: {floor.base}/board ({floor.login}) — Ctrl-C to stop")
             if figures["followed"]:
                 f = figures["followed"]
                 click.echo(f"Tracking page of {f['shop_number']}: {f['tracking_url']}")

@@ -142,5 +142,16 @@ class CustomerMail(Stage):
         states = ", ".join(f"{m['kind']} {m['status']}" for m in mails)
         return f"the customer's e-mails: {states}; the SMTP server took {taken}"
 
+    def said(self, floor: Floor, order_id: str) -> dict[str, str]:
+        """Each mail the SMTP server took for the order, by its kind (the status it tells)."""
+        kinds = [
+            m["kind"] for m in floor.order(order_id)["customer_mails"] if m["status"] == "sent"
+        ]
+        with self.sink.lock:
+            subjects = [
+                m["Subject"] for m in self.sink.messages if m["X-Scanfloor-Order"] == order_id
+            ]
+        return {kind: f'e-mail "{subject}"' for kind, subject in zip(kinds, subjects, strict=False)}
+
     def stop(self) -> None:
         self.sink.stop()

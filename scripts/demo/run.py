@@ -9,16 +9,21 @@ server through its own loopback proxy, the floor's Wi-Fi: mid-run one picker's
 link is cut and another's turns into a dead zone (bytes swallowed) for a few
 seconds, and the workers keep picking on the devices' own guidance. Beside the
 floor run the stages (scripts/demo/stages.py): the shop's webhook receiver,
-subscribed to every order event, is down for a while and the server retries; the
+subscribed to every order event, is down for a while and the server retries; at the
+dock packed orders are closed out onto the local carrier's manifests and loaded onto
+its truck (one package is left behind once, and goes on the next truck); the local
+carrier's simulator posts signed tracking events until each parcel is delivered; the
 customers' e-mails go to a local SMTP server the demo starts.
-When every order that has stock is packed and the stages have drained, it
-prints a summary and where the labels are.
+When every order that has stock is delivered (or returned) and the stages have
+drained, it prints a summary, one order's way from the shop to the door, and where
+the labels are.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import secrets
 import sqlite3
 import statistics
 import threading
@@ -32,11 +37,13 @@ from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
 from scripts.demo import procs, seed
 from scripts.demo import shopify as shop
+from scripts.demo.carrier import Carrier
 from scripts.demo.customer_mail import CustomerMail
+from scripts.demo.handover import HandOver
 from scripts.demo.stages import ShopWebhooks, Stage, status_changes
 from server.domain.routing import Stop, best_route, route_length
 from server.schemas import CatalogueIn
-from server.services import auth, catalogue, channels, planning
+from server.services import auth, catalogue, channels, planning, users
 from server.services import shopify as shopify_service
 from server.store import open_store
 
@@ -53,11 +60,14 @@ SHIPPED = ("shipped", "in_transit", "out_for_delivery", "delivered", "exception"
 DELIVERED = "delivered"
 
 
-def stages() -> list[Stage]:
-    """What runs beside the floor, in this order (see scripts/demo/stages.py). The dock
-    hand-over (busy `packed`) and the carrier's simulator (busy `shipped`, `in_transit`,
-    `out_for_delivery`) plug in here, before the customers' SMTP server."""
-    return [ShopWebhooks(), CustomerMail()]
+SUPERVISOR = "supervisor"  # the board's log-in the demo makes (role supervisor)
+
+
+def stages(seed_value: int = 7) -> list[Stage]:
+    """What runs beside the floor, in this order (see scripts/demo/stages.py): the shop's
+    receiver, the dock hand-over (busy `packed`), the local carrier's simulator (busy
+    until delivered) and the customers' SMTP server."""
+    return [ShopWebhooks(), HandOver(), Carrier(seed_value), CustomerMail()]
 
 
 def carries(floor: Floor, status: str) -> bool:
@@ -87,6 +97,11 @@ class Floor:
     stages: list[Stage] = field(default_factory=list)
     api: requests.Session = field(default_factory=requests.Session)  # with the API key
     placed: list[shop.Placed] = field(default_factory=list)
+    password: str = ""  # the supervisor's, for the board
+
+    @property
+    def login(self) -> str:
+        return f"log in as {SUPERVISOR} / {self.password}"
 
     @property
     def base(self) -> str:
@@ -155,12 +170,24 @@ def seed_site(
     return api_key, devices
 
 
+def add_supervisor(data: Path) -> str:
+    """The board's supervisor in the site's database, with a new random password (returned)."""
+    password = secrets.token_urlsafe(9)
+    store = open_store(data / "scanfloor.db")
+    try:
+        users.add(store, SUPERVISOR, "supervisor", password)
+    finally:
+        store.close()
+    return password
+
+
 def seed_only(out: Path, seed_value: int, orders_count: int, say=print) -> None:
     """Seed a site with the demo's catalogue, devices and orders, and start nothing."""
     data = out / "data"
     rng = random.Random(seed_value)
     secret = shop.new_secret()
     api_key, devices = seed_site(data, rng, say, secret)
+    password = add_supervisor(data)
     store = open_store(data / "scanfloor.db")
     for payload in seed.shopify_orders(rng, orders_count):  # as the webhook takes them
         body = json.dumps(payload).encode()
@@ -176,6 +203,7 @@ def seed_only(out: Path, seed_value: int, orders_count: int, say=print) -> None:
     say(f"{orders_count} Shopify orders captured and allocated (channel {shop.CHANNEL})")
     say(f"Shopify webhook secret of channel {shop.CHANNEL}: {secret}")
     say(f"API key: {api_key}")
+    say(f"board log-in: {SUPERVISOR} / {password}")
     for dev in devices:
         say(f"device {dev['name']} ({dev['role']}, {dev['warehouse']}): token {dev['token']}")
 
@@ -199,12 +227,13 @@ def setup(
     rng = random.Random(seed_value)
     secret = shop.new_secret()
     api_key, devices = seed_site(data, rng, say, secret)
-    floor.stages = stages()
+    floor.password = add_supervisor(data)
+    floor.stages = stages(seed_value)
     floor.port = procs.free_port()
     env = {k: v for stage in floor.stages for k, v in stage.env(floor).items()}
     floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log", env)
     floor.api.headers["Authorization"] = f"Bearer {api_key}"
-    say(f"server up on {floor.base} (board: {floor.base}/board)")
+    say(f"server up on {floor.base} (board: {floor.base}/board, {floor.login})")
     for stage in floor.stages:
         stage.start(floor, say)
 
@@ -239,6 +268,7 @@ def setup(
             printer = ZplPrinterSim(out_dir=out / "labels" / dev["name"]).start()
             floor.printers.append(printer)
             cfg["printer"] = printer.url
+            cfg["scale"] = f"fake://{dev['name']}"  # the worker puts each package on it
         path = out / "devices" / f"{dev['name']}.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_toml(cfg))
@@ -345,21 +375,27 @@ def settle(floor: Floor, say=print, seconds: float = SETTLE_SECONDS) -> None:
 
 
 def follow(floor: Floor) -> dict | None:
-    """One order from the shop's webhook to where it ended (the first that went through the
-    floor): its steps from its timeline over REST, and what each stage told about it."""
-    for placed in floor.placed:
-        order = floor.order(placed.id)
-        if order["status"] not in ("received", "backordered", "cancelled"):
-            break
-    else:
+    """One order from the shop's webhook to where it ended (the first delivered, else the
+    first that went through the floor): its steps from its timeline over REST, what each
+    stage told about it, and step by step what the shop and the customer were told."""
+    orders = [(placed, floor.order(placed.id)) for placed in floor.placed]
+    chosen = [po for po in orders if po[1]["status"] == DELIVERED] or [
+        po for po in orders if po[1]["status"] not in ("received", "backordered", "cancelled")
+    ]
+    if not chosen:
         return None
+    placed, order = chosen[0]
     steps = status_changes(order["timeline"])
     told = [t for stage in floor.stages if (t := stage.told(floor, placed.id))]
+    said = [stage.said(floor, placed.id) for stage in floor.stages]
     return {
         "order": placed.id,
         "shop_number": placed.shop_number,
         "steps": steps,
         "told": told,
+        "step_by_step": [
+            {"status": s, "told": [what[s] for what in said if s in what]} for s in steps
+        ],
         "tracking_url": order["tracking_url"],
     }
 
@@ -449,6 +485,7 @@ def summary(floor: Floor) -> dict:
         "labels_printed": len(labels),
         "print_jobs_printed": stats["labels_printed"],
         "packages_confirmed": stats["packages_confirmed"],
+        **weighing(floor),
         "rtt_p50_ms": round(statistics.median(rtts), 2) if rtts else None,
         "rtt_p99_ms": round(percentile(rtts, 99), 2) if rtts else None,
         "labels_dir": str(floor.out / "labels"),
@@ -457,6 +494,18 @@ def summary(floor: Floor) -> dict:
         **{stage.key: stage.figures(floor) for stage in floor.stages if stage.key},
         "followed": follow(floor),
     }
+
+
+def weighing(floor: Floor) -> dict:
+    """Packages the pack stations' scales weighed (the database) and those held for their
+    weight (`GET /api/packages/held`)."""
+    with sqlite3.connect(floor.out / "data" / "scanfloor.db") as conn:
+        weighed = conn.execute(
+            "SELECT COUNT(*) FROM packages WHERE measured_g IS NOT NULL"
+        ).fetchone()[0]
+    resp = floor.api.get(f"{floor.base}/api/packages/held", timeout=10)
+    resp.raise_for_status()
+    return {"packages_weighed": weighed, "packages_held": len(resp.json()["packages"])}
 
 
 def previews(floor: Floor) -> int:

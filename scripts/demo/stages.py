@@ -10,19 +10,23 @@ lists them; adding one there is all it takes. Its points, in the order the demo 
 - `start(floor, say)`: once the server is up, before the orders come in.
 - `busy`: order statuses that are still this stage's work: the demo waits until no
   order is in `run.BUSY` or in a stage's `busy` (a dock hand-over adds `packed`, a
-  carrier simulator `shipped`, `in_transit`, `out_for_delivery`). The summary says
+  carrier simulator `shipped`, `in_transit`, `out_for_delivery`, and `exception` when
+  it clears its exceptions itself). The summary says
   "shipped" and "delivered" are not part of the run while no stage takes `packed`
   and `shipped` orders on.
 - `settle(floor, until, say)`: once every order has settled and the devices are
   stopped, wait (until the monotonic time `until`) for the stage's own queue to drain.
 - `figures(floor)`: its figures for summary.json (from REST where they can be), under
   `key`; `lines(figures)`: its lines in the printed summary.
-- `told(floor, order_id)`: what it told about one order, for the order the summary follows.
+- `told(floor, order_id)`: what it told about one order, for the order the summary follows;
+  `said(floor, order_id)`: the same step by step, {status: what it said when the order
+  got there}.
 - `stop()`: stop what it started (also on Ctrl-C).
 
-The stages now: the shop's webhook receiver (here) and the customers' SMTP server
-(scripts/demo/customer_mail.py). To plug in at the same points: the dock hand-over
-(busy `packed`) and the carrier's simulator (tracking events until `delivered`).
+The stages now: the shop's webhook receiver (here), the dock hand-over
+(scripts/demo/handover.py, busy `packed`), the local carrier's simulator
+(scripts/demo/carrier.py, tracking events until `delivered`) and the customers' SMTP
+server (scripts/demo/customer_mail.py).
 """
 
 from __future__ import annotations
@@ -65,6 +69,9 @@ class Stage:
 
     def told(self, floor: Floor, order_id: str) -> str | None:
         return None
+
+    def said(self, floor: Floor, order_id: str) -> dict[str, str]:
+        return {}
 
     def stop(self) -> None:
         pass
@@ -256,6 +263,11 @@ class ShopWebhooks(Stage):
         if got == [f"order.{s}" for s in steps]:
             return f"the shop was told each step: {len(got)} signed webhooks, in order"
         return f"the shop got {len(got)} webhooks for {len(steps)} steps"
+
+    def said(self, floor: Floor, order_id: str) -> dict[str, str]:
+        assert self.receiver is not None
+        got = [self.receiver.taken[m]["type"] for m in self.receiver.arrived.get(order_id, [])]
+        return {event.removeprefix("order."): f"webhook {event}" for event in got}
 
     def stop(self) -> None:
         if self.receiver is not None:

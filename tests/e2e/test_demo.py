@@ -50,7 +50,8 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     figures = json.loads((out / "summary.json").read_text())
     orders = figures["orders"]
-    assert set(orders) <= {"packed", "backordered", "cancelled", *run.SHIPPED}, orders
+    # Every order that had stock left the building and arrived, but the one refused at the door.
+    assert set(orders) <= {"delivered", "returned", "backordered", "cancelled"}, orders
     assert figures["packed"] + orders.get("backordered", 0) + orders["cancelled"] == 12
     assert orders.get("backordered", 0) >= 3  # the seed's last orders ask for what nobody has
     # Every order came in through the signed Shopify webhook; the shop cancelled one.
@@ -63,18 +64,41 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     assert figures["rtt_p50_ms"] is not None
     zpl = sorted((out / "labels").rglob("*.zpl"))
     assert len(zpl) == figures["packed"]
-    # Shipped and delivered are counted from GET /api/stats, never made up: with no dock
-    # hand-over and no carrier among the stages, no order gets there and the summary says so.
-    shipped = sum(orders.get(s, 0) for s in run.SHIPPED)
-    assert figures["shipped"] == shipped and figures["delivered"] == orders.get("delivered", 0)
-    if not figures["handed_over_in_run"]:
-        assert shipped == 0 and "orders shipped       0 (no dock hand-over in this run)" in (
-            proc.stdout
-        )
-    if not figures["carried_in_run"]:
-        assert f"orders delivered     {figures['delivered']} (no carrier in this run)" in (
-            proc.stdout
-        )
+    # Each pack station weighed its packages on its (fake) scale; none was off.
+    assert figures["packages_weighed"] == figures["packed"] and figures["packages_held"] == 0
+    assert f"packages weighed     {figures['packed']}, 0 held for their weight" in proc.stdout
+    # Shipped and delivered are counted from GET /api/stats: every packed order was handed
+    # over at the dock and carried; one came back (refused), the rest were delivered.
+    assert figures["handed_over_in_run"] and figures["carried_in_run"]
+    assert figures["shipped"] == figures["packed"]
+    assert figures["delivered"] == orders["delivered"] == figures["shipped"] - 1
+    assert orders["returned"] == 1 and "exception" not in orders
+    assert f"orders shipped       {figures['shipped']}\n" in proc.stdout
+    assert f"orders delivered     {figures['delivered']}, 1 returned" in proc.stdout
+    # The dock: close-outs onto manifests, loaded over the device link; one package was left
+    # on the dock once (missing on its manifest, read back over REST) and the next truck took it.
+    dock = figures["handover"]
+    assert dock["error"] is None and dock["scans_refused"] == 0, dock
+    assert dock["packages_loaded"] == figures["shipped"] and dock["manifests"] >= 2
+    assert dock["missing_at_handover"] == 1
+    left = dock["left_on_the_dock"]
+    assert left["state_there"] == "missing"
+    assert left["loaded_on_manifest"] > left["missing_on_manifest"]
+    assert (
+        f"missing at hand-over 1: {left['tracking']} ({left['order']}) on manifest "
+        f"{left['missing_on_manifest']}, loaded on manifest {left['loaded_on_manifest']}"
+    ) in proc.stdout
+    assert dock["first_manifest_csv"].endswith("/api/carriers/local/manifests/1.csv")
+    assert f"manifest             {dock['first_manifest_csv']}" in proc.stdout
+    # The carrier: signed events for every parcel, all taken; one delayed then delivered,
+    # one refused and returned.
+    carrier = figures["carrier"]
+    assert carrier["error"] is None and carrier["on_the_road"] == 0, carrier
+    assert carrier["parcels"] == figures["shipped"]
+    assert carrier["journeys"] == {"delivered": figures["delivered"], "returned": 1}
+    assert set(carrier["events"]) == {"accepted"}
+    assert carrier["events"]["accepted"] == 3 * carrier["parcels"] + 1  # + the delay
+    assert len(carrier["delayed_then_delivered"]) == 1 and len(carrier["returned"]) == 1
     # Some orders came without coordinates: placed offline by ZIP code, one by its city
     # (its ZIP lost a digit), one to a made-up town not at all (it still ships).
     places = figures["addresses"]
@@ -107,27 +131,45 @@ def test_demo_packs_every_order_with_stock(tmp_path):
         f"webhooks delivered   {hooks['delivered']} ({hooks['retried']} retried after the "
         "shop's receiver was down), 0 lost"
     ) in proc.stdout
-    followed = figures["followed"]
-    assert followed["steps"] == ["received", "allocated", "picking", "picked", "packed"]
-    assert f"one order            {followed['shop_number']} ({followed['order']}): " in proc.stdout
-    assert "the shop was told each step: 5 signed webhooks, in order" in proc.stdout
     # The customers' mail went to the SMTP server the demo started: what it took is what the
-    # server wrote down as sent (none while no order ships), each as an .eml file.
+    # server wrote down as sent, each as an .eml file: one per order shipped, out for
+    # delivery, delivered, and the delay.
     mails = figures["mail"]
     assert mails["sent"] == mails["taken_by_smtp_server"] == mails["eml_files"]
-    assert mails["sent"] == sum(mails["sent_by_kind"].values())
-    assert set(mails["by_status"]) <= {"sent"}, mails
+    assert mails["sent"] == sum(mails["sent_by_kind"].values()) > 0
+    assert mails["sent_by_kind"] == {
+        "shipped": figures["shipped"],
+        "out_for_delivery": figures["shipped"],
+        "delivered": figures["delivered"],
+        "exception": 1,
+    }
+    assert set(mails["by_status"]) == {"sent"}, mails
     assert len(list((out / "mail").glob("*.eml"))) == mails["sent"]
-    if not figures["shipped"]:
-        assert mails["sent"] == 0
     assert (
         f"e-mails sent         {mails['sent']} (to the local SMTP server at {mails['smtp_server']})"
     ) in proc.stdout
-    assert "the customer got no e-mail yet: mails go once an order ships (packed)" in proc.stdout
-    # The followed order's public tracking page, on the demo's server.
+    # One order followed from the shop's signed webhook to the door, the shop and the
+    # customer told at each step.
+    followed = figures["followed"]
+    floor_steps = ["received", "allocated", "picking", "picked", "packed", "shipped", "in_transit"]
+    assert followed["steps"][:7] == floor_steps and followed["steps"][-1] == "delivered"
+    assert followed["steps"][-2] == "out_for_delivery"
+    assert f"one order            {followed['shop_number']} ({followed['order']}): " in proc.stdout
+    n = len(followed["steps"])
+    assert f"the shop was told each step: {n} signed webhooks, in order" in proc.stdout
+    for step in followed["step_by_step"]:
+        assert step["told"][0] == f"webhook order.{step['status']}", step
+        mailed = step["status"] in ("shipped", "out_for_delivery", "delivered", "exception")
+        assert len(step["told"]) == 1 + mailed, step
+        if mailed:
+            assert step["told"][1].startswith(f'e-mail "{SHOP_NAME}: ')
+            assert f"order {followed['shop_number']}" in step["told"][1]
+    assert "the customer was told each step: " in proc.stdout
+    # The followed order's public tracking page, on the demo's server; the board's log-in.
     assert followed["tracking_url"].startswith("http://127.0.0.1:")
     assert "/track/" in followed["tracking_url"]
     assert f"tracking page        {followed['tracking_url']}" in proc.stdout
+    assert "/board (log in as supervisor / " in proc.stdout
 
 
 def test_the_demo_mail_stage_sends_what_the_server_records_to_its_smtp_server(tmp_path):
