@@ -51,6 +51,17 @@ def weigh(client, tracking: str, grams: int | None, msg_id: str) -> dict:
     return emit(client, "scan", msg)
 
 
+def held_package(floor):
+    """Two pens packed and weighed at 1 kg: the package is held; (order, packer, package id)."""
+    app, socketio, store, tokens = floor
+    oid = picked(floor)
+    packer = connect(app, socketio, tokens["packer"])
+    for i, code in enumerate(["TOTE-3", PEN, PEN]):
+        r = scan(packer, code, f"k{i}")
+    assert weigh(packer, r["state"]["expect"]["barcodes"][0], 1000, "w1")["code"] == "weight_off"
+    return oid, packer, store.one("SELECT id FROM packages")["id"]
+
+
 def test_the_box_is_suggested_and_another_may_be_scanned(floor):
     app, socketio, store, tokens = floor
     picked(floor)
@@ -177,13 +188,7 @@ def test_a_supervisor_card_accepts_the_weight(floor):
 
 def test_rest_release(floor):
     app, socketio, store, tokens = floor
-    oid = picked(floor)
-    packer = connect(app, socketio, tokens["packer"])
-    for i, code in enumerate(["TOTE-3", PEN, PEN]):
-        r = scan(packer, code, f"k{i}")
-    tracking = r["state"]["expect"]["barcodes"][0]
-    weigh(packer, tracking, 1000, "w1")
-    package_id = store.one("SELECT id FROM packages")["id"]
+    oid, packer, package_id = held_package(floor)
     key = auth.create_api_key(store, "sup")
     client = app.test_client()
     headers = {"X-API-Key": key}
@@ -258,12 +263,7 @@ def test_the_board_queues_a_held_package_and_a_supervisor_accepts_it(floor):
     """A held package is an item of the board's queue; accepting it from the board confirms
     it, frees the bench, leaves the queue and writes an audit row; refusals change nothing."""
     app, socketio, store, tokens = floor
-    oid = picked(floor)
-    packer = connect(app, socketio, tokens["packer"])
-    for i, code in enumerate(["TOTE-3", PEN, PEN]):
-        r = scan(packer, code, f"k{i}")
-    weigh(packer, r["state"]["expect"]["barcodes"][0], 1000, "w1")
-    package_id = store.one("SELECT id FROM packages")["id"]
+    oid, packer, package_id = held_package(floor)
     web = board_web(app, "sam")
     queue = web.get("/board/api/exceptions").get_json()
     [held] = [i for i in queue if i["kind"] == "held"]
