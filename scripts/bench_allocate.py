@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
-from server.domain.geo import great_circle_km  # noqa: E402
-from server.schemas import OrderIn  # noqa: E402
-from server.services import allocate, orders  # noqa: E402
+from server.capture import orders  # noqa: E402
+from server.core.geo import great_circle_km  # noqa: E402
+from server.core.schemas import OrderIn  # noqa: E402
+from server.inventory import allocate  # noqa: E402
 from server.store import open_store  # noqa: E402
 from server.store.db import dumps  # noqa: E402
 

@@ -43,7 +43,7 @@ from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
 from scripts.fleet import Options, run_fleet, summary  # noqa: E402
 from scripts.floorload import serve_site  # noqa: E402
 from scripts.floorsite import Site, seed_site  # noqa: E402
-from server import cluster  # noqa: E402
+from server.runtime import cluster  # noqa: E402
 
 SECTION = "## Several processes"
 ORDERS_PER_PICKER = 40

@@ -40,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
 from scripts.demo import procs, seed  # noqa: E402
 from scripts.demo.run import _toml, seed_site  # noqa: E402
-from server.schemas import OrderIn  # noqa: E402
-from server.services import allocate, orders  # noqa: E402
+from server.capture import orders  # noqa: E402
+from server.core.schemas import OrderIn  # noqa: E402
+from server.inventory import allocate  # noqa: E402
 from server.store import open_store  # noqa: E402
 
 SECTION = "## Device client"

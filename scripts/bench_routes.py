@@ -1,7 +1,7 @@
 """Benchmark the walking-route methods against the exact optimum.
 
 Generates warehouse layouts and random pick lists (fixed seed), orders every list
-with each method of `server.domain.routing`, and compares the walk with the exact
+with each method of `server.floor.domain.routing`, and compares the walk with the exact
 optimum. Prints the tables and writes them to the `## Walking routes` section of
 docs/benchmarks.md (other sections are left as they are).
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
-from server.domain.routing import (  # noqa: E402
+from server.floor.domain.routing import (  # noqa: E402
     Layout,
     Stop,
     best_route,

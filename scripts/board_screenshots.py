@@ -24,7 +24,7 @@ import socketio
 
 from scripts.demo.procs import free_port, start_server, stop
 from scripts.floorsite import seed_site
-from server.services import users
+from server.people import users
 from server.store import open_store
 
 CHROMIUM = "/usr/bin/chromium"

@@ -58,7 +58,7 @@ def serve_site(
             site = seed_site(
                 work / "data", pickers, packers, pickers * orders_per_picker + extra_orders
             )
-        cmd = [sys.executable, "-m", "server.serve", "--data-dir", str(site.data_dir)]
+        cmd = [sys.executable, "-m", "server.runtime.serve", "--data-dir", str(site.data_dir)]
         with running(cmd, work / "server.log", env) as (url, pid):
             yield url, pid, site
     finally:

@@ -16,8 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.schemas import CatalogueIn, OrderIn
-from server.services import allocate, auth, catalogue, orders, planning
+from server.capture import orders
+from server.core.schemas import CatalogueIn, OrderIn
+from server.floor import planning
+from server.inventory import allocate, catalogue
+from server.people import auth
 from server.store import open_store
 
 WAREHOUSE = ("WH-1", 40.7357, -74.1724)  # code, lat, lon

@@ -10,8 +10,10 @@ from flask_socketio import SocketIO
 from gevent import monkey
 
 from server.config import Settings, load_settings
+from server.floor import scanning
+from server.notify import mail
 from server.realtime.wire import DevicePacket
-from server.services import boxes, carriers, mail, packages, scanning
+from server.shipping import boxes, carriers, packages
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
@@ -71,7 +73,8 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     )
     app.extensions["scanfloor.socketio"] = socketio
 
-    from server import api, metrics, realtime, web
+    from server import api, realtime, web
+    from server.runtime import metrics
     from server.web import tracking
 
     metrics.init_app(app)
@@ -81,14 +84,14 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     realtime.init_app(app, socketio)
     if monkey.is_module_patched("socket"):
         # Serving under gevent: post status changes to the shops' webhooks in the background.
-        from server.delivery import Deliverer
+        from server.notify.delivery import Deliverer
 
         deliverer = Deliverer(store, settings.webhooks)
         app.extensions["scanfloor.deliverer"] = deliverer
         socketio.start_background_task(deliverer.run)
         if settings.email.enabled:
-            # Tell customers at the shipping milestones (the outbox in server/services/mail.py).
-            from server.mailer import Mailer
+            # Tell customers at the shipping milestones (the outbox in server/notify/mail.py).
+            from server.notify.mailer import Mailer
 
             mailer = Mailer(store, settings.email)
             app.extensions["scanfloor.mailer"] = mailer

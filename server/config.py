@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from server.domain.carriers.local import (
+from server.shipping.domain.carriers.local import (
     DEFAULT_RATES,
     DEFAULT_SERVICES,
     DEFAULT_WEIGHT_G,

@@ -7,8 +7,9 @@ from floorkit import Floor, small_catalogue
 
 from server.app import create_app
 from server.config import Settings
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
+from server.people import auth
 from server.store import open_store
 
 

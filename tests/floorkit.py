@@ -9,9 +9,12 @@ import gevent
 from flask import Flask
 from flask_socketio import SocketIO
 
+from server.capture import orders
+from server.core.schemas import OrderIn
+from server.floor import planning
+from server.inventory import allocate
+from server.people import users
 from server.realtime.hub import Hub
-from server.schemas import OrderIn
-from server.services import allocate, orders, planning, users
 from server.store import Store
 from shared.protocol import BOARD_NAMESPACE
 from shared.protocol import DEVICE_NAMESPACE as NS

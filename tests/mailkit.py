@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.schemas import OrderIn
-from server.services import allocate, orders
-from server.services.clock import now
+from server.capture import orders
+from server.core.clock import now
+from server.core.schemas import OrderIn
+from server.inventory import allocate
 
 EMAIL = "grace.hopper@example.com"
 

@@ -32,10 +32,10 @@ def test_every_scan_result_code_is_documented():
     codes = set()
     sources = (
         "shared/picking.py",
-        "server/domain/packing.py",
-        "server/services/scanning.py",
-        "server/services/receiving.py",
-        "server/services/dock.py",
+        "server/floor/domain/packing.py",
+        "server/floor/scanning.py",
+        "server/inventory/receiving.py",
+        "server/floor/dock.py",
     )
     for path in sources:
         src = (ROOT / path).read_text()
@@ -106,7 +106,7 @@ def test_protocol_schema_json_is_valid_and_takes_the_documented_examples():
 
 
 def test_every_cli_command_is_in_the_readme():
-    from server.cli import main
+    from server.cli.main import main
 
     readme = (ROOT / "README.md").read_text()
     for name, command in main.commands.items():
@@ -116,7 +116,7 @@ def test_every_cli_command_is_in_the_readme():
 
 
 def test_every_metric_is_in_the_readme(tmp_path):
-    from server.metrics import FloorMetrics
+    from server.runtime.metrics import FloorMetrics
     from server.store import open_store
 
     store = open_store(tmp_path / "docs.db")
@@ -201,7 +201,7 @@ def test_the_barcode_forms_in_the_docs_are_the_codes():
     assert "`TOTE-` and 1 to 8 digits" in BARCODES
     assert is_tote("TOTE-12345678") and not is_tote("TOTE-123456789")
     assert f"`{pick_list_ref(4)}`" in BARCODES and parse_pick_list_ref("PL-4") == 4
-    from server.domain.floor_labels import BADGE_PREFIX
+    from server.floor.domain.floor_labels import BADGE_PREFIX
 
     assert f"`{BADGE_PREFIX}<name>`" in BARCODES
 

@@ -9,10 +9,10 @@ from typing import Any
 from floorkit import place, plan
 from standardwebhooks import Webhook
 
-from server.domain.labels import make_tracking
-from server.services import shipments
-from server.services.clock import now
-from server.services.orders import next_number
+from server.capture.orders import next_number
+from server.core.clock import now
+from server.inventory import shipments
+from server.shipping.domain.labels import make_tracking
 from shared.barcodes import make_sscc
 
 # whsec_ + base64 of 32 bytes: the local carrier's secret in the tests.

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from scripts.carrier_sim import CarrierSim, Parcel, journey
 from scripts.demo.stages import Stage
-from server.services import webhooks
+from server.notify import webhooks
 
 if TYPE_CHECKING:
     from scripts.demo.run import Floor

@@ -4,7 +4,7 @@ A stage (scripts/demo/stages.py). The server is started with e-mail on, pointed 
 real SMTP server on a free loopback port (scripts/mail_sink.py: aiosmtpd, keeps every
 mail it takes), without STARTTLS, and with the demo server's own address as the tracking
 pages' base, so the links in the mails open. Customers are mailed when their order
-ships, is out for delivery, is delivered or hits a problem (server/services/mail.py):
+ships, is out for delivery, is delivered or hits a problem (server/notify/mail.py):
 the stage counts what the server says it sent (each order's `customer_mails` over REST)
 against what the SMTP server took, and writes every mail it took to `mail/` as an .eml
 file, for a person to open in a mail program.

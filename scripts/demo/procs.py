@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from server.cluster import stop_process
+from server.runtime.cluster import stop_process
 
 
 def free_port() -> int:
@@ -43,7 +43,7 @@ def start_server(
     full_env = {**os.environ, "SCANFLOOR_DATA_DIR": str(data_dir), **(env or {})}
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "server.runtime.serve", "--host", "127.0.0.1", "--port", str(port)],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         env=full_env,

@@ -41,10 +41,13 @@ from scripts.demo.carrier import Carrier
 from scripts.demo.customer_mail import CustomerMail
 from scripts.demo.handover import HandOver
 from scripts.demo.stages import ShopWebhooks, Stage, status_changes
-from server.domain.routing import Stop, best_route, route_length
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue, channels, planning, users
-from server.services import shopify as shopify_service
+from server.capture import channels
+from server.capture import shopify as shopify_service
+from server.core.schemas import CatalogueIn
+from server.floor import planning
+from server.floor.domain.routing import Stop, best_route, route_length
+from server.inventory import catalogue
+from server.people import auth, users
 from server.store import open_store
 
 PICKERS_PER_WAREHOUSE = 2

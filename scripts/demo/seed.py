@@ -42,7 +42,7 @@ FIRST_SHOP_NUMBER = 1041  # the shop's order names run #1041, #1042, ...
 FIRST_SHOP_ID = 5806289289485  # Shopify's order ids: large integers
 GIFT_CARD_ORDER = 2  # this order also buys a gift card: no floor work, left out
 # Orders that come without latitude and longitude, for the server to place offline
-# (server/geocode.py): every third by its ZIP code, one by its city alone (its ZIP lost a
+# (server/capture/geocode.py): every third by its ZIP code, one by its city alone (its ZIP lost a
 # digit), and one to a made-up place that cannot be placed at all (allocation's fallback).
 CITY_ORDER, UNPLACED_ORDER = 6, 9
 NOWHERE = ("Quillmere Hollow", "00000")  # no such town, no such ZIP code
@@ -239,7 +239,7 @@ def shopify_orders(rng: random.Random, count: int = 30, products: int = 40) -> l
 
 def placing(n: int) -> str:
     """How the server will place demo order n's shipping address: `given` (the shop sent
-    latitude and longitude), else by `postcode`, by `city`, or `none` (server/geocode.py)."""
+    latitude and longitude), else by `postcode`, by `city`, or `none` (server/capture/geocode.py)."""
     if n == CITY_ORDER:
         return "city"
     if n == UNPLACED_ORDER:

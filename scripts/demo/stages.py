@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from scripts.demo.receiver import ShopReceiver
-from server.services import webhooks
+from server.notify import webhooks
 
 if TYPE_CHECKING:
     from scripts.demo.run import Floor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from server.api.errors import ApiError
-from server.services import auth
+from server.people import auth
 from server.store import Store
 
 BEARER_SCHEME = "bearerAuth"

@@ -9,8 +9,9 @@ from flask import Response, current_app, render_template
 from server.api import models as m
 from server.api.errors import ApiError
 from server.api.table import Route
-from server.schemas import CloseoutIn, HandoverIn
-from server.services import carriers, dock, manifests
+from server.core.schemas import CloseoutIn, HandoverIn
+from server.floor import dock
+from server.shipping import carriers, manifests
 from server.store import Store
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from server.schemas import ErrorOut, Problem
+from server.core.schemas import ErrorOut, Problem
 
 # The `error` word a client can switch on, by HTTP status.
 ERROR_CODES: dict[int, str] = {

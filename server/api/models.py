@@ -1,4 +1,4 @@
-"""What the API answers and the query strings it takes; request bodies live in server.schemas."""
+"""What the API answers and the query strings it takes; request bodies live in server.core.schemas."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.domain.floor import Step
-from server.schemas import Code, OrderOut
+from server.core.schemas import Code, OrderOut
+from server.floor.domain.floor import Step
 from shared.protocol import DeviceState
 
 OrderStatus = OrderOut.model_fields["status"].annotation

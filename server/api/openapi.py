@@ -12,7 +12,7 @@ from pydantic.json_schema import models_json_schema
 from server.api.auth import SECURITY, SECURITY_SCHEMES
 from server.api.errors import ERROR_CODES
 from server.api.table import Route
-from server.schemas import MAX_ID, ErrorOut
+from server.core.schemas import MAX_ID, ErrorOut
 
 REF = "#/components/schemas/{model}"
 _RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")

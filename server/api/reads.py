@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from server.domain.floor import pick_list_ref
-from server.services import screens, views
-from server.services.orders import counts_by_status
+from server.capture.orders import counts_by_status
+from server.floor import screens, views
+from server.floor.domain.floor import pick_list_ref
 from server.store import Store
 from shared.protocol import dump
 

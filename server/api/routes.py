@@ -16,7 +16,9 @@ from server.api import reads, shop, tracking
 from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
 from server.api.table import Route, register
-from server.schemas import (
+from server.capture import cancel as cancelling
+from server.capture import orders
+from server.core.schemas import (
     CancelIn,
     CatalogueIn,
     ChannelsIn,
@@ -32,11 +34,12 @@ from server.schemas import (
     StockIn,
     WarehouseIn,
 )
-from server.services import allocate, auth, boxes, catalogue, orders, packages
-from server.services import cancel as cancelling
-from server.services import stock as stock_service
-from server.services.screens import push_state, refresh_idle_packers
-from server.services.shipments import DEFAULT_POLICY
+from server.floor.screens import push_state, refresh_idle_packers
+from server.inventory import allocate, catalogue
+from server.inventory import stock as stock_service
+from server.inventory.shipments import DEFAULT_POLICY
+from server.people import auth
+from server.shipping import boxes, packages
 from server.store import Store
 
 log = logging.getLogger("scanfloor.api")

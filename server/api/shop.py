@@ -11,10 +11,11 @@ from pydantic import TypeAdapter, ValidationError
 from server.api import models as m
 from server.api.errors import ApiError
 from server.api.table import Route, read_bytes, register
-from server.domain.shopify import ShopifyOrder
-from server.schemas import ChannelSetIn, Code, WebhookSubscriptionIn
-from server.services import channels, webhooks
-from server.services import shopify as shopify_service
+from server.capture import channels
+from server.capture import shopify as shopify_service
+from server.capture.domain.shopify import ShopifyOrder
+from server.core.schemas import ChannelSetIn, Code, WebhookSubscriptionIn
+from server.notify import webhooks
 from server.store import Store
 
 hooks = Blueprint("webhooks_in", __name__, url_prefix="/webhooks")

@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from server.api.auth import require_api_key
 from server.api.errors import ApiError, validation_problems
-from server.schemas import MAX_ID
+from server.core.schemas import MAX_ID
 
 
 class IdConverter(IntegerConverter):
@@ -39,7 +39,7 @@ class Route:
     status: int = 200
     also: tuple[int, ...] = ()  # other statuses the view may answer (200 on a repeat, 404, 409)
     public: bool = False
-    # The API key scope it needs (server/services/auth.py SCOPES); by default `read` for a
+    # The API key scope it needs (server/people/auth.py SCOPES); by default `read` for a
     # GET and nothing else: a write route must name its scope or registering it fails.
     scope: str | None = None
     invalid: str = "invalid_body"  # the `error` word of a 422 for this route's body

@@ -13,8 +13,8 @@ from server.api import models as m
 from server.api.errors import ApiError, validation_problems
 from server.api.table import Route, read_bytes, read_json
 from server.config import Settings
-from server.schemas import CarrierEventsIn, TrackingBatchIn, TrackingEventIn
-from server.services import tracking
+from server.core.schemas import CarrierEventsIn, TrackingBatchIn, TrackingEventIn
+from server.shipping import tracking
 
 
 def carrier_events(carrier: str) -> dict[str, Any]:

@@ -7,11 +7,10 @@ import logging
 from flask import Flask
 from flask_socketio import SocketIO
 
-from server import metrics
 from server.realtime.board import BoardNamespace
 from server.realtime.device import DeviceNamespace
 from server.realtime.hub import Hub
-from server.services import processes
+from server.runtime import metrics, processes
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
 log = logging.getLogger("scanfloor.realtime")

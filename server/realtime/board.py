@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, Namespace
 
-from server import metrics
-from server.services import board
+from server.board import board
+from server.runtime import metrics
 from server.web.access import board_socket_allowed
 
 if TYPE_CHECKING:

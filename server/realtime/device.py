@@ -13,12 +13,14 @@ from typing import Any
 import socketio
 from socketio.exceptions import ConnectionRefusedError
 
-from server import metrics
-from server.domain.floor import pick_list_ref
+from server.core.clock import now
+from server.floor import actions, outbox, scanning, screens, work
+from server.floor.domain.floor import pick_list_ref
+from server.people import auth
 from server.realtime.hub import Hub, device_room
 from server.realtime.wire import UNREADABLE
-from server.services import actions, auth, outbox, packages, scanning, screens, work
-from server.services.clock import now
+from server.runtime import metrics
+from server.shipping import packages
 from shared import messages as say
 from shared.protocol import (
     CLIENT_EVENTS,

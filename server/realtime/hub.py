@@ -24,8 +24,10 @@ import gevent
 from flask_socketio import SocketIO
 from gevent.event import Event
 
-from server.services import board, leases, outbox, planning, processes, work
-from server.services.scanning import Effects
+from server.board import board
+from server.floor import leases, outbox, planning, work
+from server.floor.scanning import Effects
+from server.runtime import processes
 from server.store import Store
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 

@@ -43,7 +43,7 @@ class Store:
         # must not interleave with another greenlet's statements.
         self._lock = threading.RLock()
         self._depth = 0
-        # Told how long each COMMIT of write() took, in seconds (server/metrics.py).
+        # Told how long each COMMIT of write() took, in seconds (server/runtime/metrics.py).
         self.on_commit: Callable[[float], None] | None = None
         self.group: GroupWriter | None = None  # set by group_commit(): the server process only
         # Several server processes share the file: wait for another's write lock in short

@@ -6,7 +6,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 MIGRATIONS = Migrations("scanfloor")
-# Kept here rather than imported from server.schemas: a migration's SQL must not change
+# Kept here rather than imported from server.core.schemas: a migration's SQL must not change
 # when the code around it does.
 MAX_BIN_UNITS = 1_000_000_000
 

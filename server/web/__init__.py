@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_login import current_user
 
-from server.services import manifests
+from server.shipping import manifests
 from server.web import board_api, login
 from server.web.access import SUPERVISORS, roles_required
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import jsonify, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user
 
-from server.services.users import SUPERVISORS
+from server.people.users import SUPERVISORS
 
 __all__ = ["SUPERVISORS", "User", "board_socket_allowed", "current_actor", "roles_required"]
 

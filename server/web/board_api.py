@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from server.services import audit, exceptions, order_view, supervise, throughput
-from server.services.orders import AmbiguousOrder
-from server.services.scanning import Effects
+from server.board import exceptions, order_view, supervise, throughput
+from server.capture.orders import AmbiguousOrder
+from server.floor.scanning import Effects
+from server.people import audit
 from server.store import Store
 from server.web.access import SUPERVISORS, current_actor, roles_required
 

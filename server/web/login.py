@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from flask_login import LoginManager, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from server.services import users
+from server.people import users
 from server.web.access import User
 
 bp = Blueprint("login", __name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, render_template
 
-from server.services import customer_view
+from server.notify import customer_view
 
 bp = Blueprint("tracking", __name__)
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from device import offline
-from server.domain import picking
-from server.domain.floor import PickList, Step
+from server.floor.domain import picking
+from server.floor.domain.floor import PickList, Step
 from shared import picking as rules
 
 

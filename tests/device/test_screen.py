@@ -9,8 +9,8 @@ import time
 import pytest
 
 from device.screen import GREEN, RED, PlainScreen, TtyScreen, big_line, plain_text
-from server.domain import picking
-from server.domain.floor import PickList, Step
+from server.floor.domain import picking
+from server.floor.domain.floor import PickList, Step
 
 WIDTH, HEIGHT = 60, 20
 

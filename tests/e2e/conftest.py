@@ -39,7 +39,7 @@ def _answers(url: str) -> bool:
 
 
 class ServerProcs:
-    """Starts `python -m server.serve` processes and stops them; `procs` maps base URL to process."""
+    """Starts `python -m server.runtime.serve` processes and stops them; `procs` maps base URL to process."""
 
     def __init__(self, log_dir: Path):
         self.log_dir = log_dir
@@ -57,7 +57,7 @@ class ServerProcs:
             proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
             with open(log, "wb") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "server.serve", "--host", "127.0.0.1"]
+                    [sys.executable, "-m", "server.runtime.serve", "--host", "127.0.0.1"]
                     + ["--port", str(port), "--data-dir", str(data_dir)],
                     cwd=REPO,
                     env=proc_env,

@@ -18,8 +18,10 @@ import pytest
 import requests
 from floorkit import address
 
-from server.schemas import CatalogueIn, OrderIn
-from server.services import allocate, auth, catalogue, orders
+from server.capture import orders
+from server.core.schemas import CatalogueIn, OrderIn
+from server.inventory import allocate, catalogue
+from server.people import auth
 from server.store import open_store
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import socketio
 import websocket
 from floorkit import BOARD_PASSWORD, cookie_header, http_login, place
 
-from server.services import users
+from server.people import users
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
 pytestmark = pytest.mark.e2e

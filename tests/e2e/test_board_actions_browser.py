@@ -15,7 +15,7 @@ from floorkit import BOARD_PASSWORD, log_in, place
 from handheld import Handheld
 
 from scripts.floorsite import seed_site
-from server.services import auth, users
+from server.people import auth, users
 from server.store import open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

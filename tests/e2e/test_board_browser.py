@@ -8,8 +8,10 @@ import pytest
 import socketio
 from floorkit import BOARD_PASSWORD, log_in
 
-from server.schemas import OrderIn
-from server.services import allocate, auth, orders, users
+from server.capture import orders
+from server.core.schemas import OrderIn
+from server.inventory import allocate
+from server.people import auth, users
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -19,8 +19,10 @@ from standardwebhooks import Webhook
 from trackkit import CARRIER_SECRET, ship
 
 from scripts.carrier_sim import CarrierRefused, CarrierSim
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue, webhooks
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
+from server.notify import webhooks
+from server.people import auth
 from server.store import open_store
 
 pytestmark = pytest.mark.e2e

@@ -29,9 +29,10 @@ from floorkit import BOARD_PASSWORD, cookie_header, http_login, order_body, plac
 from handheld import Handheld, server_scans
 
 from scripts.demo.procs import free_port
-from server import cluster
-from server.schemas import OrderIn
-from server.services import auth, orders, users
+from server.capture import orders
+from server.core.schemas import OrderIn
+from server.people import auth, users
+from server.runtime import cluster
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
 pytestmark = pytest.mark.e2e

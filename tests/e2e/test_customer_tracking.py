@@ -11,7 +11,7 @@ import pytest
 from mailkit import EMAIL, move, order_with_parcel
 
 from scripts.mail_sink import MailSink
-from server.services import mail
+from server.notify import mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -19,8 +19,9 @@ import requests
 from scripts.demo import procs, run, seed
 from scripts.demo import shopify as shop
 from scripts.demo.customer_mail import SHOP_NAME, CustomerMail
+from server.capture import orders
 from server.config import EmailSettings
-from server.services import mail, orders
+from server.notify import mail
 from server.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]

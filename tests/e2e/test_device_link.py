@@ -9,7 +9,7 @@ import requests
 import socketio
 from floorkit import place
 
-from server.services import auth
+from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ import pytest
 from floorkit import BOARD_PASSWORD, pick_and_pack
 
 from device.sim.dock import load_truck
-from server.services import auth, users
+from server.people import auth, users
 
 PEN, PEN_BIN = "0012345678905", "LE-01-01"
 

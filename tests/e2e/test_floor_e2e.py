@@ -15,8 +15,9 @@ from floorkit import order_body, small_catalogue
 
 from device.sim.zpl_printer import ZplPrinterSim
 from scripts.demo import procs
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
+from server.people import auth
 from server.store import open_store
 
 pytestmark = pytest.mark.e2e

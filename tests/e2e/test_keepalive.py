@@ -25,8 +25,9 @@ import pytest
 from floorkit import address
 
 from scripts.demo.procs import free_port
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
+from server.people import auth
 from server.store import open_store
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +65,7 @@ def gunicorn_server(tmp_path) -> Iterator[Callable[[Path], str]]:
         with open(tmp_path / "gunicorn.log", "wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-k", worker, "-w", "1"]
-                + ["-b", f"127.0.0.1:{port}", "server.wsgi:app"],
+                + ["-b", f"127.0.0.1:{port}", "server.runtime.wsgi:app"],
                 cwd=Path(__file__).resolve().parents[2],
                 env={**os.environ, "SCANFLOOR_DATA_DIR": str(data_dir)},
                 stdout=log,

@@ -19,7 +19,7 @@ from handheld import Handheld, server_scans
 
 from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
-from server.services import auth
+from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 pytestmark = pytest.mark.e2e

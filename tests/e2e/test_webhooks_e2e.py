@@ -13,8 +13,11 @@ from floorkit import order_body, small_catalogue
 from shopkit import SHOPIFY_SECRET, Receiver, shopify_headers, shopify_order
 from standardwebhooks import Webhook
 
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue, channels, webhooks
+from server.capture import channels
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
+from server.notify import webhooks
+from server.people import auth
 from server.store import open_store
 
 pytestmark = pytest.mark.e2e

@@ -15,10 +15,11 @@ from scripts.demo import shopify as shop
 from scripts.demo.receiver import ShopReceiver
 from scripts.demo.run import seed_site
 from scripts.demo.stages import check_order, status_changes
-from server.delivery import signed_headers
-from server.domain import shopify as domain
-from server.services import orders, webhooks
-from server.services import shopify as shopify_service
+from server.capture import orders
+from server.capture import shopify as shopify_service
+from server.capture.domain import shopify as domain
+from server.notify import webhooks
+from server.notify.delivery import signed_headers
 from server.store import open_store
 
 

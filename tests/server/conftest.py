@@ -9,9 +9,9 @@ from floorkit import small_catalogue
 
 from server.app import create_app
 from server.config import Settings
-from server.schemas import CatalogueIn
-from server.services import auth
-from server.services import catalogue as catalogue_service
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue as catalogue_service
+from server.people import auth
 from server.store import Store
 
 # A product with no stock anywhere: orders for it are backorders.

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from floorkit import small_catalogue
 
-from server.cli import main
-from server.services import auth, users
+from server.cli.main import main
+from server.people import auth, users
 from server.store import open_store
 
 PASSWORD = "correct horse battery"

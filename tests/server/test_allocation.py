@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.allocation import (
+from server.core.geo import great_circle_km
+from server.inventory.domain.allocation import (
     Bin,
     Line,
     Policy,
@@ -18,7 +19,6 @@ from server.domain.allocation import (
     plan_order,
     rank_sites,
 )
-from server.domain.geo import great_circle_km
 
 NYC = Site("NYC", 40.71, -74.00)
 LAX = Site("LAX", 34.05, -118.24)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from floorkit import order_body
 
-from server.schemas import OrderOut
-from server.services import auth, packages, views
+from server.core.schemas import OrderOut
+from server.floor import views
+from server.people import auth
+from server.shipping import packages
 from server.store.migrations import MIGRATIONS
 
 NEAR_EAST = {"lat": 40.0, "lon": -75.0}  # Philadelphia

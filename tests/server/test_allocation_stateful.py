@@ -18,8 +18,11 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from server.schemas import CatalogueIn, CorrectionIn, OrderIn, ReceiptIn
-from server.services import allocate, auth, cancel, catalogue, orders, shipments, shorts, stock
+from server.capture import cancel, orders
+from server.core.schemas import CatalogueIn, CorrectionIn, OrderIn, ReceiptIn
+from server.floor import shorts
+from server.inventory import allocate, catalogue, shipments, stock
+from server.people import auth
 from server.store import open_store
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"

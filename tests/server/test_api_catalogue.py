@@ -6,7 +6,7 @@ import pytest
 from floorkit import order_body, small_catalogue
 
 from server.api import models
-from server.services import auth
+from server.people import auth
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 from floorkit import order_body
 
-from server.schemas import MAX_UNITS
+from server.core.schemas import MAX_UNITS
 
 HUGE = 2**63  # one past SQLite's largest integer
 HUGER = 2**90

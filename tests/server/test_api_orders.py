@@ -7,7 +7,7 @@ import json
 import pytest
 from floorkit import order_body
 
-from server.schemas import OrderOut
+from server.core.schemas import OrderOut
 
 NO_STOCK_SKU = "SKU-Z"  # in the `catalogue` fixture, stocked nowhere
 NEAR_WEST = {"lat": 34.0, "lon": -118.0}  # Los Angeles

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from floorkit import BOARD_PASSWORD, action, connect, emit, place, scan
 
-from server.services import scanning, users
+from server.floor import scanning
+from server.people import users
 
 
 @pytest.fixture

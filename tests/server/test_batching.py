@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.batching import Cart, OrderWork, make_batches, travels_alone, walk
-from server.domain.routing import Layout, Stop
+from server.floor.domain.batching import Cart, OrderWork, make_batches, travels_alone, walk
+from server.floor.domain.routing import Layout, Stop
 
 LAYOUT = Layout(aisles=10, bays=20)
 

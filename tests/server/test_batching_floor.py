@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from floorkit import connect, last_state, place, plan, scan
 
-from server.schemas import CatalogueIn
-from server.services import auth, catalogue
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
+from server.people import auth
 
 # A bin in zone B of the east warehouse, with green tea in it.
 ZONE_B = {

@@ -6,7 +6,7 @@ import pytest
 from floorkit import BOARD_PASSWORD, board_client, csrf_from, logged_in, place, settle
 
 from server.config import LoginSettings
-from server.services import users
+from server.people import users
 from shared.protocol import BOARD_NAMESPACE
 
 

@@ -9,7 +9,8 @@ import io
 import pytest
 from floorkit import action, board_web, connect, csrf_from, logged_in, place, scan, settle, states
 
-from server.services import auth, board, exceptions
+from server.board import board, exceptions
+from server.people import auth
 
 API = "/board/api"
 

@@ -1,11 +1,11 @@
-"""Box choice and the weight check, as plain rules (server/domain/boxes.py)."""
+"""Box choice and the weight check, as plain rules (server/shipping/domain/boxes.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from server.config import Settings
-from server.domain.boxes import (
+from server.shipping.domain.boxes import (
     Box,
     Item,
     Tolerance,

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from server.config import CarrierSettings, Settings
-from server.domain.carriers import (
+from server.core.geo import great_circle_km
+from server.shipping.domain.carriers import (
     Carrier,
     LocalCarrier,
     ManifestLine,
@@ -16,7 +17,6 @@ from server.domain.carriers import (
     choose_service,
     manifest_csv,
 )
-from server.domain.geo import great_circle_km
 
 NEW_YORK = (40.71, -74.00)
 PHILADELPHIA = (39.95, -75.17)  # ~130 km
@@ -141,8 +141,8 @@ def test_the_local_label_shows_the_zone_and_still_scans(local, dpi):
     pytest.importorskip("zplkit", reason="zplkit renders labels in tests (dev extra)")
     pytest.importorskip("zxingcpp", reason="zxing-cpp decodes labels in tests (dev extra)")
     from device.sim.label_preview import decode_png, render_png
-    from server.domain.addresses import Address
-    from server.domain.labels import ShippingLabel
+    from server.core.addresses import Address
+    from server.shipping.domain.labels import ShippingLabel
     from shared.barcodes import make_sscc
 
     a = Address(name="Ada", line1="1 Long Road", city="Springfield", postcode="12345", country="US")

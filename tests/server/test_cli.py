@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from floorkit import small_catalogue
 
-from server.cli import main
-from server.services import auth
+from server.cli.main import main
+from server.people import auth
 from server.store import open_store
 
 ADDRESS_COLS = "name,line1,city,postcode,country"

@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 from floorkit import pick_and_pack
 
-from server.cli import main
-from server.domain.carriers import LocalCarrier, Rate
-from server.domain.labels import ShippingLabel
-from server.services import auth, carriers
+from server.cli.main import main
+from server.people import auth
+from server.shipping import carriers
+from server.shipping.domain.carriers import LocalCarrier, Rate
+from server.shipping.domain.labels import ShippingLabel
 
 PEN, PEN_BIN = "0012345678905", "LE-01-01"
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from scripts.demo.procs import free_port
-from server import cluster
-from server.cli import main
+from server.cli.main import main
+from server.runtime import cluster
 
 
 def test_the_nginx_config_is_filled_in_and_nginx_accepts_it(tmp_path):

@@ -12,8 +12,8 @@ from mailkit import EMAIL, move, order_with_parcel
 from scripts.mail_sink import MailSink
 from server.app import create_app
 from server.config import EmailSettings, Settings
-from server.mailer import Mailer
-from server.services import mail
+from server.notify import mail
+from server.notify.mailer import Mailer
 
 BASE = "https://track.example.com"
 
@@ -128,7 +128,7 @@ def test_no_mail_twice_for_one_status_change_and_none_for_a_rolled_back_one(
     move(store, oid, "shipped")
     move(store, oid, "shipped")  # the same status again: not a change
     with pytest.raises(RuntimeError), store.write():
-        from server.services import orders
+        from server.capture import orders
 
         orders.record(store, oid, "delivered", "delivered")
         raise RuntimeError("the write fails after the status change")
@@ -294,7 +294,7 @@ def test_a_batch_meeting_a_dead_server_is_kept_whole_and_sent_later(store, catal
 def test_a_shopify_order_gives_its_email_else_its_contact_email(email, contact, taken):
     from shopkit import shopify_order
 
-    from server.domain import shopify
+    from server.capture.domain import shopify
 
     order = shopify.ShopifyOrder.model_validate(shopify_order(email=email, contact_email=contact))
     assert shopify.customer_email(order) == taken

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from floorkit import action, connect, emit, place, received, scan, states
 
-from server.services import auth
+from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 

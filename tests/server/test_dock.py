@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from floorkit import action, connect, last_state, logged_in, pick_and_pack, place, scan, settle
 
+from server.board import board, exceptions
 from server.config import Settings
-from server.services import auth, board, exceptions, webhooks
+from server.notify import webhooks
+from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 PEN, PEN_BIN = "0012345678905", "LE-01-01"

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from server.cli import main
-from server.schemas import CatalogueIn
-from server.services import catalogue as catalogue_service
+from server.cli.main import main
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue as catalogue_service
 from server.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]

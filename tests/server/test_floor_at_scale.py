@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from floorkit import board_client, connect, emit, place, plan, scan, settle, states
 
-from server.services import auth, board, planning, screens
+from server.board import board
+from server.floor import planning, screens
+from server.people import auth
 from server.store import open_store
 from shared.protocol import dump
 
@@ -145,7 +147,7 @@ def test_a_board_gets_only_the_rows_a_scan_touched(floor):
 def test_bulk_enrolment_prints_every_token_once(floor_settings, floor_store, fmt):
     from click.testing import CliRunner
 
-    from server.cli import main
+    from server.cli.main import main
 
     args = ["device", "add", "--count", "12", "--prefix", "fleet-p", "--role", "picker"]
     args += ["--warehouse", "WH-EAST", "--format", fmt, "--data-dir", str(floor_settings.data_dir)]

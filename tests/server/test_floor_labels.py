@@ -10,9 +10,9 @@ from floorkit import small_catalogue
 
 from device.sim.label_preview import decode_png, render_png
 from device.sim.zpl_printer import ZplPrinterSim
-from server.cli import main
-from server.domain import floor_labels as fl
-from server.printers import PrinterUnreachable, parse_printer_url, send_raw
+from server.cli.main import main
+from server.floor.domain import floor_labels as fl
+from server.floor.printers import PrinterUnreachable, parse_printer_url, send_raw
 from shared.commands import CARDS, read_card
 
 pytest.importorskip("zplkit", reason="zplkit renders labels in tests (dev extra)")

@@ -28,9 +28,9 @@ from schemathesis.checks import CHECKS, load_all_checks  # noqa: E402
 
 from server.api.openapi import openapi_path  # noqa: E402
 from server.api.routes import ROUTES  # noqa: E402
-from server.schemas import CatalogueIn  # noqa: E402
-from server.services import auth  # noqa: E402
-from server.services import catalogue as catalogue_service  # noqa: E402
+from server.core.schemas import CatalogueIn  # noqa: E402
+from server.inventory import catalogue as catalogue_service  # noqa: E402
+from server.people import auth  # noqa: E402
 
 # A deeper run by hand: SCANFLOOR_FUZZ_EXAMPLES=300 .venv/bin/python -m pytest tests/server/test_fuzz_api.py
 MAX_EXAMPLES = int(os.environ.get("SCANFLOOR_FUZZ_EXAMPLES", "8"))

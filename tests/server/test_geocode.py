@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from floorkit import small_catalogue
 from shopkit import SHOPIFY_SECRET, shopify_headers, shopify_order
 
-from server import geocode
-from server.cli import main
-from server.domain.allocation import Site, rank_sites
-from server.domain.geo import great_circle_km
+from server.capture import geocode
+from server.cli.main import main
+from server.core.geo import great_circle_km
+from server.inventory.domain.allocation import Site, rank_sites
 from server.store import open_store
 
 NEWARK = (40.7082, -74.1891)  # ZIP 07114's centroid in the zipcodes package

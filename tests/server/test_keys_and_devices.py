@@ -9,7 +9,7 @@ import pytest
 from floorkit import board_web, connect, order_body, place, settle
 
 from server.api.routes import ROUTES
-from server.services import auth
+from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from device.sim.label_preview import decode_png, render_png
-from server.domain.addresses import Address
-from server.domain.labels import (
+from server.core.addresses import Address
+from server.shipping.domain.labels import (
     ShippingLabel,
     is_valid_tracking,
     make_tracking,
@@ -130,7 +130,7 @@ def test_impossible_labels_are_refused(changes: dict) -> None:
 
 
 def test_address_is_keyword_only_and_reexported() -> None:
-    from server.domain.labels import Address as Reexported
+    from server.shipping.domain.labels import Address as Reexported
 
     assert Reexported is Address
     with pytest.raises(TypeError):

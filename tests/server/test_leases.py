@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from floorkit import action, connect, last_state, place, scan, states
 
-from server.services import auth
+from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 

@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 from pydantic import ValidationError
 
-from server import logs
 from server.config import Settings
+from server.runtime import logs
 
 
 @pytest.fixture

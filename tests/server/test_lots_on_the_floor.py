@@ -8,8 +8,8 @@ import pytest
 from floorkit import connect, place, scan
 
 from device import offline
-from server.schemas import CatalogueIn
-from server.services import catalogue
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
 from shared.protocol import DeviceState
 
 

@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server.app import create_app
 from server.config import Settings
-from server.services import auth
+from server.people import auth
 from shared.protocol import BOARD_NAMESPACE
 from shared.protocol import DEVICE_NAMESPACE as NS
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from server.domain import packing, picking
-from server.domain.floor import PickList, Step, gtin_key, parse_pick_list_ref, pick_list_ref
+from server.floor.domain import packing, picking
+from server.floor.domain.floor import PickList, Step, gtin_key, parse_pick_list_ref, pick_list_ref
 from shared import picking as rules
 
 MUG = ("4006381333931",)

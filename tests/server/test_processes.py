@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from floorkit import place
 
 from server.app import create_app
-from server.services import leases, processes
-from server.services.clock import now
+from server.core.clock import now
+from server.floor import leases
+from server.runtime import processes
 
 
 def _device(store, name: str = "picker-e1") -> dict:
@@ -112,7 +113,7 @@ def test_a_process_taken_for_gone_claims_its_links_back(floor_store, floor_token
 
 
 def test_a_cleared_picker_keeps_its_list_for_the_lease(floor_store, floor_tokens):
-    from server.services import work
+    from server.floor import work
 
     place(floor_store, "a", [("SKU-B", 1)])
     did = _device(floor_store)["id"]

@@ -83,7 +83,8 @@ def test_no_statement_on_a_devices_path_reads_a_whole_table(floor):
 def test_close_out_and_the_dock_read_no_whole_table(floor):
     from floorkit import action, pick_and_pack
 
-    from server.services import board, manifests
+    from server.board import board
+    from server.shipping import manifests
 
     app, socketio, store, tokens = floor
     boxes = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from floorkit import order_body
 
-from server.services import shipments
+from server.inventory import shipments
 
 NO_STOCK = "SKU-Z"  # in the `catalogue` fixture, stocked nowhere
 NEAR_EAST = {"lat": 40.0, "lon": -75.0}

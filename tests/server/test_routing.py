@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.routing import (
+from server.floor.domain.routing import (
     Layout,
     Stop,
     best_route,

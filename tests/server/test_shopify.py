@@ -8,8 +8,10 @@ import pytest
 from click.testing import CliRunner
 from shopkit import SHOPIFY_SECRET, shopify_headers, shopify_order, shopify_sign
 
-from server.cli import main
-from server.services import auth, board, work
+from server.board import board
+from server.cli.main import main
+from server.floor import work
+from server.people import auth
 
 CHANNEL = "shop-us"
 HOOK = f"/webhooks/shopify/{CHANNEL}"

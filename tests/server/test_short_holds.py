@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from floorkit import action, connect, last_state, place, scan, states
 
-from server.schemas import ReceiptIn
-from server.services import board, stock
+from server.board import board
+from server.core.schemas import ReceiptIn
+from server.inventory import stock
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 PEN = "0012345678905"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from floorkit import action, connect, last_state, place, scan
 
-from server.schemas import CatalogueIn
-from server.services import catalogue
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
 
 
 def short(c, mid, found=0, reason="empty"):
@@ -92,7 +92,7 @@ def test_short_with_nothing_anywhere_waits_and_bad_shorts_change_nothing(floor):
 
 def test_supervisors_see_every_short_pick(floor):
     app, socketio, store, tokens = floor
-    from server.services import auth as auth_service
+    from server.people import auth as auth_service
 
     place(store, "shop-1", [("SKU-B", 2)])
     picker = connect(app, socketio, tokens["picker"])
@@ -109,7 +109,7 @@ def test_supervisors_see_every_short_pick(floor):
         "damaged",
         "picker-e1",
     )
-    from server.services.board import snapshot
+    from server.board.board import snapshot
 
     snap = snapshot(store)
     assert snap["short_picks"][0]["sku"] == "SKU-B" and snap["counts"]["bins_to_count"] == 1

@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from trackkit import CARRIER_SECRET, OTHER_SECRET, event, ship, signed
 
+from server.board import board
 from server.config import Settings
-from server.domain.tracking import order_status, package_state
-from server.services import board, shipments, webhooks
+from server.inventory import shipments
+from server.notify import webhooks
+from server.shipping.domain.tracking import order_status, package_state
 
 URL = "/api/carriers/local/events"
 TABLES = ["tracking_events", "order_events", "orders", "webhook_deliveries"]

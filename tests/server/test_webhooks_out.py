@@ -14,10 +14,11 @@ from floorkit import order_body
 from shopkit import Receiver
 from standardwebhooks import Webhook
 
-from server.cli import main
+from server.capture import orders
+from server.cli.main import main
 from server.config import WebhookSettings
-from server.delivery import Deliverer
-from server.services import orders, webhooks
+from server.notify import webhooks
+from server.notify.delivery import Deliverer
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 FAST = WebhookSettings(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from floorkit import action, board_web, connect, emit, place, received, scan, states
 
+from server.board import board
 from server.config import BoxSettings, PackingSettings, Settings
-from server.domain import packing
-from server.services import auth, board
+from server.floor.domain import packing
+from server.people import auth
 
 BOXES = [
     BoxSettings(

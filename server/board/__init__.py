@@ -1,0 +1,1 @@
+"""The supervisors' board: live counts, the exceptions queue, throughput, supervisor actions."""

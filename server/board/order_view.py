@@ -1,0 +1,56 @@
+"""One order as the board opens it: timeline, packages with their labels, and every scan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.capture import orders
+from server.floor.domain.floor import pick_list_ref
+from server.store import Store
+
+SCANS_SHOWN = 500
+
+
+def order_view(store: Store, ref: str) -> dict[str, Any] | None:
+    """The order (by our id or the shop's), its timeline, labels (ZPL) and scans; None if unknown.
+
+    Scans are those of the order's pick lists, each with the device, the worker signed in
+    and the time it reached the server.
+    """
+    order = orders.get(store, ref)  # AmbiguousOrder propagates
+    if order is None:
+        return None
+    with store.read():
+        lists = [
+            r["pick_list_id"]
+            for r in store.all(
+                "SELECT DISTINCT pick_list_id FROM pick_steps WHERE order_id = ? ORDER BY pick_list_id",
+                (order["id"],),
+            )
+        ]
+        labels = store.all(
+            "SELECT id, tracking, sscc, status, zpl FROM packages WHERE order_id = ? ORDER BY id",
+            (order["id"],),
+        )
+        scans = (
+            store.all(
+                f"""SELECT s.id, s.received_at AS at, d.name AS device, COALESCE(s.worker, d.worker)
+                          AS worker, s.barcode, s.ok, s.code, s.screen, s.offline, s.pick_list_id
+                   FROM scans s JOIN devices d ON d.id = s.device_id
+                   WHERE s.pick_list_id IN ({",".join("?" * len(lists))})
+                   ORDER BY s.id LIMIT ?""",
+                (*lists, SCANS_SHOWN),
+            )
+            if lists
+            else []
+        )
+    for s in scans:
+        s["ok"], s["offline"] = bool(s["ok"]), bool(s["offline"])
+        s["pick_list"] = pick_list_ref(s.pop("pick_list_id"))
+    return {
+        "order": {k: v for k, v in order.items() if k != "timeline"},
+        "timeline": order["timeline"],
+        "pick_lists": [pick_list_ref(i) for i in lists],
+        "labels": labels,
+        "scans": scans,
+    }

@@ -1,0 +1,1 @@
+"""Capture: orders in by REST, CSV import and the shops' webhooks; channels, cancels, geocoding."""

@@ -1,1 +1,0 @@
-"""The sans-IO core: orders, inventory, allocation, routing, tasks, packing, labels."""

@@ -1,0 +1,83 @@
+"""The screen each device should show now, and queuing it as a `state` event."""
+
+from __future__ import annotations
+
+from server.floor import dock, outbox, views
+from server.floor.domain import packing, picking
+from server.floor.domain.floor import pick_list_ref
+from server.inventory import receiving
+from server.inventory.shipments import COMPLETE_ONLY
+from server.store import Store
+from shared import messages as say
+from shared.protocol import DeviceState, StateEvent, dump
+
+WAITING_SHOWN = 30  # totes listed on an idle pack station's screen, oldest first
+
+
+def current_state(store: Store, device_id: int) -> DeviceState:
+    """The device's screen, from what the database says it is doing."""
+    dev = store.one(
+        "SELECT role, warehouse, receiving, logged_in, dock FROM devices WHERE id = ?",
+        (device_id,),
+    )
+    r = receiving.active(dev)
+    if r is not None:
+        return receiving.screen(r)
+    if dock.active(dev) is not None:
+        return dock.screen(store, dev)
+    if dev["role"] == "picker":
+        list_id = views.assigned_list_id(store, device_id)
+        if list_id is None and not dev["logged_in"]:
+            return DeviceState(screen="idle", instruction=say.logged_out_idle())
+        return picking.screen(views.load(store, list_id) if list_id else None)
+    bench = views.bench(store, device_id)
+    return packing.screen(bench, () if bench else waiting_for_packing(store, dev["warehouse"]))
+
+
+def idle_packer_state(store: Store, warehouse: str) -> DeviceState:
+    """The screen of every packer of a warehouse with an empty bench: the same for all."""
+    return packing.screen(None, waiting_for_packing(store, warehouse))
+
+
+def waiting_for_packing(store: Store, warehouse: str) -> tuple[str, ...]:
+    """Totes picked in a warehouse, not yet packed nor on a bench nor held, oldest first."""
+    rows = store.all(
+        f"""SELECT t.tote, t.pick_list_id FROM pick_list_totes t JOIN pick_lists p ON p.id = t.pick_list_id
+           JOIN orders o ON o.id = t.order_id
+           WHERE p.warehouse = ? AND p.status IN ('picked', 'packing')
+           AND NOT (o.waiting > 0 AND {COMPLETE_ONLY})
+           AND t.order_id NOT IN (SELECT order_id FROM packages
+                                  WHERE pick_list_id = p.id AND status = 'confirmed')
+           AND NOT EXISTS (SELECT 1 FROM devices d
+                           WHERE d.pack_list_id = p.id AND d.pack_order_id = t.order_id)
+           ORDER BY p.picked_at, p.id, t.position LIMIT ?""",
+        (warehouse, WAITING_SHOWN),
+    )
+    return tuple(r["tote"] or pick_list_ref(r["pick_list_id"]) for r in rows)
+
+
+def refresh_idle_packers(store: Store, warehouse: str, but: int | None = None) -> list[int]:
+    """Push a fresh screen to connected packers with an empty bench, but one (inside a write).
+
+    Their screen is the same (the totes waiting), so it is drawn once for all of them.
+    """
+    rows = store.all(
+        "SELECT id, receiving, dock FROM devices WHERE role = 'packer' AND warehouse = ? "
+        "AND connected = 1 AND pack_list_id IS NULL AND id IS NOT ?",
+        (warehouse, but),
+    )
+    idle = [r["id"] for r in rows if not r["receiving"] and not r["dock"]]
+    state = idle_packer_state(store, warehouse) if idle else None
+    for device_id in idle:
+        push_state(store, device_id, state=state)
+    return idle
+
+
+def push_state(
+    store: Store, device_id: int, message: str = "", state: DeviceState | None = None
+) -> int:
+    """Queue the device's current screen (or `state`, already drawn) as a `state` event (inside a write)."""
+    state = state or current_state(store, device_id)
+    return outbox.push(
+        store, device_id, "state", dump(StateEvent(seq=0, state=state, message=message))
+    )

@@ -1,0 +1,119 @@
+"""Read models: pick lists and packing benches as the domain sees them."""
+
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+from server.floor.domain.floor import PickList, Step
+from server.floor.domain.packing import Bench, Package
+from server.shipping import boxes
+from server.store import Store
+from shared.protocol import DeviceState
+
+
+def load(store: Store, list_id: int, head: dict | None = None) -> PickList | None:
+    """A pick list with its steps, location and item barcodes (`head`: its row, if read already)."""
+    head = head or store.one(
+        "SELECT id, status, tote, cart_away FROM pick_lists WHERE id = ?", (list_id,)
+    )
+    if head is None:
+        return None
+    # One statement for the steps and their items' barcodes (joined by US, 0x1f).
+    rows = store.all(
+        """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified, ps.put,
+                  l.code AS location, l.barcode AS location_barcode, p.name AS product_name, r.lot,
+                  (SELECT group_concat(barcode, char(31)) FROM
+                     (SELECT barcode FROM product_barcodes b WHERE b.sku = ps.sku ORDER BY barcode))
+                    AS barcodes
+           FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
+           JOIN products p ON p.sku = ps.sku JOIN reservations r ON r.id = ps.reservation_id
+           WHERE ps.pick_list_id = ? ORDER BY ps.seq""",
+        (list_id,),
+    )
+    steps = tuple(
+        Step(
+            step_id=r["id"],
+            seq=r["seq"],
+            order_id=r["order_id"],
+            location=r["location"],
+            location_barcode=r["location_barcode"],
+            sku=r["sku"],
+            product_name=r["product_name"],
+            item_barcodes=tuple(r["barcodes"].split("\x1f") if r["barcodes"] else [r["sku"]]),
+            qty=r["qty"],
+            picked=r["picked"],
+            at_location=bool(r["at_location"]),
+            verified=r["verified"],
+            put=r["put"],
+            lot=r["lot"],
+        )
+        for r in rows
+    )
+    cart = store.all(
+        "SELECT order_id, tote FROM pick_list_totes WHERE pick_list_id = ? ORDER BY position, order_id",
+        (list_id,),
+    )
+    orders = tuple(c["order_id"] for c in cart) or tuple(sorted({s.order_id for s in steps}))
+    totes = {c["order_id"]: c["tote"] for c in cart if c["tote"]}
+    return PickList(
+        head["id"], head["status"], head["tote"], steps, orders, totes, bool(head["cart_away"])
+    )
+
+
+def assigned_list_id(store: Store, device_id: int) -> int | None:
+    """The list a picker is working on."""
+    row = assigned_head(store, device_id)
+    return row["id"] if row else None
+
+
+def assigned_head(store: Store, device_id: int) -> dict | None:
+    """The row of the list a picker is working on (what `load` takes as `head`)."""
+    return store.one(
+        "SELECT id, status, tote, cart_away, version FROM pick_lists WHERE device_id = ? "
+        "AND status = 'assigned' ORDER BY assigned_at LIMIT 1",
+        (device_id,),
+    )
+
+
+# Each picker's last screen, with the list version it was drawn at (see migration
+# 0010_list_version): per store, so every process and test database has its own.
+_screens: WeakKeyDictionary[Store, dict[int, tuple[int, int, DeviceState]]] = WeakKeyDictionary()
+
+
+def cached_screen(store: Store, device_id: int, head: dict) -> DeviceState | None:
+    """The picker's screen as last drawn, if its list has not changed since (by anyone)."""
+    hit = _screens.get(store, {}).get(device_id)
+    if hit is not None and hit[0] == head["id"] and hit[1] == head["version"]:
+        return hit[2]
+    return None
+
+
+def remember_screen(store: Store, device_id: int, list_id: int, state: DeviceState) -> None:
+    """Keep the screen just drawn for the list as it now stands (inside the write that changed it)."""
+    row = store.one("SELECT version FROM pick_lists WHERE id = ?", (list_id,))
+    if row is not None:
+        _screens.setdefault(store, {})[device_id] = (list_id, row["version"], state)
+
+
+def bench(store: Store, device_id: int) -> Bench | None:
+    """What is on a packer's bench: one order's tote from a pick list."""
+    dev = store.one("SELECT pack_list_id, pack_order_id FROM devices WHERE id = ?", (device_id,))
+    if dev is None or dev["pack_list_id"] is None:
+        return None
+    pl = load(store, dev["pack_list_id"])
+    if pl is None:
+        return None
+    order_id = dev["pack_order_id"] or pl.order_ids[0]
+    pkg = store.one(
+        "SELECT id, tracking, status, box, weight_g FROM packages WHERE pick_list_id = ? "
+        "AND order_id = ? AND status != 'confirmed' ORDER BY id DESC LIMIT 1",
+        (pl.list_id, order_id),
+    )
+    package = None
+    if pkg:
+        held = boxes.open_hold(store, pkg["id"])
+        package = Package(
+            pkg["id"], pkg["tracking"], pkg["status"], pkg["box"], pkg["weight_g"], held
+        )
+    goods, box, chosen = boxes.for_bench(store, device_id, pl, order_id)
+    return Bench(pl.for_order(order_id), package, goods, box, chosen, boxes.tolerance())

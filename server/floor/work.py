@@ -1,0 +1,67 @@
+"""Handing open pick lists to free pickers."""
+
+from __future__ import annotations
+
+from server.capture.orders import record
+from server.core.clock import now
+from server.floor import planning
+from server.floor.domain.floor import pick_list_ref
+from server.floor.screens import push_state
+from server.store import Store
+
+
+def assign_next(store: Store, device_id: int, warehouse: str) -> int | None:
+    """Give a picker its next list: a started one, else a fresh cart of the most urgent work (inside a write)."""
+    list_id = planning.next_list(store, device_id, warehouse)
+    if list_id is None:
+        return None
+    store.execute(
+        "UPDATE pick_lists SET status = 'assigned', device_id = ?, assigned_at = ? WHERE id = ?",
+        (device_id, now(), list_id),
+    )
+    for o in store.all(
+        "SELECT DISTINCT order_id FROM pick_steps WHERE pick_list_id = ?", (list_id,)
+    ):
+        record(store, o["order_id"], "picking", "pick_started", pick_list=list_id, device=device_id)
+    return list_id
+
+
+def offer_work(store: Store, warehouse: str) -> list[int]:
+    """Give open lists to a warehouse's connected pickers that have none; returns those given work.
+
+    Runs when work arrives (allocation, receipts, lists given back), not per scan.
+    """
+    given: list[int] = []
+    with store.write():
+        idle = store.all(
+            """SELECT d.id, d.zones FROM devices d
+               WHERE d.warehouse = ? AND d.role = 'picker' AND d.connected = 1 AND d.logged_in = 1
+               AND NOT EXISTS (SELECT 1 FROM pick_lists p WHERE p.device_id = d.id AND p.status = 'assigned')
+               ORDER BY d.last_seen""",
+            (warehouse,),
+        )
+        for dev in idle:
+            if offer_to(store, dev["id"], warehouse) is not None:
+                given.append(dev["id"])
+            elif not dev["zones"]:
+                break  # nothing left that any picker may take
+    return given
+
+
+def work_on_connect(store: Store, device: dict) -> int | None:
+    """A picker that connects idle and logged in gets its next list (inside a write; no event)."""
+    if device["role"] != "picker" or not device["logged_in"]:
+        return None
+    if store.one(
+        "SELECT 1 FROM pick_lists WHERE device_id = ? AND status = 'assigned'", (device["id"],)
+    ):
+        return None
+    return assign_next(store, device["id"], device["warehouse"])
+
+
+def offer_to(store: Store, device_id: int, warehouse: str) -> int | None:
+    """Give one idle picker its next list and queue its new screen (inside a write)."""
+    list_id = assign_next(store, device_id, warehouse)
+    if list_id is not None:
+        push_state(store, device_id, message=f"New pick list {pick_list_ref(list_id)}")
+    return list_id

@@ -1,0 +1,1 @@
+"""Inventory: warehouses, bins, products and stock; receiving; allocation and reservations."""

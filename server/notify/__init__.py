@@ -1,0 +1,1 @@
+"""Telling the shops and the customers: signed webhooks out, shipping e-mails, and their workers."""

@@ -1,0 +1,120 @@
+"""The webhook delivery worker: posts queued order events to the shops, signed, until they take them.
+
+A background greenlet of the server process, apart from the scan path: `record()`
+only INSERTs into the outbox (server/notify/webhooks.py); this worker claims
+due deliveries, posts each with the Standard Webhooks headers (`webhook-id`,
+`webhook-timestamp`, `webhook-signature`, signed by the `standardwebhooks`
+package), and records the outcome: a 2xx is delivered, anything else is retried
+with exponential backoff until the retry window closes, then it is dead. A
+receiver may get a delivery twice (a crash after it answered, before we wrote
+it down), always with the same `webhook-id`: receivers de-duplicate on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+import gevent
+import requests
+from gevent.pool import Pool
+from standardwebhooks import Webhook
+
+from server.config import WebhookSettings
+from server.notify import webhooks
+from server.store import Store
+
+log = logging.getLogger("scanfloor.webhooks")
+USER_AGENT = "scanfloor-webhooks/1"
+
+
+def signed_headers(job: webhooks.Job, at: float) -> dict[str, str]:
+    """The Standard Webhooks headers for one attempt (its own timestamp, the message's id)."""
+    stamp = int(at)
+    signature = Webhook(job.secret).sign(
+        job.msg_id, datetime.fromtimestamp(stamp, UTC), job.payload
+    )
+    return {
+        "webhook-id": job.msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+
+
+class Deliverer:
+    """Claims due deliveries and posts them, a few at a time (one per order and subscription)."""
+
+    def __init__(self, store: Store, settings: WebhookSettings):
+        self.store = store
+        self.settings = settings
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.concurrency)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    @property
+    def lease(self) -> float:
+        """How long a claim holds: past the request's timeout, so a live attempt is never doubled."""
+        return self.settings.timeout_seconds + max(1.0, self.settings.timeout_seconds)
+
+    def run(self) -> None:
+        """Deliver for ever (a background greenlet): claim what the free slots can take, post."""
+        pool = Pool(self.settings.concurrency)
+        while True:
+            claimed = 0
+            try:
+                free = pool.free_count()
+                if free:
+                    for job in webhooks.claim_due(self.store, free, self.lease):
+                        pool.spawn(self.deliver, job)
+                        claimed += 1
+            except Exception:  # keep delivering: one bad pass must not end it
+                log.exception("claiming webhook deliveries failed")
+            gevent.sleep(0 if claimed else self.settings.poll_seconds)
+
+    def run_once(self) -> int:
+        """Claim what is due and post it now, one after another; returns how many (tests, tools)."""
+        jobs = webhooks.claim_due(self.store, self.settings.concurrency, self.lease)
+        for job in jobs:
+            self.deliver(job)
+        return len(jobs)
+
+    def deliver(self, job: webhooks.Job) -> bool:
+        """Post one delivery and write down how it went; True if the receiver took it."""
+        at = time.time()
+        error = None
+        try:
+            with self.session.post(
+                job.url,
+                data=job.payload.encode(),
+                headers=signed_headers(job, at),
+                timeout=self.settings.timeout_seconds,
+                allow_redirects=False,
+                stream=True,
+            ) as resp:
+                if not 200 <= resp.status_code < 300:
+                    snippet = resp.raw.read(200, decode_content=True).decode("utf-8", "replace")
+                    error = f"HTTP {resp.status_code} {snippet}".strip()
+        except requests.RequestException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bad URL or secret: retried and, in the end, dead
+            log.exception("delivery %s failed", job.id)
+            error = f"{type(exc).__name__}: {exc}"
+        s = self.settings
+        try:
+            if error is None:
+                webhooks.delivered(self.store, job, at)
+                return True
+            status = webhooks.failed(
+                self.store, job, at, error,
+                s.retry_base_seconds, s.retry_max_seconds, s.retry_for_seconds,
+            )  # fmt: skip
+        except Exception:  # not written down: the claim lapses and it goes again, same id
+            log.exception("recording delivery %s failed", job.id)
+            return error is None
+        if status == "dead":
+            log.warning("webhook delivery %s to %s is dead: %s", job.id, job.url, error)
+        return False

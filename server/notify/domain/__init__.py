@@ -1,0 +1,1 @@
+"""Notify's pure rules: the words a customer reads."""

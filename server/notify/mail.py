@@ -1,0 +1,136 @@
+"""Telling the customer: the durable outbox of shipping e-mails, and the tracking page's link.
+
+Workflow: when an order's status changes to one the customer hears about (`shipped`,
+`out_for_delivery`, `delivered`, `exception`), `orders.record()` calls `enqueue()` in
+the same transaction: one row per status change (unique on the timeline event), so a
+change that commits always has its mail and one that rolls back has none. The mail
+worker (server/notify/mailer.py) claims due rows, renders them from the order as it is then,
+sends them over SMTP and writes the outcome here. A failed attempt is retried with
+backoff for as long as it takes (nothing is dropped); a mail the server refuses for
+good (a 5xx answer) is kept as `refused`, with the server's words. An order without an
+e-mail address gets a `no_address` row, so the timeline says why no mail went; with
+e-mail turned off (`[email] enabled = false`) rows are written `off` and never sent, so
+turning it on later does not send old news. Nothing here does IO.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from server.config import EmailSettings
+from server.core.clock import now
+from server.store import Store
+
+KINDS: tuple[str, ...] = ("shipped", "out_for_delivery", "delivered", "exception")
+MAIL_STATUSES = ("pending", "sent", "refused", "no_address", "off")
+
+# Set from the server's settings (configure) by the app and the admin CLI.
+SETTINGS: dict[str, Any] = {"enabled": False, "public_base_url": ""}
+
+
+def configure(settings: EmailSettings) -> None:
+    """Take the [email] settings record() and the tracking links need (once per process)."""
+    SETTINGS.update(
+        enabled=settings.enabled,
+        public_base_url=settings.public_base_url,
+        shop_name=settings.shop_name,
+        shop_names=dict(settings.shop_names),
+    )
+
+
+def tracking_url(token: str) -> str:
+    """The public tracking page of the order with this token (absolute if the base is set)."""
+    return f"{SETTINGS['public_base_url'].rstrip('/')}/track/{token}"
+
+
+def enqueue(store: Store, order_id: str, kind: str, event_id: int, at: str) -> None:
+    """Queue the customer's mail for one status change (inside the write that records it)."""
+    store.execute(
+        """INSERT INTO customer_mails (order_id, event_id, kind, recipient, status, next_at,
+                                       created_at)
+           SELECT id, :event, :kind, email,
+                  CASE WHEN email IS NULL THEN 'no_address'
+                       WHEN :enabled THEN 'pending' ELSE 'off' END,
+                  :due, :at
+           FROM orders WHERE id = :order""",
+        {
+            "event": event_id,
+            "kind": kind,
+            "enabled": bool(SETTINGS["enabled"]),
+            "due": time.time(),
+            "at": at,
+            "order": order_id,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One mail claimed for sending."""
+
+    id: int
+    order_id: str
+    event_id: int
+    kind: str
+    recipient: str
+    attempts: int
+
+
+def claim_due(store: Store, limit: int, lease: float) -> list[Job]:
+    """Claim up to `limit` due mails for `lease` seconds (a crashed sender's claim lapses)."""
+    at = time.time()
+    with store.write():
+        rows = store.all(
+            "SELECT id, order_id, event_id, kind, recipient, attempts FROM customer_mails "
+            "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+            (at, limit),
+        )
+        for r in rows:
+            store.execute(
+                "UPDATE customer_mails SET next_at = ? WHERE id = ?", (at + lease, r["id"])
+            )
+    return [Job(**r) for r in rows]
+
+
+def sent(store: Store, job: Job) -> None:
+    """The mail server took it."""
+    with store.write():
+        store.execute(
+            "UPDATE customer_mails SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
+            "last_error = NULL WHERE id = ?",
+            (now(), job.id),
+        )
+
+
+def failed(store: Store, job: Job, error: str, permanent: bool, base: float, cap: float) -> str:
+    """An attempt failed: retry after base * 2^(n-1) seconds (at most cap), or keep it refused
+    when the server refused it for good; returns the mail's status."""
+    attempts = job.attempts + 1
+    status = "refused" if permanent else "pending"
+    delay = min(cap, base * 2 ** (attempts - 1))
+    with store.write():
+        store.execute(
+            "UPDATE customer_mails SET status = ?, attempts = ?, next_at = ?, last_error = ? "
+            "WHERE id = ?",
+            (status, attempts, time.time() + delay, error[:500], job.id),
+        )
+    return status
+
+
+def listing(store: Store, order_id: str) -> list[dict[str, Any]]:
+    """The customer mails of an order, oldest first (inside a read)."""
+    return store.all(
+        "SELECT kind, status, recipient, attempts, last_error, created_at, sent_at "
+        "FROM customer_mails WHERE order_id = ? ORDER BY id",
+        (order_id,),
+    )
+
+
+def counts(store: Store) -> dict[str, int]:
+    """How many customer mails are in each status."""
+    return {
+        r["status"]: r["n"]
+        for r in store.all("SELECT status, COUNT(*) AS n FROM customer_mails GROUP BY status")
+    }

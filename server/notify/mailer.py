@@ -1,0 +1,192 @@
+"""The customer mail worker: sends the queued shipping e-mails over SMTP until they go.
+
+A background greenlet of the server process, like the webhook worker (server/notify/delivery.py):
+`orders.record()` only INSERTs into the outbox (server/notify/mail.py); this worker
+claims due mails, renders each from the order as it is now (Jinja2 templates in
+server/web/templates/mail/, plain text and HTML in one multipart message, with the shop's
+name and the shop's order number), and hands them to the SMTP server named in `[email]`
+(STARTTLS and login when configured). A refused-for-good answer (5xx) keeps the mail as
+`refused`; anything else (server down, timeout, 4xx, a bad login) is retried with
+backoff. Each mail's Message-ID is fixed by its outbox row, so in the one case it can go
+twice (a crash after the server took it, before we wrote that down) the copies are the
+same message and mail clients show it once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+from typing import Any
+
+import gevent
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from server.config import EmailSettings
+from server.notify import customer_view, mail
+from server.notify.domain import customer_words
+from server.store import Store
+
+log = logging.getLogger("scanfloor.mail")
+TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates" / "mail"
+BATCH = 20  # mails sent over one SMTP connection
+
+SUBJECTS = {
+    "shipped": "{shop}: your order {number} has shipped",
+    "out_for_delivery": "{shop}: your order {number} is out for delivery",
+    "delivered": "{shop}: your order {number} was delivered",
+    "exception": "{shop}: a problem with the delivery of order {number}",
+}
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+class Permanent(Exception):
+    """The mail server refused the mail for good (a 5xx answer)."""
+
+
+def render(kind: str, view: dict[str, Any], detail: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of one customer mail."""
+    context = {
+        **view,
+        "kind": kind,
+        "problem": customer_words.exception_words(detail.get("reason"))
+        if kind == "exception"
+        else "",
+    }
+    subject = SUBJECTS[kind].format(shop=view["shop"], number=view["number"])
+    text = _env.get_template(f"{kind}.txt").render(context)
+    html = _env.get_template(f"{kind}.html").render({**context, "subject": subject})
+    return subject, text, html
+
+
+def compose(store: Store, job: mail.Job, settings: EmailSettings) -> EmailMessage:
+    """The message for one queued mail, from the order as it is now."""
+    view = customer_view.by_order(store, job.order_id)
+    if view is None:
+        raise Permanent(f"order {job.order_id} is gone")
+    event = store.one("SELECT detail FROM order_events WHERE id = ?", (job.event_id,))
+    detail = json.loads(event["detail"]) if event else {}
+    subject, text, html = render(job.kind, view, detail)
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = formataddr((view["shop"], settings.sender))
+    msg["To"] = job.recipient
+    domain = settings.sender.rpartition("@")[2] or "localhost"
+    # Fixed by the outbox row: a second copy after a crash is the same message.
+    msg["Message-ID"] = make_msgid(idstring=f"mail{job.id}.{job.order_id}", domain=domain)
+    msg["X-Scanfloor-Order"] = job.order_id
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def _permanent(exc: Exception) -> bool:
+    """Whether an SMTP failure refuses this mail for good: a 5xx to its recipient or its
+    content. A refused sender or login is our configuration's fault: retried until fixed."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    return isinstance(exc, Permanent)
+
+
+class Mailer:
+    """Claims due customer mails and sends them, a batch per SMTP connection."""
+
+    def __init__(self, store: Store, settings: EmailSettings):
+        self.store = store
+        self.settings = settings
+        self.sent = 0  # mails the SMTP server took since start (tools, the demo)
+
+    @property
+    def lease(self) -> float:
+        """How long a claim holds: past a whole batch's timeouts, so no live send is doubled."""
+        return self.settings.timeout_seconds * (BATCH + 2) + 5
+
+    def run(self) -> None:
+        """Send for ever (a background greenlet)."""
+        while True:
+            n = 0
+            try:
+                n = self.run_once()
+            except Exception:  # keep sending: one bad pass must not end it
+                log.exception("sending customer mails failed")
+            gevent.sleep(0 if n else self.settings.poll_seconds)
+
+    def run_once(self) -> int:
+        """Claim what is due and send it now; returns how many were claimed (tests, tools)."""
+        jobs = mail.claim_due(self.store, BATCH, self.lease)
+        if jobs:
+            self.send(jobs)
+        return len(jobs)
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        try:
+            if s.starttls:
+                context = ssl.create_default_context(cafile=s.ca_file or None)
+                smtp.starttls(context=context)
+            if s.username:
+                smtp.login(s.username, s.password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, jobs: list[mail.Job]) -> None:
+        """Send the claimed mails over one connection, writing down each outcome.
+
+        When the SMTP server cannot be reached (or refuses the TLS or the login), the rest of
+        the batch is not tried: each is written down as failed with that error, to retry."""
+        s = self.settings
+        smtp: smtplib.SMTP | None = None
+        try:
+            for i, job in enumerate(jobs):
+                try:
+                    msg = compose(self.store, job, s)
+                except Exception as exc:  # an order we cannot render: retried, said in the log
+                    self._failed(job, exc)
+                    continue
+                if smtp is None:
+                    try:
+                        smtp = self._connect()
+                    except Exception as exc:
+                        for rest in jobs[i:]:
+                            self._failed(rest, exc)
+                        return
+                try:
+                    smtp.send_message(msg)
+                except Exception as exc:
+                    if not isinstance(exc, smtplib.SMTPResponseException):
+                        # The connection is in doubt: drop it, the next mail opens another.
+                        smtp.close()
+                        smtp = None
+                    self._failed(job, exc)
+                    continue
+                mail.sent(self.store, job)
+                self.sent += 1
+        finally:
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+
+    def _failed(self, job: mail.Job, exc: Exception) -> None:
+        s = self.settings
+        error = f"{type(exc).__name__}: {exc}"
+        status = mail.failed(
+            self.store, job, error, _permanent(exc), s.retry_base_seconds, s.retry_max_seconds
+        )
+        log.warning("customer mail %s (%s): %s, %s", job.id, job.kind, error, status)

@@ -1,0 +1,1 @@
+"""People: users and passwords, API keys and device tokens, the audit log."""

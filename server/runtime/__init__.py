@@ -1,0 +1,1 @@
+"""Running the server: the serving process, WSGI, HTTP tuning, clusters, metrics, logs, process registry."""

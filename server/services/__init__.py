@@ -1,1 +1,0 @@
-"""Use cases: each opens a transaction, calls the domain, stores the result."""

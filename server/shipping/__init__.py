@@ -1,0 +1,1 @@
+"""Shipping: boxes, packages and their labels, carriers, close-out manifests, tracking events."""

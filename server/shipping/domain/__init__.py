@@ -1,0 +1,1 @@
+"""Shipping's pure rules: box choice, carriers and rates, shipping labels, tracking statuses."""
