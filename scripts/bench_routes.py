@@ -169,7 +169,7 @@ def section(command: str, lists: int, seed: int, body: str) -> str:
             f"{', '.join(map(str, SIZES))} lines at uniformly random bays, {lists} lists per "
             f"layout and size (seed {seed}). Gap and saving are averaged over lists; the "
             "optimum is Ratliff & Rosenthal's exact dynamic programme (`optimal`), checked "
-            "against brute force in tests/server/test_routing.py. `best_route` is what "
+            "against brute force in tests/server/floor/test_routing.py. `best_route` is what "
             "planning uses.",
             "",
             "Every length is `route_length`: the shortest walk through the stops in the "

@@ -16,7 +16,7 @@ from server.core.schemas import CatalogueIn
 from server.inventory import catalogue as catalogue_service
 from server.store import open_store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "docs" / "examples"
 CSV_CATALOGUE = ["warehouses.csv", "locations.csv", "products.csv", "stock.csv"]
 # What a catalogue puts in the database, in a form two imports can be compared by.

@@ -1,7 +1,7 @@
 """No over-promising, ever: a Hypothesis state machine over receive / order / allocate / pick /
 short / cancel / ship / put away, checking the stock invariants after every step.
 
-`HYPOTHESIS_PROFILE=long pytest tests/server/test_allocation_stateful.py` runs it much longer.
+`HYPOTHESIS_PROFILE=long pytest tests/server/inventory/test_allocation_stateful.py` runs it much longer.
 """
 
 from __future__ import annotations

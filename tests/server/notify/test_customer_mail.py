@@ -255,7 +255,7 @@ def test_starttls_and_login(store, catalogue, tls_files, tmp_path):
 
 def test_the_app_hands_its_email_settings_to_the_outbox(settings):
     """create_app sets what record() needs; the worker itself runs only when serving under
-    gevent (tests/e2e/test_customer_tracking.py)."""
+    gevent (tests/e2e/shipping/test_customer_tracking.py)."""
     app, _ = create_app(settings)
     try:
         assert "scanfloor.mailer" not in app.extensions

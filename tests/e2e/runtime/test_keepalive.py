@@ -66,7 +66,7 @@ def gunicorn_server(tmp_path) -> Iterator[Callable[[Path], str]]:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-k", worker, "-w", "1"]
                 + ["-b", f"127.0.0.1:{port}", "server.runtime.wsgi:app"],
-                cwd=Path(__file__).resolve().parents[2],
+                cwd=Path(__file__).resolve().parents[3],
                 env={**os.environ, "SCANFLOOR_DATA_DIR": str(data_dir)},
                 stdout=log,
                 stderr=subprocess.STDOUT,

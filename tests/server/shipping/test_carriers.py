@@ -158,7 +158,7 @@ def test_the_local_label_shows_the_zone_and_still_scans(local, dpi):
 def test_the_shipped_config_is_the_built_in_defaults(monkeypatch):
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "config" / "server.toml"
+    path = Path(__file__).resolve().parents[3] / "config" / "server.toml"
     monkeypatch.setenv("SCANFLOOR_CONFIG", str(path))
     settings = Settings()
     assert settings.carriers == {"local": CarrierSettings()}

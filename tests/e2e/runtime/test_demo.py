@@ -24,7 +24,7 @@ from server.config import EmailSettings
 from server.notify import mail
 from server.store import open_store
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.e2e
 SCANFLOOR = str(Path(sys.executable).parent / "scanfloor")  # the installed entry point
 

@@ -36,7 +36,7 @@ from server.runtime import cluster
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCANFLOOR = Path(sys.executable).parent / "scanfloor"
 PICKERS = ("picker-a", "picker-w", "picker-r", "picker-n")
 

@@ -111,7 +111,7 @@ def test_the_shipped_config_has_boxes():
     import tomllib
     from pathlib import Path
 
-    cfg = tomllib.loads((Path(__file__).parents[2] / "config" / "server.toml").read_text())
+    cfg = tomllib.loads((Path(__file__).parents[3] / "config" / "server.toml").read_text())
     settings = Settings.model_validate(cfg)
     assert [b.code for b in settings.boxes] == ["S", "M", "L"]
     assert settings.packing.weight_tolerance_g == 50

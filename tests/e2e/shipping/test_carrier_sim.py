@@ -26,7 +26,7 @@ from server.people import auth
 from server.store import open_store
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 CARRIED = ["order.in_transit", "order.out_for_delivery", "order.delivered"]
 CARRIED += ["order.exception", "order.returned"]
