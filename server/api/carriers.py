@@ -10,7 +10,7 @@ from server.api import models as m
 from server.api.errors import ApiError
 from server.api.table import Route
 from server.core.schemas import CloseoutIn, HandoverIn
-from server.floor import dock
+from server.floor import dock, screens
 from server.shipping import carriers, manifests
 from server.store import Store
 
@@ -36,7 +36,7 @@ def _manifest(carrier: str, manifest_id: int) -> dict[str, Any]:
 def _tell_the_dock(carrier: str, warehouse: str) -> None:
     """The dock's screens show what is left to load: draw them again; the board too."""
     with _store().write():
-        ids = dock.refresh(_store(), carrier, warehouse)
+        ids = screens.refresh_docks(_store(), carrier, warehouse)
     hub = current_app.extensions.get("scanfloor.hub")
     if hub is not None:
         for device_id in ids:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from server.cli.main import open_db, settings_options
+from server.cli.options import open_db, settings_options
 from server.config import Settings
-from server.floor import dock
+from server.floor import screens
 from server.shipping import carriers, manifests
 
 
@@ -45,7 +45,7 @@ def closeout(
         except manifests.NothingToClose as exc:
             raise click.ClickException(str(exc)) from None
         with store.write():  # pack stations loading this truck see the new count when they next
-            dock.refresh(store, carrier, warehouse)  # hear from the server
+            screens.refresh_docks(store, carrier, warehouse)  # hear from the server
         found = manifests.get(store, manifest_id)
     finally:
         store.close()

@@ -29,7 +29,7 @@ from shared.commands import carrier_card
 from shared.picking import Verdict
 from shared.protocol import DeviceState, Expect, Progress
 
-__all__ = ["active", "carrier_card", "finish", "refresh", "scan", "screen", "start"]
+__all__ = ["active", "carrier_card", "finish", "scan", "screen", "start"]
 
 
 def active(device: dict) -> dict[str, Any] | None:
@@ -174,22 +174,3 @@ def finish(store: Store, device: dict) -> str:
     ids = manifests.open_manifests(store, d["carrier"], device["warehouse"])
     result = manifests.handover(store, ids, device["id"])
     return say.dock_handed_over(result["loaded"], result["missing"])
-
-
-def refresh(store: Store, carrier: str, warehouse: str) -> list[int]:
-    """Push a fresh screen to the connected pack stations loading the carrier's truck in a
-    warehouse (a close-out or a hand-over changed what they load); inside a write."""
-    from server.floor.screens import push_state  # screens imports this module
-
-    ids = [
-        r["id"]
-        for r in store.all(
-            "SELECT id, dock FROM devices WHERE role = 'packer' AND warehouse = ? "
-            "AND connected = 1 AND dock IS NOT NULL",
-            (warehouse,),
-        )
-        if json.loads(r["dock"]).get("carrier") == carrier
-    ]
-    for device_id in ids:
-        push_state(store, device_id)
-    return ids

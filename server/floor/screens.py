@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from server.floor import dock, outbox, views
 from server.floor.domain import packing, picking
 from server.floor.domain.floor import pick_list_ref
@@ -81,3 +83,20 @@ def push_state(
     return outbox.push(
         store, device_id, "state", dump(StateEvent(seq=0, state=state, message=message))
     )
+
+
+def refresh_docks(store: Store, carrier: str, warehouse: str) -> list[int]:
+    """Push a fresh screen to the connected pack stations loading the carrier's truck in a
+    warehouse (a close-out or a hand-over changed what they load); inside a write."""
+    ids = [
+        r["id"]
+        for r in store.all(
+            "SELECT id, dock FROM devices WHERE role = 'packer' AND warehouse = ? "
+            "AND connected = 1 AND dock IS NOT NULL",
+            (warehouse,),
+        )
+        if json.loads(r["dock"]).get("carrier") == carrier
+    ]
+    for device_id in ids:
+        push_state(store, device_id)
+    return ids

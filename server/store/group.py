@@ -14,23 +14,29 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeVar
 
 import gevent
 from gevent.event import AsyncResult, Event
-
-if TYPE_CHECKING:
-    from server.store.db import Store
 
 log = logging.getLogger("scanfloor.store")
 T = TypeVar("T")
 MAX_BATCH = 256  # jobs in one transaction: bounds how long the loop is held at once
 
 
+class Writable(Protocol):
+    """What a group needs of the store: its connection and its write transaction."""
+
+    conn: sqlite3.Connection
+
+    def write(self) -> AbstractContextManager[Any]: ...
+
+
 class GroupWriter:
     """Runs write jobs submitted by many greenlets in shared transactions."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Writable):
         self.store = store
         self._jobs: list[tuple[Callable[[], Any], AsyncResult]] = []
         self._wake = Event()
