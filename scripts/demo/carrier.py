@@ -25,7 +25,7 @@ from scripts.demo.stages import Stage
 from server.notify import webhooks
 
 if TYPE_CHECKING:
-    from scripts.demo.run import Floor
+    from scripts.demo.floor import Floor
 
 CARRIER = "local"
 PAUSE = 0.5  # seconds between the carrier's rounds

@@ -20,7 +20,7 @@ from scripts.demo.stages import Stage
 from scripts.mail_sink import MailSink, free_port
 
 if TYPE_CHECKING:
-    from scripts.demo.run import Floor
+    from scripts.demo.floor import Floor
 
 SHOP_NAME = "Demo Shop"  # the shop's name in the mails and on the tracking page
 # The mail worker's pace, short enough for the demo (the defaults poll every 2 s and wait

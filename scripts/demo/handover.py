@@ -27,7 +27,7 @@ from scripts.demo import seed
 from scripts.demo.stages import Stage
 
 if TYPE_CHECKING:
-    from scripts.demo.run import Floor
+    from scripts.demo.floor import Floor
 
 CARRIER = "local"
 EVERY_SECONDS = 2.0  # how often the dock closes out what is packed

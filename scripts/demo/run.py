@@ -28,10 +28,7 @@ import sqlite3
 import statistics
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
 
 from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
@@ -39,6 +36,7 @@ from scripts.demo import procs, seed
 from scripts.demo import shopify as shop
 from scripts.demo.carrier import Carrier
 from scripts.demo.customer_mail import CustomerMail
+from scripts.demo.floor import SUPERVISOR, Floor, Outage, carries
 from scripts.demo.handover import HandOver
 from scripts.demo.stages import ShopWebhooks, Stage, status_changes
 from server.capture import channels
@@ -63,79 +61,11 @@ SHIPPED = ("shipped", "in_transit", "out_for_delivery", "delivered", "exception"
 DELIVERED = "delivered"
 
 
-SUPERVISOR = "supervisor"  # the board's log-in the demo makes (role supervisor)
-
-
 def stages(seed_value: int = 7) -> list[Stage]:
     """What runs beside the floor, in this order (see scripts/demo/stages.py): the shop's
     receiver, the dock hand-over (busy `packed`), the local carrier's simulator (busy
     until delivered) and the customers' SMTP server."""
     return [ShopWebhooks(), HandOver(), Carrier(seed_value), CustomerMail()]
-
-
-def carries(floor: Floor, status: str) -> bool:
-    """Whether a stage of this run takes orders on from `status` (it is in its `busy`)."""
-    return any(status in stage.busy for stage in floor.stages)
-
-
-@dataclass
-class Outage:
-    device: str
-    mode: str
-    seconds: float
-    started: float = 0.0
-    ended: float = 0.0
-
-
-@dataclass
-class Floor:
-    out: Path
-    port: int = 0
-    server: object = None
-    devices: list = field(default_factory=list)
-    printers: list[ZplPrinterSim] = field(default_factory=list)
-    proxies: dict[str, NetProxy] = field(default_factory=dict)
-    outages: list[Outage] = field(default_factory=list)
-    stopping: threading.Event = field(default_factory=threading.Event)
-    stages: list[Stage] = field(default_factory=list)
-    api: requests.Session = field(default_factory=requests.Session)  # with the API key
-    placed: list[shop.Placed] = field(default_factory=list)
-    password: str = ""  # the supervisor's, for the board
-
-    @property
-    def login(self) -> str:
-        return f"log in as {SUPERVISOR} / {self.password}"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def order(self, order_id: str) -> dict:
-        """One order with its timeline, from `GET /api/orders/<id>`."""
-        resp = self.api.get(f"{self.base}/api/orders/{order_id}", timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-
-    def shop_numbers(self, status: str) -> list[str]:
-        """The shop numbers (#1043) of the orders in a status, from `GET /api/orders`."""
-        resp = self.api.get(
-            f"{self.base}/api/orders", params={"status": status, "limit": 1000}, timeout=10
-        )
-        resp.raise_for_status()
-        return sorted(o["shop_number"] or o["id"] for o in resp.json()["orders"])
-
-    def stop(self) -> None:
-        self.stopping.set()
-        for stage in self.stages:
-            stage.stop()
-        for proc in self.devices:
-            procs.stop(proc)
-        if self.server is not None:
-            procs.stop(self.server)
-        for p in self.printers:
-            p.stop()
-        for proxy in self.proxies.values():
-            proxy.stop()
 
 
 def _toml(device: dict) -> str:

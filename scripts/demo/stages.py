@@ -42,7 +42,7 @@ from scripts.demo.receiver import ShopReceiver
 from server.notify import webhooks
 
 if TYPE_CHECKING:
-    from scripts.demo.run import Floor
+    from scripts.demo.floor import Floor
 
 
 class Stage:

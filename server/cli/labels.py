@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from server.cli.main import open_db, settings_options
+from server.cli.options import open_db, settings_options
 from server.config import Settings
 from server.floor.domain import floor_labels
 from server.floor.domain.floor_labels import FloorLabel

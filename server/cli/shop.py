@@ -7,7 +7,7 @@ import sys
 import click
 
 from server.capture import channels
-from server.cli.main import open_db, settings_options
+from server.cli.options import open_db, settings_options
 from server.config import Settings
 from server.notify import webhooks
 

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from server.cli.main import _table, open_db, settings_options
+from server.cli.options import open_db, settings_options, table
 from server.config import Settings
 from server.people import users
 
@@ -62,7 +62,7 @@ def user_list(settings: Settings) -> None:
         rows = users.list_users(store)
     finally:
         store.close()
-    _table(
+    table(
         ["name", "role", "created", "password changed"],
         [[r["name"], r["role"], r["created_at"][:16], r["password_changed_at"][:16]] for r in rows],
     )
