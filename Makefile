@@ -83,6 +83,7 @@ demo-serve: setup
 
 test: setup
 	$(BIN)/ruff check server device shared scripts tests
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 # Benchmarks print figures and write them into docs/benchmarks.md (not timed tests).
@@ -105,6 +106,7 @@ bench-cluster: setup
 
 lint:
 	$(BIN)/ruff check server device shared scripts tests
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check server device shared scripts tests
 
 fmt:
