@@ -392,7 +392,7 @@ def test_the_rest_page_renders_every_operation_and_schema(tmp_path):
     assert len(doc["paths"]) >= 30
     for path, methods in doc["paths"].items():
         for method, op in methods.items():
-            block = page[page.index(f"### `{method.upper()} {path}`") :].split("\n### ")[0]
+            block = page[page.index(f"#### `{method.upper()} {path}`") :].split("\n#### ")[0]
             assert op["summary"] in block, (method, path)
             for status in op["responses"]:
                 assert f"\n| {status} | " in block, (method, path, status)

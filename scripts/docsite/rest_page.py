@@ -107,7 +107,7 @@ def _body(content: dict[str, Any]) -> str:
 
 
 def operation(method: str, path: str, op: dict[str, Any]) -> list[str]:
-    out = [f"### `{method.upper()} {path}`", "", f"**{op.get('summary', '')}**", ""]
+    out = [f"#### `{method.upper()} {path}`", "", f"**{op.get('summary', '')}**", ""]
     if op.get("description"):
         out += [inspect.cleandoc(op["description"]), ""]
     if "x-required-scope" not in op:
@@ -156,10 +156,11 @@ def render(doc: dict[str, Any]) -> str:
         group = "/" + "/".join(path.strip("/").split("/")[:2])
         for method, op in methods.items():
             groups.setdefault(group, []).extend(operation(method, path, op))
-    out = [f"OpenAPI {doc['openapi']}, {doc['info']['title']} {doc['info']['version']}: "
-           f"{sum(len(m) for m in doc['paths'].values())} operations.", ""]  # fmt: skip
+    count = sum(len(m) for m in doc["paths"].values())
+    title = f"{doc['info']['title']} {doc['info']['version']}"
+    out = ["## Operations", "", f"OpenAPI {doc['openapi']}, {title}: {count} operations.", ""]
     for group, lines in groups.items():
-        out += [f"## `{group}`", "", *lines]
+        out += [f"### `{group}`", "", *lines]
     out += ["## Schemas", ""]
     for name, schema in doc["components"]["schemas"].items():
         out += schema_section(name, schema)
