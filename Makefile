@@ -84,7 +84,7 @@ demo-serve: setup
 test: setup
 	$(BIN)/ruff check server device shared scripts tests
 	$(BIN)/lint-imports --no-cache
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest -q
 
 # The docs site (MkDocs Material, mkdocs.yml): docs/*.md, with the configuration and REST

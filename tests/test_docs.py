@@ -282,6 +282,8 @@ def test_the_make_targets_build_the_docs_site_strictly():
     make = (ROOT / "Makefile").read_text()
     test = make[make.index("\ntest: ") :].split("\n\n")[0]
     assert test.index("lint-imports") < test.index("mkdocs build --strict") < test.index("pytest")
+    # --quiet would hide the warnings, and with them what --strict fails on.
+    assert "--quiet" not in test and "-q " not in test.split("mkdocs build")[1].split("\n")[0]
     assert "\ndocs: " in make and "\ndocs-serve: " in make
     assert "--dev-addr $(DOCS_ADDR)" in make and "DOCS_ADDR ?= 127.0.0.1:" in make
     site = (ROOT / "mkdocs.yml").read_text()
