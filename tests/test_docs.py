@@ -311,11 +311,14 @@ def _models(model, path=()):
                 yield from _models(inner, tuple(sub))
 
 
-def test_every_setting_is_described():
+@pytest.mark.parametrize("model", ["server", "device"])
+def test_every_setting_is_described(model):
+    from device.config import DeviceSettings
     from server.config import Settings
 
-    leaves = [(key, f) for key, f in _models(Settings) if f.annotation is not None]
-    assert len(leaves) >= 60
+    settings, least = {"server": (Settings, 60), "device": (DeviceSettings, 15)}[model]
+    leaves = [(key, f) for key, f in _models(settings) if f.annotation is not None]
+    assert len(leaves) >= least
     missing = [key for key, f in leaves if not (f.description or "").strip() and not _is_table(f)]
     assert missing == [], "describe these in server/config.py (a string under the field)"
 
@@ -344,6 +347,22 @@ def test_the_configuration_page_has_every_setting_with_its_default_and_variable(
     assert "| `http.port` | int | `8800` | `SCANFLOOR_HTTP__PORT` |" in page
     assert '| `email.from` | str | `"shop@example.com"` | `SCANFLOOR_EMAIL__FROM` |' in page
     assert '| `secret_key` | str | `"change-me"` | `SCANFLOOR_SECRET_KEY` |' in page
+
+
+def test_the_configuration_page_has_every_device_setting():
+    from device.config import DeviceSettings
+    from scripts.docsite import config_page
+
+    assert config_page.DEVICE_MARKER in (DOCS / "configuration.md").read_text()
+    page = config_page.render_device()
+    assert "environment variable" not in page  # a device reads none
+    for key, field in _models(DeviceSettings, ("device",)):
+        if _is_table(field):
+            assert f"### `[{key}]`" in page, key
+        else:
+            assert f"| `{key}` | " in page, key
+    assert '| `device.screen` | str, matches `^(tty|plain|none)$` | `"tty"` |' in page
+    assert "| `device.token` | str, at least 8 characters | required |" in page
 
 
 def test_every_variable_on_the_configuration_page_sets_its_setting(monkeypatch, tmp_path):

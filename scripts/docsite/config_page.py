@@ -1,4 +1,4 @@
-"""docs/configuration.md's tables, made from the settings model in server/config.py.
+"""docs/configuration.md's tables, made from the settings models (server/config.py, device/config.py).
 
 Every setting with its TOML key, type, default, environment variable and description (the
 string under the field in server/config.py). The docs site puts them in at build time
@@ -21,11 +21,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
+from device.config import DeviceSettings
 from server.config import Settings
 
 PREFIX = Settings.model_config["env_prefix"]
 NESTED = Settings.model_config["env_nested_delimiter"]
 MARKER = "<!-- generated: settings -->"
+DEVICE_MARKER = "<!-- generated: device settings -->"
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,14 @@ def _describe(field: FieldInfo) -> str:
     return " ".join((field.description or "").split())
 
 
-def settings(model: type[BaseModel] = Settings, path: tuple[str, ...] = ()) -> list[Setting]:
-    """Every key of `model`, depth first, tables after the keys they sit beside."""
+def settings(
+    model: type[BaseModel] = Settings, path: tuple[str, ...] = (), env: bool = True
+) -> list[Setting]:
+    """Every key of `model`, depth first, tables after the keys they sit beside; `env`: the
+    model reads environment variables (the server's settings do, a device's do not)."""
     keys: list[Setting] = []
     tables: list[Setting] = []
-    in_list = "[]" in "".join(path)
+    in_list = "[]" in "".join(path) or not env
     for name, field in model.model_fields.items():
         key = field.alias or name
         here = (*path, key)
@@ -125,13 +130,13 @@ def settings(model: type[BaseModel] = Settings, path: tuple[str, ...] = ()) -> l
         row = Setting(dotted, section, _type(ann), _default(field), env, _describe(field))
         row = Setting(**{**row.__dict__, "type": ", ".join([row.type, *_bounds(field)])})
         if _model(ann):
-            tables += settings(ann, here)
+            tables += settings(ann, here, env)
         elif origin is dict and _model(args[1]):
             keys.append(row)
-            tables += settings(args[1], (*here, _placeholder(key)))
+            tables += settings(args[1], (*here, _placeholder(key)), env)
         elif origin is list and _model(args[0]):
             keys.append(row)
-            tables += settings(args[0], (*here, "[]"))
+            tables += settings(args[0], (*here, "[]"), env)
         else:
             keys.append(row)
     return keys + tables
@@ -160,9 +165,18 @@ def _cell(text: str) -> str:
 
 
 def render() -> str:
-    """The settings as Markdown: one table per TOML table."""
-    rows = settings()
-    docs = _table_docs()
+    """The server's settings as Markdown: one table per TOML table."""
+    return _tables(settings(), _table_docs(), env=True)
+
+
+def render_device() -> str:
+    """A device's settings (`[device]` in config/device.toml) as Markdown."""
+    docs = {"device": " ".join((DeviceSettings.__doc__ or "").split())}
+    docs |= _table_docs(DeviceSettings, ("device",))
+    return _tables(settings(DeviceSettings, ("device",), env=False), docs, env=False)
+
+
+def _tables(rows: list[Setting], docs: dict[str, str], env: bool) -> str:
     out: list[str] = []
     for section in dict.fromkeys(r.section for r in rows):
         title = "Top level" if not section else (
@@ -171,13 +185,14 @@ def render() -> str:
         out += [f"### {title}", ""]
         if docs.get(section):
             out += [docs[section], ""]
-        out += [
-            "| key | type | default | environment variable | description |",
-            "|---|---|---|---|---|",
-        ]
+        head = ["key", "type", "default", *(["environment variable"] if env else []), "description"]
+        out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in (r for r in rows if r.section == section):
-            env = f"`{r.env}`" if r.env else f"in `SCANFLOOR_{section.upper()}` (JSON)"
-            cells = (f"`{r.key}`", r.type, r.default, env, r.description)
+            cells = [f"`{r.key}`", r.type, r.default, r.description]
+            if env:
+                cells.insert(
+                    3, f"`{r.env}`" if r.env else f"in `SCANFLOOR_{section.upper()}` (JSON)"
+                )
             out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -1,7 +1,8 @@
 """MkDocs hooks (mkdocs.yml `hooks:`): the pages made from the code, put in at build time.
 
-docs/configuration.md holds `<!-- generated: settings -->` where the settings tables go,
-made from server/config.py; docs/rest.md holds `<!-- generated: rest -->` where the REST
+docs/configuration.md holds `<!-- generated: settings -->` and
+`<!-- generated: device settings -->` where the settings tables go, made from
+server/config.py and device/config.py; docs/rest.md holds `<!-- generated: rest -->` where the REST
 reference goes, rendered from the app's own /api/openapi.json.
 """
 
@@ -20,6 +21,8 @@ from scripts.docsite import config_page, rest_page  # noqa: E402
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ANN001 (mkdocs' types)
     if config_page.MARKER in markdown:
         markdown = markdown.replace(config_page.MARKER, config_page.render())
+    if config_page.DEVICE_MARKER in markdown:
+        markdown = markdown.replace(config_page.DEVICE_MARKER, config_page.render_device())
     if rest_page.MARKER in markdown:
         markdown = markdown.replace(
             rest_page.MARKER, rest_page.render(rest_page.openapi_document())
