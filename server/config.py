@@ -82,6 +82,9 @@ class CarrierSettings(BaseModel):
     kind: Literal["local"] = "local"
     title: str = Field("SCANFLOOR LOCAL", min_length=1, max_length=40)
     tracking_prefix: str = Field("SF", pattern="^[A-Z]{1,4}$")
+    # The day's last hand-over to this carrier (HH:MM, the server's local time): the board
+    # counts down to it.
+    cutoff: str = Field("16:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     # The shared secret the carrier signs its tracking events with (Standard Webhooks:
     # whsec_ + base64 of 24 to 64 random bytes). Unset or empty: the carrier cannot post events.
     events_secret: str | None = None
