@@ -146,10 +146,11 @@ def test_cards_counters_and_tablet_layout(board):
     assert clipped[0] <= clipped[1] + 1 and clipped[2] <= clipped[3], clipped
 
 
-def test_devices_actions_and_the_order_drawer(board):
+def test_devices_actions_and_the_order_drawer(board, tmp_path):
     from playwright.sync_api import expect
 
     page, base, ids, store, tokens = board
+    shots = tmp_path
     # Idle devices that are off raise no alarm; nothing red at the top.
     rows = page.locator("#devices tbody tr")
     expect(rows).to_have_count(2)
@@ -213,6 +214,12 @@ def test_devices_actions_and_the_order_drawer(board):
     expect(drawer.locator(".timeline")).to_contain_text(
         "Packed and labelled: tracking SF0000000420"
     )
+    overlaps = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.timeline li')).filter(li =>
+             li.querySelector('.seen').getBoundingClientRect().right >
+             li.querySelector('.says').getBoundingClientRect().left).length"""
+    )
+    assert overlaps == 0, "a time runs into its sentence"
     text = drawer.locator(".timeline").text_content()
     assert "{" not in text and not re.search(r"\d{4}-\d\d-\d\dT", text), text
     # The label is a picture drawn from its ZPL, not the ZPL.
@@ -222,10 +229,18 @@ def test_devices_actions_and_the_order_drawer(board):
     expect(img).to_have_js_property("naturalHeight", 1218)
     expect(drawer.locator("pre.zpl")).to_have_count(0)
     assert "^XA" not in drawer.text_content()
+    page.screenshot(path=str(shots / "drawer-1440.png"))
     wide = page.evaluate(
         "() => { const b = document.getElementById('drawer-body'); return [b.scrollWidth, b.clientWidth]; }"
     )
     assert wide[0] <= wide[1], f"the drawer is cut off at the right: {wide}"
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.screenshot(path=str(shots / "drawer-768.png"))
+    wide = page.evaluate(
+        "() => { const b = document.getElementById('drawer-body'); return [b.scrollWidth, b.clientWidth]; }"
+    )
+    assert wide[0] <= wide[1], f"the drawer is cut off at 768 px: {wide}"
+    print(f"drawer screenshots: {shots}")
 
 
 def test_charts_fit_the_data_and_an_empty_board_says_how_to_put_work_on_it(
