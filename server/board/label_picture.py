@@ -139,5 +139,5 @@ def render_png(zpl: str) -> bytes:
                     draw.rectangle([x, y, x + w - 1, y + h - 1], outline=0, width=t)
             s.field = _Field()
     out = io.BytesIO()
-    image.save(out, "PNG", optimize=True)
+    image.save(out, "PNG", compress_level=1)  # fast; a label is mostly white and stays small
     return out.getvalue()
