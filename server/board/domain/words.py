@@ -60,8 +60,9 @@ def _value(key: str, value: Any) -> str | None:
         return None
     if key == "pick_list" and isinstance(value, int):
         return pick_list_ref(value)
-    if key == "place" and isinstance(value, dict):
-        return ", ".join(str(v) for v in value.values() if v) or None
+    if key == "place" and isinstance(value, dict):  # words only: no coordinates
+        words = [v for v in value.values() if isinstance(v, str) and v.strip()]
+        return ", ".join(words) or None
     if isinstance(value, float):
         return f"{value:g}"
     return str(value).replace("_", " ")

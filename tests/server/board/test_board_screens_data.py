@@ -88,6 +88,10 @@ def test_the_timeline_reads_as_sentences():
     assert sentence("delivered", "delivered", {"place": {"city": "Springfield"}}) == (
         "Delivered: at Springfield"
     )
+    place = {"city": "Chicago", "country": "US", "lat": 41.88, "lon": -87.63, "note": "porch"}
+    assert sentence("delivered", "delivered", {"place": place}) == (
+        "Delivered: at Chicago, US, porch"
+    )
     assert sentence("some_new_event", "x", {}) == "Some new event"
 
 
