@@ -163,6 +163,16 @@ def label_picture(package_id: int) -> Response:
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
+@bp.get("/counts")
+@roles_required(*SUPERVISORS)
+def counts() -> Response:
+    """The counters as in the snapshot; the board asks every minute, since an order turns late
+    with time alone, with no change on the floor to bring a delta."""
+    store = _store()
+    with store.read():
+        return jsonify(counters.counts(store))
+
+
 @bp.get("/cutoffs")
 @roles_required(*SUPERVISORS)
 def cutoffs() -> Response:

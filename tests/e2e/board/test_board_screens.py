@@ -132,6 +132,11 @@ def test_cards_counters_and_tablet_layout(board):
     expect(page.locator('[data-group="ever"] [data-counter="delivered"] .counter-n')).to_have_text(
         "1"
     )
+    # Time alone makes an order late: the counters follow without any change on the floor.
+    with store.write():
+        store.execute("UPDATE orders SET promised_by = ? WHERE id = ?", (_iso(-1), ids["soon"]))
+    page.evaluate("SF.lower.refresh()")  # what the board does every minute
+    expect(due.locator('[data-counter="late_now"] .counter-n')).to_have_text("2")
     # Tablet: the counters leave most of the first screen to the work.
     page.set_viewport_size({"width": 1024, "height": 768})
     box = page.locator("#counters").bounding_box()

@@ -105,7 +105,12 @@
   }
 
   function start() {
-    SF.board = { last: function () { return last; }, redraw: drawSoon };
+    SF.board = {
+      last: function () { return last; },
+      redraw: drawSoon,
+      // Counts asked for by the minute: late now grows with time alone.
+      setCounts: function (counts) { if (last) { last.counts = counts; drawSoon(); } },
+    };
     SF.lower.start();
     if (typeof io !== "function") {
       setLink("down");
