@@ -130,6 +130,9 @@ class CarrierSettings(BaseModel):
     tracking_prefix: str = Field("SF", pattern="^[A-Z]{1,4}$")
     """Its tracking numbers: this prefix (one per carrier) + 9 digits + a GS1 mod-10 check
     digit."""
+    cutoff: str = Field("16:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """The day's last hand-over to this carrier (HH:MM, the server's local time): the board
+    counts down to it."""
     events_secret: str | None = None
     """The secret the carrier signs its tracking events with (Standard Webhooks: `whsec_` +
     base64 of 24 to 64 random bytes); unset or empty, the carrier cannot post events (404)."""

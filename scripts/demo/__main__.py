@@ -149,6 +149,8 @@ def demo(
         )
         if serve:
             click.echo(f"\nBoard: {floor.base}/board ({floor.login}) — Ctrl-C to stop")
+            for line in _put_work(out, floor):
+                click.echo(line)
             if figures["followed"]:
                 f = figures["followed"]
                 click.echo(f"Tracking page of {f['shop_number']}: {f['tracking_url']}")
@@ -164,6 +166,28 @@ def demo(
         pass
     finally:
         floor.stop()
+
+
+def _put_work(out: Path, floor: run.Floor) -> list[str]:
+    """How to put more work on the served board: the CLI on the demo's data, or REST with the
+    demo's API key; `demo-out/latest` points at the newest run."""
+    data = out / "data"
+    latest = out.parent / "latest"
+    if out.parent.name == "demo-out" and (latest.is_symlink() or not latest.exists()):
+        latest.unlink(missing_ok=True)
+        latest.symlink_to(out.name)
+        data = latest / "data"
+    key = floor.api.headers.get("Authorization", "").removeprefix("Bearer ")
+    return [
+        f"API key: {key}",
+        "Put work on the board (then it shows as pick lists):",
+        f"  .venv/bin/scanfloor import --data-dir {data} ORDERS.csv"
+        f" && .venv/bin/scanfloor allocate --data-dir {data}",
+        f"  curl -X POST {floor.base}/api/orders -H 'Authorization: Bearer {key}'"
+        " -H 'Content-Type: application/json' -d @ORDER.json",
+        "  (ORDERS.csv as docs/examples/orders.csv, with SKUs of the demo's catalogue;"
+        " see docs/board.md)",
+    ]
 
 
 if __name__ == "__main__":

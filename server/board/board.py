@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from server.board import exceptions
+from server.board.counters import counts
 from server.board.throughput import first_id_since, hours_ago
-from server.capture.orders import counts_by_status
 from server.core.clock import now
 from server.floor.domain.floor import pick_list_ref
 from server.shipping import manifests
@@ -86,34 +86,6 @@ def delta(
             out["counts"] = counts(store)
             out["exceptions"] = exceptions.queue(store)
     return out
-
-
-# Orders delivered now that first became delivered today: from today's entries only (a
-# partial index), so the count does not grow with every order ever delivered.
-DELIVERED_TODAY = """
-SELECT COUNT(DISTINCT e.order_id) AS n FROM order_events e JOIN orders o ON o.id = e.order_id
-WHERE e.status = 'delivered' AND e.at >= :today AND o.status = 'delivered'
-  AND NOT EXISTS (SELECT 1 FROM order_events x WHERE x.order_id = e.order_id
-                  AND x.status = 'delivered' AND x.at < :today)
-"""
-
-
-def counts(store: Store) -> dict[str, int]:
-    """Orders by status (those with the carriers always shown), orders delivered today (UTC),
-    failed prints, bins to count and packages held for their weight (inside a read)."""
-    failed = store.one("SELECT COUNT(*) AS n FROM print_jobs WHERE status = 'failed'")["n"]
-    to_count = store.one("SELECT COUNT(*) AS n FROM count_tasks WHERE status = 'open'")["n"]
-    held = store.one("SELECT COUNT(*) AS n FROM package_holds WHERE released_at IS NULL")["n"]
-    delivered_today = store.one(DELIVERED_TODAY, {"today": now()[:10]})["n"]
-    return {
-        **dict.fromkeys(("in_transit", "out_for_delivery", "exception"), 0),
-        **counts_by_status(store),
-        "delivered_today": delivered_today,
-        "failed_prints": failed,
-        "bins_to_count": to_count,
-        "missing_packages": manifests.missing_count(store),
-        "packages_held": held,
-    }
 
 
 def alerts(store: Store) -> dict[str, list[dict[str, Any]]]:

@@ -203,17 +203,40 @@ def _backorders(store: Store) -> list[dict[str, Any]]:
            WHERE status = 'backordered' ORDER BY updated_at DESC LIMIT ?""",
         (PER_KIND,),
     )
+    short = _short_skus(store, [r["id"] for r in rows])
     return [
         _item(
             "backorder",
             f"backorder:{r['id']}",
             r["updated_at"],
-            "Backordered: waiting for stock",
+            f"Backordered: {short.get(r['id']) or 'waiting for stock'}",
             detail=r["shop_number"] or r["external_id"],
             order_id=r["id"],
         )  # fmt: skip
         for r in rows
     ]
+
+
+def _short_skus(store: Store, order_ids: list[str]) -> dict[str, str]:
+    """Per order, which SKUs are short: "SKU-A short (needs 3, 1 free)"; the stock free now
+    is on hand less reserved, over every bin."""
+    if not order_ids:
+        return {}
+    rows = store.all(
+        f"""SELECT l.order_id, l.sku, SUM(l.qty) AS qty,
+                   COALESCE((SELECT SUM(on_hand - reserved) FROM stock s WHERE s.sku = l.sku), 0)
+                     AS free
+            FROM order_lines l WHERE l.order_id IN ({",".join("?" * len(order_ids))})
+            GROUP BY l.order_id, l.sku ORDER BY l.order_id, l.sku""",
+        tuple(order_ids),
+    )
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        if r["qty"] > r["free"]:
+            out.setdefault(r["order_id"], []).append(
+                f"{r['sku']} short (needs {r['qty']}, {max(0, r['free'])} free)"
+            )
+    return {k: ", ".join(v) for k, v in out.items()}
 
 
 def _counts(store: Store) -> list[dict[str, Any]]:
@@ -228,8 +251,9 @@ def _counts(store: Store) -> list[dict[str, Any]]:
             "count",
             f"count:{r['id']}",
             r["created_at"],
-            f"Count bin {r['location']} ({r['sku']})",
-            detail=r["reason"].replace("_", " "),
+            f"Bin to count: {r['location']} ({r['sku']})",
+            detail=f"{r['reason'].replace('_', ' ')}; counts are not taken on the board yet: "
+            "count the bin on the floor, then resolve this",
         )  # fmt: skip
         for r in rows
     ]

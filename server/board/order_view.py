@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.board.domain.words import sentence
+from server.board.label_picture import render_png
 from server.capture import orders
 from server.floor.domain.floor import pick_list_ref
 from server.store import Store
@@ -11,8 +13,18 @@ from server.store import Store
 SCANS_SHOWN = 500
 
 
+def label_png(store: Store, package_id: int) -> bytes | None:
+    """A package's label drawn as a PNG from its stored ZPL; None if no such package."""
+    if not 0 < package_id < 2**63:  # past SQLite's integers: no such package
+        return None
+    with store.read():
+        row = store.one("SELECT zpl FROM packages WHERE id = ?", (package_id,))
+    return None if row is None else render_png(row["zpl"])
+
+
 def order_view(store: Store, ref: str) -> dict[str, Any] | None:
-    """The order (by our id or the shop's), its timeline, labels (ZPL) and scans; None if unknown.
+    """The order (by our id or the shop's), its timeline (each entry with `says`, a sentence),
+    labels (ZPL) and scans; None if unknown.
 
     Scans are those of the order's pick lists, each with the device, the worker signed in
     and the time it reached the server.
@@ -29,7 +41,8 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
             )
         ]
         labels = store.all(
-            "SELECT id, tracking, sscc, status, zpl FROM packages WHERE order_id = ? ORDER BY id",
+            """SELECT id, tracking, sscc, status, carrier, service, zpl FROM packages
+               WHERE order_id = ? ORDER BY id""",
             (order["id"],),
         )
         scans = (
@@ -49,7 +62,9 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
         s["pick_list"] = pick_list_ref(s.pop("pick_list_id"))
     return {
         "order": {k: v for k, v in order.items() if k != "timeline"},
-        "timeline": order["timeline"],
+        "timeline": [
+            {**e, "says": sentence(e["event"], e["status"], e["detail"])} for e in order["timeline"]
+        ],
         "pick_lists": [pick_list_ref(i) for i in lists],
         "labels": labels,
         "scans": scans,

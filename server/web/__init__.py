@@ -18,7 +18,10 @@ bp = Blueprint("web", __name__)
 def board_page() -> str:
     settings = current_app.config.get("SETTINGS")
     at_risk = settings.board.at_risk_minutes if settings is not None else 60
-    return render_template("board.html", user=current_user, at_risk_minutes=at_risk)
+    data_dir = str(settings.data_dir) if settings is not None else "var"
+    return render_template(
+        "board.html", user=current_user, at_risk_minutes=at_risk, data_dir=data_dir
+    )
 
 
 @bp.get("/board/manifests/<int:manifest_id>")

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from server.board import exceptions, order_view, supervise, throughput
+from server.board import counters, exceptions, order_view, supervise, throughput
 from server.capture.orders import AmbiguousOrder
 from server.floor.scanning import Effects
 from server.people import audit
@@ -151,6 +151,36 @@ def audit_csv() -> Response:
 def throughput_chart() -> Response:
     """Picks per hour per worker and orders packed per hour, the last 12 hours."""
     return jsonify(throughput.throughput(_store()))
+
+
+@bp.get("/packages/<int:package_id>/label.png")
+@roles_required(*SUPERVISORS)
+def label_picture(package_id: int) -> Response:
+    """The package's label drawn from its ZPL, as the printer would (PNG)."""
+    png = order_view.label_png(_store(), package_id)
+    if png is None:
+        raise supervise.Refused(404, f"no package {package_id}")
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+@bp.get("/counts")
+@roles_required(*SUPERVISORS)
+def counts() -> Response:
+    """The counters as in the snapshot; the board asks every minute, since an order turns late
+    with time alone, with no change on the floor to bring a delta."""
+    store = _store()
+    with store.read():
+        return jsonify(counters.counts(store))
+
+
+@bp.get("/cutoffs")
+@roles_required(*SUPERVISORS)
+def cutoffs() -> Response:
+    """Each carrier's next cut-off and the packages packed and waiting for its truck."""
+    settings = current_app.config.get("SETTINGS")
+    store = _store()
+    with store.read():
+        return jsonify(counters.cutoffs(store, settings.carriers if settings is not None else {}))
 
 
 @bp.get("/orders/<ref>")

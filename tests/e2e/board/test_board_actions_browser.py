@@ -167,7 +167,8 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         token = meta.get_attribute("content")
         meta.evaluate("m => m.setAttribute('content', 'forged')")
         item.get_by_role("button", name="Acknowledge").click()
-        expect(page.locator("#toast")).to_have_text("400: refused: The CSRF token is invalid.")
+        # Said in words, with no HTTP code.
+        expect(page.locator("#toast")).to_have_text("Not done: The CSRF token is invalid.")
         expect(item.locator(".item-ack")).to_have_count(0)
         problems[:] = [p for p in problems if "status of 400" not in p]  # that one, asked for
         meta.evaluate("(m, t) => m.setAttribute('content', t)", token)
@@ -185,7 +186,7 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         page.locator(".order-links .link-btn").first.click()
         expect(page.locator("#drawer-title")).to_have_text(re.compile(r"^Order SO-000001"))
         body = page.locator("#drawer-body")
-        expect(body).to_contain_text("pick started")
+        expect(body).to_contain_text("Picking started: PL-000001")
         expect(body).to_contain_text("No label yet.")
         scans = body.locator("table").last.locator("tbody tr")
         expect(scans).to_have_count(1)
@@ -196,7 +197,7 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         page.get_by_role("button", name="Set priority").click()
         expect(page.locator('.card[data-ref="PL-000001"] .prio')).to_have_text("P6")
         expect(actions.first).to_have_text("reprioritise")
-        expect(body).to_contain_text("reprioritised")
+        expect(body).to_contain_text("Priority changed: priority 6, by sam")
 
         # The charts are drawn by uPlot from our own static files, and count the picks.
         expect(page.locator("#chart-picks canvas")).to_have_count(1)
@@ -215,7 +216,7 @@ def test_help_is_acknowledged_and_resolved_and_an_order_opens(
         counter.locator("button").click()
         expect(page.locator("#exceptions li")).to_have_count(1)
         expect(page.locator("#exceptions li.k-count .item-title")).to_have_text(
-            "Count bin E-01-01 (SKU-A)"
+            "Bin to count: E-01-01 (SKU-A)"
         )
     finally:
         device.disconnect()

@@ -301,7 +301,8 @@ def test_order_view_and_throughput(floor, web):
     assert view["scans"][0]["device"] == "picker-e1" and view["scans"][0]["at"]
     assert web.get(f"{API}/orders/nope").status_code == 404
     tp = web.get(f"{API}/throughput").get_json()
-    assert len(tp["hours"]) == 12
+    # The work began just now: the axis spans the last hour in 5-minute steps, not 12 hours.
+    assert tp["bucket_minutes"] == 5 and len(tp["hours"]) == 12
     assert sum(tp["picks_per_worker"]["picker-e1"]) == 1
     assert tp["picks_per_worker"]["picker-e1"][-1] == 1
 
@@ -390,7 +391,10 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
     page = pia.get("/board")
     assert page.status_code == 403
     token = csrf_from(page.get_data(as_text=True))  # her own valid token: CSRF is not the bar
-    gets = ["/exceptions", "/audit", "/audit.csv", "/throughput", "/orders/shop-1"]
+    gets = [
+        "/exceptions", "/audit", "/audit.csv", "/throughput", "/orders/shop-1", "/cutoffs", "/counts",
+        "/packages/1/label.png",
+    ]  # fmt: skip
     posts = [
         "/lists/1/reassign", "/lists/1/release", f"/orders/{oid}/priority",
         f"/orders/{oid}/cancel", "/packages/1/reprint", "/packages/1/accept-weight",

@@ -1,17 +1,13 @@
-// Devices and people: link, worker, current step, scans per hour, last scan, printer. A device
-// that went offline while in use is alerted in red ("offline 2 m") and named in the strip at
-// the top of the page; one never seen is only marked.
+// Devices and people: link, worker, current step, scans per hour, last scan, printer. Only a
+// device that went offline while it holds work (a pick list or a bench's order) is alerted
+// in red ("offline 2 m") and named in the strip at the top of the page; an idle device that
+// is off (the shift ended, the work ran out) is grey, and online devices come first.
 (function () {
   "use strict";
   var SF = window.SF;
   var el = SF.el;
-  var RECENT_MS = 12 * 3600 * 1000;
-
   function alerted(d) {
-    if (d.connected) return false;
-    if (d.pick_list) return true;
-    var t = SF.parseTime(d.last_seen);
-    return !isNaN(t) && SF.serverNow() - t < RECENT_MS;
+    return !d.connected && !!d.pick_list;
   }
 
   function linkText(d) {
@@ -59,7 +55,8 @@
   function render(devices) {
     var frag = document.createDocumentFragment();
     var ordered = devices.slice().sort(function (a, b) {
-      return alerted(b) - alerted(a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      return alerted(b) - alerted(a) || b.connected - a.connected ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     });
     ordered.forEach(function (d) { frag.appendChild(row(d)); });
     SF.$("devices").tBodies[0].replaceChildren(frag);
@@ -72,7 +69,8 @@
     if (down.length) {
       var names = down.slice(0, 6).map(function (d) { return d.name + " (" + linkText(d) + ")"; });
       if (down.length > 6) names.push("+" + (down.length - 6) + " more");
-      strip.textContent = down.length + (down.length === 1 ? " device offline: " : " devices offline: ") + names.join(", ");
+      strip.textContent = down.length + (down.length === 1 ? " device" : " devices") +
+        " offline while holding work: " + names.join(", ");
     }
   }
 

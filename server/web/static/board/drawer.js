@@ -1,6 +1,8 @@
 // The side drawer: a pick list with its actions (reassign, release), or an order's view
-// (timeline, labels, scans) with its actions (priority, cancel, reprint). Every action's
-// answer is said in the toast; the board itself changes through the live updates.
+// (customer and address, tracking link, timeline in words, labels as pictures, scans) with
+// the actions that apply to it (priority; cancel only before it ships; reprint). Every
+// action's answer is said in words in the toast, never as an HTTP code; the board itself
+// changes through the live updates.
 (function () {
   "use strict";
   var SF = window.SF;
@@ -25,10 +27,21 @@
 
   function report(r) {
     if (r.ok) toast("Done: " + describe(r.body));
-    else toast((r.status ? r.status + ": " : "") + (r.body.error || "refused"), true);
+    else toast(refusal(r), true);
     SF.lower.refresh();
     if (open && open.kind === "order" && r.ok) showOrder(open.ref);
     return r;
+  }
+
+  // A refusal in words: the server's own sentence, else what the status means to a person.
+  function refusal(r) {
+    var why = r.body && r.body.error;
+    if (why) return "Not done: " + String(why).replace(/^refused:\s*/, "");
+    if (r.status === 0) return "Not done: the server cannot be reached";
+    if (r.status === 403) return "Not done: your account may not do this";
+    if (r.status === 404) return "Not done: it is not there any more";
+    if (r.status === 409) return "Not done: it changed meanwhile; look again";
+    return "Not done: the server refused it";
   }
 
   function describe(b) {
@@ -104,11 +117,12 @@
       var label = el("label", null, "Move to ");
       var pick = el("select");
       pick.id = "reassign-to";
+      // Only pickers online now: a list moved to a handheld nobody holds waits for its lease.
       var free = (last.devices || []).filter(function (d) {
-        return d.role === "picker" && d.warehouse === p.warehouse && !d.pick_list && d.name !== p.device;
-      }).sort(function (a, b) { return b.connected - a.connected; });
+        return d.role === "picker" && d.warehouse === p.warehouse && !d.pick_list && d.name !== p.device && d.connected;
+      });
       free.forEach(function (d) {
-        var o = el("option", null, d.name + (d.connected ? "" : " (offline)"));
+        var o = el("option", null, d.name + (d.worker ? " · " + d.worker : ""));
         o.value = d.name;
         pick.appendChild(o);
       });
@@ -121,6 +135,7 @@
       move.id = "reassign";
       move.disabled = free.length === 0;
       box.appendChild(move);
+      if (!free.length) box.appendChild(el("span", "meta", "no free picker of " + p.warehouse + " is online"));
       if (p.status === "assigned") {
         var rel = SF.button("Release to queue", function () {
           SF.api("POST", "/lists/" + p.id + "/release").then(report);
@@ -149,22 +164,75 @@
     listView(id);
   }
 
+  var GONE = { shipped: 1, in_transit: 1, out_for_delivery: 1, delivered: 1, exception: 1, returned: 1, cancelled: 1 };
+
+  // Local date and time, the way a person reads it ("3 Dec, 14:05").
+  function when(iso) {
+    var t = SF.parseTime(iso);
+    if (isNaN(t)) return "—";
+    return new Date(t).toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function address(a) {
+    if (!a) return null;
+    return [a.name, a.company, a.line1, a.line2, [a.postcode, a.city].filter(Boolean).join(" "), a.state, a.country]
+      .filter(Boolean).join(", ");
+  }
+
+  function trackLink(url) {
+    if (!url) return null;
+    var path = url.replace(/^https?:\/\/[^/]+/, ""); // this server serves the page too
+    var a = el("a", "track-link", "tracking page");
+    a.href = path;
+    a.target = "_blank";
+    a.rel = "noopener";
+    return a;
+  }
+
+  function labelView(l) {
+    var lab = el("figure", "label");
+    lab.dataset.package = String(l.id);
+    var img = el("img", "label-img");
+    img.alt = "label of package " + l.id + ", tracking " + l.tracking;
+    img.src = "/board/api/packages/" + l.id + "/label.png";
+    lab.appendChild(img);
+    var cap = el("figcaption", "meta", "package " + l.id + " · " + l.tracking + " · " +
+      [l.carrier, l.service].filter(Boolean).join(" ") + " · " + l.status.replace("_", " "));
+    cap.appendChild(SF.button("Reprint", function () {
+      SF.api("POST", "/packages/" + l.id + "/reprint", {}).then(report);
+    }));
+    lab.appendChild(cap);
+    return lab;
+  }
+
   function showOrder(ref) {
     open = { kind: "order", ref: ref };
     var body = show("Order " + ref);
     body.replaceChildren(el("p", "empty", "loading…"));
     SF.api("GET", "/orders/" + encodeURIComponent(ref)).then(function (r) {
       if (!open || open.ref !== ref) return;
-      if (!r.ok) { body.replaceChildren(el("p", "error", r.body.error || "cannot load")); return; }
+      if (!r.ok) { body.replaceChildren(el("p", "error", refusal(r))); return; }
       var v = r.body, o = v.order;
       SF.$("drawer-title").textContent = "Order " + o.id + (o.shop_number ? " · " + o.shop_number : "");
       var frag = document.createDocumentFragment();
-      frag.appendChild(facts([
-        ["Status", o.status, "order-status"], ["Shop", (o.channel || "") + " " + (o.order_id || "")],
-        ["Priority", o.priority], ["Promised by", o.promised_by ? SF.shortTime(o.promised_by) : null],
+      var to = o.ship_to || {};
+      var dl = facts([
+        ["Status", o.status.replace(/_/g, " "), "order-status"], ["Customer", to.name, "order-customer"],
+        ["Ship to", address(to), "order-address"], ["E-mail", o.email],
+        ["Shop", (o.channel || "") + " " + (o.order_id || "")],
+        ["Priority", o.priority], ["Promised by", o.promised_by ? when(o.promised_by) : null],
         ["Warehouse", o.warehouse], ["Pick lists", v.pick_lists.join(", ")],
         ["Lines", (o.lines || []).map(function (l) { return l.qty + " × " + l.sku; }).join(", ")],
-      ]));
+      ]);
+      var link = trackLink(o.tracking_url);
+      if (link) {
+        dl.appendChild(el("dt", null, "Tracking"));
+        var dd = el("dd", "order-tracking");
+        dd.appendChild(link);
+        dd.appendChild(document.createTextNode(" " + (o.packages || []).map(function (k) { return k.tracking; }).join(", ")));
+        dl.appendChild(dd);
+      }
+      frag.appendChild(dl);
       var box = el("div", "actions");
       var prio = el("select");
       prio.id = "priority";
@@ -174,43 +242,37 @@
       box.appendChild(SF.button("Set priority", function () {
         SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/priority", { priority: Number(prio.value) }).then(report);
       }));
-      var reason = el("input");
-      reason.type = "text";
-      reason.placeholder = "reason";
-      reason.maxLength = 200;
-      reason.id = "cancel-reason";
-      box.appendChild(reason);
-      var cancel = SF.button("Cancel order", function () {
-        if (!window.confirm("Cancel order " + o.id + "?")) return;
-        SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/cancel", { reason: reason.value }).then(report);
-      }, "danger");
-      cancel.disabled = o.status === "cancelled" || o.status === "shipped";
-      box.appendChild(cancel);
+      if (GONE[o.status]) {
+        box.appendChild(el("span", "meta no-cancel", o.status === "cancelled" ? "cancelled" :
+          "handed to the carrier: it can no longer be cancelled here"));
+      } else {
+        var reason = el("input");
+        reason.type = "text";
+        reason.placeholder = "reason";
+        reason.maxLength = 200;
+        reason.id = "cancel-reason";
+        box.appendChild(reason);
+        box.appendChild(SF.button("Cancel order", function () {
+          if (!window.confirm("Cancel order " + o.id + "?")) return;
+          SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/cancel", { reason: reason.value }).then(report);
+        }, "danger"));
+      }
       frag.appendChild(box);
       frag.appendChild(el("h3", null, "Timeline"));
-      frag.appendChild(table(["When", "Status", "Event", "Detail"], v.timeline.map(function (e) {
-        var d = e.detail && typeof e.detail === "object" ? Object.keys(e.detail).map(function (k) {
-          var val = e.detail[k];
-          return k + ": " + (typeof val === "object" ? JSON.stringify(val) : val);
-        }).join(", ") : "";
-        return [SF.shortTime(e.at), e.status, e.event.replace(/_/g, " "), d];
-      })));
+      var tl = el("ol", "timeline");
+      v.timeline.forEach(function (e) {
+        var li = el("li");
+        li.appendChild(el("time", "seen", when(e.at)));
+        li.appendChild(el("span", "says", e.says));
+        tl.appendChild(li);
+      });
+      frag.appendChild(tl);
       frag.appendChild(el("h3", null, "Labels"));
       if (!v.labels.length) frag.appendChild(el("p", "empty", "No label yet."));
-      v.labels.forEach(function (l) {
-        var lab = el("div", "label");
-        lab.appendChild(el("div", "meta", "package " + l.id + " · " + l.tracking + " · " + l.status));
-        lab.appendChild(SF.button("Reprint", function () {
-          SF.api("POST", "/packages/" + l.id + "/reprint", {}).then(report);
-        }));
-        var pre = el("pre", "zpl", l.zpl);
-        pre.title = "ZPL as sent to the printer (no renderer on this server)";
-        lab.appendChild(pre);
-        frag.appendChild(lab);
-      });
+      v.labels.forEach(function (l) { frag.appendChild(labelView(l)); });
       frag.appendChild(el("h3", null, "Scans"));
       frag.appendChild(table(["When", "Device", "Worker", "Barcode", "Result", "List"], v.scans.map(function (s) {
-        return [SF.shortTime(s.at), s.device, s.worker, s.barcode, (s.ok ? "ok " : "refused ") + s.code + (s.offline ? " (offline)" : ""), s.pick_list];
+        return [when(s.at), s.device, s.worker, s.barcode, (s.ok ? "ok" : "refused: " + s.code.replace(/_/g, " ")) + (s.offline ? " (offline)" : ""), s.pick_list];
       })));
       body.replaceChildren(frag);
     });

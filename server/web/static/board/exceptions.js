@@ -1,25 +1,10 @@
-// The counters and the one queue of what needs a person, with its actions. A counter that
-// stands for queue items (backordered, bins to count, failed prints, packages held for their
-// weight, missing packages) opens them.
+// The one queue of what needs a person, with the actions that apply to each item. A bin to
+// count says plainly that counts are not taken on the board yet (a person counts it on the
+// floor and resolves the item).
 (function () {
   "use strict";
   var SF = window.SF;
   var el = SF.el;
-  var ORDER_STATUSES = [
-    "received", "backordered", "allocated", "picking", "picked", "packed", "shipped",
-    "in_transit", "out_for_delivery", "delivered", "exception", "returned", "cancelled",
-  ];
-  var WARN = { backordered: true, bins_to_count: true };
-  var ALERT = { failed_prints: true, missing_packages: true, packages_held: true, exception: true };
-  var LABELS = {
-    failed_prints: "failed prints", missing_packages: "missing packages", packages_held: "held for weight",
-    in_transit: "in transit", out_for_delivery: "out for delivery", delivered_today: "delivered today",
-    exception: "delivery exceptions",
-  };
-  var COUNTER_KIND = {
-    backordered: "backorder", bins_to_count: "count", failed_prints: "print", missing_packages: "missing",
-    packages_held: "held",
-  };
   var KINDS = [
     ["help", "Help"], ["short", "Short picks"], ["wrong_scans", "Wrong scans"], ["print", "Prints"],
     ["lease", "Leases"], ["backorder", "Backorders"], ["count", "Bins to count"],
@@ -27,34 +12,6 @@
   ];
   var kind = "";
   var lastItems = [];
-
-  function renderCounters(counts) {
-    var keys = ORDER_STATUSES.slice();
-    Object.keys(counts).forEach(function (k) {
-      if (keys.indexOf(k) < 0 && k !== "failed_prints" && k !== "bins_to_count") keys.push(k);
-    });
-    keys.push("bins_to_count", "failed_prints");
-    var frag = document.createDocumentFragment();
-    keys.forEach(function (k) {
-      var n = counts[k] || 0;
-      var li = el("li", "counter");
-      li.dataset.counter = k;
-      if (n > 0 && ALERT[k]) li.classList.add("alert");
-      else if (n > 0 && WARN[k]) li.classList.add("warn");
-      else if (n === 0) li.classList.add("zero");
-      var inner = COUNTER_KIND[k] ? el("button", "counter-btn") : el("span", "counter-box");
-      if (COUNTER_KIND[k]) {
-        inner.type = "button";
-        inner.title = "show these in the queue";
-        inner.addEventListener("click", function () { setKind(COUNTER_KIND[k]); });
-      }
-      inner.appendChild(el("span", "counter-n", n));
-      inner.appendChild(el("span", "counter-label", LABELS[k] || k.replace(/_/g, " ")));
-      li.appendChild(inner);
-      frag.appendChild(li);
-    });
-    SF.$("counters").replaceChildren(frag);
-  }
 
   function setKind(k) {
     kind = kind === k ? "" : k;
@@ -133,6 +90,5 @@
     SF.$("exceptions-count").textContent = open + " open" + (items.length > open ? ", " + (items.length - open) + " acknowledged" : "");
   }
 
-  SF.counters = { render: renderCounters };
-  SF.exceptions = { render: render };
+  SF.exceptions = { render: render, show: setKind };
 })();

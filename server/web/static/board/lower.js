@@ -11,17 +11,20 @@
     return Math.max(240, SF.$(id).clientWidth || 300);
   }
 
-  function chart(id, hours, series) {
+  function sum(values) { return values.reduce(function (x, y) { return x + y; }, 0); }
+
+  // Each series' legend says its total over the window, without hovering (live: false).
+  function chart(id, hours, series, per) {
     var xs = hours.map(function (h) { return Math.floor(Date.parse(h) / 1000); });
     var data = [xs].concat(series.map(function (s) { return s.values; }));
     var opts = {
       width: width(id), height: 200,
       scales: { x: { time: true } },
-      axes: [{}, { label: "per hour" }],
+      axes: [{}, { label: per }],
       series: [{}].concat(series.map(function (s, i) {
-        return { label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true } };
+        return { label: s.label + ": " + sum(s.values), stroke: COLORS[i % COLORS.length], width: 2, points: { show: true } };
       })),
-      legend: { show: true },
+      legend: { show: true, live: false },
     };
     if (charts[id]) charts[id].destroy();
     SF.$(id).replaceChildren();
@@ -33,16 +36,19 @@
   }
 
   function charts_(tp) {
+    var step = tp.bucket_minutes || 60;
+    var per = step === 60 ? "per hour" : "per " + step + " min";
+    var span = (tp.hours.length * step) / 60;
+    var title = span === 1 ? "last hour" : span > 1 ? "last " + span + " hours" : "last " + tp.hours.length * step + " minutes";
+    SF.$("charts-span").textContent = title + ", " + per;
     var workers = Object.keys(tp.picks_per_worker);
     var top = workers.sort(function (a, b) {
-      var sa = tp.picks_per_worker[a].reduce(function (x, y) { return x + y; }, 0);
-      var sb = tp.picks_per_worker[b].reduce(function (x, y) { return x + y; }, 0);
-      return sb - sa;
+      return sum(tp.picks_per_worker[b]) - sum(tp.picks_per_worker[a]);
     }).slice(0, 8); // the busiest eight: more lines are unreadable
     chart("chart-picks", tp.hours, top.length ? top.map(function (w) {
       return { label: w, values: tp.picks_per_worker[w] };
-    }) : [{ label: "no picks", values: tp.hours.map(function () { return 0; }) }]);
-    chart("chart-packed", tp.hours, [{ label: "orders packed", values: tp.orders_packed }]);
+    }) : [{ label: "no picks", values: tp.hours.map(function () { return 0; }) }], per);
+    chart("chart-packed", tp.hours, [{ label: "orders packed", values: tp.orders_packed }], per);
     document.body.dataset.charts = String(Number(document.body.dataset.charts || 0) + 1);
   }
 
@@ -74,6 +80,8 @@
 
   function refresh() {
     SF.api("GET", "/throughput").then(function (r) { if (r.ok) charts_(r.body); });
+    SF.api("GET", "/cutoffs").then(function (r) { if (r.ok) SF.counters.setCutoffs(r.body); });
+    SF.api("GET", "/counts").then(function (r) { if (r.ok) SF.board.setCounts(r.body); });
     refreshAudit();
   }
 

@@ -15,6 +15,8 @@
     var t0 = performance.now();
     SF.counters.render(last.counts || {});
     SF.tasks.render(last.pick_lists || []);
+    var working = (last.pick_lists || []).some(function (p) { return p.state !== "shipped" && p.state !== "packed"; });
+    $("hint").hidden = working;
     SF.devices.render(last.devices || []);
     SF.exceptions.render(last.exceptions || []);
     SF.drawer.refresh(last);
@@ -95,6 +97,7 @@
   function tick() {
     // Ages and "offline 2 m" move on between updates.
     if (last) {
+      SF.counters.render(last.counts || {}); // the cut-offs' countdown
       SF.tasks.render(last.pick_lists || []);
       SF.devices.render(last.devices || []);
       SF.exceptions.render(last.exceptions || []);
@@ -102,7 +105,12 @@
   }
 
   function start() {
-    SF.board = { last: function () { return last; }, redraw: drawSoon };
+    SF.board = {
+      last: function () { return last; },
+      redraw: drawSoon,
+      // Counts asked for by the minute: late now grows with time alone.
+      setCounts: function (counts) { if (last) { last.counts = counts; drawSoon(); } },
+    };
     SF.lower.start();
     if (typeof io !== "function") {
       setLink("down");

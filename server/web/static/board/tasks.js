@@ -1,6 +1,8 @@
 // The task board: a column per state, a card per pick list; filters and search run over the
 // snapshot in the browser. Each column draws at most CAP cards ("+N more" shows the rest),
-// so a floor of 1,000 lists stays quick.
+// so a floor of 1,000 lists stays quick. The finished column (shipped: handed to a carrier) folds to a
+// count unless opened, so the columns with work keep the width; a card never cuts its due
+// time, shop numbers or LATE badge (they wrap instead).
 (function () {
   "use strict";
   var SF = window.SF;
@@ -11,6 +13,8 @@
   ];
   var DONE = { packed: true, shipped: true };
   var CAP = 30;
+  var FOLD = { shipped: true }; // finished: shown as a count unless unfolded
+  var opened = {};
   var AT_RISK_MS = 60 * 60 * 1000; // promised within the hour: at risk (board setting below)
   var caps = {};
   var filters = { warehouse: "", zone: "", state: "", q: "" };
@@ -99,8 +103,10 @@
     c.appendChild(progress(p.picked, p.units, "picked"));
     if (p.state === "to_pack" || p.state === "packing" || p.checked > 0) c.appendChild(progress(p.checked, p.units, "checked"));
     if (p.promised_by) {
-      var due = el("div", "due", "promised " + SF.shortTime(p.promised_by));
-      due.title = p.promised_by;
+      var due = el("div", "due");
+      due.appendChild(el("span", null, u === "late" ? "was due " : "due "));
+      due.appendChild(el("time", "due-at", SF.shortTime(p.promised_by)));
+      due.title = "promised by " + new Date(SF.parseTime(p.promised_by)).toLocaleString();
       c.appendChild(due);
     }
     c.addEventListener("click", function () { SF.drawer.openList(p.id); });
@@ -151,12 +157,24 @@
         var rank = { late: 0, "at-risk": 1, "": 2 };
         return rank[ua] - rank[ub] || b.priority - a.priority || a.id - b.id;
       });
-      var col = el("section", "column " + SF.safeClass("col-", s[0]) + (rows.length ? "" : " empty-col"));
+      var folded = FOLD[s[0]] && !opened[s[0]] && !filters.state;
+      var col = el("section", "column " + SF.safeClass("col-", s[0]) + (rows.length ? "" : " empty-col") +
+        (folded ? " folded" : ""));
       col.dataset.state = s[0];
       var h = el("h3", "column-head");
       h.appendChild(el("span", null, s[1]));
       h.appendChild(el("span", "column-n", rows.length));
       col.appendChild(h);
+      if (FOLD[s[0]] && rows.length) {
+        col.appendChild(SF.button(folded ? "show" : "fold", function () {
+          opened[s[0]] = folded;
+          render(lastLists);
+        }, "fold-btn"));
+      }
+      if (folded) {
+        frag.appendChild(col);
+        return;
+      }
       var body = el("div", "column-body");
       var cap = caps[s[0]] || CAP;
       rows.slice(0, cap).forEach(function (p) { body.appendChild(card(p)); });
