@@ -165,6 +165,16 @@ class WebhookSettings(BaseModel):
     concurrency: int = Field(8, ge=1, le=256)
 
 
+class ShopLook(BaseModel):
+    """How one sales channel's shop shows itself to its customers (`[email.channels.<code>]`);
+    an empty value takes the `[email]` one."""
+
+    name: str = Field("", description="the shop's name in mails and on the tracking page")
+    reply_to: str = Field("", description="the Reply-To: address of its mails")
+    colour: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$", description="brand colour, #rrggbb")
+    contact: str = Field("", description="how customers reach the shop (a line of text)")
+
+
 class EmailSettings(BaseModel):
     """Telling customers by e-mail at the shipping milestones, and the public tracking page."""
 
@@ -183,6 +193,13 @@ class EmailSettings(BaseModel):
     )
     public_base_url: str = Field(
         "", description="how customers reach this server, e.g. https://track.example.com"
+    )
+    reply_to: str = Field("", description="the Reply-To: address (empty: none, replies go to from)")
+    colour: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$", description="the shop's colour")
+    contact: str = Field("", description="how customers reach the shop, on the page and in mails")
+    channels: dict[str, ShopLook] = Field(
+        default_factory=dict,
+        description="channel code -> its shop's name, Reply-To, colour, contact",
     )
     timeout_seconds: float = Field(20.0, gt=0)
     # After the n-th failed attempt: retry_base_seconds * 2^(n-1), at most retry_max_seconds.
