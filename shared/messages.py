@@ -163,9 +163,15 @@ def tote_not_item(scanned: str, expected: str) -> str:
     return f"{scanned} is a tote, not an item. Pick {expected}"
 
 
-def an_item_not_on_list() -> str:
-    """What the handheld calls an item it cannot name offline (not on its list)."""
-    return "an item not on this list"
+def not_on_list_item(scanned: str, expected: str) -> str:
+    """Offline, a barcode the handheld's list does not hold (it cannot say more without the
+    server's catalogue)."""
+    return f"Wrong item: {scanned} is not on this list. Pick {expected}"
+
+
+def not_this_bin(scanned: str, expected: str) -> str:
+    """Offline, a barcode that is not this bin's label and not on the list."""
+    return f"{scanned} is not the label of bin {expected}. Go to {expected}"
 
 
 def wrong_item(scanned: str, expected: str, scanned_name: str) -> str:

@@ -304,7 +304,7 @@ def _wrong_at_bin(
     kinds = {"item": "an item", "tote": "a tote", "location": "a bin label"}
     if screen_name == "pick_location":
         if known is None:  # offline, and not on this list: it may still be a bin of ours
-            return "wrong_location", say.wrong_location(text, step.location)
+            return "wrong_location", say.not_this_bin(text, step.location)
         if known.kind is None:
             return "unknown_barcode", say.unknown_at_location(text, step.location)
         if known.kind == "location":
@@ -317,8 +317,9 @@ def _wrong_at_bin(
         return "wrong_item", say.location_not_item(text, step.product_name)
     if known is not None and known.kind == "tote":
         return "wrong_item", say.tote_not_item(text, step.product_name)
-    name = known.name if known is not None and known.name else say.an_item_not_on_list()
-    return "wrong_item", say.wrong_item(text, step.product_name, name)
+    if known is None or not known.name:  # offline: only the list is known here
+        return "wrong_item", say.not_on_list_item(text, step.product_name)
+    return "wrong_item", say.wrong_item(text, step.product_name, known.name)
 
 
 def judge(

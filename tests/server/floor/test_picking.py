@@ -281,4 +281,4 @@ def test_a_wrong_item_says_what_was_scanned():
     assert v.code == "wrong_item" and v.message == "Wrong item: Red pen (0012345678905). Pick Mug"
     # Off the list, without the catalogue (a handheld offline): still both named, as far as known.
     v = picking.judge(pl, "5000000000000", keys("5000000000000"))
-    assert v.message == "Wrong item: an item not on this list (5000000000000). Pick Mug"
+    assert v.message == "Wrong item: 5000000000000 is not on this list. Pick Mug"
