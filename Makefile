@@ -9,7 +9,7 @@ VENDOR_JS := server/web/static/vendor/socket.io.min.js
 LOCK    := requirements.lock
 UV_VERSION  := 0.13.9
 
-.PHONY: setup lock demo demo-serve handheld test lint fmt bench bench-floor bench-cluster fleet cluster redis clean
+.PHONY: setup lock demo demo-serve handheld test docs docs-serve lint fmt bench bench-floor bench-cluster fleet cluster redis clean
 
 setup: $(STAMP) $(APT_STAMP) $(VENDOR_JS)
 
@@ -90,7 +90,18 @@ handheld: setup
 test: setup
 	$(BIN)/ruff check server device shared scripts tests
 	$(BIN)/lint-imports --no-cache
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest -q
+
+# The docs site (MkDocs Material, mkdocs.yml): docs/*.md, with the configuration and REST
+# pages made from the code as it builds (scripts/docsite/). Strict: a broken link or anchor,
+# or a page left out of the nav, fails. Built into site/; served on 127.0.0.1 only.
+DOCS_ADDR ?= 127.0.0.1:8000
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(DOCS_ADDR)
 
 # Benchmarks print figures and write them into docs/benchmarks.md (not timed tests).
 bench: setup
@@ -120,4 +131,4 @@ fmt:
 	$(BIN)/ruff check --fix server device shared scripts tests
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info demo-out var server/web/node_modules
+	rm -rf $(VENV) build dist *.egg-info demo-out var site server/web/node_modules

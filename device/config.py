@@ -11,34 +11,60 @@ from pydantic import BaseModel, ConfigDict, Field
 class SimulateSettings(BaseModel):
     """A simulated worker that reads each instruction and scans what it asks (demo, tests)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
     enabled: bool = False
+    """Run the simulated worker; it needs a `fake://` scanner. Never on a real device."""
     think_seconds: float = Field(0.05, ge=0)
+    """Seconds "thinking" before each scan."""
     wrong_scan_rate: float = Field(0.05, ge=0, le=1)
+    """Share of scans that are deliberately wrong (0 to 1), so the error paths run."""
     seed: int | None = None
+    """Random seed for repeatable runs; unset, a different run each time."""
 
 
 class DeviceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """`[device]` in config/device.toml: one handheld or pack station. Unknown keys are
+    refused, so a typo is reported instead of ignored."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
     name: str = "device"
-    server: str = Field("http://127.0.0.1:8800", description="the server's base URL")
+    """The name the server knows this device by: the NAME of `scanfloor device add NAME`."""
+    server: str = "http://127.0.0.1:8800"
+    """The server's base URL, as reachable from the floor's Wi-Fi."""
     token: str = Field(min_length=8)
+    """The token `scanfloor device add` printed. Keep the file readable by the service's user
+    only."""
     scanner: str = "stdin://"
+    """Where scans come from, by URL: `stdin://`, `evdev://…`, `serial://…`, `fake://NAME`
+    (the scanner table below)."""
     printer: str | None = None
-    # A pack station's scale (serial:///dev/ttyUSB0?baud=9600, fake://name); unset: no weighing.
+    """A pack station's label printer, by URL: `tcp://…:9100`, `file://…`, `serial://…`,
+    `cups://QUEUE`, `fake://` (the printer table below); pickers need none."""
     scale: str | None = None
-    # How long a label scan waits for the scale to settle before asking to scan again.
+    """A pack station's scale, by URL: `serial:///dev/ttyUSB0?baud=9600`, `fake://NAME` (the
+    scale table below); unset: packages are not weighed."""
     scale_wait: float = Field(3.0, gt=0, le=30)
+    """Seconds a label scan waits for the scale to settle before asking to scan again."""
     data_dir: Path = Path("var/device")
+    """Where the scan journal (SQLite) lives: it must survive reboots and be writable by the
+    service's user (relative paths from the working directory)."""
     screen: str = Field("tty", pattern="^(tty|plain|none)$")
+    """`tty`: large words and colours on the terminal; `plain`: one line per event, for logs
+    and dumb terminals; `none`."""
     stats_file: Path | None = None
+    """Write round-trip figures to this JSON file on exit (demo, benchmarks)."""
     reply_timeout: float = 5.0
-    # No answer within this many seconds: the device judges the scan itself (offline mode).
+    """Seconds to wait for the server's answer to a scan before treating the link as down (the
+    scan stays in the journal and is sent again)."""
     offline_after: float = Field(1.0, gt=0)
-    # No packet from the server for this long: the link is dead (Wi-Fi dead zone), reconnect.
+    """Seconds without the server's answer after which the device judges a scan itself from the
+    steps it holds (offline mode); the scan is still sent and the server's answer wins."""
     link_timeout: float = Field(4.0, gt=0)
-    # Run on every scan result with {kind} = good or bad, e.g. "aplay /opt/sounds/{kind}.wav".
+    """Seconds without any packet from the server after which the link counts as dead (a Wi-Fi
+    dead zone swallows bytes without closing anything) and the device reconnects."""
     sound_command: str | None = None
+    """A command run on every scan result, `{kind}` being `good` or `bad`, e.g.
+    `aplay -q /opt/scanfloor-sounds/{kind}.wav` (a bad scan rings the terminal's bell too)."""
     simulate: SimulateSettings = SimulateSettings()
 
     @property

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,73 +28,128 @@ from server.shipping.domain.carriers.local import (
 NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")
 DEFAULT_CONFIG = Path("config/server.toml")
 EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a real secret
+# Each setting's description is the string under it (docs/configuration.md is made from them).
+DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
 
 
 class HttpSettings(BaseModel):
+    """Where the server listens, and what it takes from browsers and REST clients."""
+
+    model_config = DOCUMENTED
+
     host: str = "127.0.0.1"
+    """The address the server listens on (with `serve-cluster`: where nginx listens)."""
     port: int = 8800
-    max_body_bytes: int = Field(256 * 1024, description="REST bodies larger than this get 413.")
-    # Origins a browser may open Socket.IO from (e.g. "https://board.example.com"). Empty: only
-    # the server's own origin (scheme://Host of the request). Clients that send no Origin
-    # header (the handhelds' python-socketio) are not checked.
+    """The port the server listens on (with `serve-cluster`: where nginx listens)."""
+    max_body_bytes: int = 256 * 1024
+    """Larger REST bodies get 413, chunked ones (no Content-Length) too, and nothing is
+    written."""
     allowed_origins: list[str] = []
-    # Set behind TLS: the session cookie is then sent over HTTPS only.
+    """Web origins a browser may open the board's Socket.IO from, e.g.
+    `["https://board.example.com"]`; empty: only the server's own origin (`scheme://Host` of
+    the request, so a proxy must pass `Host` with its port, as `config/nginx` does). A
+    WebSocket or polling request with another `Origin` gets 400 before anything is sent (under
+    gunicorn's `GeventWebSocketWorker`, `server/runtime/wsgi.py`, such a WebSocket is opened and
+    closed at once, still before anything is sent). Clients that send no `Origin` header (the
+    handhelds' python-socketio over polling) are not checked; over WebSocket they send their
+    own origin."""
     secure_cookies: bool = False
+    """`true` when the site is served over TLS (directly or behind a TLS proxy): the session
+    cookie then carries `Secure` and is sent over HTTPS only. It is always `HttpOnly` and
+    `SameSite=Lax`."""
 
 
 class LoginSettings(BaseModel):
     """Log-in to the board: how long a session lasts, how often a wrong password may be tried."""
 
+    model_config = DOCUMENTED
+
     session_hours: float = Field(12.0, gt=0)
-    # More than `attempts` failures for one user name from one address within
-    # `window_seconds` get 429 (with Retry-After) until the oldest leaves the window.
+    """How long a board log-in lasts."""
     attempts: int = Field(5, ge=1)
+    """After `attempts` wrong passwords for one user name from one address within
+    `window_seconds`, `POST /login` answers 429 with `Retry-After` (seconds) until the oldest
+    failure leaves the window, even for the right password. Counted in the database, so every
+    server process of a site shares the count and it survives a restart. Behind nginx the
+    address is nginx's, so the limit is per user name."""
     window_seconds: float = Field(300.0, gt=0)
+    """The window, in seconds, in which `attempts` wrong passwords are counted."""
 
 
 class DeviceLinkSettings(BaseModel):
-    # Engine.IO heartbeat: a dead link (bytes swallowed, no FIN) is noticed
-    # after ping_interval + ping_timeout.
+    """The handhelds' links."""
+
+    model_config = DOCUMENTED
+
     ping_interval: float = 2.0
+    """Seconds between Engine.IO pings; a dead device link (bytes swallowed, no FIN) is
+    noticed within `ping_interval` + `ping_timeout`."""
     ping_timeout: float = 3.0
+    """Seconds a device has to answer a ping."""
     max_message_bytes: int = 64 * 1024
-    # A picker silent (link down) this long gives its pick list back to the queue.
+    """Larger device messages are refused."""
     lease_seconds: float = 300.0
-    # true: a handheld does no work until a worker scans their badge (BADGE-<user>).
+    """A picker whose link is down this long gives its pick list back to the queue, at the step
+    reached."""
     require_badge: bool = False
+    """`true`: a handheld takes no scan but a badge (`BADGE-<user>`) until a worker has signed
+    in; others are answered `sign_in_first`."""
 
 
 class LabelSettings(BaseModel):
+    """The shipping labels."""
+
+    model_config = DOCUMENTED
+
     gs1_company_prefix: str = "0614141"
+    """The GS1 company prefix in the SSCC-18 on each label."""
     sscc_extension: int = 0
+    """The extension digit of the SSCC-18 on each label."""
     dpi: int = 203
+    """The label printers' resolution: 203 or 300 dpi."""
 
 
 class ServiceLevelSettings(BaseModel):
     """One service of a carrier."""
 
+    model_config = DOCUMENTED
+
     transit_days: int = Field(ge=0, le=60)
+    """Days in transit with this service."""
 
 
 class CarrierSettings(BaseModel):
     """`[carriers.<name>]`: one carrier the floor hands packages to (`kind` picks its code)."""
 
+    model_config = DOCUMENTED
+
     kind: Literal["local"] = "local"
+    """The carrier's code: `local` is the built-in one (rates from this table)."""
     title: str = Field("SCANFLOOR LOCAL", min_length=1, max_length=40)
+    """Printed on its labels and manifests."""
     tracking_prefix: str = Field("SF", pattern="^[A-Z]{1,4}$")
-    # The shared secret the carrier signs its tracking events with (Standard Webhooks:
-    # whsec_ + base64 of 24 to 64 random bytes). Unset or empty: the carrier cannot post events.
+    """Its tracking numbers: this prefix (one per carrier) + 9 digits + a GS1 mod-10 check
+    digit."""
     events_secret: str | None = None
+    """The secret the carrier signs its tracking events with (Standard Webhooks: `whsec_` +
+    base64 of 24 to 64 random bytes); unset or empty, the carrier cannot post events (404)."""
     services: dict[str, ServiceLevelSettings] = Field(
         default_factory=lambda: {
             s.name: ServiceLevelSettings(transit_days=s.transit_days) for s in DEFAULT_SERVICES
         }
     )
+    """`{name = {transit_days = n}}`: its services and their days in transit."""
     zone_km: list[float] = Field(default_factory=lambda: list(DEFAULT_ZONE_KM))
+    """Zone upper bounds in km (great circle, warehouse to ship-to): zone 1 up to the first,
+    and one zone more beyond the last; a ship-to without coordinates is in the last zone."""
     weight_g: list[int] = Field(default_factory=lambda: list(DEFAULT_WEIGHT_G))
+    """Weight band upper bounds in grams; heavier than the last pays the last band's price per
+    started last-band weight."""
     rates: dict[str, list[list[int]]] = Field(
         default_factory=lambda: {k: [list(r) for r in v] for k, v in DEFAULT_RATES.items()}
     )
+    """Per service, in cents: one row per zone, one price per weight band. A table that does
+    not fit the zones and bands stops the server at start with what is wrong."""
 
     @field_validator("events_secret")
     @classmethod
@@ -125,110 +180,170 @@ class CarrierSettings(BaseModel):
 class ShippingSettings(BaseModel):
     """Which carrier and service a package goes with."""
 
-    carrier: str = Field("local", description="the carrier of every package")
-    # channel -> service its orders get when they name none (`shop = "express"`).
+    model_config = DOCUMENTED
+
+    carrier: str = "local"
+    """The carrier of every package whose order names no other (a `[carriers.<name>]`)."""
     channel_services: dict[str, str] = Field(default_factory=dict)
+    """`{channel = "service"}`: the service a channel's orders get when they name none."""
 
 
 class BoxSettings(BaseModel):
     """One box type at the pack benches (`[[boxes]]`): inner dimensions, load, tare."""
 
+    model_config = DOCUMENTED
+
     code: str = Field(min_length=1, max_length=40)
-    barcode: str = Field(min_length=1, max_length=200, description="printed on the box stock")
+    """The box's name on the pack station ("Box: S"); each code once."""
+    barcode: str = Field(min_length=1, max_length=200)
+    """The barcode printed on the box stock, scanned to take this box; each barcode once."""
     length_mm: int = Field(gt=0)
+    """Inner length."""
     width_mm: int = Field(gt=0)
+    """Inner width."""
     height_mm: int = Field(gt=0)
-    max_weight_g: int = Field(gt=0, description="the most the box may carry (its contents)")
-    tare_g: int = Field(ge=0, description="the empty box with its filling")
+    """Inner height."""
+    max_weight_g: int = Field(gt=0)
+    """The most the box may carry (its contents)."""
+    tare_g: int = Field(ge=0)
+    """The empty box's weight with its filling."""
 
 
 class PackingSettings(BaseModel):
     """Box choice and the weight check at the pack benches."""
 
-    # Items fit a box when their volume is at most this share of its inner volume.
+    model_config = DOCUMENTED
+
     fill_factor: float = Field(0.8, gt=0, le=1)
-    # A weighed package is held when it is further than max(grams, share × expected) off.
+    """Items fit a box when their volume is at most this share of its inner volume (and each
+    item fits inside it in some orientation, and their weight is at most its
+    `max_weight_g`)."""
     weight_tolerance_g: int = Field(50, ge=0)
+    """A package weighed at a pack station with a scale further than max(`weight_tolerance_g`
+    grams, `weight_tolerance_pct` % of the expected weight) from its expected weight (items +
+    the box's tare) is held for a check."""
     weight_tolerance_pct: float = Field(5.0, ge=0, le=100)
+    """The tolerance as a share of the expected weight, in percent (see
+    `weight_tolerance_g`)."""
 
 
 class WebhookSettings(BaseModel):
     """Delivering status changes to the shops' webhook subscriptions."""
 
-    # After the n-th failed attempt: retry_base_seconds * 2^(n-1), at most retry_max_seconds.
+    model_config = DOCUMENTED
+
     retry_base_seconds: float = Field(5.0, gt=0)
+    """A failed delivery is tried again after base, 2 base, 4 base … seconds, at most
+    `retry_max_seconds` apart."""
     retry_max_seconds: float = Field(3600.0, gt=0)
-    # A delivery failing this long after its first attempt is dead (listed, retried by hand).
+    """The longest wait between two attempts of a delivery."""
     retry_for_seconds: float = Field(26 * 3600.0, ge=0)
+    """How long after its first attempt a failing delivery is retried before it is dead
+    (listed at `/api/webhook-deliveries?status=dead`, retried by hand)."""
     timeout_seconds: float = Field(10.0, gt=0)
+    """How long a receiver has to answer."""
     poll_seconds: float = Field(1.0, gt=0)
+    """How often the delivery worker looks for due deliveries."""
     concurrency: int = Field(8, ge=1, le=256)
+    """Deliveries posted at once (one per order and subscription)."""
 
 
 class ShopLook(BaseModel):
     """How one sales channel's shop shows itself to its customers (`[email.channels.<code>]`);
     an empty value takes the `[email]` one."""
 
-    name: str = Field("", description="the shop's name in mails and on the tracking page")
-    reply_to: str = Field("", description="the Reply-To: address of its mails")
-    colour: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$", description="brand colour, #rrggbb")
-    contact: str = Field("", description="how customers reach the shop (a line of text)")
+    model_config = DOCUMENTED
+
+    name: str = ""
+    """The shop's name in this channel's mails and on its tracking pages."""
+    reply_to: str = ""
+    """The `Reply-To:` address of this channel's mails."""
+    colour: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$")
+    """The shop's colour, `#rrggbb`."""
+    contact: str = ""
+    """How this channel's customers reach the shop (a line of text)."""
 
 
 class EmailSettings(BaseModel):
     """Telling customers by e-mail at the shipping milestones, and the public tracking page."""
 
-    enabled: bool = Field(False, description="false: mails are noted as `off`, never sent")
-    host: str = "127.0.0.1"
-    port: int = Field(587, ge=1, le=65535)
-    starttls: bool = Field(True, description="upgrade the connection with STARTTLS first")
-    # Where the server's certificate is checked against: empty = the system's CA store.
-    ca_file: str = ""
-    username: str = Field("", description="empty: no SMTP login")
-    password: str = ""
-    sender: str = Field("shop@example.com", alias="from", description="the From: address")
-    shop_name: str = Field("Our shop", description="the shop's name in mails and on the page")
-    shop_names: dict[str, str] = Field(
-        default_factory=dict, description="channel code -> the shop's name, where they differ"
-    )
-    public_base_url: str = Field(
-        "", description="how customers reach this server, e.g. https://track.example.com"
-    )
-    reply_to: str = Field("", description="the Reply-To: address (empty: none, replies go to from)")
-    colour: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$", description="the shop's colour")
-    contact: str = Field("", description="how customers reach the shop, on the page and in mails")
-    channels: dict[str, ShopLook] = Field(
-        default_factory=dict,
-        description="channel code -> its shop's name, Reply-To, colour, contact",
-    )
-    timeout_seconds: float = Field(20.0, gt=0)
-    # After the n-th failed attempt: retry_base_seconds * 2^(n-1), at most retry_max_seconds.
-    retry_base_seconds: float = Field(30.0, gt=0)
-    retry_max_seconds: float = Field(3600.0, gt=0)
-    poll_seconds: float = Field(2.0, gt=0)
+    model_config = ConfigDict(populate_by_name=True, use_attribute_docstrings=True)
 
-    model_config = {"populate_by_name": True}
+    enabled: bool = False
+    """Send customers their shipping e-mails; off, they are noted `off` and never sent (so
+    turning it on later does not send old news)."""
+    host: str = "127.0.0.1"
+    """The SMTP server."""
+    port: int = Field(587, ge=1, le=65535)
+    """The SMTP server's port."""
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS before anything else (the server's certificate is
+    checked)."""
+    ca_file: str = ""
+    """A CA bundle to check the SMTP server's certificate against; empty: the system's."""
+    username: str = ""
+    """SMTP login; empty: no login."""
+    password: str = ""
+    """SMTP password."""
+    sender: str = Field("shop@example.com", alias="from")
+    """The From address (its display name is the shop's name); the key is `from`."""
+    shop_name: str = "Our shop"
+    """The shop's name in mails and on the tracking page."""
+    shop_names: dict[str, str] = Field(default_factory=dict)
+    """`[email.shop_names]`: channel code = the shop's name, where a channel's differs."""
+    public_base_url: str = ""
+    """How customers reach this server (e.g. `https://track.example.com`): the tracking links
+    are this + `/track/<token>`; empty: relative links."""
+    reply_to: str = ""
+    """The `Reply-To:` address of every customer mail; empty: none (replies go to `from`). A
+    channel may have its own (`[email.channels.<code>]`)."""
+    colour: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$")
+    """The shop's colour (`#rrggbb`) in the mails and on the tracking page."""
+    contact: str = ""
+    """How customers reach the shop (one line of text, e.g. a phone number and hours), on the
+    tracking page and at the foot of every mail."""
+    channels: dict[str, ShopLook] = Field(default_factory=dict)
+    """`[email.channels.<code>]`: a channel's own shop name, Reply-To, colour and contact, each
+    empty one taken from `[email]` (docs/customers.md)."""
+    timeout_seconds: float = Field(20.0, gt=0)
+    """How long the SMTP server has to answer."""
+    retry_base_seconds: float = Field(30.0, gt=0)
+    """A failed send is tried again after base, 2 base, 4 base … seconds, at most
+    `retry_max_seconds` apart, until it goes."""
+    retry_max_seconds: float = Field(3600.0, gt=0)
+    """The longest wait between two attempts of a mail."""
+    poll_seconds: float = Field(2.0, gt=0)
+    """How often the mail worker looks for due mails."""
 
 
 class BoardSettings(BaseModel):
     """The supervisors' board."""
 
-    # A list not yet packed whose earliest promise falls within this many minutes is at risk.
+    model_config = DOCUMENTED
+
     at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    """On the board, a pick list not yet packed whose earliest promise falls within this many
+    minutes is at risk (amber); past it, late (red)."""
 
 
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SCANFLOOR_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="SCANFLOOR_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        use_attribute_docstrings=True,
     )
 
     data_dir: Path = Path("var")
+    """Where the SQLite database lives."""
     sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL)$")
-    log_format: str = Field(
-        "text", pattern="^(text|json)$", description="json: one JSON object per log line."
-    )
+    """`FULL`: a committed scan survives power loss; `NORMAL` is faster but may lose the last
+    commits on power loss."""
+    log_format: str = Field("text", pattern="^(text|json)$")
+    """`json`: one JSON object per line with `time` (UTC, ISO 8601), `level`, `logger`,
+    `message`, and `exc` (the traceback) when there is one."""
     http: HttpSettings = HttpSettings()
     device: DeviceLinkSettings = DeviceLinkSettings()
     label: LabelSettings = LabelSettings()
@@ -236,14 +351,26 @@ class Settings(BaseSettings):
     carriers: dict[str, CarrierSettings] = Field(
         default_factory=lambda: {"local": CarrierSettings()}
     )
+    """One table per carrier (name: `a-z`, digits, `_`, starting with a letter, up to 20);
+    the default is one carrier, `local`, with the defaults of its keys."""
     shipping: ShippingSettings = ShippingSettings()
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
     board: BoardSettings = BoardSettings()
     packing: PackingSettings = PackingSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
+    """`[[boxes]]`: the box types at the pack benches. The bench suggests the smallest box (by
+    volume) the items fit in, or says none fits; the packer scans another box's barcode to
+    take it. No boxes: no suggestion, no tare."""
     redis_url: str | None = None
+    """Several server processes: the Redis that joins them (e.g.
+    `redis://127.0.0.1:6379/0`). Unset, one process runs alone and never connects to a
+    Redis."""
     secret_key: str = EXAMPLE_SECRET_KEY
+    """Flask's signing key; the server logs a warning at start while it is the example
+    `change-me` or shorter than 16 characters (there is no separate production mode that would
+    refuse it): set a long random one, e.g.
+    `python -c 'import secrets; print(secrets.token_hex(32))'`."""
 
     @model_validator(mode="after")
     def _carrier_known(self) -> Settings:

@@ -1,4 +1,4 @@
-"""Docs are part of the work: every protocol event and every CLI command is documented."""
+"""Docs are part of the work: every protocol event, CLI command, metric and setting is documented."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import pytest
 from shared.protocol import BOARD_EVENTS, CLIENT_EVENTS, SERVER_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
+DOCS = ROOT / "docs"
+PROTOCOL = (DOCS / "protocol.md").read_text()
+RUNNING = (DOCS / "running.md").read_text()
+
+
+def section(text: str, heading: str) -> str:
+    """The part of a page under `heading` (a `## ` line), up to the next `## ` heading."""
+    assert f"\n{heading}\n" in text, heading
+    return text[text.index(f"\n{heading}\n") :].split("\n## ")[1]
 
 
 @pytest.mark.parametrize("event", sorted({*CLIENT_EVENTS, *SERVER_EVENTS, *BOARD_EVENTS}))
@@ -105,17 +113,19 @@ def test_protocol_schema_json_is_valid_and_takes_the_documented_examples():
         validate({"token": "sfd_12345678", "protocol": 99}, events["connect"]["auth"])
 
 
-def test_every_cli_command_is_in_the_readme():
+def test_every_cli_command_is_in_the_admin_commands_table():
+    """docs/running.md's table of admin commands names every command and sub-command."""
     from server.cli.main import main
 
-    readme = (ROOT / "README.md").read_text()
+    table = section(RUNNING, "## The admin commands")
+    assert len(main.commands) >= 10
     for name, command in main.commands.items():
-        assert f"scanfloor {name}" in readme, name
+        assert f"| `scanfloor {name}" in table, name
         for sub in getattr(command, "commands", {}):
-            assert f"scanfloor {name} {sub}" in readme, f"{name} {sub}"
+            assert f"`scanfloor {name} {sub}" in table, f"{name} {sub}"
 
 
-def test_every_metric_is_in_the_readme(tmp_path):
+def test_every_metric_is_in_the_docs(tmp_path):
     from server.runtime.metrics import FloorMetrics
     from server.store import open_store
 
@@ -124,11 +134,11 @@ def test_every_metric_is_in_the_readme(tmp_path):
         families = list(FloorMetrics(store).registry.collect())
     finally:
         store.close()
-    readme = (ROOT / "README.md").read_text()
+    metrics = section(RUNNING, "## Metrics")
     assert len(families) >= 7
     for family in families:
         name = family.name + ("_total" if family.type == "counter" else "")
-        assert f"`{name}" in readme, name
+        assert f"| `{name}" in metrics, name
 
 
 def test_the_health_answer_in_the_device_setup_is_what_the_server_says(tmp_path):
@@ -226,5 +236,190 @@ def test_the_lot_forms_in_the_docs_carry_the_lot():
 
 
 def test_barcodes_doc_is_linked():
-    assert "docs/barcodes.md" in (ROOT / "README.md").read_text()
+    assert "(docs/barcodes.md)" in (ROOT / "README.md").read_text()
     assert "(barcodes.md" in PROTOCOL
+    assert "barcodes.md" in nav_pages()
+
+
+# ---------------------------------------------------------------- the README and the site
+README = (ROOT / "README.md").read_text()
+
+
+def nav_pages() -> list[str]:
+    """The pages mkdocs.yml's nav lists (`- Title: page.md` lines)."""
+    import re
+
+    return re.findall(r"^\s*- [^:]+: (\S+\.md)$", (ROOT / "mkdocs.yml").read_text(), re.M)
+
+
+def test_the_readme_fits_a_first_screen_and_keeps_its_two_commands():
+    assert len(README.splitlines()) <= 150
+    assert "make demo    # " in README and "make test    # " in README
+    assert "make demo-serve" in README
+
+
+def test_every_link_in_the_readme_stays_in_the_repository():
+    import re
+
+    links = re.findall(r"\]\(([^)]+)\)", README)
+    assert len(links) >= 10
+    for link in links:
+        assert not link.startswith(("..", "/", "file:")), link
+        if "://" in link:
+            continue
+        target = (ROOT / link.split("#")[0]).resolve()
+        assert target.is_relative_to(ROOT) and target.exists(), link
+
+
+def test_every_docs_page_is_in_the_site_nav():
+    pages = nav_pages()
+    assert len(pages) == len(set(pages))
+    on_disk = sorted(p.name for p in DOCS.glob("*.md"))
+    assert sorted(pages) == on_disk
+
+
+def test_the_make_targets_build_the_docs_site_strictly():
+    make = (ROOT / "Makefile").read_text()
+    test = make[make.index("\ntest: ") :].split("\n\n")[0]
+    assert test.index("lint-imports") < test.index("mkdocs build --strict") < test.index("pytest")
+    # --quiet would hide the warnings, and with them what --strict fails on.
+    assert "--quiet" not in test and "-q " not in test.split("mkdocs build")[1].split("\n")[0]
+    assert "\ndocs: " in make and "\ndocs-serve: " in make
+    assert "--dev-addr $(DOCS_ADDR)" in make and "DOCS_ADDR ?= 127.0.0.1:" in make
+    site = (ROOT / "mkdocs.yml").read_text()
+    assert "font: false" in site  # no Google Fonts: the site works offline
+    assert "scripts/docsite/hooks.py" in site
+
+
+# ---------------------------------------------------------------- configuration, generated
+def _models(model, path=()):
+    """(dotted key, field) of every setting, walked here apart from the page's own walk."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    for name, field in model.model_fields.items():
+        key = (*path, field.alias or name)
+        yield ".".join(key), field
+        for inner in (field.annotation, *get_args(field.annotation)):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                more = ("<carrier>",) if name == "carriers" else ()
+                more = ("<service>",) if name == "services" else more
+                more = ("<channel>",) if name == "channels" else more
+                sub = [*key, *more]
+                if name == "boxes":
+                    sub[-1] += "[]"
+                yield from _models(inner, tuple(sub))
+
+
+@pytest.mark.parametrize("model", ["server", "device"])
+def test_every_setting_is_described(model):
+    from device.config import DeviceSettings
+    from server.config import Settings
+
+    settings, least = {"server": (Settings, 60), "device": (DeviceSettings, 15)}[model]
+    leaves = [(key, f) for key, f in _models(settings) if f.annotation is not None]
+    assert len(leaves) >= least
+    missing = [key for key, f in leaves if not (f.description or "").strip() and not _is_table(f)]
+    assert missing == [], "describe these in server/config.py (a string under the field)"
+
+
+def _is_table(field) -> bool:
+    from pydantic import BaseModel
+
+    return isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+
+
+def test_the_configuration_page_has_every_setting_with_its_default_and_variable():
+    from scripts.docsite import config_page
+    from server.config import Settings
+
+    assert config_page.MARKER in (DOCS / "configuration.md").read_text()
+    page = config_page.render()
+    rows = {line.split(" | ")[0].removeprefix("| "): line for line in page.splitlines()}
+    for key, field in _models(Settings):
+        if _is_table(field):
+            assert f"### `[{key}]`" in page, key
+            continue
+        row = rows[f"`{key}`"]
+        env = "SCANFLOOR_" + key.upper().replace(".", "__")
+        if "[]" not in key:
+            assert f"`{env}`" in row, key
+    assert "| `http.port` | int | `8800` | `SCANFLOOR_HTTP__PORT` |" in page
+    assert '| `email.from` | str | `"shop@example.com"` | `SCANFLOOR_EMAIL__FROM` |' in page
+    assert '| `secret_key` | str | `"change-me"` | `SCANFLOOR_SECRET_KEY` |' in page
+
+
+def test_the_configuration_page_has_every_device_setting():
+    from device.config import DeviceSettings
+    from scripts.docsite import config_page
+
+    assert config_page.DEVICE_MARKER in (DOCS / "configuration.md").read_text()
+    page = config_page.render_device()
+    assert "environment variable" not in page  # a device reads none
+    for key, field in _models(DeviceSettings, ("device",)):
+        if _is_table(field):
+            assert f"### `[{key}]`" in page, key
+        else:
+            assert f"| `{key}` | " in page, key
+    assert '| `device.screen` | str, matches `^(tty|plain|none)$` | `"tty"` |' in page
+    assert "| `device.token` | str, at least 8 characters | required |" in page
+
+
+def test_every_variable_on_the_configuration_page_sets_its_setting(monkeypatch, tmp_path):
+    """Each scalar setting's variable, as the page names it, reaches the setting: a value of
+    the wrong kind is refused naming the setting, a right one is taken."""
+    import pydantic
+
+    from scripts.docsite import config_page
+    from server.config import Settings
+
+    monkeypatch.setenv("SCANFLOOR_CONFIG", str(tmp_path / "none.toml"))
+    probes = {"int": "17", "float": "17.5", "bool": "true", "str": "probe-7", "path": "probe-7"}
+    checked = 0
+    for s in config_page.settings():
+        kind = s.type.split(",")[0]
+        if s.env is None or kind not in probes:
+            continue
+        env = s.env.replace("<CARRIER>", "LOCAL").replace("<SERVICE>", "EXPRESS")
+        path = s.key.replace("<carrier>", "local").replace("<service>", "express").split(".")
+        monkeypatch.setenv(env, probes[kind])
+        try:
+            got = Settings()
+            value = got
+            for part in path:
+                value = (
+                    value[part]
+                    if isinstance(value, dict)
+                    else getattr(value, "sender" if part == "from" else part)
+                )
+            assert str(value).lower() in (probes[kind], "17.0"), (s.key, value)
+        except pydantic.ValidationError as exc:
+            # Refused by a bound, a pattern or a check of its table: the variable was read.
+            assert all(
+                tuple(e["loc"])[:1] == (path[0],) or path[-1] in e["msg"] for e in exc.errors()
+            ), (s.key, exc)
+        monkeypatch.delenv(env)
+        checked += 1
+    assert checked >= 40
+
+
+# ---------------------------------------------------------------- REST, generated
+def test_the_rest_page_renders_every_operation_and_schema(tmp_path):
+    from scripts.docsite import rest_page
+
+    assert rest_page.MARKER in (DOCS / "rest.md").read_text()
+    doc = rest_page.openapi_document()
+    page = rest_page.render(doc)
+    assert len(doc["paths"]) >= 30
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            block = page[page.index(f"#### `{method.upper()} {path}`") :].split("\n#### ")[0]
+            assert op["summary"] in block, (method, path)
+            for status in op["responses"]:
+                assert f"\n| {status} | " in block, (method, path, status)
+            for param in op.get("parameters", []):
+                assert f"| `{param['name']}` | {param['in']} |" in block, (method, path, param)
+    for name in doc["components"]["schemas"]:
+        assert f"### {name} {{: #{rest_page.anchor(name)} }}" in page, name
+    assert "[OrderIn](#schema-orderin)" in page

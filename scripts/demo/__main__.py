@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from scripts.demo import run
+from scripts.demo import run, try_handheld
 
 
 def _stop_on(signum: int, _frame: object) -> None:
@@ -152,6 +152,12 @@ def demo(
             if figures["followed"]:
                 f = figures["followed"]
                 click.echo(f"Tracking page of {f['shop_number']}: {f['tracking_url']}")
+            handheld = try_handheld.enrol(floor)
+            click.echo(
+                f"Handheld: {try_handheld.command(handheld)}   "
+                f"(in a second terminal: {try_handheld.NAME}, a picker's screen; "
+                "type or paste barcodes, Enter after each)"
+            )
             while floor.server.poll() is None:
                 time.sleep(1)
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.demo import procs, run, seed
+from scripts.demo import procs, run, seed, try_handheld
 from scripts.demo import shopify as shop
 from scripts.demo.customer_mail import SHOP_NAME, CustomerMail
 from server.capture import orders
@@ -227,6 +227,46 @@ def test_the_demo_mail_stage_sends_what_the_server_records_to_its_smtp_server(tm
         page = requests.get(order["tracking_url"], timeout=10)
         assert page.status_code == 200 and first.shop_number in page.text
     finally:
+        floor.stop()
+
+
+def test_the_handheld_to_try_connects_to_the_demo_server(tmp_path):
+    """What `scanfloor demo --serve` prints under "Handheld:": a picker enrolled over REST
+    with a config of its own (the demo's server, stdin:// scanner) that connects as written."""
+    floor = run.Floor(out=tmp_path)
+    api_key, _ = run.seed_site(tmp_path / "data", random.Random(5), lambda _: None)
+    floor.port = procs.free_port()
+    device = None
+    try:
+        floor.server = procs.start_server(
+            tmp_path / "data", floor.port, tmp_path / "logs" / "server.log"
+        )
+        floor.api.headers["Authorization"] = f"Bearer {api_key}"
+        config = try_handheld.enrol(floor)
+        assert config == tmp_path / "devices" / "try-picker.toml"
+        text = config.read_text()
+        assert f'server = "{floor.base}"' in text and 'scanner = "stdin://"' in text
+        program, flag, path = try_handheld.command(config).split()
+        assert Path(program).name == "scanfloor-device" and Path(path) == config
+        device = subprocess.Popen(
+            [program if Path(program).is_absolute() else str(REPO / program), flag, path],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        seen = {}
+        while time.monotonic() < deadline and not seen.get("connected"):
+            devices = floor.api.get(f"{floor.base}/api/devices", timeout=10).json()["devices"]
+            seen = next(d for d in devices if d["name"] == "try-picker")
+            time.sleep(0.2)
+        assert seen["connected"] and seen["role"] == "picker", seen
+        assert seen["warehouse"] == seed.WAREHOUSES[0][0]
+        assert device.poll() is None
+    finally:
+        if device is not None:
+            procs.stop(device)
         floor.stop()
 
 

@@ -1,4 +1,4 @@
-"""The examples in docs/: the site in docs/examples imports, and the README's curl order is taken."""
+"""The examples in docs/: the site in docs/examples imports, and the curl order in docs/running.md is taken."""
 
 from __future__ import annotations
 
@@ -113,9 +113,9 @@ def test_the_example_csvs_are_the_same_catalogue(site):
 
 
 def readme_curl() -> tuple[str, str, dict[str, str], str]:
-    """The README's `curl ... /api/orders` example: method, URL, headers, body."""
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"```sh\n(curl [^`]*?/api/orders.*?)```", readme, re.S).group(1)
+    """docs/running.md's `curl ... /api/orders` example: method, URL, headers, body."""
+    page = (ROOT / "docs" / "running.md").read_text()
+    block = re.search(r"```sh\n(curl [^`]*?/api/orders.*?)```", page, re.S).group(1)
     args = shlex.split(block.replace("\\\n", " "))
     method, url, headers, body = "GET", "", {}, ""
     i = 1

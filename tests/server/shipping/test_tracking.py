@@ -406,7 +406,7 @@ def test_an_order_status_follows_its_packages(states, status):
 
 
 def test_a_carrier_signs_from_the_readme_alone(catalogue, store, client):
-    """The README's recipe, with hmac and no Standard Webhooks library, is what the server takes."""
+    """docs/shipping.md's recipe, with hmac and no Standard Webhooks library, is what the server takes."""
     oid, [sf] = ship(store, "readme")
     key = base64.b64decode(CARRIER_SECRET.removeprefix("whsec_"))
     body = json.dumps({"events": [event(sf, "in_transit", "ev-1")]}).encode()
