@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from mailkit import move, order_with_parcel
 
@@ -43,7 +45,10 @@ def test_the_page_shows_shop_number_status_parcel_and_timeline_without_login(
     ]
     # Philadelphia (placed by its postcode): its zone, named; the standard service's 3 days.
     assert "Times are New York time" in text and re.search(r"\d\d:\d\d E[SD]T", text)
-    assert "Estimated delivery:" in text and "1 × Blue mug" in text
+    # Shipped today (New York's day), standard service: 3 calendar days in transit.
+    day = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=3)
+    assert f"Estimated delivery: {day:%a} {day.day} {day:%b %Y}" in text
+    assert "1 × Blue mug" in text
     assert re.search(r'id="status">Out for delivery<', html)
     # Nothing of ours: no order id, warehouse, bin or SKU.
     for internal in (oid, "WH-EAST", "E-02-02", "SKU-A", "PL-"):
