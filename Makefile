@@ -9,7 +9,7 @@ VENDOR_JS := server/web/static/vendor/socket.io.min.js
 LOCK    := requirements.lock
 UV_VERSION  := 0.13.9
 
-.PHONY: setup lock demo demo-serve test docs docs-serve lint fmt bench bench-floor bench-cluster fleet cluster redis clean
+.PHONY: setup lock demo demo-serve handheld test docs docs-serve lint fmt bench bench-floor bench-cluster fleet cluster redis clean
 
 setup: $(STAMP) $(APT_STAMP) $(VENDOR_JS)
 
@@ -80,6 +80,12 @@ redis: $(APT_STAMP)
 
 demo-serve: setup
 	$(BIN)/scanfloor demo --serve
+
+# A handheld in this terminal on the server `make demo-serve` keeps running: a new device of
+# the demo's site, the keyboard as its scanner (type a barcode, Enter). docs/device-setup.md.
+HANDHELD_ARGS ?=
+handheld: setup
+	$(BIN)/python -m scripts.handheld $(HANDHELD_ARGS)
 
 test: setup
 	$(BIN)/ruff check server device shared scripts tests

@@ -20,7 +20,6 @@ from typing import Any
 
 import socketio
 
-from device import offline
 from device.config import DeviceSettings
 from device.drivers import Printer, Scale, Scanner
 from device.journal import Journal
@@ -95,7 +94,8 @@ class DeviceClient(ScanFlow, PrintLoop):
         self.sio.on("replaced", self._on_replaced, namespace=NS)
         self._threads: list[threading.Thread] = []
         # A restart resumes where the worker was: the server's last screen plus unanswered scans.
-        self.state = offline.replay(self.server_state, self._judged_scans())
+        self._drop = self._load_drop_off()  # a finished list's totes still to take to packing
+        self.state = self._shown_state()
 
     # ------------------------------------------------------------ lifecycle
     def auth(self) -> dict[str, Any]:

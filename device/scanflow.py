@@ -107,6 +107,7 @@ class ScanFlow:
     signed_out: bool
     take_over: Callable[[], None]
     _asked_reason: str | None  # the reason card a short pick was asked with
+    _drop: DeviceState | None  # a finished list whose totes are not yet confirmed at packing
 
     def busy(self) -> bool:
         """A scan is waiting for its first answer (from the server or the device)."""
@@ -137,7 +138,51 @@ class ScanFlow:
 
     def _rebase(self) -> None:
         """Show the server's state plus every scan the device judged that it has not answered."""
-        self._set_display(offline.replay(self.server_state, self._judged_scans()))
+        self._set_display(self._shown_state())
+
+    def _shown_state(self) -> DeviceState | None:
+        """What the worker sees: a finished list's drop-off until it is confirmed, else the
+        server's state plus the scans it has not answered (a list already dropped off shows
+        as waiting for work, not as its drop-off again)."""
+        if self._drop is not None:
+            return self._drop
+        state = offline.replay(self.server_state, self._judged_scans())
+        if (
+            state is not None
+            and state.screen == "pick_done"
+            and str(state.pick_list_id) == self.journal.get_meta("dropped_list")
+        ):
+            return picking_rules.idle()
+        return state
+
+    # ------------------------------------------------------------ the drop-off
+    def _load_drop_off(self) -> DeviceState | None:
+        saved = self.journal.get_meta("drop_off")
+        return DeviceState.model_validate_json(saved) if saved else None
+
+    def _start_drop_off(self, done: DeviceState | None) -> None:
+        """A list is done: its totes go to packing first; the next list waits for the picker
+        to say so (a scan of one of the totes), and a restart keeps it on screen."""
+        if done is None or done.pick_list_id is None:
+            return
+        self._drop = picking_rules.drop_off(done) if done.screen != "pick_done" else done
+        self.journal.set_meta("drop_off", self._drop.model_dump_json())
+
+    def _confirm_drop_off(self, barcode: str) -> None:
+        """A scan while the drop-off shows: a tote of the list confirms it, anything else is
+        refused (it would otherwise start the next list with a full tote on the cart)."""
+        drop = self._drop
+        totes = list(drop.expect.barcodes) if drop is not None else []
+        if picking_rules.read_scan(barcode)[0] not in totes:
+            self.wrong_scans += 1
+            self.screen.scan_result(False, say.drop_off_first(totes), "drop_off_first")
+            return
+        with self._flow:
+            self._drop = None
+            self.journal.set_meta("drop_off", "")
+            self.journal.set_meta("dropped_list", str(drop.pick_list_id))
+            self._rebase()
+        self.screen.scan_result(True, say.dropped_off(totes))
 
     def _set_display(self, state: DeviceState | None) -> None:
         self.state = state
@@ -160,7 +205,6 @@ class ScanFlow:
 
     def scan(self, barcode: str) -> None:
         """A scan from the scanner: to disk first, then judged or sent."""
-        self.screen.set_banner(None)  # the worker has moved on: "List done…" was seen
         action = parse_command(barcode)
         problem = None if action else barcode_problem(barcode)
         if problem is not None:
@@ -175,6 +219,9 @@ class ScanFlow:
                 self.screen.scan_result(False, say.replaced_on_device())
                 return
             self.take_over()
+        if action is None and self._drop is not None:
+            self._confirm_drop_off(barcode)  # the device's own step: nothing goes to the server
+            return
         if action is not None and action.startswith("short:"):
             action = self._short_card(action)
             if action is None:
@@ -257,15 +304,15 @@ class ScanFlow:
             verdict = offline.judge(self.state, e.barcode)
             self.journal.judged(e.msg_id, verdict.ok, verdict.code, list_id)
             self.offline_scans += 1
+            if verdict.code == "list_done":
+                self._start_drop_off(verdict.state)
             if verdict.state is not self.state:
-                self._set_display(verdict.state)
+                self._set_display(self._drop if verdict.code == "list_done" else verdict.state)
             if verdict.ok is None:
                 self.screen.notice(offline.queued_message(self.journal.counts()["waiting"]))
             else:
                 self.wrong_scans += not verdict.ok
-                self.screen.scan_result(verdict.ok, verdict.message)
-                if verdict.code == "list_done":
-                    self.screen.set_banner(verdict.message)
+                self.screen.scan_result(verdict.ok, verdict.message, verdict.code)
             self._emit("local", verdict)
 
     def _send_scans(self) -> None:
@@ -362,10 +409,11 @@ class ScanFlow:
         self._offer_state(reply.state, version)
         if not now.judged:
             self.wrong_scans += not reply.ok
+            if reply.code == "list_done" and self.state is not None:
+                # The next list comes with it: the drop-off of this one is shown first.
+                self._start_drop_off(self.state)
             self._rebase()
-            self.screen.scan_result(reply.ok, reply.message)
-            if reply.code == "list_done":  # the next list comes with it: keep this on top
-                self.screen.set_banner(reply.message)
+            self.screen.scan_result(reply.ok, reply.message, reply.code)
         elif now.local_ok is None:  # queued offline without a verdict: only news if it failed
             self._rebase()
             if not reply.ok:

@@ -2,10 +2,12 @@
 
 A handheld's screen is 3.5–5 inches, read at arm's length while walking: the
 instruction is drawn in 5x7 block letters (half-block characters, so a letter
-is 6 columns by 4 rows), a good scan turns the result bar green, a bad one red
-with three quick bells (a sound the worker tells apart without looking) and an
-optional command hook for a real speaker. The top bar says whether the link is
-up, how many scans wait to be sent, and how the printer is.
+is 6 columns by 4 rows), a good scan turns the result bar green. A bad one turns
+the whole screen red with what went wrong in block letters ("WRONG BIN"), the
+message and what to do still, and sounds three quick bells (a sound the worker
+tells apart without looking) and the optional command hook for a real speaker.
+The top bar says whether the link is up, how many scans wait to be sent, and
+how the printer is.
 """
 
 from __future__ import annotations
@@ -27,16 +29,22 @@ GREEN, RED, YELLOW = "\033[42;30m", "\033[41;97m", "\033[43;30m"
 BOLD, DIM, RESET, CLEAR = "\033[1m", "\033[2m", "\033[0m", "\033[2J\033[H"
 BELL = "\a"
 ANSI = re.compile(r"\033\[[0-9;]*[A-Za-z]")
-# The command cards of each kind of screen, for the footer.
-PICKER_KEYS = "CMD-SHORT short pick · CMD-HELP help · CMD-LOGOUT log out"
-PACKER_KEYS = "CMD-REPRINT reprint · CMD-HELP help · CMD-LOGOUT log out"
-RECEIVING_KEYS = "CMD-DONE book what was scanned · CMD-HELP help"
-DOCK_KEYS = "CMD-DOCK-DONE hand the truck over · CMD-HELP help"
-SHORT_KEYS = "CMD-COUNT-n n in the bin · CMD-SHORT empty · CMD-HELP"
-WEIGHT_KEYS = "scan the label to weigh again · CMD-WEIGHT-OK supervisor · CMD-HELP"
+# The command cards of each kind of screen, for the footer: (card, what it does).
+Keys = tuple[tuple[str, str], ...]
+PICKER_KEYS: Keys = (("CMD-SHORT", "short pick"), ("CMD-HELP", "help"), ("CMD-LOGOUT", "log out"))
+PACKER_KEYS: Keys = (("CMD-REPRINT", "reprint"), ("CMD-HELP", "help"), ("CMD-LOGOUT", "log out"))
+RECEIVING_KEYS: Keys = (("CMD-DONE", "book what was scanned"), ("CMD-HELP", "help"))
+DOCK_KEYS: Keys = (("CMD-DOCK-DONE", "hand the truck over"), ("CMD-HELP", "help"))
+SHORT_KEYS: Keys = (("CMD-COUNT-n", "n in the bin"), ("CMD-SHORT", "empty"), ("CMD-HELP", ""))
+WEIGHT_KEYS: Keys = (
+    ("", "scan the label to weigh again"),
+    ("CMD-WEIGHT-OK", "supervisor"),
+    ("CMD-HELP", ""),
+)
+DROP_OFF_KEYS: Keys = (("", "scan the tote at packing"), ("CMD-HELP", "help"))
 
 
-def keys_help(state: DeviceState | None) -> str:
+def key_cards(state: DeviceState | None) -> Keys:
     """The command cards that do something on this screen."""
     if state is not None and state.screen == "pack_check":
         return WEIGHT_KEYS
@@ -48,7 +56,25 @@ def keys_help(state: DeviceState | None) -> str:
         return DOCK_KEYS
     if state is not None and state.screen == "pick_short":
         return SHORT_KEYS
+    if state is not None and state.screen == "pick_done":
+        return DROP_OFF_KEYS
     return PICKER_KEYS
+
+
+def keys_help(state: DeviceState | None, width: int = 1000) -> str:
+    """The footer: each card with what it does, or only the cards when that is too wide (a
+    48-column pack station): a card's name is never cut."""
+    cards = key_cards(state)
+    whole = " · ".join(" ".join(p for p in card if p) for card in cards)
+    if len(whole) <= width:
+        return whole
+    for short in (
+        " · ".join(card or words for card, words in cards),
+        " · ".join(card for card, _ in cards if card),  # the cards alone: the screen says the rest
+    ):
+        if len(short) <= width:
+            return short
+    return _fit(short, width)
 
 
 # 5x7 glyphs: the character, then 7 rows of 5 pixels, each row one base-32 digit.
@@ -98,11 +124,15 @@ def headline(state: DeviceState) -> str:
         "dock_load": (
             f"LOAD {state.progress.done}/{state.progress.total}" if state.progress else "LOAD"
         ),
-        "pick_done": "DONE",
+        "pick_done": "TO PACKING",
         "idle": "WAIT",
         "pack_start": "SCAN TOTE",
         "pack_verify": "SCAN ITEM",
-        "pack_label": "NO LABEL" if state.instruction == say.label_not_printed() else "LABEL",
+        "pack_label": (
+            "NO LABEL"
+            if state.instruction == say.label_not_printed()
+            else say.pack_label_headline()
+        ),
         "pack_check": "CHECK WEIGHT",
     }.get(state.screen, state.screen.upper())
 
@@ -115,7 +145,13 @@ def big_words(state: DeviceState) -> list[tuple[str, bool]]:
         return [(f"PICK {step.qty - step.picked}", False), (step.product_name, True)]
     if state.screen == "pick_location" and step is not None:
         return [("GO TO", False), (step.location, False)]
-    return [(headline(state), False)]
+    if state.screen == "pick_done":  # the drop-off: which tote, and where
+        totes = state.expect.barcodes
+        return [
+            (totes[0] if len(totes) == 1 else f"{len(totes)} TOTES", False),
+            ("TO PACKING", False),
+        ]
+    return [(phrase, False) for phrase in headline(state).split(", ")]
 
 
 class Screen:
@@ -127,7 +163,7 @@ class Screen:
         self.link = "connecting"
         self.waiting = 0
         self.printer: str | None = None  # None: printer fine (or none)
-        self.banner: str | None = None  # kept on top until the worker's next scan
+        self.wrong_code: str | None = None  # the result code of the last refused scan
         self.sound_command = sound_command
         self.sounds: list[str] = []
 
@@ -147,18 +183,13 @@ class Screen:
             )
         return s
 
-    def scan_result(self, ok: bool, message: str) -> None:
-        """A good (green) or bad (red, with its sound) scan."""
+    def scan_result(self, ok: bool, message: str, code: str | None = None) -> None:
+        """A good (green) or bad (the whole screen red, with its sound) scan; `code` is the
+        result code, which names what went wrong in the big letters."""
         self.result = (ok, message)
+        self.wrong_code = None if ok else code
         self.draw()
         self.sound("good" if ok else "bad")
-
-    def set_banner(self, message: str | None) -> None:
-        """News that must not scroll away with the next screen ("List done. Take tote … to
-        packing"): shown on top of every screen until cleared (the device does on the next scan)."""
-        if message != self.banner:
-            self.banner = message
-            self.draw()
 
     def notice(self, message: str) -> None:
         """Neutral news for the worker (connected, saved offline...)."""
@@ -210,8 +241,6 @@ class PlainScreen(Screen):
     def draw(self) -> None:
         s = self.shown()
         parts = [f"[{self.name}]" if self.name else "", f"<{self.link}>"]
-        if self.banner:
-            parts.append(f"[{self.banner}]")
         if self.waiting:
             parts.append(f"({self.waiting} scans waiting)")
         if self.printer:
@@ -260,10 +289,10 @@ class TtyScreen(Screen):
         """
         width = max(width, 20)
         s = self.shown()
+        if self.result and self.result[0] is False:
+            return self._render_wrong(width, height, s)
         top = [self._status_bar(width)]
-        if self.banner:
-            top += [YELLOW + line.ljust(width) + RESET for line in wrap(self.banner, width)[:2]]
-        bottom = [*self._result_lines(width), DIM + _fit(keys_help(s), width) + RESET]
+        bottom = [*self._result_lines(width), DIM + keys_help(s, width) + RESET]
         if s is None:
             middle = ["", *big_line("WAIT"), "", "Connecting to the server…"]
         else:
@@ -283,6 +312,36 @@ class TtyScreen(Screen):
         rows = max(0, height - len(top) - len(bottom))
         middle = (middle + [""] * rows)[:rows]
         return "\n".join(top + middle + bottom)
+
+    def _render_wrong(self, width: int, height: int, s: DeviceState | None) -> str:
+        """A refused scan: the whole screen red, what went wrong in block letters, the message
+        whole, and what the screen still asks for; the status bar and the cards stay."""
+        top = [self._status_bar(width)]
+        if s is not None and s.progress:
+            top.append(_progress(s, width))
+        cols = max(1, width // 6)
+        big = textwrap.wrap(
+            say.wrong_headline(self.wrong_code),
+            cols,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        if any(len(line) > cols for line in big):
+            big = ["✘"]
+        middle = [""]
+        for text in big[:2]:
+            middle += big_line(text) + [""]
+        middle += [BOLD + line for line in wrap("✘ " + self.result[1], width)[:3]]
+        if s is not None:
+            middle += ["", *wrap(say.still(s.instruction), width)[:2]]
+        footer = keys_help(s, width)
+        rows = max(0, height - len(top) - 1)
+        middle = (middle + [""] * rows)[:rows]
+        painted = [RED + plain_text(line).ljust(width) + RESET for line in middle]
+        for i, line in enumerate(middle):
+            if line.startswith(BOLD):
+                painted[i] = RED + BOLD + plain_text(line).ljust(width) + RESET
+        return "\n".join(top + painted + [RED + footer.ljust(width) + RESET])
 
     def _result_lines(self, width: int) -> list[str]:
         """The last scan's result in its colour, whole (wrapped, never cut mid-barcode)."""

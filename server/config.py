@@ -251,6 +251,22 @@ class WebhookSettings(BaseModel):
     """Deliveries posted at once (one per order and subscription)."""
 
 
+class ShopLook(BaseModel):
+    """How one sales channel's shop shows itself to its customers (`[email.channels.<code>]`);
+    an empty value takes the `[email]` one."""
+
+    model_config = DOCUMENTED
+
+    name: str = ""
+    """The shop's name in this channel's mails and on its tracking pages."""
+    reply_to: str = ""
+    """The `Reply-To:` address of this channel's mails."""
+    colour: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$")
+    """The shop's colour, `#rrggbb`."""
+    contact: str = ""
+    """How this channel's customers reach the shop (a line of text)."""
+
+
 class EmailSettings(BaseModel):
     """Telling customers by e-mail at the shipping milestones, and the public tracking page."""
 
@@ -281,6 +297,17 @@ class EmailSettings(BaseModel):
     public_base_url: str = ""
     """How customers reach this server (e.g. `https://track.example.com`): the tracking links
     are this + `/track/<token>`; empty: relative links."""
+    reply_to: str = ""
+    """The `Reply-To:` address of every customer mail; empty: none (replies go to `from`). A
+    channel may have its own (`[email.channels.<code>]`)."""
+    colour: str = Field("#1f5fbf", pattern=r"^#[0-9a-fA-F]{6}$")
+    """The shop's colour (`#rrggbb`) in the mails and on the tracking page."""
+    contact: str = ""
+    """How customers reach the shop (one line of text, e.g. a phone number and hours), on the
+    tracking page and at the foot of every mail."""
+    channels: dict[str, ShopLook] = Field(default_factory=dict)
+    """`[email.channels.<code>]`: a channel's own shop name, Reply-To, colour and contact, each
+    empty one taken from `[email]` (docs/customers.md)."""
     timeout_seconds: float = Field(20.0, gt=0)
     """How long the SMTP server has to answer."""
     retry_base_seconds: float = Field(30.0, gt=0)

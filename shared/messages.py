@@ -23,16 +23,41 @@ def take_tote_to_packing(tote: str | None) -> str:
     return f"List done. Take tote {tote} to packing" if tote else "List done. Take it to packing"
 
 
+def drop_off_confirm(totes: list[str]) -> str:
+    """How the picker says the totes are at packing (the next list waits for it)."""
+    which = " or ".join(totes) if totes else "the tote"
+    return f"Put it at packing and scan {which}: then the next list"
+
+
+def drop_off_first(totes: list[str]) -> str:
+    return f"First take {', '.join(totes) or 'the tote'} to packing: {drop_off_confirm(totes)}"
+
+
+def dropped_off(totes: list[str]) -> str:
+    return f"{', '.join(totes) or 'Tote'} at packing. Next list"
+
+
 def scan_tote_or_list() -> str:
     return "Scan a tote or pick list"
 
 
-def totes_waiting(n: int) -> str:
-    return "No totes waiting" if n == 0 else f"{n} tote{'s' if n != 1 else ''} waiting for packing"
+def totes_waiting(totes: list[str]) -> str:
+    """Which totes wait for packing, by name (the first few): the packer knows which to fetch."""
+    if not totes:
+        return "No totes waiting"
+    shown = ", ".join(totes[:3]) + (" …" if len(totes) > 3 else "")
+    if len(totes) == 1:
+        return f"Tote {shown} is waiting for packing"
+    return f"{len(totes)} totes waiting for packing: {shown}"
 
 
 def verify_items(done: int, total: int) -> str:
     return f"Scan each item: {done} of {total} checked"
+
+
+def pack_label_headline() -> str:
+    """The big words once every item is checked: what the packer does next."""
+    return "LABEL BOX, SCAN IT"
 
 
 def scan_label(tracking: str) -> str:
@@ -59,6 +84,35 @@ def label_sent_again(order_id: str | None) -> str:
 
 
 # Results of a scan -----------------------------------------------------------
+WRONG_HEADLINES = {
+    "wrong_location": "WRONG BIN",
+    "unknown_barcode": "UNKNOWN CODE",
+    "wrong_item": "WRONG ITEM",
+    "item_not_in_order": "WRONG ITEM",
+    "item_extra": "EXTRA ITEM",
+    "wrong_tote": "WRONG TOTE",
+    "not_a_tote": "NOT A TOTE",
+    "tote_in_use": "TOTE IN USE",
+    "not_this_cart": "WRONG CART",
+    "wrong_lot": "WRONG LOT",
+    "lot_required": "SCAN THE LOT",
+    "wrong_label": "WRONG LABEL",
+    "unknown_container": "UNKNOWN CODE",
+    "drop_off_first": "TO PACKING FIRST",
+    "weight_off": "CHECK WEIGHT",
+}
+
+
+def still(instruction: str) -> str:
+    """Under a refused scan: what the screen still asks for."""
+    return f"Still: {instruction}"
+
+
+def wrong_headline(code: str | None) -> str:
+    """The big words a refused scan puts on the whole (red) screen."""
+    return WRONG_HEADLINES.get(code or "", "WRONG SCAN")
+
+
 def tote_taken(tote: str) -> str:
     return f"Tote {tote} started"
 
@@ -76,17 +130,58 @@ def location_ok(location: str) -> str:
 
 
 def wrong_location(scanned: str, expected: str) -> str:
-    return f"Wrong location {scanned}. Go to {expected}"
+    return f"Wrong bin: {scanned} is another location. Go to {expected}"
+
+
+def not_a_location(scanned: str, kind: str, expected: str) -> str:
+    """An item or a tote scanned where the bin label is asked for."""
+    return f"{scanned} is {kind}, not a bin label. Scan the label of bin {expected}"
+
+
+def unknown_scan(scanned: str) -> str:
+    """A barcode that is no location, item or tote the floor knows."""
+    return f"{scanned} is not a location, item or tote"
+
+
+def unknown_at_location(scanned: str, expected: str) -> str:
+    return f"{unknown_scan(scanned)}. Go to {expected}"
+
+
+def unknown_at_item(scanned: str, expected: str) -> str:
+    return f"{unknown_scan(scanned)}. Pick {expected}"
+
+
+def location_not_item(scanned: str, expected: str) -> str:
+    return f"{scanned} is a bin label, not an item. Pick {expected}"
 
 
 def item_ok(picked: int, qty: int) -> str:
     return f"Picked {picked} of {qty}"
 
 
-def wrong_item(scanned: str, expected: str, scanned_name: str | None = None) -> str:
-    if scanned_name:
-        return f"Wrong item: {scanned_name} ({scanned}). Pick {expected}"
-    return f"Wrong item {scanned}. Pick {expected}"
+def tote_not_item(scanned: str, expected: str) -> str:
+    return f"{scanned} is a tote, not an item. Pick {expected}"
+
+
+def not_on_list_item(scanned: str, expected: str) -> str:
+    """Offline, a barcode the handheld's list does not hold (it cannot say more without the
+    server's catalogue)."""
+    return f"Wrong item: {scanned} is not on this list. Pick {expected}"
+
+
+def not_this_bin(scanned: str, expected: str) -> str:
+    """Offline, a barcode that is not this bin's label and not on the list."""
+    return f"{scanned} is not the label of bin {expected}. Go to {expected}"
+
+
+def wrong_item(scanned: str, expected: str, scanned_name: str) -> str:
+    """Both products named: the one in hand and the one to pick."""
+    return f"Wrong item: {scanned_name} ({scanned}). Pick {expected}"
+
+
+def the_other(n: int, singular: str, plural: str) -> str:
+    """ "the other 1 comes" / "the other 2 come": the verb agrees with the count."""
+    return f"the other {n} {singular if n == 1 else plural}"
 
 
 def still_to_check(items: list[tuple[int, str]]) -> str:
@@ -212,18 +307,24 @@ def short_recorded(found: int, location: str) -> str:
     return f"Short pick at {location}: {found} found. Bin sent for a count"
 
 
-def short_replaced(location: str) -> str:
-    return f"Short pick noted. Next: the rest from {location}"
+def short_replaced(found: int, location: str, missing: int, refill: str, next_now: bool) -> str:
+    """The missing units come from another bin: said so that it agrees with the headline,
+    which shows the refill bin only when it is the very next stop."""
+    rest = the_other(missing, "comes", "come")
+    if next_now:
+        return f"{short_recorded(found, location)}. Next: {rest} from bin {refill}"
+    return f"{short_recorded(found, location)}. Later in this list {rest} from bin {refill}"
 
 
 def short_elsewhere(found: int, location: str, missing: int, warehouse: str) -> str:
-    return f"{short_recorded(found, location)}. The other {missing} ship from {warehouse}"
+    rest = the_other(missing, "ships", "ship")
+    return f"{short_recorded(found, location)}. {rest[0].upper()}{rest[1:]} from {warehouse}"
 
 
 def short_backordered(found: int, location: str, missing: int, order_id: str) -> str:
     return (
-        f"{short_recorded(found, location)}. None in stock elsewhere: the other {missing} "
-        f"wait as a backorder, the rest of {order_id} ships"
+        f"{short_recorded(found, location)}. None in stock elsewhere: "
+        f"{the_other(missing, 'waits', 'wait')} as a backorder, the rest of {order_id} ships"
     )
 
 
@@ -249,16 +350,16 @@ def how_many_in_bin(location: str) -> str:
 
 
 def short_if_empty_from_bin(missing: int, location: str) -> str:
-    return f"If it is empty: the other {missing} come from bin {location}"
+    return f"If it is empty: {the_other(missing, 'comes', 'come')} from bin {location}"
 
 
 def short_if_empty_from_warehouse(missing: int, warehouse: str) -> str:
-    return f"If it is empty: the other {missing} ship from {warehouse}"
+    return f"If it is empty: {the_other(missing, 'ships', 'ship')} from {warehouse}"
 
 
 def short_if_empty_backordered(missing: int, order_id: str) -> str:
     return (
-        f"If it is empty: none in stock elsewhere, the other {missing} wait as a backorder "
+        f"If it is empty: none in stock elsewhere, {the_other(missing, 'waits', 'wait')} as a backorder "
         f"and the rest of {order_id} ships"
     )
 

@@ -23,7 +23,7 @@ server stores it and the device draws the state it returns.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shared import messages as say
@@ -84,6 +84,20 @@ class CartFetched:
 
 
 Change = SetTote | AtLocation | Picked | Put | CartFetched
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a barcode is: `kind` "location", "item", "tote", or None (none of them, as far as
+    the floor knows); `name` an item's product name."""
+
+    kind: str | None
+    name: str | None = None
+
+
+# What the judging side can say of a barcode beyond the list it holds (the server asks its
+# database); asked only after a wrong scan, so a good scan costs nothing more.
+Identify = Callable[[str, set[str]], Known]
 
 
 @dataclass(frozen=True)
@@ -193,8 +207,16 @@ def screen(
             **common,
         )
     if step is None:
-        text = say.take_totes_to_packing([totes[o] for o in orders])
-        return DeviceState(screen="pick_done", instruction=text, **common)
+        # The drop-off: the handheld shows it first and the picker confirms it by scanning a
+        # tote of the list at packing, before the next list's "Scan an empty tote".
+        on_cart = [totes[o] for o in orders]
+        return DeviceState(
+            screen="pick_done",
+            instruction=say.take_totes_to_packing(on_cart),
+            detail=say.drop_off_confirm(on_cart),
+            expect=Expect(kind="tote", barcodes=on_cart),
+            **common,
+        )
     left = step.qty - step.picked
     lot_note = f" · lot {step.lot}" if step.lot else ""
     where = dict(order_id=step.order_id, step=step)
@@ -224,6 +246,12 @@ def screen(
         **where,
         **common,
     )
+
+
+def drop_off(state: DeviceState) -> DeviceState:
+    """The list-done screen of the list `state` belongs to: its totes go to packing."""
+    total = state.progress.total if state.progress else 0
+    return screen(state.pick_list_id or 0, state.orders, state.totes, [], False, total)
 
 
 def ask_short(state: DeviceState | None, plan: str) -> DeviceState | None:
@@ -258,14 +286,53 @@ def _again(
 
 
 # Judging -------------------------------------------------------------------------------
+def known_on_list(remaining: Sequence[StepView], text: str, keys: set[str]) -> Known | None:
+    """What the list itself says a barcode is (a tote, one of its bins or items), or None."""
+    if is_tote(text):
+        return Known("tote")
+    if any(text in (s.location_barcode, s.location) for s in remaining):
+        return Known("location")
+    held = next((s for s in remaining if matches_item(keys, s.item_barcodes)), None)
+    return Known("item", held.product_name) if held else None
+
+
+def _wrong_at_bin(
+    screen_name: str, step: StepView, text: str, known: Known | None
+) -> tuple[str, str]:
+    """The code and message of a wrong scan at `pick_location` or `pick_item`, saying what the
+    barcode is (or that it is none of a location, an item or a tote)."""
+    kinds = {"item": "an item", "tote": "a tote", "location": "a bin label"}
+    if screen_name == "pick_location":
+        if known is None:  # offline, and not on this list: it may still be a bin of ours
+            return "wrong_location", say.not_this_bin(text, step.location)
+        if known.kind is None:
+            return "unknown_barcode", say.unknown_at_location(text, step.location)
+        if known.kind == "location":
+            return "wrong_location", say.wrong_location(text, step.location)
+        what = f"{known.name} ({kinds['item']})" if known.name else kinds[known.kind]
+        return "wrong_location", say.not_a_location(text, what, step.location)
+    if known is not None and known.kind is None:
+        return "unknown_barcode", say.unknown_at_item(text, step.product_name)
+    if known is not None and known.kind == "location":
+        return "wrong_item", say.location_not_item(text, step.product_name)
+    if known is not None and known.kind == "tote":
+        return "wrong_item", say.tote_not_item(text, step.product_name)
+    if known is None or not known.name:  # offline: only the list is known here
+        return "wrong_item", say.not_on_list_item(text, step.product_name)
+    return "wrong_item", say.wrong_item(text, step.product_name, known.name)
+
+
 def judge(
     state: DeviceState | None,
     text: str,
     keys: set[str],
     tote_free: bool = True,
     lot: str | None = None,
+    identify: Identify | None = None,
 ) -> Verdict:
-    """The verdict on one scan of a picker whose screen is `state`; `lot` is the scan's GS1 lot."""
+    """The verdict on one scan of a picker whose screen is `state`; `lot` is the scan's GS1 lot.
+    `identify` names a barcode the list does not know (the server's catalogue), after a wrong
+    scan only; without it (offline) a wrong scan is named from the list alone."""
     if state is None or state.screen == "idle":
         return Verdict(False, "nothing_to_scan", say.nothing_to_scan(), state=state)
     if state.screen == "pick_done":
@@ -298,15 +365,15 @@ def judge(
             return Verdict(
                 True, "location_ok", say.location_ok(step.location), AtLocation(step.step_id), after
             )
-        return Verdict(
-            False, "wrong_location", say.wrong_location(text, step.location), state=state
-        )
+        known = known_on_list(remaining, text, keys) or (identify and identify(text, keys))
+        code, message = _wrong_at_bin(state.screen, step, text, known or None)
+        return Verdict(False, code, message, state=state)
     if state.screen == "pick_item":
         if not matches_item(keys, step.item_barcodes):
-            # Name what the picker holds when the list knows it (an item of a later step).
-            held = next((s for s in remaining if matches_item(keys, s.item_barcodes)), None)
-            message = say.wrong_item(text, step.product_name, held.product_name if held else None)
-            return Verdict(False, "wrong_item", message, state=state)
+            # Name what the picker holds: the list knows its own items, the server all of them.
+            known = known_on_list(remaining, text, keys) or (identify and identify(text, keys))
+            code, message = _wrong_at_bin(state.screen, step, text, known or None)
+            return Verdict(False, code, message, state=state)
         if step.lot and lot is None:
             return Verdict(False, "lot_required", say.scan_lot(step.lot), state=state)
         if step.lot and lot != step.lot:

@@ -262,3 +262,32 @@ def log_in(page, base: str, name: str, password: str = BOARD_PASSWORD, path: str
 def cookie_header(session) -> str:
     """The session's cookies as one Cookie header, for a Socket.IO client."""
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+def drawn(state: dict, ok: bool | None, message: str, code: str | None = None) -> str:
+    """The handheld's screen (60 x 20) for a server's state and message, as the picker reads it:
+    no colours, no trailing blanks. `ok` None: a notice (a `state` event's message)."""
+    import io
+
+    from device.screen import TtyScreen, plain_text
+    from shared.protocol import DeviceState
+
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = DeviceState.model_validate(state)
+    if ok is None:
+        screen.notice(message)
+    else:
+        screen.scan_result(ok, message, code)
+    return "\n".join(r.rstrip() for r in plain_text(screen.render(60, 20)).split("\n"))
+
+
+def big(words: str) -> str:
+    """`words` in the handheld's block letters."""
+    from device.screen import big_line
+
+    return "\n".join(big_line(words))
+
+
+def words(text: str) -> str:
+    """A screen's text with its line breaks as spaces (a sentence wrapped over lines)."""
+    return " ".join(text.split())

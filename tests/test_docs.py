@@ -305,6 +305,7 @@ def _models(model, path=()):
             if isinstance(inner, type) and issubclass(inner, BaseModel):
                 more = ("<carrier>",) if name == "carriers" else ()
                 more = ("<service>",) if name == "services" else more
+                more = ("<channel>",) if name == "channels" else more
                 sub = [*key, *more]
                 if name == "boxes":
                     sub[-1] += "[]"

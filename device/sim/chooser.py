@@ -42,6 +42,8 @@ class ScanChooser:
             return f"TOTE-{self.next_tote}"
         if screen in ("pick_location", "pick_item", "pick_put", "pack_verify") and expected:
             return expected[0]
+        if screen == "pick_done" and expected:
+            return expected[0]  # the totes are at packing: the drop-off is confirmed
         if screen == "pack_start":
             # Try each waiting tote once per screen; another bench may have taken it.
             for tote in expected:

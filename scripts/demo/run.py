@@ -165,6 +165,7 @@ def setup(
     floor.port = procs.free_port()
     env = {k: v for stage in floor.stages for k, v in stage.env(floor).items()}
     floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log", env)
+    (out / "server.url").write_text(floor.base + "\n")  # for `make handheld` to find it
     floor.api.headers["Authorization"] = f"Bearer {api_key}"
     say(f"server up on {floor.base} (board: {floor.base}/board, {floor.login})")
     for stage in floor.stages:

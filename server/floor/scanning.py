@@ -20,6 +20,7 @@ the scan again with its verdict, and the repeat fills them in.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -248,7 +249,8 @@ def _pick(
         verdict = picking.Verdict(False, "list_changed", say.list_changed(pick_list_ref(sent_for)))
         return verdict, screen_name, sent_for
     tote_free = not (is_tote(text) and _tote_busy(store, text))
-    verdict = picking.judge_screen(shown if head else None, text, keys, tote_free, lot)
+    identify = functools.partial(views.identify, store, device["warehouse"])
+    verdict = picking.judge_screen(shown if head else None, text, keys, tote_free, lot, identify)
     change = verdict.change
     if isinstance(change, picking.SetTote):
         store.execute(

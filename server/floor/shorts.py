@@ -80,7 +80,15 @@ def report(store: Store, device: dict, list_id: int | None, found: int, reason: 
         detail = dict(location=step["location"], sku=step["sku"], wanted=wanted, found=found)
         order_id, location = step["order_id"], step["location"]
         if refill:
-            outcome, message = "same_warehouse", say.short_replaced(refill)
+            following = store.one(
+                """SELECT l.code FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
+                   WHERE ps.pick_list_id = ? AND ps.put < ps.qty ORDER BY ps.seq LIMIT 1""",
+                (list_id,),
+            )
+            # Said the way the headline shows it: "Next" only if the refill bin is the next stop.
+            next_now = following is not None and following["code"] == refill
+            outcome = "same_warehouse"
+            message = say.short_replaced(found, location, missing, refill, next_now)
             plan = say.short_if_empty_from_bin(missing, refill)
             shipments.refresh(store, order_id, "short_pick", outcome=outcome, **detail)
         else:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from weakref import WeakKeyDictionary
 
-from server.floor.domain.floor import PickList, Step
+from server.floor.domain.floor import PickList, Step, is_tote
 from server.floor.domain.packing import Bench, Package
 from server.shipping import boxes
 from server.store import Store
+from shared.picking import Known
 from shared.protocol import DeviceState
 
 
@@ -117,3 +118,23 @@ def bench(store: Store, device_id: int) -> Bench | None:
         )
     goods, box, chosen = boxes.for_bench(store, device_id, pl, order_id)
     return Bench(pl.for_order(order_id), package, goods, box, chosen, boxes.tolerance())
+
+
+def identify(store: Store, warehouse: str, text: str, keys: set[str]) -> Known:
+    """What a barcode is on this floor (a picker's wrong scan): a tote, a bin of the warehouse,
+    an item of the catalogue (with its name), or none of them."""
+    if is_tote(text):
+        return Known("tote")
+    if store.one(
+        "SELECT 1 FROM locations WHERE barcode = ? OR (warehouse = ? AND code = ?)",
+        (text, warehouse, text),
+    ):
+        return Known("location")
+    forms = {text} | {k.lstrip("0").zfill(n) for k in keys if k.isdigit() for n in (8, 12, 13, 14)}
+    marks = ", ".join("?" * len(forms))
+    row = store.one(
+        f"""SELECT p.name FROM products p WHERE p.sku = ? OR p.sku IN
+              (SELECT sku FROM product_barcodes WHERE barcode IN ({marks})) LIMIT 1""",
+        (text, *sorted(forms)),
+    )
+    return Known("item", row["name"]) if row else Known(None)

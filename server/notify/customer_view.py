@@ -1,17 +1,24 @@
 """An order as its customer sees it: on the public tracking page and in the shipping e-mails.
 
-Only what the customer may read: the shop's name, the shop's order number, the status and
-the timeline in plain words, the carriers and tracking numbers. No internal ids, no
-warehouse or bin codes.
+Only what the customer may read: the shop's name, colour and contact, the shop's order
+number, the status and the timeline in plain words (newest first, in the ship-to address's
+time zone, found from its coordinates with tzfpy, offline), the items by name, the carriers,
+services, tracking numbers and the estimated delivery day (the service level's days in
+transit from the day it shipped). No internal ids, no warehouse or bin codes.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tzfpy import get_tz
 
 from server.notify import mail
 from server.notify.domain import customer_words
+from server.shipping import carriers
 from server.store import Store
 
 # The built-in carrier (packages.carrier = 'local') is the shop's own delivery.
@@ -19,41 +26,113 @@ LOCAL_CARRIER = "local"
 
 
 def shop_name(channel: str) -> str:
-    """The name the customer knows the shop by: [email.shop_names] for the channel, else
-    [email] shop_name."""
-    return mail.SETTINGS.get("shop_names", {}).get(channel) or mail.SETTINGS.get(
-        "shop_name", "Our shop"
+    """The name the customer knows the shop by: [email.channels.<code>] name, else
+    [email.shop_names] for the channel, else [email] shop_name."""
+    return shop_look(channel)["name"]
+
+
+def shop_look(channel: str) -> dict[str, str]:
+    """How the channel's shop shows itself: name, Reply-To, colour and contact, each from
+    [email.channels.<code>] when set there, else from [email]."""
+    own = mail.SETTINGS.get("channels", {}).get(channel, {})
+    name = (
+        own.get("name")
+        or mail.SETTINGS.get("shop_names", {}).get(channel)
+        or mail.SETTINGS.get("shop_name", "Our shop")
     )
+    look = {"name": name}
+    for key, default in (("reply_to", ""), ("colour", "#1f5fbf"), ("contact", "")):
+        look[key] = own.get(key) or mail.SETTINGS.get(key) or default
+    return look
+
+
+def zone_of(lat: float | None, lon: float | None) -> ZoneInfo:
+    """The ship-to address's time zone, from its coordinates (tzfpy, offline); UTC without."""
+    key = get_tz(lon, lat) if lat is not None and lon is not None else ""
+    try:
+        return ZoneInfo(key or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _transit_days(carrier: str, service: str) -> int | None:
+    """Days in transit of a package's service level (the carrier's `standard` if it names none)."""
+    known = carriers.REGISTRY.get(carrier)
+    if known is None:
+        return None
+    levels = {level.name: level.transit_days for level in getattr(known, "service_levels", ())}
+    return levels.get(service or "standard")
 
 
 def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     oid = row["id"]
     packages = store.all(
-        "SELECT carrier, tracking FROM packages WHERE order_id = ? AND status = 'confirmed' "
-        "ORDER BY id",
+        "SELECT carrier, service, tracking FROM packages WHERE order_id = ? "
+        "AND status = 'confirmed' ORDER BY id",
         (oid,),
     )
     events = store.all(
         "SELECT at, status, detail FROM order_events WHERE order_id = ? ORDER BY id", (oid,)
     )
+    items = store.all(
+        "SELECT l.qty, p.name FROM order_lines l JOIN products p ON p.sku = l.sku "
+        "WHERE l.order_id = ? ORDER BY l.line_no",
+        (oid,),
+    )
     decoded = [{**e, "detail": json.loads(e["detail"])} for e in events]
     last = decoded[-1] if decoded else {"status": row["status"], "detail": {}}
     ship_to = json.loads(row["ship_to"])
-    return {
-        "shop": shop_name(row["channel"]),
-        "number": row["shop_number"] or row["external_id"],
-        "status": row["status"],
-        "status_words": customer_words.status_words(row["status"], last["detail"]),
-        "name": ship_to.get("name", ""),
-        "city": ship_to.get("city", ""),
-        "parcels": [
+    zone = zone_of(row["lat"], row["lon"])
+    look = shop_look(row["channel"])
+    status = row["status"]
+    parcels = []
+    for p in packages:
+        known = carriers.REGISTRY.get(p["carrier"])
+        parcels.append(
             {
                 "carrier": "" if p["carrier"] == LOCAL_CARRIER else p["carrier"],
+                "carrier_title": getattr(known, "title", "") or p["carrier"],
+                "service": (p["service"] or "standard").capitalize(),
                 "tracking": p["tracking"],
+                "transit_days": _transit_days(p["carrier"], p["service"]),
             }
-            for p in packages
+        )
+    delivered = next((e for e in reversed(decoded) if e["status"] == "delivered"), None)
+    estimate = None
+    days = [p["transit_days"] for p in parcels if p["transit_days"] is not None]
+    if days and status not in ("delivered", "returned", "cancelled"):
+        shipped = next((e for e in decoded if e["status"] == "shipped"), None)
+        left = datetime.fromisoformat(shipped["at"]) if shipped else datetime.now(UTC)
+        if left.tzinfo is None:
+            left = left.replace(tzinfo=UTC)
+        day = customer_words.estimated_delivery(left.astimezone(zone).date(), max(days))
+        estimate = customer_words.local_day(day)
+    steps = customer_words.timeline(decoded)
+    return {
+        "shop": look["name"],
+        "look": look,
+        "number": row["shop_number"] or row["external_id"],
+        "status": status,
+        "state": customer_words.state_of(status),
+        "status_words": customer_words.status_words(status, last["detail"]),
+        "name": ship_to.get("name", ""),
+        "city": ship_to.get("city", ""),
+        "parcels": parcels,
+        "items": items,
+        "estimate": estimate,
+        "milestones": customer_words.milestones(status),
+        "zone": customer_words.zone_words(zone.key),
+        "delivered_at": customer_words.local_time(
+            delivered["detail"].get("at") or delivered["at"], zone
+        )
+        if delivered
+        else None,
+        "delivered_where": customer_words.delivered_words(delivered["detail"]) if delivered else "",
+        # Newest first, each time in the ship-to address's zone.
+        "steps": [
+            {"at": s.at, "when": customer_words.local_time(s.at, zone), "words": s.words}
+            for s in reversed(steps)
         ],
-        "steps": customer_words.timeline(decoded),
         "url": mail.tracking_url(row["track_token"]),
     }
 

@@ -37,6 +37,10 @@ def configure(settings: EmailSettings) -> None:
         public_base_url=settings.public_base_url,
         shop_name=settings.shop_name,
         shop_names=dict(settings.shop_names),
+        reply_to=settings.reply_to,
+        colour=settings.colour,
+        contact=settings.contact,
+        channels={code: look.model_dump() for code, look in settings.channels.items()},
     )
 
 

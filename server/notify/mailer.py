@@ -18,8 +18,9 @@ import json
 import logging
 import smtplib
 import ssl
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,9 @@ def compose(store: Store, job: mail.Job, settings: EmailSettings) -> EmailMessag
     msg["Subject"] = subject
     msg["From"] = formataddr((view["shop"], settings.sender))
     msg["To"] = job.recipient
+    msg["Date"] = _date_of(store, job)
+    if view["look"]["reply_to"]:
+        msg["Reply-To"] = view["look"]["reply_to"]
     domain = settings.sender.rpartition("@")[2] or "localhost"
     # Fixed by the outbox row: a second copy after a crash is the same message.
     msg["Message-ID"] = make_msgid(idstring=f"mail{job.id}.{job.order_id}", domain=domain)
@@ -88,6 +92,17 @@ def compose(store: Store, job: mail.Job, settings: EmailSettings) -> EmailMessag
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
+
+
+def _date_of(store: Store, job: mail.Job) -> str:
+    """The RFC 5322 Date: when the status changed (the outbox row's time), so a copy sent
+    again after a crash carries the same Date as the first."""
+    row = store.one("SELECT created_at FROM customer_mails WHERE id = ?", (job.id,))
+    try:
+        when = datetime.fromisoformat(row["created_at"]) if row else datetime.now(UTC)
+    except ValueError:
+        when = datetime.now(UTC)
+    return format_datetime(when if when.tzinfo else when.replace(tzinfo=UTC))
 
 
 def _permanent(exc: Exception) -> bool:

@@ -236,3 +236,56 @@ def test_a_held_package_fills_the_screen():
     assert "Weight 1.42 kg, expected 1.10 kg ± 0.06: check the items" in text
     assert "Recount and repack" in text and "CMD-WEIGHT-OK" in text.split("\n")[-1]
     assert "CMD-REPRINT" not in text.split("\n")[-1]
+
+
+def seen(screen, width=WIDTH, height=HEIGHT) -> str:
+    """The screen as the packer reads it: no colours, no trailing blanks."""
+    return "\n".join(r.rstrip() for r in plain_text(screen.render(width, height)).split("\n"))
+
+
+def big(words: str) -> str:
+    from device.screen import big_line
+
+    return "\n".join(big_line(words))
+
+
+def test_an_idle_bench_names_the_totes_waiting():
+    from server.floor.domain import packing
+
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = packing.screen(None, ("TOTE-3",))
+    assert "Tote TOTE-3 is waiting for packing" in seen(screen, 48)
+    screen.state = packing.screen(None, ("TOTE-3", "TOTE-9"))
+    assert "2 totes waiting for packing: TOTE-3, TOTE-9" in seen(screen, 48)
+
+
+@pytest.mark.parametrize("width", [60, 48])
+def test_after_checking_the_headline_says_what_to_do(width):
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = label_state()
+    screen.scan_result(True, say.all_checked())
+    text = seen(screen, width)
+    lines = ["LABEL BOX", "SCAN IT"] if width >= 60 else ["LABEL", "BOX"]
+    assert all(big(line) in text for line in lines), text
+    sentence = "Stick the label on the box, then scan it (SF0000000016)"
+    assert sentence in " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    "state",
+    [label_state(), label_state().model_copy(update={"screen": "pack_check"})],
+)
+def test_at_48_columns_the_footer_is_whole(state):
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = state
+    footer = seen(screen, 48).split("\n")[-1]
+    assert "…" not in footer and len(footer) <= 48
+    cards = ["CMD-REPRINT", "CMD-HELP", "CMD-LOGOUT"]
+    if state.screen == "pack_check":
+        cards = ["CMD-WEIGHT-OK", "CMD-HELP"]
+    assert all(card in footer.split(" · ") or f" {card}" in f" {footer}" for card in cards)
+    assert (
+        seen(screen, 60)
+        .split("\n")[-1]
+        .startswith("CMD-REPRINT reprint" if len(cards) == 3 else "scan")
+    )

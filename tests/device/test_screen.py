@@ -153,18 +153,42 @@ def test_a_wrong_scan_shows_what_was_scanned_whole():
     assert code in text and "Pick Blue mug" in text
 
 
-def test_list_done_stays_on_top_of_the_next_list_until_the_next_scan():
+def seen(screen, width=WIDTH, height=HEIGHT) -> str:
+    """The screen as the worker reads it: no colours, no trailing blanks."""
+    return "\n".join(r.rstrip() for r in plain_text(screen.render(width, height)).split("\n"))
+
+
+def test_a_wrong_scan_turns_the_whole_screen_red_with_its_headline_and_sound():
     out = io.StringIO()
     screen = TtyScreen(out=out)
     screen.state = picking_state()
-    screen.set_banner("List done. Take tote TOTE-1 to packing")
-    screen.notice("New pick list PL-000005")
-    text = plain_text(screen.render(WIDTH, HEIGHT))
-    assert "List done. Take tote TOTE-1 to packing" in text.split("\n")[1]
-    screen.set_banner(None)
-    assert "List done" not in plain_text(screen.render(WIDTH, HEIGHT))
-    plain = io.StringIO()
-    ps = PlainScreen(out=plain, name="p1")
-    ps.set_banner("List done. Take tote TOTE-1 to packing")
-    ps.show(picking_state())
-    assert "List done. Take tote TOTE-1 to packing" in plain.getvalue().split("\n")[-2]
+    assert "\n".join(big_line("GO TO")) in seen(screen)
+    screen.scan_result(
+        False, "Wrong bin: LE-09 is another location. Go to E-01-02", "wrong_location"
+    )
+    rows = screen.render(WIDTH, HEIGHT).split("\n")
+    assert len(rows) == HEIGHT and all(len(plain_text(r)) <= WIDTH for r in rows)
+    # Every row under the status and progress bars is red, the cards' row included.
+    assert all(r.startswith(RED) for r in rows[2:]), rows
+    text = seen(screen)
+    assert "\n".join(big_line("WRONG BIN")) in text
+    assert "\n".join(big_line("GO TO")) not in text  # the headline changed...
+    assert "LE-09 is another location" in text and "Still: Go to E-01-02" in text  # ...the way on
+    assert screen.sounds == ["bad"]
+    deadline = time.monotonic() + 10
+    while out.getvalue().count("\a") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert out.getvalue().count("\a") == 3
+    # The next good scan gives the screen back.
+    screen.scan_result(True, "At E-01-02")
+    assert RED not in screen.render(WIDTH, HEIGHT) and screen.sounds == ["bad", "good"]
+
+
+def test_a_barcode_of_nothing_says_so_in_big_letters_even_narrow():
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking_state()
+    screen.scan_result(False, "garbage123 is not a location, item or tote", "unknown_barcode")
+    for width in (60, 48, 24):
+        text = seen(screen, width)
+        assert "garbage123 is not a location, item or tote" in " ".join(text.split())
+        assert ("\n".join(big_line("UNKNOWN")) in text) == (width >= 42)

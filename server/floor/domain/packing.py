@@ -106,7 +106,7 @@ def screen(bench: Bench | None, waiting: tuple[str, ...] = ()) -> DeviceState:
         return DeviceState(
             screen="pack_start",
             instruction=say.scan_tote_or_list(),
-            detail=say.totes_waiting(len(waiting)),
+            detail=say.totes_waiting(list(waiting)),
             expect=Expect(kind="container", barcodes=list(waiting)),
         )
     pl = bench.pick_list

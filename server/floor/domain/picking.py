@@ -84,7 +84,13 @@ def judge(
 
 
 def judge_screen(
-    state: DeviceState | None, text: str, keys: set[str], tote_free: bool, lot: str | None
+    state: DeviceState | None,
+    text: str,
+    keys: set[str],
+    tote_free: bool,
+    lot: str | None,
+    identify: rules.Identify | None = None,
 ) -> Verdict:
-    """The verdict on one scan against the screen the picker holds (drawn by `screen`)."""
-    return rules.judge(state, text, keys, tote_free, lot)
+    """The verdict on one scan against the screen the picker holds (drawn by `screen`);
+    `identify` says what a barcode off the list is, after a wrong scan."""
+    return rules.judge(state, text, keys, tote_free, lot, identify)

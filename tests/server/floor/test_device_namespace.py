@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from floorkit import action, connect, emit, place, received, scan, states
+from floorkit import action, big, connect, drawn, emit, place, received, scan, states, words
 
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
@@ -201,3 +201,40 @@ def test_the_newest_connection_with_a_token_wins_and_the_older_is_told_why(floor
     assert store.one("SELECT COUNT(*) AS n FROM scans")["n"] == 2
     second.disconnect(NS)
     assert store.one("SELECT connected FROM devices WHERE name = 'picker-e1'")["connected"] == 0
+
+
+def test_a_barcode_of_nothing_says_what_it_is_not(floor):
+    app, socketio, store, _ = floor.app, floor.socketio, floor.store, floor.tokens
+    place(store, "shop-1", [("SKU-A", 1)])
+    picker = connect(app, socketio, floor.tokens["picker"])
+    assert scan(picker, "TOTE-1", "1")["ok"]
+    r = scan(picker, "garbage123", "2")
+    assert (r["ok"], r["code"]) == (False, "unknown_barcode")
+    assert r["message"] == "garbage123 is not a location, item or tote. Go to E-02-02"
+    seen = drawn(r["state"], r["ok"], r["message"], r["code"])
+    assert big("UNKNOWN") in seen and "Wrong location" not in seen
+    assert "garbage123 is not a location, item or tote" in words(seen)
+    # An item at the bin's place: named, and told to scan the bin's label.
+    r = scan(picker, "9501101530003", "3")
+    assert r["code"] == "wrong_location"
+    assert r["message"] == (
+        "9501101530003 is Green tea (an item), not a bin label. Scan the label of bin E-02-02"
+    )
+    r = scan(picker, "LE-01-01", "4")  # another bin of the warehouse
+    assert r["message"] == "Wrong bin: LE-01-01 is another location. Go to E-02-02"
+    assert big("WRONG BIN") in drawn(r["state"], r["ok"], r["message"], r["code"])
+    # Nothing changed: the picker still goes to the bin.
+    assert r["state"]["screen"] == "pick_location" and scan(picker, "LE-02-02", "5")["ok"]
+    # At the bin: garbage, a bin label and another product each say what they are.
+    r = scan(picker, "garbage123", "6")
+    assert r["message"] == "garbage123 is not a location, item or tote. Pick Blue mug"
+    r = scan(picker, "LE-01-01", "7")
+    assert (r["code"], r["message"]) == (
+        "wrong_item",
+        "LE-01-01 is a bin label, not an item. Pick Blue mug",
+    )
+    r = scan(picker, "9501101530003", "8")  # Green tea: in the catalogue, not on this list
+    assert r["message"] == "Wrong item: Green tea (9501101530003). Pick Blue mug"
+    seen = drawn(r["state"], r["ok"], r["message"], r["code"])
+    assert big("WRONG ITEM") in seen and "Green tea" in seen and "Blue mug" in seen
+    assert scan(picker, "4006381333931", "9")["code"] == "list_done"

@@ -72,16 +72,19 @@ def test_a_lot_step_takes_every_gs1_form(floor, barcode):
 
 
 @pytest.mark.parametrize(
-    ("barcode", "code"),
+    ("barcode", "code", "server_code"),
     [
-        ("(01)09501101530003(10)LATE", "wrong_lot"),
-        ("(01)09501101530003", "lot_required"),
-        ("(01)09501101530003(17)301301(10)SOON", "wrong_item"),  # month 13: not GS1 at all
-        ("]C0(10)SOON", "wrong_item"),  # names no product
+        ("(01)09501101530003(10)LATE", "wrong_lot", "wrong_lot"),
+        ("(01)09501101530003", "lot_required", "lot_required"),
+        # Month 13: not GS1 at all. Offline the device knows only its list ("not this item");
+        # the server knows it is no location, item or tote of the floor.
+        ("(01)09501101530003(17)301301(10)SOON", "wrong_item", "unknown_barcode"),
+        ("]C0(10)SOON", "wrong_item", "unknown_barcode"),  # names no product
     ],
 )
-def test_a_lot_step_refuses_the_wrong_lot_in_parentheses_too(floor, barcode, code):
+def test_a_lot_step_refuses_the_wrong_lot_in_parentheses_too(floor, barcode, code, server_code):
     picker, state = lot_step(floor)
     local = offline.judge(DeviceState.model_validate(state), barcode)
-    assert local.code == code
-    assert scan(picker, barcode, "3")["code"] == code
+    assert local.code == code and not local.ok
+    reply = scan(picker, barcode, "3")
+    assert (reply["ok"], reply["code"]) == (False, server_code)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from floorkit import action, connect, last_state, place, scan
+from floorkit import action, big, connect, drawn, last_state, place, scan, words
 
 from server.core.schemas import CatalogueIn
 from server.inventory import catalogue
@@ -188,3 +188,28 @@ def test_an_ask_away_from_the_bin_is_refused(floor):
     scan(picker, "TOTE-1", "1")
     r = ask(picker, "2")
     assert not r["ok"] and r["error"]["code"] == "not_short"
+
+
+def test_after_a_short_pick_the_footer_and_the_headline_agree(floor):
+    app, socketio, store = floor.app, floor.socketio, floor.store
+    extra = {
+        "stock": [{"warehouse": "WH-EAST", "location": "E-01-02", "sku": "SKU-B", "on_hand": 4}]
+    }
+    catalogue.load(store, CatalogueIn.model_validate(extra))
+    place(store, "shop-1", [("SKU-B", 1), ("SKU-A", 1)])
+    picker = connect(app, socketio, floor.tokens["picker"])
+    assert scan(picker, "TOTE-1", "1")["state"]["step"]["location"] == "E-01-01"
+    assert scan(picker, "LE-01-01", "2")["ok"]
+    assert action(picker, "short", "3")["ok"]  # no count: the question first
+    asked = last_state(picker)
+    assert asked["state"]["screen"] == "pick_short"
+    assert "If it is empty: the other 1 comes from bin E-01-02" in asked["state"]["detail"]
+    assert action(picker, "short", "4", found=0, reason="empty")["ok"]
+    after = last_state(picker)
+    assert after["state"]["step"]["location"] == "E-02-02"  # the refill bin is last on the route
+    seen = drawn(after["state"], None, after["message"])
+    assert big("E-02-02") in seen
+    assert "Next: the other" not in seen and "the rest from" not in seen
+    assert "Later in this list the other 1 comes from bin E-01-02" in words(seen)
+    assert scan(picker, "LE-02-02", "5")["ok"]
+    assert scan(picker, "4006381333931", "6")["state"]["step"]["location"] == "E-01-02"

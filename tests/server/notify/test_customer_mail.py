@@ -4,6 +4,7 @@ SMTP (aiosmtpd on loopback, STARTTLS with a test CA), retried until they go, nev
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 import trustme
@@ -13,7 +14,7 @@ from scripts.mail_sink import MailSink
 from server.app import create_app
 from server.config import EmailSettings, Settings
 from server.notify import mail
-from server.notify.mailer import Mailer
+from server.notify.mailer import Mailer, compose
 
 BASE = "https://track.example.com"
 
@@ -300,3 +301,34 @@ def test_a_shopify_order_gives_its_email_else_its_contact_email(email, contact, 
     assert shopify.customer_email(order) == taken
     mapped = shopify.to_order("shop-us", order, {"SKU-A", "SKU-B"})
     assert mapped.problems == [] and mapped.order.email == taken  # never refused for it
+
+
+def test_every_mail_has_a_date_and_the_channels_reply_to(
+    store, catalogue, sink, settings, monkeypatch
+):
+    from email.utils import parsedate_to_datetime
+
+    from server.config import ShopLook
+
+    settings.email.reply_to = "help@hopper.example"
+    settings.email.channels = {"market": ShopLook(reply_to="market@hopper.example")}
+    monkeypatch.setattr(mail, "SETTINGS", dict(mail.SETTINGS))  # put back after the test
+    mail.configure(settings.email)
+    mailer = Mailer(store, settings.email)
+    web = order_with_parcel(store, shop_id="w-1", tracking="SF71")
+    market = order_with_parcel(store, shop_id="m-1", tracking="SF72", channel="market")
+    move(store, web, "shipped")
+    move(store, market, "shipped")
+    assert mailer.run_once() == 2
+    got = {m["X-Scanfloor-Order"]: m for m in sink.wait_for(2)}
+    assert got[web]["Reply-To"] == "help@hopper.example"  # [email] reply_to
+    assert got[market]["Reply-To"] == "market@hopper.example"  # the channel's own
+    assert got[market]["From"] == "Hopper on Market <orders@shop.example.com>"
+    created = store.one("SELECT created_at FROM customer_mails WHERE order_id = ?", (web,))
+    date = parsedate_to_datetime(got[web]["Date"])
+    assert date.tzinfo is not None
+    assert abs(date.timestamp() - datetime.fromisoformat(created["created_at"]).timestamp()) < 1
+    # The same mail composed again (a resend after a crash) has the same Date.
+    job_id = store.one("SELECT id FROM customer_mails WHERE order_id = ?", (web,))["id"]
+    job = mail.Job(job_id, web, 0, "shipped", EMAIL, 1)
+    assert compose(store, job, settings.email)["Date"] == got[web]["Date"]

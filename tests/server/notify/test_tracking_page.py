@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from mailkit import move, order_with_parcel
 
@@ -33,14 +35,20 @@ def test_the_page_shows_shop_number_status_parcel_and_timeline_without_login(
     assert "http" not in html.replace("http-equiv", "")  # nothing loaded from elsewhere
     text = text_of(html)
     assert "Our shop" in text and "Order #1043" in text
-    assert "Parcel 1: tracking number SF0000012345" in text
+    assert "Parcel 1: SCANFLOOR LOCAL · Standard tracking number SF0000012345" in text
     steps = re.findall(r"<li><span>([^<]+)</span>", html)
-    assert steps == [
-        "Order received",
-        "Being prepared",
-        "Shipped",
+    assert steps == [  # newest on top
         "Out for delivery",
+        "Shipped",
+        "Being prepared",
+        "Order received",
     ]
+    # Philadelphia (placed by its postcode): its zone, named; the standard service's 3 days.
+    assert "Times are New York time" in text and re.search(r"\d\d:\d\d E[SD]T", text)
+    # Shipped today (New York's day), standard service: 3 calendar days in transit.
+    day = datetime.now(ZoneInfo("America/New_York")).date() + timedelta(days=3)
+    assert f"Estimated delivery: {day:%a} {day.day} {day:%b %Y}" in text
+    assert "1 × Blue mug" in text
     assert re.search(r'id="status">Out for delivery<', html)
     # Nothing of ours: no order id, warehouse, bin or SKU.
     for internal in (oid, "WH-EAST", "E-02-02", "SKU-A", "PL-"):
@@ -76,3 +84,26 @@ def test_every_order_has_its_own_token(store, catalogue):
     a = order_with_parcel(store, shop_id="a-1", tracking="SF1")
     b = order_with_parcel(store, shop_id="b-1", tracking="SF2")
     assert token_of(store, a) != token_of(store, b)
+
+
+def test_an_exception_and_a_return_are_clear_states(store, catalogue, client):
+    oid = order_with_parcel(store)
+    move(store, oid, "shipped")
+    move(store, oid, "exception", reason="damaged")
+    html = client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True)
+    assert 'class="card state exception"' in html
+    assert re.search(r'id="status">Your parcel was damaged in transit<', html)
+    assert re.search(r'<li class="done current">Shipped</li>', html)  # where it stopped
+    move(store, oid, "returned")
+    html = client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True)
+    assert 'class="card state returned"' in html and "Estimated delivery" not in html
+    assert "Going to" not in html
+
+
+def test_an_address_not_placed_reads_in_utc_named_so(store, catalogue, client):
+    oid = order_with_parcel(store)
+    with store.write():
+        store.execute("UPDATE orders SET lat = NULL, lon = NULL WHERE id = ?", (oid,))
+    move(store, oid, "shipped")
+    text = text_of(client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True))
+    assert "Times are UTC" in text and re.search(r"\d\d:\d\d UTC", text)
