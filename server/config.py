@@ -27,6 +27,7 @@ from server.shipping.domain.carriers.local import (
 # Carrier and service names: in URLs, on labels, and on the dock's carrier cards.
 NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")
 DEFAULT_CONFIG = Path("config/server.toml")
+GC_THRESHOLD_0 = 10_000  # measured: docs/scaling.md, *Garbage collection*
 EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a real secret
 
 
@@ -200,6 +201,26 @@ class BoardSettings(BaseModel):
     at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
 
 
+class GcSettings(BaseModel):
+    """`[gc]`: Python's garbage collector in a serving process (docs/scaling.md, *Garbage collection*)."""
+
+    # gc.set_threshold: allocations before a young collection; young collections before a
+    # middle one; middle collections before a full one (which also waits until the objects
+    # promoted since the last full one are a quarter of the old ones).
+    threshold: tuple[int, int, int] = (GC_THRESHOLD_0, 20, 100)
+    # gc.freeze() once start-up is done and again this many seconds later (the sign-in storm
+    # over): what is alive then is never walked by a collection again. 0: the second is skipped.
+    freeze: bool = True
+    warmup_seconds: float = Field(60.0, ge=0)
+
+    @field_validator("threshold")
+    @classmethod
+    def _positive(cls, threshold: tuple[int, int, int]) -> tuple[int, int, int]:
+        if min(threshold) < 1:
+            raise ValueError("gc.threshold: three whole numbers of at least 1")
+        return threshold
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -224,6 +245,7 @@ class Settings(BaseSettings):
     login: LoginSettings = LoginSettings()
     board: BoardSettings = BoardSettings()
     packing: PackingSettings = PackingSettings()
+    gc: GcSettings = GcSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
     redis_url: str | None = None
     secret_key: str = EXAMPLE_SECRET_KEY
