@@ -111,6 +111,6 @@ def _watch_and_settle(app: Flask, settings: Settings) -> None:
     if settings.gc.freeze:
         loopwatch.freeze("start-up")
         if settings.gc.warmup_seconds:
-            gevent.spawn_later(settings.gc.warmup_seconds, loopwatch.freeze, "warm-up")
+            gevent.spawn_later(settings.gc.warmup_seconds, loopwatch.freeze, "warm-up", 1)
     # Started after start-up's own collection: what it measures is the serving loop's.
     app.extensions["scanfloor.metrics"].loop.start()

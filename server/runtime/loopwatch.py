@@ -149,15 +149,17 @@ def tune(threshold: tuple[int, int, int]) -> None:
     log.info("gc thresholds %s", threshold)
 
 
-def freeze(reason: str) -> None:
-    """Collect what is garbage now, then move every object left out of the collector's sight.
+def freeze(reason: str, generation: int = 2) -> None:
+    """Collect generations up to `generation`, then move every object left out of the collector's sight.
 
     Frozen objects are never walked again by a collection: start-up's modules, the app,
     and (after the warm-up) the links and their greenlets. A cycle made garbage after
-    this is still collected; only what is alive now is left alone for good.
+    this is still collected. Start-up collects everything first (nobody is waiting yet);
+    the warm-up collects only the young generations, as a full collection then would be
+    the very pause this avoids: a cycle already old and dead by then stays frozen.
     """
     started = time.perf_counter()
-    gc.collect()
+    gc.collect(generation)
     gc.freeze()
     log.info(
         "gc.freeze (%s): %d objects frozen in %.0f ms",
