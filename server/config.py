@@ -204,14 +204,14 @@ class BoardSettings(BaseModel):
 class GcSettings(BaseModel):
     """`[gc]`: Python's garbage collector in a serving process (docs/scaling.md, *Garbage collection*)."""
 
-    # gc.set_threshold: allocations before a young collection; young collections before a
-    # middle one; middle collections before a full one (which also waits until the objects
-    # promoted since the last full one are a quarter of the old ones).
     threshold: tuple[int, int, int] = (GC_THRESHOLD_0, 20, 100)
-    # gc.freeze() once start-up is done and again this many seconds later (the sign-in storm
-    # over): what is alive then is never walked by a collection again. 0: the second is skipped.
+    """`gc.set_threshold`: allocations before a young collection; young collections before a
+    middle one; middle collections before a full one."""
     freeze: bool = True
+    """`gc.freeze()` once start-up is done and again `warmup_seconds` later (the sign-in storm
+    over): what is alive then is never walked by a collection again."""
     warmup_seconds: float = Field(60.0, ge=0)
+    """When the second `gc.freeze()` runs, in seconds after start-up (0: only the first)."""
 
     @field_validator("threshold")
     @classmethod
