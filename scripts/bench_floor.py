@@ -12,12 +12,18 @@ one warehouse, 40 open orders per picker, carts planned). It measures
   (and how many scans each group commit carried, from /metrics);
 - the server's RSS;
 - the scan p50 on sites with 1,000, 10,000 and 100,000 open orders;
+- the floor as it feels (scripts/floorfeel.py): 1,500 handhelds at one scan per
+  5 s, all connecting at once, every scan counted from the first, p99 per 10 s,
+  the server's loop stalls and garbage collections, the echo beside it;
 
-prints the figures and writes the `## The floor at full size` section of
-docs/benchmarks.md.
+prints the figures and writes the `## The floor at full size` and `## The floor
+as it feels` sections of docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench_floor.py              # the whole run (about 10 minutes)
+    .venv/bin/python scripts/bench_floor.py              # the whole run (about 13 minutes)
     .venv/bin/python scripts/bench_floor.py --quick      # smaller, for a try (no doc written)
+    .venv/bin/python scripts/bench_floor.py --feel --compare main --rounds 2
+                                   # only the floor as it feels: main's server and this one,
+                                   # alternated on copies of one site
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts import floorfeel  # noqa: E402
 from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
 from scripts.fleet import Options, rss_mib, run_fleet, summary  # noqa: E402
 from scripts.floorload import serve_echo, serve_site  # noqa: E402
@@ -340,8 +347,31 @@ def profile_report(res: dict[str, Any], command: str) -> str:
 )
 @click.option("--no-write", is_flag=True, help="print only; leave docs/benchmarks.md alone")
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path))
-def main(quick: bool, profile_only: bool, no_write: bool, json_out: Path | None) -> None:
-    """Run the floor benchmark and write its section of docs/benchmarks.md."""
+@click.option("--feel", "feel_only", is_flag=True, help="only the floor as it feels")
+@click.option("--devices", default=1500, show_default=True, help="handhelds in the feel run")
+@click.option("--seconds", default=75.0, show_default=True, help="length of each feel run")
+@click.option("--rounds", default=1, show_default=True, help="feel runs per version of the code")
+@click.option("--compare", help="a git ref whose server runs alternated with this one (e.g. main)")
+@click.option("--note", default="", help="a sentence for the report (e.g. how loaded the box was)")
+def main(
+    quick: bool,
+    profile_only: bool,
+    no_write: bool,
+    json_out: Path | None,
+    feel_only: bool,
+    devices: int,
+    seconds: float,
+    rounds: int,
+    compare: str | None,
+    note: str,
+) -> None:
+    """Run the floor benchmark and write its sections of docs/benchmarks.md."""
+    if quick:
+        devices, seconds = min(devices, 300), min(seconds, 30.0)
+    feel_args = (devices, seconds, rounds, compare, note)
+    if feel_only:
+        feel(*feel_args, "python scripts/bench_floor.py --feel", not (no_write or quick), json_out)
+        return
     if profile_only:
         text = profile_report(
             profiled_run(200, 15.0, 5.0), "python scripts/bench_floor.py --profile"
@@ -363,6 +393,36 @@ def main(quick: bool, profile_only: bool, no_write: bool, json_out: Path | None)
         print(
             f"wrote {SECTION!r} into {BENCHMARKS_MD} ({statistics.fmean([res['seconds']]):.0f} s)"
         )
+    feel(*feel_args, command, not (no_write or quick), None)
+
+
+def feel(
+    devices: int,
+    seconds: float,
+    rounds: int,
+    compare: str | None,
+    note: str,
+    command: str,
+    write: bool,
+    json_out: Path | None,
+) -> None:
+    """The floor as it feels (scripts/floorfeel.py), the echo beside it; its section of the doc."""
+    procs = max(1, min(4, devices // 400))  # the fleet over a few processes past a few hundred
+    refs: list[str | None] = [compare, None] if compare else [None]
+    res = floorfeel.alternate(devices, seconds, rounds, refs, procs)
+    print(f"-- {devices:,} handhelds on the bare echo", flush=True)
+    opts = Options(url="", seconds=seconds, think=floorfeel.THINK_S, from_first=True)
+    opts.connect_timeout = 90
+    res["echo"] = echo_run(devices, opts, procs)
+    res["note"] = note
+    if compare:
+        command += f" --compare {compare} --rounds {rounds}"
+    text = floorfeel.report(res, command, machine(), datetime.date.today().isoformat())
+    print(text)
+    if json_out:
+        json_out.write_text(json.dumps(res, indent=1, default=str))
+    if write:
+        write_section(BENCHMARKS_MD, floorfeel.SECTION, text)
 
 
 if __name__ == "__main__":

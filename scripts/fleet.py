@@ -61,6 +61,9 @@ class Options:
     ramp: float = 0.0  # spread the connects over this many seconds (0: all at once)
     connect_timeout: float = 60.0
     seed: int = 1
+    # True: each device starts scanning as soon as it has its screen, and every scan counts
+    # from the first (the sign-in storm included); `seconds` then runs from the first connect.
+    from_first: bool = False
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Tally:
     """What one process's devices measured; merged across processes."""
 
     rtt_ms: list[float] = field(default_factory=list)
+    rtt_at: list[float] = field(default_factory=list)  # when each counted scan was answered (s)
     connect_s: list[float] = field(default_factory=list)
     scans: int = 0
     wrong: int = 0
@@ -85,6 +89,7 @@ class Tally:
 
     def merge(self, other: dict[str, Any]) -> None:
         self.rtt_ms += other["rtt_ms"]
+        self.rtt_at += other["rtt_at"]
         self.connect_s += other["connect_s"]
         for key in ("scans", "wrong", "lists_done", "labels", "errors", "devices"):
             setattr(self, key, getattr(self, key) + other[key])
@@ -99,6 +104,7 @@ class SimDevice:
     """One handheld or pack station: connect, follow the screen, scan, print."""
 
     def __init__(self, name: str, token: str, role: str, opts: Options, tally: Tally, n: int):
+        self.started = time.perf_counter()  # the run's start: answers are placed from it
         self.name, self.token, self.role = name, token, role
         self.opts, self.tally = opts, tally
         self.rng = random.Random(f"{opts.seed}-{name}")
@@ -216,6 +222,7 @@ class SimDevice:
             return
         if counted:
             self.tally.rtt_ms.append(rtt)
+            self.tally.rtt_at.append(time.perf_counter() - self.started)
             self.tally.scans += 1
             self.tally.wrong += not reply["ok"]
             self.tally.lists_done += reply["code"] == "list_done"
@@ -236,6 +243,10 @@ async def run_devices(devices: list[tuple[str, str, str]], opts: Options, offset
     tally = Tally(devices=len(devices))
     sims = [SimDevice(n, t, r, opts, tally, offset + i) for i, (n, t, r) in enumerate(devices)]
     started = time.perf_counter()
+    for sim in sims:
+        sim.started = started
+    if opts.from_first:
+        return await _run_from_first(sims, opts, tally, started)
 
     async def connect(i: int, sim: SimDevice) -> None:
         if opts.ramp:
@@ -255,6 +266,42 @@ async def run_devices(devices: list[tuple[str, str, str]], opts: Options, offset
     tally.window_s = opts.seconds
     await asyncio.gather(*(s.close() for s in sims))
     return tally
+
+
+async def _run_from_first(
+    sims: list[SimDevice], opts: Options, tally: Tally, started: float
+) -> Tally:
+    """Every device connects at once and scans as soon as it has its screen; all counted."""
+    stop_at = started + opts.seconds
+
+    async def one(i: int, sim: SimDevice) -> None:
+        if opts.ramp:
+            await asyncio.sleep(opts.ramp * i / max(1, len(sims)))
+        try:
+            await sim.connect(started)
+        except Exception as exc:
+            tally.error(f"connect_{type(exc).__name__}: {exc}"[:80])
+            return
+        await sim.work(started, stop_at)
+
+    await asyncio.gather(*(one(i, s) for i, s in enumerate(sims)))
+    up = [s for s in sims if s.connected_at is not None]
+    tally.connect_s = [s.connected_at for s in up]
+    tally.all_connected_s = max(tally.connect_s) if len(up) == len(sims) else None
+    tally.window_s = opts.seconds
+    await asyncio.gather(*(s.close() for s in sims))
+    return tally
+
+
+def windows(tally: Tally, width: float = 10.0) -> list[dict[str, float]]:
+    """Scans and p99 per `width` seconds of the run, by when each answer came."""
+    buckets: dict[int, list[float]] = {}
+    for at, rtt in zip(tally.rtt_at, tally.rtt_ms, strict=True):
+        buckets.setdefault(int(at // width), []).append(rtt)
+    return [
+        {"from_s": k * width, "scans": len(v), "p99_ms": percentile(v, 99)}
+        for k, v in sorted(buckets.items())
+    ]
 
 
 def _run_shard(args: tuple[list[tuple[str, str, str]], Options, int]) -> dict[str, Any]:
@@ -320,6 +367,7 @@ def summary(tally: Tally) -> dict[str, Any]:
         "labels": tally.labels,
         "errors": tally.errors,
         "error_kinds": tally.error_kinds,
+        "windows": windows(tally),
     }
 
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextlib.contextmanager
 def running(
-    cmd: list[str], log: Path, env: dict[str, str] | None = None
+    cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> Iterator[tuple[str, int]]:
     """Run a server command with `--port` added; yields (base URL, pid) once /api/health answers."""
     import os
@@ -27,7 +27,7 @@ def running(
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [*cmd, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
+        cwd=cwd,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
@@ -47,8 +47,12 @@ def serve_site(
     extra_orders: int = 0,
     template: Path | None = None,
     env: dict[str, str] | None = None,
+    code: Path = ROOT,
 ) -> Iterator[tuple[str, int, Site]]:
-    """A fresh seeded site (or a copy of a seeded template folder) under the real server."""
+    """A fresh seeded site (or a copy of a seeded template folder) under the real server.
+
+    `code`: the checkout whose server runs (another version's, for a side-by-side run).
+    """
     work = Path(tempfile.mkdtemp(prefix="scanfloor-load-"))
     try:
         if template is not None:
@@ -59,7 +63,9 @@ def serve_site(
                 work / "data", pickers, packers, pickers * orders_per_picker + extra_orders
             )
         cmd = [sys.executable, "-m", "server.runtime.serve", "--data-dir", str(site.data_dir)]
-        with running(cmd, work / "server.log", env) as (url, pid):
+        if code != ROOT:  # its own `server` package first, before this checkout's
+            env = {**(env or {}), "PYTHONPATH": str(code)}
+        with running(cmd, work / "server.log", env, cwd=code) as (url, pid):
             yield url, pid, site
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -96,4 +96,21 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
             mailer = Mailer(store, settings.email)
             app.extensions["scanfloor.mailer"] = mailer
             socketio.start_background_task(mailer.run)
+    if monkey.is_module_patched("threading"):
+        _watch_and_settle(app, settings)
     return app, socketio
+
+
+def _watch_and_settle(app: Flask, settings: Settings) -> None:
+    """Serving: probe the loop, time collections, tune them and freeze what start-up made."""
+    import gevent
+
+    from server.runtime import loopwatch
+
+    loopwatch.tune(settings.gc.threshold)
+    if settings.gc.freeze:
+        loopwatch.freeze("start-up")
+        if settings.gc.warmup_seconds:
+            gevent.spawn_later(settings.gc.warmup_seconds, loopwatch.freeze, "warm-up", 1)
+    # Started after start-up's own collection: what it measures is the serving loop's.
+    app.extensions["scanfloor.metrics"].loop.start()

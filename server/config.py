@@ -27,6 +27,7 @@ from server.shipping.domain.carriers.local import (
 # Carrier and service names: in URLs, on labels, and on the dock's carrier cards.
 NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")
 DEFAULT_CONFIG = Path("config/server.toml")
+GC_THRESHOLD_0 = 10_000  # measured: docs/scaling.md, *Garbage collection*
 EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a real secret
 # Each setting's description is the string under it (docs/configuration.md is made from them).
 DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
@@ -329,6 +330,28 @@ class BoardSettings(BaseModel):
     minutes is at risk (amber); past it, late (red)."""
 
 
+class GcSettings(BaseModel):
+    """`[gc]`: Python's garbage collector in a serving process (docs/scaling.md, *Garbage collection*)."""
+
+    model_config = DOCUMENTED
+
+    threshold: tuple[int, int, int] = (GC_THRESHOLD_0, 20, 100)
+    """`gc.set_threshold`: allocations before a young collection; young collections before a
+    middle one; middle collections before a full one."""
+    freeze: bool = True
+    """`gc.freeze()` once start-up is done and again `warmup_seconds` later (the sign-in storm
+    over): what is alive then is never walked by a collection again."""
+    warmup_seconds: float = Field(60.0, ge=0)
+    """When the second `gc.freeze()` runs, in seconds after start-up (0: only the first)."""
+
+    @field_validator("threshold")
+    @classmethod
+    def _positive(cls, threshold: tuple[int, int, int]) -> tuple[int, int, int]:
+        if min(threshold) < 1:
+            raise ValueError("gc.threshold: three whole numbers of at least 1")
+        return threshold
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -361,6 +384,7 @@ class Settings(BaseSettings):
     login: LoginSettings = LoginSettings()
     board: BoardSettings = BoardSettings()
     packing: PackingSettings = PackingSettings()
+    gc: GcSettings = GcSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
     """`[[boxes]]`: the box types at the pack benches. The bench suggests the smallest box (by
     volume) the items fit in, or says none fits; the packer scans another box's barcode to

@@ -1,8 +1,9 @@
 """`GET /metrics`: the floor's vital signs in the Prometheus text format.
 
 Scans by result code, how long the server takes over one scan, device links by
-role, boards watching, SQLite commit time, and the outbox (events stored for
-devices they have not seen yet). Each app has its own registry, so several apps in
+role, boards watching, SQLite commit time, the outbox (events stored for
+devices they have not seen yet), and the serving loop's lateness and garbage
+collection pauses (server/runtime/loopwatch.py). Each app has its own registry, so several apps in
 one process (the tests) do not mix their figures; with several server processes
 each one answers for itself.
 
@@ -22,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from server.runtime.loopwatch import LoopWatch
 from server.store import Store
 from shared.protocol import Role
 
@@ -94,6 +96,8 @@ class FloorMetrics:
             registry=reg,
         )
         reg.register(OutboxDepth(store))
+        # The serving loop's lateness and the collector's pauses (started only when serving).
+        self.loop = LoopWatch(reg)
         self._device_roles: dict[str, str] = {}  # sid -> role
         self._boards: set[str] = set()  # sids
 

@@ -71,3 +71,90 @@ def test_without_group_commit_a_job_gets_a_transaction_of_its_own(tmp_path):
         assert _count(store.path, "x") == 7
     finally:
         store.close()
+
+
+def test_the_wal_is_synced_off_the_loop_before_any_job_returns(grouped_store, monkeypatch):
+    """The fsync of a group's commit runs in a thread: other greenlets keep running meanwhile."""
+    import threading
+    import time
+
+    from server.store import group
+
+    store = grouped_store
+    synced: list[tuple[float, int]] = []
+    real_sync = group.sync_file
+
+    def slow_sync(path: str) -> None:
+        time.sleep(0.3)  # a slow disk (not patched here: it blocks whichever thread runs it)
+        real_sync(path)
+        synced.append((time.perf_counter(), threading.get_ident()))
+
+    monkeypatch.setattr(group, "sync_file", slow_sync)
+    ticks: list[float] = []
+
+    def ticker() -> None:
+        while True:
+            gevent.sleep(0.01)
+            ticks.append(time.perf_counter())
+
+    t = gevent.spawn(ticker)
+    gevent.sleep(0.02)
+    job = gevent.spawn(
+        store.grouped, lambda: store.execute("INSERT INTO counters (name, value) VALUES ('s', 1)")
+    )
+    job.join()
+    answered = time.perf_counter()
+    t.kill()
+    assert job.successful()
+    assert len(synced) == 1 and synced[0][1] != threading.get_ident()  # in another thread
+    assert synced[0][0] <= answered  # durable before the answer
+    during = [x for x in ticks if answered - 0.3 <= x <= answered]
+    assert len(during) >= 10  # the loop went on ticking through the 0.3 s sync
+    assert _count(store.path, "s") == 1
+
+
+def test_other_writes_keep_the_stores_own_level_after_a_group(grouped_store):
+    store = grouped_store
+    store.grouped(lambda: store.execute("INSERT INTO counters (name, value) VALUES ('a', 1)"))
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, as opened
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # ours
+
+
+def test_a_failed_sync_acknowledges_nothing(grouped_store, monkeypatch):
+    from server.store import group
+
+    def broken(path: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(group, "sync_file", broken)
+    store = grouped_store
+    job = gevent.spawn(
+        store.grouped, lambda: store.execute("INSERT INTO counters (name, value) VALUES ('f', 1)")
+    )
+    job.join()
+    assert isinstance(job.exception, OSError)
+
+
+def test_a_grown_wal_is_checkpointed_in_a_thread(grouped_store, monkeypatch, tmp_path):
+    import shutil
+
+    from server.store import group
+
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 64 * 1024)
+    store = grouped_store
+    for n in range(40):
+        store.grouped(
+            lambda n=n: store.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)", (f"w{n}" + "x" * 3000, n)
+            )
+        )
+    for _ in range(300):
+        if store.group.checkpoints:
+            break
+        gevent.sleep(0.01)
+    assert store.group.checkpoints >= 1
+    # The database file alone (without its WAL) now holds rows: a checkpoint copied them there
+    # (SQLite's own would have waited for a WAL of 4 MB, this one is 1.5 MB).
+    shutil.copy(store.path, tmp_path / "alone.db")
+    with sqlite3.connect(tmp_path / "alone.db") as alone:
+        assert alone.execute("SELECT COUNT(*) FROM counters").fetchone()[0] >= 1

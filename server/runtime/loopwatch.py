@@ -1,0 +1,169 @@
+"""The serving loop's health: how late it wakes, and what garbage collection costs it.
+
+Every device link, page and scan of a server process shares one gevent loop, so
+anything that holds the loop (a long garbage collection, an fsync, a slow query)
+delays every device at once. A probe greenlet sleeps `interval` seconds over and
+over and records how late it woke: that lateness is the wait any greenlet ready
+at the same moment had on top of its own work. `gc.callbacks` time each
+collection by generation. Both go to the app's /metrics registry:
+
+- `scanfloor_loop_lateness_seconds`: histogram of the probe's lateness;
+- `scanfloor_loop_stall_max_seconds`: the longest stall since start;
+- `scanfloor_loop_stall_recent_seconds`: the longest stall in the last 10 s;
+- `scanfloor_gc_pause_seconds{generation}`: histogram of each collection's time;
+- `scanfloor_gc_pause_max_seconds{generation}`: the longest collection since start;
+- `scanfloor_gc_collected_objects_total{generation}`: objects the collections freed.
+
+`tune()` sets the collector up for a long-lived server (see docs/scaling.md,
+*Garbage collection*): thresholds from the settings, and `gc.freeze()` of what
+start-up and the warm-up made, so full collections stop re-walking it.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import gevent
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+log = logging.getLogger("scanfloor.loop")
+# People feel 100 ms; a healthy loop wakes within a millisecond of its timer.
+LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# A young collection takes well under a millisecond; a full one over a large heap, 100s of ms.
+GC_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5)
+RECENT_SECONDS = 10.0
+GENERATIONS = ("0", "1", "2")
+
+
+class LoopWatch:
+    """The probe and the collector's timings of one process, as metrics in `registry`."""
+
+    def __init__(self, registry: CollectorRegistry, interval: float = 0.01):
+        self.interval = interval
+        self.lateness = Histogram(
+            "scanfloor_loop_lateness_seconds",
+            "How late the serving loop woke a probe sleeping every 10 ms, in seconds.",
+            buckets=LATENESS_BUCKETS,
+            registry=registry,
+        )
+        self.stall_max = Gauge(
+            "scanfloor_loop_stall_max_seconds",
+            "The longest the serving loop was late since the process started, in seconds.",
+            registry=registry,
+        )
+        self.stall_recent = Gauge(
+            "scanfloor_loop_stall_recent_seconds",
+            "The longest the serving loop was late in the last 10 s, in seconds.",
+            registry=registry,
+        )
+        self.stall_recent.set_function(self.recent_stall)
+        self.gc_pause = Histogram(
+            "scanfloor_gc_pause_seconds",
+            "Time of each garbage collection (the loop stops for it), by generation.",
+            ["generation"],
+            buckets=GC_BUCKETS,
+            registry=registry,
+        )
+        self.gc_pause_max = Gauge(
+            "scanfloor_gc_pause_max_seconds",
+            "The longest garbage collection since the process started, by generation.",
+            ["generation"],
+            registry=registry,
+        )
+        self.gc_collected = Counter(
+            "scanfloor_gc_collected_objects",
+            "Objects freed by garbage collections, by generation.",
+            ["generation"],
+            registry=registry,
+        )
+        for g in GENERATIONS:  # show 0, not nothing, for a generation not yet collected
+            self.gc_pause.labels(g)
+            self.gc_pause_max.labels(g)
+            self.gc_collected.labels(g)
+        self._gc_worst = [0.0, 0.0, 0.0]
+        self.worst = 0.0
+        # (when, lateness) of the stalls worth keeping (over 1 ms), the last 10 s of them.
+        self._recent: deque[tuple[float, float]] = deque()
+        self._gc_started = 0.0
+        self._probe: gevent.Greenlet | None = None
+
+    # ------------------------------------------------------------ the probe
+    def start(self) -> None:
+        """Start the probe greenlet and time every collection (once per process)."""
+        if self._probe is None:
+            self._probe = gevent.spawn(self._run)
+        if self._on_gc not in gc.callbacks:
+            gc.callbacks.append(self._on_gc)
+
+    def stop(self) -> None:
+        if self._probe is not None:
+            self._probe.kill()
+            self._probe = None
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _run(self) -> None:
+        interval, clock = self.interval, time.perf_counter
+        while True:
+            before = clock()
+            gevent.sleep(interval)
+            self.observe(max(0.0, clock() - before - interval))
+
+    def observe(self, late: float) -> None:
+        """One wake-up of the probe, `late` seconds after its timer."""
+        self.lateness.observe(late)
+        if late > self.worst:
+            self.worst = late
+            self.stall_max.set(late)
+        if late > 0.001:
+            self._recent.append((time.monotonic(), late))
+
+    def recent_stall(self) -> float:
+        """The longest lateness seen in the last 10 s (0.0 for none over 1 ms)."""
+        cutoff = time.monotonic() - RECENT_SECONDS
+        while self._recent and self._recent[0][0] < cutoff:
+            self._recent.popleft()
+        return max((late for _, late in self._recent), default=0.0)
+
+    # ------------------------------------------------------------ the collector
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        g = info["generation"]
+        took = time.perf_counter() - self._gc_started
+        self.gc_pause.labels(GENERATIONS[g]).observe(took)
+        self.gc_collected.labels(GENERATIONS[g]).inc(info["collected"])
+        if took > self._gc_worst[g]:
+            self._gc_worst[g] = took
+            self.gc_pause_max.labels(GENERATIONS[g]).set(took)
+
+
+def tune(threshold: tuple[int, int, int]) -> None:
+    """Set the collector's thresholds (generation 0 allocations, 1 and 2 collections)."""
+    gc.set_threshold(*threshold)
+    log.info("gc thresholds %s", threshold)
+
+
+def freeze(reason: str, generation: int = 2) -> None:
+    """Collect generations up to `generation`, then move every object left out of the collector's sight.
+
+    Frozen objects are never walked again by a collection: start-up's modules, the app,
+    and (after the warm-up) the links and their greenlets. A cycle made garbage after
+    this is still collected. Start-up collects everything first (nobody is waiting yet);
+    the warm-up collects only the young generations, as a full collection then would be
+    the very pause this avoids: a cycle already old and dead by then stays frozen.
+    """
+    started = time.perf_counter()
+    gc.collect(generation)
+    gc.freeze()
+    log.info(
+        "gc.freeze (%s): %d objects frozen in %.0f ms",
+        reason,
+        gc.get_freeze_count(),
+        1000 * (time.perf_counter() - started),
+    )

@@ -1,0 +1,98 @@
+"""The loop probe and the collector's timings: a blocking call shows as a stall, a collection is timed."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import gevent
+import pytest
+from prometheus_client import CollectorRegistry
+
+from server.config import GcSettings
+from server.runtime import loopwatch
+from server.runtime.loopwatch import LoopWatch
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    value = registry.get_sample_value(name, labels or None)
+    return 0.0 if value is None else value
+
+
+@pytest.fixture
+def watch():
+    registry = CollectorRegistry()
+    w = LoopWatch(registry)
+    w.start()
+    yield w, registry
+    w.stop()
+
+
+def test_an_idle_loop_wakes_the_probe_on_time(watch):
+    w, registry = watch
+    gevent.sleep(0.3)
+    woken = sample(registry, "scanfloor_loop_lateness_seconds_count")
+    assert woken >= 10  # every 10 ms, give or take a loaded machine
+    assert sample(registry, "scanfloor_loop_stall_max_seconds") < 0.2
+
+
+def test_a_blocking_call_on_the_loop_shows_as_a_stall(watch):
+    w, registry = watch
+    gevent.sleep(0.05)
+    time.sleep(0.25)  # not patched here: it holds the gevent loop as a slow fsync would
+    gevent.sleep(0.05)
+    stall = sample(registry, "scanfloor_loop_stall_max_seconds")
+    assert 0.2 <= stall < 2.0
+    assert sample(registry, "scanfloor_loop_stall_recent_seconds") == stall
+    assert sample(registry, "scanfloor_loop_lateness_seconds_bucket", le="0.1") < sample(
+        registry, "scanfloor_loop_lateness_seconds_bucket", le="+Inf"
+    )
+
+
+def test_a_stall_leaves_the_recent_window_after_10_s(watch, monkeypatch):
+    w, registry = watch
+    w.observe(0.3)
+    assert sample(registry, "scanfloor_loop_stall_recent_seconds") == pytest.approx(0.3)
+    later = time.monotonic() + loopwatch.RECENT_SECONDS + 1
+    monkeypatch.setattr(loopwatch.time, "monotonic", lambda: later)
+    assert sample(registry, "scanfloor_loop_stall_recent_seconds") == 0.0
+    assert sample(registry, "scanfloor_loop_stall_max_seconds") == pytest.approx(0.3)
+
+
+def test_every_collection_is_timed_by_generation(watch):
+    w, registry = watch
+    before = sample(registry, "scanfloor_gc_pause_seconds_count", generation="2")
+    freed_before = sample(registry, "scanfloor_gc_collected_objects_total", generation="2")
+    for _ in range(100):  # cycles: only the collector frees them
+        a: list = []
+        a.append(a)
+    del a
+    gc.collect()
+    assert sample(registry, "scanfloor_gc_pause_seconds_count", generation="2") == before + 1
+    assert sample(registry, "scanfloor_gc_collected_objects_total", generation="2") >= (
+        freed_before + 100
+    )
+    assert sample(registry, "scanfloor_gc_pause_max_seconds", generation="2") > 0
+    gc.collect(0)
+    assert sample(registry, "scanfloor_gc_pause_seconds_count", generation="0") >= 1
+
+
+def test_freeze_takes_what_is_alive_out_of_the_collectors_sight():
+    alive = [[] for _ in range(1000)]
+    try:
+        loopwatch.freeze("test")
+        assert gc.get_freeze_count() >= 1000
+    finally:
+        gc.unfreeze()
+    del alive
+
+
+def test_the_thresholds_are_set_and_bad_ones_refused():
+    old = gc.get_threshold()
+    try:
+        loopwatch.tune((5000, 15, 50))
+        assert gc.get_threshold() == (5000, 15, 50)
+    finally:
+        gc.set_threshold(*old)
+    with pytest.raises(ValueError, match="gc.threshold"):
+        GcSettings(threshold=(0, 10, 10))
