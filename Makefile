@@ -116,7 +116,7 @@ bench-floor: setup
 # A fleet of simulated handhelds on a freshly seeded site, for watching the server under load.
 FLEET_ARGS ?= --pickers 180 --packers 20 --seconds 30
 fleet: setup
-	$(BIN)/python scripts/fleet.py --serve $(FLEET_ARGS)
+	$(BIN)/python scripts/load/fleet.py --serve $(FLEET_ARGS)
 
 # One server process against two behind nginx, the same fleet (a private Redis of its own).
 bench-cluster: setup

@@ -1,8 +1,8 @@
 """Benchmark one server process against several behind nginx: the same fleet, the same site.
 
-One site is seeded once (scripts/floorsite.py: one warehouse, 40 open orders
+One site is seeded once (scripts/load/floorsite.py: one warehouse, 40 open orders
 per picker, carts planned) and copied fresh for every row. Each row runs the
-same fleet (scripts/fleet.py `run_fleet`, pickers flat out) against:
+same fleet (scripts/load/fleet.py `run_fleet`, pickers flat out) against:
 
 - one `scanfloor-server` process, direct (what `scanfloor-server` serves alone);
 - one process behind nginx (`scanfloor serve-cluster --processes 1`): what the hop costs;
@@ -40,9 +40,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
-from scripts.fleet import Options, run_fleet, summary  # noqa: E402
-from scripts.floorload import serve_site  # noqa: E402
-from scripts.floorsite import Site, seed_site  # noqa: E402
+from scripts.load.fleet import Options, run_fleet, summary  # noqa: E402
+from scripts.load.floorload import serve_site  # noqa: E402
+from scripts.load.floorsite import Site, seed_site  # noqa: E402
 from server.runtime import cluster  # noqa: E402
 
 SECTION = "## Several processes"
@@ -230,8 +230,8 @@ def section(rows: list[tuple[str, dict[str, Any]]], args: dict[str, Any], comman
             f"Command: `{command}` — run {datetime.date.today().isoformat()} on {machine()}.",
             "",
             f"One seeded site ({args['pickers']} pickers, {ORDERS_PER_PICKER} open orders per "
-            "picker, carts planned; scripts/floorsite.py), copied fresh for each row. The same "
-            f"fleet (scripts/fleet.py, {args['pickers']} pickers flat out, one client process) "
+            "picker, carts planned; scripts/load/floorsite.py), copied fresh for each row. The same "
+            f"fleet (scripts/load/fleet.py, {args['pickers']} pickers flat out, one client process) "
             f"ran {args['seconds']:.0f} s after a {args['warmup']:.0f} s warm-up against one "
             "`scanfloor-server` direct, one process behind nginx, and "
             f"{args['processes']} processes behind nginx (`scanfloor serve-cluster`, joined by "

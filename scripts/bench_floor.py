@@ -1,9 +1,9 @@
 """Benchmark the floor at full size: the real server beside a bare Socket.IO echo, in one run.
 
-Every row runs the same fleet client (scripts/fleet.py) with the same device
+Every row runs the same fleet client (scripts/load/fleet.py) with the same device
 count against two servers started one after the other on this machine: the
-bare Flask-SocketIO ack echo (scripts/echo_server.py: the ceiling of the
-stack) and the real server on a freshly seeded site (scripts/floorsite.py:
+bare Flask-SocketIO ack echo (scripts/load/echo_server.py: the ceiling of the
+stack) and the real server on a freshly seeded site (scripts/load/floorsite.py:
 one warehouse, 40 open orders per picker, carts planned). It measures
 
 - 20 and 200 devices flat out, and 1,000 devices at one scan per 5 s
@@ -12,7 +12,7 @@ one warehouse, 40 open orders per picker, carts planned). It measures
   (and how many scans each group commit carried, from /metrics);
 - the server's RSS;
 - the scan p50 on sites with 1,000, 10,000 and 100,000 open orders;
-- the floor as it feels (scripts/floorfeel.py): 1,500 handhelds at one scan per
+- the floor as it feels (scripts/load/floorfeel.py): 1,500 handhelds at one scan per
   5 s, all connecting at once, every scan counted from the first, p99 per 10 s,
   the server's loop stalls and garbage collections, the echo beside it;
 
@@ -48,10 +48,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts import floorfeel  # noqa: E402
 from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
-from scripts.fleet import Options, rss_mib, run_fleet, summary  # noqa: E402
-from scripts.floorload import serve_echo, serve_site  # noqa: E402
+from scripts.load import floorfeel  # noqa: E402
+from scripts.load.fleet import Options, rss_mib, run_fleet, summary  # noqa: E402
+from scripts.load.floorload import serve_echo, serve_site  # noqa: E402
 
 SECTION = "## The floor at full size"
 PROFILE_SECTION = "## The floor at full size: where the server's time goes"
@@ -258,7 +258,7 @@ def report(res: dict[str, Any], command: str) -> str:
         "the same machine as the server.",
         "",
         "Each row runs the same fleet client with the same device count, one after the other, "
-        "against the bare Flask-SocketIO ack echo (`scripts/echo_server.py`, the stack's ceiling) "
+        "against the bare Flask-SocketIO ack echo (`scripts/load/echo_server.py`, the stack's ceiling) "
         "and against scanfloor on a fresh site (one warehouse of 1,000 bins, 40 open orders per "
         "picker (at least 3,000 in all, so no picker runs out of work), a cart planned per picker "
         "at the start; one packer per ten devices; `synchronous=FULL`). Round trip is "
@@ -406,7 +406,7 @@ def feel(
     write: bool,
     json_out: Path | None,
 ) -> None:
-    """The floor as it feels (scripts/floorfeel.py), the echo beside it; its section of the doc."""
+    """The floor as it feels (scripts/load/floorfeel.py), the echo beside it; its section of the doc."""
     procs = max(1, min(4, devices // 400))  # the fleet over a few processes past a few hundred
     refs: list[str | None] = [compare, None] if compare else [None]
     res = floorfeel.alternate(devices, seconds, rounds, refs, procs)

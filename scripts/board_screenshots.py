@@ -1,6 +1,6 @@
 """Screenshots of the supervisors' board for the README: a seeded floor at work, in Chromium.
 
-Seeds a site (scripts/floorsite.py), runs the real server, lets a few simulated handhelds
+Seeds a site (scripts/load/floorsite.py), runs the real server, lets a few simulated handhelds
 pick (python-socketio clients scanning what the server expects next), asks for help, scans
 wrong, leaves one picker offline, sets promises so some lists are late or at risk; a few
 pickers sign in with their badges, a supervisor ("sam") logs in and acts; then it photographs
@@ -23,7 +23,7 @@ import requests
 import socketio
 
 from scripts.demo.procs import free_port, start_server, stop
-from scripts.floorsite import seed_site
+from scripts.load.floorsite import seed_site
 from server.people import users
 from server.store import open_store
 

@@ -14,7 +14,7 @@ import requests
 from floorkit import BOARD_PASSWORD, log_in, place
 from handheld import Handheld
 
-from scripts.floorsite import seed_site
+from scripts.load.floorsite import seed_site
 from server.people import auth, users
 from server.store import open_store
 

@@ -7,12 +7,12 @@ wrong thing), reports `seen` for every event, prints every `print` job at
 once and reports `print_result`, and scans the label back. Pickers work their
 lists to the end and take the next; packers pack what the pickers bring.
 
-    .venv/bin/python scripts/fleet.py --url http://127.0.0.1:8800 --tokens tokens.csv --seconds 30
-    .venv/bin/python scripts/fleet.py --serve --pickers 200 --packers 20 --seconds 20
-    .venv/bin/python scripts/fleet.py --serve --pickers 1000 --think 5 --procs 2
+    .venv/bin/python scripts/load/fleet.py --url http://127.0.0.1:8800 --tokens tokens.csv --seconds 30
+    .venv/bin/python scripts/load/fleet.py --serve --pickers 200 --packers 20 --seconds 20
+    .venv/bin/python scripts/load/fleet.py --serve --pickers 1000 --think 5 --procs 2
 
 `--tokens` takes what `scanfloor device add --count N --prefix P` prints (CSV
-or JSON). `--serve` seeds a fresh site (scripts/floorsite.py) in a temporary
+or JSON). `--serve` seeds a fresh site (scripts/load/floorsite.py) in a temporary
 folder and runs the real server on a free loopback port for the run. The run
 prints connect time, scan round trip p50/p90/p99/max, scans/s, lists done,
 labels, errors and the server's RSS (with `--server-pid`, or `--serve`).
@@ -413,7 +413,7 @@ def main(**kw: Any) -> None:
         ramp=kw["ramp"],
     )
     if kw["serve"]:
-        from scripts.floorload import serve_site
+        from scripts.load.floorload import serve_site
 
         with serve_site(kw["pickers"], kw["packers"], kw["orders_per_picker"]) as (url, pid, site):
             opts.url = url

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from scripts.demo.procs import free_port, stop, wait_http
-from scripts.floorsite import Site, seed_site
+from scripts.load.floorsite import Site, seed_site
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,7 @@ def serve_site(
 
 @contextlib.contextmanager
 def serve_echo() -> Iterator[tuple[str, int]]:
-    """The bare Socket.IO ack echo (scripts/echo_server.py)."""
+    """The bare Socket.IO ack echo (scripts/load/echo_server.py)."""
     with tempfile.TemporaryDirectory(prefix="scanfloor-echo-") as tmp:
         cmd = [sys.executable, str(ROOT / "scripts" / "echo_server.py")]
         with running(cmd, Path(tmp) / "echo.log") as (url, pid):

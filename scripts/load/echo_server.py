@@ -6,7 +6,7 @@ but no database and no floor: a scan is answered at once with a fixed screen
 that asks for the same bin again. What the fleet measures against this is what
 the stack itself can do on this machine; the real server is judged against it.
 
-    .venv/bin/python scripts/echo_server.py --port 8899
+    .venv/bin/python scripts/load/echo_server.py --port 8899
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from scripts.fleet import Options, rss_mib, run_fleet, summary
-from scripts.floorload import serve_site
-from scripts.floorsite import Site, seed_site
+from scripts.load.fleet import Options, rss_mib, run_fleet, summary
+from scripts.load.floorload import serve_site
+from scripts.load.floorsite import Site, seed_site
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## The floor as it feels"
