@@ -21,7 +21,7 @@ def board_page() -> str:
     return render_template("board.html", user=current_user, at_risk_minutes=at_risk)
 
 
-@bp.get("/board/manifests/<int:manifest_id>")
+@bp.get("/board/manifests/<id:manifest_id>")
 @roles_required(*SUPERVISORS)
 def manifest_page(manifest_id: int) -> str:
     """A manifest as the printable page the driver signs, for a supervisor at the board (the

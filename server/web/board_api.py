@@ -55,7 +55,7 @@ def _refused(e: supervise.Refused) -> tuple[Response, int]:
     return jsonify(error=str(e)), e.status
 
 
-@bp.post("/lists/<int:list_id>/reassign")
+@bp.post("/lists/<id:list_id>/reassign")
 @roles_required(*SUPERVISORS)
 def reassign(list_id: int) -> Response:
     """Move a list to another picker (body: {"device": name}); both screens follow at once."""
@@ -64,7 +64,7 @@ def reassign(list_id: int) -> Response:
     return jsonify(ok=True, pick_list=list_id, device=device)
 
 
-@bp.post("/lists/<int:list_id>/release")
+@bp.post("/lists/<id:list_id>/release")
 @roles_required(*SUPERVISORS)
 def release(list_id: int) -> Response:
     """Give a list back to the queue at the step reached."""
@@ -91,7 +91,7 @@ def cancel(ref: str) -> Response:
     return jsonify(ok=True, order=result["order"], released=result["released"])
 
 
-@bp.post("/packages/<int:package_id>/reprint")
+@bp.post("/packages/<id:package_id>/reprint")
 @roles_required(*SUPERVISORS)
 def reprint(package_id: int) -> Response:
     """Print a package's label again (body: {"device": pack station}, else the last one)."""
@@ -101,7 +101,7 @@ def reprint(package_id: int) -> Response:
     return jsonify(ok=True, package_id=package_id, job_id=job, device=name)
 
 
-@bp.post("/packages/<int:package_id>/accept-weight")
+@bp.post("/packages/<id:package_id>/accept-weight")
 @roles_required(*SUPERVISORS)
 def accept_weight(package_id: int) -> Response:
     """Accept a package held for its weight: it is confirmed and its bench goes on."""
