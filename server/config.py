@@ -163,6 +163,11 @@ class WebhookSettings(BaseModel):
     timeout_seconds: float = Field(10.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
     concurrency: int = Field(8, ge=1, le=256)
+    # Hosts (as written in subscription URLs: names or IP addresses) that may be posted to
+    # whatever address they are: a shop's own receiver inside the network. Every other host
+    # must be a public address (no loopback, private, link-local or metadata address):
+    # docs/security.md.
+    allowed_hosts: list[str] = Field(default_factory=list)
 
 
 class EmailSettings(BaseModel):

@@ -101,7 +101,10 @@ def list_inbound(query: m.InboundQuery) -> dict[str, Any]:
 def add_subscription(body: WebhookSubscriptionIn) -> tuple[dict[str, Any], int]:
     """Post these order events to a URL, signed (Standard Webhooks); a made secret is shown once."""
     try:
-        sub, made = webhooks.subscribe(_store(), body.url, body.events, body.secret, body.channel)
+        allowed = current_app.config["SETTINGS"].webhooks.allowed_hosts
+        sub, made = webhooks.subscribe(
+            _store(), body.url, body.events, body.secret, body.channel, allowed
+        )
     except webhooks.SubscriptionError as exc:
         raise ApiError(422, str(exc), "invalid_body", exc.problems) from None
     return {**sub, "secret": made}, 201

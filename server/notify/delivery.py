@@ -22,7 +22,7 @@ from gevent.pool import Pool
 from standardwebhooks import Webhook
 
 from server.config import WebhookSettings
-from server.notify import webhooks
+from server.notify import outbound, webhooks
 from server.store import Store
 
 log = logging.getLogger("scanfloor.webhooks")
@@ -50,10 +50,8 @@ class Deliverer:
     def __init__(self, store: Store, settings: WebhookSettings):
         self.store = store
         self.settings = settings
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.concurrency)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        # Public addresses only, judged at each connection (server/notify/outbound.py).
+        self.session = outbound.session(settings.allowed_hosts, settings.concurrency)
 
     @property
     def lease(self) -> float:
@@ -95,14 +93,14 @@ class Deliverer:
                 allow_redirects=False,
                 stream=True,
             ) as resp:
+                # Only the status, in our words: what the receiver wrote is never read or kept.
                 if not 200 <= resp.status_code < 300:
-                    snippet = resp.raw.read(200, decode_content=True).decode("utf-8", "replace")
-                    error = f"HTTP {resp.status_code} {snippet}".strip()
+                    error = outbound.status_words(resp.status_code)
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = outbound.failure_words(exc)
         except Exception as exc:  # a bad URL or secret: retried and, in the end, dead
             log.exception("delivery %s failed", job.id)
-            error = f"{type(exc).__name__}: {exc}"
+            error = outbound.failure_words(exc)
         s = self.settings
         try:
             if error is None:

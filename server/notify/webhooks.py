@@ -18,13 +18,14 @@ import json
 import random
 import secrets
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, get_args
-from urllib.parse import urlsplit
 
 from server.core.clock import now
 from server.core.schemas import OrderOut
+from server.notify.domain import destinations
 from server.store import Store
 from server.store.db import dumps
 
@@ -118,12 +119,16 @@ def subscribe(
     events: list[str],
     secret: str | None = None,
     channel: str | None = None,
+    allowed_hosts: Collection[str] = (),
 ) -> tuple[dict[str, Any], str | None]:
-    """Subscribe a URL to events; returns the subscription and the secret if one was made."""
+    """Subscribe a URL to events; returns the subscription and the secret if one was made.
+
+    The URL is judged by server/notify/domain/destinations.py: no `user:pass@`, and an IP
+    address must be public unless its host is in `allowed_hosts` (a host name is judged by
+    what it resolves to at each send)."""
     problems: list[tuple[str, str]] = []
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(("url", "an http:// or https:// URL with a host"))
+    if (why := destinations.url_problem(url, allowed_hosts)) is not None:
+        problems.append(("url", why))
     if not events:
         problems.append(("events", f"name at least one of {', '.join(EVENTS)}"))
     for i, event in enumerate(events):
