@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from server.api import models as m
 from server.api.errors import ApiError
-from server.api.table import Route, read_bytes, register
+from server.api.table import Route, read_bytes, refuse_too_deep, register
 from server.capture import channels
 from server.capture import shopify as shopify_service
 from server.capture.domain.shopify import ShopifyOrder
@@ -37,8 +37,10 @@ def shopify_webhook(channel: str) -> dict[str, Any]:
     channel, signed with the channel's secret (`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of
     the raw body). A wrong or missing signature is 401 and changes nothing; a resend of a
     webhook id answers as the first; a body that cannot be taken is 422 with every problem and
-    is kept (`GET /api/inbound-webhooks?status=rejected`)."""
+    is kept (`GET /api/inbound-webhooks?status=rejected`). A body nested deeper than 32 arrays
+    or objects is 400, as on every route, and is not kept."""
     body = read_bytes()
+    refuse_too_deep(body)
     try:
         outcome = shopify_service.receive(
             _store(),

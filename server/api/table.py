@@ -113,21 +113,37 @@ def read_bytes() -> bytes:
     return data
 
 
+def _too_deep() -> ApiError:
+    return ApiError(
+        400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
+    )
+
+
 def read_json() -> tuple[Any, bytes]:
     """The body as JSON and as bytes: 415 if not JSON, 413 if too big, 400 if malformed."""
     data = read_bytes()
-    too_deep = ApiError(
-        400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
-    )
     try:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}", "malformed_json") from None
     except RecursionError:
-        raise too_deep from None
+        raise _too_deep() from None
     if json_depth(raw) > MAX_JSON_DEPTH:
-        raise too_deep
+        raise _too_deep()
     return raw, data
+
+
+def refuse_too_deep(data: bytes) -> None:
+    """400 for a body nested deeper than the limit, as read_json; a body that is not JSON at
+    all is left to the caller (a shop's webhook keeps it for a person)."""
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return
+    except RecursionError:
+        raise _too_deep() from None
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise _too_deep()
 
 
 def whole_numbers(value: Any) -> tuple[Any, bool]:

@@ -361,3 +361,17 @@ def test_a_shop_id_two_channels_use_needs_the_channel(json_post, client, headers
         for o in client.get("/api/orders", headers=headers).get_json()["orders"]
     }
     assert statuses == {web["id"]: "cancelled", market["id"]: "allocated"}
+
+
+@pytest.mark.parametrize("depth", [33, 5_000])
+def test_a_body_nested_too_deep_is_400_and_writes_nothing(shop, send, table_rows, depth):
+    """The depth limit of REST and the carrier route: 32 arrays or objects, signed or not."""
+    before = table_rows()
+    order = shopify_order()
+    bomb = "[" * depth + "]" * depth
+    body = json.dumps(order)[:-1].encode() + b', "note_attributes": ' + bomb.encode() + b"}"
+    resp = send(body)
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert resp.get_json()["error"] == "malformed_json"
+    assert "deeper than 32" in resp.get_json()["message"]
+    assert table_rows() == before
