@@ -9,7 +9,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 from gevent import monkey
 
-from server.api.table import IdConverter
+from server.api.table import CONVERTERS
 from server.config import Settings, load_settings
 from server.floor import scanning
 from server.notify import mail
@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
             weak,
         )
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
-    # Every id in every route (REST, board API, pages) is `<id:...>`: 1 to 2^63-1, else 404.
-    app.url_map.converters["id"] = IdConverter
+    # Every id in every route (REST, board API, pages) is `<id:...>`: 1 to 2^63-1, else 404;
+    # device names `<device:...>` and codes `<code:...>` as the bodies that make them take them.
+    app.url_map.converters.update(CONVERTERS)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["SETTINGS"] = settings

@@ -16,6 +16,7 @@ from server.capture import shopify as shopify_service
 from server.capture.domain.shopify import ShopifyOrder
 from server.core.schemas import ChannelSetIn, Code, WebhookSubscriptionIn
 from server.notify import webhooks
+from server.notify.domain import destinations
 from server.store import Store
 
 hooks = Blueprint("webhooks_in", __name__, url_prefix="/webhooks")
@@ -112,6 +113,22 @@ def add_subscription(body: WebhookSubscriptionIn) -> tuple[dict[str, Any], int]:
     return {**sub, "secret": made}, 201
 
 
+def subscription_problems(raw: Any, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What subscribe() would say too, when the body's shape is already refused: one answer
+    lists every problem (the URL's address, the secret)."""
+    if not isinstance(raw, dict):
+        return []
+    more: list[tuple[str, str]] = []
+    said = {field for field, _ in found}
+    url, secret = raw.get("url"), raw.get("secret")
+    allowed = current_app.config["SETTINGS"].webhooks.allowed_hosts
+    if "url" not in said and isinstance(url, str):
+        more += [("url", why)] if (why := destinations.url_problem(url, allowed)) else []
+    if "secret" not in said and isinstance(secret, str):
+        more += [("secret", why)] if (why := webhooks.secret_problem(secret)) else []
+    return more
+
+
 def list_subscriptions() -> dict[str, Any]:
     """Webhook subscriptions in force (secrets are never returned)."""
     return {"subscriptions": webhooks.list_subscriptions(_store())}
@@ -147,7 +164,7 @@ def retry_delivery(delivery_id: int) -> dict[str, Any]:
 API_ROUTES: list[Route] = [
     Route(
         "PUT",
-        "/channels/<code>",
+        "/channels/<code:code>",
         put_channel,
         "Set one channel",
         scope="channels:write",
@@ -169,6 +186,7 @@ API_ROUTES: list[Route] = [
         "Subscribe a URL to order events",
         scope="webhooks:write",
         body=WebhookSubscriptionIn,
+        more_problems=subscription_problems,
         response=m.SubscriptionMadeOut,
         status=201,
     ),

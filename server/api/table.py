@@ -11,11 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from server.api.auth import require_api_key
 from server.api.errors import ApiError, validation_problems
-from server.core.schemas import MAX_ID
+from server.core.schemas import CODE_IN_PATH, DEVICE_NAME_PATTERN, MAX_ID
 
 
 class IdConverter(IntegerConverter):
@@ -23,6 +23,26 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map: Map) -> None:
         super().__init__(map, min=1, max=MAX_ID)
+
+
+class DeviceNameConverter(BaseConverter):
+    """`<device:name>`: a device's name, as enrolment takes it (anything else is 404)."""
+
+    regex = DEVICE_NAME_PATTERN.strip("^$")
+
+
+class CodeConverter(BaseConverter):
+    """`<code:code>`: a channel's (or another) code as one path segment, without "/"."""
+
+    regex = CODE_IN_PATH.strip("^$")
+
+
+# Every variable part of every route (REST, board API, pages) goes through one of these.
+CONVERTERS: dict[str, type[BaseConverter]] = {
+    "id": IdConverter,
+    "device": DeviceNameConverter,
+    "code": CodeConverter,
+}
 
 
 @dataclass(frozen=True)

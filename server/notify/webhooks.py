@@ -24,13 +24,13 @@ from datetime import UTC, datetime
 from typing import Any, get_args
 
 from server.core.clock import now
-from server.core.schemas import OrderOut
+from server.core.schemas import WEBHOOK_EVENTS, OrderOut
 from server.notify.domain import destinations
 from server.store import Store
 from server.store.db import dumps
 
 STATUSES: tuple[str, ...] = get_args(OrderOut.model_fields["status"].annotation)
-EVENTS: tuple[str, ...] = tuple(f"order.{s}" for s in STATUSES)
+EVENTS: tuple[str, ...] = WEBHOOK_EVENTS  # order.<status>, for every status
 SECRET_PREFIX = "whsec_"
 DELIVERY_STATUSES = ("pending", "delivered", "dead", "dropped")
 

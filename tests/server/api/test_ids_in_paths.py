@@ -11,26 +11,26 @@ from server.api.table import IdConverter
 PAST = 2**63  # one past SQLite's largest integer
 
 BOARD_ROUTES = [
-    ("POST", "/board/api/packages/{id}/reprint"),
-    ("POST", "/board/api/packages/{id}/accept-weight"),
-    ("POST", "/board/api/lists/{id}/release"),
-    ("POST", "/board/api/lists/{id}/reassign"),
-    ("GET", "/board/manifests/{id}"),
+    ("POST", "/board/api/packages/{id}/reprint", {"device": "packer-e1"}),
+    ("POST", "/board/api/packages/{id}/accept-weight", {}),
+    ("POST", "/board/api/lists/{id}/release", {}),
+    ("POST", "/board/api/lists/{id}/reassign", {"device": "picker-e1"}),
+    ("GET", "/board/manifests/{id}", None),
 ]
 
 
-@pytest.mark.parametrize(("method", "path"), BOARD_ROUTES)
+@pytest.mark.parametrize(("method", "path", "body"), BOARD_ROUTES)
 @pytest.mark.parametrize("value", [PAST, 10**30, 0])
-def test_board_routes_answer_404_for_ids_out_of_range(app, method, path, value):
+def test_board_routes_answer_404_for_ids_out_of_range(app, method, path, body, value):
     client = board_web(app)
-    resp = client.open(path.format(id=value), method=method, json={"device": "picker-e1"})
+    resp = client.open(path.format(id=value), method=method, json=body)
     assert resp.status_code == 404
 
 
-@pytest.mark.parametrize(("method", "path"), BOARD_ROUTES)
-def test_board_routes_still_take_the_largest_id(app, method, path):
+@pytest.mark.parametrize(("method", "path", "body"), BOARD_ROUTES)
+def test_board_routes_still_take_the_largest_id(app, method, path, body):
     client = board_web(app)
-    resp = client.open(path.format(id=PAST - 1), method=method, json={"device": "picker-e1"})
+    resp = client.open(path.format(id=PAST - 1), method=method, json=body)
     assert resp.status_code in (404, 409)  # no such row: asked, and answered as a person would
     assert resp.status_code != 500
 
