@@ -90,14 +90,16 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         # Serving under gevent: post status changes to the shops' webhooks in the background.
         from server.notify.delivery import Deliverer
 
-        deliverer = Deliverer(store, settings.webhooks)
+        # Claims name this process: when it dies, a live one takes them back at once.
+        instance = app.extensions["scanfloor.hub"].instance
+        deliverer = Deliverer(store, settings.webhooks, instance)
         app.extensions["scanfloor.deliverer"] = deliverer
         socketio.start_background_task(deliverer.run)
         if settings.email.enabled:
             # Tell customers at the shipping milestones (the outbox in server/notify/mail.py).
             from server.notify.mailer import Mailer
 
-            mailer = Mailer(store, settings.email)
+            mailer = Mailer(store, settings.email, instance)
             app.extensions["scanfloor.mailer"] = mailer
             socketio.start_background_task(mailer.run)
     return app, socketio

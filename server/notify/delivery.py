@@ -47,9 +47,10 @@ def signed_headers(job: webhooks.Job, at: float) -> dict[str, str]:
 class Deliverer:
     """Claims due deliveries and posts them, a few at a time (one per order and subscription)."""
 
-    def __init__(self, store: Store, settings: WebhookSettings):
+    def __init__(self, store: Store, settings: WebhookSettings, instance: str | None = None):
         self.store = store
         self.settings = settings
+        self.instance = instance  # the server process claims are made for (server_processes)
         # Public addresses only, judged at each connection (server/notify/outbound.py).
         self.session = outbound.session(settings.allowed_hosts, settings.concurrency)
 
@@ -66,7 +67,7 @@ class Deliverer:
             try:
                 free = pool.free_count()
                 if free:
-                    for job in webhooks.claim_due(self.store, free, self.lease):
+                    for job in webhooks.claim_due(self.store, free, self.lease, self.instance):
                         pool.spawn(self.deliver, job)
                         claimed += 1
             except Exception:  # keep delivering: one bad pass must not end it
@@ -75,7 +76,7 @@ class Deliverer:
 
     def run_once(self) -> int:
         """Claim what is due and post it now, one after another; returns how many (tests, tools)."""
-        jobs = webhooks.claim_due(self.store, self.settings.concurrency, self.lease)
+        jobs = webhooks.claim_due(self.store, self.settings.concurrency, self.lease, self.instance)
         for job in jobs:
             self.deliver(job)
         return len(jobs)

@@ -26,6 +26,7 @@ from typing import Any, get_args
 from server.core.clock import now
 from server.core.schemas import WEBHOOK_EVENTS, OrderOut
 from server.notify.domain import destinations
+from server.notify.mail import take_back
 from server.store import Store
 from server.store.db import dumps
 
@@ -225,14 +226,28 @@ ORDER BY d.next_at LIMIT :limit
 """
 
 
-def claim_due(store: Store, limit: int, lease_seconds: float) -> list[Job]:
+_GONE = """
+SELECT 1 FROM webhook_deliveries INDEXED BY webhook_deliveries_claimed
+WHERE status = 'pending' AND claimed_by IS NOT NULL AND claimed_by != :me
+  AND claimed_by NOT IN (SELECT instance FROM server_processes) LIMIT 1
+"""
+
+
+def claim_due(
+    store: Store, limit: int, lease_seconds: float, instance: str | None = None
+) -> list[Job]:
     """Take up to `limit` due deliveries, each the earliest pending of its subscription and order.
 
-    A claim moves `next_at` past the lease: another process passes it by, and if this one
-    dies mid-post the delivery is due again (same webhook-id) once the lease lapses. With
-    nothing due this is one indexed read: no write lock is taken.
+    A claim moves `next_at` past the lease and names the server process `instance`: another
+    process passes it by; if this one dies mid-post, any live process takes the claim back
+    at once (its process is no longer in `server_processes`), else (no instance: tools,
+    tests) the delivery is due again (same webhook-id) once the lease lapses. With nothing
+    due this is two indexed reads: no write lock is taken.
     """
     at = time.time()
+    if store.one(_GONE, {"me": instance or ""}) is not None:
+        with store.write():
+            take_back(store, "webhook_deliveries", instance, at)
     due = store.all(_DUE, {"now": at, "limit": limit})
     if not due:
         return []
@@ -241,9 +256,9 @@ def claim_due(store: Store, limit: int, lease_seconds: float) -> list[Job]:
         for row in due:
             # Compare and set: a delivery another process claimed meanwhile is passed by.
             if not store.execute(
-                "UPDATE webhook_deliveries SET next_at = ? "
+                "UPDATE webhook_deliveries SET next_at = ?, claimed_by = ? "
                 "WHERE id = ? AND status = 'pending' AND next_at = ?",
-                (at + lease_seconds, row["id"], row["next_at"]),
+                (at + lease_seconds, instance, row["id"], row["next_at"]),
             ).rowcount:
                 continue
             job = store.one(
@@ -270,7 +285,8 @@ def delivered(store: Store, job: Job, attempted_at: float) -> None:
         store.execute(
             """UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
                  first_attempt_at = COALESCE(first_attempt_at, :at), last_attempt_at = :at,
-                 last_error = NULL, delivered_at = :when WHERE id = :id AND status = 'pending'""",
+                 last_error = NULL, delivered_at = :when, claimed_by = NULL
+               WHERE id = :id AND status = 'pending'""",
             {"at": attempted_at, "when": now(), "id": job.id},
         )
         # The order's next event, queued while this one was claimed, took the claim's lease as
@@ -301,7 +317,7 @@ def failed(
     store.execute(
         """UPDATE webhook_deliveries SET status = :status, attempts = :attempts,
              first_attempt_at = :first, last_attempt_at = :at, last_error = :error,
-             next_at = :next WHERE id = :id AND status = 'pending'""",
+             next_at = :next, claimed_by = NULL WHERE id = :id AND status = 'pending'""",
         {
             "status": "dead" if dead else "pending",
             "attempts": attempts,
