@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_login import current_user
 
 from server.shipping import manifests
-from server.web import board_api, login
+from server.web import board_api, headers, login
 from server.web.access import SUPERVISORS, roles_required
 
 bp = Blueprint("web", __name__)
@@ -33,6 +33,7 @@ def manifest_page(manifest_id: int) -> str:
 
 
 def init_app(app: Flask) -> None:
+    headers.init_app(app)  # a CSP header on every HTML page; /favicon.ico
     login.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(board_api.bp)
