@@ -91,3 +91,19 @@ def test_login_refuses_a_password_past_the_cap(app):
     users.add(store, "sam", "supervisor", BOARD_PASSWORD)
     assert users.verify(store, "sam", BOARD_PASSWORD) is not None
     assert users.verify(store, "sam", "z" * (users.MAX_PASSWORD + 1)) is None
+
+
+def test_an_open_board_socket_is_cut_when_its_session_ends(floor):
+    from floorkit import board_client
+
+    from shared.protocol import BOARD_NAMESPACE
+
+    sam = board_client(floor.app, floor.socketio, "sam", "supervisor")
+    kim = board_client(floor.app, floor.socketio, "kim", "supervisor")
+    assert sam.is_connected(BOARD_NAMESPACE) and kim.is_connected(BOARD_NAMESPACE)
+    boards = floor.app.extensions["scanfloor.boards"]
+    assert boards.cut_ended_sessions() == []
+    users.set_role(floor.store, "sam", "admin")  # e.g. from `scanfloor` in another process
+    assert len(boards.cut_ended_sessions()) == 1
+    assert not sam.is_connected(BOARD_NAMESPACE)
+    assert kim.is_connected(BOARD_NAMESPACE)
