@@ -310,7 +310,8 @@ def test_the_channel_secret_is_write_only(shop, client, headers, json_post, stor
     assert secret["shopify_secret"] == SHOPIFY_SECRET
     gone = json_post(f"/api/channels/{CHANNEL}", {"shopify_secret": ""}, "PUT").get_json()
     assert gone["shopify"] is False
-    assert json_post("/api/channels/bad code", {}, "PUT").status_code == 422
+    # A code no channel can have in a path (the {code} pattern of the document): no such resource.
+    assert json_post("/api/channels/bad code", {}, "PUT").status_code == 404
 
 
 def test_cli_channel_set_takes_the_secret(tmp_path, monkeypatch):
