@@ -15,6 +15,7 @@ With `tls=(cert_file, key_file)` it offers STARTTLS and refuses mail before it; 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email
 import email.policy
 import socket
@@ -52,6 +53,8 @@ class _Keeper:
             self.sink.messages.append(msg)
             self.sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.sink.tls_used.append(session.ssl is not None)
+        if self.sink.stall:  # kept, but answered late: a sender killed meanwhile sends it again
+            await asyncio.sleep(self.sink.stall)
         return "250 OK kept"
 
 
@@ -70,6 +73,7 @@ class MailSink:
         self.tls_used: list[bool] = []
         self.refuse: set[str] = set()  # recipients answered 550
         self.down = False  # True: every mail gets 451 (try again later)
+        self.stall = 0.0  # seconds between keeping a mail and answering 250 (a slow server)
         self.lock = threading.Lock()
         kwargs: dict[str, Any] = {}
         if tls is not None:

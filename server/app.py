@@ -9,6 +9,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 from gevent import monkey
 
+from server.api.table import CONVERTERS
 from server.config import Settings, load_settings
 from server.floor import scanning
 from server.notify import mail
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
             weak,
         )
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    # Every id in every route (REST, board API, pages) is `<id:...>`: 1 to 2^63-1, else 404;
+    # device names `<device:...>` and codes `<code:...>` as the bodies that make them take them.
+    app.url_map.converters.update(CONVERTERS)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["SETTINGS"] = settings
@@ -86,14 +90,16 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         # Serving under gevent: post status changes to the shops' webhooks in the background.
         from server.notify.delivery import Deliverer
 
-        deliverer = Deliverer(store, settings.webhooks)
+        # Claims name this process: when it dies, a live one takes them back at once.
+        instance = app.extensions["scanfloor.hub"].instance
+        deliverer = Deliverer(store, settings.webhooks, instance)
         app.extensions["scanfloor.deliverer"] = deliverer
         socketio.start_background_task(deliverer.run)
         if settings.email.enabled:
             # Tell customers at the shipping milestones (the outbox in server/notify/mail.py).
             from server.notify.mailer import Mailer
 
-            mailer = Mailer(store, settings.email)
+            mailer = Mailer(store, settings.email, instance)
             app.extensions["scanfloor.mailer"] = mailer
             socketio.start_background_task(mailer.run)
     if monkey.is_module_patched("threading"):

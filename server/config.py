@@ -250,6 +250,11 @@ class WebhookSettings(BaseModel):
     """How often the delivery worker looks for due deliveries."""
     concurrency: int = Field(8, ge=1, le=256)
     """Deliveries posted at once (one per order and subscription)."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Hosts (as written in subscription URLs: names or IP addresses) that may be posted to
+    whatever address they are: a shop's own receiver inside the network. Every other host must
+    be a public address (no loopback, private, link-local or metadata address):
+    [security](security.md)."""
 
 
 class ShopLook(BaseModel):

@@ -84,6 +84,9 @@ FAST_RETRIES = {
     "SCANFLOOR_WEBHOOKS__RETRY_MAX_SECONDS": "1",
     "SCANFLOOR_WEBHOOKS__TIMEOUT_SECONDS": "2",
     "SCANFLOOR_WEBHOOKS__POLL_SECONDS": "0.1",
+    # The shop's receiver runs on loopback beside the demo: allowed by name, as a shop's own
+    # receiver inside the network would be (docs/security.md).
+    "SCANFLOOR_WEBHOOKS__ALLOWED_HOSTS": '["127.0.0.1"]',
 }
 # Once the first order is being picked, the shop's receiver is down: nothing listens,
 # then it answers 503 while it comes back; then it takes deliveries again.

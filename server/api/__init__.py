@@ -8,10 +8,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from server.api.routes import bp
     from server.api.shop import hooks
-    from server.api.table import IdConverter
     from server.web.login import csrf_exempt
 
-    app.url_map.converters["id"] = IdConverter  # before the rules that use it
     app.register_blueprint(bp)
     app.register_blueprint(hooks)  # /webhooks: signed by the shops, no API key
     # Every request there carries its own credentials (a key, a signature), never a cookie.

@@ -354,7 +354,11 @@ class DeliveryOut(BaseModel):
     next_at: str | None = Field(description="when it is tried next (pending)")
     first_attempt_at: str | None
     last_attempt_at: str | None
-    last_error: str | None
+    last_error: str | None = Field(
+        description="why the last attempt failed, in our words: the status "
+        "(`HTTP 503 Service Unavailable`) or a short reason (`timed out`, `connection refused`, "
+        "`refused: ...` for an address webhooks may not go to); never what the receiver wrote"
+    )
     created_at: str
     delivered_at: str | None
     payload: dict = Field(description="the JSON posted: type, timestamp, data")

@@ -12,7 +12,7 @@ from pydantic.json_schema import models_json_schema
 from server.api.auth import SECURITY, SECURITY_SCHEMES
 from server.api.errors import ERROR_CODES
 from server.api.table import Route
-from server.core.schemas import MAX_ID, ErrorOut
+from server.core.schemas import CODE_IN_PATH, DEVICE_NAME_PATTERN, MAX_ID, ErrorOut
 
 REF = "#/components/schemas/{model}"
 _RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -20,6 +20,8 @@ _CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
     "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
     "int": {"type": "integer"},
     "float": {"type": "number"},
+    "device": {"type": "string", "pattern": DEVICE_NAME_PATTERN, "maxLength": 64},
+    "code": {"type": "string", "pattern": CODE_IN_PATH, "maxLength": 64},
 }
 _DESCRIPTIONS = {
     200: "OK",
@@ -71,12 +73,14 @@ def _json(ref: dict[str, Any]) -> dict[str, Any]:
 
 def _statuses(route: Route) -> list[int]:
     codes = {route.status, *route.also}
+    if any(conv in _CONVERTER_SCHEMAS for conv, _ in _RULE_ARG.findall(route.path)):
+        codes.add(404)  # a path part its converter does not take is no resource here
     if not route.public:
         codes |= {401, 403}
     if route.body is not None:
         codes |= {400, 413, 415, 422}
     if route.raw_body is not None:  # the view reads it: malformed JSON is one of its 422s
-        codes |= {413, 415, 422}
+        codes |= {400, 413, 415, 422}  # 400: nested too deep
     if route.query is not None:
         codes.add(422)
     return sorted(codes)

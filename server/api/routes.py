@@ -653,10 +653,17 @@ ROUTES: list[Route] = [
         status=201,
         also=(409,),
     ),
-    Route("GET", "/devices/<name>", get_device, "Get a device", response=m.DeviceOut, also=(404,)),
+    Route(
+        "GET",
+        "/devices/<device:name>",
+        get_device,
+        "Get a device",
+        response=m.DeviceOut,
+        also=(404,),
+    ),
     Route(
         "POST",
-        "/devices/<name>/revoke",
+        "/devices/<device:name>/revoke",
         revoke_device,
         "Revoke a device",
         scope="devices:write",
@@ -665,7 +672,7 @@ ROUTES: list[Route] = [
     ),
     Route(
         "POST",
-        "/devices/<name>/rotate",
+        "/devices/<device:name>/rotate",
         rotate_device,
         "Give a device a new token",
         scope="devices:write",

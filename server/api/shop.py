@@ -10,12 +10,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from server.api import models as m
 from server.api.errors import ApiError
-from server.api.table import Route, read_bytes, register
+from server.api.table import Route, read_bytes, refuse_too_deep, register
 from server.capture import channels
 from server.capture import shopify as shopify_service
 from server.capture.domain.shopify import ShopifyOrder
 from server.core.schemas import ChannelSetIn, Code, WebhookSubscriptionIn
 from server.notify import webhooks
+from server.notify.domain import destinations
 from server.store import Store
 
 hooks = Blueprint("webhooks_in", __name__, url_prefix="/webhooks")
@@ -37,8 +38,10 @@ def shopify_webhook(channel: str) -> dict[str, Any]:
     channel, signed with the channel's secret (`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of
     the raw body). A wrong or missing signature is 401 and changes nothing; a resend of a
     webhook id answers as the first; a body that cannot be taken is 422 with every problem and
-    is kept (`GET /api/inbound-webhooks?status=rejected`)."""
+    is kept (`GET /api/inbound-webhooks?status=rejected`). A body nested deeper than 32 arrays
+    or objects is 400, as on every route, and is not kept."""
     body = read_bytes()
+    refuse_too_deep(body)
     try:
         outcome = shopify_service.receive(
             _store(),
@@ -101,10 +104,29 @@ def list_inbound(query: m.InboundQuery) -> dict[str, Any]:
 def add_subscription(body: WebhookSubscriptionIn) -> tuple[dict[str, Any], int]:
     """Post these order events to a URL, signed (Standard Webhooks); a made secret is shown once."""
     try:
-        sub, made = webhooks.subscribe(_store(), body.url, body.events, body.secret, body.channel)
+        allowed = current_app.config["SETTINGS"].webhooks.allowed_hosts
+        sub, made = webhooks.subscribe(
+            _store(), body.url, body.events, body.secret, body.channel, allowed
+        )
     except webhooks.SubscriptionError as exc:
         raise ApiError(422, str(exc), "invalid_body", exc.problems) from None
     return {**sub, "secret": made}, 201
+
+
+def subscription_problems(raw: Any, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What subscribe() would say too, when the body's shape is already refused: one answer
+    lists every problem (the URL's address, the secret)."""
+    if not isinstance(raw, dict):
+        return []
+    more: list[tuple[str, str]] = []
+    said = {field for field, _ in found}
+    url, secret = raw.get("url"), raw.get("secret")
+    allowed = current_app.config["SETTINGS"].webhooks.allowed_hosts
+    if "url" not in said and isinstance(url, str):
+        more += [("url", why)] if (why := destinations.url_problem(url, allowed)) else []
+    if "secret" not in said and isinstance(secret, str):
+        more += [("secret", why)] if (why := webhooks.secret_problem(secret)) else []
+    return more
 
 
 def list_subscriptions() -> dict[str, Any]:
@@ -142,7 +164,7 @@ def retry_delivery(delivery_id: int) -> dict[str, Any]:
 API_ROUTES: list[Route] = [
     Route(
         "PUT",
-        "/channels/<code>",
+        "/channels/<code:code>",
         put_channel,
         "Set one channel",
         scope="channels:write",
@@ -164,6 +186,7 @@ API_ROUTES: list[Route] = [
         "Subscribe a URL to order events",
         scope="webhooks:write",
         body=WebhookSubscriptionIn,
+        more_problems=subscription_problems,
         response=m.SubscriptionMadeOut,
         status=201,
     ),

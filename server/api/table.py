@@ -11,11 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from server.api.auth import require_api_key
 from server.api.errors import ApiError, validation_problems
-from server.core.schemas import MAX_ID
+from server.core.schemas import CODE_IN_PATH, DEVICE_NAME_PATTERN, MAX_ID
 
 
 class IdConverter(IntegerConverter):
@@ -23,6 +23,26 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map: Map) -> None:
         super().__init__(map, min=1, max=MAX_ID)
+
+
+class DeviceNameConverter(BaseConverter):
+    """`<device:name>`: a device's name, as enrolment takes it (anything else is 404)."""
+
+    regex = DEVICE_NAME_PATTERN.strip("^$")
+
+
+class CodeConverter(BaseConverter):
+    """`<code:code>`: a channel's (or another) code as one path segment, without "/"."""
+
+    regex = CODE_IN_PATH.strip("^$")
+
+
+# Every variable part of every route (REST, board API, pages) goes through one of these.
+CONVERTERS: dict[str, type[BaseConverter]] = {
+    "id": IdConverter,
+    "device": DeviceNameConverter,
+    "code": CodeConverter,
+}
 
 
 @dataclass(frozen=True)
@@ -113,21 +133,37 @@ def read_bytes() -> bytes:
     return data
 
 
+def _too_deep() -> ApiError:
+    return ApiError(
+        400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
+    )
+
+
 def read_json() -> tuple[Any, bytes]:
     """The body as JSON and as bytes: 415 if not JSON, 413 if too big, 400 if malformed."""
     data = read_bytes()
-    too_deep = ApiError(
-        400, f"the body is nested deeper than {MAX_JSON_DEPTH} arrays or objects", "malformed_json"
-    )
     try:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}", "malformed_json") from None
     except RecursionError:
-        raise too_deep from None
+        raise _too_deep() from None
     if json_depth(raw) > MAX_JSON_DEPTH:
-        raise too_deep
+        raise _too_deep()
     return raw, data
+
+
+def refuse_too_deep(data: bytes) -> None:
+    """400 for a body nested deeper than the limit, as read_json; a body that is not JSON at
+    all is left to the caller (a shop's webhook keeps it for a person)."""
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return
+    except RecursionError:
+        raise _too_deep() from None
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise _too_deep()
 
 
 def whole_numbers(value: Any) -> tuple[Any, bool]:

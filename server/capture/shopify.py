@@ -109,6 +109,8 @@ def _apply(store: Store, channel: str, topic: str, body: bytes) -> tuple[Outcome
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return Outcome("rejected", "invalid", problems=[("body", f"not valid JSON: {exc}")]), None
+    except RecursionError:  # the route refuses these first (400); kept here if one gets past
+        return Outcome("rejected", "invalid", problems=[("body", "nested too deep")]), None
     if topic not in shopify.TOPICS:
         return Outcome("ignored", f"topic {topic or '(none)'} is not one we take"), None
     order, problems = shopify.parse(payload)

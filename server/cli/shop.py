@@ -88,7 +88,9 @@ def webhook_add(
     wanted = [e.strip() for e in events.split(",") if e.strip()]
     store = open_db(settings)
     try:
-        sub, made = webhooks.subscribe(store, url, wanted, secret, channel_code)
+        sub, made = webhooks.subscribe(
+            store, url, wanted, secret, channel_code, settings.webhooks.allowed_hosts
+        )
     except webhooks.SubscriptionError as exc:
         for where, message in exc.problems:
             click.echo(f"  {where}: {message}", err=True)

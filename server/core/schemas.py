@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -19,6 +19,15 @@ from pydantic import (
 from shared.text import HIDDEN, NoHidden
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
+# A code as one URL path segment (`PUT /api/channels/{code}`): a Code without "/".
+CODE_IN_PATH = r"^[A-Za-z0-9._-]{1,64}$"
+# A device's name travels in URL paths (`GET /api/devices/{name}`, `.../revoke`), so it holds
+# only what a path segment carries plainly: letters, digits, . _ -, starting with a letter or
+# a digit ("." and ".." are no names), at most 64. Every name that can be enrolled is reachable.
+DEVICE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+DeviceName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=DEVICE_NAME_PATTERN)
+]
 # Names, addresses, reasons: no control or bidi override characters (shared.text).
 Text = Annotated[
     str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), NoHidden()
@@ -378,12 +387,36 @@ class ReprintIn(Body):
     )
 
 
-class DevicesIn(Body):
-    """Enrol devices of one kind: one by `name`, or `count` of them named `prefix` + a number."""
+# "Either a name, or a count and a prefix", as JSON Schema can say it (a null is as absent).
+_ONE_OR_MANY = {
+    "oneOf": [
+        {
+            "required": ["name"],
+            "properties": {"name": {"not": {"type": "null"}}, "count": {"type": "null"},
+                           "prefix": {"type": "null"}},
+        },
+        {
+            "required": ["count", "prefix"],
+            "properties": {"name": {"type": "null"}, "count": {"not": {"type": "null"}},
+                           "prefix": {"not": {"type": "null"}}},
+        },
+    ]
+}  # fmt: skip
 
-    name: Code | None = Field(None, description="one device's name (or use count and prefix)")
+
+class DevicesIn(Body):
+    """Enrol devices of one kind: one by `name`, or `count` of them named `prefix` + a number.
+
+    A name (and a prefix with its number) is 1-64 of A-Z a-z 0-9 . _ -, starting with a letter
+    or a digit: it travels in URL paths (docs/security.md)."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_OR_MANY)
+
+    name: DeviceName | None = Field(None, description="one device's name (or use count and prefix)")
     count: int | None = Field(None, ge=1, le=10_000, description="how many devices to enrol")
-    prefix: Code | None = Field(None, description="with count: names are prefix001, prefix002, ...")
+    prefix: DeviceName | None = Field(
+        None, description="with count: names are prefix001, prefix002, ..."
+    )
     start: int = Field(1, ge=0, le=1_000_000, description="with count: the first number")
     role: Literal["picker", "packer"]
     warehouse: Code
@@ -396,6 +429,8 @@ class DevicesIn(Body):
             raise ValueError("give either name, or count and prefix")
         if self.count is not None and self.prefix is None:
             raise ValueError("count needs a prefix")
+        if self.prefix is not None and self.count is None:
+            raise ValueError("a prefix goes with a count")
         return self
 
 
@@ -415,13 +450,24 @@ class ChannelSetIn(Body):
     )
 
 
+# The events a shop can subscribe to: `order.<status>` for every status an order can take.
+WEBHOOK_EVENTS: tuple[str, ...] = tuple(
+    f"order.{s}" for s in get_args(OrderOut.model_fields["status"].annotation)
+)
+WebhookEvent = Literal[WEBHOOK_EVENTS]  # type: ignore[valid-type]
+
+
 class WebhookSubscriptionIn(Body):
     """Post these order events to a URL, signed per Standard Webhooks."""
 
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
-        description="http:// or https://"
+    url: Annotated[
+        str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://")
+    ] = Field(
+        description="http:// or https://, with no user:pass@; a public address, or a host in "
+        "[webhooks] allowed_hosts (docs/security.md)",
+        json_schema_extra={"format": "uri"},
     )
-    events: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+    events: list[WebhookEvent] = Field(
         min_length=1, max_length=50, description="e.g. order.picked, order.packed"
     )
     secret: Annotated[str, StringConstraints(max_length=200)] | None = Field(

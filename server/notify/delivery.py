@@ -22,7 +22,7 @@ from gevent.pool import Pool
 from standardwebhooks import Webhook
 
 from server.config import WebhookSettings
-from server.notify import webhooks
+from server.notify import outbound, webhooks
 from server.store import Store
 
 log = logging.getLogger("scanfloor.webhooks")
@@ -47,13 +47,12 @@ def signed_headers(job: webhooks.Job, at: float) -> dict[str, str]:
 class Deliverer:
     """Claims due deliveries and posts them, a few at a time (one per order and subscription)."""
 
-    def __init__(self, store: Store, settings: WebhookSettings):
+    def __init__(self, store: Store, settings: WebhookSettings, instance: str | None = None):
         self.store = store
         self.settings = settings
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.concurrency)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.instance = instance  # the server process claims are made for (server_processes)
+        # Public addresses only, judged at each connection (server/notify/outbound.py).
+        self.session = outbound.session(settings.allowed_hosts, settings.concurrency)
 
     @property
     def lease(self) -> float:
@@ -68,7 +67,7 @@ class Deliverer:
             try:
                 free = pool.free_count()
                 if free:
-                    for job in webhooks.claim_due(self.store, free, self.lease):
+                    for job in webhooks.claim_due(self.store, free, self.lease, self.instance):
                         pool.spawn(self.deliver, job)
                         claimed += 1
             except Exception:  # keep delivering: one bad pass must not end it
@@ -77,7 +76,7 @@ class Deliverer:
 
     def run_once(self) -> int:
         """Claim what is due and post it now, one after another; returns how many (tests, tools)."""
-        jobs = webhooks.claim_due(self.store, self.settings.concurrency, self.lease)
+        jobs = webhooks.claim_due(self.store, self.settings.concurrency, self.lease, self.instance)
         for job in jobs:
             self.deliver(job)
         return len(jobs)
@@ -95,14 +94,14 @@ class Deliverer:
                 allow_redirects=False,
                 stream=True,
             ) as resp:
+                # Only the status, in our words: what the receiver wrote is never read or kept.
                 if not 200 <= resp.status_code < 300:
-                    snippet = resp.raw.read(200, decode_content=True).decode("utf-8", "replace")
-                    error = f"HTTP {resp.status_code} {snippet}".strip()
+                    error = outbound.status_words(resp.status_code)
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = outbound.failure_words(exc)
         except Exception as exc:  # a bad URL or secret: retried and, in the end, dead
             log.exception("delivery %s failed", job.id)
-            error = f"{type(exc).__name__}: {exc}"
+            error = outbound.failure_words(exc)
         s = self.settings
         try:
             if error is None:

@@ -15,6 +15,7 @@ turning it on later does not send old news. Nothing here does IO.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -80,22 +81,76 @@ class Job:
     kind: str
     recipient: str
     attempts: int
+    created_at: str = ""
+    message_id: str | None = None  # fixed at the first attempt, the same on every later one
 
 
-def claim_due(store: Store, limit: int, lease: float) -> list[Job]:
-    """Claim up to `limit` due mails for `lease` seconds (a crashed sender's claim lapses)."""
+# Claims held by a server process that is gone (not in `server_processes`: reaped, or every
+# other process forgotten by a lone process at its start) are due at once, not at the lease.
+GONE_CLAIMS = """
+UPDATE {table} SET next_at = :now, claimed_by = NULL
+WHERE status = 'pending' AND claimed_by IS NOT NULL AND claimed_by != :me
+  AND claimed_by NOT IN (SELECT instance FROM server_processes)
+"""
+
+# Due, oldest first, and not behind an earlier mail of its order that is not due (waiting
+# to be retried, or claimed by another process): a later mail of an order never overtakes
+# an earlier one, so the customer reads "shipped" before "delivered". Mails of one order
+# due together are claimed together and sent in this order (Mailer.send holds the rest of
+# an order back when one of its mails fails).
+_DUE = """
+SELECT id, order_id, event_id, kind, recipient, attempts, created_at, message_id
+FROM customer_mails m
+WHERE status = 'pending' AND next_at <= :now
+  AND NOT EXISTS (SELECT 1 FROM customer_mails e INDEXED BY customer_mails_line
+                  WHERE e.status = 'pending' AND e.order_id = m.order_id AND e.id < m.id
+                    AND e.next_at > :now)
+ORDER BY id LIMIT :limit
+"""
+
+
+def take_back(store: Store, table: str, instance: str | None, at: float) -> int:
+    """Make the claims of processes gone due at `at` (inside a write); returns how many."""
+    return store.execute(
+        GONE_CLAIMS.format(table=table), {"now": at, "me": instance or ""}
+    ).rowcount
+
+
+def claim_due(store: Store, limit: int, lease: float, instance: str | None = None) -> list[Job]:
+    """Claim up to `limit` due mails for `lease` seconds, in the name of server process
+    `instance`. A claim whose process is gone is taken back at once; with no instance (tools,
+    tests) a crashed claim lapses with its lease."""
     at = time.time()
     with store.write():
-        rows = store.all(
-            "SELECT id, order_id, event_id, kind, recipient, attempts FROM customer_mails "
-            "WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
-            (at, limit),
-        )
+        take_back(store, "customer_mails", instance, at)
+        rows = store.all(_DUE, {"now": at, "limit": limit})
         for r in rows:
             store.execute(
-                "UPDATE customer_mails SET next_at = ? WHERE id = ?", (at + lease, r["id"])
+                "UPDATE customer_mails SET next_at = ?, claimed_by = ? WHERE id = ?",
+                (at + lease, instance, r["id"]),
             )
     return [Job(**r) for r in rows]
+
+
+def message_id_for(job: Job, domain: str) -> str:
+    """The mail's whole Message-ID, from its outbox row alone (no time, no pid, no chance):
+    the same on every attempt, so a copy sent again after a crash is the same message."""
+    stamp = re.sub(r"[^0-9]", "", job.created_at)
+    order = re.sub(r"[^A-Za-z0-9-]", "-", job.order_id)
+    return f"<scanfloor.mail{job.id}.{stamp}.{order}@{domain}>"
+
+
+def fix_message_id(store: Store, job: Job, domain: str) -> str:
+    """The mail's Message-ID: made and kept at its first attempt, read back at the others."""
+    if job.message_id:
+        return job.message_id
+    with store.write():
+        store.execute(
+            "UPDATE customer_mails SET message_id = ? WHERE id = ? AND message_id IS NULL",
+            (message_id_for(job, domain), job.id),
+        )
+        row = store.one("SELECT message_id FROM customer_mails WHERE id = ?", (job.id,))
+    return row["message_id"]
 
 
 def sent(store: Store, job: Job) -> None:
@@ -103,8 +158,17 @@ def sent(store: Store, job: Job) -> None:
     with store.write():
         store.execute(
             "UPDATE customer_mails SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
-            "last_error = NULL WHERE id = ?",
+            "last_error = NULL, claimed_by = NULL WHERE id = ?",
             (now(), job.id),
+        )
+
+
+def hold(store: Store, job: Job) -> None:
+    """Not sent, and no attempt: an earlier mail of its order failed. It waits behind it."""
+    with store.write():
+        store.execute(
+            "UPDATE customer_mails SET next_at = ?, claimed_by = NULL WHERE id = ?",
+            (time.time(), job.id),
         )
 
 
@@ -116,8 +180,8 @@ def failed(store: Store, job: Job, error: str, permanent: bool, base: float, cap
     delay = min(cap, base * 2 ** (attempts - 1))
     with store.write():
         store.execute(
-            "UPDATE customer_mails SET status = ?, attempts = ?, next_at = ?, last_error = ? "
-            "WHERE id = ?",
+            "UPDATE customer_mails SET status = ?, attempts = ?, next_at = ?, last_error = ?, "
+            "claimed_by = NULL WHERE id = ?",
             (status, attempts, time.time() + delay, error[:500], job.id),
         )
     return status

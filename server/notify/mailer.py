@@ -7,9 +7,12 @@ server/web/templates/mail/, plain text and HTML in one multipart message, with t
 name and the shop's order number), and hands them to the SMTP server named in `[email]`
 (STARTTLS and login when configured). A refused-for-good answer (5xx) keeps the mail as
 `refused`; anything else (server down, timeout, 4xx, a bad login) is retried with
-backoff. Each mail's Message-ID is fixed by its outbox row, so in the one case it can go
-twice (a crash after the server took it, before we wrote that down) the copies are the
-same message and mail clients show it once.
+backoff. Each mail's whole Message-ID is made from its outbox row at its first attempt and
+kept there, so in the one case it can go twice (a crash after the server took it, before we
+wrote that down) the copies are the same message and mail clients show it once. A claim
+names this server process: when the process dies, any live one takes its claims back at
+once (not when the lease runs out), and an order's mails go in the order of its status
+changes (server/notify/mail.py).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import smtplib
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +89,8 @@ def compose(store: Store, job: mail.Job, settings: EmailSettings) -> EmailMessag
     if view["look"]["reply_to"]:
         msg["Reply-To"] = view["look"]["reply_to"]
     domain = settings.sender.rpartition("@")[2] or "localhost"
-    # Fixed by the outbox row: a second copy after a crash is the same message.
-    msg["Message-ID"] = make_msgid(idstring=f"mail{job.id}.{job.order_id}", domain=domain)
+    # Made from the outbox row once and kept: a second copy after a crash is the same message.
+    msg["Message-ID"] = mail.fix_message_id(store, job, domain)
     msg["X-Scanfloor-Order"] = job.order_id
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
@@ -118,9 +121,10 @@ def _permanent(exc: Exception) -> bool:
 class Mailer:
     """Claims due customer mails and sends them, a batch per SMTP connection."""
 
-    def __init__(self, store: Store, settings: EmailSettings):
+    def __init__(self, store: Store, settings: EmailSettings, instance: str | None = None):
         self.store = store
         self.settings = settings
+        self.instance = instance  # the server process claims are made for (server_processes)
         self.sent = 0  # mails the SMTP server took since start (tools, the demo)
 
     @property
@@ -140,7 +144,7 @@ class Mailer:
 
     def run_once(self) -> int:
         """Claim what is due and send it now; returns how many were claimed (tests, tools)."""
-        jobs = mail.claim_due(self.store, BATCH, self.lease)
+        jobs = mail.claim_due(self.store, BATCH, self.lease, self.instance)
         if jobs:
             self.send(jobs)
         return len(jobs)
@@ -166,12 +170,18 @@ class Mailer:
         the batch is not tried: each is written down as failed with that error, to retry."""
         s = self.settings
         smtp: smtplib.SMTP | None = None
+        held: set[str] = set()  # orders one of whose mails failed: their later ones wait
+        jobs = sorted(jobs, key=lambda j: j.id)
         try:
             for i, job in enumerate(jobs):
+                if job.order_id in held:
+                    mail.hold(self.store, job)
+                    continue
                 try:
                     msg = compose(self.store, job, s)
                 except Exception as exc:  # an order we cannot render: retried, said in the log
                     self._failed(job, exc)
+                    held.add(job.order_id)
                     continue
                 if smtp is None:
                     try:
@@ -188,6 +198,7 @@ class Mailer:
                         smtp.close()
                         smtp = None
                     self._failed(job, exc)
+                    held.add(job.order_id)
                     continue
                 mail.sent(self.store, job)
                 self.sent += 1

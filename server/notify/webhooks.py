@@ -18,18 +18,20 @@ import json
 import random
 import secrets
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, get_args
-from urllib.parse import urlsplit
 
 from server.core.clock import now
-from server.core.schemas import OrderOut
+from server.core.schemas import WEBHOOK_EVENTS, OrderOut
+from server.notify.domain import destinations
+from server.notify.mail import take_back
 from server.store import Store
 from server.store.db import dumps
 
 STATUSES: tuple[str, ...] = get_args(OrderOut.model_fields["status"].annotation)
-EVENTS: tuple[str, ...] = tuple(f"order.{s}" for s in STATUSES)
+EVENTS: tuple[str, ...] = WEBHOOK_EVENTS  # order.<status>, for every status
 SECRET_PREFIX = "whsec_"
 DELIVERY_STATUSES = ("pending", "delivered", "dead", "dropped")
 
@@ -118,12 +120,16 @@ def subscribe(
     events: list[str],
     secret: str | None = None,
     channel: str | None = None,
+    allowed_hosts: Collection[str] = (),
 ) -> tuple[dict[str, Any], str | None]:
-    """Subscribe a URL to events; returns the subscription and the secret if one was made."""
+    """Subscribe a URL to events; returns the subscription and the secret if one was made.
+
+    The URL is judged by server/notify/domain/destinations.py: no `user:pass@`, and an IP
+    address must be public unless its host is in `allowed_hosts` (a host name is judged by
+    what it resolves to at each send)."""
     problems: list[tuple[str, str]] = []
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(("url", "an http:// or https:// URL with a host"))
+    if (why := destinations.url_problem(url, allowed_hosts)) is not None:
+        problems.append(("url", why))
     if not events:
         problems.append(("events", f"name at least one of {', '.join(EVENTS)}"))
     for i, event in enumerate(events):
@@ -220,14 +226,28 @@ ORDER BY d.next_at LIMIT :limit
 """
 
 
-def claim_due(store: Store, limit: int, lease_seconds: float) -> list[Job]:
+_GONE = """
+SELECT 1 FROM webhook_deliveries INDEXED BY webhook_deliveries_claimed
+WHERE status = 'pending' AND claimed_by IS NOT NULL AND claimed_by != :me
+  AND claimed_by NOT IN (SELECT instance FROM server_processes) LIMIT 1
+"""
+
+
+def claim_due(
+    store: Store, limit: int, lease_seconds: float, instance: str | None = None
+) -> list[Job]:
     """Take up to `limit` due deliveries, each the earliest pending of its subscription and order.
 
-    A claim moves `next_at` past the lease: another process passes it by, and if this one
-    dies mid-post the delivery is due again (same webhook-id) once the lease lapses. With
-    nothing due this is one indexed read: no write lock is taken.
+    A claim moves `next_at` past the lease and names the server process `instance`: another
+    process passes it by; if this one dies mid-post, any live process takes the claim back
+    at once (its process is no longer in `server_processes`), else (no instance: tools,
+    tests) the delivery is due again (same webhook-id) once the lease lapses. With nothing
+    due this is two indexed reads: no write lock is taken.
     """
     at = time.time()
+    if store.one(_GONE, {"me": instance or ""}) is not None:
+        with store.write():
+            take_back(store, "webhook_deliveries", instance, at)
     due = store.all(_DUE, {"now": at, "limit": limit})
     if not due:
         return []
@@ -236,9 +256,9 @@ def claim_due(store: Store, limit: int, lease_seconds: float) -> list[Job]:
         for row in due:
             # Compare and set: a delivery another process claimed meanwhile is passed by.
             if not store.execute(
-                "UPDATE webhook_deliveries SET next_at = ? "
+                "UPDATE webhook_deliveries SET next_at = ?, claimed_by = ? "
                 "WHERE id = ? AND status = 'pending' AND next_at = ?",
-                (at + lease_seconds, row["id"], row["next_at"]),
+                (at + lease_seconds, instance, row["id"], row["next_at"]),
             ).rowcount:
                 continue
             job = store.one(
@@ -265,7 +285,8 @@ def delivered(store: Store, job: Job, attempted_at: float) -> None:
         store.execute(
             """UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
                  first_attempt_at = COALESCE(first_attempt_at, :at), last_attempt_at = :at,
-                 last_error = NULL, delivered_at = :when WHERE id = :id AND status = 'pending'""",
+                 last_error = NULL, delivered_at = :when, claimed_by = NULL
+               WHERE id = :id AND status = 'pending'""",
             {"at": attempted_at, "when": now(), "id": job.id},
         )
         # The order's next event, queued while this one was claimed, took the claim's lease as
@@ -296,7 +317,7 @@ def failed(
     store.execute(
         """UPDATE webhook_deliveries SET status = :status, attempts = :attempts,
              first_attempt_at = :first, last_attempt_at = :at, last_error = :error,
-             next_at = :next WHERE id = :id AND status = 'pending'""",
+             next_at = :next, claimed_by = NULL WHERE id = :id AND status = 'pending'""",
         {
             "status": "dead" if dead else "pending",
             "attempts": attempts,

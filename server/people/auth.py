@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.core.clock import now
+from server.core.schemas import DEVICE_NAME_PATTERN
 from server.floor.domain.floor import pick_list_ref
 from server.store import Store
 
@@ -179,6 +180,12 @@ def create_devices(
         raise ValueError(f"cart_totes must be 1 to 40, not {cart_totes}")
     if not names:
         raise ValueError("no device names given")
+    for name in names:
+        if not re.fullmatch(DEVICE_NAME_PATTERN, name):
+            raise ValueError(
+                f"not a device name: {name!r} (1-64 of A-Z a-z 0-9 . _ -, starting with a letter "
+                "or a digit: a device's name travels in URL paths)"
+            )
     if len(set(names)) != len(names):
         raise ValueError("a device name is given twice")
     zones = ",".join(sorted({z.strip() for z in zones.split(",") if z.strip()}))

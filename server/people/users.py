@@ -25,6 +25,9 @@ from server.store import Store
 ROLES = ("admin", "supervisor", "picker", "packer")
 SUPERVISORS = ("supervisor", "admin")
 MIN_PASSWORD = 10
+# The longest password taken, at log-in and when one is set: hashing costs the same for any
+# length, but a 100 kB form field is no password anyone types.
+MAX_PASSWORD = 256
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
@@ -54,6 +57,8 @@ def check_name(name: str) -> str:
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise UserError(f"the password must be at most {MAX_PASSWORD} characters")
 
 
 def add(store: Store, name: str, role: str, password: str) -> None:
@@ -75,15 +80,56 @@ def add(store: Store, name: str, role: str, password: str) -> None:
 
 
 def set_password(store: Store, name: str, password: str) -> None:
+    """A new password; every session of the user ends."""
     check_password(password)
     hashed = _hasher.hash(password)
     with store.write():
         if store.one("SELECT 1 FROM users WHERE name = ?", (name,)) is None:
             raise KeyError(name)
         store.execute(
-            "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ?",
+            "UPDATE users SET password_hash = ?, password_changed_at = ?, "
+            "session_epoch = session_epoch + 1 WHERE name = ?",
             (hashed, now(), name),
         )
+
+
+def set_role(store: Store, name: str, role: str) -> None:
+    """Give a user another role; every session of the user ends (they log in again as it)."""
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    with store.write():
+        if store.one("SELECT 1 FROM users WHERE name = ?", (name,)) is None:
+            raise KeyError(name)
+        store.execute(
+            "UPDATE users SET role = ?, session_epoch = session_epoch + 1 WHERE name = ?",
+            (role, name),
+        )
+
+
+def end_sessions(store: Store, user_id: int) -> None:
+    """End every session of a user at once (log-out): a cookie made before opens nothing."""
+    with store.write():
+        store.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", (user_id,))
+
+
+def session_user(store: Store, user_id: int, epoch: int, stamp: str) -> dict[str, Any] | None:
+    """The user a session cookie names, if that session is still in force: the same epoch,
+    and the same password stamp (a row id reused by a later user is not the same person)."""
+    row = store.one(
+        "SELECT id, name, role, session_epoch, password_changed_at FROM users WHERE id = ?",
+        (user_id,),
+    )
+    if row is None or row["session_epoch"] != epoch or row["password_changed_at"] != stamp:
+        return None  # removed, or logged out, new password or new role since
+    return row
+
+
+def session_row(store: Store, user_id: int) -> dict[str, Any] | None:
+    """What a new session of the user names (right after a good log-in)."""
+    return store.one(
+        "SELECT id, name, role, session_epoch, password_changed_at FROM users WHERE id = ?",
+        (user_id,),
+    )
 
 
 def remove(store: Store, name: str) -> None:
@@ -106,6 +152,8 @@ def get(store: Store, name: str) -> dict[str, Any] | None:
 
 def verify(store: Store, name: str, password: str) -> dict[str, Any] | None:
     """The user if the password is theirs, else None (unknown names take as long)."""
+    if len(password) > MAX_PASSWORD:
+        return None  # no password is this long: not worth hashing
     row = store.one("SELECT id, name, role, password_hash FROM users WHERE name = ?", (name,))
     stored = row["password_hash"] if row else _DUMMY_HASH
     try:

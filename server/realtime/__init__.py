@@ -26,7 +26,10 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     socketio.server.register_namespace(
         DeviceNamespace(DEVICE_NAMESPACE, hub, app.extensions.get(metrics.KEY))
     )
-    socketio.on_namespace(BoardNamespace(BOARD_NAMESPACE, hub))
+    boards = BoardNamespace(BOARD_NAMESPACE, hub)
+    socketio.on_namespace(boards)
+    app.extensions["scanfloor.boards"] = boards
+    socketio.start_background_task(boards.watch_sessions)
     _join_site(hub, settings.redis_url)
     socketio.start_background_task(hub.watch_leases, settings.device.lease_seconds)
     socketio.start_background_task(hub.watch_tokens)

@@ -16,10 +16,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import gevent
 from flask import request
+from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace
 
 from server.board import board
+from server.people import users
 from server.runtime import metrics
 from server.web.access import board_socket_allowed
 
@@ -33,12 +36,15 @@ class BoardNamespace(Namespace):
     def __init__(self, namespace: str, hub: Hub):
         super().__init__(namespace)
         self.hub = hub
+        # sid -> the session it was opened with (user id, epoch, password stamp)
+        self.sessions: dict[str, tuple[int, int, str]] = {}
 
     def on_connect(self, auth_data: Any = None) -> bool:
         """Count the board in (deltas are built only while one is open) and send it the whole board."""
         if not board_socket_allowed():
             log.info("board connection refused: no supervisor's log-in session")
             raise ConnectionRefusedError("log in at /login as a supervisor or admin first")
+        self.sessions[request.sid] = (current_user.db_id, current_user.epoch, current_user.stamp)
         self.hub.board_joined()
         metrics.board_connected(request.sid)
         # Sent once the client holds the connection (not before its CONNECT packet).
@@ -46,8 +52,33 @@ class BoardNamespace(Namespace):
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:
+        self.sessions.pop(request.sid, None)
         self.hub.board_left()
         metrics.board_disconnected(request.sid)
+
+    def cut_ended_sessions(self) -> list[str]:
+        """Disconnect the boards whose log-in session ended (log-out, new password, new role,
+        user removed: server/people/users.py), on any process; returns their sids."""
+        ended = [
+            sid
+            for sid, (user_id, epoch, stamp) in list(self.sessions.items())
+            if users.session_user(self.hub.store, user_id, epoch, stamp) is None
+        ]
+        for sid in ended:
+            self.sessions.pop(sid, None)
+            self.hub.socketio.server.disconnect(sid, namespace=self.namespace)
+        return ended
+
+    def watch_sessions(self, period: float = 1.0) -> None:
+        """Check the open boards' sessions for ever (a background greenlet): one indexed read
+        per open board per period."""
+        while True:
+            gevent.sleep(period)
+            try:
+                if self.sessions:
+                    self.cut_ended_sessions()
+            except Exception:  # keep watching
+                log.exception("board session check failed")
 
     def _send_snapshot(self, sid: str) -> None:
         try:

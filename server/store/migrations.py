@@ -858,3 +858,30 @@ CREATE INDEX packages_shipment ON packages(shipment_id);
 CREATE INDEX shipments_packed ON shipments(warehouse) WHERE status = 'packed'
 """,
     )
+
+
+@MIGRATIONS(name="0022_sessions_claims")
+def m0022_sessions_claims(db: Database) -> None:
+    """Sessions that end server-side, mails that keep their Message-ID, claims that name
+    their process.
+
+    `users.session_epoch` goes up at a log-out, a new password, a new role: every session
+    cookie names the epoch it was made in, and one made before is refused. A customer mail's
+    whole Message-ID is made once, from its row, and kept (`customer_mails.message_id`).
+    A claimed mail or webhook delivery names the server process that holds it (`claimed_by`,
+    an instance of `server_processes`): one whose process is gone is taken back at once.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customer_mails ADD COLUMN message_id TEXT;
+ALTER TABLE customer_mails ADD COLUMN claimed_by TEXT;
+CREATE INDEX customer_mails_claimed ON customer_mails(claimed_by)
+  WHERE status = 'pending' AND claimed_by IS NOT NULL;
+CREATE INDEX customer_mails_line ON customer_mails(order_id, id) WHERE status = 'pending';
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_by TEXT;
+CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries(claimed_by)
+  WHERE status = 'pending' AND claimed_by IS NOT NULL
+""",
+    )

@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_login import current_user
 
 from server.shipping import manifests
-from server.web import board_api, login
+from server.web import board_api, headers, login
 from server.web.access import SUPERVISORS, roles_required
 
 bp = Blueprint("web", __name__)
@@ -24,7 +24,7 @@ def board_page() -> str:
     )
 
 
-@bp.get("/board/manifests/<int:manifest_id>")
+@bp.get("/board/manifests/<id:manifest_id>")
 @roles_required(*SUPERVISORS)
 def manifest_page(manifest_id: int) -> str:
     """A manifest as the printable page the driver signs, for a supervisor at the board (the
@@ -36,6 +36,7 @@ def manifest_page(manifest_id: int) -> str:
 
 
 def init_app(app: Flask) -> None:
+    headers.init_app(app)  # a CSP header on every HTML page; /favicon.ico
     login.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(board_api.bp)

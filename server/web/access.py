@@ -20,17 +20,19 @@ __all__ = ["SUPERVISORS", "User", "board_socket_allowed", "current_actor", "role
 
 
 class User(UserMixin):
-    """A logged-in person. The session names the user and when the password last changed,
-    so a new password (`scanfloor user passwd`) or removing the user ends their sessions."""
+    """A logged-in person. The session names the user, the user's session epoch and when the
+    password last changed: a log-out, a new password, a new role (each raises the epoch) or
+    removing the user ends every session at once (server/people/users.py)."""
 
     def __init__(self, row: dict[str, Any]):
         self.db_id = row["id"]
         self.name = row["name"]
         self.role = row["role"]
+        self.epoch = row["session_epoch"]
         self.stamp = row["password_changed_at"]
 
     def get_id(self) -> str:
-        return f"{self.db_id}:{self.stamp}"
+        return f"{self.db_id}:{self.epoch}:{self.stamp}"
 
 
 def _wants_json() -> bool:

@@ -32,10 +32,15 @@ def _apply(effects: Effects) -> None:
         hub.apply(effects)
 
 
-def _body() -> dict[str, Any]:
+def _body(*fields: str) -> dict[str, Any]:
+    """The JSON object sent, holding only these fields (unknown ones are refused, as REST does)."""
     body = request.get_json(silent=True) if request.content_length else {}
     if not isinstance(body, dict):
         raise supervise.Refused(400, "the body must be a JSON object")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        takes = ", ".join(fields) if fields else "no fields"
+        raise supervise.Refused(400, f"unknown field(s) {', '.join(unknown)}: this takes {takes}")
     return body
 
 
@@ -55,19 +60,20 @@ def _refused(e: supervise.Refused) -> tuple[Response, int]:
     return jsonify(error=str(e)), e.status
 
 
-@bp.post("/lists/<int:list_id>/reassign")
+@bp.post("/lists/<id:list_id>/reassign")
 @roles_required(*SUPERVISORS)
 def reassign(list_id: int) -> Response:
     """Move a list to another picker (body: {"device": name}); both screens follow at once."""
-    device = _text(_body(), "device", required=True)
+    device = _text(_body("device"), "device", required=True)
     _apply(supervise.reassign(_store(), current_actor(), list_id, device))
     return jsonify(ok=True, pick_list=list_id, device=device)
 
 
-@bp.post("/lists/<int:list_id>/release")
+@bp.post("/lists/<id:list_id>/release")
 @roles_required(*SUPERVISORS)
 def release(list_id: int) -> Response:
     """Give a list back to the queue at the step reached."""
+    _body()
     _apply(supervise.release(_store(), current_actor(), list_id))
     return jsonify(ok=True, pick_list=list_id)
 
@@ -76,7 +82,7 @@ def release(list_id: int) -> Response:
 @roles_required(*SUPERVISORS)
 def reprioritise(ref: str) -> Response:
     """Set an order's priority (body: {"priority": 0..9}, higher goes first)."""
-    priority = _body().get("priority")
+    priority = _body("priority").get("priority")
     _apply(supervise.reprioritise(_store(), current_actor(), ref, priority))
     return jsonify(ok=True, order=ref, priority=priority)
 
@@ -85,26 +91,27 @@ def reprioritise(ref: str) -> Response:
 @roles_required(*SUPERVISORS)
 def cancel(ref: str) -> Response:
     """Cancel an order (body: {"reason": text}); picked units become put-away tasks."""
-    reason = _text(_body(), "reason", required=False) or ""
+    reason = _text(_body("reason"), "reason", required=False) or ""
     effects, result = supervise.cancel(_store(), current_actor(), ref, reason)
     _apply(effects)
     return jsonify(ok=True, order=result["order"], released=result["released"])
 
 
-@bp.post("/packages/<int:package_id>/reprint")
+@bp.post("/packages/<id:package_id>/reprint")
 @roles_required(*SUPERVISORS)
 def reprint(package_id: int) -> Response:
     """Print a package's label again (body: {"device": pack station}, else the last one)."""
-    device = _text(_body(), "device", required=False)
+    device = _text(_body("device"), "device", required=False)
     effects, job, name = supervise.reprint(_store(), current_actor(), package_id, device)
     _apply(effects)
     return jsonify(ok=True, package_id=package_id, job_id=job, device=name)
 
 
-@bp.post("/packages/<int:package_id>/accept-weight")
+@bp.post("/packages/<id:package_id>/accept-weight")
 @roles_required(*SUPERVISORS)
 def accept_weight(package_id: int) -> Response:
     """Accept a package held for its weight: it is confirmed and its bench goes on."""
+    _body()
     _apply(supervise.accept_weight(_store(), current_actor(), package_id))
     return jsonify(ok=True, package_id=package_id)
 

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session
-from flask_login import LoginManager, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from server.people import users
@@ -22,15 +22,13 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    db_id, _, stamp = user_id.partition(":")
-    if not db_id.isdigit():
-        return None
-    row = current_app.extensions["store"].one(
-        "SELECT id, name, role, password_changed_at FROM users WHERE id = ?", (int(db_id),)
-    )
-    if row is None or row["password_changed_at"] != stamp:
-        return None  # removed, or the password changed since: log in again
-    return User(row)
+    """Every request: the session's user, if that session was not ended since."""
+    db_id, _, rest = user_id.partition(":")
+    epoch, _, stamp = rest.partition(":")
+    if not (db_id.isdigit() and epoch.isdigit()) or len(db_id) > 19 or len(epoch) > 19:
+        return None  # a cookie from before sessions had epochs: log in again
+    row = users.session_user(current_app.extensions["store"], int(db_id), int(epoch), stamp)
+    return None if row is None else User(row)
 
 
 def safe_next(target: str | None) -> str:
@@ -74,9 +72,7 @@ def login_submit() -> Any:
         )
         return page, 401
     users.clear_failures(store, name, address)
-    row = store.one(
-        "SELECT id, name, role, password_changed_at FROM users WHERE id = ?", (user["id"],)
-    )
+    row = users.session_row(store, user["id"])
     session.clear()  # a fresh session (and CSRF token) for the logged-in user
     session.permanent = True
     login_user(User(row))
@@ -85,6 +81,9 @@ def login_submit() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    """End every session of this user, server-side: a copy of the cookie opens nothing."""
+    if current_user.is_authenticated:
+        users.end_sessions(current_app.extensions["store"], current_user.db_id)
     logout_user()
     session.clear()
     return redirect("/login")

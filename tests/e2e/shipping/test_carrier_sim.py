@@ -33,6 +33,7 @@ CARRIED += ["order.exception", "order.returned"]
 ENV = {
     "SCANFLOOR_CARRIERS__LOCAL__EVENTS_SECRET": CARRIER_SECRET,
     "SCANFLOOR_WEBHOOKS__POLL_SECONDS": "0.05",
+    "SCANFLOOR_WEBHOOKS__ALLOWED_HOSTS": '["127.0.0.1"]',  # the receiver, on loopback
 }
 
 
@@ -53,7 +54,7 @@ def site(tmp_path, receiver):
     cat["stock"][1]["on_hand"] = 100  # SKU-B in WH-EAST
     catalogue.load(store, CatalogueIn.model_validate(cat))
     key = auth.create_api_key(store, "e2e")
-    webhooks.subscribe(store, receiver.url, CARRIED, HOOK_SECRET)
+    webhooks.subscribe(store, receiver.url, CARRIED, HOOK_SECRET, allowed_hosts=["127.0.0.1"])
     oids = [ship(store, f"C{n}")[0] for n in range(12)]
     store.close()
     return data, key, oids

@@ -27,6 +27,8 @@ FAST = {
     "SCANFLOOR_WEBHOOKS__RETRY_MAX_SECONDS": "0.3",
     "SCANFLOOR_WEBHOOKS__TIMEOUT_SECONDS": "1",
     "SCANFLOOR_WEBHOOKS__POLL_SECONDS": "0.05",
+    # The test's receiver is on loopback: a shop's own receiver, allowed by name.
+    "SCANFLOOR_WEBHOOKS__ALLOWED_HOSTS": '["127.0.0.1"]',
 }
 EVENTS = ["order.received", "order.allocated", "order.cancelled"]
 
@@ -45,7 +47,7 @@ def test_nothing_is_lost_when_the_server_is_killed_mid_delivery(tmp_path, server
     catalogue.load(store, CatalogueIn.model_validate(small_catalogue()))
     key = auth.create_api_key(store, "e2e")
     channels.set_channel(store, "shop-us", shopify_secret=SHOPIFY_SECRET)
-    webhooks.subscribe(store, receiver.url, EVENTS, SECRET)
+    webhooks.subscribe(store, receiver.url, EVENTS, SECRET, allowed_hosts=["127.0.0.1"])
     store.close()
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {key}"

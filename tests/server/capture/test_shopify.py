@@ -310,7 +310,8 @@ def test_the_channel_secret_is_write_only(shop, client, headers, json_post, stor
     assert secret["shopify_secret"] == SHOPIFY_SECRET
     gone = json_post(f"/api/channels/{CHANNEL}", {"shopify_secret": ""}, "PUT").get_json()
     assert gone["shopify"] is False
-    assert json_post("/api/channels/bad code", {}, "PUT").status_code == 422
+    # A code no channel can have in a path (the {code} pattern of the document): no such resource.
+    assert json_post("/api/channels/bad code", {}, "PUT").status_code == 404
 
 
 def test_cli_channel_set_takes_the_secret(tmp_path, monkeypatch):
@@ -361,3 +362,17 @@ def test_a_shop_id_two_channels_use_needs_the_channel(json_post, client, headers
         for o in client.get("/api/orders", headers=headers).get_json()["orders"]
     }
     assert statuses == {web["id"]: "cancelled", market["id"]: "allocated"}
+
+
+@pytest.mark.parametrize("depth", [33, 5_000])
+def test_a_body_nested_too_deep_is_400_and_writes_nothing(shop, send, table_rows, depth):
+    """The depth limit of REST and the carrier route: 32 arrays or objects, signed or not."""
+    before = table_rows()
+    order = shopify_order()
+    bomb = "[" * depth + "]" * depth
+    body = json.dumps(order)[:-1].encode() + b', "note_attributes": ' + bomb.encode() + b"}"
+    resp = send(body)
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert resp.get_json()["error"] == "malformed_json"
+    assert "deeper than 32" in resp.get_json()["message"]
+    assert table_rows() == before

@@ -30,7 +30,9 @@ def floor_settings(tmp_path) -> Settings:
 def packed(floor) -> dict[str, dict]:
     """Three packed boxes at WH-EAST: two go with local, one with fastbox (the order said so);
     a shop subscribed to order.shipped."""
-    webhooks.subscribe(floor.store, "http://127.0.0.1:9/hook", ["order.shipped"])
+    webhooks.subscribe(
+        floor.store, "http://127.0.0.1:9/hook", ["order.shipped"], allowed_hosts=["127.0.0.1"]
+    )
     return {
         "a": pick_and_pack(floor, "shop-a", "TOTE-1", PEN, PEN_BIN),
         "b": pick_and_pack(floor, "shop-b", "TOTE-2", PEN, PEN_BIN, shop_number="#1002"),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from floorkit import board_web, connect, order_body, place, settle
 
+from server.api.openapi import openapi_path
 from server.api.routes import ROUTES
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
@@ -61,7 +62,7 @@ def test_an_expired_or_revoked_key_gets_401(client, store):
 def test_every_route_states_its_scope_in_the_openapi_document(client):
     doc = client.get("/api/openapi.json").get_json()
     for route in ROUTES:
-        path = "/api" + route.path.replace("<id:", "{").replace("<", "{").replace(">", "}")
+        path = "/api" + openapi_path(route.path)
         op = doc["paths"][path][route.method.lower()]
         if route.public:
             assert op["security"] == [] and "x-required-scope" not in op

@@ -59,7 +59,9 @@ def tables(store):
 @pytest.fixture
 def subscribed(store):
     """A shop subscribed to every order event (nothing listens: the rows stay queued)."""
-    webhooks.subscribe(store, "http://127.0.0.1:9/hook", list(webhooks.EVENTS))
+    webhooks.subscribe(
+        store, "http://127.0.0.1:9/hook", list(webhooks.EVENTS), allowed_hosts=["127.0.0.1"]
+    )
 
 
 def order(client, headers, oid: str) -> dict:
