@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from floorkit import place
+from floorkit import board_web, place
 
 from server.inventory import counts
 
@@ -159,3 +159,22 @@ def test_the_schedule_counts_the_most_picked_bins_first_and_once(client, headers
     assert again.json["created"] == 0
     bad = client.post("/api/counts/schedule", json={"warehouse": "WH-NOPE"}, headers=headers)
     assert bad.status_code == 422
+
+
+def test_the_board_shows_a_count_waiting_and_decides_it_once(client, headers, catalogue, app):
+    task_id = _ask(client, headers).json["id"]
+    _count(client, headers, task_id, "ann", [{"sku": "SKU-B", "qty": 8}])
+    _count(client, headers, task_id, "bob", [{"sku": "SKU-B", "qty": 8}])
+    board = board_web(app)
+    items = board.get("/board/api/exceptions").json
+    item = next(i for i in items if i["key"] == f"count:{task_id}")
+    assert item["count_stage"] == "approval" and "waits for approval" in item["title"]
+    assert item["detail"] == "SKU-B: 8 counted, 10 held"
+    r = board.post(f"/board/api/counts/{task_id}/approve")
+    assert r.status_code == 200 and r.json["outcome"] == "approved"
+    again = board.post(f"/board/api/counts/{task_id}/reject")
+    assert again.status_code == 409 and "not waiting for approval" in again.json["error"]
+    assert board.post("/board/api/counts/999/approve").status_code == 404
+    done = client.get(f"/api/counts/{task_id}", headers=headers).json
+    assert (done["outcome"], done["decided_by"]) == ("approved", "sup")
+    assert not any(i["key"] == f"count:{task_id}" for i in board.get("/board/api/exceptions").json)

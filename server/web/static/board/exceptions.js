@@ -89,6 +89,13 @@
         SF.api("POST", "/packages/" + item.package_id + "/accept-weight", {}).then(SF.drawer.report);
       }));
     }
+    if (item.kind === "count" && item.count_stage === "approval" && item.count_id) {
+      ["approve", "reject"].forEach(function (verb) {
+        acts.appendChild(SF.button(verb === "approve" ? "Approve count" : "Reject count", function () {
+          SF.api("POST", "/counts/" + item.count_id + "/" + verb, {}).then(SF.drawer.report);
+        }, verb === "approve" ? "primary" : undefined));
+      });
+    }
     if (item.kind === "missing" && /^\/board\/manifests\/\d+$/.test(item.manifest_url || "")) {
       var link = el("a", "btn", "Manifest");
       link.href = item.manifest_url;
