@@ -38,7 +38,8 @@ def offer_work(store: Store, warehouse: str) -> list[int]:
             """SELECT d.id, d.zones FROM devices d
                WHERE d.warehouse = ? AND d.role = 'picker' AND d.connected = 1 AND d.logged_in = 1
                AND NOT EXISTS (SELECT 1 FROM pick_lists p WHERE p.device_id = d.id AND p.status = 'assigned')
-               AND NOT EXISTS (SELECT 1 FROM count_tasks c WHERE c.device_id = d.id AND c.status = 'open')
+               AND NOT EXISTS (SELECT 1 FROM count_tasks c WHERE c.device_id = d.id
+                               AND c.status = 'open' AND c.at_location = 1)
                ORDER BY d.last_seen""",
             (warehouse,),
         )
@@ -56,10 +57,15 @@ def work_on_connect(store: Store, device: dict) -> int | None:
         return None
     if store.one(
         "SELECT 1 FROM pick_lists WHERE device_id = ? AND status = 'assigned'", (device["id"],)
-    ) or counting.held(store, device["id"]):
+    ):
         return None
+    held = counting.held(store, device["id"])
+    if held is not None and held["at_location"]:
+        return None  # at the bin, counting: the count is finished first
     list_id = assign_next(store, device["id"], device["warehouse"])
-    if list_id is None:
+    if list_id is not None and held is not None:
+        counting.give_back(store, device["id"])  # pick work first: the count goes back
+    elif list_id is None and held is None:
         counting.take(store, device)  # no pick work: a bin to count, drawn on the first screen
     return list_id
 
@@ -67,12 +73,17 @@ def work_on_connect(store: Store, device: dict) -> int | None:
 def offer_to(store: Store, device_id: int, warehouse: str) -> int | None:
     """Give one idle picker its next list, else a bin to count, and queue its new screen
     (inside a write); returns the list, or 0 for a count."""
+    held = counting.held(store, device_id)
+    if held is not None and held["at_location"]:
+        return None  # at the bin, counting: the count is finished first
     list_id = assign_next(store, device_id, warehouse)
     if list_id is not None:
+        if held is not None:
+            counting.give_back(store, device_id)  # pick work first: the count goes back
         push_state(store, device_id, message=f"New pick list {pick_list_ref(list_id)}")
         return list_id
     device = store.one("SELECT id, name, worker, warehouse FROM devices WHERE id = ?", (device_id,))
-    if counting.take(store, device) is not None:
+    if held is None and counting.take(store, device) is not None:
         push_state(store, device_id, message="New count")
         return 0
     return None

@@ -107,3 +107,32 @@ def test_a_picker_logging_out_gives_its_count_back(floor):
     assert store.one("SELECT COUNT(*) AS n FROM count_scans")["n"] == 0
     assert action(picker, "count_done", "l4")["error"]["code"] == "not_counting"
     picker.disconnect(namespace="/device")
+
+
+def test_pick_work_takes_a_count_not_started_but_not_one_at_the_bin(floor):
+    app, socketio, store, tokens = floor
+    first = _ask(store)
+    picker = connect(app, socketio, tokens["picker"])
+    assert last_state(picker)["state"]["screen"] == "count_location"
+    place(store, "mugs", [("SKU-A", 1)])
+    plan(store)
+    floor.hub.offer_work("WH-EAST")
+    settle()
+    assert last_state(picker)["state"]["screen"] == "pick_tote"
+    assert counts.get(store, first)["device"] is None  # back in the queue, for the next picker
+
+    token2 = auth.create_device(store, "picker-e2", "picker", "WH-EAST")
+    other = connect(app, socketio, token2)
+    assert last_state(other)["state"]["screen"] == "count_location"
+    scan(other, "LE-01-01", "o1")
+    place(store, "mugs-2", [("SKU-A", 1)])
+    plan(store)
+    floor.hub.offer_work("WH-EAST")  # counting at the bin: not disturbed
+    held = store.one(
+        "SELECT COUNT(*) AS n FROM pick_lists p JOIN devices d ON d.id = p.device_id "
+        "WHERE d.name = 'picker-e2' AND p.status = 'assigned'"
+    )
+    assert held["n"] == 0
+    assert counts.get(store, first)["device"] == "picker-e2"
+    picker.disconnect(namespace="/device")
+    other.disconnect(namespace="/device")
