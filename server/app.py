@@ -12,6 +12,8 @@ from gevent import monkey
 from server.api.table import CONVERTERS
 from server.config import Settings, load_settings
 from server.floor import scanning
+from server.inventory import counts
+from server.inventory.domain.counts import CountClass, Tolerance
 from server.notify import mail
 from server.realtime.wire import DevicePacket
 from server.shipping import boxes, carriers, packages
@@ -50,6 +52,11 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     carriers.configure(settings)
     mail.configure(settings.email)
     scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
+    counts.configure(
+        Tolerance(settings.counts.max_variance_units, settings.counts.max_variance_pct),
+        tuple(CountClass(c.name, c.share, c.every_days) for c in settings.counts.classes),
+        settings.counts.pick_days,
+    )
     boxes.configure(
         [b.model_dump() for b in settings.boxes],
         settings.packing.fill_factor,

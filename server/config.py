@@ -213,6 +213,44 @@ class BoxSettings(BaseModel):
     """The empty box's weight with its filling."""
 
 
+class CountClassSettings(BaseModel):
+    """One ABC class of the count schedule."""
+
+    model_config = DOCUMENTED
+
+    name: str = Field(pattern=r"^[A-Z]$")
+    """The class's letter (A counted most often)."""
+    share: float = Field(gt=0, le=1)
+    """The share of a warehouse's bins in this class, most picked first."""
+    every_days: int = Field(ge=1, le=3650)
+    """A bin of this class is due for a count when its last count is this many days old."""
+
+
+class CountSettings(BaseModel):
+    """Cycle counts: the variance a count may show before a recount, and the ABC schedule."""
+
+    model_config = DOCUMENTED
+
+    max_variance_units: int = Field(0, ge=0)
+    """A counted line (a SKU and lot of the bin) within this many units of what the system
+    held adjusts the bin at once; further off, a second worker recounts, and a recount still
+    off waits for a supervisor's approval."""
+    max_variance_pct: float = Field(0.0, ge=0, le=100)
+    """The same, as a percentage of the units the system held: a line is within tolerance
+    when it is within the larger of the two."""
+    pick_days: int = Field(90, ge=1)
+    """`scanfloor counts schedule` ranks bins by the picks of this many past days."""
+    classes: list[CountClassSettings] = Field(
+        default_factory=lambda: [
+            CountClassSettings(name="A", share=0.2, every_days=7),
+            CountClassSettings(name="B", share=0.3, every_days=30),
+            CountClassSettings(name="C", share=0.5, every_days=90),
+        ]
+    )
+    """`[[counts.classes]]`: the ABC classes in order, A first. The last class takes every
+    bin left."""
+
+
 class PackingSettings(BaseModel):
     """Box choice and the weight check at the pack benches."""
 
@@ -390,6 +428,7 @@ class Settings(BaseSettings):
     board: BoardSettings = BoardSettings()
     packing: PackingSettings = PackingSettings()
     gc: GcSettings = GcSettings()
+    counts: CountSettings = CountSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
     """`[[boxes]]`: the box types at the pack benches. The bench suggests the smallest box (by
     volume) the items fit in, or says none fits; the packer scans another box's barcode to

@@ -67,6 +67,7 @@ CARDS: tuple[Card, ...] = (
     Card("CMD-DONE", "receive_done", "RECEIVING DONE: BOOK IT"),
     Card("CMD-DOCK", "dock", "LOAD A TRUCK AT THE DOCK"),
     Card("CMD-DOCK-DONE", "dock_done", "TRUCK LOADED: HAND IT OVER"),
+    Card("CMD-BIN-DONE", "count_done", "BIN COUNTED: HAND IN THE COUNT"),
 )
 _BY_BARCODE = {c.barcode: c for c in CARDS}
 

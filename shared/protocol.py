@@ -64,6 +64,8 @@ Screen = Literal[
     "receive_item",  # receiving: scan each item (GS1 lot, expiry, count read from the barcode)
     "dock_carrier",  # dock: scan the card of the carrier whose truck is loaded
     "dock_load",  # dock: scan each package onto the truck
+    "count_location",  # cycle count: go to the bin and scan its label
+    "count_item",  # cycle count: scan each item in the bin (blind: no expected quantity)
 ]
 ExpectKind = Literal["none", "tote", "location", "item", "container", "label", "carrier", "package"]
 
@@ -245,6 +247,7 @@ class ActionIn(_Strict):
         "weight_ok",
         "dock",
         "dock_done",
+        "count_done",
     ]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: Count | None = Field(None, description="Device journal sequence number.")

@@ -294,7 +294,7 @@ def test_the_make_targets_build_the_docs_site_strictly():
 # ---------------------------------------------------------------- configuration, generated
 def _models(model, path=()):
     """(dotted key, field) of every setting, walked here apart from the page's own walk."""
-    from typing import get_args
+    from typing import get_args, get_origin
 
     from pydantic import BaseModel
 
@@ -307,7 +307,7 @@ def _models(model, path=()):
                 more = ("<service>",) if name == "services" else more
                 more = ("<channel>",) if name == "channels" else more
                 sub = [*key, *more]
-                if name == "boxes":
+                if get_origin(field.annotation) is list:  # [[boxes]], [[counts.classes]]
                     sub[-1] += "[]"
                 yield from _models(inner, tuple(sub))
 

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, current_app, g
 
 from server.api import carriers as carrier_routes
+from server.api import counts as count_routes
 from server.api import models as m
 from server.api import reads, shop, tracking
 from server.api.errors import ApiError, init_errors
@@ -684,6 +685,7 @@ ROUTES: list[Route] = [
 ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out
 ROUTES += tracking.ROUTES  # carriers: tracking events in, signed
 ROUTES += carrier_routes.API_ROUTES  # carriers: close-outs, manifests, hand-overs
+ROUTES += count_routes.API_ROUTES  # cycle counts: asked, handed in, approved, accuracy
 
 register(bp, ROUTES)
 init_errors(bp)

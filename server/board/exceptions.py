@@ -240,23 +240,45 @@ def _short_skus(store: Store, order_ids: list[str]) -> dict[str, str]:
 
 
 def _counts(store: Store) -> list[dict[str, Any]]:
+    """Bins to count; a recount that still differs waits for approval, its figures shown."""
     rows = store.all(
-        """SELECT c.id, l.code AS location, c.sku, c.reason, c.created_at
+        """SELECT c.id, l.code AS location, c.sku, c.reason, c.stage, c.created_at,
+                  c.second_worker
            FROM count_tasks c JOIN locations l ON l.id = c.location_id
            WHERE c.status = 'open' ORDER BY c.id DESC LIMIT ?""",
         (PER_KIND,),
     )
-    return [
-        _item(
-            "count",
-            f"count:{r['id']}",
-            r["created_at"],
-            f"Bin to count: {r['location']} ({r['sku']})",
-            detail=f"{r['reason'].replace('_', ' ')}; counts are not taken on the board yet: "
-            "count the bin on the floor, then resolve this",
-        )  # fmt: skip
-        for r in rows
-    ]
+    return [_count_item(store, r) for r in rows]
+
+
+def _count_item(store: Store, r: dict[str, Any]) -> dict[str, Any]:
+    what = f" ({r['sku']})" if r["sku"] else ""
+    detail = f"{r['reason'].replace('_', ' ')}; counted on a handheld by a picker between lists"
+    title = f"Bin to count: {r['location']}{what}"
+    if r["stage"] == "recount":
+        title += ": recount asked"
+    elif r["stage"] == "approval":
+        title += ": waits for approval"
+        lines = store.all(
+            "SELECT sku, lot, expected, counted FROM count_lines WHERE task_id = ? AND pass = 2 "
+            "AND expected != counted ORDER BY sku, lot",
+            (r["id"],),
+        )
+        detail = "; ".join(
+            f"{x['sku']}{' lot ' + x['lot'] if x['lot'] else ''}: "
+            f"{x['counted']} counted, {x['expected']} held"
+            for x in lines
+        )
+    return _item(
+        "count",
+        f"count:{r['id']}",
+        r["created_at"],
+        title,
+        detail=detail,
+        worker=r["second_worker"],
+        count_id=r["id"],
+        count_stage=r["stage"],
+    )  # fmt: skip
 
 
 def _held(store: Store) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import click
 
 from server.cli.access import api_key, device
 from server.cli.carriers import closeout
+from server.cli.counts import counts
 from server.cli.labels import labels
 from server.cli.run import carrier_sim, demo, serve_cluster
 from server.cli.shop import channel, webhook
@@ -28,6 +29,7 @@ for command in (
     webhook,
     labels,
     closeout,
+    counts,
     user,
     serve_cluster,
     demo,

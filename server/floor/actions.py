@@ -16,9 +16,10 @@ from server.floor.domain.floor import pick_list_ref
 from server.floor.scanning import Effects
 from server.floor.screens import current_state, push_state, refresh_idle_packers
 from server.floor.work import assign_next
-from server.inventory import receiving
+from server.inventory import counting, receiving
 from server.shipping import boxes, packages
 from server.store import Store
+from shared import counting as counting_words
 from shared import messages as say
 from shared import picking as picking_rules
 from shared.protocol import Ack, ActionIn, ErrorBody, ProtocolError, StateEvent, dump
@@ -37,7 +38,12 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
         if seen:
             return Ack.model_validate_json(seen["reply"]), Effects()
         scanning.note_seq(store, device["id"], msg.id, msg.seq)
-        if msg.action == "short":
+        task = counting.held(store, device["id"]) if device["role"] == "picker" else None
+        if task is not None and views.assigned_list_id(store, device["id"]) is not None:
+            task = None  # a pick list comes first; the count waits
+        if msg.action == "count_done" or (msg.action == "short" and task and msg.found is not None):
+            ack = _count(store, device, task, msg, effects)
+        elif msg.action == "short":
             ack = _short(store, device, msg, effects)
         elif msg.action in ("receive", "receive_done"):
             ack = _receive(store, device, msg, effects)
@@ -131,10 +137,36 @@ def _dock(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     return Ack(id=msg.id, ok=True)
 
 
+def _count(store: Store, device: dict, task: dict | None, msg: ActionIn, effects: Effects) -> Ack:
+    """Counting a bin: a count card sets the last item's quantity; `count_done` hands the
+    count in, and the picker gets its next work (a pick list first, else another count)."""
+    if task is None:
+        error = ErrorBody(code="not_counting", message=counting_words.not_counting())
+        return Ack(id=msg.id, ok=False, error=error)
+    if msg.action == "short":
+        verdict = counting.set_quantity(store, task, msg.found)
+    else:
+        verdict = counting.done(store, device, task)
+        if verdict.ok or verdict.code == "count_same_worker":
+            if assign_next(store, device["id"], device["warehouse"]) is None:
+                counting.take(store, device)
+            effects.offer_work.add(device["warehouse"])  # a recount may be for another picker
+    if not verdict.ok:
+        push_state(store, device["id"], message=verdict.message)
+        effects.devices.add(device["id"])
+        return Ack(id=msg.id, ok=False, error=ErrorBody(code=verdict.code, message=verdict.message))
+    push_state(store, device["id"], message=verdict.message)
+    effects.devices.add(device["id"])
+    return Ack(id=msg.id, ok=True)
+
+
 def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """A picker logging out gives its list back at the step reached, for the next picker."""
     # The worker signed in by badge is signed out too.
     store.execute("UPDATE devices SET logged_in = 0, worker = NULL WHERE id = ?", (device["id"],))
+    if counting.held(store, device["id"]) is not None:
+        counting.give_back(store, device["id"])  # the count goes to the next picker
+        effects.offer_work.add(device["warehouse"])
     list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
     if list_id is None:
         push_state(store, device["id"], message=say.logged_out())

@@ -31,7 +31,7 @@ from server.floor.domain import packing, picking
 from server.floor.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
 from server.floor.screens import current_state, refresh_idle_packers
 from server.floor.work import assign_next
-from server.inventory import receiving, shipments
+from server.inventory import counting, receiving, shipments
 from server.shipping import boxes, packages
 from server.shipping.domain.boxes import find_box
 from server.store import Store
@@ -90,6 +90,13 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             verdict, shipped = dock.scan(store, device, msg.barcode)
             list_id = None
             effects.board = effects.board or bool(shipped)
+        elif device["role"] == "picker" and (task := _counting(store, device)) is not None:
+            screen_name = counting.screen(store, task).screen
+            verdict, list_id = (
+                counting.scan(store, device, task, text, parse_scan(msg.barcode)),
+                None,
+            )
+            effects.board = True
         elif device["role"] == "picker":
             verdict, screen_name, list_id = _pick(
                 store, device, text, keys, effects, msg.pick_list_id, lot
@@ -280,6 +287,14 @@ def _pick(
     return verdict, screen_name, list_id
 
 
+def _counting(store: Store, device: dict) -> dict | None:
+    """The count the picker holds, when it holds no pick list (a list comes first)."""
+    task = counting.held(store, device["id"])
+    if task is None or views.assigned_list_id(store, device["id"]) is not None:
+        return None
+    return task
+
+
 def _tote_busy(store: Store, tote: str) -> bool:
     """A tote still holds another list's goods (until that order is packed)."""
     return (
@@ -315,6 +330,8 @@ def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> N
     if following is not None:
         effects.lists.add(following)
         effects.plan.add(device["warehouse"])
+    elif counting.take(store, device) is not None:  # between lists: a bin to count
+        effects.board = True
     effects.devices.update(refresh_idle_packers(store, device["warehouse"]))
 
 

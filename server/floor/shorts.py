@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from server.core.clock import now
 from server.core.schemas import CorrectionIn
 from server.floor.domain.routing import s_shape_key
-from server.inventory import allocate, shipments, stock
+from server.inventory import allocate, counts, shipments, stock
 from server.inventory.domain import allocation
 from server.store import Store
 from shared import messages as say
@@ -73,10 +73,8 @@ def report(store: Store, device: dict, list_id: int | None, found: int, reason: 
             ),
             reallocate=False,
         )
-        store.execute(
-            "INSERT INTO count_tasks (location_id, sku, reason, created_at) VALUES (?, ?, ?, ?)",
-            (step["location_id"], step["sku"], f"short pick: {reason}", now()),
-        )
+        # A real count task for the bin (one per bin): a picker with no list counts it.
+        counts.add(store, step["location_id"], step["sku"], "short_pick", f"short pick: {reason}")
         detail = dict(location=step["location"], sku=step["sku"], wanted=wanted, found=found)
         order_id, location = step["order_id"], step["location"]
         if refill:

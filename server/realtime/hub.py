@@ -27,6 +27,7 @@ from gevent.event import Event
 from server.board import board
 from server.floor import leases, outbox, planning, work
 from server.floor.scanning import Effects
+from server.inventory import counting
 from server.runtime import processes
 from server.store import Store
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
@@ -158,9 +159,10 @@ class Hub:
     def expire_leases(self, lease_seconds: float) -> int:
         """Give back the lists of pickers silent too long and hand them out again."""
         released = leases.expire(self.store, lease_seconds)
-        for warehouse in sorted({w for _, _, w in released}):
+        counts = counting.release_silent(self.store, lease_seconds)  # bins to count, the same way
+        for warehouse in sorted({w for _, _, w in released} | set(counts)):
             self.offer_work(warehouse)
-        return len(released)
+        return len(released) + len(counts)
 
     def watch_leases(self, lease_seconds: float) -> None:
         """Check leases for ever, a few times per lease period (a background greenlet)."""

@@ -885,3 +885,57 @@ CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries(claimed_by)
   WHERE status = 'pending' AND claimed_by IS NOT NULL
 """,
     )
+
+
+@MIGRATIONS(name="0023_cycle_counts")
+def m0023_cycle_counts(db: Database) -> None:
+    """Cycle counts on the handheld: a count task per bin, blind, recounted on a variance.
+
+    `source` says who asked (supervisor, short_pick, schedule); `stage` where the task is
+    (count, recount, approval; done once closed, with its `outcome`: adjusted, approved,
+    rejected). A picker with no pick list holds one task at a time (`device_id`), scans the
+    bin (`at_location`) and its items (`count_scans`, per pass: 1 the count, 2 the
+    recount); "bin done" keeps each (SKU, lot) expected and counted in `count_lines`.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE count_tasks ADD COLUMN source TEXT NOT NULL DEFAULT 'short_pick';
+ALTER TABLE count_tasks ADD COLUMN stage TEXT NOT NULL DEFAULT 'count';
+ALTER TABLE count_tasks ADD COLUMN outcome TEXT;
+ALTER TABLE count_tasks ADD COLUMN device_id INTEGER REFERENCES devices(id);
+ALTER TABLE count_tasks ADD COLUMN at_location INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE count_tasks ADD COLUMN first_worker TEXT;
+ALTER TABLE count_tasks ADD COLUMN second_worker TEXT;
+ALTER TABLE count_tasks ADD COLUMN decided_by TEXT;
+ALTER TABLE count_tasks ADD COLUMN done_at TEXT;
+CREATE INDEX count_tasks_stage ON count_tasks(status, stage);
+CREATE INDEX count_tasks_device ON count_tasks(device_id) WHERE device_id IS NOT NULL;
+CREATE INDEX count_tasks_location ON count_tasks(location_id, status);
+CREATE TABLE count_scans (
+  id INTEGER PRIMARY KEY,
+  task_id INTEGER NOT NULL REFERENCES count_tasks(id),
+  pass INTEGER NOT NULL CHECK (pass IN (1, 2)),
+  sku TEXT NOT NULL,
+  lot TEXT NOT NULL DEFAULT '',
+  expires TEXT,
+  qty INTEGER NOT NULL CHECK (qty > 0),
+  device_id INTEGER REFERENCES devices(id),
+  worker TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX count_scans_task ON count_scans(task_id, pass);
+CREATE TABLE count_lines (
+  task_id INTEGER NOT NULL REFERENCES count_tasks(id),
+  pass INTEGER NOT NULL CHECK (pass IN (1, 2)),
+  sku TEXT NOT NULL,
+  lot TEXT NOT NULL DEFAULT '',
+  expected INTEGER NOT NULL,
+  counted INTEGER NOT NULL,
+  worker TEXT,
+  at TEXT NOT NULL,
+  PRIMARY KEY (task_id, pass, sku, lot)
+);
+CREATE INDEX count_lines_sku ON count_lines(sku)
+""",
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from server.board import counters, exceptions, order_view, supervise, throughput
+from server.board import count_decisions, counters, exceptions, order_view, supervise, throughput
 from server.capture.orders import AmbiguousOrder
 from server.floor.scanning import Effects
 from server.people import audit
@@ -114,6 +114,14 @@ def accept_weight(package_id: int) -> Response:
     _body()
     _apply(supervise.accept_weight(_store(), current_actor(), package_id))
     return jsonify(ok=True, package_id=package_id)
+
+
+@bp.post("/counts/<int:task_id>/<any(approve, reject):verb>")
+@roles_required(*SUPERVISORS)
+def decide_count(task_id: int, verb: str) -> Response:
+    """Approve or reject a count that still differs after its recount (409 if it waits for none)."""
+    _apply(count_decisions.decide(_store(), current_actor(), task_id, verb == "approve"))
+    return jsonify(ok=True, count=task_id, outcome=f"{verb}d" if verb == "approve" else "rejected")
 
 
 @bp.post("/exceptions/<key>/<any(acknowledge, resolve):verb>")

@@ -195,14 +195,14 @@ def test_devices_actions_and_the_order_drawer(board, tmp_path):
     toast = page.locator("#toast")
     expect(toast).to_have_text(re.compile(r"^Not done: "))
     assert not HTTP_CODE.search(toast.text_content()), toast.text_content()
-    # Backorders name the short SKU; bins to count say counts are not taken here yet.
+    # Backorders name the short SKU; bins to count say where they are counted.
     queue = page.locator("#exceptions")
     expect(queue.locator("li.k-backorder .item-title")).to_have_text(
         re.compile(r"^Backordered: SKU-C short \(needs 500, \d+ free\)$")
     )
     expect(queue.locator("li.k-count .item-title")).to_have_text("Bin to count: E-01-01 (SKU-A)")
     expect(queue.locator("li.k-count .item-detail")).to_contain_text(
-        "counts are not taken on the board yet"
+        "counted on a handheld by a picker between lists"
     )
     # The delivered order: no cancel; customer, address and tracking link; timeline in words.
     page.set_viewport_size({"width": 1440, "height": 900})

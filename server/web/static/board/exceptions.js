@@ -1,6 +1,6 @@
 // The one queue of what needs a person, with the actions that apply to each item. A bin to
-// count says plainly that counts are not taken on the board yet (a person counts it on the
-// floor and resolves the item).
+// count is counted on a handheld; a count that still differs after its recount is approved
+// or rejected here.
 (function () {
   "use strict";
   var SF = window.SF;
@@ -45,6 +45,13 @@
       acts.appendChild(SF.button("Accept weight", function () {
         SF.api("POST", "/packages/" + item.package_id + "/accept-weight", {}).then(SF.drawer.report);
       }));
+    }
+    if (item.kind === "count" && item.count_stage === "approval" && item.count_id) {
+      ["approve", "reject"].forEach(function (verb) {
+        acts.appendChild(SF.button(verb === "approve" ? "Approve count" : "Reject count", function () {
+          SF.api("POST", "/counts/" + item.count_id + "/" + verb, {}).then(SF.drawer.report);
+        }, verb === "approve" ? "primary" : undefined));
+      });
     }
     if (item.kind === "missing" && /^\/board\/manifests\/\d+$/.test(item.manifest_url || "")) {
       var link = el("a", "btn", "Manifest");
