@@ -200,6 +200,21 @@ class BoardSettings(BaseModel):
     at_risk_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
 
 
+class WorkerSettings(BaseModel):
+    """The worker process: planning, lease sweeps, webhook and mail delivery (docs/scaling.md)."""
+
+    # true: `scanfloor-server` starts one worker beside itself, restarts it if it dies and
+    # stops it with itself. false: the worker runs on its own (`scanfloor worker`, e.g. the
+    # systemd unit config/systemd/scanfloor-worker.service).
+    with_server: bool = True
+    # How often the planner looks at each warehouse's planned carts when it has nothing to do.
+    plan_poll_seconds: float = Field(0.5, gt=0, le=60)
+    # The worker's nice value: the serving process wins a busy core.
+    nice: int = Field(5, ge=0, le=19)
+    # For fault tests only: the planner waits this long between computing a cart and writing it.
+    plan_pause_seconds: float = Field(0.0, ge=0, le=600)
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -223,6 +238,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
     board: BoardSettings = BoardSettings()
+    worker: WorkerSettings = WorkerSettings()
     packing: PackingSettings = PackingSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
     redis_url: str | None = None

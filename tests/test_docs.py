@@ -108,7 +108,9 @@ def test_protocol_schema_json_is_valid_and_takes_the_documented_examples():
 def test_every_cli_command_is_in_the_readme():
     from server.cli.main import main
 
-    readme = (ROOT / "README.md").read_text()
+    # The README, or a page of the docs it leads to.
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    readme = "\n".join(p.read_text() for p in pages)
     for name, command in main.commands.items():
         assert f"scanfloor {name}" in readme, name
         for sub in getattr(command, "commands", {}):

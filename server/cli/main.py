@@ -7,7 +7,7 @@ import click
 from server.cli.access import api_key, device
 from server.cli.carriers import closeout
 from server.cli.labels import labels
-from server.cli.run import carrier_sim, demo, serve_cluster
+from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
 from server.cli.site import allocate_cmd, import_, init
 from server.cli.users import user
@@ -30,6 +30,7 @@ for command in (
     closeout,
     user,
     serve_cluster,
+    worker,
     demo,
     carrier_sim,
 ):

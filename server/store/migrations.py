@@ -858,3 +858,21 @@ CREATE INDEX packages_shipment ON packages(shipment_id);
 CREATE INDEX shipments_packed ON shipments(warehouse) WHERE status = 'packed'
 """,
     )
+
+
+@MIGRATIONS(name="0022_floor_signals")
+def m0022_floor_signals(db: Database) -> None:
+    """What the worker process changed that devices or boards must hear, for a server with no
+    Redis: each row is one bus message (server/realtime/bus.py's format), written in the same
+    transaction as the change; the server reads the rows after the last it saw. AUTOINCREMENT:
+    an id is never used twice, even after old rows are pruned."""
+    _run(
+        db,
+        """
+CREATE TABLE floor_signals (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message TEXT NOT NULL,             -- JSON, one bus message
+  at REAL NOT NULL                   -- Unix seconds, for pruning
+)
+""",
+    )
