@@ -11,6 +11,7 @@ back by the worker's lease sweep reaches an idle picker through the change log (
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -24,6 +25,8 @@ import socketio
 from floorkit import place
 from prockit import children, runs
 
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
@@ -73,7 +76,7 @@ def floor_rows(db: Path) -> dict:
         conn.close()
 
 
-def assert_whole(db: Path, orders: list[str]) -> None:
+def assert_whole(db: Path, orders: list[str], units: int = 1) -> None:
     """Every order in exactly one list with all its units; each list's steps in one walk."""
     rows = floor_rows(db)
     lists = {r[0] for r in rows["lists"]}
@@ -86,7 +89,7 @@ def assert_whole(db: Path, orders: list[str]) -> None:
         assert seqs == list(range(1, len(seqs) + 1)), (lid, seqs)
         in_list = {o for l_, o, _ in rows["totes"] if l_ == lid}
         assert {o for _, l_, _, o, _ in rows["steps"] if l_ == lid} == in_list
-    assert sum(q for *_, q in rows["steps"]) == len(orders)  # one unit each, none lost
+    assert sum(q for *_, q in rows["steps"]) == units * len(orders)  # none lost, none doubled
 
 
 class Scanner(threading.Thread):
@@ -178,6 +181,59 @@ def test_worker_killed_mid_plan_leaves_nothing_half_planned_and_scans_go_on(
     assert scanner.errors == []
     assert any(t > killed_at for t in scanner.acks)
     assert len(scanner.acks) > 20 and scanner.longest_gap() < 1.5, scanner.longest_gap()
+
+
+def test_workers_killed_at_random_while_planning_leave_every_cart_whole(
+    floor_store, floor_settings, tmp_path
+):
+    """Many carts to plan, the worker SIGKILLed at random moments again and again: after
+    every kill each order is in exactly one list with all its units, and in the end the
+    carts are all planned."""
+    rng = random.Random(14)
+    extra = [
+        {"warehouse": "WH-EAST", "location": loc, "sku": sku, "on_hand": 400}
+        for loc, sku in (("E-01-02", "SKU-C"), ("E-02-01", "SKU-A"), ("E-01-01", "SKU-B"))
+    ]
+    catalogue.load(floor_store, CatalogueIn.model_validate({"stock": extra}))
+    skus = ["SKU-A", "SKU-B", "SKU-C"]
+    orders = [
+        place(floor_store, f"r-{i}", [(skus[i % 3], 1), (skus[(i + 1) % 3], 1)]) for i in range(90)
+    ]
+    names = [f"cart-{i}" for i in range(40)]
+    auth.create_devices(floor_store, names, "picker", "WH-EAST", cart_totes=4)
+    data, db = floor_settings.data_dir, floor_settings.db_path
+    # A short pause between compute and write spreads the planning over time, so the
+    # kills land in reads, computing, pauses and writes alike.
+    env = {"SCANFLOOR_WORKER__PLAN_PAUSE_SECONDS": "0.02"}
+    kills = 0
+    for round_ in range(4):
+        log = tmp_path / f"worker-{round_}.log"
+        worker = start_worker(data, log, env)
+        try:
+            wait_until(lambda log=log: "worker running" in log.read_text(), 30, "worker started")
+            time.sleep(rng.uniform(0.0, 0.4))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+            kills += 1
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        assert_whole(db, orders, units=2)
+    last = start_worker(data, tmp_path / "worker-last.log")
+    try:
+        # 40 pickers with 4-tote carts keep 10 carts planned (a quarter of the pickers).
+        wait_until(
+            lambda: len([r for r in floor_rows(db)["lists"] if r[2] is not None]) >= 10,
+            60,
+            "every cart planned",
+        )
+    finally:
+        last.terminate()
+        last.wait(10)
+    assert kills == 4
+    assert_whole(db, orders, units=2)
+    carts = [r for r in floor_rows(db)["lists"] if r[2] is not None]
+    assert len(carts) == 10
 
 
 def test_the_server_starts_its_worker_restarts_it_and_takes_it_down(site, server_proc):
