@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 import socketio
-from floorkit import place
+from floorkit import order_body, place
 from prockit import children, runs
 
-from server.core.schemas import CatalogueIn
+from server.capture import orders
+from server.core.schemas import CatalogueIn, OrderIn
 from server.inventory import catalogue
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
@@ -307,3 +308,37 @@ def test_a_list_given_back_by_the_worker_reaches_an_idle_picker_without_redis(
         assert floor_store.one("SELECT COUNT(*) AS n FROM floor_signals")["n"] >= 2
     finally:
         second.disconnect()
+
+
+def test_scanfloor_allocate_wakes_a_lone_server_through_the_change_log(
+    floor_store, floor_settings, floor_tokens, server_proc
+):
+    """No Redis: the admin CLI's new work reaches an idle picker at once, not at its next
+    connect (the CLI writes a "work" row; the server reads the change log)."""
+    data = floor_settings.data_dir
+    oid, _ = orders.capture(
+        floor_store, OrderIn.model_validate(order_body("cli-1", [("SKU-B", 1)]))
+    )
+    base = server_proc(data, env=NO_WORKER)
+    states: list[dict] = []
+    picker = socketio.Client(reconnection=False)
+    picker.on("state", lambda data: states.append(data), namespace=NS)
+    picker.connect(
+        base, namespaces=[NS], auth={"token": floor_tokens["picker"], "last_seen_seq": 0},
+        transports=["websocket"],
+    )  # fmt: skip
+    try:
+        wait_until(lambda: states, 10, "the idle screen")
+        assert states[-1]["state"]["screen"] == "idle"
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "scanfloor"), "allocate", "--data-dir", str(data)],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "SCANFLOOR_CONFIG": str(data / "none.toml")},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        wait_until(lambda: states[-1]["state"]["screen"] != "idle", 5, "the new list pushed")
+        assert floor_store.one("SELECT status FROM orders WHERE id = ?", (oid,))["status"] == (
+            "picking"
+        )
+    finally:
+        picker.disconnect()
