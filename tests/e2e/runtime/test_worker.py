@@ -10,6 +10,7 @@ back by the worker's lease sweep reaches an idle picker through the change log (
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -29,6 +30,7 @@ from server.capture import orders
 from server.core.schemas import CatalogueIn, OrderIn
 from server.inventory import catalogue
 from server.people import auth
+from server.runtime import cluster
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 pytestmark = pytest.mark.e2e
@@ -268,11 +270,25 @@ def test_the_server_stops_its_worker_on_sigterm(site, server_proc):
     wait_until(lambda: not runs(worker), 5, "worker stopped with its server")
 
 
-def test_a_list_given_back_by_the_worker_reaches_an_idle_picker_without_redis(
-    site, floor_store, server_proc
+@pytest.mark.parametrize("bus", ["change log", "redis"])
+def test_a_list_given_back_by_the_worker_reaches_an_idle_picker(
+    site, floor_store, server_proc, tmp_path, bus
 ):
+    """Alone, the server reads the worker's news from floor_signals; with Redis it hears it
+    on the bus (and does not read the change log at all)."""
     data, tokens, _ = site
-    base = server_proc(data, env={"SCANFLOOR_DEVICE__LEASE_SECONDS": "1"})
+    env = {"SCANFLOOR_DEVICE__LEASE_SECONDS": "1"}
+    with contextlib.ExitStack() as stack:
+        if bus == "redis":
+            if cluster.find_binary(cluster.REDIS_CANDIDATES) is None:
+                pytest.skip("redis-server is not installed")
+            env["SCANFLOOR_REDIS_URL"] = stack.enter_context(
+                cluster.private_redis(tmp_path / "redis")
+            )
+        _list_given_back(data, tokens, floor_store, server_proc(data, env=env))
+
+
+def _list_given_back(data, tokens, floor_store, base: str) -> None:
     first = socketio.Client(reconnection=False)
     first.connect(
         base, namespaces=[NS], auth={"token": tokens["picker"], "last_seen_seq": 0},
