@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "config" / "nginx" / "scanfloor.conf.template"
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
 REDIS_CANDIDATES = ("redis-server", "/usr/bin/redis-server")
+WORKER_NICE = 5  # the worker's nice value from its start (its setting's default)
 
 
 class ClusterError(RuntimeError):
@@ -239,7 +240,9 @@ class Cluster:
         log_path = self.log_dir / "worker.log" if self.log_dir is not None else None
         if log_path is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.worker = Keeper(worker_command(self.data_dir), env=self._env(), log_path=log_path)
+        self.worker = Keeper(
+            worker_command(self.data_dir), env=self._env(), log_path=log_path, nice=WORKER_NICE
+        )
         self.worker.start()
 
     def _start_server(self, server: ServerProcess) -> None:

@@ -10,6 +10,7 @@ it (Linux's parent-death signal), so a SIGKILLed server leaves no worker behind.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -22,10 +23,13 @@ log = logging.getLogger("scanfloor.keeper")
 RESTART_BACKOFF_MAX = 30.0
 
 
-def _child_setup() -> None:
+def _child_setup(nice: int = 0) -> None:
     """In the child before exec: its own process group (a terminal's Ctrl-C reaches the
-    parent, which stops it in order), and SIGTERM when the parent dies (Linux)."""
+    parent, which stops it in order), SIGTERM when the parent dies (Linux), and its nice
+    value from the start (its imports at start-up must not slow the server either)."""
     os.setpgid(0, 0)
+    if nice:
+        os.nice(nice)
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 
@@ -47,8 +51,10 @@ class Keeper:
         name: str = "worker",
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        nice: int = 0,
     ):
         self.args = args
+        self.nice = nice
         self.name = name
         self.env = env
         self.log_path = log_path
@@ -71,7 +77,7 @@ class Keeper:
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT if out else None,
-                preexec_fn=_child_setup,
+                preexec_fn=functools.partial(_child_setup, self.nice),
             )
         finally:
             if out:

@@ -47,12 +47,12 @@ def main(argv: list[str] | None = None) -> None:
         settings.data_dir,
     )
     if settings.worker.with_server:
-        _start_worker(settings.data_dir)
+        _start_worker(settings.data_dir, settings.worker.nice)
     # Not socketio.run(): its handler leaves Nagle on (see server/runtime/httpd.py).
     httpd.make_server(app, socketio, settings.http.host, settings.http.port).serve_forever()
 
 
-def _start_worker(data_dir: object) -> None:
+def _start_worker(data_dir: object, nice: int) -> None:
     """Start the site's worker beside this process, keep it running, stop it on SIGTERM or
     SIGINT (and, through the kernel's parent-death signal, should this process be killed)."""
     import signal
@@ -61,7 +61,7 @@ def _start_worker(data_dir: object) -> None:
 
     from server.runtime.keeper import Keeper, worker_command
 
-    keeper = Keeper(worker_command(data_dir))
+    keeper = Keeper(worker_command(data_dir), nice=nice)
     keeper.start()
     gevent.spawn(keeper.keep)
 
