@@ -24,6 +24,25 @@ log = logging.getLogger("scanfloor.app")
 SOCKETIO_CHANNEL = "flask-socketio"  # Flask-SocketIO's default, the one its docs and emitters use
 
 
+def configure(settings: Settings) -> None:
+    """Hand the stages their settings (the server and the worker process alike)."""
+    packages.LABEL_SETTINGS.update(settings.label.model_dump())
+    carriers.configure(settings)
+    mail.configure(settings.email)
+    scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
+    counts.configure(
+        Tolerance(settings.counts.max_variance_units, settings.counts.max_variance_pct),
+        tuple(CountClass(c.name, c.share, c.every_days) for c in settings.counts.classes),
+        settings.counts.pick_days,
+    )
+    boxes.configure(
+        [b.model_dump() for b in settings.boxes],
+        settings.packing.fill_factor,
+        settings.packing.weight_tolerance_g,
+        settings.packing.weight_tolerance_pct,
+    )
+
+
 def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     """Build the app: storage, REST API, board, Socket.IO namespaces."""
     settings = settings or load_settings()
@@ -46,23 +65,10 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     if monkey.is_module_patched("threading"):
         # Serving under gevent: scans that arrive together share one commit (one fsync).
         store.group_commit()
-        # Several processes on one file: another's write lock is waited for cooperatively.
-        store.cooperative_lock_wait = bool(settings.redis_url)
-    packages.LABEL_SETTINGS.update(settings.label.model_dump())
-    carriers.configure(settings)
-    mail.configure(settings.email)
-    scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
-    counts.configure(
-        Tolerance(settings.counts.max_variance_units, settings.counts.max_variance_pct),
-        tuple(CountClass(c.name, c.share, c.every_days) for c in settings.counts.classes),
-        settings.counts.pick_days,
-    )
-    boxes.configure(
-        [b.model_dump() for b in settings.boxes],
-        settings.packing.fill_factor,
-        settings.packing.weight_tolerance_g,
-        settings.packing.weight_tolerance_pct,
-    )
+        # Several processes on one file (servers, the worker): another's write lock is
+        # waited for cooperatively.
+        store.cooperative_lock_wait = True
+    configure(settings)
 
     kwargs: dict[str, Any] = {}
     if settings.redis_url:
@@ -93,22 +99,8 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     web.init_app(app)
     tracking.init_app(app)
     realtime.init_app(app, socketio)
-    if monkey.is_module_patched("socket"):
-        # Serving under gevent: post status changes to the shops' webhooks in the background.
-        from server.notify.delivery import Deliverer
-
-        # Claims name this process: when it dies, a live one takes them back at once.
-        instance = app.extensions["scanfloor.hub"].instance
-        deliverer = Deliverer(store, settings.webhooks, instance)
-        app.extensions["scanfloor.deliverer"] = deliverer
-        socketio.start_background_task(deliverer.run)
-        if settings.email.enabled:
-            # Tell customers at the shipping milestones (the outbox in server/notify/mail.py).
-            from server.notify.mailer import Mailer
-
-            mailer = Mailer(store, settings.email, instance)
-            app.extensions["scanfloor.mailer"] = mailer
-            socketio.start_background_task(mailer.run)
+    # Planning, lease sweeps, webhooks and mail run in the worker process
+    # (server/runtime/background.py), never here.
     if monkey.is_module_patched("threading"):
         _watch_and_settle(app, settings)
     return app, socketio

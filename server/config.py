@@ -395,6 +395,24 @@ class GcSettings(BaseModel):
         return threshold
 
 
+class WorkerSettings(BaseModel):
+    """The worker process: planning, lease sweeps, webhook and mail delivery (docs/scaling.md)."""
+
+    model_config = DOCUMENTED
+
+    with_server: bool = True
+    """true: `scanfloor-server` starts one worker beside itself, restarts it if it dies and
+    stops it with itself. false: the worker runs on its own (`scanfloor worker`, e.g. the
+    systemd unit config/systemd/scanfloor-worker.service)."""
+    plan_poll_seconds: float = Field(0.5, gt=0, le=60)
+    """How often the planner looks at each warehouse's planned carts when it has nothing to do."""
+    nice: int = Field(5, ge=0, le=19)
+    """The worker's nice value: the serving process wins a busy core."""
+    plan_pause_seconds: float = Field(0.0, ge=0, le=600)
+    """For fault tests only: the planner waits this long between computing a cart and writing
+    it."""
+
+
 class Settings(BaseSettings):
     """Everything the server reads at start."""
 
@@ -426,6 +444,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     login: LoginSettings = LoginSettings()
     board: BoardSettings = BoardSettings()
+    worker: WorkerSettings = WorkerSettings()
     packing: PackingSettings = PackingSettings()
     gc: GcSettings = GcSettings()
     counts: CountSettings = CountSettings()

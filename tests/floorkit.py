@@ -123,14 +123,25 @@ def connect(app, socketio, token: str, last_seen_seq: int = 0):
 
 
 def settle() -> None:
-    """Let the server's follow-up greenlets run (the welcome after a connect, cart planning)."""
+    """Let the server's follow-up greenlets run (the welcome after a connect, a hand-out)."""
     for _ in range(3):
         gevent.sleep(0.001)
 
 
 def plan(store, warehouse: str = "WH-EAST") -> int:
-    """Plan the warehouse's carts now, as the server's planner does in the background."""
+    """Plan the warehouse's carts now, as the worker process's planner does in the background."""
     return planning.plan_ahead(store, warehouse, budget=1000, per_picker=1.0)
+
+
+def expire_leases(floor: Floor, lease_seconds: float) -> int:
+    """Run the worker's lease sweep now, then let the server act on its news (as it does a
+    few times a second); returns how many lists went back."""
+    from server.runtime.background import Worker
+
+    released = Worker(floor.store, floor.app.config["SETTINGS"]).expire_leases(lease_seconds)
+    floor.hub.catch_up()
+    settle()
+    return released
 
 
 def emit(client, event: str, msg: Any) -> dict:

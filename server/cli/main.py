@@ -8,7 +8,7 @@ from server.cli.access import api_key, device
 from server.cli.carriers import closeout
 from server.cli.counts import counts
 from server.cli.labels import labels
-from server.cli.run import carrier_sim, demo, serve_cluster
+from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
 from server.cli.site import allocate_cmd, import_, init
 from server.cli.users import user
@@ -32,6 +32,7 @@ for command in (
     counts,
     user,
     serve_cluster,
+    worker,
     demo,
     carrier_sim,
 ):

@@ -86,9 +86,18 @@ def cut_links(settings: Settings, device_ids: list[int]) -> None:
 
 
 def work_arrived(settings: Settings) -> None:
-    """With several server processes (redis_url set), wake one to hand the new work out now."""
+    """Wake a server process to hand the new work out now: with several (redis_url set) over
+    the bus, alone through the change log it reads a few times a second."""
     if not settings.redis_url:
-        return  # one process: idle pickers get the work when they next connect or ask
+        from server.runtime import signals
+
+        store = open_db(settings)
+        try:
+            with store.write():
+                signals.emit(store, {"k": "work", "w": None})
+        finally:
+            store.close()
+        return
     from server.realtime.bus import publish_work
 
     if not publish_work(settings.redis_url):

@@ -102,3 +102,19 @@ def carrier_sim(ctx: click.Context) -> None:
     # A client of the server over HTTP, as a real carrier is: its own program, run in this
     # process's place (`scanfloor carrier-sim --help` for its options).
     os.execv(sys.executable, [sys.executable, "-m", "scripts.carrier_sim", *ctx.args])
+
+
+@click.command(
+    "worker",
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": [],
+    },
+)
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the site's worker: cart planning, lease sweeps, webhooks, mail (--config, --data-dir)."""
+    # Its own program (server/runtime/worker.py: gevent must patch before anything imports
+    # sockets), run in this process's place: systemd's SIGTERM reaches the worker itself.
+    os.execv(sys.executable, [sys.executable, "-m", "server.runtime.worker", *ctx.args])

@@ -15,6 +15,8 @@ is behind). Steps are always in the exact shortest walking order
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from server.core.clock import now
 from server.floor.domain.batching import Cart, OrderWork, make_batches
@@ -24,6 +26,7 @@ from server.store import Store
 BATCH_WINDOW = 60  # fresh lists, most urgent first, read to plan one cart (batching looks 30 ahead)
 AHEAD_PER_PICKER = 0.25  # planned carts kept waiting per picker of each kind of cart
 ZONE_LOOKAHEAD = 50  # lists read to find one a zone-bound picker may take
+RETRIES = 5  # carts computed again in a row after a change under them, before giving up for now
 
 
 def layout_for(store: Store, warehouse: str) -> Layout:
@@ -40,27 +43,42 @@ def _stop(r: dict) -> Stop:
     return Stop(max(1, r["aisle"]), max(1, r["bay"]), r["id"])
 
 
-def sequence(store: Store, list_id: int) -> float:
-    """Put a list's steps in the shortest walking order; returns the walk in metres (inside a write)."""
-    head = store.one("SELECT warehouse FROM pick_lists WHERE id = ?", (list_id,))
-    rows = store.all(
-        """SELECT ps.id, ps.sku, l.aisle, l.bay, l.level, l.zone FROM pick_steps ps
-           JOIN locations l ON l.id = ps.location_id WHERE ps.pick_list_id = ?""",
-        (list_id,),
-    )
+def _route(store: Store, rows: list[dict], warehouse: str) -> tuple[list[int], float, str]:
+    """The steps of `rows` in the shortest walking order: (step ids in order, metres, zones)."""
     # Lower levels first within a bay: best_route keeps the given order inside a bay.
-    rows.sort(key=lambda r: (s_shape_key(r["aisle"], r["bay"], r["level"]), r["sku"], r["id"]))
-    layout = layout_for(store, head["warehouse"])
+    rows = sorted(
+        rows, key=lambda r: (s_shape_key(r["aisle"], r["bay"], r["level"]), r["sku"], r["id"])
+    )
+    layout = layout_for(store, warehouse)
     route = _walk_out_near(
         layout, best_route(layout, [_stop(r) for r in rows]), [r["id"] for r in rows]
     )
     metres = route_length(layout, route) if route else 0.0
-    for seq, stop in enumerate(route, start=1):
-        store.execute("UPDATE pick_steps SET seq = ? WHERE id = ?", (seq, stop.ref))
-    zones = ",".join(sorted({r["zone"] for r in rows}))
+    return [stop.ref for stop in route], metres, ",".join(sorted({r["zone"] for r in rows}))
+
+
+def _steps_to_route(store: Store, list_ids: list[int]) -> list[dict]:
+    marks = ",".join("?" * len(list_ids))
+    return store.all(
+        f"""SELECT ps.id, ps.sku, l.aisle, l.bay, l.level, l.zone FROM pick_steps ps
+            JOIN locations l ON l.id = ps.location_id WHERE ps.pick_list_id IN ({marks})""",
+        tuple(list_ids),
+    )
+
+
+def _write_route(store: Store, list_id: int, order: list[int], metres: float, zones: str) -> None:
+    for seq, step_id in enumerate(order, start=1):
+        store.execute("UPDATE pick_steps SET seq = ? WHERE id = ?", (seq, step_id))
     store.execute(
         "UPDATE pick_lists SET route_m = ?, zones = ? WHERE id = ?", (metres, zones, list_id)
     )
+
+
+def sequence(store: Store, list_id: int) -> float:
+    """Put a list's steps in the shortest walking order; returns the walk in metres (inside a write)."""
+    head = store.one("SELECT warehouse FROM pick_lists WHERE id = ?", (list_id,))
+    order, metres, zones = _route(store, _steps_to_route(store, [list_id]), head["warehouse"])
+    _write_route(store, list_id, order, metres, zones)
     return metres
 
 
@@ -173,8 +191,102 @@ def _spare_cart(store: Store, warehouse: str, cart_totes: int, zones: str) -> in
     )
 
 
+@dataclass(frozen=True)
+class CartPlan:
+    """One cart computed outside any write: what to merge, and what it was computed from."""
+
+    warehouse: str
+    key: str  # cart_key(): the kind of picker it is planned for
+    keep: int  # planned carts of this kind to keep waiting
+    members: tuple[int, ...]  # fresh lists merged into the first one, in tote order
+    versions: dict[int, int]  # each member's version when read: any change under us shows
+    order: tuple[int, ...]  # the merged list's step ids in walking order (empty: one list)
+    metres: float
+    zones: str
+
+
+def _kinds(store: Store, warehouse: str) -> list[dict]:
+    return store.all(
+        """SELECT cart_totes, zones, COUNT(*) AS pickers FROM devices
+           WHERE warehouse = ? AND role = 'picker' GROUP BY cart_totes, zones""",
+        (warehouse,),
+    )
+
+
+def _planned(store: Store, warehouse: str, key: str) -> int:
+    return store.one(
+        """SELECT COUNT(*) AS n FROM pick_lists WHERE warehouse = ? AND status = 'open'
+           AND resume = 0 AND planned = ?""",
+        (warehouse, key),
+    )["n"]
+
+
+def compute_cart(store: Store, warehouse: str, kind: dict, per_picker: float) -> CartPlan | None:
+    """The next cart for one kind of picker, read and computed in a snapshot (no write lock
+    held); None when enough are planned or no fresh list fits."""
+    key = cart_key(kind["cart_totes"], kind["zones"])
+    keep = max(1, math.ceil(kind["pickers"] * per_picker))
+    with store.read():
+        if _planned(store, warehouse, key) >= keep:
+            return None
+        fresh = store.all(
+            """SELECT id, priority, zones, version FROM pick_lists
+               WHERE warehouse = ? AND status = 'open' AND resume = 0 AND planned IS NULL
+               ORDER BY priority DESC, id LIMIT ?""",
+            (warehouse, BATCH_WINDOW),
+        )
+        fresh = [r for r in fresh if _zones_ok(r["zones"], kind["zones"])]
+        if not fresh:
+            return None
+        members = _batch(store, fresh, warehouse, Cart(totes=max(1, kind["cart_totes"])))
+        order: list[int] = []
+        metres, zones = 0.0, ""
+        if len(members) > 1:
+            order, metres, zones = _route(store, _steps_to_route(store, members), warehouse)
+    versions = {r["id"]: r["version"] for r in fresh if r["id"] in members}
+    return CartPlan(warehouse, key, keep, tuple(members), versions, tuple(order), metres, zones)
+
+
+def write_cart(store: Store, plan: CartPlan) -> str:
+    """Write a computed cart in one short transaction, if nothing it was computed from changed.
+
+    Returns "planned", "enough" (others planned this kind's carts meanwhile) or "changed"
+    (a member was taken, planned or changed under us: compute again).
+    """
+    members = list(plan.members)
+    marks = ",".join("?" * len(members))
+    with store.write():
+        if _planned(store, plan.warehouse, plan.key) >= plan.keep:
+            return "enough"
+        now_ = store.all(
+            f"""SELECT id, version FROM pick_lists WHERE id IN ({marks}) AND status = 'open'
+                AND resume = 0 AND planned IS NULL""",
+            tuple(members),
+        )
+        if {r["id"]: r["version"] for r in now_} != plan.versions:
+            return "changed"
+        target, others = members[0], members[1:]
+        for position, list_id in enumerate(others, start=2):
+            store.execute(
+                "UPDATE pick_steps SET pick_list_id = ? WHERE pick_list_id = ?", (target, list_id)
+            )
+            store.execute(
+                "UPDATE pick_list_totes SET pick_list_id = ?, position = ? WHERE pick_list_id = ?",
+                (target, position, list_id),
+            )
+            store.execute("DELETE FROM pick_lists WHERE id = ?", (list_id,))
+        if others:
+            _write_route(store, target, list(plan.order), plan.metres, plan.zones)
+        store.execute("UPDATE pick_lists SET planned = ? WHERE id = ?", (plan.key, target))
+    return "planned"
+
+
 def plan_ahead(
-    store: Store, warehouse: str, budget: int = 1, per_picker: float = AHEAD_PER_PICKER
+    store: Store,
+    warehouse: str,
+    budget: int = 1,
+    per_picker: float = AHEAD_PER_PICKER,
+    before_write: Callable[[CartPlan], None] | None = None,
 ) -> int:
     """Plan up to `budget` carts from the fresh lists of a warehouse; returns how many were planned.
 
@@ -182,45 +294,39 @@ def plan_ahead(
     planned carts per picker of that kind waiting (at least one), so hand-out never plans.
     A cart takes a picker minutes, so a quarter of the pickers' worth covers the hand-outs
     until the planner has caught up, even after a whole shift connected at once; a floor
-    starting its shift can have one per picker planned beforehand (`per_picker=1`). Each
-    cart is its own short write: the caller yields between calls.
+    starting its shift can have one per picker planned beforehand (`per_picker=1`).
+
+    Each cart is read and computed outside any write transaction (`compute_cart`) and
+    written in one short one that first checks nothing it was computed from changed
+    (`write_cart`); a cart overtaken by a hand-out or another planner is computed again
+    (up to `RETRIES` times in a row). `before_write` runs between the two (the worker's
+    test hook: a pause to be killed in).
     """
     planned = 0
     with store.read():
-        kinds = store.all(
-            """SELECT cart_totes, zones, COUNT(*) AS pickers FROM devices
-               WHERE warehouse = ? AND role = 'picker' GROUP BY cart_totes, zones""",
-            (warehouse,),
-        )
+        kinds = _kinds(store, warehouse)
     for kind in kinds:
-        key = cart_key(kind["cart_totes"], kind["zones"])
+        retries = 0
         while planned < budget:
-            with store.write():
-                have = store.one(
-                    """SELECT COUNT(*) AS n FROM pick_lists WHERE warehouse = ? AND status = 'open'
-                       AND resume = 0 AND planned = ?""",
-                    (warehouse, key),
-                )["n"]
-                if have >= max(1, math.ceil(kind["pickers"] * per_picker)):
+            plan = compute_cart(store, warehouse, kind, per_picker)
+            if plan is None:
+                break
+            if before_write is not None:
+                before_write(plan)
+            outcome = write_cart(store, plan)
+            if outcome == "enough":
+                break
+            if outcome == "changed":
+                retries += 1
+                if retries > RETRIES:
                     break
-                fresh = store.all(
-                    """SELECT id, priority, zones FROM pick_lists
-                       WHERE warehouse = ? AND status = 'open' AND resume = 0 AND planned IS NULL
-                       ORDER BY priority DESC, id LIMIT ?""",
-                    (warehouse, BATCH_WINDOW),
-                )
-                fresh = [r for r in fresh if _zones_ok(r["zones"], kind["zones"])]
-                if not fresh:
-                    break
-                cart = Cart(totes=max(1, kind["cart_totes"]))
-                target = _batch(store, fresh, warehouse, cart)
-                store.execute("UPDATE pick_lists SET planned = ? WHERE id = ?", (key, target))
-            planned += 1
+                continue
+            planned, retries = planned + 1, 0
     return planned
 
 
-def _batch(store: Store, fresh: list[dict], warehouse: str, cart: Cart) -> int:
-    """Merge the first batch of fresh one-order lists into one cluster list; returns its id."""
+def _batch(store: Store, fresh: list[dict], warehouse: str, cart: Cart) -> list[int]:
+    """The first batch of fresh one-order lists for one cart: list ids, in tote order."""
     ids = [r["id"] for r in fresh]
     marks = ",".join("?" * len(ids))
     steps = store.all(
@@ -247,17 +353,4 @@ def _batch(store: Store, fresh: list[dict], warehouse: str, cart: Cart) -> int:
         for rank, (list_id, rows) in enumerate(by_list.items())
     ]
     batch = make_batches(work, cart, layout_for(store, warehouse), limit=1)[0]
-    members = [int(o) for o in batch.order_ids]
-    target, others = members[0], members[1:]
-    for position, list_id in enumerate(others, start=2):
-        store.execute(
-            "UPDATE pick_steps SET pick_list_id = ? WHERE pick_list_id = ?", (target, list_id)
-        )
-        store.execute(
-            "UPDATE pick_list_totes SET pick_list_id = ?, position = ? WHERE pick_list_id = ?",
-            (target, position, list_id),
-        )
-        store.execute("DELETE FROM pick_lists WHERE id = ?", (list_id,))
-    if others:
-        sequence(store, target)
-    return target
+    return [int(o) for o in batch.order_ids]

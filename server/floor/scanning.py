@@ -50,7 +50,6 @@ class Effects:
 
     devices: set[int] = field(default_factory=set)  # devices with new events to deliver
     offer_work: set[str] = field(default_factory=set)  # warehouses with new lists to hand out
-    plan: set[str] = field(default_factory=set)  # warehouses whose planned carts were taken
     lists: set[int] = field(default_factory=set)  # pick lists whose board rows changed
     board: bool = False  # a change only the whole board shows (counts, alerts): a fresh snapshot
 
@@ -329,7 +328,6 @@ def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> N
     following = assign_next(store, device["id"], device["warehouse"])
     if following is not None:
         effects.lists.add(following)
-        effects.plan.add(device["warehouse"])
     elif counting.take(store, device) is not None:  # between lists: a bin to count
         effects.board = True
     effects.devices.update(refresh_idle_packers(store, device["warehouse"]))

@@ -31,10 +31,11 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     app.extensions["scanfloor.boards"] = boards
     socketio.start_background_task(boards.watch_sessions)
     _join_site(hub, settings.redis_url)
-    socketio.start_background_task(hub.watch_leases, settings.device.lease_seconds)
     socketio.start_background_task(hub.watch_tokens)
-    socketio.start_background_task(hub.plan_carts)
-    hub.plan_soon_everywhere()
+    if not settings.redis_url:
+        # One process alone: the worker's news comes through its change log, not the bus.
+        hub.start_signals()
+        socketio.start_background_task(hub.watch_signals)
     return hub
 
 

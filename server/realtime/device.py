@@ -118,10 +118,8 @@ class DeviceNamespace(socketio.Namespace):
             self.disconnect(other)
 
     def _welcome(self, did: int, device: dict, given: int | None) -> None:
-        """After a connect: what the device missed and its screen; planning tops up a cart taken."""
+        """After a connect: what the device missed and its screen."""
         self.hub.deliver(did)
-        if given is not None:
-            self.hub.plan_soon(device["warehouse"])
         self.hub.board_changed(lists=() if given is None else (given,), devices=(did,))
 
     def on_disconnect(self, sid: str, reason: Any = None) -> None:

@@ -1,9 +1,14 @@
-"""What the server does after a change commits: deliver device events, hand out work, plan carts, tell boards.
+"""What the server does after a change commits: deliver device events, hand out work, tell boards.
 
 Nothing here costs in proportion to the floor on a scan or a connect: a device's
-events go to that device, a finished list takes the next planned cart, carts are
-planned by a background greenlet, and boards get only the rows a change touched
-(and nothing at all is built while no board is connected).
+events go to that device, a finished list takes the next planned cart (carts are
+planned by the worker process, server/runtime/background.py), and boards get only
+the rows a change touched (and nothing at all is built while no board is connected).
+
+What the worker changes that devices or boards must hear (lists given back when a
+lease runs out) reaches the hub as bus messages: over Redis when one is configured,
+else from the worker's change log in the database (server/runtime/signals.py), read
+a few times a second by `watch_signals`.
 
 With several processes (a Redis URL configured) the hub has a bus
 (server/realtime/bus.py): a device whose link is on another process is woken
@@ -16,19 +21,16 @@ holding the link or the board.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import gevent
 from flask_socketio import SocketIO
-from gevent.event import Event
 
 from server.board import board
-from server.floor import leases, outbox, planning, work
+from server.floor import outbox, work
 from server.floor.scanning import Effects
-from server.inventory import counting
-from server.runtime import processes
+from server.runtime import processes, signals
 from server.store import Store
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from server.realtime.bus import Bus
 
 log = logging.getLogger("scanfloor.realtime")
-PLAN_YIELD = 2.0  # after each cart, the planner sleeps this many times as long as it worked
+SIGNALS_PERIOD = 0.25  # seconds between reads of the worker's change log (no Redis)
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
 BOARD_SNAPSHOT_INTERVAL = 2.0  # whole-board snapshots after a change, at most this often
@@ -64,8 +66,7 @@ class Hub:
         self._board_devices: set[int] = set()
         self._counts_at = 0.0
         self._snapshot_at = 0.0
-        self._to_plan: set[str] = set()
-        self._plan_wake = Event()
+        self._signals_seen = 0  # the last row of floor_signals handled (no Redis)
         # Cuts this process's device links whose token was revoked or replaced (set by
         # server/realtime: the /device namespace); returns the warehouses whose lists went back.
         self.cut_links: Callable[[Iterable[int] | None], set[str]] = lambda ids=None: set()
@@ -104,8 +105,6 @@ class Hub:
             self.deliver(did)
         for warehouse in sorted(effects.offer_work):
             self.offer_work(warehouse)
-        for warehouse in effects.plan:
-            self.plan_soon(warehouse)
         acted = () if device_id is None else (device_id,)
         self.board_changed(
             lists=effects.lists, devices=(*acted, *effects.devices), full=effects.board
@@ -113,66 +112,16 @@ class Hub:
 
     # ------------------------------------------------------------ work
     def offer_work(self, warehouse: str | None = None) -> None:
-        """New work arrived: plan carts for it and hand lists to idle pickers (all warehouses if None)."""
+        """New work arrived: hand lists to idle pickers (all warehouses if None); the worker
+        process plans carts from what is left."""
         warehouses = [warehouse] if warehouse else self._warehouses()
         for wh in warehouses:
             for device_id in work.offer_work(self.store, wh):
                 self.deliver(device_id)
-            self.plan_soon(wh)
         self.board_changed(full=True)
 
     def _warehouses(self) -> list[str]:
         return [r["code"] for r in self.store.all("SELECT code FROM warehouses ORDER BY code")]
-
-    def plan_soon(self, warehouse: str) -> None:
-        """Ask the planner greenlet to top up the warehouse's planned carts."""
-        self._to_plan.add(warehouse)
-        self._plan_wake.set()
-
-    def plan_soon_everywhere(self) -> None:
-        """At start: top up every warehouse's planned carts."""
-        for warehouse in self._warehouses():
-            self.plan_soon(warehouse)
-
-    def plan_carts(self) -> None:
-        """Plan carts for ever, one short write at a time, as warehouses ask (a background greenlet).
-
-        Planning yields twice as long as it worked after every cart, so scans keep at least
-        two thirds of the loop even while a whole shift's carts are planned after a connect
-        storm (hand-out gives fresh lists alone meanwhile).
-        """
-        while True:
-            self._plan_wake.wait()
-            self._plan_wake.clear()
-            while self._to_plan:
-                warehouse = self._to_plan.pop()
-                try:
-                    while True:
-                        started = time.perf_counter()
-                        if not planning.plan_ahead(self.store, warehouse, budget=1):
-                            break
-                        gevent.sleep(PLAN_YIELD * (time.perf_counter() - started))
-                except Exception:  # keep planning; hand-out falls back to fresh lists meanwhile
-                    log.exception("planning carts for %s failed", warehouse)
-
-    # ------------------------------------------------------------ leases
-    def expire_leases(self, lease_seconds: float) -> int:
-        """Give back the lists of pickers silent too long and hand them out again."""
-        released = leases.expire(self.store, lease_seconds)
-        counts = counting.release_silent(self.store, lease_seconds)  # bins to count, the same way
-        for warehouse in sorted({w for _, _, w in released} | set(counts)):
-            self.offer_work(warehouse)
-        return len(released) + len(counts)
-
-    def watch_leases(self, lease_seconds: float) -> None:
-        """Check leases for ever, a few times per lease period (a background greenlet)."""
-        period = min(30.0, max(0.5, lease_seconds / 5))
-        while True:
-            gevent.sleep(period)
-            try:
-                self.expire_leases(lease_seconds)
-            except Exception:  # keep watching: one bad pass must not end lease handling
-                log.exception("lease check failed")
 
     # ------------------------------------------------------------ processes
     def watch_processes(self) -> None:
@@ -188,6 +137,29 @@ class Hub:
             if cleared:
                 log.info("cleared %d device link(s) of a server process gone", len(cleared))
                 self.board_changed(devices=cleared)
+
+    # ------------------------------------------------------------ the worker's news
+    def start_signals(self) -> None:
+        """Read the worker's change log from now on (one process, no Redis)."""
+        self._signals_seen = signals.last_id(self.store)
+
+    def catch_up(self) -> int:
+        """Act on what the worker wrote in its change log since the last look; returns how many."""
+        news = signals.after(self.store, self._signals_seen)
+        for row_id, msg in news:
+            self._signals_seen = row_id
+            self.on_bus(msg)
+        return len(news)
+
+    def watch_signals(self, period: float = SIGNALS_PERIOD) -> None:
+        """Look at the worker's change log for ever, a few times a second (a background
+        greenlet; one indexed read of a table a few rows long)."""
+        while True:
+            gevent.sleep(period)
+            try:
+                self.catch_up()
+            except Exception:  # keep watching
+                log.exception("reading the worker's news failed")
 
     def on_bus(self, msg: dict[str, Any]) -> None:
         """A message from another process (or the admin CLI); runs in the bus's listener."""

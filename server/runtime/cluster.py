@@ -2,10 +2,11 @@
 
 Starts N `scanfloor-server` processes on free loopback ports, all on the same
 data dir and the same Redis (Flask-SocketIO's message queue and our bus,
-server/realtime/bus.py), writes an nginx config from
+server/realtime/bus.py), and exactly one worker process for all of them
+(server/runtime/worker.py; the servers are told not to start their own), writes an nginx config from
 config/nginx/scanfloor.conf.template into a run directory of its own and runs
 nginx in the foreground with it. A server process that dies is started again
-on its port; SIGTERM or SIGINT stops nginx and every process. Plain Python (no
+on its port, a worker that dies is started again; SIGTERM or SIGINT stops nginx and every process. Plain Python (no
 gevent): it only starts, watches and stops processes.
 """
 
@@ -30,11 +31,14 @@ from pathlib import Path
 
 import requests
 
+from server.runtime.keeper import Keeper, worker_command
+
 log = logging.getLogger("scanfloor.cluster")
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "config" / "nginx" / "scanfloor.conf.template"
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
 REDIS_CANDIDATES = ("redis-server", "/usr/bin/redis-server")
+WORKER_NICE = 5  # the worker's nice value from its start (its setting's default)
 
 
 class ClusterError(RuntimeError):
@@ -169,6 +173,7 @@ class Cluster:
     env: dict[str, str] = field(default_factory=dict)
     servers: list[ServerProcess] = field(default_factory=list)
     nginx: subprocess.Popen | None = None
+    worker: Keeper | None = None
     _own_run_dir: bool = False
     _stopping: bool = False
 
@@ -207,6 +212,7 @@ class Cluster:
                 self._start_server(server)
             for server in self.servers:
                 self._wait_ready(server)
+            self._start_worker()
             self._start_nginx(nginx)
             self.write_state()
         except BaseException:
@@ -219,14 +225,28 @@ class Cluster:
 
         open_store(self.data_dir / "scanfloor.db").close()
 
-    def _start_server(self, server: ServerProcess) -> None:
-        env = {
+    def _env(self) -> dict[str, str]:
+        return {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
             "SCANFLOOR_REDIS_URL": self.redis_url,
             "SCANFLOOR_DATA_DIR": str(self.data_dir),
+            # One worker for the whole cluster (this supervisor's), none per server.
+            "SCANFLOOR_WORKER__WITH_SERVER": "false",
             **self.env,
         }
+
+    def _start_worker(self) -> None:
+        log_path = self.log_dir / "worker.log" if self.log_dir is not None else None
+        if log_path is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.worker = Keeper(
+            worker_command(self.data_dir), env=self._env(), log_path=log_path, nice=WORKER_NICE
+        )
+        self.worker.start()
+
+    def _start_server(self, server: ServerProcess) -> None:
+        env = self._env()
         keep_port = server.port != 0
         for _ in range(1 if keep_port else 3):  # a free port may be taken between probe and bind
             if not keep_port:
@@ -299,6 +319,7 @@ class Cluster:
             "redis_url": self.redis_url,
             "run_dir": str(self.run_dir),
             "nginx_pid": self.nginx.pid if self.nginx else None,
+            "worker_pid": self.worker.pid if self.worker else None,
             "processes": [
                 {"url": s.url, "port": s.port, "pid": s.proc.pid if s.proc else None}
                 for s in self.servers
@@ -314,6 +335,11 @@ class Cluster:
         while not stop.wait(0.5):
             if self.nginx is not None and self.nginx.poll() is not None:
                 raise ClusterError(f"nginx exited with {self.nginx.returncode}")
+            if self.worker is not None:
+                pid = self.worker.pid
+                self.worker.check()  # started again if it died (after its back-off)
+                if self.worker.pid != pid:
+                    self.write_state()
             for server in self.servers:
                 if server.proc is not None and server.proc.poll() is None:
                     continue
@@ -340,12 +366,14 @@ class Cluster:
 
     # ------------------------------------------------------------ stop
     def stop(self) -> None:
-        """Stop nginx, then every server process (SIGTERM, SIGKILL after 10 s)."""
+        """Stop nginx, the worker, then every server process (SIGTERM, SIGKILL after 10 s)."""
         if self._stopping:
             return
         self._stopping = True
         if self.nginx is not None:
             stop_process(self.nginx)
+        if self.worker is not None:
+            self.worker.stop()
         procs = [s.proc for s in self.servers if s.proc is not None]
         for proc in procs:
             if proc.poll() is None:
@@ -379,6 +407,8 @@ def run(cluster: Cluster) -> None:
         with cluster:
             lines = [f"{len(cluster.servers)} server processes behind nginx on {cluster.url}"]
             lines += [f"  process pid {s.proc.pid} on {s.url}" for s in cluster.servers if s.proc]
+            if cluster.worker is not None:
+                lines.append(f"  worker pid {cluster.worker.pid}")
             lines.append(f"  redis {cluster.redis_url}; nginx config {cluster.run_dir}/nginx.conf")
             log.info("%s", "\n".join(lines))
             cluster.supervise(stop)

@@ -1,4 +1,8 @@
-"""`scanfloor-server`: run the server process (gevent, websockets)."""
+"""`scanfloor-server`: run the server process (gevent, websockets), and the worker beside it.
+
+Unless `[worker] with_server = false`, it starts one worker process
+(server/runtime/worker.py), starts it again if it dies and stops it with itself.
+"""
 
 from __future__ import annotations
 
@@ -42,8 +46,32 @@ def main(argv: list[str] | None = None) -> None:
         settings.http.port,
         settings.data_dir,
     )
+    if settings.worker.with_server:
+        _start_worker(settings.data_dir, settings.worker.nice)
     # Not socketio.run(): its handler leaves Nagle on (see server/runtime/httpd.py).
     httpd.make_server(app, socketio, settings.http.host, settings.http.port).serve_forever()
+
+
+def _start_worker(data_dir: object, nice: int) -> None:
+    """Start the site's worker beside this process, keep it running, stop it on SIGTERM or
+    SIGINT (and, through the kernel's parent-death signal, should this process be killed)."""
+    import signal
+
+    import gevent
+
+    from server.runtime.keeper import Keeper, worker_command
+
+    keeper = Keeper(worker_command(data_dir), nice=nice)
+    keeper.start()
+    gevent.spawn(keeper.keep)
+
+    def stop(signum: int) -> None:
+        keeper.stop(timeout=5)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, lambda s=signum: gevent.spawn(stop, s))
 
 
 if __name__ == "__main__":

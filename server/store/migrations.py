@@ -939,3 +939,21 @@ CREATE TABLE count_lines (
 CREATE INDEX count_lines_sku ON count_lines(sku)
 """,
     )
+
+
+@MIGRATIONS(name="0024_floor_signals")
+def m0024_floor_signals(db: Database) -> None:
+    """What the worker process changed that devices or boards must hear, for a server with no
+    Redis: each row is one bus message (server/realtime/bus.py's format), written in the same
+    transaction as the change; the server reads the rows after the last it saw. AUTOINCREMENT:
+    an id is never used twice, even after old rows are pruned."""
+    _run(
+        db,
+        """
+CREATE TABLE floor_signals (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message TEXT NOT NULL,             -- JSON, one bus message
+  at REAL NOT NULL                   -- Unix seconds, for pruning
+)
+""",
+    )

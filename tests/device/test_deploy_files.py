@@ -1,10 +1,12 @@
-"""The files a real device is set up with: example config, systemd unit, udev rule."""
+"""The files a real device is set up with (example config, systemd unit, udev rule), and the
+site's worker unit."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,9 @@ UNIT = ROOT / "config" / "systemd" / "scanfloor-device.service"
 RULES = ROOT / "config" / "udev" / "99-scanfloor-scanner.rules"
 SETUP_DOC = ROOT / "docs" / "device-setup.md"
 INSTALLED_EXEC = "/opt/scanfloor/.venv/bin/scanfloor-device"
+WORKER_UNIT = ROOT / "config" / "systemd" / "scanfloor-worker.service"
+WORKER_EXEC = "/opt/scanfloor/.venv/bin/scanfloor"
+SCALING_DOC = ROOT / "docs" / "scaling.md"
 
 
 # -- config/device.example.toml ----------------------------------------------
@@ -98,13 +103,59 @@ def test_unit_structure() -> None:
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
 
 
-def test_unit_verifies_with_systemd_analyze(tmp_path: Path) -> None:
+def test_worker_unit_structure() -> None:
+    unit = unit_settings(WORKER_UNIT.read_text())
+    assert set(unit) == {"Unit", "Service", "Install"}
+    service = unit["Service"]
+    assert service["Restart"] == ["always"] and unit["Unit"]["StartLimitIntervalSec"] == ["0"]
+    assert service["User"] == ["scanfloor"] and service["Group"] == ["scanfloor"]
+    command = service["ExecStart"][0].split()
+    assert command[:2] == [WORKER_EXEC, "worker"]
+    assert command[2:] == ["--config", "/etc/scanfloor/server.toml"]
+    assert service["ProtectSystem"] == ["strict"] and service["NoNewPrivileges"] == ["yes"]
+    # With ProtectSystem=strict the database must live in the state directory.
+    assert service["StateDirectory"] == ["scanfloor"]
+    assert unit["Install"]["WantedBy"] == ["multi-user.target"]
+
+
+def test_worker_unit_runs_a_command_that_exists() -> None:
+    """`scanfloor worker --config ...` is a command of the CLI, and the worker takes --config."""
+    from click.testing import CliRunner
+
+    from server.cli.main import main
+
+    assert "worker" in main.commands
+    helped = subprocess.run(
+        [sys.executable, "-m", "server.runtime.worker", "--help"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert helped.returncode == 0 and "--config" in helped.stdout and "--data-dir" in helped.stdout
+    assert CliRunner().invoke(main, ["--help"]).output.count("worker") >= 1
+
+
+def test_worker_setting_and_unit_are_documented() -> None:
+    from server.config import WorkerSettings
+
+    doc = SCALING_DOC.read_text()
+    assert "## The worker" in doc and str(WORKER_UNIT.relative_to(ROOT)) in doc
+    assert "journalctl -u scanfloor-worker" in doc
+    for key in WorkerSettings.model_fields:
+        assert f"`{key}`" in doc, key
+    assert "with_server = false" in WORKER_UNIT.read_text()
+
+
+@pytest.mark.parametrize(
+    ("path", "installed"),
+    [(UNIT, INSTALLED_EXEC), (WORKER_UNIT, WORKER_EXEC)],
+    ids=["device", "worker"],
+)
+def test_unit_verifies_with_systemd_analyze(tmp_path: Path, path: Path, installed: str) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
     # verify checks that ExecStart exists: point it at an executable that does.
-    text = UNIT.read_text().replace(INSTALLED_EXEC, shutil.which("true") or "/bin/true")
-    copy = tmp_path / UNIT.name
+    text = path.read_text().replace(installed, shutil.which("true") or "/bin/true")
+    copy = tmp_path / path.name
     copy.write_text(text)
     done = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True)
     # Unknown keys and bad values are only warnings (exit 0): any output is a failure.

@@ -27,6 +27,7 @@ import requests
 import socketio
 from floorkit import BOARD_PASSWORD, cookie_header, http_login, order_body, place
 from handheld import Handheld, server_scans
+from prockit import children, runs
 
 from scripts.demo.procs import free_port
 from server.capture import orders
@@ -330,6 +331,26 @@ def test_two_processes_behind_nginx_act_as_one_site(site):
     finally:
         hand.stop()
     assert "Traceback" not in hand.log.read_text(), hand.log.read_text()[-3000:]
+
+
+def test_one_worker_runs_for_the_whole_cluster_and_is_started_again(site):
+    state = site["state"]
+    worker = state["worker_pid"]
+    assert worker and runs(worker)
+    # The servers start none of their own: the cluster's one worker plans and delivers.
+    for p in state["processes"]:
+        assert children(p["pid"]) == [], p
+    os.kill(worker, signal.SIGKILL)
+    again = wait_until(
+        lambda: (
+            json.loads(site["state_file"].read_text()).get("worker_pid") not in (None, worker)
+            and json.loads(site["state_file"].read_text())["worker_pid"]
+        ),
+        20,
+        "the worker started again",
+    )
+    wait_until(lambda: runs(again), 5, "the new worker running")
+    assert all(children(p["pid"]) == [] for p in state["processes"])
 
 
 def _answers(base: str) -> bool:

@@ -7,7 +7,18 @@ import csv
 import io
 
 import pytest
-from floorkit import action, board_web, connect, csrf_from, logged_in, place, scan, settle, states
+from floorkit import (
+    action,
+    board_web,
+    connect,
+    csrf_from,
+    expire_leases,
+    logged_in,
+    place,
+    scan,
+    settle,
+    states,
+)
 
 from server.board import board, exceptions
 from server.people import auth
@@ -266,7 +277,7 @@ def test_the_queue_holds_every_kind_with_stable_ids(floor, web):
     store.execute(
         "UPDATE devices SET last_seen = '2000-01-01T00:00:00+00:00' WHERE name = 'picker-e1'"
     )
-    assert floor.hub.expire_leases(60) == 1
+    assert expire_leases(floor, 60) == 1
     with store.read():
         (lease,) = [i for i in exceptions.queue(store) if i["kind"] == "lease"]
     assert lease["pick_list"] == "PL-000001" and lease["device"] == "picker-e1"

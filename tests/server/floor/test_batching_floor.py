@@ -1,4 +1,5 @@
-"""Cluster carts on the floor: carts planned ahead, urgent orders alone, zones, packing per tote."""
+"""Cluster carts on the floor: carts planned ahead, urgent orders alone, zones, packing per tote;
+the planner computes a cart outside any write and writes it only if nothing changed under it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from floorkit import connect, last_state, place, plan, scan
 
 from server.core.schemas import CatalogueIn
+from server.floor import planning
 from server.inventory import catalogue
 from server.people import auth
 
@@ -110,3 +112,85 @@ def test_a_picker_bound_to_a_zone_gets_only_work_there(floor):
         app, socketio, auth.create_device(store, "picker-1", "picker", "WH-EAST", cart_totes=1)
     )
     assert len(screen(single)["orders"]) == 1
+
+
+# -- compute outside the write, write only if nothing changed ----------------------
+
+
+@pytest.fixture
+def six_fresh_lists(floor_store, floor_tokens):
+    """Six one-unit orders in WH-EAST, each its own fresh list; one picker with a 6-tote cart."""
+    return [place(floor_store, f"p-{i}", [("SKU-B", 1)]) for i in range(6)]
+
+
+def picker_kind(store) -> dict:
+    (k,) = planning._kinds(store, "WH-EAST")
+    return k
+
+
+def lists(store) -> list[dict]:
+    return store.all("SELECT id, status, planned FROM pick_lists ORDER BY id")
+
+
+def test_a_cart_is_computed_without_writing_anything(floor_store, six_fresh_lists):
+    before = lists(floor_store)
+    plan = planning.compute_cart(floor_store, "WH-EAST", picker_kind(floor_store), 1.0)
+    assert plan is not None and len(plan.members) == 6 and len(plan.order) == 6
+    assert not floor_store.conn.in_transaction
+    assert lists(floor_store) == before
+
+
+def test_a_list_taken_under_the_planner_makes_it_compute_again(floor_store, six_fresh_lists):
+    plan = planning.compute_cart(floor_store, "WH-EAST", picker_kind(floor_store), 1.0)
+    taken = plan.members[2]
+    # A hand-out takes one of the lists between compute and write.
+    floor_store.execute("UPDATE pick_lists SET status = 'assigned' WHERE id = ?", (taken,))
+    before = lists(floor_store)
+    assert planning.write_cart(floor_store, plan) == "changed"
+    assert lists(floor_store) == before  # nothing written
+    # Computed again, the cart leaves the taken list alone.
+    assert planning.plan_ahead(floor_store, "WH-EAST", per_picker=1.0) == 1
+    (cart,) = floor_store.all("SELECT id FROM pick_lists WHERE planned IS NOT NULL")
+    totes = floor_store.all(
+        "SELECT pick_list_id FROM pick_list_totes WHERE pick_list_id = ?", (cart["id"],)
+    )
+    assert len(totes) == 5
+    assert floor_store.one("SELECT status FROM pick_lists WHERE id = ?", (taken,)) == {
+        "status": "assigned"
+    }
+
+
+def test_a_step_changed_under_the_planner_makes_it_compute_again(floor_store, six_fresh_lists):
+    plan = planning.compute_cart(floor_store, "WH-EAST", picker_kind(floor_store), 1.0)
+    # A short pick moved a step of a member to another bin (the list's version moves).
+    floor_store.execute(
+        "UPDATE pick_steps SET qty = qty WHERE pick_list_id = ?", (plan.members[-1],)
+    )
+    assert planning.write_cart(floor_store, plan) == "changed"
+
+
+def test_a_cart_planned_by_another_planner_meanwhile_is_enough(floor_store, six_fresh_lists):
+    plan = planning.compute_cart(floor_store, "WH-EAST", picker_kind(floor_store), 1.0)
+    other = planning.compute_cart(floor_store, "WH-EAST", picker_kind(floor_store), 1.0)
+    assert planning.write_cart(floor_store, other) == "planned"
+    assert planning.write_cart(floor_store, plan) == "enough"
+    assert len(floor_store.all("SELECT id FROM pick_lists WHERE planned IS NOT NULL")) == 1
+
+
+def test_a_planner_that_keeps_losing_gives_up_for_now(floor_store, six_fresh_lists):
+    def hand_one_out(plan: planning.CartPlan) -> None:
+        floor_store.execute(
+            "UPDATE pick_lists SET status = 'assigned' WHERE id = ?", (plan.members[0],)
+        )
+
+    # Every write loses to a hand-out: after RETRIES it stops rather than spin.
+    assert planning.plan_ahead(floor_store, "WH-EAST", before_write=hand_one_out) == 0
+    left = floor_store.one("SELECT COUNT(*) AS n FROM pick_lists WHERE status = 'open'")["n"]
+    assert left == 6 - (planning.RETRIES + 1)
+
+
+def test_a_second_picker_kind_gets_its_own_cart(floor_store, six_fresh_lists):
+    auth.create_device(floor_store, "picker-e2", "picker", "WH-EAST", cart_totes=2)
+    assert planning.plan_ahead(floor_store, "WH-EAST", budget=10, per_picker=1.0) == 2
+    planned = floor_store.all("SELECT planned FROM pick_lists WHERE planned IS NOT NULL")
+    assert sorted(r["planned"] for r in planned) == ["2/", "6/"]

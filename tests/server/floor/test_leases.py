@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import action, connect, last_state, place, scan, states
+from floorkit import action, connect, expire_leases, last_state, place, scan, states
 
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
@@ -17,7 +17,6 @@ def floor_settings(floor_settings):
 
 def test_silent_pickers_list_goes_to_the_next_picker_from_the_step_reached(floor):
     app, socketio, store, tokens = floor
-    hub = floor.hub
     oid = place(store, "shop-1", [("SKU-B", 2)])
     first = connect(app, socketio, tokens["picker"])
     assert scan(first, "TOTE-1", "a")["ok"] and scan(first, "LE-01-01", "b")["ok"]
@@ -25,14 +24,14 @@ def test_silent_pickers_list_goes_to_the_next_picker_from_the_step_reached(floor
     first.disconnect(NS)
 
     # A connected picker keeps its list however long; only silence releases it.
-    assert hub.expire_leases(3600) == 0
+    assert expire_leases(floor, 3600) == 0
     store.execute(
         "UPDATE devices SET last_seen = '2000-01-01T00:00:00+00:00' WHERE name = 'picker-e1'"
     )
     second_token = auth.create_device(store, "picker-e2", "picker", "WH-EAST")
     second = connect(app, socketio, second_token)
     assert states(second)[-1]["state"]["screen"] == "idle"
-    assert hub.expire_leases(60) == 1
+    assert expire_leases(floor, 60) == 1
     state = states(second)[-1]["state"]
     # Taken over where it was left: first fetch the cart holding TOTE-1 (1 of 2 in it) ...
     assert state["screen"] == "pick_tote" and state["fetch_cart"]
