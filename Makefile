@@ -81,10 +81,18 @@ redis: $(APT_STAMP)
 demo-serve: setup
 	$(BIN)/scanfloor demo --serve
 
+# The tests run side by side in TEST_WORKERS pytest-xdist processes (the e2e tests mostly wait
+# on real processes, so more workers than cores pay: docs/testing.md has the measurements).
+# Our sources are compiled first: every server and device process the tests start would
+# otherwise compile them again where PYTHONDONTWRITEBYTECODE is set.
+# `make test PYTEST_ARGS="--durations=25"` passes more to pytest.
+TEST_WORKERS ?= 4
+PYTEST_ARGS ?=
 test: setup
 	$(BIN)/ruff check server device shared scripts tests
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m compileall -q server device shared scripts >/dev/null
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Benchmarks print figures and write them into docs/benchmarks.md (not timed tests).
 bench: setup
