@@ -87,11 +87,19 @@ HANDHELD_ARGS ?=
 handheld: setup
 	$(BIN)/python -m scripts.handheld $(HANDHELD_ARGS)
 
+# The tests run side by side in TEST_WORKERS pytest-xdist processes (the e2e tests mostly wait
+# on real processes, so more workers than cores pay: docs/testing.md has the measurements).
+# Our sources are compiled first: every server and device process the tests start would
+# otherwise compile them again where PYTHONDONTWRITEBYTECODE is set.
+# `make test PYTEST_ARGS="--durations=25"` passes more to pytest.
+TEST_WORKERS ?= 4
+PYTEST_ARGS ?=
 test: setup
 	$(BIN)/ruff check server device shared scripts tests
 	$(BIN)/lint-imports --no-cache
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m compileall -q server device shared scripts >/dev/null
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The docs site (MkDocs Material, mkdocs.yml): docs/*.md, with the configuration and REST
 # pages made from the code as it builds (scripts/docsite/). Strict: a broken link or anchor,

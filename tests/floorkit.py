@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, NamedTuple
 
 import gevent
@@ -119,6 +120,7 @@ def connect(app, socketio, token: str, last_seen_seq: int = 0):
     )
     assert client.is_connected(NS)
     settle()
+    first_state(client)
     return client
 
 
@@ -126,6 +128,16 @@ def settle() -> None:
     """Let the server's follow-up greenlets run (the welcome after a connect, a hand-out)."""
     for _ in range(3):
         gevent.sleep(0.001)
+
+
+def first_state(client, timeout: float = 10.0) -> None:
+    """Wait until the connect's welcome (its first state) reached the client, without taking it
+    from the client's queue. The welcome is a greenlet of its own: on a loaded machine, or with
+    many greenlets ready, it may need more than the three turns of the loop `settle` gives."""
+    deadline = time.monotonic() + timeout
+    while not any(p["name"] == "state" and p["namespace"] == NS for p in client.queue):
+        assert time.monotonic() < deadline, f"no first state within {timeout} s of the connect"
+        gevent.sleep(0.005)
 
 
 def plan(store, warehouse: str = "WH-EAST") -> int:

@@ -93,12 +93,17 @@ class ZplPrinterSim(LoopbackServer):
         return b"".join(b"\x02" + s.encode() + b"\x03\r\n" for s in (first, second, third))
 
     def _keep(self, label: bytes) -> None:
+        # A label counts as received only once its file is whole on disk: whoever waits for it
+        # (wait_for_labels, or a reader polling the folder) never sees a missing or half file.
         with self._arrived:
+            number = len(self._labels) + 1
+            if self.out_dir is not None:
+                path = self.out_dir / f"label-{number:04d}.zpl"
+                part = path.with_name(path.name + ".part")
+                part.write_bytes(label)
+                part.replace(path)
             self._labels.append(label)
-            number = len(self._labels)
             self._arrived.notify_all()
-        if self.out_dir is not None:
-            (self.out_dir / f"label-{number:04d}.zpl").write_bytes(label)
 
     # -- networking ----------------------------------------------------------
     def _accepted(self, conn: socket.socket) -> None:

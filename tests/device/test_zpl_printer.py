@@ -106,6 +106,29 @@ def test_labels_are_written_to_the_folder(zpl_printer: ZplPrinterSim) -> None:
     assert (zpl_printer.out_dir / "label-0002.zpl").read_bytes() == B
 
 
+def test_a_label_is_whole_on_disk_once_it_counts_as_received(
+    zpl_printer: ZplPrinterSim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow disk (the file written in two halves, 0.3 s apart) must not let a reader that
+    waited for the label find its file missing or cut short."""
+
+    def slow_write_bytes(path: Path, data: bytes) -> int:
+        with open(path, "wb") as out:
+            out.write(data[:5])
+            out.flush()
+            time.sleep(0.3)
+            out.write(data[5:])
+        return len(data)
+
+    monkeypatch.setattr(Path, "write_bytes", slow_write_bytes)
+    with connect(zpl_printer) as sock:
+        sock.sendall(A)
+    assert zpl_printer.wait_for_labels(1) == [A]
+    assert zpl_printer.out_dir is not None
+    assert sorted(p.name for p in zpl_printer.out_dir.iterdir()) == ["label-0001.zpl"]
+    assert (zpl_printer.out_dir / "label-0001.zpl").read_bytes() == A
+
+
 def test_jobs_keep_their_order(zpl_printer: ZplPrinterSim) -> None:
     # The first job's connection stays open while the second one connects.
     first = connect(zpl_printer)

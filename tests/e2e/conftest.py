@@ -47,9 +47,10 @@ class ServerProcs:
         self.logs: dict[str, Path] = {}
 
     def __call__(
-        self, data_dir: str | Path, env: dict[str, str] | None = None, timeout: float = 30.0
+        self, data_dir: str | Path, env: dict[str, str] | None = None, timeout: float = 60.0
     ) -> str:
-        """Start a server on data_dir and return its base URL once it answers."""
+        """Start a server on data_dir and return its base URL once it answers (a start takes
+        1-2 s on a quiet machine, over 15 s on a loaded one beside other test workers)."""
         for _ in range(3):  # the free port may be taken between probe and bind
             port = free_port()
             base = f"http://127.0.0.1:{port}"
@@ -108,6 +109,15 @@ class ServerProcs:
 def server_proc(tmp_path_factory) -> Iterator[ServerProcs]:
     """Factory: `server_proc(data_dir) -> base_url` runs the real server; all stopped at the end."""
     procs = ServerProcs(tmp_path_factory.mktemp("server-logs"))
+    yield procs
+    procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_server_proc(tmp_path_factory) -> Iterator[ServerProcs]:
+    """As `server_proc`, for a whole module: one real server shared by tests that only read
+    (a test that writes starts its own with `server_proc`); all stopped after the module."""
+    procs = ServerProcs(tmp_path_factory.mktemp("module-server-logs"))
     yield procs
     procs.stop_all()
 

@@ -237,17 +237,23 @@ def big_site(tmp_path_factory):
     return data
 
 
+@pytest.fixture(scope="module")
+def big_site_base(big_site, module_server_proc) -> str:
+    """One real server on the big site for the module: the tests below only read it."""
+    return module_server_proc(big_site)
+
+
 # Elements that must be wholly on screen (not clipped, no sideways scroll) at each size.
 FITS = "#devices, #exceptions-title, #columns, .counters, #filters, .top"
 
 
 @pytest.mark.parametrize("size", [(1024, 768), (1920, 1080)], ids=["tablet", "wall"])
 def test_the_board_fits_and_stays_quick_with_1000_lists_and_200_devices(
-    big_site, server_proc, chromium, size
+    big_site_base, chromium, size
 ):
     from playwright.sync_api import expect
 
-    base = server_proc(big_site)
+    base = big_site_base
     context = chromium.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     problems: list[str] = []

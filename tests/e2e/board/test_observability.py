@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -21,6 +22,12 @@ def test_json_logs_and_metrics_from_the_real_server(tmp_path, server_proc):
     assert {"scanfloor_devices_connected", "scanfloor_board_clients"} <= names
     assert "scanfloor_sqlite_commit_seconds" in names
 
+    # The access log line is written after the response has gone out, and SIGTERM ends the
+    # process at once: stop only once the line is in the log, or a loaded machine loses it.
+    deadline = time.monotonic() + 10
+    while "GET /metrics" not in server_proc.log(base):
+        assert time.monotonic() < deadline, server_proc.log(base)[-2000:]
+        time.sleep(0.05)
     server_proc.stop(base)
     lines = [json.loads(line) for line in server_proc.log(base).splitlines() if line.strip()]
     assert lines, "the server logged nothing"

@@ -19,11 +19,19 @@ from handheld import Handheld, server_scans
 
 from device.sim.netproxy import NetProxy
 from device.sim.zpl_printer import ZplPrinterSim
+from server.config import DeviceLinkSettings
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 pytestmark = pytest.mark.e2e
-OUTAGE = float(os.environ.get("SCANFLOOR_OUTAGE_SECONDS", "60"))  # the proof's real 60 s
+# How long the link stays down. What the proof needs is an outage longer than every clock
+# that runs while the link is gone: the server drops the device after ping_interval +
+# ping_timeout (asserted below, before the link comes back), and the device's reconnect
+# backoff (0.5, 1, 2, 4 s: device/client.py) reaches its 5 s cap. 15 s outlasts both twice
+# over; SCANFLOOR_OUTAGE_SECONDS=60 runs the same proof with the long outage of old.
+LINK = DeviceLinkSettings()
+RECONNECT_BACKOFF_TO_CAP = 0.5 + 1 + 2 + 4 + 5
+OUTAGE = float(os.environ.get("SCANFLOOR_OUTAGE_SECONDS", "15"))
 
 
 @pytest.fixture
@@ -65,6 +73,13 @@ def pick_list(floor) -> dict:
         f"{floor['base']}/api/pick-lists/{pl['id']}", headers=floor["headers"], timeout=5
     )
     return r.json()
+
+
+def device_connected(floor, name: str) -> bool:
+    """Whether the server holds a link for the device now (GET /api/devices)."""
+    r = requests.get(f"{floor['base']}/api/devices", headers=floor["headers"], timeout=5)
+    (device,) = [d for d in r.json()["devices"] if d["name"] == name]
+    return device["connected"]
 
 
 def assert_applied_once_in_order(floor, h: Handheld) -> list[dict]:
@@ -122,13 +137,22 @@ def test_worker_picks_through_a_network_outage(floor, fault):
     assert "LIST DONE" in done.instruction and done.link == "offline"
     assert done.waiting == 7, done.text  # "offline — 7 scans waiting"
 
+    # Long enough that the server has dropped the device, so the replay goes to a new session.
+    needed = max(2 * (LINK.ping_interval + LINK.ping_timeout), RECONNECT_BACKOFF_TO_CAP)
+    assert needed <= OUTAGE, f"an outage of {OUTAGE} s proves nothing past {needed} s"
+    deadline = t_fault + OUTAGE
+    while device_connected(floor, h.name):
+        assert time.monotonic() < deadline, f"{fault}: the server still held the device"
+        time.sleep(0.1)
+    dropped = time.monotonic() - t_fault
     time.sleep(max(0.0, OUTAGE - (time.monotonic() - t_fault)))
     mark = len(h.lines())
     proxy.restore()
     t_back = time.monotonic()
     back = h.wait_for(lambda x: x.link == "online" and not x.waiting, 30, mark, what="caught up")
     print(
-        f"{fault}: noticed in {noticed:.1f} s, outage {t_back - t_fault:.0f} s, "
+        f"{fault}: noticed in {noticed:.1f} s, dropped by the server in {dropped:.1f} s, "
+        f"outage {t_back - t_fault:.0f} s, "
         f"7 offline scans replayed {time.monotonic() - t_back:.1f} s after the link returned"
     )
     assert time.monotonic() - t_fault >= OUTAGE

@@ -24,15 +24,16 @@ pytestmark = pytest.mark.e2e
 LIMIT = 256 * 1024  # http.max_body_bytes, set for the server below
 
 
-@pytest.fixture
-def site(tmp_path, server_proc) -> tuple[str, str]:
-    """A real server on the small floor: (base URL, API key)."""
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, module_server_proc) -> tuple[str, str]:
+    """A real server on the small floor, one for the module: (base URL, API key). Each test
+    counts the orders before and after, so it holds in any order and on any worker."""
+    data = tmp_path_factory.mktemp("body-limit") / "data"
     store = open_store(data / "scanfloor.db")
     catalogue.load(store, CatalogueIn.model_validate(small_catalogue()))
     key = auth.create_api_key(store, "limit")
     store.close()
-    return server_proc(data, env={"SCANFLOOR_HTTP__MAX_BODY_BYTES": str(LIMIT)}), key
+    return module_server_proc(data, env={"SCANFLOOR_HTTP__MAX_BODY_BYTES": str(LIMIT)}), key
 
 
 def post_chunked(base: str, key: str, body: bytes, chunk: int = 64 * 1024) -> tuple[int, dict]:
@@ -83,18 +84,20 @@ def order_count(base: str, key: str) -> int:
 )
 def test_chunked_body_over_the_limit_is_413_and_writes_nothing(site, body):
     base, key = site
+    before = order_count(base, key)
     status, reply = post_chunked(base, key, body)
     assert status == 413, reply
     assert reply["error"] == "body_too_large"
-    assert order_count(base, key) == 0
+    assert order_count(base, key) == before
 
 
 def test_chunked_body_within_the_limit_is_taken(site):
     base, key = site
+    before = order_count(base, key)
     status, reply = post_chunked(
         base, key, json.dumps(order_body("small", [("SKU-A", 1)])).encode()
     )
     assert status == 201, reply
     status, reply = post_chunked(base, key, padded_order("exactly-at-limit", LIMIT))
     assert status == 201, reply
-    assert order_count(base, key) == 2
+    assert order_count(base, key) == before + 2

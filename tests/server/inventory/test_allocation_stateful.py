@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -326,4 +327,6 @@ Floor.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-TestFloor = Floor.TestCase
+# Bounded by its example and step counts, not by time: past 120 s (the suite's hang guard) on
+# a loaded 2-core machine.
+TestFloor = pytest.mark.timeout(600 if LONG else 300)(Floor.TestCase)
