@@ -30,6 +30,9 @@ DEFAULT_CONFIG = Path("config/server.toml")
 EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a real secret
 
 
+DATABASE_SCHEMES = ("sqlite:", "postgresql://", "postgres://")
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8800
@@ -208,6 +211,11 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        None,
+        description="sqlite:///PATH or postgresql://USER@HOST:PORT/DB; unset: the SQLite file "
+        "data_dir/scanfloor.db.",
+    )
     sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL)$")
     log_format: str = Field(
         "text", pattern="^(text|json)$", description="json: one JSON object per log line."
@@ -269,9 +277,26 @@ class Settings(BaseSettings):
                 raise ValueError(f"boxes: {attr} {', '.join(twice)} used by more than one box")
         return boxes
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(DATABASE_SCHEMES):
+            raise ValueError(
+                f"database_url {url!r} must start with sqlite:/// or postgresql:// "
+                "(e.g. postgresql://scanfloor@127.0.0.1:5432/scanfloor)"
+            )
+        if url is not None and url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+            raise ValueError(f"database_url {url!r}: a SQLite URL is sqlite:///PATH")
+        return url
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "scanfloor.db"
+
+    @property
+    def database(self) -> str:
+        """The database URL in force: database_url, or the SQLite file in data_dir."""
+        return self.database_url or f"sqlite:///{self.db_path}"
 
     @classmethod
     def settings_customise_sources(

@@ -12,7 +12,6 @@ the batch it arrived with.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
@@ -25,10 +24,15 @@ T = TypeVar("T")
 MAX_BATCH = 256  # jobs in one transaction: bounds how long the loop is held at once
 
 
-class Writable(Protocol):
-    """What a group needs of the store: its connection and its write transaction."""
+class Connection(Protocol):
+    def execute(self, sql: str, /) -> Any: ...
 
-    conn: sqlite3.Connection
+
+class Writable(Protocol):
+    """What a group needs of the store: its connection, its write transaction, its errors."""
+
+    conn: Connection
+    Error: type[Exception]
 
     def write(self) -> AbstractContextManager[Any]: ...
 
@@ -81,7 +85,7 @@ class GroupWriter:
                     else:
                         store.conn.execute("RELEASE job")
                         outcomes.append((done, result, None))
-        except (sqlite3.Error, OSError) as exc:  # the commit itself failed: nothing was written
+        except (store.Error, OSError) as exc:  # the commit itself failed: nothing was written
             log.exception("group commit of %d jobs failed", len(batch))
             for _job, done in batch:
                 done.set_exception(exc)
