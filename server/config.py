@@ -33,6 +33,18 @@ EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a 
 DATABASE_SCHEMES = ("sqlite:", "postgresql://", "postgres://")
 
 
+def check_database_url(url: str) -> str:
+    """The URL if it names a database we can open; else ValueError saying the forms."""
+    if not url.startswith(DATABASE_SCHEMES):
+        raise ValueError(
+            f"database_url {url!r} must start with sqlite:/// or postgresql:// "
+            "(e.g. postgresql://scanfloor@127.0.0.1:5432/scanfloor)"
+        )
+    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+        raise ValueError(f"database_url {url!r}: a SQLite URL is sqlite:///PATH")
+    return url
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8800
@@ -280,14 +292,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(DATABASE_SCHEMES):
-            raise ValueError(
-                f"database_url {url!r} must start with sqlite:/// or postgresql:// "
-                "(e.g. postgresql://scanfloor@127.0.0.1:5432/scanfloor)"
-            )
-        if url is not None and url.startswith("sqlite:") and not url.startswith("sqlite:///"):
-            raise ValueError(f"database_url {url!r}: a SQLite URL is sqlite:///PATH")
-        return url
+        return None if url is None else check_database_url(url)
 
     @property
     def db_path(self) -> Path:

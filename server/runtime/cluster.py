@@ -160,6 +160,7 @@ class Cluster:
     data_dir: Path
     redis_url: str
     processes: int = 2
+    database_url: str | None = None  # None: the SQLite file in data_dir
     host: str = "127.0.0.1"
     port: int = 8800
     run_dir: Path | None = None
@@ -217,7 +218,7 @@ class Cluster:
         # Once, before the processes start, rather than N at once.
         from server.store import open_store
 
-        open_store(self.data_dir / "scanfloor.db").close()
+        open_store(self.database_url or self.data_dir / "scanfloor.db").close()
 
     def _start_server(self, server: ServerProcess) -> None:
         env = {
@@ -225,6 +226,7 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
             "SCANFLOOR_REDIS_URL": self.redis_url,
             "SCANFLOOR_DATA_DIR": str(self.data_dir),
+            **({"SCANFLOOR_DATABASE_URL": self.database_url} if self.database_url else {}),
             **self.env,
         }
         keep_port = server.port != 0
