@@ -37,7 +37,9 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def floor_settings(tmp_path, database_url) -> Settings:
+def floor_settings(tmp_path, database_url, monkeypatch) -> Settings:
+    if database_url.startswith("postgresql"):  # the CLI, run in process, opens it too
+        monkeypatch.setenv("SCANFLOOR_DATABASE_URL", database_url)
     return Settings(
         data_dir=tmp_path / "data", sqlite_synchronous="NORMAL", database_url=database_url
     )

@@ -48,7 +48,7 @@ def snapshot(store: Store) -> dict[str, Any]:
                (SELECT id FROM pick_lists WHERE status = 'packed' ORDER BY packed_at DESC LIMIT ?)""",
             (RECENT_PACKED,),
         )
-        devices = _devices(store, "1", ())
+        devices = _devices(store, "1 = 1", ())
         return {
             "pick_lists": lists,
             "devices": devices,

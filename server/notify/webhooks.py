@@ -334,7 +334,7 @@ def failed(
     # The order's later events wait for this one: not due before it, so a long outage does
     # not leave every one of them due (and looked at) on every pass.
     store.execute(
-        """UPDATE webhook_deliveries SET next_at = MAX(next_at, (SELECT next_at
+        f"""UPDATE webhook_deliveries SET next_at = {store.greatest}(next_at, (SELECT next_at
              FROM webhook_deliveries WHERE id = :id))
            WHERE status = 'pending' AND subscription_id = :sub AND order_id = :order
              AND id > :id""",

@@ -33,6 +33,7 @@ class Store:
 
     def __init__(self, path: str | Path, synchronous: str = "FULL"):
         self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"  # as PgStore names its database
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A large statement cache: the floor runs a few hundred distinct statements (IN lists
         # of several lengths among them), and re-preparing a join costs more than running it.

@@ -16,6 +16,8 @@ _TOKENS = re.compile(
 )
 _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)", re.I)
 _COMMENT = re.compile(r"--[^\n]*")
+# SQLite's planner hint: PostgreSQL plans by itself.
+_INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
 
 # SQLite's column types to PostgreSQL's: INTEGER is 64-bit there, REAL a double.
@@ -48,7 +50,7 @@ def _placeholders(sql: str) -> str:
 @lru_cache(maxsize=4096)
 def translate(sql: str, id_tables: frozenset[str]) -> tuple[str, bool]:
     """SQLite-flavoured SQL as PostgreSQL runs it; True when it returns the new row's id."""
-    out = _placeholders(sql)
+    out = _INDEXED_BY.sub("", _placeholders(sql))
     returns_id = False
     m = _INSERT.match(out)
     if m:

@@ -65,10 +65,15 @@ class Row(tuple):
         return self.names
 
 
+_ROW_CLASSES: dict[tuple[str, ...], type[Row]] = {}
+
+
 def _row_factory(cursor: psycopg.Cursor[Any]) -> Callable[[Any], Row]:
     names = tuple(c.name for c in cursor.description or ())
-    cls = type("Row", (Row,), {"__slots__": (), "names": names})
-    return lambda values: cls(values)
+    cls = _ROW_CLASSES.get(names)
+    if cls is None:  # one class per column list: a few hundred statements, made once each
+        cls = _ROW_CLASSES[names] = type("Row", (Row,), {"__slots__": (), "names": names})
+    return cls
 
 
 class Cursor:

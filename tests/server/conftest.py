@@ -23,6 +23,8 @@ NO_STOCK_SKU = "SKU-Z"
 def settings(tmp_path, monkeypatch, database_url) -> Settings:
     """Settings on a fresh data dir and database, blind to any config file."""
     monkeypatch.setenv("SCANFLOOR_CONFIG", str(tmp_path / "no-such-config.toml"))
+    if database_url.startswith("postgresql"):  # the CLI, run in process, opens it too
+        monkeypatch.setenv("SCANFLOOR_DATABASE_URL", database_url)
     return Settings(
         data_dir=tmp_path / "data", sqlite_synchronous="NORMAL", database_url=database_url
     )
