@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.http.max_body_bytes
     app.config["SETTINGS"] = settings
-    store = open_store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    store = open_store(settings.database, synchronous=settings.sqlite_synchronous)
     app.extensions["store"] = store
     if monkey.is_module_patched("threading"):
         # Serving under gevent: scans that arrive together share one commit (one fsync).

@@ -33,6 +33,21 @@ EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a 
 DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
 
 
+DATABASE_SCHEMES = ("sqlite:", "postgresql://", "postgres://")
+
+
+def check_database_url(url: str) -> str:
+    """The URL if it names a database we can open; else ValueError saying the forms."""
+    if not url.startswith(DATABASE_SCHEMES):
+        raise ValueError(
+            f"database_url {url!r} must start with sqlite:/// or postgresql:// "
+            "(e.g. postgresql://scanfloor@127.0.0.1:5432/scanfloor)"
+        )
+    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+        raise ValueError(f"database_url {url!r}: a SQLite URL is sqlite:///PATH")
+    return url
+
+
 class HttpSettings(BaseModel):
     """Where the server listens, and what it takes from browsers and REST clients."""
 
@@ -424,7 +439,10 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("var")
-    """Where the SQLite database lives."""
+    """Where the SQLite database lives (with `database_url` unset), and the demo's files."""
+    database_url: str | None = None
+    """`sqlite:///PATH` or `postgresql://USER@HOST:PORT/DB`; unset: the SQLite file
+    `data_dir/scanfloor.db` ([Scaling: the database](scaling.md#the-database))."""
     sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL)$")
     """`FULL`: a committed scan survives power loss; `NORMAL` is faster but may lose the last
     commits on power loss."""
@@ -503,9 +521,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"boxes: {attr} {', '.join(twice)} used by more than one box")
         return boxes
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, url: str | None) -> str | None:
+        return None if url is None else check_database_url(url)
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "scanfloor.db"
+
+    @property
+    def database(self) -> str:
+        """The database URL in force: database_url, or the SQLite file in data_dir."""
+        return self.database_url or f"sqlite:///{self.db_path}"
 
     @classmethod
     def settings_customise_sources(

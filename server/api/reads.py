@@ -15,9 +15,18 @@ _PICK_LIST_SQL = """
 SELECT p.id, p.warehouse, p.status, p.tote, p.priority, p.created_at, d.name AS device,
        (SELECT COALESCE(SUM(qty), 0) FROM pick_steps WHERE pick_list_id = p.id) AS units,
        (SELECT COALESCE(SUM(picked), 0) FROM pick_steps WHERE pick_list_id = p.id) AS picked,
-       (SELECT GROUP_CONCAT(DISTINCT order_id) FROM pick_steps WHERE pick_list_id = p.id) AS orders
+       (SELECT {orders} FROM pick_steps WHERE pick_list_id = p.id) AS orders
 FROM pick_lists p LEFT JOIN devices d ON d.id = p.device_id
 """
+_ORDERS_OF_LIST = {
+    "sqlite": "GROUP_CONCAT(DISTINCT order_id)",
+    "postgresql": "string_agg(DISTINCT order_id, ',' ORDER BY order_id)",
+}
+
+
+def _pick_list_sql(store: Store) -> str:
+    return _PICK_LIST_SQL.replace("{orders}", _ORDERS_OF_LIST[store.dialect])
+
 
 _STOCK_SQL = """
 SELECT l.warehouse, l.code AS location, s.sku, s.lot, s.expires, s.on_hand, s.reserved,
@@ -74,14 +83,14 @@ def list_pick_lists(
 ) -> list[dict[str, Any]]:
     """Pick lists, most recent first."""
     where, params = _where({"p.status": status, "p.warehouse": warehouse})
-    rows = store.all(f"{_PICK_LIST_SQL}{where} ORDER BY p.id DESC LIMIT ?", (*params, limit))
+    rows = store.all(f"{_pick_list_sql(store)}{where} ORDER BY p.id DESC LIMIT ?", (*params, limit))
     return [_pick_list_row(r) for r in rows]
 
 
 def pick_list(store: Store, list_id: int) -> dict[str, Any] | None:
     """One pick list with its steps in walking order, or None."""
     with store.read():
-        row = store.one(f"{_PICK_LIST_SQL} WHERE p.id = ?", (list_id,))
+        row = store.one(f"{_pick_list_sql(store)} WHERE p.id = ?", (list_id,))
         loaded = views.load(store, list_id)
     if row is None or loaded is None:
         return None

@@ -26,7 +26,7 @@ LIST_COLUMNS = """p.id, p.warehouse, p.status, p.tote, p.priority, p.packed_at, 
     (SELECT COALESCE(SUM(verified), 0) FROM pick_steps WHERE pick_list_id = p.id) AS checked"""
 DEVICE_COLUMNS = """d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen, d.scans, d.wrong_scans,
     d.worker, d.logged_in, d.zones, d.pack_order_id,
-    MAX(0, d.journal_seq - d.scan_seq) AS queued_scans,
+    CASE WHEN d.journal_seq > d.scan_seq THEN d.journal_seq - d.scan_seq ELSE 0 END AS queued_scans,
     (SELECT received_at FROM scans WHERE id = (SELECT MAX(id) FROM scans WHERE device_id = d.id))
       AS last_scan_at,
     (SELECT j.status || ':' || COALESCE(j.error, '') FROM print_jobs j WHERE j.device_id = d.id
@@ -48,7 +48,7 @@ def snapshot(store: Store) -> dict[str, Any]:
                (SELECT id FROM pick_lists WHERE status = 'packed' ORDER BY packed_at DESC LIMIT ?)""",
             (RECENT_PACKED,),
         )
-        devices = _devices(store, "1", ())
+        devices = _devices(store, "1 = 1", ())
         return {
             "pick_lists": lists,
             "devices": devices,

@@ -169,19 +169,31 @@ def _prints(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def _leases(store: Store) -> list[dict[str, Any]]:
-    since = first_id_since(store, "order_events", "at", hours_ago(24 * LEASE_DAYS))
-    if since is None:
-        return []
-    rows = store.all(
-        """SELECT MIN(e.id) AS id, e.at, json_extract(e.detail, '$.pick_list') AS list_id,
+_LEASES_SQL = {
+    "sqlite": """SELECT MIN(e.id) AS id, e.at, json_extract(e.detail, '$.pick_list') AS list_id,
                   d.name AS device, d.worker
            FROM order_events e LEFT JOIN devices d ON d.id = json_extract(e.detail, '$.device')
            WHERE e.id >= ? AND e.event = 'pick_released'
              AND json_extract(e.detail, '$.reason') = 'lease expired'
            GROUP BY e.at, list_id ORDER BY MIN(e.id) DESC LIMIT ?""",
-        (since, PER_KIND),
-    )
+    # The detail is JSON text: read with ->> (text), cast where it is a number; every
+    # column outside GROUP BY aggregated (one device per released list).
+    "postgresql": """SELECT MIN(e.id) AS id, e.at,
+                  CAST(CAST(e.detail AS JSONB) ->> 'pick_list' AS BIGINT) AS list_id,
+                  MIN(d.name) AS device, MIN(d.worker) AS worker
+           FROM order_events e
+           LEFT JOIN devices d ON d.id = CAST(CAST(e.detail AS JSONB) ->> 'device' AS BIGINT)
+           WHERE e.id >= ? AND e.event = 'pick_released'
+             AND CAST(e.detail AS JSONB) ->> 'reason' = 'lease expired'
+           GROUP BY e.at, 3 ORDER BY MIN(e.id) DESC LIMIT ?""",
+}
+
+
+def _leases(store: Store) -> list[dict[str, Any]]:
+    since = first_id_since(store, "order_events", "at", hours_ago(24 * LEASE_DAYS))
+    if since is None:
+        return []
+    rows = store.all(_LEASES_SQL[store.dialect], (since, PER_KIND))
     return [
         _item(
             "lease",

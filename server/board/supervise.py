@@ -81,7 +81,7 @@ def reassign(store: Store, actor: str, list_id: int, device_name: str) -> Effect
         )
         store.execute(
             """UPDATE pick_lists SET status = 'assigned', device_id = ?, assigned_at = ?,
-                 cart_away = CASE WHEN ? THEN 1 ELSE cart_away END WHERE id = ?""",
+                 cart_away = CASE WHEN ? = 1 THEN 1 ELSE cart_away END WHERE id = ?""",
             (dev["id"], now(), int(old is not None and started), list_id),
         )
         for o in store.all(

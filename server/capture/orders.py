@@ -57,7 +57,7 @@ def next_number(store: Store, name: str) -> int:
     """The next value of a named counter (call inside a write transaction)."""
     store.execute(
         "INSERT INTO counters (name, value) VALUES (?, 1) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
         (name,),
     )
     return store.one("SELECT value FROM counters WHERE name = ?", (name,))["value"]

@@ -139,13 +139,17 @@ def _create(store: Store, channel: str, order: shopify.ShopifyOrder) -> Outcome:
     )
     if cancelled_first or order.cancelled_at:
         return Outcome("ignored", "cancelled in the shop before it reached the floor")
-    known = {
-        r["sku"]
-        for r in store.all(
-            "SELECT sku FROM products WHERE sku IN (SELECT value FROM json_each(?))",
-            (json.dumps([i.sku for i in order.line_items if i.sku]),),
-        )
-    }
+    skus = sorted({i.sku for i in order.line_items if i.sku})
+    known = (
+        {
+            r["sku"]
+            for r in store.all(
+                f"SELECT sku FROM products WHERE sku IN ({','.join('?' * len(skus))})", tuple(skus)
+            )
+        }
+        if skus
+        else set()
+    )
     mapped = shopify.to_order(channel, order, known)
     if mapped.problems:
         return Outcome("rejected", "invalid", problems=mapped.problems)

@@ -93,7 +93,8 @@ def bins(settings: Settings, warehouse: str | None, aisle: int | None) -> list[F
     try:
         rows = store.all(
             """SELECT warehouse, code, barcode, zone FROM locations
-               WHERE (:wh IS NULL OR warehouse = :wh) AND (:aisle IS NULL OR aisle = :aisle)
+               WHERE (CAST(:wh AS TEXT) IS NULL OR warehouse = :wh)
+                 AND (CAST(:aisle AS INTEGER) IS NULL OR aisle = :aisle)
                ORDER BY warehouse, aisle, bay, level, code""",
             {"wh": warehouse, "aisle": aisle},
         )

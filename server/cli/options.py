@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import getpass
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
 from pydantic import ValidationError
 
 from server.config import Settings, load_settings
@@ -47,13 +49,24 @@ def settings_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def open_db(settings: Settings, create: bool = False) -> Store:
     """The site's database, migrated; unless creating, it must exist (`scanfloor init`)."""
     mail.configure(settings.email)  # status changes made here queue mails as the server's do
-    path = settings.db_path
-    if not create and not path.exists():
-        raise click.ClickException(f"no database at {path}: run `scanfloor init` first")
+    url = settings.database
+    where = shown(url)
+    if not url.startswith("postgres"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not create and not path.exists():
+            raise click.ClickException(f"no database at {path}: run `scanfloor init` first")
+        where = str(path)
     try:
-        return open_store(path, synchronous=settings.sqlite_synchronous, migrate=not create)
-    except (OSError, sqlite3.Error) as exc:
-        raise click.ClickException(f"cannot open the database at {path}: {exc}") from None
+        return open_store(url, synchronous=settings.sqlite_synchronous, migrate=not create)
+    except (OSError, sqlite3.Error, psycopg.Error) as exc:
+        raise click.ClickException(f"cannot open the database at {where}: {exc}") from None
+
+
+def shown(url: str) -> str:
+    """A database URL fit to print: the SQLite file's path, or the URL without its password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    return re.sub(r"^(\w+://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
 def table(header: list[str], rows: list[list[str]]) -> None:

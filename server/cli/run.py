@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from server.cli.options import settings_options
-from server.config import Settings
+from server.config import Settings, check_database_url
 
 
 @click.command("serve-cluster")
@@ -17,6 +17,11 @@ from server.config import Settings
 @click.option("--host", help="where nginx listens (default: http.host)")
 @click.option("--port", type=int, help="where nginx listens (default: http.port)")
 @click.option("--redis-url", help="Redis for the processes (default: redis_url, else local 6379)")
+@click.option(
+    "--database",
+    help="the site's database URL for every process: postgresql://... or sqlite:///... "
+    "(default: database_url, else the SQLite file in the data dir)",
+)
 @click.option(
     "--private-redis",
     is_flag=True,
@@ -39,6 +44,7 @@ def serve_cluster(
     host: str | None,
     port: int | None,
     redis_url: str | None,
+    database: str | None,
     private_redis: bool,
     log_dir: Path | None,
     state_file: Path | None,
@@ -49,6 +55,11 @@ def serve_cluster(
 
     from server.runtime import cluster
 
+    if database is not None:
+        try:
+            settings = settings.model_copy(update={"database_url": check_database_url(database)})
+        except ValueError as exc:
+            raise click.ClickException(f"bad --database: {exc}") from None
     with contextlib.ExitStack() as stack:
         try:
             if private_redis:
@@ -59,6 +70,7 @@ def serve_cluster(
                 cluster.Cluster(
                     data_dir=settings.data_dir,
                     redis_url=url,
+                    database_url=settings.database_url,
                     processes=processes,
                     host=host or settings.http.host,
                     port=port if port is not None else settings.http.port,

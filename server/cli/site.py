@@ -9,7 +9,7 @@ import click
 
 from server.capture import orders
 from server.cli.imports import Catalogue, ImportProblems, read_catalogue, read_orders
-from server.cli.options import open_db, settings_options, work_arrived
+from server.cli.options import open_db, settings_options, shown, work_arrived
 from server.config import Settings
 from server.inventory import allocate, catalogue
 from server.store import Store
@@ -26,7 +26,7 @@ def init(settings: Settings) -> None:
         applied = store.migrate()
     finally:
         store.close()
-    click.echo(f"database ready at {settings.db_path}")
+    click.echo(f"database ready at {shown(settings.database)}")
     for name in applied:
         click.echo(f"  applied {name}")
 

@@ -24,9 +24,13 @@ def release(store: Store, device_id: int, list_id: int, reason: str, message: st
     # an untouched one stands in the queue again as it was (a planned cart stays one).
     store.execute(
         """UPDATE pick_lists SET status = 'open', device_id = NULL,
-             cart_away = EXISTS (SELECT 1 FROM pick_list_totes WHERE pick_list_id = :id AND tote IS NOT NULL),
-             resume = EXISTS (SELECT 1 FROM pick_list_totes WHERE pick_list_id = :id AND tote IS NOT NULL)
-                      OR EXISTS (SELECT 1 FROM pick_steps WHERE pick_list_id = :id AND picked > 0)
+             cart_away = CASE WHEN EXISTS (SELECT 1 FROM pick_list_totes
+                                           WHERE pick_list_id = :id AND tote IS NOT NULL)
+                         THEN 1 ELSE 0 END,
+             resume = CASE WHEN EXISTS (SELECT 1 FROM pick_list_totes
+                                        WHERE pick_list_id = :id AND tote IS NOT NULL)
+                             OR EXISTS (SELECT 1 FROM pick_steps WHERE pick_list_id = :id AND picked > 0)
+                      THEN 1 ELSE 0 END
            WHERE id = :id""",
         {"id": list_id},
     )

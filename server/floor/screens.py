@@ -68,8 +68,8 @@ def refresh_idle_packers(store: Store, warehouse: str, but: int | None = None) -
     """
     rows = store.all(
         "SELECT id, receiving, dock FROM devices WHERE role = 'packer' AND warehouse = ? "
-        "AND connected = 1 AND pack_list_id IS NULL AND id IS NOT ?",
-        (warehouse, but),
+        "AND connected = 1 AND pack_list_id IS NULL AND id != ?",
+        (warehouse, -1 if but is None else but),  # ids are positive: -1 leaves none out
     )
     idle = [r["id"] for r in rows if not r["receiving"] and not r["dock"]]
     state = idle_packer_state(store, warehouse) if idle else None

@@ -11,6 +11,24 @@ from server.store import Store
 from shared.picking import Known
 from shared.protocol import DeviceState
 
+_STEPS = """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified, ps.put,
+                  l.code AS location, l.barcode AS location_barcode, p.name AS product_name, r.lot,
+                  {barcodes} AS barcodes
+           FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
+           JOIN products p ON p.sku = ps.sku JOIN reservations r ON r.id = ps.reservation_id
+           WHERE ps.pick_list_id = ? ORDER BY ps.seq"""
+# An item's barcodes in one column, joined by US (0x1f), sorted: each database its own way.
+_STEPS_SQL = {
+    "sqlite": _STEPS.format(
+        barcodes="(SELECT group_concat(barcode, char(31)) FROM "
+        "(SELECT barcode FROM product_barcodes b WHERE b.sku = ps.sku ORDER BY barcode))"
+    ),
+    "postgresql": _STEPS.format(
+        barcodes="(SELECT string_agg(barcode, chr(31) ORDER BY barcode) "
+        "FROM product_barcodes b WHERE b.sku = ps.sku)"
+    ),
+}
+
 
 def load(store: Store, list_id: int, head: dict | None = None) -> PickList | None:
     """A pick list with its steps, location and item barcodes (`head`: its row, if read already)."""
@@ -20,17 +38,7 @@ def load(store: Store, list_id: int, head: dict | None = None) -> PickList | Non
     if head is None:
         return None
     # One statement for the steps and their items' barcodes (joined by US, 0x1f).
-    rows = store.all(
-        """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified, ps.put,
-                  l.code AS location, l.barcode AS location_barcode, p.name AS product_name, r.lot,
-                  (SELECT group_concat(barcode, char(31)) FROM
-                     (SELECT barcode FROM product_barcodes b WHERE b.sku = ps.sku ORDER BY barcode))
-                    AS barcodes
-           FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
-           JOIN products p ON p.sku = ps.sku JOIN reservations r ON r.id = ps.reservation_id
-           WHERE ps.pick_list_id = ? ORDER BY ps.seq""",
-        (list_id,),
-    )
+    rows = store.all(_STEPS_SQL[store.dialect], (list_id,))
     steps = tuple(
         Step(
             step_id=r["id"],

@@ -255,7 +255,7 @@ def _write_shipment(
     ).lastrowid
     store.execute(
         "INSERT INTO warehouse_days (warehouse, day, orders) VALUES (?, ?, 1) "
-        "ON CONFLICT (warehouse, day) DO UPDATE SET orders = orders + 1",
+        "ON CONFLICT (warehouse, day) DO UPDATE SET orders = warehouse_days.orders + 1",
         (s.warehouse, batch.today),
     )
     if s.warehouse in batch.capacity:

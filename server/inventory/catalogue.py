@@ -20,19 +20,15 @@ def load(store: Store, cat: CatalogueIn) -> dict[str, int]:
     counts = {"warehouses": 0, "locations": 0, "products": 0, "stock": 0}
     if cat.channels:  # only when given, so answers without channels keep their shape
         counts["channels"] = 0
-    with store.write() as db:
+    with store.write():
         problems: list[tuple[str, str]] = []
         for w in cat.warehouses:
-            db["warehouses"].upsert(
-                {
-                    "code": w.code,
-                    "name": w.name,
-                    "address": dumps(w.address.model_dump()),
-                    "lat": w.lat,
-                    "lon": w.lon,
-                    "daily_capacity": w.daily_capacity,
-                },
-                pk="code",
+            store.execute(
+                "INSERT INTO warehouses (code, name, address, lat, lon, daily_capacity) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+                "address = excluded.address, lat = excluded.lat, lon = excluded.lon, "
+                "daily_capacity = excluded.daily_capacity",
+                (w.code, w.name, dumps(w.address.model_dump()), w.lat, w.lon, w.daily_capacity),
             )
             counts["warehouses"] += 1
         for c in cat.channels:
@@ -64,9 +60,12 @@ def load(store: Store, cat: CatalogueIn) -> dict[str, int]:
             )
             counts["locations"] += 1
         for i, p in enumerate(cat.products):
-            db["products"].upsert(
-                p.model_dump(exclude={"barcodes"}),
-                pk="sku",
+            row = p.model_dump(exclude={"barcodes"})
+            store.execute(
+                f"INSERT INTO products ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
+                "ON CONFLICT (sku) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in row if c != "sku"),
+                tuple(row.values()),
             )
             for code in p.barcodes:
                 owner = store.one("SELECT sku FROM product_barcodes WHERE barcode = ?", (code,))
@@ -117,7 +116,7 @@ def load(store: Store, cat: CatalogueIn) -> dict[str, int]:
             store.execute(
                 """INSERT INTO stock (location_id, sku, lot, expires, on_hand) VALUES (?, ?, ?, ?, ?)
                    ON CONFLICT (location_id, sku, lot) DO UPDATE SET on_hand = excluded.on_hand,
-                   expires = COALESCE(excluded.expires, expires)""",
+                   expires = COALESCE(excluded.expires, stock.expires)""",
                 (loc_row["id"], s.sku, s.lot, expires, s.on_hand),
             )
             if s.safety_stock is not None:

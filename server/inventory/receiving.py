@@ -82,7 +82,7 @@ def scan(store: Store, device: dict, text: str, data: ScanData) -> Verdict:
     product = store.one(
         f"""SELECT p.sku, p.name FROM products p LEFT JOIN product_barcodes b ON b.sku = p.sku
             WHERE p.sku IN ({marks}) OR b.barcode IN ({marks})
-               OR (length(b.barcode) IN (8, 12, 13, 14) AND substr('00000000000000' || b.barcode, -14) IN ({marks}))
+               OR (length(b.barcode) IN (8, 12, 13, 14) AND substr('00000000000000' || b.barcode, length(b.barcode) + 1) IN ({marks}))
             LIMIT 1""",
         (*keys, *keys, *keys),
     )

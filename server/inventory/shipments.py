@@ -230,8 +230,8 @@ def tidy_list(store: Store, list_id: int) -> None:
         (list_id, list_id),
     )
     left = store.one(
-        """SELECT COUNT(*) AS steps, COALESCE(SUM(ps.put < ps.qty), 0) AS open,
-                  COALESCE(SUM(o.status != 'cancelled'), 0) AS live
+        """SELECT COUNT(*) AS steps, COUNT(*) FILTER (WHERE ps.put < ps.qty) AS open,
+                  COUNT(*) FILTER (WHERE o.status != 'cancelled') AS live
            FROM pick_steps ps JOIN orders o ON o.id = ps.order_id WHERE ps.pick_list_id = ?""",
         (list_id,),
     )

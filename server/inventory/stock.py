@@ -63,8 +63,8 @@ def _add(
     """Add qty on hand to a bin's lot and write the move (inside a write)."""
     store.execute(
         """INSERT INTO stock (location_id, sku, lot, expires, on_hand) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (location_id, sku, lot) DO UPDATE SET on_hand = on_hand + excluded.on_hand,
-           expires = COALESCE(excluded.expires, expires)""",
+           ON CONFLICT (location_id, sku, lot) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand,
+           expires = COALESCE(excluded.expires, stock.expires)""",
         (location_id, sku, lot, expires, qty),
     )
     store.execute(

@@ -57,7 +57,7 @@ def enqueue(store: Store, order_id: str, kind: str, event_id: int, at: str) -> N
                                        created_at)
            SELECT id, :event, :kind, email,
                   CASE WHEN email IS NULL THEN 'no_address'
-                       WHEN :enabled THEN 'pending' ELSE 'off' END,
+                       WHEN :enabled = 1 THEN 'pending' ELSE 'off' END,
                   :due, :at
            FROM orders WHERE id = :order""",
         {

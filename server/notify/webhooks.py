@@ -67,7 +67,30 @@ SELECT s.id, o.id, :type, 'msg_' || lower(hex(randomblob(16))),
 FROM webhook_subscription_events e
 JOIN webhook_subscriptions s ON s.id = e.subscription_id
 JOIN orders o ON o.id = :order
-JOIN (SELECT NOT EXISTS (SELECT 1 FROM order_events WHERE order_id = :order) AS yes) first
+CROSS JOIN (SELECT NOT EXISTS (SELECT 1 FROM order_events WHERE order_id = :order) AS yes) first
+WHERE e.event = :type AND s.removed_at IS NULL AND (s.channel IS NULL OR s.channel = o.channel)
+  AND (o.status != :status OR first.yes)
+"""
+# The same on PostgreSQL: its JSON builder, random id and two-argument GREATEST.
+_ENQUEUE_PG = """
+INSERT INTO webhook_deliveries (subscription_id, order_id, event, msg_id, payload, status,
+                                next_at, created_at)
+SELECT s.id, o.id, :type, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+       jsonb_build_object('type', CAST(:type AS TEXT), 'timestamp', CAST(:at AS TEXT),
+         'data', jsonb_build_object(
+         'id', o.id, 'order_id', o.external_id, 'channel', o.channel,
+         'shop_number', o.shop_number, 'status', CAST(:status AS TEXT),
+         'previous_status', CASE WHEN first.yes THEN NULL ELSE o.status END,
+         'event', CAST(:event AS TEXT), 'detail', CAST(:detail AS JSONB)))::text,
+       'pending',
+       GREATEST(:due, COALESCE((SELECT MAX(x.next_at) FROM webhook_deliveries x
+                                WHERE x.status = 'pending' AND x.subscription_id = s.id
+                                  AND x.order_id = o.id), 0)),
+       :at
+FROM webhook_subscription_events e
+JOIN webhook_subscriptions s ON s.id = e.subscription_id
+JOIN orders o ON o.id = :order
+CROSS JOIN (SELECT NOT EXISTS (SELECT 1 FROM order_events WHERE order_id = :order) AS yes) first
 WHERE e.event = :type AND s.removed_at IS NULL AND (s.channel IS NULL OR s.channel = o.channel)
   AND (o.status != :status OR first.yes)
 """
@@ -83,7 +106,7 @@ def enqueue(
     so the scan path pays next to nothing for it.
     """
     store.execute(
-        _ENQUEUE,
+        _ENQUEUE_PG if store.dialect == "postgresql" else _ENQUEUE,
         {
             "type": f"order.{status}",
             "at": at,
@@ -167,7 +190,8 @@ def list_subscriptions(store: Store, sid: int | None = None) -> list[dict[str, A
     where = "AND s.id = ?" if sid is not None else ""
     rows = store.all(
         f"""SELECT s.id, s.url, s.channel, s.created_at,
-                   (SELECT GROUP_CONCAT(event) FROM webhook_subscription_events
+                   (SELECT {"string_agg(event, ',' ORDER BY event)" if store.dialect == "postgresql" else "GROUP_CONCAT(event)"}
+                    FROM webhook_subscription_events
                     WHERE subscription_id = s.id) AS events,
                    (SELECT COUNT(*) FROM webhook_deliveries d
                     WHERE d.subscription_id = s.id AND d.status = 'pending') AS pending,
@@ -292,7 +316,7 @@ def delivered(store: Store, job: Job, attempted_at: float) -> None:
         # The order's next event, queued while this one was claimed, took the claim's lease as
         # its earliest time: it waited only for this one, so it is due now.
         store.execute(
-            """UPDATE webhook_deliveries SET next_at = MIN(next_at, :now)
+            f"""UPDATE webhook_deliveries SET next_at = {store.least}(next_at, :now)
                WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending'
                            AND subscription_id = :sub AND order_id = :order ORDER BY id LIMIT 1)
                  AND attempts = 0""",
@@ -331,7 +355,7 @@ def failed(
     # The order's later events wait for this one: not due before it, so a long outage does
     # not leave every one of them due (and looked at) on every pass.
     store.execute(
-        """UPDATE webhook_deliveries SET next_at = MAX(next_at, (SELECT next_at
+        f"""UPDATE webhook_deliveries SET next_at = {store.greatest}(next_at, (SELECT next_at
              FROM webhook_deliveries WHERE id = :id))
            WHERE status = 'pending' AND subscription_id = :sub AND order_id = :order
              AND id > :id""",

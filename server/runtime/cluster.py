@@ -164,6 +164,7 @@ class Cluster:
     data_dir: Path
     redis_url: str
     processes: int = 2
+    database_url: str | None = None  # None: the SQLite file in data_dir
     host: str = "127.0.0.1"
     port: int = 8800
     run_dir: Path | None = None
@@ -223,7 +224,7 @@ class Cluster:
         # Once, before the processes start, rather than N at once.
         from server.store import open_store
 
-        open_store(self.data_dir / "scanfloor.db").close()
+        open_store(self.database_url or self.data_dir / "scanfloor.db").close()
 
     def _env(self) -> dict[str, str]:
         return {
@@ -233,6 +234,7 @@ class Cluster:
             "SCANFLOOR_DATA_DIR": str(self.data_dir),
             # One worker for the whole cluster (this supervisor's), none per server.
             "SCANFLOOR_WORKER__WITH_SERVER": "false",
+            **({"SCANFLOOR_DATABASE_URL": self.database_url} if self.database_url else {}),
             **self.env,
         }
 

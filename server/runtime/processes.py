@@ -58,8 +58,11 @@ def register(store: Store, instance: str) -> None:
     """Put this process on the site's list (its first heartbeat)."""
     at = now()
     store.execute(
-        """INSERT OR REPLACE INTO server_processes
-           (instance, host, pid, pid_started, started_at, last_heartbeat) VALUES (?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO server_processes
+           (instance, host, pid, pid_started, started_at, last_heartbeat) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (instance) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+             pid_started = excluded.pid_started, started_at = excluded.started_at,
+             last_heartbeat = excluded.last_heartbeat""",
         (instance, pid_space(), os.getpid(), _pid_started(os.getpid()), at, at),
     )
 
@@ -147,8 +150,8 @@ def reap(
             # The link was last known alive at its process's last heartbeat (an owner nobody
             # knows: now, so the device has its whole lease to come back).
             store.execute(
-                """UPDATE devices SET connected = 0, link_owner = NULL,
-                     last_seen = COALESCE(MAX(last_seen, :beat), :beat, last_seen)
+                f"""UPDATE devices SET connected = 0, link_owner = NULL,
+                     last_seen = COALESCE({store.greatest}(last_seen, :beat), :beat, last_seen)
                    WHERE id = :id""",
                 {"beat": beats.get(d["link_owner"], now()), "id": d["id"]},
             )

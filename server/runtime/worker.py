@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     # The serving process wins a busy core: at least this nice (systemd's Nice= may be more).
     os.nice(max(0, settings.worker.nice - os.nice(0)))
     configure(settings)
-    store = open_store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    store = open_store(settings.database, synchronous=settings.sqlite_synchronous)
     # Servers share the file: wait for their write lock in short gevent sleeps.
     store.cooperative_lock_wait = True
     publish = redis_publisher(settings.redis_url) if settings.redis_url else None

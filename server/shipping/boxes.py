@@ -41,9 +41,9 @@ def by_code(code: str | None) -> Box | None:
 def items(store: Store, list_id: int, order_id: str) -> tuple[Item, ...]:
     """The units of one order picked on a list, by product, with weights and dimensions."""
     rows = store.all(
-        """SELECT ps.sku, SUM(ps.picked) AS qty, p.weight_g, p.length_mm, p.width_mm, p.height_mm
+        """SELECT p.sku, SUM(ps.picked) AS qty, p.weight_g, p.length_mm, p.width_mm, p.height_mm
            FROM pick_steps ps JOIN products p ON p.sku = ps.sku
-           WHERE ps.pick_list_id = ? AND ps.order_id = ? GROUP BY ps.sku ORDER BY ps.sku""",
+           WHERE ps.pick_list_id = ? AND ps.order_id = ? GROUP BY p.sku ORDER BY p.sku""",
         (list_id, order_id),
     )
     return tuple(Item(**r) for r in rows if r["qty"])

@@ -127,7 +127,8 @@ def listed(
                   COUNT(mp.package_id) AS count, COUNT(mp.loaded_at) AS loaded,
                   COALESCE(SUM(mp.missing), 0) AS missing
            FROM manifests m LEFT JOIN manifest_packages mp ON mp.manifest_id = m.id
-           WHERE m.carrier = ? AND (? IS NULL OR m.warehouse = ?) AND (? IS NULL OR m.status = ?)
+           WHERE m.carrier = ? AND (CAST(? AS TEXT) IS NULL OR m.warehouse = ?)
+             AND (CAST(? AS TEXT) IS NULL OR m.status = ?)
            GROUP BY m.id ORDER BY m.id DESC LIMIT ?""",
         (carrier, warehouse, warehouse, status, status, limit),
     )

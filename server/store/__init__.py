@@ -1,4 +1,4 @@
-"""SQLite storage through sqlite-utils: connection, migrations, queries."""
+"""The site's database: SQLite through sqlite-utils (default) or PostgreSQL through psycopg 3."""
 
 from server.store.db import Store, open_store
 

@@ -24,8 +24,16 @@ T = TypeVar("T")
 class Store:
     """The database of one site. Writes are serialised by SQLite's write lock."""
 
+    dialect = "sqlite"
+    # The two-argument forms of MAX and MIN (a scalar, not the aggregate), by dialect.
+    greatest = "MAX"
+    least = "MIN"
+    Error: type[Exception] = sqlite3.Error
+    IntegrityError: type[Exception] = sqlite3.IntegrityError
+
     def __init__(self, path: str | Path, synchronous: str = "FULL"):
         self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"  # as PgStore names its database
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A large statement cache: the floor runs a few hundred distinct statements (IN lists
         # of several lengths among them), and re-preparing a join costs more than running it.
@@ -168,7 +176,18 @@ class Store:
 
 
 def open_store(path: str | Path, synchronous: str = "FULL", migrate: bool = True) -> Store:
-    """Open (and by default migrate) the database at path."""
+    """Open (and by default migrate) the database at a path or URL: a file path or
+    sqlite:///PATH for SQLite, postgresql://USER@HOST:PORT/DB for PostgreSQL."""
+    target = str(path)
+    if target.startswith(("postgresql://", "postgres://")):
+        from server.store.postgres import PgStore
+
+        pg = PgStore(target)
+        if migrate:
+            pg.migrate()
+        return pg  # type: ignore[return-value]  # the same API: use cases are written once
+    if target.startswith("sqlite:///"):
+        path = target.removeprefix("sqlite:///")
     store = Store(path, synchronous=synchronous)
     if migrate:
         store.migrate()

@@ -41,10 +41,15 @@ CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own auto-checkpoint size (1,000 p
 SYNC_LEVELS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
-class Writable(Protocol):
-    """What a group needs of the store: its connection and its write transaction."""
+class Connection(Protocol):
+    def execute(self, sql: str, /) -> Any: ...
 
-    conn: sqlite3.Connection
+
+class Writable(Protocol):
+    """What a group needs of the store: its connection, its write transaction, its errors."""
+
+    conn: Connection  # sqlite3's, or the PostgreSQL store's (server/store/postgres.py)
+    Error: type[Exception]
     _lock: AbstractContextManager[Any]  # the connection's: no other greenlet's statements
     on_commit: Callable[[float], None] | None
 
@@ -80,9 +85,12 @@ class GroupWriter:
         self.jobs = 0
         self.checkpoints = 0
         conn = store.conn
-        self._level = conn.execute("PRAGMA synchronous").fetchone()[0]
-        self._db_file = conn.execute("PRAGMA database_list").fetchone()[2]
-        wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and self._db_file
+        sqlite = isinstance(conn, sqlite3.Connection)  # PostgreSQL syncs inside its COMMIT
+        self._level = conn.execute("PRAGMA synchronous").fetchone()[0] if sqlite else 0
+        self._db_file = conn.execute("PRAGMA database_list").fetchone()[2] if sqlite else ""
+        wal = (
+            sqlite and conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal" and self._db_file
+        )
         # FULL (or EXTRA) in WAL mode: commit at NORMAL, sync the WAL in a thread before acking.
         self._wal = self._db_file + "-wal" if wal else None
         self._sync_off_loop = bool(self._wal) and self._level >= 2
@@ -122,7 +130,7 @@ class GroupWriter:
                 started = time.perf_counter()
                 get_hub().threadpool.apply(sync_file, (self._wal,))
                 committed += time.perf_counter() - started
-        except (sqlite3.Error, OSError) as exc:  # the commit or its sync failed: none is acked
+        except (self.store.Error, OSError) as exc:  # the commit or its sync failed: none is acked
             log.exception("group commit of %d jobs failed", len(batch))
             for _job, done in batch:
                 done.set_exception(exc)

@@ -1,6 +1,14 @@
-"""Numbered schema migrations, applied in order, each in its own transaction."""
+"""Numbered schema migrations, applied in order, each in its own transaction.
+
+Each is written once in SQLite's SQL and runs on both databases: on PostgreSQL the
+column types are translated (server/store/dialect.py), and the few that need another
+form there (triggers, random tokens) say so with `on_postgres(db)`.
+"""
 
 from __future__ import annotations
+
+import datetime
+from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -9,6 +17,36 @@ MIGRATIONS = Migrations("scanfloor")
 # Kept here rather than imported from server.core.schemas: a migration's SQL must not change
 # when the code around it does.
 MAX_BIN_UNITS = 1_000_000_000
+
+
+def on_postgres(db: Any) -> bool:
+    """True when the migration runs on PostgreSQL."""
+    return getattr(db, "dialect", "sqlite") == "postgresql"
+
+
+def apply_postgres(db: Any) -> list[str]:
+    """Apply the pending migrations on PostgreSQL (inside the caller's transaction)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (migration_set TEXT NOT NULL, "
+        "name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (migration_set, name))"
+    )
+    done = {
+        r[0]
+        for r in db.execute(
+            "SELECT name FROM _migrations WHERE migration_set = ?", (MIGRATIONS.name,)
+        )
+    }
+    applied = []
+    for migration in MIGRATIONS._migrations:
+        if migration.name in done:
+            continue
+        migration.fn(db)
+        db.execute(
+            "INSERT INTO _migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            (MIGRATIONS.name, migration.name, str(datetime.datetime.now(datetime.UTC))),
+        )
+        applied.append(migration.name)
+    return applied
 
 
 def _run(db: Database, script: str) -> None:
@@ -463,6 +501,11 @@ CREATE INDEX devices_pack_list ON devices(pack_list_id) WHERE pack_list_id IS NO
 @MIGRATIONS(name="0009_stock_bound")
 def m0009_stock_bound(db: Database) -> None:
     """No bin holds more than 1,000,000,000 units, so stock arithmetic never nears 2^63."""
+    if on_postgres(db):
+        db.execute(
+            f"ALTER TABLE stock ADD CONSTRAINT stock_on_hand_bound CHECK (on_hand <= {MAX_BIN_UNITS})"
+        )
+        return
     # Triggers, because SQLite cannot add a CHECK to an existing table; their bodies hold
     # semicolons, so each runs whole rather than through _run.
     for when in ("INSERT", "UPDATE OF on_hand"):
@@ -485,6 +528,9 @@ def m0010_list_version(db: Database) -> None:
     db.execute("ALTER TABLE pick_lists ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX pick_steps_sku ON pick_steps(sku)")
     db.execute("CREATE INDEX pick_steps_location ON pick_steps(location_id)")
+    if on_postgres(db):
+        _list_version_triggers_postgres(db)
+        return
     # A random version, not a count: a value written by a transaction that rolled back can
     # never come back later meaning something else.
     bump = "UPDATE pick_lists SET version = random() WHERE id"
@@ -523,6 +569,51 @@ def m0010_list_version(db: Database) -> None:
         "reservations_v_upd": (
             "AFTER UPDATE OF lot, location_id ON reservations BEGIN "
             f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE reservation_id = NEW.id); END"
+        ),
+    }
+    for name, body in triggers.items():
+        db.execute(f"CREATE TRIGGER {name} {body}")
+
+
+def _list_version_triggers_postgres(db: Any) -> None:
+    """Migration 0010's triggers on PostgreSQL: one plpgsql function per kind of change."""
+    bump = "UPDATE pick_lists SET version = floor(random() * 9.0e15)::bigint WHERE id"
+    functions = {
+        # pick_steps and pick_list_totes: the list of the old row and of the new one
+        "v_list_rows": f"""
+IF TG_OP <> 'DELETE' THEN {bump} = NEW.pick_list_id; END IF;
+IF TG_OP <> 'INSERT' AND (TG_OP = 'DELETE' OR OLD.pick_list_id IS DISTINCT FROM NEW.pick_list_id)
+  THEN {bump} = OLD.pick_list_id; END IF;
+RETURN NULL;""",
+        "v_products": f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE sku = NEW.sku); RETURN NULL;",
+        "v_barcodes": f"""
+IF TG_OP = 'DELETE' THEN {bump} IN (SELECT pick_list_id FROM pick_steps WHERE sku = OLD.sku);
+ELSE {bump} IN (SELECT pick_list_id FROM pick_steps WHERE sku = NEW.sku); END IF;
+RETURN NULL;""",
+        "v_locations": f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE location_id = NEW.id); RETURN NULL;",
+        "v_reservations": (
+            f"{bump} IN (SELECT pick_list_id FROM pick_steps WHERE reservation_id = NEW.id); RETURN NULL;"
+        ),
+        "v_pick_lists": "NEW.version := floor(random() * 9.0e15)::bigint; RETURN NEW;",
+    }
+    for name, body in functions.items():
+        db.execute(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$"
+        )
+    triggers = {
+        "pick_steps_v": "AFTER INSERT OR UPDATE OR DELETE ON pick_steps FOR EACH ROW EXECUTE FUNCTION v_list_rows()",
+        "totes_v": "AFTER INSERT OR UPDATE OR DELETE ON pick_list_totes FOR EACH ROW EXECUTE FUNCTION v_list_rows()",
+        "pick_lists_v_upd": (
+            "BEFORE UPDATE OF status, tote, cart_away, device_id ON pick_lists "
+            "FOR EACH ROW EXECUTE FUNCTION v_pick_lists()"
+        ),
+        "products_v_upd": "AFTER UPDATE OF name ON products FOR EACH ROW EXECUTE FUNCTION v_products()",
+        "barcodes_v": "AFTER INSERT OR DELETE ON product_barcodes FOR EACH ROW EXECUTE FUNCTION v_barcodes()",
+        "locations_v_upd": (
+            "AFTER UPDATE OF code, barcode ON locations FOR EACH ROW EXECUTE FUNCTION v_locations()"
+        ),
+        "reservations_v_upd": (
+            "AFTER UPDATE OF lot, location_id ON reservations FOR EACH ROW EXECUTE FUNCTION v_reservations()"
         ),
     }
     for name, body in triggers.items():
@@ -649,15 +740,20 @@ def m0015_customer_mail(db: Database) -> None:
     """Telling the customer: how the ship-to was placed on the map, the customer's e-mail
     address, an unguessable tracking-page token per order, and the durable outbox of the
     e-mails to send (one row per order status change that tells the customer)."""
+    token = (
+        "replace(gen_random_uuid()::text, '-', '')"
+        if on_postgres(db)
+        else "lower(hex(randomblob(16)))"
+    )
     _run(
         db,
-        """
+        f"""
 ALTER TABLE orders ADD COLUMN geocoded TEXT NOT NULL DEFAULT 'given'
   CHECK (geocoded IN ('given', 'postcode', 'city', 'none'));
 UPDATE orders SET geocoded = 'none' WHERE lat IS NULL OR lon IS NULL;
 ALTER TABLE orders ADD COLUMN email TEXT;
 ALTER TABLE orders ADD COLUMN track_token TEXT;
-UPDATE orders SET track_token = lower(hex(randomblob(16)));
+UPDATE orders SET track_token = {token};
 CREATE UNIQUE INDEX orders_track_token ON orders(track_token);
 CREATE TABLE customer_mails (
   id INTEGER PRIMARY KEY,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from dbkit import rows as table_rows
 from floorkit import small_catalogue
 
 from server.app import create_app
@@ -19,10 +20,14 @@ NO_STOCK_SKU = "SKU-Z"
 
 
 @pytest.fixture
-def settings(tmp_path, monkeypatch) -> Settings:
-    """Settings on a fresh data dir, blind to any config file or SCANFLOOR_* variable."""
+def settings(tmp_path, monkeypatch, database_url) -> Settings:
+    """Settings on a fresh data dir and database, blind to any config file."""
     monkeypatch.setenv("SCANFLOOR_CONFIG", str(tmp_path / "no-such-config.toml"))
-    return Settings(data_dir=tmp_path / "data", sqlite_synchronous="NORMAL")
+    if database_url.startswith("postgresql"):  # the CLI, run in process, opens it too
+        monkeypatch.setenv("SCANFLOOR_DATABASE_URL", database_url)
+    return Settings(
+        data_dir=tmp_path / "data", sqlite_synchronous="NORMAL", database_url=database_url
+    )
 
 
 @pytest.fixture
@@ -79,7 +84,7 @@ def snapshot(store):
     def take() -> dict[str, list]:
         tables = ["orders", "order_lines", "order_events", "reservations", "pick_lists", "stock"]
         tables += ["warehouses", "locations", "products", "product_barcodes", "counters"]
-        return {t: store.all(f"SELECT * FROM {t} ORDER BY rowid") for t in tables}
+        return {t: table_rows(store, t) for t in tables}
 
     return take
 

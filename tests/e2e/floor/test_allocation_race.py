@@ -3,16 +3,18 @@
 1. Eight client processes, each with its own HTTP session, POST one-unit orders
    to the real server at the same moment: exactly as many units are granted as
    exist, none twice.
-2. Eight processes run `allocate_pending` on the same SQLite file, each with its
-   own connection: BEGIN IMMEDIATE and the guarded UPDATEs hold across processes,
-   and no order is allocated twice.
+2. Eight processes run `allocate_pending` on the same database, each with its
+   own connection: the single writer (SQLite's BEGIN IMMEDIATE, PostgreSQL's
+   advisory write lock) and the guarded UPDATEs hold across processes, and no
+   order is allocated twice.
+
+Both run on SQLite and on PostgreSQL (the `database_url` fixture).
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing as mp
-from pathlib import Path
 
 import pytest
 import requests
@@ -42,9 +44,9 @@ STOCK = [
 UNITS = sum(row[3] for row in STOCK)
 
 
-def seed(data: Path, west_capacity: int | None = None) -> str:
+def seed(db: str, west_capacity: int | None = None) -> str:
     """The scarce catalogue in a fresh database; returns an API key."""
-    store = open_store(data / "scanfloor.db")
+    store = open_store(db)
     whs = [("WH-EAST", 40.7, -74.0), ("WH-WEST", 34.0, -118.2)]
     cat = {
         "warehouses": [
@@ -113,7 +115,7 @@ def race(target, args_of) -> list:
     return results
 
 
-def check_stock(db: Path) -> None:
+def check_stock(db: str) -> None:
     """Per bin and lot: 0 <= reserved <= on hand, reserved == what reservations hold; all granted."""
     store = open_store(db, migrate=False)
     rows = store.all(
@@ -138,32 +140,31 @@ def check_stock(db: Path) -> None:
     store.close()
 
 
-def test_eight_clients_race_for_ten_units(tmp_path, server_proc):
+def test_eight_clients_race_for_ten_units(tmp_path, server_proc, database_url):
     data = tmp_path / "data"
-    key = seed(data)
-    base = server_proc(data)
+    key = seed(database_url)
+    base = server_proc(data, env={"SCANFLOOR_DATABASE_URL": database_url})
     results = race(post_orders, lambda i: (base, key, i))
     answers = [a for got in results for a in got]
     assert len(answers) == PROCS * ORDERS_EACH and {a[0] for a in answers} == {201}
     statuses = [a[2] for a in answers]
     assert statuses.count("allocated") == UNITS
     assert statuses.count("backordered") == PROCS * ORDERS_EACH - UNITS
-    check_stock(data / "scanfloor.db")
+    check_stock(database_url)
     stock = requests.get(f"{base}/api/stock", headers={"Authorization": f"Bearer {key}"}, timeout=5)
     assert sum(r["free"] for r in stock.json()["stock"]) == 0
 
 
-def test_eight_allocator_processes_on_one_sqlite_file(tmp_path):
-    data = tmp_path / "data"
-    seed(data, west_capacity=3)
-    db = data / "scanfloor.db"
+def test_eight_allocator_processes_on_one_database(database_url):
+    db = database_url
+    seed(db, west_capacity=3)
     store = open_store(db)
     with store.write():  # captured, not yet allocated: the allocators race for all of them
         for p in range(PROCS):
             for n in range(ORDERS_EACH):
                 orders.capture(store, OrderIn.model_validate(order_body(p, n)))
     store.close()
-    results = race(run_pending, lambda i: (str(db),))
+    results = race(run_pending, lambda i: (db,))
     # The west may take only 3 orders today: 5 from the east, 3 from the west.
     granted = 5 + 3
     store = open_store(db, migrate=False)
@@ -178,7 +179,7 @@ def test_eight_allocator_processes_on_one_sqlite_file(tmp_path):
     check_stock_capped(db)
 
 
-def check_stock_capped(db: Path) -> None:
+def check_stock_capped(db: str) -> None:
     """Like check_stock, but the west's capacity may leave some of its units unpromised."""
     store = open_store(db, migrate=False)
     for r in store.all(
@@ -188,7 +189,8 @@ def check_stock_capped(db: Path) -> None:
     ):
         assert 0 <= r["reserved"] == r["granted"] <= r["on_hand"], r
     twice = store.one(
-        "SELECT COUNT(*) AS n FROM (SELECT order_id FROM shipments GROUP BY order_id HAVING COUNT(*) > 1)"
+        "SELECT COUNT(*) AS n FROM (SELECT order_id FROM shipments GROUP BY order_id "
+        "HAVING COUNT(*) > 1) AS twice"
     )
     assert twice["n"] == 0
     store.close()

@@ -145,10 +145,8 @@ def test_a_putaway_into_a_full_bin_is_refused(json_post, store, refused):
 
 
 def test_the_database_refuses_a_bin_over_max_units(store, catalogue):
-    import sqlite3
-
     loc = store.one("SELECT id FROM locations WHERE code = 'E-01-01'")["id"]
-    with pytest.raises(sqlite3.IntegrityError, match="on_hand"):
+    with pytest.raises(store.IntegrityError, match="on_hand"):
         store.execute(
             "UPDATE stock SET on_hand = ? WHERE location_id = ? AND sku = 'SKU-B'",
             (MAX_UNITS + 1, loc),

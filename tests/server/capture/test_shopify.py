@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from dbkit import rows
 from shopkit import SHOPIFY_SECRET, shopify_headers, shopify_order, shopify_sign
 
 from server.board import board
@@ -47,7 +48,7 @@ def send(client):
 @pytest.fixture
 def table_rows(store):
     def take() -> dict[str, list]:
-        return {t: store.all(f"SELECT * FROM {t} ORDER BY rowid") for t in TABLES}
+        return {t: rows(store, t) for t in TABLES}
 
     return take
 

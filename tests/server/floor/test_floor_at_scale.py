@@ -198,7 +198,7 @@ def test_a_change_behind_the_pickers_back_shows_on_its_next_scan(floor):
     picker = connect(app, socketio, tokens["picker"])
     state = scan(picker, "TOTE-1", "1")["state"]
     assert state["step"]["product_name"] == "Red pen" and state["step"]["qty"] == 2
-    other = open_store(store.path)  # another process's connection: no in-memory hint at all
+    other = open_store(store.url)  # another process's connection: no in-memory hint at all
     try:
         with other.write():
             other.execute("UPDATE products SET name = 'Blue pen' WHERE sku = 'SKU-B'")

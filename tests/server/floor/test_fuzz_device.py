@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 import pytest
+from dbkit import rows
 from floorkit import connect, emit, place, scan
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -158,7 +159,7 @@ def non_finite(value: Any) -> bool:
 
 
 def snapshot(store) -> dict[str, list[dict]]:
-    return {t: store.all(f"SELECT * FROM {t} ORDER BY rowid") for t in TABLES}
+    return {t: rows(store, t) for t in TABLES}
 
 
 def check_ack(event: str, reply: Any) -> Ack | ScanReply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dbkit import rows
 from floorkit import action, big, connect, drawn, last_state, place, scan, words
 
 from server.core.schemas import CatalogueIn
@@ -122,7 +123,7 @@ def ask(c, mid, reason=None):
 
 def untouched(store) -> dict:
     return {
-        "stock": store.all("SELECT * FROM stock ORDER BY rowid"),
+        "stock": rows(store, "stock"),
         "steps": store.all("SELECT * FROM pick_steps ORDER BY id"),
         "shorts": store.one("SELECT COUNT(*) AS n FROM short_picks")["n"],
         "counts": store.one("SELECT COUNT(*) AS n FROM count_tasks")["n"],

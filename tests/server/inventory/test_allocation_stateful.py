@@ -145,7 +145,7 @@ class Floor(RuleBasedStateMachine):
         """A count finds a bin short (or over): on hand corrected, reservations re-allocated."""
         rows = self.store.all(
             "SELECT l.warehouse, l.code, s.sku, s.lot, s.on_hand FROM stock s "
-            "JOIN locations l ON l.id = s.location_id ORDER BY s.rowid"
+            "JOIN locations l ON l.id = s.location_id ORDER BY s.location_id, s.sku, s.lot"
         )
         if not rows:
             return

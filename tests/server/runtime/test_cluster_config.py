@@ -51,3 +51,13 @@ def test_serve_cluster_says_when_no_redis_answers(tmp_path, monkeypatch):
     )
     assert result.exit_code != 0
     assert f"no Redis answers at {url}" in result.output
+
+
+def test_serve_cluster_refuses_a_database_it_cannot_open_by_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCANFLOOR_CONFIG", str(tmp_path / "none.toml"))
+    result = CliRunner().invoke(
+        main, ["serve-cluster", "--data-dir", str(tmp_path), "--database", "mysql://db/site"]
+    )
+    assert result.exit_code != 0
+    assert "bad --database: database_url 'mysql://db/site' must start with" in result.output
+    assert not (tmp_path / "scanfloor.db").exists()

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dbkit import rows
 from trackkit import CARRIER_SECRET, OTHER_SECRET, event, ship, signed
 
 from server.board import board
@@ -51,7 +52,7 @@ def post(client):
 @pytest.fixture
 def tables(store):
     def take() -> dict[str, list]:
-        return {t: store.all(f"SELECT * FROM {t} ORDER BY rowid") for t in TABLES}
+        return {t: rows(store, t) for t in TABLES}
 
     return take
 

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import gevent
 import pytest
+from dbkit import committed
 
 from server.store import open_store
 
 
 @pytest.fixture
-def grouped_store(tmp_path):
-    store = open_store(tmp_path / "g.db", synchronous="FULL")
+def grouped_store(database_url):
+    store = open_store(database_url, synchronous="FULL")
     store.group_commit()
     yield store
     store.close()
 
 
-def _count(path, name: str) -> int:
+def _count(store, name: str) -> int:
     """Read through a second connection: only committed rows are visible there."""
-    with sqlite3.connect(path) as other:
-        row = other.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-    return row[0] if row else 0
+    return committed(store, "SELECT value FROM counters WHERE name = ?", (name,)) or 0
 
 
 def test_jobs_that_arrive_together_share_one_commit_and_each_returns_after_it(grouped_store):
@@ -36,7 +33,7 @@ def test_jobs_that_arrive_together_share_one_commit_and_each_returns_after_it(gr
 
     def client(n: int) -> int:
         result = store.grouped(lambda: job(n))
-        seen_on_disk[n] = _count(store.path, f"c{n}")  # committed before the answer came
+        seen_on_disk[n] = _count(store, f"c{n}")  # committed before the answer came
         return result
 
     greenlets = [gevent.spawn(client, n) for n in range(1, 41)]
@@ -60,15 +57,15 @@ def test_a_failing_job_is_undone_alone(grouped_store):
     gevent.joinall(greenlets)
     assert isinstance(greenlets[2].exception, ValueError)
     assert [g.value for i, g in enumerate(greenlets) if i != 2] == [1, 2, 4, 5]
-    assert [_count(store.path, f"c{n}") for n in range(1, 6)] == [1, 2, 0, 4, 5]
+    assert [_count(store, f"c{n}") for n in range(1, 6)] == [1, 2, 0, 4, 5]
 
 
-def test_without_group_commit_a_job_gets_a_transaction_of_its_own(tmp_path):
-    store = open_store(tmp_path / "plain.db")
+def test_without_group_commit_a_job_gets_a_transaction_of_its_own(database_url):
+    store = open_store(database_url)
     try:
         assert store.group is None
         store.grouped(lambda: store.execute("INSERT INTO counters (name, value) VALUES ('x', 7)"))
-        assert _count(store.path, "x") == 7
+        assert _count(store, "x") == 7
     finally:
         store.close()
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from floorkit import connect, emit, place, plan, received, scan, settle, states
+
+pytestmark = pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN and statement trace")
 
 # Tables whose size is set by the site's layout, not by its traffic: a handful of rows.
 SMALL_TABLES = {"warehouses", "channels", "counters"}

@@ -5,19 +5,34 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from dbkit import committed, fresh_postgres, other_connection
 
 from server.store import open_store
 from server.store.migrations import MIGRATIONS
 
 
-def test_migrations_apply_once(tmp_path):
-    store = open_store(tmp_path / "a.db")
-    assert [m.name for m in MIGRATIONS.pending(store.db)] == []
+@pytest.fixture
+def empty_database(database_url):
+    """An empty database: the SQLite file does not exist yet; on PostgreSQL a bare one."""
+    if not database_url.startswith("postgresql"):
+        yield database_url
+        return
+    with fresh_postgres(migrated=False) as url:
+        yield url
+
+
+def test_migrations_apply_once(empty_database):
+    database_url = empty_database
+    store = open_store(database_url, migrate=False)
+    assert store.migrate() == [m.name for m in MIGRATIONS._migrations]
     assert store.migrate() == []
     store.close()
-    again = open_store(tmp_path / "a.db")
-    assert again.one("PRAGMA journal_mode")["journal_mode"] == "wal"
+    again = open_store(database_url)
+    if again.dialect == "sqlite":
+        assert [m.name for m in MIGRATIONS.pending(again.db)] == []
+        assert again.one("PRAGMA journal_mode")["journal_mode"] == "wal"
     assert again.migrate() == []
+    again.close()
 
 
 def test_a_failed_write_changes_nothing(floor_store):
@@ -37,12 +52,23 @@ def test_a_failed_write_changes_nothing(floor_store):
     ],
 )
 def test_stock_can_never_go_negative_or_over_reserved(floor_store, sql):
-    with pytest.raises(sqlite3.IntegrityError), floor_store.write():
+    with pytest.raises(floor_store.IntegrityError), floor_store.write():
         floor_store.execute(sql)
 
 
 def test_writes_take_the_lock_up_front(floor_store):
     """A second connection cannot slip a write in between our read and our write."""
+    if floor_store.dialect == "postgresql":
+        from server.store.postgres import WRITE_LOCK_KEY
+
+        other = other_connection(floor_store)
+        take = "SELECT pg_try_advisory_xact_lock(%s)"
+        with floor_store.write(), other.transaction():
+            assert other.execute(take, (WRITE_LOCK_KEY,)).fetchone()[0] is False
+        with other.transaction():
+            assert other.execute(take, (WRITE_LOCK_KEY,)).fetchone()[0] is True
+        other.close()
+        return
     other = sqlite3.connect(floor_store.path, timeout=0.1)
     with floor_store.write(), pytest.raises(sqlite3.OperationalError, match="locked"):
         other.execute("BEGIN IMMEDIATE")
@@ -56,9 +82,7 @@ def test_a_lone_statement_commits_and_leaves_no_transaction_open(floor_store):
     assert not floor_store.conn.in_transaction
     with floor_store.write():
         pass
-    other = sqlite3.connect(floor_store.path)
-    assert other.execute("SELECT COUNT(*) FROM products WHERE sku = 'X-2'").fetchone()[0] == 1
-    other.close()
+    assert committed(floor_store, "SELECT COUNT(*) FROM products WHERE sku = 'X-2'") == 1
 
 
 def test_a_write_waits_for_another_process_lock_in_its_own_sleeps(tmp_path, monkeypatch):

@@ -1,0 +1,265 @@
+"""The store on PostgreSQL: the same API as the SQLite Store, so use cases are written once.
+
+One connection per process, in autocommit mode with explicit BEGIN/COMMIT, as the SQLite
+store has: a greenlet holds the connection for a whole transaction (psycopg 3 waits
+cooperatively under gevent from 3.1.14 on). Every write transaction first takes one
+transaction-scoped advisory lock for the site: writers queue as they do on SQLite's
+write lock (BEGIN IMMEDIATE), so every rule a use case checks inside its transaction
+(stock never promised twice, a scan applied once) holds across processes and hosts,
+while reads run beside them on MVCC snapshots. Group commit shares that lock and one
+COMMIT among many jobs, exactly as on SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import psycopg
+from psycopg import adapt, postgres
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+
+from server.store.dialect import translate
+
+if TYPE_CHECKING:
+    from server.store.group import GroupWriter
+
+T = TypeVar("T")
+# pg_advisory_xact_lock's key for "the site's write lock": any constant shared by every process.
+WRITE_LOCK_KEY = 0x5CA4F100
+
+
+class _BoolAsInt(adapt.Dumper):
+    """True/False into INTEGER columns as 1/0, as SQLite stores them."""
+
+    oid = postgres.types["int8"].oid
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumericAsNumber(adapt.Loader):
+    """SUM() and AVG() answer NUMERIC: give int or float back, as SQLite does."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data)
+        return float(text) if b"." in text or b"e" in text.lower() else int(text)
+
+
+class Row(tuple):
+    """A row read by index, by unpacking or by column name (like sqlite3.Row)."""
+
+    __slots__ = ()
+    names: tuple[str, ...] = ()
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names.index(key))
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        return self.names
+
+
+_ROW_CLASSES: dict[tuple[str, ...], type[Row]] = {}
+
+
+def _row_factory(cursor: psycopg.Cursor[Any]) -> Callable[[Any], Row]:
+    names = tuple(c.name for c in cursor.description or ())
+    cls = _ROW_CLASSES.get(names)
+    if cls is None:  # one class per column list: a few hundred statements, made once each
+        cls = _ROW_CLASSES[names] = type("Row", (Row,), {"__slots__": (), "names": names})
+    return cls
+
+
+class Cursor:
+    """What a statement left: rows, rowcount and, for an INSERT, the new row's id."""
+
+    def __init__(self, cur: psycopg.Cursor[Any], returns_id: bool):
+        self._cur = cur
+        self.rowcount = cur.rowcount
+        self.lastrowid: int | None = None
+        self._rows: list[Any] | None = None
+        if returns_id:
+            self._rows = cur.fetchall() if cur.description else []
+            if self._rows:
+                self.lastrowid = self._rows[-1][0]
+        elif cur.description:
+            self._rows = cur.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self._rows or [])
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows or [])
+
+
+class Connection:
+    """The psycopg connection behind SQLite's `conn.execute()` shape."""
+
+    def __init__(self, url: str):
+        self.raw = psycopg.connect(url, autocommit=True, prepare_threshold=2)
+        self.raw.prepared_max = 2048  # as the SQLite store's statement cache
+        self.raw.adapters.register_dumper(bool, _BoolAsInt)
+        self.raw.adapters.register_loader("numeric", _NumericAsNumber)
+        self.id_tables: frozenset[str] = frozenset()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: tuple | dict | list = ()) -> Cursor:
+        query, returns_id = translate(sql, self.id_tables)
+        cur = self.raw.cursor(row_factory=_row_factory)
+        cur.execute(query, params)
+        return Cursor(cur, returns_id)
+
+    def executemany(self, sql: str, seq: Iterable[tuple | dict]) -> Cursor:
+        query, _ = translate(sql, frozenset())
+        cur = self.raw.cursor()
+        cur.executemany(query, list(seq))
+        return Cursor(cur, False)
+
+    def dicts(self, sql: str, params: tuple | dict) -> psycopg.Cursor[dict[str, Any]]:
+        query, _ = translate(sql, frozenset())
+        cur = self.raw.cursor(row_factory=dict_row)
+        return cur.execute(query, params)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class MigrationDb:
+    """What a migration function is handed on PostgreSQL: `execute()` with the DDL's types."""
+
+    dialect = "postgresql"
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> Cursor:
+        from server.store.dialect import ddl
+
+        return self.conn.execute(ddl(sql), params)
+
+
+class PgStore:
+    """The database of one site on PostgreSQL, with the SQLite Store's API."""
+
+    dialect = "postgresql"
+    greatest = "GREATEST"
+    least = "LEAST"
+    Error: type[Exception] = psycopg.Error
+    IntegrityError: type[Exception] = psycopg.IntegrityError
+
+    def __init__(self, url: str):
+        self.url = url
+        self.conn = Connection(url)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.on_commit: Callable[[float], None] | None = None
+        self.group: GroupWriter | None = None
+        self.cooperative_lock_wait = False  # a no-op here: the advisory lock waits in the server
+        self._load_id_tables()
+
+    def _load_id_tables(self) -> None:
+        rows = self.conn.dicts(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES'",
+            (),
+        ).fetchall()
+        self.conn.id_tables = frozenset(r["table_name"] for r in rows)
+
+    def group_commit(self) -> None:
+        """From now on `grouped()` jobs share transactions (needs a gevent-patched process)."""
+        from server.store.group import GroupWriter
+
+        self.group = GroupWriter(self)
+
+    def grouped(self, job: Callable[[], T]) -> T:
+        """Run a write job and return its result once committed."""
+        if self.group is not None:
+            return self.group.submit(job)
+        with self.write():
+            return job()
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; returns the names applied."""
+        from server.store.migrations import apply_postgres
+
+        with self.write():
+            applied = apply_postgres(MigrationDb(self.conn))
+        self._load_id_tables()
+        return applied
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[PgStore]:
+        """A write transaction holding the site's write lock from its first statement."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.raw.execute("BEGIN")
+            self._depth = 1
+            try:
+                self.conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                yield self
+            except BaseException:
+                if self.conn.in_transaction and not self.conn.raw.closed:
+                    self.conn.raw.execute("ROLLBACK")
+                raise
+            else:
+                start = time.perf_counter()
+                self.conn.raw.execute("COMMIT")
+                if self.on_commit is not None:
+                    self.on_commit(time.perf_counter() - start)
+            finally:
+                self._depth = 0
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[PgStore]:
+        """A consistent snapshot for several reads."""
+        with self._lock:
+            if self._depth or self.conn.in_transaction:
+                yield self
+                return
+            self.conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            try:
+                yield self
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.raw.execute("COMMIT")
+
+    def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
+        """The first row of a query as a dict, or None."""
+        with self._lock:
+            return self.conn.dicts(sql, params).fetchone()
+
+    def all(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
+        """Every row of a query as dicts."""
+        with self._lock:
+            return self.conn.dicts(sql, params).fetchall()
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> Cursor:
+        """Run one statement; outside write() it gets a write transaction of its own."""
+        with self._lock:
+            if self._depth:
+                return self.conn.execute(sql, params)
+            with self.write():
+                return self.conn.execute(sql, params)
+
+    def close(self) -> None:
+        if self.group is not None:
+            self.group.close()
+        self.conn.close()
