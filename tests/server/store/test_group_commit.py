@@ -134,6 +134,7 @@ def test_a_failed_sync_acknowledges_nothing(grouped_store, monkeypatch):
 
 def test_a_grown_wal_is_checkpointed_in_a_thread(grouped_store, monkeypatch, tmp_path):
     import shutil
+    import sqlite3
 
     from server.store import group
 
