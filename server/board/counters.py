@@ -34,9 +34,11 @@ WHERE e.status = 'delivered' AND e.at >= :today AND o.status = 'delivered'
                   AND x.status = 'delivered' AND x.at < :today)
 """
 DUE = f"""
-SELECT SUM(promised_by < :now) AS late_now,
-       SUM(promised_by >= :now AND promised_by < :hour) AS due_within_hour,
-       SUM(promised_by >= :hour AND promised_by < :end) AS due_later_today
+SELECT SUM(CASE WHEN promised_by < :now THEN 1 ELSE 0 END) AS late_now,
+       SUM(CASE WHEN promised_by >= :now AND promised_by < :hour THEN 1 ELSE 0 END)
+         AS due_within_hour,
+       SUM(CASE WHEN promised_by >= :hour AND promised_by < :end THEN 1 ELSE 0 END)
+         AS due_later_today
 FROM orders WHERE status IN ({",".join(f"'{s}'" for s in NOT_PACKED)})
   AND promised_by IS NOT NULL
 """
@@ -82,12 +84,13 @@ def _today(store: Store, start: str) -> dict[str, int]:
     first = first_id_since(store, "order_events", "at", start)
     if first is not None:
         for r in store.all(
-            """SELECT event, COUNT(DISTINCT order_id) AS n FROM order_events
+            """SELECT CASE WHEN event = 'packed' THEN 'packed' ELSE 'shipped' END AS kind,
+                      COUNT(DISTINCT order_id) AS n FROM order_events
                WHERE id >= ? AND (event = 'packed' OR status = 'shipped')
-               GROUP BY event = 'packed'""",
+               GROUP BY CASE WHEN event = 'packed' THEN 'packed' ELSE 'shipped' END""",
             (first,),
         ):
-            out["packed_today" if r["event"] == "packed" else "shipped_today"] = r["n"]
+            out[f"{r['kind']}_today"] = r["n"]
     out["delivered_today"] = store.one(DELIVERED_TODAY, {"today": start})["n"]
     return out
 

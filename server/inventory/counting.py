@@ -52,7 +52,7 @@ def take(store: Store, device: dict) -> int | None:
     row = store.one(
         """SELECT c.id FROM count_tasks c JOIN locations l ON l.id = c.location_id
            WHERE c.status = 'open' AND c.stage IN ('count', 'recount') AND c.device_id IS NULL
-           AND l.warehouse = ? AND (c.stage = 'count' OR c.first_worker IS NOT ?)
+           AND l.warehouse = ? AND (c.stage = 'count' OR c.first_worker IS DISTINCT FROM ?)
            ORDER BY c.id LIMIT 1""",
         (device["warehouse"], worker(device)),
     )

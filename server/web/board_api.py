@@ -116,7 +116,7 @@ def accept_weight(package_id: int) -> Response:
     return jsonify(ok=True, package_id=package_id)
 
 
-@bp.post("/counts/<int:task_id>/<any(approve, reject):verb>")
+@bp.post("/counts/<id:task_id>/<any(approve, reject):verb>")
 @roles_required(*SUPERVISORS)
 def decide_count(task_id: int, verb: str) -> Response:
     """Approve or reject a count that still differs after its recount (409 if it waits for none)."""
@@ -168,7 +168,7 @@ def throughput_chart() -> Response:
     return jsonify(throughput.throughput(_store()))
 
 
-@bp.get("/packages/<int:package_id>/label.png")
+@bp.get("/packages/<id:package_id>/label.png")
 @roles_required(*SUPERVISORS)
 def label_picture(package_id: int) -> Response:
     """The package's label drawn from its ZPL, as the printer would (PNG)."""

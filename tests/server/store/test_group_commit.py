@@ -70,6 +70,9 @@ def test_without_group_commit_a_job_gets_a_transaction_of_its_own(database_url):
         store.close()
 
 
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
 def test_the_wal_is_synced_off_the_loop_before_any_job_returns(grouped_store, monkeypatch):
     """The fsync of a group's commit runs in a thread: other greenlets keep running meanwhile."""
     import threading
@@ -110,6 +113,9 @@ def test_the_wal_is_synced_off_the_loop_before_any_job_returns(grouped_store, mo
     assert _count(store.path, "s") == 1
 
 
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
 def test_other_writes_keep_the_stores_own_level_after_a_group(grouped_store):
     store = grouped_store
     store.grouped(lambda: store.execute("INSERT INTO counters (name, value) VALUES ('a', 1)"))
@@ -117,6 +123,7 @@ def test_other_writes_keep_the_stores_own_level_after_a_group(grouped_store):
     assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # ours
 
 
+@pytest.mark.sqlite_only("SQLite's WAL sync: PostgreSQL syncs inside its COMMIT")
 def test_a_failed_sync_acknowledges_nothing(grouped_store, monkeypatch):
     from server.store import group
 
@@ -132,6 +139,9 @@ def test_a_failed_sync_acknowledges_nothing(grouped_store, monkeypatch):
     assert isinstance(job.exception, OSError)
 
 
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
 def test_a_grown_wal_is_checkpointed_in_a_thread(grouped_store, monkeypatch, tmp_path):
     import shutil
     import sqlite3
