@@ -134,6 +134,8 @@ def headline(state: DeviceState) -> str:
             else say.pack_label_headline()
         ),
         "pack_check": "CHECK WEIGHT",
+        "count_location": "SCAN BIN",
+        "count_item": "COUNT",
     }.get(state.screen, state.screen.upper())
 
 

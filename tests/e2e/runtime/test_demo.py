@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 SCANFLOOR = str(Path(sys.executable).parent / "scanfloor")  # the installed entry point
 
 
+@pytest.mark.timeout(300)  # the whole demo; on 2 cores beside 3 other test workers
 def test_demo_packs_every_order_with_stock(tmp_path):
     out = tmp_path / "demo"
     proc = subprocess.run(
