@@ -138,12 +138,12 @@ class Worker:
 
     # ------------------------------------------------------------ alive
     def heartbeat(self) -> None:
-        """Beat in server_processes for ever (a greenlet), and forget processes that are gone."""
+        """Beat in server_processes for ever (a greenlet). Forgetting processes that are gone
+        (and clearing their device links) is the serving processes' job, not the worker's."""
         while True:
             gevent.sleep(processes.HEARTBEAT_SECONDS)
             try:
                 processes.beat(self.store, self.instance, [])
-                processes.reap(self.store, self.instance)
             except Exception:  # keep beating: one bad pass must not end it
                 log.exception("worker heartbeat failed")
 
@@ -162,7 +162,6 @@ class Worker:
         """Run every loop until one ends (none does) or the process is stopped."""
         with self.store.write():
             processes.register(self.store, self.instance)
-        processes.reap(self.store, self.instance)  # a dead worker's claims go back at once
         loops: list[Callable[[], None]] = [
             self.plan_carts,
             self.watch_leases,
