@@ -8,8 +8,10 @@ Select one side with `-m postgresql` / `-m "not postgresql"`.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from dbkit import fresh_postgres, not_yet_on_postgresql, postgres_unreachable
+from dbkit import fresh_postgres, migrated_sqlite, not_yet_on_postgresql, postgres_unreachable
 from floorkit import Floor, small_catalogue
 
 from server.app import create_app
@@ -20,11 +22,34 @@ from server.people import auth
 from server.store import open_store
 
 
+def _runs_long(item: pytest.Item) -> bool:
+    """Real processes (tests/e2e, a browser) or a hang guard of its own (the fuzzers, the
+    stateful runs): the tests that take seconds, not milliseconds."""
+    return (
+        "tests/e2e/" in item.nodeid
+        or item.get_closest_marker("browser") is not None
+        or item.get_closest_marker("timeout") is not None
+        or item.get_closest_marker("slow") is not None
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests first, the quick ones after (a stable sort: files keep their order).
+
+    pytest-xdist hands tests out in this order, so the long ones start early on every
+    worker and the quick ones fill the gaps at the end; in file order, a 60 s test met
+    last kept one worker busy while the others had finished (docs/testing.md)."""
+    items.sort(key=lambda item: not _runs_long(item))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def database_url(request, tmp_path):
     """The test's own database: a SQLite file, or a fresh PostgreSQL database dropped after."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'data' / 'scanfloor.db'}"
+        path = tmp_path / "data" / "scanfloor.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_sqlite(), path)
+        yield f"sqlite:///{path}"
         return
     only = request.node.get_closest_marker("sqlite_only")
     if only:

@@ -7,6 +7,7 @@ without one reachable the PostgreSQL variants are skipped with that reason.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,24 @@ def not_yet_on_postgresql(nodeid: str) -> str | None:
         if nodeid.startswith(prefix):
             return f"not yet on PostgreSQL: {why}"
     return None
+
+
+@cache
+def migrated_sqlite() -> str:
+    """A SQLite file with every migration applied, made once per test process: each test's
+    database starts as a copy of it (a few ms) instead of migrating afresh (~60 ms of CPU,
+    some 1,500 times a suite). The migrations themselves are tested from an empty file in
+    tests/server/store."""
+    import atexit
+    import tempfile
+
+    from server.store import open_store
+
+    folder = tempfile.mkdtemp(prefix="scanfloor-migrated-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = os.path.join(folder, "scanfloor.db")
+    open_store(path, synchronous="NORMAL").close()
+    return path
 
 
 def _url_for(name: str) -> str:

@@ -11,6 +11,7 @@ many processes there are and survives a restart.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -30,8 +31,14 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 _hasher = PasswordHasher()
-# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a wrong
+    password. Made at the first such log-in, not at import: one argon2 hash is ~0.3 s of CPU
+    that every server, worker and CLI process would otherwise pay at start."""
+    return _hasher.hash("not a password anyone has")
 
 
 class UserError(ValueError):
@@ -155,7 +162,7 @@ def verify(store: Store, name: str, password: str) -> dict[str, Any] | None:
     if len(password) > MAX_PASSWORD:
         return None  # no password is this long: not worth hashing
     row = store.one("SELECT id, name, role, password_hash FROM users WHERE name = ?", (name,))
-    stored = row["password_hash"] if row else _DUMMY_HASH
+    stored = row["password_hash"] if row else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -78,6 +78,7 @@ def test_every_collection_is_timed_by_generation(watch):
     assert sample(registry, "scanfloor_gc_pause_seconds_count", generation="0") >= 1
 
 
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
 def test_freeze_takes_what_is_alive_out_of_the_collectors_sight():
     alive = [[] for _ in range(1000)]
     try:

@@ -31,6 +31,7 @@ def api(floor):
     return call
 
 
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
 def test_close_out_lists_the_packed_boxes_as_json_csv_and_a_page(floor, api):
     a = pick_and_pack(floor, "shop-a", "TOTE-1", PEN, PEN_BIN, shop_number="#1043")
     b = pick_and_pack(floor, "shop-b", "TOTE-2", PEN, PEN_BIN, service="express")

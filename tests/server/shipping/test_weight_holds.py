@@ -63,6 +63,7 @@ def held_package(floor):
     return oid, packer, store.one("SELECT id FROM packages")["id"]
 
 
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
 def test_the_box_is_suggested_and_another_may_be_scanned(floor):
     app, socketio, store, tokens = floor
     picked(floor)

@@ -139,6 +139,7 @@ def test_a_failed_sync_acknowledges_nothing(grouped_store, monkeypatch):
     assert isinstance(job.exception, OSError)
 
 
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
 @pytest.mark.sqlite_only(
     "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from dbkit import committed, fresh_postgres, other_connection
@@ -15,6 +16,7 @@ from server.store.migrations import MIGRATIONS
 def empty_database(database_url):
     """An empty database: the SQLite file does not exist yet; on PostgreSQL a bare one."""
     if not database_url.startswith("postgresql"):
+        Path(database_url.removeprefix("sqlite:///")).unlink()  # the fixture's migrated copy
         yield database_url
         return
     with fresh_postgres(migrated=False) as url:
