@@ -41,8 +41,12 @@ def _answers(url: str) -> bool:
 class ServerProcs:
     """Starts `python -m server.runtime.serve` processes and stops them; `procs` maps base URL to process."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, alone: bool = False):
         self.log_dir = log_dir
+        # Without the worker process scanfloor-server starts beside itself (its imports and
+        # polling cost 1-2 s of CPU per server): for tests marked `server_alone`, where
+        # nothing needs background work (planning, lease sweeps, webhooks, mail).
+        self.alone = alone
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
 
@@ -55,7 +59,8 @@ class ServerProcs:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             log = self.log_dir / f"server-{port}.log"
-            proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+            alone = {"SCANFLOOR_WORKER__WITH_SERVER": "false"} if self.alone else {}
+            proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **alone, **(env or {})}
             with open(log, "wb") as out:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "server.runtime.serve", "--host", "127.0.0.1"]
@@ -106,18 +111,20 @@ class ServerProcs:
 
 
 @pytest.fixture
-def server_proc(tmp_path_factory) -> Iterator[ServerProcs]:
+def server_proc(request, tmp_path_factory) -> Iterator[ServerProcs]:
     """Factory: `server_proc(data_dir) -> base_url` runs the real server; all stopped at the end."""
-    procs = ServerProcs(tmp_path_factory.mktemp("server-logs"))
+    alone = request.node.get_closest_marker("server_alone") is not None
+    procs = ServerProcs(tmp_path_factory.mktemp("server-logs"), alone)
     yield procs
     procs.stop_all()
 
 
 @pytest.fixture(scope="module")
-def module_server_proc(tmp_path_factory) -> Iterator[ServerProcs]:
+def module_server_proc(request, tmp_path_factory) -> Iterator[ServerProcs]:
     """As `server_proc`, for a whole module: one real server shared by tests that only read
     (a test that writes starts its own with `server_proc`); all stopped after the module."""
-    procs = ServerProcs(tmp_path_factory.mktemp("module-server-logs"))
+    alone = request.node.get_closest_marker("server_alone") is not None
+    procs = ServerProcs(tmp_path_factory.mktemp("module-server-logs"), alone)
     yield procs
     procs.stop_all()
 

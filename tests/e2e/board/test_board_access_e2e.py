@@ -18,7 +18,7 @@ from floorkit import BOARD_PASSWORD, cookie_header, http_login, place
 from server.people import users
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 REPO_CLI = [str(Path(sys.executable).with_name("scanfloor"))]
 
 

@@ -13,7 +13,7 @@ from server.core.schemas import OrderIn
 from server.inventory import allocate
 from server.people import auth, users
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
 # A name an admin may type: it must show as text, never become markup.
 ODD_DEVICE = 'pack <b>bench</b> & "2"'

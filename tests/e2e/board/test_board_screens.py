@@ -17,7 +17,7 @@ from server.core.addresses import Address
 from server.people import auth, users
 from server.shipping.domain.labels import ShippingLabel, render_zpl
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
 HTTP_CODE = re.compile(r"\b[45]\d\d\b")
 

@@ -26,7 +26,7 @@ from server.inventory import allocate, catalogue
 from server.people import auth
 from server.store import open_store
 
-pytestmark = [pytest.mark.e2e, pytest.mark.e2e_postgresql]
+pytestmark = [pytest.mark.e2e, pytest.mark.e2e_postgresql, pytest.mark.server_alone]
 PROCS = 8
 ORDERS_EACH = 5
 SKUS = ["R1", "R2", "R3"]

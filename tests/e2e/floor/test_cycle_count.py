@@ -15,7 +15,7 @@ from handheld import Handheld, server_scans
 
 from server.people import auth
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 PEN = "0012345678905"  # SKU-B, 10 on hand in E-01-01
 
 

@@ -12,7 +12,7 @@ from floorkit import place
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from server.config import DeviceLinkSettings
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 # How long the link stays down. What the proof needs is an outage longer than every clock
 # that runs while the link is gone: the server drops the device after ping_interval +
 # ping_timeout (asserted below, before the link comes back), and the device's reconnect

@@ -6,7 +6,7 @@ import pytest
 from floorkit import place
 from handheld import Handheld, server_scans
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 
 
 def test_a_second_handheld_with_the_same_token_takes_over(

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 DEVICES = 40
 
 

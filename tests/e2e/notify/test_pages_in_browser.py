@@ -10,7 +10,7 @@ from mailkit import order_with_parcel
 from server.core.clock import now
 from server.people import users
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
 
 def test_tracking_and_manifest_pages_load_clean_under_their_csp(

@@ -20,7 +20,7 @@ from server.inventory import catalogue
 from server.people import auth
 from server.store import open_store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 LIMIT = 256 * 1024  # http.max_body_bytes, set for the server below
 
 

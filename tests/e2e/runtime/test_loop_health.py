@@ -7,7 +7,10 @@ import signal
 import time
 import urllib.request
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 
 
 def scrape(base: str) -> dict[tuple[str, tuple], float]:

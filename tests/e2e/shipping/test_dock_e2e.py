@@ -11,6 +11,8 @@ from floorkit import BOARD_PASSWORD, pick_and_pack
 from device.sim.dock import load_truck
 from server.people import auth, users
 
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
+
 PEN, PEN_BIN = "0012345678905", "LE-01-01"
 
 

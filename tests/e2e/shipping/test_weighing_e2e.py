@@ -23,7 +23,7 @@ from server.inventory import catalogue
 from server.people import auth
 from server.store import open_store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 
 BOXES = """
 [[boxes]]
