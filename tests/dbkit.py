@@ -10,7 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import cache
 
 import psycopg
@@ -174,3 +174,21 @@ def committed(store, query: str, params: tuple = ()):
 def rows(store, table: str) -> list[dict]:
     """Every row of a table, in an order both databases agree on (to compare snapshots)."""
     return sorted(store.all(f"SELECT * FROM {table}"), key=lambda r: repr(sorted(r.items())))
+
+
+def read_all(db: str | os.PathLike, query: str, params: tuple = ()) -> list[dict]:
+    """Every row of `query` (`?` placeholders) read by a connection of its own, as dicts:
+    `db` is a SQLite file (path or sqlite:/// URL, opened read-only) or a PostgreSQL URL.
+    For tests that watch a database other processes write (only what is committed)."""
+    db = str(db)
+    if db.startswith("postgresql"):
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(db, autocommit=True, row_factory=dict_row) as conn:
+            return list(conn.execute(query.replace("?", "%s"), params))
+    import sqlite3
+
+    path = db.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(query, params)]

@@ -19,6 +19,8 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbkit import read_all
+
 from scripts.demo import procs
 
 
@@ -133,15 +135,12 @@ class Handheld:
             return [dict(r) for r in conn.execute("SELECT * FROM scans ORDER BY seq")]
 
 
-def server_scans(db: Path, device: str) -> list[dict]:
-    """The server's audit rows for one device, in the order it applied them."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        conn.row_factory = sqlite3.Row
-        return [
-            dict(r)
-            for r in conn.execute(
-                "SELECT s.* FROM scans s JOIN devices d ON d.id = s.device_id "
-                "WHERE d.name = ? ORDER BY s.id",
-                (device,),
-            )
-        ]
+def server_scans(db: str | Path, device: str) -> list[dict]:
+    """The server's audit rows for one device, in the order it applied them (`db`: the
+    SQLite file, or the site's database URL, SQLite or PostgreSQL)."""
+    return read_all(
+        db,
+        "SELECT s.* FROM scans s JOIN devices d ON d.id = s.device_id "
+        "WHERE d.name = ? ORDER BY s.id",
+        (device,),
+    )

@@ -8,12 +8,12 @@ hole, a Zebra-like printer on TCP. The worker reads the device's own screen.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
 import pytest
 import requests
 import socketio
+from dbkit import read_all
 from floorkit import place
 from handheld import Handheld, server_scans
 
@@ -55,7 +55,7 @@ def floor(floor_store, floor_tokens, floor_settings, server_proc, tmp_path):
         "base": base,
         "headers": {"Authorization": f"Bearer {key}"},
         "proxy": proxy,
-        "db": floor_settings.db_path,
+        "db": floor_settings.database,
         "handheld": handheld,
         "tokens": floor_tokens,
     }
@@ -167,6 +167,7 @@ def test_worker_picks_through_a_network_outage(floor, fault):
     ]
 
 
+@pytest.mark.e2e_postgresql
 def test_device_killed_mid_list_resumes_where_it_was(floor):
     h = floor["handheld"]().start()
     h.wait_for(lambda line: "SCAN AN EMPTY TOTE" in line.instruction, 30, what="tote")
@@ -281,11 +282,12 @@ def test_labels_print_exactly_once_through_printer_faults(floor, tmp_path):
         h.wait_for(lambda x: "[printer:" not in x.text, 10, what="printer fine")
         time.sleep(6)  # longer than the retry backoff: a second copy would have come by now
         assert len(printer.labels) == 1
-        with sqlite3.connect(f"file:{floor['db']}?mode=ro", uri=True) as conn:
-            status, attempts, tracking = conn.execute(
-                "SELECT j.status, j.attempts, p.tracking FROM print_jobs j "
-                "JOIN packages p ON p.id = j.package_id"
-            ).fetchone()
+        (job,) = read_all(
+            floor["db"],
+            "SELECT j.status, j.attempts, p.tracking FROM print_jobs j "
+            "JOIN packages p ON p.id = j.package_id",
+        )
+        status, attempts, tracking = job["status"], job["attempts"], job["tracking"]
         assert status == "printed" and attempts >= 3 and tracking.encode() in label
         print(f"label printed once after {attempts - 1} failed attempts")
         assert stats()["labels_printed"] == 1 and stats()["print_failures"] == 0

@@ -14,7 +14,6 @@ import contextlib
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import socketio
+from dbkit import read_all
 from floorkit import order_body, place
 from prockit import children, runs
 
@@ -60,26 +60,23 @@ def start_worker(data_dir: Path, log: Path, env: dict[str, str] | None = None) -
         )
 
 
-def floor_rows(db: Path) -> dict:
-    """What planning touches: every list, its totes and its steps."""
-    conn = sqlite3.connect(db)
-    try:
-        return {
-            "lists": conn.execute(
-                "SELECT id, status, planned, route_m FROM pick_lists ORDER BY id"
-            ).fetchall(),
-            "totes": conn.execute(
-                "SELECT pick_list_id, order_id, position FROM pick_list_totes ORDER BY order_id"
-            ).fetchall(),
-            "steps": conn.execute(
-                "SELECT id, pick_list_id, seq, order_id, qty FROM pick_steps ORDER BY id"
-            ).fetchall(),
-        }
-    finally:
-        conn.close()
+def floor_rows(db: str | Path) -> dict:
+    """What planning touches: every list, its totes and its steps (`db`: the SQLite file or
+    the database URL)."""
+
+    def rows(query: str) -> list[tuple]:
+        return [tuple(r.values()) for r in read_all(db, query)]
+
+    return {
+        "lists": rows("SELECT id, status, planned, route_m FROM pick_lists ORDER BY id"),
+        "totes": rows(
+            "SELECT pick_list_id, order_id, position FROM pick_list_totes ORDER BY order_id"
+        ),
+        "steps": rows("SELECT id, pick_list_id, seq, order_id, qty FROM pick_steps ORDER BY id"),
+    }
 
 
-def assert_whole(db: Path, orders: list[str], units: int = 1) -> None:
+def assert_whole(db: str | Path, orders: list[str], units: int = 1) -> None:
     """Every order in exactly one list with all its units; each list's steps in one walk."""
     rows = floor_rows(db)
     lists = {r[0] for r in rows["lists"]}
@@ -139,11 +136,12 @@ def site(floor_store, floor_tokens, floor_settings, tmp_path):
     return floor_settings.data_dir, floor_tokens, orders
 
 
+@pytest.mark.e2e_postgresql
 def test_worker_killed_mid_plan_leaves_nothing_half_planned_and_scans_go_on(
-    site, server_proc, tmp_path
+    site, floor_settings, server_proc, tmp_path
 ):
     data, tokens, orders = site
-    db = data / "scanfloor.db"
+    db = floor_settings.database
     base = server_proc(data, env=NO_WORKER)
     scanner = Scanner(base, tokens["packer"])
     scanner.start()
@@ -204,7 +202,7 @@ def test_workers_killed_at_random_while_planning_leave_every_cart_whole(
     ]
     names = [f"cart-{i}" for i in range(40)]
     auth.create_devices(floor_store, names, "picker", "WH-EAST", cart_totes=4)
-    data, db = floor_settings.data_dir, floor_settings.db_path
+    data, db = floor_settings.data_dir, floor_settings.database
     # A short pause between compute and write spreads the planning over time, so the
     # kills land in reads, computing, pauses and writes alike.
     env = {"SCANFLOOR_WORKER__PLAN_PAUSE_SECONDS": "0.02"}
