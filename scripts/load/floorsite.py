@@ -106,11 +106,13 @@ def seed_site(
     open_orders: int = 0,
     seed: int = 1,
     cart_totes: int = 6,
+    database: str | None = None,
 ) -> Site:
-    """A fresh site in data_dir with `open_orders` allocated orders waiting to be picked."""
+    """A fresh site in data_dir with `open_orders` allocated orders waiting to be picked
+    (in `database`, a PostgreSQL URL, when given; else in data_dir's SQLite file)."""
     started = time.perf_counter()
     rng = random.Random(seed)
-    store = open_store(Path(data_dir) / "scanfloor.db", synchronous="OFF")
+    store = open_store(database or Path(data_dir) / "scanfloor.db", synchronous="OFF")
     site = Site(Path(data_dir))
     try:
         catalogue.load(store, _catalogue())
@@ -120,16 +122,19 @@ def seed_site(
                 names = auth.fleet_names(prefix, count)
                 made = auth.create_devices(store, names, role, code, cart_totes=cart_totes)
                 site.devices += [(n, t, role) for n, t in made]
-        for n in range(open_orders):
-            lines = {f"SKU-{rng.randrange(SKUS):05d}": rng.choice((1, 1, 2)) for _ in range(3)}
-            body = {
-                "order_id": f"F-{n:07d}",
-                "lines": [
-                    {"sku": s, "qty": q} for s, q in list(lines.items())[: rng.randint(1, 3)]
-                ],
-                "ship_to": _address("Customer", lat + rng.uniform(-2, 2), lon + rng.uniform(-2, 2)),
-            }
-            orders.capture(store, OrderIn.model_validate(body))
+        with store.write():  # one transaction: on PostgreSQL, one commit instead of one per order
+            for n in range(open_orders):
+                lines = {f"SKU-{rng.randrange(SKUS):05d}": rng.choice((1, 1, 2)) for _ in range(3)}
+                body = {
+                    "order_id": f"F-{n:07d}",
+                    "lines": [
+                        {"sku": s, "qty": q} for s, q in list(lines.items())[: rng.randint(1, 3)]
+                    ],
+                    "ship_to": _address(
+                        "Customer", lat + rng.uniform(-2, 2), lon + rng.uniform(-2, 2)
+                    ),
+                }
+                orders.capture(store, OrderIn.model_validate(body))
         allocate.allocate_pending(store)
         # A shift starts with a cart planned for every picker (the server then keeps a
         # quarter of that planned as carts are taken).
