@@ -39,8 +39,7 @@ def floor(floor_store, floor_tokens, floor_settings, server_proc, tmp_path):
     """A picker's list of two steps (3 pens at E-01-01, 3 mugs at E-02-02) and a live server."""
     place(floor_store, "shop-1", [("SKU-A", 3), ("SKU-B", 3)])
     key = auth.create_api_key(floor_store, "t")
-    # No worker: nothing here needs planning, lease sweeps, webhooks or mail.
-    base = server_proc(floor_settings.data_dir, env={"SCANFLOOR_WORKER__WITH_SERVER": "false"})
+    base = server_proc(floor_settings.data_dir)
     port = int(base.rsplit(":", 1)[1])
     proxy = NetProxy(("127.0.0.1", port)).start()
     home = tmp_path / "device"
