@@ -164,7 +164,10 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        # UNKNOWN: the connection is lost (a reconnect that failed leaves it so): no
+        # transaction of ours is open on it, and the next call reconnects
+        status = self.raw.info.transaction_status
+        return status not in (TransactionStatus.IDLE, TransactionStatus.UNKNOWN)
 
     def execute(self, sql: str, params: tuple | dict | list = ()) -> Cursor:
         query, returns_id = translate(sql, self.id_tables)

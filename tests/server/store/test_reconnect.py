@@ -85,3 +85,28 @@ def test_a_write_cut_during_its_commit_is_not_run_again(cut, floor_store):
     assert lost.value.maybe_committed and len(runs) == 1
     # and the store works on: the next call is on a new connection
     assert floor_store.one("SELECT COUNT(*) AS n FROM products WHERE sku = 'MAYBE-1'")["n"] == 0
+
+
+def test_a_database_that_refuses_for_a_while_is_reached_again_once_back(cut, floor_store):
+    """Reconnecting fails while the database refuses connections; the call after it is
+    back reconnects: the store does not stay broken."""
+    from dbkit import ADMIN_URL
+
+    name = floor_store.conn.raw.info.dbname
+    admin = psycopg.connect(ADMIN_URL, autocommit=True)
+    gate = "ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}"
+    floor_store.conn.pool.timeout = 1.0  # give up on a reconnect quickly, for the test
+    try:
+        admin.execute(gate.format(f'"{name}"', "false"))
+        cut(floor_store)
+        with pytest.raises(psycopg.OperationalError):
+            floor_store.one("SELECT COUNT(*) AS n FROM products")
+        with pytest.raises(psycopg.OperationalError):
+            floor_store.execute("INSERT INTO products (sku, name) VALUES ('DOWN-1', 'x')")
+    finally:
+        admin.execute(gate.format(f'"{name}"', "true"))
+        admin.close()
+    floor_store.conn.pool.timeout = 15.0
+    assert floor_store.one("SELECT COUNT(*) AS n FROM products")["n"] == 3
+    floor_store.execute("INSERT INTO products (sku, name) VALUES ('UP-1', 'x')")
+    assert floor_store.one("SELECT COUNT(*) AS n FROM products")["n"] == 4
