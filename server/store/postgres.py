@@ -157,6 +157,8 @@ class Connection:
 
     def reconnect(self) -> None:
         """Give the lost connection back (the pool discards it) and take a new one."""
+        if self.pool.closed:  # the store was closed: nothing to reconnect for
+            raise psycopg.OperationalError("the store is closed")
         log.warning("the PostgreSQL connection was lost: reconnecting")
         with contextlib.suppress(Exception):
             self.pool.putconn(self.raw)
