@@ -129,3 +129,21 @@ def test_a_running_source_or_a_broken_one_is_refused(site, tmp_path):
     store.close()
     with pytest.raises(CopyRefused, match="no database at"):
         copy_site(f"sqlite:///{tmp_path / 'none.db'}", target)
+
+
+def test_a_sqlite_backup_restores_into_either_database(site, database_url, tmp_path):
+    """SQLite's backup into SQLite (the backup API) or PostgreSQL (through the site copy);
+    a pg_dump file is refused by SQLite, before anything is written."""
+    dest = tmp_path / "site.backup"
+    assert CliRunner().invoke(main, ["backup", str(dest), "--database", site]).exit_code == 0
+    result = CliRunner().invoke(main, ["restore", str(dest), "--database", database_url])
+    assert result.exit_code == 0, result.output
+    assert _snapshot(database_url) == _snapshot(site)
+    dump = tmp_path / "site.dump"
+    dump.write_bytes(b"PGDMP\x01\x0e\x00")
+    elsewhere = tmp_path / "other.db"
+    result = CliRunner().invoke(
+        main, ["restore", str(dump), "--database", f"sqlite:///{elsewhere}"]
+    )
+    assert result.exit_code == 1 and "restores into PostgreSQL only" in result.output
+    assert not elsewhere.exists()
