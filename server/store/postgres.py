@@ -2,18 +2,20 @@
 
 One connection per process, in autocommit mode with explicit BEGIN/COMMIT, as the SQLite
 store has: a greenlet holds the connection for a whole transaction (psycopg 3 waits
-cooperatively under gevent from 3.1.14 on). The connection comes from a psycopg-pool pool
-of one, which opens and configures it and, when it is lost (the server restarted, a
-failover, pg_terminate_backend), discards it and opens the next one: the next call runs on
-a new connection instead of failing for ever. What was cut is retried only where that is
-safe: a statement that had not started a transaction yet, a read, a write job that had not
-reached its COMMIT; a write cut during its COMMIT may have committed, so it fails
-(`Disconnected.maybe_committed`) and the device's resend (same message id) settles it. Every write transaction first takes one
+cooperatively under gevent from 3.1.14 on). Every write transaction first takes one
 transaction-scoped advisory lock for the site: writers queue as they do on SQLite's
 write lock (BEGIN IMMEDIATE), so every rule a use case checks inside its transaction
 (stock never promised twice, a scan applied once) holds across processes and hosts,
 while reads run beside them on MVCC snapshots. Group commit shares that lock and one
 COMMIT among many jobs, exactly as on SQLite.
+
+The connection comes from a psycopg-pool pool of one, which opens and configures it and,
+when it is lost (PostgreSQL restarted, a failover, pg_terminate_backend), discards it and
+opens the next: the next call runs on a new connection instead of failing for ever. What
+was cut runs again only where that is safe: a call that had not begun its transaction, a
+lone read, a write that had not reached its COMMIT. A write cut during its COMMIT may have
+committed: it fails (`Disconnected.maybe_committed`), and the device's resend of the same
+message id settles it (answered from the first reply if it did commit).
 """
 
 from __future__ import annotations
