@@ -11,7 +11,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from dbkit import fresh_postgres, migrated_sqlite, not_yet_on_postgresql, postgres_unreachable
+from dbkit import (
+    fresh_postgres,
+    migrated_sqlite,
+    not_yet_on_postgresql,
+    postgres_unreachable,
+    stores_closed_after,
+)
 from floorkit import Floor, small_catalogue
 
 from server.app import create_app
@@ -65,7 +71,7 @@ def database_url(request, tmp_path):
     why = postgres_unreachable() or not_yet_on_postgresql(request.node.nodeid)
     if why:
         pytest.skip(why)
-    with fresh_postgres() as url:
+    with fresh_postgres() as url, stores_closed_after():
         yield url
 
 

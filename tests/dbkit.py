@@ -10,7 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from functools import cache
 
 import psycopg
@@ -147,6 +147,33 @@ def fresh_postgres(migrated: bool = True) -> Iterator[str]:
         yield _url_for(name)
     finally:
         _drop(name)
+
+
+@contextmanager
+def stores_closed_after() -> Iterator[None]:
+    """Close, at the end, every PostgreSQL store opened meanwhile that is still open.
+
+    A test's app left open (its hub's greenlets still polling) would otherwise reconnect to
+    the process's database after the next test's emptying cut its connection, and act on
+    that test's floor: the store reconnects by design (server/store/postgres.py)."""
+    from server.store.postgres import PgStore
+
+    opened: list[PgStore] = []
+    init = PgStore.__init__
+
+    def tracked(self: PgStore, url: str) -> None:
+        init(self, url)
+        opened.append(self)
+
+    PgStore.__init__ = tracked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PgStore.__init__ = init  # type: ignore[method-assign]
+        for store in opened:
+            if not store.conn.pool.closed:
+                with suppress(Exception):
+                    store.close()
 
 
 def other_connection(store):

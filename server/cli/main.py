@@ -7,6 +7,7 @@ import click
 from server.cli.access import api_key, device
 from server.cli.carriers import closeout
 from server.cli.counts import counts
+from server.cli.db import backup, db, restore
 from server.cli.labels import labels
 from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
@@ -35,6 +36,9 @@ for command in (
     worker,
     demo,
     carrier_sim,
+    db,
+    backup,
+    restore,
 ):
     main.add_command(command)
 

@@ -158,3 +158,15 @@ def reap(
         for p in gone:
             store.execute("DELETE FROM server_processes WHERE instance = ?", (p["instance"],))
     return [d["id"] for d in orphans]
+
+
+def running(store: Store, gone_after: float = GONE_AFTER) -> list[dict]:
+    """The server and worker processes that are alive on the site (by their heartbeats and,
+    on this host, their pids): what a stopped site has none of."""
+    try:
+        procs = store.all("SELECT * FROM server_processes")
+    except store.Error:  # no such table: not a scanfloor database yet
+        return []
+    cutoff = (datetime.now(UTC) - timedelta(seconds=gone_after)).isoformat(timespec="microseconds")
+    host = pid_space()
+    return [p for p in procs if _alive(p, host, cutoff)]

@@ -8,11 +8,20 @@ write lock (BEGIN IMMEDIATE), so every rule a use case checks inside its transac
 (stock never promised twice, a scan applied once) holds across processes and hosts,
 while reads run beside them on MVCC snapshots. Group commit shares that lock and one
 COMMIT among many jobs, exactly as on SQLite.
+
+The connection comes from a psycopg-pool pool of one, which opens and configures it and,
+when it is lost (PostgreSQL restarted, a failover, pg_terminate_backend), discards it and
+opens the next: the next call runs on a new connection instead of failing for ever. What
+was cut runs again only where that is safe: a call that had not begun its transaction, a
+lone read, a write that had not reached its COMMIT. A write cut during its COMMIT may have
+committed: it fails (`Disconnected.maybe_committed`), and the device's resend of the same
+message id settles it (answered from the first reply if it did commit).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -22,6 +31,7 @@ import psycopg
 from psycopg import adapt, postgres
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from server.store.dialect import translate
 
@@ -29,6 +39,21 @@ if TYPE_CHECKING:
     from server.store.group import GroupWriter
 
 T = TypeVar("T")
+log = logging.getLogger("scanfloor.store")
+CONNECT_SECONDS = 15.0  # how long opening (or re-opening) the connection may take
+
+
+class Disconnected(psycopg.OperationalError):
+    """The connection was lost inside a transaction; the next call runs on a new one.
+
+    `maybe_committed` is False when the transaction cannot have committed (lost before its
+    COMMIT: safe to run again), True when the COMMIT itself was cut (it may have committed)."""
+
+    def __init__(self, message: str, maybe_committed: bool):
+        super().__init__(message)
+        self.maybe_committed = maybe_committed
+
+
 # pg_advisory_xact_lock's key for "the site's write lock": any constant shared by every process.
 WRITE_LOCK_KEY = 0x5CA4F100
 
@@ -105,15 +130,48 @@ class Connection:
     """The psycopg connection behind SQLite's `conn.execute()` shape."""
 
     def __init__(self, url: str):
-        self.raw = psycopg.connect(url, autocommit=True, prepare_threshold=2)
-        self.raw.prepared_max = 2048  # as the SQLite store's statement cache
-        self.raw.adapters.register_dumper(bool, _BoolAsInt)
-        self.raw.adapters.register_loader("numeric", _NumericAsNumber)
+        # A pool of one: one connection per process is the store's model (writers queue on
+        # the site's lock anyway); the pool opens it, configures it and replaces it when lost.
+        self.pool = ConnectionPool(
+            url,
+            kwargs={"autocommit": True, "prepare_threshold": 2},
+            min_size=1,
+            max_size=1,
+            configure=_configure,
+            open=False,
+            name="scanfloor",
+            timeout=CONNECT_SECONDS,
+            num_workers=1,
+        )
+        try:
+            self.pool.open(wait=True, timeout=CONNECT_SECONDS)
+        except PoolTimeout:
+            self.pool.close()
+            _why_not(url)  # raises the server's own answer (bad host, no such database...)
+            raise
+        self.raw: psycopg.Connection[Any] = self.pool.getconn()
         self.id_tables: frozenset[str] = frozenset()
 
     @property
+    def lost(self) -> bool:
+        """True when the connection is gone (closed by the server, the network, a failover)."""
+        return self.raw.closed or self.raw.broken
+
+    def reconnect(self) -> None:
+        """Give the lost connection back (the pool discards it) and take a new one."""
+        if self.pool.closed:  # the store was closed: nothing to reconnect for
+            raise psycopg.OperationalError("the store is closed")
+        log.warning("the PostgreSQL connection was lost: reconnecting")
+        with contextlib.suppress(Exception):
+            self.pool.putconn(self.raw)
+        self.raw = self.pool.getconn()
+
+    @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        # UNKNOWN: the connection is lost (a reconnect that failed leaves it so): no
+        # transaction of ours is open on it, and the next call reconnects
+        status = self.raw.info.transaction_status
+        return status not in (TransactionStatus.IDLE, TransactionStatus.UNKNOWN)
 
     def execute(self, sql: str, params: tuple | dict | list = ()) -> Cursor:
         query, returns_id = translate(sql, self.id_tables)
@@ -133,7 +191,22 @@ class Connection:
         return cur.execute(query, params)
 
     def close(self) -> None:
-        self.raw.close()
+        with contextlib.suppress(Exception):
+            self.pool.putconn(self.raw)
+        self.pool.close()
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Each new connection as the store wants it: statement cache, SQLite's types."""
+    conn.prepared_max = 2048  # as the SQLite store's statement cache
+    conn.adapters.register_dumper(bool, _BoolAsInt)
+    conn.adapters.register_loader("numeric", _NumericAsNumber)
+
+
+def _why_not(url: str) -> None:
+    """Raise why the pool could not connect, as the server says it (one direct attempt)."""
+    with psycopg.connect(url, connect_timeout=5):
+        pass
 
 
 class MigrationDb:
@@ -184,11 +257,17 @@ class PgStore:
         self.group = GroupWriter(self)
 
     def grouped(self, job: Callable[[], T]) -> T:
-        """Run a write job and return its result once committed."""
-        if self.group is not None:
-            return self.group.submit(job)
-        with self.write():
-            return job()
+        """Run a write job and return its result once committed (run again, once, when the
+        connection was lost before the COMMIT: nothing of it can have been kept)."""
+        group = self.group
+        if group is not None:
+            return self._retry(lambda: group.submit(job))
+
+        def run() -> T:
+            with self.write():
+                return job()
+
+        return self._retry(run)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names applied."""
@@ -198,6 +277,26 @@ class PgStore:
             applied = apply_postgres(MigrationDb(self.conn))
         self._load_id_tables()
         return applied
+
+    def _begin(self, sql: str) -> None:
+        """Open a transaction; a connection found lost is replaced first (nothing ran yet)."""
+        try:
+            self.conn.raw.execute(sql)
+        except psycopg.OperationalError:
+            if not self.conn.lost:
+                raise
+            self.conn.reconnect()
+            self.conn.raw.execute(sql)
+
+    def _retry(self, run: Callable[[], T]) -> T:
+        """Run a whole write once more when its connection was lost before its COMMIT."""
+        try:
+            return run()
+        except Disconnected as exc:
+            if exc.maybe_committed:
+                raise
+            log.warning("a write was cut before its commit: running it again")
+            return run()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[PgStore]:
@@ -210,18 +309,28 @@ class PgStore:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.raw.execute("BEGIN")
+            self._begin("BEGIN")
             self._depth = 1
             try:
                 self.conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
                 yield self
-            except BaseException:
-                if self.conn.in_transaction and not self.conn.raw.closed:
+            except BaseException as exc:
+                if self.conn.lost:
+                    self.conn.reconnect()
+                    if isinstance(exc, psycopg.OperationalError):
+                        raise Disconnected(f"connection lost: {exc}", False) from exc
+                elif self.conn.in_transaction:
                     self.conn.raw.execute("ROLLBACK")
                 raise
             else:
                 start = time.perf_counter()
-                self.conn.raw.execute("COMMIT")
+                try:
+                    self.conn.raw.execute("COMMIT")
+                except psycopg.OperationalError as exc:
+                    if not self.conn.lost:
+                        raise
+                    self.conn.reconnect()
+                    raise Disconnected(f"connection lost during COMMIT: {exc}", True) from exc
                 if self.on_commit is not None:
                     self.on_commit(time.perf_counter() - start)
             finally:
@@ -234,30 +343,49 @@ class PgStore:
             if self._depth or self.conn.in_transaction:
                 yield self
                 return
-            self.conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ")
             try:
                 yield self
+            except BaseException:
+                if self.conn.lost:
+                    self.conn.reconnect()
+                raise
             finally:
                 if self.conn.in_transaction:
                     self.conn.raw.execute("COMMIT")
 
+    def _query(self, run: Callable[[], T]) -> T:
+        """A lone read: run again on a new connection when the old one is found lost."""
+        with self._lock:
+            if self._depth or self.conn.in_transaction:
+                return run()
+            try:
+                return run()
+            except psycopg.OperationalError:
+                if not self.conn.lost:
+                    raise
+                self.conn.reconnect()
+                return run()
+
     def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
         """The first row of a query as a dict, or None."""
-        with self._lock:
-            return self.conn.dicts(sql, params).fetchone()
+        return self._query(lambda: self.conn.dicts(sql, params).fetchone())
 
     def all(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         """Every row of a query as dicts."""
-        with self._lock:
-            return self.conn.dicts(sql, params).fetchall()
+        return self._query(lambda: self.conn.dicts(sql, params).fetchall())
 
     def execute(self, sql: str, params: tuple | dict = ()) -> Cursor:
         """Run one statement; outside write() it gets a write transaction of its own."""
         with self._lock:
             if self._depth:
                 return self.conn.execute(sql, params)
-            with self.write():
-                return self.conn.execute(sql, params)
+
+            def run() -> Cursor:
+                with self.write():
+                    return self.conn.execute(sql, params)
+
+            return self._retry(run)
 
     def close(self) -> None:
         if self.group is not None:
