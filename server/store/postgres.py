@@ -105,11 +105,27 @@ class Connection:
     """The psycopg connection behind SQLite's `conn.execute()` shape."""
 
     def __init__(self, url: str):
-        self.raw = psycopg.connect(url, autocommit=True, prepare_threshold=2)
-        self.raw.prepared_max = 2048  # as the SQLite store's statement cache
-        self.raw.adapters.register_dumper(bool, _BoolAsInt)
-        self.raw.adapters.register_loader("numeric", _NumericAsNumber)
+        self.url = url
+        self.raw = self._open()
         self.id_tables: frozenset[str] = frozenset()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        raw = psycopg.connect(self.url, autocommit=True, prepare_threshold=2)
+        raw.prepared_max = 2048  # as the SQLite store's statement cache
+        raw.adapters.register_dumper(bool, _BoolAsInt)
+        raw.adapters.register_loader("numeric", _NumericAsNumber)
+        return raw
+
+    def reconnect_if_lost(self) -> None:
+        """Open the connection again if the server went away (a restart, a promoted standby).
+
+        psycopg closes a connection whose server is gone at the statement that finds out,
+        which fails; the next call comes here first. With several hosts in the URL and
+        `target_session_attrs=read-write`, libpq connects to whichever one takes writes now.
+        The same object stays, so whoever holds `store.conn` (the group writer) goes on.
+        """
+        if self.raw.closed:
+            self.raw = self._open()
 
     @property
     def in_transaction(self) -> bool:
@@ -167,6 +183,7 @@ class PgStore:
         self.on_commit: Callable[[float], None] | None = None
         self.group: GroupWriter | None = None
         self.cooperative_lock_wait = False  # a no-op here: the advisory lock waits in the server
+        self._closed = False
         self._load_id_tables()
 
     def _load_id_tables(self) -> None:
@@ -210,6 +227,7 @@ class PgStore:
                 finally:
                     self._depth -= 1
                 return
+            self._reconnect_if_lost()
             self.conn.raw.execute("BEGIN")
             self._depth = 1
             try:
@@ -231,6 +249,7 @@ class PgStore:
     def read(self) -> Iterator[PgStore]:
         """A consistent snapshot for several reads."""
         with self._lock:
+            self._reconnect_if_lost()
             if self._depth or self.conn.in_transaction:
                 yield self
                 return
@@ -238,17 +257,25 @@ class PgStore:
             try:
                 yield self
             finally:
-                if self.conn.in_transaction:
+                if self.conn.in_transaction and not self.conn.raw.closed:
                     self.conn.raw.execute("COMMIT")
+
+    def _reconnect_if_lost(self) -> None:
+        """Before a statement outside any write(): a lost connection is opened again (inside
+        one, the transaction is gone with it and its statements fail, as they must)."""
+        if not self._depth and not self._closed:
+            self.conn.reconnect_if_lost()
 
     def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
         """The first row of a query as a dict, or None."""
         with self._lock:
+            self._reconnect_if_lost()
             return self.conn.dicts(sql, params).fetchone()
 
     def all(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         """Every row of a query as dicts."""
         with self._lock:
+            self._reconnect_if_lost()
             return self.conn.dicts(sql, params).fetchall()
 
     def execute(self, sql: str, params: tuple | dict = ()) -> Cursor:
@@ -260,6 +287,7 @@ class PgStore:
                 return self.conn.execute(sql, params)
 
     def close(self) -> None:
+        self._closed = True
         if self.group is not None:
             self.group.close()
         self.conn.close()
