@@ -203,6 +203,8 @@ class PgPair:
             entry = pwd.getpwnam(PG_USER)
             os.chown(self.base, entry.pw_uid, entry.pw_gid)
             self.base.chmod(0o700)
+            if self.run("test", "-w", str(self.base), check=False).returncode != 0:
+                raise RuntimeError(f"{PG_USER} cannot reach {self.base}: give a folder under /tmp")
         p, s = self.primary, self.standby
         self.run(
             "initdb", "-D", str(p.data), "-U", PG_USER, "--auth=trust", "-E", "UTF8",
