@@ -75,6 +75,14 @@ def unavailable() -> str | None:
     return None
 
 
+def _stat(pid: int) -> list[str]:
+    """A process's state and parent pid (from /proc), or [] if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+    except (OSError, IndexError):
+        return []
+
+
 class Node:
     """One cluster: its folder, its port, its postmaster."""
 
@@ -118,28 +126,34 @@ class Node:
             return None
 
     def processes(self) -> list[int]:
-        """The postmaster and every child of it (backends, WAL sender and receiver, ...)."""
+        """The live postmaster and every live child of it (backends, WAL sender, ...)."""
         pm = self.postmaster()
-        if pm is None or not Path(f"/proc/{pm}").exists():
+        if pm is None or _stat(pm)[:1] in ([], ["Z"], ["X"]):
             return []
         found = [pm]
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError):
-                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    if int(stat[1]) == pm and stat[0] not in ("Z", "X"):
-                        found.append(int(entry.name))
+                stat = _stat(int(entry.name))
+                if stat[1:2] == [str(pm)] and stat[0] not in ("Z", "X"):
+                    found.append(int(entry.name))
         return found
 
-    def kill(self) -> None:
-        """SIGKILL the postmaster and all its children at once: the host died."""
-        for pid in self.processes():
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL the postmaster and all its children at once (the host died); returns once
+        none of them runs."""
+        doomed = self.processes()
+        for pid in doomed:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while any(_stat(pid)[:1] not in ([], ["Z"], ["X"]) for pid in doomed):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name}: processes still running after SIGKILL")
+            time.sleep(0.01)
 
     def stop(self, mode: str = "fast") -> None:
         """Stop it if it runs (`pg_ctl stop -m mode`; SIGKILL if that fails)."""
-        if self.postmaster() is None or not self.processes():
+        if not self.processes():
             return
         stopped = self.pair.run(
             "pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "20", "stop", check=False

@@ -162,6 +162,7 @@ def test_a_promoted_standby_has_every_acknowledged_scan(pair, server_proc, tmp_p
         # The primary dies mid-scan: every one of its processes SIGKILLed at once.
         killed = time.time()
         pair.primary.kill()
+        assert not pair.primary.processes()
         hand.scan("0012345678905")  # judged on the device (offline verdict), sent again later
         promote_took = pair.standby.promote()
         hand.scan("0012345678905")
