@@ -131,11 +131,13 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
         for stage in (receiver, dock, carrier):
             stage.settle(floor, time.monotonic() + opts["settle"], say)
         drained = drain(db, mail, time.monotonic() + opts["settle"])
+        drained_s = time.time() - started
         fleet_figures = fleet.stop()
         fleet = None
         floor.placed = [p for p in paced.placed if p is not None]
-        return account(db, payloads, paced, receiver, mail, carrier, dock, floor,
-                       started, end, backlog, fleet_figures, drained)  # fmt: skip
+        figures = account(db, payloads, paced, receiver, mail, carrier, dock, floor,
+                          started, end, backlog, fleet_figures, drained)  # fmt: skip
+        return figures | {"drained_s": round(drained_s, 1)}
     finally:
         if paced is not None:
             paced.stop()
@@ -254,7 +256,8 @@ def report(f: dict[str, Any], opts: dict[str, Any]) -> str:
         f"whole shift: {opts['orders']} orders, {opts['pickers']} pickers, "
         f"{opts['packers']} pack stations, orders arriving over {opts['arrive_seconds']:.0f} s",
         f"wall time            {f['wall_s']:.1f} s from the first webhook to the last delivery "
-        f"(last order in at {f['arrival_s']} s, the shop at worst {f['shop_late_s']} s late)",
+        f"(last order in at {f['arrival_s']} s, the shop at worst {f['shop_late_s']} s late); "
+        f"the last webhook and mail gone at {f['drained_s']:.1f} s",
         "",
         table(f["stages"]),
         "",
@@ -308,7 +311,7 @@ def doc_section(f: dict[str, Any], opts: dict[str, Any], text: str) -> str:
 @click.option("--think", default=0.0, show_default=True, help="mean seconds between scans")
 @click.option("--wrong-rate", default=0.02, show_default=True, help="share of wrong scans")
 @click.option("--timeout", default=1800.0, show_default=True, help="seconds for the shift")
-@click.option("--settle", default=120.0, show_default=True, help="seconds to drain after it")
+@click.option("--settle", default=900.0, show_default=True, help="seconds to drain after it")
 @click.option("--seed", "seed_value", default=1, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="folder for data and logs")
 @click.option("--json", "as_json", is_flag=True, help="print the figures as JSON")
