@@ -110,19 +110,24 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
     floor.stages = [receiver, dock, carrier, mail]
     fleet = paced = None
     try:
+        # The fleet's process first: its devices sign in as soon as the server answers.
+        fleet = FleetProcess(
+            devices,
+            Options(url="", think=opts["think"], wrong_rate=opts["wrong_rate"],
+                    seed=opts["seed"]),
+        )  # fmt: skip
         floor.port = procs.free_port()
+        fleet.opts.url = floor.base
+        fleet.start()
         env = {k: v for stage in floor.stages for k, v in stage.env(floor).items()}
         floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log",
                                           env | SERVER_ENV)  # fmt: skip
         floor.api.headers["Authorization"] = f"Bearer {key}"
         for stage in floor.stages:
             stage.start(floor, say)
-        say(f"server on {floor.base}: {len(devices)} devices, {len(payloads)} orders to come")
-        fleet = FleetProcess(
-            devices,
-            Options(url=floor.base, think=opts["think"], wrong_rate=opts["wrong_rate"],
-                    seed=opts["seed"]),
-        ).start()  # fmt: skip
+        ready(db, floor, fleet, len(devices), opts["timeout"])
+        say(f"server on {floor.base}, its worker running, {len(devices)} devices signed in: "
+            f"{len(payloads)} orders to come over {opts['arrive_seconds']:.0f} s")  # fmt: skip
         paced = PacedShop(floor.base, secret, payloads, opts["arrive_seconds"], opts["seed"])
         paced.start()
         started = paced.started
@@ -144,6 +149,24 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
         if fleet is not None:
             fleet.stop(5)
         floor.stop()
+
+
+def ready(db: Path, floor: Floor, fleet: FleetProcess, devices: int, timeout: float) -> None:
+    """Wait until the shift can start: the server's worker beats beside it (it plans the
+    carts and sends the webhooks and mails) and every device is signed in."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with shiftcount._connect(db) as conn:
+            others = conn.execute(
+                "SELECT COUNT(*) FROM server_processes WHERE pid != ?", (floor.server.pid,)
+            ).fetchone()[0]
+            linked = conn.execute("SELECT COUNT(*) FROM devices WHERE connected = 1").fetchone()[0]
+        if others and linked >= devices:
+            return
+        if not fleet.alive():
+            raise RuntimeError("the fleet's process died")
+        time.sleep(0.2)
+    raise TimeoutError(f"the worker or the devices were not up within {timeout:.0f} s")
 
 
 def watch(floor, db, paced, fleet, started, opts, say) -> tuple[list[dict], float]:
@@ -188,9 +211,10 @@ def drain(db: Path, mail: CustomerMail, until: float) -> bool:
 
 
 def rates(db: Path, started: float) -> list[dict[str, Any]]:
-    """Orders per minute at each stage, over the span from its first order to its last."""
+    """Orders per minute at each stage, over the span from its first order to its last; then
+    the webhooks delivered and the mails sent, the same way (counted in `orders`)."""
     rows = []
-    for stage, times in shiftcount.reached(db).items():
+    for stage, times in (shiftcount.reached(db) | shiftcount.messages_out(db)).items():
         span = times[-1] - times[0] if len(times) > 1 else 0.0
         rows.append(
             {

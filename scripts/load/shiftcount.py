@@ -61,6 +61,22 @@ def reached(db: Path) -> dict[str, list[float]]:
     return {s: sorted(by.get(s, [])) for s in STAGES}
 
 
+def messages_out(db: Path) -> dict[str, list[float]]:
+    """When each webhook was delivered and each customer mail sent (epoch seconds)."""
+    with _connect(db) as conn:
+        hooks = [
+            r[0]
+            for r in conn.execute(
+                "SELECT delivered_at FROM webhook_deliveries WHERE delivered_at IS NOT NULL"
+            )
+        ]
+        mails = [
+            r[0]
+            for r in conn.execute("SELECT sent_at FROM customer_mails WHERE sent_at IS NOT NULL")
+        ]
+    return {"webhooks": sorted(map(epoch, hooks)), "mails": sorted(map(epoch, mails))}
+
+
 def _listed(problems: list[str], kind: str, items: list[str]) -> None:
     if items:
         more = f" (and {len(items) - SHOWN} more)" if len(items) > SHOWN else ""
@@ -192,7 +208,8 @@ def mail_account(db: Path, messages: list[Any], order_ids: list[str]) -> tuple[d
             dict(r)
             for r in conn.execute("SELECT order_id, kind, status, message_id FROM customer_mails")
         ]
-    took = Counter(str(m["Message-ID"]) for m in messages)
+    # A long Message-ID comes folded onto its own line: the header's text without the fold.
+    took = Counter("".join(str(m["Message-ID"]).split()) for m in messages)
     ours = Counter(r["message_id"] for r in rows if r["message_id"])
     problems: list[str] = []
     _listed(problems, "mails not sent", [f"{r['order_id']} {r['kind']} {r['status']}"

@@ -243,23 +243,27 @@ class FleetProcess:
     """The fleet in a process of its own (spawned: no state of ours leaks into it)."""
 
     def __init__(self, devices: list[tuple[str, str, str]], opts: Options):
-        ctx = multiprocessing.get_context("spawn")
+        self.opts = opts  # its url may be set until `start()`
+        self.devices = devices
+        self.ctx = ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
         self._out = ctx.Queue()
-        self.proc = ctx.Process(
-            target=_fleet, args=(devices, opts, self._stop, self._out), daemon=True
-        )
+        self.proc = None
 
     def start(self) -> FleetProcess:
+        args = (self.devices, self.opts, self._stop, self._out)
+        self.proc = self.ctx.Process(target=_fleet, args=args, daemon=True)
         self.proc.start()
         return self
 
     def alive(self) -> bool:
-        return self.proc.is_alive()
+        return self.proc is not None and self.proc.is_alive()
 
     def stop(self, timeout: float = 30.0) -> dict[str, Any] | None:
         """Stop every device; the fleet's figures (None if it died or did not answer)."""
         self._stop.set()
+        if self.proc is None:
+            return None
         try:
             result = self._out.get(timeout=timeout)
         except queue.Empty:

@@ -50,8 +50,11 @@ def test_a_tiny_shift_accounts_for_every_order_unit_webhook_and_mail(shift):
     assert w["duplicates"] == 0
     m = a["mails"]
     assert m["written"] == m["sent"] == m["taken_by_smtp_server"] == 30 * 3
-    assert [s["stage"] for s in f["stages"]] == list(shiftcount.STAGES)
-    assert all(s["orders"] == 30 for s in f["stages"])
+    stages = {s["stage"]: s for s in f["stages"]}
+    assert list(stages) == [*shiftcount.STAGES, "webhooks", "mails"]
+    assert all(stages[s]["orders"] == 30 for s in shiftcount.STAGES)
+    assert stages["webhooks"]["orders"] == w["delivered"] and stages["mails"]["orders"] == 90
+    assert stages["delivered"]["last_s"] == f["wall_s"]
     assert f["backlog"][-1]["delivered"] == 30 and f["backlog"][-1]["sent"] == 30
     assert 0 < f["wall_s"] < f["took_s"]
     assert f["fleet"]["scans"] > 0 and f["fleet"]["errors"] == 0
@@ -89,6 +92,7 @@ def test_the_accounting_says_which_webhook_or_mail_is_missing_doubled_or_out_of_
     assert any("taken twice" in p for p in problems), problems
 
     messages = [{"Message-ID": m} for m in mail_ids]
+    messages[0] = {"Message-ID": f"\r\n {mail_ids[0]}"}  # a long one comes folded
     assert shiftcount.mail_account(db, messages, orders)[1] == []
     doubled = [*messages[1:], messages[1], {"Message-ID": "<stranger@example.com>"}]
     problems = shiftcount.mail_account(db, doubled, orders)[1]
