@@ -16,6 +16,8 @@ import pytest
 from scripts.load import shiftcount
 
 REPO = Path(__file__).resolve().parents[2]
+# About 16 s on a quiet 2-core box; 60-120 s where the box is shared at load 20-30.
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +27,9 @@ def shift(tmp_path_factory) -> tuple[dict, Path]:
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "bench_shift.py"), "--orders", "30",
-         "--pickers", "3", "--packers", "1", "--every", "2", "--timeout", "90",
-         "--settle", "30", "--out", str(out), "--json"],
-        capture_output=True, text=True, timeout=180, cwd=REPO,
+         "--pickers", "3", "--packers", "1", "--every", "2", "--timeout", "200",
+         "--settle", "60", "--out", str(out), "--json"],
+        capture_output=True, text=True, timeout=280, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     figures = json.loads(done.stdout)
@@ -37,7 +39,7 @@ def shift(tmp_path_factory) -> tuple[dict, Path]:
 
 def test_a_tiny_shift_accounts_for_every_order_unit_webhook_and_mail(shift):
     f, _ = shift
-    assert f["problems"] == []
+    assert f["problems"] == [], f["problems"]
     a = f["accounts"]
     assert a["orders"] == {"sent": 30, "taken": 30, "final": {"delivered": 30}}
     u = a["units"]
@@ -58,7 +60,6 @@ def test_a_tiny_shift_accounts_for_every_order_unit_webhook_and_mail(shift):
     assert f["backlog"][-1]["delivered"] == 30 and f["backlog"][-1]["sent"] == 30
     assert 0 < f["wall_s"] < f["took_s"]
     assert f["fleet"]["scans"] > 0 and f["fleet"]["errors"] == 0
-    assert f["took_s"] < 120  # about 16 s on a quiet 2-core box, 60 s at load average 15
 
 
 def _receiver_from(db: Path) -> SimpleNamespace:
