@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -325,6 +326,11 @@ def doc_section(f: dict[str, Any], opts: dict[str, Any], text: str) -> str:
     )
 
 
+def _stop_on(signum: int, _frame: object) -> None:
+    # Unwinds to run_shift's `finally`: the fleet, the server and its worker, the stages stop.
+    raise SystemExit(128 + signum)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--orders", default=10_000, show_default=True, type=click.IntRange(1, 200_000))
 @click.option("--pickers", default=200, show_default=True, type=click.IntRange(1, 5_000))
@@ -355,6 +361,7 @@ def main(orders, pickers, packers, arrive_seconds, every, think, wrong_rate, tim
     out = out or Path(tempfile.mkdtemp(prefix="scanfloor-shift-"))
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda s: click.echo(s, err=True)) if as_json else click.echo
+    signal.signal(signal.SIGTERM, _stop_on)  # SIGINT already raises KeyboardInterrupt
     figures = run_shift(out, opts, say)
     text = report(figures, opts)
     click.echo(json.dumps(figures, indent=1) if as_json else text)

@@ -25,14 +25,20 @@ def shift(tmp_path_factory) -> tuple[dict, Path]:
     """One tiny shift (30 orders, 3 pickers, 1 pack station); its figures and its database."""
     out = tmp_path_factory.mktemp("shift")
     started = time.monotonic()
-    done = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, str(REPO / "scripts" / "bench_shift.py"), "--orders", "30",
          "--pickers", "3", "--packers", "1", "--every", "2", "--timeout", "200",
          "--settle", "60", "--out", str(out), "--json"],
-        capture_output=True, text=True, timeout=280, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    figures = json.loads(done.stdout)
+    try:
+        stdout, stderr = proc.communicate(timeout=280)
+    finally:  # timed out or interrupted: SIGTERM, so it stops its server, worker and fleet
+        if proc.poll() is None:
+            proc.terminate()
+            proc.communicate(timeout=60)
+    assert proc.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    figures = json.loads(stdout)
     figures["took_s"] = time.monotonic() - started
     return figures, out / "data" / "scanfloor.db"
 
