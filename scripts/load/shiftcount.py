@@ -25,7 +25,8 @@ STOCK_EACH = 1_000_000  # every SKU's stock on the load site (scripts/load/floor
 SHOWN = 10  # problems listed per kind; the rest are counted
 
 
-def _connect(db: Path) -> sqlite3.Connection:
+def connect(db: Path) -> sqlite3.Connection:
+    """The site's database, read only."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     conn.row_factory = sqlite3.Row
     return conn
@@ -38,7 +39,7 @@ def epoch(at: str) -> float:
 
 def status_counts(db: Path) -> dict[str, int]:
     """Orders by status now, and the webhooks and mails still waiting to go."""
-    with _connect(db) as conn:
+    with connect(db) as conn:
         counts = dict(conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status"))
         counts["webhooks_pending"] = conn.execute(
             "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"
@@ -52,7 +53,7 @@ def status_counts(db: Path) -> dict[str, int]:
 def reached(db: Path) -> dict[str, list[float]]:
     """For each stage, when each order first got there (epoch seconds), from its timeline."""
     first: dict[tuple[str, str], float] = {}
-    with _connect(db) as conn:
+    with connect(db) as conn:
         for r in conn.execute("SELECT order_id, status, at FROM order_events ORDER BY id"):
             first.setdefault((r["order_id"], r["status"]), epoch(r["at"]))
     by: dict[str, list[float]] = defaultdict(list)
@@ -63,7 +64,7 @@ def reached(db: Path) -> dict[str, list[float]]:
 
 def messages_out(db: Path) -> dict[str, list[float]]:
     """When each webhook was delivered and each customer mail sent (epoch seconds)."""
-    with _connect(db) as conn:
+    with connect(db) as conn:
         hooks = [
             r[0]
             for r in conn.execute(
@@ -89,7 +90,7 @@ def orders_account(
     """Every order the shop sent is on the site once and ended delivered."""
     problems: list[str] = []
     ours = [p for p in placed if p is not None]
-    with _connect(db) as conn:
+    with connect(db) as conn:
         rows = {r["id"]: r["status"] for r in conn.execute("SELECT id, status FROM orders")}
     ids = Counter(p.id for p in ours)
     untaken = [body["name"] for body, got in zip(payloads, placed, strict=True) if got is None]
@@ -110,7 +111,7 @@ def units_account(db: Path) -> tuple[dict, list[str]]:
     """Every unit ordered was picked, verified at packing and left the stock once: per order
     (order lines against pick steps) and per SKU (stock used against units ordered)."""
     problems: list[str] = []
-    with _connect(db) as conn:
+    with connect(db) as conn:
         lines = dict(conn.execute("SELECT order_id, SUM(qty) FROM order_lines GROUP BY order_id"))
         steps = {
             r[0]: (r[1], r[2])
@@ -163,7 +164,7 @@ def webhook_account(db: Path, receiver: Any, order_ids: list[str]) -> tuple[dict
     id, once, in order (scripts/demo/stages.py's `check_order` for each order)."""
     timelines: dict[str, list[dict]] = defaultdict(list)
     rows: dict[str, list[dict]] = defaultdict(list)
-    with _connect(db) as conn:
+    with connect(db) as conn:
         for r in conn.execute("SELECT order_id, status FROM order_events ORDER BY id"):
             timelines[r["order_id"]].append({"status": r["status"]})
         for r in conn.execute(
@@ -203,7 +204,7 @@ def webhook_account(db: Path, receiver: Any, order_ids: list[str]) -> tuple[dict
 def mail_account(db: Path, messages: list[Any], order_ids: list[str]) -> tuple[dict, list[str]]:
     """Every customer mail the server wrote down reached the SMTP server once, by its
     Message-ID; a delivered order's customer got one mail of each kind in `MAIL_KINDS`."""
-    with _connect(db) as conn:
+    with connect(db) as conn:
         rows = [
             dict(r)
             for r in conn.execute("SELECT order_id, kind, status, message_id FROM customer_mails")
