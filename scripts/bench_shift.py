@@ -29,6 +29,7 @@ docs/benchmarks.md ("Whole shift").
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sys
@@ -133,6 +134,7 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
         paced = PacedShop(floor.base, secret, payloads, opts["arrive_seconds"], opts["seed"])
         paced.start()
         started = paced.started
+        load = [os.getloadavg()[0]]
         backlog, end, over = watch(floor, db, paced, fleet, started, opts, say)
         if over:
             say(f"every order delivered, {time.time() - started:.0f} s in: settling")
@@ -143,6 +145,7 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
             stage.settle(floor, until, say)
         drained = drain(db, mail, until)
         drained_s = time.time() - started
+        load.append(os.getloadavg()[0])
         fleet_figures = fleet.stop()
         fleet = None
         floor.placed = [p for p in paced.placed if p is not None]
@@ -150,7 +153,7 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
                           started, end, backlog, fleet_figures, drained)  # fmt: skip
         if not over:
             figures["problems"].insert(0, f"the shift was not over after {opts['timeout']} s")
-        return figures | {"drained_s": round(drained_s, 1)}
+        return figures | {"drained_s": round(drained_s, 1), "load_average": load}
     finally:
         if paced is not None:
             paced.stop()
@@ -314,6 +317,10 @@ def report(f: dict[str, Any], opts: dict[str, Any]) -> str:
             f"{fl['p99_ms']:.0f} ms, max {fl['max_ms']:.0f} ms, {fl['wrong_scans']} wrong, "
             f"{fl['errors']} errors {fl['error_kinds'] or ''}".rstrip()
         )
+    lines.append(
+        f"the box              load average {f['load_average'][0]:.1f} at the start, "
+        f"{f['load_average'][1]:.1f} at the end (2 cores: anything else running shows here)"
+    )
     lines.append(f"accounting           {'whole' if not f['problems'] else 'NOT WHOLE'}")
     lines += [f"  {p}" for p in f["problems"]]
     return "\n".join(lines)
@@ -328,7 +335,7 @@ def doc_section(f: dict[str, Any], opts: dict[str, Any], text: str) -> str:
         "## Whole shift\n\n"
         f"`{cmd}` (scripts/bench_shift.py), one run on {machine()}, "
         f"{time.strftime('%Y-%m-%d')}; the fleet, the shop, the dock, the carrier, the "
-        "receiver and the SMTP server on the same box, which other engineers' work shared.\n\n"
+        "receiver and the SMTP server on the same box (its load average is in the figures).\n\n"
         f"```\n{text}\n```\n"
     )
 
