@@ -9,7 +9,7 @@ VENDOR_JS := server/web/static/vendor/socket.io.min.js
 LOCK    := requirements.lock
 UV_VERSION  := 0.13.9
 
-.PHONY: setup lock demo demo-serve handheld test docs docs-serve lint fmt bench bench-floor bench-cluster fleet cluster redis clean
+.PHONY: setup lock demo demo-serve handheld test docs docs-serve lint fmt bench bench-floor bench-shift bench-cluster fleet cluster redis clean
 
 setup: $(STAMP) $(APT_STAMP) $(VENDOR_JS)
 
@@ -127,6 +127,15 @@ bench: setup
 # then 1,500 handhelds as a floor feels them (all signing in at once, every scan counted).
 bench-floor: setup
 	$(BIN)/python scripts/bench_floor.py
+
+# A whole shift end to end (docs/benchmarks.md, "Whole shift"): 10,000 orders as signed Shopify
+# webhooks over the shift, 200 pickers and 20 pack stations, the dock, the local carrier to the
+# door, the shop's webhook receiver and an SMTP server; every order, unit, webhook and mail
+# accounted for (exits 1 if any is missing or doubled). Smaller:
+# `make bench-shift SHIFT_ARGS="--orders 2000 --pickers 50 --packers 6"`.
+SHIFT_ARGS ?=
+bench-shift: setup
+	$(BIN)/python scripts/bench_shift.py --write-docs $(SHIFT_ARGS)
 
 # A fleet of simulated handhelds on a freshly seeded site, for watching the server under load.
 FLEET_ARGS ?= --pickers 180 --packers 20 --seconds 30

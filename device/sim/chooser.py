@@ -15,6 +15,7 @@ class ScanChooser:
         self.rng = rng
         self.wrong_scan_rate = wrong_scan_rate
         self.next_tote = tote_base
+        self.bench = tote_base // 1000  # which bench of the fleet: where it reaches in the pile
         self.wrong = 0
         self._tried: set[str] = set()
 
@@ -45,8 +46,11 @@ class ScanChooser:
         if screen == "pick_done" and expected:
             return expected[0]  # the totes are at packing: the drop-off is confirmed
         if screen == "pack_start":
-            # Try each waiting tote once per screen; another bench may have taken it.
-            for tote in expected:
+            # Try each waiting tote once per screen; another bench may have taken it. Each
+            # bench starts at its own place in the list, as packers reach into the pile at
+            # different ends: all taking the first tote mostly meet it on another bench.
+            k = self.bench % len(expected) if expected else 0
+            for tote in [*expected[k:], *expected[:k]]:
                 if tote not in self._tried:
                     self._tried.add(tote)
                     return tote
