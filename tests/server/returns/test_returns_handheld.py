@@ -18,7 +18,7 @@ from server.config import EmailSettings, WebhookSettings
 from server.notify import webhooks
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
-from server.returns import rmas
+from server.returns import receiving, rmas
 
 SKU_B = "0012345678905"  # Red pen: 10 in E-01-01 before the order ships
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -177,3 +177,26 @@ def test_the_shop_and_the_customer_hear_what_came_back_and_its_grade(floor, floo
     assert "we received your return" in msg["Subject"]
     text = msg.get_body(("plain",)).get_content()
     assert rma["rma"] in text and "Red pen" in text and "not resellable (wrong_item)" in text
+
+
+def test_a_return_held_by_a_silent_handheld_goes_back_for_another(floor):
+    app, socketio, store, tokens = floor
+    oid, trackings = _shipped_with_email(store, "R4", 1)
+    rmas.authorise(store, oid, [("SKU-B", 1)], "api", "test")
+    first = connect(app, socketio, tokens["picker"])
+    action(first, "return", "h1")
+    assert scan(first, trackings[0], "h2")["code"] == "return_open"
+    second = connect(app, socketio, tokens["packer"])
+    action(second, "return", "h3")
+    assert scan(second, trackings[0], "h4")["code"] == "return_held"
+    # The first handheld's link has been down longer than the lease.
+    with store.write():
+        store.execute(
+            "UPDATE devices SET connected = 0, last_seen = '2000-01-01T00:00:00+00:00' "
+            "WHERE name = 'picker-e1'"
+        )
+    assert receiving.release_silent(store, lease_seconds=60) == 1
+    assert scan(second, trackings[0], "h5")["code"] == "return_open"
+    assert (
+        store.one("SELECT return_mode FROM devices WHERE name = 'picker-e1'")["return_mode"] is None
+    )
