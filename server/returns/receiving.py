@@ -113,9 +113,14 @@ def scan(store: Store, device: dict, text: str, data: ScanData) -> Verdict:
         found = rmas.find_open(store, device["warehouse"], text)
         if found is None:
             return Verdict(False, "return_unknown", say.unknown_parcel(text))
-        if found["device_id"] not in (None, device["id"]):
+        # Compare and set: two handhelds scanning one parcel at once, only one holds it.
+        taken = store.execute(
+            "UPDATE rmas SET device_id = ? WHERE id = ? AND status = 'authorised' "
+            "AND (device_id IS NULL OR device_id = ?)",
+            (device["id"], found["id"], device["id"]),
+        ).rowcount
+        if not taken:
             return Verdict(False, "return_held", say.held_elsewhere(found["rma"]))
-        store.execute("UPDATE rmas SET device_id = ? WHERE id = ?", (device["id"], found["id"]))
         r["rma_id"] = found["id"]
         _save(store, device["id"], r)
         left = sum(x.left for x in rmas.result(store, found["id"]))
