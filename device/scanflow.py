@@ -70,8 +70,8 @@ def parse_command(barcode: str) -> str | None:
     if card.action == "short":
         found = "" if card.found is None else card.found
         return f"short:{found}:{card.reason or 'empty'}"
-    if card.action == "help" and card.reason:
-        return f"help::{card.reason}"  # the same form as a short: no count, a reason
+    if card.reason:  # help, return_grade: the same form as a short, no count, a reason
+        return f"{card.action}::{card.reason}"
     return card.action
 
 

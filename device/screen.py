@@ -136,6 +136,12 @@ def headline(state: DeviceState) -> str:
         "pack_check": "CHECK WEIGHT",
         "count_location": "SCAN BIN",
         "count_item": "COUNT",
+        "return_open": "SCAN PARCEL",
+        "return_item": (
+            f"RETURN {state.progress.done}/{state.progress.total}" if state.progress else "RETURN"
+        ),
+        "return_grade": "GRADE IT",
+        "return_bin": "SCAN BIN",
     }.get(state.screen, state.screen.upper())
 
 

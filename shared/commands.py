@@ -5,7 +5,7 @@ A help card may say why (`CMD-HELP-DAMAGED`, `-NO-STOCK`, `-WRONG`, `-BLOCKED`,
 
 A worker's hands hold a scanner, not a keyboard, so every request the worker
 can make is a barcode printed on a card: short pick, help, log out and in,
-receive, done, reprint, dock and hand-over. The device reads a card and sends an `action` (never a
+receive, done, reprint, dock and hand-over, returns and their grades. The device reads a card and sends an `action` (never a
 `scan`); the server prints the cards (`scanfloor labels commands`). Both take
 the list from here, and `docs/barcodes.md` is tested against it.
 
@@ -38,7 +38,8 @@ class Card(NamedTuple):
     action: str  # the `action` event's `action`
     caption: str  # the words printed under the bars
     found: int | None = None  # short: units in the bin (None: no count, the device asks first)
-    reason: str | None = None  # short: why (None: `empty`); help: why (None: not said)
+    # short: why (None: `empty`); help: why (None: not said); return_grade: the grade or scrap reason
+    reason: str | None = None
 
 
 # Every fixed card, in the order a card set is printed.
@@ -68,6 +69,14 @@ CARDS: tuple[Card, ...] = (
     Card("CMD-DOCK", "dock", "LOAD A TRUCK AT THE DOCK"),
     Card("CMD-DOCK-DONE", "dock_done", "TRUCK LOADED: HAND IT OVER"),
     Card("CMD-BIN-DONE", "count_done", "BIN COUNTED: HAND IN THE COUNT"),
+    Card("CMD-RETURN", "return", "RECEIVE A RETURN"),
+    Card("CMD-GRADE-OK", "return_grade", "RETURN: RESELLABLE, PUT IT AWAY", reason="resellable"),
+    Card("CMD-SCRAP-DAMAGED", "return_grade", "RETURN: SCRAP, DAMAGED", reason="damaged"),
+    Card("CMD-SCRAP-DEFECTIVE", "return_grade", "RETURN: SCRAP, DEFECTIVE", reason="defective"),
+    Card("CMD-SCRAP-MISSING", "return_grade", "RETURN: SCRAP, PARTS MISSING", reason="missing"),
+    Card("CMD-SCRAP-WRONG", "return_grade", "RETURN: SCRAP, NOT WHAT WE SENT", reason="wrong_item"),
+    Card("CMD-SCRAP-OTHER", "return_grade", "RETURN: SCRAP, OTHER", reason="other"),
+    Card("CMD-RETURN-DONE", "return_done", "RETURN RECEIVED: CLOSE IT"),
 )
 _BY_BARCODE = {c.barcode: c for c in CARDS}
 

@@ -34,6 +34,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 # Why a worker made a short pick, and why a worker asks for help (action `reason`).
 SHORT_REASONS = ("empty", "damaged", "missing", "wrong_item")
 HELP_REASONS = ("damaged", "no_stock", "wrong_item", "blocked", "other")
+RETURN_GRADES = ("resellable", "damaged", "defective", "missing", "wrong_item", "other")
 
 # Every integer on the wire: at most 2^53 - 1, the largest every JSON reader (JavaScript's
 # Number too) holds exactly, and far below SQLite's 2^63 - 1.
@@ -66,6 +67,10 @@ Screen = Literal[
     "dock_load",  # dock: scan each package onto the truck
     "count_location",  # cycle count: go to the bin and scan its label
     "count_item",  # cycle count: scan each item in the bin (blind: no expected quantity)
+    "return_open",  # returns: scan the parcel's label or its RMA number
+    "return_item",  # returns: scan each unit in the parcel
+    "return_grade",  # returns: grade the unit (resellable, or scrap with a reason)
+    "return_bin",  # returns: a resellable unit goes into a bin: scan it
 ]
 ExpectKind = Literal["none", "tote", "location", "item", "container", "label", "carrier", "package"]
 
@@ -248,6 +253,9 @@ class ActionIn(_Strict):
         "dock",
         "dock_done",
         "count_done",
+        "return",
+        "return_grade",
+        "return_done",
     ]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: Count | None = Field(None, description="Device journal sequence number.")
@@ -260,18 +268,35 @@ class ActionIn(_Strict):
         "(screen pick_short) and changes nothing",
     )
     reason: (
-        Literal["empty", "damaged", "missing", "wrong_item", "no_stock", "blocked", "other"] | None
+        Literal[
+            "empty",
+            "damaged",
+            "missing",
+            "wrong_item",
+            "no_stock",
+            "blocked",
+            "other",
+            "resellable",
+            "defective",
+        ]
+        | None
     ) = Field(
         None,
         description="short: why (empty, damaged, missing, wrong_item); help: why the worker "
-        "calls (damaged, no_stock, wrong_item, blocked, other; absent: not said)",
+        "calls (damaged, no_stock, wrong_item, blocked, other; absent: not said); return_grade: "
+        "the unit's grade (resellable) or why it is scrapped (damaged, defective, missing, "
+        "wrong_item, other)",
     )
 
     @model_validator(mode="after")
     def _reason_fits(self) -> ActionIn:
-        allowed = {"short": SHORT_REASONS, "help": HELP_REASONS}.get(self.action, ())
+        allowed = {"short": SHORT_REASONS, "help": HELP_REASONS, "return_grade": RETURN_GRADES}.get(
+            self.action, ()
+        )
         if self.reason is not None and self.reason not in allowed:
             raise ValueError(f"reason {self.reason!r} does not go with action {self.action!r}")
+        if self.action == "return_grade" and self.reason is None:
+            raise ValueError(f"return_grade needs a reason: one of {', '.join(RETURN_GRADES)}")
         return self
 
 

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("server", "device", "shared", "scripts")
-STAGES = ("capture", "inventory", "floor", "shipping", "notify", "people", "board")
+STAGES = ("capture", "inventory", "floor", "shipping", "notify", "people", "returns", "board")
 MOST_MODULES_SIDE_BY_SIDE = 15
 
 

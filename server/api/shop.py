@@ -34,7 +34,8 @@ def _offer_work() -> None:
 
 # ---------------------------------------------------------------- Shopify webhooks in
 def shopify_webhook(channel: str) -> dict[str, Any]:
-    """Shopify's order webhooks (`orders/create`, `orders/updated`, `orders/cancelled`) for a
+    """Shopify's order webhooks (`orders/create`, `orders/updated`, `orders/cancelled`) and
+    refunds (`refunds/create`: the lines restocked as `return` authorise a return) for a
     channel, signed with the channel's secret (`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of
     the raw body). A wrong or missing signature is 401 and changes nothing; a resend of a
     webhook id answers as the first; a body that cannot be taken is 422 with every problem and
@@ -72,7 +73,10 @@ HOOK_ROUTES: list[Route] = [
         also=(401,),
         public=True,  # signed by the shop instead of an API key
         headers=(
-            ("X-Shopify-Topic", "orders/create, orders/updated or orders/cancelled"),
+            (
+                "X-Shopify-Topic",
+                "orders/create, orders/updated, orders/cancelled or refunds/create",
+            ),
             ("X-Shopify-Hmac-Sha256", "base64 HMAC-SHA256 of the raw body, the channel's secret"),
             ("X-Shopify-Webhook-Id", "the webhook's id: a resend is applied once"),
         ),

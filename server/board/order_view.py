@@ -1,4 +1,5 @@
-"""One order as the board opens it: timeline, packages with their labels, and every scan."""
+"""One order as the board opens it: timeline, packages with their labels, every scan, and
+what may still be returned."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from server.board.domain.words import sentence
 from server.board.label_picture import render_png
 from server.capture import orders
 from server.floor.domain.floor import pick_list_ref
+from server.returns import rmas
+from server.returns.domain import returns as returns_rules
 from server.store import Store
 
 SCANS_SHOWN = 500
@@ -60,7 +63,21 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
     for s in scans:
         s["ok"], s["offline"] = bool(s["ok"]), bool(s["offline"])
         s["pick_list"] = pick_list_ref(s.pop("pick_list_id"))
+    with store.read():
+        # What a return may still take, per SKU (the drawer offers a return while any is left).
+        left = returns_rules.returnable(
+            rmas.shipped_units(store, order["id"]), rmas.authorised_units(store, order["id"])
+        )
+        made = [
+            {"rma": r["rma"], "status": r["status"], "source": r["source"]}
+            for r in store.all(
+                "SELECT rma, status, source FROM rmas WHERE order_id = ? ORDER BY id",
+                (order["id"],),
+            )
+        ]
     return {
+        "returnable": {sku: n for sku, n in sorted(left.items()) if n > 0},
+        "returns": made,
         "order": {k: v for k, v in order.items() if k != "timeline"},
         "timeline": [
             {**e, "says": sentence(e["event"], e["status"], e["detail"])} for e in order["timeline"]

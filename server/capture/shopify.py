@@ -1,7 +1,7 @@
-"""Shopify webhooks in: orders created, their address changed, cancelled.
+"""Shopify webhooks in: orders created, their address changed, cancelled; refunds returned.
 
-Workflow: Shopify posts `orders/create`, `orders/updated` and `orders/cancelled`
-to `/webhooks/shopify/<channel>`, signed with the channel's secret. A wrong or
+Workflow: Shopify posts `orders/create`, `orders/updated`, `orders/cancelled` and
+`refunds/create` to `/webhooks/shopify/<channel>`, signed with the channel's secret. A wrong or
 missing signature changes nothing. Every signed webhook is kept in
 `inbound_webhooks` under Shopify's webhook id, so a resend is answered as before
 and applied once; a body that cannot be taken is kept with every problem
@@ -16,6 +16,8 @@ when it comes, is not put on the floor.
   after that the new address is noted on the timeline and the order keeps its own.
 - cancelled: the order is cancelled as `POST /api/orders/<id>/cancel` does; too
   late (shipped) is noted on the timeline.
+- refunds/create: the refund's lines restocked as `return` authorise a return
+  (server/returns/shop.py), received at the dock like any other.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from server.capture.domain import shopify
 from server.core.clock import now
 from server.core.schemas import AddressIn
 from server.inventory import allocate
+from server.returns import shop as returns_shop
 from server.store import Store
 from server.store.db import dumps
 
@@ -111,6 +114,10 @@ def _apply(store: Store, channel: str, topic: str, body: bytes) -> tuple[Outcome
         return Outcome("rejected", "invalid", problems=[("body", f"not valid JSON: {exc}")]), None
     except RecursionError:  # the route refuses these first (400); kept here if one gets past
         return Outcome("rejected", "invalid", problems=[("body", "nested too deep")]), None
+    if topic in returns_shop.TOPICS:  # a refund whose goods come back: a return to receive
+        taken = returns_shop.refund(store, channel, payload)
+        outcome = Outcome(taken.status, taken.result, taken.order, problems=taken.problems)
+        return outcome, taken.shop_order_id
     if topic not in shopify.TOPICS:
         return Outcome("ignored", f"topic {topic or '(none)'} is not one we take"), None
     order, problems = shopify.parse(payload)

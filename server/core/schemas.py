@@ -451,8 +451,9 @@ class ChannelSetIn(Body):
 
 
 # The events a shop can subscribe to: `order.<status>` for every status an order can take.
-WEBHOOK_EVENTS: tuple[str, ...] = tuple(
-    f"order.{s}" for s in get_args(OrderOut.model_fields["status"].annotation)
+WEBHOOK_EVENTS: tuple[str, ...] = (
+    *(f"order.{s}" for s in get_args(OrderOut.model_fields["status"].annotation)),
+    "return.received",  # a return was received at the dock: each unit and its grade
 )
 WebhookEvent = Literal[WEBHOOK_EVENTS]  # type: ignore[valid-type]
 

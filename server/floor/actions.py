@@ -1,4 +1,5 @@
-"""A worker's requests from the handheld: short pick, help, log out and in, receiving, reprint.
+"""A worker's requests from the handheld: short pick, help, log out and in, receiving, returns,
+reprint.
 
 Each request is journalled and sent like a scan, applied once per message id
 (a repeat gets the first answer; an id already used for a scan raises
@@ -17,11 +18,13 @@ from server.floor.scanning import Effects
 from server.floor.screens import current_state, push_state, refresh_idle_packers
 from server.floor.work import assign_next
 from server.inventory import counting, receiving
+from server.returns import receiving as returning
 from server.shipping import boxes, packages
 from server.store import Store
 from shared import counting as counting_words
 from shared import messages as say
 from shared import picking as picking_rules
+from shared import returning as returning_words
 from shared.protocol import Ack, ActionIn, ErrorBody, ProtocolError, StateEvent, dump
 
 
@@ -47,6 +50,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             ack = _short(store, device, msg, effects)
         elif msg.action in ("receive", "receive_done"):
             ack = _receive(store, device, msg, effects)
+        elif msg.action in ("return", "return_grade", "return_done"):
+            ack = _return(store, device, msg, effects)
         elif msg.action in ("dock", "dock_done"):
             ack = _dock(store, device, msg, effects)
         elif msg.action == "reprint":
@@ -113,6 +118,24 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
     return Ack(id=msg.id, ok=True)
 
 
+def _return(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """Start receiving a return, grade a unit, or close the return (server/returns/receiving.py)."""
+    if msg.action == "return":
+        returning.start(store, device)
+        verdict = picking_rules.Verdict(True, "return_started", returning_words.scan_parcel())
+    elif msg.action == "return_grade":
+        verdict = returning.grade(store, device, msg.reason)
+    else:
+        verdict = returning.done(store, device)
+        if verdict.ok:
+            effects.offer_work.add(device["warehouse"])  # back to stock: waiting orders may take it
+    push_state(store, device["id"], message=verdict.message)
+    effects.devices.add(device["id"])
+    if not verdict.ok:
+        return Ack(id=msg.id, ok=False, error=ErrorBody(code=verdict.code, message=verdict.message))
+    return Ack(id=msg.id, ok=True)
+
+
 def _dock(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """Start loading a truck at a pack station, or hand the truck over."""
     if device["role"] != "packer":
@@ -167,6 +190,8 @@ def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     if counting.held(store, device["id"]) is not None:
         counting.give_back(store, device["id"])  # the count goes to the next picker
         effects.offer_work.add(device["warehouse"])
+    if returning.active(device) is not None:
+        returning.give_back(store, device["id"])  # the return waits for the next receiver
     list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
     if list_id is None:
         push_state(store, device["id"], message=say.logged_out())

@@ -32,6 +32,7 @@ from server.floor.domain.floor import is_tote, parse_pick_list_ref, pick_list_re
 from server.floor.screens import current_state, refresh_idle_packers
 from server.floor.work import assign_next
 from server.inventory import counting, receiving, shipments
+from server.returns import receiving as returning
 from server.shipping import boxes, packages
 from server.shipping.domain.boxes import find_box
 from server.store import Store
@@ -81,6 +82,10 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         elif REQUIRE_BADGE["on"] and not device["worker"]:
             verdict, list_id = BadgeVerdict(False, "sign_in_first", say.sign_in_first()), None
             screen_name = current_state(store, device["id"]).screen
+        elif returning.active(device) is not None:
+            screen_name = current_state(store, device["id"]).screen
+            verdict, list_id = returning.scan(store, device, text, parse_scan(msg.barcode)), None
+            effects.board = effects.board or verdict.code == "return_put_away"
         elif receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None

@@ -9,6 +9,7 @@ from server.floor.domain import packing, picking
 from server.floor.domain.floor import pick_list_ref
 from server.inventory import counting, receiving
 from server.inventory.shipments import COMPLETE_ONLY
+from server.returns import receiving as returning
 from server.store import Store
 from shared import messages as say
 from shared.protocol import DeviceState, StateEvent, dump
@@ -19,9 +20,12 @@ WAITING_SHOWN = 30  # totes listed on an idle pack station's screen, oldest firs
 def current_state(store: Store, device_id: int) -> DeviceState:
     """The device's screen, from what the database says it is doing."""
     dev = store.one(
-        "SELECT role, warehouse, receiving, logged_in, dock FROM devices WHERE id = ?",
+        "SELECT role, warehouse, receiving, logged_in, dock, return_mode FROM devices WHERE id = ?",
         (device_id,),
     )
+    back = returning.active(dev)
+    if back is not None:
+        return returning.screen(store, back)
     r = receiving.active(dev)
     if r is not None:
         return receiving.screen(r)

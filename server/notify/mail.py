@@ -25,6 +25,8 @@ from server.core.clock import now
 from server.store import Store
 
 KINDS: tuple[str, ...] = ("shipped", "out_for_delivery", "delivered", "exception")
+# Not a status change: a return received at the dock (queued by server/returns/rmas.py).
+RETURN_KIND = "return_received"
 MAIL_STATUSES = ("pending", "sent", "refused", "no_address", "off")
 
 # Set from the server's settings (configure) by the app and the admin CLI.

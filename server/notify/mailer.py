@@ -44,6 +44,7 @@ SUBJECTS = {
     "out_for_delivery": "{shop}: your order {number} is out for delivery",
     "delivered": "{shop}: your order {number} was delivered",
     "exception": "{shop}: a problem with the delivery of order {number}",
+    "return_received": "{shop}: we received your return for order {number}",
 }
 
 _env = Environment(
@@ -66,6 +67,9 @@ def render(kind: str, view: dict[str, Any], detail: dict[str, Any]) -> tuple[str
         "problem": customer_words.exception_words(detail.get("reason"))
         if kind == "exception"
         else "",
+        # return_received: the RMA and each SKU with what was received and its grade
+        "rma": detail.get("rma", ""),
+        "returned": detail.get("lines", []),
     }
     subject = SUBJECTS[kind].format(shop=view["shop"], number=view["number"])
     text = _env.get_template(f"{kind}.txt").render(context)

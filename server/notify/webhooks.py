@@ -31,7 +31,7 @@ from server.store import Store
 from server.store.db import dumps
 
 STATUSES: tuple[str, ...] = get_args(OrderOut.model_fields["status"].annotation)
-EVENTS: tuple[str, ...] = WEBHOOK_EVENTS  # order.<status>, for every status
+EVENTS: tuple[str, ...] = WEBHOOK_EVENTS  # order.<status>, for every status; return.received
 SECRET_PREFIX = "whsec_"
 DELIVERY_STATUSES = ("pending", "delivered", "dead", "dropped")
 
@@ -117,6 +117,59 @@ def enqueue(
             "order": order_id,
         },
     )
+
+
+def enqueue_event(store: Store, order_id: str, event: str, data: dict[str, Any]) -> int:
+    """Queue an event that is not a status change (`return.received`) for every subscription
+    to it (inside the write that made it); returns how many deliveries were queued.
+
+    The payload is the order's envelope (as `order.<status>`) with `data` merged in; like a
+    status change it waits behind the order's earlier pending deliveries to the same URL.
+    """
+    order = store.one(
+        "SELECT id, external_id, channel, shop_number, status FROM orders WHERE id = ?",
+        (order_id,),
+    )
+    subs = store.all(
+        """SELECT s.id FROM webhook_subscription_events e
+           JOIN webhook_subscriptions s ON s.id = e.subscription_id
+           WHERE e.event = ? AND s.removed_at IS NULL AND (s.channel IS NULL OR s.channel = ?)""",
+        (event, order["channel"]),
+    )
+    at = now()
+    payload = {
+        "type": event,
+        "timestamp": at,
+        "data": {
+            "id": order["id"],
+            "order_id": order["external_id"],
+            "channel": order["channel"],
+            "shop_number": order["shop_number"],
+            "status": order["status"],
+            **data,
+        },
+    }
+    for sub in subs:
+        behind = store.one(
+            "SELECT MAX(next_at) AS at FROM webhook_deliveries WHERE status = 'pending' "
+            "AND subscription_id = ? AND order_id = ?",
+            (sub["id"], order_id),
+        )
+        store.execute(
+            """INSERT INTO webhook_deliveries (subscription_id, order_id, event, msg_id, payload,
+                                               status, next_at, created_at)
+               VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)""",
+            (
+                sub["id"],
+                order_id,
+                event,
+                "msg_" + secrets.token_hex(16),
+                dumps(payload),
+                max(time.time(), behind["at"] or 0),
+                at,
+            ),
+        )
+    return len(subs)
 
 
 # ---------------------------------------------------------------- subscriptions

@@ -35,6 +35,7 @@ from server.floor import leases, planning
 from server.inventory import counting
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
+from server.returns import receiving as returning
 from server.runtime import processes, signals
 from server.store import Store
 
@@ -112,6 +113,8 @@ class Worker:
         with self.store.write():
             released = leases.expire(self.store, seconds)
             counts = counting.release_silent(self.store, seconds)  # bins to count, the same way
+            # A return held by a silent handheld waits for another receiver (no news to send).
+            returning.release_silent(self.store, seconds)
             if released or counts:
                 news = [
                     {"k": "deliver", "d": sorted({d for d, _, _ in released})},

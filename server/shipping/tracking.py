@@ -15,6 +15,9 @@ here runs). A batch is applied in one transaction, event by event:
   the rules of server/shipping/domain/tracking.py). Events may come late or out of order: the
   status follows when the carrier says things happened, not when we heard. The shops
   hear `order.<status>` only when the status changes.
+- A `returned` event (the carrier brings the parcel back to us) authorises a return for what
+  the parcel's shipment held (server/returns/rmas.py): the dock receives it by scanning the
+  parcel's label, as a customer's return.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from server.capture.orders import record
 from server.core.clock import now
 from server.core.schemas import TrackingEventIn
 from server.inventory.shipments import derive_status
+from server.returns import rmas
 from server.store import Store
 from server.store.db import dumps
 
@@ -90,4 +94,6 @@ def _take(store: Store, carrier: str, e: TrackingEventIn) -> Result:
     if e.reason:
         detail["reason"] = e.reason
     record(store, order_id, status, e.type, **detail)
+    if e.type == "returned":  # the parcel comes back to the dock: a return receipt awaits it
+        rmas.from_returned_parcel(store, pkg["id"], carrier)
     return Result(e.id, e.tracking, "accepted", order_id, status)

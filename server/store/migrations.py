@@ -1053,3 +1053,61 @@ CREATE TABLE floor_signals (
 )
 """,
     )
+
+
+@MIGRATIONS(name="0027_returns")
+def m0027_returns(db: Database) -> None:
+    """Returns: an authorisation (RMA) per parcel coming back, its lines, and each unit graded.
+
+    An RMA is made over REST, from the board, from a shop's refund webhook or from a carrier's
+    "returned" event (`source`; `external_id` keeps each source's own id once). The dock
+    receives it on a handheld (`device_id` while one holds it; `devices.return_mode` is the
+    handheld's place in the flow); every unit is graded once (`rma_units`): `resellable` goes
+    to a bin through a put-away task, `scrap` is kept with its reason.
+    """
+    _run(
+        db,
+        """
+CREATE TABLE rmas (
+  id INTEGER PRIMARY KEY,
+  rma TEXT NOT NULL UNIQUE,             -- RMA-000001: printed on the return label, scanned
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  source TEXT NOT NULL CHECK (source IN ('api', 'board', 'shopify', 'carrier')),
+  external_id TEXT,                     -- the source's own id: the same again changes nothing
+  package_id INTEGER REFERENCES packages(id),
+  status TEXT NOT NULL CHECK (status IN ('authorised', 'received')),
+  reason TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  device_id INTEGER REFERENCES devices(id),
+  created_at TEXT NOT NULL,
+  received_at TEXT,
+  received_by TEXT,
+  UNIQUE (source, external_id)
+);
+CREATE INDEX rmas_order ON rmas(order_id);
+CREATE INDEX rmas_package ON rmas(package_id) WHERE package_id IS NOT NULL;
+CREATE INDEX rmas_device ON rmas(device_id) WHERE device_id IS NOT NULL;
+CREATE INDEX rmas_status ON rmas(status, id);
+CREATE TABLE rma_lines (
+  rma_id INTEGER NOT NULL REFERENCES rmas(id),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  qty INTEGER NOT NULL CHECK (qty > 0),
+  PRIMARY KEY (rma_id, sku)
+);
+CREATE TABLE rma_units (
+  id INTEGER PRIMARY KEY,
+  rma_id INTEGER NOT NULL REFERENCES rmas(id),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  grade TEXT NOT NULL CHECK (grade IN ('resellable', 'scrap')),
+  reason TEXT,                          -- scrap: damaged, defective, missing, wrong_item, other
+  putaway_id INTEGER REFERENCES putaway_tasks(id),  -- resellable: its put-away task
+  device_id INTEGER REFERENCES devices(id),
+  worker TEXT,
+  at TEXT NOT NULL
+);
+CREATE INDEX rma_units_rma ON rma_units(rma_id);
+CREATE INDEX rma_units_sku ON rma_units(sku, grade);
+ALTER TABLE devices ADD COLUMN return_mode TEXT
+""",
+    )

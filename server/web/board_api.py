@@ -12,8 +12,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.board import count_decisions, counters, exceptions, order_view, supervise, throughput
 from server.capture.orders import AmbiguousOrder
+from server.capture.orders import find as find_order
 from server.floor.scanning import Effects
 from server.people import audit
+from server.returns import rmas
 from server.store import Store
 from server.web.access import SUPERVISORS, current_actor, roles_required
 
@@ -95,6 +97,38 @@ def cancel(ref: str) -> Response:
     effects, result = supervise.cancel(_store(), current_actor(), ref, reason)
     _apply(effects)
     return jsonify(ok=True, order=result["order"], released=result["released"])
+
+
+@bp.post("/orders/<ref>/return")
+@roles_required(*SUPERVISORS)
+def authorise_return(ref: str) -> Response:
+    """Authorise a return of a shipped order (body: {"lines": [{"sku", "qty"}], "reason"}):
+    the dock receives it by its RMA number or the parcel's label."""
+    body = _body("lines", "reason")
+    reason = _text(body, "reason", required=False) or ""
+    lines = body.get("lines")
+    if not isinstance(lines, list) or not lines or len(lines) > 500:
+        raise supervise.Refused(400, "lines must name at least one SKU and its units")
+    asked = []
+    for line in lines:
+        ok = isinstance(line, dict) and set(line) == {"sku", "qty"}
+        sku, qty = (line.get("sku"), line.get("qty")) if ok else (None, None)
+        if not (isinstance(sku, str) and 0 < len(sku) <= 64 and isinstance(qty, int)):
+            raise supervise.Refused(400, 'each line is {"sku": text, "qty": units}')
+        if qty < 1 or isinstance(qty, bool):
+            raise supervise.Refused(400, f"{sku}: return at least one unit")
+        asked.append((sku, qty))
+    store = _store()
+    try:
+        order_id = find_order(store, ref)
+        rma, _ = rmas.authorise(store, order_id, asked, "board", current_actor(), reason)
+    except AmbiguousOrder as exc:
+        raise supervise.Refused(409, str(exc)) from None
+    except KeyError:
+        raise supervise.Refused(404, f"no order {ref}") from None
+    except rmas.ReturnError as exc:
+        raise supervise.Refused(422, "; ".join(m for _, m in exc.problems)) from None
+    return jsonify(ok=True, order=order_id, rma=rma["rma"])
 
 
 @bp.post("/packages/<id:package_id>/reprint")

@@ -34,10 +34,13 @@ SENTENCES = {
     "shop_note": "Note from the shop",
     "shop_lines_left_out": "Shop lines left out",
     "shop_cancel_refused": "The shop's cancel came too late",
+    "return_authorised": "Return authorised",
+    "return_received": "Return received at the dock",
 }
 # Details a person reads, in this order, with their words; the rest are left out (ids of rows
 # a person cannot see, nested lists).
 DETAILS = (
+    ("rma", "{}"),
     ("reason", "{}"),
     ("note", "“{}”"),
     ("tracking", "tracking {}"),

@@ -245,6 +245,10 @@ def test_devices_actions_and_the_order_drawer(board, tmp_path):
         "() => { const b = document.getElementById('drawer-body'); return [b.scrollWidth, b.clientWidth]; }"
     )
     assert wide[0] <= wide[1], f"the drawer is cut off at 768 px: {wide}"
+    # Its status was set by hand, no shipment left: no return is offered, and the drawer says why.
+    returns = drawer.locator("#order-returns")
+    expect(returns).to_contain_text("Nothing shipped yet: nothing to return.")
+    expect(returns.get_by_role("button", name="Authorise return")).to_have_count(0)
     print(f"drawer screenshots: {shots}")
 
 

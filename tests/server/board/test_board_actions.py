@@ -408,7 +408,8 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
     ]  # fmt: skip
     posts = [
         "/lists/1/reassign", "/lists/1/release", f"/orders/{oid}/priority",
-        f"/orders/{oid}/cancel", "/packages/1/reprint", "/packages/1/accept-weight",
+        f"/orders/{oid}/cancel", f"/orders/{oid}/return", "/packages/1/reprint",
+        "/packages/1/accept-weight",
         "/exceptions/help:1/acknowledge", "/exceptions/help:1/resolve",
         "/counts/1/approve", "/counts/1/reject",
     ]  # fmt: skip

@@ -50,6 +50,7 @@
     if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;
     if (b.priority !== undefined) return b.order + " priority " + b.priority;
     if (b.released !== undefined) return b.order + " cancelled";
+    if (b.rma) return b.rma + " authorised: the dock receives it by that number or the parcel's label";
     if (b.pick_list) return SF.listRef(b.pick_list) + " back in the queue";
     return "ok";
   }
@@ -205,6 +206,42 @@
     return lab;
   }
 
+  // Returns: those made, and a return to authorise while shipped units may still come back.
+  function returnsView(o, v) {
+    var sec = el("div", "returns");
+    sec.id = "order-returns";
+    sec.appendChild(el("h3", null, "Returns"));
+    (v.returns || []).forEach(function (r) {
+      sec.appendChild(el("p", "meta", r.rma + " · " + r.status + " · from " + r.source));
+    });
+    var skus = Object.keys(v.returnable || {});
+    if (!skus.length) {
+      sec.appendChild(el("p", "empty", (v.returns || []).length ? "Nothing more may come back."
+        : "Nothing shipped yet: nothing to return."));
+      return sec;
+    }
+    var inputs = {};
+    skus.forEach(function (sku) {
+      var label = el("label", "return-line", sku + " (up to " + v.returnable[sku] + ") ");
+      var n = el("input");
+      n.type = "number"; n.min = "0"; n.max = String(v.returnable[sku]); n.value = "0";
+      n.dataset.sku = sku;
+      label.appendChild(n);
+      inputs[sku] = n;
+      sec.appendChild(label);
+    });
+    var why = el("input");
+    why.type = "text"; why.placeholder = "why it comes back"; why.maxLength = 200; why.id = "return-reason";
+    sec.appendChild(why);
+    sec.appendChild(SF.button("Authorise return", function () {
+      var lines = skus.map(function (sku) { return { sku: sku, qty: Number(inputs[sku].value) }; })
+        .filter(function (l) { return l.qty > 0; });
+      if (!lines.length) { toast("Not done: say how many units of which item come back", true); return; }
+      SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/return", { lines: lines, reason: why.value }).then(report);
+    }));
+    return sec;
+  }
+
   function showOrder(ref) {
     open = { kind: "order", ref: ref };
     var body = show("Order " + ref);
@@ -258,6 +295,7 @@
         }, "danger"));
       }
       frag.appendChild(box);
+      frag.appendChild(returnsView(o, v));
       frag.appendChild(el("h3", null, "Timeline"));
       var tl = el("ol", "timeline");
       v.timeline.forEach(function (e) {
