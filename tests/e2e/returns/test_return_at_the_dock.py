@@ -13,7 +13,7 @@ from trackkit import ship
 
 from server.people import auth
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 PEN = "0012345678905"  # SKU-B, 10 in E-01-01 before the order ships
 
 
@@ -31,7 +31,7 @@ def test_a_parcel_is_received_graded_and_closed_on_a_handheld(
     key = auth.create_api_key(floor_store, "sup")
     headers = {"Authorization": f"Bearer {key}"}
     # No worker process: nothing here plans, delivers or sweeps.
-    base = server_proc(floor_settings.data_dir, env={"SCANFLOOR_WORKER__WITH_SERVER": "false"})
+    base = server_proc(floor_settings.data_dir)
     body = {"order_id": oid, "lines": [{"sku": "SKU-B", "qty": 2}], "reason": "wrong colour"}
     r = requests.post(f"{base}/api/returns", json=body, headers=headers, timeout=5)
     assert r.status_code == 201, r.text
