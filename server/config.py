@@ -264,6 +264,11 @@ class CountSettings(BaseModel):
     )
     """`[[counts.classes]]`: the ABC classes in order, A first. The last class takes every
     bin left."""
+    schedule_every_hours: float = Field(0.0, ge=0, le=24 * 366)
+    """How often the worker process makes the count tasks the ABC schedule says are due (as
+    `scanfloor counts schedule` does), the first time when it starts; 0: never (run the
+    command from cron or a timer instead). Running it more often makes nothing twice: a bin
+    due keeps its one open task."""
 
 
 class PackingSettings(BaseModel):

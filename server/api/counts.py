@@ -95,6 +95,8 @@ class HandInOut(BaseModel):
 class ScheduleOut(BaseModel):
     created: int
     by_class: dict[str, int]
+    warehouses: list[str]
+    """The warehouses that got new tasks."""
 
 
 class BinAccuracy(BaseModel):

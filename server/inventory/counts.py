@@ -284,10 +284,15 @@ def decide(store: Store, task_id: int, approve: bool, by: str) -> dict[str, Any]
 def schedule(
     store: Store, warehouse: str | None = None, today: date | None = None
 ) -> dict[str, Any]:
-    """Make a task for every bin its ABC class says is due (no bin gets a second open task)."""
+    """Make a task for every bin its ABC class says is due (no bin gets a second open task).
+
+    One write: a run cut short (an error, a SIGKILL) leaves no task of it behind. Returns
+    how many were made, per class, and the warehouses that got new ones (`warehouses`).
+    """
     today = today or datetime.now(UTC).date()
     since = (datetime.now(UTC) - timedelta(days=SETTINGS["pick_days"])).isoformat()
     made: dict[str, int] = defaultdict(int)
+    touched: set[str] = set()
     with store.write():
         whs = (
             [warehouse]
@@ -313,7 +318,13 @@ def schedule(
                 cls = classes[b].name
                 _, new = add(store, b, "", "schedule", f"schedule: class {cls}")
                 made[cls] += int(new)
-    return {"created": sum(made.values()), "by_class": dict(sorted(made.items()))}
+                if new:
+                    touched.add(wh)
+    return {
+        "created": sum(made.values()),
+        "by_class": dict(sorted(made.items())),
+        "warehouses": sorted(touched),
+    }
 
 
 def accuracy(store: Store, warehouse: str | None = None) -> dict[str, Any]:

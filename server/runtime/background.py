@@ -9,6 +9,8 @@ once per `serve-cluster`, or by its own systemd unit) runs, as greenlets of one 
   `worker.plan_poll_seconds`;
 - the lease sweep: lists of pickers silent past their lease go back to the queue
   (server/floor/leases.py), a few times per lease period;
+- the count schedule: every `counts.schedule_every_hours` (0: off) the count tasks the ABC
+  schedule says are due are made (server/inventory/counts.py), and idle pickers get them;
 - webhook delivery (server/notify/delivery.py) and customer mail (server/notify/mailer.py,
   when `[email] enabled`);
 - pruning the change log below.
@@ -26,6 +28,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import gevent
@@ -33,6 +36,7 @@ import gevent
 from server.config import Settings
 from server.floor import leases, planning
 from server.inventory import counting
+from server.inventory import counts as count_tasks
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
 from server.returns import receiving as returning
@@ -139,6 +143,34 @@ class Worker:
             except Exception:  # keep watching: one bad pass must not end lease handling
                 log.exception("lease check failed")
 
+    # ------------------------------------------------------------ the count schedule
+    def schedule_counts(self, today: date | None = None) -> int:
+        """Make the count tasks the ABC schedule says are due, and tell the servers in the same
+        transaction so idle pickers of those warehouses get them; returns how many were made.
+
+        One write: cut short (an error, SIGKILL), it leaves neither a task nor the news."""
+        news: list[dict[str, Any]] = []
+        with self.store.write():
+            result = count_tasks.schedule(self.store, today=today)
+            if result["warehouses"]:
+                news = [{"k": "work", "w": result["warehouses"], "id": secrets.token_hex(8)}]
+                signals.emit(self.store, *news)
+        if news and self.publish is not None:
+            self.publish(news)
+        if result["created"]:
+            log.info("scheduled %d count(s): %s", result["created"], result["by_class"])
+        return result["created"]
+
+    def count_schedule(self) -> None:
+        """Run the count schedule at start and then every `counts.schedule_every_hours`
+        (a greenlet, started only when that is above 0)."""
+        while True:
+            try:
+                self.schedule_counts()
+            except Exception:  # keep the schedule: the next period tries again
+                log.exception("scheduling counts failed")
+            gevent.sleep(self.settings.counts.schedule_every_hours * 3600)
+
     # ------------------------------------------------------------ alive
     def heartbeat(self) -> None:
         """Beat in server_processes for ever (a greenlet). Forgetting processes that are gone
@@ -171,13 +203,16 @@ class Worker:
             self.prune_signals,
             self.heartbeat,
         ]
+        if self.settings.counts.schedule_every_hours > 0:
+            loops.append(self.count_schedule)
         loops.append(Deliverer(self.store, self.settings.webhooks, self.instance).run)
         if self.settings.email.enabled:
             loops.append(Mailer(self.store, self.settings.email, self.instance).run)
         greenlets = [gevent.spawn(loop) for loop in loops]
         log.info(
-            "worker running: planning, leases, webhooks%s",
+            "worker running: planning, leases, webhooks%s%s",
             ", mail" if self.settings.email.enabled else "",
+            ", count schedule" if self.settings.counts.schedule_every_hours > 0 else "",
         )
         gevent.joinall(greenlets, raise_error=True)
 

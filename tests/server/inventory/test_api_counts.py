@@ -152,7 +152,11 @@ def test_the_schedule_counts_the_most_picked_bins_first_and_once(client, headers
         (counts.now(),),
     )
     r = client.post("/api/counts/schedule", json={"warehouse": "WH-EAST"}, headers=headers)
-    assert r.status_code == 200 and r.json == {"created": 4, "by_class": {"A": 1, "B": 1, "C": 2}}
+    assert r.status_code == 200 and r.json == {
+        "created": 4,
+        "by_class": {"A": 1, "B": 1, "C": 2},
+        "warehouses": ["WH-EAST"],
+    }
     a = [t for t in counts.tasks(store) if t["reason"] == "schedule: class A"]
     assert [t["location"] for t in a] == ["E-02-02"] and a[0]["source"] == "schedule"
     again = client.post("/api/counts/schedule", json={"warehouse": "WH-EAST"}, headers=headers)
