@@ -10,7 +10,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from server.board import count_decisions, counters, exceptions, order_view, supervise, throughput
+from server.board import (
+    count_decisions,
+    count_panel,
+    counters,
+    exceptions,
+    order_view,
+    supervise,
+    throughput,
+)
 from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
 from server.floor.scanning import Effects
@@ -156,6 +164,17 @@ def decide_count(task_id: int, verb: str) -> Response:
     """Approve or reject a count that still differs after its recount (409 if it waits for none)."""
     _apply(count_decisions.decide(_store(), current_actor(), task_id, verb == "approve"))
     return jsonify(ok=True, count=task_id, outcome=f"{verb}d" if verb == "approve" else "rejected")
+
+
+@bp.get("/cycle-counts")
+@roles_required(*SUPERVISORS)
+def cycle_counts() -> Response:
+    """The "Cycle counts" panel: first-count accuracy overall, the least accurate bins and SKUs,
+    open count tasks by stage and the recounts waiting for approval (`?warehouse=` narrows it)."""
+    warehouse = request.args.get("warehouse") or None
+    store = _store()
+    with store.read():
+        return jsonify(count_panel.panel(store, warehouse))
 
 
 @bp.post("/exceptions/<key>/<any(acknowledge, resolve):verb>")

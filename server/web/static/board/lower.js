@@ -82,6 +82,7 @@
     SF.api("GET", "/throughput").then(function (r) { if (r.ok) charts_(r.body); });
     SF.api("GET", "/cutoffs").then(function (r) { if (r.ok) SF.counters.setCutoffs(r.body); });
     SF.api("GET", "/counts").then(function (r) { if (r.ok) SF.board.setCounts(r.body); });
+    SF.cycleCounts.refresh();
     refreshAudit();
   }
 

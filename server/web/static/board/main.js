@@ -19,6 +19,7 @@
     $("hint").hidden = working;
     SF.devices.render(last.devices || []);
     SF.exceptions.render(last.exceptions || []);
+    SF.cycleCounts.follow(last.exceptions || []);
     SF.drawer.refresh(last);
     $("summary").textContent = $("lists-count").textContent + " · " + $("devices-count").textContent;
     $("updated").textContent = "updated " + SF.clock(Date.now());
