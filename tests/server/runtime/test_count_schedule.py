@@ -3,12 +3,16 @@ same transaction, an idle picker handed one; a run cut short leaves nothing."""
 
 from __future__ import annotations
 
+import re
 import time
+import tomllib
+from pathlib import Path
 
 import gevent
 import pytest
 from floorkit import connect, last_state, settle, states
 
+from server.config import CountSettings
 from server.inventory import counts
 from server.runtime import background, signals
 from server.runtime.background import Worker
@@ -93,3 +97,16 @@ def test_the_schedule_runs_at_start_only_when_a_period_is_set(floor):
         assert not loop.dead  # it waits for the next period
     finally:
         loop.kill()
+
+
+def test_the_commented_counts_example_in_the_shipped_config_is_valid():
+    """`config/server.toml` shows `[counts]` commented out: uncommented, it loads as written."""
+    text = (Path(__file__).parents[3] / "config" / "server.toml").read_text()
+    block = text[text.index("# [counts]") : text.index("[webhooks]")]
+    example = "\n".join(
+        line[2:] for line in block.splitlines() if re.match(r"# (\[|[a-z_]+ = )", line)
+    )
+    loaded = tomllib.loads(example)["counts"]
+    settings = CountSettings.model_validate(loaded)
+    assert settings.schedule_every_hours == 24 and settings.max_variance_units == 1
+    assert [c.name for c in settings.classes] == ["A", "B", "C"]
