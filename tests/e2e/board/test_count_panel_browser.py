@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from floorkit import BOARD_PASSWORD, log_in
 
 from server.inventory import counts
-from server.people import users
+from server.people import auth, users
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
@@ -43,6 +44,8 @@ def test_a_supervisor_approves_one_count_and_rejects_another(
     mugs = _counted(store, "WH-EAST", "E-02-02", {("SKU-A", ""): 4}, "ann", "bob")  # 5 held
     pens = _counted(store, "WH-EAST", "E-01-01", {("SKU-B", ""): 8}, "ann", "bob")  # 10 held
     _counted(store, "WH-WEST", "W-02-01", {("SKU-C", ""): 3}, "cy")  # matched at once
+    later = _counted(store, "WH-EAST", "E-01-02", {})  # asked, counted once the board is up
+    key = auth.create_api_key(store, "ops")
     base = server_proc(floor_settings.data_dir)
     page = browser_page
     problems: list[str] = []
@@ -56,6 +59,7 @@ def test_a_supervisor_approves_one_count_and_rejects_another(
     expect(panel.locator("#cc-accuracy")).to_have_text("33.3 %")
     expect(panel.locator("#cc-summary")).to_have_text("1 of 3 first counts matched")
     expect(panel.locator('[data-stage="approval"] .cc-n')).to_have_text("2")
+    expect(panel.locator('[data-stage="count"] .cc-n')).to_have_text("1")
     expect(panel.locator("#cc-bins tbody tr")).to_have_count(2)
     expect(panel.locator("#cc-bins tbody")).to_contain_text("E-02-02 (WH-EAST)")
     expect(panel.locator("#cc-skus tbody")).to_contain_text("SKU-A")
@@ -75,6 +79,20 @@ def test_a_supervisor_approves_one_count_and_rejects_another(
     expect(panel.locator('[data-stage="approval"] .cc-n')).to_have_text("0")
     # The board's queue no longer offers them either.
     expect(page.locator(f'#exceptions [data-key="count:{mugs}"]')).to_have_count(0)
+
+    # A count handed in elsewhere (REST, a handheld) shows without reloading the page.
+    for worker in ("ann", "bob"):
+        r = requests.post(
+            f"{base}/api/counts/{later}/count",
+            json={"worker": worker, "lines": [{"sku": "SKU-C", "qty": 2}]},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+    expect(panel.locator(f'#cc-waiting [data-count="{later}"]')).to_contain_text(
+        "SKU-C: 2 counted, 0 held"
+    )
+    expect(panel.locator('[data-stage="count"] .cc-n')).to_have_text("0")
 
     assert (counts.get(store, mugs)["outcome"], counts.get(store, mugs)["decided_by"]) == (
         "approved",
