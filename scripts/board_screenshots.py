@@ -4,7 +4,8 @@ Seeds a site (scripts/load/floorsite.py), runs the real server, lets a few simul
 pick (python-socketio clients scanning what the server expects next), asks for help, scans
 wrong, leaves one picker offline, sets promises so some lists are late or at risk; a few
 pickers sign in with their badges, a supervisor ("sam") logs in and acts; then it photographs
-/board at 1920×1080 (`docs/board.png`) and 1024×768 (`docs/board-tablet.png`).
+/board at 1920×1080 (`docs/board.png`) and 1024×768 (`docs/board-tablet.png`), and the
+board's Cycle counts panel alone (`docs/board-counts.png`) after a few counts were handed in.
 
     .venv/bin/python -m scripts.board_screenshots [--out docs]
 """
@@ -24,6 +25,7 @@ import socketio
 
 from scripts.demo.procs import free_port, start_server, stop
 from scripts.load.floorsite import seed_site
+from server.inventory import counts
 from server.people import users
 from server.store import open_store
 
@@ -101,6 +103,27 @@ def _people(data: Path) -> str:
     return password
 
 
+def _counts(data: Path) -> None:
+    """Counts handed in on five bins with stock: three matched, one waiting for approval
+    (counted and recounted one short), one recount asked; and one bin asked, not counted."""
+    store = open_store(data / "scanfloor.db")
+    bins = store.all(
+        "SELECT DISTINCT l.id, l.warehouse, l.code FROM locations l "
+        "JOIN stock s ON s.location_id = l.id WHERE s.on_hand > 1 ORDER BY l.id LIMIT 6"
+    )
+    for i, b in enumerate(bins):
+        task, _ = counts.create(store, b["warehouse"], b["code"], "screenshot", "cli:sam")
+        held = counts.expected(store, b["id"])
+        short = {k: v - (1 if j == 0 else 0) for j, (k, v) in enumerate(sorted(held.items()))}
+        rounds = [
+            [held], [held], [held], [short, short], [{k: v - 2 for k, v in short.items()}], []
+        ][i]  # fmt: skip
+        for n, found in enumerate(rounds):
+            with store.write():
+                counts.hand_in(store, task["id"], found, WORKERS[n])
+    store.close()
+
+
 def _csrf(html: str, pattern: str) -> str:
     found = re.search(pattern, html)
     if not found:
@@ -145,6 +168,7 @@ def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> li
         site = seed_site(data, pickers=pickers, packers=packers, open_orders=orders)
         _promise(data)
         password = _people(data)
+        _counts(data)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         proc = start_server(data, port, Path(tmp) / "server.log")
@@ -182,6 +206,11 @@ def run(out: Path, pickers: int = 14, packers: int = 3, orders: int = 220) -> li
                     path = out / name
                     page.screenshot(path=str(path))
                     shots.append(path)
+                    if name == "board.png":
+                        page.wait_for_function("document.body.dataset.cycleCounts >= 1")
+                        panel = out / "board-counts.png"
+                        page.locator("#cycle-counts").screenshot(path=str(panel))
+                        shots.append(panel)
                     page.close()
                 browser.close()
             return shots
