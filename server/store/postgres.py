@@ -166,7 +166,8 @@ class PgStore:
         self._depth = 0
         self.on_commit: Callable[[float], None] | None = None
         self.group: GroupWriter | None = None
-        self.cooperative_lock_wait = False  # a no-op here: the advisory lock waits in the server
+        # Servers and the worker: try the write lock and let other greenlets read meanwhile.
+        self.cooperative_lock_wait = False
         self._load_id_tables()
 
     def _load_id_tables(self) -> None:
@@ -200,8 +201,10 @@ class PgStore:
         return applied
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[PgStore]:
-        """A write transaction holding the site's write lock from its first statement."""
+    def write(self, synchronous: str | None = None) -> Iterator[PgStore]:
+        """A write transaction holding the site's write lock from its first statement
+        (`synchronous`: SQLite's, nothing here: PostgreSQL syncs inside its COMMIT)."""
+        free = not self._lock._is_owned()  # no outer read() or write() of this greenlet
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -210,10 +213,9 @@ class PgStore:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.raw.execute("BEGIN")
+            self._begin_locked(yield_connection=free and self.cooperative_lock_wait)
             self._depth = 1
             try:
-                self.conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
                 yield self
             except BaseException:
                 if self.conn.in_transaction and not self.conn.raw.closed:
@@ -226,6 +228,45 @@ class PgStore:
                     self.on_commit(time.perf_counter() - start)
             finally:
                 self._depth = 0
+
+    def _begin_locked(self, yield_connection: bool) -> None:
+        """BEGIN and take the site's write lock.
+
+        psycopg waits cooperatively under gevent, so waiting on the lock in the server
+        (pg_advisory_xact_lock) never stops the loop; but this process's one connection
+        would be held all the while, and its other greenlets' reads with it. With
+        `cooperative_lock_wait` (the serving process and the worker) the lock is tried
+        instead, and while another process holds it this greenlet lets go of the
+        connection between short sleeps, as the SQLite store does.
+        """
+        raw = self.conn.raw
+        if not yield_connection:
+            raw.execute("BEGIN")
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            return
+        pause = 0.0005
+        deadline = time.monotonic() + 60
+        while True:
+            raw.execute("BEGIN")
+            try:
+                got = raw.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,)
+                ).fetchone()
+            except BaseException:
+                if not raw.closed:
+                    raw.execute("ROLLBACK")
+                raise
+            if got and got[0]:
+                return
+            raw.execute("ROLLBACK")
+            if time.monotonic() > deadline:
+                raise psycopg.errors.LockNotAvailable("the site's write lock: waited 60 s")
+            self._lock.release()
+            try:
+                time.sleep(pause)
+            finally:
+                self._lock.acquire()
+            pause = min(pause * 2, 0.004)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[PgStore]:
