@@ -97,28 +97,24 @@ def test_a_write_lock_held_elsewhere_stops_nothing_but_the_writes(
             pings_during = [t for t in pings if held_at < t < held_at + HOLD]
             assert not acked, "a scan was acknowledged while its write could not be committed"
         finally:
+            releasing_at = time.monotonic()  # an ack can only come after this
             release()
-            released_at = time.monotonic()
             scanner.join(timeout=30)
 
-        assert acked and acked[0][0] >= released_at
+        assert acked and acked[0][0] >= releasing_at
         assert acked[0][1]["id"] == "s-2" and acked[0][1]["ok"], acked[0][1]
-        print(
-            "DEBUG",
-            reads,
-            [round(t - held_at, 2) for t in pings_during],
-            value(scrape(base), "scanfloor_loop_stall_max_seconds"),
-            stall_before,
-        )
+        # The bounds below are half the lock's length: a read, a ping or the loop held by the
+        # lock shows as 2 s. (Measured quiet: reads 3-30 ms, a ping every 0.2 s, the worst
+        # stall 20 ms; a 2-core box loaded by other test workers adds a few hundred ms.)
         # Reads answered all through the lock, each in well under the lock's length.
-        assert len(reads) >= 5 and max(reads) < 0.5, reads
+        assert len(reads) >= 3 and max(reads) < HOLD / 2, reads
         # Pings every 0.2 s kept coming (a blocked loop sends none).
-        assert len(pings_during) >= 4, (pings_during, held_at)
+        assert len(pings_during) >= 3, (pings_during, held_at)
         gaps = [b - a for a, b in zip([held_at, *pings_during], pings_during, strict=False)]
-        assert max(gaps) < 0.7, gaps
-        # The probe saw no stall of the loop (a loaded 2-core box allows some lateness).
+        assert max(gaps) < HOLD / 2, gaps
+        # The probe saw no stall of the loop as long as the lock.
         stall = value(scrape(base), "scanfloor_loop_stall_max_seconds")
-        assert stall < max(0.25, stall_before + 0.01), stall
+        assert stall < max(HOLD / 4, stall_before + 0.01), stall
         # Applied once: the device's scan count has both scans, the repeat changes nothing.
         again = client.call("scan", {"id": "s-2", "barcode": "E-01-01"}, namespace=NS, timeout=10)
         assert again.get("duplicate") is True
