@@ -38,7 +38,7 @@ from typing import Any
 import click
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this file is in scripts/load/)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

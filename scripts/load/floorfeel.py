@@ -33,7 +33,7 @@ from scripts.load.fleet import Options, rss_mib, run_fleet, summary
 from scripts.load.floorload import serve_site
 from scripts.load.floorsite import Site, seed_site
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this file is in scripts/load/)
 SECTION = "## The floor as it feels"
 WINDOW_S = 10.0
 THINK_S = 5.0

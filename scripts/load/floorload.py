@@ -13,7 +13,7 @@ from pathlib import Path
 from scripts.demo.procs import free_port, stop, wait_http
 from scripts.load.floorsite import Site, seed_site
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this file is in scripts/load/)
 
 
 @contextlib.contextmanager
@@ -75,6 +75,6 @@ def serve_site(
 def serve_echo() -> Iterator[tuple[str, int]]:
     """The bare Socket.IO ack echo (scripts/load/echo_server.py)."""
     with tempfile.TemporaryDirectory(prefix="scanfloor-echo-") as tmp:
-        cmd = [sys.executable, str(ROOT / "scripts" / "echo_server.py")]
+        cmd = [sys.executable, str(ROOT / "scripts" / "load" / "echo_server.py")]
         with running(cmd, Path(tmp) / "echo.log") as (url, pid):
             yield url, pid

@@ -55,8 +55,10 @@ class Effects:
     board: bool = False  # a change only the whole board shows (counts, alerts): a fresh snapshot
 
 
-def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Effects]:
-    """Apply one scan from a device (once), returning the reply and its effects."""
+def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Effects, str | None]:
+    """Apply one scan from a device (once), returning the reply, its effects and the reply's
+    JSON as stored for a repeat (None for a repeat: its stored reply marked `duplicate`),
+    so the plumbing sends the very text it stored instead of serialising the reply again."""
     effects = Effects()
     with store.write():
         seen = store.one(
@@ -69,8 +71,8 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             if msg.offline:
                 _late_verdict(store, device["id"], msg)
             stored = ScanReply.model_validate_json(seen["reply"])
-            return stored.model_copy(update={"duplicate": True}), effects
-        note_seq(store, device["id"], msg.id, msg.seq)
+            return stored.model_copy(update={"duplicate": True}), effects, None
+        scan_seq = _next_scan_seq(device, msg)
         text, keys, lot = read_scan(msg.barcode)
         state = None
         badge = badge_name(text)
@@ -112,18 +114,25 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         else:
             verdict, screen_name, list_id = _pack(store, device, text, keys, effects, msg.weight_g)
         state = state or current_state(store, device["id"])
+        at = now()
+        # The device's counters, its journal seq and the events issued to it, in one statement.
+        counted = store.one(
+            "UPDATE devices SET last_seen = ?, scans = scans + 1, wrong_scans = wrong_scans + ?, "
+            "scan_seq = ? WHERE id = ? RETURNING out_seq",
+            (at, int(not verdict.ok), scan_seq, device["id"]),
+        )
         reply = ScanReply(
             id=msg.id,
             ok=verdict.ok,
             code=verdict.code,
             message=verdict.message,
             state=state,
-            event_seq=_event_seq(store, device["id"]),
+            event_seq=counted["out_seq"],
         )
-        at = now()
+        text = reply.model_dump_json()  # stored for a repeat, and sent as it is
         store.execute(
             "INSERT INTO device_messages (device_id, msg_id, event, received_at, reply) VALUES (?, ?, 'scan', ?, ?)",
-            (device["id"], msg.id, at, reply.model_dump_json()),
+            (device["id"], msg.id, at, text),
         )
         store.execute(
             """INSERT INTO scans (device_id, msg_id, barcode, ok, code, screen, pick_list_id,
@@ -146,14 +155,9 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 device.get("worker"),
             ),
         )
-        store.execute(
-            "UPDATE devices SET last_seen = ?, scans = scans + 1, wrong_scans = wrong_scans + ? "
-            "WHERE id = ?",
-            (at, int(not verdict.ok), device["id"]),
-        )
     if verdict.ok and list_id is not None:
         effects.lists.add(list_id)
-    return reply, effects
+    return reply, effects, text
 
 
 # ---------------------------------------------------------------- badges
@@ -234,8 +238,23 @@ def note_seq(store: Store, device_id: int, msg_id: str, seq: int | None) -> None
     store.execute("UPDATE devices SET scan_seq = ? WHERE id = ?", (seq, device_id))
 
 
-def _event_seq(store: Store, device_id: int) -> int:
-    return store.one("SELECT out_seq FROM devices WHERE id = ?", (device_id,))["out_seq"]
+def _next_scan_seq(device: dict, msg: ScanIn) -> int:
+    """The device's highest journal seq applied once this scan is (`note_seq`, from the
+    device row already read: the scan writes it with its counters)."""
+    applied = device["scan_seq"]
+    if msg.seq is None:
+        return applied
+    if msg.seq <= applied:
+        log.warning(
+            "device %s: message %s has journal seq %s, at or below %s already applied; "
+            "judging it against the floor as it is now",
+            device["id"],
+            msg.id,
+            msg.seq,
+            applied,
+        )
+        return applied
+    return msg.seq
 
 
 def _pick(
@@ -247,7 +266,10 @@ def _pick(
     sent_for: int | None = None,
     lot: str | None = None,
 ):
-    head = views.assigned_head(store, device["id"])
+    if "head_id" in device:  # read with the device row (views.device_at_work)
+        head = views.head_of(device)
+    else:
+        head = views.assigned_head(store, device["id"])
     list_id = head["id"] if head else None
     # The screen the picker holds: as last drawn if the list is as it was then, else read.
     shown = views.cached_screen(store, device["id"], head) if head else None
@@ -293,6 +315,8 @@ def _pick(
 
 def _counting(store: Store, device: dict) -> dict | None:
     """The count the picker holds, when it holds no pick list (a list comes first)."""
+    if device.get("count_task_id", True) is None:  # read with the device row: none held
+        return None
     task = counting.held(store, device["id"])
     if task is None or views.assigned_list_id(store, device["id"]) is not None:
         return None

@@ -75,6 +75,32 @@ def assigned_list_id(store: Store, device_id: int) -> int | None:
     return row["id"] if row else None
 
 
+# A device's row with what a scan reads next, in one statement: the head of the list it
+# picks (its version too, for the cached screen) and the count task it holds, if any.
+DEVICE_AT_WORK = """SELECT d.*, h.id AS head_id, h.status AS head_status, h.tote AS head_tote,
+       h.cart_away AS head_cart_away, h.version AS head_version,
+       (SELECT c.id FROM count_tasks c WHERE c.device_id = d.id AND c.status = 'open'
+        LIMIT 1) AS count_task_id
+    FROM devices d LEFT JOIN pick_lists h ON h.id = (
+        SELECT id FROM pick_lists WHERE device_id = d.id AND status = 'assigned'
+        ORDER BY assigned_at LIMIT 1)
+    WHERE d.id = ?"""
+_HEAD = ("id", "status", "tote", "cart_away", "version")
+
+
+def device_at_work(store: Store, device_id: int) -> dict | None:
+    """The device's row, with `head_*` (its list's head, see `assigned_head`) and
+    `count_task_id` read with it (inside the write that uses them)."""
+    return store.one(DEVICE_AT_WORK, (device_id,))
+
+
+def head_of(device: dict) -> dict | None:
+    """The list head read with the device row by `device_at_work` (None: no list)."""
+    if device["head_id"] is None:
+        return None
+    return {k: device[f"head_{k}"] for k in _HEAD}
+
+
 def assigned_head(store: Store, device_id: int) -> dict | None:
     """The row of the list a picker is working on (what `load` takes as `head`)."""
     return store.one(

@@ -14,11 +14,11 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 
 from server.core.clock import now
-from server.floor import actions, outbox, scanning, screens, work
+from server.floor import actions, outbox, scanning, screens, views, work
 from server.floor.domain.floor import pick_list_ref
 from server.people import auth
 from server.realtime.hub import Hub, device_room
-from server.realtime.wire import UNREADABLE
+from server.realtime.wire import UNREADABLE, Encoded
 from server.runtime import metrics
 from server.shipping import packages
 from shared import messages as say
@@ -174,7 +174,8 @@ class DeviceNamespace(socketio.Namespace):
         return warehouses
 
     def _device_row(self, did: int) -> dict:
-        return self.store.one("SELECT * FROM devices WHERE id = ?", (did,))
+        """The device's row, with its list's head and count task (one read, in the write)."""
+        return views.device_at_work(self.store, did)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         """Route an event; one the protocol does not name gets a clear error, not silence."""
@@ -206,13 +207,16 @@ class DeviceNamespace(socketio.Namespace):
             return _refusal(data, err)
         did = self.devices[sid]
         try:
-            reply, effects = self.store.grouped(
+            reply, effects, text = self.store.grouped(
                 lambda: scanning.handle_scan(self.store, self._device_row(did), msg)
             )
         except ProtocolError as err:  # e.g. id_reused: the id named another event
             return _refusal(data, err)
         self.hub.apply(effects, did)
-        return dump(reply)
+        if text is None:  # a repeat
+            return dump(reply)
+        # The JSON stored for a repeat is the JSON sent: the reply is serialised once.
+        return Encoded(text, {"code": reply.code, "ok": reply.ok, "duplicate": False})
 
     def on_action(self, sid: str, data: Any) -> dict:
         try:

@@ -6,6 +6,10 @@ there, the packet was dropped and the device never got an acknowledgement.
 `DevicePacket` decodes such a payload as the event UNREADABLE carrying the
 reason, which the /device namespace answers with a `bad_message` error ack (the
 packet's ack id comes before its JSON, so the answer can still be addressed).
+
+A scan's reply is serialised once: the JSON stored under its message id (for a
+repeat) is the JSON sent. A handler returns it as `Encoded`, and `PacketJSON`
+writes it into the packet as it is.
 """
 
 from __future__ import annotations
@@ -26,10 +30,34 @@ def _reason(exc: Exception) -> str:
     return f"it is not valid JSON ({exc})"
 
 
+class Encoded(str):
+    """A message already serialised to JSON, sent as it is; `summary` holds the fields
+    the server itself looks at (the reply's code, for the metrics)."""
+
+    summary: dict[str, Any]
+
+    def __new__(cls, text: str, summary: dict[str, Any]) -> Encoded:
+        encoded = super().__new__(cls, text)
+        encoded.summary = summary
+        return encoded
+
+
 class PacketJSON:
     """engine.io's json (no huge integers), with a decoding failure turned into UNREADABLE."""
 
-    dumps = staticmethod(engineio_json.dumps)
+    @staticmethod
+    def dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+        # A packet's arguments are a list: an Encoded one goes in as the JSON it already is.
+        if type(obj) is list and any(type(item) is Encoded for item in obj):
+            return (
+                "["
+                + ",".join(
+                    item if type(item) is Encoded else engineio_json.dumps(item, *args, **kwargs)
+                    for item in obj
+                )
+                + "]"
+            )
+        return engineio_json.dumps(obj, *args, **kwargs)
 
     @staticmethod
     def loads(s: str | bytes, *args: Any, **kwargs: Any) -> Any:

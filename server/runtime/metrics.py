@@ -105,6 +105,7 @@ class FloorMetrics:
     def scan_answered(self, reply: dict[str, Any], seconds: float) -> None:
         """One scan event handled: its answer and how long it took."""
         self.scan_seconds.observe(seconds)
+        reply = getattr(reply, "summary", reply)  # an Encoded reply (server/realtime/wire.py)
         if reply.get("duplicate"):
             self.scan_duplicates.inc()
             return

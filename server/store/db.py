@@ -43,6 +43,7 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
+        self.synchronous = conn.execute("PRAGMA synchronous").fetchone()[0]  # 0-3, as SQLite says
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         self.db = sqlite_utils.Database(conn)
@@ -80,8 +81,13 @@ class Store:
         return pending
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
-        """A write transaction that takes SQLite's write lock up front (BEGIN IMMEDIATE)."""
+    def write(self, synchronous: str | None = None) -> Iterator[sqlite_utils.Database]:
+        """A write transaction that takes SQLite's write lock up front (BEGIN IMMEDIATE).
+
+        `synchronous`: this transaction's level, when not the connection's own (the group
+        commit commits at NORMAL and syncs the WAL itself); set before BEGIN, put back after.
+        """
+        free = not self._lock._is_owned()  # no outer read() or write() of this greenlet
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -90,7 +96,7 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self._begin_immediate()
+            self._begin_immediate(synchronous, yield_connection=free)
             self._depth = 1
             try:
                 yield self.db
@@ -105,36 +111,54 @@ class Store:
                     self.on_commit(time.perf_counter() - start)
             finally:
                 self._depth = 0
+                if synchronous:
+                    self.conn.execute(f"PRAGMA synchronous={self.synchronous}")
 
-    def _begin_immediate(self) -> None:
+    def _begin_immediate(self, synchronous: str | None, yield_connection: bool) -> None:
         """BEGIN IMMEDIATE, retried while another connection holds the write lock (up to 60 s).
 
         Alone, SQLite's busy handler (busy_timeout) waits, and this loop only guards long
-        contention. With `cooperative_lock_wait` (several processes on one file) the busy
-        handler is off while we wait: it sleeps inside the C call, holding the whole gevent
-        loop (every device link of the process) in steps up to 100 ms, and a process losing
-        the lock to a busy sibling waited a second and more. The loop's short sleeps are
-        gevent's under its patching, so the process serves its links meanwhile.
+        contention. With `cooperative_lock_wait` (the serving process and the worker: others
+        share the file) the busy handler is off while we wait: it sleeps inside the C call,
+        holding the whole gevent loop (every device link of the process) in steps up to
+        100 ms. The loop's short sleeps are gevent's under its patching, and while this
+        greenlet sleeps it lets go of the connection (`yield_connection`: it held nothing
+        of it before), so the process's other greenlets read on it meanwhile: a WAL reader
+        never waits for a writer, so a write lock held elsewhere for seconds stops this
+        process's writes only, not its reads, pings or pages.
         """
         cooperative = self.cooperative_lock_wait
-        if cooperative:
-            self.conn.execute("PRAGMA busy_timeout=0")
-        try:
-            deadline = time.monotonic() + 60
-            pause = 0.0005 if cooperative else 0.01
-            while True:
-                try:
-                    self.conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                time.sleep(pause)
-                if cooperative:
-                    pause = min(pause * 2, 0.004)
-        finally:
+        deadline = time.monotonic() + 60
+        pause = 0.0005 if cooperative else 0.01
+        while True:
+            if synchronous:
+                self.conn.execute(f"PRAGMA synchronous={synchronous}")
             if cooperative:
-                self.conn.execute("PRAGMA busy_timeout=30000")
+                self.conn.execute("PRAGMA busy_timeout=0")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    if synchronous:
+                        self.conn.execute(f"PRAGMA synchronous={self.synchronous}")
+                    raise
+            finally:
+                if cooperative:
+                    self.conn.execute("PRAGMA busy_timeout=30000")
+            # What the others' transactions must see, before anyone else runs a statement.
+            if synchronous:
+                self.conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            if cooperative and yield_connection:
+                self._lock.release()
+                try:
+                    time.sleep(pause)
+                finally:
+                    self._lock.acquire()
+            else:
+                time.sleep(pause)
+            if cooperative:
+                pause = min(pause * 2, 0.004)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:

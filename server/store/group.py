@@ -38,7 +38,6 @@ log = logging.getLogger("scanfloor.store")
 T = TypeVar("T")
 MAX_BATCH = 256  # jobs in one transaction: bounds how long the loop is held at once
 CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own auto-checkpoint size (1,000 pages of 4 KiB)
-SYNC_LEVELS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
 class Connection(Protocol):
@@ -50,10 +49,9 @@ class Writable(Protocol):
 
     conn: Connection  # sqlite3's, or the PostgreSQL store's (server/store/postgres.py)
     Error: type[Exception]
-    _lock: AbstractContextManager[Any]  # the connection's: no other greenlet's statements
     on_commit: Callable[[float], None] | None
 
-    def write(self) -> AbstractContextManager[Any]: ...
+    def write(self, synchronous: str | None = None) -> AbstractContextManager[Any]: ...
 
 
 def sync_file(path: str) -> None:
@@ -155,29 +153,25 @@ class GroupWriter:
         store, conn = self.store, self.store.conn
         took: list[float] = []
         on_commit = store.on_commit
-        # Under the connection's lock, so no other greenlet's transaction ever commits at the
-        # lowered level: theirs keep the store's own (FULL: synced inside their COMMIT).
-        with store._lock:
-            if self._sync_off_loop:
-                conn.execute("PRAGMA synchronous=NORMAL")
-            store.on_commit = took.append
-            try:
-                with store.write():
-                    for job, done in batch:
-                        conn.execute("SAVEPOINT job")
-                        try:
-                            result = job()
-                        except Exception as exc:
-                            conn.execute("ROLLBACK TO job")
-                            conn.execute("RELEASE job")
-                            outcomes.append((done, None, exc))
-                        else:
-                            conn.execute("RELEASE job")
-                            outcomes.append((done, result, None))
-            finally:
-                store.on_commit = on_commit
-                if self._sync_off_loop:
-                    conn.execute(f"PRAGMA synchronous={SYNC_LEVELS[self._level]}")
+        # The group's transaction alone commits at the lowered level: write() sets it after
+        # the wait for the write lock and puts it back before the connection serves any other
+        # greenlet, so theirs keep the store's own (FULL: synced inside their COMMIT).
+        try:
+            with store.write(synchronous="NORMAL" if self._sync_off_loop else None):
+                store.on_commit = took.append  # this greenlet holds the connection until COMMIT
+                for job, done in batch:
+                    conn.execute("SAVEPOINT job")
+                    try:
+                        result = job()
+                    except Exception as exc:
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
+                        outcomes.append((done, None, exc))
+                    else:
+                        conn.execute("RELEASE job")
+                        outcomes.append((done, result, None))
+        finally:
+            store.on_commit = on_commit
         return sum(took)
 
     def _checkpoint(self) -> None:

@@ -239,7 +239,8 @@ class PgStore:
         self._depth = 0
         self.on_commit: Callable[[float], None] | None = None
         self.group: GroupWriter | None = None
-        self.cooperative_lock_wait = False  # a no-op here: the advisory lock waits in the server
+        # Servers and the worker: try the write lock and let other greenlets read meanwhile.
+        self.cooperative_lock_wait = False
         self._load_id_tables()
 
     def _load_id_tables(self) -> None:
@@ -299,8 +300,10 @@ class PgStore:
             return run()
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[PgStore]:
-        """A write transaction holding the site's write lock from its first statement."""
+    def write(self, synchronous: str | None = None) -> Iterator[PgStore]:
+        """A write transaction holding the site's write lock from its first statement
+        (`synchronous`: SQLite's, nothing here: PostgreSQL syncs inside its COMMIT)."""
+        free = not self._lock._is_owned()  # no outer read() or write() of this greenlet
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -309,10 +312,9 @@ class PgStore:
                 finally:
                     self._depth -= 1
                 return
-            self._begin("BEGIN")
+            self._begin_locked(yield_connection=free and self.cooperative_lock_wait)
             self._depth = 1
             try:
-                self.conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
                 yield self
             except BaseException as exc:
                 if self.conn.lost:
@@ -335,6 +337,51 @@ class PgStore:
                     self.on_commit(time.perf_counter() - start)
             finally:
                 self._depth = 0
+
+    def _begin_locked(self, yield_connection: bool) -> None:
+        """BEGIN and take the site's write lock.
+
+        psycopg waits cooperatively under gevent, so waiting on the lock in the server
+        (pg_advisory_xact_lock) never stops the loop; but this process's one connection
+        would be held all the while, and its other greenlets' reads with it. With
+        `cooperative_lock_wait` (the serving process and the worker) the lock is tried
+        instead, and while another process holds it this greenlet lets go of the
+        connection between short sleeps, as the SQLite store does.
+        """
+        if not yield_connection:
+            self._begin("BEGIN")
+            self._lock_statement("SELECT pg_advisory_xact_lock(%s)")
+            return
+        pause = 0.0005
+        deadline = time.monotonic() + 60
+        while True:
+            self._begin("BEGIN")
+            got = self._lock_statement("SELECT pg_try_advisory_xact_lock(%s)")
+            if got and got[0]:
+                return
+            self.conn.raw.execute("ROLLBACK")
+            if time.monotonic() > deadline:
+                raise psycopg.errors.LockNotAvailable("the site's write lock: waited 60 s")
+            self._lock.release()
+            try:
+                time.sleep(pause)
+            finally:
+                self._lock.acquire()
+            pause = min(pause * 2, 0.004)
+
+    def _lock_statement(self, sql: str) -> Any:
+        """Run the write lock's statement in the transaction just begun; a connection lost
+        meanwhile is replaced and said as `Disconnected` (nothing ran: safe to retry)."""
+        try:
+            return self.conn.raw.execute(sql, (WRITE_LOCK_KEY,)).fetchone()
+        except BaseException as exc:
+            if self.conn.lost:
+                self.conn.reconnect()
+                if isinstance(exc, psycopg.OperationalError):
+                    raise Disconnected(f"connection lost: {exc}", False) from exc
+            elif self.conn.in_transaction:
+                self.conn.raw.execute("ROLLBACK")
+            raise
 
     @contextlib.contextmanager
     def read(self) -> Iterator[PgStore]:

@@ -1,0 +1,69 @@
+"""What a scan costs the server: its statements, and its reply serialised once.
+
+Every statement on the scan path costs the serving loop CPU (issue 14 point 4): this
+counts what one scan of an item runs (the device row, its list's head and version read
+in one), so a statement added to the path is noticed; and the JSON stored for a repeat
+is the JSON sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from floorkit import connect, place, plan, scan, states
+from socketio import packet
+
+from server.realtime.wire import DevicePacket, Encoded
+from shared.protocol import DEVICE_NAMESPACE as NS
+
+
+@pytest.mark.sqlite_only("counts statements with SQLite's statement trace")
+def test_an_item_scan_reads_the_device_once_and_writes_its_counters_once(floor):
+    app, socketio, store, tokens = floor
+    place(store, "o1", [("SKU-B", 2)])
+    plan(store)
+    picker = connect(app, socketio, tokens["picker"])
+    state = states(picker)[-1]["state"]
+    state = scan(picker, "TOTE-1", "s1")["state"]
+    state = scan(picker, state["expect"]["barcodes"][0], "s2")["state"]  # the bin
+    assert state["screen"] == "pick_item"
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        reply = scan(picker, state["expect"]["barcodes"][0], "s3")
+    finally:
+        store.conn.set_trace_callback(None)
+    assert reply["ok"] and reply["code"] == "item_ok", reply
+    statements = [re.sub(r"\s+", " ", s).strip() for s in seen]
+    on_devices = [s for s in statements if re.search(r"\bFROM devices\b|^UPDATE devices", s)]
+    assert len([s for s in on_devices if s.startswith("SELECT")]) == 1, on_devices
+    assert len([s for s in on_devices if s.startswith("UPDATE")]) == 1, on_devices
+    assert not [
+        s
+        for s in statements
+        if s.startswith("SELECT c.") or "FROM pick_lists WHERE device_id" in s[:60]
+    ]
+    # (SQLite's trace shows an UPDATE once more per trigger it fires.) Before issue 14 point
+    # 4 the same scan ran 20: the device row, its list head, its count task and its event
+    # seq were four reads, and its counters two writes.
+    assert len(statements) <= 17, statements  # BEGIN and COMMIT included
+
+
+def test_the_reply_sent_is_the_reply_stored_serialised_once(floor):
+    app, socketio, store, tokens = floor
+    place(store, "o1", [("SKU-B", 1)])
+    plan(store)
+    picker = connect(app, socketio, tokens["picker"])
+    reply = scan(picker, "TOTE-1", "s1")
+    stored = store.one("SELECT reply FROM device_messages WHERE msg_id = 's1' AND event = 'scan'")[
+        "reply"
+    ]
+    assert json.loads(stored) == reply and reply["code"] == "tote_ok"
+    # The packet carries the stored text itself, beside arguments serialised as usual.
+    sent = DevicePacket(packet.ACK, namespace=NS, id=7, data=[Encoded(stored, {}), {"b": 2}])
+    assert sent.encode() == f'3{NS},7[{stored},{{"b":2}}]'
+    # A repeat answers the same reply, marked as a repeat.
+    again = scan(picker, "TOTE-1", "s1")
+    assert again == {**reply, "duplicate": True}
