@@ -73,8 +73,18 @@
     return lists.filter(function (p) { return p.status !== "packed" || keep[p.id]; });
   }
 
+  var PARTS = ["columns", "active", "counts", "exceptions", "failed_print_jobs", "short_picks", "help_requests"];
+
   function applyDelta(d) {
     if (!last) return; // the snapshot coming on connect has everything
+    document.body.dataset.deltas = String(Number(document.body.dataset.deltas || 0) + 1);
+    document.body.dataset.deltaAt = String(Date.now());
+    // An update comes every second with a board open: one that changes nothing draws nothing.
+    var rows = (d.pick_lists || []).length + (d.removed_lists || []).length + (d.devices || []).length;
+    var same = !rows && PARTS.every(function (k) {
+      return d[k] === undefined || JSON.stringify(d[k]) === JSON.stringify(last[k]);
+    });
+    if (same) { last.at = d.at; return; }
     last = Object.assign({}, last, {
       pick_lists: recentPacked(merge(last.pick_lists || [], d.pick_lists, d.removed_lists)),
       devices: merge(last.devices || [], d.devices).sort(function (a, b) {
@@ -83,10 +93,9 @@
       at: d.at,
     });
     SF.tasks.changed(d.pick_lists, d.removed_lists);
-    ["columns", "active", "counts", "exceptions", "failed_print_jobs", "short_picks", "help_requests"].forEach(function (k) {
+    PARTS.forEach(function (k) {
       if (d[k] !== undefined) last[k] = d[k];
     });
-    document.body.dataset.deltas = String(Number(document.body.dataset.deltas || 0) + 1);
     drawSoon();
   }
 
