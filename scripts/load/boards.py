@@ -3,13 +3,17 @@ a real WebSocket, and counts what it gets: its first view's bytes and time (from
 of its connect to the snapshot), and the longest gap between its updates after that.
 
 Board k opens k * `stagger` seconds into the run, so the first opens in the sign-in storm
-and the others while the floor scans.
+and the others while the floor scans. The boards run in a process of their own beside the
+fleet (`python -m scripts.load.boards URL COUNT SECONDS` prints their figures as JSON), so
+neither's threads or event loop slow the other.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -67,7 +71,7 @@ class Board(threading.Thread):
         at = time.monotonic()
         if kind == "snapshot" and self.first_bytes is None:
             self.first_bytes = len(json.dumps(payload, separators=(",", ":")).encode())
-            self.first_s = at - self._started
+            self.first_s = at - self._opened_at
         else:
             self.updates += 1
         if self._last is not None:
@@ -81,8 +85,8 @@ class Board(threading.Thread):
         client.on("snapshot", lambda p: self._got("snapshot", p), namespace="/board")
         client.on("delta", lambda p: self._got("delta", p), namespace="/board")
         try:
-            self._started = time.monotonic()
-            cookie = _cookie(self.base)
+            cookie = _cookie(self.base)  # logging in is not the board's first view
+            self._opened_at = time.monotonic()
             client.connect(
                 self.base,
                 namespaces=["/board"],
@@ -144,3 +148,40 @@ def line(results: list[dict[str, Any]]) -> str:
             + (f" ({r['error']})" if r["error"] else "")
         )
     return "; ".join(parts)
+
+
+class BoardsProcess:
+    """`count` boards in a process of their own for `seconds`; `results()` after the run."""
+
+    def __init__(self, base: str, count: int, seconds: float):
+        self.count = count
+        self.proc = (
+            subprocess.Popen(
+                [sys.executable, "-m", "scripts.load.boards", base, str(count), str(seconds)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            if count
+            else None
+        )
+
+    def results(self, timeout: float = 60.0) -> list[dict[str, Any]]:
+        if self.proc is None:
+            return []
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            out = ""
+        if not out.strip():
+            why = f"the boards' process ended with {self.proc.returncode} and no figures"
+            return [{"first_view_bytes": None, "error": why}] * self.count
+        return json.loads(out.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    url, count, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    with Boards(url, count) as running:
+        time.sleep(seconds)
+    print(json.dumps(running.results()), flush=True)

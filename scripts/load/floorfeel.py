@@ -137,8 +137,8 @@ def feel_run(
         opts.url = url
         watcher = Watcher(url, pid)
         watcher.start()
-        with board_watch.Boards(url, boards) as open_boards:
-            tally = run_fleet(site.devices, opts, procs)
+        open_boards = board_watch.BoardsProcess(url, boards, seconds)
+        tally = run_fleet(site.devices, opts, procs)
         watcher.done.set()
         watcher.join()
         watcher.read()

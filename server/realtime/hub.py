@@ -253,7 +253,7 @@ class Hub:
         column totals and, every BOARD_COUNTS_INTERVAL, the counts), so a board sees the
         floor move and knows its link is alive."""
         while self.boards:
-            gevent.sleep(BOARD_TICK)
+            gevent.sleep(BOARD_MIN_INTERVAL)
             late = gevent.get_hub().loop.now() - self._board_sent_at >= BOARD_TICK
             if self.boards and late and not self._board_pending:
                 self._board_touch((), (), False)

@@ -5,6 +5,7 @@ open board gets an update at least every second with the column totals."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import gevent
 from floorkit import board_client, board_web, connect, place, settle
@@ -16,10 +17,19 @@ API = "/board/api/lists"
 
 
 def _orders(store, n: int) -> list[str]:
-    """n orders of one unit each, every one on its own queued list; the 4th is priority 5."""
+    """n orders of one unit each, every one on its own queued list; the 4th is priority 5,
+    the 9th the only one with a promise."""
     store.execute("UPDATE stock SET on_hand = 1000 WHERE sku = 'SKU-B'")
+    soon = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
     return [
-        place(store, f"shop-{k}", [("SKU-B", 1)], priority=5 if k == 4 else 0, shop_number=f"#{k}")
+        place(
+            store,
+            f"shop-{k}",
+            [("SKU-B", 1)],
+            priority=5 if k == 4 else 0,
+            shop_number=f"#{k}",
+            **({"promised_by": soon} if k == 9 else {}),
+        )
         for k in range(1, n + 1)
     ]
 
@@ -35,6 +45,8 @@ def test_columns_are_paged_searched_filtered_and_sorted_on_the_server(floor):
     assert [p["ref"] for p in later] == ["PL-000011", "PL-000012"]
     newest = web.get(f"{API}?state=queued&limit=2&sort=newest").get_json()["pick_lists"]
     assert [p["ref"] for p in newest] == ["PL-000012", "PL-000011"]
+    due = web.get(f"{API}?state=queued&limit=3&sort=due").get_json()["pick_lists"]
+    assert [p["ref"] for p in due] == ["PL-000009", "PL-000004", "PL-000001"]
     # A search finds a list by the shop's number, our order id (any case), its own number.
     for q, ref in (("#7", "PL-000007"), ("7", "PL-000007"), ("so-000009", "PL-000009")):
         found = web.get(API, query_string={"q": q}).get_json()
