@@ -20,7 +20,7 @@ def _orders(store, n: int) -> list[str]:
     """n orders of one unit each, every one on its own queued list; the 4th is priority 5,
     the 9th the only one with a promise."""
     store.execute("UPDATE stock SET on_hand = 1000 WHERE sku = 'SKU-B'")
-    soon = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    soon = datetime.now(UTC) + timedelta(hours=3)
     return [
         place(
             store,
