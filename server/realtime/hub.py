@@ -240,6 +240,12 @@ class Hub:
         if self.bus is not None:
             self.bus.boards_here(self.boards)
 
+    def stop_board_updates(self) -> None:
+        """Stop the boards' regular updates (the app is going away: tests, a shutdown)."""
+        if self._board_ticker is not None:
+            self._board_ticker.kill(block=False)
+            self._board_ticker = None
+
     def board_first_view(self) -> dict[str, Any]:
         """The snapshot a connecting board gets: built at most once per board update for
         every board that connects meanwhile (a storm of boards costs one build)."""
