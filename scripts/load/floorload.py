@@ -75,6 +75,6 @@ def serve_site(
 def serve_echo() -> Iterator[tuple[str, int]]:
     """The bare Socket.IO ack echo (scripts/load/echo_server.py)."""
     with tempfile.TemporaryDirectory(prefix="scanfloor-echo-") as tmp:
-        cmd = [sys.executable, str(ROOT / "scripts" / "echo_server.py")]
+        cmd = [sys.executable, str(Path(__file__).resolve().parent / "echo_server.py")]
         with running(cmd, Path(tmp) / "echo.log") as (url, pid):
             yield url, pid
