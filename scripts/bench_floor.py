@@ -14,7 +14,9 @@ one warehouse, 40 open orders per picker, carts planned). It measures
 - the scan p50 on sites with 1,000, 10,000 and 100,000 open orders;
 - the floor as it feels (scripts/load/floorfeel.py): 1,500 handhelds at one scan per
   5 s, all connecting at once, every scan counted from the first, p99 per 10 s,
-  the server's loop stalls and garbage collections, the echo beside it;
+  the server's loop stalls and garbage collections, the echo beside it; with 5
+  supervisors' boards open (`--boards`), each one's first view (bytes, seconds) and the
+  longest gap between its updates; `--open-orders 60000` adds open orders in bulk;
 
 prints the figures and writes the `## The floor at full size` and `## The floor
 as it feels` sections of docs/benchmarks.md.
@@ -24,6 +26,8 @@ as it feels` sections of docs/benchmarks.md.
     .venv/bin/python scripts/bench_floor.py --feel --compare main --rounds 2
                                    # only the floor as it feels: main's server and this one,
                                    # alternated on copies of one site
+    .venv/bin/python scripts/bench_floor.py --feel --quick --no-write --open-orders 60000
+                                   # the board at full size: 5 boards on 60,000 open orders
 """
 
 from __future__ import annotations
@@ -352,6 +356,15 @@ def profile_report(res: dict[str, Any], command: str) -> str:
 @click.option("--seconds", default=75.0, show_default=True, help="length of each feel run")
 @click.option("--rounds", default=1, show_default=True, help="feel runs per version of the code")
 @click.option("--compare", help="a git ref whose server runs alternated with this one (e.g. main)")
+@click.option(
+    "--boards", default=5, show_default=True, help="supervisors' boards open in each feel run"
+)
+@click.option(
+    "--open-orders",
+    default=0,
+    show_default=True,
+    help="more open orders on the feel run's site, in bulk (e.g. 60000 for the board at full size)",
+)
 @click.option("--note", default="", help="a sentence for the report (e.g. how loaded the box was)")
 def main(
     quick: bool,
@@ -363,12 +376,14 @@ def main(
     seconds: float,
     rounds: int,
     compare: str | None,
+    boards: int,
+    open_orders: int,
     note: str,
 ) -> None:
     """Run the floor benchmark and write its sections of docs/benchmarks.md."""
     if quick:
         devices, seconds = min(devices, 300), min(seconds, 30.0)
-    feel_args = (devices, seconds, rounds, compare, note)
+    feel_args = (devices, seconds, rounds, compare, note, boards, open_orders)
     if feel_only:
         feel(*feel_args, "python scripts/bench_floor.py --feel", not (no_write or quick), json_out)
         return
@@ -402,6 +417,8 @@ def feel(
     rounds: int,
     compare: str | None,
     note: str,
+    boards: int,
+    open_orders: int,
     command: str,
     write: bool,
     json_out: Path | None,
@@ -409,7 +426,9 @@ def feel(
     """The floor as it feels (scripts/load/floorfeel.py), the echo beside it; its section of the doc."""
     procs = max(1, min(4, devices // 400))  # the fleet over a few processes past a few hundred
     refs: list[str | None] = [compare, None] if compare else [None]
-    res = floorfeel.alternate(devices, seconds, rounds, refs, procs)
+    res = floorfeel.alternate(
+        devices, seconds, rounds, refs, procs, boards=boards, open_orders=open_orders
+    )
     print(f"-- {devices:,} handhelds on the bare echo", flush=True)
     opts = Options(url="", seconds=seconds, think=floorfeel.THINK_S, from_first=True)
     opts.connect_timeout = 90
@@ -417,6 +436,10 @@ def feel(
     res["note"] = note
     if compare:
         command += f" --compare {compare} --rounds {rounds}"
+    if boards != 5:
+        command += f" --boards {boards}"
+    if open_orders:
+        command += f" --open-orders {open_orders}"
     text = floorfeel.report(res, command, machine(), datetime.date.today().isoformat())
     print(text)
     if json_out:

@@ -9,6 +9,7 @@ Select one side with `-m postgresql` / `-m "not postgresql"`.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from dbkit import (
@@ -101,7 +102,11 @@ def floor_tokens(floor_store) -> dict[str, str]:
 
 
 @pytest.fixture
-def floor(floor_settings, floor_store, floor_tokens) -> Floor:
+def floor(floor_settings, floor_store, floor_tokens) -> Iterator[Floor]:
     """The server app in process on the small floor; override floor_settings or floor_store to vary it."""
     app, socketio = create_app(floor_settings)
-    return Floor(app, socketio, app.extensions["store"], floor_tokens)
+    yield Floor(app, socketio, app.extensions["store"], floor_tokens)
+    # A board left open by a test must not keep its updates going into the next test.
+    hub = app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        hub.stop_board_updates()

@@ -29,6 +29,8 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from scripts.load import boards as board_watch
+from scripts.load.boardsite import add_open_orders
 from scripts.load.fleet import Options, rss_mib, run_fleet, summary
 from scripts.load.floorload import serve_site
 from scripts.load.floorsite import Site, seed_site
@@ -89,11 +91,18 @@ class Watcher(threading.Thread):
         return out
 
 
-def seed_template(folder: Path, devices: int, orders_per_picker: int) -> Site:
-    """One seeded site, copied fresh for every run (seeding 1,500 devices takes a while)."""
+def seed_template(folder: Path, devices: int, orders_per_picker: int, open_orders: int = 0) -> Site:
+    """One seeded site, copied fresh for every run (seeding 1,500 devices takes a while);
+    `open_orders` more open orders in bulk (scripts/load/boardsite.py), and the supervisor
+    the boards log in as."""
     packers = max(1, devices // 10)
     pickers = devices - packers
-    return seed_site(folder / "data", pickers, packers, pickers * orders_per_picker)
+    site = seed_site(folder / "data", pickers, packers, pickers * orders_per_picker)
+    if open_orders:
+        add_open_orders(site.data_dir / "scanfloor.db", open_orders)
+        site.orders += open_orders
+    board_watch.add_supervisor(site.data_dir / "scanfloor.db")
+    return site
 
 
 @contextlib.contextmanager
@@ -114,19 +123,27 @@ def code_of(ref: str | None) -> Iterator[Path]:
 
 
 def feel_run(
-    template: Site, code: Path, seconds: float, procs: int, env: dict[str, str] | None = None
+    template: Site,
+    code: Path,
+    seconds: float,
+    procs: int,
+    env: dict[str, str] | None = None,
+    boards: int = 0,
 ) -> dict[str, Any]:
-    """One run of the whole fleet against a fresh copy of the template site."""
+    """One run of the whole fleet against a fresh copy of the template site, with `boards`
+    supervisors' boards opening one every 5 s from the start (scripts/load/boards.py)."""
     opts = Options(url="", seconds=seconds, think=THINK_S, from_first=True, connect_timeout=90)
     with serve_site(0, template=template, code=code, env=env) as (url, pid, site):
         opts.url = url
         watcher = Watcher(url, pid)
         watcher.start()
+        open_boards = board_watch.BoardsProcess(url, boards, seconds)
         tally = run_fleet(site.devices, opts, procs)
         watcher.done.set()
         watcher.join()
         watcher.read()
         result = summary(tally) | rss_mib(pid) | watcher.last()
+        result["boards"] = open_boards.results()
     result["window_stall_ms"] = [s["stall_ms"] for s in watcher.samples]
     result["window_rss_mib"] = [round(s["rss_mib"]) for s in watcher.samples]
     return result
@@ -139,12 +156,14 @@ def alternate(
     refs: list[str | None],
     procs: int,
     orders_per_picker: int = 4,
+    boards: int = 0,
+    open_orders: int = 0,
 ) -> dict[str, Any]:
     """`rounds` rounds of one run per ref, alternated, on copies of one seeded site."""
     out: dict[str, Any] = {"devices": devices, "seconds": seconds, "runs": []}
     with tempfile.TemporaryDirectory(prefix="scanfloor-feel-") as tmp:
         print(f"-- seeding a site for {devices:,} handhelds", flush=True)
-        template = seed_template(Path(tmp), devices, orders_per_picker)
+        template = seed_template(Path(tmp), devices, orders_per_picker, open_orders)
         out["open_orders"], out["seed_s"] = template.orders, template.seconds
         with contextlib.ExitStack() as stack:
             codes = {ref: stack.enter_context(code_of(ref)) for ref in refs}
@@ -152,7 +171,7 @@ def alternate(
                 for ref in refs:
                     name = ref or "this branch"
                     print(f"-- round {n + 1}: {devices:,} handhelds on {name}", flush=True)
-                    res = feel_run(template, codes[ref], seconds, procs)
+                    res = feel_run(template, codes[ref], seconds, procs, boards=boards)
                     res["code"], res["round"] = name, n + 1
                     out["runs"].append(res)
                     print(_line(res), flush=True)
@@ -168,6 +187,7 @@ def _line(r: dict[str, Any]) -> str:
         f"stall {'—' if stall is None else f'{stall:.0f} ms'}; "
         f"all connected {r['all_connected_s']}; RSS {r['peak_rss_mib']:.0f} MiB; "
         f"errors {r['errors']} {r['error_kinds'] or ''}"
+        + (f"\n  boards: {board_watch.line(r['boards'])}" if r.get("boards") else "")
     )
 
 
@@ -219,6 +239,14 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
             f"| {', '.join(_fmt(s) for s in r['window_stall_ms'])} | {g('2')} | {g('1')} "
             f"| {_fmt(r['all_connected_s'], '.1f')} | {r['peak_rss_mib']:.0f} | {r['errors']} |"
         )
+    for r in res["runs"]:
+        if r.get("boards"):
+            lines += [
+                "",
+                f"Boards open in run {r['round']} ({r['code']}): "
+                + board_watch.line(r["boards"])
+                + ".",
+            ]
     codes = list(dict.fromkeys(r["code"] for r in res["runs"]))
     if len(codes) == 2 and len(res["runs"]) >= 2:
         a, b = ([r for r in res["runs"] if r["code"] == c] for c in codes)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from server.board import exceptions
+from server.board import columns, exceptions
 from server.board.counters import counts
 from server.board.throughput import first_id_since, hours_ago
 from server.core.clock import now
@@ -14,16 +13,9 @@ from server.floor.domain.floor import pick_list_ref
 from server.shipping import manifests
 from server.store import Store
 
-RECENT_PACKED = 20  # packed lists kept on the board so a supervisor sees them leave
 RECENT_FAILED_PRINTS = 20
-SHIPPED = ("shipped", "in_transit", "out_for_delivery", "delivered", "returned", "exception")
 
 
-LIST_COLUMNS = """p.id, p.warehouse, p.status, p.tote, p.priority, p.packed_at, d.name AS device,
-    d.worker, p.zones, p.created_at, p.assigned_at, p.picked_at,
-    (SELECT COALESCE(SUM(qty), 0) FROM pick_steps WHERE pick_list_id = p.id) AS units,
-    (SELECT COALESCE(SUM(picked), 0) FROM pick_steps WHERE pick_list_id = p.id) AS picked,
-    (SELECT COALESCE(SUM(verified), 0) FROM pick_steps WHERE pick_list_id = p.id) AS checked"""
 DEVICE_COLUMNS = """d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen, d.scans, d.wrong_scans,
     d.worker, d.logged_in, d.zones, d.pack_order_id,
     CASE WHEN d.journal_seq > d.scan_seq THEN d.journal_seq - d.scan_seq ELSE 0 END AS queued_scans,
@@ -36,21 +28,21 @@ DEVICE_COLUMNS = """d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen,
 
 
 def snapshot(store: Store) -> dict[str, Any]:
-    """The whole board: lists not yet packed (and the last packed ones), devices, counts, alerts.
+    """A board's first view: every column's total and its first lists, devices, counts, alerts.
 
-    Sent to a board when it connects; after that it gets `delta`s.
+    Sent to a board when it connects; after that it gets `delta`s, and asks for later lists,
+    other filters, a search or another sort with `GET /board/api/lists`.
     """
     with store.read():
         queue = exceptions.queue(store)
-        lists = _lists(
-            store,
-            """p.status != 'packed' OR p.id IN
-               (SELECT id FROM pick_lists WHERE status = 'packed' ORDER BY packed_at DESC LIMIT ?)""",
-            (RECENT_PACKED,),
-        )
+        first = columns.page(store, columns.View())
         devices = _devices(store, "1 = 1", ())
         return {
-            "pick_lists": lists,
+            "pick_lists": first["pick_lists"],
+            "columns": first["columns"],
+            "active": first["active"],
+            "page": columns.PAGE,
+            "filters": columns.choices(store),
             "devices": devices,
             **alerts(store),
             "exceptions": queue,
@@ -62,22 +54,26 @@ def snapshot(store: Store) -> dict[str, Any]:
 def delta(
     store: Store, list_ids: Iterable[int], device_ids: Iterable[int], with_counts: bool
 ) -> dict[str, Any]:
-    """What changed for a board since the last snapshot or delta: only the rows a change touched.
+    """What changed for a board since the last snapshot or delta: only the rows a change touched,
+    and every column's total (a GROUP BY over an index, made once for all boards).
 
     `removed_lists` are lists that no longer exist (merged into a cart, or emptied); the board
     keeps the rows it has for everything not named here.
     """
     list_ids, device_ids = sorted(set(list_ids)), sorted(set(device_ids))
     with store.read():
-        lists = _lists(store, f"p.id IN ({_marks(list_ids)})", tuple(list_ids)) if list_ids else []
+        lists = columns.list_rows(store, list_ids)
         devices = (
             _devices(store, f"d.id IN ({_marks(device_ids)})", tuple(device_ids))
             if device_ids
             else []
         )
+        totals = columns.totals(store)
         out: dict[str, Any] = {
             "pick_lists": lists,
             "removed_lists": sorted(set(list_ids) - {r["id"] for r in lists}),
+            "columns": totals,
+            "active": sum(totals[s] for s in columns.OPEN_STATES),
             "devices": devices,
             **alerts(store),
             "at": now(),
@@ -119,72 +115,6 @@ def alerts(store: Store) -> dict[str, list[dict[str, Any]]]:
 
 def _marks(ids: list[int]) -> str:
     return ",".join("?" * len(ids))
-
-
-def _lists(store: Store, where: str, params: tuple) -> list[dict[str, Any]]:
-    rows = store.all(
-        f"""SELECT {LIST_COLUMNS} FROM pick_lists p LEFT JOIN devices d ON d.id = p.device_id
-            WHERE {where} ORDER BY p.id""",
-        params,
-    )
-    ids = [row["id"] for row in rows]
-    orders_of = _orders_by_list(store, ids)
-    extra = _list_extras(store, ids)
-    for row in rows:
-        row["ref"] = pick_list_ref(row["id"])
-        refs = orders_of.get(row["id"], [])
-        row["orders"] = [r["id"] for r in refs]
-        row["order_refs"] = refs
-        more = extra.get(row["id"], {})
-        row["skus"] = sorted(more.get("skus", ()))
-        row["totes"] = sorted(more.get("totes", ()))
-        row["tracking"] = sorted(more.get("tracking", ()))
-        row["shorts"] = more.get("shorts", 0)
-        promised = [r["promised_by"] for r in refs if r.get("promised_by")]
-        row["promised_by"] = min(promised) if promised else None
-        row["state"] = _state(row, refs)
-    return rows
-
-
-def _state(row: dict[str, Any], refs: list[dict[str, Any]]) -> str:
-    """The board's column for a list: queued, picking, short, to_pack, packing, packed, shipped."""
-    status = row["status"]
-    if status in ("open", "assigned") and row["shorts"]:
-        return "short"
-    if status == "packed":
-        return "shipped" if refs and all(r["status"] in SHIPPED for r in refs) else "packed"
-    return {"open": "queued", "assigned": "picking", "picked": "to_pack"}.get(status, status)
-
-
-def _list_extras(store: Store, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """What a list is searched by beyond its orders (SKUs, totes, tracking) and its short picks."""
-    found: dict[int, dict[str, Any]] = defaultdict(lambda: defaultdict(set))
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = _marks(chunk)
-        for r in store.all(
-            f"SELECT DISTINCT pick_list_id AS id, sku FROM pick_steps WHERE pick_list_id IN ({marks})",
-            tuple(chunk),
-        ):
-            found[r["id"]]["skus"].add(r["sku"])
-        for r in store.all(
-            f"""SELECT pick_list_id AS id, tote FROM pick_list_totes
-                WHERE tote IS NOT NULL AND pick_list_id IN ({marks})""",
-            tuple(chunk),
-        ):
-            found[r["id"]]["totes"].add(r["tote"])
-        for r in store.all(
-            f"SELECT pick_list_id AS id, tracking FROM packages WHERE pick_list_id IN ({marks})",
-            tuple(chunk),
-        ):
-            found[r["id"]]["tracking"].add(r["tracking"])
-        for r in store.all(
-            f"""SELECT pick_list_id AS id, COUNT(*) AS n FROM short_picks
-                WHERE pick_list_id IN ({marks}) GROUP BY pick_list_id""",
-            tuple(chunk),
-        ):
-            found[r["id"]]["shorts"] = r["n"]
-    return found
 
 
 def _devices(store: Store, where: str, params: tuple) -> list[dict[str, Any]]:
@@ -241,21 +171,3 @@ def _scan_stats(store: Store, device_ids: list[int]) -> dict[int, tuple[int, int
     )
     wanted = set(device_ids)
     return {r["device_id"]: (r["n"], r["off"] or 0) for r in rows if r["device_id"] in wanted}
-
-
-def _orders_by_list(store: Store, list_ids: list[int]) -> dict[int, list[dict[str, str]]]:
-    """Each list's orders: our id, the shop's and the shop's number people see (inside a read)."""
-    found: dict[int, list[dict[str, str]]] = defaultdict(list)
-    if not list_ids:
-        return found
-    rows = store.all(
-        f"""SELECT DISTINCT s.pick_list_id, o.id, o.external_id AS shop_id, o.shop_number, o.channel,
-                  o.status, o.priority, o.promised_by
-            FROM pick_steps s JOIN orders o ON o.id = s.order_id
-            WHERE s.pick_list_id IN ({",".join("?" * len(list_ids))})
-            ORDER BY s.pick_list_id, o.id""",
-        tuple(list_ids),
-    )
-    for r in rows:
-        found[r.pop("pick_list_id")].append(r)
-    return found

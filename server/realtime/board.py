@@ -1,9 +1,12 @@
 """Namespace /board: the supervisors' live board. It only ever receives snapshots and deltas;
 supervisors act through the JSON routes under /board/api (server/web/board_api.py).
 
-A board gets a full snapshot as soon as it connects; after that `Hub.board_changed()`
-sends every board a `delta` with the rows a change touched (a fresh snapshot after
-changes only a whole board shows). Nothing is built while no board is connected.
+A board gets its first view as soon as it connects (the snapshot: counts, every column's
+total and first lists, devices; built once for every board connecting before the next
+update); after that `Hub.board_changed()` sends every board a `delta` with the rows a
+change touched and the column totals, at least every second (a fresh snapshot after
+changes only a whole board shows). Later lists, filters, a search and other sorts come
+from `GET /board/api/lists`. Nothing is built while no board is connected.
 
 Only a supervisor's or admin's log-in session opens it (`access.board_socket_allowed`):
 anything else, a picker's session or a device token in the connect auth, is refused
@@ -21,7 +24,6 @@ from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace
 
-from server.board import board
 from server.people import users
 from server.runtime import metrics
 from server.web.access import board_socket_allowed
@@ -84,7 +86,7 @@ class BoardNamespace(Namespace):
         try:
             self.hub.socketio.emit(
                 "snapshot",
-                board.snapshot(self.hub.store),
+                self.hub.board_first_view(),
                 namespace=self.namespace,
                 to=sid,
                 ignore_queue=True,  # the board is on this process

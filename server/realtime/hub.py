@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.lock
 from flask_socketio import SocketIO
 
 from server.board import board
@@ -42,6 +43,7 @@ SIGNALS_PERIOD = 0.25  # seconds between reads of the worker's change log (no Re
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
 BOARD_SNAPSHOT_INTERVAL = 2.0  # whole-board snapshots after a change, at most this often
+BOARD_TICK = 1.0  # with a board open, a delta (column totals at least) at least this often
 
 
 def device_room(device_id: int) -> str:
@@ -66,6 +68,12 @@ class Hub:
         self._board_devices: set[int] = set()
         self._counts_at = 0.0
         self._snapshot_at = 0.0
+        self._board_sent_at = 0.0  # when the last board update went out (loop time)
+        self._board_ticker: gevent.Greenlet | None = None
+        # A board's first view, built once and shared by every board that connects before the
+        # next update goes out (then it would miss that update's changes).
+        self._first_view: dict[str, Any] | None = None
+        self._first_view_lock = gevent.lock.Semaphore()
         self._signals_seen = 0  # the last row of floor_signals handled (no Redis)
         # Cuts this process's device links whose token was revoked or replaced (set by
         # server/realtime: the /device namespace); returns the warehouses whose lists went back.
@@ -218,6 +226,8 @@ class Hub:
     # ------------------------------------------------------------ board
     def board_joined(self) -> None:
         self.boards += 1
+        if self._board_ticker is None or self._board_ticker.dead:
+            self._board_ticker = gevent.spawn(self._tick_boards)
         if self.bus is not None:
             self.bus.boards_here(self.boards)
             if self.boards == 1:
@@ -229,6 +239,30 @@ class Hub:
         self.boards = max(0, self.boards - 1)
         if self.bus is not None:
             self.bus.boards_here(self.boards)
+
+    def stop_board_updates(self) -> None:
+        """Stop the boards' regular updates (the app is going away: tests, a shutdown)."""
+        if self._board_ticker is not None:
+            self._board_ticker.kill(block=False)
+            self._board_ticker = None
+
+    def board_first_view(self) -> dict[str, Any]:
+        """The snapshot a connecting board gets: built at most once per board update for
+        every board that connects meanwhile (a storm of boards costs one build)."""
+        with self._first_view_lock:
+            if self._first_view is None:
+                self._first_view = board.snapshot(self.store)
+            return self._first_view
+
+    def _tick_boards(self) -> None:
+        """While a board is open: an update at least every BOARD_TICK, changes or not (the
+        column totals and, every BOARD_COUNTS_INTERVAL, the counts), so a board sees the
+        floor move and knows its link is alive."""
+        while self.boards:
+            gevent.sleep(BOARD_MIN_INTERVAL)
+            late = gevent.get_hub().loop.now() - self._board_sent_at >= BOARD_TICK
+            if self.boards and late and not self._board_pending:
+                self._board_touch((), (), False)
 
     def board_changed(
         self, lists: Iterable[int] = (), devices: Iterable[int] = (), full: bool = False
@@ -258,15 +292,14 @@ class Hub:
         full, lists, devices = self._board_full, self._board_lists, self._board_devices
         self._board_pending, self._board_full = False, False
         self._board_lists, self._board_devices = set(), set()
+        self._board_sent_at = now
+        self._first_view = None  # a board connecting from now on must see these changes
         try:
             if full:
                 self._snapshot_at = self._counts_at = now
-                self.socketio.emit(
-                    "snapshot",
-                    board.snapshot(self.store),
-                    namespace=BOARD_NAMESPACE,
-                    ignore_queue=True,
-                )
+                snap = board.snapshot(self.store)
+                self.socketio.emit("snapshot", snap, namespace=BOARD_NAMESPACE, ignore_queue=True)
+                self._first_view = snap
                 return
             with_counts = now - self._counts_at >= BOARD_COUNTS_INTERVAL
             if with_counts:

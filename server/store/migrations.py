@@ -1055,6 +1055,20 @@ CREATE TABLE floor_signals (
     )
 
 
+@MIGRATIONS(name="0025_board_columns")
+def m0025_board_columns(db: Database) -> None:
+    """The board at full size (server/board/columns.py): a column's first lists by priority
+    without sorting every list in it, and a search by the shop's order number through an
+    index."""
+    _run(
+        db,
+        """
+CREATE INDEX pick_lists_board ON pick_lists(status, priority DESC, id);
+CREATE INDEX orders_shop_number ON orders(shop_number) WHERE shop_number IS NOT NULL;
+""",
+    )
+
+
 @MIGRATIONS(name="0027_returns")
 def m0027_returns(db: Database) -> None:
     """Returns: an authorisation (RMA) per parcel coming back, its lines, and each unit graded.

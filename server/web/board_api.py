@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.board import (
+    columns,
     count_decisions,
     count_panel,
     counters,
@@ -187,6 +188,36 @@ def mark(key: str, verb: str) -> Response:
     status = "acknowledged" if verb == "acknowledge" else "resolved"
     _apply(supervise.mark(store, current_actor(), key, status, known))
     return jsonify(ok=True, key=key, status=status)
+
+
+LIST_QUERY = ("warehouse", "zone", "state", "q", "sort", "offset", "limit")
+
+
+@bp.get("/lists")
+@roles_required(*SUPERVISORS)
+def pick_lists() -> Response:
+    """The pick lists in a view, paged, filtered, searched and sorted on the server:
+    ?warehouse=&zone=&state=&q=&sort=priority|oldest|newest|due&offset=&limit= (1-200).
+    Without `state`, the first `limit` lists of every column; with it, that column's page."""
+    unknown = sorted(set(request.args) - set(LIST_QUERY))
+    if unknown:
+        raise supervise.Refused(
+            400, f"unknown parameter(s) {', '.join(unknown)}: this takes {', '.join(LIST_QUERY)}"
+        )
+    args = {k: request.args.get(k, "").strip() for k in LIST_QUERY if k in request.args}
+    try:
+        numbers = {k: int(args.pop(k)) for k in ("offset", "limit") if args.get(k)}
+    except ValueError:
+        raise supervise.Refused(400, "offset and limit must be whole numbers") from None
+    args.pop("offset", None)
+    args.pop("limit", None)
+    try:
+        view = columns.View(**{k: v for k, v in args.items() if v}, **numbers)
+    except columns.BadView as e:
+        raise supervise.Refused(400, str(e)) from None
+    store = _store()
+    with store.read():
+        return jsonify(columns.page(store, view))
 
 
 @bp.get("/exceptions")

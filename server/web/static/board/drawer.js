@@ -96,8 +96,8 @@
   }
 
   function listView(id) {
-    var last = SF.board.last();
-    var p = last && (last.pick_lists || []).filter(function (x) { return x.id === id; })[0];
+    var last = SF.board.last() || {};
+    var p = SF.tasks.find(id);
     var body = show(p ? p.ref : SF.listRef(id));
     var frag = document.createDocumentFragment();
     if (!p) {

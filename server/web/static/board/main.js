@@ -1,5 +1,7 @@
-// The supervisors' board: the `snapshot` from the /board namespace, then each `delta` merged
-// into it; a reconnect brings a fresh snapshot. Each part draws itself from the merged state.
+// The supervisors' board: the `snapshot` from the /board namespace (counts, each column's
+// total and first lists, devices), then each `delta` merged into it; a reconnect brings a
+// fresh snapshot. Each part draws itself from the merged state. Later lists and filtered views
+// come from /board/api/lists (tasks.js).
 (function () {
   "use strict";
   var SF = window.SF;
@@ -8,15 +10,17 @@
   var last = null;
   var drawPending = false;
   var offlineSince = null;
+  var startedAt = performance.now();
+  var firstAt = null;
 
   function draw() {
     drawPending = false;
     if (!last) return;
     var t0 = performance.now();
     SF.counters.render(last.counts || {});
-    SF.tasks.render(last.pick_lists || []);
-    var working = (last.pick_lists || []).some(function (p) { return p.state !== "shipped" && p.state !== "packed"; });
-    $("hint").hidden = working;
+    SF.tasks.fillFilters(last.filters);
+    SF.tasks.render(last.pick_lists || [], last.columns, last.active);
+    $("hint").hidden = (last.active || 0) > 0;
     SF.devices.render(last.devices || []);
     SF.exceptions.render(last.exceptions || []);
     SF.cycleCounts.follow(last.exceptions || []);
@@ -38,6 +42,13 @@
     var serverNow = SF.parseTime(snap.at);
     SF.skewMs = isNaN(serverNow) ? 0 : Date.now() - serverNow;
     document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
+    var t = performance.now();
+    if (firstAt === null) {
+      firstAt = t;
+      document.body.dataset.firstViewMs = String(Math.round(t - startedAt));
+      document.body.dataset.firstViewChars = String(JSON.stringify(snap).length);
+    }
+    SF.tasks.reload();
     draw();
     SF.lower.refreshAudit(); // an action (here or on another board) comes with a snapshot
   }
@@ -63,8 +74,18 @@
     return lists.filter(function (p) { return p.status !== "packed" || keep[p.id]; });
   }
 
+  var PARTS = ["columns", "active", "counts", "exceptions", "failed_print_jobs", "short_picks", "help_requests"];
+
   function applyDelta(d) {
     if (!last) return; // the snapshot coming on connect has everything
+    document.body.dataset.deltas = String(Number(document.body.dataset.deltas || 0) + 1);
+    document.body.dataset.deltaAt = String(Date.now());
+    // An update comes every second with a board open: one that changes nothing draws nothing.
+    var rows = (d.pick_lists || []).length + (d.removed_lists || []).length + (d.devices || []).length;
+    var same = !rows && PARTS.every(function (k) {
+      return d[k] === undefined || JSON.stringify(d[k]) === JSON.stringify(last[k]);
+    });
+    if (same) { last.at = d.at; return; }
     last = Object.assign({}, last, {
       pick_lists: recentPacked(merge(last.pick_lists || [], d.pick_lists, d.removed_lists)),
       devices: merge(last.devices || [], d.devices).sort(function (a, b) {
@@ -72,10 +93,10 @@
       }),
       at: d.at,
     });
-    ["counts", "exceptions", "failed_print_jobs", "short_picks", "help_requests"].forEach(function (k) {
+    SF.tasks.changed(d.pick_lists, d.removed_lists);
+    PARTS.forEach(function (k) {
       if (d[k] !== undefined) last[k] = d[k];
     });
-    document.body.dataset.deltas = String(Number(document.body.dataset.deltas || 0) + 1);
     drawSoon();
   }
 
@@ -99,7 +120,7 @@
     // Ages and "offline 2 m" move on between updates.
     if (last) {
       SF.counters.render(last.counts || {}); // the cut-offs' countdown
-      SF.tasks.render(last.pick_lists || []);
+      SF.tasks.render(last.pick_lists || [], last.columns, last.active);
       SF.devices.render(last.devices || []);
       SF.exceptions.render(last.exceptions || []);
     }
@@ -109,6 +130,10 @@
     SF.board = {
       last: function () { return last; },
       redraw: drawSoon,
+      // Later lists of a column, asked for by "+N more": merged like a delta's.
+      addLists: function (rows) {
+        if (last) { last.pick_lists = merge(last.pick_lists || [], rows); drawSoon(); }
+      },
       // Counts asked for by the minute: late now grows with time alone.
       setCounts: function (counts) { if (last) { last.counts = counts; drawSoon(); } },
     };

@@ -1,7 +1,9 @@
-// The task board: a column per state, a card per pick list; filters and search run over the
-// snapshot in the browser. Each column draws at most CAP cards ("+N more" shows the rest),
-// so a floor of 1,000 lists stays quick. The finished column (shipped: handed to a carrier) folds to a
-// count unless opened, so the columns with work keep the width; a card never cuts its due
+// The task board: a column per state, a card per pick list. The server holds the lists (a
+// floor may have 60,000): the board gets each column's total and its first lists, asks
+// /board/api/lists for later ones ("+N more"), and for filters, a search and the sorts, which
+// run on the server. Deltas merge into what is loaded; a filtered view is asked for again when
+// a change touches a list it shows or matches (at most every 2 s). The finished column
+// (shipped: handed to a carrier) folds to a count unless opened; a card never cuts its due
 // time, shop numbers or LATE badge (they wrap instead).
 (function () {
   "use strict";
@@ -17,8 +19,14 @@
   var opened = {};
   var AT_RISK_MS = 60 * 60 * 1000; // promised within the hour: at risk (board setting below)
   var caps = {};
-  var filters = { warehouse: "", zone: "", state: "", q: "" };
+  var filters = { warehouse: "", zone: "", state: "", q: "", sort: "priority" };
   var lastLists = [];
+  var lastTotals = {};
+  var lastActive = 0;
+  var view = null; // a filtered view: {lists, columns} from the server; null for the board's own
+  var asked = 0; // the newest view asked for (answers to older ones are dropped)
+  var refetchTimer = null;
+  var refetchAt = 0;
 
   function atRiskMs() {
     var v = Number(document.body.dataset.atRiskMinutes);
@@ -39,6 +47,27 @@
     var parts = [p.ref, p.tote, p.device, p.worker].concat(p.skus || [], p.totes || [], p.tracking || []);
     (p.order_refs || []).forEach(function (o) { parts.push(o.id, o.shop_id, o.shop_number); });
     return parts.filter(Boolean).join(" ").toLowerCase();
+  }
+
+  function filtered() {
+    return !!(filters.warehouse || filters.zone || filters.state || filters.q || filters.sort !== "priority");
+  }
+
+  function query(extra) {
+    var q = Object.assign({}, filters, extra || {});
+    return Object.keys(q).filter(function (k) { return q[k] !== "" && q[k] !== undefined; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(q[k]); }).join("&");
+  }
+
+  // The server's order for the current sort (the cards a column shows, loaded and merged).
+  function compare(a, b) {
+    if (filters.sort === "oldest") return a.id - b.id;
+    if (filters.sort === "newest") return b.id - a.id;
+    if (filters.sort === "due") {
+      var da = a.promised_by || "~", db = b.promised_by || "~";
+      if (da !== db) return da < db ? -1 : 1;
+    }
+    return b.priority - a.priority || a.id - b.id;
   }
 
   function matches(p) {
@@ -123,52 +152,112 @@
     select.value = keep;
   }
 
-  function fillFilters(lists) {
-    var whs = {}, zones = {};
-    lists.forEach(function (p) {
-      whs[p.warehouse] = true;
-      (p.zones || "").split(",").forEach(function (z) { if (z) zones[z] = true; });
-    });
-    var key = Object.keys(whs).sort().join("|") + "/" + Object.keys(zones).sort().join("|");
-    if (key === fillFilters.key) return;
+  function fillFilters(choices) {
+    var key = JSON.stringify(choices || {});
+    if (!choices || key === fillFilters.key) return;
     fillFilters.key = key;
-    options(SF.$("f-warehouse"), Object.keys(whs).sort().map(function (w) { return [w]; }));
-    options(SF.$("f-zone"), Object.keys(zones).sort().map(function (z) { return [z]; }));
+    options(SF.$("f-warehouse"), (choices.warehouses || []).map(function (w) { return [w]; }));
+    options(SF.$("f-zone"), (choices.zones || []).map(function (z) { return [z]; }));
   }
 
-  function render(lists) {
-    lastLists = lists;
-    fillFilters(lists);
+  function merge(rows, more) {
+    var seen = {};
+    more.forEach(function (r) { seen[r.id] = true; });
+    return rows.filter(function (r) { return !seen[r.id]; }).concat(more);
+  }
+
+  // Later lists of one column, from the server, in the current view.
+  function more(state, loaded) {
+    var token = asked;
+    SF.api("GET", "/lists?" + query({ state: state, offset: loaded, limit: 100 })).then(function (r) {
+      if (!r.ok) { SF.drawer.toast("Not done: " + (r.body.error || "the lists could not be loaded"), true); return; }
+      if (token !== asked) return;
+      if (view) view.lists = merge(view.lists, r.body.pick_lists);
+      else SF.board.addLists(r.body.pick_lists);
+      caps[state] = (caps[state] || CAP) + 100;
+      draw();
+    });
+  }
+
+  // Ask the server for the filtered view (filters, search, sort), or go back to the board's own.
+  function fetchView() {
+    clearTimeout(refetchTimer);
+    refetchTimer = null;
+    caps = {};
+    var token = ++asked;
+    if (!filtered()) { view = null; draw(); return; }
+    refetchAt = Date.now();
+    SF.api("GET", "/lists?" + query({ limit: CAP })).then(function (r) {
+      if (token !== asked) return;
+      if (!r.ok) { SF.drawer.toast("Not done: " + (r.body.error || "the search failed"), true); return; }
+      view = { lists: r.body.pick_lists, columns: r.body.columns };
+      document.body.dataset.views = String(Number(document.body.dataset.views || 0) + 1);
+      draw();
+    });
+  }
+
+  // A change reached the board: a filtered view takes the changed lists it matches, and is
+  // asked for again (its totals and order) at most every 2 s.
+  function changed(rows, removed) {
+    if (!view) return;
+    var gone = {};
+    (removed || []).forEach(function (id) { gone[id] = true; });
+    var shown = {};
+    view.lists.forEach(function (p) { shown[p.id] = true; });
+    var touches = (rows || []).some(function (p) { return shown[p.id] || matches(p); }) ||
+      (removed || []).some(function (id) { return shown[id]; });
+    view.lists = merge(view.lists.filter(function (p) { return !gone[p.id]; }), (rows || []).filter(matches));
+    if (!touches || refetchTimer) return;
+    refetchTimer = setTimeout(fetchView, Math.max(0, 2000 - (Date.now() - refetchAt)));
+  }
+
+  function draw() { render(lastLists, lastTotals, lastActive); }
+
+  function find(id) {
+    var pools = [view ? view.lists : [], lastLists];
+    for (var i = 0; i < pools.length; i++) {
+      var p = pools[i].filter(function (x) { return x.id === id; })[0];
+      if (p) return p;
+    }
+    return null;
+  }
+
+  function render(lists, totals, active) {
+    lastLists = lists || [];
+    lastTotals = totals || {};
+    lastActive = active || 0;
+    var rowsIn = view ? view.lists : lastLists;
+    var counts = view ? view.columns : lastTotals;
     var groups = {};
     STATES.forEach(function (s) { groups[s[0]] = []; });
-    var shown = 0, active = 0;
-    lists.forEach(function (p) {
-      if (!DONE[p.state]) active++;
-      if (!groups[p.state] || !matches(p)) return;
+    var shown = 0;
+    rowsIn.forEach(function (p) {
+      if (!groups[p.state] || (view && !matches(p))) return;
       groups[p.state].push(p);
-      shown++;
+    });
+    STATES.forEach(function (s) {
+      var total = counts[s[0]];
+      groups[s[0]].total = total === undefined ? groups[s[0]].length : Math.max(total, groups[s[0]].length);
+      if (!filters.state || filters.state === s[0]) shown += groups[s[0]].total;
     });
     var frag = document.createDocumentFragment();
     STATES.forEach(function (s) {
       if (filters.state && filters.state !== s[0]) return;
       var rows = groups[s[0]];
-      rows.sort(function (a, b) {
-        var ua = urgency(a), ub = urgency(b);
-        var rank = { late: 0, "at-risk": 1, "": 2 };
-        return rank[ua] - rank[ub] || b.priority - a.priority || a.id - b.id;
-      });
+      var total = rows.total;
+      rows.sort(compare);
       var folded = FOLD[s[0]] && !opened[s[0]] && !filters.state;
-      var col = el("section", "column " + SF.safeClass("col-", s[0]) + (rows.length ? "" : " empty-col") +
+      var col = el("section", "column " + SF.safeClass("col-", s[0]) + (total ? "" : " empty-col") +
         (folded ? " folded" : ""));
       col.dataset.state = s[0];
       var h = el("h3", "column-head");
       h.appendChild(el("span", null, s[1]));
-      h.appendChild(el("span", "column-n", rows.length));
+      h.appendChild(el("span", "column-n", total));
       col.appendChild(h);
-      if (FOLD[s[0]] && rows.length) {
+      if (FOLD[s[0]] && total) {
         col.appendChild(SF.button(folded ? "show" : "fold", function () {
           opened[s[0]] = folded;
-          render(lastLists);
+          draw();
         }, "fold-btn"));
       }
       if (folded) {
@@ -178,10 +267,15 @@
       var body = el("div", "column-body");
       var cap = caps[s[0]] || CAP;
       rows.slice(0, cap).forEach(function (p) { body.appendChild(card(p)); });
-      if (rows.length > cap) {
-        body.appendChild(SF.button("+" + (rows.length - cap) + " more", function () {
-          caps[s[0]] = cap + 100;
-          render(lastLists);
+      var drawn = Math.min(cap, rows.length);
+      if (total > drawn) {
+        body.appendChild(SF.button("+" + (total - drawn) + " more", function () {
+          if (rows.length >= total || rows.length >= cap + 100) {
+            caps[s[0]] = cap + 100;
+            draw();
+          } else {
+            more(s[0], rows.length);
+          }
         }, "more-cards"));
       }
       if (!rows.length) body.appendChild(el("p", "empty", "—"));
@@ -189,24 +283,28 @@
       frag.appendChild(col);
     });
     SF.$("columns").replaceChildren(frag);
-    var text = active + (active === 1 ? " pick list" : " pick lists") + " on the floor";
-    if (shown !== lists.length) text += " · " + shown + " shown";
+    var text = lastActive + (lastActive === 1 ? " pick list" : " pick lists") + " on the floor";
+    if (view) text += " · " + shown + " shown";
     SF.$("lists-count").textContent = text;
   }
 
   function bindFilters() {
     SF.$("filters").addEventListener("submit", function (e) { e.preventDefault(); });
     options(SF.$("f-state"), STATES);
-    [["f-warehouse", "warehouse"], ["f-zone", "zone"], ["f-state", "state"]].forEach(function (f) {
-      SF.$(f[0]).addEventListener("change", function (e) { filters[f[1]] = e.target.value; render(lastLists); });
+    [["f-warehouse", "warehouse"], ["f-zone", "zone"], ["f-state", "state"], ["f-sort", "sort"]].forEach(function (f) {
+      SF.$(f[0]).addEventListener("change", function (e) { filters[f[1]] = e.target.value || (f[1] === "sort" ? "priority" : ""); fetchView(); });
     });
     var timer = null;
     SF.$("f-search").addEventListener("input", function (e) {
       clearTimeout(timer);
-      timer = setTimeout(function () { filters.q = e.target.value.trim(); render(lastLists); }, 120);
+      timer = setTimeout(function () { filters.q = e.target.value.trim(); fetchView(); }, 250);
     });
   }
 
   bindFilters();
-  SF.tasks = { render: render, urgency: urgency };
+  SF.tasks = {
+    render: render, urgency: urgency, changed: changed, find: find, fillFilters: fillFilters,
+    // A fresh snapshot: a filtered view is asked for again (the snapshot holds the board's own).
+    reload: function () { if (view) fetchView(); },
+  };
 })();

@@ -1,0 +1,115 @@
+"""The board at full size: its first view holds each column's total and first lists, later
+lists, filters, a search and the sorts run on the server (`GET /board/api/lists`), and an
+open board gets an update at least every second with the column totals."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import gevent
+from floorkit import board_client, board_web, connect, place, settle
+
+from server.board import columns
+from shared.protocol import BOARD_NAMESPACE
+
+API = "/board/api/lists"
+
+
+def _orders(store, n: int) -> list[str]:
+    """n orders of one unit each, every one on its own queued list; the 4th is priority 5,
+    the 9th the only one with a promise."""
+    store.execute("UPDATE stock SET on_hand = 1000 WHERE sku = 'SKU-B'")
+    soon = datetime.now(UTC) + timedelta(hours=3)
+    return [
+        place(
+            store,
+            f"shop-{k}",
+            [("SKU-B", 1)],
+            priority=5 if k == 4 else 0,
+            shop_number=f"#{k}",
+            **({"promised_by": soon} if k == 9 else {}),
+        )
+        for k in range(1, n + 1)
+    ]
+
+
+def test_columns_are_paged_searched_filtered_and_sorted_on_the_server(floor):
+    _orders(floor.store, 12)
+    web = board_web(floor.app, "sam")
+    got = web.get(f"{API}?state=queued&limit=5").get_json()
+    assert got["columns"]["queued"] == 12 and got["active"] == 12
+    refs = [p["ref"] for p in got["pick_lists"]]
+    assert refs == ["PL-000004", "PL-000001", "PL-000002", "PL-000003", "PL-000005"]
+    later = web.get(f"{API}?state=queued&limit=5&offset=10").get_json()["pick_lists"]
+    assert [p["ref"] for p in later] == ["PL-000011", "PL-000012"]
+    newest = web.get(f"{API}?state=queued&limit=2&sort=newest").get_json()["pick_lists"]
+    assert [p["ref"] for p in newest] == ["PL-000012", "PL-000011"]
+    due = web.get(f"{API}?state=queued&limit=3&sort=due").get_json()["pick_lists"]
+    assert [p["ref"] for p in due] == ["PL-000009", "PL-000004", "PL-000001"]
+    # A search finds a list by the shop's number, our order id (any case), its own number.
+    for q, ref in (("#7", "PL-000007"), ("7", "PL-000007"), ("so-000009", "PL-000009")):
+        found = web.get(API, query_string={"q": q}).get_json()
+        assert [p["ref"] for p in found["pick_lists"]] == [ref], q
+        assert found["columns"]["queued"] == 1 and found["active"] == 12, q
+    assert web.get(f"{API}?q=SKU-B&limit=3").get_json()["columns"]["queued"] == 12
+    west = web.get(f"{API}?warehouse=WH-WEST").get_json()
+    assert west["pick_lists"] == [] and west["columns"]["queued"] == 0
+    assert web.get(f"{API}?q=nothing-like-it").get_json()["pick_lists"] == []
+
+
+def test_a_view_the_board_cannot_show_is_refused_in_words(floor):
+    _orders(floor.store, 1)
+    web = board_web(floor.app, "sam")
+    for query, words in (
+        ("state=nope", "state must be one of queued"),
+        ("sort=fast", "sort must be one of priority"),
+        ("limit=0", "limit must be 1 to 200"),
+        ("limit=500", "limit must be 1 to 200"),
+        ("offset=-1", "offset must be 0 or more"),
+        ("offset=x", "offset and limit must be whole numbers"),
+        ("colour=red", "unknown parameter(s) colour"),
+        ("q=a+b+c+d+e+f", "at most 5 words"),
+    ):
+        r = web.get(f"{API}?{query}")
+        assert r.status_code == 400 and words in r.get_json()["error"], (query, r.get_json())
+
+
+def test_the_first_view_is_shared_and_an_update_comes_every_second(floor):
+    _orders(floor.store, 3)
+    first = board_client(floor.app, floor.socketio, "sam")
+    second = board_client(floor.app, floor.socketio, "ann")
+    settle()
+    snaps = [
+        [e for e in c.get_received(BOARD_NAMESPACE) if e["name"] == "snapshot"]
+        for c in (first, second)
+    ]
+    assert [len(s) for s in snaps] == [1, 1]
+    snap = snaps[0][0]["args"][0]
+    assert snap == snaps[1][0]["args"][0]  # one build for both
+    assert snap["columns"]["queued"] == 3 and snap["active"] == 3
+    assert snap["page"] == columns.PAGE and len(snap["pick_lists"]) == 3
+    assert snap["filters"]["warehouses"] == ["WH-EAST", "WH-WEST"]
+    # Nothing changes on the floor, and still an update comes, with the totals.
+    deadline = time.monotonic() + 5
+    deltas: list[dict] = []
+    while not deltas and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+        deltas = [e for e in first.get_received(BOARD_NAMESPACE) if e["name"] == "delta"]
+    assert deltas, "no update within 5 s with a board open"
+    assert deltas[0]["args"][0]["columns"]["queued"] == 3
+    # A handheld takes a list: the next update moves it, and the totals follow.
+    device = connect(floor.app, floor.socketio, floor.tokens["picker"])
+    deadline = time.monotonic() + 5
+    moved = None
+    while moved is None and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+        for e in first.get_received(BOARD_NAMESPACE):
+            d = e["args"][0]
+            if e["name"] == "delta" and any(p["state"] == "picking" for p in d["pick_lists"]):
+                moved = d
+    assert moved is not None, "the hand-out did not reach the board"
+    assert moved["columns"]["picking"] == 1 and moved["columns"]["queued"] == 2
+    device.disconnect(namespace="/device")
+    first.disconnect(namespace=BOARD_NAMESPACE)
+    second.disconnect(namespace=BOARD_NAMESPACE)
