@@ -136,6 +136,11 @@ def headline(state: DeviceState) -> str:
         "pack_check": "CHECK WEIGHT",
         "count_location": "SCAN BIN",
         "count_item": "COUNT",
+        "replen_reserve": "SCAN RESERVE",
+        "replen_item": (
+            f"TAKE {state.progress.done}/{state.progress.total}" if state.progress else "TAKE"
+        ),
+        "replen_face": "TO FACE",
     }.get(state.screen, state.screen.upper())
 
 

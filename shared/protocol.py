@@ -66,6 +66,9 @@ Screen = Literal[
     "dock_load",  # dock: scan each package onto the truck
     "count_location",  # cycle count: go to the bin and scan its label
     "count_item",  # cycle count: scan each item in the bin (blind: no expected quantity)
+    "replen_reserve",  # replenishment: go to the reserve bin and scan its label
+    "replen_item",  # replenishment: scan the items to move (each, or a GS1 count)
+    "replen_face",  # replenishment: take them to the pick face and scan its label
 ]
 ExpectKind = Literal["none", "tote", "location", "item", "container", "label", "carrier", "package"]
 

@@ -14,6 +14,7 @@ from server.api import carriers as carrier_routes
 from server.api import counts as count_routes
 from server.api import models as m
 from server.api import reads, shop, tracking
+from server.api import replenishment as replen_routes
 from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
 from server.api.table import Route, register
@@ -686,6 +687,7 @@ ROUTES += shop.API_ROUTES  # shops: channel secrets, webhooks in and out
 ROUTES += tracking.ROUTES  # carriers: tracking events in, signed
 ROUTES += carrier_routes.API_ROUTES  # carriers: close-outs, manifests, hand-overs
 ROUTES += count_routes.API_ROUTES  # cycle counts: asked, handed in, approved, accuracy
+ROUTES += replen_routes.API_ROUTES  # replenishment: faces' min and max, moves to faces
 
 register(bp, ROUTES)
 init_errors(bp)

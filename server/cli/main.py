@@ -8,6 +8,7 @@ from server.cli.access import api_key, device
 from server.cli.carriers import closeout
 from server.cli.counts import counts
 from server.cli.labels import labels
+from server.cli.replen import replen
 from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
 from server.cli.site import allocate_cmd, import_, init
@@ -30,6 +31,7 @@ for command in (
     labels,
     closeout,
     counts,
+    replen,
     user,
     serve_cluster,
     worker,

@@ -16,7 +16,7 @@ from server.floor.domain.floor import pick_list_ref
 from server.floor.scanning import Effects
 from server.floor.screens import current_state, push_state, refresh_idle_packers
 from server.floor.work import assign_next
-from server.inventory import counting, receiving
+from server.inventory import counting, receiving, replenishment
 from server.shipping import boxes, packages
 from server.store import Store
 from shared import counting as counting_words
@@ -166,6 +166,9 @@ def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     store.execute("UPDATE devices SET logged_in = 0, worker = NULL WHERE id = ?", (device["id"],))
     if counting.held(store, device["id"]) is not None:
         counting.give_back(store, device["id"])  # the count goes to the next picker
+        effects.offer_work.add(device["warehouse"])
+    if replenishment.held(store, device["id"]) is not None:
+        replenishment.give_back(store, device["id"])  # the move too, from its start
         effects.offer_work.add(device["warehouse"])
     list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
     if list_id is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from server.core.clock import now
 from server.core.schemas import MAX_UNITS, CorrectionIn, ReceiptIn
-from server.inventory import allocate, shipments
+from server.inventory import allocate, replenishment, shipments
 from server.store import Store
 
 
@@ -166,6 +166,8 @@ def correct(store: Store, body: CorrectionIn, reallocate: bool = True) -> dict[s
                 "VALUES (?, 'correction', ?, ?, ?, ?, ?)",
                 (now(), *key, delta, body.reason or None),
             )
+        if delta < 0:
+            replenishment.check(store, loc, body.sku)  # a face counted below its min
         for order_id, n in touched.items():
             shipments.refresh(
                 store, order_id, "stock_released", location=body.location, sku=body.sku, units=n

@@ -32,7 +32,7 @@ import gevent
 
 from server.config import Settings
 from server.floor import leases, planning
-from server.inventory import counting
+from server.inventory import counting, replenishment
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
 from server.runtime import processes, signals
@@ -112,6 +112,7 @@ class Worker:
         with self.store.write():
             released = leases.expire(self.store, seconds)
             counts = counting.release_silent(self.store, seconds)  # bins to count, the same way
+            counts += replenishment.release_silent(self.store, seconds)  # moves to faces too
             if released or counts:
                 news = [
                     {"k": "deliver", "d": sorted({d for d, _, _ in released})},
