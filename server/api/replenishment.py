@@ -35,18 +35,21 @@ class MoveQuery(Query):
     warehouse: Code | None = None
 
 
-class LimitOut(BaseModel):
+class FaceLimitOut(BaseModel):
     warehouse: str
     location: str
     sku: str
     min: int
     max: int
     on_hand: int = Field(description="what the face holds of the SKU now (every lot)")
-    task: int | None = Field(None, description="the face's open move, if it needs one now")
+
+
+class LimitOut(FaceLimitOut):
+    task: int | None = Field(description="the face's open move, if it needs one now")
 
 
 class LimitListOut(BaseModel):
-    limits: list[LimitOut]
+    limits: list[FaceLimitOut]
 
 
 class MoveOut(BaseModel):
