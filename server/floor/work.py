@@ -86,6 +86,8 @@ def next_work(store: Store, device: dict, count: bool = True) -> tuple[str, int 
     else a move for a face below its min, else (with `count`) a bin to count.
 
     Returns what was given ("move", "list", "count" or "none") and the list's id."""
+    if replenishment.held(store, device["id"]) is not None:
+        return "move", None  # a move held (a list was handed over it): it is finished first
     if replenishment.take(store, device, urgent_only=True) is not None:
         return "move", None
     list_id = assign_next(store, device["id"], device["warehouse"])

@@ -161,7 +161,8 @@ def check(store: Store, location_id: int, sku: str) -> int | None:
     """
     row = store.one(
         """SELECT f.min_qty, f.max_qty, l.id, l.code, l.warehouse FROM face_limits f
-           JOIN locations l ON l.id = f.location_id WHERE f.location_id = ? AND f.sku = ?""",
+           JOIN locations l ON l.id = f.location_id
+           WHERE f.location_id = ? AND f.sku = ? AND l.role = 'face'""",
         (location_id, sku),
     )
     if row is None:
