@@ -164,6 +164,37 @@ def release_holds(store: Store, task_id: int, sku: str) -> dict[str, str]:
     return out
 
 
+def fit_to_reserve(store: Store, location_id: int, sku: str, lot: str) -> None:
+    """A reserve lot counted lower (inside a write): its moves not yet started shrink to what it
+    holds, urgent first, and one left with nothing is cancelled (its held orders allocated
+    again). A move whose units are already in a picker's hand is left to its picker."""
+    row = store.one(
+        "SELECT on_hand - reserved AS free FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
+        (location_id, sku, lot),
+    )
+    free = row["free"] if row else 0
+    for t in store.all(
+        "SELECT id, qty, carried FROM replen_tasks WHERE from_location_id = ? AND sku = ? "
+        "AND lot = ? AND status = 'open' ORDER BY urgent DESC, id",
+        (location_id, sku, lot),
+    ):
+        if t["carried"] or free >= t["qty"]:
+            free -= t["qty"]
+            continue
+        if free > 0:
+            store.execute("UPDATE replen_tasks SET qty = ? WHERE id = ?", (free, t["id"]))
+            audit.record(store, "system", "replen_shrunk", f"replen:{t['id']}", {"qty": free})
+            free = 0
+            continue
+        store.execute(
+            "UPDATE replen_tasks SET status = 'cancelled', device_id = NULL, done_at = ? "
+            "WHERE id = ?",
+            (now(), t["id"]),
+        )
+        audit.record(store, "system", "replen_cancelled", f"replen:{t['id']}", {"empty": True})
+        release_holds(store, t["id"], sku)
+
+
 def cancel(store: Store, task_id: int, by: str) -> dict[str, Any]:
     """A supervisor drops an open move: nothing moves, its held orders are allocated again."""
     with store.write():

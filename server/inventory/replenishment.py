@@ -178,6 +178,17 @@ def check(store: Store, location_id: int, sku: str) -> int | None:
     return _make(store, row, sku, wanted, 1, False, f"below min {row['min_qty']}")
 
 
+def check_sku(store: Store, warehouse: str, sku: str) -> list[int]:
+    """Every face of the warehouse with limits for the SKU, checked (inside a write): after
+    reserve received it, a face left below its min can now be fed. Returns the open moves."""
+    faces = store.all(
+        """SELECT f.location_id FROM face_limits f JOIN locations l ON l.id = f.location_id
+           WHERE f.sku = ? AND l.warehouse = ? AND l.role = 'face' ORDER BY f.location_id""",
+        (sku, warehouse),
+    )
+    return [t for f in faces if (t := check(store, f["location_id"], sku)) is not None]
+
+
 def for_short(
     store: Store, location_id: int, sku: str, missing: int, found: int, order_id: str
 ) -> int | None:

@@ -1079,6 +1079,7 @@ CREATE TABLE face_limits (
   max_qty INTEGER NOT NULL CHECK (max_qty > 0 AND max_qty >= min_qty),
   PRIMARY KEY (location_id, sku)
 );
+CREATE INDEX face_limits_sku ON face_limits(sku);
 CREATE TABLE replen_tasks (
   id INTEGER PRIMARY KEY,
   warehouse TEXT NOT NULL REFERENCES warehouses(code),

@@ -105,3 +105,23 @@ def test_moves_need_a_key_that_may_write_stock(client, reserve):
         json={"warehouse": "WH-EAST", "location": "E-01-01", "sku": "SKU-B", "min": 1, "max": 2},
     )
     assert r.status_code == 401
+
+
+def test_a_reserve_counted_lower_shrinks_the_moves_not_started_then_cancels(
+    client, headers, reserve, store
+):
+    _limits(client, headers)
+    fix = {"warehouse": "WH-EAST", "location": "E-01-01", "sku": "SKU-B", "on_hand": 1}
+    client.post("/api/stock/corrections", json=fix, headers=headers)
+    move = replenishment.tasks(store, "open")[0]
+    assert move["qty"] == 11
+    fix.update(location="R-01", on_hand=4)
+    assert client.post("/api/stock/corrections", json=fix, headers=headers).status_code == 200
+    assert replenishment.get(store, move["id"])["qty"] == 4
+    fix["on_hand"] = 0
+    client.post("/api/stock/corrections", json=fix, headers=headers)
+    assert replenishment.get(store, move["id"])["status"] == "cancelled"
+    actions = [
+        a["action"] for a in store.all("SELECT action FROM audit_log WHERE target LIKE 'replen:%'")
+    ]
+    assert actions == ["replen_made", "replen_shrunk", "replen_cancelled"]
