@@ -96,7 +96,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             if moved:  # the face is stocked: the held picks are planned, this picker goes on
                 next_work(store, device)
                 effects.offer_work.add(device["warehouse"])
-            effects.board = True
+                effects.board = True  # stock and orders changed; a scan before it changed neither
         elif device["role"] == "picker" and (task := _counting(store, device)) is not None:
             screen_name = counting.screen(store, task).screen
             verdict, list_id = (
