@@ -142,6 +142,11 @@ def headline(state: DeviceState) -> str:
         ),
         "return_grade": "GRADE IT",
         "return_bin": "SCAN BIN",
+        "replen_reserve": "SCAN RESERVE",
+        "replen_item": (
+            f"TAKE {state.progress.done}/{state.progress.total}" if state.progress else "TAKE"
+        ),
+        "replen_face": "TO FACE",
     }.get(state.screen, state.screen.upper())
 
 

@@ -71,6 +71,9 @@ Screen = Literal[
     "return_item",  # returns: scan each unit in the parcel
     "return_grade",  # returns: grade the unit (resellable, or scrap with a reason)
     "return_bin",  # returns: a resellable unit goes into a bin: scan it
+    "replen_reserve",  # replenishment: go to the reserve bin and scan its label
+    "replen_item",  # replenishment: scan the items to move (each, or a GS1 count)
+    "replen_face",  # replenishment: take them to the pick face and scan its label
 ]
 ExpectKind = Literal["none", "tote", "location", "item", "container", "label", "carrier", "package"]
 

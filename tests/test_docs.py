@@ -57,6 +57,14 @@ def test_every_scan_result_code_is_documented():
         assert f"`{code}`" in PROTOCOL, code
 
 
+def test_every_replenishment_result_code_is_documented():
+    from shared.replenishing import MESSAGES
+
+    assert len(MESSAGES) >= 10
+    for code in MESSAGES:
+        assert f"`{code}`" in PROTOCOL, code
+
+
 def test_every_error_ack_code_is_documented():
     import re
 

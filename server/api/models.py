@@ -227,7 +227,7 @@ class ShortPickOut(BaseModel):
     wanted: int = Field(description="units the step still needed from the bin")
     found: int
     reason: str
-    outcome: Literal["same_warehouse", "other_warehouse", "backordered"]
+    outcome: Literal["same_warehouse", "other_warehouse", "backordered", "replenishing"]
     at: str
 
 

@@ -14,6 +14,7 @@ from server.api import carriers as carrier_routes
 from server.api import counts as count_routes
 from server.api import models as m
 from server.api import reads, shop, tracking
+from server.api import replenishment as replen_routes
 from server.api import returns as return_routes
 from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
@@ -688,6 +689,7 @@ ROUTES += tracking.ROUTES  # carriers: tracking events in, signed
 ROUTES += carrier_routes.API_ROUTES  # carriers: close-outs, manifests, hand-overs
 ROUTES += count_routes.API_ROUTES  # cycle counts: asked, handed in, approved, accuracy
 ROUTES += return_routes.API_ROUTES  # returns: authorised, listed, read with their grades
+ROUTES += replen_routes.API_ROUTES  # replenishment: faces' min and max, moves to faces
 
 register(bp, ROUTES)
 init_errors(bp)

@@ -9,6 +9,7 @@ from server.cli.carriers import closeout
 from server.cli.counts import counts
 from server.cli.db import backup, db, restore
 from server.cli.labels import labels
+from server.cli.replen import replen
 from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
 from server.cli.site import allocate_cmd, import_, init
@@ -31,6 +32,7 @@ for command in (
     labels,
     closeout,
     counts,
+    replen,
     user,
     serve_cluster,
     worker,

@@ -166,6 +166,9 @@ class LocationIn(Body):
     aisle: int = Field(0, ge=0, le=MAX_AISLE)
     bay: int = Field(0, ge=0, le=MAX_BAY)
     level: int = Field(0, ge=0, le=MAX_LEVEL)
+    role: Literal["face", "reserve"] = Field(
+        "face", description="face: pickers are sent to it; reserve: it only feeds faces"
+    )
 
 
 class ProductIn(Body):

@@ -17,7 +17,7 @@ from server.floor.domain.floor import pick_list_ref
 from server.floor.scanning import Effects
 from server.floor.screens import current_state, push_state, refresh_idle_packers
 from server.floor.work import assign_next
-from server.inventory import counting, receiving
+from server.inventory import counting, receiving, replenishment
 from server.returns import receiving as returning
 from server.shipping import boxes, packages
 from server.store import Store
@@ -192,6 +192,9 @@ def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
         effects.offer_work.add(device["warehouse"])
     if returning.active(device) is not None:
         returning.give_back(store, device["id"])  # the return waits for the next receiver
+    if replenishment.held(store, device["id"]) is not None:
+        replenishment.give_back(store, device["id"])  # the move too, from its start
+        effects.offer_work.add(device["warehouse"])
     list_id = views.assigned_list_id(store, device["id"]) if device["role"] == "picker" else None
     if list_id is None:
         push_state(store, device["id"], message=say.logged_out())

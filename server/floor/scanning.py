@@ -30,8 +30,8 @@ from server.floor import dock, outbox, views
 from server.floor.domain import packing, picking
 from server.floor.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
 from server.floor.screens import current_state, refresh_idle_packers
-from server.floor.work import assign_next
-from server.inventory import counting, receiving, shipments
+from server.floor.work import next_work
+from server.inventory import counting, receiving, replenishing, replenishment, shipments
 from server.returns import receiving as returning
 from server.shipping import boxes, packages
 from server.shipping.domain.boxes import find_box
@@ -96,6 +96,14 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             verdict, shipped = dock.scan(store, device, msg.barcode)
             list_id = None
             effects.board = effects.board or bool(shipped)
+        elif device["role"] == "picker" and (move := _moving(store, device)) is not None:
+            screen_name = replenishing.screen(move).screen
+            verdict, moved = replenishing.scan(store, move, text, parse_scan(msg.barcode))
+            list_id = None
+            if moved:  # the face is stocked: the held picks are planned, this picker goes on
+                next_work(store, device)
+                effects.offer_work.add(device["warehouse"])
+                effects.board = True  # stock and orders changed; a scan before it changed neither
         elif device["role"] == "picker" and (task := _counting(store, device)) is not None:
             screen_name = counting.screen(store, task).screen
             verdict, list_id = (
@@ -313,6 +321,14 @@ def _pick(
     return verdict, screen_name, list_id
 
 
+def _moving(store: Store, device: dict) -> dict | None:
+    """The move to a pick face the picker holds, when it holds no pick list."""
+    move = replenishment.held(store, device["id"])
+    if move is None or views.assigned_list_id(store, device["id"]) is not None:
+        return None
+    return move
+
+
 def _counting(store: Store, device: dict) -> dict | None:
     """The count the picker holds, when it holds no pick list (a list comes first)."""
     if device.get("count_task_id", True) is None:  # read with the device row: none held
@@ -354,10 +370,11 @@ def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> N
         status = "backordered" if shipments.held_units(store, o["order_id"]) else "picked"
         record(store, o["order_id"], status, "picked", pick_list=list_id, device=device["id"])
     # The next list goes into this reply's state, so no pushed event can race the reply.
-    following = assign_next(store, device["id"], device["warehouse"])
+    # Between lists: an urgent move first, else the next list, a move, a bin to count.
+    what, following = next_work(store, device)
     if following is not None:
         effects.lists.add(following)
-    elif counting.take(store, device) is not None:  # between lists: a bin to count
+    elif what != "none":
         effects.board = True
     effects.devices.update(refresh_idle_packers(store, device["warehouse"]))
 

@@ -7,7 +7,7 @@ import json
 from server.floor import dock, outbox, views
 from server.floor.domain import packing, picking
 from server.floor.domain.floor import pick_list_ref
-from server.inventory import counting, receiving
+from server.inventory import counting, receiving, replenishing, replenishment
 from server.inventory.shipments import COMPLETE_ONLY
 from server.returns import receiving as returning
 from server.store import Store
@@ -35,6 +35,9 @@ def current_state(store: Store, device_id: int) -> DeviceState:
         list_id = views.assigned_list_id(store, device_id)
         if list_id is None and not dev["logged_in"]:
             return DeviceState(screen="idle", instruction=say.logged_out_idle())
+        move = replenishment.held(store, device_id) if list_id is None else None
+        if move is not None:
+            return replenishing.screen(move)
         task = counting.held(store, device_id) if list_id is None else None
         if task is not None:
             return counting.screen(store, task)

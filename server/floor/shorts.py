@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from server.core.clock import now
 from server.core.schemas import CorrectionIn
 from server.floor.domain.routing import s_shape_key
-from server.inventory import allocate, counts, shipments, stock
+from server.inventory import allocate, counts, replenishment, shipments, stock
 from server.inventory.domain import allocation
 from server.store import Store
 from shared import messages as say
+from shared import replenishing as words
 
 
 class NotShort(ValueError):
@@ -34,7 +35,7 @@ class Outcome:
     short_id: int
     wanted: int
     found: int
-    outcome: str  # same_warehouse, other_warehouse, backordered, waiting
+    outcome: str  # same_warehouse, other_warehouse, backordered, replenishing, waiting
     message: str  # what happened, for the picker
     plan: str  # where the rest comes from, said ahead ("If it is empty: ...")
 
@@ -88,6 +89,15 @@ def report(store: Store, device: dict, list_id: int | None, found: int, reason: 
             outcome = "same_warehouse"
             message = say.short_replaced(found, location, missing, refill, next_now)
             plan = say.short_if_empty_from_bin(missing, refill)
+            shipments.refresh(store, order_id, "short_pick", outcome=outcome, **detail)
+        elif move := replenishment.for_short(
+            store, step["location_id"], step["sku"], missing, found, order_id
+        ):
+            # Reserve holds what the face lacks: the units wait for the move, held to this bin.
+            outcome = "replenishing"
+            reserve = replenishment.get(store, move)["reserve"]
+            message = words.short_replenishing(found, location, missing, reserve)
+            plan = words.short_if_empty_replenishing(missing, reserve)
             shipments.refresh(store, order_id, "short_pick", outcome=outcome, **detail)
         else:
             shipments.refresh(store, order_id, "short_pick", **detail)  # the units now wait
@@ -158,7 +168,8 @@ def _same_warehouse(store: Store, step: dict, missing: int, list_id: int) -> str
         """SELECT s.location_id, s.lot, s.expires, s.on_hand - s.reserved AS free,
                   l.aisle, l.bay, l.level, l.code
            FROM stock s JOIN locations l ON l.id = s.location_id
-           WHERE l.warehouse = ? AND s.sku = ? AND s.location_id != ? AND s.on_hand > s.reserved""",
+           WHERE l.warehouse = ? AND s.sku = ? AND s.location_id != ? AND s.on_hand > s.reserved
+           AND l.role = 'face'""",
         (step["warehouse"], step["sku"], step["location_id"]),
     )
     if sum(r["free"] for r in rows) < missing:

@@ -89,7 +89,8 @@ def _load(store: Store, skus: set[str], today: str) -> _Batch:
             f"""SELECT l.warehouse, s.location_id, s.sku, s.lot, s.expires,
                        s.on_hand - s.reserved AS free, l.aisle, l.bay, l.level
                 FROM stock s JOIN locations l ON l.id = s.location_id
-                WHERE s.sku IN ({_in(len(part))}) AND s.on_hand > s.reserved""",
+                WHERE s.sku IN ({_in(len(part))}) AND s.on_hand > s.reserved
+                AND l.role = 'face'""",
             tuple(part),
         ):
             wh, loc, sku, lot, expires, free, aisle, bay, level = r
@@ -310,6 +311,7 @@ def pending_order_ids(store: Store, skus: Iterable[str] | None = None) -> list[s
     rows = store.conn.execute(
         f"""SELECT o.id FROM orders o
             WHERE (o.status = 'received' OR (o.waiting > 0 AND o.status != 'cancelled')) {where}
+            AND NOT EXISTS (SELECT 1 FROM replen_holds h WHERE h.order_id = o.id)
             ORDER BY o.priority DESC, o.promised_by IS NULL, o.promised_by, o.created_at, o.id""",
         params,
     ).fetchall()

@@ -52,11 +52,21 @@ def load(store: Store, cat: CatalogueIn) -> dict[str, int]:
                 )
                 continue
             store.execute(
-                """INSERT INTO locations (warehouse, code, barcode, zone, aisle, bay, level)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO locations (warehouse, code, barcode, zone, aisle, bay, level, role)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (warehouse, code) DO UPDATE SET barcode = excluded.barcode,
-                   zone = excluded.zone, aisle = excluded.aisle, bay = excluded.bay, level = excluded.level""",
-                (loc.warehouse, loc.code, barcode, loc.zone, loc.aisle, loc.bay, loc.level),
+                   zone = excluded.zone, aisle = excluded.aisle, bay = excluded.bay,
+                   level = excluded.level, role = excluded.role""",
+                (
+                    loc.warehouse,
+                    loc.code,
+                    barcode,
+                    loc.zone,
+                    loc.aisle,
+                    loc.bay,
+                    loc.level,
+                    loc.role,
+                ),
             )
             counts["locations"] += 1
         for i, p in enumerate(cat.products):

@@ -26,6 +26,7 @@ from typing import Any
 
 from server.capture.orders import record
 from server.core.clock import now
+from server.inventory import replenishment
 from server.inventory.domain.allocation import Policy
 from server.shipping.domain import tracking
 from server.store import Store
@@ -189,6 +190,7 @@ def _move_out(store: Store, r: dict[str, Any], n: int) -> None:
         "VALUES (?, 'pick', ?, ?, ?, ?, ?)",
         (now(), r["location_id"], r["sku"], r["lot"], -n, r["order_id"]),
     )
+    replenishment.check(store, r["location_id"], r["sku"])  # the face may now be below its min
 
 
 def release(store: Store, reservation_id: int, n: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from server.core.clock import now
 from server.core.schemas import MAX_UNITS, CorrectionIn, ReceiptIn
-from server.inventory import allocate, shipments
+from server.inventory import allocate, replenishing, replenishment, shipments
 from server.store import Store
 
 
@@ -107,6 +107,8 @@ def receive(store: Store, receipt: ReceiptIn) -> dict[str, Any]:
         for loc, line in zip(places, receipt.lines, strict=True):
             expires = line.expires.isoformat() if line.expires else None
             _add(store, loc, line.sku, line.lot, expires, line.qty, "receipt", receipt.receipt_id)
+        for sku in sorted({line.sku for line in receipt.lines}):  # reserve may feed faces now
+            replenishment.check_sku(store, receipt.warehouse, sku)
         if receipt.receipt_id:
             store.execute(
                 "INSERT INTO receipts (id, warehouse, body_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -166,6 +168,9 @@ def correct(store: Store, body: CorrectionIn, reallocate: bool = True) -> dict[s
                 "VALUES (?, 'correction', ?, ?, ?, ?, ?)",
                 (now(), *key, delta, body.reason or None),
             )
+        if delta < 0:
+            replenishment.check(store, loc, body.sku)  # a face counted below its min
+            replenishing.fit_to_reserve(store, loc, body.sku, body.lot)  # or reserve short
         for order_id, n in touched.items():
             shipments.refresh(
                 store, order_id, "stock_released", location=body.location, sku=body.sku, units=n

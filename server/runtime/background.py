@@ -35,7 +35,7 @@ import gevent
 
 from server.config import Settings
 from server.floor import leases, planning
-from server.inventory import counting
+from server.inventory import counting, replenishment
 from server.inventory import counts as count_tasks
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
@@ -117,6 +117,7 @@ class Worker:
         with self.store.write():
             released = leases.expire(self.store, seconds)
             counts = counting.release_silent(self.store, seconds)  # bins to count, the same way
+            counts += replenishment.release_silent(self.store, seconds)  # moves to faces too
             # A return held by a silent handheld waits for another receiver (no news to send).
             returning.release_silent(self.store, seconds)
             if released or counts:

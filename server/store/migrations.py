@@ -1069,6 +1069,93 @@ CREATE INDEX orders_shop_number ON orders(shop_number) WHERE shop_number IS NOT 
     )
 
 
+@MIGRATIONS(name="0026_replenishment")
+def m0026_replenishment(db: Database) -> None:
+    """Replenishment: pick faces and reserve bins, a min and max per face and SKU, move tasks.
+
+    `locations.role` says whether pickers are sent to a bin (`face`, every bin so far) or
+    it only feeds faces (`reserve`: never allocated to orders). A move task
+    (`replen_tasks`) takes `qty` units of one SKU and lot from a reserve bin to a face:
+    `urgent` when picks wait for it (a short pick), else a face fell below its min. A
+    picker holds one at a time (`device_id`), at `stage` reserve, item (`carried` units
+    scanned) or face; the stock moves when the face is scanned. `replen_holds`: the
+    orders whose units wait for a move, not allocated elsewhere meanwhile.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE locations ADD COLUMN role TEXT NOT NULL DEFAULT 'face'
+  CHECK (role IN ('face', 'reserve'));
+CREATE TABLE face_limits (
+  location_id INTEGER NOT NULL REFERENCES locations(id),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  min_qty INTEGER NOT NULL CHECK (min_qty >= 0),
+  max_qty INTEGER NOT NULL CHECK (max_qty > 0 AND max_qty >= min_qty),
+  PRIMARY KEY (location_id, sku)
+);
+CREATE INDEX face_limits_sku ON face_limits(sku);
+CREATE TABLE replen_tasks (
+  id INTEGER PRIMARY KEY,
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  lot TEXT NOT NULL DEFAULT '',
+  from_location_id INTEGER NOT NULL REFERENCES locations(id),
+  to_location_id INTEGER NOT NULL REFERENCES locations(id),
+  qty INTEGER NOT NULL CHECK (qty > 0),
+  urgent INTEGER NOT NULL DEFAULT 0 CHECK (urgent IN (0, 1)),
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+  stage TEXT NOT NULL DEFAULT 'reserve' CHECK (stage IN ('reserve', 'item', 'face', 'done')),
+  carried INTEGER NOT NULL DEFAULT 0 CHECK (carried >= 0 AND carried <= qty),
+  moved INTEGER,
+  device_id INTEGER REFERENCES devices(id),
+  worker TEXT,
+  created_at TEXT NOT NULL,
+  done_at TEXT
+);
+CREATE INDEX replen_tasks_queue ON replen_tasks(warehouse, status);
+CREATE INDEX replen_tasks_face ON replen_tasks(to_location_id, sku, status);
+CREATE INDEX replen_tasks_from ON replen_tasks(from_location_id, sku, status);
+CREATE INDEX replen_tasks_device ON replen_tasks(device_id) WHERE device_id IS NOT NULL;
+CREATE TABLE replen_holds (
+  task_id INTEGER NOT NULL REFERENCES replen_tasks(id),
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  PRIMARY KEY (task_id, order_id)
+);
+CREATE INDEX replen_holds_order ON replen_holds(order_id)
+""",
+    )
+    # A move writes two stock moves of kind 'replenish' (out of reserve, into the face).
+    kinds = "('receipt', 'correction', 'pick', 'putaway', 'replenish')"
+    if on_postgres(db):
+        db.execute("ALTER TABLE stock_moves DROP CONSTRAINT IF EXISTS stock_moves_kind_check")
+        db.execute(
+            f"ALTER TABLE stock_moves ADD CONSTRAINT stock_moves_kind_check CHECK (kind IN {kinds})"
+        )
+        return
+    # SQLite cannot change a CHECK in place: the ledger is copied into a table that allows it.
+    _run(
+        db,
+        f"""
+CREATE TABLE stock_moves_new (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN {kinds}),
+  location_id INTEGER NOT NULL REFERENCES locations(id),
+  sku TEXT NOT NULL,
+  lot TEXT NOT NULL DEFAULT '',
+  qty INTEGER NOT NULL,
+  ref TEXT,
+  reason TEXT
+);
+INSERT INTO stock_moves_new (id, at, kind, location_id, sku, lot, qty, ref, reason)
+  SELECT id, at, kind, location_id, sku, lot, qty, ref, reason FROM stock_moves;
+DROP TABLE stock_moves;
+ALTER TABLE stock_moves_new RENAME TO stock_moves
+""",
+    )
+
+
 @MIGRATIONS(name="0027_returns")
 def m0027_returns(db: Database) -> None:
     """Returns: an authorisation (RMA) per parcel coming back, its lines, and each unit graded.

@@ -1,5 +1,5 @@
 """No over-promising, ever: a Hypothesis state machine over receive / order / allocate / pick /
-short / cancel / ship / put away, checking the stock invariants after every step.
+short / cancel / ship / put away / replenish, checking the stock invariants after every step.
 
 `HYPOTHESIS_PROFILE=long pytest tests/server/inventory/test_allocation_stateful.py` runs it much longer.
 """
@@ -22,14 +22,17 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from server.capture import cancel, orders
 from server.core.schemas import CatalogueIn, CorrectionIn, OrderIn, ReceiptIn
 from server.floor import shorts
-from server.inventory import allocate, catalogue, shipments, stock
+from server.inventory import allocate, catalogue, replenishing, replenishment, shipments, stock
 from server.people import auth
 from server.store import open_store
+from shared.barcodes import parse_scan
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 SKUS = ["S1", "S2", "S3"]
 WAREHOUSES = [("WA", 40.7, -74.0), ("WB", 41.9, -87.6), ("WC", 34.0, -118.2)]
 BINS = {wh: [f"{wh}-{n}" for n in (1, 2)] for wh, _, _ in WAREHOUSES}
+RESERVE = {wh: f"{wh}-R" for wh, _, _ in WAREHOUSES}  # feeds the faces, never allocated
+IN_RESERVE = 8  # units of each SKU each reserve bin starts with
 CITIES = [(42.3, -71.0), (39.7, -105.0), (37.7, -122.4), (None, None)]
 
 
@@ -50,14 +53,26 @@ def _template() -> Path:
             {"warehouse": wh, "code": code, "aisle": i + 1, "bay": 1}
             for wh, codes in BINS.items()
             for i, code in enumerate(codes)
+        ]
+        + [
+            {"warehouse": wh, "code": code, "aisle": 9, "role": "reserve"}
+            for wh, code in RESERVE.items()
         ],
         "products": [{"sku": s, "name": s} for s in SKUS],
+        "stock": [
+            {"warehouse": wh, "location": code, "sku": sku, "on_hand": IN_RESERVE}
+            for wh, code in RESERVE.items()
+            for sku in SKUS
+        ],
         "channels": [
             {"code": "strict", "allow_split": False, "allow_partial": False},
             {"code": "loose", "allow_split": True, "allow_partial": True},
         ],
     }
     catalogue.load(store, CatalogueIn.model_validate(cat))
+    for wh, codes in BINS.items():  # the first face of each warehouse is refilled from reserve
+        for sku in SKUS:
+            replenishment.set_limits(store, wh, codes[0], sku, 2, 6, "test")
     store.close()  # the last connection to close checkpoints the WAL into the file
     return path
 
@@ -71,6 +86,7 @@ class Floor(RuleBasedStateMachine):
         shutil.copy(_template(), self.dir / "floor.db")
         self.store = open_store(self.dir / "floor.db", synchronous="OFF")
         self.received = self.corrected = self.picked = self.shipped = self.put_back = 0
+        self.received = IN_RESERVE * len(RESERVE) * len(SKUS)
         self.n = 0
         self.pickers = {}
         for wh, _, _ in WAREHOUSES:
@@ -85,14 +101,20 @@ class Floor(RuleBasedStateMachine):
     # ------------------------------------------------------------ what happens
     @rule(
         wh=st.sampled_from([w for w, _, _ in WAREHOUSES]),
-        slot=st.integers(0, 1),
+        slot=st.integers(0, 2),
         sku=st.sampled_from(SKUS),
         qty=st.integers(1, 6),
         lot=st.sampled_from(["", "", "L1", "L2"]),
     )
     def receive(self, wh: str, slot: int, sku: str, qty: int, lot: str) -> None:
         expires = {"": None, "L1": "2031-01-01", "L2": "2030-06-01"}[lot]
-        line = {"location": BINS[wh][slot], "sku": sku, "qty": qty, "lot": lot, "expires": expires}
+        line = {
+            "location": [*BINS[wh], RESERVE[wh]][slot],
+            "sku": sku,
+            "qty": qty,
+            "lot": lot,
+            "expires": expires,
+        }
         stock.receive(
             self.store,
             ReceiptIn.model_validate_json(json.dumps({"warehouse": wh, "lines": [line]})),
@@ -233,7 +255,43 @@ class Floor(RuleBasedStateMachine):
         stock.putaway_done(self.store, task["id"])
         self.put_back += task["qty"]
 
+    @rule(data=st.data())
+    def replenish(self, data) -> None:
+        """A move to a face done as the handheld does it: the reserve bin, n items, the face."""
+        moves = self.store.all("SELECT id, qty FROM replen_tasks WHERE status = 'open' ORDER BY id")
+        if not moves:
+            return
+        move = data.draw(st.sampled_from(moves))
+        n = data.draw(st.integers(1, move["qty"]))
+        with self.store.write():
+            task = replenishment.get(self.store, move["id"])
+            for text in [task["reserve_barcode"], *[task["sku"]] * n, task["face_barcode"]]:
+                task = replenishment.get(self.store, move["id"])
+                verdict, moved = replenishing.scan(self.store, task, text, parse_scan(text))
+        event(f"move {'done' if moved else verdict.code}")
+
+    @rule(data=st.data())
+    def cancel_move(self, data) -> None:
+        moves = self.store.all("SELECT id FROM replen_tasks WHERE status = 'open' ORDER BY id")
+        if moves:
+            replenishing.cancel(self.store, data.draw(st.sampled_from(moves))["id"], "sup")
+
     # ------------------------------------------------------------ what must always hold
+    @invariant()
+    def reserve_is_never_promised_to_orders_and_holds_wait_for_open_moves(self) -> None:
+        if not hasattr(self, "store"):
+            return
+        promised = self.store.one(
+            "SELECT COALESCE(SUM(s.reserved), 0) AS n FROM stock s "
+            "JOIN locations l ON l.id = s.location_id WHERE l.role = 'reserve'"
+        )
+        assert promised["n"] == 0
+        stale = self.store.all(
+            "SELECT h.task_id FROM replen_holds h JOIN replen_tasks t ON t.id = h.task_id "
+            "WHERE t.status != 'open'"
+        )
+        assert stale == []
+
     @invariant()
     def bins_never_over_promised(self) -> None:
         if not hasattr(self, "store"):

@@ -1,0 +1,181 @@
+"""Replenishment under /api: a face's min and max per SKU, and the moves that refill faces."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import current_app, g
+from pydantic import BaseModel, Field
+
+from server.api.errors import ApiError
+from server.api.models import Query
+from server.api.table import Route
+from server.core.schemas import MAX_UNITS, Body, Code
+from server.inventory import replenishing, replenishment
+from server.store import Store
+
+
+# ---------------------------------------------------------------- models
+class LimitsIn(Body):
+    """What a pick face should hold of a SKU: refilled from reserve below `min`, up to `max`."""
+
+    warehouse: Code
+    location: Code = Field(description="a pick face (not a reserve bin)")
+    sku: Code
+    min: int = Field(ge=0, le=MAX_UNITS, description="a move is made when the face holds less")
+    max: int = Field(ge=1, le=MAX_UNITS, description="a move brings the face up to this")
+
+
+class LimitsQuery(Query):
+    warehouse: Code | None = None
+
+
+class MoveQuery(Query):
+    status: Literal["open", "done", "cancelled"] | None = None
+    warehouse: Code | None = None
+
+
+class FaceLimitOut(BaseModel):
+    warehouse: str
+    location: str
+    sku: str
+    min: int
+    max: int
+    on_hand: int = Field(description="what the face holds of the SKU now (every lot)")
+
+
+class LimitOut(FaceLimitOut):
+    task: int | None = Field(description="the face's open move, if it needs one now")
+
+
+class LimitListOut(BaseModel):
+    limits: list[FaceLimitOut]
+
+
+class MoveOut(BaseModel):
+    id: int
+    warehouse: str
+    sku: str
+    name: str
+    lot: str
+    reserve: str = Field(description="the reserve bin the units come from")
+    face: str = Field(description="the pick face they go to")
+    qty: int = Field(description="units planned")
+    carried: int = Field(description="units scanned at the reserve bin so far")
+    moved: int | None = Field(description="units moved, once done")
+    urgent: bool = Field(description="picks wait for it (a short pick): handed out first")
+    reason: str
+    status: Literal["open", "done", "cancelled"]
+    stage: Literal["reserve", "item", "face", "done"]
+    device: str | None = Field(description="the handheld working it now")
+    worker: str | None
+    created_at: str
+    done_at: str | None
+    held_orders: list[str] = Field([], description="orders whose units wait for this move")
+
+
+class MoveListOut(BaseModel):
+    moves: list[MoveOut]
+
+
+# ---------------------------------------------------------------- views
+def _store() -> Store:
+    return current_app.extensions["store"]
+
+
+def _offer_work(warehouse: str | None = None) -> None:
+    """Idle pickers may take a new move; the board shows it."""
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        hub.offer_work(warehouse)
+
+
+def set_limits(body: LimitsIn) -> dict[str, Any]:
+    """Set a face's min and max for a SKU; a face already below the new min gets its move."""
+    try:
+        out = replenishment.set_limits(
+            _store(), body.warehouse, body.location, body.sku, body.min, body.max,
+            f"key:{g.get('api_client', '?')}",
+        )  # fmt: skip
+    except replenishment.ReplenError as exc:
+        raise ApiError(422, str(exc), "invalid_limits", exc.problems) from None
+    if out["task"] is not None:
+        _offer_work(body.warehouse)
+    return out
+
+
+def list_limits(query: LimitsQuery) -> dict[str, Any]:
+    """Every face's min and max, with what it holds."""
+    return {"limits": replenishment.limits(_store(), query.warehouse)}
+
+
+def list_moves(query: MoveQuery) -> dict[str, Any]:
+    """Moves to pick faces, newest first (at most 500)."""
+    return {"moves": replenishment.tasks(_store(), query.status, query.warehouse)}
+
+
+def get_move(task_id: int) -> dict[str, Any]:
+    """One move, with the orders held for it."""
+    try:
+        return replenishment.get(_store(), task_id)
+    except KeyError:
+        raise ApiError(404, f"no move {task_id}") from None
+
+
+def cancel_move(task_id: int) -> dict[str, Any]:
+    """Drop an open move no handheld holds: nothing moves, its held orders are allocated again."""
+    try:
+        out = replenishing.cancel(_store(), task_id, f"key:{g.get('api_client', '?')}")
+    except KeyError:
+        raise ApiError(404, f"no move {task_id}") from None
+    except replenishment.ReplenConflict as exc:
+        raise ApiError(409, str(exc)) from None
+    _offer_work(out["warehouse"])
+    return out
+
+
+API_ROUTES = [
+    Route(
+        "PUT",
+        "/replenishment/limits",
+        set_limits,
+        "Set a pick face's min and max for a SKU",
+        scope="stock:write",
+        body=LimitsIn,
+        response=LimitOut,
+        invalid="invalid_limits",
+    ),
+    Route(
+        "GET",
+        "/replenishment/limits",
+        list_limits,
+        "List the pick faces' min and max",
+        query=LimitsQuery,
+        response=LimitListOut,
+    ),
+    Route(
+        "GET",
+        "/replenishment/moves",
+        list_moves,
+        "List moves to pick faces",
+        query=MoveQuery,
+        response=MoveListOut,
+    ),
+    Route(
+        "GET",
+        "/replenishment/moves/<id:task_id>",
+        get_move,
+        "Get a move to a pick face",
+        response=MoveOut,
+        also=(404,),
+    ),
+    Route(
+        "POST",
+        "/replenishment/moves/<id:task_id>/cancel",
+        cancel_move,
+        "Cancel an open move no handheld holds",
+        scope="stock:write",
+        response=MoveOut,
+        also=(404, 409),
+    ),
+]

@@ -1,0 +1,110 @@
+"""`scanfloor replen`: set a pick face's min and max, list faces and moves, cancel a move."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import click
+
+from server.cli.options import open_db, settings_options, work_arrived
+from server.config import Settings
+from server.inventory import replenishing, replenishment
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@click.group("replen")
+def replen() -> None:
+    """Replenishment: a pick face's min and max per SKU, and the moves from reserve."""
+
+
+@replen.command("limit")
+@click.argument("location")
+@click.argument("sku")
+@click.option("--warehouse", required=True, help="the warehouse code: WH-EAST")
+@click.option("--min", "min_qty", type=int, required=True, help="a move is made below this")
+@click.option("--max", "max_qty", type=int, required=True, help="a move refills up to this")
+@settings_options
+def limit(
+    settings: Settings, location: str, sku: str, warehouse: str, min_qty: int, max_qty: int
+) -> None:
+    """Set pick face LOCATION's min and max for SKU (a face below the new min gets its move)."""
+    store = open_db(settings)
+    try:
+        try:
+            out = replenishment.set_limits(
+                store, warehouse, location, sku, min_qty, max_qty, _actor()
+            )
+        except replenishment.ReplenError as exc:
+            raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    if out["task"] is not None:
+        work_arrived(settings)
+    move = f"; move {out['task']} open" if out["task"] is not None else ""
+    click.echo(f"{location} {sku}: min {min_qty}, max {max_qty} (holds {out['on_hand']}){move}")
+
+
+@replen.command("limits")
+@click.option("--warehouse", default=None, help="one warehouse (default: every warehouse)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@settings_options
+def limits(settings: Settings, warehouse: str | None, as_json: bool) -> None:
+    """Every face's min and max, with what it holds."""
+    store = open_db(settings)
+    try:
+        rows = replenishment.limits(store, warehouse)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['warehouse']:<10} {r['location']:<12} {r['sku']:<16} "
+            f"min {r['min']:>5}  max {r['max']:>5}  holds {r['on_hand']:>5}"
+        )
+
+
+@replen.command("moves")
+@click.option("--status", type=click.Choice(["open", "done", "cancelled"]), default=None)
+@click.option("--warehouse", default=None, help="one warehouse (default: every warehouse)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@settings_options
+def moves(settings: Settings, status: str | None, warehouse: str | None, as_json: bool) -> None:
+    """Moves to pick faces, newest first."""
+    store = open_db(settings)
+    try:
+        rows = replenishment.tasks(store, status, warehouse)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['id']:>6}  {r['warehouse']:<10} {r['reserve']:<10} -> {r['face']:<10} "
+            f"{r['sku']:<14} {r['qty']:>5}  {r['status']:<9} {'urgent' if r['urgent'] else ''}"
+        )
+
+
+@replen.command("cancel")
+@click.argument("task_id", type=int)
+@settings_options
+def cancel(settings: Settings, task_id: int) -> None:
+    """Cancel an open move no handheld holds: nothing moves, held orders are allocated again."""
+    store = open_db(settings)
+    try:
+        try:
+            replenishing.cancel(store, task_id, _actor())
+        except KeyError:
+            raise click.ClickException(f"no move {task_id}") from None
+        except replenishment.ReplenConflict as exc:
+            raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    work_arrived(settings)
+    click.echo(f"move {task_id}: cancelled")

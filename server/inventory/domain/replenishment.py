@@ -1,0 +1,146 @@
+"""Replenishment: the pure rules of topping up a pick face from a reserve bin.
+
+A pick face holds a min and a max per SKU. When what it holds falls below the min,
+a move task brings it back up to the max from a reserve bin, as far as reserve has
+it. A short pick whose face reserve can refill makes an urgent move of at least the
+missing units (up to the max when the face has one): the picks wait for it.
+
+On the handheld a move is three scans, declared in `TRANSITIONS`: the reserve bin's
+label, the item (each scan one unit, or a GS1 count), then the face bin's label, which
+moves the stock. A face scanned with fewer units carried than planned moves what was
+carried (reserve held fewer than the system thought).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Stage = Literal["reserve", "item", "face", "done"]
+ScanKind = Literal["reserve", "face", "item", "other_item", "other_bin", "unknown"]
+
+
+class LimitsError(ValueError):
+    """A min and max that cannot be: `problems` lists (field, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a face should hold of one SKU: refilled below `min_qty`, up to `max_qty`."""
+
+    min_qty: int
+    max_qty: int
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.min_qty < 0:
+            problems.append(("min", "must be 0 or more"))
+        if self.max_qty <= 0:
+            problems.append(("max", "must be more than 0"))
+        elif self.max_qty < self.min_qty:
+            problems.append(("max", f"must be at least the min ({self.min_qty})"))
+        if problems:
+            raise LimitsError(problems)
+
+
+def top_up(on_hand: int, limits: Limits) -> int:
+    """Units to bring a face back to its max, or 0 while it holds its min or more."""
+    if on_hand >= limits.min_qty:
+        return 0
+    return limits.max_qty - on_hand
+
+
+def for_short(missing: int, found: int, limits: Limits | None) -> int:
+    """Units an urgent move brings after a short pick: the missing, up to the max if more."""
+    if limits is None:
+        return missing
+    return max(missing, limits.max_qty - found)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A reserve bin's lot that holds the SKU, with the units no one else is promised."""
+
+    location_id: int
+    lot: str
+    expires: str | None
+    free: int
+
+
+def choose_source(sources: Sequence[Source], wanted: int, at_least: int = 1) -> Source | None:
+    """The reserve lot to take from: soonest expiry first, then the one covering the most of
+    `wanted` (fewest trips), then the lowest bin id. None when none holds `at_least`."""
+    fit = [s for s in sources if s.free >= at_least]
+    if not fit:
+        return None
+    return min(fit, key=lambda s: (s.expires or "9999", -min(s.free, wanted), s.location_id))
+
+
+# ---------------------------------------------------------------- the handheld
+@dataclass(frozen=True)
+class Move:
+    """A move task as the handheld works it."""
+
+    stage: Stage
+    qty: int
+    carried: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one scan did: accepted or not, its code, the new stage and units carried."""
+
+    ok: bool
+    code: str
+    stage: Stage
+    carried: int
+
+    @property
+    def moves_stock(self) -> bool:
+        return self.ok and self.stage == "done"
+
+
+# (stage, what was scanned) -> result code; an ok code changes the stage as `judge` says.
+TRANSITIONS: dict[tuple[Stage, ScanKind], str] = {
+    ("reserve", "reserve"): "replen_reserve_ok",
+    ("reserve", "face"): "replen_reserve_first",
+    ("reserve", "item"): "replen_reserve_first",
+    ("reserve", "other_item"): "replen_reserve_first",
+    ("reserve", "other_bin"): "replen_wrong_bin",
+    ("reserve", "unknown"): "replen_unknown",
+    ("item", "reserve"): "replen_reserve_ok",
+    ("item", "item"): "replen_item_ok",
+    ("item", "face"): "replen_done",
+    ("item", "other_item"): "replen_wrong_item",
+    ("item", "other_bin"): "replen_wrong_bin",
+    ("item", "unknown"): "replen_unknown",
+    ("face", "face"): "replen_done",
+    ("face", "item"): "replen_all_carried",
+    ("face", "reserve"): "replen_all_carried",
+    ("face", "other_item"): "replen_wrong_item",
+    ("face", "other_bin"): "replen_wrong_face",
+    ("face", "unknown"): "replen_unknown",
+}
+OK_CODES = frozenset({"replen_reserve_ok", "replen_item_ok", "replen_done"})
+
+
+def judge(move: Move, kind: ScanKind, units: int = 1) -> Step:
+    """One scan of a move: the reserve bin, then the item (`units` each scan), then the face."""
+    code = TRANSITIONS[(move.stage, kind)]
+    if code == "replen_done" and move.carried == 0:
+        return Step(False, "replen_item_first", move.stage, move.carried)
+    if code == "replen_item_ok":
+        if move.carried + units > move.qty:
+            return Step(False, "replen_too_many", move.stage, move.carried)
+        carried = move.carried + units
+        return Step(True, code, "face" if carried == move.qty else "item", carried)
+    if code == "replen_reserve_ok":
+        return Step(True, code, "item" if move.carried < move.qty else "face", move.carried)
+    if code == "replen_done":
+        return Step(True, code, "done", move.carried)
+    return Step(False, code, move.stage, move.carried)
