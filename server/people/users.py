@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -29,8 +30,23 @@ MIN_PASSWORD = 10
 # The longest password taken, at log-in and when one is set: hashing costs the same for any
 # length, but a 100 kB form field is no password anyone types.
 MAX_PASSWORD = 256
+T = TypeVar("T")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 _hasher = PasswordHasher()
+
+
+def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run an argon2 call (tens of ms of CPU on purpose, more on a busy machine) in gevent's
+    thread pool when this process runs on gevent, so the serving loop answers devices
+    meanwhile: argon2-cffi lets go of the GIL while it hashes. Called directly elsewhere
+    (the CLI)."""
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
 
 
 @functools.cache
@@ -38,7 +54,7 @@ def _dummy_hash() -> str:
     """Verified against when the name is unknown, so a wrong name costs as long as a wrong
     password. Made at the first such log-in, not at import: one argon2 hash is ~0.3 s of CPU
     that every server, worker and CLI process would otherwise pay at start."""
-    return _hasher.hash("not a password anyone has")
+    return _off_loop(_hasher.hash, "not a password anyone has")
 
 
 class UserError(ValueError):
@@ -74,7 +90,7 @@ def add(store: Store, name: str, role: str, password: str) -> None:
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     check_password(password)
-    hashed = _hasher.hash(password)
+    hashed = _off_loop(_hasher.hash, password)
     at = now()
     with store.write():
         if store.one("SELECT 1 FROM users WHERE name = ?", (name,)):
@@ -89,7 +105,7 @@ def add(store: Store, name: str, role: str, password: str) -> None:
 def set_password(store: Store, name: str, password: str) -> None:
     """A new password; every session of the user ends."""
     check_password(password)
-    hashed = _hasher.hash(password)
+    hashed = _off_loop(_hasher.hash, password)
     with store.write():
         if store.one("SELECT 1 FROM users WHERE name = ?", (name,)) is None:
             raise KeyError(name)
@@ -164,17 +180,15 @@ def verify(store: Store, name: str, password: str) -> dict[str, Any] | None:
     row = store.one("SELECT id, name, role, password_hash FROM users WHERE name = ?", (name,))
     stored = row["password_hash"] if row else _dummy_hash()
     try:
-        _hasher.verify(stored, password)
+        _off_loop(_hasher.verify, stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if row is None:
         return None
     if _hasher.check_needs_rehash(stored):
+        rehashed = _off_loop(_hasher.hash, password)  # before the write lock, not under it
         with store.write():
-            store.execute(
-                "UPDATE users SET password_hash = ? WHERE id = ?",
-                (_hasher.hash(password), row["id"]),
-            )
+            store.execute("UPDATE users SET password_hash = ? WHERE id = ?", (rehashed, row["id"]))
     return {k: row[k] for k in ("id", "name", "role")}
 
 
