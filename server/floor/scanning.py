@@ -323,6 +323,8 @@ def _pick(
 
 def _moving(store: Store, device: dict) -> dict | None:
     """The move to a pick face the picker holds, when it holds no pick list."""
+    if device.get("replen_task_id", True) is None:  # read with the device row: none held
+        return None
     move = replenishment.held(store, device["id"])
     if move is None or views.assigned_list_id(store, device["id"]) is not None:
         return None

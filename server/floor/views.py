@@ -76,11 +76,14 @@ def assigned_list_id(store: Store, device_id: int) -> int | None:
 
 
 # A device's row with what a scan reads next, in one statement: the head of the list it
-# picks (its version too, for the cached screen) and the count task it holds, if any.
+# picks (its version too, for the cached screen) and the count task and the move to a pick
+# face it holds, if any.
 DEVICE_AT_WORK = """SELECT d.*, h.id AS head_id, h.status AS head_status, h.tote AS head_tote,
        h.cart_away AS head_cart_away, h.version AS head_version,
        (SELECT c.id FROM count_tasks c WHERE c.device_id = d.id AND c.status = 'open'
-        LIMIT 1) AS count_task_id
+        LIMIT 1) AS count_task_id,
+       (SELECT r.id FROM replen_tasks r WHERE r.device_id = d.id AND r.status = 'open'
+        LIMIT 1) AS replen_task_id
     FROM devices d LEFT JOIN pick_lists h ON h.id = (
         SELECT id FROM pick_lists WHERE device_id = d.id AND status = 'assigned'
         ORDER BY assigned_at LIMIT 1)
@@ -89,8 +92,8 @@ _HEAD = ("id", "status", "tote", "cart_away", "version")
 
 
 def device_at_work(store: Store, device_id: int) -> dict | None:
-    """The device's row, with `head_*` (its list's head, see `assigned_head`) and
-    `count_task_id` read with it (inside the write that uses them)."""
+    """The device's row, with `head_*` (its list's head, see `assigned_head`),
+    `count_task_id` and `replen_task_id` read with it (inside the write that uses them)."""
     return store.one(DEVICE_AT_WORK, (device_id,))
 
 

@@ -128,9 +128,11 @@ class Board:
                     return at, event
         return None
 
-    def quiet_for(self, seconds: float) -> bool:
+    def no_snapshot_for(self, seconds: float) -> bool:
+        """No whole snapshot for `seconds` (deltas go on: the board sends one every second)."""
         with self.lock:
-            return bool(self.got) and time.monotonic() - self.got[-1][0] >= seconds
+            snapshots = [at for at, event, _ in self.got if event == "snapshot"]
+            return bool(snapshots) and time.monotonic() - snapshots[-1] >= seconds
 
 
 @pytest.fixture
@@ -222,9 +224,9 @@ def test_two_processes_behind_nginx_act_as_one_site(site):
         picker_a = Picker(a["url"], tokens["picker-a"])
         # "Connected" comes first, then the list handed out after the connect.
         wait_until(lambda: picker_a.screen() == "pick_tote", 5, "work on connect")
-        # Whole-board snapshots (the order, the new board) go out at most every 2 s: once the
-        # board has been quiet that long, nothing is pending and the scan comes as a delta.
-        wait_until(lambda: board.quiet_for(2.1), 10, "a quiet board")
+        # Whole-board snapshots (the order, the new board) go out at most every 2 s: once none
+        # has come for that long, nothing is pending and the scan comes as a delta.
+        wait_until(lambda: board.no_snapshot_for(2.1), 10, "no snapshot pending")
         scanned = time.monotonic()
         reply = picker_a.scan("TOTE-1", "a-1")
         answered = time.monotonic()
