@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
 from scripts.benchdoc import BENCHMARKS_MD, machine, write_section  # noqa: E402
 from scripts.mail_sink import free_port  # noqa: E402
 
-HEADING = "## Webhooks and mails"
+HEADING = "## Webhooks and mails: last run"
 
 
 def _serve_receiver(port: int) -> None:
