@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from server.config import EmailSettings
@@ -118,20 +118,29 @@ def take_back(store: Store, table: str, instance: str | None, at: float) -> int:
     ).rowcount
 
 
-def claim_due(store: Store, limit: int, lease: float, instance: str | None = None) -> list[Job]:
+def claim_due(
+    store: Store, limit: int, lease: float, instance: str | None = None, domain: str | None = None
+) -> list[Job]:
     """Claim up to `limit` due mails for `lease` seconds, in the name of server process
     `instance`. A claim whose process is gone is taken back at once; with no instance (tools,
-    tests) a crashed claim lapses with its lease."""
+    tests) a crashed claim lapses with its lease. With the sender's `domain`, a mail's
+    Message-ID is fixed in the same write (at its first claim, kept ever after)."""
     at = time.time()
+    jobs = []
     with store.write():
         take_back(store, "customer_mails", instance, at)
         rows = store.all(_DUE, {"now": at, "limit": limit})
         for r in rows:
+            job = Job(**r)
+            if domain and not job.message_id:
+                job = replace(job, message_id=message_id_for(job, domain))
             store.execute(
-                "UPDATE customer_mails SET next_at = ?, claimed_by = ? WHERE id = ?",
-                (at + lease, instance, r["id"]),
+                "UPDATE customer_mails SET next_at = ?, claimed_by = ?, "
+                "message_id = COALESCE(message_id, ?) WHERE id = ?",
+                (at + lease, instance, job.message_id, r["id"]),
             )
-    return [Job(**r) for r in rows]
+            jobs.append(job)
+    return jobs
 
 
 def message_id_for(job: Job, domain: str) -> str:

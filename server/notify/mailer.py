@@ -52,6 +52,7 @@ _env = Environment(
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
+    auto_reload=False,  # each template compiled once per process, not looked at on every mail
 )
 
 
@@ -104,9 +105,12 @@ def compose(store: Store, job: mail.Job, settings: EmailSettings) -> EmailMessag
 def _date_of(store: Store, job: mail.Job) -> str:
     """The RFC 5322 Date: when the status changed (the outbox row's time), so a copy sent
     again after a crash carries the same Date as the first."""
-    row = store.one("SELECT created_at FROM customer_mails WHERE id = ?", (job.id,))
+    created = job.created_at
+    if not created:
+        row = store.one("SELECT created_at FROM customer_mails WHERE id = ?", (job.id,))
+        created = row["created_at"] if row else ""
     try:
-        when = datetime.fromisoformat(row["created_at"]) if row else datetime.now(UTC)
+        when = datetime.fromisoformat(created) if created else datetime.now(UTC)
     except ValueError:
         when = datetime.now(UTC)
     return format_datetime(when if when.tzinfo else when.replace(tzinfo=UTC))
@@ -148,7 +152,8 @@ class Mailer:
 
     def run_once(self) -> int:
         """Claim what is due and send it now; returns how many were claimed (tests, tools)."""
-        jobs = mail.claim_due(self.store, BATCH, self.lease, self.instance)
+        domain = self.settings.sender.rpartition("@")[2] or "localhost"
+        jobs = mail.claim_due(self.store, BATCH, self.lease, self.instance, domain)
         if jobs:
             self.send(jobs)
         return len(jobs)
@@ -168,31 +173,34 @@ class Mailer:
         return smtp
 
     def send(self, jobs: list[mail.Job]) -> None:
-        """Send the claimed mails over one connection, writing down each outcome.
+        """Send the claimed mails over one connection, then write down every outcome in one
+        transaction (also when the batch is cut short by an exception).
 
         When the SMTP server cannot be reached (or refuses the TLS or the login), the rest of
-        the batch is not tried: each is written down as failed with that error, to retry."""
+        the batch is not tried: each is written down as failed with that error, to retry.
+        Killed before the outcomes are written, the claims lapse and the mails go again, each
+        the same message (its Message-ID fixed at its claim)."""
         s = self.settings
         smtp: smtplib.SMTP | None = None
         held: set[str] = set()  # orders one of whose mails failed: their later ones wait
+        outcomes: list[tuple[mail.Job, Exception | None | str]] = []  # None sent, "hold"
         jobs = sorted(jobs, key=lambda j: j.id)
         try:
             for i, job in enumerate(jobs):
                 if job.order_id in held:
-                    mail.hold(self.store, job)
+                    outcomes.append((job, "hold"))
                     continue
                 try:
                     msg = compose(self.store, job, s)
                 except Exception as exc:  # an order we cannot render: retried, said in the log
-                    self._failed(job, exc)
+                    outcomes.append((job, exc))
                     held.add(job.order_id)
                     continue
                 if smtp is None:
                     try:
                         smtp = self._connect()
                     except Exception as exc:
-                        for rest in jobs[i:]:
-                            self._failed(rest, exc)
+                        outcomes += [(rest, exc) for rest in jobs[i:]]
                         return
                 try:
                     smtp.send_message(msg)
@@ -201,17 +209,44 @@ class Mailer:
                         # The connection is in doubt: drop it, the next mail opens another.
                         smtp.close()
                         smtp = None
-                    self._failed(job, exc)
+                    outcomes.append((job, exc))
                     held.add(job.order_id)
                     continue
-                mail.sent(self.store, job)
-                self.sent += 1
+                outcomes.append((job, None))
         finally:
             if smtp is not None:
                 try:
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     smtp.close()
+            self.record(outcomes)
+
+    def record(self, outcomes: list[tuple[mail.Job, Exception | None | str]]) -> None:
+        """Write the outcomes down in one transaction; if that fails, each in its own. One not
+        written down keeps its claim, which lapses: it goes again, the same message."""
+        if not outcomes:
+            return
+        try:
+            with self.store.write():
+                for outcome in outcomes:
+                    self._write(*outcome)
+        except Exception:
+            log.exception("recording %d customer mails at once failed; one by one", len(outcomes))
+            for outcome in outcomes:
+                try:
+                    with self.store.write():
+                        self._write(*outcome)
+                except Exception:  # not written down: the claim lapses and it goes again
+                    log.exception("recording customer mail %s failed", outcome[0].id)
+        self.sent += sum(1 for _, how in outcomes if how is None)
+
+    def _write(self, job: mail.Job, how: Exception | None | str) -> None:
+        if how is None:
+            mail.sent(self.store, job)
+        elif how == "hold":
+            mail.hold(self.store, job)
+        else:
+            self._failed(job, how)  # type: ignore[arg-type]
 
     def _failed(self, job: mail.Job, exc: Exception) -> None:
         s = self.settings
