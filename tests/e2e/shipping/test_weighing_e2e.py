@@ -15,7 +15,7 @@ import tty
 import pytest
 import requests
 from floorkit import order_body, small_catalogue
-from test_floor_e2e import Worker, device_config
+from serialkit import Worker, device_config
 
 from scripts.demo import procs
 from server.core.schemas import CatalogueIn
