@@ -32,16 +32,24 @@ def current_state(store: Store, device_id: int) -> DeviceState:
     if dock.active(dev) is not None:
         return dock.screen(store, dev)
     if dev["role"] == "picker":
-        list_id = views.assigned_list_id(store, device_id)
-        if list_id is None and not dev["logged_in"]:
+        head = views.assigned_head(store, device_id)
+        if head is None and not dev["logged_in"]:
             return DeviceState(screen="idle", instruction=say.logged_out_idle())
-        move = replenishment.held(store, device_id) if list_id is None else None
+        move = replenishment.held(store, device_id) if head is None else None
         if move is not None:
             return replenishing.screen(move)
-        task = counting.held(store, device_id) if list_id is None else None
+        task = counting.held(store, device_id) if head is None else None
         if task is not None:
             return counting.screen(store, task)
-        return picking.screen(views.load(store, list_id) if list_id else None)
+        if head is None:
+            return picking.screen(None)
+        # As last drawn if the list is as it was then (a reconnect); else drawn and kept, so
+        # the picker's first scan after a connect finds it (scanning._pick).
+        shown = views.cached_screen(store, device_id, head)
+        if shown is None:
+            shown = picking.screen(views.load(store, head["id"], head))
+            views.remember_screen(store, device_id, head["id"], shown, head["version"])
+        return shown
     bench = views.bench(store, device_id)
     return packing.screen(bench, () if bench else waiting_for_packing(store, dev["warehouse"]))
 

@@ -126,11 +126,18 @@ def cached_screen(store: Store, device_id: int, head: dict) -> DeviceState | Non
     return None
 
 
-def remember_screen(store: Store, device_id: int, list_id: int, state: DeviceState) -> None:
-    """Keep the screen just drawn for the list as it now stands (inside the write that changed it)."""
-    row = store.one("SELECT version FROM pick_lists WHERE id = ?", (list_id,))
-    if row is not None:
-        _screens.setdefault(store, {})[device_id] = (list_id, row["version"], state)
+def remember_screen(
+    store: Store, device_id: int, list_id: int, state: DeviceState, version: int | None = None
+) -> None:
+    """Keep the screen just drawn for the list as it now stands (inside the write that changed
+    it), or as it stood at `version`: the version read before the list was (a later change
+    only makes the kept screen miss)."""
+    if version is None:
+        row = store.one("SELECT version FROM pick_lists WHERE id = ?", (list_id,))
+        if row is None:
+            return
+        version = row["version"]
+    _screens.setdefault(store, {})[device_id] = (list_id, version, state)
 
 
 def bench(store: Store, device_id: int) -> Bench | None:

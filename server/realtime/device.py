@@ -52,6 +52,9 @@ class DeviceNamespace(socketio.Namespace):
         self.store = hub.store
         self.metrics = floor_metrics
         self.devices: dict[str, int] = {}  # sid -> device id
+        # device id -> its links held here (one, but for the moment a newer link takes over):
+        # a connect finds the older links of its device without a scan over every link.
+        self.links: dict[int, set[str]] = {}
         self.link_tokens: dict[str, str] = {}  # sid -> the hash of the token it connected with
         hub.cut_links = self.cut_stale_links
 
@@ -65,8 +68,10 @@ class DeviceNamespace(socketio.Namespace):
         if device is None or device["revoked"]:
             raise ConnectionRefusedError(auth.token_refusal(self.store, creds.token))
         did = device["id"]
-        older = [other for other, d in self.devices.items() if d == did]
-        self.devices[sid] = did  # first: closing an older link must not mark it offline
+        older = list(self.links.get(did, ()))
+        # First: closing an older link must not mark the device offline.
+        self.devices[sid] = did
+        self.links.setdefault(did, set()).add(sid)
         self.link_tokens[sid] = auth.link_token(creds.token)
         if self.metrics is not None:
             self.metrics.device_connected(sid, device["role"])
@@ -129,7 +134,11 @@ class DeviceNamespace(socketio.Namespace):
         self.link_tokens.pop(sid, None)
         if did is None:
             return
-        if did not in self.devices.values():
+        held = self.links.get(did)
+        if held is not None:
+            held.discard(sid)
+        if not held:
+            self.links.pop(did, None)
             self.hub.disconnected(did)
             # Only our own link: the device may hold a newer one on another process by now.
             self.store.grouped(
@@ -144,10 +153,10 @@ class DeviceNamespace(socketio.Namespace):
     def cut_stale_links(self, device_ids: Any = None) -> set[str]:
         """Disconnect the links held here whose token was revoked or replaced since they
         connected (`device_ids`: only those devices). Returns their warehouses."""
-        held = {sid: did for sid, did in self.devices.items()}
-        if device_ids is not None:
-            wanted = set(device_ids)
-            held = {sid: did for sid, did in held.items() if did in wanted}
+        if device_ids is None:
+            held = dict(self.devices)
+        else:
+            held = {sid: did for did in set(device_ids) for sid in self.links.get(did, ())}
         if not held:
             return set()
         marks = ",".join("?" * len(set(held.values())))
