@@ -19,7 +19,7 @@ from dbkit import (
     postgres_unreachable,
     stores_closed_after,
 )
-from floorkit import Floor, small_catalogue
+from floorkit import Floor, small_catalogue, stop_app
 
 from server.app import create_app
 from server.config import Settings
@@ -106,7 +106,4 @@ def floor(floor_settings, floor_store, floor_tokens) -> Iterator[Floor]:
     """The server app in process on the small floor; override floor_settings or floor_store to vary it."""
     app, socketio = create_app(floor_settings)
     yield Floor(app, socketio, app.extensions["store"], floor_tokens)
-    # A board left open by a test must not keep its updates going into the next test.
-    hub = app.extensions.get("scanfloor.hub")
-    if hub is not None:
-        hub.stop_board_updates()
+    stop_app(app)

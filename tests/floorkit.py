@@ -314,3 +314,14 @@ def big(words: str) -> str:
 def words(text: str) -> str:
     """A screen's text with its line breaks as spaces (a sentence wrapped over lines)."""
     return " ".join(text.split())
+
+
+def stop_app(app: Any) -> None:
+    """An in-process app's end: its hub's background greenlets (the boards' updates, the watch
+    loops) stopped and its store closed. Left running, they go on polling a closed or
+    orphaned database in every later test of the process, and a board left open keeps its
+    updates going into the next test."""
+    hub = app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        hub.stop()
+    app.extensions["store"].close()

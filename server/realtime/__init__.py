@@ -29,13 +29,13 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     boards = BoardNamespace(BOARD_NAMESPACE, hub)
     socketio.on_namespace(boards)
     app.extensions["scanfloor.boards"] = boards
-    socketio.start_background_task(boards.watch_sessions)
+    hub.background.append(socketio.start_background_task(boards.watch_sessions))
     _join_site(hub, settings.redis_url)
-    socketio.start_background_task(hub.watch_tokens)
+    hub.background.append(socketio.start_background_task(hub.watch_tokens))
     if not settings.redis_url:
         # One process alone: the worker's news comes through its change log, not the bus.
         hub.start_signals()
-        socketio.start_background_task(hub.watch_signals)
+        hub.background.append(socketio.start_background_task(hub.watch_signals))
     return hub
 
 
@@ -53,4 +53,4 @@ def _join_site(hub: Hub, redis_url: str | None) -> None:
 
     hub.bus = Bus(redis_url, hub.instance, hub.on_bus)
     hub.bus.start()
-    hub.socketio.start_background_task(hub.watch_processes)
+    hub.background.append(hub.socketio.start_background_task(hub.watch_processes))

@@ -70,6 +70,7 @@ class Hub:
         self._snapshot_at = 0.0
         self._board_sent_at = 0.0  # when the last board update went out (loop time)
         self._board_ticker: gevent.Greenlet | None = None
+        self.background: list[gevent.Greenlet] = []  # the watch loops started beside it
         # A board's first view, built once and shared by every board that connects before the
         # next update goes out (then it would miss that update's changes).
         self._first_view: dict[str, Any] | None = None
@@ -245,6 +246,15 @@ class Hub:
         if self._board_ticker is not None:
             self._board_ticker.kill(block=False)
             self._board_ticker = None
+
+    def stop(self) -> None:
+        """Stop everything the hub runs in the background: the boards' updates, the watch
+        loops and the bus (an app going away within a process that lives on: tests)."""
+        self.stop_board_updates()
+        gevent.killall(self.background, block=False)
+        self.background.clear()
+        if self.bus is not None:
+            self.bus.close()
 
     def board_first_view(self) -> dict[str, Any]:
         """The snapshot a connecting board gets: built at most once per board update for

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from dbkit import rows as table_rows
-from floorkit import small_catalogue
+from floorkit import small_catalogue, stop_app
 
 from server.app import create_app
 from server.config import Settings
@@ -35,7 +35,7 @@ def app(settings):
     app, _socketio = create_app(settings)
     app.config["TESTING"] = True
     yield app
-    app.extensions["store"].close()
+    stop_app(app)
 
 
 @pytest.fixture
