@@ -9,9 +9,10 @@ line is picked twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from server.capture.orders import record
+from server.core.clock import lease_cutoff
 from server.floor.domain.floor import pick_list_ref
 from server.floor.screens import push_state
 from server.store import Store
@@ -48,9 +49,7 @@ def expire(
     store: Store, lease_seconds: float, at: datetime | None = None
 ) -> list[tuple[int, int, str]]:
     """Give back the lists of pickers silent longer than the lease: (device, list, warehouse)."""
-    cutoff = ((at or datetime.now(UTC)) - timedelta(seconds=lease_seconds)).isoformat(
-        timespec="microseconds"
-    )
+    cutoff = lease_cutoff(lease_seconds, at)
     released: list[tuple[int, int, str]] = []
     with store.write():
         rows = store.all(

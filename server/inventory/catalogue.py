@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.core.schemas import CatalogueIn
 from server.store import Store
 from server.store.db import dumps
+from shared.barcodes import ScanData
+from shared.picking import gtin_key
 
 
 class CatalogueError(ValueError):
@@ -146,4 +150,20 @@ def _set_safety(store: Store, warehouse: str, sku: str, qty: int) -> None:
         "INSERT INTO safety_stock (warehouse, sku, qty) VALUES (?, ?, ?) "
         "ON CONFLICT (warehouse, sku) DO UPDATE SET qty = excluded.qty",
         (warehouse, sku, qty),
+    )
+
+
+def scanned_product(store: Store, text: str, data: ScanData) -> dict[str, Any] | None:
+    """The product (`sku`, `name`) a scan names: by its SKU, one of its barcodes, or its
+    GTIN however many leading zeros either side carries (counts and returns take an item
+    this way; picking checks the item it expects instead)."""
+    keys = {text, gtin_key(text), *([gtin_key(data.gtin)] if data.gtin else [])}
+    marks = ",".join("?" * len(keys))
+    return store.one(
+        f"""SELECT p.sku, p.name FROM products p LEFT JOIN product_barcodes b ON b.sku = p.sku
+            WHERE p.sku IN ({marks}) OR b.barcode IN ({marks})
+               OR (length(b.barcode) IN (8, 12, 13, 14)
+                   AND substr('00000000000000' || b.barcode, -14) IN ({marks}))
+            LIMIT 1""",
+        (*keys, *keys, *keys),
     )

@@ -15,16 +15,16 @@ every scan and action does (journal, exactly once by message id, audit in `scans
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from server.core.clock import now
+from server.core.clock import lease_cutoff, now
 from server.core.schemas import LOT_PATTERN, MAX_UNITS
-from server.inventory import counts
+from server.inventory import catalogue, counts
 from server.store import Store
 from shared import counting as say
 from shared.barcodes import ScanData
-from shared.picking import Verdict, gtin_key
+from shared.picking import Verdict
 from shared.protocol import DeviceState, Expect, Progress
 
 _LOT = re.compile(LOT_PATTERN)
@@ -90,9 +90,7 @@ def give_back(store: Store, device_id: int) -> None:
 
 def release_silent(store: Store, lease_seconds: float, at: datetime | None = None) -> list[str]:
     """Give back the counts of devices silent longer than the lease; returns their warehouses."""
-    cutoff = ((at or datetime.now(UTC)) - timedelta(seconds=lease_seconds)).isoformat(
-        timespec="microseconds"
-    )
+    cutoff = lease_cutoff(lease_seconds, at)
     whs = []
     with store.write():
         for r in store.all(
@@ -142,7 +140,7 @@ def scan(store: Store, device: dict, task: dict[str, Any], text: str, data: Scan
         return Verdict(True, "count_bin_ok", say.bin_ok(task["location"]))
     if not task["at_location"]:
         return Verdict(False, "count_wrong_bin", say.wrong_bin(task["location"]))
-    product = _product(store, text, data)
+    product = catalogue.scanned_product(store, text, data)
     if product is None:
         return Verdict(False, "count_unknown", say.unknown_item(text))
     if data.lot and not _LOT.fullmatch(data.lot):
@@ -176,19 +174,6 @@ def _of(store: Store, task: dict[str, Any], sku: str, lot: str) -> int:
         (task["id"], _pass(task), sku, lot),
     )
     return row["n"]
-
-
-def _product(store: Store, text: str, data: ScanData) -> dict[str, Any] | None:
-    keys = {text, gtin_key(text), *([gtin_key(data.gtin)] if data.gtin else [])}
-    marks = ",".join("?" * len(keys))
-    return store.one(
-        f"""SELECT p.sku, p.name FROM products p LEFT JOIN product_barcodes b ON b.sku = p.sku
-            WHERE p.sku IN ({marks}) OR b.barcode IN ({marks})
-               OR (length(b.barcode) IN (8, 12, 13, 14)
-                   AND substr('00000000000000' || b.barcode, -14) IN ({marks}))
-            LIMIT 1""",
-        (*keys, *keys, *keys),
-    )
 
 
 def set_quantity(store: Store, task: dict[str, Any], qty: int) -> Verdict:

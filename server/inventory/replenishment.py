@@ -12,10 +12,10 @@ are not promised twice. The handheld side is `replenishing.py`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from server.core.clock import now
+from server.core.clock import lease_cutoff, now
 from server.inventory.domain import replenishment as rules
 from server.people import audit
 from server.store import Store
@@ -266,9 +266,7 @@ def give_back(store: Store, device_id: int) -> None:
 
 def release_silent(store: Store, lease_seconds: float, at: datetime | None = None) -> list[str]:
     """Give back the moves of devices silent longer than the lease; returns their warehouses."""
-    cutoff = ((at or datetime.now(UTC)) - timedelta(seconds=lease_seconds)).isoformat(
-        timespec="microseconds"
-    )
+    cutoff = lease_cutoff(lease_seconds, at)
     whs = []
     with store.write():
         for r in store.all(

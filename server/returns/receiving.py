@@ -18,17 +18,17 @@ not yet shelved keeps its open put-away task, which REST can finish.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from server.core.clock import now
-from server.inventory import stock
+from server.core.clock import lease_cutoff, now
+from server.inventory import catalogue, stock
 from server.returns import rmas
 from server.returns.domain import returns as rules
 from server.store import Store
 from shared import returning as say
 from shared.barcodes import ScanData
-from shared.picking import Verdict, gtin_key
+from shared.picking import Verdict
 from shared.protocol import DeviceState, Expect, Progress
 
 
@@ -130,7 +130,7 @@ def scan(store: Store, device: dict, text: str, data: ScanData) -> Verdict:
         return _to_bin(store, device, r, text)
     if unit is not None:
         return Verdict(False, "return_grade_first", say.grade_first(unit["name"]))
-    product = _product(store, text, data)
+    product = catalogue.scanned_product(store, text, data)
     if product is None:
         return Verdict(False, "return_not_on_return", say.not_on_return(text))
     verdict = rules.may_receive(rmas.result(store, r["rma_id"]), product["sku"])
@@ -159,19 +159,6 @@ def _to_bin(store: Store, device: dict, r: dict[str, Any], text: str) -> Verdict
     r["unit"], r["task"] = None, None
     _save(store, device["id"], r)
     return Verdict(True, "return_put_away", say.put_away(name, loc["code"]))
-
-
-def _product(store: Store, text: str, data: ScanData) -> dict[str, Any] | None:
-    keys = {text, gtin_key(text), *([gtin_key(data.gtin)] if data.gtin else [])}
-    marks = ",".join("?" * len(keys))
-    return store.one(
-        f"""SELECT p.sku, p.name FROM products p LEFT JOIN product_barcodes b ON b.sku = p.sku
-            WHERE p.sku IN ({marks}) OR b.barcode IN ({marks})
-               OR (length(b.barcode) IN (8, 12, 13, 14)
-                   AND substr('00000000000000' || b.barcode, -14) IN ({marks}))
-            LIMIT 1""",
-        (*keys, *keys, *keys),
-    )
 
 
 def grade(store: Store, device: dict, reason: str | None) -> Verdict:
@@ -253,9 +240,7 @@ def give_back(store: Store, device_id: int) -> None:
 
 def release_silent(store: Store, lease_seconds: float, at: datetime | None = None) -> int:
     """Give back the returns of handhelds silent longer than the lease; returns how many."""
-    cutoff = ((at or datetime.now(UTC)) - timedelta(seconds=lease_seconds)).isoformat(
-        timespec="microseconds"
-    )
+    cutoff = lease_cutoff(lease_seconds, at)
     with store.write():
         rows = store.all(
             """SELECT d.id FROM rmas m JOIN devices d ON d.id = m.device_id
