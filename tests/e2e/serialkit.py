@@ -16,10 +16,15 @@ class Worker:
     def __init__(self, base: str, headers: dict, name: str, master: int):
         self.base, self.headers, self.name, self.master = base, headers, name, master
 
-    def state(self) -> dict:
+    def device(self) -> dict:
+        """The server's view of the device: `connected`, and `state`, the screen it should
+        show (drawn whether or not the device process is connected yet)."""
         r = requests.get(f"{self.base}/api/devices/{self.name}", headers=self.headers, timeout=5)
         r.raise_for_status()
-        return r.json()["state"]
+        return r.json()
+
+    def state(self) -> dict:
+        return self.device()["state"]
 
     def scans(self) -> int:
         return requests.get(f"{self.base}/api/stats", headers=self.headers, timeout=5).json()[
@@ -38,13 +43,17 @@ class Worker:
             time.sleep(0.05)
 
     def wait_screen(self, *screens: str, timeout: float = 15.0) -> dict:
+        """Wait until the device process is connected and its screen is one of `screens`.
+        Connected matters: the device opens its scanner before it connects, and a scan typed
+        into the pty before the serial port is opened is flushed by the open (pyserial)."""
         deadline = time.monotonic() + timeout
-        while (state := self.state())["screen"] not in screens:
+        while not ((dev := self.device())["connected"] and dev["state"]["screen"] in screens):
             assert time.monotonic() < deadline, (
-                f"{self.name}: still on {state['screen']}, wanted {screens}"
+                f"{self.name}: connected={dev['connected']}, on {dev['state']['screen']}, "
+                f"wanted {screens}"
             )
             time.sleep(0.05)
-        return state
+        return dev["state"]
 
 
 def device_config(
