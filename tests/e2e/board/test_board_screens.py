@@ -7,6 +7,7 @@ how to put work on it."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,6 +96,17 @@ def board(floor_settings, floor_store, floor_tokens, server_proc, browser_page):
     return browser_page, base, ids, floor_store, floor_tokens
 
 
+def box_of(locator) -> dict:
+    """The element's box once it is drawn: the board redraws its columns with every update
+    (at least once a second), and between a redraw's removal and its insertion the element
+    has no box (Playwright answers None)."""
+    deadline = time.monotonic() + 5
+    while (box := locator.bounding_box()) is None:
+        assert time.monotonic() < deadline, f"{locator} not drawn within 5 s"
+        time.sleep(0.05)
+    return box
+
+
 def test_cards_counters_and_tablet_layout(board):
     from playwright.sync_api import expect
 
@@ -114,7 +126,7 @@ def test_cards_counters_and_tablet_layout(board):
         expect(shipped).to_have_class(re.compile(r"\bfolded\b"))
         expect(shipped.locator(".column-n")).to_have_text("1")
         expect(shipped.locator(".card")).to_have_count(0)
-        assert shipped.bounding_box()["width"] < 130
+        assert box_of(shipped)["width"] < 130
     # Lateness at a glance; today's work apart from the all-time totals.
     due = page.locator('.counter-group[data-group="due"]')
     expect(due.locator('[data-counter="late_now"] .counter-n')).to_have_text("1")
@@ -139,7 +151,7 @@ def test_cards_counters_and_tablet_layout(board):
     expect(due.locator('[data-counter="late_now"] .counter-n')).to_have_text("2")
     # Tablet: the counters leave most of the first screen to the work.
     page.set_viewport_size({"width": 1024, "height": 768})
-    box = page.locator("#counters").bounding_box()
+    box = box_of(page.locator("#counters"))
     assert box["y"] + box["height"] < 768 * 0.35, box
     # 768 wide: the devices table is not clipped.
     page.set_viewport_size({"width": 768, "height": 1024})
