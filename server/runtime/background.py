@@ -35,7 +35,7 @@ import gevent
 
 from server.config import Settings
 from server.floor import leases, planning
-from server.inventory import counting, replenishment
+from server.inventory import counting, replenishment, transfer_dock
 from server.inventory import counts as count_tasks
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
@@ -120,6 +120,7 @@ class Worker:
             counts += replenishment.release_silent(self.store, seconds)  # moves to faces too
             # A return held by a silent handheld waits for another receiver (no news to send).
             returning.release_silent(self.store, seconds)
+            transfer_dock.release_silent(self.store, seconds)  # a transfer too
             if released or counts:
                 news = [
                     {"k": "deliver", "d": sorted({d for d, _, _ in released})},

@@ -1212,3 +1212,44 @@ CREATE INDEX rma_units_sku ON rma_units(sku, grade);
 ALTER TABLE devices ADD COLUMN return_mode TEXT
 """,
     )
+
+
+@MIGRATIONS(name="0028_transfers")
+def m0028_transfers(db: Database) -> None:
+    """Transfers between warehouses: an order of channel `transfer` shipped from one warehouse
+    (`orders.pin_warehouse`: the only one it may be allocated in) to another, received there
+    by scan (`transfer_lines.received`; `devices.transfer_mode` is the handheld's place)."""
+    _run(
+        db,
+        """
+ALTER TABLE orders ADD COLUMN pin_warehouse TEXT REFERENCES warehouses(code);
+CREATE TABLE transfers (
+  id INTEGER PRIMARY KEY,
+  transfer TEXT NOT NULL UNIQUE,        -- TR-000001: printed on the packing slip, scanned
+  order_id TEXT NOT NULL UNIQUE REFERENCES orders(id),
+  from_warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  to_warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  source TEXT NOT NULL CHECK (source IN ('manual', 'suggestion')),
+  request_id TEXT UNIQUE,               -- the caller's id: the same again changes nothing
+  status TEXT NOT NULL CHECK (status IN ('open', 'received')),
+  created_by TEXT NOT NULL,
+  device_id INTEGER REFERENCES devices(id),
+  created_at TEXT NOT NULL,
+  received_at TEXT,
+  received_by TEXT,
+  CHECK (from_warehouse != to_warehouse)
+);
+CREATE INDEX transfers_status ON transfers(status, id);
+CREATE INDEX transfers_device ON transfers(device_id) WHERE device_id IS NOT NULL;
+CREATE TABLE transfer_lines (
+  transfer_id INTEGER NOT NULL REFERENCES transfers(id),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  qty INTEGER NOT NULL CHECK (qty > 0),         -- planned
+  received INTEGER NOT NULL DEFAULT 0 CHECK (received >= 0),
+  over INTEGER NOT NULL DEFAULT 0 CHECK (over >= 0),  -- scanned beyond what was shipped: set aside
+  short INTEGER,                                -- at close: shipped less received (lost on the way)
+  PRIMARY KEY (transfer_id, sku)
+);
+ALTER TABLE devices ADD COLUMN transfer_mode TEXT
+""",
+    )
