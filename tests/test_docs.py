@@ -45,6 +45,7 @@ def test_every_scan_result_code_is_documented():
         "server/inventory/receiving.py",
         "server/floor/dock.py",
         "server/returns/receiving.py",
+        "server/inventory/transfer_dock.py",
     )
     for path in sources:
         src = (ROOT / path).read_text()

@@ -23,6 +23,7 @@ from server.board import (
 from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
 from server.floor.scanning import Effects
+from server.inventory import transfers
 from server.people import audit
 from server.returns import rmas
 from server.store import Store
@@ -176,6 +177,24 @@ def cycle_counts() -> Response:
     store = _store()
     with store.read():
         return jsonify(count_panel.panel(store, warehouse))
+
+
+@bp.get("/transfers")
+@roles_required(*SUPERVISORS)
+def open_transfers() -> Response:
+    """The "Transfers" panel: transfers not yet received (planned or in transit), newest first,
+    with their units in transit, and the units in transit per SKU and pair of warehouses."""
+    store = _store()
+    with store.read():
+        rows = [t for t in transfers.listed(store) if t["status"] in ("planned", "in_transit")]
+        moving = transfers.in_transit(store)
+    return jsonify(
+        transfers=rows,
+        in_transit=[
+            {"sku": sku, "from_warehouse": a, "to_warehouse": b, "units": n}
+            for (sku, a, b), n in sorted(moving.items())
+        ],
+    )
 
 
 @bp.post("/exceptions/<key>/<any(acknowledge, resolve):verb>")

@@ -75,9 +75,6 @@ def test_a_suggestion_is_accepted_once_and_bad_plans_change_nothing(
     }
     assert client.get(f"/api/transfers/{made['order_id']}", headers=headers).get_json() == made
     missing = client.get("/api/transfers/TR-999999", headers=headers)
-    assert (
-        missing.status_code == 404
-        and missing.get_json()["message"] == "no transfer TR-999999"
-    )
+    assert missing.status_code == 404 and missing.get_json()["message"] == "no transfer TR-999999"
     assert client.get("/api/transfers?status=lost", headers=headers).status_code == 422
     assert client.get("/api/transfers/in-transit", headers=headers).get_json() == {"in_transit": []}

@@ -4,7 +4,7 @@ dock on an in-process handheld by the package's label, with over and short recor
 
 from __future__ import annotations
 
-from floorkit import action, connect, last_state, place, scan
+from floorkit import action, connect, last_state, logged_in, place, scan
 from trackkit import ship_order
 
 from server.inventory import transfer_dock, transfers
@@ -39,6 +39,13 @@ def test_a_transfer_ships_waits_in_transit_and_is_received_by_scan(floor):
     (tracking,) = ship_order(store, made["order_id"])
     assert transfers.in_transit_units(store) == {"SKU-A": 1, "SKU-B": 2}
     assert transfers.get(store, "TR-000001")["status"] == "in_transit"
+    panel = logged_in(app).get("/board/api/transfers").get_json()  # the board's panel
+    assert [(t["transfer"], t["status"], t["in_transit"]) for t in panel["transfers"]] == [
+        ("TR-000001", "in_transit", 3)
+    ]
+    assert panel["in_transit"][1] == {
+        "sku": "SKU-B", "from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST", "units": 2
+    }  # fmt: skip
     # In transit is in no bin: an order for one pen more than the bins have free waits.
     oid = place(
         store, "W1", [("SKU-B", free_pens + 1)], lat=34.0, lon=-118.0, allow_split=True,
