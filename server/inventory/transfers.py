@@ -65,6 +65,16 @@ def free_units(store: Store, skus: list[str] | None = None) -> dict[tuple[str, s
     return {(r["warehouse"], r["sku"]): r["n"] for r in rows if r["n"]}
 
 
+def _safety(store: Store) -> dict[tuple[str, str], int]:
+    rows = store.all("SELECT warehouse, sku, qty FROM safety_stock WHERE qty > 0")
+    return {(r["warehouse"], r["sku"]): r["qty"] for r in rows}
+
+
+def _sendable(free: dict, safety: dict, warehouse: str, sku: str) -> int:
+    """Free units above the safety stock: what the sender's allocation lets a transfer take."""
+    return max(0, free.get((warehouse, sku), 0) - safety.get((warehouse, sku), 0))
+
+
 def plan(
     store: Store,
     from_warehouse: str,
@@ -77,7 +87,8 @@ def plan(
     """Plan a transfer and allocate it in the sending warehouse; returns (transfer, created).
 
     Refused whole (TransferError, nothing written) for an unknown warehouse, the same
-    warehouse twice, an unknown SKU, a SKU twice, or more than the sender has free.
+    warehouse twice, an unknown SKU, a SKU twice, or more than the sender has free above its
+    safety stock (what allocation would let the transfer's order take).
     """
     with store.write():
         if request_id is not None:
@@ -101,15 +112,19 @@ def plan(
             )
         }
         free = free_units(store, skus)
+        safety = _safety(store)
         seen: set[str] = set()
         for i, (sku, qty) in enumerate(lines):
             if sku not in known:
                 problems.append((f"lines[{i}].sku", f"unknown SKU {sku}"))
             elif sku in seen:
                 problems.append((f"lines[{i}].sku", f"{sku} is on the transfer twice"))
-            elif qty > (has := free.get((from_warehouse, sku), 0)):
+            elif qty > (has := _sendable(free, safety, from_warehouse, sku)):
                 problems.append(
-                    (f"lines[{i}].qty", f"{qty} of {sku} asked, {from_warehouse} has {has} free")
+                    (
+                        f"lines[{i}].qty",
+                        f"{qty} of {sku} asked, {from_warehouse} has {has} free to send",
+                    )
                 )
             seen.add(sku)
         if problems:
@@ -202,10 +217,18 @@ def _status(stored: str, order_status: str, shipped: dict[str, int]) -> str:
 
 
 def listed(store: Store, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Transfers, newest first; `status` one of planned, in_transit, received, cancelled."""
-    rows = store.all("SELECT transfer FROM transfers ORDER BY id DESC LIMIT ?", (limit,))
-    found = [get(store, r["transfer"]) for r in rows]
-    return [t for t in found if status is None or t["status"] == status]
+    """Transfers, newest first, at most `limit`; `status` one of planned, in_transit,
+    received, cancelled (the first, second and fourth are all stored `open`)."""
+    where = "" if status is None else "WHERE status = ?"
+    stored = () if status is None else ("received" if status == "received" else "open",)
+    out = []
+    for r in store.all(f"SELECT transfer FROM transfers {where} ORDER BY id DESC", stored):
+        t = get(store, r["transfer"])
+        if status is None or t["status"] == status:
+            out.append(t)
+            if len(out) == limit:
+                break
+    return out
 
 
 def in_transit(store: Store) -> dict[tuple[str, str, str], int]:
@@ -271,10 +294,7 @@ def suggestions(store: Store) -> list[rules.Suggestion]:
     with store.read():
         waiting = _waiting(store)
         free = free_units(store)
-        safety = {
-            (r["warehouse"], r["sku"]): r["qty"]
-            for r in store.all("SELECT warehouse, sku, qty FROM safety_stock WHERE qty > 0")
-        }
+        safety = _safety(store)
         coming = _coming(store)
     need = rules.shortfall(waiting, free, safety)
     return rules.suggest(need, rules.spare(free, safety, need), coming)

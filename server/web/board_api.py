@@ -186,7 +186,7 @@ def open_transfers() -> Response:
     with their units in transit, and the units in transit per SKU and pair of warehouses."""
     store = _store()
     with store.read():
-        rows = [t for t in transfers.listed(store) if t["status"] in ("planned", "in_transit")]
+        rows = transfers.listed(store, "in_transit") + transfers.listed(store, "planned")
         moving = transfers.in_transit(store)
     return jsonify(
         transfers=rows,

@@ -31,7 +31,7 @@ def test_a_suggestion_is_accepted_once_and_bad_plans_change_nothing(
         ({**good, "to_warehouse": "WH-NOPE"}, 422, "to_warehouse: no warehouse WH-NOPE"),
         ({**good, "to_warehouse": "WH-EAST"}, 422, "WH-EAST cannot send to itself"),
         ({**good, "lines": [{"sku": "SKU-NOPE", "qty": 1}]}, 422, "unknown SKU SKU-NOPE"),
-        ({**good, "lines": [{"sku": "SKU-B", "qty": 11}]}, 422, "11 of SKU-B asked, WH-EAST has 10 free"),
+        ({**good, "lines": [{"sku": "SKU-B", "qty": 11}]}, 422, "11 of SKU-B asked, WH-EAST has 10 free to send"),
         ({**good, "lines": [{"sku": "SKU-B", "qty": 1}] * 2}, 422, "SKU-B is on the transfer twice"),
         ({**good, "lines": [{"sku": "SKU-B", "qty": "4"}]}, 422, "lines"),
         ({**good, "lines": []}, 422, "lines"),
