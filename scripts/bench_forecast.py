@@ -58,8 +58,8 @@ def candidates() -> dict[str, Callable[[list[float], int], list[float]]]:
     from statsforecast.models import (
         ADIDA,
         IMAPA,
+        TSB,
         CrostonOptimized,
-        CrostonSBA,
     )
 
     def sf(model: object) -> Callable[[list[float], int], list[float]]:
@@ -73,10 +73,10 @@ def candidates() -> dict[str, Callable[[list[float], int], list[float]]]:
         "naive": lambda y, h: [y[-1]] * h,
         "seasonal naive (7)": lambda y, h: [y[-7 + (i % 7)] for i in range(h)],
         "CrostonOptimized": sf(CrostonOptimized()),
-        "CrostonSBA": sf(CrostonSBA()),
+        "CrostonSBA": lambda y, h: demand.fit("CrostonSBA", y, h)[0],
         "ADIDA": sf(ADIDA()),
         "IMAPA": sf(IMAPA()),
-        "TSB": lambda y, h: demand.fit("TSB", y, h)[0],
+        "TSB": sf(TSB(alpha_d=0.1, alpha_p=0.1)),
         "SES": lambda y, h: demand.fit("SES", y, h)[0],
         "SeasonalES": lambda y, h: demand.fit("SeasonalES", y, h)[0],
         "AutoETS": lambda y, h: demand.fit("AutoETS", y, h)[0],

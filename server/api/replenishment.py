@@ -98,7 +98,7 @@ class SuggestionOut(BaseModel):
     pattern: Literal["smooth", "intermittent", "erratic", "lumpy", "none"] = Field(
         description="the demand pattern (Syntetos-Boylan) that chose the model"
     )
-    model: Literal["SeasonalES", "SES", "TSB", "none"]
+    model: Literal["SeasonalES", "SES", "CrostonSBA", "none"]
     daily: float = Field(description="forecast units per day (mean over the horizon)")
     sigma: float = Field(description="one-day-ahead forecast error (root mean square)")
     position: int = Field(description="units on hand less reserved, every bin of the warehouse")

@@ -68,7 +68,7 @@ def test_suggestions_over_rest_as_json_and_csv(client, headers, store, forecast)
     rows = {s["sku"]: s for s in r.json["suggestions"]}
     b, a = rows["SKU-B"], rows["SKU-A"]
     assert (b["abc"], b["pattern"], b["model"]) == ("A", "smooth", "SeasonalES")
-    assert (a["abc"], a["pattern"], a["model"]) == ("C", "intermittent", "TSB")
+    assert (a["abc"], a["pattern"], a["model"]) == ("C", "intermittent", "CrostonSBA")
     # The history the job read is what was placed; the day is the last day of history.
     held = store.one(
         "SELECT SUM(s.on_hand - s.reserved) AS n FROM stock s JOIN locations l "

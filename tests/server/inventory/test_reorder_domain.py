@@ -75,7 +75,7 @@ def test_each_pattern_gets_its_model_and_a_forecast_never_below_zero():
     assert fc.mean[4] > fc.mean[6] and min(fc.mean) >= 0  # the weekly shape is kept
     sparse = [0, 0, 0, 4, 0, 0, 5, 0, 0, 0, 4, 0, 0, 5] * 2
     fc = demand.forecast(sparse, 5)
-    assert (fc.pattern, fc.model) == ("intermittent", "TSB")
+    assert (fc.pattern, fc.model) == ("intermittent", "CrostonSBA")
     assert 0.5 < fc.daily < 3 and fc.sigma > 0
     assert demand.forecast([0.0] * 20, 3) == demand.Forecast("none", "none", [0.0] * 3, 0.0)
     assert demand.model_for("smooth", 10) == "SES"  # under two weeks: no season fitted
