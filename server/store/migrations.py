@@ -1253,3 +1253,41 @@ CREATE TABLE transfer_lines (
 ALTER TABLE devices ADD COLUMN transfer_mode TEXT
 """,
     )
+
+
+@MIGRATIONS(name="0029_demand_forecasts")
+def m0029_demand_forecasts(db: Database) -> None:
+    """The demand forecast and reorder suggestion of each SKU in each warehouse.
+
+    The worker's forecast job (server/inventory/forecasting.py) replaces a warehouse's rows
+    whole in one transaction; REST and the board only read them. `history` and `forecast`
+    are JSON lists of units per day (oldest first; the forecast from the day after `day`).
+    """
+    _run(
+        db,
+        """
+CREATE TABLE demand_forecasts (
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  day TEXT NOT NULL,                    -- the last day of history (UTC date)
+  computed_at TEXT NOT NULL,
+  abc TEXT NOT NULL,
+  pattern TEXT NOT NULL,                -- smooth, intermittent, erratic, lumpy, none
+  model TEXT NOT NULL,
+  daily REAL NOT NULL,                  -- forecast units per day (mean over the horizon)
+  sigma REAL NOT NULL,                  -- one-day-ahead forecast error (RMS)
+  position INTEGER NOT NULL,            -- on hand less reserved, every bin of the warehouse
+  lead_time_days REAL NOT NULL,
+  service_level REAL NOT NULL,
+  cover_target_days REAL NOT NULL,
+  safety_stock REAL NOT NULL,
+  reorder_point REAL NOT NULL,
+  reorder_qty INTEGER NOT NULL CHECK (reorder_qty >= 0),
+  cover_days REAL,                      -- NULL: no forecast demand
+  overstock INTEGER NOT NULL,
+  history TEXT NOT NULL,
+  forecast TEXT NOT NULL,
+  PRIMARY KEY (warehouse, sku)
+)
+""",
+    )
