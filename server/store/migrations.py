@@ -1212,3 +1212,24 @@ CREATE INDEX rma_units_sku ON rma_units(sku, grade);
 ALTER TABLE devices ADD COLUMN return_mode TEXT
 """,
     )
+
+
+@MIGRATIONS(name="0030_customer_service")
+def m0030_customer_service(db: Database) -> None:
+    """Customer service: orders found by the customer's name (`orders.customer`, the ship-to's
+    name in lower case, kept with every address change) or e-mail (any case), and by a SKU;
+    a parcel the carrier lost is marked (`lost_at`) and points at the package re-shipped in
+    its place (`replaced_by`)."""
+    name = "ship_to::json->>'name'" if on_postgres(db) else "json_extract(ship_to, '$.name')"
+    _run(
+        db,
+        f"""
+ALTER TABLE orders ADD COLUMN customer TEXT;
+UPDATE orders SET customer = lower({name});
+CREATE INDEX orders_customer ON orders(customer);
+CREATE INDEX orders_email_any_case ON orders(lower(email)) WHERE email IS NOT NULL;
+CREATE INDEX order_lines_sku ON order_lines(sku, order_id);
+ALTER TABLE packages ADD COLUMN lost_at TEXT;
+ALTER TABLE packages ADD COLUMN replaced_by INTEGER REFERENCES packages(id)
+""",
+    )
