@@ -49,8 +49,9 @@ def _matches(store: Store, q: str, limit: int) -> dict[str, str]:
         "tracking number",
     )
     take("SELECT id FROM orders WHERE lower(email) = ? AND email IS NOT NULL", (low,), "e-mail")
+    c = 'customer COLLATE "C"' if store.dialect == "postgresql" else "customer"  # as indexed
     take(
-        "SELECT id FROM orders WHERE customer >= ? AND customer < ? ORDER BY customer",
+        f"SELECT id FROM orders WHERE {c} >= ? AND {c} < ? ORDER BY {c}",
         (low, low + TOP),
         "customer",
     )
