@@ -46,6 +46,7 @@
   }
 
   function describe(b) {
+    if (b.kind && b.mail) return "the " + b.kind.replace(/_/g, " ") + " mail to " + b.order + "'s customer is queued again";
     if (b.status) return b.key + " " + b.status;
     if (b.job_id) return "label sent to " + b.device;
     if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;
@@ -54,7 +55,6 @@
     if (b.lost) return "parcel " + b.lost + " marked lost; new parcel " + b.tracking + " labelled";
     if (b.changed !== undefined) return !b.changed ? b.order + ": the address was the same" :
       b.order + " will go to the new address" + (b.reallocated ? (b.warehouse ? ", now from " + b.warehouse : ", and waits for stock") : "");
-    if (b.kind) return "the " + b.kind.replace(/_/g, " ") + " mail to " + b.order + "'s customer is queued again";
     if (b.rma) return b.rma + " authorised: the dock receives it by that number or the parcel's label";
     if (b.pick_list) return SF.listRef(b.pick_list) + " back in the queue";
     return "ok";
