@@ -88,6 +88,15 @@ def facts(store: Store, order_id: str) -> rules.OrderFacts:
     )
 
 
+def _lists_of(store: Store, order_id: str) -> set[int]:
+    return {
+        r["pick_list_id"]
+        for r in store.all(
+            "SELECT DISTINCT pick_list_id FROM pick_steps WHERE order_id = ?", (order_id,)
+        )
+    }
+
+
 def offered(store: Store, order_id: str) -> dict[str, object]:
     """What the order page offers (inside a read)."""
     return rules.offered(facts(store, order_id))
@@ -112,13 +121,15 @@ def change_address(store: Store, actor: str, ref: str, body: Any) -> tuple[Effec
     with store.write():
         oid = _order_id(store, ref)
         _refuse_unless(rules.why_not_change_address(facts(store, oid)))
+        lists = _lists_of(store, oid)
         result = addressing.change(store, oid, address, by=actor)
+        lists |= _lists_of(store, oid)  # a re-allocated order's old list goes, a new one comes
         audit.record(store, actor, "change address", oid, {
             "city": address.city, "postcode": address.postcode, "country": address.country,
             "reallocated": result["reallocated"],
         })  # fmt: skip
         warehouses = {r["code"] for r in store.all("SELECT code FROM warehouses")}
-    effects = Effects(board=True)
+    effects = Effects(board=True, lists=lists)
     if result["reallocated"]:
         effects.offer_work.update(warehouses)
     return effects, {"order": oid, **result}
