@@ -1234,6 +1234,7 @@ CREATE INDEX orders_customer ON orders(customer{by_code_point});
 CREATE INDEX orders_email_any_case ON orders(lower(email)) WHERE email IS NOT NULL;
 CREATE INDEX order_lines_sku ON order_lines(sku, order_id);
 ALTER TABLE packages ADD COLUMN lost_at TEXT;
-ALTER TABLE packages ADD COLUMN replaced_by INTEGER REFERENCES packages(id)
+ALTER TABLE packages ADD COLUMN replaced_by INTEGER REFERENCES packages(id);
+CREATE INDEX packages_replaced_by ON packages(replaced_by) WHERE replaced_by IS NOT NULL
 """,
     )

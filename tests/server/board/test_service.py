@@ -10,7 +10,7 @@ from floorkit import address, board_web, place
 from mailkit import EMAIL, move, order_with_parcel
 from trackkit import ship
 
-from server.notify import webhooks
+from server.notify import customer_view, webhooks
 from server.people import auth
 
 API = "/board/api"
@@ -188,6 +188,10 @@ def test_a_lost_parcel_is_sent_again_with_its_own_label_and_the_shop_is_told(flo
     assert view["actions"]["reship"] == []  # the new parcel has not left yet
     assert view["timeline"][-1]["says"].startswith("Parcel lost by the carrier")
     assert web.get(f"{API}/packages/{new['id']}/label.png").mimetype == "image/png"
+    # The customer's tracking page (and mails) name the new parcel, not the lost one.
+    assert [p["tracking"] for p in customer_view.by_order(store, oid)["parcels"]] == [
+        new["tracking"]
+    ]
 
     r = rest.post(f"/api/packages/{lost}/reship", json={})
     assert r.status_code == 409
