@@ -16,6 +16,7 @@ from server.api import models as m
 from server.api import reads, shop, tracking
 from server.api import replenishment as replen_routes
 from server.api import returns as return_routes
+from server.api import service as service_routes
 from server.api import transfers as transfer_routes
 from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
@@ -692,6 +693,7 @@ ROUTES += count_routes.API_ROUTES  # cycle counts: asked, handed in, approved, a
 ROUTES += return_routes.API_ROUTES  # returns: authorised, listed, read with their grades
 ROUTES += replen_routes.API_ROUTES  # replenishment: faces' min and max, moves to faces
 ROUTES += transfer_routes.API_ROUTES  # transfers: suggested, planned, in transit, received
+ROUTES += service_routes.API_ROUTES  # customer service: search, address, re-ship, resend
 
 register(bp, ROUTES)
 init_errors(bp)

@@ -1291,3 +1291,29 @@ CREATE TABLE demand_forecasts (
 )
 """,
     )
+
+
+@MIGRATIONS(name="0030_customer_service")
+def m0030_customer_service(db: Database) -> None:
+    """Customer service: orders found by the customer's name (`orders.customer`, the ship-to's
+    name in lower case, kept with every address change) or e-mail (any case), and by a SKU;
+    a parcel the carrier lost is marked (`lost_at`) and points at the package re-shipped in
+    its place (`replaced_by`)."""
+    pg = on_postgres(db)
+    name = "ship_to::json->>'name'" if pg else "json_extract(ship_to, '$.name')"
+    # "Starts with" is a range on the index: in code point order on PostgreSQL too, whatever
+    # the database's collation (server/capture/search.py asks for the same).
+    by_code_point = ' COLLATE "C"' if pg else ""
+    _run(
+        db,
+        f"""
+ALTER TABLE orders ADD COLUMN customer TEXT;
+UPDATE orders SET customer = lower({name});
+CREATE INDEX orders_customer ON orders(customer{by_code_point});
+CREATE INDEX orders_email_any_case ON orders(lower(email)) WHERE email IS NOT NULL;
+CREATE INDEX order_lines_sku ON order_lines(sku, order_id);
+ALTER TABLE packages ADD COLUMN lost_at TEXT;
+ALTER TABLE packages ADD COLUMN replaced_by INTEGER REFERENCES packages(id);
+CREATE INDEX packages_replaced_by ON packages(replaced_by) WHERE replaced_by IS NOT NULL
+""",
+    )

@@ -17,11 +17,13 @@ from server.board import (
     counters,
     exceptions,
     order_view,
+    service,
     supervise,
     throughput,
 )
 from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
+from server.capture.search import BadSearch, search
 from server.floor.scanning import Effects
 from server.inventory import forecasting, transfers
 from server.people import audit
@@ -104,9 +106,57 @@ def reprioritise(ref: str) -> Response:
 def cancel(ref: str) -> Response:
     """Cancel an order (body: {"reason": text}); picked units become put-away tasks."""
     reason = _text(_body("reason"), "reason", required=False) or ""
-    effects, result = supervise.cancel(_store(), current_actor(), ref, reason)
+    effects, result = service.cancel(_store(), current_actor(), ref, reason)
     _apply(effects)
     return jsonify(ok=True, order=result["order"], released=result["released"])
+
+
+@bp.get("/search")
+@roles_required(*SUPERVISORS)
+def search_orders() -> Response:
+    """Orders by customer name, e-mail, shop number, tracking number or SKU (?q=)."""
+    unknown = sorted(set(request.args) - {"q"})
+    if unknown:
+        raise supervise.Refused(400, f"unknown parameter(s) {', '.join(unknown)}: this takes q")
+    store = _store()
+    try:
+        with store.read():
+            return jsonify(search(store, request.args.get("q", "")))
+    except BadSearch as e:
+        raise supervise.Refused(400, str(e)) from None
+
+
+@bp.post("/orders/<ref>/address")
+@roles_required(*SUPERVISORS)
+def change_address(ref: str) -> Response:
+    """A new ship-to before picking (body: {"ship_to": address}); re-allocated when the
+    nearest warehouse changes."""
+    body = _body("ship_to")
+    if not isinstance(body.get("ship_to"), dict):
+        raise supervise.Refused(400, "ship_to must be the new address (name, line1, city, ...)")
+    effects, result = service.change_address(_store(), current_actor(), ref, body["ship_to"])
+    _apply(effects)
+    return jsonify(ok=True, **result)
+
+
+@bp.post("/packages/<id:package_id>/reship")
+@roles_required(*SUPERVISORS)
+def reship(package_id: int) -> Response:
+    """Mark a parcel lost and send a new one with its own label (body: {"device": pack
+    station}, else the one that printed the lost parcel)."""
+    device = _text(_body("device"), "device", required=False)
+    effects, result = service.reship(_store(), current_actor(), package_id, device)
+    _apply(effects)
+    return jsonify(ok=True, order=result["order"], package_id=result["id"],
+                   tracking=result["tracking"], lost=result["lost"]["tracking"])  # fmt: skip
+
+
+@bp.post("/mails/<id:mail_id>/resend")
+@roles_required(*SUPERVISORS)
+def resend_mail(mail_id: int) -> Response:
+    """Send a customer mail again: a new mail of the same kind."""
+    _body()
+    return jsonify(ok=True, **service.resend_mail(_store(), current_actor(), mail_id))
 
 
 @bp.post("/orders/<ref>/return")
