@@ -1317,3 +1317,24 @@ ALTER TABLE packages ADD COLUMN replaced_by INTEGER REFERENCES packages(id);
 CREATE INDEX packages_replaced_by ON packages(replaced_by) WHERE replaced_by IS NOT NULL
 """,
     )
+
+
+@MIGRATIONS(name="0032_queue_heads")
+def m0032_queue_heads(db: Database) -> None:
+    """The heads of the pick-list queue that hand-out reads at every connect, in small indexes.
+
+    A list given back mid-pick (`resume = 1`) and a planned cart another kind of picker may
+    take are each read as "the most urgent open one": with no index of their own, SQLite
+    walked `pick_lists_board` (every open list by priority) looking for one, which cost in
+    proportion to the open lists at every connect and hand-out (25 ms per connect at
+    60,000 open orders). Each index holds only the lists it is for.
+    """
+    _run(
+        db,
+        """
+CREATE INDEX pick_lists_resumed ON pick_lists(warehouse, priority DESC, id)
+  WHERE status = 'open' AND resume = 1;
+CREATE INDEX pick_lists_planned ON pick_lists(warehouse, priority DESC, id)
+  WHERE status = 'open' AND planned IS NOT NULL
+""",
+    )
