@@ -7,7 +7,6 @@ from typing import Any
 
 from server.board import service
 from server.board.domain.words import sentence
-from server.board.label_picture import render_png
 from server.capture import orders
 from server.floor.domain.floor import pick_list_ref
 from server.notify import webhooks
@@ -25,7 +24,13 @@ def label_png(store: Store, package_id: int) -> bytes | None:
         return None
     with store.read():
         row = store.one("SELECT zpl FROM packages WHERE id = ?", (package_id,))
-    return None if row is None else render_png(row["zpl"])
+    if row is None:
+        return None
+    # Imported here: Pillow and python-barcode cost every server process about 3% of its
+    # start-up imports, and only this page draws a label.
+    from server.board.label_picture import render_png
+
+    return render_png(row["zpl"])
 
 
 def order_view(store: Store, ref: str) -> dict[str, Any] | None:
