@@ -315,6 +315,7 @@ def _models(model, path=()):
                 more = ("<carrier>",) if name == "carriers" else ()
                 more = ("<service>",) if name == "services" else more
                 more = ("<channel>",) if name == "channels" else more
+                more = ("<sku>",) if name == "skus" else more
                 sub = [*key, *more]
                 if get_origin(field.annotation) is list:  # [[boxes]], [[counts.classes]]
                     sub[-1] += "[]"
