@@ -70,8 +70,14 @@ class Sampler(threading.Thread):
     def per_scan(self, idle: float = 0.0) -> dict[str, float]:
         """CPU ms per scan and scans/s over the samples after the first scans, less the last."""
         busy = [s for s in self.samples if s[2] > 0]
-        if len(busy) < 6:
-            return {"cpu_ms_per_scan": float("nan"), "server_scans_per_s": 0.0, "cpu_share": 0.0}
+        if len(busy) < 6:  # too few scans answered to say (a machine too loaded)
+            nan = float("nan")
+            return {
+                "cpu_ms_per_scan": nan,
+                "net_cpu_ms_per_scan": nan,
+                "server_scans_per_s": 0.0,
+                "cpu_share": 0.0,
+            }
         lo, hi = busy[len(busy) // 4], busy[-2]
         scans = hi[2] - lo[2]
         cpu = hi[1] - lo[1]

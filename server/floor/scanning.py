@@ -68,10 +68,16 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
     so the plumbing sends the very text it stored instead of serialising the reply again."""
     effects = Effects()
     with store.write():
-        seen = store.one(
-            "SELECT event, reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
-            (device["id"], msg.id),
-        )
+        if "seen_event" in device:  # read with the device row (views.device_at_work)
+            seen = device["seen_event"] and {
+                "event": device["seen_event"],
+                "reply": device["seen_reply"],
+            }
+        else:
+            seen = store.one(
+                "SELECT event, reply FROM device_messages WHERE device_id = ? AND msg_id = ?",
+                (device["id"], msg.id),
+            )
         if seen and seen["event"] != "scan":
             raise ProtocolError("id_reused", say.id_reused(msg.id, seen["event"]))
         if seen:
@@ -82,6 +88,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
         scan_seq = _next_scan_seq(device, msg)
         text, keys, lot = read_scan(msg.barcode)
         state = None
+        keep = None  # the list whose picker's screen is kept, as drawn after this scan
         badge = badge_name(text)
         if badge is not None:
             verdict, list_id = _sign_in(store, device, badge, effects), None
@@ -126,7 +133,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             )
             effects.board = True
         elif device["role"] == "picker":
-            verdict, screen_name, list_id = _pick(
+            verdict, screen_name, list_id, keep = _pick(
                 store, device, text, keys, effects, msg.pick_list_id, lot
             )
             if verdict.code != "list_done":
@@ -137,12 +144,17 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             verdict, screen_name, list_id = _pack(store, device, text, keys, effects, msg.weight_g)
         state = state or current_state(store, device["id"])
         at = now()
-        # The device's counters, its journal seq and the events issued to it, in one statement.
+        # The device's counters, its journal seq and the events issued to it, in one statement,
+        # and the version of the list a picker's kept screen was drawn from, as the scan left it
+        # (after the list's triggers: NULL for no list).
         counted = store.one(
             "UPDATE devices SET last_seen = ?, scans = scans + 1, wrong_scans = wrong_scans + ?, "
-            "scan_seq = ? WHERE id = ? RETURNING out_seq",
-            (at, int(not verdict.ok), scan_seq, device["id"]),
+            "scan_seq = ? WHERE id = ? "
+            "RETURNING out_seq, (SELECT version FROM pick_lists WHERE id = ?) AS list_version",
+            (at, int(not verdict.ok), scan_seq, device["id"], keep),
         )
+        if keep is not None and counted["list_version"] is not None:
+            views.remember_screen(store, device["id"], keep, state, counted["list_version"])
         reply = ScanReply(
             id=msg.id,
             ok=verdict.ok,
@@ -302,7 +314,7 @@ def _pick(
         # Scanned for a list this device no longer holds (reassigned, or finished while it
         # was offline): counting it toward whatever list it holds now would be wrong.
         verdict = picking.Verdict(False, "list_changed", say.list_changed(pick_list_ref(sent_for)))
-        return verdict, screen_name, sent_for
+        return verdict, screen_name, sent_for, None
     tote_free = not (is_tote(text) and _tote_busy(store, text))
     identify = functools.partial(views.identify, store, device["warehouse"])
     verdict = picking.judge_screen(shown if head else None, text, keys, tote_free, lot, identify)
@@ -328,11 +340,12 @@ def _pick(
     elif isinstance(change, picking.CartFetched):
         store.execute("UPDATE pick_lists SET cart_away = 0 WHERE id = ?", (list_id,))
         store.execute("UPDATE pick_steps SET at_location = 0 WHERE pick_list_id = ?", (list_id,))
+    keep = None
     if verdict.code == "list_done":
         finish_list(store, list_id, device, effects)
     elif head is not None and verdict.state is not None:
-        views.remember_screen(store, device["id"], list_id, verdict.state)
-    return verdict, screen_name, list_id
+        keep = list_id  # the screen is kept once the scan's last write read the list's version
+    return verdict, screen_name, list_id, keep
 
 
 def _moving(store: Store, device: dict) -> dict | None:
@@ -371,8 +384,7 @@ def _tote_busy(store: Store, tote: str) -> bool:
 
 def _take_from_bin(store: Store, step_id: int) -> None:
     """The unit left its bin: stock on hand and reserved drop with it."""
-    row = store.one("SELECT reservation_id FROM pick_steps WHERE id = ?", (step_id,))
-    shipments.take(store, row["reservation_id"], 1)
+    shipments.take_for_step(store, step_id, 1)
 
 
 def finish_list(store: Store, list_id: int, device: dict, effects: Effects) -> None:

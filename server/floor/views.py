@@ -76,25 +76,34 @@ def assigned_list_id(store: Store, device_id: int) -> int | None:
 
 
 # A device's row with what a scan reads next, in one statement: the head of the list it
-# picks (its version too, for the cached screen) and the count task and the move to a pick
-# face it holds, if any.
-DEVICE_AT_WORK = """SELECT d.*, h.id AS head_id, h.status AS head_status, h.tote AS head_tote,
+# picks (its version too, for the cached screen), the count task and the move to a pick
+# face it holds, if any, and (for a message) what was stored under the message's id.
+_DEVICE_AT_WORK = """SELECT d.*, h.id AS head_id, h.status AS head_status, h.tote AS head_tote,
        h.cart_away AS head_cart_away, h.version AS head_version,
        (SELECT c.id FROM count_tasks c WHERE c.device_id = d.id AND c.status = 'open'
         LIMIT 1) AS count_task_id,
        (SELECT r.id FROM replen_tasks r WHERE r.device_id = d.id AND r.status = 'open'
-        LIMIT 1) AS replen_task_id
+        LIMIT 1) AS replen_task_id{seen}
     FROM devices d LEFT JOIN pick_lists h ON h.id = (
         SELECT id FROM pick_lists WHERE device_id = d.id AND status = 'assigned'
-        ORDER BY assigned_at LIMIT 1)
+        ORDER BY assigned_at LIMIT 1){join}
     WHERE d.id = ?"""
+DEVICE_AT_WORK = _DEVICE_AT_WORK.format(seen="", join="")
+DEVICE_AT_WORK_SEEN = _DEVICE_AT_WORK.format(
+    seen=", m.event AS seen_event, m.reply AS seen_reply",
+    join="\n    LEFT JOIN device_messages m ON m.device_id = d.id AND m.msg_id = ?",
+)
 _HEAD = ("id", "status", "tote", "cart_away", "version")
 
 
-def device_at_work(store: Store, device_id: int) -> dict | None:
+def device_at_work(store: Store, device_id: int, msg_id: str | None = None) -> dict | None:
     """The device's row, with `head_*` (its list's head, see `assigned_head`),
-    `count_task_id` and `replen_task_id` read with it (inside the write that uses them)."""
-    return store.one(DEVICE_AT_WORK, (device_id,))
+    `count_task_id` and `replen_task_id` read with it (inside the write that uses them);
+    with `msg_id`, `seen_event` and `seen_reply` too: what the device's message of that id
+    was and got (both None for a new message)."""
+    if msg_id is None:
+        return store.one(DEVICE_AT_WORK, (device_id,))
+    return store.one(DEVICE_AT_WORK_SEEN, (msg_id, device_id))
 
 
 def head_of(device: dict) -> dict | None:

@@ -183,6 +183,21 @@ def take(store: Store, reservation_id: int, qty: int) -> None:
     _move_out(store, r, qty)
 
 
+# The reservation a pick step takes from, and whether its bin is a face with limits for
+# the SKU (else the replenishment check after the pick has nothing to look at).
+_FOR_STEP = """SELECT r.*, EXISTS (SELECT 1 FROM face_limits f WHERE f.location_id = r.location_id
+                 AND f.sku = r.sku) AS face_limited
+    FROM pick_steps s JOIN reservations r ON r.id = s.reservation_id WHERE s.id = ?"""
+
+
+def take_for_step(store: Store, step_id: int, qty: int) -> None:
+    """`take` for the reservation of a pick step, read in one statement (inside a write)."""
+    r = store.one(_FOR_STEP, (step_id,))
+    if r is None or qty <= 0 or qty > r["qty"] - r["picked"] - r["released"]:
+        raise ShipmentError(f"pick step {step_id} has not {qty} units left to pick")
+    _move_out(store, r, qty)
+
+
 def _move_out(store: Store, r: dict[str, Any], n: int) -> None:
     cur = store.execute(
         "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
@@ -197,7 +212,8 @@ def _move_out(store: Store, r: dict[str, Any], n: int) -> None:
         "VALUES (?, 'pick', ?, ?, ?, ?, ?)",
         (now(), r["location_id"], r["sku"], r["lot"], -n, r["order_id"]),
     )
-    replenishment.check(store, r["location_id"], r["sku"])  # the face may now be below its min
+    if r.get("face_limited", True):  # the face may now be below its min
+        replenishment.check(store, r["location_id"], r["sku"])
 
 
 def release(store: Store, reservation_id: int, n: int) -> None:

@@ -4,8 +4,9 @@ supervisors act through the JSON routes under /board/api (server/web/board_api.p
 A board gets its first view as soon as it connects (the snapshot: counts, every column's
 total and first lists, devices; built once for every board connecting before the next
 update); after that `Hub.board_changed()` sends every board a `delta` with the rows a
-change touched and the column totals, at least every second (a fresh snapshot after
-changes only a whole board shows). Later lists, filters, a search and other sorts come
+change touched and the column totals (a fresh snapshot after changes only a whole board
+shows); while nothing changes, a keep-alive holding only the time at least every 1.5 s and
+the totals every 10 s (`Hub._tick_boards`). Later lists, filters, a search and other sorts come
 from `GET /board/api/lists`. Nothing is built while no board is connected.
 
 Only a supervisor's or admin's log-in session opens it (`access.board_socket_allowed`):

@@ -217,7 +217,9 @@ class DeviceNamespace(socketio.Namespace):
         did = self.devices[sid]
         try:
             reply, effects, text = self.store.grouped(
-                lambda: scanning.handle_scan(self.store, self._device_row(did), msg)
+                lambda: scanning.handle_scan(
+                    self.store, views.device_at_work(self.store, did, msg.id), msg
+                )
             )
         except ProtocolError as err:  # e.g. id_reused: the id named another event
             return _refusal(data, err)

@@ -29,6 +29,7 @@ import gevent.lock
 from flask_socketio import SocketIO
 
 from server.board import board
+from server.core import clock
 from server.floor import outbox, work
 from server.floor.scanning import Effects
 from server.runtime import processes, signals
@@ -43,7 +44,8 @@ SIGNALS_PERIOD = 0.25  # seconds between reads of the worker's change log (no Re
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
 BOARD_SNAPSHOT_INTERVAL = 2.0  # whole-board snapshots after a change, at most this often
-BOARD_TICK = 1.0  # with a board open, a delta (column totals at least) at least this often
+BOARD_KEEPALIVE = 1.5  # with a board open and nothing changed, a keep-alive at least this often
+BOARD_QUIET_REFRESH = 10.0  # ... and the totals and counts (time moves them too) this often
 
 
 def device_room(device_id: int) -> str:
@@ -68,7 +70,8 @@ class Hub:
         self._board_devices: set[int] = set()
         self._counts_at = 0.0
         self._snapshot_at = 0.0
-        self._board_sent_at = 0.0  # when the last board update went out (loop time)
+        self._board_sent_at = 0.0  # when the last board update or keep-alive went out (loop time)
+        self._board_built_at = 0.0  # when the last snapshot or delta was built (loop time)
         self._board_ticker: gevent.Greenlet | None = None
         self.background: list[gevent.Greenlet] = []  # the watch loops started beside it
         # A board's first view, built once and shared by every board that connects before the
@@ -262,17 +265,26 @@ class Hub:
         with self._first_view_lock:
             if self._first_view is None:
                 self._first_view = board.snapshot(self.store)
+                self._board_built_at = gevent.get_hub().loop.now()
             return self._first_view
 
     def _tick_boards(self) -> None:
-        """While a board is open: an update at least every BOARD_TICK, changes or not (the
-        column totals and, every BOARD_COUNTS_INTERVAL, the counts), so a board sees the
-        floor move and knows its link is alive."""
+        """While a board is open and nothing changes: a keep-alive (a `delta` holding only the
+        time, built from nothing) at least every BOARD_KEEPALIVE, so a board knows its link is
+        alive; every BOARD_QUIET_REFRESH a delta with the column totals and counts, for what
+        time alone moves (late orders) and what another process did without a word (a cart
+        the worker planned). A change is sent by `board_changed` within BOARD_MIN_INTERVAL."""
         while self.boards:
             gevent.sleep(BOARD_MIN_INTERVAL)
-            late = gevent.get_hub().loop.now() - self._board_sent_at >= BOARD_TICK
-            if self.boards and late and not self._board_pending:
+            if not self.boards or self._board_pending:
+                continue
+            at = gevent.get_hub().loop.now()
+            if at - self._board_built_at >= BOARD_QUIET_REFRESH:
                 self._board_touch((), (), False)
+            elif at - self._board_sent_at >= BOARD_KEEPALIVE:
+                self._board_sent_at = at
+                alive = {"at": clock.now()}
+                self.socketio.emit("delta", alive, namespace=BOARD_NAMESPACE, ignore_queue=True)
 
     def board_changed(
         self, lists: Iterable[int] = (), devices: Iterable[int] = (), full: bool = False
@@ -302,7 +314,7 @@ class Hub:
         full, lists, devices = self._board_full, self._board_lists, self._board_devices
         self._board_pending, self._board_full = False, False
         self._board_lists, self._board_devices = set(), set()
-        self._board_sent_at = now
+        self._board_sent_at = self._board_built_at = now
         self._first_view = None  # a board connecting from now on must see these changes
         try:
             if full:

@@ -129,7 +129,7 @@ class Board:
         return None
 
     def no_snapshot_for(self, seconds: float) -> bool:
-        """No whole snapshot for `seconds` (deltas go on: the board sends one every second)."""
+        """No whole snapshot for `seconds` (deltas go on: a keep-alive at least every 1.5 s)."""
         with self.lock:
             snapshots = [at for at, event, _ in self.got if event == "snapshot"]
             return bool(snapshots) and time.monotonic() - snapshots[-1] >= seconds

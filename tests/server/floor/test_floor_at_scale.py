@@ -117,6 +117,11 @@ def test_nothing_is_built_for_the_board_while_no_board_is_open(floor, monkeypatc
     assert built == []
 
 
+def _updates(viewer) -> list[dict]:
+    """What the board was sent, less the keep-alives a loaded machine lets in meanwhile."""
+    return [e for e in viewer.get_received("/board") if e["args"][0].keys() != {"at"}]
+
+
 def test_a_board_gets_only_the_rows_a_scan_touched(floor):
     app, socketio, store, tokens = floor
     place(store, "a", [("SKU-B", 2)])
@@ -124,7 +129,7 @@ def test_a_board_gets_only_the_rows_a_scan_touched(floor):
     auth.create_device(store, "idle-packer", "packer", "WH-WEST")
     viewer = board_client(app, socketio)
     settle()
-    first = viewer.get_received("/board")
+    first = _updates(viewer)
     assert [e["name"] for e in first] == ["snapshot"]
     assert len(first[0]["args"][0]["devices"]) == 3
     picker = connect(app, socketio, tokens["picker"])
@@ -133,7 +138,7 @@ def test_a_board_gets_only_the_rows_a_scan_touched(floor):
     scan(picker, "TOTE-1", "1")
     scan(picker, "WRONG", "2")
     floor.hub._send_board()  # what the throttle timer does a moment later
-    got = viewer.get_received("/board")
+    got = _updates(viewer)
     assert [e["name"] for e in got] == ["delta"]
     delta = got[0]["args"][0]
     assert [d["name"] for d in delta["devices"]] == ["picker-e1"]  # not every device

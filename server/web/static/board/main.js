@@ -80,7 +80,7 @@
     if (!last) return; // the snapshot coming on connect has everything
     document.body.dataset.deltas = String(Number(document.body.dataset.deltas || 0) + 1);
     document.body.dataset.deltaAt = String(Date.now());
-    // An update comes every second with a board open: one that changes nothing draws nothing.
+    // A keep-alive ({at} only) comes every 1.5 s on a quiet floor: what changes nothing draws nothing.
     var rows = (d.pick_lists || []).length + (d.removed_lists || []).length + (d.devices || []).length;
     var same = !rows && PARTS.every(function (k) {
       return d[k] === undefined || JSON.stringify(d[k]) === JSON.stringify(last[k]);
