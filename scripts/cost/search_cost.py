@@ -2,7 +2,7 @@
 each kind of search through its index (server/capture/search.py), side by side in one run with
 the same question asked the way an unindexed search would (a pass over every order's JSON).
 
-    .venv/bin/python -m scripts.load.search_cost [--orders 60000] [--rounds 200]
+    .venv/bin/python -m scripts.cost.search_cost [--orders 60000] [--rounds 200]
 
 Each of the 60,000 orders gets its own customer name and e-mail (`Customer 000042`,
 `c42@example.com`). Absolute figures on a shared machine are noisy: the ratio is the point.

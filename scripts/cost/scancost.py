@@ -9,10 +9,10 @@ the run (the connect storm and the last second left out). The bare echo runs bes
 (one after the other) for the ratio. With `--profile FILE` py-spy records the server
 over the same stretch (a flame graph if FILE ends in .svg, else collapsed stacks).
 
-    .venv/bin/python -m scripts.load.scancost                # 200 devices, 20 s, the echo too
-    .venv/bin/python -m scripts.load.scancost --devices 20 --no-echo
-    .venv/bin/python -m scripts.load.scancost --profile /tmp/scan.svg
-    .venv/bin/python -m scripts.load.scancost --code /work/main   # another checkout's server
+    .venv/bin/python -m scripts.cost.scancost                # 200 devices, 20 s, the echo too
+    .venv/bin/python -m scripts.cost.scancost --devices 20 --no-echo
+    .venv/bin/python -m scripts.cost.scancost --profile /tmp/scan.svg
+    .venv/bin/python -m scripts.cost.scancost --code /work/main   # another checkout's server
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ network and the fleet. The process's own CPU time (`time.process_time`) over the
 is the figure; other processes on the machine do not move it much, unlike wall time.
 Compare two checkouts with `--code`:
 
-    .venv/bin/python -m scripts.load.scanloop                    # this checkout
-    .venv/bin/python -m scripts.load.scanloop --code /work/main  # another one's server
+    .venv/bin/python -m scripts.cost.scanloop                    # this checkout
+    .venv/bin/python -m scripts.cost.scanloop --code /work/main  # another one's server
 """
 
 from gevent import monkey

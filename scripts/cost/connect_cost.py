@@ -1,6 +1,6 @@
 """What a handheld's connect costs the server in CPU, by open orders, on two versions side by side.
 
-    .venv/bin/python -m scripts.load.connect_cost --open-orders 60000 --compare main .
+    .venv/bin/python -m scripts.cost.connect_cost --open-orders 60000 --compare main .
 
 One site is seeded (scripts/load/floorsite.py: one warehouse, nine pickers to a packer,
 four open orders per picker, carts planned) and `--open-orders` more open orders added

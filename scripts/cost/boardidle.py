@@ -7,8 +7,8 @@ less the same stretch with no board open, is what the board's regular updates co
 updates are counted and sized as they are emitted (built once for all boards; each board
 more costs only the send). Compare two checkouts with `--code`, alternated:
 
-    .venv/bin/python -m scripts.load.boardidle                    # this checkout
-    .venv/bin/python -m scripts.load.boardidle --code /tmp/main   # another one's server
+    .venv/bin/python -m scripts.cost.boardidle                    # this checkout
+    .venv/bin/python -m scripts.cost.boardidle --code /tmp/main   # another one's server
 """
 
 from gevent import monkey
