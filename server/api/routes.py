@@ -38,7 +38,7 @@ from server.core.schemas import (
     WarehouseIn,
 )
 from server.floor.screens import push_state, refresh_idle_packers
-from server.inventory import allocate, catalogue
+from server.inventory import accounting, allocate, catalogue
 from server.inventory import stock as stock_service
 from server.inventory.shipments import DEFAULT_POLICY
 from server.people import auth
@@ -227,6 +227,13 @@ def put_stock(body: StockIn) -> dict[str, Any]:
 def list_stock(query: m.StockQuery) -> dict[str, Any]:
     """Stock by bin: on hand, reserved, free."""
     return {"stock": reads.list_stock(_store(), query.sku, query.warehouse)}
+
+
+def stock_accounting(query: m.AccountingQuery) -> dict[str, Any]:
+    """Per SKU, every unit received and where it is now; whether each account holds."""
+    if query.sku and _store().one("SELECT 1 FROM products WHERE sku = ?", (query.sku,)) is None:
+        raise ApiError(404, f"no SKU {query.sku}")
+    return accounting.report(_store(), query.sku)
 
 
 # ---------------------------------------------------------------- receipts, cancels, channels
@@ -533,6 +540,15 @@ ROUTES: list[Route] = [
         scope="stock:write",
     ),
     Route("GET", "/stock", list_stock, "List stock", query=m.StockQuery, response=m.StockListOut),
+    Route(
+        "GET",
+        "/stock/accounting",
+        stock_accounting,
+        "Account for every unit, per SKU",
+        query=m.AccountingQuery,
+        response=m.AccountingOut,
+        also=(404,),
+    ),
     Route(
         "POST",
         "/stock/receipts",

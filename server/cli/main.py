@@ -13,6 +13,7 @@ from server.cli.replen import replen
 from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
 from server.cli.site import allocate_cmd, import_, init
+from server.cli.stock import stock
 from server.cli.users import user
 
 
@@ -33,6 +34,7 @@ for command in (
     closeout,
     counts,
     replen,
+    stock,
     user,
     serve_cluster,
     worker,
