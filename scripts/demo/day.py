@@ -201,9 +201,10 @@ class Day(Stage):
                 f"{c['counters'][1]}, {c['outcome']} by the {SUPERVISOR} on the board"
             )
         for r in f.get("returns", []):
+            units = f"{r['restocked']} unit" + ("s" if r["restocked"] != 1 else "")
             out.append(
-                f"  return restocked     {r['rma']} ({r['order']}): {r['restocked']} units back "
-                "in bins, received at the dock on returns handheld"
+                f"  return restocked     {r['rma']} ({r['order']}): {units} back in bins, "
+                "received at the dock on a returns handheld"
             )
         for e in f.get("errors", []):
             out.append(f"  day: failed         {e}")

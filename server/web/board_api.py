@@ -23,6 +23,7 @@ from server.board import (
 from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
 from server.floor.scanning import Effects
+from server.inventory import replenishment
 from server.people import audit
 from server.returns import rmas
 from server.store import Store
@@ -176,6 +177,17 @@ def cycle_counts() -> Response:
     store = _store()
     with store.read():
         return jsonify(count_panel.panel(store, warehouse))
+
+
+@bp.get("/replenishment-moves")
+@roles_required(*SUPERVISORS)
+def replenishment_moves() -> Response:
+    """The "Moves to pick faces" panel: the open moves, urgent first, with the handheld and
+    worker that hold each (`?warehouse=` narrows it)."""
+    warehouse = request.args.get("warehouse") or None
+    moves = replenishment.tasks(_store(), "open", warehouse)
+    moves.sort(key=lambda m: (not m["urgent"], m["id"]))
+    return jsonify(moves=moves)
 
 
 @bp.post("/exceptions/<key>/<any(acknowledge, resolve):verb>")

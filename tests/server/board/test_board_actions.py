@@ -404,7 +404,7 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
     token = csrf_from(page.get_data(as_text=True))  # her own valid token: CSRF is not the bar
     gets = [
         "/exceptions", "/audit", "/audit.csv", "/throughput", "/orders/shop-1", "/cutoffs", "/counts",
-        "/cycle-counts", "/lists", "/packages/1/label.png",
+        "/cycle-counts", "/lists", "/packages/1/label.png", "/replenishment-moves",
     ]  # fmt: skip
     posts = [
         "/lists/1/reassign", "/lists/1/release", f"/orders/{oid}/priority",
