@@ -147,6 +147,13 @@ def headline(state: DeviceState) -> str:
             f"TAKE {state.progress.done}/{state.progress.total}" if state.progress else "TAKE"
         ),
         "replen_face": "TO FACE",
+        "transfer_open": "SCAN PACKAGE",
+        "transfer_item": (
+            f"TRANSFER {state.progress.done}/{state.progress.total}"
+            if state.progress
+            else "TRANSFER"
+        ),
+        "transfer_bin": "SCAN BIN",
     }.get(state.screen, state.screen.upper())
 
 

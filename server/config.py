@@ -271,6 +271,76 @@ class CountSettings(BaseModel):
     due keeps its one open task."""
 
 
+class ReorderClassSettings(BaseModel):
+    """One ABC class of the reorder policy."""
+
+    model_config = DOCUMENTED
+
+    name: str = Field(pattern=r"^[A-Z]$")
+    """The class's letter (A sells most)."""
+    share: float = Field(gt=0, le=1)
+    """The share of a warehouse's SKUs in this class, most units sold first."""
+    lead_time_days: float = Field(7.0, gt=0, le=365)
+    """Days from a reorder to the goods on the shelf (the supplier's lead time)."""
+    service_level: float = Field(0.95, ge=0.5, lt=1)
+    """The chance of not running out before a reorder arrives: sets the safety stock (z, the
+    normal quantile of it, times the forecast error over the lead time)."""
+    cover_days: float = Field(28.0, ge=0, le=365)
+    """A reorder brings the stock up to the reorder point plus this many days of forecast
+    demand."""
+
+
+class ReorderSkuSettings(BaseModel):
+    """One SKU's own reorder policy: each key set here wins over its class's."""
+
+    model_config = DOCUMENTED
+
+    lead_time_days: float | None = Field(None, gt=0, le=365)
+    """The SKU's lead time in days (unset: its class's)."""
+    service_level: float | None = Field(None, ge=0.5, lt=1)
+    """The SKU's service level (unset: its class's)."""
+    cover_days: float | None = Field(None, ge=0, le=365)
+    """The SKU's cover ordered, in days (unset: its class's)."""
+
+
+class ForecastSettings(BaseModel):
+    """The demand forecast and the reorder suggestions the worker makes from it."""
+
+    model_config = DOCUMENTED
+
+    every_hours: float = Field(0.0, ge=0, le=24 * 366)
+    """How often the worker process forecasts every SKU of every warehouse and stores the
+    reorder suggestions (as `scanfloor replen forecast` does), the first time when it starts;
+    0: never (run the command from cron or a timer instead)."""
+    history_days: int = Field(182, ge=14, le=3 * 366)
+    """Days of order history a forecast is fitted on (the days up to yesterday)."""
+    horizon_days: int = Field(28, ge=1, le=366)
+    """Days ahead the forecast runs; the daily demand used for the reorder point is its mean."""
+    overstock_days: float = Field(90.0, gt=0)
+    """A SKU with more days of cover than this (stock ÷ forecast daily demand) is flagged
+    overstock; so is stock with no forecast demand at all."""
+    classes: list[ReorderClassSettings] = Field(
+        default_factory=lambda: [
+            ReorderClassSettings(name="A", share=0.2, service_level=0.98),
+            ReorderClassSettings(name="B", share=0.3, service_level=0.95),
+            ReorderClassSettings(name="C", share=0.5, service_level=0.9),
+        ]
+    )
+    """`[[forecast.classes]]`: the ABC classes in order, A first, each with its reorder policy.
+    The last class takes every SKU left."""
+    skus: dict[str, ReorderSkuSettings] = Field(default_factory=dict)
+    """`[forecast.skus.SKU]`: a SKU's own lead time, service level or cover, over its
+    class's."""
+
+    @field_validator("classes")
+    @classmethod
+    def _some_classes(cls, classes: list[ReorderClassSettings]) -> list[ReorderClassSettings]:
+        names = [c.name for c in classes]
+        if not classes or len(set(names)) != len(names):
+            raise ValueError("forecast.classes: at least one, each letter once")
+        return classes
+
+
 class PackingSettings(BaseModel):
     """Box choice and the weight check at the pack benches."""
 
@@ -471,6 +541,7 @@ class Settings(BaseSettings):
     packing: PackingSettings = PackingSettings()
     gc: GcSettings = GcSettings()
     counts: CountSettings = CountSettings()
+    forecast: ForecastSettings = ForecastSettings()
     boxes: list[BoxSettings] = Field(default_factory=list)
     """`[[boxes]]`: the box types at the pack benches. The bench suggests the smallest box (by
     volume) the items fit in, or says none fits; the packer scans another box's barcode to

@@ -77,6 +77,8 @@ CARDS: tuple[Card, ...] = (
     Card("CMD-SCRAP-WRONG", "return_grade", "RETURN: SCRAP, NOT WHAT WE SENT", reason="wrong_item"),
     Card("CMD-SCRAP-OTHER", "return_grade", "RETURN: SCRAP, OTHER", reason="other"),
     Card("CMD-RETURN-DONE", "return_done", "RETURN RECEIVED: CLOSE IT"),
+    Card("CMD-TRANSFER", "transfer", "RECEIVE A TRANSFER"),
+    Card("CMD-TRANSFER-DONE", "transfer_done", "TRANSFER RECEIVED: CLOSE IT"),
 )
 _BY_BARCODE = {c.barcode: c for c in CARDS}
 

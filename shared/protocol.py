@@ -74,6 +74,9 @@ Screen = Literal[
     "replen_reserve",  # replenishment: go to the reserve bin and scan its label
     "replen_item",  # replenishment: scan the items to move (each, or a GS1 count)
     "replen_face",  # replenishment: take them to the pick face and scan its label
+    "transfer_open",  # transfers in: scan the package's label or the transfer number
+    "transfer_item",  # transfers in: scan each unit
+    "transfer_bin",  # transfers in: scan the bin the unit goes into
 ]
 ExpectKind = Literal["none", "tote", "location", "item", "container", "label", "carrier", "package"]
 
@@ -259,6 +262,8 @@ class ActionIn(_Strict):
         "return",
         "return_grade",
         "return_done",
+        "transfer",
+        "transfer_done",
     ]
     at: float | None = Field(None, description="Device clock, seconds since epoch.")
     seq: Count | None = Field(None, description="Device journal sequence number.")

@@ -45,6 +45,7 @@ def test_every_scan_result_code_is_documented():
         "server/inventory/receiving.py",
         "server/floor/dock.py",
         "server/returns/receiving.py",
+        "server/inventory/transfer_dock.py",
     )
     for path in sources:
         src = (ROOT / path).read_text()
@@ -315,6 +316,7 @@ def _models(model, path=()):
                 more = ("<carrier>",) if name == "carriers" else ()
                 more = ("<service>",) if name == "services" else more
                 more = ("<channel>",) if name == "channels" else more
+                more = ("<sku>",) if name == "skus" else more
                 sub = [*key, *more]
                 if get_origin(field.annotation) is list:  # [[boxes]], [[counts.classes]]
                     sub[-1] += "[]"

@@ -26,6 +26,14 @@ def ship(
     """An order for SKU-B placed, picked in WH-EAST, packed in `packages` boxes and shipped
     (unless not `leave`); returns (order id, tracking numbers)."""
     oid = place(store, ref, [("SKU-B", packages)])
+    return oid, ship_order(store, oid, packages, carrier, leave)
+
+
+def ship_order(
+    store, oid: str, packages: int = 1, carrier: str = "local", leave: bool = True
+) -> list[str]:
+    """An allocated order picked in WH-EAST, packed in `packages` boxes and shipped (unless not
+    `leave`); returns its tracking numbers."""
     plan(store)
     with store.write():
         steps = store.all(
@@ -55,7 +63,7 @@ def ship(
             trackings.append(tracking)
     if leave:
         assert shipments.ship(store, steps[0]["shipment_id"]) == "shipped"
-    return oid, trackings
+    return trackings
 
 
 def event(

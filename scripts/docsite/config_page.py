@@ -191,7 +191,10 @@ def _tables(rows: list[Setting], docs: dict[str, str], env: bool) -> str:
             cells = [f"`{r.key}`", r.type, r.default, r.description]
             if env:
                 cells.insert(
-                    3, f"`{r.env}`" if r.env else f"in `SCANFLOOR_{section.upper()}` (JSON)"
+                    3,
+                    f"`{r.env}`"
+                    if r.env
+                    else f"in `SCANFLOOR_{section.upper().replace('.', '__')}` (JSON)",
                 )
             out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         out.append("")

@@ -141,6 +141,8 @@ def build(
             content = _json(body)
             if code < 400 and route.media != "application/json":
                 content = {route.media: {"schema": {"type": "string"}}}
+            if code < 400:
+                content |= {m: {"schema": {"type": "string"}} for m in route.also_media}
             responses[str(code)] = {"description": desc, "content": content}
         op["responses"] = responses
         # OpenAPI 3.1: a scheme other than OAuth lists the roles it needs: here, the scope.

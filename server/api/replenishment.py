@@ -1,17 +1,18 @@
-"""Replenishment under /api: a face's min and max per SKU, and the moves that refill faces."""
+"""Replenishment under /api: a face's min and max per SKU, the moves that refill faces, and the
+buyer's reorder suggestions from the demand forecast."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import current_app, g
+from flask import Response, current_app, g, request
 from pydantic import BaseModel, Field
 
 from server.api.errors import ApiError
 from server.api.models import Query
 from server.api.table import Route
 from server.core.schemas import MAX_UNITS, Body, Code
-from server.inventory import replenishing, replenishment
+from server.inventory import forecasting, replenishing, replenishment
 from server.store import Store
 
 
@@ -78,6 +79,46 @@ class MoveListOut(BaseModel):
     moves: list[MoveOut]
 
 
+class SuggestionQuery(Query):
+    warehouse: Code | None = None
+    sku: Code | None = None
+    only: Literal["reorder", "overstock"] | None = Field(
+        None, description="only SKUs to reorder now, or only overstock"
+    )
+    format: Literal["json", "csv"] | None = Field(
+        None, description="`csv`: the same rows as CSV (as `Accept: text/csv` asks)"
+    )
+
+
+class SuggestionOut(BaseModel):
+    warehouse: str
+    sku: str
+    name: str
+    abc: str = Field(description="the SKU's class in the warehouse by units sold (A: most)")
+    pattern: Literal["smooth", "intermittent", "erratic", "lumpy", "none"] = Field(
+        description="the demand pattern (Syntetos-Boylan) that chose the model"
+    )
+    model: Literal["SeasonalES", "SES", "CrostonSBA", "none"]
+    daily: float = Field(description="forecast units per day (mean over the horizon)")
+    sigma: float = Field(description="one-day-ahead forecast error (root mean square)")
+    position: int = Field(description="units on hand less reserved, every bin of the warehouse")
+    lead_time_days: float
+    service_level: float
+    cover_target_days: float = Field(description="days of demand a reorder adds")
+    safety_stock: float
+    reorder_point: float = Field(description="demand over the lead time + safety stock")
+    reorder_qty: int = Field(description="units to order now (0: none)")
+    cover_days: float | None = Field(description="days the position lasts (null: no demand)")
+    overstock: bool = Field(description="cover above `forecast.overstock_days`")
+    reorder: bool = Field(description="reorder_qty > 0")
+    day: str = Field(description="the last day of history the forecast saw")
+    computed_at: str
+
+
+class SuggestionListOut(BaseModel):
+    suggestions: list[SuggestionOut]
+
+
 # ---------------------------------------------------------------- views
 def _store() -> Store:
     return current_app.extensions["store"]
@@ -134,6 +175,29 @@ def cancel_move(task_id: int) -> dict[str, Any]:
     return out
 
 
+def list_suggestions(query: SuggestionQuery) -> dict[str, Any] | Response:
+    """The last forecast's reorder suggestions, as JSON or CSV."""
+    store = _store()
+    for kind, code, table, col in (
+        ("warehouse", query.warehouse, "warehouses", "code"),
+        ("SKU", query.sku, "products", "sku"),
+    ):
+        if (
+            code is not None
+            and store.one(f"SELECT 1 FROM {table} WHERE {col} = ?", (code,)) is None
+        ):
+            raise ApiError(404, f"unknown {kind} {code}")
+    rows = forecasting.suggestions(store, query.warehouse, query.sku, query.only)
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    if query.format == "csv" or (query.format is None and best == "text/csv"):
+        return Response(
+            forecasting.to_csv(rows),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="suggestions.csv"'},
+        )
+    return {"suggestions": rows}
+
+
 API_ROUTES = [
     Route(
         "PUT",
@@ -168,6 +232,16 @@ API_ROUTES = [
         "Get a move to a pick face",
         response=MoveOut,
         also=(404,),
+    ),
+    Route(
+        "GET",
+        "/replenishment/suggestions",
+        list_suggestions,
+        "List reorder suggestions from the demand forecast (JSON, or CSV)",
+        query=SuggestionQuery,
+        response=SuggestionListOut,
+        also=(404,),
+        also_media=("text/csv",),
     ),
     Route(
         "POST",

@@ -16,6 +16,8 @@ from server.api import models as m
 from server.api import reads, shop, tracking
 from server.api import replenishment as replen_routes
 from server.api import returns as return_routes
+from server.api import service as service_routes
+from server.api import transfers as transfer_routes
 from server.api.errors import ApiError, init_errors
 from server.api.openapi import build
 from server.api.table import Route, register
@@ -38,7 +40,7 @@ from server.core.schemas import (
     WarehouseIn,
 )
 from server.floor.screens import push_state, refresh_idle_packers
-from server.inventory import accounting, allocate, catalogue
+from server.inventory import allocate, catalogue
 from server.inventory import stock as stock_service
 from server.inventory.shipments import DEFAULT_POLICY
 from server.people import auth
@@ -233,7 +235,7 @@ def stock_accounting(query: m.AccountingQuery) -> dict[str, Any]:
     """Per SKU, every unit received and where it is now; whether each account holds."""
     if query.sku and _store().one("SELECT 1 FROM products WHERE sku = ?", (query.sku,)) is None:
         raise ApiError(404, f"no SKU {query.sku}")
-    return accounting.report(_store(), query.sku)
+    return stock_service.accounting(_store(), query.sku)
 
 
 # ---------------------------------------------------------------- receipts, cancels, channels
@@ -706,6 +708,8 @@ ROUTES += carrier_routes.API_ROUTES  # carriers: close-outs, manifests, hand-ove
 ROUTES += count_routes.API_ROUTES  # cycle counts: asked, handed in, approved, accuracy
 ROUTES += return_routes.API_ROUTES  # returns: authorised, listed, read with their grades
 ROUTES += replen_routes.API_ROUTES  # replenishment: faces' min and max, moves to faces
+ROUTES += transfer_routes.API_ROUTES  # transfers: suggested, planned, in transit, received
+ROUTES += service_routes.API_ROUTES  # customer service: search, address, re-ship, resend
 
 register(bp, ROUTES)
 init_errors(bp)

@@ -72,6 +72,9 @@ class Route:
     # What a success answers with: JSON (`response`), or a document the view returns as a
     # Flask Response (`text/csv`, `text/html`).
     media: str = "application/json"
+    # Other media a success may be asked for (`Accept`, or the view's own `format` query),
+    # each a document the view returns as a Flask Response: `("text/csv",)`.
+    also_media: tuple[str, ...] = ()
 
     @property
     def endpoint(self) -> str:

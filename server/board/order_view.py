@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.board import service
 from server.board.domain.words import sentence
-from server.board.label_picture import render_png
 from server.capture import orders
 from server.floor.domain.floor import pick_list_ref
+from server.notify import webhooks
 from server.returns import rmas
 from server.returns.domain import returns as returns_rules
 from server.store import Store
 
 SCANS_SHOWN = 500
+WEBHOOKS_SHOWN = 200
 
 
 def label_png(store: Store, package_id: int) -> bytes | None:
@@ -22,12 +24,20 @@ def label_png(store: Store, package_id: int) -> bytes | None:
         return None
     with store.read():
         row = store.one("SELECT zpl FROM packages WHERE id = ?", (package_id,))
-    return None if row is None else render_png(row["zpl"])
+    if row is None:
+        return None
+    # Imported here: Pillow and python-barcode cost every server process about 3% of its
+    # start-up imports, and only this page draws a label.
+    from server.board.label_picture import render_png
+
+    return render_png(row["zpl"])
 
 
 def order_view(store: Store, ref: str) -> dict[str, Any] | None:
-    """The order (by our id or the shop's), its timeline (each entry with `says`, a sentence),
-    labels (ZPL) and scans; None if unknown.
+    """The order (by our id or the shop's: customer, ship-to, lines, shipments, packages, its
+    customer mails), its timeline (each entry with `says`, a sentence), labels (ZPL), scans,
+    the webhooks sent to shops about it (newest first) and the service actions that apply
+    (`actions`: server/board/domain/service.py); None if unknown.
 
     Scans are those of the order's pick lists, each with the device, the worker signed in
     and the time it reached the server.
@@ -44,7 +54,8 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
             )
         ]
         labels = store.all(
-            """SELECT id, tracking, sscc, status, carrier, service, zpl FROM packages
+            """SELECT id, tracking, sscc, status, carrier, service, zpl, lost_at, replaced_by
+               FROM packages
                WHERE order_id = ? ORDER BY id""",
             (order["id"],),
         )
@@ -68,6 +79,8 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
         left = returns_rules.returnable(
             rmas.shipped_units(store, order["id"]), rmas.authorised_units(store, order["id"])
         )
+        offered = service.offered(store, order["id"])
+        delivered = webhooks.list_deliveries(store, order_id=order["id"], limit=WEBHOOKS_SHOWN)
         made = [
             {"rma": r["rma"], "status": r["status"], "source": r["source"]}
             for r in store.all(
@@ -76,6 +89,23 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
             )
         ]
     return {
+        "actions": offered,
+        "webhooks": [
+            {
+                k: d[k]
+                for k in (
+                    "id",
+                    "url",
+                    "event",
+                    "status",
+                    "attempts",
+                    "last_error",
+                    "created_at",
+                    "delivered_at",
+                )
+            }
+            for d in delivered
+        ],  # fmt: skip
         "returnable": {sku: n for sku, n in sorted(left.items()) if n > 0},
         "returns": made,
         "order": {k: v for k, v in order.items() if k != "timeline"},

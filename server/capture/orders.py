@@ -123,8 +123,8 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
         store.execute(
             """INSERT INTO orders (id, channel, external_id, body_hash, status, priority, promised_by,
                ship_to, lat, lon, created_at, updated_at, allow_split, allow_partial, shop_number,
-               geocoded, email, track_token, service)
-               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               geocoded, email, track_token, service, customer)
+               VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 order_id,
                 order.channel,
@@ -144,6 +144,7 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 order.email,
                 new_track_token(),
                 order.service.lower() if order.service else None,
+                ship_to["name"].lower(),  # found by it on the board (server/capture/search.py)
             ),
         )
         for n, line in enumerate(order.lines, start=1):
@@ -221,7 +222,7 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
         )
         packages = store.all(
             "SELECT id, sscc, tracking, weight_g, status, carrier, service, rate_cents, zone, "
-            "created_at, confirmed_at, "
+            "created_at, confirmed_at, lost_at, replaced_by, "
             "(SELECT MAX(loaded_at) FROM manifest_packages m WHERE m.package_id = packages.id) "
             "AS loaded_at FROM packages WHERE order_id = ? ORDER BY id",
             (oid,),

@@ -27,8 +27,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.capture import address as address_change
 from server.capture import cancel as cancelling
-from server.capture import geocode, orders
+from server.capture import orders
 from server.capture.domain import shopify
 from server.core.clock import now
 from server.core.schemas import AddressIn
@@ -39,7 +40,6 @@ from server.store.db import dumps
 
 log = logging.getLogger("scanfloor.shopify")
 SOURCE = "shopify"
-EARLY = ("received", "backordered", "partially_allocated", "allocated")  # picking not started
 
 
 class BadSignature(PermissionError):
@@ -182,27 +182,13 @@ def _updated(store: Store, order: shopify.ShopifyOrder, existing: dict[str, Any]
     before = AddressIn.model_validate(json.loads(existing["ship_to"]))
     if address == before:
         return Outcome("accepted", "unchanged", oid)
-    new = address.model_dump()
-    started = status not in EARLY or store.one(
-        """SELECT 1 FROM pick_steps s JOIN pick_lists p ON p.id = s.pick_list_id
-           WHERE s.order_id = ? AND (s.picked > 0 OR p.status != 'open') LIMIT 1""",
-        (oid,),
-    )
-    if started:
+    if address_change.picking_started(store, oid, status):
         orders.record(
             store, oid, status, "ship_to_change_refused",
-            ship_to=new, reason="picking has started: the order keeps its address",
+            ship_to=address.model_dump(), reason="picking has started: the order keeps its address",
         )  # fmt: skip
         return Outcome("accepted", "noted: picking has started", oid)
-    placed = geocode.place(new)
-    store.execute(
-        "UPDATE orders SET ship_to = ?, lat = ?, lon = ?, geocoded = ? WHERE id = ?",
-        (dumps(new), placed.lat, placed.lon, placed.source, oid),
-    )
-    orders.record(
-        store, oid, status, "ship_to_changed",
-        ship_to=new, was=before.model_dump(), geocoded=placed.source,
-    )  # fmt: skip
+    address_change.change(store, oid, address, by="shop")
     return Outcome("accepted", "ship_to_changed", oid)
 
 

@@ -14,6 +14,7 @@ from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
 from server.cli.site import allocate_cmd, import_, init
 from server.cli.stock import stock
+from server.cli.transfers import transfers
 from server.cli.users import user
 
 
@@ -34,6 +35,7 @@ for command in (
     closeout,
     counts,
     replen,
+    transfers,
     stock,
     user,
     serve_cluster,

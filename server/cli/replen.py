@@ -1,4 +1,5 @@
-"""`scanfloor replen`: set a pick face's min and max, list faces and moves, cancel a move."""
+"""`scanfloor replen`: set a pick face's min and max, list faces and moves, cancel a move; the
+demand forecast and the reorder suggestions from it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import click
 
 from server.cli.options import open_db, settings_options, work_arrived
 from server.config import Settings
-from server.inventory import replenishing, replenishment
+from server.inventory import forecasting, replenishing, replenishment
 
 
 def _actor() -> str:
@@ -108,3 +109,28 @@ def cancel(settings: Settings, task_id: int) -> None:
         store.close()
     work_arrived(settings)
     click.echo(f"move {task_id}: cancelled")
+
+
+@replen.command("forecast")
+@click.option("--json", "as_json", is_flag=True, help="print the suggestions as JSON")
+@settings_options
+def forecast(settings: Settings, as_json: bool) -> None:
+    """Forecast every SKU's demand now and store the reorder suggestions (as the worker does
+    every `forecast.every_hours`), then print them."""
+    store = open_db(settings)
+    try:
+        forecasting.run(store, settings.forecast)
+        rows = forecasting.suggestions(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        cover = "-" if r["cover_days"] is None else f"{r['cover_days']:.0f}d"
+        flag = " OVERSTOCK" if r["overstock"] else ""
+        click.echo(
+            f"{r['warehouse']:<10} {r['sku']:<16} {r['abc']} {r['pattern']:<12} "
+            f"{r['daily']:>7.2f}/day  stock {r['position']:>6}  reorder point "
+            f"{r['reorder_point']:>7.1f}  order {r['reorder_qty']:>6}  cover {cover}{flag}"
+        )

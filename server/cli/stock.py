@@ -8,7 +8,7 @@ import click
 
 from server.cli.options import open_db, settings_options
 from server.config import Settings
-from server.inventory import accounting
+from server.inventory import stock as stock_service
 from server.inventory.domain.accounting import from_out, line
 
 
@@ -25,7 +25,7 @@ def accounting_cmd(settings: Settings, sku: str | None, as_json: bool) -> None:
     """Per SKU: received = shipped + on hand + in transit + scrapped; exits 1 if one does not hold."""
     store = open_db(settings)
     try:
-        report = accounting.report(store, sku)
+        report = stock_service.accounting(store, sku)
     finally:
         store.close()
     if as_json:

@@ -305,10 +305,13 @@ class PackageOut(BaseModel):
     created_at: str
     confirmed_at: str | None
     loaded_at: str | None = Field(description="scanned onto the carrier's truck at the dock")
+    lost_at: str | None = Field(None, description="marked lost by the carrier (re-shipped)")
+    replaced_by: int | None = Field(None, description="the package re-shipped in its place")
 
 
 class CustomerMailOut(BaseModel):
-    kind: Literal["shipped", "out_for_delivery", "delivered", "exception"]
+    id: int = Field(description="the mail's outbox row: what a resend names")
+    kind: Literal["shipped", "out_for_delivery", "delivered", "exception", "return_received"]
     status: Literal["pending", "sent", "refused", "no_address", "off"] = Field(
         description="`pending` (queued or retrying), `sent`, `refused` (the mail server refused "
         "it for good), `no_address` (the order has no e-mail address), `off` (e-mail is off)"
@@ -457,6 +460,7 @@ class ChannelSetIn(Body):
 WEBHOOK_EVENTS: tuple[str, ...] = (
     *(f"order.{s}" for s in get_args(OrderOut.model_fields["status"].annotation)),
     "return.received",  # a return was received at the dock: each unit and its grade
+    "parcel.reshipped",  # a parcel the carrier lost was sent again with a new label
 )
 WebhookEvent = Literal[WEBHOOK_EVENTS]  # type: ignore[valid-type]
 

@@ -17,7 +17,7 @@ from server.floor.domain.floor import pick_list_ref
 from server.floor.scanning import Effects
 from server.floor.screens import current_state, push_state, refresh_idle_packers
 from server.floor.work import assign_next
-from server.inventory import counting, receiving, replenishment
+from server.inventory import counting, receiving, replenishment, transfer_dock
 from server.returns import receiving as returning
 from server.shipping import boxes, packages
 from server.store import Store
@@ -25,6 +25,7 @@ from shared import counting as counting_words
 from shared import messages as say
 from shared import picking as picking_rules
 from shared import returning as returning_words
+from shared import transferring as transfer_words
 from shared.protocol import Ack, ActionIn, ErrorBody, ProtocolError, StateEvent, dump
 
 
@@ -52,6 +53,8 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
             ack = _receive(store, device, msg, effects)
         elif msg.action in ("return", "return_grade", "return_done"):
             ack = _return(store, device, msg, effects)
+        elif msg.action in ("transfer", "transfer_done"):
+            ack = _transfer(store, device, msg, effects)
         elif msg.action in ("dock", "dock_done"):
             ack = _dock(store, device, msg, effects)
         elif msg.action == "reprint":
@@ -136,6 +139,20 @@ def _return(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     return Ack(id=msg.id, ok=True)
 
 
+def _transfer(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
+    """Start receiving a transfer, or close its receipt (server/inventory/transfer_dock.py)."""
+    if msg.action == "transfer":
+        transfer_dock.start(store, device)
+        verdict = picking_rules.Verdict(True, "transfer_started", transfer_words.scan_package())
+    else:
+        verdict = transfer_dock.done(store, device)
+    push_state(store, device["id"], message=verdict.message)
+    effects.devices.add(device["id"])
+    if not verdict.ok:
+        return Ack(id=msg.id, ok=False, error=ErrorBody(code=verdict.code, message=verdict.message))
+    return Ack(id=msg.id, ok=True)
+
+
 def _dock(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """Start loading a truck at a pack station, or hand the truck over."""
     if device["role"] != "packer":
@@ -192,6 +209,8 @@ def _logout(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
         effects.offer_work.add(device["warehouse"])
     if returning.active(device) is not None:
         returning.give_back(store, device["id"])  # the return waits for the next receiver
+    if transfer_dock.active(device) is not None:
+        transfer_dock.give_back(store, device["id"])  # so does the transfer
     if replenishment.held(store, device["id"]) is not None:
         replenishment.give_back(store, device["id"])  # the move too, from its start
         effects.offer_work.add(device["warehouse"])

@@ -31,7 +31,14 @@ from server.floor.domain import packing, picking
 from server.floor.domain.floor import is_tote, parse_pick_list_ref, pick_list_ref
 from server.floor.screens import current_state, refresh_idle_packers
 from server.floor.work import next_work
-from server.inventory import counting, receiving, replenishing, replenishment, shipments
+from server.inventory import (
+    counting,
+    receiving,
+    replenishing,
+    replenishment,
+    shipments,
+    transfer_dock,
+)
 from server.returns import receiving as returning
 from server.shipping import boxes, packages
 from server.shipping.domain.boxes import find_box
@@ -88,6 +95,13 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = returning.scan(store, device, text, parse_scan(msg.barcode)), None
             effects.board = effects.board or verdict.code == "return_put_away"
+        elif transfer_dock.active(device) is not None:
+            screen_name = current_state(store, device["id"]).screen
+            verdict, list_id = (
+                transfer_dock.scan(store, device, text, parse_scan(msg.barcode)),
+                None,
+            )
+            effects.board = effects.board or verdict.code in ("transfer_open", "transfer_put_away")
         elif receiving.active(device) is not None:
             screen_name = current_state(store, device["id"]).screen
             verdict, list_id = receiving.scan(store, device, text, parse_scan(msg.barcode)), None

@@ -7,7 +7,7 @@ import json
 from server.floor import dock, outbox, views
 from server.floor.domain import packing, picking
 from server.floor.domain.floor import pick_list_ref
-from server.inventory import counting, receiving, replenishing, replenishment
+from server.inventory import counting, receiving, replenishing, replenishment, transfer_dock
 from server.inventory.shipments import COMPLETE_ONLY
 from server.returns import receiving as returning
 from server.store import Store
@@ -20,12 +20,16 @@ WAITING_SHOWN = 30  # totes listed on an idle pack station's screen, oldest firs
 def current_state(store: Store, device_id: int) -> DeviceState:
     """The device's screen, from what the database says it is doing."""
     dev = store.one(
-        "SELECT role, warehouse, receiving, logged_in, dock, return_mode FROM devices WHERE id = ?",
+        "SELECT role, warehouse, receiving, logged_in, dock, return_mode, transfer_mode FROM devices "
+        "WHERE id = ?",
         (device_id,),
     )
     back = returning.active(dev)
     if back is not None:
         return returning.screen(store, back)
+    moving = transfer_dock.active(dev)
+    if moving is not None:
+        return transfer_dock.screen(store, moving)
     r = receiving.active(dev)
     if r is not None:
         return receiving.screen(r)

@@ -110,8 +110,8 @@ def allocate_orders(store: Store, order_ids: Sequence[str], others: bool = True)
         orders: dict[str, dict[str, Any]] = {}
         for part in _chunks(list(order_ids)):
             for r in store.conn.execute(
-                f"""SELECT id, status, channel, priority, lat, lon, allow_split, allow_partial, waiting
-                    FROM orders WHERE id IN ({_in(len(part))})""",
+                f"""SELECT id, status, channel, priority, lat, lon, allow_split, allow_partial, waiting,
+                           pin_warehouse FROM orders WHERE id IN ({_in(len(part))})""",
                 tuple(part),
             ):
                 orders[r["id"]] = r
@@ -193,6 +193,8 @@ def _allocate_one(
     held = set(held)
     if held and not policy.allow_split:  # the rest may only join the warehouse already shipping
         sites = [s for s in sites if s.code in held]
+    if order["pin_warehouse"]:  # a transfer ships from its sending warehouse only
+        sites = [s for s in sites if s.code == order["pin_warehouse"]]
     bins: dict[str, list[alloc.Bin]] = defaultdict(list)
     for sku in {line.sku for line in lines}:
         for row in batch.stock.get(sku, ()):

@@ -112,12 +112,13 @@ def derive_status(store: Store, order_id: str) -> str:
 
 
 def carried_status(store: Store, order_id: str) -> str:
-    """A shipped order's status from its packages' tracking events (`shipped` before any)."""
+    """A shipped order's status from its packages' tracking events (`shipped` before any);
+    a parcel marked lost counts no more (the one re-shipped in its place does)."""
     rows = store.all(
         """SELECT p.id, e.at, e.type FROM packages p
            JOIN shipments s ON s.id = p.shipment_id AND s.status = 'shipped'
            LEFT JOIN tracking_events e ON e.package_id = p.id
-           WHERE p.order_id = ? ORDER BY p.id, e.id""",
+           WHERE p.order_id = ? AND p.lost_at IS NULL ORDER BY p.id, e.id""",
         (order_id,),
     )
     events: dict[int, list[tuple[str, str]]] = {}
@@ -130,6 +131,15 @@ def carried_status(store: Store, order_id: str) -> str:
 
 def refresh(store: Store, order_id: str, event: str, **detail: Any) -> str:
     """Recount what waits, derive the status and add the event to the timeline (inside a write)."""
+    recount(store, order_id)
+    status = derive_status(store, order_id)
+    record(store, order_id, status, event, **detail)
+    return status
+
+
+def recount(store: Store, order_id: str) -> None:
+    """Cancel the order's shipments left with nothing reserved and recount the units it waits
+    for (inside a write); its status is the caller's to set."""
     for sh in store.all(
         """SELECT id, warehouse, day FROM shipments s WHERE order_id = ? AND status = 'allocated'
            AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.shipment_id = s.id
@@ -149,9 +159,6 @@ def refresh(store: Store, order_id: str, event: str, **detail: Any) -> str:
         "UPDATE orders SET waiting = ? WHERE id = ? AND status != 'cancelled'",
         (waiting_units(store, order_id), order_id),
     )
-    status = derive_status(store, order_id)
-    record(store, order_id, status, event, **detail)
-    return status
 
 
 def settle(store: Store, reservation_id: int) -> dict[str, Any]:

@@ -67,8 +67,10 @@ def _transit_days(carrier: str, service: str) -> int | None:
 def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     oid = row["id"]
     packages = store.all(
-        "SELECT carrier, service, tracking FROM packages WHERE order_id = ? "
-        "AND status = 'confirmed' ORDER BY id",
+        # Packed parcels and those re-shipped in place of a lost one; not the lost ones.
+        "SELECT carrier, service, tracking FROM packages p WHERE order_id = ? "
+        "AND lost_at IS NULL AND (status = 'confirmed' OR EXISTS (SELECT 1 FROM packages x "
+        "WHERE x.replaced_by = p.id)) ORDER BY id",
         (oid,),
     )
     events = store.all(

@@ -23,6 +23,7 @@ from typing import Any
 from server.config import EmailSettings
 from server.core.clock import now
 from server.store import Store
+from server.store.db import dumps
 
 KINDS: tuple[str, ...] = ("shipped", "out_for_delivery", "delivered", "exception")
 # Not a status change: a return received at the dock (queued by server/returns/rmas.py).
@@ -198,10 +199,25 @@ def failed(store: Store, job: Job, error: str, permanent: bool, base: float, cap
     return status
 
 
+def resend(store: Store, mail_id: int, by: str) -> int:
+    """Queue a customer mail again (inside a write): a new outbox row of the same kind, to the
+    order's e-mail address as it is now, with its own timeline event (`mail_resent`) and so
+    its own Message-ID; returns the new row's id."""
+    old = store.one("SELECT order_id, kind FROM customer_mails WHERE id = ?", (mail_id,))
+    at = now()
+    event_id = store.execute(
+        "INSERT INTO order_events (order_id, at, status, event, detail) "
+        "SELECT id, ?, status, 'mail_resent', ? FROM orders WHERE id = ?",
+        (at, dumps({"kind": old["kind"], "mail": mail_id, "by": by}), old["order_id"]),
+    ).lastrowid
+    enqueue(store, old["order_id"], old["kind"], event_id, at)
+    return store.one("SELECT id FROM customer_mails WHERE event_id = ?", (event_id,))["id"]
+
+
 def listing(store: Store, order_id: str) -> list[dict[str, Any]]:
     """The customer mails of an order, oldest first (inside a read)."""
     return store.all(
-        "SELECT kind, status, recipient, attempts, last_error, created_at, sent_at "
+        "SELECT id, kind, status, recipient, attempts, last_error, created_at, sent_at "
         "FROM customer_mails WHERE order_id = ? ORDER BY id",
         (order_id,),
     )

@@ -16,7 +16,8 @@ from server.store import Store
 # What an API key may do. Every /api route names the one scope it needs (server/api/routes.py).
 SCOPES: dict[str, str] = {
     "read": "read anything under /api (orders, stock, pick lists, devices, channels, webhooks)",
-    "orders:write": "take and cancel orders, authorise returns",
+    "orders:write": "take and cancel orders, authorise returns, change an order's address, "
+    "re-ship a lost parcel, send a customer mail again",
     "catalogue:write": "change warehouses, locations and products",
     "stock:write": "set, receive and correct stock; finish put-away tasks",
     "channels:write": "change sales channels' policies and Shopify secrets",

@@ -54,7 +54,7 @@ def _rma(store: Store, rma_id: int) -> dict[str, Any]:
     return store.one("SELECT id, rma, order_id, warehouse FROM rmas WHERE id = ?", (rma_id,))
 
 
-def _bin_for(store: Store, warehouse: str, sku: str) -> dict[str, Any]:
+def bin_for(store: Store, warehouse: str, sku: str) -> dict[str, Any]:
     """The bin a resellable unit should go to: the one holding most of the SKU, else the first."""
     row = store.one(
         """SELECT l.id, l.code, l.barcode FROM stock s JOIN locations l ON l.id = s.location_id
@@ -181,7 +181,7 @@ def grade(store: Store, device: dict, reason: str | None) -> Verdict:
     worker = device.get("worker") or device["name"]
     task_id = None
     if grade_ == "resellable":
-        to = _bin_for(store, rma["warehouse"], unit["sku"])
+        to = bin_for(store, rma["warehouse"], unit["sku"])
         task_id = store.execute(
             """INSERT INTO putaway_tasks (warehouse, order_id, location_id, sku, qty, reason,
                                           status, created_at)

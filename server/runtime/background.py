@@ -11,6 +11,9 @@ once per `serve-cluster`, or by its own systemd unit) runs, as greenlets of one 
   (server/floor/leases.py), a few times per lease period;
 - the count schedule: every `counts.schedule_every_hours` (0: off) the count tasks the ABC
   schedule says are due are made (server/inventory/counts.py), and idle pickers get them;
+- the demand forecast: every `forecast.every_hours` (0: off) each SKU's forecast and reorder
+  suggestion is stored (server/inventory/forecasting.py; the library is imported then, not
+  at start), yielding to the other loops between two SKUs;
 - webhook delivery (server/notify/delivery.py) and customer mail (server/notify/mailer.py,
   when `[email] enabled`);
 - pruning the change log below.
@@ -35,7 +38,7 @@ import gevent
 
 from server.config import Settings
 from server.floor import leases, planning
-from server.inventory import counting, replenishment
+from server.inventory import counting, forecasting, replenishment, transfer_dock
 from server.inventory import counts as count_tasks
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
@@ -120,6 +123,7 @@ class Worker:
             counts += replenishment.release_silent(self.store, seconds)  # moves to faces too
             # A return held by a silent handheld waits for another receiver (no news to send).
             returning.release_silent(self.store, seconds)
+            transfer_dock.release_silent(self.store, seconds)  # a transfer too
             if released or counts:
                 news = [
                     {"k": "deliver", "d": sorted({d for d, _, _ in released})},
@@ -172,6 +176,18 @@ class Worker:
                 log.exception("scheduling counts failed")
             gevent.sleep(self.settings.counts.schedule_every_hours * 3600)
 
+    # ------------------------------------------------------------ the demand forecast
+    def forecast_demand(self) -> None:
+        """Forecast at start and then every `forecast.every_hours` (a greenlet, started only
+        when that is above 0). Each SKU's fit takes a few milliseconds of CPU: between two,
+        the other loops of this process get their turn."""
+        while True:
+            try:
+                forecasting.run(self.store, self.settings.forecast, pause=lambda: gevent.sleep(0))
+            except Exception:  # keep forecasting: the next period tries again
+                log.exception("forecasting demand failed")
+            gevent.sleep(self.settings.forecast.every_hours * 3600)
+
     # ------------------------------------------------------------ alive
     def heartbeat(self) -> None:
         """Beat in server_processes for ever (a greenlet). Forgetting processes that are gone
@@ -206,14 +222,17 @@ class Worker:
         ]
         if self.settings.counts.schedule_every_hours > 0:
             loops.append(self.count_schedule)
+        if self.settings.forecast.every_hours > 0:
+            loops.append(self.forecast_demand)
         loops.append(Deliverer(self.store, self.settings.webhooks, self.instance).run)
         if self.settings.email.enabled:
             loops.append(Mailer(self.store, self.settings.email, self.instance).run)
         greenlets = [gevent.spawn(loop) for loop in loops]
         log.info(
-            "worker running: planning, leases, webhooks%s%s",
+            "worker running: planning, leases, webhooks%s%s%s",
             ", mail" if self.settings.email.enabled else "",
             ", count schedule" if self.settings.counts.schedule_every_hours > 0 else "",
+            ", demand forecast" if self.settings.forecast.every_hours > 0 else "",
         )
         gevent.joinall(greenlets, raise_error=True)
 

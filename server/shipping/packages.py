@@ -59,18 +59,8 @@ def create(store: Store, pl: PickList, device_id: int, box: Box | None = None) -
     )
     tare = box.tare_g if box else 0
     weight = _items_weight(store, pl.list_id, order_id) + tare
-    cfg = LABEL_SETTINGS
     at = now()
-    origin, destination = _ends(store, order, shipment["warehouse"])
-    carrier, rate, why = carriers.quote(
-        order, weight, origin, destination, date.fromisoformat(at[:10])
-    )
-    serial = next_number(store, "sscc")
-    sscc = make_sscc(cfg["sscc_extension"], cfg["gs1_company_prefix"], serial)
-    # The built-in carrier keeps the counter tracking numbers always had; others count their own.
-    counter = "tracking" if carrier.name == "local" else f"tracking.{carrier.name}"
-    tracking = carrier.tracking_number(next_number(store, counter))
-    zpl = _zpl(store, order_id, shipment["warehouse"], tracking, sscc, weight, carrier, rate)
+    carrier, rate, why, sscc, tracking, zpl = _label(store, order, shipment["warehouse"], weight)
     package_id = store.execute(
         """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
            created_at, shipment_id, carrier, service, rate_cents, zone, box, tare_g)
@@ -94,6 +84,72 @@ def create(store: Store, pl: PickList, device_id: int, box: Box | None = None) -
     )
     queue_print(store, package_id, device_id)
     return package_id
+
+
+def _label(
+    store: Store, order: dict, warehouse: str, weight: int
+) -> tuple[Carrier, Rate, str, str, str, str]:
+    """A new label for a parcel of `order` from `warehouse`: the carrier and service quoted for
+    its weight, a new SSCC and tracking number, and the ZPL (inside a write)."""
+    cfg = LABEL_SETTINGS
+    origin, destination = _ends(store, order, warehouse)
+    carrier, rate, why = carriers.quote(
+        order, weight, origin, destination, date.fromisoformat(now()[:10])
+    )
+    serial = next_number(store, "sscc")
+    sscc = make_sscc(cfg["sscc_extension"], cfg["gs1_company_prefix"], serial)
+    # The built-in carrier keeps the counter tracking numbers always had; others count their own.
+    counter = "tracking" if carrier.name == "local" else f"tracking.{carrier.name}"
+    tracking = carrier.tracking_number(next_number(store, counter))
+    zpl = _zpl(store, order["id"], warehouse, tracking, sscc, weight, carrier, rate)
+    return carrier, rate, why, sscc, tracking, zpl
+
+
+def replace_lost(store: Store, package_id: int, device_id: int | None) -> dict:
+    """A parcel the carrier lost: a new package with its own label (quoted and made as at
+    packing, same contents and weight) in the same shipment, printed on `device_id` (a pack
+    station of its warehouse; None: the one that printed the lost one, if any); the lost one
+    is marked lost and points at the new one (inside a write). Returns the new package."""
+    lost = store.one(
+        "SELECT p.id, p.order_id, p.pick_list_id, p.shipment_id, p.tracking, p.weight_g, p.box, "
+        "p.tare_g, s.warehouse FROM packages p JOIN shipments s ON s.id = p.shipment_id "
+        "WHERE p.id = ?",
+        (package_id,),
+    )
+    order = store.one(
+        "SELECT id, channel, service, promised_by, lat, lon FROM orders WHERE id = ?",
+        (lost["order_id"],),
+    )
+    carrier, rate, why, sscc, tracking, zpl = _label(
+        store, order, lost["warehouse"], lost["weight_g"]
+    )
+    at = now()
+    new_id = store.execute(
+        """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
+           created_at, shipment_id, carrier, service, rate_cents, zone, box, tare_g)
+           VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            order["id"], lost["pick_list_id"], sscc, tracking, lost["weight_g"], zpl, at,
+            lost["shipment_id"], carrier.name, rate.service, rate.cents, rate.zone, lost["box"],
+            lost["tare_g"],
+        ),
+    ).lastrowid  # fmt: skip
+    store.execute(
+        "UPDATE packages SET lost_at = ?, replaced_by = ? WHERE id = ?", (at, new_id, package_id)
+    )
+    if device_id is None:
+        last = store.one(
+            "SELECT j.device_id FROM print_jobs j JOIN devices d ON d.id = j.device_id "
+            "WHERE j.package_id = ? AND d.role = 'packer' ORDER BY j.id DESC LIMIT 1",
+            (package_id,),
+        )
+        device_id = last["device_id"] if last else None
+    job_id = queue_print(store, new_id, device_id) if device_id is not None else None
+    return {
+        "id": new_id, "tracking": tracking, "sscc": sscc, "carrier": carrier.name,
+        "service": rate.service, "service_from": why, "job_id": job_id, "device_id": device_id,
+        "lost": {"id": package_id, "tracking": lost["tracking"]},
+    }  # fmt: skip
 
 
 def _items_weight(store: Store, list_id: int, order_id: str) -> int:

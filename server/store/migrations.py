@@ -1212,3 +1212,129 @@ CREATE INDEX rma_units_sku ON rma_units(sku, grade);
 ALTER TABLE devices ADD COLUMN return_mode TEXT
 """,
     )
+
+
+@MIGRATIONS(name="0028_transfers")
+def m0028_transfers(db: Database) -> None:
+    """Transfers between warehouses: an order of channel `transfer` shipped from one warehouse
+    (`orders.pin_warehouse`: the only one it may be allocated in) to another, received there
+    by scan (`transfer_lines.received`; `devices.transfer_mode` is the handheld's place)."""
+    _run(
+        db,
+        """
+ALTER TABLE orders ADD COLUMN pin_warehouse TEXT REFERENCES warehouses(code);
+CREATE TABLE transfers (
+  id INTEGER PRIMARY KEY,
+  transfer TEXT NOT NULL UNIQUE,        -- TR-000001: printed on the packing slip, scanned
+  order_id TEXT NOT NULL UNIQUE REFERENCES orders(id),
+  from_warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  to_warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  source TEXT NOT NULL CHECK (source IN ('manual', 'suggestion')),
+  request_id TEXT UNIQUE,               -- the caller's id: the same again changes nothing
+  status TEXT NOT NULL CHECK (status IN ('open', 'received')),
+  created_by TEXT NOT NULL,
+  device_id INTEGER REFERENCES devices(id),
+  created_at TEXT NOT NULL,
+  received_at TEXT,
+  received_by TEXT,
+  CHECK (from_warehouse != to_warehouse)
+);
+CREATE INDEX transfers_status ON transfers(status, id);
+CREATE INDEX transfers_device ON transfers(device_id) WHERE device_id IS NOT NULL;
+CREATE TABLE transfer_lines (
+  transfer_id INTEGER NOT NULL REFERENCES transfers(id),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  qty INTEGER NOT NULL CHECK (qty > 0),         -- planned
+  received INTEGER NOT NULL DEFAULT 0 CHECK (received >= 0),
+  over INTEGER NOT NULL DEFAULT 0 CHECK (over >= 0),  -- scanned beyond what was shipped: set aside
+  short INTEGER,                                -- at close: shipped less received (lost on the way)
+  PRIMARY KEY (transfer_id, sku)
+);
+ALTER TABLE devices ADD COLUMN transfer_mode TEXT
+""",
+    )
+
+
+@MIGRATIONS(name="0029_demand_forecasts")
+def m0029_demand_forecasts(db: Database) -> None:
+    """The demand forecast and reorder suggestion of each SKU in each warehouse.
+
+    The worker's forecast job (server/inventory/forecasting.py) replaces a warehouse's rows
+    whole in one transaction; REST and the board only read them. `history` and `forecast`
+    are JSON lists of units per day (oldest first; the forecast from the day after `day`).
+    """
+    _run(
+        db,
+        """
+CREATE TABLE demand_forecasts (
+  warehouse TEXT NOT NULL REFERENCES warehouses(code),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  day TEXT NOT NULL,                    -- the last day of history (UTC date)
+  computed_at TEXT NOT NULL,
+  abc TEXT NOT NULL,
+  pattern TEXT NOT NULL,                -- smooth, intermittent, erratic, lumpy, none
+  model TEXT NOT NULL,
+  daily REAL NOT NULL,                  -- forecast units per day (mean over the horizon)
+  sigma REAL NOT NULL,                  -- one-day-ahead forecast error (RMS)
+  position INTEGER NOT NULL,            -- on hand less reserved, every bin of the warehouse
+  lead_time_days REAL NOT NULL,
+  service_level REAL NOT NULL,
+  cover_target_days REAL NOT NULL,
+  safety_stock REAL NOT NULL,
+  reorder_point REAL NOT NULL,
+  reorder_qty INTEGER NOT NULL CHECK (reorder_qty >= 0),
+  cover_days REAL,                      -- NULL: no forecast demand
+  overstock INTEGER NOT NULL,
+  history TEXT NOT NULL,
+  forecast TEXT NOT NULL,
+  PRIMARY KEY (warehouse, sku)
+)
+""",
+    )
+
+
+@MIGRATIONS(name="0030_customer_service")
+def m0030_customer_service(db: Database) -> None:
+    """Customer service: orders found by the customer's name (`orders.customer`, the ship-to's
+    name in lower case, kept with every address change) or e-mail (any case), and by a SKU;
+    a parcel the carrier lost is marked (`lost_at`) and points at the package re-shipped in
+    its place (`replaced_by`)."""
+    pg = on_postgres(db)
+    name = "ship_to::json->>'name'" if pg else "json_extract(ship_to, '$.name')"
+    # "Starts with" is a range on the index: in code point order on PostgreSQL too, whatever
+    # the database's collation (server/capture/search.py asks for the same).
+    by_code_point = ' COLLATE "C"' if pg else ""
+    _run(
+        db,
+        f"""
+ALTER TABLE orders ADD COLUMN customer TEXT;
+UPDATE orders SET customer = lower({name});
+CREATE INDEX orders_customer ON orders(customer{by_code_point});
+CREATE INDEX orders_email_any_case ON orders(lower(email)) WHERE email IS NOT NULL;
+CREATE INDEX order_lines_sku ON order_lines(sku, order_id);
+ALTER TABLE packages ADD COLUMN lost_at TEXT;
+ALTER TABLE packages ADD COLUMN replaced_by INTEGER REFERENCES packages(id);
+CREATE INDEX packages_replaced_by ON packages(replaced_by) WHERE replaced_by IS NOT NULL
+""",
+    )
+
+
+@MIGRATIONS(name="0032_queue_heads")
+def m0032_queue_heads(db: Database) -> None:
+    """The heads of the pick-list queue that hand-out reads at every connect, in small indexes.
+
+    A list given back mid-pick (`resume = 1`) and a planned cart another kind of picker may
+    take are each read as "the most urgent open one": with no index of their own, SQLite
+    walked `pick_lists_board` (every open list by priority) looking for one, which cost in
+    proportion to the open lists at every connect and hand-out (25 ms per connect at
+    60,000 open orders). Each index holds only the lists it is for.
+    """
+    _run(
+        db,
+        """
+CREATE INDEX pick_lists_resumed ON pick_lists(warehouse, priority DESC, id)
+  WHERE status = 'open' AND resume = 1;
+CREATE INDEX pick_lists_planned ON pick_lists(warehouse, priority DESC, id)
+  WHERE status = 'open' AND planned IS NOT NULL
+""",
+    )

@@ -1,5 +1,6 @@
 """The browser side: the supervisors' board at /board, its JSON routes under /board/api,
-the manifests' printable pages at /board/manifests/<id>, and /login."""
+the forecast page at /board/forecast, the manifests' printable pages at
+/board/manifests/<id>, and /login."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def board_page() -> str:
     return render_template(
         "board.html", user=current_user, at_risk_minutes=at_risk, data_dir=data_dir
     )
+
+
+@bp.get("/board/forecast")
+@roles_required(*SUPERVISORS)
+def forecast_page() -> str:
+    """Reorder suggestions and a chart per SKU: demand history, forecast, stock, reorder point."""
+    return render_template("forecast.html", user=current_user)
 
 
 @bp.get("/board/manifests/<id:manifest_id>")

@@ -17,13 +17,15 @@ from server.board import (
     counters,
     exceptions,
     order_view,
+    service,
     supervise,
     throughput,
 )
 from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
+from server.capture.search import BadSearch, search
 from server.floor.scanning import Effects
-from server.inventory import replenishment
+from server.inventory import forecasting, replenishment, transfers
 from server.people import audit
 from server.returns import rmas
 from server.store import Store
@@ -104,9 +106,57 @@ def reprioritise(ref: str) -> Response:
 def cancel(ref: str) -> Response:
     """Cancel an order (body: {"reason": text}); picked units become put-away tasks."""
     reason = _text(_body("reason"), "reason", required=False) or ""
-    effects, result = supervise.cancel(_store(), current_actor(), ref, reason)
+    effects, result = service.cancel(_store(), current_actor(), ref, reason)
     _apply(effects)
     return jsonify(ok=True, order=result["order"], released=result["released"])
+
+
+@bp.get("/search")
+@roles_required(*SUPERVISORS)
+def search_orders() -> Response:
+    """Orders by customer name, e-mail, shop number, tracking number or SKU (?q=)."""
+    unknown = sorted(set(request.args) - {"q"})
+    if unknown:
+        raise supervise.Refused(400, f"unknown parameter(s) {', '.join(unknown)}: this takes q")
+    store = _store()
+    try:
+        with store.read():
+            return jsonify(search(store, request.args.get("q", "")))
+    except BadSearch as e:
+        raise supervise.Refused(400, str(e)) from None
+
+
+@bp.post("/orders/<ref>/address")
+@roles_required(*SUPERVISORS)
+def change_address(ref: str) -> Response:
+    """A new ship-to before picking (body: {"ship_to": address}); re-allocated when the
+    nearest warehouse changes."""
+    body = _body("ship_to")
+    if not isinstance(body.get("ship_to"), dict):
+        raise supervise.Refused(400, "ship_to must be the new address (name, line1, city, ...)")
+    effects, result = service.change_address(_store(), current_actor(), ref, body["ship_to"])
+    _apply(effects)
+    return jsonify(ok=True, **result)
+
+
+@bp.post("/packages/<id:package_id>/reship")
+@roles_required(*SUPERVISORS)
+def reship(package_id: int) -> Response:
+    """Mark a parcel lost and send a new one with its own label (body: {"device": pack
+    station}, else the one that printed the lost parcel)."""
+    device = _text(_body("device"), "device", required=False)
+    effects, result = service.reship(_store(), current_actor(), package_id, device)
+    _apply(effects)
+    return jsonify(ok=True, order=result["order"], package_id=result["id"],
+                   tracking=result["tracking"], lost=result["lost"]["tracking"])  # fmt: skip
+
+
+@bp.post("/mails/<id:mail_id>/resend")
+@roles_required(*SUPERVISORS)
+def resend_mail(mail_id: int) -> Response:
+    """Send a customer mail again: a new mail of the same kind."""
+    _body()
+    return jsonify(ok=True, **service.resend_mail(_store(), current_actor(), mail_id))
 
 
 @bp.post("/orders/<ref>/return")
@@ -177,6 +227,24 @@ def cycle_counts() -> Response:
     store = _store()
     with store.read():
         return jsonify(count_panel.panel(store, warehouse))
+
+
+@bp.get("/transfers")
+@roles_required(*SUPERVISORS)
+def open_transfers() -> Response:
+    """The "Transfers" panel: transfers not yet received (planned or in transit), newest first,
+    with their units in transit, and the units in transit per SKU and pair of warehouses."""
+    store = _store()
+    with store.read():
+        rows = transfers.listed(store, "in_transit") + transfers.listed(store, "planned")
+        moving = transfers.in_transit(store)
+    return jsonify(
+        transfers=rows,
+        in_transit=[
+            {"sku": sku, "from_warehouse": a, "to_warehouse": b, "units": n}
+            for (sku, a, b), n in sorted(moving.items())
+        ],
+    )
 
 
 @bp.get("/replenishment-moves")
@@ -305,3 +373,47 @@ def order(ref: str) -> tuple[Response, int] | Response:
     if view is None:
         return jsonify(error=f"no order {ref}"), 404
     return jsonify(view)
+
+
+MAX_CHARTS = 60  # SKUs charted on the forecast page at once: reorders first
+
+
+def _forecast_rows(series: bool) -> list[dict[str, Any]]:
+    """The stored suggestions the query asks for (`?warehouse=`, `?only=reorder|overstock`)."""
+    store = _store()
+    unknown = sorted(set(request.args) - {"warehouse", "only"})
+    if unknown:
+        raise supervise.Refused(400, f"unknown parameter(s) {', '.join(unknown)}")
+    warehouse = request.args.get("warehouse") or None
+    only = request.args.get("only") or None
+    if only not in (None, "reorder", "overstock"):
+        raise supervise.Refused(400, "only must be reorder or overstock")
+    if (
+        warehouse is not None
+        and store.one("SELECT 1 FROM warehouses WHERE code = ?", (warehouse[:MAX_TEXT],)) is None
+    ):
+        raise supervise.Refused(404, f"unknown warehouse {warehouse[:MAX_TEXT]}")
+    return forecasting.suggestions(store, warehouse, only=only, series=series)
+
+
+@bp.get("/forecast")
+@roles_required(*SUPERVISORS)
+def forecast() -> Response:
+    """The last forecast per SKU with its history and forecast per day, for the forecast
+    page's charts: at most MAX_CHARTS, reorders first."""
+    rows = _forecast_rows(series=True)
+    warehouses = [r["code"] for r in _store().all("SELECT code FROM warehouses ORDER BY code")]
+    return jsonify(
+        suggestions=rows[:MAX_CHARTS], total=len(rows), limit=MAX_CHARTS, warehouses=warehouses
+    )
+
+
+@bp.get("/forecast.csv")
+@roles_required(*SUPERVISORS)
+def forecast_csv() -> Response:
+    """The same suggestions as CSV (as `GET /api/replenishment/suggestions?format=csv`)."""
+    return Response(
+        forecasting.to_csv(_forecast_rows(series=False)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="scanfloor-suggestions.csv"'},
+    )

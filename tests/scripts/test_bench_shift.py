@@ -17,7 +17,9 @@ from scripts.load import shiftcount
 
 REPO = Path(__file__).resolve().parents[2]
 # About 16 s on a quiet 2-core box; 60-120 s where the box is shared at load 20-30.
-pytestmark = pytest.mark.timeout(300)
+# Both tests on one xdist worker: the module's one tiny shift serves both (under `--dist
+# loadgroup` each worker that got one of them ran a shift of its own).
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("bench-shift")]
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,11 @@ SENTENCES = {
     "shop_cancel_refused": "The shop's cancel came too late",
     "return_authorised": "Return authorised",
     "return_received": "Return received at the dock",
+    "ship_to_changed": "Ship-to address changed",
+    "ship_to_change_refused": "The shop's new address came too late",
+    "reallocated": "Allocated again for the new address",
+    "package_lost": "Parcel lost by the carrier; a new one is made",
+    "mail_resent": "Customer e-mail queued again",
 }
 # Details a person reads, in this order, with their words; the rest are left out (ids of rows
 # a person cannot see, nested lists).
@@ -44,6 +49,8 @@ DETAILS = (
     ("reason", "{}"),
     ("note", "“{}”"),
     ("tracking", "tracking {}"),
+    ("new_tracking", "new tracking {}"),
+    ("kind", "the {} mail"),
     ("package", "package {}"),
     ("pick_list", "{}"),
     ("warehouse", "from {}"),

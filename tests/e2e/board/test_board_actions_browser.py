@@ -18,7 +18,8 @@ from scripts.load.floorsite import seed_site
 from server.people import auth, users
 from server.store import open_store
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+# server_alone: the lists are planned by `place` in the test, nothing needs the worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
 
 @pytest.fixture
@@ -247,6 +248,9 @@ def big_site_base(big_site, module_server_proc) -> str:
 FITS = "#devices, #exceptions-title, #columns, .counters, #filters, .top"
 
 
+# One worker runs both sizes, so the module's big site is seeded and served once (under
+# `--dist loadgroup` each worker that gets one of them would build its own).
+@pytest.mark.xdist_group("board-big-site")
 @pytest.mark.parametrize("size", [(1024, 768), (1920, 1080)], ids=["tablet", "wall"])
 def test_the_board_fits_and_stays_quick_with_1000_lists_and_200_devices(
     big_site_base, chromium, size

@@ -20,7 +20,8 @@ from server.inventory import catalogue
 from server.people import auth
 from server.store import open_store
 
-pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
+# One xdist worker for the module: its one server serves every test (docs/testing.md).
+pytestmark = [pytest.mark.e2e, pytest.mark.server_alone, pytest.mark.xdist_group("body-limit")]
 LIMIT = 256 * 1024  # http.max_body_bytes, set for the server below
 
 

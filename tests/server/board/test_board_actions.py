@@ -404,14 +404,16 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
     token = csrf_from(page.get_data(as_text=True))  # her own valid token: CSRF is not the bar
     gets = [
         "/exceptions", "/audit", "/audit.csv", "/throughput", "/orders/shop-1", "/cutoffs", "/counts",
-        "/cycle-counts", "/lists", "/packages/1/label.png", "/replenishment-moves",
+        "/cycle-counts", "/lists", "/packages/1/label.png", "/transfers", "/search?q=shop-1",
+        "/replenishment-moves", "/forecast", "/forecast.csv",
     ]  # fmt: skip
     posts = [
         "/lists/1/reassign", "/lists/1/release", f"/orders/{oid}/priority",
         f"/orders/{oid}/cancel", f"/orders/{oid}/return", "/packages/1/reprint",
         "/packages/1/accept-weight",
         "/exceptions/help:1/acknowledge", "/exceptions/help:1/resolve",
-        "/counts/1/approve", "/counts/1/reject",
+        "/counts/1/approve", "/counts/1/reject", f"/orders/{oid}/address",
+        "/packages/1/reship", "/mails/1/resend",
     ]  # fmt: skip
     rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(API)}
     # acknowledge/resolve share one rule, approve/reject another

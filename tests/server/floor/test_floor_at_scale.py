@@ -246,3 +246,43 @@ def test_the_first_screen_holds_the_work_and_a_logged_out_picker_gets_none(floor
         == 0
     )
     assert list_id  # the first list went back to the queue at log-out
+
+
+def _vm_steps_of_connect(floor, name: str) -> int:
+    """SQLite's virtual-machine steps (in tens) that one picker's connect runs, its hand-out
+    and first screen included: what it reads and writes, whatever the plans."""
+    app, socketio, store, _tokens = floor
+    token = auth.create_device(store, name, "picker", "WH-EAST", cart_totes=1)
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    store.conn.set_progress_handler(count, 10)
+    try:
+        picker = connect(app, socketio, token)
+    finally:
+        store.conn.set_progress_handler(None, 0)
+    assert states(picker)[-1]["state"]["screen"] == "pick_tote"  # it was handed a list
+    return steps[0]
+
+
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps (its progress handler)")
+def test_a_connect_costs_the_same_with_20_times_the_open_orders(floor):
+    """Issue 14: at 60,000 open orders a sign-in storm stalled the loop for seconds. The
+    hand-out at each connect read "the most urgent list given back" through the board's
+    index, walking every open list. A connect must not read more as the queue grows."""
+    from scripts.load.boardsite import add_open_orders
+
+    app, socketio, store, tokens = floor
+    store.execute("UPDATE stock SET on_hand = 100000")  # deep enough for the bulk orders
+    add_open_orders(store.path, 100, "WH-EAST")
+    small = _vm_steps_of_connect(floor, "p-small")
+    store.execute("UPDATE orders SET external_id = 'A' || external_id WHERE body_hash = 'bulk'")
+    add_open_orders(store.path, 1_900, "WH-EAST")
+    large = _vm_steps_of_connect(floor, "p-large")
+    assert store.one("SELECT COUNT(*) AS n FROM pick_lists WHERE status = 'open'")["n"] >= 1_990
+    # The same work either way, but for B-tree depth (about 80 against 90 tens of steps;
+    # the board's index walked to the end made it 1,500 more).
+    assert large <= small * 1.3, (small, large)

@@ -15,7 +15,7 @@ from trackkit import ship
 
 from scripts.mail_sink import MailSink
 from server.config import EmailSettings, WebhookSettings
-from server.inventory import accounting
+from server.inventory import stock
 from server.notify import webhooks
 from server.notify.delivery import Deliverer
 from server.notify.mailer import Mailer
@@ -102,7 +102,7 @@ def test_a_return_is_received_by_its_label_graded_put_away_and_scrapped(floor):
         ("scrap", "damaged", None),
     ]
     # Every unit accounted for: received = shipped + on hand + in transit + scrapped.
-    (pens,) = accounting.accounts(store, "SKU-B")
+    (pens,) = stock.accounts(store, "SKU-B")
     assert (pens.shipped, pens.returned, pens.returned_scrap) == (2, 2, 1)
     assert pens.holds(), pens
     audit = [r["action"] for r in store.all("SELECT action FROM audit_log ORDER BY id")]

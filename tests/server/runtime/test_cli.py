@@ -252,3 +252,19 @@ def test_demo_is_listed(run):
     assert result.exit_code == 0
     for command in ("init", "import", "api-key", "device", "allocate", "demo"):
         assert command in result.output
+
+
+def test_transfers_are_suggested_planned_listed_and_shown(run, ready, db):
+    assert run("transfers", "suggest").output == "no transfer suggested\n"
+    bad = run("transfers", "plan", "WH-EAST", "WH-EAST", "SKU-B=2")
+    assert bad.exit_code == 1 and "WH-EAST cannot send to itself" in bad.output
+    assert run("transfers", "plan", "WH-EAST", "WH-WEST", "SKU-B").exit_code == 2  # no =QTY
+    assert db("SELECT COUNT(*) AS n FROM transfers") == [{"n": 0}]
+    made = run("transfers", "plan", "WH-EAST", "WH-WEST", "SKU-B=2")
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("TR-000001 (SO-") and made.output.endswith(": planned\n")
+    listed = run("transfers", "list", "--status", "planned").output
+    assert "TR-000001  WH-EAST -> WH-WEST  planned    2 planned, 0 in transit" in listed
+    shown = json.loads(run("transfers", "show", "TR-000001").output)
+    assert shown["lines"][0]["sku"] == "SKU-B" and shown["created_by"].startswith("cli:")
+    assert run("transfers", "show", "TR-999999").exit_code == 1

@@ -19,6 +19,8 @@ from server.store.checks import stock_problems
 from server.store.copy import CopyRefused, copy_site, high_water, row_counts, tables_in_order
 
 PEN, PEN_BIN = "0012345678905", "LE-01-01"
+# One xdist worker for the module: the worked site below is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group("store-copy")
 
 
 @pytest.fixture(scope="module")

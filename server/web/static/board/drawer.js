@@ -1,6 +1,7 @@
 // The side drawer: a pick list with its actions (reassign, release), or an order's view
-// (customer and address, tracking link, timeline in words, labels as pictures, scans) with
-// the actions that apply to it (priority; cancel only before it ships; reprint). Every
+// (customer and address, tracking link, timeline in words, labels as pictures, scans, mails,
+// webhooks) with the actions that apply to it (priority; cancel only before it ships; reprint;
+// the customer service actions of service.js, as the server's `actions` say). Every
 // action's answer is said in words in the toast, never as an HTTP code; the board itself
 // changes through the live updates.
 (function () {
@@ -45,11 +46,15 @@
   }
 
   function describe(b) {
+    if (b.kind && b.mail) return "the " + b.kind.replace(/_/g, " ") + " mail to " + b.order + "'s customer is queued again";
     if (b.status) return b.key + " " + b.status;
     if (b.job_id) return "label sent to " + b.device;
     if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;
     if (b.priority !== undefined) return b.order + " priority " + b.priority;
     if (b.released !== undefined) return b.order + " cancelled";
+    if (b.lost) return "parcel " + b.lost + " marked lost; new parcel " + b.tracking + " labelled";
+    if (b.changed !== undefined) return !b.changed ? b.order + ": the address was the same" :
+      b.order + " will go to the new address" + (b.reallocated ? (b.warehouse ? ", now from " + b.warehouse : ", and waits for stock") : "");
     if (b.rma) return b.rma + " authorised: the dock receives it by that number or the parcel's label";
     if (b.pick_list) return SF.listRef(b.pick_list) + " back in the queue";
     return "ok";
@@ -165,8 +170,6 @@
     listView(id);
   }
 
-  var GONE = { shipped: 1, in_transit: 1, out_for_delivery: 1, delivered: 1, exception: 1, returned: 1, cancelled: 1 };
-
   // Local date and time, the way a person reads it ("3 Dec, 14:05").
   function when(iso) {
     var t = SF.parseTime(iso);
@@ -190,7 +193,7 @@
     return a;
   }
 
-  function labelView(l) {
+  function labelView(l, v) {
     var lab = el("figure", "label");
     lab.dataset.package = String(l.id);
     var img = el("img", "label-img");
@@ -199,9 +202,13 @@
     lab.appendChild(img);
     var cap = el("figcaption", "meta", "package " + l.id + " · " + l.tracking + " · " +
       [l.carrier, l.service].filter(Boolean).join(" ") + " · " + l.status.replace("_", " "));
-    cap.appendChild(SF.button("Reprint", function () {
-      SF.api("POST", "/packages/" + l.id + "/reprint", {}).then(report);
-    }));
+    if (!l.lost_at) {
+      cap.appendChild(SF.button("Reprint", function () {
+        SF.api("POST", "/packages/" + l.id + "/reprint", {}).then(report);
+      }));
+    }
+    var reship = SF.service.reshipButton(l, v, report);
+    if (reship) cap.appendChild(reship);
     lab.appendChild(cap);
     return lab;
   }
@@ -279,9 +286,8 @@
       box.appendChild(SF.button("Set priority", function () {
         SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/priority", { priority: Number(prio.value) }).then(report);
       }));
-      if (GONE[o.status]) {
-        box.appendChild(el("span", "meta no-cancel", o.status === "cancelled" ? "cancelled" :
-          "handed to the carrier: it can no longer be cancelled here"));
+      if (v.actions.cancel) {  // the server's rules: not offered, and why
+        box.appendChild(el("span", "meta no-cancel", v.actions.cancel));
       } else {
         var reason = el("input");
         reason.type = "text";
@@ -295,6 +301,7 @@
         }, "danger"));
       }
       frag.appendChild(box);
+      frag.appendChild(SF.service.addressForm(o, v, report));
       frag.appendChild(returnsView(o, v));
       frag.appendChild(el("h3", null, "Timeline"));
       var tl = el("ol", "timeline");
@@ -307,7 +314,9 @@
       frag.appendChild(tl);
       frag.appendChild(el("h3", null, "Labels"));
       if (!v.labels.length) frag.appendChild(el("p", "empty", "No label yet."));
-      v.labels.forEach(function (l) { frag.appendChild(labelView(l)); });
+      v.labels.forEach(function (l) { frag.appendChild(labelView(l, v)); });
+      frag.appendChild(SF.service.mailsView(o, v, report));
+      frag.appendChild(SF.service.webhooksView(v));
       frag.appendChild(el("h3", null, "Scans"));
       frag.appendChild(table(["When", "Device", "Worker", "Barcode", "Result", "List"], v.scans.map(function (s) {
         return [when(s.at), s.device, s.worker, s.barcode, (s.ok ? "ok" : "refused: " + s.code.replace(/_/g, " ")) + (s.offline ? " (offline)" : ""), s.pick_list];

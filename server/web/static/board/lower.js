@@ -83,6 +83,7 @@
     SF.api("GET", "/cutoffs").then(function (r) { if (r.ok) SF.counters.setCutoffs(r.body); });
     SF.api("GET", "/counts").then(function (r) { if (r.ok) SF.board.setCounts(r.body); });
     SF.cycleCounts.refresh();
+    SF.transfers.refresh();
     SF.moves.refresh();
     refreshAudit();
   }

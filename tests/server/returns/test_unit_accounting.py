@@ -1,4 +1,4 @@
-"""The unit accounting through a day of one SKU: stock in, shipped, counted, returned, scrapped;
+"""The unit accounting (server/inventory/stock.py) through a day of one SKU: stock in, shipped, counted, returned, scrapped;
 received = shipped + on hand + in transit + scrapped holds, and a unit changed behind the
 ledger's back is reported, over REST and by the CLI."""
 
@@ -10,7 +10,7 @@ from trackkit import ship
 
 from server.cli.main import main
 from server.core.schemas import CorrectionIn, ReceiptIn
-from server.inventory import accounting, stock
+from server.inventory import stock
 from server.people import auth
 from server.returns import rmas
 
@@ -48,13 +48,13 @@ def test_every_unit_of_a_day_is_accounted_for_and_a_stray_one_is_reported(
     rma, _ = rmas.authorise(store, oid, [("SKU-B", 2)], "api", "test", "")
     _return_one_good_one_damaged(app, socketio, tokens["packer"], trackings[0])
 
-    (pens,) = accounting.accounts(store, "SKU-B")
+    (pens,) = stock.accounts(store, "SKU-B")
     assert (pens.initial, pens.receipts, pens.found, pens.returned) == (10, 5, 2, 2)
     assert (pens.shipped, pens.in_bins, pens.in_totes, pens.awaiting_putaway) == (3, 14, 0, 0)
     assert (pens.lost, pens.returned_scrap, pens.in_transit) == (1, 1, 0)
     assert pens.received == 19 == pens.shipped + pens.on_hand + pens.in_transit + pens.scrapped
     # The in-transit term is a hook: units between warehouses count as accounted for.
-    assert accounting.accounts(store, "SKU-B", in_transit={"SKU-B": 1})[0].missing == -1
+    assert stock.accounts(store, "SKU-B", in_transit={"SKU-B": 1})[0].missing == -1
 
     client = app.test_client()
     headers = {"Authorization": f"Bearer {auth.create_api_key(store, 'acct')}"}

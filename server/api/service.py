@@ -1,0 +1,188 @@
+"""Customer service under /api: find an order as a customer names it, change its address,
+re-ship a lost parcel, send a customer mail again (cancel is `POST /orders/<id>/cancel`).
+
+The same use cases and rules as the board's order page (server/board/service.py): a refused
+action answers 409 with the sentence the page shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from flask import current_app, g
+from pydantic import BaseModel, Field
+
+from server.api.errors import ApiError
+from server.api.models import Query
+from server.api.table import Route
+from server.board import service
+from server.board.supervise import Refused
+from server.capture.search import MAX_QUERY, BadSearch, search
+from server.core.schemas import AddressIn, Body, DeviceName
+from server.floor.scanning import Effects
+from server.store import Store
+
+
+# ---------------------------------------------------------------- models
+class SearchQuery(Query):
+    q: str = Field(
+        max_length=MAX_QUERY,
+        description="a customer's name (from its beginning), e-mail, the shop's order number "
+        "(`#1043` or `1043`), our or the shop's order id, a tracking number or a SKU; any case",
+    )
+
+
+class FoundOrderOut(BaseModel):
+    id: str
+    order_id: str = Field(description="the shop's order id")
+    shop_number: str | None
+    channel: str
+    status: str
+    customer: str | None = Field(description="the ship-to's name")
+    email: str | None
+    city: str | None
+    created_at: str
+    matched: Literal["order", "shop number", "tracking number", "e-mail", "customer", "SKU"]
+
+
+class SearchOut(BaseModel):
+    q: str
+    orders: list[FoundOrderOut] = Field(description="newest first, at most 50")
+    more: bool = Field(description="more orders matched than are listed: say more")
+
+
+class AddressChangeIn(Body):
+    """The order's new ship-to; taken only before picking starts."""
+
+    ship_to: AddressIn
+
+
+class AddressChangeOut(BaseModel):
+    order: str
+    changed: bool = Field(description="false: the address was the same")
+    reallocated: bool = Field(description="the nearest warehouse changed: allocated again")
+    was_nearest: str | None = Field(None, description="re-allocated: the warehouse nearest before")
+    nearest: str | None = Field(None, description="re-allocated: the warehouse nearest now")
+    warehouse: str | None = Field(
+        None, description="re-allocated: the warehouse holding the order now (none: it waits)"
+    )
+
+
+class ReshipIn(Body):
+    device: DeviceName | None = Field(
+        None, description="the pack station to print the new label on (default: the one that "
+        "printed the lost parcel)"
+    )  # fmt: skip
+
+
+class ReshipOut(BaseModel):
+    order: str
+    id: int = Field(description="the new package")
+    tracking: str
+    sscc: str
+    carrier: str
+    service: str
+    job_id: int | None = Field(description="its print job (none: no pack station to print on)")
+    lost: dict[str, Any] = Field(description="the lost parcel: id and tracking")
+
+
+class ResendOut(BaseModel):
+    order: str
+    kind: str
+    mail: int = Field(description="the new mail's id")
+    status: Literal["pending", "off", "no_address"]
+
+
+# ---------------------------------------------------------------- views
+def _store() -> Store:
+    return current_app.extensions["store"]
+
+
+def _actor() -> str:
+    return f"key:{g.get('api_client', '?')}"
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except Refused as e:
+        raise ApiError(e.status, str(e)) from None
+
+
+def _apply(effects: Effects) -> None:
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None:
+        hub.apply(effects)
+
+
+def search_orders(query: SearchQuery) -> dict[str, Any]:
+    """Orders by customer name, e-mail, shop number, tracking number or SKU, newest first."""
+    store = _store()
+    try:
+        with store.read():
+            return search(store, query.q)
+    except BadSearch as e:
+        raise ApiError(422, str(e)) from None
+
+
+def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
+    """Give an order a new ship-to before picking starts (409 after, in words); when the
+    nearest warehouse changes, what it holds is released and it is allocated again."""
+    with _refusals():
+        effects, result = service.change_address(
+            _store(), _actor(), order_id, body.ship_to.model_dump()
+        )
+    _apply(effects)
+    return result
+
+
+def reship(package_id: int, body: ReshipIn) -> dict[str, Any]:
+    """Mark a parcel the carrier lost and send a new one with its own label (same carrier
+    path as packing); the shop gets `parcel.reshipped`."""
+    with _refusals():
+        effects, result = service.reship(_store(), _actor(), package_id, body.device)
+    _apply(effects)
+    return result
+
+
+def resend_mail(mail_id: int) -> dict[str, Any]:
+    """Queue a customer mail again: a new mail of the same kind to the order's address."""
+    with _refusals():
+        return service.resend_mail(_store(), _actor(), mail_id)
+
+
+API_ROUTES = [
+    Route("GET", "/search", search_orders, "Find orders", query=SearchQuery, response=SearchOut),
+    Route(
+        "POST",
+        "/orders/<order_id>/address",
+        change_address,
+        "Change an order's ship-to address",
+        scope="orders:write",
+        body=AddressChangeIn,
+        response=AddressChangeOut,
+        also=(404, 409),
+    ),
+    Route(
+        "POST",
+        "/packages/<id:package_id>/reship",
+        reship,
+        "Re-ship a lost parcel",
+        scope="orders:write",
+        body=ReshipIn,
+        response=ReshipOut,
+        also=(404, 409),
+    ),
+    Route(
+        "POST",
+        "/mails/<id:mail_id>/resend",
+        resend_mail,
+        "Send a customer mail again",
+        scope="orders:write",
+        response=ResendOut,
+        also=(404, 409),
+    ),
+]

@@ -1,0 +1,190 @@
+"""Transfers under /api: suggest moves between warehouses, plan one, list them, read one."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import current_app, g
+from pydantic import BaseModel, Field
+
+from server.api.errors import ApiError
+from server.api.models import Query
+from server.api.table import Route
+from server.core.schemas import MAX_UNITS, Body, Code
+from server.inventory import transfers
+from server.store import Store
+
+Status = Literal["planned", "in_transit", "received", "cancelled"]
+
+
+# ---------------------------------------------------------------- models
+class TransferLineIn(Body):
+    sku: Code
+    qty: int = Field(ge=1, le=MAX_UNITS, description="units to send")
+
+
+class TransferIn(Body):
+    """A transfer to plan: units of SKUs the sending warehouse has free, to another warehouse.
+    To accept a suggestion, send its warehouses, SKU and quantity with `source: suggestion`."""
+
+    from_warehouse: Code = Field(description="the sending warehouse")
+    to_warehouse: Code = Field(description="the receiving warehouse")
+    lines: list[TransferLineIn] = Field(min_length=1, max_length=500)
+    source: Literal["manual", "suggestion"] = "manual"
+    request_id: Code | None = Field(
+        None, description="your id for this request: the same again answers the same transfer (200)"
+    )
+
+
+class TransferQuery(Query):
+    status: Status | None = None
+    limit: int = Field(200, ge=1, le=1000)
+
+
+class TransferLineOut(BaseModel):
+    sku: str
+    qty: int = Field(description="units planned")
+    shipped: int = Field(description="units handed over at the sending dock")
+    received: int = Field(description="units scanned in at the receiving dock")
+    in_transit: int = Field(description="shipped, not yet received (0 once received)")
+    over: int = Field(description="units scanned beyond what was shipped: set aside, not stocked")
+    short: int | None = Field(description="at close: shipped and never received")
+
+
+class TransferOut(BaseModel):
+    transfer: str = Field(description="the transfer number, scanned at the dock: TR-000001")
+    order_id: str = Field(description="the order that picks, packs and ships it (channel transfer)")
+    from_warehouse: str
+    to_warehouse: str
+    source: Literal["manual", "suggestion"]
+    status: Status
+    order_status: str
+    created_by: str
+    created_at: str
+    received_at: str | None
+    received_by: str | None
+    lines: list[TransferLineOut]
+    in_transit: int = Field(description="units of this transfer in transit")
+
+
+class TransferListOut(BaseModel):
+    transfers: list[TransferOut]
+
+
+class SuggestionOut(BaseModel):
+    sku: str
+    from_warehouse: str
+    to_warehouse: str
+    qty: int = Field(description="units to move")
+    need: int = Field(description="what the receiving warehouse lacks, after what is coming")
+
+
+class SuggestionListOut(BaseModel):
+    suggestions: list[SuggestionOut]
+
+
+class InTransitOut(BaseModel):
+    sku: str
+    from_warehouse: str
+    to_warehouse: str
+    units: int
+
+
+class InTransitListOut(BaseModel):
+    in_transit: list[InTransitOut]
+
+
+# ---------------------------------------------------------------- views
+def _store() -> Store:
+    return current_app.extensions["store"]
+
+
+def create_transfer(body: TransferIn) -> tuple[dict[str, Any], int]:
+    """Plan a transfer: an order of channel `transfer`, allocated in the sending warehouse."""
+    try:
+        made, created = transfers.plan(
+            _store(), body.from_warehouse, body.to_warehouse,
+            [(x.sku, x.qty) for x in body.lines], f"key:{g.get('api_client', '?')}",
+            body.source, body.request_id,
+        )  # fmt: skip
+    except transfers.TransferError as exc:
+        raise ApiError(422, str(exc), "invalid_transfer", exc.problems) from None
+    hub = current_app.extensions.get("scanfloor.hub")
+    if created and hub is not None:
+        hub.offer_work(made["from_warehouse"])  # its pick list goes to the sender's pickers
+    return made, 201 if created else 200
+
+
+def list_transfers(query: TransferQuery) -> dict[str, Any]:
+    """Transfers, newest first, by status."""
+    return {"transfers": transfers.listed(_store(), query.status, query.limit)}
+
+
+def get_transfer(ref: str) -> dict[str, Any]:
+    """One transfer, SKU by SKU: planned, shipped, received, in transit, over, short."""
+    found = transfers.get(_store(), ref)
+    if found is None:
+        raise ApiError(404, f"no transfer {ref}")
+    return found
+
+
+def suggest_transfers() -> dict[str, Any]:
+    """Moves that would serve waiting orders and safety stock from other warehouses' spare."""
+    return {"suggestions": [s.__dict__ for s in transfers.suggestions(_store())]}
+
+
+def transit() -> dict[str, Any]:
+    """Units in transit per SKU and pair of warehouses."""
+    moving = transfers.in_transit(_store())
+    return {
+        "in_transit": [
+            {"sku": sku, "from_warehouse": a, "to_warehouse": b, "units": n}
+            for (sku, a, b), n in sorted(moving.items())
+        ]
+    }
+
+
+API_ROUTES = [
+    Route(
+        "POST",
+        "/transfers",
+        create_transfer,
+        "Plan a transfer",
+        scope="stock:write",
+        body=TransferIn,
+        response=TransferOut,
+        status=201,
+        also=(200,),
+        invalid="invalid_transfer",
+    ),
+    Route(
+        "GET",
+        "/transfers",
+        list_transfers,
+        "List transfers",
+        query=TransferQuery,
+        response=TransferListOut,
+    ),
+    Route(
+        "GET",
+        "/transfers/suggestions",
+        suggest_transfers,
+        "Suggest transfers",
+        response=SuggestionListOut,
+    ),
+    Route(
+        "GET",
+        "/transfers/in-transit",
+        transit,
+        "Stock in transit",
+        response=InTransitListOut,
+    ),
+    Route(
+        "GET",
+        "/transfers/<code:ref>",
+        get_transfer,
+        "Get a transfer",
+        response=TransferOut,
+        also=(404,),
+    ),
+]

@@ -1,0 +1,125 @@
+"""Customer service's rules: which actions apply to an order as it stands, and why not.
+
+The order page asks these rules what to offer; the server asks the same rules before it acts,
+so what the page does not offer the server refuses, with the same sentence. Each rule answers
+None (the action applies) or a sentence a person reads ("order SO-000012 has shipped: its
+address can no longer change").
+
+- change the address: before picking starts (no unit picked, no list with a picker);
+- cancel: before the order is with a carrier (not shipped, not cancelled);
+- re-ship a lost parcel: a parcel with a carrier (its shipment shipped), not delivered, not
+  already marked lost;
+- resend a customer mail: a mail that went out or was refused (not one still on its way,
+  nor one that had no address, nor one written while e-mail was off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ACTIONS = ("change_address", "cancel", "reship", "resend_mail")
+NOT_YET_SHIPPED = ("received", "backordered", "partially_allocated", "allocated", "picking",
+                   "picked", "packed")  # fmt: skip
+RESENDABLE = ("sent", "refused")
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """A package as the rules see it."""
+
+    id: int
+    tracking: str
+    shipped: bool  # its shipment is with the carrier
+    delivered: bool
+    lost: bool
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A customer mail as the rules see it."""
+
+    id: int
+    kind: str
+    status: str
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the rules need to know of an order."""
+
+    id: str
+    status: str
+    picking_started: bool
+    parcels: tuple[Parcel, ...] = ()
+    mails: tuple[Mail, ...] = ()
+    email: str | None = None
+
+
+def why_not_change_address(o: OrderFacts) -> str | None:
+    """None if the ship-to may change now, else why not."""
+    if o.status == "cancelled":
+        return f"order {o.id} is cancelled: there is nothing to send"
+    if o.status not in NOT_YET_SHIPPED:
+        return f"order {o.id} has shipped: its address can no longer change"
+    if o.picking_started:
+        return f"picking of order {o.id} has started: its address can no longer change"
+    return None
+
+
+def why_not_cancel(o: OrderFacts) -> str | None:
+    """None if the order may be cancelled now, else why not."""
+    if o.status == "cancelled":
+        return f"order {o.id} is already cancelled"
+    if o.status not in NOT_YET_SHIPPED or any(p.shipped for p in o.parcels):
+        return f"order {o.id} has shipped: it can no longer be cancelled"
+    return None
+
+
+def why_not_reship(o: OrderFacts, package_id: int) -> str | None:
+    """None if this parcel may be marked lost and sent again, else why not."""
+    parcel = next((p for p in o.parcels if p.id == package_id), None)
+    if parcel is None:
+        return f"package {package_id} is not a parcel of order {o.id}"
+    if parcel.lost:
+        return f"parcel {parcel.tracking} is already marked lost and was sent again"
+    if not parcel.shipped:
+        return f"parcel {parcel.tracking} has not left with a carrier: it is not lost"
+    if parcel.delivered:
+        return f"parcel {parcel.tracking} was delivered: it is not lost"
+    return None
+
+
+def why_not_resend(o: OrderFacts, mail_id: int) -> str | None:
+    """None if this mail may be sent again, else why not."""
+    m = next((m for m in o.mails if m.id == mail_id), None)
+    if m is None:
+        return f"mail {mail_id} is not a mail of order {o.id}"
+    if not o.email:
+        return f"order {o.id} has no e-mail address to send to"
+    if m.status == "pending":
+        return f"the {m.kind.replace('_', ' ')} mail is still on its way: it is not sent again"
+    if m.status not in RESENDABLE:
+        return f"the {m.kind.replace('_', ' ')} mail was never sent ({_words(m.status)})"
+    return None
+
+
+def _words(status: str) -> str:
+    return {"no_address": "the order had no e-mail address", "off": "e-mail was turned off"}.get(
+        status, status
+    )
+
+
+def offered(o: OrderFacts) -> dict[str, object]:
+    """Every action with what the page offers: for the order-wide ones None (offered) or the
+    sentence saying why not; for parcels and mails, the ids offered."""
+    return {
+        "change_address": why_not_change_address(o),
+        "cancel": why_not_cancel(o),
+        "reship": _ids(o.parcels, lambda p: why_not_reship(o, p.id)),
+        "resend_mail": _ids(o.mails, lambda m: why_not_resend(o, m.id)),
+    }
+
+
+def _ids(items: Iterable[Parcel | Mail], why: object) -> list[int]:
+    return [i.id for i in items if why(i) is None]  # type: ignore[operator]

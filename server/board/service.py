@@ -1,0 +1,194 @@
+"""Customer service on one order: change its address, cancel it, re-ship a lost parcel, send a
+customer mail again; from the board's order page and over REST alike.
+
+Each action reads the order's facts and asks the rules (server/board/domain/service.py)
+inside its write, so what the page does not offer is refused here with the same sentence
+(`supervise.Refused`: 404 unknown, 409 no longer applies, 400 bad input), before anything
+changes. Each writes its audit row in the same transaction and returns `Effects` for the hub.
+The work itself is the stages' own: `capture.address.change` (the Shopify path, with
+re-allocation), `capture.cancel`, `shipping.packages.replace_lost` (the label as at
+packing), `notify.mail.resend`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from server.board.domain import service as rules
+from server.board.supervise import Refused
+from server.board.supervise import cancel as cancel_order
+from server.capture import address as addressing
+from server.capture.orders import find, record
+from server.core.schemas import AddressIn
+from server.floor.scanning import Effects
+from server.inventory.shipments import carried_status
+from server.notify import mail, webhooks
+from server.people import audit
+from server.shipping import packages
+from server.shipping.domain.tracking import FINAL, package_state
+from server.store import Store
+
+
+def _order_id(store: Store, ref: str) -> str:
+    try:
+        return find(store, ref)
+    except KeyError:
+        raise Refused(404, f"no order {ref}") from None
+    except ValueError as e:  # AmbiguousOrder
+        raise Refused(409, str(e)) from None
+
+
+def facts(store: Store, order_id: str) -> rules.OrderFacts:
+    """What the rules need of an order (inside a read or write)."""
+    o = store.one("SELECT id, status, email FROM orders WHERE id = ?", (order_id,))
+    parcels = []
+    rows = store.all(
+        """SELECT p.id, p.tracking, p.lost_at, p.replaced_by, s.status AS shipment, e.at, e.type
+           FROM packages p LEFT JOIN shipments s ON s.id = p.shipment_id
+           LEFT JOIN tracking_events e ON e.package_id = p.id
+           WHERE p.order_id = ? ORDER BY p.id, e.id""",
+        (order_id,),
+    )
+    events: dict[int, list[tuple[str, str]]] = {}
+    for r in rows:
+        events.setdefault(r["id"], [])
+        if r["type"] is not None:
+            events[r["id"]].append((r["at"], r["type"]))
+    packages_ = {r["id"]: r for r in rows}
+    # A parcel sent in place of a lost one joins a shipment that left already: it has left
+    # itself once the carrier reports it.
+    replacements = {r["replaced_by"] for r in packages_.values()}
+    for r in packages_.values():
+        parcels.append(
+            rules.Parcel(
+                r["id"],
+                r["tracking"],
+                shipped=r["shipment"] == "shipped"
+                and (r["id"] not in replacements or bool(events[r["id"]])),
+                delivered=package_state(events[r["id"]]) in FINAL,
+                lost=r["lost_at"] is not None,
+            )
+        )
+    mails = tuple(
+        rules.Mail(m["id"], m["kind"], m["status"])
+        for m in store.all(
+            "SELECT id, kind, status FROM customer_mails WHERE order_id = ? ORDER BY id",
+            (order_id,),
+        )
+    )
+    return rules.OrderFacts(
+        id=o["id"],
+        status=o["status"],
+        picking_started=addressing.picking_started(store, o["id"], o["status"]),
+        parcels=tuple(parcels),
+        mails=mails,
+        email=o["email"],
+    )
+
+
+def _lists_of(store: Store, order_id: str) -> set[int]:
+    return {
+        r["pick_list_id"]
+        for r in store.all(
+            "SELECT DISTINCT pick_list_id FROM pick_steps WHERE order_id = ?", (order_id,)
+        )
+    }
+
+
+def offered(store: Store, order_id: str) -> dict[str, object]:
+    """What the order page offers (inside a read)."""
+    return rules.offered(facts(store, order_id))
+
+
+def _refuse_unless(why: str | None) -> None:
+    if why is not None:
+        raise Refused(409, why)
+
+
+def change_address(store: Store, actor: str, ref: str, body: Any) -> tuple[Effects, dict[str, Any]]:
+    """A new ship-to for an order not yet picked; re-allocated when the nearest warehouse
+    changes."""
+    try:
+        address = AddressIn.model_validate(body)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'address'}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise Refused(400, f"the address is not complete: {problems}") from None
+    with store.write():
+        oid = _order_id(store, ref)
+        _refuse_unless(rules.why_not_change_address(facts(store, oid)))
+        lists = _lists_of(store, oid)
+        result = addressing.change(store, oid, address, by=actor)
+        lists |= _lists_of(store, oid)  # a re-allocated order's old list goes, a new one comes
+        audit.record(store, actor, "change address", oid, {
+            "city": address.city, "postcode": address.postcode, "country": address.country,
+            "reallocated": result["reallocated"],
+        })  # fmt: skip
+        warehouses = {r["code"] for r in store.all("SELECT code FROM warehouses")}
+    effects = Effects(board=True, lists=lists)
+    if result["reallocated"]:
+        effects.offer_work.update(warehouses)
+    return effects, {"order": oid, **result}
+
+
+def cancel(store: Store, actor: str, ref: str, reason: str) -> tuple[Effects, dict[str, Any]]:
+    """Cancel an order that has not shipped (the board's cancel, asked of the rules first)."""
+    with store.read():
+        oid = _order_id(store, ref)
+        _refuse_unless(rules.why_not_cancel(facts(store, oid)))
+    return cancel_order(store, actor, oid, reason)
+
+
+def reship(
+    store: Store, actor: str, package_id: int, device_name: str | None
+) -> tuple[Effects, dict[str, Any]]:
+    """Mark a parcel lost and send a new one with its own label; the shop is told
+    (`parcel.reshipped`) and the customer gets the new tracking number."""
+    with store.write():
+        row = store.one("SELECT order_id FROM packages WHERE id = ?", (package_id,))
+        if row is None:
+            raise Refused(404, f"no package {package_id}")
+        oid = row["order_id"]
+        _refuse_unless(rules.why_not_reship(facts(store, oid), package_id))
+        device_id = None
+        if device_name:
+            dev = store.one("SELECT id, role FROM devices WHERE name = ?", (device_name,))
+            if dev is None:
+                raise Refused(404, f"no device {device_name}")
+            if dev["role"] != "packer":
+                raise Refused(409, f"{device_name} is not a pack station: it cannot print")
+            device_id = dev["id"]
+        new = packages.replace_lost(store, package_id, device_id)
+        record(
+            store, oid, carried_status(store, oid), "package_lost",
+            package=package_id, tracking=new["lost"]["tracking"], new_tracking=new["tracking"],
+            by=actor,
+        )  # fmt: skip
+        webhooks.enqueue_event(store, oid, "parcel.reshipped", {
+            "lost": new["lost"],
+            "package": {k: new[k] for k in ("id", "tracking", "sscc", "carrier", "service")},
+        })  # fmt: skip
+        audit.record(store, actor, "reship", f"package:{package_id}", {
+            "order": oid, "new_package": new["id"], "tracking": new["tracking"],
+        })  # fmt: skip
+    devices = {new["device_id"]} if new["device_id"] is not None else set()
+    return Effects(devices=devices, board=True), {"order": oid, **new}
+
+
+def resend_mail(store: Store, actor: str, mail_id: int) -> dict[str, Any]:
+    """Queue a customer mail again (a new outbox row of the same kind)."""
+    with store.write():
+        row = store.one("SELECT order_id, kind FROM customer_mails WHERE id = ?", (mail_id,))
+        if row is None:
+            raise Refused(404, f"no customer mail {mail_id}")
+        _refuse_unless(rules.why_not_resend(facts(store, row["order_id"]), mail_id))
+        new_id = mail.resend(store, mail_id, actor)
+        status = store.one("SELECT status FROM customer_mails WHERE id = ?", (new_id,))["status"]
+        audit.record(store, actor, "resend mail", row["order_id"], {
+            "kind": row["kind"], "mail": mail_id, "new_mail": new_id,
+        })  # fmt: skip
+    return {"order": row["order_id"], "kind": row["kind"], "mail": new_id, "status": status}

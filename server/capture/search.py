@@ -1,0 +1,105 @@
+"""Finding an order the way a customer names it: their name, their e-mail, the shop's order
+number, a parcel's tracking number, or a SKU they bought.
+
+The whole search text is taken as one value (a name has spaces), in any case. Each kind of
+match reads one index (migration 0030 and earlier), so a search costs what it finds, not
+what the floor holds: the customer's name from its beginning (`orders_customer`: "jane"
+finds "Jane Doe", "jane doe" too), the e-mail whole (`orders_email_any_case`), the shop's
+number with or without its `#` (`orders_shop_number`), our id or the shop's id
+(`orders_external`), a tracking number (`packages.tracking` is unique), a SKU
+(`order_lines_sku`). The newest orders come first, at most `limit`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from server.store import Store
+
+MAX_QUERY = 200
+LIMIT = 50
+# Above every character a name holds: `customer >= q AND customer < q || TOP` is "starts with q".
+TOP = "\U0010ffff"
+
+
+class BadSearch(ValueError):
+    """The search text cannot be searched (empty or too long)."""
+
+
+def _matches(store: Store, q: str, limit: int) -> dict[str, str]:
+    """Order id -> what matched (inside a read); each query through its index."""
+    low = q.lower()
+    number = q.removeprefix("#")
+    found: dict[str, str] = {}
+
+    def take(sql: str, params: tuple[Any, ...], why: str) -> None:
+        for r in store.all(sql + " LIMIT ?", (*params, limit)):
+            found.setdefault(r["id"], why)
+
+    take("SELECT id FROM orders WHERE id = ? OR external_id = ?", (q.upper(), q), "order")
+    take(
+        "SELECT id FROM orders WHERE shop_number IN (?, ?)",
+        (number, f"#{number}"),
+        "shop number",
+    )
+    take(
+        "SELECT order_id AS id FROM packages WHERE tracking IN (?, ?)",
+        (q, q.upper()),
+        "tracking number",
+    )
+    take("SELECT id FROM orders WHERE lower(email) = ? AND email IS NOT NULL", (low,), "e-mail")
+    c = 'customer COLLATE "C"' if store.dialect == "postgresql" else "customer"  # as indexed
+    take(
+        f"SELECT id FROM orders WHERE {c} >= ? AND {c} < ? ORDER BY {c}",
+        (low, low + TOP),
+        "customer",
+    )
+    take(
+        "SELECT DISTINCT order_id AS id FROM order_lines WHERE sku IN (?, ?) "
+        "ORDER BY order_id DESC",
+        (q, q.upper()),
+        "SKU",
+    )
+    return found
+
+
+def search(store: Store, q: str, limit: int = LIMIT) -> dict[str, Any]:
+    """The orders matching `q`, newest first, each with what matched and the facts a person
+    picks the right one by (inside a read)."""
+    q = (q or "").strip()
+    if not q:
+        raise BadSearch("say what to search for: a name, an e-mail, a shop number, "
+                        "a tracking number or a SKU")  # fmt: skip
+    if len(q) > MAX_QUERY:
+        raise BadSearch(f"the search takes at most {MAX_QUERY} characters")
+    found = _matches(store, q, limit + 1)
+    ids = sorted(found, reverse=True)[:limit]
+    rows = (
+        store.all(
+            f"""SELECT id, external_id, shop_number, channel, status, customer, email, ship_to,
+                       created_at FROM orders WHERE id IN ({",".join("?" * len(ids))})
+                ORDER BY id DESC""",
+            tuple(ids),
+        )
+        if ids
+        else []
+    )
+    orders = []
+    for r in rows:
+        to = json.loads(r["ship_to"])
+        orders.append(
+            {
+                "id": r["id"],
+                "order_id": r["external_id"],
+                "shop_number": r["shop_number"],
+                "channel": r["channel"],
+                "status": r["status"],
+                "customer": to.get("name"),
+                "email": r["email"],
+                "city": to.get("city"),
+                "created_at": r["created_at"],
+                "matched": found[r["id"]],
+            }
+        )
+    return {"q": q, "orders": orders, "more": len(found) > limit}

@@ -1,0 +1,114 @@
+"""`scanfloor transfers`: suggest moves between warehouses, plan one, list them, show one."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import click
+
+from server.cli.options import open_db, settings_options, work_arrived
+from server.config import Settings
+from server.inventory import transfers as use
+
+
+def _line(text: str) -> tuple[str, int]:
+    sku, _, qty = text.rpartition("=")
+    if not sku or not qty.isdigit() or int(qty) < 1:
+        raise click.BadParameter(f"{text!r}: write SKU=QTY, e.g. SKU-A=5")
+    return sku, int(qty)
+
+
+@click.group("transfers")
+def transfers() -> None:
+    """Transfers between warehouses: suggested, planned, in transit, received."""
+
+
+@transfers.command("suggest")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@settings_options
+def suggest(settings: Settings, as_json: bool) -> None:
+    """Moves that would serve waiting orders and safety stock from other warehouses' spare."""
+    store = open_db(settings)
+    try:
+        found = use.suggestions(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([s.__dict__ for s in found], indent=2))
+        return
+    if not found:
+        click.echo("no transfer suggested")
+    for s in found:
+        click.echo(
+            f"move {s.qty} of {s.sku} from {s.from_warehouse} to {s.to_warehouse} (needs {s.need})"
+        )
+
+
+@transfers.command("plan")
+@click.argument("from_warehouse")
+@click.argument("to_warehouse")
+@click.argument("lines", nargs=-1, required=True)
+@click.option("--suggested", is_flag=True, help="it accepts a suggestion (source: suggestion)")
+@settings_options
+def plan(
+    settings: Settings,
+    from_warehouse: str,
+    to_warehouse: str,
+    lines: tuple[str, ...],
+    suggested: bool,
+) -> None:
+    """Plan a transfer of LINES (SKU=QTY ...) from FROM_WAREHOUSE to TO_WAREHOUSE."""
+    wanted = [_line(x) for x in lines]
+    store = open_db(settings)
+    try:
+        try:
+            made, _ = use.plan(
+                store, from_warehouse, to_warehouse, wanted, f"cli:{getpass.getuser()}",
+                "suggestion" if suggested else "manual",
+            )  # fmt: skip
+        except use.TransferError as exc:
+            raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    work_arrived(settings)
+    click.echo(
+        f"{made['transfer']} ({made['order_id']}) {from_warehouse} -> {to_warehouse}: {made['status']}"
+    )
+
+
+@transfers.command("list")
+@click.option("--status", type=click.Choice(["planned", "in_transit", "received", "cancelled"]))
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@settings_options
+def list_(settings: Settings, status: str | None, as_json: bool) -> None:
+    """Transfers, newest first, with their units in transit."""
+    store = open_db(settings)
+    try:
+        rows = use.listed(store, status)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for t in rows:
+        units = sum(x["qty"] for x in t["lines"])
+        click.echo(
+            f"{t['transfer']}  {t['from_warehouse']} -> {t['to_warehouse']}  {t['status']:<10} "
+            f"{units} planned, {t['in_transit']} in transit"
+        )
+
+
+@transfers.command("show")
+@click.argument("ref")
+@settings_options
+def show(settings: Settings, ref: str) -> None:
+    """One transfer (TR-000001 or its order id), SKU by SKU, as JSON."""
+    store = open_db(settings)
+    try:
+        found = use.get(store, ref)
+    finally:
+        store.close()
+    if found is None:
+        raise click.ClickException(f"no transfer {ref}")
+    click.echo(json.dumps(found, indent=2))

@@ -1,0 +1,111 @@
+"""Transfers between warehouses: the pure rules of suggesting, receiving and closing one.
+
+A warehouse *needs* a SKU for the units its open orders still wait for, plus what its free
+stock lacks of its safety stock. A warehouse has *spare* units of a SKU when its free stock
+(on hand less reserved) is above its safety stock plus its own need. A suggestion moves
+`min(need, spare)` from the warehouse with most spare to the one in need, after what is
+already coming to it (in transit, or planned and not yet received) is taken off its need.
+
+At the receiving dock each unit scanned is taken while fewer than were shipped of its SKU
+have been received; one more is an *over* receipt (set aside, counted). Closing a transfer
+records, per SKU, the units shipped and not received as *short*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Key = tuple[str, str]  # (warehouse, sku)
+Receipt = Literal["ok", "not_on_transfer", "over"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Move `qty` of `sku` from `from_warehouse` to `to_warehouse` (`need`: what it lacks)."""
+
+    sku: str
+    from_warehouse: str
+    to_warehouse: str
+    qty: int
+    need: int
+
+
+def spare(
+    free: Mapping[Key, int], safety: Mapping[Key, int], need: Mapping[Key, int]
+) -> dict[Key, int]:
+    """Units each warehouse could send of each SKU without short-changing itself."""
+    out = {}
+    for key, n in free.items():
+        left = n - safety.get(key, 0) - need.get(key, 0)
+        if left > 0:
+            out[key] = left
+    return out
+
+
+def shortfall(
+    waiting: Mapping[Key, int], free: Mapping[Key, int], safety: Mapping[Key, int]
+) -> dict[Key, int]:
+    """What each warehouse lacks per SKU: units its orders wait for plus safety stock not covered."""
+    out: dict[Key, int] = {}
+    for key in set(waiting) | set(safety):
+        lacks = waiting.get(key, 0) + max(0, safety.get(key, 0) - free.get(key, 0))
+        if lacks > 0:
+            out[key] = lacks
+    return out
+
+
+def suggest(
+    need: Mapping[Key, int], spare_units: Mapping[Key, int], coming: Mapping[Key, int]
+) -> list[Suggestion]:
+    """Moves that cover each need from other warehouses' spare units, biggest need first.
+
+    A need is first reduced by what is already coming; a source gives at most its spare,
+    and one source's spare is not promised twice.
+    """
+    left = dict(spare_units)
+    out: list[Suggestion] = []
+    wanted = sorted(
+        ((n - coming.get(key, 0), key) for key, n in need.items()),
+        key=lambda item: (-item[0], item[1]),
+    )
+    for n, (to, sku) in wanted:
+        if n <= 0:
+            continue
+        sources = sorted(
+            ((units, wh) for (wh, s), units in left.items() if s == sku and wh != to and units > 0),
+            key=lambda item: (-item[0], item[1]),
+        )
+        for units, wh in sources:
+            if n <= 0:
+                break
+            qty = min(n, units)
+            out.append(Suggestion(sku, wh, to, qty, n))
+            left[(wh, sku)] -= qty
+            n -= qty
+    return out
+
+
+def may_receive(shipped: Mapping[str, int], received: Mapping[str, int], sku: str) -> Receipt:
+    """Whether one more unit of `sku` is taken into stock at the receiving dock."""
+    if shipped.get(sku, 0) == 0 and sku not in received:
+        return "not_on_transfer"
+    if received.get(sku, 0) >= shipped.get(sku, 0):
+        return "over"
+    return "ok"
+
+
+def in_transit(shipped: Mapping[str, int], received: Mapping[str, int]) -> dict[str, int]:
+    """Units of an open transfer on their way: shipped and not yet received, per SKU."""
+    out = {}
+    for sku, n in shipped.items():
+        left = n - received.get(sku, 0)
+        if left > 0:
+            out[sku] = left
+    return out
+
+
+def short(shipped: Mapping[str, int], received: Mapping[str, int]) -> dict[str, int]:
+    """At close: per SKU, units shipped and never received (every SKU shipped is listed)."""
+    return {sku: max(0, n - received.get(sku, 0)) for sku, n in shipped.items()}

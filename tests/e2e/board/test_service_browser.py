@@ -1,0 +1,73 @@
+"""Customer service as a supervisor does it, in a real Chromium against the real server: find
+the customer's order by name, open it, see its label as a picture, and re-ship the parcel the
+carrier lost; the new parcel's label shows, the lost one is marked, the shop's webhook is
+queued and the audit log has the action."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from floorkit import BOARD_PASSWORD, log_in
+from trackkit import ship
+
+from server.notify import webhooks
+from server.people import users
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
+
+HTTP_CODE = re.compile(r"\b[45]\d\d\b")
+
+
+def test_find_a_customer_open_the_order_and_reship_a_lost_parcel(
+    floor_settings, floor_store, server_proc, browser_page
+):
+    from playwright.sync_api import expect
+
+    users.add(floor_store, "sam", "supervisor", BOARD_PASSWORD)
+    webhooks.subscribe(floor_store, "https://shop.example.com/hooks", ["parcel.reshipped"])
+    oid, (tracking,) = ship(floor_store, "SHOP-7001")
+    base = server_proc(floor_settings.data_dir)
+    page = browser_page
+    seen: list[str] = []
+    page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
+    log_in(page, base, "sam")
+    expect(page.locator("#link")).to_have_text("live")
+
+    page.fill("#order-q", "grace hop")
+    page.click("#order-find-go")
+    found = page.locator(f'#order-results li.found[data-order="{oid}"]')
+    expect(found).to_contain_text("matched by customer")
+    found.get_by_role("button").click()
+
+    drawer = page.locator("#drawer")
+    expect(drawer.locator(".order-customer")).to_have_text("Grace Hopper")
+    expect(drawer.locator(".track-link")).to_have_attribute("href", re.compile(r"^/track/"))
+    expect(drawer.locator(".no-cancel")).to_have_text(
+        f"order {oid} has shipped: it can no longer be cancelled"
+    )
+    expect(drawer.locator(".no-address-change")).to_contain_text("its address can no longer change")
+    expect(drawer.locator("#change-address")).to_have_count(0)
+    expect(drawer.locator(".label-img")).to_have_count(1)
+    expect(drawer.locator("#order-webhooks")).to_contain_text("None")
+
+    page.once("dialog", lambda d: d.accept())
+    drawer.locator("figure[data-package] .reship").click()
+    toast = page.locator("#toast")
+    expect(toast).to_contain_text(f"Done: parcel {tracking} marked lost; new parcel")
+    assert not HTTP_CODE.search(toast.text_content() or "")
+    imgs = drawer.locator(".label-img")
+    expect(imgs).to_have_count(2)
+    expect(imgs.last).to_have_js_property("naturalWidth", 812)  # the new label, drawn from ZPL
+    expect(drawer.locator(".lost")).to_contain_text("lost · sent again as package")
+    expect(drawer.locator(".reship")).to_have_count(0)  # the new parcel has not left yet
+    expect(drawer.locator("#order-webhooks")).to_contain_text("parcel.reshipped · pending")
+    expect(drawer.locator(".timeline .says").last).to_contain_text("Parcel lost by the carrier")
+    new = floor_store.one("SELECT tracking FROM packages WHERE order_id = ? AND id != "
+                          "(SELECT MIN(id) FROM packages WHERE order_id = ?)", (oid, oid))  # fmt: skip
+    expect(toast).to_contain_text(new["tracking"])
+    assert floor_store.one("SELECT actor, action FROM audit_log") == {
+        "actor": "sam",
+        "action": "reship",
+    }
+    assert seen == []

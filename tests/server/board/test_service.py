@@ -1,0 +1,230 @@
+"""Customer service on an order, on the board (/board/api) and over REST (/api): search, change
+the address (re-allocated when the nearest warehouse changes), cancel, re-ship a lost parcel,
+resend a mail. Each action offered only when it applies, refused in words otherwise, audited;
+bad input changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from floorkit import address, board_web, place
+from mailkit import EMAIL, move, order_with_parcel
+from trackkit import ship
+
+from server.notify import customer_view, webhooks
+from server.people import auth
+
+API = "/board/api"
+EAST, WEST = (40.0, -75.0), (34.0, -118.0)  # near WH-EAST (New York), near WH-WEST (LA)
+
+
+@pytest.fixture
+def web(floor):
+    return board_web(floor.app, "sam")
+
+
+@pytest.fixture
+def rest(floor):
+    key = auth.create_api_key(floor.store, "desk", ["read", "orders:write"])
+    client = floor.app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return client
+
+
+def _audit(store) -> list[tuple[str, str, str]]:
+    return [
+        (r["actor"], r["action"], r["target"])
+        for r in store.all("SELECT actor, action, target FROM audit_log ORDER BY id")
+    ]
+
+
+def _unchanged(store):
+    """What an action could touch, to compare before and after a refusal."""
+    return (
+        store.all("SELECT id, status, ship_to, warehouse FROM orders ORDER BY id"),
+        store.all("SELECT id, status, lost_at FROM packages ORDER BY id"),
+        store.all("SELECT id, status FROM customer_mails ORDER BY id"),
+        store.all("SELECT location_id, sku, reserved FROM stock ORDER BY location_id, sku"),
+        store.all("SELECT id FROM audit_log"),
+    )
+
+
+def test_search_finds_an_order_as_a_customer_names_it(floor, web, rest):
+    store = floor.store
+    oid = order_with_parcel(store, shop_number="#1043", tracking="SF0000077777")
+    other = place(store, "shop-2", [("SKU-B", 1)])  # Grace Hopper too, no e-mail
+    for q, matched, found in [
+        ("grace", "customer", {oid, other}),
+        ("GRACE HOPPER", "customer", {oid, other}),
+        (EMAIL.upper(), "e-mail", {oid}),
+        ("1043", "shop number", {oid}),
+        ("#1043", "shop number", {oid}),
+        ("sf0000077777", "tracking number", {oid}),
+        ("sku-b", "SKU", {other}),
+    ]:
+        r = web.get(f"{API}/search", query_string={"q": q})
+        assert r.status_code == 200, r.get_json()
+        got = r.get_json()["orders"]
+        assert {o["id"] for o in got} == found, q
+        assert all(o["matched"] == matched for o in got), (q, got)
+    assert [o["id"] for o in web.get(f"{API}/search?q=grace").get_json()["orders"]] == sorted(
+        {oid, other}, reverse=True
+    )  # newest first
+    assert web.get(f"{API}/search?q=nobody").get_json()["orders"] == []
+    r = rest.get("/api/search", query_string={"q": "hopper@"})
+    assert r.status_code == 200 and r.get_json()["orders"] == []
+    assert rest.get("/api/search", query_string={"q": "1043"}).get_json()["orders"][0]["id"] == oid
+    # Bad input: a clear 4xx in words.
+    assert "say what to search for" in web.get(f"{API}/search?q=%20").get_json()["error"]
+    assert "unknown parameter" in web.get(f"{API}/search?q=a&x=1").get_json()["error"]
+    assert web.get(f"{API}/search", query_string={"q": "x" * 201}).status_code == 400
+    assert rest.get("/api/search").status_code == 422
+
+
+def test_address_changes_before_picking_and_moves_the_order_to_the_nearest_warehouse(
+    floor, web, rest
+):
+    store = floor.store
+    oid = place(store, "shop-1", [("SKU-A", 1)], *EAST)
+    assert store.one("SELECT warehouse FROM orders WHERE id = ?", (oid,))["warehouse"] == "WH-EAST"
+    view = web.get(f"{API}/orders/{oid}").get_json()
+    assert view["actions"]["change_address"] is None and view["actions"]["cancel"] is None
+
+    # Bad input changes nothing: an address without a city, a field the route does not take.
+    before = _unchanged(store)
+    r = web.post(f"{API}/orders/{oid}/address", json={"ship_to": {"name": "A", "line1": "x"}})
+    assert r.status_code == 400 and "city" in r.get_json()["error"]
+    r = web.post(f"{API}/orders/{oid}/address", json={"ship_to": address(), "zip": 1})
+    assert r.status_code == 400 and "unknown field" in r.get_json()["error"]
+    assert (
+        web.post(f"{API}/orders/SO-999999/address", json={"ship_to": address()}).status_code == 404
+    )
+    assert _unchanged(store) == before
+
+    moved = address("Grace Hopper", *WEST)
+    r = web.post(f"{API}/orders/{oid}/address", json={"ship_to": moved})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json() | {"ok": True} == {
+        "ok": True, "order": oid, "changed": True, "reallocated": True,
+        "was_nearest": "WH-EAST", "nearest": "WH-WEST", "warehouse": "WH-WEST",
+    }  # fmt: skip
+    reserved = {
+        (r["location_id"], r["reserved"])
+        for r in store.all("SELECT location_id, reserved FROM stock WHERE sku = 'SKU-A'")
+    }
+    east, west = (
+        store.one("SELECT id FROM locations WHERE code = ?", (c,))["id"]
+        for c in ("E-02-02", "W-01-02")
+    )
+    assert reserved == {(east, 0), (west, 1)}
+    steps = store.all("SELECT p.warehouse FROM pick_steps s JOIN pick_lists p ON "
+                      "p.id = s.pick_list_id WHERE s.order_id = ?", (oid,))  # fmt: skip
+    assert steps == [{"warehouse": "WH-WEST"}]
+    events = [e["event"] for e in web.get(f"{API}/orders/{oid}").get_json()["timeline"]]
+    assert events[-3:] == ["ship_to_changed", "allocated", "reallocated"]
+    assert _audit(store) == [("sam", "change address", oid)]
+
+    # Over REST, the same rules: a new street near the same warehouse is not re-allocated.
+    r = rest.post(f"/api/orders/{oid}/address", json={"ship_to": {**moved, "line1": "2 Elm"}})
+    assert r.status_code == 200 and r.get_json()["reallocated"] is False, r.get_json()
+
+    # Once a picker has the list, the address can no longer change: refused in words.
+    with store.write():
+        store.execute(
+            "UPDATE pick_lists SET status = 'assigned' WHERE id IN "
+            "(SELECT pick_list_id FROM pick_steps WHERE order_id = ?)",
+            (oid,),
+        )
+    before = _unchanged(store)
+    r = web.post(f"{API}/orders/{oid}/address", json={"ship_to": address("X", *EAST)})
+    assert r.status_code == 409
+    assert (
+        r.get_json()["error"]
+        == f"picking of order {oid} has started: its address can no longer change"
+    )
+    assert rest.post(f"/api/orders/{oid}/address", json={"ship_to": address()}).status_code == 409
+    assert _unchanged(store) == before
+    assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["change_address"] is not None
+
+
+def test_a_lost_parcel_is_sent_again_with_its_own_label_and_the_shop_is_told(floor, web, rest):
+    store = floor.store
+    webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
+    oid, (tracking,) = ship(store, "shop-9")
+    lost = store.one("SELECT id FROM packages WHERE order_id = ?", (oid,))["id"]
+    view = web.get(f"{API}/orders/{oid}").get_json()
+    assert view["actions"]["reship"] == [lost]
+    assert view["actions"]["cancel"] == f"order {oid} has shipped: it can no longer be cancelled"
+    assert view["actions"]["change_address"] is not None
+    # What the page does not offer, the server refuses with the same words.
+    before = _unchanged(store)
+    r = web.post(f"{API}/orders/{oid}/cancel", json={})
+    assert r.status_code == 409 and r.get_json()["error"] == view["actions"]["cancel"]
+    assert (
+        web.post(f"{API}/packages/{lost}/reship", json={"device": "picker-e1"}).status_code == 409
+    )
+    assert web.post(f"{API}/packages/{lost}/reship", json={"device": "nobody"}).status_code == 404
+    assert web.post(f"{API}/packages/999999/reship", json={}).status_code == 404
+    assert _unchanged(store) == before
+
+    r = web.post(f"{API}/packages/{lost}/reship", json={"device": "packer-e1"})
+    assert r.status_code == 200, r.get_json()
+    new = store.one("SELECT * FROM packages WHERE id = ?", (r.get_json()["package_id"],))
+    assert new["tracking"] != tracking and new["shipment_id"] is not None
+    assert new["tracking"] in new["zpl"] and new["status"] == "labelled"
+    assert (
+        store.one("SELECT lost_at, replaced_by FROM packages WHERE id = ?", (lost,))["replaced_by"]
+        == new["id"]
+    )
+    job = store.one("SELECT d.name FROM print_jobs j JOIN devices d ON d.id = j.device_id "
+                    "WHERE j.package_id = ?", (new["id"],))  # fmt: skip
+    assert job == {"name": "packer-e1"}
+    told = webhooks.list_deliveries(store, order_id=oid)
+    assert [d["event"] for d in told] == ["parcel.reshipped"]
+    data = told[0]["payload"]["data"]
+    assert data["lost"] == {"id": lost, "tracking": tracking}
+    assert data["package"]["tracking"] == new["tracking"]
+    assert _audit(store) == [("sam", "reship", f"package:{lost}")]
+    view = web.get(f"{API}/orders/{oid}").get_json()
+    assert view["actions"]["reship"] == []  # the new parcel has not left yet
+    assert view["timeline"][-1]["says"].startswith("Parcel lost by the carrier")
+    assert web.get(f"{API}/packages/{new['id']}/label.png").mimetype == "image/png"
+    # The customer's tracking page (and mails) name the new parcel, not the lost one.
+    assert [p["tracking"] for p in customer_view.by_order(store, oid)["parcels"]] == [
+        new["tracking"]
+    ]
+
+    r = rest.post(f"/api/packages/{lost}/reship", json={})
+    assert r.status_code == 409
+    assert r.get_json()["message"] == f"parcel {tracking} is already marked lost and was sent again"
+
+
+def test_a_customer_mail_is_sent_again_as_a_new_mail_of_its_kind(floor, web, rest):
+    store = floor.store
+    oid = order_with_parcel(store)
+    move(store, oid, "shipped")
+    mail = store.one("SELECT id, kind FROM customer_mails WHERE order_id = ?", (oid,))
+    assert mail["kind"] == "shipped"
+    view = web.get(f"{API}/orders/{oid}").get_json()
+    assert view["actions"]["resend_mail"] == []  # written while e-mail is off: never sent
+    before = _unchanged(store)
+    r = web.post(f"{API}/mails/{mail['id']}/resend")
+    assert r.status_code == 409
+    assert r.get_json()["error"] == "the shipped mail was never sent (e-mail was turned off)"
+    assert web.post(f"{API}/mails/999999/resend").status_code == 404
+    assert web.post(f"{API}/mails/{mail['id']}/resend", json={"x": 1}).status_code == 400
+    assert _unchanged(store) == before
+
+    with store.write():  # the mailer sent it
+        store.execute("UPDATE customer_mails SET status = 'sent' WHERE id = ?", (mail["id"],))
+    assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["resend_mail"] == [mail["id"]]
+    r = web.post(f"{API}/mails/{mail['id']}/resend")
+    assert r.status_code == 200, r.get_json()
+    again = store.all("SELECT id, kind, recipient FROM customer_mails WHERE order_id = ? "
+                      "ORDER BY id", (oid,))  # fmt: skip
+    assert [(m["kind"], m["recipient"]) for m in again] == [("shipped", EMAIL)] * 2
+    assert r.get_json()["mail"] == again[1]["id"]
+    assert _audit(store) == [("sam", "resend mail", oid)]
+    r = rest.post(f"/api/mails/{mail['id']}/resend")
+    assert r.status_code == 200 and r.get_json()["kind"] == "shipped", r.get_json()
+    view = web.get(f"{API}/orders/{oid}").get_json()
+    assert [m["kind"] for m in view["order"]["customer_mails"]] == ["shipped"] * 3
