@@ -36,6 +36,7 @@ from scripts.demo import procs, seed
 from scripts.demo import shopify as shop
 from scripts.demo.carrier import Carrier
 from scripts.demo.customer_mail import CustomerMail
+from scripts.demo.day import Day
 from scripts.demo.floor import SUPERVISOR, Floor, Outage, carries
 from scripts.demo.handover import HandOver
 from scripts.demo.stages import ShopWebhooks, Stage, status_changes
@@ -64,8 +65,9 @@ DELIVERED = "delivered"
 def stages(seed_value: int = 7) -> list[Stage]:
     """What runs beside the floor, in this order (see scripts/demo/stages.py): the shop's
     receiver, the dock hand-over (busy `packed`), the local carrier's simulator (busy
-    until delivered) and the customers' SMTP server."""
-    return [ShopWebhooks(), HandOver(), Carrier(seed_value), CustomerMail()]
+    until delivered), the customers' SMTP server and the rest of the day (a cycle count,
+    returns restocked, the unit accounting)."""
+    return [ShopWebhooks(), HandOver(), Carrier(seed_value), CustomerMail(), Day()]
 
 
 def _toml(device: dict) -> str:

@@ -81,6 +81,39 @@ class StockListOut(BaseModel):
     stock: list[StockRowOut]
 
 
+class AccountingQuery(Query):
+    sku: Code | None = None
+
+
+class SkuAccountOut(BaseModel):
+    sku: str
+    received: int = Field(description="receipts + initial + found + returned")
+    receipts: int = Field(description="units booked in by stock receipts")
+    initial: int = Field(description="units set by the catalogue (PUT /api/stock, imports), net")
+    found: int = Field(description="units counts found (corrections up)")
+    returned: int = Field(description="units received on returns, every grade")
+    shipped: int = Field(description="units picked for shipments that left the building")
+    on_hand: int = Field(description="in_bins + in_totes + awaiting_putaway")
+    in_bins: int = Field(description="what the bins hold (a picked unit until it ships)")
+    in_totes: int = Field(description="picked, off its bin, its shipment not shipped yet")
+    awaiting_putaway: int = Field(description="in open put-away tasks")
+    in_transit: int = Field(description="sent between warehouses, not received yet")
+    scrapped: int = Field(description="lost + returned_scrap")
+    lost: int = Field(description="units counts did not find (corrections down)")
+    returned_scrap: int = Field(description="returned units graded scrap")
+    missing: int = Field(description="received less (shipped + on hand + in transit + scrapped)")
+    holds: bool = Field(description="received = shipped + on hand + in transit + scrapped")
+
+
+class AccountingOut(BaseModel):
+    skus: list[SkuAccountOut]
+    holds: bool = Field(description="every SKU's account holds")
+    unbalanced: list[str] = Field(description="the SKUs whose account does not hold")
+    summary: str = Field(
+        description="'every unit accounted for (N SKUs)', or the SKUs that are not"
+    )
+
+
 class StockPutOut(BaseModel):
     stock: StockRowOut
     allocation: dict[str, int] = Field(description="waiting orders by status after allocating")

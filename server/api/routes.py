@@ -231,6 +231,13 @@ def list_stock(query: m.StockQuery) -> dict[str, Any]:
     return {"stock": reads.list_stock(_store(), query.sku, query.warehouse)}
 
 
+def stock_accounting(query: m.AccountingQuery) -> dict[str, Any]:
+    """Per SKU, every unit received and where it is now; whether each account holds."""
+    if query.sku and _store().one("SELECT 1 FROM products WHERE sku = ?", (query.sku,)) is None:
+        raise ApiError(404, f"no SKU {query.sku}")
+    return stock_service.accounting(_store(), query.sku)
+
+
 # ---------------------------------------------------------------- receipts, cancels, channels
 def receive_stock(body: ReceiptIn) -> tuple[dict[str, Any], int]:
     """Book stock in (once per receipt_id); orders waiting for it are allocated, most urgent first."""
@@ -535,6 +542,15 @@ ROUTES: list[Route] = [
         scope="stock:write",
     ),
     Route("GET", "/stock", list_stock, "List stock", query=m.StockQuery, response=m.StockListOut),
+    Route(
+        "GET",
+        "/stock/accounting",
+        stock_accounting,
+        "Account for every unit, per SKU",
+        query=m.AccountingQuery,
+        response=m.AccountingOut,
+        also=(404,),
+    ),
     Route(
         "POST",
         "/stock/receipts",

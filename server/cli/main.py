@@ -13,6 +13,7 @@ from server.cli.replen import replen
 from server.cli.run import carrier_sim, demo, serve_cluster, worker
 from server.cli.shop import channel, webhook
 from server.cli.site import allocate_cmd, import_, init
+from server.cli.stock import stock
 from server.cli.transfers import transfers
 from server.cli.users import user
 
@@ -35,6 +36,7 @@ for command in (
     counts,
     replen,
     transfers,
+    stock,
     user,
     serve_cluster,
     worker,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.core.clock import now
 from server.core.schemas import CatalogueIn
 from server.store import Store
 from server.store.db import dumps
@@ -118,7 +119,7 @@ def load(store: Store, cat: CatalogueIn) -> dict[str, int]:
                 problems.append((f"stock[{i}].sku", f"unknown SKU {s.sku}"))
                 continue
             row = store.one(
-                "SELECT reserved FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
+                "SELECT on_hand, reserved FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
                 (loc_row["id"], s.sku, s.lot),
             )
             if row and row["reserved"] > s.on_hand:
@@ -133,6 +134,13 @@ def load(store: Store, cat: CatalogueIn) -> dict[str, int]:
                    expires = COALESCE(excluded.expires, stock.expires)""",
                 (loc_row["id"], s.sku, s.lot, expires, s.on_hand),
             )
+            delta = s.on_hand - (row["on_hand"] if row else 0)
+            if delta:  # the ledger keeps the catalogue's change too: the unit accounting reads it
+                store.execute(
+                    "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref) "
+                    "VALUES (?, 'receipt', ?, ?, ?, ?, 'catalogue')",
+                    (now(), loc_row["id"], s.sku, s.lot, delta),
+                )
             if s.safety_stock is not None:
                 _set_safety(store, s.warehouse, s.sku, s.safety_stock)
             counts["stock"] += 1

@@ -282,21 +282,3 @@ def listing(
     where = (" WHERE " + " AND ".join(f"{k} = ?" for k in used)) if used else ""
     rows = store.all(f"{_SELECT}{where} ORDER BY m.id DESC LIMIT ?", (*used.values(), limit))
     return [_with_lines(store, r) for r in rows]
-
-
-def balance(store: Store, sku: str, received: int) -> rules.Balance:
-    """Where every unit of a SKU is, given the units the building ever `received`."""
-    shipped = store.one(
-        """SELECT COALESCE(SUM(r.picked), 0) AS n FROM reservations r
-           JOIN shipments s ON s.id = r.shipment_id WHERE r.sku = ? AND s.status = 'shipped'""",
-        (sku,),
-    )["n"]
-    on_hand = store.one("SELECT COALESCE(SUM(on_hand), 0) AS n FROM stock WHERE sku = ?", (sku,))
-    # A resellable unit counts as back once it is on a shelf (its put-away done).
-    units = store.one(
-        """SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE u.grade = 'scrap') AS scrap
-           FROM rma_units u LEFT JOIN putaway_tasks t ON t.id = u.putaway_id
-           WHERE u.sku = ? AND (u.grade = 'scrap' OR t.status = 'done')""",
-        (sku,),
-    )
-    return rules.Balance(received, shipped, units["n"], on_hand["n"], units["scrap"])

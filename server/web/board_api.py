@@ -25,7 +25,7 @@ from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
 from server.capture.search import BadSearch, search
 from server.floor.scanning import Effects
-from server.inventory import forecasting, transfers
+from server.inventory import forecasting, replenishment, transfers
 from server.people import audit
 from server.returns import rmas
 from server.store import Store
@@ -245,6 +245,17 @@ def open_transfers() -> Response:
             for (sku, a, b), n in sorted(moving.items())
         ],
     )
+
+
+@bp.get("/replenishment-moves")
+@roles_required(*SUPERVISORS)
+def replenishment_moves() -> Response:
+    """The "Moves to pick faces" panel: the open moves, urgent first, with the handheld and
+    worker that hold each (`?warehouse=` narrows it)."""
+    warehouse = request.args.get("warehouse") or None
+    moves = replenishment.tasks(_store(), "open", warehouse)
+    moves.sort(key=lambda m: (not m["urgent"], m["id"]))
+    return jsonify(moves=moves)
 
 
 @bp.post("/exceptions/<key>/<any(acknowledge, resolve):verb>")

@@ -1,1 +1,1 @@
-"""The pure rules of returns: what may be returned, how each unit is graded, the stock equation."""
+"""The pure rules of returns: what may be returned, how each unit is graded."""

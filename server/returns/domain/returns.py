@@ -3,9 +3,8 @@
 An order's units may come back once each: what may still be authorised for a SKU is what
 shipped less what earlier returns of the order already authorised. At the dock each unit
 is graded once: `resellable` (it goes back to a bin) or `scrap` with a reason from a fixed
-list. A return takes no more units of a SKU than it authorised. Stock stays whole: every
-unit received into the building is shipped and still out, on hand, or scrapped, where
-"still out" is what shipped less what came back.
+list. A return takes no more units of a SKU than it authorised. Where every unit went,
+returns included, is the unit accounting's (`inventory/domain/accounting.py`).
 """
 
 from __future__ import annotations
@@ -105,23 +104,3 @@ def grade_problem(grade: str, reason: str | None) -> str | None:
     if grade == "resellable" and reason is not None:
         return "a resellable unit takes no reason"
     return None
-
-
-@dataclass(frozen=True)
-class Balance:
-    """Every unit of a SKU the building ever received, and where each is now."""
-
-    received: int  # into the building: receipts and count corrections, net
-    shipped: int  # left in shipments
-    returned: int  # came back (graded at the dock)
-    on_hand: int
-    scrapped: int
-
-    @property
-    def out(self) -> int:
-        """Shipped and not come back."""
-        return self.shipped - self.returned
-
-    def holds(self) -> bool:
-        """received = still out + on hand + scrapped, and nothing came back that did not leave."""
-        return self.out >= 0 and self.received == self.out + self.on_hand + self.scrapped

@@ -133,6 +133,20 @@ def test_demo_packs_every_order_with_stock(tmp_path):
         f"webhooks delivered   {hooks['delivered']} ({hooks['retried']} retried after the "
         "shop's receiver was down), 0 lost"
     ) in proc.stdout
+    # The rest of the day: a count with a variance, recounted and approved on the board; the
+    # refused parcel received at the dock and restocked; and every unit accounted for.
+    day = figures["day"]
+    assert day["errors"] == [] and day["count"]["outcome"] == "approved"
+    assert day["count"]["counted"] == day["count"]["held"] + 1
+    assert len(day["returns"]) == 1 and day["returns"][0]["restocked"] >= 1
+    acct = day["accounting"]
+    for sku in acct["skus"]:  # received = shipped + on hand + in transit + scrapped
+        assert sku["received"] == (
+            sku["shipped"] + sku["on_hand"] + sku["in_transit"] + sku["scrapped"]
+        ), sku
+    assert acct["holds"] and sum(s["found"] for s in acct["skus"]) == 1
+    assert sum(s["returned"] for s in acct["skus"]) == day["returns"][0]["restocked"]
+    assert "every unit accounted for" in proc.stdout
     # The customers' mail went to the SMTP server the demo started: what it took is what the
     # server wrote down as sent, each as an .eml file: one per order shipped, out for
     # delivery, delivered, and the delay.

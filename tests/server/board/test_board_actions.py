@@ -405,6 +405,7 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
     gets = [
         "/exceptions", "/audit", "/audit.csv", "/throughput", "/orders/shop-1", "/cutoffs", "/counts",
         "/cycle-counts", "/lists", "/packages/1/label.png", "/transfers", "/search?q=shop-1",
+        "/replenishment-moves", "/forecast", "/forecast.csv",
     ]  # fmt: skip
     posts = [
         "/lists/1/reassign", "/lists/1/release", f"/orders/{oid}/priority",

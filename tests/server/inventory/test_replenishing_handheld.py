@@ -4,7 +4,17 @@ its min after a pick gets a move behind the pick lists, given back when the link
 
 from __future__ import annotations
 
-from floorkit import action, connect, expire_leases, last_state, place, plan, scan, settle
+from floorkit import (
+    action,
+    board_web,
+    connect,
+    expire_leases,
+    last_state,
+    place,
+    plan,
+    scan,
+    settle,
+)
 
 from server.core.schemas import CatalogueIn
 from server.inventory import catalogue, replenishment
@@ -108,6 +118,10 @@ def test_a_short_pick_reserve_refills_waits_for_the_move_then_is_picked(floor):
     assert scan(picker, SKU_B, "m10")["code"] == "replen_all_carried"
     assert scan(picker, "LE-01-02", "m11")["code"] == "replen_wrong_face"
     assert _bin(store, "R-01")["on_hand"] == 30  # nothing moved before the face is scanned
+    # The board's panel of moves shows it open, urgent, held by this handheld, at the face.
+    (shown,) = board_web(app).get("/board/api/replenishment-moves").json["moves"]
+    assert (shown["id"], shown["urgent"], shown["device"]) == (move["id"], 1, "picker-e1")
+    assert (shown["stage"], shown["carried"], shown["qty"]) == ("face", 12, 12)
 
     done = scan(picker, "LE-01-01", "m12")
     assert done["ok"] and done["code"] == "replen_done", done

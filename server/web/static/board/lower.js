@@ -84,6 +84,7 @@
     SF.api("GET", "/counts").then(function (r) { if (r.ok) SF.board.setCounts(r.body); });
     SF.cycleCounts.refresh();
     SF.transfers.refresh();
+    SF.moves.refresh();
     refreshAudit();
   }
 
