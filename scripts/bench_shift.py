@@ -124,7 +124,7 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
         fleet.start()
         env = {k: v for stage in floor.stages for k, v in stage.env(floor).items()}
         floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log",
-                                          env | SERVER_ENV)  # fmt: skip
+                                          env | SERVER_ENV, READY_SECONDS)  # fmt: skip
         floor.api.headers["Authorization"] = f"Bearer {key}"
         for stage in floor.stages:
             stage.start(floor, say)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from device.sim.dock import load_truck
 from scripts.carrier_sim import BATCH, CarrierSim, Parcel, journey
 from scripts.demo import shopify as shop
 from scripts.demo.carrier import CARRIER, Carrier
@@ -37,6 +38,7 @@ from scripts.load import floorsite
 from scripts.load.fleet import Options, SimDevice, Tally, summary
 
 SENDERS = 4  # threads posting the shop's webhooks (a slow answer does not hold the rest)
+DOCK_WORKERS = 4  # dock workers loading each truck together, each over a link of its own
 FIRST_SHOP_ID = 5_800_000_000_000
 
 
@@ -166,19 +168,52 @@ class ShopReceiverUp(ShopWebhooks):
 
 class Dock(HandOver):
     """Close-outs and truck loads at the load site's one warehouse (one package left on the
-    dock once, loaded on the next truck, as in the demo)."""
+    dock once, loaded on the next truck, as in the demo), by `DOCK_WORKERS` dock workers
+    loading each truck together, each over its own station's link: every one scans its
+    share of the packages, and once all are done the first hands the truck over."""
 
     def start(self, floor, say=print) -> None:
         code = floorsite.WAREHOUSE[0]
-        resp = floor.api.post(
-            f"{floor.base}/api/devices",
-            json={"name": "dock-1", "role": "packer", "warehouse": code},
-            timeout=10,
-        )
-        resp.raise_for_status()
-        self.tokens[code] = resp.json()["devices"][0]["token"]
+        self.helpers: list[str] = []
+        for n in range(1, DOCK_WORKERS + 1):
+            resp = floor.api.post(
+                f"{floor.base}/api/devices",
+                json={"name": f"dock-{n}", "role": "packer", "warehouse": code},
+                timeout=10,
+            )
+            resp.raise_for_status()
+            token = resp.json()["devices"][0]["token"]
+            if n == 1:
+                self.tokens[code] = token
+            else:
+                self.helpers.append(token)
         self.thread = threading.Thread(target=self._dock, args=(floor, say), daemon=True)
         self.thread.start()
+
+    def _load(self, floor, warehouse: str, trackings: list[str]) -> dict[str, Any]:
+        tokens = [self.tokens[warehouse], *self.helpers]
+        shares = [trackings[k :: len(tokens)] for k in range(len(tokens))]
+        results: list[dict[str, Any] | BaseException] = [{"scans": []}] * len(tokens)
+
+        def load(k: int) -> None:
+            try:
+                results[k] = load_truck(floor.base, tokens[k], CARRIER, shares[k], hand_over=False)
+            except BaseException as exc:  # said below, as a stopped dock
+                results[k] = exc
+
+        threads = [threading.Thread(target=load, args=(k,), daemon=True)
+                   for k in range(len(tokens)) if shares[k]]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        # Every share is on the truck: the first worker hands it over (what none scanned is
+        # flagged missing).
+        done = load_truck(floor.base, tokens[0], CARRIER, [])
+        return {"scans": [s for r in results for s in r["scans"]], "handover": done["handover"]}
 
 
 class _Batched(CarrierSim):
