@@ -8,7 +8,7 @@ shift, and the floor's fleet working until told to stop.
   went in and what the server made of it.
 - The demo's stages beside the floor (scripts/demo/stages.py), fitted to a shift: the shop's
   receiver stays up (`ShopReceiverUp`), the dock hands over at the load site's one
-  warehouse (`Dock`), the local carrier takes every parcel to the door in batches the
+  warehouse, four dock workers loading each truck together (`Dock`), the local carrier takes every parcel to the door in batches the
   server takes (`ToTheDoor`).
 - `FleetProcess`: the fleet's simulated pickers and pack stations (scripts/load/fleet.py's
   `SimDevice`, the documented protocol over Socket.IO) in a process of their own, working
@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import socketio
+
 from device.sim.dock import load_truck
 from scripts.carrier_sim import BATCH, CarrierSim, Parcel, journey
 from scripts.demo import shopify as shop
@@ -39,6 +41,8 @@ from scripts.load.fleet import Options, SimDevice, Tally, summary
 
 SENDERS = 4  # threads posting the shop's webhooks (a slow answer does not hold the rest)
 DOCK_WORKERS = 4  # dock workers loading each truck together, each over a link of its own
+DOCK_TIMEOUT = 30.0  # seconds a dock scan waits for its answer (a box shared at load 25)
+DOCK_TRIES = 3  # tries of a dock worker's share before the dock stops
 FIRST_SHOP_ID = 5_800_000_000_000
 
 
@@ -197,7 +201,7 @@ class Dock(HandOver):
 
         def load(k: int) -> None:
             try:
-                results[k] = load_truck(floor.base, tokens[k], CARRIER, shares[k], hand_over=False)
+                results[k] = _loaded(floor.base, tokens[k], shares[k], hand_over=False)
             except BaseException as exc:  # said below, as a stopped dock
                 results[k] = exc
 
@@ -212,8 +216,28 @@ class Dock(HandOver):
                 raise r
         # Every share is on the truck: the first worker hands it over (what none scanned is
         # flagged missing).
-        done = load_truck(floor.base, tokens[0], CARRIER, [])
+        done = _loaded(floor.base, tokens[0], [], hand_over=True)
         return {"scans": [s for r in results for s in r["scans"]], "handover": done["handover"]}
+
+
+def _loaded(base: str, token: str, barcodes: list[str], hand_over: bool) -> dict[str, Any]:
+    """A dock worker's share loaded, the way a person would on a busy floor: a scan that got
+    no answer in time is scanned again (up to `DOCK_TRIES` times over a new link). A package
+    an earlier try loaded answers `dock_already_loaded` then, and counts as loaded."""
+    for attempt in range(1, DOCK_TRIES + 1):
+        try:
+            result = load_truck(base, token, CARRIER, barcodes, DOCK_TIMEOUT, hand_over)
+        except (TimeoutError, OSError, socketio.exceptions.SocketIOError):
+            if attempt == DOCK_TRIES:
+                raise
+            continue
+        if attempt > 1:
+            result["scans"] = [
+                (b, "dock_loaded" if code == "dock_already_loaded" else code, msg)
+                for b, code, msg in result["scans"]
+            ]
+        return result
+    raise AssertionError("unreachable")
 
 
 class _Batched(CarrierSim):

@@ -80,14 +80,18 @@ def receive(
     row = store.one("SELECT shopify_secret FROM channels WHERE code = ?", (channel,))
     if row is None or not shopify.signature_ok(row["shopify_secret"] or "", body, signature):
         raise BadSignature(f"the webhook is not signed with channel {channel}'s Shopify secret")
-    # In the serving process both writes join the scans' group commit (server/store/group.py):
-    # the disk's sync is shared and off the loop, and the answer waits for it.
-    outcome = store.grouped(lambda: _take(store, channel, topic, webhook_id, body))
-    if outcome.created:
-        try:
-            store.grouped(lambda: allocate.allocate_order(store, outcome.order))
-        except allocate.StockRace:
-            log.warning("allocation of %s raced; it waits for the next pass", outcome.order)
+    # Taken and allocated in one write transaction: one commit (one disk sync) per order.
+    with store.write():
+        outcome = _take(store, channel, topic, webhook_id, body)
+        if outcome.created:
+            # A raced allocation is undone alone: the order is kept, the next pass allocates it.
+            store.conn.execute("SAVEPOINT allocate_taken")
+            try:
+                allocate.allocate_order(store, outcome.order)
+            except allocate.StockRace:
+                store.conn.execute("ROLLBACK TO allocate_taken")
+                log.warning("allocation of %s raced; it waits for the next pass", outcome.order)
+            store.conn.execute("RELEASE allocate_taken")
     return outcome
 
 
