@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
 import socketio
 
 from device.sim.dock import load_truck
@@ -179,6 +180,7 @@ class Dock(HandOver):
     def start(self, floor, say=print) -> None:
         code = floorsite.WAREHOUSE[0]
         self.helpers: list[str] = []
+        self.failed_loads = 0
         for n in range(1, DOCK_WORKERS + 1):
             resp = floor.api.post(
                 f"{floor.base}/api/devices",
@@ -193,6 +195,16 @@ class Dock(HandOver):
                 self.helpers.append(token)
         self.thread = threading.Thread(target=self._dock, args=(floor, say), daemon=True)
         self.thread.start()
+
+    def _closeout(self, floor, http, warehouse: str, say) -> None:
+        # A truck whose loading failed (the box too busy to answer) does not stop the dock: its
+        # manifest is handed over with the next truck, what was not loaded flagged missing,
+        # and a missing package is on the next close-out again (server/shipping/manifests.py).
+        try:
+            super()._closeout(floor, http, warehouse, say)
+        except (OSError, requests.RequestException, socketio.exceptions.SocketIOError) as exc:
+            self.failed_loads += 1
+            say(f"  dock: a truck's loading failed ({type(exc).__name__}: {exc}); next truck")
 
     def _load(self, floor, warehouse: str, trackings: list[str]) -> dict[str, Any]:
         tokens = [self.tokens[warehouse], *self.helpers]
