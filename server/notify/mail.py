@@ -127,11 +127,11 @@ def claim_due(
     tests) a crashed claim lapses with its lease. With the sender's `domain`, a mail's
     Message-ID is fixed in the same write (at its first claim, kept ever after)."""
     at = time.time()
-    jobs = []
-    with store.write():
+
+    def claim() -> list[Job]:
+        jobs = []
         take_back(store, "customer_mails", instance, at)
-        rows = store.all(_DUE, {"now": at, "limit": limit})
-        for r in rows:
+        for r in store.all(_DUE, {"now": at, "limit": limit}):
             job = Job(**r)
             if domain and not job.message_id:
                 job = replace(job, message_id=message_id_for(job, domain))
@@ -141,7 +141,10 @@ def claim_due(
                 (at + lease, instance, job.message_id, r["id"]),
             )
             jobs.append(job)
-    return jobs
+        return jobs
+
+    # The worker's group commit (when on) syncs the disk off its loop; else a write of its own.
+    return store.grouped(claim)
 
 
 def message_id_for(job: Job, domain: str) -> str:
