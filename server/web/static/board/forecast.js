@@ -33,10 +33,16 @@
     return [xs, sold, fc, stock, rop];
   }
 
+  // Both axes start at 0: fitted to the data, a pen sold 2 or 3 a day drew from 2 to 3 and
+  // looked like a swing of everything to nothing; a SKU with no demand gets 0 to 1, not 0 to 100.
+  function fromZero(u, min, max) {
+    return [0, max > 0 ? max * 1.1 : 1];
+  }
+
   function chart(box, s) {
     var opts = {
       width: Math.max(280, box.clientWidth || 420), height: 180,
-      scales: { x: { time: true }, d: {}, u: {} },
+      scales: { x: { time: true }, d: { range: fromZero }, u: { range: fromZero } },
       axes: [{}, { scale: "d", label: "units/day" }, { scale: "u", side: 1, label: "units", grid: { show: false } }],
       series: [
         {},

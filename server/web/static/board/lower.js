@@ -52,6 +52,16 @@
     document.body.dataset.charts = String(Number(document.body.dataset.charts || 0) + 1);
   }
 
+  // An action's detail in words, nested values too (a transfer's lines are a list of
+  // objects, which String() drew as "[object Object]").
+  function words(v, sep, join) {
+    if (Array.isArray(v)) return v.map(function (x) { return words(x, " ", ", "); }).join("; ");
+    if (v !== null && typeof v === "object") {
+      return Object.keys(v).map(function (k) { return k + sep + words(v[k], " ", ", "); }).join(join);
+    }
+    return String(v);
+  }
+
   function audit(rows) {
     var frag = document.createDocumentFragment();
     rows.forEach(function (r) {
@@ -61,7 +71,7 @@
       tr.appendChild(el("td", null, r.actor));
       tr.appendChild(el("td", "audit-action", r.action));
       tr.appendChild(el("td", "ref", r.target));
-      tr.appendChild(el("td", "meta", Object.keys(r.detail).map(function (k) { return k + ": " + r.detail[k]; }).join(", ")));
+      tr.appendChild(el("td", "meta", words(r.detail, ": ", ", ")));
       frag.appendChild(tr);
     });
     if (!rows.length) {
