@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 log = logging.getLogger("scanfloor.store")
 CONNECT_SECONDS = 15.0  # how long opening (or re-opening) the connection may take
+CANCEL_SECONDS = 5.0  # how long cancelling a statement left in flight may take
 
 
 class Disconnected(psycopg.OperationalError):
@@ -167,6 +168,28 @@ class Connection:
         self.raw = self.pool.getconn()
 
     @property
+    def busy(self) -> bool:
+        """True when a statement was sent and its result never read: the greenlet that sent it
+        was killed or timed out mid-statement (GreenletExit, gevent.Timeout). psycopg cleans
+        up after an interrupted wait only for KeyboardInterrupt and SystemExit, so such a
+        connection refuses every later statement ("another command is already in progress").
+        Seen under the store's lock, where every statement of the store is sent, it is never a
+        statement still under way."""
+        return self.raw.info.transaction_status == TransactionStatus.ACTIVE
+
+    def abandon(self) -> None:
+        """Cancel the statement left in flight and close the connection: the next call finds it
+        lost and runs on a new one. Its open transaction, never committed, is rolled back by
+        the server; nothing in it was acknowledged (a write is acknowledged after its COMMIT)."""
+        log.warning(
+            "the PostgreSQL connection was left mid-statement: cancelling it and closing it"
+        )
+        with contextlib.suppress(Exception):
+            self.raw.cancel_safe(timeout=CANCEL_SECONDS)  # the server stops the statement now
+        with contextlib.suppress(Exception):
+            self.raw.close()
+
+    @property
     def in_transaction(self) -> bool:
         # UNKNOWN: the connection is lost (a reconnect that failed leaves it so): no
         # transaction of ours is open on it, and the next call reconnects
@@ -279,8 +302,15 @@ class PgStore:
         self._load_id_tables()
         return applied
 
+    def _settle(self) -> None:
+        """Under the lock, before a call of its own: a connection that an interrupted call left
+        mid-statement is abandoned, and the call opens a new one as after any loss."""
+        if self.conn.busy:
+            self.conn.abandon()
+
     def _begin(self, sql: str) -> None:
         """Open a transaction; a connection found lost is replaced first (nothing ran yet)."""
+        self._settle()
         try:
             self.conn.raw.execute(sql)
         except psycopg.OperationalError:
@@ -317,7 +347,9 @@ class PgStore:
             try:
                 yield self
             except BaseException as exc:
-                if self.conn.lost:
+                if self.conn.busy:  # cut mid-statement (killed, timed out): undone with it
+                    self.conn.abandon()
+                elif self.conn.lost:
                     self.conn.reconnect()
                     if isinstance(exc, psycopg.OperationalError):
                         raise Disconnected(f"connection lost: {exc}", False) from exc
@@ -375,7 +407,9 @@ class PgStore:
         try:
             return self.conn.raw.execute(sql, (WRITE_LOCK_KEY,)).fetchone()
         except BaseException as exc:
-            if self.conn.lost:
+            if self.conn.busy:  # cut mid-statement (killed, timed out)
+                self.conn.abandon()
+            elif self.conn.lost:
                 self.conn.reconnect()
                 if isinstance(exc, psycopg.OperationalError):
                     raise Disconnected(f"connection lost: {exc}", False) from exc
@@ -387,6 +421,8 @@ class PgStore:
     def read(self) -> Iterator[PgStore]:
         """A consistent snapshot for several reads."""
         with self._lock:
+            if not self._depth:
+                self._settle()
             if self._depth or self.conn.in_transaction:
                 yield self
                 return
@@ -394,7 +430,9 @@ class PgStore:
             try:
                 yield self
             except BaseException:
-                if self.conn.lost:
+                if self.conn.busy:  # cut mid-statement (killed, timed out)
+                    self.conn.abandon()
+                elif self.conn.lost:
                     self.conn.reconnect()
                 raise
             finally:
@@ -404,6 +442,8 @@ class PgStore:
     def _query(self, run: Callable[[], T]) -> T:
         """A lone read: run again on a new connection when the old one is found lost."""
         with self._lock:
+            if not self._depth:
+                self._settle()
             if self._depth or self.conn.in_transaction:
                 return run()
             try:
@@ -413,6 +453,10 @@ class PgStore:
                     raise
                 self.conn.reconnect()
                 return run()
+            except BaseException:
+                if self.conn.busy:  # cut mid-statement (killed, timed out)
+                    self.conn.abandon()
+                raise
 
     def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
         """The first row of a query as a dict, or None."""
