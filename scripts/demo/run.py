@@ -39,6 +39,7 @@ from scripts.demo.customer_mail import CustomerMail
 from scripts.demo.day import Day
 from scripts.demo.floor import SUPERVISOR, Floor, Outage, carries
 from scripts.demo.handover import HandOver
+from scripts.demo.moves import Moves
 from scripts.demo.stages import ShopWebhooks, Stage, status_changes
 from server.capture import channels
 from server.capture import shopify as shopify_service
@@ -65,9 +66,10 @@ DELIVERED = "delivered"
 def stages(seed_value: int = 7) -> list[Stage]:
     """What runs beside the floor, in this order (see scripts/demo/stages.py): the shop's
     receiver, the dock hand-over (busy `packed`), the local carrier's simulator (busy
-    until delivered), the customers' SMTP server and the rest of the day (a cycle count,
-    returns restocked, the unit accounting)."""
-    return [ShopWebhooks(), HandOver(), Carrier(seed_value), CustomerMail(), Day()]
+    until delivered), the customers' SMTP server, one transfer between the warehouses
+    (scripts/demo/moves.py) and the rest of the day (a cycle count, returns restocked, the
+    unit accounting: last, once the transfer is received)."""
+    return [ShopWebhooks(), HandOver(), Carrier(seed_value), CustomerMail(), Moves(), Day()]
 
 
 def _toml(device: dict) -> str:

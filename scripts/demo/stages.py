@@ -26,7 +26,8 @@ lists them; adding one there is all it takes. Its points, in the order the demo 
 The stages now: the shop's webhook receiver (here), the dock hand-over
 (scripts/demo/handover.py, busy `packed`), the local carrier's simulator
 (scripts/demo/carrier.py, tracking events until `delivered`) and the customers' SMTP
-server (scripts/demo/customer_mail.py).
+server (scripts/demo/customer_mail.py), one transfer and the forecast
+(scripts/demo/moves.py), and the rest of the day (scripts/demo/day.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from scripts.demo.receiver import ShopReceiver
+from scripts.demo.shopify import CHANNEL
 from server.notify import webhooks
 
 if TYPE_CHECKING:
@@ -105,7 +107,7 @@ def status_changes(timeline: list[dict[str, Any]]) -> list[str]:
 
 FIGURES = (
     "events", "delivered", "retried", "failed_attempts", "dead", "pending",
-    "not_queued", "lost", "unexpected", "out_of_order", "ids_differ",
+    "not_queued", "lost", "unexpected", "out_of_order", "ids_differ", "other_events",
 )  # fmt: skip
 
 
@@ -116,14 +118,16 @@ def check_order(
     deliveries from `GET /api/webhook-deliveries` (oldest first), `got` the (webhook-id,
     event) the receiver took, in the order they first came. Every status change must be
     queued (else `not_queued`), delivered and taken (else `lost`), in order (else
-    `out_of_order`), as the messages the server says it delivered (else `ids_differ`)."""
+    `out_of_order`), as the messages the server says it delivered (else `ids_differ`).
+    Events that are no status change (`return.received`) are counted apart (`other_events`)."""
     wanted = [f"order.{s}" for s in status_changes(timeline)]
     want = Counter(wanted)
-    events = [event for _, event in got]
+    events = [event for _, event in got if event.startswith("order.")]
     delivered = [d for d in rows if d["status"] == "delivered"]
     return Counter(
         events=len(wanted),
-        delivered=len(delivered),
+        delivered=sum(d["event"].startswith("order.") for d in delivered),
+        other_events=sum(not d["event"].startswith("order.") for d in delivered),
         retried=sum(d["attempts"] > 1 for d in delivered),
         failed_attempts=sum(max(0, d["attempts"] - 1) for d in rows),
         dead=sum(d["status"] == "dead" for d in rows),
@@ -158,13 +162,19 @@ class ShopWebhooks(Stage):
         self.receiver.set_mode("up")
         resp = floor.api.post(
             f"{floor.base}/api/webhook-subscriptions",
-            json={"url": self.receiver.url, "events": list(webhooks.EVENTS), "secret": secret},
+            json={
+                "url": self.receiver.url,
+                "events": list(webhooks.EVENTS),
+                "secret": secret,
+                "channel": CHANNEL,  # the shop's own orders: not the transfer's
+            },
             timeout=10,
         )
         resp.raise_for_status()
         self.subscription = resp.json()["id"]
         say(
-            f"shop's webhook receiver on {self.receiver.url}, subscribed to every order event "
+            f"shop's webhook receiver on {self.receiver.url}, subscribed to every event of "
+            f"its channel's orders "
             f"({len(webhooks.EVENTS)}), signatures checked (Standard Webhooks)"
         )
         self.thread = threading.Thread(target=self._outage, args=(floor, say), daemon=True)

@@ -54,7 +54,8 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     orders = figures["orders"]
     # Every order that had stock left the building and arrived, but the one refused at the door.
     assert set(orders) <= {"delivered", "returned", "backordered", "cancelled"}, orders
-    assert figures["packed"] + orders.get("backordered", 0) + orders["cancelled"] == 12
+    # 12 from the shop and one transfer's order, shipped by the floor like any order.
+    assert figures["packed"] + orders.get("backordered", 0) + orders["cancelled"] == 12 + 1
     assert orders.get("backordered", 0) >= 3  # the seed's last orders ask for what nobody has
     # Every order came in through the signed Shopify webhook; the shop cancelled one.
     assert figures["orders_from_shopify"] == 12 and figures["cancelled"] == ["#1045"]
@@ -125,6 +126,7 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     # reached it, once, in order, checked against the orders' timelines over REST.
     hooks = figures["webhooks"]
     assert hooks["delivered"] == hooks["events"] > 12 * 2
+    assert hooks["other_events"] == 1  # the refused parcel's `return.received`
     assert hooks["retried"] > 0 and hooks["answered_503"] > 0 and hooks["receiver_down_s"] > 0
     for what in ("lost", "not_queued", "unexpected", "out_of_order", "ids_differ", "dead"):
         assert hooks[what] == 0, (what, hooks)
@@ -147,17 +149,40 @@ def test_demo_packs_every_order_with_stock(tmp_path):
     assert acct["holds"] and sum(s["found"] for s in acct["skus"]) == 1
     assert sum(s["returned"] for s in acct["skus"]) == day["returns"][0]["restocked"]
     assert "every unit accounted for" in proc.stdout
+    # One transfer: planned over REST, shipped by the floor, received at the other warehouse's
+    # dock on a handheld link; nothing left in transit. The forecast ran beside the floor.
+    moves = figures["moves"]
+    assert moves["errors"] == [], moves["errors"]
+    tr = moves["transfer"]
+    assert (tr["status"], tr["in_transit"], tr["from"] != tr["to"]) == ("received", 0, True)
+    assert [(x["shipped"], x["received"], x["short"]) for x in tr["lines"]] == [
+        (x["qty"], x["qty"], 0) for x in tr["lines"]
+    ]
+    assert tr["received_by"] == f"inbound-{tr['to'][3].lower()}"
+    assert sum(s["in_transit"] for s in acct["skus"]) == 0
+    assert f"  transfer             {tr['transfer']} ({tr['order']}, {tr['source']}): " in (
+        proc.stdout
+    )
+    assert f"{tr['from']} → {tr['to']}, received: " in proc.stdout
+    top = moves["forecast"]
+    assert 0 < len(top) <= 5 and moves["forecast_s"] > 0
+    qtys = [s["reorder_qty"] for s in top]
+    assert qtys == sorted(qtys, reverse=True)  # reorders first, the largest first
+    assert f"board: {moves['board_forecast']}" in proc.stdout
+    line = f"{top[0]['sku']} {top[0]['warehouse']}: reorder point {top[0]['reorder_point']:g}"
+    assert line in proc.stdout
     # The customers' mail went to the SMTP server the demo started: what it took is what the
     # server wrote down as sent, each as an .eml file: one per order shipped, out for
     # delivery, delivered, and the delay.
     mails = figures["mail"]
     assert mails["sent"] == mails["taken_by_smtp_server"] == mails["eml_files"]
     assert mails["sent"] == sum(mails["sent_by_kind"].values()) > 0
-    assert mails["sent_by_kind"] == {
-        "shipped": figures["shipped"],
-        "out_for_delivery": figures["shipped"],
-        "delivered": figures["delivered"],
+    assert mails["sent_by_kind"] == {  # the transfer's order has no e-mail address
+        "shipped": figures["shipped"] - 1,
+        "out_for_delivery": figures["shipped"] - 1,
+        "delivered": figures["delivered"] - 1,
         "exception": 1,
+        "return_received": 1,
     }
     assert set(mails["by_status"]) == {"sent"}, mails
     assert len(list((out / "mail").glob("*.eml"))) == mails["sent"]
