@@ -13,8 +13,8 @@ its worker beside it, and then, all at once:
   over Socket.IO, in a process of their own) work every screen they are sent;
 - the demo's stages run beside the floor: the shop's webhook receiver (a real HTTP
   listener on loopback, every signature checked, every delivery recorded), the dock
-  closing out packed orders onto the local carrier's manifests and four dock workers
-  loading each truck together, each over a device link of its own, the local carrier's simulator posting signed tracking events until
+  closing out packed orders onto the local carrier's manifests and loading its truck
+  over a device link, the local carrier's simulator posting signed tracking events until
   each parcel is delivered, and a local SMTP server (scripts/mail_sink.py) for the
   customers' mails.
 
@@ -124,7 +124,7 @@ def run_shift(out: Path, opts: dict[str, Any], say=print) -> dict[str, Any]:
         fleet.start()
         env = {k: v for stage in floor.stages for k, v in stage.env(floor).items()}
         floor.server = procs.start_server(data, floor.port, out / "logs" / "server.log",
-                                          env | SERVER_ENV, READY_SECONDS)  # fmt: skip
+                                          env | SERVER_ENV)  # fmt: skip
         floor.api.headers["Authorization"] = f"Bearer {key}"
         for stage in floor.stages:
             stage.start(floor, say)

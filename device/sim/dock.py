@@ -26,17 +26,10 @@ from shared.protocol import DEVICE_NAMESPACE as NS
 
 
 def load_truck(
-    url: str,
-    token: str,
-    carrier: str,
-    barcodes: Iterable[str],
-    timeout: float = 10.0,
-    hand_over: bool = True,
+    url: str, token: str, carrier: str, barcodes: Iterable[str], timeout: float = 10.0
 ) -> dict[str, Any]:
     """Load `barcodes` onto `carrier`'s truck and hand it over; returns each answer and the
-    hand-over's message (`{"scans": [(barcode, code, message)], "handover": str}`). With
-    `hand_over=False` it only loads (another dock worker on the same truck hands it over
-    once every worker is done); its hand-over message is then empty."""
+    hand-over's message (`{"scans": [(barcode, code, message)], "handover": str}`)."""
     sio = socketio.Client(reconnection=False)
     states: list[dict] = []
     sio.on("state", lambda ev: states.append(ev), namespace=NS)
@@ -65,8 +58,6 @@ def load_truck(
         for barcode in barcodes:
             r = scan(barcode)
             scans.append((barcode, r["code"], r["message"]))
-        if not hand_over:
-            return {"scans": scans, "handover": ""}
         seen = len(states)
         done = action("CMD-DOCK-DONE")
         if not done["ok"]:

@@ -103,7 +103,7 @@ class HandOver(Stage):
             left = [packages[-1]]
             self.left_off = {**packages[-1], "manifest": manifest["id"]}
             trackings = trackings[:-1]
-        result = self._load(floor, warehouse, trackings)
+        result = load_truck(floor.base, self.tokens[warehouse], CARRIER, trackings)
         refused = [(b, code, msg) for b, code, msg in result["scans"] if code != "dock_loaded"]
         self.loads.append(
             {
@@ -123,10 +123,6 @@ class HandOver(Stage):
             f"  dock: {warehouse} manifest {manifest['id']}: {len(trackings)} of "
             f"{len(packages)} packages loaded{missing}"
         )
-
-    def _load(self, floor: Floor, warehouse: str, trackings: list[str]) -> dict[str, Any]:
-        """One dock worker loads the truck over its station's link and hands it over."""
-        return load_truck(floor.base, self.tokens[warehouse], CARRIER, trackings)
 
     def settle(self, floor: Floor, until: float, say=print) -> None:
         self.done.set()

@@ -37,14 +37,9 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
 
 
 def start_server(
-    data_dir: Path,
-    port: int,
-    log: Path,
-    env: dict[str, str] | None = None,
-    timeout: float = 30.0,
+    data_dir: Path, port: int, log: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
-    """Run `scanfloor-server` on 127.0.0.1:port with its data in data_dir; returns once healthy
-    (within `timeout` seconds, else it is stopped and this raises)."""
+    """Run `scanfloor-server` on 127.0.0.1:port with its data in data_dir; returns once healthy."""
     full_env = {**os.environ, "SCANFLOOR_DATA_DIR": str(data_dir), **(env or {})}
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
@@ -54,7 +49,7 @@ def start_server(
         env=full_env,
     )
     try:
-        wait_http(f"http://127.0.0.1:{port}/api/health", timeout, proc=proc)
+        wait_http(f"http://127.0.0.1:{port}/api/health", proc=proc)
     except BaseException:  # a SIGTERM while waiting too: the caller never gets this process
         stop(proc)
         raise

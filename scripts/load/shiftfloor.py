@@ -8,7 +8,7 @@ shift, and the floor's fleet working until told to stop.
   went in and what the server made of it.
 - The demo's stages beside the floor (scripts/demo/stages.py), fitted to a shift: the shop's
   receiver stays up (`ShopReceiverUp`), the dock hands over at the load site's one
-  warehouse, four dock workers loading each truck together (`Dock`), the local carrier takes every parcel to the door in batches the
+  warehouse (`Dock`), the local carrier takes every parcel to the door in batches the
   server takes (`ToTheDoor`).
 - `FleetProcess`: the fleet's simulated pickers and pack stations (scripts/load/fleet.py's
   `SimDevice`, the documented protocol over Socket.IO) in a process of their own, working
@@ -28,10 +28,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-import socketio
-
-from device.sim.dock import load_truck
 from scripts.carrier_sim import BATCH, CarrierSim, Parcel, journey
 from scripts.demo import shopify as shop
 from scripts.demo.carrier import CARRIER, Carrier
@@ -41,9 +37,6 @@ from scripts.load import floorsite
 from scripts.load.fleet import Options, SimDevice, Tally, summary
 
 SENDERS = 4  # threads posting the shop's webhooks (a slow answer does not hold the rest)
-DOCK_WORKERS = 4  # dock workers loading each truck together, each over a link of its own
-DOCK_TIMEOUT = 30.0  # seconds a dock scan waits for its answer (a box shared at load 25)
-DOCK_TRIES = 3  # tries of a dock worker's share before the dock stops
 FIRST_SHOP_ID = 5_800_000_000_000
 
 
@@ -173,83 +166,19 @@ class ShopReceiverUp(ShopWebhooks):
 
 class Dock(HandOver):
     """Close-outs and truck loads at the load site's one warehouse (one package left on the
-    dock once, loaded on the next truck, as in the demo), by `DOCK_WORKERS` dock workers
-    loading each truck together, each over its own station's link: every one scans its
-    share of the packages, and once all are done the first hands the truck over."""
+    dock once, loaded on the next truck, as in the demo)."""
 
     def start(self, floor, say=print) -> None:
         code = floorsite.WAREHOUSE[0]
-        self.helpers: list[str] = []
-        self.failed_loads = 0
-        for n in range(1, DOCK_WORKERS + 1):
-            resp = floor.api.post(
-                f"{floor.base}/api/devices",
-                json={"name": f"dock-{n}", "role": "packer", "warehouse": code},
-                timeout=10,
-            )
-            resp.raise_for_status()
-            token = resp.json()["devices"][0]["token"]
-            if n == 1:
-                self.tokens[code] = token
-            else:
-                self.helpers.append(token)
+        resp = floor.api.post(
+            f"{floor.base}/api/devices",
+            json={"name": "dock-1", "role": "packer", "warehouse": code},
+            timeout=10,
+        )
+        resp.raise_for_status()
+        self.tokens[code] = resp.json()["devices"][0]["token"]
         self.thread = threading.Thread(target=self._dock, args=(floor, say), daemon=True)
         self.thread.start()
-
-    def _closeout(self, floor, http, warehouse: str, say) -> None:
-        # A truck whose loading failed (the box too busy to answer) does not stop the dock: its
-        # manifest is handed over with the next truck, what was not loaded flagged missing,
-        # and a missing package is on the next close-out again (server/shipping/manifests.py).
-        try:
-            super()._closeout(floor, http, warehouse, say)
-        except (OSError, requests.RequestException, socketio.exceptions.SocketIOError) as exc:
-            self.failed_loads += 1
-            say(f"  dock: a truck's loading failed ({type(exc).__name__}: {exc}); next truck")
-
-    def _load(self, floor, warehouse: str, trackings: list[str]) -> dict[str, Any]:
-        tokens = [self.tokens[warehouse], *self.helpers]
-        shares = [trackings[k :: len(tokens)] for k in range(len(tokens))]
-        results: list[dict[str, Any] | BaseException] = [{"scans": []}] * len(tokens)
-
-        def load(k: int) -> None:
-            try:
-                results[k] = _loaded(floor.base, tokens[k], shares[k], hand_over=False)
-            except BaseException as exc:  # said below, as a stopped dock
-                results[k] = exc
-
-        threads = [threading.Thread(target=load, args=(k,), daemon=True)
-                   for k in range(len(tokens)) if shares[k]]  # fmt: skip
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for r in results:
-            if isinstance(r, BaseException):
-                raise r
-        # Every share is on the truck: the first worker hands it over (what none scanned is
-        # flagged missing).
-        done = _loaded(floor.base, tokens[0], [], hand_over=True)
-        return {"scans": [s for r in results for s in r["scans"]], "handover": done["handover"]}
-
-
-def _loaded(base: str, token: str, barcodes: list[str], hand_over: bool) -> dict[str, Any]:
-    """A dock worker's share loaded, the way a person would on a busy floor: a scan that got
-    no answer in time is scanned again (up to `DOCK_TRIES` times over a new link). A package
-    an earlier try loaded answers `dock_already_loaded` then, and counts as loaded."""
-    for attempt in range(1, DOCK_TRIES + 1):
-        try:
-            result = load_truck(base, token, CARRIER, barcodes, DOCK_TIMEOUT, hand_over)
-        except (TimeoutError, OSError, socketio.exceptions.SocketIOError):
-            if attempt == DOCK_TRIES:
-                raise
-            continue
-        if attempt > 1:
-            result["scans"] = [
-                (b, "dock_loaded" if code == "dock_already_loaded" else code, msg)
-                for b, code, msg in result["scans"]
-            ]
-        return result
-    raise AssertionError("unreachable")
 
 
 class _Batched(CarrierSim):

@@ -80,24 +80,6 @@ def receive(
     row = store.one("SELECT shopify_secret FROM channels WHERE code = ?", (channel,))
     if row is None or not shopify.signature_ok(row["shopify_secret"] or "", body, signature):
         raise BadSignature(f"the webhook is not signed with channel {channel}'s Shopify secret")
-    # Taken and allocated in one write transaction: one commit (one disk sync) per order.
-    with store.write():
-        outcome = _take(store, channel, topic, webhook_id, body)
-        if outcome.created:
-            # A raced allocation is undone alone: the order is kept, the next pass allocates it.
-            store.conn.execute("SAVEPOINT allocate_taken")
-            try:
-                allocate.allocate_order(store, outcome.order)
-            except allocate.StockRace:
-                store.conn.execute("ROLLBACK TO allocate_taken")
-                log.warning("allocation of %s raced; it waits for the next pass", outcome.order)
-            store.conn.execute("RELEASE allocate_taken")
-    return outcome
-
-
-def _take(store: Store, channel: str, topic: str, webhook_id: str | None, body: bytes) -> Outcome:
-    """Apply a signed webhook once and keep it (inside the write): a resend is answered as
-    the first and changes nothing but its count."""
     with store.write():
         seen = None
         if webhook_id:
@@ -116,6 +98,11 @@ def _take(store: Store, channel: str, topic: str, webhook_id: str | None, body: 
             )  # already applied: nothing changes
         outcome, shop_order_id = _apply(store, channel, topic, body)
         _keep(store, seen, channel, topic, webhook_id, shop_order_id, outcome, body)
+    if outcome.created:
+        try:
+            allocate.allocate_order(store, outcome.order)
+        except allocate.StockRace:
+            log.warning("allocation of %s raced; it waits for the next pass", outcome.order)
     return outcome
 
 

@@ -147,8 +147,9 @@ class Deliverer:
         lapses: it goes again, same webhook-id (receivers de-duplicate on it)."""
         if not outcomes:
             return
-        try:  # in the worker's group commit when on: the disk's sync is off its loop
-            dead = self.store.grouped(lambda: [o for o in outcomes if self._write(o) == "dead"])
+        try:
+            with self.store.write():
+                dead = [o for o in outcomes if self._write(o) == "dead"]
         except Exception:
             log.exception("recording %d deliveries at once failed; one by one", len(outcomes))
             dead = []

@@ -127,11 +127,11 @@ def claim_due(
     tests) a crashed claim lapses with its lease. With the sender's `domain`, a mail's
     Message-ID is fixed in the same write (at its first claim, kept ever after)."""
     at = time.time()
-
-    def claim() -> list[Job]:
-        jobs = []
+    jobs = []
+    with store.write():
         take_back(store, "customer_mails", instance, at)
-        for r in store.all(_DUE, {"now": at, "limit": limit}):
+        rows = store.all(_DUE, {"now": at, "limit": limit})
+        for r in rows:
             job = Job(**r)
             if domain and not job.message_id:
                 job = replace(job, message_id=message_id_for(job, domain))
@@ -141,10 +141,7 @@ def claim_due(
                 (at + lease, instance, job.message_id, r["id"]),
             )
             jobs.append(job)
-        return jobs
-
-    # The worker's group commit (when on) syncs the disk off its loop; else a write of its own.
-    return store.grouped(claim)
+    return jobs
 
 
 def message_id_for(job: Job, domain: str) -> str:

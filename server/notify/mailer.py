@@ -226,13 +226,10 @@ class Mailer:
         written down keeps its claim, which lapses: it goes again, the same message."""
         if not outcomes:
             return
-        try:  # in the worker's group commit when on: the disk's sync is off its loop
-
-            def write_all() -> None:
+        try:
+            with self.store.write():
                 for outcome in outcomes:
                     self._write(*outcome)
-
-            self.store.grouped(write_all)
         except Exception:
             log.exception("recording %d customer mails at once failed; one by one", len(outcomes))
             for outcome in outcomes:

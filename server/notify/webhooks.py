@@ -328,9 +328,8 @@ def claim_due(
     due = store.all(_DUE, {"now": at, "limit": limit})
     if not due:
         return []
-
-    def claim() -> list[Job]:
-        jobs = []
+    jobs = []
+    with store.write():
         for row in due:
             # Compare and set: a delivery another process claimed meanwhile is passed by.
             if not store.execute(
@@ -347,10 +346,7 @@ def claim_due(
                 (row["id"],),
             )
             jobs.append(Job(**job))
-        return jobs
-
-    # The worker's group commit (when on) syncs the disk off its loop; else a write of its own.
-    return store.grouped(claim)
+    return jobs
 
 
 def next_delay(attempts: int, base: float, cap: float) -> float:

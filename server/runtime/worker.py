@@ -43,9 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     store = open_store(settings.database, synchronous=settings.sqlite_synchronous)
     # Servers share the file: wait for their write lock in short gevent sleeps.
     store.cooperative_lock_wait = True
-    # The webhook and mail bookkeeping commit through it: the disk's sync leaves the loop
-    # (server/store/group.py), so the posts and sends in flight go on meanwhile.
-    store.group_commit()
     publish = redis_publisher(settings.redis_url) if settings.redis_url else None
     logging.getLogger("scanfloor").info("worker pid %d on %s", os.getpid(), settings.data_dir)
     Worker(store, settings, publish).run()
