@@ -62,9 +62,15 @@ def test_mails_claimed_by_a_killed_server_go_at_once_in_order_as_the_same_messag
     # The mail taken before the kill came again as the same message.
     assert again[0]["Message-ID"] == first["Message-ID"]
     assert first["Subject"] == again[0]["Subject"] and first["To"] == again[0]["To"]
-    stored = floor_store.one(
-        "SELECT message_id FROM customer_mails WHERE status = 'sent' ORDER BY id LIMIT 1"
-    )
+    # The sink has the mail before the server writes it down as sent: wait for the row.
+    deadline = time.monotonic() + 30
+    while True:
+        stored = floor_store.one(
+            "SELECT message_id FROM customer_mails WHERE status = 'sent' ORDER BY id LIMIT 1"
+        )
+        if stored is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert stored["message_id"] == first["Message-ID"].strip()  # (a folded header)
     assert len({m["Message-ID"] for m in again}) == 6
     # Each order's "shipped" reached the customer before its "delivered".

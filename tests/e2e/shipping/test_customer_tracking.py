@@ -48,7 +48,7 @@ def test_the_shipped_mail_links_to_a_tracking_page_a_phone_can_read(
                 "SCANFLOOR_EMAIL__CHANNELS__web__CONTACT": "Call us on 0800 123 456",
             },
         )
-        shipped, out = sink.wait_for(2, timeout=20)
+        shipped, out = sink.wait_for(2, timeout=60)
         # The server's worker sent both, in order, and wrote it down.
         assert shipped["Subject"] == "Hopper Supplies: your order #1043 has shipped"
         assert out["Subject"] == "Hopper Supplies: your order #1043 is out for delivery"
@@ -71,7 +71,7 @@ def test_the_shipped_mail_links_to_a_tracking_page_a_phone_can_read(
             floor_store, oid, "delivered", at="2026-12-03T19:02:00+00:00",
             place={"text": "Left at the front door", "city": "Philadelphia"},
         )  # fmt: skip
-        (delivered,) = sink.wait_for(3, timeout=20)[2:]
+        (delivered,) = sink.wait_for(3, timeout=60)[2:]
         assert delivered["Subject"].endswith("was delivered")
         said = delivered.get_body(("plain",)).get_content()
         assert (
