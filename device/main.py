@@ -10,12 +10,13 @@ import statistics
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from device.client import DeviceClient
 from device.config import DeviceSettings, load_device_settings
-from device.drivers import FakeScale, FakeScanner, open_printer, open_scale, open_scanner
-from device.journal import Journal
-from device.screen import make_screen
+from shared.lean import UNUSED_CLIENTS, keep_out
+
+if TYPE_CHECKING:
+    from device.client import DeviceClient
 
 
 def write_stats(client: DeviceClient, path: Path) -> None:
@@ -39,6 +40,12 @@ def write_stats(client: DeviceClient, path: Path) -> None:
 
 def run(settings: DeviceSettings) -> int:
     """Run until SIGTERM or SIGINT."""
+    # Imported here, after main() kept out the clients a handheld never uses (shared/lean.py).
+    from device.client import DeviceClient
+    from device.drivers import FakeScale, FakeScanner, open_printer, open_scale, open_scanner
+    from device.journal import Journal
+    from device.screen import make_screen
+
     try:
         scanner = open_scanner(settings.scanner)
         printer = open_printer(settings.printer) if settings.printer else None
@@ -97,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     except (OSError, ValueError) as exc:
         print(f"scanfloor-device: cannot read {args.config}: {exc}", file=sys.stderr)
         sys.exit(2)
+    keep_out(*UNUSED_CLIENTS)  # a handheld needs neither Redis nor aiohttp
     sys.exit(run(settings))
 
 

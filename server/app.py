@@ -11,36 +11,13 @@ from gevent import monkey
 
 from server.api.table import CONVERTERS
 from server.config import Settings, load_settings
-from server.floor import scanning
-from server.inventory import counts
-from server.inventory.domain.counts import CountClass, Tolerance
-from server.notify import mail
 from server.realtime.wire import DevicePacket
-from server.shipping import boxes, carriers, packages
+from server.runtime.wiring import configure
 from server.store import open_store
 from shared.protocol import MAX_MESSAGE_BYTES
 
 log = logging.getLogger("scanfloor.app")
 SOCKETIO_CHANNEL = "flask-socketio"  # Flask-SocketIO's default, the one its docs and emitters use
-
-
-def configure(settings: Settings) -> None:
-    """Hand the stages their settings (the server and the worker process alike)."""
-    packages.LABEL_SETTINGS.update(settings.label.model_dump())
-    carriers.configure(settings)
-    mail.configure(settings.email)
-    scanning.REQUIRE_BADGE["on"] = settings.device.require_badge
-    counts.configure(
-        Tolerance(settings.counts.max_variance_units, settings.counts.max_variance_pct),
-        tuple(CountClass(c.name, c.share, c.every_days) for c in settings.counts.classes),
-        settings.counts.pick_days,
-    )
-    boxes.configure(
-        [b.model_dump() for b in settings.boxes],
-        settings.packing.fill_factor,
-        settings.packing.weight_tolerance_g,
-        settings.packing.weight_tolerance_pct,
-    )
 
 
 def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:

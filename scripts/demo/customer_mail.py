@@ -38,6 +38,7 @@ class CustomerMail(Stage):
 
     name = "customer e-mails"
     key = "mail"
+    carries_news = True
 
     def __init__(self) -> None:
         self.sink = MailSink(port=free_port())

@@ -17,7 +17,6 @@ A stage (scripts/demo/stages.py), run concurrently with the floor:
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ import socketio
 
 from scripts.demo import seed
 from scripts.demo.floor import SUPERVISOR
-from scripts.demo.stages import Stage
+from scripts.demo.stages import Threaded
 from server.inventory.domain.accounting import from_out, line
 from shared.protocol import DEVICE_NAMESPACE as NS
 
@@ -84,7 +83,7 @@ def receive_return(url: str, token: str, rma: dict[str, Any], timeout: float = 1
         sio.disconnect()
 
 
-class Day(Stage):
+class Day(Threaded):
     """The cycle count, the returns handhelds, and the accounting in the summary."""
 
     name = "day"
@@ -92,11 +91,9 @@ class Day(Stage):
 
     def __init__(self) -> None:
         self.tokens: dict[str, str] = {}  # warehouse -> its returns handheld's token
-        self.stopping = threading.Event()
-        self.threads: list[threading.Thread] = []
+        super().__init__()
         self.count: dict[str, Any] = {}
         self.returns: list[dict[str, Any]] = []
-        self.errors: list[str] = []
 
     def start(self, floor: Floor, say=print) -> None:
         for code, *_ in seed.WAREHOUSES:
@@ -110,20 +107,11 @@ class Day(Stage):
         say(
             "returns handhelds enrolled (returns-e, returns-w); a cycle count starts once orders are in"
         )
-        for job in (self._count, self._returns):
-            t = threading.Thread(target=self._guarded, args=(job, floor), daemon=True)
-            t.start()
-            self.threads.append(t)
-
-    def _guarded(self, job, floor: Floor) -> None:
-        try:
-            job(floor)
-        except Exception as exc:  # the summary says it; the floor runs on
-            self.errors.append(f"{job.__name__.strip('_')}: {exc}")
+        self.run_jobs(floor, self._count, self._returns)
 
     def _count(self, floor: Floor) -> None:
-        while not floor.placed and not self.stopping.wait(0.2):
-            pass
+        if not self.wait_allocated(floor):
+            return
         http = _session(floor)
         rows = http.get(f"{floor.base}/api/stock", params={"warehouse": "WH-EAST"}, timeout=10)
         rows.raise_for_status()
@@ -177,9 +165,7 @@ class Day(Stage):
         # The carrier's refused parcel may come back after the floor is done: wait for it.
         while time.monotonic() < until and not self.returns and not self.errors:
             time.sleep(0.2)
-        self.stopping.set()
-        for t in self.threads:
-            t.join(max(0.0, until - time.monotonic()))
+        self.join(until)
 
     def figures(self, floor: Floor) -> dict[str, Any]:
         resp = floor.api.get(f"{floor.base}/api/stock/accounting", timeout=30)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import socketio
 
-from scripts.demo.stages import Stage
+from scripts.demo.stages import Threaded
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 if TYPE_CHECKING:
@@ -114,18 +113,16 @@ def receive_transfer(url: str, token: str, made: dict[str, Any], timeout: float 
         sio.disconnect()
 
 
-class Moves(Stage):
+class Moves(Threaded):
     """One transfer between the warehouses, planned early, received at the other dock."""
 
     name = "stock moves"
     key = "moves"
 
     def __init__(self) -> None:
-        self.stopping = threading.Event()
-        self.threads: list[threading.Thread] = []
+        super().__init__()
         self.transfer: dict[str, Any] = {}
         self.received: int | None = None
-        self.errors: list[str] = []
         self.forecast: subprocess.Popen | None = None
         self.forecast_took: float | None = None
 
@@ -133,14 +130,11 @@ class Moves(Stage):
         say(
             "a transfer between the warehouses is planned, and the forecast run, once orders are in"
         )
-        for job in (self._transfer, self._forecast):
-            t = threading.Thread(target=self._guarded, args=(job, floor), daemon=True)
-            t.start()
-            self.threads.append(t)
+        self.run_jobs(floor, self._transfer, self._forecast)
 
     def _forecast(self, floor: Floor) -> None:
-        while not floor.placed and not self.stopping.wait(0.2):
-            pass
+        if not self.wait_allocated(floor):
+            return
         started = time.monotonic()
         log = (floor.out / "logs" / "forecast.log").open("wb")
         self.forecast = subprocess.Popen(
@@ -153,15 +147,9 @@ class Moves(Stage):
         if rc != 0:
             raise RuntimeError(f"the forecast exited with {rc}: see {log.name}")
 
-    def _guarded(self, job, floor: Floor) -> None:
-        try:
-            job(floor)
-        except Exception as exc:  # the summary says it; the floor runs on
-            self.errors.append(f"{job.__name__.strip('_')}: {exc}")
-
     def _transfer(self, floor: Floor) -> None:
-        while not floor.placed and not self.stopping.wait(0.2):
-            pass
+        if not self.wait_allocated(floor):
+            return
         http = _session(floor)
         # Not a SKU of the bin the cycle count takes (day.py: WH-EAST's first unreserved row).
         rows = http.get(f"{floor.base}/api/stock", params={"warehouse": "WH-EAST"}, timeout=10)
@@ -195,9 +183,7 @@ class Moves(Stage):
             time.sleep(0.2)
         while time.monotonic() < until and self.forecast_took is None and not self.errors:
             time.sleep(0.2)
-        self.stopping.set()
-        for t in self.threads:
-            t.join(max(0.0, until - time.monotonic()))
+        self.join(until)
 
     def figures(self, floor: Floor) -> dict[str, Any]:
         t = self.transfer

@@ -306,9 +306,12 @@ def wait_until_packed(floor: Floor, timeout: float, say=print) -> dict[str, int]
 
 
 def settle(floor: Floor, say=print, seconds: float = SETTLE_SECONDS) -> None:
-    """Once the floor is done: let each stage drain its own queue, all within `seconds`."""
+    """Once the floor is done: let each stage drain its own queue, all within `seconds`. The
+    stages that carry news out (the shop's webhooks, the customers' mails: `carries_news`)
+    settle last, after those that still make it (the carrier's last events, a return
+    received at the dock, a transfer)."""
     until = time.monotonic() + seconds
-    for stage in floor.stages:
+    for stage in sorted(floor.stages, key=lambda s: s.carries_news):
         stage.settle(floor, until, say)
 
 

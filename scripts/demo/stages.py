@@ -16,6 +16,7 @@ lists them; adding one there is all it takes. Its points, in the order the demo 
   and `shipped` orders on.
 - `settle(floor, until, say)`: once every order has settled and the devices are
   stopped, wait (until the monotonic time `until`) for the stage's own queue to drain.
+  Stages with `carries_news` (the shop's webhooks, the customers' mails) settle last.
 - `figures(floor)`: its figures for summary.json (from REST where they can be), under
   `key`; `lines(figures)`: its lines in the printed summary.
 - `told(floor, order_id)`: what it told about one order, for the order the summary follows;
@@ -53,6 +54,7 @@ class Stage:
     name = ""
     key = ""
     busy: tuple[str, ...] = ()
+    carries_news = False  # settles after the stages that make news (run.settle)
 
     def env(self, floor: Floor) -> dict[str, str]:
         return {}
@@ -77,6 +79,43 @@ class Stage:
 
     def stop(self) -> None:
         pass
+
+
+class Threaded(Stage):
+    """A stage whose work runs in threads of its own beside the floor. A job's exception is
+    kept in `errors` for the summary, and the floor runs on."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+
+    def run_jobs(self, floor: Floor, *jobs) -> None:
+        for job in jobs:
+            t = threading.Thread(target=self._guarded, args=(job, floor), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _guarded(self, job, floor: Floor) -> None:
+        try:
+            job(floor)
+        except Exception as exc:  # the summary says it; the floor runs on
+            self.errors.append(f"{job.__name__.strip('_')}: {exc}")
+
+    def wait_allocated(self, floor: Floor) -> bool:
+        """Wait until the shop's orders are in and the worker has allocated them all (none
+        left `received`): what is free or reserved is then the floor's for the day. False
+        when the stage is stopping first."""
+        while not self.stopping.is_set():
+            if floor.placed and not floor.shop_numbers("received"):
+                return True
+            self.stopping.wait(0.3)
+        return False
+
+    def join(self, until: float) -> None:
+        self.stopping.set()
+        for t in self.threads:
+            t.join(max(0.0, until - time.monotonic()))
 
 
 # The delivery worker's retries, short enough to finish within the demo (the defaults
@@ -145,6 +184,7 @@ class ShopWebhooks(Stage):
 
     name = "shop webhooks"
     key = "webhooks"
+    carries_news = True
 
     def __init__(self) -> None:
         self.receiver: ShopReceiver | None = None

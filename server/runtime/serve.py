@@ -27,11 +27,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.config:
         os.environ["SCANFLOOR_CONFIG"] = args.config
-    from server.app import create_app
     from server.config import load_settings
-    from server.runtime import httpd, logs
+    from shared.lean import UNUSED_CLIENTS, keep_out
 
     settings = load_settings()
+    # Redis only where the site has one (several processes); aiohttp never (shared/lean.py).
+    keep_out(*(n for n in UNUSED_CLIENTS if n != "redis" or not settings.redis_url))
+    from server.app import create_app
+    from server.runtime import httpd, logs
+
     if args.host:
         settings.http.host = args.host
     if args.port is not None:

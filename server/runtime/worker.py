@@ -27,10 +27,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.config:
         os.environ["SCANFLOOR_CONFIG"] = args.config
-    from server.app import configure
     from server.config import load_settings
     from server.runtime import logs
     from server.runtime.background import Worker, redis_publisher
+    from server.runtime.wiring import configure
     from server.store import open_store
 
     settings = load_settings()
