@@ -74,9 +74,7 @@
     document.body.dataset.cycleCounts = String(Number(document.body.dataset.cycleCounts || 0) + 1);
   }
 
-  function refresh() {
-    SF.api("GET", "/cycle-counts").then(function (r) { if (r.ok) render(r.body); });
-  }
+  var refresh = SF.fresh("/cycle-counts", render);
 
   // The board's queue carries every open count and its stage: fetch again when that changes.
   function follow(items) {

@@ -36,8 +36,10 @@
     SF.$("moves-count").textContent = String(p.moves.length);
   }
 
+  var fetchMoves = SF.fresh("/replenishment-moves", render);
+
   function refresh() {
-    SF.api("GET", "/replenishment-moves").then(function (r) { if (r.ok) render(r.body); });
+    fetchMoves();
     if (timer === null) timer = setInterval(refresh, 15000);
   }
 

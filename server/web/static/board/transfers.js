@@ -36,9 +36,7 @@
     document.body.dataset.transfers = String(Number(document.body.dataset.transfers || 0) + 1);
   }
 
-  function refresh() {
-    SF.api("GET", "/transfers").then(function (r) { if (r.ok) render(r.body); });
-  }
+  var refresh = SF.fresh("/transfers", render);
 
   SF.transfers = { refresh: refresh };
 })();

@@ -82,6 +82,20 @@
     });
   };
 
+  // A panel's refresh: GET path and render the answer, the newest asked only. Two refreshes
+  // in flight (one after an action, one when the queue changed) may be answered out of order;
+  // the older answer, come late, would put back what the newer one took away.
+  SF.fresh = function (path, render) {
+    var asked = 0, shown = 0;
+    return function () {
+      var n = ++asked;
+      return SF.api("GET", path).then(function (r) {
+        if (r.ok && n > shown) { shown = n; render(r.body); }
+        return r;
+      });
+    };
+  };
+
   SF.button = function (label, onClick, className) {
     var b = SF.el("button", "btn" + (className ? " " + className : ""), label);
     b.type = "button";
