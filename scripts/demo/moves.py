@@ -13,9 +13,11 @@ A stage (scripts/demo/stages.py), run concurrently with the floor:
 - the summary prints it: TR number, units, from → to, received;
 - the reorder suggestions: once the orders are in (each order's units are reserved when it
   is captured, so the demand history is whole by then), a process beside the floor runs the
-  forecast once on the demo's database (`python -m scripts.demo.moves DATA_DIR`, what
-  `scanfloor replen forecast` does, as of tomorrow: the history ends the day before the
-  forecast, and every demo order was placed today); the summary prints the top suggestions
+  forecast once on the demo's database (`python -m scripts.demo.moves DATA_DIR`: started
+  with the floor, it imports the library and fits each model once, then waits for the
+  orders to be in; then it does what `scanfloor replen forecast` does, as of tomorrow: the
+  history ends the day before the forecast, and every demo order was placed today); the
+  summary prints the top suggestions
   read back over REST (`GET /api/replenishment/suggestions`) and the board's
   /board/forecast address.
 """
@@ -133,16 +135,21 @@ class Moves(Threaded):
         self.run_jobs(floor, self._transfer, self._forecast)
 
     def _forecast(self, floor: Floor) -> None:
-        if not self.wait_allocated(floor):
-            return
-        started = time.monotonic()
+        # Started at once: it imports the forecasting library and fits each model once while
+        # the orders come in (seconds of CPU, at nice 10), then waits for the word to go.
         log = (floor.out / "logs" / "forecast.log").open("wb")
         self.forecast = subprocess.Popen(
             [sys.executable, "-m", "scripts.demo.moves", str(floor.out / "data")],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        rc = self.forecast.wait()
-        log.close()
+        try:
+            if not self.wait_allocated(floor):
+                return
+            started = time.monotonic()
+            self.forecast.communicate(b"go\n")
+            rc = self.forecast.returncode
+        finally:
+            log.close()
         self.forecast_took = round(time.monotonic() - started, 1)
         if rc != 0:
             raise RuntimeError(f"the forecast exited with {rc}: see {log.name}")
@@ -183,6 +190,8 @@ class Moves(Threaded):
             time.sleep(0.2)
         while time.monotonic() < until and self.forecast_took is None and not self.errors:
             time.sleep(0.2)
+        if self.forecast_took is None and not self.errors:
+            self.errors.append("forecast: still running when the wait ended")
         self.join(until)
 
     def figures(self, floor: Floor) -> dict[str, Any]:
@@ -260,6 +269,17 @@ def forecast(data: Path) -> dict[str, int]:
         store.close()
 
 
+def warm() -> None:
+    """Import the forecasting library and fit each model once on a short made-up series, so
+    that the forecast itself, once the orders are in, pays for neither."""
+    from server.inventory.domain import demand
+
+    for name in ("CrostonSBA", "SES", "SeasonalES"):
+        demand.fit(name, [0.0, 1.0, 0.0, 2.0] * 7, 7)
+
+
 if __name__ == "__main__":
     os.nice(10)  # beside the floor: the handhelds' scans first
-    print(forecast(Path(sys.argv[1])))
+    warm()
+    if sys.stdin.readline().strip() == "go":  # the orders are in (Moves._forecast)
+        print(forecast(Path(sys.argv[1])))
