@@ -186,7 +186,9 @@ def reship(
             "units": new["units"],
         })  # fmt: skip
     devices = {new["device_id"]} if new["device_id"] is not None else set()
-    return Effects(devices=devices, board=True), {"order": oid, **new}
+    # A face the units left may be below its minimum now: its move is offered to the floor.
+    effects = Effects(devices=devices, board=True, offer_work={units.warehouse})
+    return effects, {"order": oid, **new}
 
 
 def resend_mail(store: Store, actor: str, mail_id: int) -> dict[str, Any]:
