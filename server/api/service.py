@@ -86,6 +86,10 @@ class ReshipOut(BaseModel):
     service: str
     job_id: int | None = Field(description="its print job (none: no pack station to print on)")
     lost: dict[str, Any] = Field(description="the lost parcel: id and tracking")
+    units: dict[str, int] = Field(
+        description="the units taken again from the shelves of the lost parcel's warehouse, by "
+        "SKU (they left their bins: 'pick' stock moves)"
+    )
 
 
 class ResendOut(BaseModel):
@@ -141,7 +145,8 @@ def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
 
 def reship(package_id: int, body: ReshipIn) -> dict[str, Any]:
     """Mark a parcel the carrier lost and send a new one with its own label (same carrier
-    path as packing); the shop gets `parcel.reshipped`."""
+    path as packing), its units taken again from the shelves of the warehouse that shipped
+    it (409, nothing changed, when they are not there); the shop gets `parcel.reshipped`."""
     with _refusals():
         effects, result = service.reship(_store(), _actor(), package_id, body.device)
     _apply(effects)

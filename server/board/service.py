@@ -7,7 +7,7 @@ inside its write, so what the page does not offer is refused here with the same 
 changes. Each writes its audit row in the same transaction and returns `Effects` for the hub.
 The work itself is the stages' own: `capture.address.change` (the Shopify path, with
 re-allocation), `capture.cancel`, `shipping.packages.replace_lost` (the label as at
-packing), `notify.mail.resend`.
+packing) with `inventory.reshipping` (its units taken again from stock), `notify.mail.resend`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from server.capture import address as addressing
 from server.capture.orders import find, record
 from server.core.schemas import AddressIn
 from server.floor.scanning import Effects
+from server.inventory import reshipping
 from server.inventory.shipments import carried_status
 from server.notify import mail, webhooks
 from server.people import audit
@@ -146,8 +147,10 @@ def cancel(store: Store, actor: str, ref: str, reason: str) -> tuple[Effects, di
 def reship(
     store: Store, actor: str, package_id: int, device_name: str | None
 ) -> tuple[Effects, dict[str, Any]]:
-    """Mark a parcel lost and send a new one with its own label; the shop is told
-    (`parcel.reshipped`) and the customer gets the new tracking number."""
+    """Mark a parcel lost and send a new one with its own label, its units taken again from
+    the shelves of the warehouse that shipped it (refused, changing nothing, when they are not
+    there); the shop is told (`parcel.reshipped`) and the customer gets the new tracking
+    number."""
     with store.write():
         row = store.one("SELECT order_id FROM packages WHERE id = ?", (package_id,))
         if row is None:
@@ -162,7 +165,13 @@ def reship(
             if dev["role"] != "packer":
                 raise Refused(409, f"{device_name} is not a pack station: it cannot print")
             device_id = dev["id"]
+        units = reshipping.units_of(store, package_id)
+        try:
+            takes = reshipping.plan(store, units)
+        except reshipping.NotInStock as e:
+            raise Refused(409, str(e)) from None
         new = packages.replace_lost(store, package_id, device_id)
+        new["units"] = reshipping.take(store, units, takes, new["id"])
         record(
             store, oid, carried_status(store, oid), "package_lost",
             package=package_id, tracking=new["lost"]["tracking"], new_tracking=new["tracking"],
@@ -174,9 +183,12 @@ def reship(
         })  # fmt: skip
         audit.record(store, actor, "reship", f"package:{package_id}", {
             "order": oid, "new_package": new["id"], "tracking": new["tracking"],
+            "units": new["units"],
         })  # fmt: skip
     devices = {new["device_id"]} if new["device_id"] is not None else set()
-    return Effects(devices=devices, board=True), {"order": oid, **new}
+    # A face the units left may be below its minimum now: its move is offered to the floor.
+    effects = Effects(devices=devices, board=True, offer_work={units.warehouse})
+    return effects, {"order": oid, **new}
 
 
 def resend_mail(store: Store, actor: str, mail_id: int) -> dict[str, Any]:

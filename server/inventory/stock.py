@@ -251,7 +251,8 @@ def _task(store: Store, task_id: int) -> dict[str, Any]:
 # Each term is read from where it lives, not from one ledger, so a change written in one
 # place and not the other shows as a SKU that does not balance: receipts, initial stock
 # and count corrections from `stock_moves`; units in bins from `stock`; shipped and in
-# totes from the reservations of shipments; waiting for put-away from `putaway_tasks`;
+# totes from the reservations of shipments (lost by carrier: those of a lost package, which
+# a re-ship marks, `inventory/reshipping.py`); waiting for put-away from `putaway_tasks`;
 # returned and scrapped at the dock from `rma_units`. The rules and the equation are the
 # domain's (`inventory/domain/accounting.py`).
 #
@@ -271,7 +272,12 @@ _TERMS = {
     "in_bins": "SELECT sku, SUM(on_hand) AS n FROM stock GROUP BY sku",
     "shipped": f"""SELECT r.sku, SUM(r.picked) AS n FROM reservations r
                    JOIN shipments s ON s.id = r.shipment_id JOIN orders o ON o.id = r.order_id
-                   WHERE s.status = 'shipped' AND o.channel <> '{TRANSFER}' GROUP BY r.sku""",
+                   LEFT JOIN packages p ON p.id = r.package_id
+                   WHERE s.status = 'shipped' AND o.channel <> '{TRANSFER}'
+                   AND p.lost_at IS NULL GROUP BY r.sku""",
+    "carrier_lost": """SELECT r.sku, SUM(r.picked) AS n FROM reservations r
+                       JOIN packages p ON p.id = r.package_id
+                       WHERE p.lost_at IS NOT NULL GROUP BY r.sku""",
     "in_totes": """SELECT r.sku, SUM(r.picked) AS n FROM reservations r
                    JOIN shipments s ON s.id = r.shipment_id
                    WHERE s.status IN ('allocated', 'packed') GROUP BY r.sku""",

@@ -1338,3 +1338,19 @@ CREATE INDEX pick_lists_planned ON pick_lists(warehouse, priority DESC, id)
   WHERE status = 'open' AND planned IS NOT NULL
 """,
     )
+
+
+@MIGRATIONS(name="0033_reship_units")
+def m0033_reship_units(db: Database) -> None:
+    """Which parcel a reservation's units went in, once a parcel is lost.
+
+    A re-ship takes the lost parcel's units again from stock: its reservations name the new
+    package, and the lost parcel's own reservations are marked with the lost package then, so
+    the unit accounting counts the lost units as lost by the carrier, not shipped twice."""
+    _run(
+        db,
+        """
+ALTER TABLE reservations ADD COLUMN package_id INTEGER REFERENCES packages(id);
+CREATE INDEX reservations_package ON reservations(package_id) WHERE package_id IS NOT NULL
+""",
+    )

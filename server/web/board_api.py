@@ -142,13 +142,14 @@ def change_address(ref: str) -> Response:
 @bp.post("/packages/<id:package_id>/reship")
 @roles_required(*SUPERVISORS)
 def reship(package_id: int) -> Response:
-    """Mark a parcel lost and send a new one with its own label (body: {"device": pack
-    station}, else the one that printed the lost parcel)."""
+    """Mark a parcel lost and send a new one with its own label, its units taken again from
+    stock (body: {"device": pack station}, else the one that printed the lost parcel)."""
     device = _text(_body("device"), "device", required=False)
     effects, result = service.reship(_store(), current_actor(), package_id, device)
     _apply(effects)
     return jsonify(ok=True, order=result["order"], package_id=result["id"],
-                   tracking=result["tracking"], lost=result["lost"]["tracking"])  # fmt: skip
+                   tracking=result["tracking"], lost=result["lost"]["tracking"],
+                   units=result["units"])  # fmt: skip
 
 
 @bp.post("/mails/<id:mail_id>/resend")

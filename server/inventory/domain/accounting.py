@@ -2,7 +2,7 @@
 
 Every unit a SKU ever had in the building came in one way and is somewhere now:
 
-    received = shipped + on hand + in transit + scrapped
+    received = shipped + on hand + in transit + scrapped + lost by carrier
 
 - received: stock receipts, stock set by the catalogue (initial stock), units a count
   found (a correction up), and units that came back on a return (each graded unit);
@@ -11,7 +11,9 @@ Every unit a SKU ever had in the building came in one way and is somewhere now:
 - on hand: in bins, in totes on the floor (picked, not shipped yet), and waiting for a
   put-away (a cancelled order's totes, a return's resellable units not yet shelved);
 - in transit: between warehouses (a transfer sent and not yet received);
-- scrapped: units a count lost (a correction down) and returned units graded scrap.
+- scrapped: units a count lost (a correction down) and returned units graded scrap;
+- lost by carrier: units of parcels the carrier lost (shipped once, then re-shipped: the
+  units of the parcel sent in their place are shipped, the lost ones are not shipped twice).
 
 A count adjustment is no term of its own: found units are received, lost units are
 scrapped, and the account lists each beside the other parts so a reader sees them.
@@ -40,6 +42,7 @@ class Account:
     in_transit: int = 0
     lost: int = 0  # count corrections down
     returned_scrap: int = 0  # returned units graded scrap
+    carrier_lost: int = 0  # units of parcels the carrier lost (re-shipped)
 
     @property
     def received(self) -> int:
@@ -55,8 +58,8 @@ class Account:
 
     @property
     def accounted(self) -> int:
-        """Units found somewhere: shipped + on hand + in transit + scrapped."""
-        return self.shipped + self.on_hand + self.in_transit + self.scrapped
+        """Units found somewhere: shipped + on hand + in transit + scrapped + lost by carrier."""
+        return self.shipped + self.on_hand + self.in_transit + self.scrapped + self.carrier_lost
 
     @property
     def missing(self) -> int:
@@ -65,7 +68,7 @@ class Account:
         return self.received - self.accounted
 
     def holds(self) -> bool:
-        """received = shipped + on hand + in transit + scrapped."""
+        """received = shipped + on hand + in transit + scrapped + lost by carrier."""
         return self.missing == 0
 
     def out(self) -> dict[str, Any]:
@@ -86,11 +89,13 @@ def from_out(row: dict[str, Any]) -> Account:
 
 
 def line(a: Account) -> str:
-    """One SKU's account on one line: the equation with its figures, and whether it holds."""
+    """One SKU's account on one line: the equation with its figures, and whether it holds
+    (units lost by a carrier appear only when there are some)."""
     verdict = "ok" if a.holds() else f"NOT ACCOUNTED FOR: {a.missing:+d}"
+    carrier = f" + lost by carrier {a.carrier_lost:>3}" if a.carrier_lost else ""
     return (
         f"{a.sku:<12} received {a.received:>5} = shipped {a.shipped:>5} + on hand {a.on_hand:>5}"
-        f" + in transit {a.in_transit:>3} + scrapped {a.scrapped:>3}  {verdict}"
+        f" + in transit {a.in_transit:>3} + scrapped {a.scrapped:>3}{carrier}  {verdict}"
     )
 
 

@@ -10,6 +10,7 @@ from floorkit import address, board_web, place
 from mailkit import EMAIL, move, order_with_parcel
 from trackkit import ship
 
+from server.inventory.stock import accounts
 from server.notify import customer_view, webhooks
 from server.people import auth
 
@@ -43,7 +44,11 @@ def _unchanged(store):
         store.all("SELECT id, status, ship_to, warehouse FROM orders ORDER BY id"),
         store.all("SELECT id, status, lost_at FROM packages ORDER BY id"),
         store.all("SELECT id, status FROM customer_mails ORDER BY id"),
-        store.all("SELECT location_id, sku, reserved FROM stock ORDER BY location_id, sku"),
+        store.all(
+            "SELECT location_id, sku, on_hand, reserved FROM stock ORDER BY location_id, sku"
+        ),
+        store.all("SELECT id, picked, package_id FROM reservations ORDER BY id"),
+        store.all("SELECT id FROM stock_moves"),
         store.all("SELECT id FROM audit_log"),
     )
 
@@ -146,10 +151,20 @@ def test_address_changes_before_picking_and_moves_the_order_to_the_nearest_wareh
     assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["change_address"] is not None
 
 
+def _east_sku_b(store) -> int:
+    return store.one(
+        "SELECT SUM(s.on_hand) AS n FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.warehouse = 'WH-EAST' AND s.sku = 'SKU-B'"
+    )["n"]
+
+
 def test_a_lost_parcel_is_sent_again_with_its_own_label_and_the_shop_is_told(floor, web, rest):
     store = floor.store
     webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
     oid, (tracking,) = ship(store, "shop-9")
+    on_shelf = _east_sku_b(store)
+    (sku_b,) = accounts(store, "SKU-B")
+    assert sku_b.holds() and sku_b.carrier_lost == 0
     lost = store.one("SELECT id FROM packages WHERE order_id = ?", (oid,))["id"]
     view = web.get(f"{API}/orders/{oid}").get_json()
     assert view["actions"]["reship"] == [lost]
@@ -168,6 +183,17 @@ def test_a_lost_parcel_is_sent_again_with_its_own_label_and_the_shop_is_told(flo
 
     r = web.post(f"{API}/packages/{lost}/reship", json={"device": "packer-e1"})
     assert r.status_code == 200, r.get_json()
+    # The parcel's unit is taken again from WH-EAST's shelf; the lost one is lost, not shipped.
+    assert r.get_json()["units"] == {"SKU-B": 1}
+    assert _east_sku_b(store) == on_shelf - 1
+    assert store.one(
+        "SELECT kind, qty, ref FROM stock_moves WHERE sku = 'SKU-B' ORDER BY id DESC LIMIT 1"
+    ) == {"kind": "pick", "qty": -1, "ref": oid}
+    (after,) = accounts(store, "SKU-B")
+    assert after.holds(), after
+    assert (after.shipped, after.carrier_lost, after.received) == (
+        sku_b.shipped, 1, sku_b.received,
+    )  # fmt: skip
     new = store.one("SELECT * FROM packages WHERE id = ?", (r.get_json()["package_id"],))
     assert new["tracking"] != tracking and new["shipment_id"] is not None
     assert new["tracking"] in new["zpl"] and new["status"] == "labelled"
@@ -196,6 +222,27 @@ def test_a_lost_parcel_is_sent_again_with_its_own_label_and_the_shop_is_told(flo
     r = rest.post(f"/api/packages/{lost}/reship", json={})
     assert r.status_code == 409
     assert r.get_json()["message"] == f"parcel {tracking} is already marked lost and was sent again"
+    assert _east_sku_b(store) == on_shelf - 1  # re-shipped once, its unit taken once
+
+
+def test_a_reship_without_the_units_on_the_shelves_is_refused_and_changes_nothing(floor, web):
+    store = floor.store
+    oid, (tracking,) = ship(store, "shop-10")
+    lost = store.one("SELECT id FROM packages WHERE order_id = ?", (oid,))["id"]
+    with store.write():  # WH-EAST's SKU-B all promised to others (WH-WEST's is not taken)
+        store.execute(
+            "UPDATE stock SET reserved = on_hand WHERE sku = 'SKU-B' AND location_id IN "
+            "(SELECT id FROM locations WHERE warehouse = 'WH-EAST')"
+        )
+    before = _unchanged(store)
+    r = web.post(f"{API}/packages/{lost}/reship", json={"device": "packer-e1"})
+    assert r.status_code == 409
+    assert r.get_json()["error"] == (
+        "WH-EAST has not the lost parcel's units on its shelves: 1 x SKU-B short; "
+        "nothing was re-shipped"
+    )
+    assert _unchanged(store) == before
+    assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["reship"] == [lost]
 
 
 def test_a_customer_mail_is_sent_again_as_a_new_mail_of_its_kind(floor, web, rest):
