@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class SimulateSettings(BaseModel):
@@ -20,6 +20,18 @@ class SimulateSettings(BaseModel):
     """Share of scans that are deliberately wrong (0 to 1), so the error paths run."""
     seed: int | None = None
     """Random seed for repeatable runs; unset, a different run each time."""
+    empty_on_shelf: list[str] = Field(default_factory=list)
+    """Picks the worker finds empty on the shelf though the server says the bin holds them,
+    each "BIN-LABEL ITEM-BARCODE": the first time it is sent there for that item it reports
+    a short pick (none found), once; a face it refilled itself is no longer empty."""
+
+    @field_validator("empty_on_shelf")
+    @classmethod
+    def _pairs(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if len(entry.split()) != 2:
+                raise ValueError(f"{entry!r}: want a bin's label and an item's barcode")
+        return value
 
 
 class DeviceSettings(BaseModel):

@@ -37,7 +37,12 @@ class SimulatedWorker:
         self.scanner = scanner
         self.scale = scale
         self.cfg = cfg
-        self.chooser = ScanChooser(random.Random(cfg.seed), cfg.wrong_scan_rate, tote_base)
+        self.chooser = ScanChooser(
+            random.Random(cfg.seed),
+            cfg.wrong_scan_rate,
+            tote_base,
+            empty=[tuple(e.split()) for e in cfg.empty_on_shelf],
+        )
         self._turn = threading.Event()
         self._stop = threading.Event()
         client.listeners.append(self._on_event)

@@ -11,6 +11,11 @@ A stage (scripts/demo/stages.py), run concurrently with the floor:
   /device link: `CMD-TRANSFER`, the TR number, each unit, the bin the server suggests,
   `CMD-TRANSFER-DONE`;
 - the summary prints it: TR number, units, from → to, received;
+- a replenishment before a pick (the seed's reserve bin, scripts/demo/seed.py): a picker
+  finds a face empty that should hold an order's units, the short pick's units wait for an
+  urgent move from reserve, a handheld makes it (reserve bin, each unit, the face) and the
+  held pick is picked; the summary prints each move made (`GET /api/replenishment/moves`)
+  and the orders that waited for it (their timelines: the short pick's `replenishing`);
 - the reorder suggestions: once the orders are in (each order's units are reserved when it
   is captured, so the demand history is whole by then), a process beside the floor runs the
   forecast once on the demo's database (`python -m scripts.demo.moves DATA_DIR`: started
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 import socketio
 
+from scripts.demo import seed
 from scripts.demo.stages import Threaded
 from shared.protocol import DEVICE_NAMESPACE as NS
 
@@ -162,7 +168,8 @@ class Moves(Threaded):
         rows = http.get(f"{floor.base}/api/stock", params={"warehouse": "WH-EAST"}, timeout=10)
         rows.raise_for_status()
         counted = next((r for r in rows.json()["stock"] if r["reserved"] == 0 and r["on_hand"]), {})
-        made = plan(floor, http, {counted.get("sku", "")})
+        # Nor the SKU reserve holds (reserve is never allocated: it would not ship).
+        made = plan(floor, http, {counted.get("sku", ""), seed.REPLEN_SKU})
         self.transfer = made
         r = http.post(
             f"{floor.base}/api/devices",
@@ -205,6 +212,7 @@ class Moves(Threaded):
                           for x in t.get("lines", [])],
                 "in_transit": t.get("in_transit"), "received_by": t.get("received_by"),
             } if t else {},
+            "replenishment": replenished(floor),
             "forecast": self._suggestions(floor),
             "forecast_s": self.forecast_took,
             "board_forecast": f"{floor.base}/board/forecast",
@@ -237,6 +245,13 @@ class Moves(Threaded):
                 + (f" by {t['received_by']}" if t["received_by"] else "")
                 + f", {t['in_transit']} in transit"
             )
+        for m in f.get("replenishment", []):
+            waited = ", ".join(m["waited"]) or "no order"
+            out.append(
+                f"  replenishment        {m['units']} {m['sku']} {m['from']} → {m['to']} by "
+                f"{m['by']}, {'urgent' if m['urgent'] else 'not urgent'} ({m['reason']}): "
+                f"{waited} waited for it, then {'picked' if m['then_picked'] else 'not picked'}"
+            )
         if f.get("forecast_s") is not None:
             out.append(
                 f"  reorder suggestions  forecast in {f['forecast_s']} s beside the floor; "
@@ -252,6 +267,47 @@ class Moves(Threaded):
         for e in f.get("errors", []):
             out.append(f"  moves: failed        {e}")
         return out
+
+
+def replenished(floor: Floor) -> list[dict[str, Any]]:
+    """The moves to pick faces made (`GET /api/replenishment/moves?status=done`), oldest first,
+    each with the shop's orders that waited for it (a short pick at its face answered
+    `replenishing`, from the orders' timelines) and whether they were picked after it."""
+    r = floor.api.get(
+        f"{floor.base}/api/replenishment/moves", params={"status": "done"}, timeout=10
+    )
+    r.raise_for_status()
+    moves = r.json()["moves"][::-1]
+    if not moves:
+        return []
+    timelines = {p.shop_number: floor.order(p.id)["timeline"] for p in floor.placed}
+    out = []
+    for m in moves:
+        waited, picked = [], []
+        for number, timeline in timelines.items():
+            at = next(
+                (i for i, e in enumerate(timeline)
+                 if e["event"] == "short_pick" and e["detail"].get("outcome") == "replenishing"
+                 and e["detail"].get("location") == m["face"] and e["detail"].get("sku") == m["sku"]),
+                None,
+            )  # fmt: skip
+            if at is not None:
+                waited.append(number)
+                picked.append(any(e["status"] == "picked" for e in timeline[at:]))
+        out.append(
+            {
+                "sku": m["sku"],
+                "from": m["reserve"],
+                "to": m["face"],
+                "units": m["moved"],
+                "by": m["worker"],
+                "urgent": bool(m["urgent"]),
+                "reason": m["reason"],
+                "waited": waited,
+                "then_picked": bool(picked) and all(picked),
+            }  # fmt: skip
+        )
+    return out
 
 
 def forecast(data: Path) -> dict[str, int]:

@@ -46,7 +46,7 @@ from server.capture import shopify as shopify_service
 from server.core.schemas import CatalogueIn
 from server.floor import planning
 from server.floor.domain.routing import Stop, best_route, route_length
-from server.inventory import catalogue
+from server.inventory import catalogue, replenishment
 from server.people import auth, users
 from server.store import open_store
 
@@ -91,7 +91,19 @@ def seed_site(
     """Catalogue, an API key, device tokens and the shop's channel (with its Shopify secret,
     if given) in a fresh database; returns (key, devices)."""
     store = open_store(data / "scanfloor.db")
-    catalogue.load(store, CatalogueIn.model_validate(seed.catalogue(rng)))
+    cat = seed.catalogue(rng)
+    catalogue.load(store, CatalogueIn.model_validate(cat))
+    face = seed.replen_face(cat)
+    if face is not None:  # the reserve bin feeds it: its min and max
+        replenishment.set_limits(
+            store,
+            seed.REPLEN_WAREHOUSE,
+            face,
+            seed.REPLEN_SKU,
+            seed.FACE_MIN,
+            seed.FACE_MAX,
+            "demo",
+        )
     if shopify_secret:
         channels.set_channel(store, shop.CHANNEL, shopify_secret=shopify_secret)
     api_key = auth.create_api_key(store, "demo")
@@ -103,7 +115,11 @@ def seed_site(
                 token = auth.create_device(store, name, role, code)
                 devices.append({"name": name, "role": role, "warehouse": code, "token": token})
     store.close()
-    say(f"seeded {len(seed.WAREHOUSES)} warehouses, 120 bins, 40 products in {data}")
+    faces = sum(loc.get("role", "face") == "face" for loc in cat["locations"])
+    say(
+        f"seeded {len(seed.WAREHOUSES)} warehouses, {faces} pick faces and "
+        f"{len(cat['locations']) - faces} reserve bin, 40 products in {data}"
+    )
     return api_key, devices
 
 
@@ -185,6 +201,7 @@ def setup(
             "(the server places them offline, by ZIP code or city)"
         )
 
+    short = short_on_shelf(floor)
     for i, dev in enumerate(devices):
         proxy = floor.proxies[dev["name"]] = NetProxy(("127.0.0.1", floor.port)).start()
         cfg: dict = {
@@ -202,6 +219,8 @@ def setup(
                 "seed": seed_value + i,
             },
         }
+        if dev["role"] == "picker" and dev["warehouse"] == seed.REPLEN_WAREHOUSE:
+            cfg["simulate"]["empty_on_shelf"] = short
         if dev["role"] == "packer":
             printer = ZplPrinterSim(out_dir=out / "labels" / dev["name"]).start()
             floor.printers.append(printer)
@@ -213,6 +232,19 @@ def setup(
         floor.devices.append(procs.start_device(path, out / "logs" / f"{dev['name']}.log"))
     say(f"{len(devices)} devices started: {', '.join(d['name'] for d in devices)}")
     return floor.placed
+
+
+def short_on_shelf(floor: Floor) -> list[str]:
+    """What the pickers find missing on the shelf (`simulate.empty_on_shelf`): the face that
+    reserve feeds (`GET /api/replenishment/limits`) lacks the replenished SKU."""
+    r = floor.api.get(
+        f"{floor.base}/api/replenishment/limits",
+        params={"warehouse": seed.REPLEN_WAREHOUSE},
+        timeout=10,
+    )
+    r.raise_for_status()
+    item = seed.gtin13(int(seed.REPLEN_SKU.removeprefix("SKU-")))
+    return [f"L{f['location']} {item}" for f in r.json()["limits"] if f["sku"] == seed.REPLEN_SKU]
 
 
 def disturb(floor: Floor, say=print) -> list[threading.Thread]:

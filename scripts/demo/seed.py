@@ -48,7 +48,15 @@ CITY_ORDER, UNPLACED_ORDER = 6, 9
 NOWHERE = ("Quillmere Hollow", "00000")  # no such town, no such ZIP code
 WORDS = ["Mug", "Pen", "Notebook", "Cable", "Lamp", "Socks", "Tea", "Candle", "Bottle", "Brush"]
 COLOURS = ["Blue", "Red", "Green", "Black", "White"]
-AISLES, BAYS, LEVELS = 6, 5, 2  # 60 bins per warehouse
+AISLES, BAYS, LEVELS = 6, 5, 2  # 60 pick faces per warehouse
+# A replenishment before a pick: a reserve bin of WH-EAST holds REPLEN_SKU, whose pick face (its
+# first bin there) gets a min and a max. The face looks stocked, but a picker sent to it finds
+# it empty (the demo's pickers are told so: `short_on_shelf`): the short pick's missing units
+# wait for an urgent move from reserve, a handheld makes it, and the held pick is picked. With
+# the demo's seed (7), one order (#1046) asks for this SKU.
+REPLEN_SKU, REPLEN_WAREHOUSE = "SKU-0010", "WH-EAST"
+RESERVE = {"code": "E-R-01", "on_hand": 20}  # the reserve bin, past the aisles, and what it holds
+FACE_MIN, FACE_MAX = 2, 8
 
 
 def gtin13(n: int) -> str:
@@ -127,7 +135,44 @@ def catalogue(rng: random.Random, products: int = 40) -> dict[str, Any]:
                         "on_hand": rng.randint(3, 12),
                     }
                 )
+    _reserve(cat)
     return cat
+
+
+def _reserve(cat: dict[str, Any]) -> None:
+    """The reserve bin and its stock (after the faces' stock, drawing nothing from the seed's
+    random numbers: the rest of the demo stays as it was)."""
+    code = RESERVE["code"]
+    cat["locations"].append(
+        {
+            "warehouse": REPLEN_WAREHOUSE,
+            "code": code,
+            "barcode": f"L{code}",
+            "zone": "A",
+            "aisle": AISLES + 1,
+            "bay": 1,
+            "level": 1,
+            "role": "reserve",
+        }  # fmt: skip
+    )
+    cat["stock"].append(
+        {"warehouse": REPLEN_WAREHOUSE, "location": code, "sku": REPLEN_SKU,
+         "on_hand": RESERVE["on_hand"]}
+    )  # fmt: skip
+
+
+def replen_face(cat: dict[str, Any]) -> str | None:
+    """The pick face that reserve feeds: REPLEN_SKU's first face in REPLEN_WAREHOUSE, if any."""
+    return next(
+        (
+            s["location"]
+            for s in cat["stock"]
+            if s["sku"] == REPLEN_SKU
+            and s["warehouse"] == REPLEN_WAREHOUSE
+            and s["location"] != RESERVE["code"]
+        ),
+        None,
+    )
 
 
 def orders(rng: random.Random, count: int = 30, products: int = 40) -> list[dict[str, Any]]:

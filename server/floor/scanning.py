@@ -118,7 +118,7 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             list_id = None
             effects.board = effects.board or bool(shipped)
         elif device["role"] == "picker" and (move := _moving(store, device)) is not None:
-            screen_name = replenishing.screen(move).screen
+            screen_name = replenishing.screen(store, move).screen
             verdict, moved = replenishing.scan(store, move, text, parse_scan(msg.barcode))
             list_id = None
             if moved:  # the face is stocked: the held picks are planned, this picker goes on

@@ -41,7 +41,7 @@ def current_state(store: Store, device_id: int) -> DeviceState:
             return DeviceState(screen="idle", instruction=say.logged_out_idle())
         move = replenishment.held(store, device_id) if head is None else None
         if move is not None:
-            return replenishing.screen(move)
+            return replenishing.screen(store, move)
         task = counting.held(store, device_id) if head is None else None
         if task is not None:
             return counting.screen(store, task)

@@ -29,8 +29,9 @@ from shared.picking import Verdict, gtin_key
 from shared.protocol import DeviceState, Expect, Progress
 
 
-def screen(task: dict[str, Any]) -> DeviceState:
-    """What a handheld moving stock shows at each stage."""
+def screen(store: Store, task: dict[str, Any]) -> DeviceState:
+    """What a handheld moving stock shows at each stage; at the items, their barcodes (the
+    product's, else its SKU), as a pick's item screen names them."""
     if task["stage"] == "reserve":
         return DeviceState(
             screen="replen_reserve",
@@ -45,7 +46,7 @@ def screen(task: dict[str, Any]) -> DeviceState:
             instruction=say.take_items(
                 task["reserve"], task["carried"], task["qty"], task["name"], task["face"]
             ),
-            expect=Expect(kind="item"),
+            expect=Expect(kind="item", barcodes=_item_barcodes(store, task["sku"])),
             progress=Progress(done=task["carried"], total=task["qty"]),
         )
     return DeviceState(
@@ -54,6 +55,11 @@ def screen(task: dict[str, Any]) -> DeviceState:
         expect=Expect(kind="location", barcodes=[task["face_barcode"]]),
         progress=Progress(done=task["carried"], total=task["qty"]),
     )
+
+
+def _item_barcodes(store: Store, sku: str) -> list[str]:
+    rows = store.all("SELECT barcode FROM product_barcodes WHERE sku = ? ORDER BY barcode", (sku,))
+    return [r["barcode"] for r in rows] or [sku]
 
 
 def _kind(store: Store, task: dict[str, Any], text: str, data: ScanData) -> rules.ScanKind:

@@ -164,6 +164,21 @@ def test_demo_packs_every_order_with_stock(tmp_path):
         proc.stdout
     )
     assert f"{tr['from']} → {tr['to']}, received: " in proc.stdout
+    # A replenishment before a pick: the face that looked stocked was empty, the short pick's
+    # units waited for an urgent move from reserve, a simulated handheld made it (reserve bin,
+    # each unit, the face), and the held pick was picked; reserve's units were never shipped.
+    # (Nearly always one move: a second comes only when the held pick goes to the WH-EAST
+    # picker that neither reported the face empty nor refilled it; it reports it short too.)
+    move = moves["replenishment"][0]
+    assert (move["sku"], move["from"], move["to"]) == (seed.REPLEN_SKU, "E-R-01", "E-03-05-2")
+    assert move["units"] == seed.FACE_MAX and move["urgent"], move
+    assert move["by"].startswith("picker-e") and move["waited"] == ["#1046"], move
+    assert move["then_picked"] and "#1046" not in figures["backordered"]
+    assert (
+        f"replenishment        {move['units']} {move['sku']} E-R-01 → E-03-05-2 by "
+        f"{move['by']}, urgent"
+    ) in proc.stdout
+    assert "#1046 waited for it, then picked" in proc.stdout
     top = moves["forecast"]
     assert 0 < len(top) <= 5 and moves["forecast_s"] > 0
     qtys = [s["reorder_qty"] for s in top]

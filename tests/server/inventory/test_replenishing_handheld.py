@@ -103,6 +103,7 @@ def test_a_short_pick_reserve_refills_waits_for_the_move_then_is_picked(floor):
     assert scan(picker, "LE-01-02", "m2")["code"] == "replen_wrong_bin"
     r = scan(picker, "LR-01", "m3")
     assert r["ok"] and r["state"]["screen"] == "replen_item"
+    assert r["state"]["expect"] == {"kind": "item", "barcodes": [SKU_B]}  # what to scan: the pen
     assert scan(picker, "9501101530003", "m4")["code"] == "replen_wrong_item"  # green tea
     assert scan(picker, "NOPE-1", "m5")["code"] == "replen_unknown"
     r = scan(picker, "]C10100012345678905" + "3010", "m6")  # a GS1 case label: 10 pens
