@@ -142,7 +142,7 @@ class Moves(Threaded):
 
     def _forecast(self, floor: Floor) -> None:
         # Started at once: it imports the forecasting library and fits each model once while
-        # the orders come in (seconds of CPU, at nice 10), then waits for the word to go.
+        # the orders come in (seconds of CPU, at nice 3), then waits for the word to go.
         log = (floor.out / "logs" / "forecast.log").open("wb")
         self.forecast = subprocess.Popen(
             [sys.executable, "-m", "scripts.demo.moves", str(floor.out / "data")],
@@ -335,7 +335,7 @@ def warm() -> None:
 
 
 if __name__ == "__main__":
-    os.nice(10)  # beside the floor: the handhelds' scans first
+    os.nice(3)  # beside the floor: the handhelds' scans a little ahead
     warm()
     if sys.stdin.readline().strip() == "go":  # the orders are in (Moves._forecast)
         print(forecast(Path(sys.argv[1])))
