@@ -72,12 +72,16 @@ def assert_not_refused_for_its_shape(response) -> None:
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), CASES)
-def test_every_operation_answers_as_its_document_says(api, method, path, mode):
+def test_every_operation_answers_as_its_document_says(api, database_url, method, path, mode):
     schema, headers, app = api
+    # PostgreSQL takes half as many: the document and the HTTP layer are the same on both
+    # stores, and what only PostgreSQL refuses (a NUL in a string, an integer past bigint)
+    # shows in any few cases that carry it.
+    examples = MAX_EXAMPLES if database_url.startswith("sqlite") else max(2, MAX_EXAMPLES // 2)
     operation = schema[path][method]
 
     @settings(
-        max_examples=MAX_EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,

@@ -19,6 +19,10 @@ BOARD_ROUTES = [
 ]
 
 
+STORE_NEVER_ASKED = "the id converter answers 404 before any store is asked"
+
+
+@pytest.mark.sqlite_only(STORE_NEVER_ASKED)
 @pytest.mark.parametrize(("method", "path", "body"), BOARD_ROUTES)
 @pytest.mark.parametrize("value", [PAST, 10**30, 0])
 def test_board_routes_answer_404_for_ids_out_of_range(app, method, path, body, value):
@@ -35,6 +39,7 @@ def test_board_routes_still_take_the_largest_id(app, method, path, body):
     assert resp.status_code != 500
 
 
+@pytest.mark.sqlite_only("reads the app's routing table only")
 def test_every_integer_in_every_rule_is_the_id_converter(app):
     """No route (REST, board API, pages) takes a plain <int:...>: ids are <id:...>."""
     seen = 0
