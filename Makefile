@@ -19,7 +19,10 @@ $(BIN)/python:
 # Installs come from requirements.lock: every package pinned with its hashes (runtime and dev).
 # uv installs them (about ten times less time than pip on 2 cores); uv itself comes first, by
 # pip, from its own entry in the lock, hashes checked. The project goes in editable and
-# without dependencies, so nothing unlocked slips in.
+# without dependencies, so nothing unlocked slips in. Then the packages are compiled to
+# bytecode once (about 13 s on 2 cores): where PYTHONDONTWRITEBYTECODE is set (CI sets it),
+# nothing else ever writes it, and every server, worker, device and CLI process the tests
+# start compiled Flask, pandas, SciPy and the rest again from source.
 $(BIN)/uv: $(LOCK) | $(BIN)/python
 	awk '/^uv==/{p=1} p{print} p && !/\\$$/{exit}' $(LOCK) > $(VENV)/uv.req
 	$(BIN)/pip install -q --require-hashes -r $(VENV)/uv.req
@@ -28,6 +31,7 @@ $(BIN)/uv: $(LOCK) | $(BIN)/python
 $(STAMP): pyproject.toml $(LOCK) $(BIN)/uv
 	$(BIN)/uv pip install -q --python $(BIN)/python --require-hashes -r $(LOCK)
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q -j 0 -x '/tests/' $(VENV)/lib/python*/site-packages >/dev/null
 	@if $(BIN)/python -c "import eventlet" >/dev/null 2>&1; then echo "eventlet must not be installed"; exit 1; fi
 	touch $@
 
