@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 CARRIER = "local"
 PAUSE = 0.5  # seconds between the carrier's rounds
-DELAYED, REFUSED = 1, 3  # which parcel (0-based, in the order they ship) goes otherwise
+# Which shop order's parcel (0-based, in the order they ship) goes otherwise; a transfer's
+# parcel (no customer to tell) always goes to the door.
+DELAYED, REFUSED = 1, 3
 
 
 class Carrier(Stage):
@@ -47,6 +49,9 @@ class Carrier(Stage):
         self.done = threading.Event()
         self.plans: dict[str, list[dict[str, Any]]] = {}  # tracking -> steps not yet posted
         self.seen: list[Parcel] = []
+        self.customers = 0  # shop orders' parcels seen
+        self.delayed: list[Parcel] = []
+        self.floor: Floor | None = None
         self.ended: dict[str, str] = {}  # tracking -> how its journey ended
         self.results: Counter = Counter()
         self.requests = 0
@@ -56,6 +61,7 @@ class Carrier(Stage):
         return {f"SCANFLOOR_CARRIERS__{CARRIER.upper()}__EVENTS_SECRET": self.secret}
 
     def start(self, floor: Floor, say=print) -> None:
+        self.floor = floor
         api_key = floor.api.headers["Authorization"].removeprefix("Bearer ")
         self.sim = CarrierSim(floor.base, CARRIER, self.secret, api_key=api_key)
         say(
@@ -66,11 +72,15 @@ class Carrier(Stage):
         self.thread.start()
 
     def plan(self, parcel: Parcel) -> list[dict[str, Any]]:
-        """One parcel's steps: to the door, except the DELAYED-th and the REFUSED-th."""
-        n = len(self.seen)
+        """One parcel's steps: to the door, except the shop orders' DELAYED-th and
+        REFUSED-th."""
         self.seen.append(parcel)
         hub, depot, door = journey(parcel, self.rng, 0.0, 0.0)  # in transit, out, delivered
+        shop = self.floor is not None and any(p.id == parcel.order for p in self.floor.placed)
+        n = self.customers if shop else -1
+        self.customers += shop
         if n == DELAYED:
+            self.delayed.append(parcel)
             held = {"type": "exception", "place": hub["place"], "reason": "delayed"}
             return [hub, held, depot, door]
         if n == REFUSED:
@@ -128,9 +138,7 @@ class Carrier(Stage):
         return {
             "parcels": len(self.seen),
             "journeys": dict(Counter(self.ended.values())),
-            "delayed_then_delivered": [
-                by_order[p.tracking] for p in self.seen[DELAYED : DELAYED + 1]
-            ],
+            "delayed_then_delivered": [by_order[p.tracking] for p in self.delayed],
             "returned": [by_order[t] for t, end in self.ended.items() if end == "returned"],
             "on_the_road": len(self.plans),
             "events": dict(self.results),
