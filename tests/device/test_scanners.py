@@ -36,7 +36,7 @@ class Wire:
     send: Callable[[bytes], None]
 
 
-def wait_connected(scanner: SerialScanner, timeout: float = 3.0, connected: bool = True) -> None:
+def wait_connected(scanner: SerialScanner, timeout: float = 10.0, connected: bool = True) -> None:
     """Keep reading, finding nothing, until the driver has (re)opened its port (or, with
     connected=False, noticed it gone)."""
     # pyserial flushes the input queue when it opens a port, and a real tty
