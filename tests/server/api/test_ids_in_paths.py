@@ -49,3 +49,19 @@ def test_every_integer_in_every_rule_is_the_id_converter(app):
                 assert isinstance(converter, IdConverter), f"{rule.rule}: <{name}> is not <id:>"
                 seen += 1
     assert seen >= 12  # the REST ids and the board's
+
+
+@pytest.mark.sqlite_only("builds URLs from the app's routing table only")
+def test_urls_built_from_the_lazily_compiled_routes_are_the_routes(app):
+    """server/app.py compiles a route's URL builder when first used: the URLs are the same."""
+    from flask import url_for
+
+    with app.test_request_context():
+        assert url_for("api.reprint_label", package_id=7) == "/api/packages/7/reprint"
+        # An argument the route does not take goes on the query string (the other builder).
+        assert (
+            url_for("api.reprint_label", package_id=7, copies=2)
+            == "/api/packages/7/reprint?copies=2"
+        )
+        assert url_for("static", filename="board/util.js") == "/static/board/util.js"
+    assert type(app.url_map._rules[0]).__name__ == "_LazyRule"
