@@ -64,6 +64,8 @@ class SerialScanner(Scanner):
             if not self._warned:
                 log.warning("scanner %s not available (%s); retrying", self.port, exc)
                 self._warned = True
+            else:  # every retry's reason, for whoever turns on debug logging
+                log.debug("scanner %s still not available (%s)", self.port, exc)
             self._next_attempt = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, self._backoff_max)
             return
