@@ -138,7 +138,12 @@ def test_serial_unplug_and_replug_through_a_symlink(make_pty, tmp_path: Path) ->
     try:
         first.write(b"ONE\r\nTWO\r\nTHR")
         assert scanner.read(timeout=2) == "ONE"
-        first.unplug()  # mid-scan: "THR" never gets its terminator
+        # Mid-scan: "THR" never gets its terminator. udev removes the by-id link with the
+        # device; a link left pointing at a freed /dev/pts/N would let this driver's retries
+        # open (and lock) whatever pseudo-terminal takes that number next, another test
+        # process's included.
+        link.unlink()
+        first.unplug()
         # A scan already received is not lost with the device.
         assert scanner.read(timeout=2) == "TWO"
         assert scanner.read(timeout=0.3) is None
@@ -147,7 +152,6 @@ def test_serial_unplug_and_replug_through_a_symlink(make_pty, tmp_path: Path) ->
         wait_connected(scanner, connected=False)
 
         second = make_pty()
-        link.unlink()
         link.symlink_to(second.name)
         wait_connected(scanner)
         second.write(b"THREE\r\n")
