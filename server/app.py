@@ -12,6 +12,7 @@ from werkzeug.routing import Rule
 
 from server.api.table import CONVERTERS
 from server.config import Settings, load_settings
+from server.realtime import rooms
 from server.realtime.wire import DevicePacket
 from server.runtime.wiring import configure
 from server.store import open_store
@@ -70,12 +71,10 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         store.cooperative_lock_wait = True
     configure(settings)
 
-    kwargs: dict[str, Any] = {}
-    if settings.redis_url:
-        # Several processes: Flask-SocketIO's Redis queue. Its channel named here, as an emitter
-        # elsewhere must name it (`SocketIO(message_queue=..., channel=...)`) to be heard.
-        kwargs["message_queue"] = settings.redis_url
-        kwargs["channel"] = SOCKETIO_CHANNEL
+    # Several processes: Flask-SocketIO's Redis queue. Its channel named here, as an emitter
+    # elsewhere must name it (`SocketIO(message_queue=..., channel=...)`) to be heard. Either
+    # way the manager indexes each link's rooms (server/realtime/rooms.py).
+    manager = rooms.client_manager(settings.redis_url, SOCKETIO_CHANNEL)
     socketio = SocketIO(
         app,
         async_mode="gevent",
@@ -86,7 +85,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
         # client sending no Origin header (the handhelds) is not checked by Engine.IO.
         cors_allowed_origins=settings.http.allowed_origins or None,
         serializer=DevicePacket,  # a payload it cannot decode gets an error ack
-        **kwargs,
+        client_manager=manager,
     )
     app.extensions["scanfloor.socketio"] = socketio
 

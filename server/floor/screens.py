@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from server.floor import dock, outbox, views
@@ -83,18 +84,44 @@ def waiting_for_packing(store: Store, warehouse: str) -> tuple[str, ...]:
 def refresh_idle_packers(store: Store, warehouse: str, but: int | None = None) -> list[int]:
     """Push a fresh screen to connected packers with an empty bench, but one (inside a write).
 
-    Their screen is the same (the totes waiting), so it is drawn once for all of them.
+    Their screen is the same (the totes waiting), so it is drawn once for all of them, and
+    sent only when it is not the one they were last sent.
     """
+    state = idle_packer_state(store, warehouse)
+    if not _idle_screen_changed(store, warehouse, state):
+        return []
     rows = store.all(
         "SELECT id, receiving, dock FROM devices WHERE role = 'packer' AND warehouse = ? "
         "AND connected = 1 AND pack_list_id IS NULL AND id != ?",
         (warehouse, -1 if but is None else but),  # ids are positive: -1 leaves none out
     )
     idle = [r["id"] for r in rows if not r["receiving"] and not r["dock"]]
-    state = idle_packer_state(store, warehouse) if idle else None
+    payload = dump(StateEvent(seq=0, state=state, message=""))  # drawn once for all of them
     for device_id in idle:
-        push_state(store, device_id, state=state)
+        outbox.push(store, device_id, "state", payload)
     return idle
+
+
+def _idle_screen_changed(store: Store, warehouse: str, state: DeviceState) -> bool:
+    """Whether the idle packers' screen differs from the one last sent to them (and note it).
+
+    Every finished list, packed order and pack start asks for a refresh; on a big floor most
+    leave the screen as it was (the queue is longer than the totes it lists), and pushing it
+    again to each idle station anyway cost a state event and its `seen` per station: with 150
+    stations and lists finishing every second that was most of the server's work. A packer
+    that turns idle is sent its screen by what made it idle, so the ones idle here have all
+    been sent the last screen noted.
+    """
+    digest = hashlib.blake2b(state.model_dump_json().encode(), digest_size=16).hexdigest()
+    row = store.one("SELECT digest FROM idle_screens WHERE warehouse = ?", (warehouse,))
+    if row is not None and row["digest"] == digest:
+        return False
+    store.execute(
+        "INSERT INTO idle_screens (warehouse, digest) VALUES (?, ?) "
+        "ON CONFLICT (warehouse) DO UPDATE SET digest = excluded.digest",
+        (warehouse, digest),
+    )
+    return True
 
 
 def push_state(

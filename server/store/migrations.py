@@ -1354,3 +1354,18 @@ ALTER TABLE reservations ADD COLUMN package_id INTEGER REFERENCES packages(id);
 CREATE INDEX reservations_package ON reservations(package_id) WHERE package_id IS NOT NULL
 """,
     )
+
+
+@MIGRATIONS(name="0037_idle_screens")
+def m0037_idle_screens(db: Database) -> None:
+    """The screen last sent to a warehouse's idle pack stations (server/floor/screens.py), as
+    a digest: a refresh that would draw the same screen sends nothing."""
+    _run(
+        db,
+        """
+CREATE TABLE idle_screens (
+  warehouse TEXT PRIMARY KEY REFERENCES warehouses(code),
+  digest TEXT NOT NULL
+)
+""",
+    )

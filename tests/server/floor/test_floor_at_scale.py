@@ -291,3 +291,46 @@ def test_a_connect_costs_the_same_with_20_times_the_open_orders(floor):
     # The same work either way, but for B-tree depth (about 80 against 90 tens of steps;
     # the board's index walked to the end made it 1,500 more).
     assert large <= small * 1.3, (small, large)
+
+
+def _pick_one(app, socketio, store, token: str, order: str, tote: str) -> None:
+    """A picker takes and finishes a one-item list: its tote then waits for packing."""
+    place(store, order, [("SKU-B", 1)])
+    picker = connect(app, socketio, token)
+    state = states(picker)[-1]["state"]
+    n = 0
+    while state["screen"] != "idle":
+        n += 1
+        barcode = tote if state["screen"] == "pick_tote" else state["expect"]["barcodes"][0]
+        reply = scan(picker, barcode, f"{order}-{n}")
+        assert reply["ok"], reply
+        state = reply["state"]
+    picker.disconnect(namespace="/device")
+
+
+def test_idle_pack_stations_are_sent_their_screen_only_when_it_changes(floor):
+    """Every finished list asks for the idle stations' screen; one that draws the same screen
+    sends nothing (150 stations x a list a second was most of a big floor's server work)."""
+    app, socketio, store, tokens = floor
+    ((_, second),) = auth.create_devices(store, ["packer-e2"], "packer", "WH-EAST")
+    packers = [connect(app, socketio, t) for t in (tokens["packer"], second)]
+    ids = [_id(store, t) for t in (tokens["packer"], second)]
+    assert all(states(p)[-1]["state"]["screen"] == "pack_start" for p in packers)
+    before = [_events(store, i) for i in ids]
+    _pick_one(app, socketio, store, tokens["picker"], "o1", "TOTE-1")
+    settle()
+    # The tote now waits: both stations are told, and list it.
+    assert [_events(store, i) for i in ids] == [b + 1 for b in before]
+    assert all(states(p)[-1]["state"]["expect"]["barcodes"] == ["TOTE-1"] for p in packers)
+    # Asked again with nothing changed: nothing is sent.
+    with store.write():
+        assert screens.refresh_idle_packers(store, "WH-EAST") == []
+    assert [_events(store, i) for i in ids] == [b + 1 for b in before]
+    # A station that connects now is drawn the same screen; the next change reaches all three.
+    ((_, third),) = auth.create_devices(store, ["packer-e3"], "packer", "WH-EAST")
+    late = connect(app, socketio, third)
+    assert states(late)[-1]["state"]["expect"]["barcodes"] == ["TOTE-1"]
+    _pick_one(app, socketio, store, tokens["picker"], "o2", "TOTE-2")
+    settle()
+    for p in [*packers, late]:
+        assert states(p)[-1]["state"]["expect"]["barcodes"] == ["TOTE-1", "TOTE-2"]
