@@ -130,4 +130,9 @@ def test_requests_on_a_reused_connection_are_not_delayed(tmp_path, request, form
 
     assert len(local_ports) == 1, "the connection was not reused"
     ms = [round(t * 1000, 1) for t in took]
-    assert statistics.median(took[1:]) < LIMIT_S, f"per request (ms): {ms}"
+    # The bug delays every request of its kind; a loaded machine delays some of any kind. So
+    # the lower quartile of each kind (the first request, opening the connection, left out).
+    for kind in ("GET", "POST"):
+        times = [t for (method, *_), t in zip(calls[1:], took[1:], strict=True) if method == kind]
+        quartile = statistics.quantiles(times, n=4)[0]
+        assert quartile < LIMIT_S, f"{kind} lower quartile {quartile * 1000:.1f} ms; all: {ms}"

@@ -133,4 +133,6 @@ def test_a_supervisors_session_opens_the_namespace(floor):
     viewer = board_client(floor.app, floor.socketio)
     settle()
     assert viewer.is_connected(BOARD_NAMESPACE)
-    assert [e["name"] for e in viewer.get_received(BOARD_NAMESPACE)] == ["snapshot"]
+    names = [e["name"] for e in viewer.get_received(BOARD_NAMESPACE)]
+    # The snapshot first; on a slow run the board's ticker may have sent a delta after it.
+    assert names[:1] == ["snapshot"] and set(names[1:]) <= {"delta"}, names
