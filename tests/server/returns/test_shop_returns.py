@@ -303,3 +303,11 @@ def test_an_order_without_its_shopify_line_items_asks_for_the_return_by_hand(sto
         }
     ]
     assert rows(store, "rmas") == []
+
+
+def test_a_return_the_merchant_made_comes_open_and_is_authorised_at_once(store, send, shipped):
+    made = send(shop_return("open", lines=((LINE_B, 1),)), "returns/request")
+    assert made.get_json()["result"] == "return RMA-000001"
+    approved = send(shop_return("open", lines=((LINE_B, 1),)), "returns/approve")
+    assert approved.get_json()["result"] == "return RMA-000001 (repeated)"
+    assert len(rows(store, "rmas")) == 1
