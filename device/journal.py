@@ -25,6 +25,7 @@ _ADDED_COLUMNS = {
     "local_code": "TEXT",
     "step_id": "INTEGER",
     "weight_g": "INTEGER",
+    "move_id": "INTEGER",
 }
 
 
@@ -40,6 +41,7 @@ class Entry:
     local_ok: bool | None = None  # None with a code: queued without a verdict
     step_id: int | None = None
     weight_g: int | None = None  # a label scan on a bench with a scale: the package's weight
+    move_id: int | None = None  # judged offline on a move to a pick face: that move
 
     @property
     def judged(self) -> bool:
@@ -102,12 +104,21 @@ class Journal:
                 step_id=step_id, weight_g=weight_g,
             )  # fmt: skip
 
-    def judged(self, msg_id: str, ok: bool | None, code: str, list_id: int | None) -> None:
-        """Keep what the device told the worker about this scan, and the list it judged it on."""
+    def judged(
+        self,
+        msg_id: str,
+        ok: bool | None,
+        code: str,
+        list_id: int | None,
+        move_id: int | None = None,
+    ) -> None:
+        """Keep what the device told the worker about this scan, and the list (or the move to
+        a pick face) it judged it on."""
         with self._lock:
             self._conn.execute(
-                "UPDATE scans SET local_ok = ?, local_code = ?, list_id = ? WHERE msg_id = ?",
-                (None if ok is None else int(ok), code, list_id, msg_id),
+                "UPDATE scans SET local_ok = ?, local_code = ?, list_id = ?, move_id = ? "
+                "WHERE msg_id = ?",
+                (None if ok is None else int(ok), code, list_id, move_id, msg_id),
             )
 
     def pending(self) -> list[Entry]:
@@ -115,9 +126,11 @@ class Journal:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT seq, msg_id, barcode, at, kind, list_id, local_code, local_ok, step_id, "
-                "weight_g FROM scans WHERE acked_at IS NULL ORDER BY seq"
+                "weight_g, move_id FROM scans WHERE acked_at IS NULL ORDER BY seq"
             ).fetchall()
-        return [Entry(*r[:7], None if r[7] is None else bool(r[7]), r[8], r[9]) for r in rows]
+        return [
+            Entry(*r[:7], None if r[7] is None else bool(r[7]), r[8], r[9], r[10]) for r in rows
+        ]
 
     def ack(self, msg_id: str, reply: dict) -> None:
         """The server answered this scan: keep the answer, stop resending it."""

@@ -4,16 +4,22 @@ The server's last state holds the picker's list: the totes, the current step
 and every step still open (`DeviceState.remaining`). While the link is down the
 device judges each scan against it with the very rules the server applies
 (`shared/picking.py`) and draws the next screen itself, so the worker keeps
-picking. The journal keeps each scan with the verdict the worker saw; on
-reconnect the server judges them again in order and its answer wins. Packers'
-scans are only queued: packing needs the server (labels, totes on other benches).
+picking. A move to a pick face (`replen_*` screens) is judged the same way against
+the move the screen holds (`DeviceState.move`, rules in `shared/replenishing.py`):
+reserve bin, items, face; the face scan ends the move on the device, and the next
+work waits for the server. The journal keeps each scan with the verdict the worker
+saw; on reconnect the server judges them again in order and its answer wins (the
+stock moves only when the server takes the face scan). Packers' scans are only
+queued: packing needs the server (labels, totes on other benches).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared import picking as rules
+from shared import replenishing as moves
 from shared.commands import BADGE_PREFIX
 from shared.protocol import DeviceState
 
@@ -41,6 +47,9 @@ def judge(state: DeviceState | None, barcode: str) -> Judged:
         # Only the server knows its users: a badge waits for it, in journal order, so the
         # scans after it are that worker's when replayed. The screen stays as it is.
         return Judged(None, QUEUED, queued_message(0), state)
+    if state is not None and state.screen in moves.SCREENS and state.move is not None:
+        verdict = moves.judge_on_device(state, barcode)
+        return Judged(verdict.ok, verdict.code, verdict.message, verdict.state)
     if state is None or state.screen not in rules.PICK_SCREENS:
         return Judged(None, QUEUED, queued_message(0), state)
     text, keys, lot = rules.read_scan(barcode)
@@ -49,14 +58,24 @@ def judge(state: DeviceState | None, barcode: str) -> Judged:
     return Judged(verdict.ok, verdict.code, verdict.message, verdict.state)
 
 
-def replay(state: DeviceState | None, barcodes: list[tuple[str, int | None]]) -> DeviceState | None:
-    """The screen after judging these (barcode, list id) scans in order on top of `state`.
+def replay(
+    state: DeviceState | None,
+    barcodes: Sequence[tuple[str, int | None] | tuple[str, int | None, int | None]],
+) -> DeviceState | None:
+    """The screen after judging these (barcode, list id[, move id]) scans in order on top of
+    `state`.
 
-    A scan made for another list than the one `state` shows does not count:
-    the server refuses those too (`list_changed`).
+    A scan made for another list than the one `state` shows does not count: the server
+    refuses those too (`list_changed`); nor does one made for a move to a pick face that
+    `state` does not show (`replen_changed`).
     """
-    for barcode, list_id in barcodes:
+    for barcode, list_id, *more in barcodes:
         if state is not None and list_id is not None and list_id != state.pick_list_id:
+            continue
+        move_id = more[0] if more else None
+        if move_id is not None and (
+            state is None or state.move is None or state.move.task_id != move_id
+        ):
             continue
         state = judge(state, barcode).state
     return state

@@ -121,9 +121,11 @@ class ScanFlow:
         data = json.loads(saved)
         return DeviceState.model_validate(data["state"]), tuple(data["version"])
 
-    def _judged_scans(self) -> list[tuple[str, int | None]]:
+    def _judged_scans(self) -> list[tuple[str, int | None, int | None]]:
         return [
-            (e.barcode, e.list_id) for e in self.journal.pending() if e.judged and e.kind == "scan"
+            (e.barcode, e.list_id, e.move_id)
+            for e in self.journal.pending()
+            if e.judged and e.kind == "scan"
         ]
 
     def _offer_state(self, state: DeviceState | None, version: tuple[int, int]) -> bool:
@@ -301,8 +303,9 @@ class ScanFlow:
                 name = e.barcode.partition(":")[0].capitalize()
                 self.screen.notice(f"{name} request saved: sent when back online")
                 continue
+            move_id = self.state.move.task_id if self.state and self.state.move else None
             verdict = offline.judge(self.state, e.barcode)
-            self.journal.judged(e.msg_id, verdict.ok, verdict.code, list_id)
+            self.journal.judged(e.msg_id, verdict.ok, verdict.code, list_id, move_id)
             self.offline_scans += 1
             if verdict.code == "list_done":
                 self._start_drop_off(verdict.state)
@@ -340,6 +343,7 @@ class ScanFlow:
         msg = ScanIn(
             id=e.msg_id, barcode=e.barcode, at=e.at, seq=e.seq, offline=e.judged, local=local,
             pick_list_id=e.list_id if e.judged else None, weight_g=e.weight_g,
+            move_id=e.move_id if e.judged else None,
         )  # fmt: skip
         return "scan", dump(msg)
 

@@ -152,6 +152,23 @@ class StepView(_Strict):
     )
 
 
+class MoveView(_Strict):
+    """A move to a pick face as the handheld works it (screens `replen_*`), so a device can
+    judge its scans while offline as it judges a pick list's."""
+
+    task_id: Count
+    sku: str
+    name: str = Field(description="the product's name")
+    reserve: str = Field(description="the reserve bin's code")
+    reserve_barcode: str
+    face: str = Field(description="the pick face's code")
+    face_barcode: str
+    item_barcodes: list[str] = Field(description="the product's barcodes, else its SKU")
+    qty: Count = Field(description="units planned")
+    carried: Count = Field(description="units taken from the reserve bin so far")
+    urgent: bool = Field(False, description="picks wait for this move")
+
+
 def _null(value: Any) -> bool:
     return value is None
 
@@ -179,6 +196,11 @@ class DeviceState(_Strict):
     step: StepView | None = None
     remaining: list[StepView] = Field(
         default_factory=list, description="Steps still to do, so the device can guide offline."
+    )
+    move: MoveView | None = Field(
+        None,
+        exclude_if=_null,
+        description="replenishment: the move being worked, so the device can guide offline",
     )
     # The packing fields are left out when null: a device of an earlier release (it refuses
     # fields it does not know) still reads every screen but a bench's with a box or a label.
@@ -226,6 +248,11 @@ class ScanIn(_Strict):
     )
     pick_list_id: Count | None = Field(
         None, description="Offline scans: the pick list the device judged it on."
+    )
+    move_id: Count | None = Field(
+        None,
+        description="Offline scans of a move to a pick face: the move the device judged it on "
+        "(`DeviceState.move.task_id`); a move the device no longer holds gets `replen_changed`.",
     )
     weight_g: Count | None = Field(
         None,

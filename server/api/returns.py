@@ -36,7 +36,7 @@ class ReturnIn(Body):
 
 
 class ReturnQuery(Query):
-    status: Literal["authorised", "received"] | None = None
+    status: Literal["authorised", "received", "cancelled"] | None = None
     order_id: Text | None = None
     limit: int = Field(100, ge=1, le=1000)
 
@@ -67,15 +67,19 @@ class ReturnOut(BaseModel):
     warehouse: str
     source: Literal["api", "board", "shopify", "carrier"]
     external_id: str | None = Field(
-        description="the source's own id (a request, a refund, a parcel)"
+        description="the source's own id (a request, a refund, a shop's return, a parcel)"
     )
     tracking: str | None = Field(description="the parcel the carrier brought back")
-    status: Literal["authorised", "received"]
+    status: Literal["authorised", "received", "cancelled"] = Field(
+        description="cancelled: the shop declined or cancelled it before anything was received"
+    )
     reason: str
     created_by: str
     created_at: str
     received_at: str | None
     received_by: str | None
+    cancelled_at: str | None
+    cancel_reason: str | None = Field(description="why it was cancelled, in words")
     device: str | None = Field(description="the handheld receiving it now")
     lines: list[ReturnLineOut]
     units: list[ReturnUnitOut]

@@ -34,9 +34,10 @@ def _offer_work() -> None:
 
 # ---------------------------------------------------------------- Shopify webhooks in
 def shopify_webhook(channel: str) -> dict[str, Any]:
-    """Shopify's order webhooks (`orders/create`, `orders/updated`, `orders/cancelled`) and
-    refunds (`refunds/create`: the lines restocked as `return` authorise a return) for a
-    channel, signed with the channel's secret (`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of
+    """Shopify's order webhooks (`orders/create`, `orders/updated`, `orders/cancelled`),
+    refunds (`refunds/create`: the lines restocked as `return` authorise a return) and returns
+    (`returns/approve` authorises one, `returns/decline` and `returns/cancel` cancel it while
+    nothing was received, the other `returns/*` are noted) for a channel, signed with the channel's secret (`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of
     the raw body). A wrong or missing signature is 401 and changes nothing; a resend of a
     webhook id answers as the first; a body that cannot be taken is 422 with every problem and
     is kept (`GET /api/inbound-webhooks?status=rejected`). A body nested deeper than 32 arrays
@@ -75,7 +76,7 @@ HOOK_ROUTES: list[Route] = [
         headers=(
             (
                 "X-Shopify-Topic",
-                "orders/create, orders/updated, orders/cancelled or refunds/create",
+                "orders/create, orders/updated, orders/cancelled, refunds/create or returns/*",
             ),
             ("X-Shopify-Hmac-Sha256", "base64 HMAC-SHA256 of the raw body, the channel's secret"),
             ("X-Shopify-Webhook-Id", "the webhook's id: a resend is applied once"),

@@ -1,7 +1,7 @@
-"""Shopify webhooks in: orders created, their address changed, cancelled; refunds returned.
+"""Shopify webhooks in: orders created, their address changed, cancelled; refunds and returns.
 
-Workflow: Shopify posts `orders/create`, `orders/updated`, `orders/cancelled` and
-`refunds/create` to `/webhooks/shopify/<channel>`, signed with the channel's secret. A wrong or
+Workflow: Shopify posts `orders/create`, `orders/updated`, `orders/cancelled`,
+`refunds/create` and `returns/*` to `/webhooks/shopify/<channel>`, signed with the channel's secret. A wrong or
 missing signature changes nothing. Every signed webhook is kept in
 `inbound_webhooks` under Shopify's webhook id, so a resend is answered as before
 and applied once; a body that cannot be taken is kept with every problem
@@ -18,6 +18,8 @@ when it comes, is not put on the floor.
   late (shipped) is noted on the timeline.
 - refunds/create: the refund's lines restocked as `return` authorise a return
   (server/returns/shop.py), received at the dock like any other.
+- returns/*: Shopify's own returns: approved authorises a return, declined or cancelled
+  cancels it while nothing was received, the rest are noted (server/returns/shop.py).
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def _apply(store: Store, channel: str, topic: str, body: bytes) -> tuple[Outcome
     except RecursionError:  # the route refuses these first (400); kept here if one gets past
         return Outcome("rejected", "invalid", problems=[("body", "nested too deep")]), None
     if topic in returns_shop.TOPICS:  # a refund whose goods come back: a return to receive
-        taken = returns_shop.refund(store, channel, payload)
+        taken = returns_shop.take(store, channel, topic, payload)
         outcome = Outcome(taken.status, taken.result, taken.order, problems=taken.problems)
         return outcome, taken.shop_order_id
     if topic not in shopify.TOPICS:
@@ -163,6 +165,15 @@ def _create(store: Store, channel: str, order: shopify.ShopifyOrder) -> Outcome:
     if mapped.order is None:
         return Outcome("ignored", "nothing to ship: no line item requires shipping")
     oid, created = orders.capture(store, mapped.order)
+    if created:  # Shopify's returns name the goods by these ids, not by SKU
+        for i in mapped.line_items:
+            item = order.line_items[i]
+            if item.id:
+                store.execute(
+                    "INSERT INTO shop_line_items (order_id, line_item_id, sku, qty) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (oid, str(item.id), item.sku, item.quantity),
+                )
     if mapped.left_out:
         orders.record(store, oid, "received", "shop_lines_left_out", line_items=mapped.left_out)
     if order.note:

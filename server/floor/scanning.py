@@ -46,8 +46,9 @@ from server.store import Store
 from shared import messages as say
 from shared.barcodes import parse_scan
 from shared.commands import BADGE_PREFIX
-from shared.picking import read_scan
+from shared.picking import Verdict, read_scan
 from shared.protocol import ProtocolError, ScanIn, ScanReply
+from shared.replenishing import message as move_message
 
 log = logging.getLogger("scanfloor.scanning")
 
@@ -117,6 +118,12 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
             verdict, shipped = dock.scan(store, device, msg.barcode)
             list_id = None
             effects.board = effects.board or bool(shipped)
+        elif device["role"] == "picker" and _move_changed(store, device, msg.move_id):
+            # Judged offline on a move this device no longer holds (given back after the
+            # lease, done or cancelled meanwhile): it counts toward nothing it holds now.
+            screen_name = current_state(store, device["id"]).screen
+            said = move_message("replen_changed", task_id=msg.move_id)
+            verdict, list_id = Verdict(False, "replen_changed", said), None
         elif device["role"] == "picker" and (move := _moving(store, device)) is not None:
             screen_name = replenishing.screen(store, move).screen
             verdict, moved = replenishing.scan(store, move, text, parse_scan(msg.barcode))
@@ -356,6 +363,14 @@ def _moving(store: Store, device: dict) -> dict | None:
     if move is None or views.assigned_list_id(store, device["id"]) is not None:
         return None
     return move
+
+
+def _move_changed(store: Store, device: dict, sent_for: int | None) -> bool:
+    """A scan judged offline on move `sent_for`, which is not the move the device holds now."""
+    if sent_for is None:
+        return False
+    move = _moving(store, device)
+    return move is None or move["id"] != sent_for
 
 
 def _counting(store: Store, device: dict) -> dict | None:

@@ -26,35 +26,20 @@ from server.store import Store
 from shared import replenishing as say
 from shared.barcodes import ScanData
 from shared.picking import Verdict, gtin_key
-from shared.protocol import DeviceState, Expect, Progress
+from shared.protocol import DeviceState, MoveView
 
 
 def screen(store: Store, task: dict[str, Any]) -> DeviceState:
-    """What a handheld moving stock shows at each stage; at the items, their barcodes (the
-    product's, else its SKU), as a pick's item screen names them."""
-    if task["stage"] == "reserve":
-        return DeviceState(
-            screen="replen_reserve",
-            instruction=say.go_to_reserve(
-                task["reserve"], task["qty"], task["name"], task["face"], bool(task["urgent"])
-            ),
-            expect=Expect(kind="location", barcodes=[task["reserve_barcode"]]),
-        )
-    if task["stage"] == "item":
-        return DeviceState(
-            screen="replen_item",
-            instruction=say.take_items(
-                task["reserve"], task["carried"], task["qty"], task["name"], task["face"]
-            ),
-            expect=Expect(kind="item", barcodes=_item_barcodes(store, task["sku"])),
-            progress=Progress(done=task["carried"], total=task["qty"]),
-        )
-    return DeviceState(
-        screen="replen_face",
-        instruction=say.to_face(task["face"], task["carried"], task["name"]),
-        expect=Expect(kind="location", barcodes=[task["face_barcode"]]),
-        progress=Progress(done=task["carried"], total=task["qty"]),
-    )
+    """What a handheld moving stock shows at each stage (`shared/replenishing.py`), with the
+    whole move (`move`) so the handheld can judge its scans offline; at the items, their
+    barcodes (the product's, else its SKU), as a pick's item screen names them."""
+    view = MoveView(
+        task_id=task["id"], sku=task["sku"], name=task["name"], reserve=task["reserve"],
+        reserve_barcode=task["reserve_barcode"], face=task["face"],
+        face_barcode=task["face_barcode"], item_barcodes=_item_barcodes(store, task["sku"]),
+        qty=task["qty"], carried=task["carried"], urgent=bool(task["urgent"]),
+    )  # fmt: skip
+    return say.screen(view, task["stage"])
 
 
 def _item_barcodes(store: Store, sku: str) -> list[str]:

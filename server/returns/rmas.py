@@ -51,10 +51,10 @@ def shipped_units(store: Store, order_id: str) -> dict[str, int]:
 
 
 def authorised_units(store: Store, order_id: str) -> dict[str, int]:
-    """Units per SKU already on the order's returns."""
+    """Units per SKU already on the order's returns (a cancelled one holds none)."""
     rows = store.all(
         """SELECT l.sku, SUM(l.qty) AS n FROM rma_lines l JOIN rmas m ON m.id = l.rma_id
-           WHERE m.order_id = ? GROUP BY l.sku""",
+           WHERE m.order_id = ? AND m.status <> 'cancelled' GROUP BY l.sku""",
         (order_id,),
     )
     return {r["sku"]: r["n"] for r in rows}
@@ -216,6 +216,32 @@ def close(store: Store, rma_id: int, actor: str) -> dict[str, Any]:
     return get(store, m["rma"])
 
 
+def cancel(store: Store, rma_id: int, actor: str, reason: str) -> dict[str, Any]:
+    """Cancel a return nothing of which reached the dock (inside a write): its units may be
+    authorised again. Raises ReturnConflict, in words, once a unit is graded, while a handheld
+    holds it, or when it is received or cancelled already."""
+    m = store.one("SELECT id, rma, order_id, status, device_id FROM rmas WHERE id = ?", (rma_id,))
+    if m["status"] != "authorised":
+        raise ReturnConflict(f"{m['rma']} is already {m['status']}")
+    graded = store.one("SELECT COUNT(*) AS n FROM rma_units WHERE rma_id = ?", (rma_id,))["n"]
+    if graded:
+        raise ReturnConflict(
+            f"{m['rma']} has {graded} unit{'s' if graded != 1 else ''} received at the dock"
+        )
+    if m["device_id"] is not None:
+        raise ReturnConflict(f"{m['rma']} is being received at the dock on a handheld")
+    store.execute(
+        "UPDATE rmas SET status = 'cancelled', cancelled_at = ?, cancel_reason = ? WHERE id = ?",
+        (now(), reason, rma_id),
+    )
+    status = store.one("SELECT status FROM orders WHERE id = ?", (m["order_id"],))["status"]
+    record(store, m["order_id"], status, "return_cancelled", rma=m["rma"], reason=reason)
+    audit.record(
+        store, actor, "return_cancel", m["rma"], {"order": m["order_id"], "reason": reason}
+    )
+    return get(store, m["rma"])
+
+
 def summary(store: Store, rma_id: int) -> list[dict[str, Any]]:
     """Per SKU: authorised, received, resellable, scrapped and the scrap reasons (for people)."""
     names = {
@@ -248,7 +274,8 @@ def summary(store: Store, rma_id: int) -> list[dict[str, Any]]:
 
 _SELECT = """SELECT m.id, m.rma, m.order_id, o.external_id AS shop_order_id, m.warehouse, m.source,
                     m.external_id, p.tracking, m.status, m.reason, m.created_by, m.created_at,
-                    m.received_at, m.received_by, d.name AS device
+                    m.received_at, m.received_by, m.cancelled_at, m.cancel_reason,
+                    d.name AS device
              FROM rmas m JOIN orders o ON o.id = m.order_id
              LEFT JOIN packages p ON p.id = m.package_id
              LEFT JOIN devices d ON d.id = m.device_id"""

@@ -1,20 +1,32 @@
-"""A shop's refund webhook authorises a return (called by server/capture/shopify.py).
+"""A shop's refund or return webhook authorises a return (called by server/capture/shopify.py).
 
 The webhook's signature, its once-only keeping and its answer are the order webhooks'
-(server/capture/shopify.py): this module only reads the refund and authorises what it says
-comes back. The refund's id is the return's external id, so the same refund again (a resend
-with a new webhook id) answers the RMA already made.
+(server/capture/shopify.py): this module only reads the refund or return and does what it
+says. Workflow, topic by topic:
+
+- `returns/approve` (and a `returns/request` already open: a return the merchant made):
+  the return's lines, found by the order's line items (`shop_line_items`), authorise an RMA
+  whose external id is the Shopify return's id; the same return again answers that RMA.
+- `returns/decline`, `returns/cancel`: the return's RMA is cancelled while nothing of it
+  reached the dock; after that the shop is answered, in words, why not (and the order's
+  timeline says so). A return we never authorised is nothing to cancel.
+- `returns/request` (still requested), `returns/close`, `returns/reopen`, `returns/process`,
+  `returns/update`: kept and answered with what we did not do and why.
+- `refunds/create`: the refund's `return` lines authorise an RMA under the refund's id; a
+  refund made from a Shopify return uses that return's id, so goods an approved return
+  already authorised are not authorised twice.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from server.capture.orders import record
 from server.returns import rmas
 from server.returns.domain import shop
 from server.store import Store
 
-TOPICS = (shop.TOPIC,)
+TOPICS = (shop.TOPIC, *shop.RETURN_TOPICS)
 
 
 class Taken(NamedTuple):
@@ -26,6 +38,152 @@ class Taken(NamedTuple):
     order: str | None
     shop_order_id: str | None
     problems: list[tuple[str, str]]
+
+
+def take(store: Store, channel: str, topic: str, payload: Any) -> Taken:
+    """Do what a refund or return webhook says (inside the webhook's write)."""
+    if topic == shop.TOPIC:
+        return refund(store, channel, payload)
+    if topic in ("returns/request", "returns/approve"):
+        return approved(store, channel, topic, payload)
+    found, problems = shop.parse_as(shop.ReturnChange, payload)
+    if topic == "returns/update":  # sent by the return's gid alone, with line removals
+        return Taken(
+            "ignored",
+            "a change to a return's lines is not applied: the dock receives what comes and "
+            "closes the return with fewer units than authorised",
+            None, None, [],
+        )  # fmt: skip
+    if found is None:
+        return Taken("rejected", "invalid", None, None, problems)
+    rma = store.one(
+        "SELECT id, rma, order_id, status FROM rmas WHERE source = 'shopify' AND external_id = ?",
+        (shop.return_key(channel, found.id),),
+    )
+    order = rma["order_id"] if rma else None
+    shop_order_id = str(found.order_id) if found.order_id else None
+    if topic in ("returns/decline", "returns/cancel"):
+        return _cancel(store, channel, topic, found, rma, shop_order_id)
+    what = {
+        "returns/close": "closed in the shop",
+        "returns/reopen": "reopened in the shop",
+        "returns/process": "processed in the shop (a refund of it comes as refunds/create)",
+    }[topic]
+    if rma is None:
+        return Taken(
+            "ignored", f"return {found.id} {what}: no RMA of ours", None, shop_order_id, []
+        )
+    return Taken(
+        "accepted", f"noted: {what}; {rma['rma']} stays {rma['status']}", order, shop_order_id, []
+    )
+
+
+def approved(store: Store, channel: str, topic: str, payload: Any) -> Taken:
+    """An approved Shopify return authorises an RMA for its lines (once per Shopify return)."""
+    found, problems = shop.parse_as(shop.ShopReturn, payload)
+    if found is None:
+        return Taken("rejected", "invalid", None, None, problems)
+    shop_order_id = str(found.order.id)
+    if found.status != "open":  # requested: the merchant has not said yes
+        return Taken(
+            "ignored",
+            f"return {found.id} is {found.status} in the shop: authorised once approved",
+            None, shop_order_id, [],
+        )  # fmt: skip
+    order = store.one(
+        "SELECT id FROM orders WHERE channel = ? AND external_id = ?", (channel, shop_order_id)
+    )
+    if order is None:
+        return Taken(
+            "ignored", f"order {shop_order_id} never reached the floor", None, shop_order_id, []
+        )
+    skus = {
+        r["line_item_id"]: r["sku"]
+        for r in store.all(
+            "SELECT line_item_id, sku FROM shop_line_items WHERE order_id = ?", (order["id"],)
+        )
+    }
+    if not skus:  # taken before line item ids were kept, or not from Shopify's orders/create
+        problem = f"order {shop_order_id} has no Shopify line items kept: authorise this return "
+        problem += "over REST or on the board"
+        return Taken("rejected", "invalid", order["id"], shop_order_id, [("order.id", problem)])
+    lines, problems = shop.return_lines(found, skus)
+    if problems:
+        return Taken("rejected", "invalid", order["id"], shop_order_id, problems)
+    if not lines:
+        return Taken("ignored", "no goods come back (no return line)", None, shop_order_id, [])
+    reasons = sorted({i.return_reason for i in found.return_line_items if i.return_reason})
+    reason = f"returned in the shop ({', '.join(reasons)})" if reasons else "returned in the shop"
+    return _authorise(
+        store,
+        channel,
+        order["id"],
+        shop_order_id,
+        lines,
+        reason,
+        shop.return_key(channel, found.id),
+    )
+
+
+def _cancel(
+    store: Store,
+    channel: str,
+    topic: str,
+    found: shop.ReturnChange,
+    rma: dict[str, Any] | None,
+    shop_order_id: str | None,
+) -> Taken:
+    """A declined or cancelled Shopify return: its RMA cancelled, or why it cannot be."""
+    word = "declined" if topic == "returns/decline" else "cancelled"
+    if rma is None:
+        return Taken(
+            "ignored",
+            f"return {found.id} {word} in the shop: no RMA of ours",
+            None,
+            shop_order_id,
+            [],
+        )
+    reason = f"{word} in the shop"
+    if found.decline and (found.decline.reason or found.decline.note):
+        said = ": ".join(x for x in (found.decline.reason, found.decline.note) if x)
+        reason += f" ({said})"
+    if rma["status"] == "cancelled":
+        return Taken(
+            "accepted", f"{rma['rma']} already cancelled", rma["order_id"], shop_order_id, []
+        )
+    try:
+        rmas.cancel(store, rma["id"], f"shop:{channel}", reason[:500])
+    except rmas.ReturnConflict as exc:
+        status = store.one("SELECT status FROM orders WHERE id = ?", (rma["order_id"],))["status"]
+        record(store, rma["order_id"], status, "return_cancel_refused", rma=rma["rma"],
+               reason=str(exc), asked=reason)  # fmt: skip
+        return Taken("ignored", f"too late to cancel: {exc}", rma["order_id"], shop_order_id, [])
+    return Taken("accepted", f"{rma['rma']} cancelled", rma["order_id"], shop_order_id, [])
+
+
+def _authorise(
+    store: Store,
+    channel: str,
+    order_id: str,
+    shop_order_id: str,
+    lines: list[tuple[str, int]],
+    reason: str,
+    external_id: str,
+) -> Taken:
+    try:
+        rma, made = rmas.authorise(
+            store, order_id, lines, "shopify", f"shop:{channel}", reason=reason[:500],
+            external_id=external_id,
+        )  # fmt: skip
+    except rmas.ReturnError as exc:
+        return Taken("rejected", "invalid", order_id, shop_order_id, exc.problems)
+    return Taken(
+        "accepted",
+        f"return {rma['rma']}" + ("" if made else " (repeated)"),
+        order_id,
+        shop_order_id,
+        [],
+    )
 
 
 def refund(store: Store, channel: str, payload: Any) -> Taken:
@@ -48,17 +206,7 @@ def refund(store: Store, channel: str, payload: Any) -> Taken:
         return Taken(
             "ignored", f"order {shop_order_id} never reached the floor", None, shop_order_id, []
         )
-    try:
-        rma, made = rmas.authorise(
-            store, order["id"], lines, "shopify", f"shop:{channel}",
-            reason=(found.note or "refunded in the shop")[:500], external_id=f"{channel}:{found.id}",
-        )  # fmt: skip
-    except rmas.ReturnError as exc:
-        return Taken("rejected", "invalid", order["id"], shop_order_id, exc.problems)
-    return Taken(
-        "accepted",
-        f"return {rma['rma']}" + ("" if made else " (repeated)"),
-        order["id"],
-        shop_order_id,
-        [],
-    )
+    # A refund of a Shopify return is that return's goods: the same RMA, not a second one.
+    key = shop.return_key(channel, found.return_.id) if found.return_ else f"{channel}:{found.id}"
+    reason = found.note or "refunded in the shop"
+    return _authorise(store, channel, order["id"], shop_order_id, lines, reason, key)

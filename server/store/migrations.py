@@ -1356,6 +1356,54 @@ CREATE INDEX reservations_package ON reservations(package_id) WHERE package_id I
     )
 
 
+@MIGRATIONS(name="0034_shop_returns")
+def m0034_shop_returns(db: Database) -> None:
+    """Shopify's own returns: a return cancelled before it reached the dock, and the shop's
+    line items of an order.
+
+    A return the shop declines or cancels while nothing was received is `cancelled`
+    (`rmas.cancelled_at`, `cancel_reason`). Shopify's return webhooks name goods by the order's
+    line item id, not by SKU: `shop_line_items` keeps, for each order taken from a shop, which
+    SKU each of its line items was.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE rmas ADD COLUMN cancelled_at TEXT;
+ALTER TABLE rmas ADD COLUMN cancel_reason TEXT;
+CREATE TABLE shop_line_items (
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  line_item_id TEXT NOT NULL,           -- the shop's own line item id
+  sku TEXT NOT NULL REFERENCES products(sku),
+  qty INTEGER NOT NULL,
+  PRIMARY KEY (order_id, line_item_id)
+)
+""",
+    )
+    statuses = "('authorised', 'received', 'cancelled')"
+    if on_postgres(db):
+        db.execute("ALTER TABLE rmas DROP CONSTRAINT IF EXISTS rmas_status_check")
+        db.execute(
+            f"ALTER TABLE rmas ADD CONSTRAINT rmas_status_check CHECK (status IN {statuses})"
+        )
+        return
+    # SQLite cannot change a CHECK in place, and rmas has children (rma_lines, rma_units) that
+    # a copied table would orphan: widening a CHECK changes nothing on disk, so the table's
+    # definition is edited as SQLite's ALTER TABLE page describes for CHECK constraints.
+    old = "CHECK (status IN ('authorised', 'received'))"
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    changed = db.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'rmas' "
+        "AND instr(sql, ?) > 0",
+        (old, f"CHECK (status IN {statuses})", old),
+    ).rowcount
+    db.execute(f"PRAGMA schema_version = {version + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    if changed != 1:
+        raise RuntimeError("0034: the rmas status CHECK was not found as 0027 wrote it")
+
+
 @MIGRATIONS(name="0037_idle_screens")
 def m0037_idle_screens(db: Database) -> None:
     """The screen last sent to a warehouse's idle pack stations (server/floor/screens.py), as

@@ -46,3 +46,31 @@ def test_an_unsendable_entry_already_journalled_is_answered_on_the_device(device
     assert [e.msg_id for e in device.journal.pending()] == [good.msg_id]
     ok, message = device.screen.result
     assert ok is False and "not counted" in message
+
+
+def test_a_move_is_worked_offline_and_its_scans_carry_the_move(device):
+    """No server: the device judges the move's scans itself, journals each with its verdict and
+    the move it was judged on, and sends that move with each when the link is back."""
+    from shared import replenishing as moves
+    from shared.protocol import MoveView
+
+    move = MoveView(task_id=7, sku="SKU-B", name="Red pen", reserve="R-01",
+                    reserve_barcode="LR-01", face="E-01-01", face_barcode="LE-01-01",
+                    item_barcodes=["0012345678905"], qty=2, carried=0)  # fmt: skip
+    device._offer_state(moves.screen(move, "reserve"), (1, 1))
+    device._rebase()
+    for barcode in ("LR-01", "LE-09-09", "0012345678905", "0012345678905", "LE-01-01"):
+        device.scan(barcode)
+    assert device.screen.result == (True, "Moved 2 to E-01-01: thank you")
+    pending = device.journal.pending()
+    assert [(e.local_ok, e.local_code, e.move_id) for e in pending] == [
+        (True, "replen_reserve_ok", 7),
+        (False, "replen_not_item", 7),  # at the items: not a bin or item of this move
+        (True, "replen_item_ok", 7),
+        (True, "replen_item_ok", 7),
+        (True, "replen_done", 7),
+    ]
+    event, payload = device._payload(pending[0])
+    assert event == "scan" and payload["move_id"] == 7 and payload["offline"] is True
+    assert payload["local"] == {"ok": True, "code": "replen_reserve_ok"}
+    assert device.state.screen == "idle"  # the next work waits for the server

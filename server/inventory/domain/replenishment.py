@@ -7,18 +7,32 @@ missing units (up to the max when the face has one): the picks wait for it.
 
 On the handheld a move is three scans, declared in `TRANSITIONS`: the reserve bin's
 label, the item (each scan one unit, or a GS1 count), then the face bin's label, which
-moves the stock. A face scanned with fewer units carried than planned moves what was
-carried (reserve held fewer than the system thought).
+moves the stock. Those rules are the handheld's too (it judges them offline), so they live
+in `shared/replenishing.py` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-Stage = Literal["reserve", "item", "face", "done"]
-ScanKind = Literal["reserve", "face", "item", "other_item", "other_bin", "unknown"]
+from shared.replenishing import OK_CODES, TRANSITIONS, Move, ScanKind, Stage, Step, judge
+
+__all__ = [
+    "OK_CODES",
+    "TRANSITIONS",
+    "Limits",
+    "LimitsError",
+    "Move",
+    "ScanKind",
+    "Source",
+    "Stage",
+    "Step",
+    "choose_source",
+    "for_short",
+    "judge",
+    "top_up",
+]
 
 
 class LimitsError(ValueError):
@@ -82,65 +96,5 @@ def choose_source(sources: Sequence[Source], wanted: int, at_least: int = 1) -> 
 
 
 # ---------------------------------------------------------------- the handheld
-@dataclass(frozen=True)
-class Move:
-    """A move task as the handheld works it."""
-
-    stage: Stage
-    qty: int
-    carried: int
-
-
-@dataclass(frozen=True)
-class Step:
-    """What one scan did: accepted or not, its code, the new stage and units carried."""
-
-    ok: bool
-    code: str
-    stage: Stage
-    carried: int
-
-    @property
-    def moves_stock(self) -> bool:
-        return self.ok and self.stage == "done"
-
-
-# (stage, what was scanned) -> result code; an ok code changes the stage as `judge` says.
-TRANSITIONS: dict[tuple[Stage, ScanKind], str] = {
-    ("reserve", "reserve"): "replen_reserve_ok",
-    ("reserve", "face"): "replen_reserve_first",
-    ("reserve", "item"): "replen_reserve_first",
-    ("reserve", "other_item"): "replen_reserve_first",
-    ("reserve", "other_bin"): "replen_wrong_bin",
-    ("reserve", "unknown"): "replen_unknown",
-    ("item", "reserve"): "replen_reserve_ok",
-    ("item", "item"): "replen_item_ok",
-    ("item", "face"): "replen_done",
-    ("item", "other_item"): "replen_wrong_item",
-    ("item", "other_bin"): "replen_wrong_bin",
-    ("item", "unknown"): "replen_unknown",
-    ("face", "face"): "replen_done",
-    ("face", "item"): "replen_all_carried",
-    ("face", "reserve"): "replen_all_carried",
-    ("face", "other_item"): "replen_wrong_item",
-    ("face", "other_bin"): "replen_wrong_face",
-    ("face", "unknown"): "replen_unknown",
-}
-OK_CODES = frozenset({"replen_reserve_ok", "replen_item_ok", "replen_done"})
-
-
-def judge(move: Move, kind: ScanKind, units: int = 1) -> Step:
-    """One scan of a move: the reserve bin, then the item (`units` each scan), then the face."""
-    code = TRANSITIONS[(move.stage, kind)]
-    if code == "replen_done" and move.carried == 0:
-        return Step(False, "replen_item_first", move.stage, move.carried)
-    if code == "replen_item_ok":
-        if move.carried + units > move.qty:
-            return Step(False, "replen_too_many", move.stage, move.carried)
-        carried = move.carried + units
-        return Step(True, code, "face" if carried == move.qty else "item", carried)
-    if code == "replen_reserve_ok":
-        return Step(True, code, "item" if move.carried < move.qty else "face", move.carried)
-    if code == "replen_done":
-        return Step(True, code, "done", move.carried)
-    return Step(False, code, move.stage, move.carried)
+# The three scans of a move are judged by the server and by an offline handheld alike: the
+# rules live in shared/replenishing.py (Move, Step, TRANSITIONS, judge), re-exported here.

@@ -1,9 +1,13 @@
-"""A shop's refund as a return: Shopify's `refunds/create` webhook, read.
+"""A shop's refund or return: Shopify's `refunds/create` and `returns/*` webhooks, read.
 
 Shopify sends `refunds/create` when a merchant refunds an order; each refund line item says
 how its goods are restocked (`restock_type`). Only `return` lines are goods coming back to
 us (`cancel` is for goods never sent, `no_restock` keeps nothing): those become the lines of
 the return, found by their line item's `sku`. A refund with no `return` line is no return.
+A refund made from one of Shopify's own returns names it (`return`): its goods are that
+return's, so both find the same RMA by the return's id.
+
+Shopify's own returns (`returns/*`) are read here too: see RETURN_TOPICS below.
 """
 
 from __future__ import annotations
@@ -32,10 +36,17 @@ class RefundLine(_Shopify):
     line_item: RefundedItem
 
 
+class _ReturnRef(_Shopify):
+    id: int = Field(ge=1, le=MAX_ID)
+
+
 class Refund(_Shopify):
     id: int = Field(ge=1, le=MAX_ID)
     order_id: int = Field(ge=1, le=MAX_ID)
     note: str | None = None
+    # The Shopify return this refund settles (null for a refund made on its own): its goods
+    # are that return's, authorised once under the return's id.
+    return_: _ReturnRef | None = Field(None, alias="return")
     refund_line_items: list[RefundLine] = Field(default_factory=list, max_length=500)
 
 
@@ -60,4 +71,104 @@ def returned_lines(refund: Refund) -> tuple[list[tuple[str, int]], list[tuple[st
             )
             continue
         lines.append((item.line_item.sku, item.quantity))
+    return lines, problems
+
+
+# Shopify's own returns (the `returns/*` topics). A return is requested by the customer (or
+# made by the merchant, already open), approved (`open`), then closed once the shop has done
+# with it; a requested one may be declined, an open one cancelled or closed and reopened.
+# Only an approved return sends goods back to us. Its lines name the order's line items by
+# Shopify's id (through the fulfillment line item), never by SKU.
+RETURN_TOPICS = (
+    "returns/request",
+    "returns/approve",
+    "returns/decline",
+    "returns/cancel",
+    "returns/close",
+    "returns/reopen",
+    "returns/process",
+    "returns/update",
+)
+
+
+class _LineItemRef(_Shopify):
+    id: int = Field(ge=1, le=MAX_ID)
+
+
+class _FulfillmentLineItem(_Shopify):
+    line_item: _LineItemRef
+
+
+class ReturnLine(_Shopify):
+    quantity: int = Field(ge=0, le=1_000_000)
+    fulfillment_line_item: _FulfillmentLineItem | None = None
+    line_item: _LineItemRef | None = None  # an unverified return line names it directly
+    return_reason: str | None = None
+
+
+class _OrderRef(_Shopify):
+    id: int = Field(ge=1, le=MAX_ID)
+
+
+class ShopReturn(_Shopify):
+    """A return as `returns/request` and `returns/approve` send it."""
+
+    id: int = Field(ge=1, le=MAX_ID)
+    status: str
+    name: str | None = None
+    order: _OrderRef
+    return_line_items: list[ReturnLine] = Field(default_factory=list, max_length=500)
+
+
+class _Decline(_Shopify):
+    reason: str | None = None
+    note: str | None = None
+
+
+class ReturnChange(_Shopify):
+    """A return's new state as `returns/decline`, `/cancel`, `/close`, `/reopen` and
+    `/process` send it: its id, and the order's id where Shopify gives it."""
+
+    id: int = Field(ge=1, le=MAX_ID)
+    status: str | None = None
+    order_id: int | None = Field(None, ge=1, le=MAX_ID)
+    decline: _Decline | None = None
+
+
+def parse_as(model: type[BaseModel], payload: Any) -> tuple[Any, list[tuple[str, str]]]:
+    """`payload` read as `model`, or every problem with it (in Shopify's names)."""
+    try:
+        return model.model_validate(payload), []
+    except ValidationError as exc:
+        return None, [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()]
+
+
+def return_key(channel: str, return_id: int) -> str:
+    """The RMA's external id for a Shopify return: a refund of the same return finds it."""
+    return f"{channel}:return:{return_id}"
+
+
+def return_lines(
+    found: ShopReturn, skus: dict[str, str]
+) -> tuple[list[tuple[str, int]], list[tuple[str, str]]]:
+    """(SKU, units) of the return's lines through the order's line items (`skus`: Shopify's
+    line item id to our SKU), and the problems (a line item the order did not have)."""
+    lines: list[tuple[str, int]] = []
+    problems: list[tuple[str, str]] = []
+    for i, item in enumerate(found.return_line_items):
+        if item.quantity == 0:
+            continue
+        ref = item.fulfillment_line_item.line_item if item.fulfillment_line_item else item.line_item
+        where = f"return_line_items[{i}]"
+        if ref is None:
+            problems.append((f"{where}.fulfillment_line_item", "missing: it names the goods"))
+        elif str(ref.id) not in skus:
+            problems.append(
+                (
+                    f"{where}.fulfillment_line_item.line_item.id",
+                    f"line item {ref.id} is not one of the order's goods we shipped",
+                )
+            )
+        else:
+            lines.append((skus[str(ref.id)], item.quantity))
     return lines, problems

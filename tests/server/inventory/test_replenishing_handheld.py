@@ -8,6 +8,7 @@ from floorkit import (
     action,
     board_web,
     connect,
+    emit,
     expire_leases,
     last_state,
     place,
@@ -18,6 +19,7 @@ from floorkit import (
 
 from server.core.schemas import CatalogueIn
 from server.inventory import catalogue, replenishment
+from shared.protocol import DeviceState
 
 SKU_B = "0012345678905"  # Red pen, 10 on hand in the face E-01-01
 
@@ -192,3 +194,98 @@ def test_a_face_below_its_min_after_a_pick_gets_a_move_given_back_when_the_link_
     assert _bin(store, "E-01-01")["on_hand"] == 10 and _bin(store, "R-01")["on_hand"] == 27
     _invariants(store)
     other.disconnect(namespace="/device")
+
+
+# Offline codes: the device knows only the move's bins and item; the server names the rest.
+UNLISTED = {"replen_not_reserve", "replen_not_item", "replen_not_face"}
+
+
+def test_an_offline_handheld_judges_a_move_as_the_server_does_scan_by_scan(floor):
+    """The device's judge (device/offline.py) on the server's own screens: the same verdicts,
+    sentences and next screens; where the device cannot know what a barcode is, the same
+    refusal in its own words; the face ends the move on the device, the server's next work wins."""
+    from device import offline
+
+    app, socketio, store, tokens = floor
+    _reserve(store)
+    replenishment.set_limits(store, "WH-EAST", "E-01-01", "SKU-B", 12, 15, "test")  # 10 held
+    picker = connect(app, socketio, tokens["picker"])
+    state = DeviceState.model_validate(last_state(picker)["state"])
+    assert state.screen == "replen_reserve" and state.move is not None
+    assert (state.move.reserve_barcode, state.move.face_barcode, state.move.qty) == (
+        "LR-01", "LE-01-01", 5,
+    )  # fmt: skip
+    walk = [
+        "LE-01-01",  # the face first
+        "LE-01-02",  # another bin: the server says so; offline, "not R-01's label"
+        "LR-01",
+        "9501101530003",  # green tea: another item
+        "LR-01",  # the reserve again: still taking items
+        "]C10100012345678905" + "303",  # a GS1 count: 3 pens
+        "]C10100012345678905" + "305",  # 5 more than the 2 left
+        SKU_B,
+        "NOPE-1",
+        SKU_B,  # all 5: to the face
+        SKU_B,  # all carried already
+        "LE-01-02",  # not the face
+        "LE-01-01",  # the face: the stock moves (on the server)
+    ]
+    for i, barcode in enumerate(walk):
+        local = offline.judge(state, barcode)
+        reply = scan(picker, barcode, f"w{i}")
+        assert local.ok == reply["ok"], (barcode, local, reply)
+        if local.code in UNLISTED:
+            assert reply["code"] in {"replen_wrong_bin", "replen_wrong_item", "replen_unknown",
+                                     "replen_wrong_face"}, reply  # fmt: skip
+            assert local.state == state
+            continue
+        assert (local.code, local.message) == (reply["code"], reply["message"]), barcode
+        if reply["code"] == "replen_done":
+            assert local.state.screen == "idle" and reply["state"]["screen"] == "idle"
+        else:
+            assert local.state == DeviceState.model_validate(reply["state"]), barcode
+        state = local.state
+    assert _bin(store, "E-01-01")["on_hand"] == 15 and _bin(store, "R-01")["on_hand"] == 25
+    picker.disconnect(namespace="/device")
+
+
+def test_offline_scans_of_a_move_given_back_meanwhile_count_for_nothing(floor):
+    """The server's answer wins on replay: scans judged offline on a move the device no longer
+    holds are refused (`replen_changed`), changing nothing; the same move handed back to the
+    same device keeps its id, so its replayed scans redo it from the start."""
+    app, socketio, store, tokens = floor
+    _reserve(store)
+    replenishment.set_limits(store, "WH-EAST", "E-01-01", "SKU-B", 12, 15, "test")
+    picker = connect(app, socketio, tokens["picker"])
+    move = DeviceState.model_validate(last_state(picker)["state"]).move
+    assert scan(picker, "LR-01", "m1")["ok"]
+
+    def offline_scan(barcode, msg_id, move_id):
+        return emit(picker, "scan", {"id": msg_id, "barcode": barcode, "offline": True,
+                                     "local": {"ok": True, "code": "replen_item_ok"},
+                                     "move_id": move_id})  # fmt: skip
+
+    before = (_bin(store, "R-01"), replenishment.get(store, move.task_id)["carried"])
+    refused = offline_scan(SKU_B, "o1", move.task_id + 1)
+    assert (refused["ok"], refused["code"]) == (False, "replen_changed")
+    assert (
+        refused["message"]
+        == f"Move {move.task_id + 1} is no longer yours: this scan does not count"
+    )
+    assert refused["state"]["screen"] == "replen_item"
+    assert (_bin(store, "R-01"), replenishment.get(store, move.task_id)["carried"]) == before
+    kept = store.one("SELECT ok, code, offline, local_code FROM scans WHERE msg_id = 'o1'")
+    assert kept == {"ok": 0, "code": "replen_changed", "offline": 1, "local_code": "replen_item_ok"}
+    # Its own move: judged by the server as any scan.
+    taken = offline_scan(SKU_B, "o2", move.task_id)
+    assert taken["code"] == "replen_item_ok" and taken["state"]["progress"]["done"] == 1
+    # Given back (the link stayed down past the lease) and handed to this device again.
+    picker.disconnect(namespace="/device")
+    expire_leases(floor, 0)
+    picker = connect(app, socketio, tokens["picker"])
+    again = DeviceState.model_validate(last_state(picker)["state"])
+    assert (again.screen, again.move.task_id, again.move.carried) == (
+        "replen_reserve", move.task_id, 0,
+    )  # fmt: skip
+    assert offline_scan("LR-01", "o3", move.task_id)["code"] == "replen_reserve_ok"
+    picker.disconnect(namespace="/device")

@@ -46,7 +46,7 @@ def test_the_source_is_the_soonest_expiry_then_the_one_covering_most():
 
 def test_every_scan_on_every_screen_has_a_verdict_and_a_sentence():
     stages = ("reserve", "item", "face")
-    kinds = ("reserve", "face", "item", "other_item", "other_bin", "unknown")
+    kinds = ("reserve", "face", "item", "other_item", "other_bin", "unknown", "unlisted")
     assert set(rules.TRANSITIONS) == {(s, k) for s in stages for k in kinds}
     codes = set(rules.TRANSITIONS.values()) | {"replen_item_first", "replen_too_many"}
     assert codes <= set(say.MESSAGES)

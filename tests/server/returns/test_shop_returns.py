@@ -1,0 +1,313 @@
+"""Shopify's own returns (`returns/*` webhooks): an approved return authorises an RMA once,
+a refund of it makes no second one, a decline or cancel cancels it until the dock has it,
+the other topics are kept with what was not done; bad bodies are refused and change nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dbkit import rows
+from shopkit import SHOPIFY_SECRET, shopify_headers, shopify_order
+from trackkit import ship_order
+
+from server.returns import rmas
+
+CHANNEL = "shop-us"
+SHOP_ID = 5806289289485  # the fixture order (#1043): 2 SKU-A, 1 SKU-B, and two left out
+LINE_A, LINE_B, LINE_GIFT = 14870564503821, 14870564536589, 14870564569357
+RETURN_ID = 123134564567890
+TABLES = ("rmas", "rma_lines", "order_events", "audit_log", "shop_line_items")
+
+
+@pytest.fixture
+def send(client):
+    """POST a signed Shopify webhook as Shopify does; a fresh webhook id unless given."""
+    sent_ids = iter(range(1, 10_000))
+
+    def post(payload, topic, webhook_id=None, signed=True):
+        body = json.dumps(payload).encode()
+        headers = shopify_headers(body, topic, webhook_id or f"wh-{next(sent_ids)}")
+        if not signed:
+            headers["X-Shopify-Hmac-Sha256"] = "AAAA"
+        return client.post(f"/webhooks/shopify/{CHANNEL}", data=body, headers=headers)
+
+    return post
+
+
+@pytest.fixture
+def shipped(json_post, catalogue, store, send) -> str:
+    """The fixture order taken from Shopify's orders/create webhook and shipped from WH-EAST."""
+    assert (
+        json_post(f"/api/channels/{CHANNEL}", {"shopify_secret": SHOPIFY_SECRET}, "PUT").status_code
+        == 200
+    )
+    resp = send(shopify_order(), "orders/create")
+    assert resp.status_code == 200, resp.get_json()
+    oid = resp.get_json()["order"]
+    ship_order(store, oid)
+    assert rmas.shipped_units(store, oid) == {"SKU-A": 2, "SKU-B": 1}
+    return oid
+
+
+def shop_return(status="open", lines=((LINE_A, 1),), return_id=RETURN_ID, **extra):
+    """A return as Shopify's returns/request and returns/approve send it (API 2025-01)."""
+    return {
+        "id": return_id,
+        "admin_graphql_api_id": f"gid://shopify/Return/{return_id}",
+        "status": status,
+        "name": "#1043-R1",
+        "order": {"id": SHOP_ID, "admin_graphql_api_id": f"gid://shopify/Order/{SHOP_ID}"},
+        "total_return_line_items": len(lines),
+        "return_line_items": [
+            {
+                "id": 6200524949 + i,
+                "admin_graphql_api_id": f"gid://shopify/ReturnLineItem/{6200524949 + i}",
+                "fulfillment_line_item": {
+                    "id": 10736341352597 + i,
+                    "line_item": {
+                        "id": line,
+                        "admin_graphql_api_id": f"gid://shopify/LineItem/{line}",
+                    },
+                },
+                "quantity": qty,
+                "return_reason": "size_too_small",
+                "return_reason_note": "",
+                "customer_note": None,
+            }
+            for i, (line, qty) in enumerate(lines)
+        ],
+        "exchange_line_items": [],
+        "return_shipping_fees": [],
+        **extra,
+    }
+
+
+def change(status, return_id=RETURN_ID, **extra):
+    """returns/cancel, /close, /reopen as Shopify sends them: the return's id and order's."""
+    return {"admin_graphql_api_id": f"gid://shopify/Return/{return_id}", "id": return_id,
+            "order_id": SHOP_ID, "status": status, **extra}  # fmt: skip
+
+
+def refund(refund_id, lines, return_id=None):
+    """refunds/create, its `return` naming the Shopify return it settles (or null)."""
+    return {
+        "id": refund_id,
+        "order_id": SHOP_ID,
+        "note": "returned goods",
+        "return": {"id": return_id, "admin_graphql_api_id": f"gid://shopify/Return/{return_id}"}
+        if return_id
+        else None,
+        "refund_line_items": [
+            {"quantity": q, "restock_type": "return", "line_item": {"id": 1, "sku": sku}}
+            for sku, q in lines
+        ],
+    }
+
+
+def snapshot(store):
+    return {t: rows(store, t) for t in TABLES}
+
+
+def test_the_order_keeps_which_sku_each_shopify_line_item_was(store, shipped):
+    kept = store.all("SELECT line_item_id, sku, qty FROM shop_line_items ORDER BY sku")
+    assert kept == [
+        {"line_item_id": str(LINE_A), "sku": "SKU-A", "qty": 2},
+        {"line_item_id": str(LINE_B), "sku": "SKU-B", "qty": 1},
+    ]  # the gift card and the e-book are no floor goods: no line of ours
+
+
+def test_an_approved_return_authorises_an_rma_once_and_its_refund_makes_no_second(
+    client, headers, store, send, shipped
+):
+    requested = send(shop_return("requested"), "returns/request")
+    assert requested.status_code == 200
+    assert requested.get_json()["status"] == "ignored"
+    assert "authorised once approved" in requested.get_json()["result"]
+    assert rows(store, "rmas") == []
+
+    approved = send(shop_return(lines=((LINE_A, 2), (LINE_B, 1))), "returns/approve")
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json() == {"status": "accepted", "result": "return RMA-000001",
+                                   "order": shipped, "duplicate": False}  # fmt: skip
+    rma = client.get("/api/returns/RMA-000001", headers=headers).get_json()
+    assert (rma["source"], rma["external_id"], rma["status"]) == (
+        "shopify", f"{CHANNEL}:return:{RETURN_ID}", "authorised",
+    )  # fmt: skip
+    assert rma["reason"] == "returned in the shop (size_too_small)"
+    assert [(x["sku"], x["authorised"]) for x in rma["lines"]] == [("SKU-A", 2), ("SKU-B", 1)]
+
+    # The same return again (Shopify resends under a new webhook id): the same RMA.
+    again = send(shop_return(lines=((LINE_A, 2), (LINE_B, 1))), "returns/approve")
+    assert again.get_json()["result"] == "return RMA-000001 (repeated)"
+    # The merchant refunds the return: the refund names it, the goods are the same.
+    paid = send(refund(9001, [("SKU-A", 2), ("SKU-B", 1)], RETURN_ID), "refunds/create")
+    assert paid.status_code == 200, paid.get_json()
+    assert paid.get_json()["result"] == "return RMA-000001 (repeated)"
+    assert len(rows(store, "rmas")) == 1 and len(rows(store, "rma_lines")) == 2
+    # Processed and closed in the shop: noted, the RMA waits for the dock all the same.
+    for topic, body in (("returns/process", change("open")), ("returns/close", change("closed"))):
+        noted = send(body, topic).get_json()
+        assert noted["status"] == "accepted" and "RMA-000001 stays authorised" in noted["result"]
+    kept = client.get("/api/inbound-webhooks?channel=shop-us", headers=headers).get_json()
+    assert [w["topic"] for w in kept["webhooks"]][:3] == [
+        "returns/close", "returns/process", "refunds/create",
+    ]  # fmt: skip
+
+
+def test_a_return_refunded_first_is_the_same_rma_when_its_approval_comes(store, send, shipped):
+    """Shopify does not promise the order of its webhooks."""
+    paid = send(refund(9002, [("SKU-B", 1)], RETURN_ID), "refunds/create")
+    assert paid.get_json()["result"] == "return RMA-000001"
+    late = send(shop_return(lines=((LINE_B, 1),)), "returns/approve")
+    assert late.get_json()["result"] == "return RMA-000001 (repeated)"
+    # A refund of no Shopify return is a return of its own, within what shipped.
+    alone = send(refund(9003, [("SKU-A", 2)]), "refunds/create")
+    assert alone.get_json()["result"] == "return RMA-000002"
+    assert len(rows(store, "rmas")) == 2
+
+
+def test_a_declined_or_cancelled_return_cancels_its_rma_until_the_dock_has_it(
+    client, headers, store, send, shipped
+):
+    send(shop_return(lines=((LINE_A, 1),)), "returns/approve")
+    cancelled = send(change("canceled"), "returns/cancel")
+    assert cancelled.get_json() == {"status": "accepted", "result": "RMA-000001 cancelled",
+                                    "order": shipped, "duplicate": False}  # fmt: skip
+    rma = client.get("/api/returns/RMA-000001", headers=headers).get_json()
+    assert (rma["status"], rma["cancel_reason"]) == ("cancelled", "cancelled in the shop")
+    assert rma["cancelled_at"]
+    listed = client.get("/api/returns?status=cancelled", headers=headers).get_json()["returns"]
+    assert [r["rma"] for r in listed] == ["RMA-000001"]
+    events = [e["event"] for e in rows(store, "order_events") if e["order_id"] == shipped]
+    assert events[-1] == "return_cancelled"
+    assert rows(store, "audit_log")[-1]["action"] == "return_cancel"
+    # The dock no longer finds it; its units may be authorised again (both SKU-A units).
+    assert rmas.find_open(store, "WH-EAST", "RMA-000001") is None
+    assert rmas.authorised_units(store, shipped) == {}
+    second = send(shop_return(lines=((LINE_A, 2),), return_id=RETURN_ID + 1), "returns/approve")
+    assert second.get_json()["result"] == "return RMA-000002"
+    again = send(change("canceled"), "returns/cancel").get_json()
+    assert again["result"] == "RMA-000001 already cancelled"
+
+    # Declined with Shopify's reason and note: cancelled, the reason in words.
+    declined = {"admin_graphql_api_id": f"gid://shopify/Return/{RETURN_ID + 1}",
+                "id": RETURN_ID + 1, "status": "declined",
+                "decline": {"reason": "return_period_ended", "note": "30 days are over"}}  # fmt: skip
+    # ... but not once a unit of it was graded at the dock: refused in words, nothing changed.
+    rma_id = store.one("SELECT id FROM rmas WHERE rma = 'RMA-000002'")["id"]
+    with store.write():
+        store.execute(
+            "INSERT INTO rma_units (rma_id, sku, grade, reason, at) "
+            "VALUES (?, 'SKU-A', 'scrap', 'damaged', '2026-12-03T00:00:00Z')",
+            (rma_id,),
+        )
+    before = rows(store, "rmas")
+    refused = send(declined, "returns/decline")
+    assert refused.status_code == 200
+    assert refused.get_json()["status"] == "ignored"
+    assert refused.get_json()["result"] == (
+        "too late to cancel: RMA-000002 has 1 unit received at the dock"
+    )
+    assert rows(store, "rmas") == before
+    noted = [e for e in rows(store, "order_events") if e["event"] == "return_cancel_refused"]
+    assert len(noted) == 1 and "return_period_ended: 30 days are over" in noted[0]["detail"]
+    # Without the unit, the same decline cancels it, with Shopify's reason.
+    with store.write():
+        store.execute("DELETE FROM rma_units WHERE rma_id = ?", (rma_id,))
+    assert send(declined, "returns/decline").get_json()["result"] == "RMA-000002 cancelled"
+    assert rmas.get(store, "RMA-000002")["cancel_reason"] == (
+        "declined in the shop (return_period_ended: 30 days are over)"
+    )
+
+
+def test_a_return_held_by_a_handheld_is_not_cancelled(store, send, shipped):
+    send(shop_return(), "returns/approve")
+    device = store.one("SELECT id FROM devices LIMIT 1")
+    if device is None:
+        with store.write():
+            store.execute(
+                "INSERT INTO devices (name, role, warehouse, token_hash, created_at) "
+                "VALUES ('dock-1', 'picker', 'WH-EAST', 'x', '2026-12-03T00:00:00Z')"
+            )
+        device = store.one("SELECT id FROM devices LIMIT 1")
+    with store.write():
+        store.execute("UPDATE rmas SET device_id = ?", (device["id"],))
+    got = send(change("canceled"), "returns/cancel").get_json()
+    assert (
+        got["result"]
+        == "too late to cancel: RMA-000001 is being received at the dock on a handheld"
+    )
+    assert rows(store, "rmas")[0]["status"] == "authorised"
+
+
+def test_return_topics_we_do_not_act_on_are_kept_with_the_reason(store, send, shipped):
+    before = snapshot(store)
+    unknown = send(change("closed", return_id=42), "returns/close").get_json()
+    assert unknown["status"] == "ignored" and unknown["result"] == (
+        "return 42 closed in the shop: no RMA of ours"
+    )
+    cancelled = send(change("canceled", return_id=42), "returns/cancel").get_json()
+    assert cancelled["result"] == "return 42 cancelled in the shop: no RMA of ours"
+    update = {"admin_graphql_api_id": f"gid://shopify/Return/{RETURN_ID}",
+              "return_line_items": {"removals": [
+                  {"admin_graphql_api_id": "gid://shopify/ReturnLineItem/1", "delta": 1}]}}  # fmt: skip
+    updated = send(update, "returns/update").get_json()
+    assert updated["status"] == "ignored" and "not applied" in updated["result"]
+    other_order = shop_return(order={"id": 77, "admin_graphql_api_id": "gid://shopify/Order/77"})
+    assert send(other_order, "returns/approve").get_json()["result"] == (
+        "order 77 never reached the floor"
+    )
+    assert send(shop_return(lines=()), "returns/approve").get_json()["status"] == "ignored"
+    assert snapshot(store) == {**before, "order_events": before["order_events"]}
+
+
+def test_bad_return_webhooks_are_refused_with_every_problem_and_change_nothing(
+    client, headers, store, send, shipped
+):
+    before = snapshot(store)
+    assert send(shop_return(), "returns/approve", signed=False).status_code == 401
+    not_ours = send(shop_return(lines=((LINE_GIFT, 1), (999, 1))), "returns/approve")
+    assert not_ours.status_code == 422
+    problems = not_ours.get_json()["problems"]
+    assert [p["field"] for p in problems] == [
+        "return_line_items[0].fulfillment_line_item.line_item.id",
+        "return_line_items[1].fulfillment_line_item.line_item.id",
+    ]
+    assert problems[0]["message"] == (
+        f"line item {LINE_GIFT} is not one of the order's goods we shipped"
+    )
+    too_many = send(shop_return(lines=((LINE_B, 2),)), "returns/approve")
+    assert too_many.status_code == 422
+    assert "2 of SKU-B asked, 1 may still be returned" in json.dumps(too_many.get_json())
+    no_id = shop_return()
+    del no_id["id"]
+    assert send(no_id, "returns/approve").status_code == 422
+    assert send({"id": "x", "status": "canceled"}, "returns/cancel").status_code == 422
+    assert send(["not", "a", "return"], "returns/decline").status_code == 422
+    assert snapshot(store) == before
+    rejected = client.get("/api/inbound-webhooks?status=rejected", headers=headers).get_json()
+    assert len(rejected["webhooks"]) == 5  # kept, with their bodies, for a person
+
+
+def test_an_order_without_its_shopify_line_items_asks_for_the_return_by_hand(store, send, shipped):
+    with store.write():
+        store.execute("DELETE FROM shop_line_items")  # an order taken before 0034
+    got = send(shop_return(), "returns/approve")
+    assert got.status_code == 422
+    assert got.get_json()["problems"] == [
+        {
+            "field": "order.id",
+            "message": f"order {SHOP_ID} has no Shopify line items kept: authorise this "
+            "return over REST or on the board",
+        }
+    ]
+    assert rows(store, "rmas") == []
+
+
+def test_a_return_the_merchant_made_comes_open_and_is_authorised_at_once(store, send, shipped):
+    made = send(shop_return("open", lines=((LINE_B, 1),)), "returns/request")
+    assert made.get_json()["result"] == "return RMA-000001"
+    approved = send(shop_return("open", lines=((LINE_B, 1),)), "returns/approve")
+    assert approved.get_json()["result"] == "return RMA-000001 (repeated)"
+    assert len(rows(store, "rmas")) == 1
