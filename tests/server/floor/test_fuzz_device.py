@@ -187,14 +187,18 @@ def busy_floor(floor):
 # Bounded by its example count, not by time: about 100 s on a loaded 2-core machine, so the
 # suite's 120 s hang guard is too close.
 @pytest.mark.timeout(300)
-def test_every_device_event_gets_an_ack_and_bad_input_changes_nothing(busy_floor):
+def test_every_device_event_gets_an_ack_and_bad_input_changes_nothing(busy_floor, database_url):
     store, clients = busy_floor
+    # PostgreSQL takes a quarter as many: the protocol's decoding and refusals are the same
+    # on both stores, and what only PostgreSQL refuses (a NUL in a string, an integer past
+    # bigint) shows in any few cases that carry it. It took 80 s of a loaded run's wall.
+    examples = MAX_EXAMPLES if database_url.startswith("sqlite") else max(2, MAX_EXAMPLES // 4)
     assert {c.action for c in card_set()} >= {"short", "help"}  # the actions fuzzed are real
 
     sent = itertools.count(1)
 
     @settings(
-        max_examples=MAX_EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,
