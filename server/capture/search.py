@@ -7,12 +7,23 @@ what the floor holds: the customer's name from its beginning (`orders_customer`:
 finds "Jane Doe", "jane doe" too), the e-mail whole (`orders_email_any_case`), the shop's
 number with or without its `#` (`orders_shop_number`), our id or the shop's id
 (`orders_external`), a tracking number (`packages.tracking` is unique), a SKU
-(`order_lines_sku`). The newest orders come first, at most `limit`.
+(`order_lines_sku`).
+
+Any word of the name or the e-mail, or part of one, is found through `order_terms`
+(migration 0036): each word of an order's customer name and e-mail in lower case, and each
+of the word's endings of three letters or more, written with the order and again with a new
+address. "doe" finds "Jane Doe", "oe" does not (an ending is three letters or more) but
+"do" does (a word's beginning, any length); "mith" finds "Smith", "example" finds
+"jane@example.com". A search of several words finds the orders that have them all, in any
+order ("doe jane"). Each word is a range on the terms' primary key.
+
+The newest orders come first, at most `limit`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from server.store import Store
@@ -21,6 +32,29 @@ MAX_QUERY = 200
 LIMIT = 50
 # Above every character a name holds: `customer >= q AND customer < q || TOP` is "starts with q".
 TOP = "\U0010ffff"
+
+
+MAX_WORDS = 6  # more words in a search than a name holds are not looked up one by one
+_WORD = re.compile(r"[^\W_]+")
+
+
+def terms(name: str | None, email: str | None) -> set[str]:
+    """An order's search terms: each word of the customer's name and e-mail (lower case) and
+    its endings of three letters or more, and the e-mail whole."""
+    words = _WORD.findall((name or "").lower()) + _WORD.findall((email or "").lower())
+    out = {(email or "").lower()[:100]} if email else set()
+    for word in words:
+        word = word[:40]
+        out.add(word)
+        out.update(word[i:] for i in range(1, len(word) - 2))
+    return out
+
+
+def index_order(store: Store, order_id: str, name: str | None, email: str | None) -> None:
+    """Write an order's search terms afresh (inside the write that sets its name or e-mail)."""
+    store.execute("DELETE FROM order_terms WHERE order_id = ?", (order_id,))
+    for term in sorted(terms(name, email)):
+        store.execute("INSERT INTO order_terms (term, order_id) VALUES (?, ?)", (term, order_id))
 
 
 class BadSearch(ValueError):
@@ -55,6 +89,14 @@ def _matches(store: Store, q: str, limit: int) -> dict[str, str]:
         (low, low + TOP),
         "customer",
     )
+    words = list(dict.fromkeys(_WORD.findall(low)))[:MAX_WORDS]
+    if words:  # every word a term starts with, in any order (`order_terms`' primary key)
+        one = "SELECT order_id AS id FROM order_terms WHERE term >= ? AND term < ?"
+        take(
+            "SELECT DISTINCT id FROM (" + " INTERSECT ".join([one] * len(words)) + ") t",
+            tuple(p for w in words for p in (w, w + TOP)),
+            "name or e-mail",
+        )
     take(
         "SELECT DISTINCT order_id AS id FROM order_lines WHERE sku IN (?, ?) "
         "ORDER BY order_id DESC",
@@ -86,8 +128,12 @@ def search(store: Store, q: str, limit: int = LIMIT) -> dict[str, Any]:
         else []
     )
     orders = []
+    words = _WORD.findall(q.lower())
     for r in rows:
         to = json.loads(r["ship_to"])
+        if found[r["id"]] == "name or e-mail":  # say which it was
+            name = r["customer"] or ""
+            found[r["id"]] = "customer" if all(w in name for w in words) else "e-mail"
         orders.append(
             {
                 "id": r["id"],

@@ -75,14 +75,55 @@ def test_search_finds_an_order_as_a_customer_names_it(floor, web, rest):
         {oid, other}, reverse=True
     )  # newest first
     assert web.get(f"{API}/search?q=nobody").get_json()["orders"] == []
-    r = rest.get("/api/search", query_string={"q": "hopper@"})
-    assert r.status_code == 200 and r.get_json()["orders"] == []
+    r = rest.get("/api/search", query_string={"q": "hopper@"})  # the word "hopper"
+    assert r.status_code == 200 and {o["id"] for o in r.get_json()["orders"]} == {oid, other}
     assert rest.get("/api/search", query_string={"q": "1043"}).get_json()["orders"][0]["id"] == oid
     # Bad input: a clear 4xx in words.
     assert "say what to search for" in web.get(f"{API}/search?q=%20").get_json()["error"]
     assert "unknown parameter" in web.get(f"{API}/search?q=a&x=1").get_json()["error"]
     assert web.get(f"{API}/search", query_string={"q": "x" * 201}).status_code == 400
     assert rest.get("/api/search").status_code == 422
+
+
+def _found(web, q: str) -> dict[str, str]:
+    r = web.get(f"{API}/search", query_string={"q": q})
+    assert r.status_code == 200, r.get_json()
+    return {o["id"]: o["matched"] for o in r.get_json()["orders"]}
+
+
+def test_search_finds_any_word_and_part_of_a_name_or_e_mail(floor, web, rest):
+    store = floor.store
+    mj = place(
+        store, "w-1", [("SKU-A", 1)],
+        ship_to=address("Mary-Jane van der Smith"), email="MJ.Smith@Post.example.org",
+    )  # fmt: skip
+    jo = place(store, "w-2", [("SKU-A", 1)], ship_to=address("Jo Smithers"), email="jo@b.io")
+    ada = place(store, "w-3", [("SKU-A", 1)], ship_to=address("Ada Lovelace"))
+    for q, found in [
+        ("smith", {mj: "customer", jo: "customer"}),  # any word, from its beginning
+        ("SMITH", {mj: "customer", jo: "customer"}),  # any case
+        ("jane", {mj: "customer"}),  # a word after a hyphen
+        ("der", {mj: "customer"}),  # a middle word
+        ("mith", {mj: "customer", jo: "customer"}),  # part of a word
+        ("ithers", {jo: "customer"}),
+        ("lace", {ada: "customer"}),
+        ("smith mary", {mj: "customer"}),  # every word, in any order
+        ("jo smith", {jo: "customer"}),  # "jo" a word's beginning, "smith" another's
+        ("post.example", {mj: "e-mail"}),  # part of an e-mail
+        ("mj.smith@post", {mj: "e-mail"}),  # the e-mail from its beginning
+        ("example.org", {mj: "e-mail"}),
+        ("b.io", {jo: "e-mail"}),
+        ("ith", {mj: "customer", jo: "customer"}),  # an ending of three letters
+        ("ce", {}),  # an ending of two letters is not a term ("lovelace")
+        ("lovelace smith", {}),
+    ]:
+        assert _found(web, q) == found, q
+    # A new name is found at once, the old one no more.
+    r = web.post(f"{API}/orders/{ada}/address", json={"ship_to": address("Ada Byron-King")})
+    assert r.status_code == 200, r.get_json()
+    assert _found(web, "lovelace") == {} and _found(web, "byron") == {ada: "customer"}
+    assert _found(web, "king") == {ada: "customer"}
+    assert {o["id"] for o in rest.get("/api/search?q=YRON").get_json()["orders"]} == {ada}
 
 
 def test_address_changes_before_picking_and_moves_the_order_to_the_nearest_warehouse(
