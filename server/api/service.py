@@ -87,9 +87,14 @@ class ReshipOut(BaseModel):
     job_id: int | None = Field(description="its print job (none: no pack station to print on)")
     lost: dict[str, Any] = Field(description="the lost parcel: id and tracking")
     units: dict[str, int] = Field(
-        description="the units taken again from the shelves of the lost parcel's warehouse, by "
-        "SKU (they left their bins: 'pick' stock moves)"
+        description="the units taken again from the shelves of the warehouse that ships the new "
+        "parcel, by SKU (they left their bins: 'pick' stock moves)"
     )
+    warehouse: str = Field(
+        description="the warehouse that ships the new parcel: the lost parcel's, or, when its "
+        "shelves lack the units, the nearest other to the customer that has them all"
+    )
+    said: str = Field(description="which warehouse ships the new parcel and why, in words")
 
 
 class ResendOut(BaseModel):

@@ -53,8 +53,12 @@ def terms(name: str | None, email: str | None) -> set[str]:
 def index_order(store: Store, order_id: str, name: str | None, email: str | None) -> None:
     """Write an order's search terms afresh (inside the write that sets its name or e-mail)."""
     store.execute("DELETE FROM order_terms WHERE order_id = ?", (order_id,))
-    for term in sorted(terms(name, email)):
-        store.execute("INSERT INTO order_terms (term, order_id) VALUES (?, ?)", (term, order_id))
+    found = sorted(terms(name, email))
+    if found:  # one statement: one round trip to PostgreSQL, not one per term
+        store.execute(
+            "INSERT INTO order_terms (term, order_id) VALUES " + ", ".join("(?, ?)" for _ in found),
+            tuple(p for term in found for p in (term, order_id)),
+        )
 
 
 class BadSearch(ValueError):

@@ -1408,6 +1408,14 @@ CREATE TABLE order_terms (
 CREATE INDEX order_terms_order ON order_terms(order_id)
 """,
     )
-    for row in list(db.execute("SELECT id, customer, email FROM orders").fetchall()):
-        for term in sorted(_search_terms_0036(row[1], row[2])):
-            db.execute("INSERT INTO order_terms (term, order_id) VALUES (?, ?)", (term, row[0]))
+    pairs = [
+        (term, row[0])
+        for row in db.execute("SELECT id, customer, email FROM orders").fetchall()
+        for term in sorted(_search_terms_0036(row[1], row[2]))
+    ]
+    for i in range(0, len(pairs), 1000):  # a thousand terms a statement
+        part = pairs[i : i + 1000]
+        db.execute(
+            "INSERT INTO order_terms (term, order_id) VALUES " + ", ".join("(?, ?)" for _ in part),
+            tuple(p for pair in part for p in pair),
+        )

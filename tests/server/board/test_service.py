@@ -10,6 +10,8 @@ from floorkit import address, board_web, place
 from mailkit import EMAIL, move, order_with_parcel
 from trackkit import ship
 
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue as catalogue_service
 from server.inventory.stock import accounts
 from server.notify import customer_view, webhooks
 from server.people import auth
@@ -279,11 +281,92 @@ def test_a_reship_without_the_units_on_the_shelves_is_refused_and_changes_nothin
     r = web.post(f"{API}/packages/{lost}/reship", json={"device": "packer-e1"})
     assert r.status_code == 409
     assert r.get_json()["error"] == (
-        "WH-EAST has not the lost parcel's units on its shelves: 1 x SKU-B short; "
-        "nothing was re-shipped"
+        "no warehouse has the lost parcel's units on its shelves (WH-EAST 1 x SKU-B short; "
+        "WH-WEST 1 x SKU-B short); nothing was re-shipped"
     )
     assert _unchanged(store) == before
     assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["reship"] == [lost]
+
+
+def _sku_b_in(store, warehouse: str) -> int:
+    return store.one(
+        "SELECT COALESCE(SUM(s.on_hand), 0) AS n FROM stock s JOIN locations l "
+        "ON l.id = s.location_id WHERE l.warehouse = ? AND s.sku = 'SKU-B'",
+        (warehouse,),
+    )["n"]
+
+
+def test_a_reship_the_shipping_warehouse_cannot_fill_comes_from_the_nearest_that_can(
+    floor, web, rest
+):
+    store = floor.store
+    # A third warehouse in Chicago, nearer the New York customer than Los Angeles; both hold
+    # SKU-B on a pick face.
+    catalogue_service.load(store, CatalogueIn.model_validate({
+        "warehouses": [{"code": "WH-MID", "name": "WH-MID DC", "address": address("WH-MID DC"),
+                        "lat": 41.88, "lon": -87.63}],
+        "locations": [{"warehouse": "WH-MID", "code": "M-01-01", "barcode": "LM-01-01"},
+                      {"warehouse": "WH-WEST", "code": "W-03-01", "barcode": "LW-03-01"}],
+        "stock": [{"warehouse": "WH-MID", "location": "M-01-01", "sku": "SKU-B", "on_hand": 3},
+                  {"warehouse": "WH-WEST", "location": "W-03-01", "sku": "SKU-B", "on_hand": 5}],
+    }))  # fmt: skip
+    webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
+    oid, (tracking,) = ship(store, "shop-11", packages=1)
+    _, (t2,) = ship(store, "shop-12", packages=1)
+    lost = store.one("SELECT id FROM packages WHERE tracking = ?", (tracking,))["id"]
+    with store.write():  # WH-EAST's SKU-B all promised to others
+        store.execute(
+            "UPDATE stock SET reserved = on_hand WHERE sku = 'SKU-B' AND location_id IN "
+            "(SELECT id FROM locations WHERE warehouse = 'WH-EAST')"
+        )
+    (sku_b,) = accounts(store, "SKU-B")
+    # A pack station of WH-EAST cannot print a parcel that leaves from WH-MID: refused in
+    # words, nothing changed.
+    before = _unchanged(store)
+    r = web.post(f"{API}/packages/{lost}/reship", json={"device": "packer-e1"})
+    assert r.status_code == 409
+    said = (
+        "WH-EAST, which shipped the lost parcel, has not its units on its shelves "
+        "(1 x SKU-B short): WH-MID, the nearest warehouse to the customer that has them, "
+        "ships the new parcel"
+    )
+    assert r.get_json()["error"] == (
+        f"packer-e1 is in WH-EAST, but {said}: name a pack station of WH-MID, or none"
+    )
+    assert _unchanged(store) == before
+
+    r = web.post(f"{API}/packages/{lost}/reship", json={})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["warehouse"] == "WH-MID" and body["units"] == {"SKU-B": 1}
+    assert body["said"] == said + "; no label printed yet: reprint it at a pack station of WH-MID"
+    assert (_sku_b_in(store, "WH-MID"), _sku_b_in(store, "WH-WEST")) == (2, 5)
+    new = store.one(
+        "SELECT p.status, s.warehouse, s.status AS shipped FROM packages p "
+        "JOIN shipments s ON s.id = p.shipment_id WHERE p.id = ?",
+        (body["package_id"],),
+    )
+    assert new == {"status": "labelled", "warehouse": "WH-MID", "shipped": "shipped"}
+    (after,) = accounts(store, "SKU-B")
+    assert after.holds(), after
+    assert (after.shipped, after.carrier_lost) == (sku_b.shipped, sku_b.carrier_lost + 1)
+    told = webhooks.list_deliveries(store, order_id=oid)
+    assert told[0]["payload"]["data"]["warehouse"] == "WH-MID"
+    audit = store.one("SELECT detail FROM audit_log WHERE action = 'reship'")["detail"]
+    assert '"warehouse": "WH-MID"' in audit
+
+    # WH-MID keeps 2 as safety stock: the second lost parcel comes from WH-WEST, over REST.
+    with store.write():
+        store.execute(
+            "INSERT INTO safety_stock (warehouse, sku, qty) VALUES ('WH-MID', 'SKU-B', 2)"
+        )
+    second = store.one("SELECT id FROM packages WHERE tracking = ?", (t2,))["id"]
+    r = rest.post(f"/api/packages/{second}/reship", json={})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["warehouse"] == "WH-WEST" and "WH-WEST, the nearest" in r.get_json()["said"]
+    assert (_sku_b_in(store, "WH-MID"), _sku_b_in(store, "WH-WEST")) == (2, 4)
+    (last,) = accounts(store, "SKU-B")
+    assert last.holds(), last
 
 
 def test_a_customer_mail_is_sent_again_as_a_new_mail_of_its_kind(floor, web, rest):
@@ -316,3 +399,34 @@ def test_a_customer_mail_is_sent_again_as_a_new_mail_of_its_kind(floor, web, res
     assert r.status_code == 200 and r.get_json()["kind"] == "shipped", r.get_json()
     view = web.get(f"{API}/orders/{oid}").get_json()
     assert [m["kind"] for m in view["order"]["customer_mails"]] == ["shipped"] * 3
+
+
+def test_the_migration_gives_orders_taken_before_it_their_search_terms(tmp_path):
+    from server.capture import search as searching
+    from server.store import open_store
+    from server.store.migrations import MIGRATIONS
+
+    store = open_store(tmp_path / "old.db", migrate=False)
+    with store.write():
+        MIGRATIONS.apply(store.db, stop_before="0036_reorder_policies_search_terms")
+        for oid, name, email in [
+            ("SO-000001", "Mary-Jane Smith", "MJ@Post.example.org"),
+            ("SO-000002", "Jo Smithers", None),
+        ]:
+            store.execute(
+                "INSERT INTO orders (id, channel, external_id, body_hash, status, ship_to, "
+                "created_at, updated_at, email, customer) VALUES (?, 'web', ?, 'h', 'received', "
+                "?, '2026-01-01', '2026-01-01', ?, ?)",
+                (oid, oid, f'{{"name": "{name}"}}', email, name.lower()),
+            )
+    assert "0036_reorder_policies_search_terms" in store.migrate()
+    with store.read():
+        found = searching.search(store, "mith")
+        assert {o["id"] for o in found["orders"]} == {"SO-000001", "SO-000002"}
+        assert [o["id"] for o in searching.search(store, "post.example")["orders"]] == ["SO-000001"]
+    # The migration's rule is the search module's.
+    terms = {
+        r["term"] for r in store.all("SELECT term FROM order_terms WHERE order_id = 'SO-000001'")
+    }
+    assert terms == searching.terms("Mary-Jane Smith", "MJ@Post.example.org")
+    store.close()
