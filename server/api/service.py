@@ -29,8 +29,10 @@ from server.store import Store
 class SearchQuery(Query):
     q: str = Field(
         max_length=MAX_QUERY,
-        description="a customer's name (from its beginning), e-mail, the shop's order number "
-        "(`#1043` or `1043`), our or the shop's order id, a tracking number or a SKU; any case",
+        description="a customer's name (from its beginning), any word of the name or e-mail or "
+        "part of one (three letters or more inside a word; several words: all of them), an "
+        "e-mail, the shop's order number (`#1043` or `1043`), our or the shop's order id, a "
+        "tracking number or a SKU; any case",
     )
 
 
@@ -151,7 +153,8 @@ def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
 def reship(package_id: int, body: ReshipIn) -> dict[str, Any]:
     """Mark a parcel the carrier lost and send a new one with its own label (same carrier
     path as packing), its units taken again from the shelves of the warehouse that shipped
-    it (409, nothing changed, when they are not there); the shop gets `parcel.reshipped`."""
+    it, else of the nearest other warehouse that has them all (409, nothing changed, when none
+    has); the answer says which in words; the shop gets `parcel.reshipped`."""
     with _refusals():
         effects, result = service.reship(_store(), _actor(), package_id, body.device)
     _apply(effects)

@@ -15,7 +15,9 @@ of the word's endings of three letters or more, written with the order and again
 address. "doe" finds "Jane Doe", "oe" does not (an ending is three letters or more) but
 "do" does (a word's beginning, any length); "mith" finds "Smith", "example" finds
 "jane@example.com". A search of several words finds the orders that have them all, in any
-order ("doe jane"). Each word is a range on the terms' primary key.
+order ("doe jane"): the longest word is a range on the terms' primary key, each other word
+a look-up in that order's own terms (`order_terms_order`), so a search stops reading at its
+limit.
 
 The newest orders come first, at most `limit`.
 """
@@ -93,14 +95,22 @@ def _matches(store: Store, q: str, limit: int) -> dict[str, str]:
         (low, low + TOP),
         "customer",
     )
-    words = list(dict.fromkeys(_WORD.findall(low)))[:MAX_WORDS]
-    if words:  # every word a term starts with, in any order (`order_terms`' primary key)
-        one = "SELECT order_id AS id FROM order_terms WHERE term >= ? AND term < ?"
-        take(
-            "SELECT DISTINCT id FROM (" + " INTERSECT ".join([one] * len(words)) + ") t",
-            tuple(p for w in words for p in (w, w + TOP)),
-            "name or e-mail",
-        )
+    words = sorted(set(_WORD.findall(low)), key=lambda w: (-len(w), w))[:MAX_WORDS]
+    if words:
+        # Every word a term starts with, in any order: the longest word (the fewest orders,
+        # most likely) is read as a range on `order_terms`' primary key, and each other word
+        # is looked up in the order's own terms (`order_terms_order`), so the reading stops
+        # at the limit. An order has a few terms starting with the same word at most: rows
+        # are read past the limit to still find `limit` orders (duplicates are dropped).
+        sql = "SELECT t.order_id AS id FROM order_terms t WHERE t.term >= ? AND t.term < ?"
+        for _ in words[1:]:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM order_terms u WHERE u.order_id = t.order_id"
+                " AND u.term >= ? AND u.term < ?)"
+            )
+        params = tuple(p for w in words for p in (w, w + TOP))
+        for r in store.all(sql + " LIMIT ?", (*params, 4 * limit)):
+            found.setdefault(r["id"], "name or e-mail")
     take(
         "SELECT DISTINCT order_id AS id FROM order_lines WHERE sku IN (?, ?) "
         "ORDER BY order_id DESC",

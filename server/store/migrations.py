@@ -1405,7 +1405,7 @@ CREATE TABLE order_terms (
   order_id TEXT NOT NULL REFERENCES orders(id),
   PRIMARY KEY (term, order_id)
 );
-CREATE INDEX order_terms_order ON order_terms(order_id)
+CREATE INDEX order_terms_order ON order_terms(order_id, term)
 """,
     )
     pairs = [
