@@ -15,9 +15,9 @@ of the word's endings of three letters or more, written with the order and again
 address. "doe" finds "Jane Doe", "oe" does not (an ending is three letters or more) but
 "do" does (a word's beginning, any length); "mith" finds "Smith", "example" finds
 "jane@example.com". A search of several words finds the orders that have them all, in any
-order ("doe jane"): the longest word is a range on the terms' primary key, each other word
-a look-up in that order's own terms (`order_terms_order`), so a search stops reading at its
-limit.
+order ("doe jane"): the word with the fewest terms (counted up to a cap) is a range on the
+terms' primary key, each other word a look-up in that order's own terms
+(`order_terms_order`), so a search stops reading at its limit.
 
 The newest orders come first, at most `limit`.
 """
@@ -63,6 +63,28 @@ def index_order(store: Store, order_id: str, name: str | None, email: str | None
         )
 
 
+def _after(prefix: str) -> str:
+    """The first string past every string that starts with `prefix`, in code point order:
+    `term >= prefix AND term < _after(prefix)` is "starts with", and PostgreSQL's statistics
+    see the range as it is (a bound of U+10FFFF looked empty to them)."""
+    last = ord(prefix[-1])
+    if last >= 0x10FFFF:
+        return prefix + TOP
+    nxt = last + 1
+    if 0xD800 <= nxt <= 0xDFFF:  # surrogates are no characters: past them
+        nxt = 0xE000
+    return prefix[:-1] + chr(nxt)
+
+
+def _terms_up_to(store: Store, word: str, cap: int) -> int:
+    """How many terms start with `word`, counted up to `cap` (a range read that stops there)."""
+    return store.one(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM order_terms WHERE term >= ? AND term < ? "
+        "LIMIT ?) AS c",
+        (word, _after(word), cap),
+    )["n"]
+
+
 class BadSearch(ValueError):
     """The search text cannot be searched (empty or too long)."""
 
@@ -102,13 +124,16 @@ def _matches(store: Store, q: str, limit: int) -> dict[str, str]:
         # is looked up in the order's own terms (`order_terms_order`), so the reading stops
         # at the limit. An order has a few terms starting with the same word at most: rows
         # are read past the limit to still find `limit` orders (duplicates are dropped).
+        if len(words) > 1:  # the word with the fewest terms leads (counted up to a cap)
+            words.sort(key=lambda w: (_terms_up_to(store, w, 4 * limit), -len(w), w))
         sql = "SELECT t.order_id AS id FROM order_terms t WHERE t.term >= ? AND t.term < ?"
-        for _ in words[1:]:
+        params: list[Any] = [words[0], _after(words[0])]
+        for w in words[1:]:  # not a range: the planner must not scan the terms for each row
             sql += (
                 " AND EXISTS (SELECT 1 FROM order_terms u WHERE u.order_id = t.order_id"
-                " AND u.term >= ? AND u.term < ?)"
+                " AND substr(u.term, 1, ?) = ?)"
             )
-        params = tuple(p for w in words for p in (w, w + TOP))
+            params += [len(w), w]
         for r in store.all(sql + " LIMIT ?", (*params, 4 * limit)):
             found.setdefault(r["id"], "name or e-mail")
     take(
