@@ -101,6 +101,7 @@ def test_search_finds_any_word_and_part_of_a_name_or_e_mail(floor, web, rest):
     )  # fmt: skip
     jo = place(store, "w-2", [("SKU-A", 1)], ship_to=address("Jo Smithers"), email="jo@b.io")
     ada = place(store, "w-3", [("SKU-A", 1)], ship_to=address("Ada Lovelace"))
+    zoe = place(store, "w-4", [("SKU-A", 1)], ship_to=address("Zoë Ångström"))
     for q, found in [
         ("smith", {mj: "customer", jo: "customer"}),  # any word, from its beginning
         ("SMITH", {mj: "customer", jo: "customer"}),  # any case
@@ -118,6 +119,9 @@ def test_search_finds_any_word_and_part_of_a_name_or_e_mail(floor, web, rest):
         ("ith", {mj: "customer", jo: "customer"}),  # an ending of three letters
         ("ce", {}),  # an ending of two letters is not a term ("lovelace")
         ("lovelace smith", {}),
+        ("ÅNGSTRÖM", {zoe: "customer"}),  # any case, beyond ASCII
+        ("zoë", {zoe: "customer"}),
+        ("ström", {zoe: "customer"}),
     ]:
         assert _found(web, q) == found, q
     # A new name is found at once, the old one no more.

@@ -18,7 +18,8 @@ from server.cli.main import main
 from server.config import ForecastSettings
 from server.core.schemas import CatalogueIn
 from server.inventory import catalogue as catalogue_service
-from server.inventory import forecasting
+from server.inventory import forecasting, policies
+from server.inventory.domain import reorder
 from server.people import auth
 
 TODAY = date(2026, 3, 2)  # a Monday
@@ -302,3 +303,24 @@ def test_policies_from_the_cli(settings, store, forecast):
         ]
         == 7
     )
+
+
+def test_a_policy_key_comes_from_the_sku_then_the_config_sku_then_the_class_then_the_config():
+    settings = ForecastSettings(
+        overstock_days=90,
+        skus={"S": {"service_level": 0.97, "cover_days": 5}},
+        classes=[{"name": "A", "share": 1, "lead_time_days": 7, "overstock_days": 60}],
+    )
+    assert policies.effective(settings, {}, "A", "S") == reorder.Policy(7, 0.97, 5, 60)
+    stored = {
+        ("class", "A"): {"lead_time_days": 3, "service_level": 0.8, "cover_days": None,
+                         "overstock_days": None},
+        ("sku", "S"): {"lead_time_days": None, "service_level": None, "cover_days": 9,
+                       "overstock_days": 30},
+    }  # fmt: skip
+    # lead time: the class's set here; service level: the SKU's configuration over the
+    # class's set here; cover and overstock: the SKU's set here.
+    assert policies.effective(settings, stored, "A", "S") == reorder.Policy(3, 0.97, 9, 30)
+    assert policies.effective(settings, stored, "A", "T") == reorder.Policy(3, 0.8, 28, 60)
+    plain = ForecastSettings(overstock_days=45)
+    assert policies.effective(plain, {}, "B", "T") == reorder.Policy(7, 0.95, 28, 45)
