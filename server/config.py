@@ -288,6 +288,9 @@ class ReorderClassSettings(BaseModel):
     cover_days: float = Field(28.0, ge=0, le=365)
     """A reorder brings the stock up to the reorder point plus this many days of forecast
     demand."""
+    overstock_days: float | None = Field(None, gt=0, le=3660)
+    """More days of cover than this is overstock for the class's SKUs (unset:
+    `forecast.overstock_days`)."""
 
 
 class ReorderSkuSettings(BaseModel):
@@ -301,6 +304,8 @@ class ReorderSkuSettings(BaseModel):
     """The SKU's service level (unset: its class's)."""
     cover_days: float | None = Field(None, ge=0, le=365)
     """The SKU's cover ordered, in days (unset: its class's)."""
+    overstock_days: float | None = Field(None, gt=0, le=3660)
+    """More days of cover than this is overstock for the SKU (unset: its class's)."""
 
 
 class ForecastSettings(BaseModel):
@@ -316,7 +321,7 @@ class ForecastSettings(BaseModel):
     """Days of order history a forecast is fitted on (the days up to yesterday)."""
     horizon_days: int = Field(28, ge=1, le=366)
     """Days ahead the forecast runs; the daily demand used for the reorder point is its mean."""
-    overstock_days: float = Field(90.0, gt=0)
+    overstock_days: float = Field(90.0, gt=0, le=3660)
     """A SKU with more days of cover than this (stock ÷ forecast daily demand) is flagged
     overstock; so is stock with no forecast demand at all."""
     classes: list[ReorderClassSettings] = Field(
@@ -329,8 +334,9 @@ class ForecastSettings(BaseModel):
     """`[[forecast.classes]]`: the ABC classes in order, A first, each with its reorder policy.
     The last class takes every SKU left."""
     skus: dict[str, ReorderSkuSettings] = Field(default_factory=dict)
-    """`[forecast.skus.SKU]`: a SKU's own lead time, service level or cover, over its
-    class's."""
+    """`[forecast.skus.SKU]`: a SKU's own lead time, service level, cover or overstock days,
+    over its class's. A policy set over REST or `scanfloor replen policy` (kept in the
+    database) wins over both, key by key."""
 
     @field_validator("classes")
     @classmethod

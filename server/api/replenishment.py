@@ -1,5 +1,6 @@
-"""Replenishment under /api: a face's min and max per SKU, the moves that refill faces, and the
-buyer's reorder suggestions from the demand forecast."""
+"""Replenishment under /api: a face's min and max per SKU, the moves that refill faces, the
+buyer's reorder suggestions from the demand forecast, and the reorder policies (per SKU and
+per ABC class) they are worked out with."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from server.api.errors import ApiError
 from server.api.models import Query
 from server.api.table import Route
 from server.core.schemas import MAX_UNITS, Body, Code
-from server.inventory import forecasting, replenishing, replenishment
+from server.inventory import forecasting, policies, replenishing, replenishment
 from server.store import Store
 
 
@@ -119,6 +120,46 @@ class SuggestionListOut(BaseModel):
     suggestions: list[SuggestionOut]
 
 
+class PolicyIn(Body):
+    """A SKU's or a class's own reorder policy: each key given wins over the configuration's;
+    a key left out (or null) is the configuration's. At least one key."""
+
+    lead_time_days: float | None = Field(
+        None, gt=0, le=365, description="days from a reorder to the goods on the shelf"
+    )
+    service_level: float | None = Field(
+        None, ge=0.5, lt=1, description="the chance of not running out before a reorder arrives"
+    )
+    cover_days: float | None = Field(
+        None, ge=0, le=365, description="days of forecast demand a reorder adds"
+    )
+    overstock_days: float | None = Field(
+        None, gt=0, le=3660, description="more days of cover than this is overstock"
+    )
+
+
+class PolicyValues(BaseModel):
+    lead_time_days: float | None
+    service_level: float | None
+    cover_days: float | None
+    overstock_days: float | None
+
+
+class PolicyOut(BaseModel):
+    scope: Literal["sku", "class"]
+    name: str = Field(description="the SKU, or the class's letter")
+    set: PolicyValues = Field(description="set over REST or the CLI (null: not set here)")
+    config: PolicyValues = Field(description="the configuration's (null: the class's)")
+    set_by: str | None
+    set_at: str | None
+    suggestions: int = Field(description="stored suggestions worked out with this policy")
+
+
+class PolicyListOut(BaseModel):
+    classes: list[PolicyOut]
+    skus: list[PolicyOut] = Field(description="every SKU with a policy of its own")
+
+
 # ---------------------------------------------------------------- views
 def _store() -> Store:
     return current_app.extensions["store"]
@@ -198,6 +239,102 @@ def list_suggestions(query: SuggestionQuery) -> dict[str, Any] | Response:
     return {"suggestions": rows}
 
 
+def _forecast_settings() -> Any:
+    return current_app.config["SETTINGS"].forecast
+
+
+def list_policies() -> dict[str, Any]:
+    """Every class's reorder policy and every SKU's own."""
+    return policies.listing(_store(), _forecast_settings())
+
+
+def _get_policy(scope: str, name: str) -> dict[str, Any]:
+    try:
+        return policies.view(_store(), _forecast_settings(), scope, name)
+    except policies.UnknownPolicy as exc:
+        raise ApiError(404, str(exc)) from None
+
+
+def _set_policy(scope: str, name: str, body: PolicyIn) -> dict[str, Any]:
+    try:
+        return policies.set_policy(
+            _store(), _forecast_settings(), scope, name, body.model_dump(),
+            f"key:{g.get('api_client', '?')}",
+        )  # fmt: skip
+    except policies.UnknownPolicy as exc:
+        raise ApiError(404, str(exc)) from None
+    except policies.PolicyError as exc:
+        raise ApiError(422, str(exc), "invalid_policy", exc.problems) from None
+
+
+def _clear_policy(scope: str, name: str) -> dict[str, Any]:
+    try:
+        return policies.clear(
+            _store(), _forecast_settings(), scope, name, f"key:{g.get('api_client', '?')}"
+        )
+    except policies.UnknownPolicy as exc:
+        raise ApiError(404, str(exc)) from None
+
+
+def get_sku_policy(sku: str) -> dict[str, Any]:
+    """A SKU's own reorder policy: set here and in the configuration."""
+    return _get_policy("sku", sku)
+
+
+def set_sku_policy(sku: str, body: PolicyIn) -> dict[str, Any]:
+    """Set a SKU's reorder policy; its stored suggestions are worked out again at once."""
+    return _set_policy("sku", sku, body)
+
+
+def clear_sku_policy(sku: str) -> dict[str, Any]:
+    """Drop a SKU's policy set here: the configuration's again."""
+    return _clear_policy("sku", sku)
+
+
+def get_class_policy(name: str) -> dict[str, Any]:
+    """An ABC class's reorder policy: set here and in the configuration."""
+    return _get_policy("class", name)
+
+
+def set_class_policy(name: str, body: PolicyIn) -> dict[str, Any]:
+    """Set a class's reorder policy; its SKUs' stored suggestions are worked out again."""
+    return _set_policy("class", name, body)
+
+
+def clear_class_policy(name: str) -> dict[str, Any]:
+    """Drop a class's policy set here: the configuration's again."""
+    return _clear_policy("class", name)
+
+
+def _policy_routes() -> list[Route]:
+    out = [
+        Route(
+            "GET",
+            "/replenishment/policies",
+            list_policies,
+            "List the reorder policies of every class and of SKUs with their own",
+            response=PolicyListOut,
+        )
+    ]
+    for path, what, get, put, delete in (
+        ("skus/<code:sku>", "a SKU", get_sku_policy, set_sku_policy, clear_sku_policy),
+        ("classes/<code:name>", "an ABC class", get_class_policy, set_class_policy,
+         clear_class_policy),
+    ):  # fmt: skip
+        full = f"/replenishment/policies/{path}"
+        out += [
+            Route("GET", full, get, f"Get {what}'s reorder policy", response=PolicyOut,
+                  also=(404,)),
+            Route("PUT", full, put, f"Set {what}'s reorder policy (over the configuration's)",
+                  scope="stock:write", body=PolicyIn, response=PolicyOut, also=(404,),
+                  invalid="invalid_policy"),
+            Route("DELETE", full, delete,
+                  f"Clear {what}'s reorder policy (back to the configuration's)",
+                  scope="stock:write", response=PolicyOut, also=(404,)),
+        ]  # fmt: skip
+    return out
+
+
 API_ROUTES = [
     Route(
         "PUT",
@@ -252,4 +389,5 @@ API_ROUTES = [
         response=MoveOut,
         also=(404, 409),
     ),
+    *_policy_routes(),
 ]

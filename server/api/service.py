@@ -29,8 +29,10 @@ from server.store import Store
 class SearchQuery(Query):
     q: str = Field(
         max_length=MAX_QUERY,
-        description="a customer's name (from its beginning), e-mail, the shop's order number "
-        "(`#1043` or `1043`), our or the shop's order id, a tracking number or a SKU; any case",
+        description="a customer's name (from its beginning), any word of the name or e-mail or "
+        "part of one (three letters or more inside a word; several words: all of them), an "
+        "e-mail, the shop's order number (`#1043` or `1043`), our or the shop's order id, a "
+        "tracking number or a SKU; any case",
     )
 
 
@@ -87,9 +89,14 @@ class ReshipOut(BaseModel):
     job_id: int | None = Field(description="its print job (none: no pack station to print on)")
     lost: dict[str, Any] = Field(description="the lost parcel: id and tracking")
     units: dict[str, int] = Field(
-        description="the units taken again from the shelves of the lost parcel's warehouse, by "
-        "SKU (they left their bins: 'pick' stock moves)"
+        description="the units taken again from the shelves of the warehouse that ships the new "
+        "parcel, by SKU (they left their bins: 'pick' stock moves)"
     )
+    warehouse: str = Field(
+        description="the warehouse that ships the new parcel: the lost parcel's, or, when its "
+        "shelves lack the units, the nearest other to the customer that has them all"
+    )
+    said: str = Field(description="which warehouse ships the new parcel and why, in words")
 
 
 class ResendOut(BaseModel):
@@ -146,7 +153,8 @@ def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
 def reship(package_id: int, body: ReshipIn) -> dict[str, Any]:
     """Mark a parcel the carrier lost and send a new one with its own label (same carrier
     path as packing), its units taken again from the shelves of the warehouse that shipped
-    it (409, nothing changed, when they are not there); the shop gets `parcel.reshipped`."""
+    it, else of the nearest other warehouse that has them all (409, nothing changed, when none
+    has); the answer says which in words; the shop gets `parcel.reshipped`."""
     with _refusals():
         effects, result = service.reship(_store(), _actor(), package_id, body.device)
     _apply(effects)

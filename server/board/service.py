@@ -148,46 +148,61 @@ def reship(
     store: Store, actor: str, package_id: int, device_name: str | None
 ) -> tuple[Effects, dict[str, Any]]:
     """Mark a parcel lost and send a new one with its own label, its units taken again from
-    the shelves of the warehouse that shipped it (refused, changing nothing, when they are not
-    there); the shop is told (`parcel.reshipped`) and the customer gets the new tracking
-    number."""
+    the shelves of the warehouse that shipped it, or else of the nearest other warehouse that
+    holds them all (refused, changing nothing, when none does); the answer says in words which
+    warehouse ships it (`said`). The shop is told (`parcel.reshipped`) and the customer gets
+    the new tracking number."""
     with store.write():
         row = store.one("SELECT order_id FROM packages WHERE id = ?", (package_id,))
         if row is None:
             raise Refused(404, f"no package {package_id}")
         oid = row["order_id"]
         _refuse_unless(rules.why_not_reship(facts(store, oid), package_id))
-        device_id = None
+        dev = None
         if device_name:
-            dev = store.one("SELECT id, role FROM devices WHERE name = ?", (device_name,))
+            dev = store.one(
+                "SELECT id, role, warehouse FROM devices WHERE name = ?", (device_name,)
+            )
             if dev is None:
                 raise Refused(404, f"no device {device_name}")
             if dev["role"] != "packer":
                 raise Refused(409, f"{device_name} is not a pack station: it cannot print")
-            device_id = dev["id"]
         units = reshipping.units_of(store, package_id)
         try:
-            takes = reshipping.plan(store, units)
+            where = reshipping.plan(store, units)
         except reshipping.NotInStock as e:
             raise Refused(409, str(e)) from None
-        new = packages.replace_lost(store, package_id, device_id)
-        new["units"] = reshipping.take(store, units, takes, new["id"])
+        if dev is not None and dev["warehouse"] != where.warehouse:
+            raise Refused(409, f"{device_name} is in {dev['warehouse']}, but {where.said}: "
+                               f"name a pack station of {where.warehouse}, or none")  # fmt: skip
+        shipment_id = reshipping.shipment_for(store, units, where)
+        new = packages.replace_lost(
+            store, package_id, dev["id"] if dev else None, shipment_id, where.warehouse
+        )
+        new["units"] = reshipping.take(store, units, where.takes, new["id"], shipment_id)
+        new["warehouse"] = where.warehouse
+        new["said"] = where.said
+        if new["job_id"] is None:
+            new["said"] += (
+                f"; no label printed yet: reprint it at a pack station of {where.warehouse}"
+            )
         record(
             store, oid, carried_status(store, oid), "package_lost",
             package=package_id, tracking=new["lost"]["tracking"], new_tracking=new["tracking"],
-            by=actor,
+            warehouse=where.warehouse, by=actor,
         )  # fmt: skip
         webhooks.enqueue_event(store, oid, "parcel.reshipped", {
             "lost": new["lost"],
             "package": {k: new[k] for k in ("id", "tracking", "sscc", "carrier", "service")},
+            "warehouse": where.warehouse,
         })  # fmt: skip
         audit.record(store, actor, "reship", f"package:{package_id}", {
             "order": oid, "new_package": new["id"], "tracking": new["tracking"],
-            "units": new["units"],
+            "units": new["units"], "warehouse": where.warehouse,
         })  # fmt: skip
     devices = {new["device_id"]} if new["device_id"] is not None else set()
     # A face the units left may be below its minimum now: its move is offered to the floor.
-    effects = Effects(devices=devices, board=True, offer_work={units.warehouse})
+    effects = Effects(devices=devices, board=True, offer_work={where.warehouse})
     return effects, {"order": oid, **new}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.capture import geocode, orders
+from server.capture import geocode, orders, search
 from server.core.schemas import AddressIn
 from server.inventory import allocate, shipments
 from server.inventory.domain.allocation import Site, rank_sites
@@ -65,6 +65,8 @@ def change(store: Store, order_id: str, address: AddressIn, by: str) -> dict[str
         "UPDATE orders SET ship_to = ?, lat = ?, lon = ?, geocoded = ?, customer = ? WHERE id = ?",
         (dumps(new), placed.lat, placed.lon, placed.source, new["name"].lower(), order_id),
     )
+    email = store.one("SELECT email FROM orders WHERE id = ?", (order_id,))["email"]
+    search.index_order(store, order_id, new["name"], email)
     orders.record(
         store, order_id, row["status"], "ship_to_changed",
         ship_to=new, was=before.model_dump(), geocoded=placed.source, by=by,

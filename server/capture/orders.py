@@ -7,7 +7,7 @@ import json
 import secrets
 from typing import Any
 
-from server.capture import geocode
+from server.capture import geocode, search
 from server.core.clock import now
 from server.core.schemas import OrderIn
 from server.notify import mail, webhooks
@@ -147,6 +147,7 @@ def capture(store: Store, order: OrderIn) -> tuple[str, bool]:
                 ship_to["name"].lower(),  # found by it on the board (server/capture/search.py)
             ),
         )
+        search.index_order(store, order_id, ship_to["name"], order.email)
         for n, line in enumerate(order.lines, start=1):
             store.execute(
                 "INSERT INTO order_lines (order_id, line_no, sku, qty) VALUES (?, ?, ?, ?)",

@@ -1,5 +1,5 @@
 """`scanfloor replen`: set a pick face's min and max, list faces and moves, cancel a move; the
-demand forecast and the reorder suggestions from it."""
+demand forecast, the reorder suggestions from it and the reorder policies they follow."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import click
 
 from server.cli.options import open_db, settings_options, work_arrived
 from server.config import Settings
-from server.inventory import forecasting, replenishing, replenishment
+from server.inventory import forecasting, policies, replenishing, replenishment
 
 
 def _actor() -> str:
@@ -134,3 +134,68 @@ def forecast(settings: Settings, as_json: bool) -> None:
             f"{r['daily']:>7.2f}/day  stock {r['position']:>6}  reorder point "
             f"{r['reorder_point']:>7.1f}  order {r['reorder_qty']:>6}  cover {cover}{flag}"
         )
+
+
+def _policy_line(p: dict) -> str:
+    def one(key: str) -> str:
+        if p["set"][key] is not None:
+            return f"{p['set'][key]:g} (set)"
+        return "class's" if p["config"][key] is None else f"{p['config'][key]:g}"
+
+    return (
+        f"{p['scope']:<5} {p['name']:<16} lead {one('lead_time_days')}  service "
+        f"{one('service_level')}  cover {one('cover_days')}  overstock {one('overstock_days')}"
+    )
+
+
+@replen.command("policy")
+@click.argument("name")
+@click.option("--class", "is_class", is_flag=True, help="NAME is an ABC class's letter, not a SKU")
+@click.option("--lead-time-days", type=float, default=None, help="days from a reorder to the shelf")
+@click.option("--service-level", type=float, default=None, help="0.5 to below 1")
+@click.option("--cover-days", type=float, default=None, help="days of demand a reorder adds")
+@click.option("--overstock-days", type=float, default=None, help="more cover is overstock")
+@click.option("--clear", is_flag=True, help="drop the policy set here: the configuration's again")
+@settings_options
+def policy(
+    settings: Settings, name: str, is_class: bool, lead_time_days: float | None,
+    service_level: float | None, cover_days: float | None, overstock_days: float | None,
+    clear: bool,
+) -> None:  # fmt: skip
+    """Set (or with --clear drop) SKU NAME's or class NAME's reorder policy, over the
+    configuration's; the stored suggestions it touches are worked out again at once."""
+    values = {
+        "lead_time_days": lead_time_days, "service_level": service_level,
+        "cover_days": cover_days, "overstock_days": overstock_days,
+    }  # fmt: skip
+    if clear and any(v is not None for v in values.values()):
+        raise click.ClickException("--clear takes no policy value")
+    scope = "class" if is_class else "sku"
+    store = open_db(settings)
+    try:
+        if clear:
+            out = policies.clear(store, settings.forecast, scope, name, _actor())
+        else:
+            out = policies.set_policy(store, settings.forecast, scope, name, values, _actor())
+    except (policies.UnknownPolicy, policies.PolicyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(f"{_policy_line(out)}; {out['suggestions']} suggestion(s) worked out again")
+
+
+@replen.command("policies")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@settings_options
+def list_policies(settings: Settings, as_json: bool) -> None:
+    """Every class's reorder policy and every SKU's own: set here, or else the configuration's."""
+    store = open_db(settings)
+    try:
+        out = policies.listing(store, settings.forecast)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    for p in (*out["classes"], *out["skus"]):
+        click.echo(_policy_line(p))

@@ -12,7 +12,8 @@ The worker runs `run()` every `forecast.every_hours` (or `scanfloor replen forec
    the model by demand pattern), ranks the SKUs into ABC classes by units sold, and works out
    each one's reorder point, reorder quantity, cover and overstock flag
    (server/inventory/domain/reorder.py) from its policy: the class's, with the SKU's own keys
-   (`[forecast.skus.SKU]`) over it.
+   (`[forecast.skus.SKU]`) over it, and a policy set over REST or the CLI (kept in the
+   database, server/inventory/policies.py) over the configuration's, key by key.
 3. It writes each warehouse's rows whole in one short transaction (the old rows of that
    warehouse go), so a reader sees one run or the next, never half of one.
 
@@ -33,6 +34,7 @@ from typing import Any
 
 from server.config import ForecastSettings
 from server.core import clock
+from server.inventory import policies
 from server.inventory.domain import demand, reorder
 from server.store import Store
 
@@ -74,16 +76,12 @@ def positions(store: Store) -> dict[tuple[str, str], int]:
     return {(r["warehouse"], r["sku"]): int(r["units"]) for r in rows}
 
 
-def policy(settings: ForecastSettings, abc: str, sku: str) -> reorder.Policy:
-    """A SKU's reorder policy: its class's, with the SKU's own keys over it."""
-    cls = next(c for c in settings.classes if c.name == abc)
-    own = settings.skus.get(sku)
-    lead, level, cover = cls.lead_time_days, cls.service_level, cls.cover_days
-    if own is not None:
-        lead = own.lead_time_days if own.lead_time_days is not None else lead
-        level = own.service_level if own.service_level is not None else level
-        cover = own.cover_days if own.cover_days is not None else cover
-    return reorder.Policy(lead, level, cover, settings.overstock_days)
+def policy(
+    settings: ForecastSettings, abc: str, sku: str, stored: policies.Stored | None = None
+) -> reorder.Policy:
+    """A SKU's reorder policy: the policies set in the database (`stored`) over the
+    configuration's, the SKU's over its class's (server/inventory/policies.py)."""
+    return policies.effective(settings, stored or {}, abc, sku)
 
 
 def compute(
@@ -92,8 +90,10 @@ def compute(
     stock: dict[tuple[str, str], int],
     day: date,
     pause: Callable[[], None] = lambda: None,
+    stored: policies.Stored | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every warehouse's rows: a forecast and a suggestion per SKU sold or stocked there.
+    """Every warehouse's rows: a forecast and a suggestion per SKU sold or stocked there,
+    with the policies set in the database (`stored`) over the configuration's.
     `pause()` runs between two SKUs (the worker lets its other loops run)."""
     days = settings.history_days
     keys = sorted(set(sold) | {k for k, units in stock.items() if units > 0})
@@ -108,7 +108,7 @@ def compute(
         for sku in skus:
             series = sold.get((wh, sku), [0.0] * days)
             fc = demand.forecast(series, settings.horizon_days)
-            pol = policy(settings, classes[sku], sku)
+            pol = policy(settings, classes[sku], sku, stored)
             position = stock.get((wh, sku), 0)
             sug = reorder.suggest(fc.daily, fc.sigma, position, pol)
             out[wh].append(
@@ -142,7 +142,10 @@ def run(
     today = today or datetime.now(UTC).date()
     until = today - timedelta(days=1)
     since = until - timedelta(days=settings.history_days - 1)
-    rows = compute(settings, history(store, since, until), positions(store), until, pause)
+    rows = compute(
+        settings, history(store, since, until), positions(store), until, pause,
+        policies.stored(store),
+    )  # fmt: skip
     for wh, batch in rows.items():
         with store.write():
             store.execute("DELETE FROM demand_forecasts WHERE warehouse = ?", (wh,))

@@ -8,9 +8,19 @@ at once, so the units leave their bins at once too: each is a reservation of the
 parcel's shipment that names the new package, taken as a pick is (`shipments.take`: on hand
 drops, a 'pick' stock move with the order's id, the face checked for replenishment).
 
-When that warehouse's faces do not hold every unit, nothing is taken and the re-ship is
-refused in words (`NotInStock`): the units to ship are then on no shelf the label can leave
-from, and a supervisor decides (receive, replenish, or count), then re-ships.
+When that warehouse's faces do not hold every unit, the other warehouses are tried, nearest
+to the customer first, as allocation ranks them (`domain.allocation.rank_sites`: by distance
+to the ship-to, or without a placed address by the shipments each may still take today), and
+each only above its safety stock, as allocation promises. The first whose faces hold every
+unit ships the whole parcel (one parcel, one warehouse): the units leave its bins for a new
+shipment of that warehouse (shipped, as the lost parcel's was, counted against its day), the
+label is made from there, and the answer says in words which warehouse ships it and why. A
+transfer (`orders.pin_warehouse`) ships from its sending warehouse only.
+
+When no warehouse holds them, nothing is taken and the re-ship is refused in words
+(`NotInStock`, naming what each warehouse lacks): the units to ship are then on no shelf the
+label can leave from, and a supervisor decides (receive, replenish, transfer or count), then
+re-ships.
 
 The lost parcel's own reservations are marked with the lost package, so the unit accounting
 counts them lost by the carrier and not shipped twice.
@@ -68,30 +78,55 @@ def units_of(store: Store, package_id: int) -> Units:
     return Units(pkg["id"], pkg["shipment_id"], pkg["order_id"], pkg["warehouse"], lines)
 
 
-def plan(store: Store, units: Units) -> list[alloc.Take]:
-    """The bins that give the units again (inside the write that takes them); NotInStock,
-    naming each SKU short, when the warehouse's faces do not hold them all."""
-    skus = sorted({line.sku for line in units.lines})
-    if not skus:
-        return []
-    marks = ",".join("?" * len(skus))
+@dataclass(frozen=True)
+class Plan:
+    """Where the new parcel's units come from: the warehouse, its bins, and why, in words."""
+
+    warehouse: str
+    takes: list[alloc.Take]
+    said: str
+    distance_km: float | None = None  # to the customer, when another warehouse ships it
+
+
+def _bins(store: Store, warehouse: str, skus: list[str]) -> dict[str, list[alloc.Bin]]:
+    """The free units of the SKUs on a warehouse's pick faces, per SKU."""
     bins: dict[str, list[alloc.Bin]] = defaultdict(list)
+    marks = ",".join("?" * len(skus))
     for r in store.all(
         f"""SELECT s.location_id, s.sku, s.lot, s.expires, s.on_hand - s.reserved AS free,
                    l.aisle, l.bay, l.level
             FROM stock s JOIN locations l ON l.id = s.location_id
             WHERE l.warehouse = ? AND l.role = 'face' AND s.on_hand > s.reserved
             AND s.sku IN ({marks})""",
-        (units.warehouse, *skus),
+        (warehouse, *skus),
     ):
         walk = s_shape_key(r["aisle"], r["bay"], r["level"])
         bins[r["sku"]].append(
             alloc.Bin(r["location_id"], r["sku"], r["free"], walk, r["lot"], r["expires"])
         )
-    today = now()[:10]
+    return bins
+
+
+def _plan_in(
+    lines: tuple[alloc.Line, ...],
+    bins: dict[str, list[alloc.Bin]],
+    today: str,
+    safety: dict[str, int],
+) -> tuple[list[alloc.Take], dict[str, int]]:
+    """The bins that give every line in one warehouse, and the units short per SKU (none: it
+    can ship them). Units under the warehouse's safety stock are not promised."""
     takes: list[alloc.Take] = []
     short: dict[str, int] = defaultdict(int)
-    for line in units.lines:
+    wanted: dict[str, int] = defaultdict(int)
+    for line in lines:
+        wanted[line.sku] += line.qty
+    for sku, n in wanted.items():
+        spare = sum(b.free for b in bins[sku] if alloc.usable(b, today)) - safety.get(sku, 0)
+        if n > spare:
+            short[sku] = n - max(spare, 0)
+    if short:
+        return [], dict(short)
+    for line in lines:
         got = alloc.choose_bins(line, bins[line.sku], today)
         if got is None:
             have = sum(b.free for b in bins[line.sku] if alloc.usable(b, today))
@@ -106,18 +141,103 @@ def plan(store: Store, units: Units) -> list[alloc.Take]:
             )
             for b in bins[line.sku]
         ]  # fmt: skip
-    if short:
-        told = ", ".join(f"{n} x {sku}" for sku, n in sorted(short.items()))
-        raise NotInStock(
-            f"{units.warehouse} has not the lost parcel's units on its shelves: {told} short; "
-            "nothing was re-shipped"
-        )
-    return takes
+    return takes, dict(short)
 
 
-def take(store: Store, units: Units, takes: list[alloc.Take], new_id: int) -> dict[str, Any]:
-    """The planned units leave their bins for package `new_id` (inside the same write as
-    `plan`); the lost parcel's reservations are marked with it. Returns the units by SKU."""
+def _others(store: Store, units: Units) -> list[tuple[float | None, str]]:
+    """The other warehouses that may ship the order, nearest to the customer first (as
+    allocation ranks them), with the distance in km (None: the ship-to is not placed)."""
+    order = store.one("SELECT lat, lon, pin_warehouse FROM orders WHERE id = ?", (units.order_id,))
+    if order["pin_warehouse"]:  # a transfer ships from its sending warehouse only
+        return []
+    today = now()[:10]
+    sites, capacity = [], {}
+    for r in store.all(
+        "SELECT w.code, w.lat, w.lon, w.daily_capacity, COALESCE(d.orders, 0) AS used "
+        "FROM warehouses w LEFT JOIN warehouse_days d ON d.warehouse = w.code AND d.day = ? "
+        "WHERE w.code <> ?",
+        (today, units.warehouse),
+    ):
+        sites.append(alloc.Site(r["code"], r["lat"], r["lon"]))
+        if r["daily_capacity"] is not None:
+            capacity[r["code"]] = r["daily_capacity"] - r["used"]
+    placed = order["lat"] is not None and order["lon"] is not None
+    return [
+        (km if placed else None, site.code)
+        for km, site in alloc.rank_sites(sites, order["lat"], order["lon"], capacity)
+    ]
+
+
+def _told(short: dict[str, int]) -> str:
+    return ", ".join(f"{n} x {sku}" for sku, n in sorted(short.items()))
+
+
+def plan(store: Store, units: Units) -> Plan:
+    """Where the units come from again (inside the write that takes them): the lost parcel's
+    warehouse, else the nearest other that holds them all; NotInStock, naming what each
+    warehouse lacks, when none does."""
+    skus = sorted({line.sku for line in units.lines})
+    home = units.warehouse
+    if not skus:
+        return Plan(home, [], f"{home} ships the new parcel, as it shipped the lost one")
+    today = now()[:10]
+    takes, short = _plan_in(units.lines, _bins(store, home, skus), today, {})
+    if not short:
+        return Plan(home, takes, f"{home} ships the new parcel, as it shipped the lost one")
+    lacking = [f"{home} {_told(short)} short"]
+    for km, wh in _others(store, units):
+        marks = ",".join("?" * len(skus))
+        safety = {
+            r["sku"]: r["qty"]
+            for r in store.all(
+                f"SELECT sku, qty FROM safety_stock WHERE warehouse = ? AND qty > 0 "
+                f"AND sku IN ({marks})",
+                (wh, *skus),
+            )
+        }
+        takes, other_short = _plan_in(units.lines, _bins(store, wh, skus), today, safety)
+        if not other_short:
+            said = (
+                f"{home}, which shipped the lost parcel, has not its units on its shelves "
+                f"({_told(short)} short): {wh}, the nearest warehouse to the customer that has "
+                "them, ships the new parcel"
+            )
+            return Plan(wh, takes, said, km)
+        lacking.append(f"{wh} {_told(other_short)} short")
+    raise NotInStock(
+        "no warehouse has the lost parcel's units on its shelves ("
+        + "; ".join(lacking)
+        + "); nothing was re-shipped"
+    )
+
+
+def shipment_for(store: Store, units: Units, where: Plan) -> int:
+    """The shipment the new parcel goes in (inside the write): the lost parcel's, or, from
+    another warehouse, a new one of that warehouse, shipped as the lost one's was and counted
+    against its day."""
+    if where.warehouse == units.warehouse:
+        return units.shipment_id
+    at, day = now(), now()[:10]
+    km = None if where.distance_km is None else round(where.distance_km, 1)
+    sid = store.execute(
+        "INSERT INTO shipments (order_id, warehouse, status, distance_km, day, created_at, "
+        "updated_at) VALUES (?, ?, 'shipped', ?, ?, ?, ?)",
+        (units.order_id, where.warehouse, km, day, at, at),
+    ).lastrowid
+    store.execute(
+        "INSERT INTO warehouse_days (warehouse, day, orders) VALUES (?, ?, 1) "
+        "ON CONFLICT (warehouse, day) DO UPDATE SET orders = warehouse_days.orders + 1",
+        (where.warehouse, day),
+    )
+    return sid
+
+
+def take(
+    store: Store, units: Units, takes: list[alloc.Take], new_id: int, shipment_id: int
+) -> dict[str, Any]:
+    """The planned units leave their bins for package `new_id` of `shipment_id` (inside the
+    same write as `plan`); the lost parcel's reservations are marked with it. Returns the units
+    by SKU."""
     store.execute(
         "UPDATE reservations SET package_id = ? WHERE shipment_id = ? AND package_id IS NULL",
         (units.lost_id, units.shipment_id),
@@ -134,7 +254,7 @@ def take(store: Store, units: Units, takes: list[alloc.Take], new_id: int) -> di
         rid = store.execute(
             "INSERT INTO reservations (order_id, line_no, location_id, sku, lot, qty, "
             "shipment_id, package_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (units.order_id, t.line_no, t.location_id, t.sku, t.lot, t.qty, units.shipment_id,
+            (units.order_id, t.line_no, t.location_id, t.sku, t.lot, t.qty, shipment_id,
              new_id),
         ).lastrowid  # fmt: skip
         shipments.take(store, rid, t.qty)

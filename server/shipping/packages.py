@@ -105,11 +105,19 @@ def _label(
     return carrier, rate, why, sscc, tracking, zpl
 
 
-def replace_lost(store: Store, package_id: int, device_id: int | None) -> dict:
+def replace_lost(
+    store: Store,
+    package_id: int,
+    device_id: int | None,
+    shipment_id: int | None = None,
+    warehouse: str | None = None,
+) -> dict:
     """A parcel the carrier lost: a new package with its own label (quoted and made as at
-    packing, same contents and weight) in the same shipment, printed on `device_id` (a pack
-    station of its warehouse; None: the one that printed the lost one, if any); the lost one
-    is marked lost and points at the new one (inside a write). Returns the new package."""
+    packing, same contents and weight) in the same shipment, or in `shipment_id` of
+    `warehouse` when another warehouse ships it, printed on `device_id` (a pack station of
+    that warehouse; None: the one that printed the lost one, if any and the warehouse is the
+    same); the lost one is marked lost and points at the new one (inside a write). Returns the
+    new package."""
     lost = store.one(
         "SELECT p.id, p.order_id, p.pick_list_id, p.shipment_id, p.tracking, p.weight_g, p.box, "
         "p.tare_g, s.warehouse FROM packages p JOIN shipments s ON s.id = p.shipment_id "
@@ -120,9 +128,9 @@ def replace_lost(store: Store, package_id: int, device_id: int | None) -> dict:
         "SELECT id, channel, service, promised_by, lat, lon FROM orders WHERE id = ?",
         (lost["order_id"],),
     )
-    carrier, rate, why, sscc, tracking, zpl = _label(
-        store, order, lost["warehouse"], lost["weight_g"]
-    )
+    same = warehouse is None or warehouse == lost["warehouse"]
+    origin = lost["warehouse"] if same else warehouse
+    carrier, rate, why, sscc, tracking, zpl = _label(store, order, origin, lost["weight_g"])
     at = now()
     new_id = store.execute(
         """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
@@ -130,14 +138,14 @@ def replace_lost(store: Store, package_id: int, device_id: int | None) -> dict:
            VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             order["id"], lost["pick_list_id"], sscc, tracking, lost["weight_g"], zpl, at,
-            lost["shipment_id"], carrier.name, rate.service, rate.cents, rate.zone, lost["box"],
-            lost["tare_g"],
+            shipment_id or lost["shipment_id"], carrier.name, rate.service, rate.cents, rate.zone,
+            lost["box"], lost["tare_g"],
         ),
     ).lastrowid  # fmt: skip
     store.execute(
         "UPDATE packages SET lost_at = ?, replaced_by = ? WHERE id = ?", (at, new_id, package_id)
     )
-    if device_id is None:
+    if device_id is None and same:
         last = store.one(
             "SELECT j.device_id FROM print_jobs j JOIN devices d ON d.id = j.device_id "
             "WHERE j.package_id = ? AND d.role = 'packer' ORDER BY j.id DESC LIMIT 1",

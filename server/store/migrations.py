@@ -1404,6 +1404,71 @@ CREATE TABLE shop_line_items (
         raise RuntimeError("0034: the rmas status CHECK was not found as 0027 wrote it")
 
 
+def _search_terms_0036(name: str | None, email: str | None) -> set[str]:
+    """The search terms of a customer, as migration 0036 first wrote them (kept here, not
+    imported: server/capture/search.py `terms` is the same rule for new orders)."""
+    import re
+
+    words = re.findall(r"[^\W_]+", (name or "").lower())
+    words += re.findall(r"[^\W_]+", (email or "").lower())
+    out = {(email or "").lower()[:100]} if email else set()
+    for word in words:
+        word = word[:40]
+        out.add(word)
+        out.update(word[i:] for i in range(1, len(word) - 2))
+    return out
+
+
+@MIGRATIONS(name="0036_reorder_policies_search_terms")
+def m0036_reorder_policies_search_terms(db: Database) -> None:
+    """Reorder policies set over REST, and the customer search's terms.
+
+    `reorder_policies` holds a SKU's (`scope` 'sku') or an ABC class's (`scope` 'class') own
+    lead time, service level, cover and overstock days, set through the API or the CLI: each
+    key set wins over the configuration's (NULL: the configuration's, or the class's).
+
+    `order_terms` holds every word of an order's customer name and e-mail, in lower case, and
+    each word's endings of three letters or more, so "any word" and "part of a word" are both
+    "a term starts with" (a range on the primary key) and a search reads what it finds, not
+    every order. Ordered by code point on PostgreSQL (`COLLATE "C"`), whatever the
+    database's collation, as the range needs.
+    """
+    by_code_point = ' COLLATE "C"' if on_postgres(db) else ""
+    _run(
+        db,
+        f"""
+CREATE TABLE reorder_policies (
+  scope TEXT NOT NULL CHECK (scope IN ('sku', 'class')),
+  name TEXT NOT NULL,                   -- the SKU, or the class's letter
+  lead_time_days REAL,
+  service_level REAL,
+  cover_days REAL,
+  overstock_days REAL,
+  set_by TEXT NOT NULL,
+  set_at TEXT NOT NULL,
+  PRIMARY KEY (scope, name)
+);
+CREATE TABLE order_terms (
+  term TEXT{by_code_point} NOT NULL,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  PRIMARY KEY (term, order_id)
+);
+CREATE INDEX order_terms_order ON order_terms(order_id, term)
+""",
+    )
+    pairs = [
+        (term, row[0])
+        for row in db.execute("SELECT id, customer, email FROM orders").fetchall()
+        for term in sorted(_search_terms_0036(row[1], row[2]))
+    ]
+    for i in range(0, len(pairs), 1000):  # a thousand terms a statement
+        part = pairs[i : i + 1000]
+        db.execute(
+            "INSERT INTO order_terms (term, order_id) VALUES " + ", ".join("(?, ?)" for _ in part),
+            tuple(p for pair in part for p in pair),
+        )
+
+
 @MIGRATIONS(name="0037_idle_screens")
 def m0037_idle_screens(db: Database) -> None:
     """The screen last sent to a warehouse's idle pack stations (server/floor/screens.py), as

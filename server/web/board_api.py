@@ -143,13 +143,16 @@ def change_address(ref: str) -> Response:
 @roles_required(*SUPERVISORS)
 def reship(package_id: int) -> Response:
     """Mark a parcel lost and send a new one with its own label, its units taken again from
-    stock (body: {"device": pack station}, else the one that printed the lost parcel)."""
+    stock: the lost parcel's warehouse, else the nearest other that has them (body:
+    {"device": pack station}, else the one that printed the lost parcel); `said` tells which
+    warehouse ships it, in words."""
     device = _text(_body("device"), "device", required=False)
     effects, result = service.reship(_store(), current_actor(), package_id, device)
     _apply(effects)
     return jsonify(ok=True, order=result["order"], package_id=result["id"],
                    tracking=result["tracking"], lost=result["lost"]["tracking"],
-                   units=result["units"])  # fmt: skip
+                   units=result["units"], warehouse=result["warehouse"],
+                   said=result["said"])  # fmt: skip
 
 
 @bp.post("/mails/<id:mail_id>/resend")

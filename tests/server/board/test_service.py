@@ -10,6 +10,8 @@ from floorkit import address, board_web, place
 from mailkit import EMAIL, move, order_with_parcel
 from trackkit import ship
 
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue as catalogue_service
 from server.inventory.stock import accounts
 from server.notify import customer_view, webhooks
 from server.people import auth
@@ -75,14 +77,59 @@ def test_search_finds_an_order_as_a_customer_names_it(floor, web, rest):
         {oid, other}, reverse=True
     )  # newest first
     assert web.get(f"{API}/search?q=nobody").get_json()["orders"] == []
-    r = rest.get("/api/search", query_string={"q": "hopper@"})
-    assert r.status_code == 200 and r.get_json()["orders"] == []
+    r = rest.get("/api/search", query_string={"q": "hopper@"})  # the word "hopper"
+    assert r.status_code == 200 and {o["id"] for o in r.get_json()["orders"]} == {oid, other}
     assert rest.get("/api/search", query_string={"q": "1043"}).get_json()["orders"][0]["id"] == oid
     # Bad input: a clear 4xx in words.
     assert "say what to search for" in web.get(f"{API}/search?q=%20").get_json()["error"]
     assert "unknown parameter" in web.get(f"{API}/search?q=a&x=1").get_json()["error"]
     assert web.get(f"{API}/search", query_string={"q": "x" * 201}).status_code == 400
     assert rest.get("/api/search").status_code == 422
+
+
+def _found(web, q: str) -> dict[str, str]:
+    r = web.get(f"{API}/search", query_string={"q": q})
+    assert r.status_code == 200, r.get_json()
+    return {o["id"]: o["matched"] for o in r.get_json()["orders"]}
+
+
+def test_search_finds_any_word_and_part_of_a_name_or_e_mail(floor, web, rest):
+    store = floor.store
+    mj = place(
+        store, "w-1", [("SKU-A", 1)],
+        ship_to=address("Mary-Jane van der Smith"), email="MJ.Smith@Post.example.org",
+    )  # fmt: skip
+    jo = place(store, "w-2", [("SKU-A", 1)], ship_to=address("Jo Smithers"), email="jo@b.io")
+    ada = place(store, "w-3", [("SKU-A", 1)], ship_to=address("Ada Lovelace"))
+    zoe = place(store, "w-4", [("SKU-A", 1)], ship_to=address("Zoë Ångström"))
+    for q, found in [
+        ("smith", {mj: "customer", jo: "customer"}),  # any word, from its beginning
+        ("SMITH", {mj: "customer", jo: "customer"}),  # any case
+        ("jane", {mj: "customer"}),  # a word after a hyphen
+        ("der", {mj: "customer"}),  # a middle word
+        ("mith", {mj: "customer", jo: "customer"}),  # part of a word
+        ("ithers", {jo: "customer"}),
+        ("lace", {ada: "customer"}),
+        ("smith mary", {mj: "customer"}),  # every word, in any order
+        ("jo smith", {jo: "customer"}),  # "jo" a word's beginning, "smith" another's
+        ("post.example", {mj: "e-mail"}),  # part of an e-mail
+        ("mj.smith@post", {mj: "e-mail"}),  # the e-mail from its beginning
+        ("example.org", {mj: "e-mail"}),
+        ("b.io", {jo: "e-mail"}),
+        ("ith", {mj: "customer", jo: "customer"}),  # an ending of three letters
+        ("ce", {}),  # an ending of two letters is not a term ("lovelace")
+        ("lovelace smith", {}),
+        ("ÅNGSTRÖM", {zoe: "customer"}),  # any case, beyond ASCII
+        ("zoë", {zoe: "customer"}),
+        ("ström", {zoe: "customer"}),
+    ]:
+        assert _found(web, q) == found, q
+    # A new name is found at once, the old one no more.
+    r = web.post(f"{API}/orders/{ada}/address", json={"ship_to": address("Ada Byron-King")})
+    assert r.status_code == 200, r.get_json()
+    assert _found(web, "lovelace") == {} and _found(web, "byron") == {ada: "customer"}
+    assert _found(web, "king") == {ada: "customer"}
+    assert {o["id"] for o in rest.get("/api/search?q=YRON").get_json()["orders"]} == {ada}
 
 
 def test_address_changes_before_picking_and_moves_the_order_to_the_nearest_warehouse(
@@ -238,11 +285,92 @@ def test_a_reship_without_the_units_on_the_shelves_is_refused_and_changes_nothin
     r = web.post(f"{API}/packages/{lost}/reship", json={"device": "packer-e1"})
     assert r.status_code == 409
     assert r.get_json()["error"] == (
-        "WH-EAST has not the lost parcel's units on its shelves: 1 x SKU-B short; "
-        "nothing was re-shipped"
+        "no warehouse has the lost parcel's units on its shelves (WH-EAST 1 x SKU-B short; "
+        "WH-WEST 1 x SKU-B short); nothing was re-shipped"
     )
     assert _unchanged(store) == before
     assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["reship"] == [lost]
+
+
+def _sku_b_in(store, warehouse: str) -> int:
+    return store.one(
+        "SELECT COALESCE(SUM(s.on_hand), 0) AS n FROM stock s JOIN locations l "
+        "ON l.id = s.location_id WHERE l.warehouse = ? AND s.sku = 'SKU-B'",
+        (warehouse,),
+    )["n"]
+
+
+def test_a_reship_the_shipping_warehouse_cannot_fill_comes_from_the_nearest_that_can(
+    floor, web, rest
+):
+    store = floor.store
+    # A third warehouse in Chicago, nearer the New York customer than Los Angeles; both hold
+    # SKU-B on a pick face.
+    catalogue_service.load(store, CatalogueIn.model_validate({
+        "warehouses": [{"code": "WH-MID", "name": "WH-MID DC", "address": address("WH-MID DC"),
+                        "lat": 41.88, "lon": -87.63}],
+        "locations": [{"warehouse": "WH-MID", "code": "M-01-01", "barcode": "LM-01-01"},
+                      {"warehouse": "WH-WEST", "code": "W-03-01", "barcode": "LW-03-01"}],
+        "stock": [{"warehouse": "WH-MID", "location": "M-01-01", "sku": "SKU-B", "on_hand": 3},
+                  {"warehouse": "WH-WEST", "location": "W-03-01", "sku": "SKU-B", "on_hand": 5}],
+    }))  # fmt: skip
+    webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
+    oid, (tracking,) = ship(store, "shop-11", packages=1)
+    _, (t2,) = ship(store, "shop-12", packages=1)
+    lost = store.one("SELECT id FROM packages WHERE tracking = ?", (tracking,))["id"]
+    with store.write():  # WH-EAST's SKU-B all promised to others
+        store.execute(
+            "UPDATE stock SET reserved = on_hand WHERE sku = 'SKU-B' AND location_id IN "
+            "(SELECT id FROM locations WHERE warehouse = 'WH-EAST')"
+        )
+    (sku_b,) = accounts(store, "SKU-B")
+    # A pack station of WH-EAST cannot print a parcel that leaves from WH-MID: refused in
+    # words, nothing changed.
+    before = _unchanged(store)
+    r = web.post(f"{API}/packages/{lost}/reship", json={"device": "packer-e1"})
+    assert r.status_code == 409
+    said = (
+        "WH-EAST, which shipped the lost parcel, has not its units on its shelves "
+        "(1 x SKU-B short): WH-MID, the nearest warehouse to the customer that has them, "
+        "ships the new parcel"
+    )
+    assert r.get_json()["error"] == (
+        f"packer-e1 is in WH-EAST, but {said}: name a pack station of WH-MID, or none"
+    )
+    assert _unchanged(store) == before
+
+    r = web.post(f"{API}/packages/{lost}/reship", json={})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["warehouse"] == "WH-MID" and body["units"] == {"SKU-B": 1}
+    assert body["said"] == said + "; no label printed yet: reprint it at a pack station of WH-MID"
+    assert (_sku_b_in(store, "WH-MID"), _sku_b_in(store, "WH-WEST")) == (2, 5)
+    new = store.one(
+        "SELECT p.status, s.warehouse, s.status AS shipped FROM packages p "
+        "JOIN shipments s ON s.id = p.shipment_id WHERE p.id = ?",
+        (body["package_id"],),
+    )
+    assert new == {"status": "labelled", "warehouse": "WH-MID", "shipped": "shipped"}
+    (after,) = accounts(store, "SKU-B")
+    assert after.holds(), after
+    assert (after.shipped, after.carrier_lost) == (sku_b.shipped, sku_b.carrier_lost + 1)
+    told = webhooks.list_deliveries(store, order_id=oid)
+    assert told[0]["payload"]["data"]["warehouse"] == "WH-MID"
+    audit = store.one("SELECT detail FROM audit_log WHERE action = 'reship'")["detail"]
+    assert '"warehouse": "WH-MID"' in audit
+
+    # WH-MID keeps 2 as safety stock: the second lost parcel comes from WH-WEST, over REST.
+    with store.write():
+        store.execute(
+            "INSERT INTO safety_stock (warehouse, sku, qty) VALUES ('WH-MID', 'SKU-B', 2)"
+        )
+    second = store.one("SELECT id FROM packages WHERE tracking = ?", (t2,))["id"]
+    r = rest.post(f"/api/packages/{second}/reship", json={})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["warehouse"] == "WH-WEST" and "WH-WEST, the nearest" in r.get_json()["said"]
+    assert (_sku_b_in(store, "WH-MID"), _sku_b_in(store, "WH-WEST")) == (2, 4)
+    (last,) = accounts(store, "SKU-B")
+    assert last.holds(), last
 
 
 def test_a_customer_mail_is_sent_again_as_a_new_mail_of_its_kind(floor, web, rest):
@@ -275,3 +403,34 @@ def test_a_customer_mail_is_sent_again_as_a_new_mail_of_its_kind(floor, web, res
     assert r.status_code == 200 and r.get_json()["kind"] == "shipped", r.get_json()
     view = web.get(f"{API}/orders/{oid}").get_json()
     assert [m["kind"] for m in view["order"]["customer_mails"]] == ["shipped"] * 3
+
+
+def test_the_migration_gives_orders_taken_before_it_their_search_terms(tmp_path):
+    from server.capture import search as searching
+    from server.store import open_store
+    from server.store.migrations import MIGRATIONS
+
+    store = open_store(tmp_path / "old.db", migrate=False)
+    with store.write():
+        MIGRATIONS.apply(store.db, stop_before="0036_reorder_policies_search_terms")
+        for oid, name, email in [
+            ("SO-000001", "Mary-Jane Smith", "MJ@Post.example.org"),
+            ("SO-000002", "Jo Smithers", None),
+        ]:
+            store.execute(
+                "INSERT INTO orders (id, channel, external_id, body_hash, status, ship_to, "
+                "created_at, updated_at, email, customer) VALUES (?, 'web', ?, 'h', 'received', "
+                "?, '2026-01-01', '2026-01-01', ?, ?)",
+                (oid, oid, f'{{"name": "{name}"}}', email, name.lower()),
+            )
+    assert "0036_reorder_policies_search_terms" in store.migrate()
+    with store.read():
+        found = searching.search(store, "mith")
+        assert {o["id"] for o in found["orders"]} == {"SO-000001", "SO-000002"}
+        assert [o["id"] for o in searching.search(store, "post.example")["orders"]] == ["SO-000001"]
+    # The migration's rule is the search module's.
+    terms = {
+        r["term"] for r in store.all("SELECT term FROM order_terms WHERE order_id = 'SO-000001'")
+    }
+    assert terms == searching.terms("Mary-Jane Smith", "MJ@Post.example.org")
+    store.close()

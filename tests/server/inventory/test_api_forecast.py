@@ -11,12 +11,16 @@ from datetime import date, timedelta
 from statistics import NormalDist
 
 import pytest
+from click.testing import CliRunner
 from floorkit import board_web, place
 
+from server.cli.main import main
 from server.config import ForecastSettings
 from server.core.schemas import CatalogueIn
 from server.inventory import catalogue as catalogue_service
-from server.inventory import forecasting
+from server.inventory import forecasting, policies
+from server.inventory.domain import reorder
+from server.people import auth
 
 TODAY = date(2026, 3, 2)  # a Monday
 DAYS = 28
@@ -135,3 +139,188 @@ def test_bad_queries_are_refused_and_the_board_charts_each_sku(
     assert web.get("/board/api/forecast?only=cheap").status_code == 400
     assert web.get("/board/api/forecast?warehouse=WH-NOPE").status_code == 404
     assert store.all("SELECT * FROM demand_forecasts ORDER BY warehouse, sku") == before
+
+
+POLICIES = "/api/replenishment/policies"
+
+
+def _suggestion(client, headers, sku: str, warehouse: str = "WH-EAST") -> dict:
+    r = client.get(URL, query_string={"sku": sku, "warehouse": warehouse}, headers=headers)
+    assert r.status_code == 200, r.json
+    (row,) = r.json["suggestions"]
+    return row
+
+
+def test_policies_set_over_rest_win_over_the_configuration(app, client, headers, store, forecast):
+    listed = client.get(POLICIES, headers=headers).json
+    assert [c["name"] for c in listed["classes"]] == ["A", "B", "C"]
+    a_class = listed["classes"][0]
+    assert a_class["config"] == {
+        "lead_time_days": 7, "service_level": 0.98, "cover_days": 28, "overstock_days": 90,
+    }  # fmt: skip
+    assert a_class["set"]["lead_time_days"] is None and listed["skus"] == []
+
+    # A SKU's own policy: its stored suggestion is worked out again at once.
+    before = _suggestion(client, headers, "SKU-B")
+    assert (before["abc"], before["lead_time_days"], before["service_level"]) == ("A", 7, 0.98)
+    r = client.put(
+        f"{POLICIES}/skus/SKU-B", json={"lead_time_days": 14, "service_level": 0.99},
+        headers=headers,
+    )  # fmt: skip
+    assert r.status_code == 200, r.json
+    assert r.json["set"] == {
+        "lead_time_days": 14, "service_level": 0.99, "cover_days": None, "overstock_days": None,
+    }  # fmt: skip
+    assert r.json["suggestions"] == 1 and r.json["set_by"].startswith("key:")
+    b = _suggestion(client, headers, "SKU-B")
+    assert (b["lead_time_days"], b["service_level"], b["cover_target_days"]) == (14, 0.99, 28)
+    z = NormalDist().inv_cdf(0.99)
+    assert b["reorder_point"] == pytest.approx(
+        b["daily"] * 14 + z * b["sigma"] * math.sqrt(14), abs=0.01
+    )
+    assert b["reorder_point"] > before["reorder_point"]
+    want = max(0, math.ceil(b["reorder_point"] + b["daily"] * 28 - b["position"] - 1e-9))
+    assert b["reorder_qty"] == (want if b["position"] <= b["reorder_point"] else 0)
+
+    # A class's policy: its SKUs follow it, except where the SKU's own says otherwise.
+    r = client.put(
+        f"{POLICIES}/classes/A", json={"lead_time_days": 3, "overstock_days": 1}, headers=headers
+    )
+    assert r.status_code == 200 and r.json["suggestions"] == 2, r.json  # A east and west
+    b = _suggestion(client, headers, "SKU-B")
+    assert (b["lead_time_days"], b["service_level"]) == (14, 0.99)  # the SKU's own
+    assert b["overstock"] is True and b["cover_days"] > 1  # the class's overstock days
+    only = client.get(URL + "?only=overstock&warehouse=WH-EAST", headers=headers).json
+    assert "SKU-B" in {s["sku"] for s in only["suggestions"]}
+
+    # The next forecast run uses them too.
+    forecasting.run(store, ForecastSettings(history_days=DAYS, horizon_days=14), today=TODAY)
+    b = _suggestion(client, headers, "SKU-B")
+    assert (b["lead_time_days"], b["service_level"], b["overstock"]) == (14, 0.99, True)
+    listed = client.get(POLICIES, headers=headers).json
+    assert [s["name"] for s in listed["skus"]] == ["SKU-B"]
+    assert (
+        client.get(f"{POLICIES}/skus/SKU-B", headers=headers).json["set"]["service_level"] == 0.99
+    )
+
+    # Cleared: the configuration's again (the class's set here still holds).
+    r = client.delete(f"{POLICIES}/skus/SKU-B", headers=headers)
+    assert r.status_code == 200 and r.json["set"]["lead_time_days"] is None, r.json
+    b = _suggestion(client, headers, "SKU-B")
+    assert (b["lead_time_days"], b["service_level"]) == (3, 0.98)
+    assert client.delete(f"{POLICIES}/classes/A", headers=headers).status_code == 200
+    b = _suggestion(client, headers, "SKU-B")
+    assert (b["lead_time_days"], b["overstock"]) == (7, b["cover_days"] > 90)
+    r = client.delete(f"{POLICIES}/skus/SKU-B", headers=headers)
+    assert r.status_code == 404 and "no policy of its own" in r.json["message"]
+    assert [
+        (a["action"], a["target"])
+        for a in store.all("SELECT action, target FROM audit_log ORDER BY id")
+    ] == [
+        ("reorder policy set", "sku:SKU-B"),
+        ("reorder policy set", "class:A"),
+        ("reorder policy cleared", "sku:SKU-B"),
+        ("reorder policy cleared", "class:A"),
+    ]
+
+
+BAD_POLICIES = [
+    ("skus/SKU-NOPE", {"lead_time_days": 5}, 404, "unknown SKU SKU-NOPE"),
+    ("classes/Z", {"lead_time_days": 5}, 404, "no class Z: the classes are A, B, C"),
+    ("skus/SKU-B", {}, 422, "set at least one of"),
+    ("skus/SKU-B", {"lead_time_days": None}, 422, "set at least one of"),
+    ("skus/SKU-B", {"service_level": 1}, 422, "service_level"),
+    ("skus/SKU-B", {"service_level": 0.4}, 422, "service_level"),
+    ("skus/SKU-B", {"lead_time_days": 0}, 422, "lead_time_days"),
+    ("skus/SKU-B", {"lead_time_days": "7"}, 422, "lead_time_days"),
+    ("classes/A", {"cover_days": -1}, 422, "cover_days"),
+    ("classes/A", {"overstock_days": 0}, 422, "overstock_days"),
+    ("classes/A", {"lead_time_days": 7, "colour": "red"}, 422, "colour"),
+]
+
+
+def test_bad_policies_are_refused_and_change_nothing(app, client, headers, store, forecast):
+    def state():
+        return (
+            store.all("SELECT * FROM reorder_policies ORDER BY scope, name"),
+            store.all("SELECT * FROM demand_forecasts ORDER BY warehouse, sku"),
+            store.all("SELECT id FROM audit_log"),
+        )
+
+    before = state()
+    for path, body, status, words in BAD_POLICIES:
+        r = client.put(f"{POLICIES}/{path}", json=body, headers=headers)
+        assert r.status_code == status, (path, body, r.json)
+        problems = [p["field"] + " " + p["message"] for p in r.json.get("problems", [])]
+        assert words in r.json["message"] or any(words in p for p in problems), r.json
+        if status == 422:
+            assert r.json["error"] == "invalid_policy", r.json
+    r = client.delete(f"{POLICIES}/skus/SKU-A", headers=headers)
+    assert r.status_code == 404 and "follows the configuration" in r.json["message"]
+    assert client.get(f"{POLICIES}/classes/Q", headers=headers).status_code == 404
+    body = {"lead_time_days": 5}
+    assert client.put(f"{POLICIES}/skus/SKU-B", json=body).status_code == 401
+    reader = {"Authorization": f"Bearer {auth.create_api_key(store, 'reader', ['read'])}"}
+    assert client.put(f"{POLICIES}/skus/SKU-B", json=body, headers=reader).status_code == 403
+    assert client.get(POLICIES, headers=reader).status_code == 200
+    after = state()
+    assert after[:2] == before[:2] and len(after[2]) == len(before[2])
+
+
+def test_policies_from_the_cli(settings, store, forecast):
+    def run(*args: str):
+        return CliRunner().invoke(
+            main, ["replen", *args, "--data-dir", str(settings.data_dir)], catch_exceptions=False
+        )
+
+    r = run("policy", "SKU-B", "--lead-time-days", "21", "--overstock-days", "2")
+    assert r.exit_code == 0, r.output
+    assert "sku   SKU-B" in r.output and "lead 21 (set)" in r.output
+    assert "1 suggestion(s) worked out again" in r.output
+    row = store.one("SELECT * FROM demand_forecasts WHERE sku = 'SKU-B'")
+    assert row["lead_time_days"] == 21 and row["overstock"] == int(row["cover_days"] > 2)
+    r = run("policy", "B", "--class", "--service-level", "0.97")
+    assert r.exit_code == 0 and "class B" in r.output, r.output
+    r = run("policies")
+    assert r.exit_code == 0 and "service 0.97 (set)" in r.output and "SKU-B" in r.output
+    # Bad input: a clear error, nothing changed.
+    before = store.all("SELECT * FROM reorder_policies ORDER BY scope, name")
+    for args, words in [
+        (("policy", "SKU-B", "--service-level", "1.5"), "service_level: 1.5 is outside"),
+        (("policy", "SKU-NOPE", "--cover-days", "3"), "unknown SKU SKU-NOPE"),
+        (("policy", "SKU-B"), "set at least one of"),
+        (("policy", "SKU-B", "--clear", "--cover-days", "3"), "--clear takes no policy value"),
+        (("policy", "X", "--class", "--clear"), "no class X"),
+    ]:
+        r = run(*args)
+        assert r.exit_code == 1 and words in r.output, (args, r.output)
+    assert store.all("SELECT * FROM reorder_policies ORDER BY scope, name") == before
+    r = run("policy", "SKU-B", "--clear")
+    assert r.exit_code == 0 and "lead class's" in r.output, r.output
+    assert (
+        store.one("SELECT lead_time_days FROM demand_forecasts WHERE sku = 'SKU-B'")[
+            "lead_time_days"
+        ]
+        == 7
+    )
+
+
+def test_a_policy_key_comes_from_the_sku_then_the_config_sku_then_the_class_then_the_config():
+    settings = ForecastSettings(
+        overstock_days=90,
+        skus={"S": {"service_level": 0.97, "cover_days": 5}},
+        classes=[{"name": "A", "share": 1, "lead_time_days": 7, "overstock_days": 60}],
+    )
+    assert policies.effective(settings, {}, "A", "S") == reorder.Policy(7, 0.97, 5, 60)
+    stored = {
+        ("class", "A"): {"lead_time_days": 3, "service_level": 0.8, "cover_days": None,
+                         "overstock_days": None},
+        ("sku", "S"): {"lead_time_days": None, "service_level": None, "cover_days": 9,
+                       "overstock_days": 30},
+    }  # fmt: skip
+    # lead time: the class's set here; service level: the SKU's configuration over the
+    # class's set here; cover and overstock: the SKU's set here.
+    assert policies.effective(settings, stored, "A", "S") == reorder.Policy(3, 0.97, 9, 30)
+    assert policies.effective(settings, stored, "A", "T") == reorder.Policy(3, 0.8, 28, 60)
+    plain = ForecastSettings(overstock_days=45)
+    assert policies.effective(plain, {}, "B", "T") == reorder.Policy(7, 0.95, 28, 45)
