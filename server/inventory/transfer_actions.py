@@ -115,7 +115,8 @@ def settle(
         if problem:
             raise Refused(422 if n > 0 else 409, f"{what} on {t['transfer']}: {problem}")
         column = "accepted" if decision == "accept" else "rejected"
-        detail: dict[str, Any] = {"sku": sku, "lot": lot, "units": n, "note": note}
+        detail: dict[str, Any] = {"sku": sku, "units": n}
+        detail.update({k: v for k, v in (("lot", lot), ("note", note)) if v})
         if decision == "accept":
             loc = store.one(
                 "SELECT id, code FROM locations WHERE warehouse = ? AND code = ?",

@@ -287,6 +287,17 @@ def in_transit(store: Store) -> dict[tuple[str, str, str], int]:
     return dict(out)
 
 
+def set_aside(store: Store) -> list[dict[str, Any]]:
+    """Units over-received at a dock and not settled yet, per transfer, SKU and lot (oldest
+    transfer first): each waits for a supervisor to accept it into a bin or reject it."""
+    return store.all(
+        """SELECT t.transfer, t.to_warehouse, l.sku, l.lot, l.expires,
+                  l.over - l.accepted - l.rejected AS units
+           FROM transfer_lots l JOIN transfers t ON t.id = l.transfer_id
+           WHERE l.over > l.accepted + l.rejected ORDER BY t.id, l.sku, l.lot"""
+    )
+
+
 def in_transit_units(store: Store) -> dict[str, int]:
     """Units per SKU shipped by transfer and not yet received (for the per-SKU accounting)."""
     out: dict[str, int] = defaultdict(int)

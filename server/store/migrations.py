@@ -1382,6 +1382,7 @@ CREATE TABLE transfer_lots (
   PRIMARY KEY (transfer_id, sku, lot),
   CHECK (accepted + rejected <= over)
 );
+CREATE INDEX transfer_lots_set_aside ON transfer_lots(transfer_id) WHERE over > accepted + rejected;
 INSERT INTO transfer_lots (transfer_id, sku, lot, received, over)
   SELECT transfer_id, sku, '', received, over FROM transfer_lines
   WHERE received > 0 OR over > 0

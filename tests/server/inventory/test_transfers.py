@@ -7,7 +7,17 @@ from __future__ import annotations
 import json
 
 from dbkit import rows
-from floorkit import action, connect, emit, last_state, logged_in, place, received, scan
+from floorkit import (
+    action,
+    board_web,
+    connect,
+    emit,
+    last_state,
+    logged_in,
+    place,
+    received,
+    scan,
+)
 from trackkit import ship_order
 
 from server.core.schemas import CatalogueIn
@@ -348,3 +358,61 @@ def test_a_transfer_is_cancelled_before_it_ships_and_refused_in_words_after(floo
         "return"
     )
     assert {t: rows(store, t) for t in tables} == snap
+
+
+def test_the_board_cancels_a_planned_transfer_and_settles_set_aside_units(floor):
+    app, socketio, store, _ = floor
+    web = board_web(app)
+    planned, _ = transfers.plan(store, "WH-EAST", "WH-WEST", [("SKU-B", 1)], "t")
+    gone, _ = transfers.plan(store, "WH-EAST", "WH-WEST", [("SKU-B", 1)], "t")
+    ship_order(store, gone["order_id"])
+    west = auth.create_device(store, "picker-w1", "picker", "WH-WEST")
+    dock = connect(app, socketio, west)
+    action(dock, "transfer", "b0")
+    scan(dock, gone["transfer"], "b1")
+    scan(dock, PEN, "b2")
+    scan(dock, "LW-01-01", "b3")
+    assert scan(dock, PEN, "b4")["code"] == "transfer_over"
+
+    panel = web.get("/board/api/transfers").get_json()
+    offered = {t["transfer"]: t["no_cancel"] for t in panel["transfers"]}
+    assert offered[planned["transfer"]] is None
+    assert offered[gone["transfer"]].startswith(f"{gone['transfer']} has left WH-EAST")
+    assert panel["set_aside"] == [
+        {"transfer": gone["transfer"], "to_warehouse": "WH-WEST", "sku": "SKU-B", "lot": "",
+         "expires": None, "units": 1}
+    ]  # fmt: skip
+
+    tables = ("transfer_lots", "stock", "orders", "reservations", "audit_log")
+    snap = {t: rows(store, t) for t in tables}
+    over = f"/board/api/transfers/{gone['transfer']}/over"
+    for path, body, status, words in [
+        (f"/board/api/transfers/{gone['transfer']}/cancel", {}, 409, "has left WH-EAST"),
+        ("/board/api/transfers/TR-999999/cancel", {}, 404, "no transfer TR-999999"),
+        (over, {"sku": "SKU-B", "decision": "accept", "bin": "W-01-01", "qty": 1}, 400,
+         "unknown field(s) qty"),
+        (over, {"decision": "accept", "bin": "W-01-01"}, 400, "sku is required"),
+        (over, {"sku": "SKU-B", "decision": "accept"}, 422, "accept needs the bin"),
+        (over, {"sku": "SKU-B", "decision": "accept", "bin": "NOPE"}, 422,
+         "NOPE is not a bin of WH-WEST"),
+    ]:  # fmt: skip
+        r = web.post(path, json=body)
+        assert (r.status_code, words in r.get_json()["error"]) == (status, True), r.get_json()
+    assert {t: rows(store, t) for t in tables} == snap
+
+    r = web.post(f"/board/api/transfers/{planned['transfer']}/cancel", json={"reason": "later"})
+    assert r.get_json() == {"ok": True, "transfer": planned["transfer"], "done": "cancelled",
+                            "released": 1}  # fmt: skip
+    r = web.post(over, json={"sku": "SKU-B", "decision": "accept", "bin": "W-01-01"})
+    assert r.get_json()["done"] == "SKU-B accepted into W-01-01", r.get_json()
+    panel = web.get("/board/api/transfers").get_json()
+    assert panel["set_aside"] == [] and [t["transfer"] for t in panel["transfers"]] == [
+        gone["transfer"]
+    ]
+    by = store.all(
+        "SELECT actor, action FROM audit_log WHERE action LIKE 'transfer_%' ORDER BY id DESC LIMIT 2"
+    )
+    assert by == [
+        {"actor": "sup", "action": "transfer_over_accept"},
+        {"actor": "sup", "action": "transfer_cancel"},
+    ]
