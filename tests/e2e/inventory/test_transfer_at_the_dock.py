@@ -85,6 +85,8 @@ def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
         body = {"from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST",
                 "lines": [{"sku": "SKU-B", "qty": 2}], "request_id": "e2e-1"}  # fmt: skip
         made = floor.post("/api/transfers", body, 201)
+        for h in (picker, packer, dock):  # online on its own screen: a scan goes straight out
+            h.wait_for(lambda line: line.link == "online", what="online")
 
         # WH-EAST: the transfer's list is handed to the picker, picked into a tote.
         floor.screen(picker, "pick_tote")

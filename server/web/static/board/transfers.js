@@ -6,6 +6,9 @@
   "use strict";
   var SF = window.SF;
   var el = SF.el;
+  // What a supervisor typed into a bin field, by transfer, SKU and lot: the panel is drawn
+  // again every minute and after every action, and must not lose it.
+  var typed = {};
 
   // A cell is text, or a node (the actions); `nums` is the first numeric column.
   function fill(id, items, cells, nums, empty) {
@@ -54,6 +57,9 @@
     bin.placeholder = "bin in " + x.to_warehouse;
     bin.maxLength = 64;
     bin.className = "settle-bin";
+    var key = x.transfer + "|" + x.sku + "|" + x.lot;
+    bin.value = typed[key] || "";
+    bin.addEventListener("input", function () { typed[key] = bin.value; });
     box.appendChild(bin);
     var path = encodeURIComponent(x.transfer) + "/over";
     box.appendChild(SF.button("Accept into bin", function () {
