@@ -133,8 +133,12 @@ def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
         stock = floor.get("/api/stock?sku=SKU-B&warehouse=WH-WEST")["stock"]
         assert [(s["location"], s["on_hand"]) for s in stock] == [("W-01-01", 2)]
         assert floor.get("/api/stock/accounting?sku=SKU-B")["holds"]
+        # The server's screen moves before the device writes the last answer to its journal.
+        deadline = time.monotonic() + 10
+        while not all(j["acked_at"] for j in dock.journal()):
+            assert time.monotonic() < deadline, [j for j in dock.journal() if not j["acked_at"]]
+            time.sleep(0.05)
         journal = [j for j in dock.journal() if j["kind"] == "scan"]
-        assert all(j["acked_at"] for j in dock.journal())
         applied = server_scans(floor_settings.db_path, dock.name)
         assert [a["msg_id"] for a in applied] == [j["msg_id"] for j in journal]
     finally:
