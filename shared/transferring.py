@@ -24,6 +24,21 @@ def not_shipped(transfer: str) -> str:
     return f"{transfer} has not left the sending warehouse yet: call a supervisor"
 
 
+def cancelled(transfer: str) -> str:
+    return f"{transfer} was cancelled before it left: put it aside and call a supervisor"
+
+
+def lot_required(name: str) -> str:
+    return f"{name} travels by lot: scan the GS1 barcode with its lot"
+
+
+def wrong_expiry(name: str, lot: str, label: str, kept: str) -> str:
+    return (
+        f"{name} lot {lot}: the label says it expires {label}, the lot sent expires {kept}: "
+        "put it aside and call a supervisor"
+    )
+
+
 def held_elsewhere(transfer: str) -> str:
     return f"{transfer} is being received on another handheld"
 
@@ -45,7 +60,7 @@ def not_on_transfer(text: str) -> str:
 
 
 def over(name: str) -> str:
-    return f"More {name} than were shipped: put it aside, it is counted over"
+    return f"More {name} than were shipped: put it aside for a supervisor, it is counted over"
 
 
 def bin_first(name: str) -> str:

@@ -34,13 +34,7 @@ def postgres_unreachable() -> str | None:
 
 # Tests whose PostgreSQL variant does not pass yet, by node id prefix, with what is missing.
 # Kept here in one list (and in the report), not as xfails spread over the suite.
-NOT_YET_ON_POSTGRESQL: dict[str, str] = {
-    "tests/server/inventory/test_counting_handheld.py::"
-    "test_an_idle_picker_counts_a_bin_blind_and_another_recounts": (
-        "a GS1 item with a lot scanned during a count answers count_unknown there (the "
-        "count's item lookup, merged the same day as the PostgreSQL store)"
-    ),
-}
+NOT_YET_ON_POSTGRESQL: dict[str, str] = {}
 
 
 def not_yet_on_postgresql(nodeid: str) -> str | None:

@@ -98,9 +98,12 @@ class SkuAccountOut(BaseModel):
     in_totes: int = Field(description="picked, off its bin, its shipment not shipped yet")
     awaiting_putaway: int = Field(description="in open put-away tasks")
     in_transit: int = Field(description="sent between warehouses, not received yet")
-    scrapped: int = Field(description="lost + returned_scrap")
+    scrapped: int = Field(description="lost + returned_scrap + transit_lost")
     lost: int = Field(description="units counts did not find (corrections down)")
     returned_scrap: int = Field(description="returned units graded scrap")
+    transit_lost: int = Field(
+        description="units a transfer shipped and the other warehouse never received (short)"
+    )
     missing: int = Field(description="received less (shipped + on hand + in transit + scrapped)")
     holds: bool = Field(description="received = shipped + on hand + in transit + scrapped")
 

@@ -1,4 +1,5 @@
-"""Transfers under /api: suggest moves between warehouses, plan one, list them, read one."""
+"""Transfers under /api: suggest moves between warehouses, plan one, list them, read one,
+cancel one before it ships, settle the units its receiver set aside."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pydantic import BaseModel, Field
 from server.api.errors import ApiError
 from server.api.models import Query
 from server.api.table import Route
-from server.core.schemas import MAX_UNITS, Body, Code
-from server.inventory import transfers
+from server.core.schemas import MAX_UNITS, Body, Code, Lot, OptText
+from server.inventory import transfer_actions, transfers
 from server.store import Store
 
 Status = Literal["planned", "in_transit", "received", "cancelled"]
@@ -41,6 +42,20 @@ class TransferQuery(Query):
     limit: int = Field(200, ge=1, le=1000)
 
 
+class TransferLotOut(BaseModel):
+    lot: str = Field(description="the lot; empty for stock that is not lot-tracked")
+    expires: str | None = Field(description="the lot's expiry as the sender held it (ISO date)")
+    shipped: int
+    received: int
+    in_transit: int
+    over: int = Field(description="units of this lot scanned beyond what was shipped")
+    accepted: int = Field(description="set-aside units a supervisor put into a bin")
+    rejected: int = Field(description="set-aside units a supervisor kept out of stock")
+    set_aside: int = Field(
+        description="set-aside units not settled yet: over - accepted - rejected"
+    )
+
+
 class TransferLineOut(BaseModel):
     sku: str
     qty: int = Field(description="units planned")
@@ -49,6 +64,7 @@ class TransferLineOut(BaseModel):
     in_transit: int = Field(description="shipped, not yet received (0 once received)")
     over: int = Field(description="units scanned beyond what was shipped: set aside, not stocked")
     short: int | None = Field(description="at close: shipped and never received")
+    lots: list[TransferLotOut] = Field(description="the same per lot, as shipped and scanned")
 
 
 class TransferOut(BaseModel):
@@ -65,6 +81,28 @@ class TransferOut(BaseModel):
     received_by: str | None
     lines: list[TransferLineOut]
     in_transit: int = Field(description="units of this transfer in transit")
+
+
+class TransferCancelIn(Body):
+    reason: OptText = ""
+
+
+class TransferCancelOut(TransferOut):
+    already: bool = Field(description="it was cancelled before: nothing changed")
+    released: int = Field(description="reserved units given back to the sender's bins")
+    putaway_tasks: list[int] = Field(description="put-away tasks for units already picked")
+
+
+class OverSettleIn(Body):
+    """Settle every unit of one SKU and lot set aside at the receiving dock."""
+
+    sku: Code
+    lot: Lot = Field("", description="the lot; empty for stock that is not lot-tracked")
+    decision: Literal["accept", "reject"] = Field(
+        description="accept: into `bin` of the receiving warehouse; reject: kept out of stock"
+    )
+    bin: Code | None = Field(None, description="the bin accepted units go into (accept only)")
+    note: OptText = ""
 
 
 class TransferListOut(BaseModel):
@@ -104,7 +142,7 @@ def create_transfer(body: TransferIn) -> tuple[dict[str, Any], int]:
     try:
         made, created = transfers.plan(
             _store(), body.from_warehouse, body.to_warehouse,
-            [(x.sku, x.qty) for x in body.lines], f"key:{g.get('api_client', '?')}",
+            [(x.sku, x.qty) for x in body.lines], _actor(),
             body.source, body.request_id,
         )  # fmt: skip
     except transfers.TransferError as exc:
@@ -126,6 +164,38 @@ def get_transfer(ref: str) -> dict[str, Any]:
     if found is None:
         raise ApiError(404, f"no transfer {ref}")
     return found
+
+
+def _refused(exc: transfer_actions.Refused) -> ApiError:
+    return ApiError(exc.status, str(exc))
+
+
+def _actor() -> str:
+    return f"key:{g.get('api_client', '?')}"
+
+
+def cancel_transfer(ref: str, body: TransferCancelIn) -> dict[str, Any]:
+    """Cancel a transfer before it ships: reservations released, picked units put away at the
+    sender. Refused (409) once it has left."""
+    try:
+        done = transfer_actions.cancel(_store(), ref, _actor(), body.reason)
+    except transfer_actions.Refused as exc:
+        raise _refused(exc) from None
+    hub = current_app.extensions.get("scanfloor.hub")
+    if hub is not None and not done["already"]:
+        hub.offer_work(None)  # its pick list is gone; what it gave back may serve orders
+    return done
+
+
+def settle_over(ref: str, body: OverSettleIn) -> dict[str, Any]:
+    """Settle the units of one SKU and lot set aside at the receiving dock: accept them into
+    a bin, or reject them."""
+    try:
+        return transfer_actions.settle(
+            _store(), ref, body.sku, body.lot, body.decision, body.bin, _actor(), body.note
+        )
+    except transfer_actions.Refused as exc:
+        raise _refused(exc) from None
 
 
 def suggest_transfers() -> dict[str, Any]:
@@ -186,5 +256,25 @@ API_ROUTES = [
         "Get a transfer",
         response=TransferOut,
         also=(404,),
+    ),
+    Route(
+        "POST",
+        "/transfers/<code:ref>/cancel",
+        cancel_transfer,
+        "Cancel a transfer",
+        scope="stock:write",
+        body=TransferCancelIn,
+        response=TransferCancelOut,
+        also=(404, 409),
+    ),
+    Route(
+        "POST",
+        "/transfers/<code:ref>/over",
+        settle_over,
+        "Settle set-aside units",
+        scope="stock:write",
+        body=OverSettleIn,
+        response=TransferOut,
+        also=(404, 409),
     ),
 ]

@@ -1,4 +1,5 @@
-"""`scanfloor transfers`: suggest moves between warehouses, plan one, list them, show one."""
+"""`scanfloor transfers`: suggest moves between warehouses, plan one, list them, show one,
+cancel one before it ships, settle the units its receiver set aside."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from server.cli.options import open_db, settings_options, work_arrived
 from server.config import Settings
+from server.inventory import transfer_actions as actions
 from server.inventory import transfers as use
 
 
@@ -112,3 +114,57 @@ def show(settings: Settings, ref: str) -> None:
     if found is None:
         raise click.ClickException(f"no transfer {ref}")
     click.echo(json.dumps(found, indent=2))
+
+
+@transfers.command("cancel")
+@click.argument("ref")
+@click.option("--reason", default="", help="why, for the audit log and the order's timeline")
+@settings_options
+def cancel(settings: Settings, ref: str, reason: str) -> None:
+    """Cancel transfer REF before it ships: reservations released, picked units put away."""
+    store = open_db(settings)
+    try:
+        try:
+            done = actions.cancel(store, ref, f"cli:{getpass.getuser()}", reason)
+        except actions.Refused as exc:
+            raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    work_arrived(settings)
+    if done["already"]:
+        click.echo(f"{done['transfer']} was already cancelled")
+        return
+    click.echo(
+        f"{done['transfer']} cancelled: {done['released']} unit(s) released, "
+        f"{len(done['putaway_tasks'])} put-away task(s) at {done['from_warehouse']}"
+    )
+
+
+@transfers.command("over")
+@click.argument("ref")
+@click.argument("sku")
+@click.argument("decision", type=click.Choice(["accept", "reject"]))
+@click.option("--lot", default="", help="the lot of the set-aside units (none: not lot-tracked)")
+@click.option("--bin", "bin_", default=None, help="accept: the bin of the receiving warehouse")
+@click.option("--note", default="", help="a note for the audit log")
+@settings_options
+def over(
+    settings: Settings, ref: str, sku: str, decision: str, lot: str, bin_: str | None, note: str
+) -> None:
+    """Settle the units of SKU set aside when receiving REF: accept them into --bin, or reject."""
+    store = open_db(settings)
+    try:
+        try:
+            got = actions.settle(
+                store, ref, sku, lot, decision, bin_, f"cli:{getpass.getuser()}", note
+            )
+        except actions.Refused as exc:
+            raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    if decision == "accept":
+        work_arrived(settings)
+    what = f"{sku}{f' lot {lot}' if lot else ''}"
+    click.echo(
+        f"{got['transfer']}: set-aside {what} {decision}ed" + (f" into {bin_}" if bin_ else "")
+    )

@@ -164,14 +164,16 @@ def _set_safety(store: Store, warehouse: str, sku: str, qty: int) -> None:
 def scanned_product(store: Store, text: str, data: ScanData) -> dict[str, Any] | None:
     """The product (`sku`, `name`) a scan names: by its SKU, one of its barcodes, or its
     GTIN however many leading zeros either side carries (counts and returns take an item
-    this way; picking checks the item it expects instead)."""
+    this way; picking checks the item it expects instead). The barcode is padded to 14
+    digits by taking the last 14 of 14 zeros and it, with a `substr` both databases read
+    alike (PostgreSQL reads a negative start as before the first character, not from the end)."""
     keys = {text, gtin_key(text), *([gtin_key(data.gtin)] if data.gtin else [])}
     marks = ",".join("?" * len(keys))
     return store.one(
         f"""SELECT p.sku, p.name FROM products p LEFT JOIN product_barcodes b ON b.sku = p.sku
             WHERE p.sku IN ({marks}) OR b.barcode IN ({marks})
                OR (length(b.barcode) IN (8, 12, 13, 14)
-                   AND substr('00000000000000' || b.barcode, -14) IN ({marks}))
+                   AND substr('00000000000000' || b.barcode, length(b.barcode) + 1) IN ({marks}))
             LIMIT 1""",
         (*keys, *keys, *keys),
     )

@@ -253,7 +253,8 @@ def _task(store: Store, task_id: int) -> dict[str, Any]:
 # and count corrections from `stock_moves`; units in bins from `stock`; shipped and in
 # totes from the reservations of shipments (lost by carrier: those of a lost package, which
 # a re-ship marks, `inventory/reshipping.py`); waiting for put-away from `putaway_tasks`;
-# returned and scrapped at the dock from `rma_units`. The rules and the equation are the
+# returned and scrapped at the dock from `rma_units`; lost on the way between warehouses from
+# the transfers closed short (`transfer_lines.short`). The rules and the equation are the
 # domain's (`inventory/domain/accounting.py`).
 #
 # In transit is a hook: `in_transit` maps SKU to units between warehouses; by default the
@@ -285,6 +286,9 @@ _TERMS = {
                            WHERE status = 'open' GROUP BY sku""",
     "returned": "SELECT sku, COUNT(*) AS n FROM rma_units GROUP BY sku",
     "returned_scrap": "SELECT sku, COUNT(*) AS n FROM rma_units WHERE grade = 'scrap' GROUP BY sku",
+    "transit_lost": """SELECT l.sku, SUM(l.short) AS n FROM transfer_lines l
+                       JOIN transfers t ON t.id = l.transfer_id
+                       WHERE t.status = 'received' AND l.short > 0 GROUP BY l.sku""",
 }
 
 

@@ -5,8 +5,11 @@ Any handheld of the receiving warehouse can: the `CMD-TRANSFER` card starts it
 transfer number; the handheld then holds that transfer (no other handheld may take it).
 Each unit scanned (`transfer_item`) is received: it leaves transit and gets a put-away task
 to the bin holding most of the SKU (`transfer_bin`), which any bin of the warehouse scanned
-finishes (on hand rises, waiting orders may take it). A unit not on the transfer is refused;
-one more than was shipped is refused and counted over (set aside for a supervisor).
+finishes (on hand rises, waiting orders may take it). A SKU shipped in lots is received by
+lot: its GS1 barcode's lot (and expiry, which must be the lot's) says which, and the unit is
+stocked under the lot and expiry it left the sender with. A unit not on the transfer is
+refused; one more than was shipped of its lot is refused and counted over (set aside for a
+supervisor to accept into a bin or reject: server/inventory/transfer_actions.py).
 `CMD-TRANSFER-DONE` closes the receipt (`close`): what was shipped and not scanned is short.
 Scans and cards travel as every scan and action does (journal, exactly once by message id);
 a handheld that logs out or stays silent past the lease gives its transfer back, and a unit
@@ -20,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from server.core.clock import lease_cutoff, now
-from server.inventory import catalogue, stock
+from server.inventory import catalogue, stock, transfers
 from server.inventory.domain import transfers as rules
 from server.people import audit
 from server.returns.receiving import bin_for
@@ -68,16 +71,52 @@ def _counts(store: Store, t: dict[str, Any]) -> tuple[dict[str, int], dict[str, 
     return shipped_units(store, t["order_id"]), received
 
 
+def lots(store: Store, t: dict[str, Any]) -> tuple[dict, dict, dict]:
+    """(shipped, received, expires) per (SKU, lot) of the transfer: the lots its shipment took
+    from the sender's bins (with their expiry there), and those scanned in."""
+    sent = transfers.shipped_lots(store, t["order_id"])
+    shipped = {key: n for key, (n, _) in sent.items()}
+    expires = {key: at for key, (_, at) in sent.items() if at}
+    received = {
+        (r["sku"], r["lot"]): r["received"]
+        for r in store.all(
+            "SELECT sku, lot, received FROM transfer_lots WHERE transfer_id = ?", (t["id"],)
+        )
+    }
+    return shipped, received, expires
+
+
+def _count(
+    store: Store, transfer_id: int, sku: str, lot: str, expires: str | None, column: str
+) -> None:
+    """One more unit `received` or `over` of a SKU and lot (inside a write)."""
+    assert column in ("received", "over")
+    store.execute(
+        f"UPDATE transfer_lines SET {column} = {column} + 1 WHERE transfer_id = ? AND sku = ?",
+        (transfer_id, sku),
+    )
+    store.execute(
+        f"""INSERT INTO transfer_lots (transfer_id, sku, lot, expires, {column})
+            VALUES (?, ?, ?, ?, 1) ON CONFLICT (transfer_id, sku, lot)
+            DO UPDATE SET {column} = transfer_lots.{column} + 1,
+                          expires = COALESCE(transfer_lots.expires, excluded.expires)""",
+        (transfer_id, sku, lot, expires),
+    )
+
+
 def find_open(store: Store, warehouse: str, text: str) -> dict[str, Any] | None:
     """The open transfer to this warehouse a dock scan names: its number, or the tracking
-    number or SSCC of one of its packages."""
+    number or SSCC of one of its packages (a cancelled one too: `_open` says so)."""
     row = store.one(
-        "SELECT id, transfer, order_id FROM transfers WHERE transfer = ? AND to_warehouse = ? "
-        "AND status = 'open'",
+        """SELECT t.id, t.transfer, t.order_id, o.status AS order_status
+           FROM transfers t JOIN orders o ON o.id = t.order_id
+           WHERE t.transfer = ? AND t.to_warehouse = ? AND t.status = 'open'""",
         (text.strip().upper(), warehouse),
     )
     return row or store.one(
-        """SELECT t.id, t.transfer, t.order_id FROM packages p JOIN transfers t ON t.order_id = p.order_id
+        """SELECT t.id, t.transfer, t.order_id, o.status AS order_status
+           FROM packages p JOIN transfers t ON t.order_id = p.order_id
+           JOIN orders o ON o.id = t.order_id
            WHERE (p.tracking = ? OR p.sscc = ?) AND t.to_warehouse = ? AND t.status = 'open'""",
         (text.strip(), text.strip(), warehouse),
     )
@@ -123,30 +162,38 @@ def scan(store: Store, device: dict, text: str, data: ScanData) -> Verdict:
     product = catalogue.scanned_product(store, text, data)
     if product is None:
         return Verdict(False, "transfer_not_on_transfer", say.not_on_transfer(text))
-    shipped, received = _counts(store, tr)
-    verdict = rules.may_receive(shipped, received, product["sku"])
+    shipped, received, expires = lots(store, tr)
+    planned = {
+        r["sku"]
+        for r in store.all("SELECT sku FROM transfer_lines WHERE transfer_id = ?", (tr["id"],))
+    }
+    verdict, lot = rules.may_receive(shipped, received, planned, product["sku"], data.lot)
     if verdict == "not_on_transfer":
         return Verdict(False, "transfer_not_on_transfer", say.not_on_transfer(product["name"]))
-    if verdict == "over":
-        store.execute(
-            "UPDATE transfer_lines SET over = over + 1 WHERE transfer_id = ? AND sku = ?",
-            (tr["id"], product["sku"]),
+    if verdict == "lot_required":
+        return Verdict(False, "transfer_lot_required", say.lot_required(product["name"]))
+    label = data.expiry.isoformat() if data.expiry else None
+    kept = expires.get((product["sku"], lot))
+    if verdict == "ok" and label and kept and label != kept:
+        return Verdict(
+            False, "transfer_wrong_expiry", say.wrong_expiry(product["name"], lot, label, kept)
         )
+    if verdict == "over":
+        _count(store, tr["id"], product["sku"], lot, kept or label, "over")
         return Verdict(False, "transfer_over", say.over(product["name"]))
-    store.execute(
-        "UPDATE transfer_lines SET received = received + 1 WHERE transfer_id = ? AND sku = ?",
-        (tr["id"], product["sku"]),
-    )
+    _count(store, tr["id"], product["sku"], lot, kept or label, "received")
     to = bin_for(store, tr["to_warehouse"], product["sku"])
     t["task"] = store.execute(
-        """INSERT INTO putaway_tasks (warehouse, order_id, location_id, sku, qty, reason,
-                                      status, created_at)
-           VALUES (?, ?, ?, ?, 1, ?, 'open', ?)""",
+        """INSERT INTO putaway_tasks (warehouse, order_id, location_id, sku, lot, expires, qty,
+                                      reason, status, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, 1, ?, 'open', ?)""",
         (
             tr["to_warehouse"],
             tr["order_id"],
             to["id"],
             product["sku"],
+            lot,
+            kept or label,
             f"transfer {tr['transfer']}",
             now(),
         ),
@@ -160,6 +207,8 @@ def _open(store: Store, device: dict, t: dict[str, Any], text: str) -> Verdict:
     found = find_open(store, device["warehouse"], text)
     if found is None:
         return Verdict(False, "transfer_unknown", say.unknown_package(text))
+    if found["order_status"] == "cancelled":
+        return Verdict(False, "transfer_cancelled", say.cancelled(found["transfer"]))
     shipped = shipped_units(store, found["order_id"])
     if not shipped:
         return Verdict(False, "transfer_not_shipped", say.not_shipped(found["transfer"]))

@@ -185,11 +185,12 @@ def get(store: Store, ref: str) -> dict[str, Any] | None:
         "ORDER BY sku",
         (t["id"],),
     )
+    closed = t["status"] == "received"
+    by_lot = _lots(store, t, closed)
     for line in lines:
         line["shipped"] = shipped.get(line["sku"], 0)
-        line["in_transit"] = (
-            0 if t["status"] == "received" else max(0, line["shipped"] - line["received"])
-        )
+        line["in_transit"] = 0 if closed else max(0, line["shipped"] - line["received"])
+        line["lots"] = by_lot.get(line["sku"], [])
     return {
         "transfer": t["transfer"],
         "order_id": t["order_id"],
@@ -205,6 +206,49 @@ def get(store: Store, ref: str) -> dict[str, Any] | None:
         "lines": lines,
         "in_transit": sum(line["in_transit"] for line in lines),
     }
+
+
+def shipped_lots(store: Store, order_id: str) -> dict[tuple[str, str], tuple[int, str | None]]:
+    """Units per (SKU, lot) a transfer's order shipped, with the lot's expiry in the bin it
+    was picked from (the lot leaves with it)."""
+    rows = store.all(
+        """SELECT r.sku, r.lot, SUM(r.picked) AS n, MAX(st.expires) AS expires
+           FROM reservations r JOIN shipments s ON s.id = r.shipment_id
+           LEFT JOIN stock st ON st.location_id = r.location_id AND st.sku = r.sku
+                AND st.lot = r.lot
+           WHERE r.order_id = ? AND s.status = 'shipped' GROUP BY r.sku, r.lot""",
+        (order_id,),
+    )
+    return {(r["sku"], r["lot"]): (r["n"], r["expires"]) for r in rows if r["n"]}
+
+
+def _lots(store: Store, t: dict[str, Any], closed: bool) -> dict[str, list[dict[str, Any]]]:
+    """Per SKU, its lots: shipped, received, in transit, over (set aside) and how the
+    set-aside units were settled, with the lot's expiry."""
+    got = {
+        (r["sku"], r["lot"]): r
+        for r in store.all("SELECT * FROM transfer_lots WHERE transfer_id = ?", (t["id"],))
+    }
+    sent = shipped_lots(store, t["order_id"])
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for sku, lot in sorted(set(got) | set(sent)):
+        g = got.get((sku, lot), {})
+        shipped, expires = sent.get((sku, lot), (0, None))
+        received = g.get("received", 0)
+        out[sku].append(
+            {
+                "lot": lot,
+                "expires": expires or g.get("expires"),
+                "shipped": shipped,
+                "received": received,
+                "in_transit": 0 if closed else max(0, shipped - received),
+                "over": g.get("over", 0),
+                "accepted": g.get("accepted", 0),
+                "rejected": g.get("rejected", 0),
+                "set_aside": g.get("over", 0) - g.get("accepted", 0) - g.get("rejected", 0),
+            }
+        )
+    return dict(out)
 
 
 def _status(stored: str, order_status: str, shipped: dict[str, int]) -> str:
@@ -241,6 +285,17 @@ def in_transit(store: Store) -> dict[tuple[str, str, str], int]:
         for sku, n in moving.items():
             out[(sku, t["from_warehouse"], t["to_warehouse"])] += n
     return dict(out)
+
+
+def set_aside(store: Store) -> list[dict[str, Any]]:
+    """Units over-received at a dock and not settled yet, per transfer, SKU and lot (oldest
+    transfer first): each waits for a supervisor to accept it into a bin or reject it."""
+    return store.all(
+        """SELECT t.transfer, t.to_warehouse, l.sku, l.lot, l.expires,
+                  l.over - l.accepted - l.rejected AS units
+           FROM transfer_lots l JOIN transfers t ON t.id = l.transfer_id
+           WHERE l.over > l.accepted + l.rejected ORDER BY t.id, l.sku, l.lot"""
+    )
 
 
 def in_transit_units(store: Store) -> dict[str, int]:

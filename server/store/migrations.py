@@ -1404,6 +1404,40 @@ CREATE TABLE shop_line_items (
         raise RuntimeError("0034: the rmas status CHECK was not found as 0027 wrote it")
 
 
+@MIGRATIONS(name="0035_transfer_lots")
+def m0035_transfer_lots(db: Database) -> None:
+    """A transfer's units per lot at the receiving dock, and its over-received units settled.
+
+    `transfer_lots` keeps, per SKU and lot (`''` for stock that is not lot-tracked), the units
+    received and those scanned beyond what was shipped (`over`, set aside), with the lot's
+    expiry; a supervisor settles each set-aside unit once: `accepted` into a bin of the
+    receiving warehouse, or `rejected` (it leaves the building outside scanfloor). The
+    per-SKU counts of `transfer_lines` stay the sums. Transfers received before have their
+    lines copied as lot `''`.
+    """
+    _run(
+        db,
+        """
+CREATE TABLE transfer_lots (
+  transfer_id INTEGER NOT NULL REFERENCES transfers(id),
+  sku TEXT NOT NULL REFERENCES products(sku),
+  lot TEXT NOT NULL DEFAULT '',
+  expires TEXT,                                  -- ISO date: the lot's, as the sender held it
+  received INTEGER NOT NULL DEFAULT 0 CHECK (received >= 0),
+  over INTEGER NOT NULL DEFAULT 0 CHECK (over >= 0),
+  accepted INTEGER NOT NULL DEFAULT 0 CHECK (accepted >= 0),
+  rejected INTEGER NOT NULL DEFAULT 0 CHECK (rejected >= 0),
+  PRIMARY KEY (transfer_id, sku, lot),
+  CHECK (accepted + rejected <= over)
+);
+CREATE INDEX transfer_lots_set_aside ON transfer_lots(transfer_id) WHERE over > accepted + rejected;
+INSERT INTO transfer_lots (transfer_id, sku, lot, received, over)
+  SELECT transfer_id, sku, '', received, over FROM transfer_lines
+  WHERE received > 0 OR over > 0
+""",
+    )
+
+
 def _search_terms_0036(name: str | None, email: str | None) -> set[str]:
     """The search terms of a customer, as migration 0036 first wrote them (kept here, not
     imported: server/capture/search.py `terms` is the same rule for new orders)."""

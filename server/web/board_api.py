@@ -25,7 +25,7 @@ from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
 from server.capture.search import BadSearch, search
 from server.floor.scanning import Effects
-from server.inventory import forecasting, replenishment, transfers
+from server.inventory import forecasting, replenishment, transfer_actions, transfers
 from server.people import audit
 from server.returns import rmas
 from server.store import Store
@@ -242,13 +242,57 @@ def open_transfers() -> Response:
     with store.read():
         rows = transfers.listed(store, "in_transit") + transfers.listed(store, "planned")
         moving = transfers.in_transit(store)
+        aside = transfers.set_aside(store)
+    for t in rows:  # the server's rules: a cancel not offered says why
+        t["no_cancel"] = transfer_actions.why_not_cancel(t)
     return jsonify(
         transfers=rows,
+        set_aside=aside,
         in_transit=[
             {"sku": sku, "from_warehouse": a, "to_warehouse": b, "units": n}
             for (sku, a, b), n in sorted(moving.items())
         ],
     )
+
+
+def _transfer_refused(exc: transfer_actions.Refused) -> supervise.Refused:
+    return supervise.Refused(exc.status, str(exc))
+
+
+@bp.post("/transfers/<code:ref>/cancel")
+@roles_required(*SUPERVISORS)
+def cancel_transfer(ref: str) -> Response:
+    """Cancel a transfer before it ships (body: {"reason": text}): reservations released,
+    picked units put away at the sender; refused in words once it has left."""
+    reason = _text(_body("reason"), "reason", required=False) or ""
+    try:
+        done = transfer_actions.cancel(_store(), ref, current_actor(), reason)
+    except transfer_actions.Refused as exc:
+        raise _transfer_refused(exc) from None
+    _apply(Effects(offer_work={done["from_warehouse"]}, board=True))
+    return jsonify(ok=True, transfer=done["transfer"], done="cancelled", released=done["released"])
+
+
+@bp.post("/transfers/<code:ref>/over")
+@roles_required(*SUPERVISORS)
+def settle_transfer_over(ref: str) -> Response:
+    """Settle the units of one SKU and lot set aside at the receiving dock (body: {"sku",
+    "lot", "decision": "accept" or "reject", "bin" (accept only), "note"})."""
+    body = _body("sku", "lot", "decision", "bin", "note")
+    sku = _text(body, "sku", required=True)
+    lot = _text(body, "lot", required=False) or ""
+    decision = _text(body, "decision", required=True)
+    bin_ = _text(body, "bin", required=False)
+    note = _text(body, "note", required=False) or ""
+    try:
+        t = transfer_actions.settle(_store(), ref, sku, lot, decision, bin_, current_actor(), note)
+    except transfer_actions.Refused as exc:
+        raise _transfer_refused(exc) from None
+    # Accepted units may serve orders waiting at the receiving warehouse.
+    _apply(Effects(offer_work={t["to_warehouse"]} if decision == "accept" else set(), board=True))
+    what = f"{sku}{f' lot {lot}' if lot else ''}"
+    told = f"{what} accepted into {bin_}" if decision == "accept" else f"{what} rejected"
+    return jsonify(ok=True, transfer=t["transfer"], done=told)
 
 
 @bp.get("/replenishment-moves")

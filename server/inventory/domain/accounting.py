@@ -11,7 +11,8 @@ Every unit a SKU ever had in the building came in one way and is somewhere now:
 - on hand: in bins, in totes on the floor (picked, not shipped yet), and waiting for a
   put-away (a cancelled order's totes, a return's resellable units not yet shelved);
 - in transit: between warehouses (a transfer sent and not yet received);
-- scrapped: units a count lost (a correction down) and returned units graded scrap;
+- scrapped: units a count lost (a correction down), returned units graded scrap, and units
+  a transfer shipped that never reached the other warehouse (short at its close);
 - lost by carrier: units of parcels the carrier lost (shipped once, then re-shipped: the
   units of the parcel sent in their place are shipped, the lost ones are not shipped twice).
 
@@ -42,6 +43,7 @@ class Account:
     in_transit: int = 0
     lost: int = 0  # count corrections down
     returned_scrap: int = 0  # returned units graded scrap
+    transit_lost: int = 0  # shipped by a transfer, never received (short at its close)
     carrier_lost: int = 0  # units of parcels the carrier lost (re-shipped)
 
     @property
@@ -54,7 +56,7 @@ class Account:
 
     @property
     def scrapped(self) -> int:
-        return self.lost + self.returned_scrap
+        return self.lost + self.returned_scrap + self.transit_lost
 
     @property
     def accounted(self) -> int:

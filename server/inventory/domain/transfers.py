@@ -7,18 +7,23 @@ stock lacks of its safety stock. A warehouse has *spare* units of a SKU when its
 already coming to it (in transit, or planned and not yet received) is taken off its need.
 
 At the receiving dock each unit scanned is taken while fewer than were shipped of its SKU
-have been received; one more is an *over* receipt (set aside, counted). Closing a transfer
-records, per SKU, the units shipped and not received as *short*.
+and lot have been received; one more is an *over* receipt (set aside, counted, for a
+supervisor to accept into a bin or reject). A SKU shipped in lots is received by lot: the
+unit's GS1 barcode says which, and a unit without one is refused. Closing a transfer
+records, per SKU, the units shipped and not received as *short* (lost on the way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 Key = tuple[str, str]  # (warehouse, sku)
-Receipt = Literal["ok", "not_on_transfer", "over"]
+Lot = tuple[str, str]  # (sku, lot): lot '' for stock that is not lot-tracked
+Receipt = Literal["ok", "not_on_transfer", "lot_required", "over"]
+Settle = Literal["accept", "reject"]
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -87,17 +92,53 @@ def suggest(
     return out
 
 
-def may_receive(shipped: Mapping[str, int], received: Mapping[str, int], sku: str) -> Receipt:
-    """Whether one more unit of `sku` is taken into stock at the receiving dock."""
-    if shipped.get(sku, 0) == 0 and sku not in received:
-        return "not_on_transfer"
-    if received.get(sku, 0) >= shipped.get(sku, 0):
-        return "over"
-    return "ok"
+def may_receive(
+    shipped: Mapping[Lot, int],
+    received: Mapping[Lot, int],
+    planned: Collection[str],
+    sku: str,
+    lot: str | None,
+) -> tuple[Receipt, str]:
+    """Whether one more unit of `sku` (its GS1 lot `lot`, None when the barcode carries none)
+    is taken into stock at the receiving dock, and the lot it counts under.
+
+    A SKU shipped in lots is received by lot: without a lot it is refused (`lot_required`)
+    unless units without a lot were shipped too; a lot on the label of a SKU shipped without
+    lots changes nothing. A lot never shipped, like one more unit than shipped, is over.
+    """
+    lots = {x for (s, x), n in shipped.items() if s == sku and n > 0}
+    if not lots and sku not in planned:
+        return "not_on_transfer", lot or ""
+    tracked = bool(lots - {""})
+    if tracked and lot:
+        key = lot
+    elif tracked and "" not in lots:
+        return "lot_required", ""
+    else:
+        key = ""
+    if received.get((sku, key), 0) >= shipped.get((sku, key), 0):
+        return "over", key
+    return "ok", key
 
 
-def in_transit(shipped: Mapping[str, int], received: Mapping[str, int]) -> dict[str, int]:
-    """Units of an open transfer on their way: shipped and not yet received, per SKU."""
+def why_not_settle(
+    over: int, accepted: int, rejected: int, decision: str, bin_: str | None
+) -> str | None:
+    """Why a supervisor cannot settle the set-aside units of one SKU and lot, or None."""
+    if decision not in ("accept", "reject"):
+        return f"decision must be accept or reject, not {decision}"
+    if over - accepted - rejected <= 0:
+        return "no unit of it is set aside: nothing to settle"
+    if decision == "accept" and not bin_:
+        return "accept needs the bin the units go into"
+    if decision == "reject" and bin_:
+        return "a rejected unit goes into no bin: leave the bin out"
+    return None
+
+
+def in_transit(shipped: Mapping[K, int], received: Mapping[K, int]) -> dict[K, int]:
+    """Units of an open transfer on their way: shipped and not yet received, per SKU (or per
+    SKU and lot)."""
     out = {}
     for sku, n in shipped.items():
         left = n - received.get(sku, 0)

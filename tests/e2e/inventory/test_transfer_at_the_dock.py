@@ -1,77 +1,149 @@
-"""A transfer end to end: planned over REST on a real server from WH-EAST to WH-WEST,
-handed over, and received at WH-WEST's dock on a real handheld process with a pty scanner by
-the package's label, each unit into a bin, closed by card; in transit counted until then,
-every scan and card of the journal applied once, in order."""
+"""A transfer end to end, all real: planned over REST on a real server from WH-EAST to
+WH-WEST; picked on WH-EAST's handheld, verified and labelled on its pack station (the label
+over TCP to a listener), closed out and handed over at its dock by that pack station; then
+received at WH-WEST's dock on a third handheld process by the package's label, each unit
+into a bin, closed by card. Three device processes with pty scanners; in transit counted
+until the receipt, every scan and card of the receiver's journal applied once, in order."""
 
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import requests
 from handheld import Handheld, server_scans
-from trackkit import ship_order
 
+from device.sim.zpl_printer import ZplPrinterSim
 from server.people import auth
 
 pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 PEN = "0012345678905"  # SKU-B: 10 in E-01-01, none in WH-WEST
 
 
-def _card(h: Handheld, barcode: str, note: str) -> None:
-    """A command card: an action, answered by a new screen with a note."""
-    mark = len(h.lines())
-    os.write(h.master, barcode.encode() + b"\r")
-    h.wait_for(lambda line: note in line.text.upper(), after=mark, what=note)
+class Floor:
+    """What a person reads on a device (its screen, from the server) and the REST calls."""
+
+    def __init__(self, base: str, key: str):
+        self.base, self.headers = base, {"Authorization": f"Bearer {key}"}
+
+    def get(self, path: str) -> dict:
+        r = requests.get(self.base + path, headers=self.headers, timeout=5)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def post(self, path: str, body: dict, status: int = 200) -> dict:
+        r = requests.post(self.base + path, json=body, headers=self.headers, timeout=5)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def screen(self, h: Handheld, *screens: str, timeout: float = 15.0) -> dict:
+        """The device's screen once it is one of `screens` (and the device connected)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            dev = self.get(f"/api/devices/{h.name}")
+            if dev["connected"] and dev["state"]["screen"] in screens:
+                return dev["state"]
+            assert time.monotonic() < deadline, (h.name, dev["state"]["screen"], screens)
+            time.sleep(0.05)
+
+    def card(self, h: Handheld, barcode: str, screen: str) -> dict:
+        """A command card typed on the scanner: the device's answer is a new screen."""
+        os.write(h.master, barcode.encode() + b"\r")
+        return self.screen(h, screen)
+
+    def walk(self, h: Handheld, screens: tuple[str, ...]) -> dict:
+        """Scan what each screen asks for while the device is on one of `screens`."""
+        state = self.get(f"/api/devices/{h.name}")["state"]
+        while state["screen"] in screens:
+            h.scan(state["expect"]["barcodes"][0])
+            state = self.get(f"/api/devices/{h.name}")["state"]
+        return state
 
 
-def test_a_transfer_is_received_by_scan_at_the_other_dock(
+def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
     floor_store, floor_settings, server_proc, tmp_path
 ):
-    west = auth.create_device(floor_store, "picker-w1", "picker", "WH-WEST")
+    tokens = {
+        "picker-e1": auth.create_device(floor_store, "picker-e1", "picker", "WH-EAST"),
+        "packer-e1": auth.create_device(floor_store, "packer-e1", "packer", "WH-EAST"),
+        "picker-w1": auth.create_device(floor_store, "picker-w1", "picker", "WH-WEST"),
+    }
     key = auth.create_api_key(floor_store, "sup")
-    headers = {"Authorization": f"Bearer {key}"}
     # No worker process: nothing here plans, delivers or sweeps.
-    base = server_proc(floor_settings.data_dir)
-    body = {"from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST",
-            "lines": [{"sku": "SKU-B", "qty": 2}], "request_id": "e2e-1"}  # fmt: skip
-    r = requests.post(f"{base}/api/transfers", json=body, headers=headers, timeout=5)
-    assert r.status_code == 201, r.text
-    made = r.json()
-    (tracking,) = ship_order(floor_store, made["order_id"])  # picked, packed, handed over
-    moving = requests.get(f"{base}/api/transfers/in-transit", headers=headers, timeout=5).json()
-    assert moving == {"in_transit": [
-        {"sku": "SKU-B", "from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST", "units": 2}
-    ]}  # fmt: skip
+    floor = Floor(server_proc(floor_settings.data_dir), key)
+    printer = ZplPrinterSim(out_dir=tmp_path / "labels").start()
     home = tmp_path / "devices"
     home.mkdir()
-    h = Handheld(home, "picker-w1", base, west).start()
+    picker, packer, dock = (
+        Handheld(home, name, floor.base, token, printer.url if "packer" in name else "")
+        for name, token in tokens.items()
+    )
     try:
-        h.wait_for(lambda line: line.link == "online", what="online")
-        _card(h, "CMD-TRANSFER", "SCAN THE PACKAGE'S LABEL")
-        h.scan(tracking)
-        h.scan(PEN)
-        h.scan("LW-01-01")  # the first bin: WH-WEST holds no pens yet
-        h.scan(PEN)
-        h.scan("LW-01-01")
-        h.scan(PEN, result="ERROR")  # a third pen: more than was shipped
-        _card(h, "CMD-TRANSFER-DONE", f"{made['transfer']} RECEIVED: 2 IN STOCK, 0 SHORT")
-        got = requests.get(f"{base}/api/transfers/{made['transfer']}", headers=headers, timeout=5)
-        got = got.json()
+        for h in (picker, packer, dock):
+            h.start()  # the three start side by side
+        body = {"from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST",
+                "lines": [{"sku": "SKU-B", "qty": 2}], "request_id": "e2e-1"}  # fmt: skip
+        made = floor.post("/api/transfers", body, 201)
+        for h in (picker, packer, dock):  # online on its own screen: a scan goes straight out
+            h.wait_for(lambda line: line.link == "online", what="online")
+
+        # WH-EAST: the transfer's list is handed to the picker, picked into a tote.
+        floor.screen(picker, "pick_tote")
+        picker.scan("TOTE-0042")
+        state = floor.walk(picker, ("pick_location", "pick_item", "pick_put"))
+        assert state["screen"] == "idle", state
+        # The pack station verifies each unit; the label prints over TCP and is scanned.
+        floor.screen(packer, "pack_start")
+        packer.scan("TOTE-0042")
+        state = floor.walk(packer, ("pack_verify",))
+        assert state["screen"] == "pack_label", state
+        (label,) = printer.wait_for_labels(1, timeout=15)
+        tracking = state["expect"]["barcodes"][0]
+        assert tracking.encode() in label
+        packer.scan(tracking)
+        floor.screen(packer, "pack_start")
+        # Closed out, and handed over at the dock by the pack station: the truck leaves.
+        floor.post("/api/carriers/local/closeouts", {"warehouse": "WH-EAST"}, 201)
+        floor.card(packer, "CMD-DOCK", "dock_carrier")
+        floor.card(packer, "CARRIER-LOCAL", "dock_load")
+        packer.scan(tracking)
+        floor.card(packer, "CMD-DOCK-DONE", "pack_start")
+        assert floor.get(f"/api/transfers/{made['transfer']}")["status"] == "in_transit"
+        assert floor.get("/api/transfers/in-transit") == {"in_transit": [
+            {"sku": "SKU-B", "from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST", "units": 2}
+        ]}  # fmt: skip
+
+        # WH-WEST: received by the package's label, each unit into a bin.
+        floor.card(dock, "CMD-TRANSFER", "transfer_open")
+        dock.scan(tracking)
+        dock.scan(PEN)
+        dock.scan("LW-01-01")  # the first bin: WH-WEST holds no pens yet
+        dock.scan(PEN)
+        dock.scan("LW-01-01")
+        dock.scan(PEN, result="ERROR")  # a third pen: more than was shipped, set aside
+        floor.card(dock, "CMD-TRANSFER-DONE", "idle")
+        got = floor.get(f"/api/transfers/{made['transfer']}")
         assert (got["status"], got["received_by"], got["in_transit"]) == (
             "received", "picker-w1", 0,
         )  # fmt: skip
         assert [(x["shipped"], x["received"], x["over"], x["short"]) for x in got["lines"]] == [
             (2, 2, 1, 0)
         ]
-        stock = requests.get(
-            f"{base}/api/stock?sku=SKU-B&warehouse=WH-WEST", headers=headers, timeout=5
-        ).json()["stock"]
+        stock = floor.get("/api/stock?sku=SKU-B&warehouse=WH-WEST")["stock"]
         assert [(s["location"], s["on_hand"]) for s in stock] == [("W-01-01", 2)]
-        journal = [j for j in h.journal() if j["kind"] == "scan"]
-        assert all(j["acked_at"] for j in h.journal())
-        applied = server_scans(floor_settings.db_path, h.name)
+        assert floor.get("/api/stock/accounting?sku=SKU-B")["holds"]
+        # The server's screen moves before the device writes the last answer to its journal.
+        deadline = time.monotonic() + 10
+        while not all(j["acked_at"] for j in dock.journal()):
+            assert time.monotonic() < deadline, [j for j in dock.journal() if not j["acked_at"]]
+            time.sleep(0.05)
+        journal = [j for j in dock.journal() if j["kind"] == "scan"]
+        applied = server_scans(floor_settings.db_path, dock.name)
         assert [a["msg_id"] for a in applied] == [j["msg_id"] for j in journal]
     finally:
-        h.stop()
-    assert "Traceback" not in h.log.read_text(), h.log.read_text()[-3000:]
+        for h in (picker, packer, dock):
+            h.stop()
+        printer.stop()
+    for h in (picker, packer, dock):
+        assert "Traceback" not in h.log.read_text(), h.log.read_text()[-3000:]

@@ -413,7 +413,8 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
         "/packages/1/accept-weight",
         "/exceptions/help:1/acknowledge", "/exceptions/help:1/resolve",
         "/counts/1/approve", "/counts/1/reject", f"/orders/{oid}/address",
-        "/packages/1/reship", "/mails/1/resend",
+        "/packages/1/reship", "/mails/1/resend", "/transfers/TR-000001/cancel",
+        "/transfers/TR-000001/over",
     ]  # fmt: skip
     rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(API)}
     # acknowledge/resolve share one rule, approve/reject another

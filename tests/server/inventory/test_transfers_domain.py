@@ -33,10 +33,39 @@ def test_a_need_is_covered_from_the_most_spare_after_what_is_coming():
 
 
 def test_the_dock_takes_what_was_shipped_and_closing_counts_the_short():
-    shipped, received = {"A": 2}, {"A": 1, "B": 0}
-    assert rules.may_receive(shipped, received, "A") == "ok"
-    assert rules.may_receive(shipped, received, "B") == "over"  # planned, none shipped
-    assert rules.may_receive(shipped, received, "C") == "not_on_transfer"
-    assert rules.may_receive(shipped, {"A": 2}, "A") == "over"
-    assert rules.in_transit(shipped, received) == {"A": 1}
+    shipped, received, planned = {("A", ""): 2}, {("A", ""): 1}, {"A", "B"}
+    assert rules.may_receive(shipped, received, planned, "A", None) == ("ok", "")
+    assert rules.may_receive(shipped, received, planned, "A", "L1") == ("ok", "")  # no lots sent
+    assert rules.may_receive(shipped, received, planned, "B", None) == ("over", "")  # none shipped
+    assert rules.may_receive(shipped, received, planned, "C", None)[0] == "not_on_transfer"
+    assert rules.may_receive(shipped, {("A", ""): 2}, planned, "A", None) == ("over", "")
+    assert rules.in_transit(shipped, received) == {("A", ""): 1}
     assert rules.short({"A": 2, "B": 3}, {"A": 2, "B": 1}) == {"A": 0, "B": 2}
+
+
+def test_a_sku_shipped_in_lots_is_received_by_lot():
+    shipped = {("T", "SOON"): 2, ("T", "LATE"): 1}
+    received = {("T", "SOON"): 2}
+    assert rules.may_receive(shipped, received, {"T"}, "T", None) == ("lot_required", "")
+    assert rules.may_receive(shipped, received, {"T"}, "T", "LATE") == ("ok", "LATE")
+    assert rules.may_receive(shipped, received, {"T"}, "T", "SOON") == ("over", "SOON")
+    assert rules.may_receive(shipped, received, {"T"}, "T", "NEVER") == ("over", "NEVER")
+    # Units without a lot shipped beside lots: a plain barcode counts among those.
+    both = {("T", "L1"): 1, ("T", ""): 1}
+    assert rules.may_receive(both, {}, {"T"}, "T", None) == ("ok", "")
+    assert rules.in_transit(shipped, received) == {("T", "LATE"): 1}
+
+
+def test_set_aside_units_are_settled_once_each_way():
+    assert rules.why_not_settle(2, 1, 0, "accept", "W-01-01") is None
+    assert rules.why_not_settle(2, 0, 0, "reject", None) is None
+    assert rules.why_not_settle(2, 1, 1, "reject", None) == (
+        "no unit of it is set aside: nothing to settle"
+    )
+    assert rules.why_not_settle(1, 0, 0, "accept", None) == "accept needs the bin the units go into"
+    assert rules.why_not_settle(1, 0, 0, "reject", "W-01-01") == (
+        "a rejected unit goes into no bin: leave the bin out"
+    )
+    assert (
+        rules.why_not_settle(1, 0, 0, "keep", None) == "decision must be accept or reject, not keep"
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from floorkit import small_catalogue
+from trackkit import ship_order
 
 from server.cli.main import main
 from server.people import auth
@@ -268,3 +269,41 @@ def test_transfers_are_suggested_planned_listed_and_shown(run, ready, db):
     shown = json.loads(run("transfers", "show", "TR-000001").output)
     assert shown["lines"][0]["sku"] == "SKU-B" and shown["created_by"].startswith("cli:")
     assert run("transfers", "show", "TR-999999").exit_code == 1
+
+
+def test_transfers_are_cancelled_before_they_ship_and_set_aside_units_settled(
+    run, ready, db, data_dir
+):
+    assert run("transfers", "plan", "WH-EAST", "WH-WEST", "SKU-B=2").exit_code == 0
+    assert run("transfers", "cancel", "TR-999999").output == "Error: no transfer TR-999999\n"
+    done = run("transfers", "cancel", "TR-000001", "--reason", "not needed")
+    assert done.output == "TR-000001 cancelled: 2 unit(s) released, 0 put-away task(s) at WH-EAST\n"
+    assert run("transfers", "cancel", "TR-000001").output == "TR-000001 was already cancelled\n"
+    assert db("SELECT action FROM audit_log WHERE action = 'transfer_cancel'") == [
+        {"action": "transfer_cancel"}
+    ]
+    assert run("transfers", "plan", "WH-EAST", "WH-WEST", "SKU-B=1").exit_code == 0
+    store = open_store(data_dir / "scanfloor.db", migrate=False)
+    try:
+        oid = store.one("SELECT order_id FROM transfers WHERE transfer = 'TR-000002'")["order_id"]
+        ship_order(store, oid)
+        with store.write():  # a pen more than was shipped, set aside at the receiving dock
+            store.execute(
+                "INSERT INTO transfer_lots (transfer_id, sku, lot, over) "
+                "SELECT id, 'SKU-B', '', 2 FROM transfers WHERE transfer = 'TR-000002'"
+            )
+    finally:
+        store.close()
+    refused = run("transfers", "cancel", "TR-000002")
+    assert refused.exit_code == 1 and "TR-000002 has left WH-EAST" in refused.output
+    bad = run("transfers", "over", "TR-000002", "SKU-B", "accept", "--bin", "E-01-01")
+    assert bad.exit_code == 1 and "E-01-01 is not a bin of WH-WEST" in bad.output
+    assert run("transfers", "over", "TR-000002", "SKU-B", "keep").exit_code == 2
+    ok = run("transfers", "over", "TR-000002", "SKU-B", "accept", "--bin", "W-01-01")
+    assert ok.output == "TR-000002: set-aside SKU-B accepted into W-01-01\n", ok.output
+    again = run("transfers", "over", "TR-000002", "SKU-B", "reject")
+    assert again.exit_code == 1 and "nothing to settle" in again.output
+    assert db(
+        "SELECT s.on_hand FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.code = 'W-01-01' AND s.sku = 'SKU-B'"
+    ) == [{"on_hand": 2}]

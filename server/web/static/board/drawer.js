@@ -47,6 +47,7 @@
 
   function describe(b) {
     if (b.kind && b.mail) return "the " + b.kind.replace(/_/g, " ") + " mail to " + b.order + "'s customer is queued again";
+    if (b.transfer && b.done) return b.transfer + ": " + b.done;
     if (b.status) return b.key + " " + b.status;
     if (b.job_id) return "label sent to " + b.device;
     if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;

@@ -1,16 +1,29 @@
-// The "Transfers" panel: transfers not yet received with their units in transit, and the units
-// in transit per SKU and pair of warehouses. Fetched from /board/api/transfers with the lower
-// panels: on connect and every minute.
+// The "Transfers" panel: transfers not yet received with their units in transit (a planned one
+// can be cancelled here), the units over-received at a dock and set aside (accepted into a bin
+// or rejected here), and the units in transit per SKU and pair of warehouses. Fetched from
+// /board/api/transfers with the lower panels: on connect, every minute and after each action.
 (function () {
   "use strict";
   var SF = window.SF;
   var el = SF.el;
+  // What a supervisor typed into a bin field, by transfer, SKU and lot: the panel is drawn
+  // again every minute and after every action, and must not lose it.
+  var typed = {};
 
+  // A cell is text, or a node (the actions); `nums` is the first numeric column.
   function fill(id, items, cells, nums, empty) {
     var frag = document.createDocumentFragment();
     items.forEach(function (r) {
       var tr = el("tr");
-      cells(r).forEach(function (c, i) { tr.appendChild(el("td", i >= nums ? "num" : null, String(c))); });
+      cells(r).forEach(function (c, i) {
+        if (c instanceof Node) {
+          var td = el("td", "actions");
+          td.appendChild(c);
+          tr.appendChild(td);
+        } else {
+          tr.appendChild(el("td", i >= nums && typeof c === "number" ? "num" : null, String(c)));
+        }
+      });
       frag.appendChild(tr);
     });
     if (!items.length) {
@@ -23,13 +36,52 @@
     SF.$(id).tBodies[0].replaceChildren(frag);
   }
 
+  // The report refreshes the lower panels, this one among them.
+  function act(path, body) {
+    return SF.api("POST", "/transfers/" + path, body).then(SF.drawer.report);
+  }
+
+  // The server's rules: a transfer that has left offers no cancel, and says why.
+  function cancelCell(t) {
+    if (t.no_cancel) return el("span", "meta no-cancel", "on its way: receive it");
+    return SF.button("Cancel transfer", function () {
+      if (!window.confirm("Cancel " + t.transfer + "? Its reserved units go back to " + t.from_warehouse + "'s bins.")) return;
+      act(encodeURIComponent(t.transfer) + "/cancel", {});
+    }, "danger");
+  }
+
+  function settleCell(x) {
+    var box = el("span", "settle");
+    var bin = el("input");
+    bin.type = "text";
+    bin.placeholder = "bin in " + x.to_warehouse;
+    bin.maxLength = 64;
+    bin.className = "settle-bin";
+    var key = x.transfer + "|" + x.sku + "|" + x.lot;
+    bin.value = typed[key] || "";
+    bin.addEventListener("input", function () { typed[key] = bin.value; });
+    box.appendChild(bin);
+    var path = encodeURIComponent(x.transfer) + "/over";
+    box.appendChild(SF.button("Accept into bin", function () {
+      act(path, { sku: x.sku, lot: x.lot, decision: "accept", bin: bin.value.trim() });
+    }, "primary"));
+    box.appendChild(SF.button("Reject", function () {
+      if (!window.confirm("Reject " + x.units + " " + x.sku + " set aside on " + x.transfer + "? They stay out of stock.")) return;
+      act(path, { sku: x.sku, lot: x.lot, decision: "reject" });
+    }));
+    return box;
+  }
+
   function render(p) {
     var moving = p.in_transit.reduce(function (n, x) { return n + x.units; }, 0);
     SF.$("tr-summary").textContent = p.transfers.length + " open, " + moving + " units in transit";
     fill("tr-open", p.transfers, function (t) {
       var units = t.lines.reduce(function (n, x) { return n + x.qty; }, 0);
-      return [t.transfer, t.from_warehouse + " → " + t.to_warehouse, t.status.replace("_", " "), units, t.in_transit];
+      return [t.transfer, t.from_warehouse + " → " + t.to_warehouse, t.status.replace("_", " "), units, t.in_transit, cancelCell(t)];
     }, 3, "No transfer on its way.");
+    fill("tr-aside", p.set_aside, function (x) {
+      return [x.transfer, x.sku, x.lot || "—", x.units, settleCell(x)];
+    }, 3, "Nothing set aside.");
     fill("tr-transit", p.in_transit, function (x) {
       return [x.sku, x.from_warehouse + " → " + x.to_warehouse, x.units];
     }, 2, "Nothing in transit.");

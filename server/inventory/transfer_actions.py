@@ -1,0 +1,175 @@
+"""What a supervisor does to a transfer: cancel it before it ships, settle its set-aside units.
+
+Cancel: a transfer not yet handed over at the sending dock is cancelled through its order's
+cancel (server/capture/cancel.py), as any order is: units still on the shelf are released at
+once, units already picked become put-away tasks back to their bins at the sender, and
+nothing is in transit. Once its shipment has left, a cancel is refused in words: its units
+are on the truck, and the receiving warehouse receives them (what never arrives is recorded
+short at the close); to send them back, plan a transfer the other way once they are in.
+
+Set-aside units: a unit scanned at the receiving dock beyond what was shipped of its SKU and
+lot is refused there and counted over. A supervisor settles them, per SKU and lot: `accept`
+puts them into a bin of the receiving warehouse (on hand rises by a `correction` stock move,
+so the unit accounting counts them found, as a count that found them would), `reject` keeps
+them out of stock (sent back or disposed of outside scanfloor). Either is audited, and
+refused in words, changing nothing, when it no longer applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.capture import cancel as cancelling
+from server.core.clock import now
+from server.core.schemas import MAX_UNITS
+from server.inventory import allocate, transfers
+from server.inventory.domain import transfers as rules
+from server.people import audit
+from server.store import Store
+
+
+class Refused(ValueError):
+    """A supervisor's action on a transfer that does not apply: `status` 404, 409 or 422."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _find(store: Store, ref: str) -> dict[str, Any]:
+    t = transfers.get(store, ref)
+    if t is None:
+        raise Refused(404, f"no transfer {ref}")
+    return t
+
+
+def why_not_cancel(t: dict[str, Any]) -> str | None:
+    """Why a transfer cannot be cancelled now, in words, or None."""
+    if t["status"] == "received":
+        return f"{t['transfer']} was received at {t['to_warehouse']}: there is nothing to cancel"
+    if t["status"] == "in_transit":
+        return (
+            f"{t['transfer']} has left {t['from_warehouse']}: its units are on their way to "
+            f"{t['to_warehouse']}. Receive it there (what never arrives is recorded short), then "
+            "plan a transfer back if they must return"
+        )
+    return None
+
+
+def cancel(store: Store, ref: str, by: str, reason: str = "") -> dict[str, Any]:
+    """Cancel a transfer that has not shipped: reservations released, picked units put away
+    at the sender; a cancelled one again answers the same (`already`)."""
+    with store.write():
+        t = _find(store, ref)
+        if t["status"] == "cancelled":
+            return {**t, "already": True, "released": 0, "putaway_tasks": []}
+        problem = why_not_cancel(t)
+        if problem:
+            raise Refused(409, problem)
+        try:
+            done = cancelling.cancel_order(
+                store, t["order_id"], reason or f"transfer {t['transfer']} cancelled"
+            )
+        except cancelling.CannotCancel:  # its shipment left between the read and the write
+            raise Refused(409, why_not_cancel({**t, "status": "in_transit"})) from None
+        audit.record(
+            store, by, "transfer_cancel", t["transfer"],
+            {"reason": reason, "released": done["released"], "putaway_tasks": done["putaway_tasks"]},
+        )  # fmt: skip
+        got = transfers.get(store, t["transfer"])
+    return {
+        **got,
+        "already": False,
+        "released": done["released"],
+        "putaway_tasks": done["putaway_tasks"],
+    }
+
+
+def settle(
+    store: Store,
+    ref: str,
+    sku: str,
+    lot: str,
+    decision: str,
+    bin_: str | None,
+    by: str,
+    note: str = "",
+) -> dict[str, Any]:
+    """Settle every unit of `sku` (and `lot`) set aside at the receiving dock: `accept` them
+    into `bin_` of the receiving warehouse, or `reject` them. Returns the transfer."""
+    with store.write():
+        t = _find(store, ref)
+        row = store.one(
+            """SELECT l.over, l.accepted, l.rejected, l.expires, t.id AS transfer_id
+               FROM transfer_lots l JOIN transfers t ON t.id = l.transfer_id
+               WHERE t.transfer = ? AND l.sku = ? AND l.lot = ?""",
+            (t["transfer"], sku, lot),
+        )
+        what = f"{sku}{f' lot {lot}' if lot else ''}"
+        if row is None:
+            raise Refused(409, f"no {what} was set aside on {t['transfer']}: nothing to settle")
+        n = row["over"] - row["accepted"] - row["rejected"]
+        problem = rules.why_not_settle(
+            row["over"], row["accepted"], row["rejected"], decision, bin_
+        )
+        if problem:
+            raise Refused(422 if n > 0 else 409, f"{what} on {t['transfer']}: {problem}")
+        column = "accepted" if decision == "accept" else "rejected"
+        detail: dict[str, Any] = {"sku": sku, "units": n}
+        detail.update({k: v for k, v in (("lot", lot), ("note", note)) if v})
+        if decision == "accept":
+            loc = store.one(
+                "SELECT id, code FROM locations WHERE warehouse = ? AND code = ?",
+                (t["to_warehouse"], bin_),
+            )
+            if loc is None:
+                raise Refused(422, f"{bin_} is not a bin of {t['to_warehouse']}")
+            held = store.one(
+                "SELECT on_hand FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
+                (loc["id"], sku, lot),
+            )
+            if (held["on_hand"] if held else 0) + n > MAX_UNITS:
+                raise Refused(422, f"{loc['code']} would hold more than {MAX_UNITS} units of {sku}")
+            _found(store, loc["id"], sku, lot, row["expires"], n, t["transfer"], note)
+            detail["bin"] = loc["code"]
+        store.execute(
+            f"UPDATE transfer_lots SET {column} = {column} + ? "
+            "WHERE transfer_id = ? AND sku = ? AND lot = ?",
+            (n, row["transfer_id"], sku, lot),
+        )
+        audit.record(store, by, f"transfer_over_{decision}", t["transfer"], detail)
+    if decision == "accept":
+        allocate.allocate_pending(store, {sku})  # orders waiting for the SKU may take them
+    return transfers.get(store, t["transfer"])
+
+
+def _found(
+    store: Store,
+    location_id: int,
+    sku: str,
+    lot: str,
+    expires: str | None,
+    qty: int,
+    transfer: str,
+    note: str,
+) -> None:
+    """Accepted set-aside units into a bin: on hand rises by a correction (inside a write)."""
+    store.execute(
+        """INSERT INTO stock (location_id, sku, lot, expires, on_hand) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (location_id, sku, lot) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand,
+           expires = COALESCE(stock.expires, excluded.expires)""",
+        (location_id, sku, lot, expires, qty),
+    )
+    store.execute(
+        "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref, reason) "
+        "VALUES (?, 'correction', ?, ?, ?, ?, ?, ?)",
+        (
+            now(),
+            location_id,
+            sku,
+            lot,
+            qty,
+            f"transfer {transfer} over",
+            note or f"over-received on {transfer}, accepted",
+        ),
+    )
