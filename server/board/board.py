@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from server.board import columns, exceptions
+from server.board import columns, exceptions, scanrate
 from server.board.counters import counts
-from server.board.throughput import first_id_since, hours_ago
 from server.core.clock import now
 from server.floor.domain.floor import pick_list_ref
 from server.shipping import manifests
@@ -158,16 +157,8 @@ def _current_step(store: Store, device: dict[str, Any], list_id: int | None) -> 
 
 
 def _scan_stats(store: Store, device_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Scans in the last hour per device, and how many of them were made offline."""
+    """Scans in the last hour per device, and how many of them were made offline (kept by
+    the minute: server/board/scanrate.py)."""
     if not device_ids:
         return {}
-    since = first_id_since(store, "scans", "received_at", hours_ago(1))
-    if since is None:
-        return {}
-    rows = store.all(
-        """SELECT device_id, COUNT(*) AS n, SUM(offline) AS off FROM scans
-           WHERE id >= ? GROUP BY device_id""",
-        (since,),
-    )
-    wanted = set(device_ids)
-    return {r["device_id"]: (r["n"], r["off"] or 0) for r in rows if r["device_id"] in wanted}
+    return scanrate.hourly(store).counts(store, device_ids)
