@@ -55,7 +55,7 @@ def _too_full(location: str, sku: str) -> str:
     return f"{location} would hold more than {MAX_UNITS} units of {sku}"
 
 
-def _add(
+def add_on_hand(
     store: Store,
     location_id: int,
     sku: str,
@@ -64,6 +64,7 @@ def _add(
     qty: int,
     kind: str,
     ref: str | None,
+    reason: str | None = None,
 ) -> None:
     """Add qty on hand to a bin's lot and write the move (inside a write)."""
     store.execute(
@@ -73,8 +74,9 @@ def _add(
         (location_id, sku, lot, expires, qty),
     )
     store.execute(
-        "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (now(), kind, location_id, sku, lot, qty, ref),
+        "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (now(), kind, location_id, sku, lot, qty, ref, reason),
     )
 
 
@@ -111,7 +113,9 @@ def receive(store: Store, receipt: ReceiptIn) -> dict[str, Any]:
             raise StockError(problems)
         for loc, line in zip(places, receipt.lines, strict=True):
             expires = line.expires.isoformat() if line.expires else None
-            _add(store, loc, line.sku, line.lot, expires, line.qty, "receipt", receipt.receipt_id)
+            add_on_hand(
+                store, loc, line.sku, line.lot, expires, line.qty, "receipt", receipt.receipt_id
+            )
         for sku in sorted({line.sku for line in receipt.lines}):  # reserve may feed faces now
             replenishment.check_sku(store, receipt.warehouse, sku)
         if receipt.receipt_id:
@@ -223,7 +227,7 @@ def putaway_done(store: Store, task_id: int, location: str | None = None) -> dic
         if _room(store, loc, task["sku"], task["lot"]) < task["qty"]:
             code = store.one("SELECT code FROM locations WHERE id = ?", (loc,))["code"]
             raise StockError([("location", _too_full(code, task["sku"]))])
-        _add(
+        add_on_hand(
             store,
             loc,
             task["sku"],

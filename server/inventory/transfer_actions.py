@@ -20,9 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.capture import cancel as cancelling
-from server.core.clock import now
 from server.core.schemas import MAX_UNITS
-from server.inventory import allocate, transfers
+from server.inventory import allocate, stock, transfers
 from server.inventory.domain import transfers as rules
 from server.people import audit
 from server.store import Store
@@ -154,22 +153,14 @@ def _found(
     note: str,
 ) -> None:
     """Accepted set-aside units into a bin: on hand rises by a correction (inside a write)."""
-    store.execute(
-        """INSERT INTO stock (location_id, sku, lot, expires, on_hand) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (location_id, sku, lot) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand,
-           expires = COALESCE(stock.expires, excluded.expires)""",
-        (location_id, sku, lot, expires, qty),
-    )
-    store.execute(
-        "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref, reason) "
-        "VALUES (?, 'correction', ?, ?, ?, ?, ?, ?)",
-        (
-            now(),
-            location_id,
-            sku,
-            lot,
-            qty,
-            f"transfer {transfer} over",
-            note or f"over-received on {transfer}, accepted",
-        ),
+    stock.add_on_hand(
+        store,
+        location_id,
+        sku,
+        lot,
+        expires,
+        qty,
+        "correction",
+        f"transfer {transfer} over",
+        reason=note or f"over-received on {transfer}, accepted",
     )
