@@ -51,10 +51,14 @@ def snapshot(store: Store) -> dict[str, Any]:
 
 
 def delta(
-    store: Store, list_ids: Iterable[int], device_ids: Iterable[int], with_counts: bool
+    store: Store,
+    list_ids: Iterable[int],
+    device_ids: Iterable[int],
+    with_counts: bool,
+    with_totals: bool = True,
 ) -> dict[str, Any]:
     """What changed for a board since the last snapshot or delta: only the rows a change touched,
-    and every column's total (a GROUP BY over an index, made once for all boards).
+    and, `with_totals`, every column's total (a GROUP BY over an index, made once for all boards).
 
     `removed_lists` are lists that no longer exist (merged into a cart, or emptied); the board
     keeps the rows it has for everything not named here.
@@ -67,16 +71,17 @@ def delta(
             if device_ids
             else []
         )
-        totals = columns.totals(store)
         out: dict[str, Any] = {
             "pick_lists": lists,
             "removed_lists": sorted(set(list_ids) - {r["id"] for r in lists}),
-            "columns": totals,
-            "active": sum(totals[s] for s in columns.OPEN_STATES),
             "devices": devices,
             **alerts(store),
             "at": now(),
         }
+        if with_totals:  # the caller's pace: a GROUP BY over the open lists
+            totals = columns.totals(store)
+            out["columns"] = totals
+            out["active"] = sum(totals[s] for s in columns.OPEN_STATES)
         if with_counts:  # the queue (several reads) goes at the counts' pace too
             out["counts"] = counts(store)
             out["exceptions"] = exceptions.queue(store)

@@ -43,6 +43,7 @@ log = logging.getLogger("scanfloor.realtime")
 SIGNALS_PERIOD = 0.25  # seconds between reads of the worker's change log (no Redis)
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
+BOARD_TOTALS_INTERVAL = 1.0  # column totals (a GROUP BY over the open lists) at most this often
 BOARD_SNAPSHOT_INTERVAL = 2.0  # whole-board snapshots after a change, at most this often
 BOARD_KEEPALIVE = 1.5  # with a board open and nothing changed, a keep-alive at least this often
 BOARD_QUIET_REFRESH = 10.0  # ... and the totals and counts (time moves them too) this often
@@ -69,6 +70,8 @@ class Hub:
         self._board_lists: set[int] = set()
         self._board_devices: set[int] = set()
         self._counts_at = 0.0
+        self._totals_at = 0.0
+        self._totals_owed = False  # a delta went out without totals: one with them follows
         self._snapshot_at = 0.0
         self._board_sent_at = 0.0  # when the last board update or keep-alive went out (loop time)
         self._board_built_at = 0.0  # when the last snapshot or delta was built (loop time)
@@ -279,7 +282,9 @@ class Hub:
             if not self.boards or self._board_pending:
                 continue
             at = gevent.get_hub().loop.now()
-            if at - self._board_built_at >= BOARD_QUIET_REFRESH:
+            if at - self._board_built_at >= BOARD_QUIET_REFRESH or (
+                self._totals_owed and at - self._totals_at >= BOARD_TOTALS_INTERVAL
+            ):
                 self._board_touch((), (), False)
             elif at - self._board_sent_at >= BOARD_KEEPALIVE:
                 self._board_sent_at = at
@@ -318,7 +323,8 @@ class Hub:
         self._first_view = None  # a board connecting from now on must see these changes
         try:
             if full:
-                self._snapshot_at = self._counts_at = now
+                self._snapshot_at = self._counts_at = self._totals_at = now
+                self._totals_owed = False
                 snap = board.snapshot(self.store)
                 self.socketio.emit("snapshot", snap, namespace=BOARD_NAMESPACE, ignore_queue=True)
                 self._first_view = snap
@@ -326,7 +332,13 @@ class Hub:
             with_counts = now - self._counts_at >= BOARD_COUNTS_INTERVAL
             if with_counts:
                 self._counts_at = now
-            update = board.delta(self.store, lists, devices, with_counts)
+            # The column totals read every open list's status: under load at most once a
+            # second, and a delta that went without them is followed by one with them.
+            with_totals = with_counts or now - self._totals_at >= BOARD_TOTALS_INTERVAL
+            if with_totals:
+                self._totals_at = now
+            self._totals_owed = not with_totals
+            update = board.delta(self.store, lists, devices, with_counts, with_totals)
             self.socketio.emit("delta", update, namespace=BOARD_NAMESPACE, ignore_queue=True)
         except Exception:  # the board is a view: a failure here must not hurt the floor
             log.exception("board update failed")
