@@ -73,30 +73,32 @@ class AddressChangeOut(BaseModel):
 
 
 class ReshipIn(Body):
-    device: DeviceName | None = Field(
-        None, description="the pack station to print the new label on (default: the one that "
-        "printed the lost parcel)"
-    )  # fmt: skip
+    """No fields: the re-ship's label is printed where it is packed, not where it is asked."""
 
 
 class ReshipOut(BaseModel):
     order: str
-    id: int = Field(description="the new package")
-    tracking: str
-    sscc: str
-    carrier: str
-    service: str
-    job_id: int | None = Field(description="its print job (none: no pack station to print on)")
+    status: str = Field(
+        description="the order's status now: the lost parcel no longer counts, and the re-ship "
+        "is floor work (`allocated`, then picking, packed, shipped as any order)"
+    )
     lost: dict[str, Any] = Field(description="the lost parcel: id and tracking")
+    shipment: int = Field(description="the re-ship's own shipment, in `warehouse`")
+    pick_list: int = Field(
+        description="its pick list, handed to a picker of `warehouse` before ordinary lists"
+    )
     units: dict[str, int] = Field(
-        description="the units taken again from the shelves of the warehouse that ships the new "
-        "parcel, by SKU (they left their bins: 'pick' stock moves)"
+        description="the units reserved again in the bins of the warehouse that ships the new "
+        "parcel, by SKU (they leave their bins when the picker picks them)"
     )
     warehouse: str = Field(
         description="the warehouse that ships the new parcel: the lost parcel's, or, when its "
         "shelves lack the units, the nearest other to the customer that has them all"
     )
-    said: str = Field(description="which warehouse ships the new parcel and why, in words")
+    said: str = Field(
+        description="which warehouse ships the new parcel and why, and that it goes to the "
+        "floor, in words"
+    )
 
 
 class ResendOut(BaseModel):
@@ -151,12 +153,15 @@ def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
 
 
 def reship(package_id: int, body: ReshipIn) -> dict[str, Any]:
-    """Mark a parcel the carrier lost and send a new one with its own label (same carrier
-    path as packing), its units taken again from the shelves of the warehouse that shipped
-    it, else of the nearest other warehouse that has them all (409, nothing changed, when none
-    has); the answer says which in words; the shop gets `parcel.reshipped`."""
+    """Mark a parcel the carrier lost and send its units again as work on the floor: reserved
+    in the bins of the warehouse that shipped it, else of the nearest other warehouse that has
+    them all (409, nothing changed, when none has), and handed out as an urgent pick list;
+    picked, packed and labelled like any order's parcel. The answer says which warehouse in
+    words. When the new parcel is packed, the lost one points at it (`replaced_by`) and the
+    shop gets `parcel.reshipped` with both tracking numbers. A parcel already marked lost
+    (its re-ship on the floor or packed) is refused with 409."""
     with _refusals():
-        effects, result = service.reship(_store(), _actor(), package_id, body.device)
+        effects, result = service.reship(_store(), _actor(), package_id)
     _apply(effects)
     return result
 

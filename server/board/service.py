@@ -6,8 +6,9 @@ inside its write, so what the page does not offer is refused here with the same 
 (`supervise.Refused`: 404 unknown, 409 no longer applies, 400 bad input), before anything
 changes. Each writes its audit row in the same transaction and returns `Effects` for the hub.
 The work itself is the stages' own: `capture.address.change` (the Shopify path, with
-re-allocation), `capture.cancel`, `shipping.packages.replace_lost` (the label as at
-packing) with `inventory.reshipping` (its units taken again from stock), `notify.mail.resend`.
+re-allocation), `capture.cancel`, `inventory.reshipping` (a lost parcel's units reserved
+again and sent to the floor as an urgent pick list; its label is made at packing, where
+`shipping.reships` links the two parcels), `notify.mail.resend`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from server.board.domain import service as rules
 from server.board.supervise import Refused
 from server.board.supervise import cancel as cancel_order
 from server.capture import address as addressing
-from server.capture.orders import find, record
+from server.capture.orders import find
 from server.core.schemas import AddressIn
+from server.floor.domain.floor import pick_list_ref
 from server.floor.scanning import Effects
-from server.inventory import reshipping
-from server.inventory.shipments import carried_status
-from server.notify import mail, webhooks
+from server.inventory import reshipping, shipments
+from server.notify import mail
 from server.people import audit
-from server.shipping import packages
 from server.shipping.domain.tracking import FINAL, package_state
 from server.store import Store
 
@@ -70,6 +70,7 @@ def facts(store: Store, order_id: str) -> rules.OrderFacts:
                 and (r["id"] not in replacements or bool(events[r["id"]])),
                 delivered=package_state(events[r["id"]]) in FINAL,
                 lost=r["lost_at"] is not None,
+                replaced=r["replaced_by"] is not None,
             )
         )
     mails = tuple(
@@ -144,66 +145,49 @@ def cancel(store: Store, actor: str, ref: str, reason: str) -> tuple[Effects, di
     return cancel_order(store, actor, oid, reason)
 
 
-def reship(
-    store: Store, actor: str, package_id: int, device_name: str | None
-) -> tuple[Effects, dict[str, Any]]:
-    """Mark a parcel lost and send a new one with its own label, its units taken again from
-    the shelves of the warehouse that shipped it, or else of the nearest other warehouse that
-    holds them all (refused, changing nothing, when none does); the answer says in words which
-    warehouse ships it (`said`). The shop is told (`parcel.reshipped`) and the customer gets
-    the new tracking number."""
+def reship(store: Store, actor: str, package_id: int) -> tuple[Effects, dict[str, Any]]:
+    """Mark a parcel lost and send its units again as floor work: reserved in the bins of the
+    warehouse that shipped it, or else of the nearest other warehouse that holds them all
+    (refused, changing nothing, when none does), and released as an urgent pick list; the
+    answer says in words which warehouse ships it (`said`). The label is made when the parcel
+    is packed, and the shop hears `parcel.reshipped` then, with both tracking numbers."""
     with store.write():
-        row = store.one("SELECT order_id FROM packages WHERE id = ?", (package_id,))
+        row = store.one("SELECT order_id, tracking FROM packages WHERE id = ?", (package_id,))
         if row is None:
             raise Refused(404, f"no package {package_id}")
         oid = row["order_id"]
         _refuse_unless(rules.why_not_reship(facts(store, oid), package_id))
-        dev = None
-        if device_name:
-            dev = store.one(
-                "SELECT id, role, warehouse FROM devices WHERE name = ?", (device_name,)
-            )
-            if dev is None:
-                raise Refused(404, f"no device {device_name}")
-            if dev["role"] != "packer":
-                raise Refused(409, f"{device_name} is not a pack station: it cannot print")
         units = reshipping.units_of(store, package_id)
+        if not units.lines:
+            raise Refused(409, f"parcel {row['tracking']} has no units left to send again: "
+                               "they went with another parcel of its shipment re-shipped "
+                               "before")  # fmt: skip
         try:
             where = reshipping.plan(store, units)
         except reshipping.NotInStock as e:
             raise Refused(409, str(e)) from None
-        if dev is not None and dev["warehouse"] != where.warehouse:
-            raise Refused(409, f"{device_name} is in {dev['warehouse']}, but {where.said}: "
-                               f"name a pack station of {where.warehouse}, or none")  # fmt: skip
         shipment_id = reshipping.shipment_for(store, units, where)
-        new = packages.replace_lost(
-            store, package_id, dev["id"] if dev else None, shipment_id, where.warehouse
+        sent, list_id = reshipping.reserve(store, units, where.takes, shipment_id)
+        said = (
+            f"{where.said}; its units go to the floor as an urgent pick list "
+            f"({pick_list_ref(list_id)}), and its label is printed when it is packed at a pack "
+            f"station of {where.warehouse}"
         )
-        new["units"] = reshipping.take(store, units, where.takes, new["id"], shipment_id)
-        new["warehouse"] = where.warehouse
-        new["said"] = where.said
-        if new["job_id"] is None:
-            new["said"] += (
-                f"; no label printed yet: reprint it at a pack station of {where.warehouse}"
-            )
-        record(
-            store, oid, carried_status(store, oid), "package_lost",
-            package=package_id, tracking=new["lost"]["tracking"], new_tracking=new["tracking"],
+        status = shipments.refresh(
+            store, oid, "package_lost",
+            package=package_id, tracking=row["tracking"], pick_list=list_id,
             warehouse=where.warehouse, by=actor,
         )  # fmt: skip
-        webhooks.enqueue_event(store, oid, "parcel.reshipped", {
-            "lost": new["lost"],
-            "package": {k: new[k] for k in ("id", "tracking", "sscc", "carrier", "service")},
+        audit.record(store, actor, "reship", f"package:{package_id}", {
+            "order": oid, "shipment": shipment_id, "pick_list": list_id, "units": sent,
             "warehouse": where.warehouse,
         })  # fmt: skip
-        audit.record(store, actor, "reship", f"package:{package_id}", {
-            "order": oid, "new_package": new["id"], "tracking": new["tracking"],
-            "units": new["units"], "warehouse": where.warehouse,
-        })  # fmt: skip
-    devices = {new["device_id"]} if new["device_id"] is not None else set()
-    # A face the units left may be below its minimum now: its move is offered to the floor.
-    effects = Effects(devices=devices, board=True, offer_work={where.warehouse})
-    return effects, {"order": oid, **new}
+    effects = Effects(board=True, lists={list_id}, offer_work={where.warehouse})
+    return effects, {
+        "order": oid, "status": status, "lost": {"id": package_id, "tracking": row["tracking"]},
+        "shipment": shipment_id, "pick_list": list_id, "units": sent,
+        "warehouse": where.warehouse, "said": said,
+    }  # fmt: skip
 
 
 def resend_mail(store: Store, actor: str, mail_id: int) -> dict[str, Any]:

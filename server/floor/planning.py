@@ -100,8 +100,11 @@ def _walk_out_near(layout: Layout, route: list[Stop], order: list[int]) -> list[
     return out
 
 
-def list_for_order(store: Store, order_id: str, shipment_id: int | None = None) -> int:
-    """One pick list holding an order's reservations (of one shipment if given) (inside a write)."""
+def list_for_order(
+    store: Store, order_id: str, shipment_id: int | None = None, priority: int | None = None
+) -> int:
+    """One pick list holding an order's reservations (of one shipment if given), at the
+    order's priority unless another is given (a re-ship's is above any) (inside a write)."""
     order = store.one("SELECT warehouse, priority FROM orders WHERE id = ?", (order_id,))
     warehouse, where, key = order["warehouse"], "r.order_id = ?", order_id
     if shipment_id is not None:  # a split order: one list per shipment, each in its warehouse
@@ -111,7 +114,7 @@ def list_for_order(store: Store, order_id: str, shipment_id: int | None = None) 
         where, key = "r.shipment_id = ?", shipment_id
     list_id = store.execute(
         "INSERT INTO pick_lists (warehouse, status, priority, created_at) VALUES (?, 'open', ?, ?)",
-        (warehouse, order["priority"], now()),
+        (warehouse, order["priority"] if priority is None else priority, now()),
     ).lastrowid
     store.execute(
         "INSERT INTO pick_list_totes (pick_list_id, order_id, position) VALUES (?, ?, 1)",

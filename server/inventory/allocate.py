@@ -20,7 +20,7 @@ from server.core.clock import now
 from server.floor import planning
 from server.floor.domain.routing import s_shape_key
 from server.inventory.domain import allocation as alloc
-from server.inventory.shipments import policy_for
+from server.inventory.shipments import COVERS, policy_for
 from server.store import Store
 
 BATCH = 500  # orders per transaction in allocate_pending: long enough to amortise, short enough to share
@@ -151,8 +151,8 @@ def _lines(
     for part in _chunks(again):
         q = _in(len(part))
         for oid, line_no, n in store.conn.execute(
-            f"SELECT order_id, line_no, SUM(qty - released) FROM reservations "
-            f"WHERE order_id IN ({q}) GROUP BY order_id, line_no",
+            f"SELECT order_id, line_no, SUM(qty - released) FROM reservations r "
+            f"WHERE order_id IN ({q}) AND {COVERS} GROUP BY order_id, line_no",
             tuple(part),
         ):
             covered[(oid, line_no)] = n

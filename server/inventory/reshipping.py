@@ -1,42 +1,44 @@
-"""The units of a parcel the carrier lost, taken again from stock for the parcel sent instead.
+"""The units of a parcel the carrier lost, reserved again for the parcel sent instead.
 
-The customer is still owed what the lost parcel held. A re-ship takes the same units, line
-by line, from the pick faces of the warehouse that shipped the lost parcel, with the bin
-rules allocation uses (`domain.allocation.choose_bins`: earliest expiry first, a bin that
-fills the line, fewest bins, walking order; an expired lot is never taken). Its label is made
-at once, so the units leave their bins at once too: each is a reservation of the lost
-parcel's shipment that names the new package, taken as a pick is (`shipments.take`: on hand
-drops, a 'pick' stock move with the order's id, the face checked for replenishment).
+The customer is still owed what the lost parcel held. A re-ship reserves the same units, line
+by line, in the pick faces of the warehouse that shipped the lost parcel, with the bin rules
+allocation uses (`domain.allocation.choose_bins`: earliest expiry first, a bin that fills the
+line, fewest bins, walking order; an expired lot is never taken), as allocation reserves them:
+`reserved` grows in each bin, and the reservations belong to a new shipment of that warehouse
+that names the lost parcel (`shipments.reship_of`). The floor does the rest as for any order:
+the shipment's pick list (`floor.planning.list_for_order`, at `URGENT` priority, above any
+order's) is picked on a handheld, packed and labelled at a pack station, and the package made
+there is linked to the lost one (`shipping/reships.py`).
 
 When that warehouse's faces do not hold every unit, the other warehouses are tried, nearest
 to the customer first, as allocation ranks them (`domain.allocation.rank_sites`: by distance
 to the ship-to, or without a placed address by the shipments each may still take today), and
 each only above its safety stock, as allocation promises. The first whose faces hold every
-unit ships the whole parcel (one parcel, one warehouse): the units leave its bins for a new
-shipment of that warehouse (shipped, as the lost parcel's was, counted against its day), the
-label is made from there, and the answer says in words which warehouse ships it and why. A
-transfer (`orders.pin_warehouse`) ships from its sending warehouse only.
+unit ships the whole parcel (one parcel, one warehouse), and the answer says in words which
+warehouse ships it and why. A transfer (`orders.pin_warehouse`) ships from its sending
+warehouse only.
 
-When no warehouse holds them, nothing is taken and the re-ship is refused in words
-(`NotInStock`, naming what each warehouse lacks): the units to ship are then on no shelf the
-label can leave from, and a supervisor decides (receive, replenish, transfer or count), then
-re-ships.
+When no warehouse holds them, nothing is reserved and the re-ship is refused in words
+(`NotInStock`, naming what each warehouse lacks): a supervisor decides (receive, replenish,
+transfer or count), then re-ships.
 
 The lost parcel's own reservations are marked with the lost package, so the unit accounting
-counts them lost by the carrier and not shipped twice.
+counts them lost by the carrier, and the order's waiting units no longer count them as
+covering its lines.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from server.core.clock import now
+from server.floor import planning
 from server.floor.domain.routing import s_shape_key
-from server.inventory import shipments
 from server.inventory.domain import allocation as alloc
 from server.store import Store
+
+URGENT = 10  # a re-ship's pick list: above any order's priority (0-9), so handed out first
 
 
 class NotInStock(ValueError):
@@ -212,17 +214,18 @@ def plan(store: Store, units: Units) -> Plan:
 
 
 def shipment_for(store: Store, units: Units, where: Plan) -> int:
-    """The shipment the new parcel goes in (inside the write): the lost parcel's, or, from
-    another warehouse, a new one of that warehouse, shipped as the lost one's was and counted
-    against its day."""
-    if where.warehouse == units.warehouse:
-        return units.shipment_id
+    """The re-ship's own shipment in the warehouse that ships it (inside the write): allocated,
+    naming the lost parcel, and counted against that warehouse's shipments of the day."""
     at, day = now(), now()[:10]
     km = None if where.distance_km is None else round(where.distance_km, 1)
+    if where.warehouse == units.warehouse:
+        km = store.one("SELECT distance_km FROM shipments WHERE id = ?", (units.shipment_id,))[
+            "distance_km"
+        ]
     sid = store.execute(
         "INSERT INTO shipments (order_id, warehouse, status, distance_km, day, created_at, "
-        "updated_at) VALUES (?, ?, 'shipped', ?, ?, ?, ?)",
-        (units.order_id, where.warehouse, km, day, at, at),
+        "updated_at, reship_of) VALUES (?, ?, 'allocated', ?, ?, ?, ?, ?)",
+        (units.order_id, where.warehouse, km, day, at, at, units.lost_id),
     ).lastrowid
     store.execute(
         "INSERT INTO warehouse_days (warehouse, day, orders) VALUES (?, ?, 1) "
@@ -232,18 +235,22 @@ def shipment_for(store: Store, units: Units, where: Plan) -> int:
     return sid
 
 
-def take(
-    store: Store, units: Units, takes: list[alloc.Take], new_id: int, shipment_id: int
-) -> dict[str, Any]:
-    """The planned units leave their bins for package `new_id` of `shipment_id` (inside the
-    same write as `plan`); the lost parcel's reservations are marked with it. Returns the units
-    by SKU."""
+def reserve(
+    store: Store, units: Units, takes: list[alloc.Take], shipment_id: int
+) -> tuple[dict[str, int], int]:
+    """The planned units are reserved in their bins for `shipment_id` and go to the floor as
+    an urgent pick list (inside the same write as `plan`); the lost parcel is marked lost and
+    its reservations name it. Returns the units by SKU and the pick list."""
+    store.execute(
+        "UPDATE packages SET lost_at = ? WHERE id = ? AND lost_at IS NULL", (now(), units.lost_id)
+    )
     store.execute(
         "UPDATE reservations SET package_id = ? WHERE shipment_id = ? AND package_id IS NULL",
         (units.lost_id, units.shipment_id),
     )
     by_sku: dict[str, int] = defaultdict(int)
     for t in takes:
+        # The WHERE clause is the guard, as allocation's: reserved never passes on hand.
         cur = store.execute(
             "UPDATE stock SET reserved = reserved + ? WHERE location_id = ? AND sku = ? "
             "AND lot = ? AND on_hand - reserved >= ?",
@@ -251,12 +258,11 @@ def take(
         )
         if cur.rowcount != 1:  # plan read it in this write: only a bug gets here
             raise NotInStock(f"bin {t.location_id} had less {t.sku} than planned")
-        rid = store.execute(
+        store.execute(
             "INSERT INTO reservations (order_id, line_no, location_id, sku, lot, qty, "
-            "shipment_id, package_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (units.order_id, t.line_no, t.location_id, t.sku, t.lot, t.qty, shipment_id,
-             new_id),
-        ).lastrowid  # fmt: skip
-        shipments.take(store, rid, t.qty)
+            "shipment_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (units.order_id, t.line_no, t.location_id, t.sku, t.lot, t.qty, shipment_id),
+        )
         by_sku[t.sku] += t.qty
-    return dict(sorted(by_sku.items()))
+    list_id = planning.list_for_order(store, units.order_id, shipment_id, priority=URGENT)
+    return dict(sorted(by_sku.items())), list_id

@@ -56,12 +56,19 @@ def policy_for(
     )
 
 
+# SQL: a reservation row `r` whose units still cover its line (not those of a parcel the carrier
+# lost: the customer is owed them again, and a re-ship's reservations cover them).
+COVERS = (
+    "NOT EXISTS (SELECT 1 FROM packages lp WHERE lp.id = r.package_id AND lp.lost_at IS NOT NULL)"
+)
+
+
 def waiting_units(store: Store, order_id: str) -> int:
     """Units of an order that no reservation covers."""
     row = store.one(
-        """SELECT (SELECT COALESCE(SUM(qty), 0) FROM order_lines WHERE order_id = ?)
-                - (SELECT COALESCE(SUM(qty - released), 0) FROM reservations WHERE order_id = ?)
-                  AS n""",
+        f"""SELECT (SELECT COALESCE(SUM(qty), 0) FROM order_lines WHERE order_id = ?)
+                - (SELECT COALESCE(SUM(r.qty - r.released), 0) FROM reservations r
+                   WHERE r.order_id = ? AND {COVERS}) AS n""",
         (order_id, order_id),
     )
     return row["n"]

@@ -11,7 +11,7 @@ from server.core.clock import now
 from server.floor import outbox
 from server.floor.domain.floor import PickList
 from server.inventory.shipments import derive_status
-from server.shipping import carriers
+from server.shipping import carriers, reships
 from server.shipping.domain.boxes import Box
 from server.shipping.domain.carriers import Carrier, LatLon, Rate, RateError
 from server.shipping.domain.labels import ShippingLabel
@@ -82,6 +82,7 @@ def create(store: Store, pl: PickList, device_id: int, box: Box | None = None) -
         service=rate.service,
         service_from=why,
     )
+    reships.link(store, package_id)  # a lost parcel's re-ship: the two parcels are linked
     queue_print(store, package_id, device_id)
     return package_id
 
@@ -103,61 +104,6 @@ def _label(
     tracking = carrier.tracking_number(next_number(store, counter))
     zpl = _zpl(store, order["id"], warehouse, tracking, sscc, weight, carrier, rate)
     return carrier, rate, why, sscc, tracking, zpl
-
-
-def replace_lost(
-    store: Store,
-    package_id: int,
-    device_id: int | None,
-    shipment_id: int | None = None,
-    warehouse: str | None = None,
-) -> dict:
-    """A parcel the carrier lost: a new package with its own label (quoted and made as at
-    packing, same contents and weight) in the same shipment, or in `shipment_id` of
-    `warehouse` when another warehouse ships it, printed on `device_id` (a pack station of
-    that warehouse; None: the one that printed the lost one, if any and the warehouse is the
-    same); the lost one is marked lost and points at the new one (inside a write). Returns the
-    new package."""
-    lost = store.one(
-        "SELECT p.id, p.order_id, p.pick_list_id, p.shipment_id, p.tracking, p.weight_g, p.box, "
-        "p.tare_g, s.warehouse FROM packages p JOIN shipments s ON s.id = p.shipment_id "
-        "WHERE p.id = ?",
-        (package_id,),
-    )
-    order = store.one(
-        "SELECT id, channel, service, promised_by, lat, lon FROM orders WHERE id = ?",
-        (lost["order_id"],),
-    )
-    same = warehouse is None or warehouse == lost["warehouse"]
-    origin = lost["warehouse"] if same else warehouse
-    carrier, rate, why, sscc, tracking, zpl = _label(store, order, origin, lost["weight_g"])
-    at = now()
-    new_id = store.execute(
-        """INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, zpl,
-           created_at, shipment_id, carrier, service, rate_cents, zone, box, tare_g)
-           VALUES (?, ?, ?, ?, ?, 'labelled', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            order["id"], lost["pick_list_id"], sscc, tracking, lost["weight_g"], zpl, at,
-            shipment_id or lost["shipment_id"], carrier.name, rate.service, rate.cents, rate.zone,
-            lost["box"], lost["tare_g"],
-        ),
-    ).lastrowid  # fmt: skip
-    store.execute(
-        "UPDATE packages SET lost_at = ?, replaced_by = ? WHERE id = ?", (at, new_id, package_id)
-    )
-    if device_id is None and same:
-        last = store.one(
-            "SELECT j.device_id FROM print_jobs j JOIN devices d ON d.id = j.device_id "
-            "WHERE j.package_id = ? AND d.role = 'packer' ORDER BY j.id DESC LIMIT 1",
-            (package_id,),
-        )
-        device_id = last["device_id"] if last else None
-    job_id = queue_print(store, new_id, device_id) if device_id is not None else None
-    return {
-        "id": new_id, "tracking": tracking, "sscc": sscc, "carrier": carrier.name,
-        "service": rate.service, "service_from": why, "job_id": job_id, "device_id": device_id,
-        "lost": {"id": package_id, "tracking": lost["tracking"]},
-    }  # fmt: skip
 
 
 def _items_weight(store: Store, list_id: int, order_id: str) -> int:

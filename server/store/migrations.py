@@ -1516,3 +1516,22 @@ CREATE TABLE idle_screens (
 )
 """,
     )
+
+
+@MIGRATIONS(name="0038_reship_on_the_floor")
+def m0038_reship_on_the_floor(db: Database) -> None:
+    """A re-ship is floor work: the shipment made to send a lost parcel again names it.
+
+    `shipments.reship_of` is the lost package a shipment replaces: its units are reserved in
+    bins and picked, packed and labelled as any order's, and the package its pack station
+    makes is linked to the lost one (`packages.replaced_by`) at packing
+    (server/shipping/reships.py). A shipment re-shipped before this migration was made with its
+    label at once: it has no such row and needs none.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE shipments ADD COLUMN reship_of INTEGER REFERENCES packages(id);
+CREATE INDEX shipments_reship_of ON shipments(reship_of) WHERE reship_of IS NOT NULL
+""",
+    )

@@ -142,17 +142,16 @@ def change_address(ref: str) -> Response:
 @bp.post("/packages/<id:package_id>/reship")
 @roles_required(*SUPERVISORS)
 def reship(package_id: int) -> Response:
-    """Mark a parcel lost and send a new one with its own label, its units taken again from
-    stock: the lost parcel's warehouse, else the nearest other that has them (body:
-    {"device": pack station}, else the one that printed the lost parcel); `said` tells which
-    warehouse ships it, in words."""
-    device = _text(_body("device"), "device", required=False)
-    effects, result = service.reship(_store(), current_actor(), package_id, device)
+    """Mark a parcel lost and send its units again as floor work: reserved in the lost
+    parcel's warehouse, else the nearest other that has them, and handed out as an urgent
+    pick list; the label prints when it is packed. `said` tells which warehouse, in words."""
+    _body()
+    effects, result = service.reship(_store(), current_actor(), package_id)
     _apply(effects)
-    return jsonify(ok=True, order=result["order"], package_id=result["id"],
-                   tracking=result["tracking"], lost=result["lost"]["tracking"],
-                   units=result["units"], warehouse=result["warehouse"],
-                   said=result["said"])  # fmt: skip
+    return jsonify(ok=True, order=result["order"], status=result["status"],
+                   lost=result["lost"]["tracking"], shipment=result["shipment"],
+                   pick_list=result["pick_list"], units=result["units"],
+                   warehouse=result["warehouse"], said=result["said"])  # fmt: skip
 
 
 @bp.post("/mails/<id:mail_id>/resend")

@@ -6,9 +6,10 @@ None (the action applies) or a sentence a person reads ("order SO-000012 has shi
 address can no longer change").
 
 - change the address: before picking starts (no unit picked, no list with a picker);
-- cancel: before the order is with a carrier (not shipped, not cancelled);
+- cancel: before the order is with a carrier (not shipped, not cancelled; a parcel the carrier
+  lost does not count, so an order whose re-ship is still on the floor may be cancelled);
 - re-ship a lost parcel: a parcel with a carrier (its shipment shipped), not delivered, not
-  already marked lost;
+  already marked lost (whether its re-ship is still on the floor or was packed);
 - resend a customer mail: a mail that went out or was refused (not one still on its way,
   nor one that had no address, nor one written while e-mail was off).
 """
@@ -33,6 +34,7 @@ class Parcel:
     shipped: bool  # its shipment is with the carrier
     delivered: bool
     lost: bool
+    replaced: bool = False  # its re-ship was packed: the new parcel has its label
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def why_not_cancel(o: OrderFacts) -> str | None:
     """None if the order may be cancelled now, else why not."""
     if o.status == "cancelled":
         return f"order {o.id} is already cancelled"
-    if o.status not in NOT_YET_SHIPPED or any(p.shipped for p in o.parcels):
+    if o.status not in NOT_YET_SHIPPED or any(p.shipped and not p.lost for p in o.parcels):
         return f"order {o.id} has shipped: it can no longer be cancelled"
     return None
 
@@ -81,8 +83,13 @@ def why_not_reship(o: OrderFacts, package_id: int) -> str | None:
     parcel = next((p for p in o.parcels if p.id == package_id), None)
     if parcel is None:
         return f"package {package_id} is not a parcel of order {o.id}"
-    if parcel.lost:
+    if parcel.lost and parcel.replaced:
         return f"parcel {parcel.tracking} is already marked lost and was sent again"
+    if parcel.lost:
+        return (
+            f"parcel {parcel.tracking} is already marked lost: its re-ship is on the floor, "
+            "not yet packed"
+        )
     if not parcel.shipped:
         return f"parcel {parcel.tracking} has not left with a carrier: it is not lost"
     if parcel.delivered:

@@ -39,7 +39,8 @@ SENTENCES = {
     "ship_to_changed": "Ship-to address changed",
     "ship_to_change_refused": "The shop's new address came too late",
     "reallocated": "Allocated again for the new address",
-    "package_lost": "Parcel lost by the carrier; a new one is made",
+    "package_lost": "Parcel lost by the carrier; its units go to the floor again",
+    "parcel_reshipped": "New parcel labelled in place of the lost one",
     "mail_resent": "Customer e-mail queued again",
 }
 # Details a person reads, in this order, with their words; the rest are left out (ids of rows

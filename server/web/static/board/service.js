@@ -86,7 +86,10 @@
   }
 
   function reshipButton(l, v, report) {
-    if (l.lost_at) return el("span", "meta lost", "lost · sent again as package " + l.replaced_by);
+    if (l.lost_at) {
+      return el("span", "meta lost", l.replaced_by ? "lost · sent again as package " + l.replaced_by
+        : "lost · its re-ship is on the floor");
+    }
     if ((v.actions.reship || []).indexOf(l.id) < 0) return null;
     var b = SF.button("Re-ship (parcel lost)", function () {
       if (!window.confirm("Mark parcel " + l.tracking + " lost and send a new one?")) return;
