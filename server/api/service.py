@@ -20,7 +20,7 @@ from server.api.table import Route
 from server.board import service
 from server.board.supervise import Refused
 from server.capture.search import MAX_QUERY, BadSearch, search
-from server.core.schemas import AddressIn, Body, DeviceName
+from server.core.schemas import AddressIn, Body
 from server.floor.scanning import Effects
 from server.store import Store
 
