@@ -98,6 +98,7 @@ WRONG_HEADLINES = {
     "lot_required": "SCAN THE LOT",
     "wrong_label": "WRONG LABEL",
     "unknown_container": "UNKNOWN CODE",
+    "other_warehouse": "OTHER WAREHOUSE",
     "drop_off_first": "TO PACKING FIRST",
     "weight_off": "CHECK WEIGHT",
 }
@@ -198,6 +199,10 @@ def list_done(tote: str | None) -> str:
 
 def nothing_to_scan() -> str:
     return "Nothing to scan now"
+
+
+def packed_elsewhere(ref: str, warehouse: str) -> str:
+    return f"{ref} holds work of {warehouse}: pack it at a pack station of {warehouse}"
 
 
 def list_not_ready(ref: str) -> str:

@@ -445,6 +445,24 @@ def _container(store: Store, text: str, warehouse: str) -> tuple[int | None, str
     return (row["pick_list_id"], row["order_id"]) if row else (None, None)
 
 
+def _packed_in(store: Store, text: str, warehouse: str) -> str | None:
+    """The other warehouse whose picked tote or pick list a packer's scan names (None: none);
+    read only when the scan names nothing this pack station may pack."""
+    list_id = parse_pick_list_ref(text)
+    if list_id is not None:
+        row = store.one(
+            "SELECT warehouse FROM pick_lists WHERE id = ? AND warehouse != ?", (list_id, warehouse)
+        )
+    else:
+        row = store.one(
+            """SELECT p.warehouse FROM pick_list_totes t JOIN pick_lists p ON p.id = t.pick_list_id
+               WHERE t.tote = ? AND p.status IN ('picked', 'packing') AND p.warehouse != ?
+               LIMIT 1""",
+            (text, warehouse),
+        )
+    return row["warehouse"] if row else None
+
+
 def _pack(
     store: Store,
     device: dict,
@@ -473,7 +491,8 @@ def _pack(
             )
         )
         held = shipments.held_units(store, order_id) if candidate else 0
-        verdict = packing.judge_start(candidate, text, elsewhere, held)
+        other = None if candidate else _packed_in(store, text, device["warehouse"])
+        verdict = packing.judge_start(candidate, text, elsewhere, held, other)
         if isinstance(verdict.change, packing.StartPacking):
             store.execute(
                 "UPDATE devices SET pack_list_id = ?, pack_order_id = ?, pack_box = NULL "

@@ -189,9 +189,18 @@ def judge_box(bench: Bench, box: Box) -> Verdict:
     return Verdict(True, "box_chosen", message, ChooseBox(box))
 
 
-def judge_start(candidate: PickList | None, text: str, elsewhere: bool, held: int = 0) -> Verdict:
-    """A scan on an empty bench: it must name a picked tote or list, of an order not held
-    (`held`: units the order still waits for while it may ship complete only)."""
+def judge_start(
+    candidate: PickList | None,
+    text: str,
+    elsewhere: bool,
+    held: int = 0,
+    other_warehouse: str | None = None,
+) -> Verdict:
+    """A scan on an empty bench: it must name a picked tote or list of this warehouse, of an
+    order not held (`held`: units the order still waits for while it may ship complete only;
+    `other_warehouse`: the warehouse whose picked tote or list it names instead, if any)."""
+    if candidate is None and other_warehouse:
+        return Verdict(False, "other_warehouse", say.packed_elsewhere(text, other_warehouse))
     if candidate is None:
         return Verdict(False, "unknown_container", say.unknown_barcode(text))
     if elsewhere:

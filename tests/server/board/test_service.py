@@ -450,7 +450,10 @@ def test_a_reship_the_shipping_warehouse_cannot_fill_comes_from_the_nearest_that
     east = connect(floor.app, floor.socketio, floor.tokens["packer"])
     before = _unchanged(store)
     r = scan(east, "TOTE-72", "east-1")
-    assert not r["ok"] and r["message"], r
+    assert (r["ok"], r["code"], r["message"]) == (
+        False, "other_warehouse",
+        "TOTE-72 holds work of WH-MID: pack it at a pack station of WH-MID",
+    ), r  # fmt: skip
     east.disconnect(NS)
     assert _unchanged(store) == before
     new_tracking = _packed(floor, mid_packer, "TOTE-72", "0012345678905")
