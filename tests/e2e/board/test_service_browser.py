@@ -54,18 +54,20 @@ def test_find_a_customer_open_the_order_and_reship_a_lost_parcel(
     page.once("dialog", lambda d: d.accept())
     drawer.locator("figure[data-package] .reship").click()
     toast = page.locator("#toast")
-    expect(toast).to_contain_text(f"Done: parcel {tracking} marked lost; new parcel")
+    expect(toast).to_contain_text(f"Done: parcel {tracking} marked lost: WH-EAST ships the new")
+    expect(toast).to_contain_text("its units go to the floor as an urgent pick list")
     assert not HTTP_CODE.search(toast.text_content() or "")
-    imgs = drawer.locator(".label-img")
-    expect(imgs).to_have_count(2)
-    expect(imgs.last).to_have_js_property("naturalWidth", 812)  # the new label, drawn from ZPL
-    expect(drawer.locator(".lost")).to_contain_text("lost · sent again as package")
-    expect(drawer.locator(".reship")).to_have_count(0)  # the new parcel has not left yet
-    expect(drawer.locator("#order-webhooks")).to_contain_text("parcel.reshipped · pending")
+    # No new label yet: it is made when a pack station packs the re-ship.
+    expect(drawer.locator(".label-img")).to_have_count(1)
+    expect(drawer.locator(".lost")).to_have_text("lost · its re-ship is on the floor")
+    expect(drawer.locator(".reship")).to_have_count(0)
+    expect(drawer.locator("#order-webhooks")).to_contain_text("None")  # told at packing
     expect(drawer.locator(".timeline .says").last).to_contain_text("Parcel lost by the carrier")
-    new = floor_store.one("SELECT tracking FROM packages WHERE order_id = ? AND id != "
-                          "(SELECT MIN(id) FROM packages WHERE order_id = ?)", (oid, oid))  # fmt: skip
-    expect(toast).to_contain_text(new["tracking"])
+    urgent = floor_store.one("SELECT p.priority FROM pick_lists p JOIN shipments s ON s.reship_of "
+                             "IS NOT NULL JOIN pick_steps ps ON ps.pick_list_id = p.id JOIN "
+                             "reservations r ON r.id = ps.reservation_id AND r.shipment_id = s.id "
+                             "WHERE s.order_id = ?", (oid,))  # fmt: skip
+    assert urgent == {"priority": 10}
     assert floor_store.one("SELECT actor, action FROM audit_log") == {
         "actor": "sam",
         "action": "reship",

@@ -48,12 +48,12 @@
   function describe(b) {
     if (b.kind && b.mail) return "the " + b.kind.replace(/_/g, " ") + " mail to " + b.order + "'s customer is queued again";
     if (b.transfer && b.done) return b.transfer + ": " + b.done;
+    if (b.lost) return "parcel " + b.lost + " marked lost: " + b.said;
     if (b.status) return b.key + " " + b.status;
     if (b.job_id) return "label sent to " + b.device;
     if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;
     if (b.priority !== undefined) return b.order + " priority " + b.priority;
     if (b.released !== undefined) return b.order + " cancelled";
-    if (b.lost) return "parcel " + b.lost + " marked lost: " + b.said;
     if (b.changed !== undefined) return !b.changed ? b.order + ": the address was the same" :
       b.order + " will go to the new address" + (b.reallocated ? (b.warehouse ? ", now from " + b.warehouse : ", and waits for stock") : "");
     if (b.rma) return b.rma + " authorised: the dock receives it by that number or the parcel's label";
