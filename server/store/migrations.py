@@ -1527,11 +1527,15 @@ def m0038_reship_on_the_floor(db: Database) -> None:
     makes is linked to the lost one (`packages.replaced_by`) at packing
     (server/shipping/reships.py). A shipment re-shipped before this migration was made with its
     label at once: it has no such row and needs none.
+
+    No foreign key: packages already reference shipments, and a reference back would put the
+    two tables in a cycle that copying a store table by table (server/store/copy.py) cannot
+    order. The re-ship writes it from the lost package's own row, in the same transaction.
     """
     _run(
         db,
         """
-ALTER TABLE shipments ADD COLUMN reship_of INTEGER REFERENCES packages(id);
+ALTER TABLE shipments ADD COLUMN reship_of INTEGER;  -- packages.id of the lost parcel
 CREATE INDEX shipments_reship_of ON shipments(reship_of) WHERE reship_of IS NOT NULL
 """,
     )
