@@ -46,7 +46,8 @@ def facts(store: Store, order_id: str) -> rules.OrderFacts:
     o = store.one("SELECT id, status, email FROM orders WHERE id = ?", (order_id,))
     parcels = []
     rows = store.all(
-        """SELECT p.id, p.tracking, p.lost_at, p.replaced_by, s.status AS shipment, e.at, e.type
+        """SELECT p.id, p.tracking, p.lost_at, p.replaced_by, s.status AS shipment,
+                  s.reship_of, e.at, e.type
            FROM packages p LEFT JOIN shipments s ON s.id = p.shipment_id
            LEFT JOIN tracking_events e ON e.package_id = p.id
            WHERE p.order_id = ? ORDER BY p.id, e.id""",
@@ -58,9 +59,12 @@ def facts(store: Store, order_id: str) -> rules.OrderFacts:
         if r["type"] is not None:
             events[r["id"]].append((r["at"], r["type"]))
     packages_ = {r["id"]: r for r in rows}
-    # A parcel sent in place of a lost one joins a shipment that left already: it has left
-    # itself once the carrier reports it.
-    replacements = {r["replaced_by"] for r in packages_.values()}
+    # A parcel re-shipped before migration 0038 joined a shipment that left already: it has
+    # left itself once the carrier reports it. One re-shipped over the floor has a shipment of
+    # its own (`reship_of`), shipped at its hand-over as any other.
+    replacements = {
+        r["replaced_by"] for r in packages_.values() if r["replaced_by"] is not None
+    } - {r["id"] for r in packages_.values() if r["reship_of"] is not None}
     for r in packages_.values():
         parcels.append(
             rules.Parcel(

@@ -351,6 +351,8 @@ def test_a_lost_parcel_goes_to_the_floor_is_picked_first_packed_and_the_shop_is_
     (shipped,) = accounts(store, "SKU-B")
     assert shipped.holds(), shipped
     assert (shipped.shipped, shipped.carrier_lost, shipped.in_totes) == (sku_b.shipped, 1, 0)
+    # Handed over, the new parcel is with the carrier: it may be re-shipped in turn if lost.
+    assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["reship"] == [new["id"]]
 
     r = rest.post(f"/api/packages/{lost}/reship", json={})
     assert r.status_code == 409
