@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from server.core.clock import now
 from server.core.schemas import CorrectionIn
 from server.floor.domain.routing import s_shape_key
-from server.inventory import allocate, counts, replenishment, shipments, stock
+from server.inventory import allocate, counts, replenishment, reshipping, shipments, stock
 from server.inventory.domain import allocation
 from server.store import Store
 from shared import messages as say
@@ -101,7 +101,9 @@ def report(store: Store, device: dict, list_id: int | None, found: int, reason: 
             shipments.refresh(store, order_id, "short_pick", outcome=outcome, **detail)
         else:
             shipments.refresh(store, order_id, "short_pick", **detail)  # the units now wait
+            newest = store.one("SELECT COALESCE(MAX(id), 0) AS n FROM shipments")["n"]
             allocate.allocate_orders(store, [order_id])
+            reshipping.carry_on(store, step["shipment_id"], newest)
             left = shipments.waiting_units(store, order_id)
             if left < missing:
                 outcome = "other_warehouse"

@@ -266,3 +266,25 @@ def reserve(
         by_sku[t.sku] += t.qty
     list_id = planning.list_for_order(store, units.order_id, shipment_id, priority=URGENT)
     return dict(sorted(by_sku.items())), list_id
+
+
+def carry_on(store: Store, short_shipment: int, newer_than: int) -> None:
+    """A short pick on a re-ship found its units nowhere in its warehouse and allocation sent
+    them to another (inside the write): the shipment made there for the order is the re-ship's
+    too, naming the lost parcel, and its pick list is as urgent."""
+    sh = store.one("SELECT order_id, reship_of FROM shipments WHERE id = ?", (short_shipment,))
+    if sh is None or sh["reship_of"] is None:
+        return
+    for new in store.all(
+        "SELECT id FROM shipments WHERE order_id = ? AND id > ? AND status = 'allocated'",
+        (sh["order_id"], newer_than),
+    ):
+        store.execute(
+            "UPDATE shipments SET reship_of = ? WHERE id = ?", (sh["reship_of"], new["id"])
+        )
+        store.execute(
+            "UPDATE pick_lists SET priority = ? WHERE status = 'open' AND id IN (SELECT "
+            "ps.pick_list_id FROM pick_steps ps JOIN reservations r ON r.id = ps.reservation_id "
+            "WHERE r.shipment_id = ?)",
+            (URGENT, new["id"]),
+        )

@@ -6,7 +6,18 @@ bad input changes nothing."""
 from __future__ import annotations
 
 import pytest
-from floorkit import NS, address, board_web, connect, emit, last_state, place, received, scan
+from floorkit import (
+    NS,
+    action,
+    address,
+    board_web,
+    connect,
+    emit,
+    last_state,
+    place,
+    received,
+    scan,
+)
 from mailkit import EMAIL, move, order_with_parcel
 from trackkit import ship
 
@@ -357,6 +368,51 @@ def test_a_lost_parcel_goes_to_the_floor_is_picked_first_packed_and_the_shop_is_
     r = rest.post(f"/api/packages/{lost}/reship", json={})
     assert r.status_code == 409
     assert r.get_json()["message"] == f"parcel {tracking} is already marked lost and was sent again"
+
+
+def test_a_reship_short_picked_to_an_empty_bin_goes_on_from_another_warehouse(floor, web):
+    store = floor.store
+    catalogue_service.load(store, CatalogueIn.model_validate({
+        "locations": [{"warehouse": "WH-WEST", "code": "W-03-01", "barcode": "LW-03-01"}],
+        "stock": [{"warehouse": "WH-WEST", "location": "W-03-01", "sku": "SKU-B", "on_hand": 5}],
+    }))  # fmt: skip
+    webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
+    oid, (tracking,) = ship(store, "shop-14")
+    lost = store.one("SELECT id FROM packages WHERE order_id = ?", (oid,))["id"]
+    body = web.post(f"{API}/packages/{lost}/reship", json={}).get_json()
+    assert body["warehouse"] == "WH-EAST"
+    # E-01-01, WH-EAST's only bin of pens, is empty when the picker gets there.
+    picker = connect(floor.app, floor.socketio, floor.tokens["picker"])
+    assert last_state(picker)["state"]["order_id"] == oid
+    assert scan(picker, "TOTE-73", "s1")["ok"] and scan(picker, "LE-01-01", "s2")["ok"]
+    assert action(picker, "short", "s3", found=0, reason="empty")["ok"]
+    picker.disconnect(NS)
+    assert store.one("SELECT outcome FROM short_picks") == {"outcome": "other_warehouse"}
+    # The rest goes on as the re-ship from WH-WEST: naming the lost parcel, as urgent.
+    west = store.one(
+        "SELECT s.id, s.reship_of, p.priority FROM shipments s JOIN reservations r "
+        "ON r.shipment_id = s.id JOIN pick_steps ps ON ps.reservation_id = r.id "
+        "JOIN pick_lists p ON p.id = ps.pick_list_id WHERE s.order_id = ? AND s.warehouse = ?",
+        (oid, "WH-WEST"),
+    )
+    assert (west["reship_of"], west["priority"]) == (lost, URGENT)
+    assert store.one("SELECT status FROM shipments WHERE id = ?", (body["shipment"],)) == {
+        "status": "cancelled"
+    }
+    w_picker = auth.create_device(store, "picker-w1", "picker", "WH-WEST")
+    w_packer = auth.create_device(store, "packer-w1", "packer", "WH-WEST")
+    assert _picked(floor, w_picker, "TOTE-74")["order_id"] == oid
+    new_tracking = _packed(floor, w_packer, "TOTE-74", "0012345678905")
+    new = store.one("SELECT id, shipment_id FROM packages WHERE tracking = ?", (new_tracking,))
+    assert new["shipment_id"] == west["id"]
+    assert store.one("SELECT replaced_by FROM packages WHERE id = ?", (lost,)) == {
+        "replaced_by": new["id"]
+    }
+    (told,) = webhooks.list_deliveries(store, order_id=oid)
+    assert told["payload"]["data"]["warehouse"] == "WH-WEST"
+    assert told["payload"]["data"]["lost"]["tracking"] == tracking
+    (sku_b,) = accounts(store, "SKU-B")
+    assert sku_b.holds() and sku_b.carrier_lost == 1, sku_b
 
 
 def test_cancelling_the_order_cancels_its_reship_on_the_floor(floor, web):
