@@ -19,6 +19,7 @@ from server.floor import leases, work
 from server.floor.domain.floor import pick_list_ref
 from server.floor.scanning import Effects
 from server.floor.screens import push_state, refresh_idle_packers
+from server.inventory import reshipping
 from server.people import audit
 from server.shipping import boxes
 from server.shipping import packages as packaging
@@ -160,11 +161,15 @@ def reprioritise(store: Store, actor: str, order_ref: str, priority: int) -> Eff
                 (oid,),
             )
         ]
-        for list_id in lists:  # a list goes as early as its most urgent order
+        for list_id in lists:  # a list goes as early as its most urgent order, or re-ship
             store.execute(
-                """UPDATE pick_lists SET priority = (SELECT MAX(o.priority) FROM pick_steps s
-                     JOIN orders o ON o.id = s.order_id WHERE s.pick_list_id = ?) WHERE id = ?""",
-                (list_id, list_id),
+                """UPDATE pick_lists SET priority = (
+                     SELECT MAX(CASE WHEN sh.reship_of IS NOT NULL THEN ? ELSE o.priority END)
+                     FROM pick_steps s JOIN orders o ON o.id = s.order_id
+                     JOIN reservations r ON r.id = s.reservation_id
+                     JOIN shipments sh ON sh.id = r.shipment_id
+                     WHERE s.pick_list_id = ?) WHERE id = ?""",
+                (reshipping.URGENT, list_id, list_id),
             )
         effects.lists.update(lists)
         store.execute(

@@ -421,6 +421,11 @@ def test_cancelling_the_order_cancels_its_reship_on_the_floor(floor, web):
     lost = store.one("SELECT id FROM packages WHERE order_id = ?", (oid,))["id"]
     e0101 = _bin(store, "E-01-01")
     body = web.post(f"{API}/packages/{lost}/reship", json={}).get_json()
+    # A new priority for the order leaves its re-ship's list above ordinary work.
+    assert web.post(f"{API}/orders/{oid}/priority", json={"priority": 2}).status_code == 200
+    assert store.one("SELECT priority FROM pick_lists WHERE id = ?", (body["pick_list"],)) == {
+        "priority": URGENT
+    }
     # Only the lost parcel left with a carrier: the order may be cancelled now.
     assert web.get(f"{API}/orders/{oid}").get_json()["actions"]["cancel"] is None
     r = web.post(f"{API}/orders/{oid}/cancel", json={"reason": "refunded"})
