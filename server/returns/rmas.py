@@ -242,6 +242,31 @@ def cancel(store: Store, rma_id: int, actor: str, reason: str) -> dict[str, Any]
     return get(store, m["rma"])
 
 
+def set_lines(
+    store: Store, rma_id: int, units: dict[str, int], actor: str, held: list[str]
+) -> None:
+    """The return's units per SKU become `units` (inside a write; a SKU at 0 leaves it): the
+    shop changed its lines. The timeline (`return_changed`) and the audit log say so, with
+    each SKU `held` at what the dock already graded."""
+    m = store.one("SELECT rma, order_id FROM rmas WHERE id = ?", (rma_id,))
+    lines = {sku: n for sku, n in sorted(units.items()) if n > 0}
+    for r in store.all("SELECT sku FROM rma_lines WHERE rma_id = ?", (rma_id,)):
+        if r["sku"] not in lines:
+            store.execute("DELETE FROM rma_lines WHERE rma_id = ? AND sku = ?", (rma_id, r["sku"]))
+    for sku, n in lines.items():
+        store.execute(
+            "INSERT INTO rma_lines (rma_id, sku, qty) VALUES (?, ?, ?) "
+            "ON CONFLICT (rma_id, sku) DO UPDATE SET qty = ?",
+            (rma_id, sku, n, n),
+        )
+    detail: dict[str, Any] = {"rma": m["rma"], "lines": lines}
+    if held:
+        detail["held"] = held
+    status = store.one("SELECT status FROM orders WHERE id = ?", (m["order_id"],))["status"]
+    record(store, m["order_id"], status, "return_changed", **detail)
+    audit.record(store, actor, "return_change", m["rma"], {"order": m["order_id"], **detail})
+
+
 def summary(store: Store, rma_id: int) -> list[dict[str, Any]]:
     """Per SKU: authorised, received, resellable, scrapped and the scrap reasons (for people)."""
     names = {
