@@ -14,8 +14,8 @@ says. Workflow, topic by topic:
   authorises nothing.
 - `returns/update`: the return's lines changed in the shop (units removed or added, by
   Shopify's return line item ids, kept at approval in `shop_return_lines`); the RMA's lines
-  follow, except that a SKU never drops below the units already graded at the dock (said in
-  words). Units added must still be returnable, or the change is refused whole.
+  follow, except that a SKU never drops below the units the dock already received (graded,
+  or scanned and in a receiver's hand; said in words). Units added must still be returnable, or the change is refused whole.
 - `returns/request` (still requested), `returns/close`, `returns/reopen`, `returns/process`:
   kept and answered with what we did not do and why.
 - `refunds/create`: the refund's `return` lines authorise an RMA under the refund's id; a
@@ -244,7 +244,7 @@ def refund(store: Store, channel: str, payload: Any) -> Taken:
 
 def updated(store: Store, channel: str, payload: Any) -> Taken:
     """A return's lines changed in the shop: the RMA's lines follow, never below the units
-    already graded at the dock (inside the webhook's write). Nothing changes on a refusal."""
+    the dock already received (inside the webhook's write). Nothing changes on a refusal."""
     found, problems = shop.parse_as(shop.ReturnUpdate, payload)
     if found is None:
         return Taken("rejected", "invalid", None, None, problems)
@@ -291,8 +291,11 @@ def updated(store: Store, channel: str, payload: Any) -> Taken:
         asked[sku] = asked.get(sku, 0) + qty
     before = rmas.result(store, rma["id"])
     now_held = {x.sku: x.authorised for x in before}
-    graded = {x.sku: x.received for x in before if x.received}
-    units, held = rules.follow(asked, graded)
+    received = {x.sku: x.received for x in before if x.received}
+    in_hand = rmas.unit_in_hand(store, rma["id"])
+    if in_hand:  # scanned on the handheld holding it, to be graded next
+        received[in_hand] = received.get(in_hand, 0) + 1
+    units, held = rules.follow(asked, received)
     # More units than before must still be returnable: shipped less every other return's.
     left = rules.returnable(rmas.shipped_units(store, order), rmas.authorised_units(store, order))
     more = [(sku, n - now_held.get(sku, 0)) for sku, n in units.items() if n > now_held.get(sku, 0)]

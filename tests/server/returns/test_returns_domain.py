@@ -80,9 +80,9 @@ def test_only_refund_lines_restocked_as_a_return_come_back():
         ({"A": 0}, {}, {"A": 0}, []),
         ({"A": 1}, {"A": 1}, {"A": 1}, []),
         ({"A": 0, "B": 1}, {"A": 2}, {"A": 2, "B": 1},
-         ["A stays at 2: 2 units already graded at the dock, the shop asks 0"]),
+         ["A stays at 2: 2 units already received at the dock, the shop asks 0"]),
         ({}, {"A": 1}, {"A": 1},
-         ["A stays at 1: 1 unit already graded at the dock, the shop asks 0"]),
+         ["A stays at 1: 1 unit already received at the dock, the shop asks 0"]),
     ],
 )  # fmt: skip
 def test_a_changed_return_follows_the_shop_but_never_below_what_was_graded(

@@ -8,15 +8,18 @@ import json
 
 import pytest
 from dbkit import rows
+from floorkit import action, connect, scan
 from shopkit import SHOPIFY_SECRET, shopify_headers, shopify_order
 from trackkit import ship_order
 
+from server.people import auth
 from server.returns import rmas
 
 CHANNEL = "shop-us"
 SHOP_ID = 5806289289485  # the fixture order (#1043): 2 SKU-A, 1 SKU-B, and two left out
 LINE_A, LINE_B, LINE_GIFT = 14870564503821, 14870564536589, 14870564569357
 RETURN_ID = 123134564567890
+PEN = "0012345678905"  # SKU-B's barcode
 TABLES = ("rmas", "rma_lines", "order_events", "audit_log", "shop_line_items")
 
 
@@ -386,13 +389,13 @@ def test_a_changed_return_never_drops_below_what_the_dock_graded(
     got = send(update(removals=[(RLI_A, 2)]), "returns/update").get_json()
     assert got["status"] == "accepted"
     assert got["result"] == (
-        "RMA-000001 now authorises 1 SKU-A, 1 SKU-B; SKU-A stays at 1: 1 unit already graded "
+        "RMA-000001 now authorises 1 SKU-A, 1 SKU-B; SKU-A stays at 1: 1 unit already received "
         "at the dock, the shop asks 0"
     )
     assert authorised(client, headers) == {"SKU-A": 1, "SKU-B": 1}
     changed = [e for e in rows(store, "order_events") if e["event"] == "return_changed"][-1]
     assert json.loads(changed["detail"])["held"] == [
-        "SKU-A stays at 1: 1 unit already graded at the dock, the shop asks 0"
+        "SKU-A stays at 1: 1 unit already received at the dock, the shop asks 0"
     ]
     # Every line removed: the graded unit keeps its line, the RMA stays open for the dock.
     rest = send(update(removals=[(RLI_B, 1)]), "returns/update").get_json()
@@ -484,3 +487,35 @@ def test_a_cancel_or_decline_before_its_approval_keeps_the_approval_from_authori
     # Another return of the same goods, never cancelled, is authorised as ever.
     third = send(shop_return(lines=((LINE_B, 1),), return_id=other + 1), "returns/approve")
     assert third.get_json()["result"] == "return RMA-000001"
+
+
+def test_a_unit_in_a_receivers_hand_holds_its_line_when_the_shop_takes_it_off(floor):
+    """On an in-process handheld: the pen is scanned, not graded yet, when Shopify takes the
+    pen off the return; the line stays at 1 so the grade that follows finds it."""
+    app, socketio, store, tokens = floor
+    web = app.test_client()
+    key = auth.create_api_key(store, "shop-admin")
+    put = web.put(f"/api/channels/{CHANNEL}", json={"shopify_secret": SHOPIFY_SECRET},
+                  headers={"X-API-Key": key})  # fmt: skip
+    assert put.status_code == 200, put.get_json()
+
+    def post(payload, topic, webhook_id):
+        body = json.dumps(payload).encode()
+        headers = shopify_headers(body, topic, webhook_id)
+        return web.post(f"/webhooks/shopify/{CHANNEL}", data=body, headers=headers).get_json()
+
+    oid = post(shopify_order(), "orders/create", "h-1")["order"]
+    ship_order(store, oid)
+    post(shop_return(lines=((LINE_A, 1), (LINE_B, 1))), "returns/approve", "h-2")
+    dock = connect(app, socketio, tokens["picker"])
+    assert action(dock, "return", "u1")["ok"]
+    assert scan(dock, "RMA-000001", "u2")["ok"]
+    assert scan(dock, PEN, "u3")["ok"]  # in hand, to be graded
+    got = post(update(removals=[(RLI_B, 1), (RLI_A, 1)]), "returns/update", "h-3")
+    assert got["result"] == (
+        "RMA-000001 now authorises 1 SKU-B; SKU-B stays at 1: 1 unit already received at the "
+        "dock, the shop asks 0"
+    )
+    graded = action(dock, "return_grade", "u4", reason="damaged")
+    assert graded["ok"], graded
+    assert rmas.get(store, "RMA-000001")["lines"][0]["scrapped"] == 1
