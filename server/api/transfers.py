@@ -94,7 +94,8 @@ class TransferCancelOut(TransferOut):
 
 
 class OverSettleIn(Body):
-    """Settle every unit of one SKU and lot set aside at the receiving dock."""
+    """Settle the units of one SKU and lot set aside at the receiving dock: all of them, or
+    `units` of them (the rest stay set aside, or are rejected with `rest: reject`)."""
 
     sku: Code
     lot: Lot = Field("", description="the lot; empty for stock that is not lot-tracked")
@@ -102,7 +103,24 @@ class OverSettleIn(Body):
         description="accept: into `bin` of the receiving warehouse; reject: kept out of stock"
     )
     bin: Code | None = Field(None, description="the bin accepted units go into (accept only)")
+    units: int | None = Field(
+        None, ge=1, le=MAX_UNITS, description="how many to settle; none: every set-aside unit"
+    )
+    rest: Literal["keep", "reject"] = Field(
+        "keep",
+        description="after an accept of `units`: the others stay set aside (keep) or are rejected",
+    )
     note: OptText = ""
+
+
+class SettledOut(BaseModel):
+    accepted: int = Field(description="units put into the bin by this settlement")
+    rejected: int = Field(description="units kept out of stock by this settlement")
+    set_aside: int = Field(description="units of the SKU and lot still set aside after it")
+
+
+class OverSettleOut(TransferOut):
+    settled: SettledOut = Field(description="what this settlement did")
 
 
 class TransferListOut(BaseModel):
@@ -188,12 +206,13 @@ def cancel_transfer(ref: str, body: TransferCancelIn) -> dict[str, Any]:
 
 
 def settle_over(ref: str, body: OverSettleIn) -> dict[str, Any]:
-    """Settle the units of one SKU and lot set aside at the receiving dock: accept them into
-    a bin, or reject them."""
+    """Settle the units of one SKU and lot set aside at the receiving dock, all or some:
+    accept them into a bin, or reject them."""
     try:
         return transfer_actions.settle(
-            _store(), ref, body.sku, body.lot, body.decision, body.bin, _actor(), body.note
-        )
+            _store(), ref, body.sku, body.lot, body.decision, body.bin, _actor(), body.note,
+            body.units, body.rest,
+        )  # fmt: skip
     except transfer_actions.Refused as exc:
         raise _refused(exc) from None
 
@@ -274,7 +293,7 @@ API_ROUTES = [
         "Settle set-aside units",
         scope="stock:write",
         body=OverSettleIn,
-        response=TransferOut,
+        response=OverSettleOut,
         also=(404, 409),
     ),
 ]

@@ -19,7 +19,8 @@ when it comes, is not put on the floor.
 - refunds/create: the refund's lines restocked as `return` authorise a return
   (server/returns/shop.py), received at the dock like any other.
 - returns/*: Shopify's own returns: approved authorises a return, declined or cancelled
-  cancels it while nothing was received, the rest are noted (server/returns/shop.py).
+  cancels it while nothing was received (or keeps a later approval from authorising),
+  updated changes its lines, the rest are noted (server/returns/shop.py).
 """
 
 from __future__ import annotations

@@ -146,25 +146,44 @@ def cancel(settings: Settings, ref: str, reason: str) -> None:
 @click.argument("decision", type=click.Choice(["accept", "reject"]))
 @click.option("--lot", default="", help="the lot of the set-aside units (none: not lot-tracked)")
 @click.option("--bin", "bin_", default=None, help="accept: the bin of the receiving warehouse")
+@click.option("--units", type=int, default=None, help="settle only this many (none: all)")
+@click.option("--reject-rest", is_flag=True, help="accept --units into --bin and reject the others")
 @click.option("--note", default="", help="a note for the audit log")
 @settings_options
 def over(
-    settings: Settings, ref: str, sku: str, decision: str, lot: str, bin_: str | None, note: str
+    settings: Settings,
+    ref: str,
+    sku: str,
+    decision: str,
+    lot: str,
+    bin_: str | None,
+    units: int | None,
+    reject_rest: bool,
+    note: str,
 ) -> None:
-    """Settle the units of SKU set aside when receiving REF: accept them into --bin, or reject."""
+    """Settle the units of SKU set aside when receiving REF: accept them into --bin, or reject;
+    all of them, or --units of them (the rest stay set aside, or --reject-rest)."""
     store = open_db(settings)
     try:
         try:
             got = actions.settle(
-                store, ref, sku, lot, decision, bin_, f"cli:{getpass.getuser()}", note
-            )
+                store, ref, sku, lot, decision, bin_, f"cli:{getpass.getuser()}", note,
+                units, "reject" if reject_rest else "keep",
+            )  # fmt: skip
         except actions.Refused as exc:
             raise click.ClickException(str(exc)) from None
     finally:
         store.close()
-    if decision == "accept":
+    done = got["settled"]
+    if done["accepted"]:
         work_arrived(settings)
     what = f"{sku}{f' lot {lot}' if lot else ''}"
+    said = []
+    if done["accepted"]:
+        said.append(f"{done['accepted']} accepted into {bin_}")
+    if done["rejected"]:
+        said.append(f"{done['rejected']} rejected")
     click.echo(
-        f"{got['transfer']}: set-aside {what} {decision}ed" + (f" into {bin_}" if bin_ else "")
+        f"{got['transfer']}: set-aside {what}: {', '.join(said)}; "
+        f"{done['set_aside']} still set aside"
     )

@@ -8,7 +8,8 @@ are on the truck, and the receiving warehouse receives them (what never arrives 
 short at the close); to send them back, plan a transfer the other way once they are in.
 
 Set-aside units: a unit scanned at the receiving dock beyond what was shipped of its SKU and
-lot is refused there and counted over. A supervisor settles them, per SKU and lot: `accept`
+lot is refused there and counted over. A supervisor settles them, per SKU and lot, all at
+once or some of them (the rest stay set aside, or are rejected with the same step): `accept`
 puts them into a bin of the receiving warehouse (on hand rises by a `correction` stock move,
 so the unit accounting counts them found, as a count that found them would), `reject` keeps
 them out of stock (sent back or disposed of outside scanfloor). Either is audited, and
@@ -93,9 +94,13 @@ def settle(
     bin_: str | None,
     by: str,
     note: str = "",
+    units: int | None = None,
+    rest: str = "keep",
 ) -> dict[str, Any]:
-    """Settle every unit of `sku` (and `lot`) set aside at the receiving dock: `accept` them
-    into `bin_` of the receiving warehouse, or `reject` them. Returns the transfer."""
+    """Settle the units of `sku` (and `lot`) set aside at the receiving dock: `units` of them
+    (None: every one) `accept`ed into `bin_` of the receiving warehouse, or `reject`ed; after
+    an accept, the rest stay set aside (`rest` keep) or are rejected (`reject`). Returns the
+    transfer."""
     with store.write():
         t = _find(store, ref)
         row = store.one(
@@ -107,16 +112,14 @@ def settle(
         what = f"{sku}{f' lot {lot}' if lot else ''}"
         if row is None:
             raise Refused(409, f"no {what} was set aside on {t['transfer']}: nothing to settle")
-        n = row["over"] - row["accepted"] - row["rejected"]
+        left = row["over"] - row["accepted"] - row["rejected"]
         problem = rules.why_not_settle(
-            row["over"], row["accepted"], row["rejected"], decision, bin_
+            row["over"], row["accepted"], row["rejected"], decision, bin_, units, rest
         )
         if problem:
-            raise Refused(422 if n > 0 else 409, f"{what} on {t['transfer']}: {problem}")
-        column = "accepted" if decision == "accept" else "rejected"
-        detail: dict[str, Any] = {"sku": sku, "units": n}
-        detail.update({k: v for k, v in (("lot", lot), ("note", note)) if v})
-        if decision == "accept":
+            raise Refused(422 if left > 0 else 409, f"{what} on {t['transfer']}: {problem}")
+        split = rules.settled(left, decision, units, rest)
+        if split["accepted"]:
             loc = store.one(
                 "SELECT id, code FROM locations WHERE warehouse = ? AND code = ?",
                 (t["to_warehouse"], bin_),
@@ -127,19 +130,28 @@ def settle(
                 "SELECT on_hand FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
                 (loc["id"], sku, lot),
             )
-            if (held["on_hand"] if held else 0) + n > MAX_UNITS:
+            if (held["on_hand"] if held else 0) + split["accepted"] > MAX_UNITS:
                 raise Refused(422, f"{loc['code']} would hold more than {MAX_UNITS} units of {sku}")
-            _found(store, loc["id"], sku, lot, row["expires"], n, t["transfer"], note)
-            detail["bin"] = loc["code"]
+            _found(
+                store, loc["id"], sku, lot, row["expires"], split["accepted"], t["transfer"], note
+            )
         store.execute(
-            f"UPDATE transfer_lots SET {column} = {column} + ? "
+            "UPDATE transfer_lots SET accepted = accepted + ?, rejected = rejected + ? "
             "WHERE transfer_id = ? AND sku = ? AND lot = ?",
-            (n, row["transfer_id"], sku, lot),
+            (split["accepted"], split["rejected"], row["transfer_id"], sku, lot),
         )
-        audit.record(store, by, f"transfer_over_{decision}", t["transfer"], detail)
-    if decision == "accept":
+        kept = left - split["accepted"] - split["rejected"]
+        for done in ("accepted", "rejected"):
+            if split[done]:
+                detail: dict[str, Any] = {"sku": sku, "units": split[done], "set_aside": kept}
+                detail.update({k: v for k, v in (("lot", lot), ("note", note)) if v})
+                if done == "accepted":
+                    detail["bin"] = bin_
+                verb = "accept" if done == "accepted" else "reject"
+                audit.record(store, by, f"transfer_over_{verb}", t["transfer"], detail)
+    if split["accepted"]:
         allocate.allocate_pending(store, {sku})  # orders waiting for the SKU may take them
-    return transfers.get(store, t["transfer"])
+    return {**transfers.get(store, t["transfer"]), "settled": {**split, "set_aside": kept}}
 
 
 def _found(

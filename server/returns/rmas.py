@@ -13,6 +13,7 @@ customer's e-mail in the same transaction, and the audit log says who did each s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from server.capture.orders import next_number, record
@@ -240,6 +241,43 @@ def cancel(store: Store, rma_id: int, actor: str, reason: str) -> dict[str, Any]
         store, actor, "return_cancel", m["rma"], {"order": m["order_id"], "reason": reason}
     )
     return get(store, m["rma"])
+
+
+def unit_in_hand(store: Store, rma_id: int) -> str | None:
+    """The SKU of a unit scanned on the handheld holding the return and not graded yet."""
+    row = store.one(
+        "SELECT d.return_mode FROM rmas m JOIN devices d ON d.id = m.device_id WHERE m.id = ?",
+        (rma_id,),
+    )
+    mode = json.loads(row["return_mode"]) if row and row["return_mode"] else None
+    if mode and mode.get("rma_id") == rma_id and mode.get("unit") and mode.get("task") is None:
+        return mode["unit"]["sku"]
+    return None
+
+
+def set_lines(
+    store: Store, rma_id: int, units: dict[str, int], actor: str, held: list[str]
+) -> None:
+    """The return's units per SKU become `units` (inside a write; a SKU at 0 leaves it): the
+    shop changed its lines. The timeline (`return_changed`) and the audit log say so, with
+    each SKU `held` at what the dock already received."""
+    m = store.one("SELECT rma, order_id FROM rmas WHERE id = ?", (rma_id,))
+    lines = {sku: n for sku, n in sorted(units.items()) if n > 0}
+    for r in store.all("SELECT sku FROM rma_lines WHERE rma_id = ?", (rma_id,)):
+        if r["sku"] not in lines:
+            store.execute("DELETE FROM rma_lines WHERE rma_id = ? AND sku = ?", (rma_id, r["sku"]))
+    for sku, n in lines.items():
+        store.execute(
+            "INSERT INTO rma_lines (rma_id, sku, qty) VALUES (?, ?, ?) "
+            "ON CONFLICT (rma_id, sku) DO UPDATE SET qty = ?",
+            (rma_id, sku, n, n),
+        )
+    detail: dict[str, Any] = {"rma": m["rma"], "lines": lines}
+    if held:
+        detail["held"] = held
+    status = store.one("SELECT status FROM orders WHERE id = ?", (m["order_id"],))["status"]
+    record(store, m["order_id"], status, "return_changed", **detail)
+    audit.record(store, actor, "return_change", m["rma"], {"order": m["order_id"], **detail})
 
 
 def summary(store: Store, rma_id: int) -> list[dict[str, Any]]:

@@ -9,9 +9,15 @@ says. Workflow, topic by topic:
   whose external id is the Shopify return's id; the same return again answers that RMA.
 - `returns/decline`, `returns/cancel`: the return's RMA is cancelled while nothing of it
   reached the dock; after that the shop is answered, in words, why not (and the order's
-  timeline says so). A return we never authorised is nothing to cancel.
-- `returns/request` (still requested), `returns/close`, `returns/reopen`, `returns/process`,
-  `returns/update`: kept and answered with what we did not do and why.
+  timeline says so). One that comes before its approval (Shopify does not promise the
+  order of its webhooks) is remembered (`shop_return_ends`): the approval, when it comes,
+  authorises nothing.
+- `returns/update`: the return's lines changed in the shop (units removed or added, by
+  Shopify's return line item ids, kept at approval in `shop_return_lines`); the RMA's lines
+  follow, except that a SKU never drops below the units the dock already received (graded,
+  or scanned and in a receiver's hand; said in words). Units added must still be returnable, or the change is refused whole.
+- `returns/request` (still requested), `returns/close`, `returns/reopen`, `returns/process`:
+  kept and answered with what we did not do and why.
 - `refunds/create`: the refund's `return` lines authorise an RMA under the refund's id; a
   refund made from a Shopify return uses that return's id, so goods an approved return
   already authorised are not authorised twice.
@@ -19,10 +25,13 @@ says. Workflow, topic by topic:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from server.capture.orders import record
+from server.core.clock import now
 from server.returns import rmas
+from server.returns.domain import returns as rules
 from server.returns.domain import shop
 from server.store import Store
 
@@ -46,14 +55,9 @@ def take(store: Store, channel: str, topic: str, payload: Any) -> Taken:
         return refund(store, channel, payload)
     if topic in ("returns/request", "returns/approve"):
         return approved(store, channel, topic, payload)
+    if topic == "returns/update":
+        return updated(store, channel, payload)
     found, problems = shop.parse_as(shop.ReturnChange, payload)
-    if topic == "returns/update":  # sent by the return's gid alone, with line removals
-        return Taken(
-            "ignored",
-            "a change to a return's lines is not applied: the dock receives what comes and "
-            "closes the return with fewer units than authorised",
-            None, None, [],
-        )  # fmt: skip
     if found is None:
         return Taken("rejected", "invalid", None, None, problems)
     rma = store.one(
@@ -122,6 +126,7 @@ def approved(store: Store, channel: str, topic: str, payload: Any) -> Taken:
         lines,
         reason,
         shop.return_key(channel, found.id),
+        shop.line_ids(found, skus),
     )
 
 
@@ -135,18 +140,24 @@ def _cancel(
 ) -> Taken:
     """A declined or cancelled Shopify return: its RMA cancelled, or why it cannot be."""
     word = "declined" if topic == "returns/decline" else "cancelled"
-    if rma is None:
-        return Taken(
-            "ignored",
-            f"return {found.id} {word} in the shop: no RMA of ours",
-            None,
-            shop_order_id,
-            [],
-        )
     reason = f"{word} in the shop"
     if found.decline and (found.decline.reason or found.decline.note):
         said = ": ".join(x for x in (found.decline.reason, found.decline.note) if x)
         reason += f" ({said})"
+    if rma is None:  # before its approval, or a return we never authorise: remembered
+        store.execute(
+            "INSERT INTO shop_return_ends (external_id, topic, reason, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (shop.return_key(channel, found.id), topic, reason[:500], now()),
+        )
+        return Taken(
+            "ignored",
+            f"return {found.id} {word} in the shop: no RMA of ours (remembered: an approval "
+            "of it coming later authorises nothing)",
+            None,
+            shop_order_id,
+            [],
+        )
     if rma["status"] == "cancelled":
         return Taken(
             "accepted", f"{rma['rma']} already cancelled", rma["order_id"], shop_order_id, []
@@ -169,7 +180,19 @@ def _authorise(
     lines: list[tuple[str, int]],
     reason: str,
     external_id: str,
+    shop_lines: Sequence[tuple[str, str, int]] = (),
 ) -> Taken:
+    ended = store.one(
+        "SELECT e.topic, e.reason FROM shop_return_ends e WHERE e.external_id = ? "
+        "AND NOT EXISTS (SELECT 1 FROM rmas m WHERE m.source = 'shopify' AND m.external_id = ?)",
+        (external_id, external_id),
+    )
+    if ended is not None:  # its cancel or decline came first: the shop has said no already
+        why = f"the return was {ended['reason']} before this came: not authorised"
+        status = store.one("SELECT status FROM orders WHERE id = ?", (order_id,))["status"]
+        record(store, order_id, status, "return_not_authorised", reason=why,
+               shop_return=external_id.rsplit(":", 1)[1])  # fmt: skip
+        return Taken("ignored", why, order_id, shop_order_id, [])
     try:
         rma, made = rmas.authorise(
             store, order_id, lines, "shopify", f"shop:{channel}", reason=reason[:500],
@@ -177,6 +200,13 @@ def _authorise(
         )  # fmt: skip
     except rmas.ReturnError as exc:
         return Taken("rejected", "invalid", order_id, shop_order_id, exc.problems)
+    if made and shop_lines:  # returns/update names the return's lines by these ids
+        for line_id, sku, qty in shop_lines:
+            store.execute(
+                "INSERT INTO shop_return_lines (rma_id, return_line_item_id, sku, qty) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (rma["id"], line_id, sku, qty),
+            )
     return Taken(
         "accepted",
         f"return {rma['rma']}" + ("" if made else " (repeated)"),
@@ -210,3 +240,86 @@ def refund(store: Store, channel: str, payload: Any) -> Taken:
     key = shop.return_key(channel, found.return_.id) if found.return_ else f"{channel}:{found.id}"
     reason = found.note or "refunded in the shop"
     return _authorise(store, channel, order["id"], shop_order_id, lines, reason, key)
+
+
+def updated(store: Store, channel: str, payload: Any) -> Taken:
+    """A return's lines changed in the shop: the RMA's lines follow, never below the units
+    the dock already received (inside the webhook's write). Nothing changes on a refusal."""
+    found, problems = shop.parse_as(shop.ReturnUpdate, payload)
+    if found is None:
+        return Taken("rejected", "invalid", None, None, problems)
+    rma = store.one(
+        "SELECT m.id, m.rma, m.order_id, m.status, o.external_id AS shop_order_id FROM rmas m "
+        "JOIN orders o ON o.id = m.order_id WHERE m.source = 'shopify' AND m.external_id = ?",
+        (shop.return_key(channel, found.id),),
+    )
+    if rma is None:  # not approved yet: its approval will carry the lines as they are then
+        return Taken(
+            "ignored", f"return {found.id} changed in the shop: no RMA of ours", None, None, []
+        )
+    order, shop_order_id = rma["order_id"], rma["shop_order_id"]
+    if rma["status"] != "authorised":
+        return Taken(
+            "ignored", f"{rma['rma']} is {rma['status']}: its lines stay as they are",
+            order, shop_order_id, [],
+        )  # fmt: skip
+    kept = {
+        r["return_line_item_id"]: (r["sku"], r["qty"])
+        for r in store.all(
+            "SELECT return_line_item_id, sku, qty FROM shop_return_lines WHERE rma_id = ?",
+            (rma["id"],),
+        )
+    }
+    if not kept:  # approved before 0039 kept the return's line ids
+        return Taken(
+            "ignored",
+            f"{rma['rma']} keeps its lines: the shop's return line ids were not kept when it "
+            "was authorised",
+            order, shop_order_id, [],
+        )  # fmt: skip
+    skus = {
+        r["line_item_id"]: r["sku"]
+        for r in store.all(
+            "SELECT line_item_id, sku FROM shop_line_items WHERE order_id = ?", (order,)
+        )
+    }
+    lines, problems = shop.changed_lines(kept, found, skus)
+    if problems:
+        return Taken("rejected", "invalid", order, shop_order_id, problems)
+    asked: dict[str, int] = {}
+    for sku, qty in lines.values():
+        asked[sku] = asked.get(sku, 0) + qty
+    before = rmas.result(store, rma["id"])
+    now_held = {x.sku: x.authorised for x in before}
+    received = {x.sku: x.received for x in before if x.received}
+    in_hand = rmas.unit_in_hand(store, rma["id"])
+    if in_hand:  # scanned on the handheld holding it, to be graded next
+        received[in_hand] = received.get(in_hand, 0) + 1
+    units, held = rules.follow(asked, received)
+    # More units than before must still be returnable: shipped less every other return's.
+    left = rules.returnable(rmas.shipped_units(store, order), rmas.authorised_units(store, order))
+    more = [(sku, n - now_held.get(sku, 0)) for sku, n in units.items() if n > now_held.get(sku, 0)]
+    problems = rules.line_problems(more, left)
+    if problems:
+        return Taken("rejected", "invalid", order, shop_order_id, problems)
+    for line_id, (sku, qty) in lines.items():
+        store.execute(
+            "INSERT INTO shop_return_lines (rma_id, return_line_item_id, sku, qty) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (rma_id, return_line_item_id) DO UPDATE SET qty = ?",
+            (rma["id"], line_id, sku, qty, qty),
+        )
+    rmas.set_lines(store, rma["id"], units, f"shop:{channel}", held)
+    now_units = {sku: n for sku, n in units.items() if n}
+    said = ", ".join(f"{n} {sku}" for sku, n in sorted(now_units.items())) or "no unit"
+    result = f"{rma['rma']} now authorises {said}"
+    if now_units == now_held:
+        result = f"{rma['rma']} unchanged: it authorises {said}"
+    if held:
+        result += "; " + "; ".join(held)
+    if not now_units:
+        try:
+            rmas.cancel(store, rma["id"], f"shop:{channel}", "every line removed in the shop")
+            result += ", and is cancelled"
+        except rmas.ReturnConflict as exc:
+            result += f"; not cancelled: {exc}"
+    return Taken("accepted", result, order, shop_order_id, [])

@@ -1539,3 +1539,33 @@ ALTER TABLE shipments ADD COLUMN reship_of INTEGER;  -- packages.id of the lost 
 CREATE INDEX shipments_reship_of ON shipments(reship_of) WHERE reship_of IS NOT NULL
 """,
     )
+
+
+@MIGRATIONS(name="0039_shop_return_changes")
+def m0039_shop_return_changes(db: Database) -> None:
+    """Shopify's later word on its returns: the return's own lines, and an end that came first.
+
+    `shop_return_lines` keeps, for an RMA authorised from a Shopify return, each of the
+    return's line items (Shopify's ReturnLineItem id) with its SKU and units: `returns/update`
+    names a changed line by that id only. `shop_return_ends` keeps a `returns/cancel` or
+    `returns/decline` that found no RMA (webhooks arrive out of order), by the RMA's external
+    id, so that a later `returns/approve` of the same return authorises nothing.
+    """
+    _run(
+        db,
+        """
+CREATE TABLE shop_return_lines (
+  rma_id INTEGER NOT NULL REFERENCES rmas(id),
+  return_line_item_id TEXT NOT NULL,    -- Shopify's ReturnLineItem id
+  sku TEXT NOT NULL REFERENCES products(sku),
+  qty INTEGER NOT NULL CHECK (qty >= 0),
+  PRIMARY KEY (rma_id, return_line_item_id)
+);
+CREATE TABLE shop_return_ends (
+  external_id TEXT PRIMARY KEY,         -- <channel>:return:<id>, as rmas.external_id
+  topic TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at TEXT NOT NULL
+)
+""",
+    )

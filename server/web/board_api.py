@@ -276,22 +276,37 @@ def cancel_transfer(ref: str) -> Response:
 @roles_required(*SUPERVISORS)
 def settle_transfer_over(ref: str) -> Response:
     """Settle the units of one SKU and lot set aside at the receiving dock (body: {"sku",
-    "lot", "decision": "accept" or "reject", "bin" (accept only), "note"})."""
-    body = _body("sku", "lot", "decision", "bin", "note")
+    "lot", "decision": "accept" or "reject", "bin" (accept only), "units" (none: all),
+    "rest": "keep" or "reject" (after an accept of some), "note"})."""
+    body = _body("sku", "lot", "decision", "bin", "units", "rest", "note")
     sku = _text(body, "sku", required=True)
     lot = _text(body, "lot", required=False) or ""
     decision = _text(body, "decision", required=True)
     bin_ = _text(body, "bin", required=False)
+    units = body.get("units")
+    if units is not None and (isinstance(units, bool) or not isinstance(units, int)):
+        raise supervise.Refused(400, "units must be a whole number of units")
+    rest = _text(body, "rest", required=False) or "keep"
     note = _text(body, "note", required=False) or ""
     try:
-        t = transfer_actions.settle(_store(), ref, sku, lot, decision, bin_, current_actor(), note)
+        t = transfer_actions.settle(
+            _store(), ref, sku, lot, decision, bin_, current_actor(), note, units, rest
+        )
     except transfer_actions.Refused as exc:
         raise _transfer_refused(exc) from None
+    done = t["settled"]
     # Accepted units may serve orders waiting at the receiving warehouse.
-    _apply(Effects(offer_work={t["to_warehouse"]} if decision == "accept" else set(), board=True))
+    _apply(Effects(offer_work={t["to_warehouse"]} if done["accepted"] else set(), board=True))
     what = f"{sku}{f' lot {lot}' if lot else ''}"
-    told = f"{what} accepted into {bin_}" if decision == "accept" else f"{what} rejected"
-    return jsonify(ok=True, transfer=t["transfer"], done=told)
+    told = []
+    if done["accepted"]:
+        told.append(f"{done['accepted']} accepted into {bin_}")
+    if done["rejected"]:
+        told.append(f"{done['rejected']} rejected")
+    said = f"{what}: {', '.join(told)}"
+    if done["set_aside"]:
+        said += f"; {done['set_aside']} still set aside"
+    return jsonify(ok=True, transfer=t["transfer"], done=said, settled=done)
 
 
 @bp.get("/replenishment-moves")

@@ -122,18 +122,44 @@ def may_receive(
 
 
 def why_not_settle(
-    over: int, accepted: int, rejected: int, decision: str, bin_: str | None
+    over: int,
+    accepted: int,
+    rejected: int,
+    decision: str,
+    bin_: str | None,
+    units: int | None = None,
+    rest: str = "keep",
 ) -> str | None:
-    """Why a supervisor cannot settle the set-aside units of one SKU and lot, or None."""
+    """Why a supervisor cannot settle `units` (None: all) of the set-aside units of one SKU
+    and lot this way, or None. `rest` says what becomes of the others after an accept: they
+    stay set aside (`keep`) or are rejected (`reject`)."""
     if decision not in ("accept", "reject"):
         return f"decision must be accept or reject, not {decision}"
-    if over - accepted - rejected <= 0:
+    left = over - accepted - rejected
+    if left <= 0:
         return "no unit of it is set aside: nothing to settle"
+    if units is not None and units < 1:
+        return f"units must be at least 1, not {units}"
+    if units is not None and units > left:
+        return f"{units} units asked, {left} {'is' if left == 1 else 'are'} set aside"
+    if rest not in ("keep", "reject"):
+        return f"the rest is kept set aside or rejected (keep or reject), not {rest}"
+    if rest == "reject" and decision == "reject":
+        return "the rest of a rejection stays set aside: reject them all, or leave the rest out"
     if decision == "accept" and not bin_:
         return "accept needs the bin the units go into"
     if decision == "reject" and bin_:
         return "a rejected unit goes into no bin: leave the bin out"
     return None
+
+
+def settled(left: int, decision: str, units: int | None, rest: str) -> dict[str, int]:
+    """Units accepted and rejected by a settlement of `left` set-aside units (checked first
+    by `why_not_settle`): `units` (None: all) the decided way, the rest rejected if asked."""
+    n = left if units is None else units
+    if decision == "reject":
+        return {"accepted": 0, "rejected": n}
+    return {"accepted": n, "rejected": left - n if rest == "reject" else 0}
 
 
 def in_transit(shipped: Mapping[K, int], received: Mapping[K, int]) -> dict[K, int]:

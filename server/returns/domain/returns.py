@@ -104,3 +104,22 @@ def grade_problem(grade: str, reason: str | None) -> str | None:
     if grade == "resellable" and reason is not None:
         return "a resellable unit takes no reason"
     return None
+
+
+def follow(
+    asked: Mapping[str, int], received: Mapping[str, int]
+) -> tuple[dict[str, int], list[str]]:
+    """A return's units per SKU after the shop changed its lines: what the shop asks, but never
+    fewer than the dock already received (graded, or scanned and in a receiver's hand); and,
+    in words, each SKU held up by that."""
+    units: dict[str, int] = {}
+    held: list[str] = []
+    for sku in sorted(set(asked) | set(received)):
+        want, done = asked.get(sku, 0), received.get(sku, 0)
+        units[sku] = max(want, done)
+        if want < done:
+            held.append(
+                f"{sku} stays at {done}: {done} unit{'s' if done != 1 else ''} already received "
+                f"at the dock, the shop asks {want}"
+            )
+    return units, held

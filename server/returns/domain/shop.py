@@ -100,6 +100,7 @@ class _FulfillmentLineItem(_Shopify):
 
 
 class ReturnLine(_Shopify):
+    id: int | None = Field(None, ge=1, le=MAX_ID)  # the ReturnLineItem: returns/update names it
     quantity: int = Field(ge=0, le=1_000_000)
     fulfillment_line_item: _FulfillmentLineItem | None = None
     line_item: _LineItemRef | None = None  # an unverified return line names it directly
@@ -171,4 +172,95 @@ def return_lines(
             )
         else:
             lines.append((skus[str(ref.id)], item.quantity))
+    return lines, problems
+
+
+def line_ids(found: ShopReturn, skus: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(ReturnLineItem id, SKU, units) of each return line that carries its id: the lines a
+    later `returns/update` names."""
+    out = []
+    for item in found.return_line_items:
+        ref = item.fulfillment_line_item.line_item if item.fulfillment_line_item else item.line_item
+        if item.id is not None and ref is not None and str(ref.id) in skus:
+            out.append((str(item.id), skus[str(ref.id)], item.quantity))
+    return out
+
+
+class LineChange(_Shopify):
+    """One return line item changed by `returns/update`: its ReturnLineItem gid and the units
+    (`delta`) taken off or put on. A line new to the return names its order line item too."""
+
+    admin_graphql_api_id: str = Field(pattern=r"^gid://shopify/ReturnLineItem/[1-9][0-9]{0,18}$")
+    delta: int = Field(ge=1, le=1_000_000)
+    fulfillment_line_item: _FulfillmentLineItem | None = None
+    line_item: _LineItemRef | None = None
+
+    @property
+    def line_id(self) -> str:
+        """Shopify's ReturnLineItem id (the number at the end of its gid)."""
+        return self.admin_graphql_api_id.rsplit("/", 1)[1]
+
+
+class LineChanges(_Shopify):
+    removals: list[LineChange] = Field(default_factory=list, max_length=500)
+    additions: list[LineChange] = Field(default_factory=list, max_length=500)
+
+
+class ReturnUpdate(_Shopify):
+    """A return's lines changed, as `returns/update` sends it: the return's gid (Shopify sends
+    no numeric id) and its line changes."""
+
+    admin_graphql_api_id: str = Field(pattern=r"^gid://shopify/Return/[1-9][0-9]{0,18}$")
+    return_line_items: LineChanges = Field(default_factory=LineChanges)
+
+    @property
+    def id(self) -> int:
+        """Shopify's return id, as `returns/approve` gives it."""
+        return int(self.admin_graphql_api_id.rsplit("/", 1)[1])
+
+
+def changed_lines(
+    kept: dict[str, tuple[str, int]], update: ReturnUpdate, skus: dict[str, str]
+) -> tuple[dict[str, tuple[str, int]], list[tuple[str, str]]]:
+    """The return's lines (ReturnLineItem id to SKU and units) after `update`, and every
+    problem: a removal of a line the return does not have or of more units than it holds, an
+    addition of a new line that names no line item of the order's shipped goods (`skus`)."""
+    lines = dict(kept)
+    problems: list[tuple[str, str]] = []
+    for i, change in enumerate(update.return_line_items.removals):
+        where = f"return_line_items.removals[{i}]"
+        if change.line_id not in lines:
+            problems.append(
+                (f"{where}.admin_graphql_api_id",
+                 f"return line item {change.line_id} is not one of this return's lines")
+            )  # fmt: skip
+            continue
+        sku, qty = lines[change.line_id]
+        if change.delta > qty:
+            problems.append(
+                (f"{where}.delta",
+                 f"{change.delta} of return line item {change.line_id} removed, it holds {qty}")
+            )  # fmt: skip
+            continue
+        lines[change.line_id] = (sku, qty - change.delta)
+    for i, change in enumerate(update.return_line_items.additions):
+        where = f"return_line_items.additions[{i}]"
+        if change.line_id in lines:
+            sku, qty = lines[change.line_id]
+            lines[change.line_id] = (sku, qty + change.delta)
+            continue
+        ref = change.fulfillment_line_item.line_item if change.fulfillment_line_item else None
+        ref = ref or change.line_item
+        if ref is None:
+            problems.append(
+                (f"{where}.fulfillment_line_item",
+                 "missing: a line new to the return names the order's line item")
+            )  # fmt: skip
+        elif str(ref.id) not in skus:
+            problems.append(
+                (f"{where}.fulfillment_line_item.line_item.id",
+                 f"line item {ref.id} is not one of the order's goods we shipped")
+            )  # fmt: skip
+        else:
+            lines[change.line_id] = (skus[str(ref.id)], change.delta)
     return lines, problems

@@ -70,7 +70,7 @@ def _site(store) -> dict:
     with store.write():  # a pen more than was shipped, set aside at WH-WEST's dock
         store.execute(
             "INSERT INTO transfer_lots (transfer_id, sku, lot, over) "
-            "SELECT id, 'SKU-B', '', 1 FROM transfers WHERE transfer = ?",
+            "SELECT id, 'SKU-B', '', 3 FROM transfers WHERE transfer = ?",
             (moved["transfer"],),
         )
     planned, _ = transfers.plan(store, "WH-EAST", "WH-WEST", [("SKU-B", 1)], "sam")
@@ -107,8 +107,9 @@ def test_transfers_moves_a_return_and_the_forecast_charts_in_a_browser(
     expect(row.nth(1).locator("td")).to_have_text(
         [site["planned"], "WH-EAST → WH-WEST", "planned", "1", "0", "Cancel transfer"]
     )
-    # The pen set aside at the dock: a bin of the other warehouse is refused in words, then
-    # it is accepted into one of WH-WEST's.
+    # Three pens set aside at the dock: a bin of the other warehouse, or more units than are
+    # set aside, are refused in words; then two go into one of WH-WEST's bins and the third
+    # is rejected.
     aside = page.locator("#tr-aside tbody tr")
     expect(aside.locator("td").first).to_have_text(site["transfer"])
     renders = int(page.locator("body").get_attribute("data-transfers") or 0)
@@ -120,8 +121,21 @@ def test_transfers_moves_a_return_and_the_forecast_charts_in_a_browser(
     page.wait_for_function(f"() => Number(document.body.dataset.transfers) > {renders}")
     expect(aside.locator("input.settle-bin")).to_have_value("E-01-01")
     aside.locator("input.settle-bin").fill("W-01-01")
+    aside.locator("input.settle-units").fill("5")
     aside.get_by_role("button", name="Accept into bin").click()
-    expect(toast).to_have_text(f"Done: {site['transfer']}: SKU-B accepted into W-01-01")
+    expect(toast).to_have_text(
+        f"Not done: SKU-B on {site['transfer']}: 5 units asked, 3 are set aside"
+    )
+    aside.locator("input.settle-units").fill("2")
+    aside.get_by_role("button", name="Accept into bin").click()
+    expect(toast).to_have_text(
+        f"Done: {site['transfer']}: SKU-B: 2 accepted into W-01-01; 1 still set aside"
+    )
+    expect(aside.locator("td").nth(3)).to_have_text("1")
+    expect(aside.locator("input.settle-units")).to_have_value("")
+    page.once("dialog", lambda d: d.accept())
+    aside.get_by_role("button", name="Reject", exact=True).click()
+    expect(toast).to_have_text(f"Done: {site['transfer']}: SKU-B: 1 rejected")
     expect(page.locator("#tr-aside tbody td.empty")).to_have_text("Nothing set aside.")
     page.once("dialog", lambda d: d.accept())
     row.nth(1).get_by_role("button", name="Cancel transfer").click()
@@ -136,7 +150,8 @@ def test_transfers_moves_a_return_and_the_forecast_charts_in_a_browser(
         page.locator(f'#audit tr:has(td.ref:text-is("{site["transfer"]}")) td.meta')
     ).to_have_text(
         [
-            "bin: W-01-01, sku: SKU-B, units: 1",
+            "set_aside: 0, sku: SKU-B, units: 1",
+            "bin: W-01-01, set_aside: 1, sku: SKU-B, units: 2",
             "from: WH-EAST, lines: SKU-A 1, SKU-B 2, source: manual, to: WH-WEST",
         ]
     )
@@ -189,8 +204,9 @@ def test_transfers_moves_a_return_and_the_forecast_charts_in_a_browser(
         assert px["red"] > 20, px  # the reorder point's line
     if SHOTS:
         page.screenshot(path=f"{SHOTS}-forecast.png", full_page=True)
-    # The one error the browser logged: the refused bin, answered 422 (and told in words).
-    assert seen == [
+    # The errors the browser logged: the refused bin and units, answered 422 (told in words).
+    refused = (
         "console: Failed to load resource: the server responded with a status of 422 "
         "(UNPROCESSABLE ENTITY)"
-    ]
+    )
+    assert seen == [refused, refused]

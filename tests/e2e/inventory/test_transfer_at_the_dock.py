@@ -3,10 +3,14 @@ WH-WEST; picked on WH-EAST's handheld, verified and labelled on its pack station
 over TCP to a listener), closed out and handed over at its dock by that pack station; then
 received at WH-WEST's dock on a third handheld process by the package's label, each unit
 into a bin, closed by card. Three device processes with pty scanners; in transit counted
-until the receipt, every scan and card of the receiver's journal applied once, in order."""
+until the receipt, every scan and card of the receiver's journal applied once, in order.
+A lot-tracked SKU with an expiry travels with it: picked by its GS1 label (lot and expiry)
+at WH-EAST, received by the same label at WH-WEST, and stocked there under its lot and
+expiry."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -15,10 +19,16 @@ import requests
 from handheld import Handheld, server_scans
 
 from device.sim.zpl_printer import ZplPrinterSim
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue
 from server.people import auth
 
 pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
 PEN = "0012345678905"  # SKU-B: 10 in E-01-01, none in WH-WEST
+# SKU-C (green tea) in lot L2301, best before 2030-06-30, as its GS1-128 label reads it: the
+# GTIN, the expiry (17, YYMMDD) and the lot (10) last, so no separator is needed.
+TEA_LOT, TEA_EXPIRES = "L2301", "2030-06-30"
+TEA_LABEL = "]C1" + "01" + "09501101530003" + "17" + "300630" + "10" + TEA_LOT
 
 
 class Floor:
@@ -53,10 +63,16 @@ class Floor:
         return self.screen(h, screen)
 
     def walk(self, h: Handheld, screens: tuple[str, ...]) -> dict:
-        """Scan what each screen asks for while the device is on one of `screens`."""
+        """Scan what each screen asks for while the device is on one of `screens`: a pick of
+        a lot takes the unit's GS1 label, which names the lot."""
         state = self.get(f"/api/devices/{h.name}")["state"]
         while state["screen"] in screens:
-            h.scan(state["expect"]["barcodes"][0])
+            step = state.get("step") or {}
+            if state["screen"] == "pick_item" and step.get("lot"):
+                assert step["lot"] == TEA_LOT, step
+                h.scan(TEA_LABEL)
+            else:
+                h.scan(state["expect"]["barcodes"][0])
             state = self.get(f"/api/devices/{h.name}")["state"]
         return state
 
@@ -70,6 +86,9 @@ def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
         "picker-w1": auth.create_device(floor_store, "picker-w1", "picker", "WH-WEST"),
     }
     key = auth.create_api_key(floor_store, "sup")
+    tea = {"warehouse": "WH-EAST", "location": "E-02-01", "sku": "SKU-C", "on_hand": 2,
+           "lot": TEA_LOT, "expires": TEA_EXPIRES}  # fmt: skip
+    catalogue.load(floor_store, CatalogueIn.model_validate_json(json.dumps({"stock": [tea]})))
     # No worker process: nothing here plans, delivers or sweeps.
     floor = Floor(server_proc(floor_settings.data_dir), key)
     printer = ZplPrinterSim(out_dir=tmp_path / "labels").start()
@@ -83,7 +102,8 @@ def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
         for h in (picker, packer, dock):
             h.start()  # the three start side by side
         body = {"from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST",
-                "lines": [{"sku": "SKU-B", "qty": 2}], "request_id": "e2e-1"}  # fmt: skip
+                "lines": [{"sku": "SKU-B", "qty": 2}, {"sku": "SKU-C", "qty": 1}],
+                "request_id": "e2e-1"}  # fmt: skip
         made = floor.post("/api/transfers", body, 201)
         for h in (picker, packer, dock):  # online on its own screen: a scan goes straight out
             h.wait_for(lambda line: line.link == "online", what="online")
@@ -111,8 +131,11 @@ def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
         floor.card(packer, "CMD-DOCK-DONE", "pack_start")
         assert floor.get(f"/api/transfers/{made['transfer']}")["status"] == "in_transit"
         assert floor.get("/api/transfers/in-transit") == {"in_transit": [
-            {"sku": "SKU-B", "from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST", "units": 2}
+            {"sku": "SKU-B", "from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST", "units": 2},
+            {"sku": "SKU-C", "from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST", "units": 1},
         ]}  # fmt: skip
+        sent = floor.get(f"/api/transfers/{made['transfer']}")["lines"][1]["lots"]
+        assert [(x["lot"], x["expires"], x["shipped"]) for x in sent] == [(TEA_LOT, TEA_EXPIRES, 1)]
 
         # WH-WEST: received by the package's label, each unit into a bin.
         floor.card(dock, "CMD-TRANSFER", "transfer_open")
@@ -122,17 +145,26 @@ def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
         dock.scan(PEN)
         dock.scan("LW-01-01")
         dock.scan(PEN, result="ERROR")  # a third pen: more than was shipped, set aside
+        dock.scan(TEA_LABEL)  # the tea by its GS1 label: its lot and expiry come with it
+        dock.scan("LW-01-01")
         floor.card(dock, "CMD-TRANSFER-DONE", "idle")
         got = floor.get(f"/api/transfers/{made['transfer']}")
         assert (got["status"], got["received_by"], got["in_transit"]) == (
             "received", "picker-w1", 0,
         )  # fmt: skip
         assert [(x["shipped"], x["received"], x["over"], x["short"]) for x in got["lines"]] == [
-            (2, 2, 1, 0)
-        ]
+            (2, 2, 1, 0), (1, 1, 0, 0),
+        ]  # fmt: skip
         stock = floor.get("/api/stock?sku=SKU-B&warehouse=WH-WEST")["stock"]
         assert [(s["location"], s["on_hand"]) for s in stock] == [("W-01-01", 2)]
-        assert floor.get("/api/stock/accounting?sku=SKU-B")["holds"]
+        teas = floor.get("/api/stock?sku=SKU-C&warehouse=WH-WEST")["stock"]
+        assert sorted((s["location"], s["lot"], s["expires"], s["on_hand"]) for s in teas) == [
+            ("W-01-01", TEA_LOT, TEA_EXPIRES, 1), ("W-02-01", "", None, 3),
+        ]  # fmt: skip
+        east = floor.get("/api/stock?sku=SKU-C&warehouse=WH-EAST")["stock"]
+        assert [(s["lot"], s["on_hand"]) for s in east] == [(TEA_LOT, 1)]
+        for sku in ("SKU-B", "SKU-C"):
+            assert floor.get(f"/api/stock/accounting?sku={sku}")["holds"], sku
         # The server's screen moves before the device writes the last answer to its journal.
         deadline = time.monotonic() + 10
         while not all(j["acked_at"] for j in dock.journal()):
@@ -141,6 +173,11 @@ def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(
         journal = [j for j in dock.journal() if j["kind"] == "scan"]
         applied = server_scans(floor_settings.db_path, dock.name)
         assert [a["msg_id"] for a in applied] == [j["msg_id"] for j in journal]
+        # Both ends took the tea by its GS1 label (the scanner may drop the ]C1 prefix).
+        for h in (picker, dock):
+            took = [a for a in server_scans(floor_settings.db_path, h.name)
+                    if a["ok"] and TEA_LABEL.removeprefix("]C1") in a["barcode"]]  # fmt: skip
+            assert len(took) == 1, (h.name, took)
     finally:
         for h in (picker, packer, dock):
             h.stop()

@@ -277,6 +277,83 @@ def test_lots_leave_with_their_expiry_arrive_under_it_and_over_units_are_settled
     assert sup.get("/board/api/transfers").status_code == 200
 
 
+def test_some_set_aside_units_are_settled_and_the_rest_kept_or_rejected(floor):
+    """Four pens set aside: one accepted now, the others left; then one more accepted and the
+    rest rejected in the same step. Every unit stays accounted for after each."""
+    app, socketio, store, _ = floor
+    made, _ = transfers.plan(store, "WH-EAST", "WH-WEST", [("SKU-B", 1)], "t")
+    ship_order(store, made["order_id"])
+    west = auth.create_device(store, "picker-w1", "picker", "WH-WEST")
+    dock = connect(app, socketio, west)
+    action(dock, "transfer", "s0")
+    scan(dock, made["transfer"], "s1")
+    scan(dock, PEN, "s2")
+    assert scan(dock, "LW-01-01", "s3")["code"] == "transfer_put_away"
+    for i in range(4):
+        assert scan(dock, PEN, f"s{4 + i}")["code"] == "transfer_over"
+    (start,) = stock_use.accounts(store, "SKU-B")
+    assert start.holds()
+
+    key = auth.create_api_key(store, "sup")
+    post = app.test_client().post
+    url = f"/api/transfers/{made['transfer']}/over"
+    tables = ("transfer_lots", "stock", "stock_moves", "audit_log")
+    snap = {t: rows(store, t) for t in tables}
+    accept = {"sku": "SKU-B", "decision": "accept", "bin": "W-01-01"}
+    for body, status, words in [
+        ({**accept, "units": 5}, 422, "SKU-B on TR-000001: 5 units asked, 4 are set aside"),
+        ({**accept, "units": 0}, 422, "greater than or equal to 1"),
+        ({**accept, "units": -2}, 422, "greater than or equal to 1"),
+        ({**accept, "units": 2, "bin": "NOPE"}, 422, "NOPE is not a bin of WH-WEST"),
+        ({**accept, "rest": "later"}, 422, "'keep' or 'reject'"),
+        ({"sku": "SKU-B", "decision": "reject", "units": 1, "rest": "reject"}, 422,
+         "the rest of a rejection stays set aside"),
+    ]:  # fmt: skip
+        r = post(url, json=body, headers={"X-API-Key": key})
+        said = r.get_json()
+        text = said["message"] + " ".join(p["message"] for p in said.get("problems", []))
+        assert (r.status_code, words in text) == (status, True), (body, said)
+    assert {t: rows(store, t) for t in tables} == snap
+
+    def lot():
+        (line,) = transfers.get(store, made["transfer"])["lines"]
+        (x,) = line["lots"]
+        return x["over"], x["accepted"], x["rejected"], x["set_aside"]
+
+    one = post(url, json={**accept, "units": 1}, headers={"X-API-Key": key})
+    assert one.status_code == 200, one.get_json()
+    assert one.get_json()["settled"] == {"accepted": 1, "rejected": 0, "set_aside": 3}
+    assert lot() == (4, 1, 0, 3)
+    (now,) = stock_use.accounts(store, "SKU-B")
+    assert now.holds() and now.found == start.found + 1
+    # The board's panel still offers the three left.
+    assert [x["units"] for x in transfers.set_aside(store)] == [3]
+
+    rest = post(url, json={**accept, "units": 1, "rest": "reject", "note": "two were broken"},
+                headers={"X-API-Key": key})  # fmt: skip
+    assert rest.get_json()["settled"] == {"accepted": 1, "rejected": 2, "set_aside": 0}
+    assert lot() == (4, 2, 2, 0)
+    (end,) = stock_use.accounts(store, "SKU-B")
+    assert end.holds() and end.found == start.found + 2
+    held = store.one(
+        "SELECT s.on_hand FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE l.code = 'W-01-01' AND s.sku = 'SKU-B'"
+    )
+    assert held["on_hand"] == 3  # the one received and two accepted
+    audit = store.all("SELECT action, detail FROM audit_log WHERE action LIKE 'transfer_over_%' "
+                      "ORDER BY id")  # fmt: skip
+    assert [(a["action"], json.loads(a["detail"])) for a in audit] == [
+        ("transfer_over_accept", {"sku": "SKU-B", "units": 1, "set_aside": 3, "bin": "W-01-01"}),
+        ("transfer_over_accept", {"sku": "SKU-B", "units": 1, "set_aside": 0, "bin": "W-01-01",
+                                  "note": "two were broken"}),
+        ("transfer_over_reject", {"sku": "SKU-B", "units": 2, "set_aside": 0,
+                                  "note": "two were broken"}),
+    ]  # fmt: skip
+    done = post(url, json={"sku": "SKU-B", "decision": "reject", "units": 1},
+                headers={"X-API-Key": key})  # fmt: skip
+    assert done.status_code == 409 and "nothing to settle" in done.get_json()["message"]
+
+
 def test_a_transfer_closed_short_keeps_every_unit_accounted_for(floor):
     app, socketio, store, _ = floor
     west = auth.create_device(store, "picker-w1", "picker", "WH-WEST")
@@ -404,7 +481,7 @@ def test_the_board_cancels_a_planned_transfer_and_settles_set_aside_units(floor)
     assert r.get_json() == {"ok": True, "transfer": planned["transfer"], "done": "cancelled",
                             "released": 1}  # fmt: skip
     r = web.post(over, json={"sku": "SKU-B", "decision": "accept", "bin": "W-01-01"})
-    assert r.get_json()["done"] == "SKU-B accepted into W-01-01", r.get_json()
+    assert r.get_json()["done"] == "SKU-B: 1 accepted into W-01-01", r.get_json()
     panel = web.get("/board/api/transfers").get_json()
     assert panel["set_aside"] == [] and [t["transfer"] for t in panel["transfers"]] == [
         gone["transfer"]

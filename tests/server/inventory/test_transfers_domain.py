@@ -69,3 +69,23 @@ def test_set_aside_units_are_settled_once_each_way():
     assert (
         rules.why_not_settle(1, 0, 0, "keep", None) == "decision must be accept or reject, not keep"
     )
+
+
+def test_some_of_the_set_aside_units_are_settled_and_the_rest_kept_or_rejected():
+    assert rules.why_not_settle(4, 1, 0, "accept", "W-01-01", 3) is None
+    assert rules.why_not_settle(4, 1, 0, "accept", "W-01-01", 4) == "4 units asked, 3 are set aside"
+    assert rules.why_not_settle(2, 1, 0, "reject", None, 2) == "2 units asked, 1 is set aside"
+    assert (
+        rules.why_not_settle(4, 0, 0, "accept", "W-01-01", 0) == "units must be at least 1, not 0"
+    )
+    assert rules.why_not_settle(4, 0, 0, "accept", "W-01-01", 1, "later") == (
+        "the rest is kept set aside or rejected (keep or reject), not later"
+    )
+    assert rules.why_not_settle(4, 0, 0, "reject", None, 1, "reject") == (
+        "the rest of a rejection stays set aside: reject them all, or leave the rest out"
+    )
+    assert rules.settled(4, "accept", None, "keep") == {"accepted": 4, "rejected": 0}
+    assert rules.settled(4, "accept", 1, "keep") == {"accepted": 1, "rejected": 0}
+    assert rules.settled(4, "accept", 1, "reject") == {"accepted": 1, "rejected": 3}
+    assert rules.settled(4, "reject", 2, "keep") == {"accepted": 0, "rejected": 2}
+    assert rules.settled(4, "reject", None, "keep") == {"accepted": 0, "rejected": 4}

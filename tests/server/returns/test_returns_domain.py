@@ -71,3 +71,21 @@ def test_only_refund_lines_restocked_as_a_return_come_back():
     assert lines == [("SKU-B", 1)]
     assert problems == [("refund_line_items[3].line_item.sku", "missing: we find goods by SKU")]
     assert shop.parse({"id": 1})[1][0][0] == "order_id"
+
+
+@pytest.mark.parametrize(
+    ("asked", "graded", "units", "held"),
+    [
+        ({"A": 2, "B": 1}, {}, {"A": 2, "B": 1}, []),
+        ({"A": 0}, {}, {"A": 0}, []),
+        ({"A": 1}, {"A": 1}, {"A": 1}, []),
+        ({"A": 0, "B": 1}, {"A": 2}, {"A": 2, "B": 1},
+         ["A stays at 2: 2 units already received at the dock, the shop asks 0"]),
+        ({}, {"A": 1}, {"A": 1},
+         ["A stays at 1: 1 unit already received at the dock, the shop asks 0"]),
+    ],
+)  # fmt: skip
+def test_a_changed_return_follows_the_shop_but_never_below_what_was_graded(
+    asked, graded, units, held
+):
+    assert rules.follow(asked, graded) == (units, held)

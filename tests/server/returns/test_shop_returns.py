@@ -8,15 +8,18 @@ import json
 
 import pytest
 from dbkit import rows
+from floorkit import action, connect, scan
 from shopkit import SHOPIFY_SECRET, shopify_headers, shopify_order
 from trackkit import ship_order
 
+from server.people import auth
 from server.returns import rmas
 
 CHANNEL = "shop-us"
 SHOP_ID = 5806289289485  # the fixture order (#1043): 2 SKU-A, 1 SKU-B, and two left out
 LINE_A, LINE_B, LINE_GIFT = 14870564503821, 14870564536589, 14870564569357
 RETURN_ID = 123134564567890
+PEN = "0012345678905"  # SKU-B's barcode
 TABLES = ("rmas", "rma_lines", "order_events", "audit_log", "shop_line_items")
 
 
@@ -87,6 +90,27 @@ def change(status, return_id=RETURN_ID, **extra):
     """returns/cancel, /close, /reopen as Shopify sends them: the return's id and order's."""
     return {"admin_graphql_api_id": f"gid://shopify/Return/{return_id}", "id": return_id,
             "order_id": SHOP_ID, "status": status, **extra}  # fmt: skip
+
+
+def update(removals=(), additions=(), return_id=RETURN_ID):
+    """returns/update as Shopify sends it: the return's gid and its line changes, each by its
+    ReturnLineItem gid and delta (an added line new to the return names its order line item)."""
+
+    def change(line, delta, order_line=None):
+        got = {"admin_graphql_api_id": f"gid://shopify/ReturnLineItem/{line}", "delta": delta}
+        if order_line:
+            got["fulfillment_line_item"] = {"id": 1, "line_item": {"id": order_line}}
+        return got
+
+    return {
+        "admin_graphql_api_id": f"gid://shopify/Return/{return_id}",
+        "return_line_items": {
+            "removals": [change(*r) for r in removals],
+            "additions": [change(*a) for a in additions],
+        },
+        "restocking_fees": {"updates": [], "removals": []},
+        "return_shipping_fees": {"updates": [], "removals": []},
+    }
 
 
 def refund(refund_id, lines, return_id=None):
@@ -248,12 +272,13 @@ def test_return_topics_we_do_not_act_on_are_kept_with_the_reason(store, send, sh
         "return 42 closed in the shop: no RMA of ours"
     )
     cancelled = send(change("canceled", return_id=42), "returns/cancel").get_json()
-    assert cancelled["result"] == "return 42 cancelled in the shop: no RMA of ours"
-    update = {"admin_graphql_api_id": f"gid://shopify/Return/{RETURN_ID}",
-              "return_line_items": {"removals": [
-                  {"admin_graphql_api_id": "gid://shopify/ReturnLineItem/1", "delta": 1}]}}  # fmt: skip
-    updated = send(update, "returns/update").get_json()
-    assert updated["status"] == "ignored" and "not applied" in updated["result"]
+    assert cancelled["result"] == (
+        "return 42 cancelled in the shop: no RMA of ours (remembered: an approval of it "
+        "coming later authorises nothing)"
+    )
+    updated = send(update(removals=[(1, 1)]), "returns/update").get_json()
+    assert updated["status"] == "ignored"
+    assert updated["result"] == f"return {RETURN_ID} changed in the shop: no RMA of ours"
     other_order = shop_return(order={"id": 77, "admin_graphql_api_id": "gid://shopify/Order/77"})
     assert send(other_order, "returns/approve").get_json()["result"] == (
         "order 77 never reached the floor"
@@ -311,3 +336,186 @@ def test_a_return_the_merchant_made_comes_open_and_is_authorised_at_once(store, 
     approved = send(shop_return("open", lines=((LINE_B, 1),)), "returns/approve")
     assert approved.get_json()["result"] == "return RMA-000001 (repeated)"
     assert len(rows(store, "rmas")) == 1
+
+
+RLI_A, RLI_B = 6200524949, 6200524950  # the return line items of shop_return(LINE_A, LINE_B)
+
+
+def authorised(client, headers, rma="RMA-000001"):
+    got = client.get(f"/api/returns/{rma}", headers=headers).get_json()
+    return {x["sku"]: x["authorised"] for x in got["lines"]}
+
+
+def test_a_return_changed_in_the_shop_changes_its_rma_lines(client, headers, store, send, shipped):
+    send(shop_return(lines=((LINE_A, 2), (LINE_B, 1))), "returns/approve")
+    kept = store.all("SELECT return_line_item_id, sku, qty FROM shop_return_lines ORDER BY sku")
+    assert [(r["return_line_item_id"], r["sku"], r["qty"]) for r in kept] == [
+        (str(RLI_A), "SKU-A", 2), (str(RLI_B), "SKU-B", 1),
+    ]  # fmt: skip
+    less = send(update(removals=[(RLI_A, 1)]), "returns/update").get_json()
+    assert less == {"status": "accepted", "result": "RMA-000001 now authorises 1 SKU-A, 1 SKU-B",
+                    "order": shipped, "duplicate": False}  # fmt: skip
+    assert authorised(client, headers) == {"SKU-A": 1, "SKU-B": 1}
+    # The unit removed may be authorised again (by this return or another).
+    assert rmas.authorised_units(store, shipped) == {"SKU-A": 1, "SKU-B": 1}
+    # Shopify resends a webhook under the same id: applied once.
+    for _ in range(2):
+        more = send(update(additions=[(RLI_A, 1)]), "returns/update", webhook_id="wh-add-1")
+        assert more.get_json()["result"] == "RMA-000001 now authorises 2 SKU-A, 1 SKU-B"
+    assert more.get_json()["duplicate"] is True
+    fewer = send(update(removals=[(RLI_B, 1)]), "returns/update").get_json()
+    assert fewer["result"] == "RMA-000001 now authorises 2 SKU-A"
+    assert authorised(client, headers) == {"SKU-A": 2}
+    # A line new to the return names the order's line item: its SKU comes back.
+    new = send(update(additions=[(RLI_B + 7, 1, LINE_B)]), "returns/update").get_json()
+    assert new["result"] == "RMA-000001 now authorises 2 SKU-A, 1 SKU-B"
+    events = [e for e in rows(store, "order_events") if e["event"] == "return_changed"]
+    assert len(events) == 4
+    assert json.loads(events[-1]["detail"])["lines"] == {"SKU-A": 2, "SKU-B": 1}
+    assert [a["action"] for a in rows(store, "audit_log")][-1] == "return_change"
+
+
+def test_a_changed_return_never_drops_below_what_the_dock_graded(
+    client, headers, store, send, shipped
+):
+    send(shop_return(lines=((LINE_A, 2), (LINE_B, 1))), "returns/approve")
+    rma_id = store.one("SELECT id FROM rmas")["id"]
+    with store.write():
+        store.execute(
+            "INSERT INTO rma_units (rma_id, sku, grade, reason, at) "
+            "VALUES (?, 'SKU-A', 'scrap', 'damaged', '2026-12-03T00:00:00Z')",
+            (rma_id,),
+        )
+    got = send(update(removals=[(RLI_A, 2)]), "returns/update").get_json()
+    assert got["status"] == "accepted"
+    assert got["result"] == (
+        "RMA-000001 now authorises 1 SKU-A, 1 SKU-B; SKU-A stays at 1: 1 unit already received "
+        "at the dock, the shop asks 0"
+    )
+    assert authorised(client, headers) == {"SKU-A": 1, "SKU-B": 1}
+    changed = [e for e in rows(store, "order_events") if e["event"] == "return_changed"][-1]
+    assert json.loads(changed["detail"])["held"] == [
+        "SKU-A stays at 1: 1 unit already received at the dock, the shop asks 0"
+    ]
+    # Every line removed: the graded unit keeps its line, the RMA stays open for the dock.
+    rest = send(update(removals=[(RLI_B, 1)]), "returns/update").get_json()
+    assert rest["result"].startswith("RMA-000001 now authorises 1 SKU-A; SKU-A stays at 1")
+    assert rmas.get(store, "RMA-000001")["status"] == "authorised"
+
+
+def test_a_return_whose_every_line_is_removed_is_cancelled(client, headers, store, send, shipped):
+    send(shop_return(lines=((LINE_B, 1),)), "returns/approve")
+    got = send(update(removals=[(RLI_A, 1)]), "returns/update").get_json()
+    assert got["result"] == "RMA-000001 now authorises no unit, and is cancelled"
+    rma = rmas.get(store, "RMA-000001")
+    assert (rma["status"], rma["cancel_reason"]) == ("cancelled", "every line removed in the shop")
+    late = send(update(additions=[(RLI_A, 1)]), "returns/update").get_json()
+    assert late == {"status": "ignored", "result": "RMA-000001 is cancelled: its lines stay as "
+                    "they are", "order": shipped, "duplicate": False}  # fmt: skip
+
+
+def test_a_bad_return_change_is_refused_whole_and_changes_nothing(
+    client, headers, store, send, shipped
+):
+    send(shop_return(lines=((LINE_A, 1), (LINE_B, 1))), "returns/approve")
+    before = {**snapshot(store), "kept": rows(store, "shop_return_lines")}
+    # More of SKU-B than shipped, a line the return does not have, more removed than it holds,
+    # a new line that names no shipped goods: every reason, nothing applied (not even the
+    # removal that was fine).
+    too_many = send(update(removals=[(RLI_A, 1)], additions=[(RLI_B, 1)]), "returns/update")
+    assert too_many.status_code == 422
+    assert too_many.get_json()["problems"] == [
+        {"field": "lines[0].qty", "message": "1 of SKU-B asked, 0 may still be returned"}
+    ]
+    wrong = send(
+        update(removals=[(999, 1), (RLI_A, 2)], additions=[(998, 1, LINE_GIFT), (997, 1)]),
+        "returns/update",
+    )
+    assert wrong.status_code == 422
+    assert wrong.get_json()["problems"] == [
+        {"field": "return_line_items.removals[0].admin_graphql_api_id",
+         "message": "return line item 999 is not one of this return's lines"},
+        {"field": "return_line_items.removals[1].delta",
+         "message": f"2 of return line item {RLI_A} removed, it holds 1"},
+        {"field": "return_line_items.additions[0].fulfillment_line_item.line_item.id",
+         "message": f"line item {LINE_GIFT} is not one of the order's goods we shipped"},
+        {"field": "return_line_items.additions[1].fulfillment_line_item",
+         "message": "missing: a line new to the return names the order's line item"},
+    ]  # fmt: skip
+    bad = update(removals=[(RLI_A, 0)])
+    assert send(bad, "returns/update").status_code == 422
+    assert (
+        send({"admin_graphql_api_id": "gid://shopify/Order/1"}, "returns/update").status_code == 422
+    )
+    assert {**snapshot(store), "kept": rows(store, "shop_return_lines")} == before
+
+
+def test_a_cancel_or_decline_before_its_approval_keeps_the_approval_from_authorising(
+    client, headers, store, send, shipped
+):
+    """Shopify does not promise the order of its webhooks: the cancel may come first."""
+    early = send(change("canceled"), "returns/cancel").get_json()
+    assert early["status"] == "ignored" and "remembered" in early["result"]
+    late = send(shop_return(lines=((LINE_A, 1),)), "returns/approve")
+    assert late.status_code == 200
+    assert late.get_json() == {
+        "status": "ignored",
+        "result": "the return was cancelled in the shop before this came: not authorised",
+        "order": shipped,
+        "duplicate": False,
+    }
+    # A refund of that return, or the approval again, authorises nothing either.
+    paid = send(refund(9004, [("SKU-A", 1)], RETURN_ID), "refunds/create").get_json()
+    assert paid["status"] == "ignored" and "not authorised" in paid["result"]
+    assert rows(store, "rmas") == []
+    noted = [e for e in rows(store, "order_events") if e["event"] == "return_not_authorised"]
+    assert len(noted) == 2 and str(RETURN_ID) in noted[0]["detail"]
+    kept = client.get("/api/inbound-webhooks?channel=shop-us", headers=headers).get_json()
+    assert [(w["topic"], w["status"]) for w in kept["webhooks"]][:3] == [
+        ("refunds/create", "ignored"), ("returns/approve", "ignored"), ("returns/cancel", "ignored"),
+    ]  # fmt: skip
+
+    # Declined first, with Shopify's reason: remembered with it.
+    other = RETURN_ID + 1
+    declined = {"admin_graphql_api_id": f"gid://shopify/Return/{other}", "id": other,
+                "status": "declined", "decline": {"reason": "final_sale", "note": None}}  # fmt: skip
+    send(declined, "returns/decline")
+    got = send(shop_return(lines=((LINE_B, 1),), return_id=other), "returns/approve").get_json()
+    assert got["result"] == (
+        "the return was declined in the shop (final_sale) before this came: not authorised"
+    )
+    # Another return of the same goods, never cancelled, is authorised as ever.
+    third = send(shop_return(lines=((LINE_B, 1),), return_id=other + 1), "returns/approve")
+    assert third.get_json()["result"] == "return RMA-000001"
+
+
+def test_a_unit_in_a_receivers_hand_holds_its_line_when_the_shop_takes_it_off(floor):
+    """On an in-process handheld: the pen is scanned, not graded yet, when Shopify takes the
+    pen off the return; the line stays at 1 so the grade that follows finds it."""
+    app, socketio, store, tokens = floor
+    web = app.test_client()
+    key = auth.create_api_key(store, "shop-admin")
+    put = web.put(f"/api/channels/{CHANNEL}", json={"shopify_secret": SHOPIFY_SECRET},
+                  headers={"X-API-Key": key})  # fmt: skip
+    assert put.status_code == 200, put.get_json()
+
+    def post(payload, topic, webhook_id):
+        body = json.dumps(payload).encode()
+        headers = shopify_headers(body, topic, webhook_id)
+        return web.post(f"/webhooks/shopify/{CHANNEL}", data=body, headers=headers).get_json()
+
+    oid = post(shopify_order(), "orders/create", "h-1")["order"]
+    ship_order(store, oid)
+    post(shop_return(lines=((LINE_A, 1), (LINE_B, 1))), "returns/approve", "h-2")
+    dock = connect(app, socketio, tokens["picker"])
+    assert action(dock, "return", "u1")["ok"]
+    assert scan(dock, "RMA-000001", "u2")["ok"]
+    assert scan(dock, PEN, "u3")["ok"]  # in hand, to be graded
+    got = post(update(removals=[(RLI_B, 1), (RLI_A, 1)]), "returns/update", "h-3")
+    assert got["result"] == (
+        "RMA-000001 now authorises 1 SKU-B; SKU-B stays at 1: 1 unit already received at the "
+        "dock, the shop asks 0"
+    )
+    graded = action(dock, "return_grade", "u4", reason="damaged")
+    assert graded["ok"], graded
+    assert rmas.get(store, "RMA-000001")["lines"][0]["scrapped"] == 1

@@ -299,11 +299,20 @@ def test_transfers_are_cancelled_before_they_ship_and_set_aside_units_settled(
     bad = run("transfers", "over", "TR-000002", "SKU-B", "accept", "--bin", "E-01-01")
     assert bad.exit_code == 1 and "E-01-01 is not a bin of WH-WEST" in bad.output
     assert run("transfers", "over", "TR-000002", "SKU-B", "keep").exit_code == 2
-    ok = run("transfers", "over", "TR-000002", "SKU-B", "accept", "--bin", "W-01-01")
-    assert ok.output == "TR-000002: set-aside SKU-B accepted into W-01-01\n", ok.output
+    for units, words in (("5", "5 units asked, 2 are set aside"), ("0", "at least 1, not 0")):
+        bad = run("transfers", "over", "TR-000002", "SKU-B", "accept", "--bin", "W-01-01",
+                  "--units", units)  # fmt: skip
+        assert bad.exit_code == 1 and words in bad.output, bad.output
+    some = ("transfers", "over", "TR-000002", "SKU-B", "accept", "--bin", "W-01-01", "--units")
+    ok = run(*some, "1")
+    assert ok.output == (
+        "TR-000002: set-aside SKU-B: 1 accepted into W-01-01; 1 still set aside\n"
+    ), ok.output
+    rest = run("transfers", "over", "TR-000002", "SKU-B", "reject")
+    assert rest.output == "TR-000002: set-aside SKU-B: 1 rejected; 0 still set aside\n"
     again = run("transfers", "over", "TR-000002", "SKU-B", "reject")
     assert again.exit_code == 1 and "nothing to settle" in again.output
     assert db(
         "SELECT s.on_hand FROM stock s JOIN locations l ON l.id = s.location_id "
         "WHERE l.code = 'W-01-01' AND s.sku = 'SKU-B'"
-    ) == [{"on_hand": 2}]
+    ) == [{"on_hand": 1}]

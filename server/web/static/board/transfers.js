@@ -1,12 +1,12 @@
 // The "Transfers" panel: transfers not yet received with their units in transit (a planned one
-// can be cancelled here), the units over-received at a dock and set aside (accepted into a bin
-// or rejected here), and the units in transit per SKU and pair of warehouses. Fetched from
+// can be cancelled here), the units over-received at a dock and set aside (all or some of them
+// accepted into a bin or rejected here), and the units in transit per SKU and pair of warehouses. Fetched from
 // /board/api/transfers with the lower panels: on connect, every minute and after each action.
 (function () {
   "use strict";
   var SF = window.SF;
   var el = SF.el;
-  // What a supervisor typed into a bin field, by transfer, SKU and lot: the panel is drawn
+  // What a supervisor typed into a bin or units field, by transfer, SKU and lot: the panel is drawn
   // again every minute and after every action, and must not lose it.
   var typed = {};
 
@@ -50,24 +50,53 @@
     }, "danger");
   }
 
+  // A field that keeps what the supervisor typed across redraws (see `typed`).
+  function keptInput(key, type, placeholder, className) {
+    var input = el("input");
+    input.type = type;
+    input.placeholder = placeholder;
+    input.className = className;
+    input.value = typed[key] || "";
+    input.addEventListener("input", function () { typed[key] = input.value; });
+    return input;
+  }
+
+  // Some of the units, or all: an empty units field settles every set-aside unit. The server
+  // judges the number (above what is set aside, or under 1, is refused in words).
   function settleCell(x) {
     var box = el("span", "settle");
-    var bin = el("input");
-    bin.type = "text";
-    bin.placeholder = "bin in " + x.to_warehouse;
-    bin.maxLength = 64;
-    bin.className = "settle-bin";
     var key = x.transfer + "|" + x.sku + "|" + x.lot;
-    bin.value = typed[key] || "";
-    bin.addEventListener("input", function () { typed[key] = bin.value; });
+    var units = keptInput(key + "|units", "number", "all " + x.units, "settle-units");
+    units.min = "1";
+    units.max = String(x.units);
+    units.title = "how many to settle (empty: all " + x.units + ")";
+    var bin = keptInput(key, "text", "bin in " + x.to_warehouse, "settle-bin");
+    bin.maxLength = 64;
+    box.appendChild(units);
     box.appendChild(bin);
+    function body(decision, rest) {
+      var b = { sku: x.sku, lot: x.lot, decision: decision };
+      var n = units.value.trim();
+      if (n !== "") b.units = Number(n);
+      if (decision === "accept") b.bin = bin.value.trim();
+      if (rest) b.rest = rest;
+      return b;
+    }
     var path = encodeURIComponent(x.transfer) + "/over";
+    // Once settled, the number typed no longer fits what is left: the field empties (all).
+    function settle(b) {
+      act(path, b).then(function (r) { if (r.ok) delete typed[key + "|units"]; });
+    }
     box.appendChild(SF.button("Accept into bin", function () {
-      act(path, { sku: x.sku, lot: x.lot, decision: "accept", bin: bin.value.trim() });
+      settle(body("accept"));
     }, "primary"));
+    box.appendChild(SF.button("Accept, reject rest", function () {
+      if (!window.confirm("Accept " + (units.value.trim() || x.units) + " " + x.sku + " into the bin and reject the rest set aside on " + x.transfer + "?")) return;
+      settle(body("accept", "reject"));
+    }));
     box.appendChild(SF.button("Reject", function () {
-      if (!window.confirm("Reject " + x.units + " " + x.sku + " set aside on " + x.transfer + "? They stay out of stock.")) return;
-      act(path, { sku: x.sku, lot: x.lot, decision: "reject" });
+      if (!window.confirm("Reject " + (units.value.trim() || x.units) + " " + x.sku + " set aside on " + x.transfer + "? They stay out of stock.")) return;
+      settle(body("reject"));
     }));
     return box;
   }
