@@ -7,14 +7,13 @@ action answers 409 with the sentence the page shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
 
-from flask import current_app, g
+from flask import current_app
 from pydantic import BaseModel, Field
 
-from server.api.errors import ApiError
+from server.api.auth import actor
+from server.api.errors import ApiError, refusals
 from server.api.models import Query
 from server.api.table import Route
 from server.board import service
@@ -111,18 +110,6 @@ def _store() -> Store:
     return current_app.extensions["store"]
 
 
-def _actor() -> str:
-    return f"key:{g.get('api_client', '?')}"
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    try:
-        yield
-    except Refused as e:
-        raise ApiError(e.status, str(e)) from None
-
-
 def _apply(effects: Effects) -> None:
     hub = current_app.extensions.get("scanfloor.hub")
     if hub is not None:
@@ -142,9 +129,9 @@ def search_orders(query: SearchQuery) -> dict[str, Any]:
 def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
     """Give an order a new ship-to before picking starts (409 after, in words); when the
     nearest warehouse changes, what it holds is released and it is allocated again."""
-    with _refusals():
+    with refusals(Refused):
         effects, result = service.change_address(
-            _store(), _actor(), order_id, body.ship_to.model_dump()
+            _store(), actor(), order_id, body.ship_to.model_dump()
         )
     _apply(effects)
     return result
@@ -155,16 +142,16 @@ def reship(package_id: int, body: ReshipIn) -> dict[str, Any]:
     path as packing), its units taken again from the shelves of the warehouse that shipped
     it, else of the nearest other warehouse that has them all (409, nothing changed, when none
     has); the answer says which in words; the shop gets `parcel.reshipped`."""
-    with _refusals():
-        effects, result = service.reship(_store(), _actor(), package_id, body.device)
+    with refusals(Refused):
+        effects, result = service.reship(_store(), actor(), package_id, body.device)
     _apply(effects)
     return result
 
 
 def resend_mail(mail_id: int) -> dict[str, Any]:
     """Queue a customer mail again: a new mail of the same kind to the order's address."""
-    with _refusals():
-        return service.resend_mail(_store(), _actor(), mail_id)
+    with refusals(Refused):
+        return service.resend_mail(_store(), actor(), mail_id)
 
 
 API_ROUTES = [
