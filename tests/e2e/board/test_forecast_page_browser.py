@@ -6,6 +6,7 @@ one is drawn."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,7 @@ from server.people import users
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
 ROP = re.compile(r"reorder point (\d+\.\d)")
+SHOTS = os.environ.get("BOARDCHECK_SHOTS")  # a path prefix: save the page as PNGs to look at
 
 
 def _site(store) -> None:
@@ -105,9 +107,13 @@ def test_a_skus_lead_time_set_and_cleared_on_the_page_moves_its_reorder_point(
     assert longer > before + 10  # two more weeks of some two pens a day
     expect(lead.locator("td.from")).to_have_text("SKU policy")
     expect(lead.locator("input")).to_have_value("21")
-    expect(policy.locator("form .meta").first).to_have_text("set here by sam")
+    expect(policy.locator("form .meta").first).to_have_text("set here by sam · in every warehouse")
     # The chart was drawn again with it: its reorder point's line is on the canvas.
     expect(page.locator("body")).to_have_attribute("data-charts", "4")
+    if SHOTS:
+        classes.nth(0).locator("summary").click()
+        page.screenshot(path=f"{SHOTS}-forecast-policy.png", full_page=True)
+        classes.nth(0).locator("summary").click()
 
     # Cleared: the configuration's again, and the reorder point it had.
     policy.get_by_role("button", name="Clear policy").click()

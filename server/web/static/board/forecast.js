@@ -154,9 +154,9 @@
     if (own) {
       form.appendChild(SF.button("Clear policy", function () { send(form, path + "/clear", {}); }));
     }
-    form.appendChild(el("span", "meta", own
-      ? "set here by " + (setBy || "?") : "follows " + (scope === "sku" ? "its class and the configuration" : "the configuration")));
-    if (scope === "sku") form.appendChild(el("span", "meta", " · in every warehouse"));
+    var whose = own ? "set here by " + (setBy || "?")
+      : "follows " + (scope === "sku" ? "its class and the configuration" : "the configuration");
+    form.appendChild(el("span", "meta", whose + (scope === "sku" ? " · in every warehouse" : "")));
     form.appendChild(el("p", "said"));
     form.addEventListener("submit", function (e) {
       e.preventDefault();
