@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from floorkit import BOARD_PASSWORD, log_in, place
+from floorkit import BOARD_PASSWORD, log_in, pen_and_mug_history
 
 from server.config import ForecastSettings
 from server.core.schemas import CatalogueIn
@@ -39,13 +39,7 @@ def _site(store) -> None:
         ),
     )
     today = datetime.now(UTC).date()
-    for i in range(28):
-        day = today - timedelta(days=28 - i)
-        lines = [("SKU-B", 2 + (day.weekday() == 4))] + ([("SKU-A", 1)] if i % 4 == 1 else [])
-        oid = place(store, f"H-{i}", lines)
-        store.execute(
-            "UPDATE orders SET created_at = ? WHERE id = ?", (f"{day.isoformat()}T10:00:00", oid)
-        )
+    pen_and_mug_history(store, today)
     done = forecasting.run(store, ForecastSettings(history_days=28, horizon_days=14), today=today)
     assert done == {"WH-EAST": 2, "WH-WEST": 2}, done
 

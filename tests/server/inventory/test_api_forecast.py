@@ -239,15 +239,17 @@ BAD_POLICIES = [
 ]
 
 
-def test_bad_policies_are_refused_and_change_nothing(app, client, headers, store, forecast):
-    def state():
-        return (
-            store.all("SELECT * FROM reorder_policies ORDER BY scope, name"),
-            store.all("SELECT * FROM demand_forecasts ORDER BY warehouse, sku"),
-            store.all("SELECT id FROM audit_log"),
-        )
+def _policy_state(store) -> tuple:
+    """What a refused policy must leave as it was: the policies, suggestions and audit log."""
+    return (
+        store.all("SELECT * FROM reorder_policies ORDER BY scope, name"),
+        store.all("SELECT * FROM demand_forecasts ORDER BY warehouse, sku"),
+        store.all("SELECT id FROM audit_log"),
+    )
 
-    before = state()
+
+def test_bad_policies_are_refused_and_change_nothing(app, client, headers, store, forecast):
+    before = _policy_state(store)
     for path, body, status, words in BAD_POLICIES:
         r = client.put(f"{POLICIES}/{path}", json=body, headers=headers)
         assert r.status_code == status, (path, body, r.json)
@@ -263,7 +265,7 @@ def test_bad_policies_are_refused_and_change_nothing(app, client, headers, store
     reader = {"Authorization": f"Bearer {auth.create_api_key(store, 'reader', ['read'])}"}
     assert client.put(f"{POLICIES}/skus/SKU-B", json=body, headers=reader).status_code == 403
     assert client.get(POLICIES, headers=reader).status_code == 200
-    after = state()
+    after = _policy_state(store)
     assert after[:2] == before[:2] and len(after[2]) == len(before[2])
 
 
@@ -409,14 +411,7 @@ BAD_ON_THE_BOARD = [
 
 
 def test_bad_policies_on_the_board_are_refused_in_words_and_change_nothing(app, store, forecast):
-    def state():
-        return (
-            store.all("SELECT * FROM reorder_policies ORDER BY scope, name"),
-            store.all("SELECT * FROM demand_forecasts ORDER BY warehouse, sku"),
-            store.all("SELECT id FROM audit_log"),
-        )
-
-    before = state()
+    before = _policy_state(store)
     web = board_web(app, "sam")
     for path, body, status, words in BAD_ON_THE_BOARD:
         r = web.post(f"{BOARD_POLICIES}/{path}", json=body)
@@ -427,4 +422,4 @@ def test_bad_policies_on_the_board_are_refused_in_words_and_change_nothing(app, 
     web.environ_base.pop("HTTP_X_CSRFTOKEN")
     r = web.post(f"{BOARD_POLICIES}/sku/SKU-B", json={"lead_time_days": 5})
     assert r.status_code == 400 and r.json["error"] == "csrf", r.json
-    assert state() == before
+    assert _policy_state(store) == before
