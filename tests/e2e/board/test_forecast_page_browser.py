@@ -1,6 +1,7 @@
 """The forecast page in a real Chromium against the real server: a supervisor sets a SKU's
 lead time under its chart and sees its reorder point move, clears it and sees it come back,
-and an invalid lead time refused in words with nothing changed; and the page keeps the newest
+an invalid lead time refused in words with nothing changed, and a class's service level that
+its SKU then follows; and the page keeps the newest
 answer when two reads cross (SF.fresh), the older one held back by the test until the newer
 one is drawn."""
 
@@ -125,12 +126,24 @@ def test_a_skus_lead_time_set_and_cleared_on_the_page_moves_its_reorder_point(
     expect(policy.get_by_label("lead time (days)")).to_have_value("400")
     expect(caption).to_contain_text(f"reorder point {before:.1f}")
     assert floor_store.all("SELECT * FROM reorder_policies") == []
+
+    # Class A's service level, set above the charts: the pen (class A east) follows it.
+    a_class = classes.nth(0)
+    a_class.locator("summary").click()
+    a_class.get_by_label("service level").fill("0.99")
+    a_class.get_by_role("button", name="Set policy").click()
+    expect(said).to_have_text("Done: class A's policy set: service level 0.99")
+    expect(a_class.locator("form .meta")).to_have_text("set here by sam")
+    service = policy.locator('tr[data-key="service_level"]')
+    expect(service.locator("td.from")).to_have_text("class policy")
+    expect(service.locator("td.value")).to_have_text("0.99")
     assert [
         (a["actor"], a["action"], a["target"])
         for a in floor_store.all("SELECT actor, action, target FROM audit_log ORDER BY id")
     ] == [
         ("sam", "reorder policy set", "sku:SKU-B"),
         ("sam", "reorder policy cleared", "sku:SKU-B"),
+        ("sam", "reorder policy set", "class:A"),
     ]
     assert errors == []
 
