@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 import gevent
@@ -111,6 +112,18 @@ def place(
     oid, _ = orders.capture(store, OrderIn.model_validate(body))
     allocate.allocate_order(store, oid)
     return oid
+
+
+def pen_and_mug_history(store, today: date, days: int = 28) -> None:
+    """An order a day in WH-EAST over the `days` before `today`, dated back: two pens (three on
+    Fridays), and a mug one day in four: a demand history for the forecast."""
+    for i in range(days):
+        day = today - timedelta(days=days - i)
+        lines = [("SKU-B", 2 + (day.weekday() == 4))] + ([("SKU-A", 1)] if i % 4 == 1 else [])
+        oid = place(store, f"H-{i}", lines)
+        store.execute(
+            "UPDATE orders SET created_at = ? WHERE id = ?", (f"{day.isoformat()}T10:00:00", oid)
+        )
 
 
 def connect(app, socketio, token: str, last_seen_seq: int = 0):

@@ -57,3 +57,8 @@ def require_api_key(scope: str) -> None:
             "missing_scope",
         )
     g.api_client = found.name
+
+
+def actor() -> str:
+    """Who acts through this request, as the audit log names an API key: `key:NAME`."""
+    return f"key:{g.get('api_client', '?')}"

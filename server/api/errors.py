@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -54,6 +55,16 @@ class ApiError(Exception):
         response = jsonify(body.model_dump(mode="json"))
         response.headers.update(self.headers)
         return response, self.status
+
+
+@contextmanager
+def refusals(*kinds: type[Exception]) -> Iterator[None]:
+    """A use case's refusal that carries its own HTTP status (`status`: 404, 409, 422), the
+    same it gives the board, answered with that status and its sentence."""
+    try:
+        yield
+    except kinds as exc:
+        raise ApiError(exc.status, str(exc)) from None  # type: ignore[attr-defined]
 
 
 def field_path(loc: Sequence[str | int]) -> str:

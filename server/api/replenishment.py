@@ -4,11 +4,14 @@ per ABC class) they are worked out with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 from pydantic import BaseModel, Field
 
+from server.api.auth import actor
 from server.api.errors import ApiError
 from server.api.models import Query
 from server.api.table import Route
@@ -176,9 +179,8 @@ def set_limits(body: LimitsIn) -> dict[str, Any]:
     """Set a face's min and max for a SKU; a face already below the new min gets its move."""
     try:
         out = replenishment.set_limits(
-            _store(), body.warehouse, body.location, body.sku, body.min, body.max,
-            f"key:{g.get('api_client', '?')}",
-        )  # fmt: skip
+            _store(), body.warehouse, body.location, body.sku, body.min, body.max, actor()
+        )
     except replenishment.ReplenError as exc:
         raise ApiError(422, str(exc), "invalid_limits", exc.problems) from None
     if out["task"] is not None:
@@ -207,7 +209,7 @@ def get_move(task_id: int) -> dict[str, Any]:
 def cancel_move(task_id: int) -> dict[str, Any]:
     """Drop an open move no handheld holds: nothing moves, its held orders are allocated again."""
     try:
-        out = replenishing.cancel(_store(), task_id, f"key:{g.get('api_client', '?')}")
+        out = replenishing.cancel(_store(), task_id, actor())
     except KeyError:
         raise ApiError(404, f"no move {task_id}") from None
     except replenishment.ReplenConflict as exc:
@@ -248,62 +250,42 @@ def list_policies() -> dict[str, Any]:
     return policies.listing(_store(), _forecast_settings())
 
 
-def _get_policy(scope: str, name: str) -> dict[str, Any]:
+@contextmanager
+def _policy_refusals() -> Iterator[None]:
+    """An unknown SKU or class (or, to clear, no policy of its own): 404; bad values: 422."""
     try:
-        return policies.view(_store(), _forecast_settings(), scope, name)
-    except policies.UnknownPolicy as exc:
-        raise ApiError(404, str(exc)) from None
-
-
-def _set_policy(scope: str, name: str, body: PolicyIn) -> dict[str, Any]:
-    try:
-        return policies.set_policy(
-            _store(), _forecast_settings(), scope, name, body.model_dump(),
-            f"key:{g.get('api_client', '?')}",
-        )  # fmt: skip
+        yield
     except policies.UnknownPolicy as exc:
         raise ApiError(404, str(exc)) from None
     except policies.PolicyError as exc:
         raise ApiError(422, str(exc), "invalid_policy", exc.problems) from None
 
 
-def _clear_policy(scope: str, name: str) -> dict[str, Any]:
-    try:
-        return policies.clear(
-            _store(), _forecast_settings(), scope, name, f"key:{g.get('api_client', '?')}"
-        )
-    except policies.UnknownPolicy as exc:
-        raise ApiError(404, str(exc)) from None
+def _policy_views(scope: str, arg: str, docs: tuple[str, str, str]) -> list[Callable[..., Any]]:
+    """The GET, PUT and DELETE views of one scope's policies (`sku` or `class`), whose path
+    names the SKU or class `arg`. Each is named as its endpoint and OpenAPI operation
+    (`get_sku_policy`, `set_sku_policy`, `clear_sku_policy`) and documented with `docs`."""
 
+    def get(**path: str) -> dict[str, Any]:
+        with _policy_refusals():
+            return policies.view(_store(), _forecast_settings(), scope, path[arg])
 
-def get_sku_policy(sku: str) -> dict[str, Any]:
-    """A SKU's own reorder policy: set here and in the configuration."""
-    return _get_policy("sku", sku)
+    def put(body: PolicyIn, **path: str) -> dict[str, Any]:
+        values = body.model_dump()
+        with _policy_refusals():
+            return policies.set_policy(
+                _store(), _forecast_settings(), scope, path[arg], values, actor()
+            )
 
+    def delete(**path: str) -> dict[str, Any]:
+        with _policy_refusals():
+            return policies.clear(_store(), _forecast_settings(), scope, path[arg], actor())
 
-def set_sku_policy(sku: str, body: PolicyIn) -> dict[str, Any]:
-    """Set a SKU's reorder policy; its stored suggestions are worked out again at once."""
-    return _set_policy("sku", sku, body)
-
-
-def clear_sku_policy(sku: str) -> dict[str, Any]:
-    """Drop a SKU's policy set here: the configuration's again."""
-    return _clear_policy("sku", sku)
-
-
-def get_class_policy(name: str) -> dict[str, Any]:
-    """An ABC class's reorder policy: set here and in the configuration."""
-    return _get_policy("class", name)
-
-
-def set_class_policy(name: str, body: PolicyIn) -> dict[str, Any]:
-    """Set a class's reorder policy; its SKUs' stored suggestions are worked out again."""
-    return _set_policy("class", name, body)
-
-
-def clear_class_policy(name: str) -> dict[str, Any]:
-    """Drop a class's policy set here: the configuration's again."""
-    return _clear_policy("class", name)
+    views: list[Callable[..., Any]] = [get, put, delete]
+    for view, verb, doc in zip(views, ("get", "set", "clear"), docs, strict=True):
+        view.__name__ = view.__qualname__ = f"{verb}_{scope}_policy"
+        view.__doc__ = doc
+    return views
 
 
 def _policy_routes() -> list[Route]:
@@ -316,12 +298,20 @@ def _policy_routes() -> list[Route]:
             response=PolicyListOut,
         )
     ]
-    for path, what, get, put, delete in (
-        ("skus/<code:sku>", "a SKU", get_sku_policy, set_sku_policy, clear_sku_policy),
-        ("classes/<code:name>", "an ABC class", get_class_policy, set_class_policy,
-         clear_class_policy),
+    for scope, path, arg, what, docs in (
+        ("sku", "skus", "sku", "a SKU", (
+            "A SKU's own reorder policy: set here and in the configuration.",
+            "Set a SKU's reorder policy; its stored suggestions are worked out again at once.",
+            "Drop a SKU's policy set here: the configuration's again.",
+        )),
+        ("class", "classes", "name", "an ABC class", (
+            "An ABC class's reorder policy: set here and in the configuration.",
+            "Set a class's reorder policy; its SKUs' stored suggestions are worked out again.",
+            "Drop a class's policy set here: the configuration's again.",
+        )),
     ):  # fmt: skip
-        full = f"/replenishment/policies/{path}"
+        get, put, delete = _policy_views(scope, arg, docs)
+        full = f"/replenishment/policies/{path}/<code:{arg}>"
         out += [
             Route("GET", full, get, f"Get {what}'s reorder policy", response=PolicyOut,
                   also=(404,)),

@@ -7,14 +7,13 @@ action answers 409 with the sentence the page shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
 
-from flask import current_app, g
+from flask import current_app
 from pydantic import BaseModel, Field
 
-from server.api.errors import ApiError
+from server.api.auth import actor
+from server.api.errors import ApiError, refusals
 from server.api.models import Query
 from server.api.table import Route
 from server.board import service
@@ -113,18 +112,6 @@ def _store() -> Store:
     return current_app.extensions["store"]
 
 
-def _actor() -> str:
-    return f"key:{g.get('api_client', '?')}"
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    try:
-        yield
-    except Refused as e:
-        raise ApiError(e.status, str(e)) from None
-
-
 def _apply(effects: Effects) -> None:
     hub = current_app.extensions.get("scanfloor.hub")
     if hub is not None:
@@ -144,9 +131,9 @@ def search_orders(query: SearchQuery) -> dict[str, Any]:
 def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
     """Give an order a new ship-to before picking starts (409 after, in words); when the
     nearest warehouse changes, what it holds is released and it is allocated again."""
-    with _refusals():
+    with refusals(Refused):
         effects, result = service.change_address(
-            _store(), _actor(), order_id, body.ship_to.model_dump()
+            _store(), actor(), order_id, body.ship_to.model_dump()
         )
     _apply(effects)
     return result
@@ -160,16 +147,16 @@ def reship(package_id: int, body: ReshipIn) -> dict[str, Any]:
     words. When the new parcel is packed, the lost one points at it (`replaced_by`) and the
     shop gets `parcel.reshipped` with both tracking numbers. A parcel already marked lost
     (its re-ship on the floor or packed) is refused with 409."""
-    with _refusals():
-        effects, result = service.reship(_store(), _actor(), package_id)
+    with refusals(Refused):
+        effects, result = service.reship(_store(), actor(), package_id)
     _apply(effects)
     return result
 
 
 def resend_mail(mail_id: int) -> dict[str, Any]:
     """Queue a customer mail again: a new mail of the same kind to the order's address."""
-    with _refusals():
-        return service.resend_mail(_store(), _actor(), mail_id)
+    with refusals(Refused):
+        return service.resend_mail(_store(), actor(), mail_id)
 
 
 API_ROUTES = [

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import current_app, g
+from flask import current_app
 from pydantic import BaseModel, Field
 
-from server.api.errors import ApiError
+from server.api.auth import actor
+from server.api.errors import ApiError, refusals
 from server.api.models import Query
 from server.api.table import Route
 from server.core.schemas import MAX_UNITS, Body, Code, Lot, OptText
@@ -160,7 +161,7 @@ def create_transfer(body: TransferIn) -> tuple[dict[str, Any], int]:
     try:
         made, created = transfers.plan(
             _store(), body.from_warehouse, body.to_warehouse,
-            [(x.sku, x.qty) for x in body.lines], _actor(),
+            [(x.sku, x.qty) for x in body.lines], actor(),
             body.source, body.request_id,
         )  # fmt: skip
     except transfers.TransferError as exc:
@@ -184,21 +185,11 @@ def get_transfer(ref: str) -> dict[str, Any]:
     return found
 
 
-def _refused(exc: transfer_actions.Refused) -> ApiError:
-    return ApiError(exc.status, str(exc))
-
-
-def _actor() -> str:
-    return f"key:{g.get('api_client', '?')}"
-
-
 def cancel_transfer(ref: str, body: TransferCancelIn) -> dict[str, Any]:
     """Cancel a transfer before it ships: reservations released, picked units put away at the
     sender. Refused (409) once it has left."""
-    try:
-        done = transfer_actions.cancel(_store(), ref, _actor(), body.reason)
-    except transfer_actions.Refused as exc:
-        raise _refused(exc) from None
+    with refusals(transfer_actions.Refused):
+        done = transfer_actions.cancel(_store(), ref, actor(), body.reason)
     hub = current_app.extensions.get("scanfloor.hub")
     if hub is not None and not done["already"]:
         hub.offer_work(None)  # its pick list is gone; what it gave back may serve orders
@@ -208,13 +199,11 @@ def cancel_transfer(ref: str, body: TransferCancelIn) -> dict[str, Any]:
 def settle_over(ref: str, body: OverSettleIn) -> dict[str, Any]:
     """Settle the units of one SKU and lot set aside at the receiving dock, all or some:
     accept them into a bin, or reject them."""
-    try:
+    with refusals(transfer_actions.Refused):
         return transfer_actions.settle(
-            _store(), ref, body.sku, body.lot, body.decision, body.bin, _actor(), body.note,
+            _store(), ref, body.sku, body.lot, body.decision, body.bin, actor(), body.note,
             body.units, body.rest,
         )  # fmt: skip
-    except transfer_actions.Refused as exc:
-        raise _refused(exc) from None
 
 
 def suggest_transfers() -> dict[str, Any]:

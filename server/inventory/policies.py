@@ -28,6 +28,13 @@ from server.people import audit
 from server.store import Store
 
 KEYS = ("lead_time_days", "service_level", "cover_days", "overstock_days")
+# Each key as a buyer reads it (the board's forecast page, its refusals).
+LABELS = {
+    "lead_time_days": "lead time (days)",
+    "service_level": "service level",
+    "cover_days": "cover (days)",
+    "overstock_days": "overstock (days)",
+}
 SCOPES = ("sku", "class")
 # The bounds each key takes (the configuration's): (low, low included, high, high included).
 BOUNDS: dict[str, tuple[float, bool, float, bool]] = {
@@ -64,22 +71,46 @@ def stored(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
-def effective(settings: ForecastSettings, rows: Stored, abc: str, sku: str) -> reorder.Policy:
-    """A SKU of class `abc`: its policy, key by key (the order in the module's docstring)."""
+# Where a key in force comes from, as `in_force` says it: the SKU's policy set here, its
+# class's set here, or the configuration (`[forecast.skus.SKU]`, the class's
+# `[[forecast.classes]]` or `forecast.overstock_days`).
+SOURCES = ("sku", "class", "config")
+
+
+def in_force(
+    settings: ForecastSettings, rows: Stored, abc: str, sku: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each key of a SKU of class `abc` (or, without a SKU, of the class itself): its value
+    and where it comes from, `{"value": 7.0, "from": "class"}` (the order in the module's
+    docstring)."""
     cls = next(c for c in settings.classes if c.name == abc)
-    own, mine = settings.skus.get(sku), rows.get(("sku", sku), {})
+    own = settings.skus.get(sku) if sku is not None else None
+    mine = rows.get(("sku", sku), {}) if sku is not None else {}
     theirs = rows.get(("class", abc), {})
-    values = []
+    out = {}
     for key in KEYS:
         of_class = getattr(cls, key)
         if of_class is None:  # a class without overstock days of its own
             of_class = settings.overstock_days
         own_value = getattr(own, key) if own is not None else None
-        chosen = next(
-            v for v in (mine.get(key), own_value, theirs.get(key), of_class) if v is not None
+        value, source = next(
+            (v, s)
+            for v, s in (
+                (mine.get(key), "sku"),
+                (own_value, "config"),
+                (theirs.get(key), "class"),
+                (of_class, "config"),
+            )
+            if v is not None
         )
-        values.append(float(chosen))
-    return reorder.Policy(*values)
+        out[key] = {"value": float(value), "from": source}
+    return out
+
+
+def effective(settings: ForecastSettings, rows: Stored, abc: str, sku: str) -> reorder.Policy:
+    """A SKU of class `abc`: its policy, key by key (the order in the module's docstring)."""
+    keys = in_force(settings, rows, abc, sku)
+    return reorder.Policy(*(keys[k]["value"] for k in KEYS))
 
 
 def _problems(values: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -153,6 +184,28 @@ def listing(store: Store, settings: ForecastSettings) -> dict[str, Any]:
         "classes": [view(store, settings, "class", c.name) for c in settings.classes],
         "skus": [view(store, settings, "sku", s) for s in skus],
     }
+
+
+def on_page(
+    store: Store, settings: ForecastSettings, suggestions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The board's forecast page (inside a read): each suggestion gets `policy`, its keys in
+    force with where each comes from (null for a class the configuration no longer has), and
+    `policy_set_by`, who set the SKU's policy here (null: none); answers every class's keys in
+    force and who set its policy here."""
+    rows = stored(store)
+    known = {c.name for c in settings.classes}
+    for s in suggestions:
+        s["policy"] = in_force(settings, rows, s["abc"], s["sku"]) if s["abc"] in known else None
+        s["policy_set_by"] = rows.get(("sku", s["sku"]), {}).get("set_by")
+    return [
+        {
+            "name": c.name,
+            "policy": in_force(settings, rows, c.name),
+            "set_by": rows.get(("class", c.name), {}).get("set_by"),
+        }
+        for c in settings.classes
+    ]
 
 
 def refresh(store: Store, settings: ForecastSettings, scope: str, name: str) -> int:

@@ -1,5 +1,5 @@
 """The browser side: the supervisors' board at /board, its JSON routes under /board/api,
-the forecast page at /board/forecast, the manifests' printable pages at
+the forecast page at /board/forecast (its JSON routes in forecast_api.py), the manifests' printable pages at
 /board/manifests/<id>, and /login."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, abort, current_app, render_template
 from flask_login import current_user
 
 from server.shipping import manifests
-from server.web import board_api, headers, login
+from server.web import board_api, forecast_api, headers, login
 from server.web.access import SUPERVISORS, roles_required
 
 bp = Blueprint("web", __name__)
@@ -48,3 +48,4 @@ def init_app(app: Flask) -> None:
     login.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(board_api.bp)
+    app.register_blueprint(forecast_api.bp)

@@ -25,7 +25,7 @@ from server.capture.orders import AmbiguousOrder
 from server.capture.orders import find as find_order
 from server.capture.search import BadSearch, search
 from server.floor.scanning import Effects
-from server.inventory import forecasting, replenishment, transfer_actions, transfers
+from server.inventory import replenishment, transfer_actions, transfers
 from server.people import audit
 from server.returns import rmas
 from server.store import Store
@@ -435,47 +435,3 @@ def order(ref: str) -> tuple[Response, int] | Response:
     if view is None:
         return jsonify(error=f"no order {ref}"), 404
     return jsonify(view)
-
-
-MAX_CHARTS = 60  # SKUs charted on the forecast page at once: reorders first
-
-
-def _forecast_rows(series: bool) -> list[dict[str, Any]]:
-    """The stored suggestions the query asks for (`?warehouse=`, `?only=reorder|overstock`)."""
-    store = _store()
-    unknown = sorted(set(request.args) - {"warehouse", "only"})
-    if unknown:
-        raise supervise.Refused(400, f"unknown parameter(s) {', '.join(unknown)}")
-    warehouse = request.args.get("warehouse") or None
-    only = request.args.get("only") or None
-    if only not in (None, "reorder", "overstock"):
-        raise supervise.Refused(400, "only must be reorder or overstock")
-    if (
-        warehouse is not None
-        and store.one("SELECT 1 FROM warehouses WHERE code = ?", (warehouse[:MAX_TEXT],)) is None
-    ):
-        raise supervise.Refused(404, f"unknown warehouse {warehouse[:MAX_TEXT]}")
-    return forecasting.suggestions(store, warehouse, only=only, series=series)
-
-
-@bp.get("/forecast")
-@roles_required(*SUPERVISORS)
-def forecast() -> Response:
-    """The last forecast per SKU with its history and forecast per day, for the forecast
-    page's charts: at most MAX_CHARTS, reorders first."""
-    rows = _forecast_rows(series=True)
-    warehouses = [r["code"] for r in _store().all("SELECT code FROM warehouses ORDER BY code")]
-    return jsonify(
-        suggestions=rows[:MAX_CHARTS], total=len(rows), limit=MAX_CHARTS, warehouses=warehouses
-    )
-
-
-@bp.get("/forecast.csv")
-@roles_required(*SUPERVISORS)
-def forecast_csv() -> Response:
-    """The same suggestions as CSV (as `GET /api/replenishment/suggestions?format=csv`)."""
-    return Response(
-        forecasting.to_csv(_forecast_rows(series=False)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="scanfloor-suggestions.csv"'},
-    )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from floorkit import BOARD_PASSWORD, log_in, place
+from floorkit import BOARD_PASSWORD, log_in, pen_and_mug_history
 from trackkit import ship, ship_order
 
 from server.config import ForecastSettings
@@ -58,13 +58,7 @@ def _site(store) -> dict:
         ),
     )
     today = datetime.now(UTC).date()
-    for i in range(28):
-        day = today - timedelta(days=28 - i)
-        lines = [("SKU-B", 2 + (day.weekday() == 4))] + ([("SKU-A", 1)] if i % 4 == 1 else [])
-        oid = place(store, f"H-{i}", lines)
-        store.execute(
-            "UPDATE orders SET created_at = ? WHERE id = ?", (f"{day.isoformat()}T10:00:00", oid)
-        )
+    pen_and_mug_history(store, today)
     moved, _ = transfers.plan(store, "WH-EAST", "WH-WEST", [("SKU-A", 1), ("SKU-B", 2)], "sam")
     ship_order(store, moved["order_id"])
     with store.write():  # a pen more than was shipped, set aside at WH-WEST's dock

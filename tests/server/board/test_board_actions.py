@@ -414,10 +414,12 @@ def test_a_pickers_session_is_forbidden_every_board_route(floor):
         "/exceptions/help:1/acknowledge", "/exceptions/help:1/resolve",
         "/counts/1/approve", "/counts/1/reject", f"/orders/{oid}/address",
         "/packages/1/reship", "/mails/1/resend", "/transfers/TR-000001/cancel",
-        "/transfers/TR-000001/over",
+        "/transfers/TR-000001/over", "/forecast/policies/sku/SKU-B",
+        "/forecast/policies/class/A/clear",
     ]  # fmt: skip
     rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(API)}
-    # acknowledge/resolve share one rule, approve/reject another
+    # acknowledge/resolve share one rule, approve/reject another (a SKU's and a class's
+    # policy share theirs)
     assert len(rules) == len(gets) + len(posts) - 2, rules
     before = store.all("SELECT id, status, device_id, priority FROM pick_lists ORDER BY id")
     for path in gets:

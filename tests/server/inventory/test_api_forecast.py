@@ -239,15 +239,17 @@ BAD_POLICIES = [
 ]
 
 
-def test_bad_policies_are_refused_and_change_nothing(app, client, headers, store, forecast):
-    def state():
-        return (
-            store.all("SELECT * FROM reorder_policies ORDER BY scope, name"),
-            store.all("SELECT * FROM demand_forecasts ORDER BY warehouse, sku"),
-            store.all("SELECT id FROM audit_log"),
-        )
+def _policy_state(store) -> tuple:
+    """What a refused policy must leave as it was: the policies, suggestions and audit log."""
+    return (
+        store.all("SELECT * FROM reorder_policies ORDER BY scope, name"),
+        store.all("SELECT * FROM demand_forecasts ORDER BY warehouse, sku"),
+        store.all("SELECT id FROM audit_log"),
+    )
 
-    before = state()
+
+def test_bad_policies_are_refused_and_change_nothing(app, client, headers, store, forecast):
+    before = _policy_state(store)
     for path, body, status, words in BAD_POLICIES:
         r = client.put(f"{POLICIES}/{path}", json=body, headers=headers)
         assert r.status_code == status, (path, body, r.json)
@@ -263,7 +265,7 @@ def test_bad_policies_are_refused_and_change_nothing(app, client, headers, store
     reader = {"Authorization": f"Bearer {auth.create_api_key(store, 'reader', ['read'])}"}
     assert client.put(f"{POLICIES}/skus/SKU-B", json=body, headers=reader).status_code == 403
     assert client.get(POLICIES, headers=reader).status_code == 200
-    after = state()
+    after = _policy_state(store)
     assert after[:2] == before[:2] and len(after[2]) == len(before[2])
 
 
@@ -324,3 +326,100 @@ def test_a_policy_key_comes_from_the_sku_then_the_config_sku_then_the_class_then
     assert policies.effective(settings, stored, "A", "T") == reorder.Policy(3, 0.8, 28, 60)
     plain = ForecastSettings(overstock_days=45)
     assert policies.effective(plain, {}, "B", "T") == reorder.Policy(7, 0.95, 28, 45)
+    # Where each key comes from, as the board's forecast page shows it.
+    assert {k: v["from"] for k, v in policies.in_force(settings, stored, "A", "S").items()} == {
+        "lead_time_days": "class", "service_level": "config", "cover_days": "sku",
+        "overstock_days": "sku",
+    }  # fmt: skip
+    assert policies.in_force(settings, stored, "A") == {  # the class itself
+        "lead_time_days": {"value": 3, "from": "class"},
+        "service_level": {"value": 0.8, "from": "class"},
+        "cover_days": {"value": 28, "from": "config"},
+        "overstock_days": {"value": 60, "from": "config"},
+    }
+
+
+BOARD_POLICIES = "/board/api/forecast/policies"
+
+
+def _on_page(web, sku: str = "SKU-B") -> tuple[dict, dict]:
+    """The forecast page's row of a SKU in WH-EAST, and its classes by letter."""
+    body = web.get("/board/api/forecast?warehouse=WH-EAST").json
+    row = next(s for s in body["suggestions"] if s["sku"] == sku)
+    return row, {c["name"]: c for c in body["classes"]}
+
+
+def test_the_board_shows_where_each_policy_key_comes_from_and_sets_and_clears_them(
+    app, store, forecast
+):
+    web = board_web(app, "sam")
+    b, classes = _on_page(web)
+    assert web.get("/board/api/forecast").json["keys"][0] == {
+        "key": "lead_time_days", "label": "lead time (days)",
+    }  # fmt: skip
+    assert b["policy"]["lead_time_days"] == {"value": 7, "from": "config"}  # class A's
+    assert b["policy_set_by"] is None
+    a, _ = _on_page(web, "SKU-A")
+    assert a["policy"]["service_level"] == {"value": 0.9, "from": "config"}  # class C's
+    assert classes["A"]["policy"]["service_level"] == {"value": 0.98, "from": "config"}
+    assert classes["C"]["policy"]["overstock_days"] == {"value": 90, "from": "config"}
+
+    # A SKU's lead time: its row is worked out again and read back with the new source.
+    r = web.post(f"{BOARD_POLICIES}/sku/SKU-B", json={"lead_time_days": 21, "cover_days": None})
+    assert r.status_code == 200, r.json
+    assert r.json["done"] == "SKU-B's policy set: lead time (days) 21"
+    after, _ = _on_page(web)
+    assert after["policy"]["lead_time_days"] == {"value": 21, "from": "sku"}
+    assert after["lead_time_days"] == 21 and after["reorder_point"] > b["reorder_point"]
+    assert after["policy_set_by"] == "sam"
+    # A class's service level: its SKU follows it, where the SKU has none of its own.
+    r = web.post(f"{BOARD_POLICIES}/class/A", json={"service_level": 0.99})
+    assert r.status_code == 200 and r.json["done"] == "class A's policy set: service level 0.99"
+    after, classes = _on_page(web)
+    assert after["policy"]["service_level"] == {"value": 0.99, "from": "class"}
+    assert classes["A"]["policy"]["service_level"] == {"value": 0.99, "from": "class"}
+    assert classes["A"]["set_by"] == "sam"
+    # Cleared: the configuration's again.
+    r = web.post(f"{BOARD_POLICIES}/sku/SKU-B/clear")
+    assert r.status_code == 200, r.json
+    assert r.json["done"] == "SKU-B's policy cleared: the configuration's again"
+    after, _ = _on_page(web)
+    assert after["policy"]["lead_time_days"] == {"value": 7, "from": "config"}
+    z = NormalDist().inv_cdf(0.99)
+    assert after["reorder_point"] == pytest.approx(
+        after["daily"] * 7 + z * after["sigma"] * math.sqrt(7), abs=0.01
+    )
+    assert store.all("SELECT actor, action, target FROM audit_log ORDER BY id") == [
+        {"actor": "sam", "action": "reorder policy set", "target": "sku:SKU-B"},
+        {"actor": "sam", "action": "reorder policy set", "target": "class:A"},
+        {"actor": "sam", "action": "reorder policy cleared", "target": "sku:SKU-B"},
+    ]
+
+
+BAD_ON_THE_BOARD = [
+    ("sku/SKU-B", {"lead_time_days": 400}, 422,
+     "SKU-B's policy was not set: lead time (days): 400 is outside (0, 365]"),
+    ("sku/SKU-B", {"service_level": "high"}, 422,
+     "service level: a number, or null for the configuration's"),
+    ("sku/SKU-B", {"lead_time_days": None}, 422, "set at least one of"),
+    ("sku/SKU-B", {"colour": "red"}, 422, "colour: not a policy key"),
+    ("sku/SKU-B", [21], 400, "the body must be a JSON object of policy keys"),
+    ("sku/SKU-NOPE", {"lead_time_days": 5}, 404, "unknown SKU SKU-NOPE"),
+    ("class/Z", {"lead_time_days": 5}, 404, "no class Z: the classes are A, B, C"),
+    ("sku/SKU-A/clear", {}, 404, "it follows the configuration"),
+]  # fmt: skip
+
+
+def test_bad_policies_on_the_board_are_refused_in_words_and_change_nothing(app, store, forecast):
+    before = _policy_state(store)
+    web = board_web(app, "sam")
+    for path, body, status, words in BAD_ON_THE_BOARD:
+        r = web.post(f"{BOARD_POLICIES}/{path}", json=body)
+        assert r.status_code == status, (path, r.json)
+        assert words in r.json["error"], (path, r.json)
+    assert web.post(f"{BOARD_POLICIES}/scope/SKU-B", json={}).status_code == 404
+    # Without the page's CSRF token, or with a picker's session: refused.
+    web.environ_base.pop("HTTP_X_CSRFTOKEN")
+    r = web.post(f"{BOARD_POLICIES}/sku/SKU-B", json={"lead_time_days": 5})
+    assert r.status_code == 400 and r.json["error"] == "csrf", r.json
+    assert _policy_state(store) == before

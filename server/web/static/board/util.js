@@ -82,14 +82,15 @@
     });
   };
 
-  // A panel's refresh: GET path and render the answer, the newest asked only. Two refreshes
-  // in flight (one after an action, one when the queue changed) may be answered out of order;
+  // A panel's refresh: GET path (or the path a function gives, asked anew each time: a page
+  // whose filters change it) and render the answer, the newest asked only. Two refreshes in
+  // flight (one after an action, one when the queue changed) may be answered out of order;
   // the older answer, come late, would put back what the newer one took away.
   SF.fresh = function (path, render) {
     var asked = 0, shown = 0;
     return function () {
       var n = ++asked;
-      return SF.api("GET", path).then(function (r) {
+      return SF.api("GET", typeof path === "function" ? path() : path).then(function (r) {
         if (r.ok && n > shown) { shown = n; render(r.body); }
         return r;
       });
