@@ -19,6 +19,7 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from dbkit import read_all
 
 from scripts.demo import procs
@@ -133,6 +134,46 @@ class Handheld:
         with sqlite3.connect(f"file:{self.journal_path}?mode=ro", uri=True) as conn:
             conn.row_factory = sqlite3.Row
             return [dict(r) for r in conn.execute("SELECT * FROM scans ORDER BY seq")]
+
+
+class Desk:
+    """The REST calls a supervisor's desk makes, and what a device shows (read from the
+    server): the end-to-end tests that drive a floor over REST share it."""
+
+    def __init__(self, base: str, key: str):
+        self.base, self.headers = base, {"Authorization": f"Bearer {key}"}
+
+    def get(self, path: str) -> dict:
+        r = requests.get(self.base + path, headers=self.headers, timeout=5)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def post(self, path: str, body: dict, status: int = 200) -> dict:
+        r = requests.post(self.base + path, json=body, headers=self.headers, timeout=5)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def screen(self, h: Handheld, *screens: str, timeout: float = 15.0) -> dict:
+        """The device's screen once it is one of `screens` (and the device connected)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            dev = self.get(f"/api/devices/{h.name}")
+            if dev["connected"] and dev["state"]["screen"] in screens:
+                return dev["state"]
+            assert time.monotonic() < deadline, (h.name, dev["state"]["screen"], screens)
+            time.sleep(0.05)
+
+    def barcode_for(self, state: dict) -> str:
+        """What a person scans for the screen `state` asks for: its first expected barcode."""
+        return state["expect"]["barcodes"][0]
+
+    def walk(self, h: Handheld, screens: tuple[str, ...]) -> dict:
+        """Scan what each screen asks for while the device is on one of `screens`."""
+        state = self.get(f"/api/devices/{h.name}")["state"]
+        while state["screen"] in screens:
+            h.scan(self.barcode_for(state))
+            state = self.get(f"/api/devices/{h.name}")["state"]
+        return state
 
 
 def server_scans(db: str | Path, device: str) -> list[dict]:

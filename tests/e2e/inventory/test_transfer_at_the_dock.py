@@ -15,8 +15,7 @@ import os
 import time
 
 import pytest
-import requests
-from handheld import Handheld, server_scans
+from handheld import Desk, Handheld, server_scans
 
 from device.sim.zpl_printer import ZplPrinterSim
 from server.core.schemas import CatalogueIn
@@ -31,50 +30,21 @@ TEA_LOT, TEA_EXPIRES = "L2301", "2030-06-30"
 TEA_LABEL = "]C1" + "01" + "09501101530003" + "17" + "300630" + "10" + TEA_LOT
 
 
-class Floor:
-    """What a person reads on a device (its screen, from the server) and the REST calls."""
-
-    def __init__(self, base: str, key: str):
-        self.base, self.headers = base, {"Authorization": f"Bearer {key}"}
-
-    def get(self, path: str) -> dict:
-        r = requests.get(self.base + path, headers=self.headers, timeout=5)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def post(self, path: str, body: dict, status: int = 200) -> dict:
-        r = requests.post(self.base + path, json=body, headers=self.headers, timeout=5)
-        assert r.status_code == status, r.text
-        return r.json()
-
-    def screen(self, h: Handheld, *screens: str, timeout: float = 15.0) -> dict:
-        """The device's screen once it is one of `screens` (and the device connected)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            dev = self.get(f"/api/devices/{h.name}")
-            if dev["connected"] and dev["state"]["screen"] in screens:
-                return dev["state"]
-            assert time.monotonic() < deadline, (h.name, dev["state"]["screen"], screens)
-            time.sleep(0.05)
+class Floor(Desk):
+    """The desk, and a command card typed on a device's scanner; a pick of a lot takes the
+    unit's GS1 label, which names the lot."""
 
     def card(self, h: Handheld, barcode: str, screen: str) -> dict:
         """A command card typed on the scanner: the device's answer is a new screen."""
         os.write(h.master, barcode.encode() + b"\r")
         return self.screen(h, screen)
 
-    def walk(self, h: Handheld, screens: tuple[str, ...]) -> dict:
-        """Scan what each screen asks for while the device is on one of `screens`: a pick of
-        a lot takes the unit's GS1 label, which names the lot."""
-        state = self.get(f"/api/devices/{h.name}")["state"]
-        while state["screen"] in screens:
-            step = state.get("step") or {}
-            if state["screen"] == "pick_item" and step.get("lot"):
-                assert step["lot"] == TEA_LOT, step
-                h.scan(TEA_LABEL)
-            else:
-                h.scan(state["expect"]["barcodes"][0])
-            state = self.get(f"/api/devices/{h.name}")["state"]
-        return state
+    def barcode_for(self, state: dict) -> str:
+        step = state.get("step") or {}
+        if state["screen"] == "pick_item" and step.get("lot"):
+            assert step["lot"] == TEA_LOT, step
+            return TEA_LABEL
+        return super().barcode_for(state)
 
 
 def test_a_transfer_is_picked_packed_handed_over_and_received_by_scan(

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 from floorkit import place
-from handheld import Handheld, server_scans
+from handheld import Desk, Handheld, server_scans
 from trackkit import ship
 
 from device.sim.zpl_printer import ZplPrinterSim
@@ -20,41 +20,6 @@ from server.notify import webhooks
 from server.people import auth
 
 pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
-
-
-class Desk:
-    """The REST calls a supervisor's desk makes, and what a device shows (from the server)."""
-
-    def __init__(self, base: str, key: str):
-        self.base, self.headers = base, {"Authorization": f"Bearer {key}"}
-
-    def get(self, path: str) -> dict:
-        r = requests.get(self.base + path, headers=self.headers, timeout=5)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def post(self, path: str, body: dict, status: int = 200) -> dict:
-        r = requests.post(self.base + path, json=body, headers=self.headers, timeout=5)
-        assert r.status_code == status, r.text
-        return r.json()
-
-    def screen(self, h: Handheld, *screens: str, timeout: float = 15.0) -> dict:
-        """The device's screen once it is one of `screens` (and the device connected)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            dev = self.get(f"/api/devices/{h.name}")
-            if dev["connected"] and dev["state"]["screen"] in screens:
-                return dev["state"]
-            assert time.monotonic() < deadline, (h.name, dev["state"]["screen"], screens)
-            time.sleep(0.05)
-
-    def walk(self, h: Handheld, screens: tuple[str, ...]) -> dict:
-        """Scan what each screen asks for while the device is on one of `screens`."""
-        state = self.get(f"/api/devices/{h.name}")["state"]
-        while state["screen"] in screens:
-            h.scan(state["expect"]["barcodes"][0])
-            state = self.get(f"/api/devices/{h.name}")["state"]
-        return state
 
 
 def _floor_rows(store) -> tuple:
