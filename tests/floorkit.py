@@ -210,16 +210,24 @@ def pick_and_pack(
     for i, code in enumerate([tote, location, sku_barcode]):
         assert scan(picker, code, f"{order_id}-p{i}")["ok"], code
     picker.disconnect(NS)
-    packer = connect(app, socketio, tokens["packer"])
-    assert scan(packer, tote, f"{order_id}-k0")["ok"]
-    r = scan(packer, sku_barcode, f"{order_id}-k1")
+    pack_tote(floor, tokens["packer"], tote, sku_barcode, order_id)
+    return store.one("SELECT * FROM packages WHERE order_id = ?", (oid,))
+
+
+def pack_tote(floor: Floor, token: str, tote: str, sku_barcode: str, key: str = "") -> str:
+    """A pack station (`token`) packs the one-unit order in `tote`: verifies the unit, prints
+    the label, scans it; returns the new tracking number. `key`: the scans' id prefix."""
+    key = key or tote
+    packer = connect(floor.app, floor.socketio, token)
+    assert scan(packer, tote, f"{key}-k0")["ok"]
+    r = scan(packer, sku_barcode, f"{key}-k1")
     assert r["state"]["screen"] == "pack_label", r
     job = received(packer, "print")[-1]["job_id"]
-    assert emit(packer, "print_result", {"id": f"{order_id}-pr", "job_id": job, "ok": True})["ok"]
+    assert emit(packer, "print_result", {"id": f"{key}-pr", "job_id": job, "ok": True})["ok"]
     tracking = r["state"]["expect"]["barcodes"][0]
-    assert scan(packer, tracking, f"{order_id}-k2")["ok"]
+    assert scan(packer, tracking, f"{key}-k2")["ok"]
     packer.disconnect(NS)
-    return store.one("SELECT * FROM packages WHERE order_id = ?", (oid,))
+    return tracking
 
 
 _SKU_OF = {"4006381333931": "SKU-A", "0012345678905": "SKU-B", "9501101530003": "SKU-C"}

@@ -12,10 +12,9 @@ from floorkit import (
     address,
     board_web,
     connect,
-    emit,
     last_state,
+    pack_tote,
     place,
-    received,
     scan,
 )
 from mailkit import EMAIL, move, order_with_parcel
@@ -228,21 +227,6 @@ def _picked(floor, token: str, tote: str) -> dict:
     return first
 
 
-def _packed(floor, token: str, tote: str, sku_barcode: str) -> str:
-    """A pack station packs the tote's order: verifies the unit, prints the label, scans it;
-    returns the new tracking number."""
-    packer = connect(floor.app, floor.socketio, token)
-    assert scan(packer, tote, f"{tote}-k0")["ok"]
-    r = scan(packer, sku_barcode, f"{tote}-k1")
-    assert r["state"]["screen"] == "pack_label", r
-    job = received(packer, "print")[-1]["job_id"]
-    assert emit(packer, "print_result", {"id": f"{tote}-pr", "job_id": job, "ok": True})["ok"]
-    tracking = r["state"]["expect"]["barcodes"][0]
-    assert scan(packer, tracking, f"{tote}-k2")["ok"]
-    packer.disconnect(NS)
-    return tracking
-
-
 def _bin(store, code: str, sku: str = "SKU-B") -> dict:
     return store.one(
         "SELECT on_hand, reserved FROM stock WHERE sku = ? AND location_id = "
@@ -330,7 +314,7 @@ def test_a_lost_parcel_goes_to_the_floor_is_picked_first_packed_and_the_shop_is_
     assert picked.holds() and picked.in_totes == 1, picked
     assert store.one("SELECT status FROM orders WHERE id = ?", (rush,))["status"] == "picking"
 
-    new_tracking = _packed(floor, floor.tokens["packer"], "TOTE-71", "0012345678905")
+    new_tracking = pack_tote(floor, floor.tokens["packer"], "TOTE-71", "0012345678905")
     new = store.one("SELECT * FROM packages WHERE tracking = ?", (new_tracking,))
     assert new["tracking"] != tracking and new["status"] == "confirmed"
     assert store.one("SELECT reship_of FROM shipments WHERE id = ?", (new["shipment_id"],)) == {
@@ -402,7 +386,7 @@ def test_a_reship_short_picked_to_an_empty_bin_goes_on_from_another_warehouse(fl
     w_picker = auth.create_device(store, "picker-w1", "picker", "WH-WEST")
     w_packer = auth.create_device(store, "packer-w1", "packer", "WH-WEST")
     assert _picked(floor, w_picker, "TOTE-74")["order_id"] == oid
-    new_tracking = _packed(floor, w_packer, "TOTE-74", "0012345678905")
+    new_tracking = pack_tote(floor, w_packer, "TOTE-74", "0012345678905")
     new = store.one("SELECT id, shipment_id FROM packages WHERE tracking = ?", (new_tracking,))
     assert new["shipment_id"] == west["id"]
     assert store.one("SELECT replaced_by FROM packages WHERE id = ?", (lost,)) == {
@@ -519,7 +503,7 @@ def test_a_reship_the_shipping_warehouse_cannot_fill_comes_from_the_nearest_that
     ), r  # fmt: skip
     east.disconnect(NS)
     assert _unchanged(store) == before
-    new_tracking = _packed(floor, mid_packer, "TOTE-72", "0012345678905")
+    new_tracking = pack_tote(floor, mid_packer, "TOTE-72", "0012345678905")
     told = webhooks.list_deliveries(store, order_id=oid)
     assert told[0]["payload"]["data"]["warehouse"] == "WH-MID"
     assert told[0]["payload"]["data"]["package"]["tracking"] == new_tracking
