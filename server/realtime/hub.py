@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("scanfloor.realtime")
 SIGNALS_PERIOD = 0.25  # seconds between reads of the worker's change log (no Redis)
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
+BOARD_BUSY_INTERVAL = 1.0  # ... while the loop is late (the sign-in storm): scans come first
+BOARD_BUSY_LATE = 0.03  # a board update that woke this late finds the loop busy
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
 BOARD_TOTALS_INTERVAL = 1.0  # column totals (a GROUP BY over the open lists) at most this often
 BOARD_SNAPSHOT_INTERVAL = 2.0  # whole-board snapshots after a change, at most this often
@@ -66,6 +68,8 @@ class Hub:
         self.sent: dict[int, int] = {}  # device id -> highest seq emitted on its current link
         self.boards = 0  # board sockets connected to this process
         self._board_pending = False
+        self._board_due = 0.0  # when the pending board update was meant to run
+        self._board_interval = BOARD_MIN_INTERVAL
         self._board_full = False
         self._board_lists: set[int] = set()
         self._board_devices: set[int] = set()
@@ -308,13 +312,20 @@ class Hub:
         if self._board_pending:
             return
         self._board_pending = True
-        gevent.spawn_later(BOARD_MIN_INTERVAL, self._send_board)
+        self._board_due = gevent.get_hub().loop.now() + self._board_interval
+        gevent.spawn_later(self._board_interval, self._send_board)
 
     def _send_board(self) -> None:
         now = gevent.get_hub().loop.now()
+        # A loop so busy that this update woke late (the sign-in storm, a burst of scans) gives
+        # the scans the time: the next update waits BOARD_BUSY_INTERVAL (still within the 2 s
+        # a board may wait). A quiet loop sends a change within BOARD_MIN_INTERVAL again.
+        busy = now - self._board_due > BOARD_BUSY_LATE
+        self._board_interval = BOARD_BUSY_INTERVAL if busy else BOARD_MIN_INTERVAL
         if self._board_full and now < self._snapshot_at + BOARD_SNAPSHOT_INTERVAL:
             # A snapshot went out moments ago: gather changes until the next one may go.
-            gevent.spawn_later(self._snapshot_at + BOARD_SNAPSHOT_INTERVAL - now, self._send_board)
+            self._board_due = self._snapshot_at + BOARD_SNAPSHOT_INTERVAL
+            gevent.spawn_later(self._board_due - now, self._send_board)
             return
         full, lists, devices = self._board_full, self._board_lists, self._board_devices
         self._board_pending, self._board_full = False, False

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gevent
 import pytest
 from floorkit import board_client, connect, emit, place, plan, scan, settle, states
 
 from server.board import board
 from server.floor import planning, screens
 from server.people import auth
+from server.realtime import hub as hubs
 from server.store import open_store
 from shared.protocol import dump
 
@@ -334,3 +336,29 @@ def test_idle_pack_stations_are_sent_their_screen_only_when_it_changes(floor):
     settle()
     for p in [*packers, late]:
         assert states(p)[-1]["state"]["expect"]["barcodes"] == ["TOTE-1", "TOTE-2"]
+
+
+def test_board_updates_wait_longer_while_the_loop_is_late_and_not_after(floor):
+    """An update that woke late (the loop busy: the sign-in storm) makes the next one wait
+    BOARD_BUSY_INTERVAL; one that woke on time brings the pace back to BOARD_MIN_INTERVAL."""
+    app, socketio, store, tokens = floor
+    hub = floor.hub
+    board_client(app, socketio)
+    settle()
+    picker = connect(app, socketio, tokens["picker"])
+    loop = gevent.get_hub().loop
+
+    def touch_and_send(late: float) -> None:
+        hub.board_changed(devices=[_id(store, tokens["picker"])])
+        assert hub._board_pending
+        hub._board_due = loop.now() - late  # the timer woke `late` after it was due
+        hub._send_board()
+
+    touch_and_send(0.2)
+    assert hub._board_interval == hubs.BOARD_BUSY_INTERVAL
+    hub.board_changed(devices=[_id(store, tokens["picker"])])
+    assert hub._board_due == pytest.approx(loop.now() + hubs.BOARD_BUSY_INTERVAL, abs=0.05)
+    hub._board_due = loop.now()  # on time
+    hub._send_board()
+    assert hub._board_interval == hubs.BOARD_MIN_INTERVAL
+    picker.disconnect("/device")
