@@ -21,6 +21,7 @@ holding the link or the board.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,8 @@ log = logging.getLogger("scanfloor.realtime")
 SIGNALS_PERIOD = 0.25  # seconds between reads of the worker's change log (no Redis)
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
 BOARD_BUSY_INTERVAL = 1.0  # ... while the loop is late (the sign-in storm): scans come first
-BOARD_BUSY_LATE = 0.03  # a board update that woke this late finds the loop busy
+BOARD_BUSY_LATE = 0.03  # a board update that woke this late ...
+BOARD_BUSY_SHARE = 0.5  # ... while the serving thread spent this share of the time on the CPU
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
 BOARD_TOTALS_INTERVAL = 1.0  # column totals (a GROUP BY over the open lists) at most this often
 BOARD_SNAPSHOT_INTERVAL = 2.0  # whole-board snapshots after a change, at most this often
@@ -70,6 +72,10 @@ class Hub:
         self._board_pending = False
         self._board_due = 0.0  # when the pending board update was meant to run
         self._board_interval = BOARD_MIN_INTERVAL
+        self._board_cpu_mark = (
+            0.0,
+            0.0,
+        )  # (loop time, serving thread's CPU time) at the last update
         self._board_full = False
         self._board_lists: set[int] = set()
         self._board_devices: set[int] = set()
@@ -319,8 +325,15 @@ class Hub:
         now = gevent.get_hub().loop.now()
         # A loop so busy that this update woke late (the sign-in storm, a burst of scans) gives
         # the scans the time: the next update waits BOARD_BUSY_INTERVAL (still within the 2 s
-        # a board may wait). A quiet loop sends a change within BOARD_MIN_INTERVAL again.
-        busy = now - self._board_due > BOARD_BUSY_LATE
+        # a board may wait). Late alone is not busy: on a shared machine the process may just
+        # not have had a core, and a board that waited then would show a scan over a second
+        # late for nothing; so the serving thread must also have spent half the time since
+        # the last update on the CPU. A quiet loop sends a change within BOARD_MIN_INTERVAL.
+        cpu = time.thread_time()
+        since, cpu_since = self._board_cpu_mark
+        self._board_cpu_mark = (now, cpu)
+        late = now - self._board_due > BOARD_BUSY_LATE
+        busy = late and cpu - cpu_since >= BOARD_BUSY_SHARE * max(now - since, 1e-3)
         self._board_interval = BOARD_BUSY_INTERVAL if busy else BOARD_MIN_INTERVAL
         if self._board_full and now < self._snapshot_at + BOARD_SNAPSHOT_INTERVAL:
             # A snapshot went out moments ago: gather changes until the next one may go.
