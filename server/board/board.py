@@ -126,12 +126,14 @@ def _devices(store: Store, where: str, params: tuple) -> list[dict[str, Any]]:
         f"SELECT {DEVICE_COLUMNS} FROM devices d WHERE {where} ORDER BY d.name", params
     )
     stats = _scan_stats(store, [row["id"] for row in rows])
+    picking = {row["list_id"] for row in rows if row["list_id"] is not None}
+    steps = _next_steps(store, sorted(picking))
     for row in rows:
         row["connected"] = bool(row["connected"])
         row["logged_in"] = bool(row["logged_in"])
         list_id = row.pop("list_id")
         row["pick_list"] = pick_list_ref(list_id) if list_id is not None else None
-        row["step"] = _current_step(store, row, list_id)
+        row["step"] = _current_step(row, list_id, steps)
         row["scans_hour"], row["offline_scans_hour"] = stats.get(row["id"], (0, 0))
         printer = row.pop("printer")
         if row["role"] != "packer":
@@ -144,21 +146,36 @@ def _devices(store: Store, where: str, params: tuple) -> list[dict[str, Any]]:
     return rows
 
 
-def _current_step(store: Store, device: dict[str, Any], list_id: int | None) -> str | None:
+def _current_step(
+    device: dict[str, Any], list_id: int | None, steps: dict[int, dict[str, Any]]
+) -> str | None:
     """What the worker is at: the picker's next bin and SKU, the packer's order."""
     if list_id is None:
         return None
     if device["role"] == "packer":
         return f"packing {device['pack_order_id'] or pick_list_ref(list_id)}"
-    step = store.one(
-        """SELECT l.code, s.sku, s.picked, s.qty FROM pick_steps s
-           JOIN locations l ON l.id = s.location_id
-           WHERE s.pick_list_id = ? AND s.picked < s.qty ORDER BY s.seq LIMIT 1""",
-        (list_id,),
-    )
+    step = steps.get(list_id)
     if step is None:
         return "to pack"
     return f"{step['code']} · {step['sku']} {step['picked']}/{step['qty']}"
+
+
+def _next_steps(store: Store, list_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each list's first step not picked in full, in one read for every device on the board
+    (one read a device held the loop for 1,500 reads in a first view at 1,500 handhelds)."""
+    steps: dict[int, dict[str, Any]] = {}
+    for at in range(0, len(list_ids), 500):  # well under any store's limit on parameters
+        chunk = list_ids[at : at + 500]
+        for r in store.all(
+            f"""SELECT s.pick_list_id, l.code, s.sku, s.picked, s.qty FROM pick_steps s
+                JOIN locations l ON l.id = s.location_id
+                WHERE s.pick_list_id IN ({_marks(chunk)}) AND s.picked < s.qty
+                  AND s.seq = (SELECT MIN(f.seq) FROM pick_steps f
+                               WHERE f.pick_list_id = s.pick_list_id AND f.picked < f.qty)""",
+            tuple(chunk),
+        ):
+            steps[r["pick_list_id"]] = r
+    return steps
 
 
 def _scan_stats(store: Store, device_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -45,6 +45,7 @@ SIGNALS_PERIOD = 0.25  # seconds between reads of the worker's change log (no Re
 BOARD_MIN_INTERVAL = 0.25  # seconds between board updates under load
 BOARD_BUSY_INTERVAL = 1.0  # ... while the loop is late (the sign-in storm): scans come first
 BOARD_BUSY_LATE = 0.03  # a board update that woke this late ...
+BOARD_DELTA_ROWS = 250  # lists, and devices, in one board update at most
 BOARD_BUSY_SHARE = 0.5  # ... while the serving thread spent this share of the time on the CPU
 BOARD_COUNTS_INTERVAL = 2.0  # order counts (a GROUP BY over every order) at most this often
 BOARD_TOTALS_INTERVAL = 1.0  # column totals (a GROUP BY over the open lists) at most this often
@@ -340,9 +341,17 @@ class Hub:
             self._board_due = self._snapshot_at + BOARD_SNAPSHOT_INTERVAL
             gevent.spawn_later(self._board_due - now, self._send_board)
             return
-        full, lists, devices = self._board_full, self._board_lists, self._board_devices
+        full = self._board_full
+        # At most BOARD_DELTA_ROWS lists and devices an update: the sign-in storm touches every
+        # device at once, and one delta with 1,500 rows held the loop; the rest follow next.
+        if full:  # a snapshot holds every row
+            lists, devices, self._board_lists, self._board_devices = set(), set(), set(), set()
+        else:
+            lists, self._board_lists = _split(self._board_lists, BOARD_DELTA_ROWS)
+            devices, self._board_devices = _split(self._board_devices, BOARD_DELTA_ROWS)
         self._board_pending, self._board_full = False, False
-        self._board_lists, self._board_devices = set(), set()
+        if self._board_lists or self._board_devices:
+            self._board_touch((), (), False)  # the rows left go in the next update
         self._board_sent_at = self._board_built_at = now
         self._first_view = None  # a board connecting from now on must see these changes
         try:
@@ -366,3 +375,11 @@ class Hub:
             self.socketio.emit("delta", update, namespace=BOARD_NAMESPACE, ignore_queue=True)
         except Exception:  # the board is a view: a failure here must not hurt the floor
             log.exception("board update failed")
+
+
+def _split(ids: set[int], most: int) -> tuple[set[int], set[int]]:
+    """(up to `most` of the ids, the lowest first; the rest)."""
+    if len(ids) <= most:
+        return ids, set()
+    ordered = sorted(ids)
+    return set(ordered[:most]), set(ordered[most:])

@@ -141,3 +141,44 @@ def test_the_first_view_is_shared_and_an_update_comes_every_2_s(floor, monkeypat
     device.disconnect(namespace="/device")
     first.disconnect(namespace=BOARD_NAMESPACE)
     second.disconnect(namespace=BOARD_NAMESPACE)
+
+
+def test_every_devices_next_step_is_read_at_once_and_matches_its_list(floor):
+    """A first view at 1,500 handhelds read each picker's next step on its own: 1,500 reads in
+    one go on the serving loop. Now one read serves every device, and each says the bin and
+    SKU of its list's first step not picked in full."""
+    from server.board import board
+    from server.people import auth
+
+    store = floor.store
+    _orders(store, 6)
+    tokens = [
+        t for _name, t in auth.create_devices(store, ["p-a", "p-b", "p-c"], "picker", "WH-EAST")
+    ]
+    clients = [connect(floor.app, floor.socketio, t) for t in tokens]
+    settle()
+    seen: list[str] = []
+    sqlite = store.dialect == "sqlite"
+    if sqlite:
+        store.conn.set_trace_callback(seen.append)
+    try:
+        snap = board.snapshot(store)
+    finally:
+        if sqlite:
+            store.conn.set_trace_callback(None)
+    working = [d for d in snap["devices"] if d["pick_list"] is not None and d["role"] == "picker"]
+    assert len(working) >= 3, snap["devices"]
+    for d in working:
+        list_id = int(d["pick_list"].split("-")[1])
+        first = store.one(
+            """SELECT l.code, s.sku, s.picked, s.qty FROM pick_steps s
+               JOIN locations l ON l.id = s.location_id
+               WHERE s.pick_list_id = ? AND s.picked < s.qty ORDER BY s.seq LIMIT 1""",
+            (list_id,),
+        )
+        assert d["step"] == f"{first['code']} · {first['sku']} {first['picked']}/{first['qty']}"
+    if sqlite:
+        step_reads = [s for s in seen if "MIN(f.seq)" in s or "ORDER BY s.seq LIMIT 1" in s]
+        assert len(step_reads) == 1, step_reads
+    for c in clients:
+        c.disconnect("/device")

@@ -152,6 +152,28 @@ def test_a_board_gets_only_the_rows_a_scan_touched(floor):
     assert delta["pick_lists"][0]["tote"] == "TOTE-1"
 
 
+def test_a_board_update_carries_at_most_so_many_rows_and_the_rest_follow(floor, monkeypatch):
+    """The sign-in storm touches every device at once: an update takes BOARD_DELTA_ROWS of
+    them and the next update the rest, so no one update holds the loop for the whole floor."""
+    app, socketio, store, tokens = floor
+    monkeypatch.setattr(hubs, "BOARD_DELTA_ROWS", 2)
+    made = auth.create_devices(store, [f"wave-{n}" for n in range(5)], "picker", "WH-EAST")
+    viewer = board_client(app, socketio)
+    settle()
+    viewer.get_received("/board")
+    ids = [_id(store, token) for _name, token in made]
+    floor.hub.board_changed(devices=ids)
+    floor.hub._send_board()
+    first = [d["id"] for e in _updates(viewer) for d in e["args"][0].get("devices", [])]
+    assert first == ids[:2]
+    assert floor.hub._board_pending  # the other three are due in the next update
+    for _ in range(2):
+        floor.hub._send_board()
+    later = [d["id"] for e in _updates(viewer) for d in e["args"][0].get("devices", [])]
+    assert later == ids[2:]
+    assert not floor.hub._board_pending
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_bulk_enrolment_prints_every_token_once(floor_settings, floor_store, fmt):
     from click.testing import CliRunner
