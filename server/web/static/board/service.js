@@ -94,7 +94,7 @@
         : "lost · its re-ship is on the floor");
     }
     if (l.replaces && (v.actions.reship || []).indexOf(l.id) < 0) {
-      return el("span", "meta reship", "sent in place of lost package " + l.replaces);
+      return el("span", "meta replaces", "sent in place of lost package " + l.replaces);
     }
     if ((v.actions.reship || []).indexOf(l.id) < 0) return null;
     var b = SF.button("Re-ship (parcel lost)", function () {
