@@ -109,6 +109,14 @@ def big_line(text: str) -> list[str]:
     return out
 
 
+def reship_line(state: DeviceState | None) -> str:
+    """The re-ship line ("RE-SHIP of <lost tracking>") when the order on screen sends a lost
+    parcel again, so the picker and the packer keep it apart; "" for any other work."""
+    if state is None or not state.reships:
+        return ""
+    return say.reship_marker(state.reships, state.order_id, state.orders)
+
+
 def headline(state: DeviceState) -> str:
     """The few words that matter most on a screen, for when the instruction is too long."""
     left = state.step.qty - state.step.picked if state.step else 0
@@ -270,6 +278,8 @@ class PlainScreen(Screen):
             parts.append({True: "OK: ", False: "ERROR: ", None: "NOTE: "}[ok] + msg)
             self.result = None
         if s:
+            if reship_line(s):
+                parts.append(f"[{reship_line(s)}]")
             if s.progress:
                 parts.append(f"{s.progress.done}/{s.progress.total}")
             parts.append(f"| {s.instruction.upper()}")
@@ -318,6 +328,7 @@ class TtyScreen(Screen):
         else:
             if s.progress:
                 top.append(_progress(s, width))
+            top += _reship_bar(s, width)
             top.append("")
             rows = height - len(top) - len(bottom)
             detail = wrap(s.detail, width)
@@ -339,6 +350,7 @@ class TtyScreen(Screen):
         top = [self._status_bar(width)]
         if s is not None and s.progress:
             top.append(_progress(s, width))
+        top += _reship_bar(s, width)
         cols = max(1, width // 6)
         big = textwrap.wrap(
             say.wrong_headline(self.wrong_code),
@@ -425,6 +437,12 @@ def _big_and_small(state: DeviceState, cols: int, room: int) -> tuple[list[str],
             lines = [*lines[: left - 1], _fit(lines[left - 1] + " …", cols)]
         big += lines
     return big or [headline(state)[:cols]], state.instruction
+
+
+def _reship_bar(state: DeviceState | None, width: int) -> list[str]:
+    """The re-ship line in yellow under the status bar, whole (wrapped), or nothing."""
+    marker = reship_line(state)
+    return [YELLOW + BOLD + line.ljust(width) + RESET for line in wrap(marker, width)[:2]]
 
 
 def _progress(state: DeviceState, width: int) -> str:

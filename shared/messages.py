@@ -614,3 +614,14 @@ def nothing_held() -> str:
 
 def scale_not_steady() -> str:
     return "Scale not steady: let the box settle on the scale and scan the label again"
+
+
+def reship_marker(reships: dict[str, str], order_id: str | None, orders: list[str]) -> str:
+    """The re-ship line of a picker's or packer's screen: the order on screen (or, with none,
+    each on the list) sends again a parcel the carrier lost; "" for ordinary work."""
+    if order_id is None and len(orders) == 1:
+        order_id = orders[0]
+    if order_id is not None:
+        lost = reships.get(order_id)
+        return f"RE-SHIP of {lost}" if lost else ""
+    return "; ".join(f"RE-SHIP of {lost} ({order})" for order, lost in sorted(reships.items()))

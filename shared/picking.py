@@ -175,8 +175,10 @@ def screen(
     at_location: bool,
     total: int,
     fetch_cart: bool = False,
+    reships: dict[str, str] | None = None,
 ) -> DeviceState:
-    """The picker's screen for a list: `remaining` are its open steps, current first."""
+    """The picker's screen for a list: `remaining` are its open steps, current first;
+    `reships` the list's orders that re-ship a lost parcel, with its tracking number."""
     remaining = [s for s in remaining if s.put < s.qty]
     done = total - sum(s.qty - s.put for s in remaining)
     step = remaining[0] if remaining else None
@@ -190,6 +192,7 @@ def screen(
         tote=tote,
         progress=Progress(done=done, total=total),
         remaining=remaining,
+        reships=dict(reships or {}),
     )
     if fetch_cart and totes:
         on_cart = sorted(totes.values())
@@ -260,7 +263,10 @@ def screen(
 def drop_off(state: DeviceState) -> DeviceState:
     """The list-done screen of the list `state` belongs to: its totes go to packing."""
     total = state.progress.total if state.progress else 0
-    return screen(state.pick_list_id or 0, state.orders, state.totes, [], False, total)
+    return screen(
+        state.pick_list_id or 0, state.orders, state.totes, [], False, total,
+        reships=state.reships,
+    )  # fmt: skip
 
 
 def ask_short(state: DeviceState | None, plan: str) -> DeviceState | None:
@@ -291,7 +297,10 @@ def _again(
     state: DeviceState, totes: dict[str, str], remaining: list[StepView], at_location: bool
 ) -> DeviceState:
     total = state.progress.total if state.progress else sum(s.qty for s in remaining)
-    return screen(state.pick_list_id or 0, state.orders, totes, remaining, at_location, total)
+    return screen(
+        state.pick_list_id or 0, state.orders, totes, remaining, at_location, total,
+        reships=state.reships,
+    )  # fmt: skip
 
 
 # Judging -------------------------------------------------------------------------------

@@ -173,6 +173,10 @@ def _null(value: Any) -> bool:
     return value is None
 
 
+def _empty(value: Any) -> bool:
+    return not value
+
+
 class DeviceState(_Strict):
     """What the handheld draws: the screen, the instruction, what to scan next."""
 
@@ -191,6 +195,13 @@ class DeviceState(_Strict):
     )
     fetch_cart: bool = Field(
         False, description="the list was given back mid-pick: fetch its cart first"
+    )
+    # Left out when empty, as the packing fields below: an earlier device still reads the rest.
+    reships: dict[str, str] = Field(
+        default_factory=dict,
+        exclude_if=_empty,
+        description="re-ships on this list (picking) or bench (packing): order id -> the "
+        "tracking number of the lost parcel its units replace",
     )
     progress: Progress | None = None
     step: StepView | None = None

@@ -34,6 +34,15 @@ def test_every_screen_is_documented():
         assert f"`{screen}`" in PROTOCOL, screen
 
 
+def test_every_screen_field_is_in_the_device_state_table():
+    from shared.protocol import DeviceState
+
+    table = section(PROTOCOL, "## `DeviceState`: what the handheld draws")
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    for name in DeviceState.model_fields:
+        assert any(f"`{name}`" in row for row in rows), name
+
+
 def test_every_scan_result_code_is_documented():
     import re
 

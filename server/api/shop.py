@@ -40,8 +40,10 @@ def shopify_webhook(channel: str) -> dict[str, Any]:
     nothing was received, the other `returns/*` are noted) for a channel, signed with the channel's secret (`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of
     the raw body). A wrong or missing signature is 401 and changes nothing; a resend of a
     webhook id answers as the first; a body that cannot be taken is 422 with every problem and
-    is kept (`GET /api/inbound-webhooks?status=rejected`). A body nested deeper than 32 arrays
-    or objects is 400, as on every route, and is not kept."""
+    is kept (`GET /api/inbound-webhooks?status=rejected`); a `returns/update` whose shape is
+    not the one we read is 200 `ignored`, changes nothing and is kept with its problems and
+    body. A body nested deeper than 32 arrays or objects is 400, as on every route, and is not
+    kept."""
     body = read_bytes()
     refuse_too_deep(body)
     try:

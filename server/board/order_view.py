@@ -53,10 +53,14 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
                 (order["id"],),
             )
         ]
+        # A parcel sent in place of a lost one names it (`replaces`, its shipment's
+        # `reship_of`); a lost one lists every parcel sent in its place (`replacements`:
+        # two when a short pick split its re-ship across warehouses).
         labels = store.all(
-            """SELECT id, tracking, sscc, status, carrier, service, zpl, lost_at, replaced_by
-               FROM packages
-               WHERE order_id = ? ORDER BY id""",
+            """SELECT p.id, p.tracking, p.sscc, p.status, p.carrier, p.service, p.zpl, p.lost_at,
+                      p.replaced_by, s.reship_of AS replaces
+               FROM packages p LEFT JOIN shipments s ON s.id = p.shipment_id
+               WHERE p.order_id = ? ORDER BY p.id""",
             (order["id"],),
         )
         scans = (
@@ -71,6 +75,13 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
             if lists
             else []
         )
+    for label in labels:
+        if label["replaces"] is None:  # sent again before migration 0038: only replaced_by
+            label["replaces"] = next(
+                (x["id"] for x in labels if x["replaced_by"] == label["id"]), None
+            )
+    for label in labels:
+        label["replacements"] = [x["id"] for x in labels if x["replaces"] == label["id"]]
     for s in scans:
         s["ok"], s["offline"] = bool(s["ok"]), bool(s["offline"])
         s["pick_list"] = pick_list_ref(s.pop("pick_list_id"))

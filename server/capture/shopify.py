@@ -232,9 +232,11 @@ def _keep(
     outcome: Outcome,
     body: bytes,
 ) -> None:
-    """Keep the webhook and what it did; a rejected one keeps its body for a person."""
+    """Keep the webhook and what it did; a rejected one, or one ignored for its problems (a
+    shape not understood), keeps its body for a person."""
     at = now()
-    kept_body = body.decode("utf-8", "replace") if outcome.status == "rejected" else None
+    keep = outcome.status == "rejected" or outcome.problems
+    kept_body = body.decode("utf-8", "replace") if keep else None
     values = (
         topic, shop_order_id, outcome.order, outcome.status, outcome.result,
         dumps(outcome.problems), kept_body, at,

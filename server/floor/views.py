@@ -13,9 +13,11 @@ from shared.protocol import DeviceState
 
 _STEPS = """SELECT ps.id, ps.seq, ps.order_id, ps.sku, ps.qty, ps.picked, ps.at_location, ps.verified, ps.put,
                   l.code AS location, l.barcode AS location_barcode, p.name AS product_name, r.lot,
-                  {barcodes} AS barcodes
+                  {barcodes} AS barcodes, lost.tracking AS reship_of
            FROM pick_steps ps JOIN locations l ON l.id = ps.location_id
            JOIN products p ON p.sku = ps.sku JOIN reservations r ON r.id = ps.reservation_id
+           LEFT JOIN shipments sh ON sh.id = r.shipment_id
+           LEFT JOIN packages lost ON lost.id = sh.reship_of
            WHERE ps.pick_list_id = ? ORDER BY ps.seq"""
 # An item's barcodes in one column, joined by US (0x1f), sorted: each database its own way.
 _STEPS_SQL = {
@@ -64,9 +66,16 @@ def load(store: Store, list_id: int, head: dict | None = None) -> PickList | Non
     )
     orders = tuple(c["order_id"] for c in cart) or tuple(sorted({s.order_id for s in steps}))
     totes = {c["order_id"]: c["tote"] for c in cart if c["tote"]}
+    # A re-ship's steps name the lost parcel it replaces (its shipment's `reship_of`).
+    lost: dict[str, set[str]] = {}
+    for r in rows:
+        if r["reship_of"]:
+            lost.setdefault(r["order_id"], set()).add(r["reship_of"])
+    reships = {o: ", ".join(sorted(t)) for o, t in sorted(lost.items())}
     return PickList(
-        head["id"], head["status"], head["tote"], steps, orders, totes, bool(head["cart_away"])
-    )
+        head["id"], head["status"], head["tote"], steps, orders, totes, bool(head["cart_away"]),
+        reships,
+    )  # fmt: skip
 
 
 def assigned_list_id(store: Store, device_id: int) -> int | None:

@@ -15,7 +15,12 @@ says. Workflow, topic by topic:
 - `returns/update`: the return's lines changed in the shop (units removed or added, by
   Shopify's return line item ids, kept at approval in `shop_return_lines`); the RMA's lines
   follow, except that a SKU never drops below the units the dock already received (graded,
-  or scanned and in a receiver's hand; said in words). Units added must still be returnable, or the change is refused whole.
+  or scanned and in a receiver's hand; said in words). Units added must still be returnable,
+  or the change is refused whole. A return authorised before 0039 has its lines rebuilt from
+  its RMA's, one per SKU: a change applies when its SKU can be told (the order line item it
+  names, or the return's only SKU), else nothing changes and the answer and the log say why.
+  A body whose shape is not the one we read changes nothing and is acknowledged (`ignored`,
+  kept with its problems and body, logged): Shopify sending it again would not help.
 - `returns/request` (still requested), `returns/close`, `returns/reopen`, `returns/process`:
   kept and answered with what we did not do and why.
 - `refunds/create`: the refund's `return` lines authorise an RMA under the refund's id; a
@@ -25,6 +30,7 @@ says. Workflow, topic by topic:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -36,6 +42,7 @@ from server.returns.domain import shop
 from server.store import Store
 
 TOPICS = (shop.TOPIC, *shop.RETURN_TOPICS)
+log = logging.getLogger("scanfloor.shopify")
 
 
 class Taken(NamedTuple):
@@ -246,8 +253,18 @@ def updated(store: Store, channel: str, payload: Any) -> Taken:
     """A return's lines changed in the shop: the RMA's lines follow, never below the units
     the dock already received (inside the webhook's write). Nothing changes on a refusal."""
     found, problems = shop.parse_as(shop.ReturnUpdate, payload)
-    if found is None:
-        return Taken("rejected", "invalid", None, None, problems)
+    if found is None:  # Shopify sending it again would not help: acknowledged, kept, logged
+        why = "; ".join(f"{where}: {what}" for where, what in problems[:5])
+        log.warning("returns/update not understood, nothing changed: %s", why)
+        return Taken(
+            "ignored", f"returns/update not understood: nothing changed ({why})", None, None,
+            problems,
+        )  # fmt: skip
+    if not found.return_line_items.removals and not found.return_line_items.additions:
+        return Taken(
+            "ignored", f"return {found.id} changed in the shop, none of its lines: nothing to do",
+            None, None, [],
+        )  # fmt: skip
     rma = store.one(
         "SELECT m.id, m.rma, m.order_id, m.status, o.external_id AS shop_order_id FROM rmas m "
         "JOIN orders o ON o.id = m.order_id WHERE m.source = 'shopify' AND m.external_id = ?",
@@ -270,20 +287,34 @@ def updated(store: Store, channel: str, payload: Any) -> Taken:
             (rma["id"],),
         )
     }
-    if not kept:  # approved before 0039 kept the return's line ids
-        return Taken(
-            "ignored",
-            f"{rma['rma']} keeps its lines: the shop's return line ids were not kept when it "
-            "was authorised",
-            order, shop_order_id, [],
-        )  # fmt: skip
     skus = {
         r["line_item_id"]: r["sku"]
         for r in store.all(
             "SELECT line_item_id, sku FROM shop_line_items WHERE order_id = ?", (order,)
         )
     }
-    lines, problems = shop.changed_lines(kept, found, skus)
+    if not kept or all(line_id.startswith(shop.POOLED) for line_id in kept):
+        # Authorised before 0039 kept the return's line ids: its lines are rebuilt from the
+        # RMA's, one per SKU, and a change finds its SKU by the order line item it names or
+        # as the return's only SKU.
+        pools = (
+            {sku: qty for sku, qty in kept.values()}
+            if kept
+            else {x.sku: x.authorised for x in rmas.result(store, rma["id"])}
+        )
+        lines, problems, unknown = shop.pooled_lines(pools, found, skus)
+        if unknown:
+            why = (
+                f"{rma['rma']} keeps its lines: it was authorised before the shop's return line "
+                f"ids were kept (migration 0039) and holds {', '.join(sorted(pools))}, so "
+                f"return line item {', '.join(unknown)} cannot be told to be one of them; the "
+                "dock receives what it authorises, and more is authorised over REST or on "
+                "the board"
+            )
+            log.warning("returns/update of return %s ignored: %s", found.id, why)
+            return Taken("ignored", why, order, shop_order_id, [])
+    else:
+        lines, problems = shop.changed_lines(kept, found, skus)
     if problems:
         return Taken("rejected", "invalid", order, shop_order_id, problems)
     asked: dict[str, int] = {}

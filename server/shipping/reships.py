@@ -10,9 +10,19 @@ in place of a lost one that is lost too is re-shipped with exactly its units), t
 timeline says so, and the shop gets `parcel.reshipped` with both tracking numbers. The shop
 hears it here, at packing, rather than at the click: only now does the new parcel have a
 tracking number.
+
+A re-ship short-picked in its warehouse goes on from another (`reshipping.carry_on`): then
+two new parcels replace one lost one, each labelled where it is packed. Each is linked here
+the same way and each gets its own `parcel.reshipped`, naming the lost parcel and, in
+`replacements`, every new parcel labelled for it so far (this one last), and in `to_come`
+how many of its re-ship's shipments are still on the floor unlabelled. The lost parcel's
+`replaced_by` is the first of them and stays so: the board lists them all
+(`server/board/order_view.py`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from server.core.clock import now
 from server.notify import webhooks
@@ -33,7 +43,10 @@ def link(store: Store, package_id: int) -> int | None:
     if row is None or row["reship_of"] is None:
         return None
     lost = row["reship_of"]
-    store.execute("UPDATE packages SET replaced_by = ? WHERE id = ?", (package_id, lost))
+    store.execute(  # the first new parcel; a later one of a split re-ship leaves it
+        "UPDATE packages SET replaced_by = ? WHERE id = ? AND replaced_by IS NULL",
+        (package_id, lost),
+    )
     store.execute(
         "UPDATE reservations SET package_id = ? WHERE shipment_id = ? AND package_id IS NULL",
         (package_id, row["shipment_id"]),
@@ -56,5 +69,27 @@ def link(store: Store, package_id: int) -> int | None:
             "carrier": row["carrier"], "service": row["service"],
         },
         "warehouse": row["warehouse"],
+        "replacements": replacements(store, lost),
+        "to_come": to_come(store, lost),
     })  # fmt: skip
     return lost
+
+
+def replacements(store: Store, lost: int) -> list[dict[str, Any]]:
+    """Every new parcel labelled in place of the lost parcel `lost`, oldest first: one, or
+    one per warehouse when a short pick split its re-ship (inside a read or write)."""
+    return store.all(
+        "SELECT p.id, p.tracking FROM packages p JOIN shipments s ON s.id = p.shipment_id "
+        "WHERE s.reship_of = ? ORDER BY p.id",
+        (lost,),
+    )
+
+
+def to_come(store: Store, lost: int) -> int:
+    """The lost parcel's re-ship shipments still on the floor with no label yet (another
+    warehouse took over the rest of a short-picked re-ship): new parcels still to come."""
+    return store.one(
+        "SELECT COUNT(*) AS n FROM shipments s WHERE s.reship_of = ? AND s.status = 'allocated' "
+        "AND NOT EXISTS (SELECT 1 FROM packages p WHERE p.shipment_id = s.id)",
+        (lost,),
+    )["n"]

@@ -11,6 +11,7 @@ import pytest
 from device.screen import GREEN, RED, PlainScreen, TtyScreen, big_line, plain_text
 from server.floor.domain import picking
 from server.floor.domain.floor import PickList, Step
+from shared.picking import scan_keys
 
 WIDTH, HEIGHT = 60, 20
 
@@ -192,3 +193,63 @@ def test_a_barcode_of_nothing_says_so_in_big_letters_even_narrow():
         text = seen(screen, width)
         assert "garbage123 is not a location, item or tote" in " ".join(text.split())
         assert ("\n".join(big_line("UNKNOWN")) in text) == (width >= 42)
+
+
+def reship_state(at_location: bool = False, orders: tuple[str, ...] = ("SO-1",)):
+    """A picker's list for SO-1 that re-ships lost parcel SF0000000007 (with SO-2 on the cart,
+    an ordinary order, when `orders` names it)."""
+    steps = tuple(
+        Step(i, i, order, "E-01-02", "LE-01-02", "SKU-A", "Blue mug", ("4006381333931",), 1,
+             at_location=at_location)
+        for i, order in enumerate(orders, start=1)
+    )  # fmt: skip
+    totes = {o: f"TOTE-{n}" for n, o in enumerate(orders, start=7)} if len(orders) > 1 else {}
+    pl = PickList(4, "assigned", "TOTE-7", steps, orders, totes, reships={"SO-1": "SF0000000007"})
+    return picking.screen(pl)
+
+
+def test_a_reship_says_so_on_the_handheld_tty_and_plain():
+    state = reship_state()
+    assert state.reships == {"SO-1": "SF0000000007"}
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = state
+    rows = plain_text(screen.render(WIDTH, HEIGHT)).split("\n")
+    assert any(r.strip() == "RE-SHIP of SF0000000007" for r in rows[:4]), rows[:4]
+    assert len(rows) == HEIGHT and all(len(r) <= WIDTH for r in rows)
+    screen.scan_result(False, "Wrong location LE-09. Go to E-01-02", "wrong_location")
+    wrong = plain_text(screen.render(WIDTH, HEIGHT)).split("\n")
+    assert any("RE-SHIP of SF0000000007" in r for r in wrong[:4]), wrong[:4]
+    out = io.StringIO()
+    plain = PlainScreen(out=out, name="picker-e1")
+    plain.show(state)
+    assert "[RE-SHIP of SF0000000007] 0/1 | GO TO E-01-02" in out.getvalue()
+    # An ordinary list shows no such line.
+    plain.show(picking_state())
+    assert "RE-SHIP" not in out.getvalue().splitlines()[-1]
+
+
+def _judge(state, code: str):
+    """The verdict the device gives alone (offline) on one scan."""
+    return picking.judge_screen(state, code, scan_keys(code)[1], True, None)
+
+
+def test_on_a_cart_only_the_reships_tote_says_so_and_offline_judging_keeps_it():
+    state = reship_state(at_location=True, orders=("SO-1", "SO-2"))
+    assert state.screen == "pick_item" and state.order_id == "SO-1"
+    out = io.StringIO()
+    plain = PlainScreen(out=out)
+    plain.show(state)
+    assert "[RE-SHIP of SF0000000007]" in out.getvalue()
+    # The device judges the scans alone (offline): the screens it draws keep the marker.
+    after = _judge(state, "4006381333931").state
+    assert after.screen == "pick_put" and after.reships == state.reships
+    after = _judge(after, "TOTE-7").state
+    assert after.order_id == "SO-2" and after.reships == state.reships
+    plain.show(after)
+    assert "RE-SHIP" not in out.getvalue().splitlines()[-1]  # SO-2's step: ordinary work
+    after = _judge(after, "LE-01-02").state
+    after = _judge(after, "4006381333931").state
+    after = _judge(after, "TOTE-8").state
+    assert after.screen == "pick_done" and after.reships == state.reships
+    plain.show(after)
+    assert "[RE-SHIP of SF0000000007 (SO-1)]" in out.getvalue().splitlines()[-1]

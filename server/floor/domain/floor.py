@@ -52,6 +52,7 @@ class PickList:
     orders: tuple[str, ...] = ()  # cart position order
     totes: dict[str, str] = field(default_factory=dict)
     cart_away: bool = False  # given back mid-pick: its cart is where the last picker left it
+    reships: dict[str, str] = field(default_factory=dict)  # order -> lost parcel's tracking
 
     @property
     def ref(self) -> str:
@@ -70,5 +71,6 @@ class PickList:
         steps = tuple(s for s in self.steps if s.order_id == order_id)
         tote = self.totes.get(order_id)
         return PickList(
-            self.list_id, self.status, tote, steps, (order_id,), {order_id: tote} if tote else {}
-        )
+            self.list_id, self.status, tote, steps, (order_id,), {order_id: tote} if tote else {},
+            reships={o: t for o, t in self.reships.items() if o == order_id},
+        )  # fmt: skip

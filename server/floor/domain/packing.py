@@ -116,6 +116,7 @@ def screen(bench: Bench | None, waiting: tuple[str, ...] = ()) -> DeviceState:
         order_id=pl.order_ids[0] if pl.order_ids else None,
         tote=pl.tote,
         progress=Progress(done=done, total=total),
+        reships=dict(pl.reships),
         **_weighing(bench),
     )
     if done < total:

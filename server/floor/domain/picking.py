@@ -73,6 +73,7 @@ def screen(pl: PickList | None) -> DeviceState:
         current.at_location if current else False,
         sum(s.qty for s in pl.steps),
         fetch_cart=pl.cart_away,
+        reships=pl.reships,
     )
 
 

@@ -202,16 +202,24 @@ class LineChange(_Shopify):
 
 
 class LineChanges(_Shopify):
+    """The return's line changes: units taken off (`removals`) and put on (`additions`). Any
+    other kind of change is refused as not understood (`extra="forbid"`): a kind we do not
+    read would otherwise be dropped without a word."""
+
+    model_config = ConfigDict(extra="forbid")
+
     removals: list[LineChange] = Field(default_factory=list, max_length=500)
     additions: list[LineChange] = Field(default_factory=list, max_length=500)
 
 
 class ReturnUpdate(_Shopify):
     """A return's lines changed, as `returns/update` sends it: the return's gid (Shopify sends
-    no numeric id) and its line changes."""
+    no numeric id) and its line changes, both required: a body without them is not one we
+    understand. The fee changes Shopify sends beside them (`restocking_fees`,
+    `return_shipping_fees`, `exchange_line_items`) are the shop's money, not goods: not read."""
 
     admin_graphql_api_id: str = Field(pattern=r"^gid://shopify/Return/[1-9][0-9]{0,18}$")
-    return_line_items: LineChanges = Field(default_factory=LineChanges)
+    return_line_items: LineChanges
 
     @property
     def id(self) -> int:
@@ -264,3 +272,48 @@ def changed_lines(
         else:
             lines[change.line_id] = (skus[str(ref.id)], change.delta)
     return lines, problems
+
+
+# A return authorised before its return line ids were kept (migration 0039) keeps its lines
+# one per SKU under this prefix (a Shopify id is a number: never one of these).
+POOLED = "sku:"
+
+
+def pooled_lines(
+    pools: dict[str, int], update: ReturnUpdate, skus: dict[str, str]
+) -> tuple[dict[str, tuple[str, int]], list[tuple[str, str]], list[str]]:
+    """The lines of a return kept per SKU (`pools`: units per SKU; the return's line ids were
+    never kept) after `update`, keyed `sku:<SKU>`; every problem; and the return line items
+    whose SKU cannot be told (they name no order line item and the return holds several SKUs):
+    with any of those, nothing may be applied. A change finds its SKU through the order's line
+    item it names, else it is the return's only SKU."""
+    only = next(iter(pools)) if len(pools) == 1 else None
+    units = dict(pools)
+    problems: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    changes = update.return_line_items
+    for kind, listed in (("removals", changes.removals), ("additions", changes.additions)):
+        for i, change in enumerate(listed):
+            where = f"return_line_items.{kind}[{i}]"
+            ref = change.fulfillment_line_item.line_item if change.fulfillment_line_item else None
+            ref = ref or change.line_item
+            if ref is not None and str(ref.id) not in skus:
+                problems.append(
+                    (f"{where}.fulfillment_line_item.line_item.id",
+                     f"line item {ref.id} is not one of the order's goods we shipped")
+                )  # fmt: skip
+                continue
+            sku = skus[str(ref.id)] if ref is not None else only
+            if sku is None:
+                unknown.append(change.line_id)
+                continue
+            if kind == "additions":
+                units[sku] = units.get(sku, 0) + change.delta
+            elif change.delta > units.get(sku, 0):
+                problems.append(
+                    (f"{where}.delta",
+                     f"{change.delta} of {sku} removed, the return holds {units.get(sku, 0)}")
+                )  # fmt: skip
+            else:
+                units[sku] -= change.delta
+    return {f"{POOLED}{sku}": (sku, n) for sku, n in sorted(units.items())}, problems, unknown

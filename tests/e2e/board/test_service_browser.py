@@ -1,7 +1,8 @@
 """Customer service as a supervisor does it, in a real Chromium against the real server: find
 the customer's order by name, open it, see its label as a picture, and re-ship the parcel the
 carrier lost; the new parcel's label shows, the lost one is marked, the shop's webhook is
-queued and the audit log has the action."""
+queued and the audit log has the action; once a split re-ship's two new parcels are labelled,
+the lost parcel lists both and each names the lost one."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ import pytest
 from floorkit import BOARD_PASSWORD, log_in
 from trackkit import ship
 
+from server.capture.orders import next_number
+from server.core.clock import now
 from server.notify import webhooks
 from server.people import users
+from server.shipping import reships
+from server.shipping.domain.labels import make_tracking
+from shared.barcodes import make_sscc
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
@@ -72,4 +78,40 @@ def test_find_a_customer_open_the_order_and_reship_a_lost_parcel(
         "actor": "sam",
         "action": "reship",
     }
+
+    # A short pick split the re-ship: WH-EAST labels what it picked, WH-WEST the rest, each
+    # linked to the lost parcel at packing as the pack station does (`reships.link`).
+    lost = floor_store.one("SELECT id FROM packages WHERE tracking = ?", (tracking,))["id"]
+    east = floor_store.one("SELECT id FROM shipments WHERE reship_of = ?", (lost,))["id"]
+    listed = floor_store.one(
+        "SELECT ps.pick_list_id FROM pick_steps ps JOIN reservations r ON r.id = "
+        "ps.reservation_id WHERE r.shipment_id = ?",
+        (east,),
+    )["pick_list_id"]
+    with floor_store.write():
+        at = now()
+        west = floor_store.execute(
+            "INSERT INTO shipments (order_id, warehouse, status, day, created_at, updated_at, "
+            "reship_of) VALUES (?, 'WH-WEST', 'allocated', ?, ?, ?, ?)",
+            (oid, at[:10], at, at, lost),
+        ).lastrowid
+        made = []
+        for shipment in (east, west):
+            n = next_number(floor_store, "tracking")
+            made.append(floor_store.execute(
+                "INSERT INTO packages (order_id, pick_list_id, sscc, tracking, weight_g, status, "
+                "zpl, created_at, shipment_id, carrier) VALUES (?, ?, ?, ?, 20, 'labelled', "
+                "'^XA^XZ', ?, ?, 'local')",
+                (oid, listed, make_sscc(0, "0614141", next_number(floor_store, "sscc")),
+                 make_tracking("SF", n), at, shipment),
+            ).lastrowid)  # fmt: skip
+            reships.link(floor_store, made[-1])
+    page.click("#drawer-close")  # opened again: the order as it is now
+    page.fill("#order-q", "grace hop")
+    page.click("#order-find-go")
+    found.get_by_role("button").click()
+    expect(drawer.locator(".lost")).to_have_text(
+        f"lost · sent again as packages {made[0]} and {made[1]}"
+    )
+    expect(drawer.locator(".replaces")).to_have_text([f"sent in place of lost package {lost}"] * 2)
     assert seen == []

@@ -1,7 +1,8 @@
 """A lost parcel re-shipped end to end, all real: requested over REST on a real server, its
 unit picked on WH-EAST's handheld ahead of an urgent order, refused at a pack station of
 WH-WEST, verified and labelled on WH-EAST's pack station (the label over TCP to a listener);
-the lost parcel then points at the new package, the shop's `parcel.reshipped` names both
+the picker's handheld and the pack station show "RE-SHIP of <lost tracking>" while they work
+it; the lost parcel then points at the new package, the shop's `parcel.reshipped` names both
 tracking numbers, and every unit stays accounted for. Device processes with pty scanners;
 every scan of the picker's journal applied once, in order."""
 
@@ -91,6 +92,11 @@ def test_a_reship_is_picked_first_packed_at_its_warehouse_and_its_label_printed(
 
         state = desk.screen(picker, "pick_tote")
         assert state["order_id"] == oid, state  # the re-ship, not the priority 9 order
+        # The handheld says it is a re-ship, and of which lost parcel.
+        marker = f"[RE-SHIP of {lost_tracking}]"
+        assert state["reships"] == {oid: lost_tracking}
+        picker.wait_for(lambda line: marker in line.text and "SCAN AN EMPTY TOTE" in line.text,
+                        what="the re-ship marker on the picker's screen")  # fmt: skip
         picker.scan("TOTE-0051")
         state = desk.walk(picker, ("pick_location", "pick_item", "pick_put"))
         assert state["screen"] in ("idle", "pick_tote"), state
@@ -107,14 +113,19 @@ def test_a_reship_is_picked_first_packed_at_its_warehouse_and_its_label_printed(
 
         # WH-EAST's pack station verifies the unit; the label prints over TCP and is scanned.
         desk.screen(packer, "pack_start")
+        mark = len(packer.lines())
         packer.scan("TOTE-0051")
+        packer.wait_for(lambda line: marker in line.text, after=mark,
+                        what="the re-ship marker on the pack station's screen")  # fmt: skip
         state = desk.walk(packer, ("pack_verify",))
+        assert state["reships"] == {oid: lost_tracking}
         assert state["screen"] == "pack_label", state
         (label,) = printer.wait_for_labels(1, timeout=15)
         tracking = state["expect"]["barcodes"][0]
         assert tracking != lost_tracking and tracking.encode() in label
         packer.scan(tracking)
         desk.screen(packer, "pack_start")
+        assert marker not in packer.screen().text  # the bench is empty: ordinary again
 
         order = desk.get(f"/api/orders/{oid}")
         assert order["status"] == "packed"

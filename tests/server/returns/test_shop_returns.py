@@ -442,12 +442,123 @@ def test_a_bad_return_change_is_refused_whole_and_changes_nothing(
         {"field": "return_line_items.additions[1].fulfillment_line_item",
          "message": "missing: a line new to the return names the order's line item"},
     ]  # fmt: skip
-    bad = update(removals=[(RLI_A, 0)])
-    assert send(bad, "returns/update").status_code == 422
-    assert (
-        send({"admin_graphql_api_id": "gid://shopify/Order/1"}, "returns/update").status_code == 422
+    assert {**snapshot(store), "kept": rows(store, "shop_return_lines")} == before
+
+
+def _not_understood():
+    """returns/update bodies whose shape is not the one we read, each with the field named."""
+    good = update(removals=[(RLI_A, 1)])
+    no_lines = {k: v for k, v in good.items() if k != "return_line_items"}
+    new_kind = {**good, "return_line_items": {**good["return_line_items"], "updates": []}}
+    by_quantity = {**good, "return_line_items": {"removals": [
+        {"admin_graphql_api_id": f"gid://shopify/ReturnLineItem/{RLI_A}", "quantity": 1}
+    ]}}  # fmt: skip
+    return [
+        (update(removals=[(RLI_A, 0)]), "return_line_items.removals.0.delta"),
+        ({"admin_graphql_api_id": "gid://shopify/Order/1", "return_line_items": {}},
+         "admin_graphql_api_id"),
+        ({**good, "return_line_items": [good["return_line_items"]]}, "return_line_items"),
+        (no_lines, "return_line_items"),
+        (new_kind, "return_line_items.updates"),
+        (by_quantity, "return_line_items.removals.0.delta"),
+        (["not", "a", "return"], ""),
+    ]  # fmt: skip
+
+
+def test_a_returns_update_we_do_not_understand_changes_nothing_and_is_acknowledged(
+    client, headers, store, send, shipped, caplog
+):
+    """Strict: a body that is not the shape we read is acknowledged (Shopify would send it
+    again for days, and again would not help), changes nothing, and is kept with every problem
+    and its body, and logged."""
+    send(shop_return(lines=((LINE_A, 2), (LINE_B, 1))), "returns/approve")
+    before = {**snapshot(store), "kept": rows(store, "shop_return_lines")}
+    bodies = _not_understood()
+    for body, field in bodies:
+        got = send(body, "returns/update")
+        assert got.status_code == 200, (body, got.get_json())
+        said = got.get_json()
+        assert said["status"] == "ignored", said
+        assert said["result"].startswith("returns/update not understood: nothing changed ("), said
+        assert field in said["result"], (field, said)
+    assert {**snapshot(store), "kept": rows(store, "shop_return_lines")} == before
+    kept = client.get("/api/inbound-webhooks?status=ignored", headers=headers).get_json()
+    understood_not = [w for w in kept["webhooks"] if "not understood" in w["result"]]
+    assert len(understood_not) == len(bodies)
+    assert all(w["problems"] and w["body"] for w in understood_not)  # kept for a person
+    logged = [r.getMessage() for r in caplog.records if r.name == "scanfloor.shopify"]
+    assert sum("returns/update not understood" in m for m in logged) == len(bodies)
+    # A change of the return's fees only, no line: nothing to do, nothing changes.
+    fees = send(update(), "returns/update").get_json()
+    assert fees["status"] == "ignored"
+    assert fees["result"] == (
+        f"return {RETURN_ID} changed in the shop, none of its lines: nothing to do"
+    )
+    # The shape understood again: applied as ever.
+    got = send(update(removals=[(RLI_A, 1)]), "returns/update").get_json()
+    assert got["result"] == "RMA-000001 now authorises 1 SKU-A, 1 SKU-B"
+
+
+def _authorised_before_0039(store, shipped, lines):
+    """An RMA authorised from a Shopify return before migration 0039: its row and its lines,
+    no `shop_return_lines` (the shape such a return has in the database)."""
+    with store.write():
+        rma, made = rmas.authorise(
+            store, shipped, lines, "shopify", f"shop:{CHANNEL}", reason="returned in the shop",
+            external_id=f"{CHANNEL}:return:{RETURN_ID}",
+        )  # fmt: skip
+    assert made and rows(store, "shop_return_lines") == []
+    return rma
+
+
+def test_a_return_authorised_before_0039_follows_the_shop_when_its_skus_can_be_told(
+    client, headers, store, send, shipped, caplog
+):
+    _authorised_before_0039(store, shipped, [("SKU-A", 2), ("SKU-B", 1)])
+    before = {**snapshot(store), "kept": rows(store, "shop_return_lines")}
+    # Two SKUs, and the removal names only its return line item: which SKU is unknowable.
+    got = send(update(removals=[(RLI_A, 1)]), "returns/update").get_json()
+    assert got["status"] == "ignored"
+    assert got["result"] == (
+        "RMA-000001 keeps its lines: it was authorised before the shop's return line ids were "
+        "kept (migration 0039) and holds SKU-A, SKU-B, so return line item "
+        f"{RLI_A} cannot be told to be one of them; the dock receives what it authorises, and "
+        "more is authorised over REST or on the board"
     )
     assert {**snapshot(store), "kept": rows(store, "shop_return_lines")} == before
+    assert any("cannot be told" in r.getMessage() for r in caplog.records)
+    # Naming the order's line item, as Shopify's line changes may: its lines are rebuilt from
+    # the RMA's, one per SKU, and follow.
+    got = send(update(removals=[(RLI_A, 1, LINE_A)]), "returns/update").get_json()
+    assert got["result"] == "RMA-000001 now authorises 1 SKU-A, 1 SKU-B"
+    kept = store.all("SELECT return_line_item_id, sku, qty FROM shop_return_lines ORDER BY sku")
+    assert [(r["return_line_item_id"], r["sku"], r["qty"]) for r in kept] == [
+        ("sku:SKU-A", "SKU-A", 1), ("sku:SKU-B", "SKU-B", 1),
+    ]  # fmt: skip
+    assert authorised(client, headers) == {"SKU-A": 1, "SKU-B": 1}
+    got = send(update(additions=[(RLI_A + 9, 1, LINE_A)]), "returns/update").get_json()
+    assert got["result"] == "RMA-000001 now authorises 2 SKU-A, 1 SKU-B"
+    # More removed than the return holds is refused whole, in Shopify's field names.
+    before = {**snapshot(store), "kept": rows(store, "shop_return_lines")}
+    too_many = send(update(removals=[(RLI_B, 2, LINE_B)]), "returns/update")
+    assert too_many.status_code == 422
+    assert too_many.get_json()["problems"] == [
+        {"field": "return_line_items.removals[0].delta",
+         "message": "2 of SKU-B removed, the return holds 1"},
+    ]  # fmt: skip
+    assert {**snapshot(store), "kept": rows(store, "shop_return_lines")} == before
+
+
+def test_a_one_sku_return_authorised_before_0039_follows_the_shop(client, headers, store, send,
+                                                                  shipped):  # fmt: skip
+    _authorised_before_0039(store, shipped, [("SKU-A", 2)])
+    # Its only SKU: whatever return line item a change names, it is a mug.
+    got = send(update(removals=[(RLI_A, 1)]), "returns/update").get_json()
+    assert got == {"status": "accepted", "result": "RMA-000001 now authorises 1 SKU-A",
+                   "order": shipped, "duplicate": False}  # fmt: skip
+    assert authorised(client, headers) == {"SKU-A": 1}
+    got = send(update(removals=[(RLI_A + 1, 1)]), "returns/update").get_json()
+    assert got["result"] == "RMA-000001 now authorises no unit, and is cancelled"
 
 
 def test_a_cancel_or_decline_before_its_approval_keeps_the_approval_from_authorising(

@@ -86,9 +86,15 @@
   }
 
   function reshipButton(l, v, report) {
+    var again = l.replacements || (l.replaced_by ? [l.replaced_by] : []);
     if (l.lost_at) {
-      return el("span", "meta lost", l.replaced_by ? "lost · sent again as package " + l.replaced_by
+      // A re-ship split by a short pick across warehouses: every new parcel is listed.
+      return el("span", "meta lost", again.length
+        ? "lost · sent again as package" + (again.length > 1 ? "s " : " ") + again.join(" and ")
         : "lost · its re-ship is on the floor");
+    }
+    if (l.replaces && (v.actions.reship || []).indexOf(l.id) < 0) {
+      return el("span", "meta replaces", "sent in place of lost package " + l.replaces);
     }
     if ((v.actions.reship || []).indexOf(l.id) < 0) return null;
     var b = SF.button("Re-ship (parcel lost)", function () {
