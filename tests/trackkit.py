@@ -11,7 +11,9 @@ from standardwebhooks import Webhook
 
 from server.capture.orders import next_number
 from server.core.clock import now
-from server.inventory import shipments
+from server.core.schemas import CatalogueIn
+from server.inventory import catalogue, shipments
+from server.notify import webhooks
 from server.shipping.domain.labels import make_tracking
 from shared.barcodes import make_sscc
 
@@ -27,6 +29,16 @@ def ship(
     (unless not `leave`); returns (order id, tracking numbers)."""
     oid = place(store, ref, [("SKU-B", packages)])
     return oid, ship_order(store, oid, packages, carrier, leave)
+
+
+def pens_in_the_west(store, on_hand: int = 5) -> None:
+    """A WH-WEST bin (W-03-01) holding `on_hand` of SKU-B, where a re-ship can go on from, and
+    the shop's hook for `parcel.reshipped`."""
+    catalogue.load(store, CatalogueIn.model_validate({
+        "locations": [{"warehouse": "WH-WEST", "code": "W-03-01", "barcode": "LW-03-01"}],
+        "stock": [{"warehouse": "WH-WEST", "location": "W-03-01", "sku": "SKU-B", "on_hand": on_hand}],
+    }))  # fmt: skip
+    webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
 
 
 def ship_order(

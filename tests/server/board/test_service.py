@@ -18,7 +18,7 @@ from floorkit import (
     scan,
 )
 from mailkit import EMAIL, move, order_with_parcel
-from trackkit import ship
+from trackkit import pens_in_the_west, ship
 
 from server.core.schemas import CatalogueIn
 from server.floor.domain.floor import pick_list_ref
@@ -356,11 +356,7 @@ def test_a_lost_parcel_goes_to_the_floor_is_picked_first_packed_and_the_shop_is_
 
 def test_a_reship_short_picked_to_an_empty_bin_goes_on_from_another_warehouse(floor, web):
     store = floor.store
-    catalogue_service.load(store, CatalogueIn.model_validate({
-        "locations": [{"warehouse": "WH-WEST", "code": "W-03-01", "barcode": "LW-03-01"}],
-        "stock": [{"warehouse": "WH-WEST", "location": "W-03-01", "sku": "SKU-B", "on_hand": 5}],
-    }))  # fmt: skip
-    webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
+    pens_in_the_west(store)
     oid, (tracking,) = ship(store, "shop-14")
     lost = store.one("SELECT id FROM packages WHERE order_id = ?", (oid,))["id"]
     body = web.post(f"{API}/packages/{lost}/reship", json={}).get_json()

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import pytest
 from floorkit import NS, action, board_web, connect, last_state, pack_tote, place, received, scan
-from trackkit import ship, ship_order
+from trackkit import pens_in_the_west, ship, ship_order
 
-from server.core.schemas import CatalogueIn
 from server.floor import screens
-from server.inventory import catalogue as catalogue_service
 from server.inventory import shipments
 from server.inventory.stock import accounts
 from server.notify import customer_view, webhooks
@@ -91,11 +89,7 @@ def test_the_picker_and_the_packer_see_that_the_list_is_a_reship(floor, web):
 
 def test_a_reship_split_across_two_warehouses_tells_the_shop_of_each_new_parcel(floor, web):
     store = floor.store
-    catalogue_service.load(store, CatalogueIn.model_validate({
-        "locations": [{"warehouse": "WH-WEST", "code": "W-03-01", "barcode": "LW-03-01"}],
-        "stock": [{"warehouse": "WH-WEST", "location": "W-03-01", "sku": "SKU-B", "on_hand": 5}],
-    }))  # fmt: skip
-    webhooks.subscribe(store, "https://shop.example.com/hooks", ["parcel.reshipped"])
+    pens_in_the_west(store)
     # The lost parcel held two pens; the shelf says WH-EAST has them, the bin holds one.
     oid = place(store, "shop-32", [("SKU-B", 2)])
     (tracking,) = ship_order(store, oid)
