@@ -116,5 +116,10 @@ def _watch_and_settle(app: Flask, settings: Settings) -> None:
         loopwatch.freeze("start-up")
         if settings.gc.warmup_seconds:
             gevent.spawn_later(settings.gc.warmup_seconds, loopwatch.freeze, "warm-up", 1)
+        if settings.gc.settle_seconds:
+            metrics = app.extensions["scanfloor.metrics"]
+            gevent.spawn(
+                loopwatch.freeze_when_settled, lambda: metrics.connects, settings.gc.settle_seconds
+            )
     # Started after start-up's own collection: what it measures is the serving loop's.
     app.extensions["scanfloor.metrics"].loop.start()

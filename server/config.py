@@ -482,6 +482,9 @@ class GcSettings(BaseModel):
     over): what is alive then is never walked by a collection again."""
     warmup_seconds: float = Field(60.0, ge=0)
     """When the second `gc.freeze()` runs, in seconds after start-up (0: only the first)."""
+    settle_seconds: float = Field(5.0, ge=0)
+    """`gc.freeze()` again whenever 50 or more devices have signed in since the last freeze
+    and none has for this many seconds (a sign-in storm over); 0: not."""
 
     @field_validator("threshold")
     @classmethod

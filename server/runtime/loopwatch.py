@@ -25,6 +25,7 @@ import gc
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -36,6 +37,7 @@ LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 # A young collection takes well under a millisecond; a full one over a large heap, 100s of ms.
 GC_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5)
 RECENT_SECONDS = 10.0
+SETTLE_CONNECTS = 50  # sign-ins since the last freeze that make a storm worth freezing
 GENERATIONS = ("0", "1", "2")
 
 
@@ -147,6 +149,27 @@ def tune(threshold: tuple[int, int, int]) -> None:
     """Set the collector's thresholds (generation 0 allocations, 1 and 2 collections)."""
     gc.set_threshold(*threshold)
     log.info("gc thresholds %s", threshold)
+
+
+def freeze_when_settled(
+    connects: Callable[[], int], quiet: float, least: int = SETTLE_CONNECTS, tick: float = 0.5
+) -> None:
+    """Freeze (young generation collected first) once `least` devices have connected since
+    the last freeze and none has for `quiet` seconds: the sign-in storm is over, and the
+    links, greenlets and buffers it made live as long as the shift. Left young, they are
+    walked by every middle collection until promoted, and then by every full one (a middle
+    collection over the storm's heap took about 100 ms at 1,500 handhelds). Runs for the
+    process's life: a later storm (a second shift, a mass reconnect) is frozen too."""
+    frozen_at = seen = connects()
+    still_since = time.monotonic()
+    while True:
+        gevent.sleep(tick)
+        count = connects()
+        if count != seen:
+            seen, still_since = count, time.monotonic()
+        elif count - frozen_at >= least and time.monotonic() - still_since >= quiet:
+            freeze(f"{count - frozen_at} sign-ins settled", 0)
+            frozen_at = count
 
 
 def freeze(reason: str, generation: int = 2) -> None:

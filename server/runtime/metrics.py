@@ -99,6 +99,7 @@ class FloorMetrics:
         # The serving loop's lateness and the collector's pauses (started only when serving).
         self.loop = LoopWatch(reg)
         self._device_roles: dict[str, str] = {}  # sid -> role
+        self.connects = 0  # device links made since start (the settle freeze watches it)
         self._boards: set[str] = set()  # sids
 
     # ------------------------------------------------------------ events
@@ -115,6 +116,7 @@ class FloorMetrics:
     def device_connected(self, sid: str, role: str) -> None:
         if sid not in self._device_roles:
             self._device_roles[sid] = role
+            self.connects += 1
             self.devices.labels(role).inc()
 
     def device_disconnected(self, sid: str) -> None:

@@ -1,9 +1,11 @@
-"""Many handhelds signing in at once on the real server: their connects share commits."""
+"""Many handhelds signing in at once on the real server: their connects share commits, and
+once the storm settles what it made is frozen out of the collector's sight."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -14,7 +16,7 @@ from server.people import auth
 from shared.protocol import DEVICE_NAMESPACE as NS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.server_alone]
-DEVICES = 40
+DEVICES = 50  # loopwatch.SETTLE_CONNECTS: a storm worth freezing
 
 
 def commits(base: str) -> float:
@@ -30,7 +32,7 @@ def test_a_sign_in_storm_shares_commits_and_every_device_is_online(
     floor_store, floor_settings, server_proc
 ):
     made = auth.create_devices(floor_store, auth.fleet_names("storm", DEVICES), "picker", "WH-EAST")
-    base = server_proc(floor_settings.data_dir)
+    base = server_proc(floor_settings.data_dir, env={"SCANFLOOR_GC__SETTLE_SECONDS": "0.5"})
     before = commits(base)
     clients = [socketio.Client(reconnection=False) for _ in made]
     screens: list[dict] = []
@@ -66,6 +68,11 @@ def test_a_sign_in_storm_shares_commits_and_every_device_is_online(
                 "SELECT COUNT(*) FROM devices WHERE name LIKE 'storm%' AND connected = 1"
             ).fetchone()[0]
         assert online == DEVICES  # committed before each connect was answered
+        # No sign-in for 0.5 s after 50: the serving process froze what the storm made.
+        deadline = time.monotonic() + 10
+        while "sign-ins settled" not in server_proc.log(base) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert f"gc.freeze ({DEVICES} sign-ins settled)" in server_proc.log(base)
     finally:
         for c in clients:
             c.disconnect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import time
 
 import gevent
@@ -98,3 +99,35 @@ def test_the_thresholds_are_set_and_bad_ones_refused():
         gc.set_threshold(*old)
     with pytest.raises(ValueError, match="gc.threshold"):
         GcSettings(threshold=(0, 10, 10))
+
+
+def test_a_storm_of_sign_ins_is_frozen_once_it_settles_and_not_before(caplog):
+    """Freeze once 50 devices have signed in and none has for `quiet` seconds: not while they
+    still come, not for a handful, and again for a later storm."""
+    caplog.set_level(logging.INFO, logger="scanfloor.loop")
+    connects = [0]
+
+    def freezes() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "sign-ins settled" in r.getMessage()]
+
+    watcher = gevent.spawn(loopwatch.freeze_when_settled, lambda: connects[0], 0.3, 50, 0.05)
+    gevent.sleep(0)  # it counts from here
+    try:
+        for _ in range(10):  # a storm: ten sign-ins every 0.1 s, never quiet for 0.3 s
+            connects[0] += 10
+            gevent.sleep(0.1)
+        assert freezes() == []
+        alive = [[] for _ in range(1000)]  # what the storm made, alive for the shift
+        gevent.sleep(0.6)  # quiet: frozen, the storm's objects with it
+        assert len(freezes()) == 1 and freezes()[0].startswith("gc.freeze (100 sign-ins settled)")
+        assert gc.get_freeze_count() >= 1000
+        connects[0] += 10  # a few more are not a storm
+        gevent.sleep(0.6)
+        assert len(freezes()) == 1
+        connects[0] += 60  # a second storm: 70 since the last freeze
+        gevent.sleep(0.6)
+        assert len(freezes()) == 2 and "(70 sign-ins settled)" in freezes()[1]
+        del alive
+    finally:
+        watcher.kill()
+        gc.unfreeze()
