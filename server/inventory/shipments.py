@@ -64,9 +64,9 @@ COVERS = (
 
 
 def waiting_units(store: Store, order_id: str) -> int:
-    """Units of an order that no reservation covers."""
+    """Units of an order that no reservation covers (and that were not cancelled)."""
     row = store.one(
-        f"""SELECT (SELECT COALESCE(SUM(qty), 0) FROM order_lines WHERE order_id = ?)
+        f"""SELECT (SELECT COALESCE(SUM(qty - cancelled), 0) FROM order_lines WHERE order_id = ?)
                 - (SELECT COALESCE(SUM(r.qty - r.released), 0) FROM reservations r
                    WHERE r.order_id = ? AND {COVERS}) AS n""",
         (order_id, order_id),
