@@ -12,7 +12,9 @@ reserved) | partially_allocated (some lines wait) | allocated (every unit
 reserved) -> picking -> picked -> packed (every shipment packed) -> shipped -> in_transit | out_for_delivery |
 exception -> delivered | returned (the carriers' tracking events, once every
 shipment has shipped: `carried_status`, rules in server/shipping/domain/tracking.py);
-cancelled at any point before shipping.
+cancelled at any point before shipping (with a parcel at a carrier, only the rest is
+cancelled: its units counted on `order_lines.cancelled`, server/capture/cancel.py, and the
+order follows its parcels).
 
 An order that may not ship in part (its own `allow_partial`, else its
 channel's, else no) and still has units no reservation covers (a short pick

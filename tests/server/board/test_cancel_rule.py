@@ -201,7 +201,13 @@ def test_rest_and_the_board_agree_on_every_order_state(floor, web, rest, name, b
 def test_the_rest_cancelled_waits_no_more_when_stock_comes(floor, web, rest):
     store = floor.store
     oid = _partly_shipped(floor, web, "rest-1")
-    assert rest.post(f"/api/orders/{oid}/cancel", json={}).status_code == 200
+    r = rest.post(f"/api/orders/{oid}/cancel", json={})
+    assert r.status_code == 200 and r.get_json()["status"] == "shipped"
+    # REST's answer says which units were cancelled: all five teas (3 on the floor, 2 waiting).
+    assert [(ln["sku"], ln["qty"], ln["cancelled"]) for ln in r.get_json()["lines"]] == [
+        ("SKU-B", 1, 0), ("SKU-C", 5, 5),
+    ]  # fmt: skip
+    assert r.get_json()["backordered"] == 0
     catalogue_service.load(store, CatalogueIn.model_validate({
         "stock": [{"warehouse": "WH-WEST", "location": "W-02-01", "sku": "SKU-C", "on_hand": 9}],
     }))  # fmt: skip
