@@ -142,6 +142,17 @@ def _words(status: str) -> str:
     )
 
 
+def lost_words(p: Parcel) -> str:
+    """Where a lost parcel's re-ship is, in words (for the page, beside the parcel)."""
+    if p.replaced:
+        return "sent again"
+    if p.reship == "waiting":
+        return f"its re-ship waits for stock ({p.waiting})"
+    if p.reship == "cancelled":
+        return "its re-ship was cancelled"
+    return "its re-ship is on the floor"
+
+
 def offered(o: OrderFacts) -> dict[str, object]:
     """Every action with what the page offers: for the order-wide ones None (offered) or the
     sentence saying why not; for parcels and mails, the ids offered."""
@@ -151,6 +162,7 @@ def offered(o: OrderFacts) -> dict[str, object]:
         "cancel_rest": cancel_rest(o),
         "reship": _ids(o.parcels, lambda p: why_not_reship(o, p.id)),
         "resend_mail": _ids(o.mails, lambda m: why_not_resend(o, m.id)),
+        "lost": {p.id: lost_words(p) for p in o.parcels if p.lost},
     }
 
 

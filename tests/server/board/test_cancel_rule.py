@@ -250,6 +250,7 @@ def test_a_reship_waiting_for_stock_says_so_and_once_cancelled_goes_again(floor,
     )
     view = web.get(f"{API}/orders/{oid}").get_json()
     assert lost not in view["actions"]["reship"]
+    assert view["actions"]["lost"] == {str(lost): "its re-ship waits for stock (2 x SKU-B)"}
     r = rest.post(f"/api/packages/{lost}/reship", json={})
     assert r.status_code == 409 and r.get_json()["message"] == waits
     r = web.post(f"{API}/packages/{lost}/reship", json={})
@@ -263,6 +264,7 @@ def test_a_reship_waiting_for_stock_says_so_and_once_cancelled_goes_again(floor,
     assert r.status_code == 200 and r.get_json()["rest_only"] is True
     view = web.get(f"{API}/orders/{oid}").get_json()
     assert view["order"]["status"] == "shipped"
+    assert view["actions"]["lost"] == {str(lost): "its re-ship was cancelled"}
     assert view["actions"]["reship"] == [lost, _lost(store, _tracking(store, oid, 1))]
     # Stock comes in; the supervisor re-ships the lost parcel again, over REST.
     _found(store, 4)

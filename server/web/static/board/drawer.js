@@ -53,7 +53,7 @@
     if (b.job_id) return "label sent to " + b.device;
     if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;
     if (b.priority !== undefined) return b.order + " priority " + b.priority;
-    if (b.released !== undefined) return b.said ? "done: " + b.said : b.order + " cancelled";
+    if (b.released !== undefined) return b.said || b.order + " cancelled";
     if (b.changed !== undefined) return !b.changed ? b.order + ": the address was the same" :
       b.order + " will go to the new address" + (b.reallocated ? (b.warehouse ? ", now from " + b.warehouse : ", and waits for stock") : "");
     if (b.rma) return b.rma + " authorised: the dock receives it by that number or the parcel's label";

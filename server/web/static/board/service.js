@@ -85,18 +85,26 @@
     return sec;
   }
 
+  // A lost parcel says where its re-ship is (the server's words: on the floor, waiting for
+  // stock, cancelled); one whose re-ship was cancelled may be re-shipped again.
   function reshipButton(l, v, report) {
+    var note = null;
     if (l.lost_at) {
-      return el("span", "meta lost", l.replaced_by ? "lost · sent again as package " + l.replaced_by
-        : "lost · its re-ship is on the floor");
+      note = el("span", "meta lost", l.replaced_by ? "lost · sent again as package " + l.replaced_by
+        : "lost · " + ((v.actions.lost || {})[l.id] || "its re-ship is on the floor"));
     }
-    if ((v.actions.reship || []).indexOf(l.id) < 0) return null;
+    if ((v.actions.reship || []).indexOf(l.id) < 0) return note;
     var b = SF.button("Re-ship (parcel lost)", function () {
-      if (!window.confirm("Mark parcel " + l.tracking + " lost and send a new one?")) return;
+      if (!window.confirm((l.lost_at ? "Send parcel " + l.tracking + " again?"
+        : "Mark parcel " + l.tracking + " lost and send a new one?"))) return;
       SF.api("POST", "/packages/" + l.id + "/reship", {}).then(report);
     }, "danger");
     b.className += " reship";
-    return b;
+    if (!note) return b;
+    var both = el("span");
+    both.appendChild(note);
+    both.appendChild(b);
+    return both;
   }
 
   function mailsView(o, v, report) {
