@@ -126,6 +126,12 @@ def cancel_order(
                 "UPDATE shipments SET status = 'cancelled', updated_at = ? WHERE id = ?",
                 (now(), sh["id"]),
             )
+            # A re-ship packed but not handed over: the lost parcel is no longer replaced by it.
+            store.execute(
+                "UPDATE packages SET replaced_by = NULL WHERE replaced_by IN "
+                "(SELECT id FROM packages WHERE shipment_id = ?)",
+                (sh["id"],),
+            )
         if partly:  # the units not with a carrier no longer wait: the order follows its parcels
             for line in _lines(store, oid):
                 if line["open_units"] > 0:

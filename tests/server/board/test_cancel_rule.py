@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from floorkit import NS, action, board_web, connect, last_state, place, plan, scan
+from floorkit import NS, action, board_web, connect, last_state, pack_tote, place, plan, scan
 from trackkit import ship, ship_order
 
 from server.capture.orders import next_number
@@ -313,3 +313,30 @@ def test_a_reship_cancelled_with_its_order_is_not_sent_again(floor, web, rest):
     r = web.post(f"{API}/packages/{lost}/reship", json={})
     assert r.status_code == 409
     assert r.get_json()["error"] == f"order {oid} is cancelled: parcel {tracking} is not sent again"
+
+
+def test_a_packed_reship_cancelled_with_the_rest_may_go_again(floor, web, rest):
+    store = floor.store
+    oid = place(store, "packed-1", [("SKU-B", 1), ("SKU-C", 1)])
+    pen, _tea = _ship_from(store, oid, "WH-EAST"), _ship_from(store, oid, "WH-WEST")
+    lost = _lost(store, pen)
+    assert web.post(f"{API}/packages/{lost}/reship", json={}).status_code == 200
+    picker = connect(floor.app, floor.socketio, floor.tokens["picker"])
+    state = last_state(picker)["state"]
+    assert state["order_id"] == oid
+    assert scan(picker, "TOTE-91", "p1")["ok"] and scan(picker, "LE-01-01", "p2")["ok"]
+    assert scan(picker, "0012345678905", "p3")["code"] == "list_done"
+    picker.disconnect(NS)
+    new = _lost(store, pack_tote(floor, floor.tokens["packer"], "TOTE-91", "0012345678905"))
+    assert store.one("SELECT replaced_by FROM packages WHERE id = ?", (lost,))["replaced_by"] == new
+    # Packed, not handed over: the rest of the order is that re-ship's box.
+    r = rest.post(f"/api/orders/{oid}/cancel", json={"reason": "refunded"})
+    assert r.status_code == 200 and r.get_json()["status"] == "shipped"
+    assert (
+        store.one("SELECT replaced_by FROM packages WHERE id = ?", (lost,))["replaced_by"] is None
+    )
+    view = web.get(f"{API}/orders/{oid}").get_json()
+    assert view["actions"]["lost"] == {str(lost): "its re-ship was cancelled"}
+    assert lost in view["actions"]["reship"]
+    (sku_b,) = accounts(store, "SKU-B")
+    assert sku_b.holds() and sku_b.awaiting_putaway == 1, sku_b
