@@ -17,6 +17,7 @@ from server.core.schemas import CatalogueIn, CorrectionIn
 from server.inventory import allocate, shipments, stock
 from server.inventory import catalogue as catalogue_service
 from server.inventory.stock import accounts
+from server.notify import customer_view
 from server.people import auth
 from server.shipping.domain.labels import make_tracking
 from shared.barcodes import make_sscc
@@ -208,6 +209,8 @@ def test_the_rest_cancelled_waits_no_more_when_stock_comes(floor, web, rest):
         ("SKU-B", 1, 0), ("SKU-C", 5, 5),
     ]  # fmt: skip
     assert r.get_json()["backordered"] == 0
+    # The customer's tracking page lists what comes: the pen, not the cancelled teas.
+    assert customer_view.by_order(store, oid)["items"] == [{"qty": 1, "name": "Red pen"}]
     catalogue_service.load(store, CatalogueIn.model_validate({
         "stock": [{"warehouse": "WH-WEST", "location": "W-02-01", "sku": "SKU-C", "on_hand": 9}],
     }))  # fmt: skip
