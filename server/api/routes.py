@@ -265,8 +265,15 @@ def correct_stock(body: CorrectionIn) -> dict[str, Any]:
 
 
 def cancel_order(order_id: str, body: CancelIn, query: m.OrderRefQuery) -> dict[str, Any]:
-    """Cancel an order: reserved units go back to their bins, picked ones become put-away tasks.
-    A shop id that several channels use needs `?channel=` (409 without)."""
+    """Cancel an order, or the rest of it: reserved units go back to their bins, picked ones
+    become put-away tasks. A parcel with a carrier is never cancelled. With none, the whole
+    order is cancelled (status `cancelled`). With one, the rest is: the shipments still on the
+    floor (a lost parcel's re-ship too) and the units waiting for stock, counted cancelled on
+    their lines; the order goes on with its parcels and its status follows them. 409 with the
+    reason in words when nothing is left to cancel ("order SO-000012 has shipped: it can no
+    longer be cancelled"): the sentence the board's order page shows. Cancelling a cancelled
+    order again changes nothing. A shop id that several channels use needs `?channel=` (409
+    without)."""
     with _refusals(
         missing=f"no order {order_id}",
         conflict=(cancelling.CannotCancel, orders.AmbiguousOrder),

@@ -235,7 +235,7 @@ def _short_skus(store: Store, order_ids: list[str]) -> dict[str, str]:
     if not order_ids:
         return {}
     rows = store.all(
-        f"""SELECT l.order_id, l.sku, SUM(l.qty) AS qty,
+        f"""SELECT l.order_id, l.sku, SUM(l.qty - l.cancelled) AS qty,
                    COALESCE((SELECT SUM(on_hand - reserved) FROM stock s WHERE s.sku = l.sku), 0)
                      AS free
             FROM order_lines l WHERE l.order_id IN ({",".join("?" * len(order_ids))})

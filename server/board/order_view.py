@@ -54,11 +54,13 @@ def order_view(store: Store, ref: str) -> dict[str, Any] | None:
             )
         ]
         # A parcel sent in place of a lost one names it (`replaces`, its shipment's
-        # `reship_of`); a lost one lists every parcel sent in its place (`replacements`:
-        # two when a short pick split its re-ship across warehouses).
+        # `reship_of`, unless that re-ship was cancelled with the rest of the order); a lost
+        # one lists every parcel sent in its place (`replacements`: two when a short pick
+        # split its re-ship across warehouses).
         labels = store.all(
             """SELECT p.id, p.tracking, p.sscc, p.status, p.carrier, p.service, p.zpl, p.lost_at,
-                      p.replaced_by, s.reship_of AS replaces
+                      p.replaced_by,
+                      CASE WHEN s.status = 'cancelled' THEN NULL ELSE s.reship_of END AS replaces
                FROM packages p LEFT JOIN shipments s ON s.id = p.shipment_id
                WHERE p.order_id = ? ORDER BY p.id""",
             (order["id"],),

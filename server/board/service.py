@@ -21,6 +21,7 @@ from server.board.domain import service as rules
 from server.board.supervise import Refused
 from server.board.supervise import cancel as cancel_order
 from server.capture import address as addressing
+from server.capture import cancel as cancelling
 from server.capture.orders import find
 from server.core.schemas import AddressIn
 from server.floor.domain.floor import pick_list_ref
@@ -65,7 +66,17 @@ def facts(store: Store, order_id: str) -> rules.OrderFacts:
     replacements = {
         r["replaced_by"] for r in packages_.values() if r["replaced_by"] is not None
     } - {r["id"] for r in packages_.values() if r["reship_of"] is not None}
+    cancel = cancelling.facts(store, order_id)
+    unsent = {r["id"] for r in store.all(reshipping.UNSENT, (order_id,))}
+    waiting = "; ".join(  # the units the order waits for, in words
+        ", ".join(f"{n} x {sku}" for sku, n in r.units) for r in cancel.rest if not r.warehouse
+    )
     for r in packages_.values():
+        lost = r["lost_at"] is not None
+        reship = None
+        if lost and r["replaced_by"] is None:
+            # Its re-ship on the floor; else its units wait for stock; else it was cancelled.
+            reship = "floor" if r["id"] not in unsent else "waiting" if waiting else "cancelled"
         parcels.append(
             rules.Parcel(
                 r["id"],
@@ -73,8 +84,10 @@ def facts(store: Store, order_id: str) -> rules.OrderFacts:
                 shipped=r["shipment"] == "shipped"
                 and (r["id"] not in replacements or bool(events[r["id"]])),
                 delivered=package_state(events[r["id"]]) in FINAL,
-                lost=r["lost_at"] is not None,
+                lost=lost,
                 replaced=r["replaced_by"] is not None,
+                reship=reship,
+                waiting=waiting,
             )
         )
     mails = tuple(
@@ -91,6 +104,7 @@ def facts(store: Store, order_id: str) -> rules.OrderFacts:
         parcels=tuple(parcels),
         mails=mails,
         email=o["email"],
+        cancel=cancel,
     )
 
 

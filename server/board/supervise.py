@@ -243,7 +243,8 @@ def cancel(store: Store, actor: str, order_ref: str, reason: str) -> tuple[Effec
             raise Refused(409, str(e)) from None
         audit.record(
             store, actor, "cancel", result["order"],
-            {"reason": reason, "released": result["released"], "already": bool(result.get("already"))},
+            {"reason": reason, "released": result["released"], "already": bool(result.get("already")),
+             "rest_only": bool(result.get("rest_only")), "said": result.get("said")},
         )  # fmt: skip
         warehouses = {r["warehouse"] for r in store.all("SELECT code AS warehouse FROM warehouses")}
     return Effects(offer_work=warehouses, board=True), result

@@ -1,15 +1,24 @@
 """Cancelling an order: what is reserved goes back to its bins, what is picked gets put away.
 
-Workflow: the shop (or a supervisor) cancels. Units still on the shelf are
-released at once and their pick steps disappear from the lists; units already
-in a tote (or a packed box) become put-away tasks naming the tote and the bin
-they came from. A shipment that left the building cannot be cancelled.
+Workflow: the shop (or a supervisor, from the board's order page) cancels. Units still on the
+shelf are released at once and their pick steps disappear from the lists; units already in a
+tote (or a packed box) become put-away tasks naming the tote and the bin they came from.
+
+Whether it may, and what it cancels, is one rule (`server/capture/domain/cancelling.py`),
+asked by REST and the board alike with the facts read here: a parcel with a carrier can never
+be cancelled; everything else can. When a parcel of the order is with a carrier, the cancel
+cancels the rest (the shipments still on the floor, the re-ship of a lost parcel, the units
+waiting for stock): those units are counted cancelled on their lines (`order_lines.cancelled`)
+so they no longer wait, and the order goes on with its parcels. Otherwise the whole order is
+cancelled.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
+from server.capture.domain import cancelling as rule
 from server.capture.orders import find, record
 from server.core.clock import now
 from server.inventory import allocate, shipments
@@ -17,31 +26,84 @@ from server.store import Store
 
 
 class CannotCancel(ValueError):
-    """The order has shipped: it is too late to cancel."""
+    """Nothing of the order is left to cancel (it has shipped, or is cancelled): the words say."""
+
+
+def facts(store: Store, order_id: str) -> rule.CancelFacts:
+    """What the cancel rule needs of an order (inside a read or write)."""
+    status = store.one("SELECT status FROM orders WHERE id = ?", (order_id,))["status"]
+    with_carrier = store.one(
+        "SELECT COUNT(*) AS n FROM packages p JOIN shipments s ON s.id = p.shipment_id "
+        "WHERE p.order_id = ? AND s.status = 'shipped' AND p.lost_at IS NULL",
+        (order_id,),
+    )["n"]
+    rest: list[rule.Rest] = []
+    if status != "cancelled":
+        by_shipment: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for r in store.all(
+            "SELECT s.id, r.sku, r.qty - r.released AS n FROM shipments s "
+            "JOIN reservations r ON r.shipment_id = s.id "
+            "WHERE s.order_id = ? AND s.status IN ('allocated', 'packed') ORDER BY s.id",
+            (order_id,),
+        ):
+            if r["n"] > 0:
+                by_shipment[r["id"]][r["sku"]] += r["n"]
+        for sh in store.all(
+            "SELECT s.id, s.warehouse, lp.tracking FROM shipments s "
+            "LEFT JOIN packages lp ON lp.id = s.reship_of "
+            "WHERE s.order_id = ? AND s.status IN ('allocated', 'packed') ORDER BY s.id",
+            (order_id,),
+        ):
+            units = tuple(sorted(by_shipment[sh["id"]].items()))
+            if units:
+                rest.append(rule.Rest(units, sh["warehouse"], sh["tracking"]))
+        waiting = tuple(sorted(waiting_by_sku(store, order_id).items()))
+        if waiting:
+            rest.append(rule.Rest(waiting))
+    return rule.CancelFacts(order_id, status, with_carrier, tuple(rest))
+
+
+def waiting_by_sku(store: Store, order_id: str) -> dict[str, int]:
+    """The units of an order no reservation covers (nor a cancel took), by SKU."""
+    out: dict[str, int] = defaultdict(int)
+    for line in _lines(store, order_id):
+        if line["open_units"] > 0:
+            out[line["sku"]] += line["open_units"]
+    return dict(out)
+
+
+def _lines(store: Store, order_id: str) -> list[dict[str, Any]]:
+    return store.all(
+        f"""SELECT l.line_no, l.sku, l.qty, l.cancelled,
+                   l.qty - l.cancelled - COALESCE((SELECT SUM(r.qty - r.released)
+                     FROM reservations r WHERE r.order_id = l.order_id AND r.line_no = l.line_no
+                     AND {shipments.COVERS}), 0) AS open_units
+            FROM order_lines l WHERE l.order_id = ? ORDER BY l.line_no""",
+        (order_id,),
+    )
 
 
 def cancel_order(
     store: Store, order_id: str, reason: str = "", channel: str | None = None
 ) -> dict[str, Any]:
-    """Cancel an order (by our id or the shop's, in `channel` if given: `orders.find`);
-    returns what was released and put away."""
+    """Cancel an order, or its rest when a parcel of it is with a carrier (by our id or the
+    shop's, in `channel` if given: `orders.find`); returns what was released and put away, and
+    `said`: what it cancelled, in words. Refused (`CannotCancel`, the rule's words) when
+    nothing is left to cancel."""
     skus: set[str] = set()
     with store.write():
         oid = find(store, order_id, channel)  # KeyError, AmbiguousOrder
-        order = store.one("SELECT id, status FROM orders WHERE id = ?", (oid,))
-        if order["status"] == "cancelled":
+        f = facts(store, oid)
+        if f.status == "cancelled":
             return {"order": oid, "already": True, "released": 0, "putaway_tasks": []}
+        why = rule.why_not_cancel(f)
+        if why is not None:
+            raise CannotCancel(why)
+        partly, said, what = rule.partly(f), rule.said(f), rule.what_it_cancels(f)
         open_ships = store.all(
             "SELECT id, warehouse, day FROM shipments WHERE order_id = ? AND status IN ('allocated', 'packed')",
             (oid,),
         )
-        if order["status"] == "shipped" or (
-            not open_ships
-            and store.one(
-                "SELECT 1 FROM shipments WHERE order_id = ? AND status = 'shipped'", (oid,)
-            )
-        ):
-            raise CannotCancel(f"order {oid} has shipped")
         released, tasks = 0, []
         for sh in open_ships:
             picked_here = 0
@@ -64,16 +126,39 @@ def cancel_order(
                 "UPDATE shipments SET status = 'cancelled', updated_at = ? WHERE id = ?",
                 (now(), sh["id"]),
             )
-        store.execute("UPDATE orders SET waiting = 0 WHERE id = ?", (oid,))
-        record(
-            store,
-            oid,
-            "cancelled",
-            "cancelled",
-            reason=reason,
-            released=released,
-            putaway_tasks=tasks,
-        )
+            # A re-ship packed but not handed over: the lost parcel is no longer replaced by it
+            # (by the other half of a split re-ship, if that one still goes).
+            store.execute(
+                "UPDATE packages SET replaced_by = (SELECT n.id FROM packages n "
+                "JOIN shipments s ON s.id = n.shipment_id WHERE s.reship_of = packages.id "
+                "AND s.status <> 'cancelled' ORDER BY n.id LIMIT 1) "
+                "WHERE replaced_by IN (SELECT id FROM packages WHERE shipment_id = ?)",
+                (sh["id"],),
+            )
+        if partly:  # the units not with a carrier no longer wait: the order follows its parcels
+            for line in _lines(store, oid):
+                if line["open_units"] > 0:
+                    store.execute(
+                        "UPDATE order_lines SET cancelled = cancelled + ? "
+                        "WHERE order_id = ? AND line_no = ?",
+                        (line["open_units"], oid, line["line_no"]),
+                    )
+            status = shipments.refresh(
+                store, oid, "rest_cancelled", cancelled=what, reason=reason,
+                released=released, putaway_tasks=tasks,
+            )  # fmt: skip
+        else:
+            store.execute("UPDATE orders SET waiting = 0 WHERE id = ?", (oid,))
+            record(
+                store,
+                oid,
+                "cancelled",
+                "cancelled",
+                reason=reason,
+                released=released,
+                putaway_tasks=tasks,
+            )
+            status = "cancelled"
         # Lists of this order with only picked units left are closed (their totes go to put-away).
         for pl in store.all(
             "SELECT DISTINCT pick_list_id FROM pick_steps WHERE order_id = ?", (oid,)
@@ -84,6 +169,9 @@ def cancel_order(
     return {
         "order": oid,
         "already": False,
+        "status": status,
+        "rest_only": partly,
+        "said": said,
         "released": released,
         "putaway_tasks": tasks,
         "allocation": allocation,

@@ -219,7 +219,9 @@ def get(store: Store, order_id: str, channel: str | None = None) -> dict[str, An
             return None
         row = store.one("SELECT * FROM orders WHERE id = ?", (oid,))
         lines = store.all(
-            "SELECT line_no, sku, qty FROM order_lines WHERE order_id = ? ORDER BY line_no", (oid,)
+            "SELECT line_no, sku, qty, cancelled FROM order_lines WHERE order_id = ? "
+            "ORDER BY line_no",
+            (oid,),
         )
         packages = store.all(
             "SELECT id, sscc, tracking, weight_g, status, carrier, service, rate_cents, zone, "

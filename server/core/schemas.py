@@ -276,6 +276,12 @@ class OrderLineOut(BaseModel):
     line_no: int
     sku: str
     qty: int
+    cancelled: int = Field(
+        0,
+        description="units of the line cancelled with the rest of the order while another "
+        "part of it was with a carrier (`POST /api/orders/{order_id}/cancel`): they no longer "
+        "wait for stock",
+    )
 
 
 class ShipmentOut(BaseModel):
@@ -329,7 +335,9 @@ class OrderOut(BaseModel):
     stock nowhere, so what it has picked waits in its tote until the rest comes),
     `partially_allocated` (some units reserved, the rest waits, and it may ship in part),
     `allocated` (every unit reserved, in one or more shipments), `picking`, `picked`,
-    `packed` (every shipment packed), `shipped`, `cancelled`. After shipping the
+    `packed` (every shipment packed), `shipped`, `cancelled` (the whole order; when only its
+    rest was cancelled, with a parcel at a carrier, it follows its parcels and its lines
+    say what was `cancelled`). After shipping the
     carriers' tracking events move it (`POST /api/carriers/{carrier}/events`):
     `in_transit`, `out_for_delivery`, `delivered` (every package delivered),
     `exception` (a package held up, none delivered; the timeline's detail has the

@@ -19,6 +19,7 @@ from server.capture.orders import record
 from server.core.clock import now
 from server.floor import planning
 from server.floor.domain.routing import s_shape_key
+from server.inventory import reshipping
 from server.inventory.domain import allocation as alloc
 from server.inventory.shipments import COVERS, policy_for
 from server.store import Store
@@ -164,7 +165,8 @@ def _lines(
             held[oid].add(wh)
     for part in _chunks(ids):
         for oid, line_no, sku, qty in store.conn.execute(
-            f"SELECT order_id, line_no, sku, qty FROM order_lines WHERE order_id IN ({_in(len(part))}) "
+            f"SELECT order_id, line_no, sku, qty - cancelled FROM order_lines "
+            f"WHERE order_id IN ({_in(len(part))}) "
             "ORDER BY order_id, line_no",
             tuple(part),
         ):
@@ -278,7 +280,13 @@ def _write_shipment(
     )
     for t in s.takes:
         batch.index[(t.location_id, t.sku, t.lot)].free -= t.qty
-    planning.list_for_order(store, oid, shipment_id=sid)
+    # The units of a lost parcel whose re-ship waited for stock go as that re-ship: urgent.
+    lost = reshipping.waiting_for(store, oid) if order["status"] != "received" else None
+    if lost is not None:
+        store.execute("UPDATE shipments SET reship_of = ? WHERE id = ?", (lost, sid))
+    planning.list_for_order(
+        store, oid, shipment_id=sid, priority=None if lost is None else reshipping.URGENT
+    )
     units = sum(t.qty for t in s.takes)
     return {
         "shipment": sid,

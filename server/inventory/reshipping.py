@@ -20,7 +20,11 @@ warehouse only.
 
 When no warehouse holds them, nothing is reserved and the re-ship is refused in words
 (`NotInStock`, naming what each warehouse lacks): a supervisor decides (receive, replenish,
-transfer or count), then re-ships.
+transfer or count), then re-ships. When a re-ship's short pick finds its units in no
+warehouse, its shipment is cancelled and the units wait for stock as any order's do; the
+shipment allocation makes for them when stock comes is that re-ship again (`waiting_for`:
+naming the lost parcel, urgent). Cancelling the rest of the order cancels them instead, and
+the lost parcel may then be re-shipped again (its units counted wanted again on their lines).
 
 The lost parcel's own reservations are marked with the lost package, so the unit accounting
 counts them lost by the carrier, and the order's waiting units no longer count them as
@@ -264,8 +268,41 @@ def reserve(
             (units.order_id, t.line_no, t.location_id, t.sku, t.lot, t.qty, shipment_id),
         )
         by_sku[t.sku] += t.qty
+    # Units of a line cancelled with the rest of the order (a re-ship cancelled so) are wanted
+    # again: they count as the line's once more, so the order does not wait for them twice.
+    by_line: dict[int, int] = defaultdict(int)
+    for t in takes:
+        by_line[t.line_no] += t.qty
+    for line_no, n in by_line.items():
+        row = store.one(
+            "SELECT cancelled FROM order_lines WHERE order_id = ? AND line_no = ?",
+            (units.order_id, line_no),
+        )
+        if row and row["cancelled"]:
+            store.execute(
+                "UPDATE order_lines SET cancelled = ? WHERE order_id = ? AND line_no = ?",
+                (max(0, row["cancelled"] - n), units.order_id, line_no),
+            )
     list_id = planning.list_for_order(store, units.order_id, shipment_id, priority=URGENT)
     return dict(sorted(by_sku.items())), list_id
+
+
+# SQL: the lost parcels `p` of an order (parameter) not replaced and that no shipment on the
+# floor (or gone since) sends again: their re-ship waits for stock, or was cancelled.
+UNSENT = """SELECT p.id, p.tracking FROM packages p
+    WHERE p.order_id = ? AND p.lost_at IS NOT NULL AND p.replaced_by IS NULL
+    AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.reship_of = p.id
+                    AND s.status IN ('allocated', 'packed', 'shipped'))
+    ORDER BY p.id"""
+
+
+def waiting_for(store: Store, order_id: str) -> int | None:
+    """The lost parcel whose units allocation reserves now for the order (inside the write),
+    if its re-ship was short-picked with no warehouse to take it: the units waited for stock,
+    and the shipment allocation makes for them is that re-ship (None: an ordinary one). A re-ship
+    cancelled with the rest of the order has no units waiting: allocation never gets here."""
+    row = store.one(UNSENT + " LIMIT 1", (order_id,))
+    return row["id"] if row else None
 
 
 def carry_on(store: Store, short_shipment: int, newer_than: int) -> None:

@@ -12,7 +12,9 @@ reserved) | partially_allocated (some lines wait) | allocated (every unit
 reserved) -> picking -> picked -> packed (every shipment packed) -> shipped -> in_transit | out_for_delivery |
 exception -> delivered | returned (the carriers' tracking events, once every
 shipment has shipped: `carried_status`, rules in server/shipping/domain/tracking.py);
-cancelled at any point before shipping.
+cancelled at any point before shipping (with a parcel at a carrier, only the rest is
+cancelled: its units counted on `order_lines.cancelled`, server/capture/cancel.py, and the
+order follows its parcels).
 
 An order that may not ship in part (its own `allow_partial`, else its
 channel's, else no) and still has units no reservation covers (a short pick
@@ -64,9 +66,9 @@ COVERS = (
 
 
 def waiting_units(store: Store, order_id: str) -> int:
-    """Units of an order that no reservation covers."""
+    """Units of an order that no reservation covers (and that were not cancelled)."""
     row = store.one(
-        f"""SELECT (SELECT COALESCE(SUM(qty), 0) FROM order_lines WHERE order_id = ?)
+        f"""SELECT (SELECT COALESCE(SUM(qty - cancelled), 0) FROM order_lines WHERE order_id = ?)
                 - (SELECT COALESCE(SUM(r.qty - r.released), 0) FROM reservations r
                    WHERE r.order_id = ? AND {COVERS}) AS n""",
         (order_id, order_id),

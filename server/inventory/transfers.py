@@ -312,7 +312,7 @@ def _waiting(store: Store) -> dict[tuple[str, str], int]:
     sites = store.all("SELECT code, lat, lon FROM warehouses ORDER BY code")
     rows = store.all(
         """SELECT o.warehouse, o.lat, o.lon, l.sku,
-                  l.qty - COALESCE((SELECT SUM(r.qty - r.released) FROM reservations r
+                  l.qty - l.cancelled - COALESCE((SELECT SUM(r.qty - r.released) FROM reservations r
                                     WHERE r.order_id = l.order_id AND r.line_no = l.line_no), 0) AS n
            FROM orders o JOIN order_lines l ON l.order_id = o.id
            WHERE o.waiting > 0 AND o.channel != ? AND o.status != 'cancelled'""",

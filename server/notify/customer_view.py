@@ -77,8 +77,10 @@ def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
         "SELECT at, status, detail FROM order_events WHERE order_id = ? ORDER BY id", (oid,)
     )
     items = store.all(
-        "SELECT l.qty, p.name FROM order_lines l JOIN products p ON p.sku = l.sku "
-        "WHERE l.order_id = ? ORDER BY l.line_no",
+        # What comes to the customer: not the units cancelled with the rest of the order.
+        "SELECT l.qty - l.cancelled AS qty, p.name FROM order_lines l "
+        "JOIN products p ON p.sku = l.sku "
+        "WHERE l.order_id = ? AND l.qty > l.cancelled ORDER BY l.line_no",
         (oid,),
     )
     decoded = [{**e, "detail": json.loads(e["detail"])} for e in events]

@@ -1569,3 +1569,21 @@ CREATE TABLE shop_return_ends (
 )
 """,
     )
+
+
+@MIGRATIONS(name="0041_cancelled_units")
+def m0041_cancelled_units(db: Database) -> None:
+    """The units of an order line cancelled while another part of the order was with a carrier.
+
+    Cancelling the rest of an order some of whose parcels shipped (server/capture/cancel.py)
+    leaves the order alive, following its parcels; the units it no longer wants are counted
+    here, so that they no longer wait for stock (`orders.waiting`) and allocation never
+    reserves them again. A lost parcel re-shipped after such a cancel takes its units back.
+    An order cancelled whole keeps its lines as they were: its status says it all.
+    """
+    _run(
+        db,
+        """
+ALTER TABLE order_lines ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled >= 0)
+""",
+    )

@@ -104,11 +104,15 @@ def reprioritise(ref: str) -> Response:
 @bp.post("/orders/<ref>/cancel")
 @roles_required(*SUPERVISORS)
 def cancel(ref: str) -> Response:
-    """Cancel an order (body: {"reason": text}); picked units become put-away tasks."""
+    """Cancel an order, or its rest when a parcel of it is with a carrier (body: {"reason":
+    text}); picked units become put-away tasks; `said`: what it cancelled, in words."""
     reason = _text(_body("reason"), "reason", required=False) or ""
     effects, result = service.cancel(_store(), current_actor(), ref, reason)
     _apply(effects)
-    return jsonify(ok=True, order=result["order"], released=result["released"])
+    return jsonify(
+        ok=True, order=result["order"], released=result["released"], said=result["said"],
+        rest_only=result["rest_only"],
+    )  # fmt: skip
 
 
 @bp.get("/search")

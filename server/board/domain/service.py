@@ -6,10 +6,14 @@ None (the action applies) or a sentence a person reads ("order SO-000012 has shi
 address can no longer change").
 
 - change the address: before picking starts (no unit picked, no list with a picker);
-- cancel: before the order is with a carrier (not shipped, not cancelled; a parcel the carrier
-  lost does not count, so an order whose re-ship is still on the floor may be cancelled);
+- cancel: the rule of REST's cancel, the same function (server/capture/domain/cancelling.py):
+  anything of the order not with a carrier may be cancelled; with a parcel of it with a
+  carrier, the page offers "cancel the rest" and says which units that cancels;
 - re-ship a lost parcel: a parcel with a carrier (its shipment shipped), not delivered, not
-  already marked lost (whether its re-ship is still on the floor or was packed);
+  already marked lost; a lost parcel again once its re-ship was cancelled (the rest of the
+  order cancelled) while the order goes on, but not while its re-ship is on the floor, nor
+  while its units wait for stock (a re-ship short-picked to a bin, with no warehouse to take
+  it), nor once sent again, nor when the order is cancelled;
 - resend a customer mail: a mail that went out or was refused (not one still on its way,
   nor one that had no address, nor one written while e-mail was off).
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from server.capture.domain import cancelling
 
 ACTIONS = ("change_address", "cancel", "reship", "resend_mail")
 NOT_YET_SHIPPED = ("received", "backordered", "partially_allocated", "allocated", "picking",
@@ -35,6 +41,10 @@ class Parcel:
     delivered: bool
     lost: bool
     replaced: bool = False  # its re-ship was packed: the new parcel has its label
+    # A lost parcel's re-ship, not yet packed: "floor" (a shipment on the floor), "waiting" (its
+    # units wait for stock), "cancelled" (cancelled with the rest of the order), or None.
+    reship: str | None = None
+    waiting: str = ""  # the units that wait, in words ("1 x SKU-B")
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class OrderFacts:
     parcels: tuple[Parcel, ...] = ()
     mails: tuple[Mail, ...] = ()
     email: str | None = None
+    cancel: cancelling.CancelFacts | None = None  # the cancel rule's facts (None: as `status`)
 
 
 def why_not_change_address(o: OrderFacts) -> str | None:
@@ -70,12 +81,16 @@ def why_not_change_address(o: OrderFacts) -> str | None:
 
 
 def why_not_cancel(o: OrderFacts) -> str | None:
-    """None if the order may be cancelled now, else why not."""
-    if o.status == "cancelled":
-        return f"order {o.id} is already cancelled"
-    if o.status not in NOT_YET_SHIPPED or any(p.shipped and not p.lost for p in o.parcels):
-        return f"order {o.id} has shipped: it can no longer be cancelled"
-    return None
+    """None if the order (or its rest) may be cancelled now, else why not: REST's own rule."""
+    return cancelling.why_not_cancel(o.cancel or cancelling.CancelFacts(o.id, o.status, 0))
+
+
+def cancel_rest(o: OrderFacts) -> str | None:
+    """What "cancel the rest" cancels, in words, when a parcel of the order is with a carrier
+    and the rest may be cancelled; None otherwise (the cancel is the whole order's, or none)."""
+    if o.cancel is None or not cancelling.partly(o.cancel):
+        return None
+    return cancelling.said(o.cancel)
 
 
 def why_not_reship(o: OrderFacts, package_id: int) -> str | None:
@@ -85,11 +100,21 @@ def why_not_reship(o: OrderFacts, package_id: int) -> str | None:
         return f"package {package_id} is not a parcel of order {o.id}"
     if parcel.lost and parcel.replaced:
         return f"parcel {parcel.tracking} is already marked lost and was sent again"
-    if parcel.lost:
+    if parcel.lost and o.status == "cancelled":
+        return f"order {o.id} is cancelled: parcel {parcel.tracking} is not sent again"
+    if parcel.lost and parcel.reship == "waiting":
+        return (
+            f"parcel {parcel.tracking} is already marked lost: its re-ship waits for stock "
+            f"({parcel.waiting} on no shelf that could take it); it goes to the floor when the "
+            "stock comes in"
+        )
+    if parcel.lost and parcel.reship != "cancelled":
         return (
             f"parcel {parcel.tracking} is already marked lost: its re-ship is on the floor, "
             "not yet packed"
         )
+    if parcel.lost:  # its re-ship was cancelled with the rest of the order: it may go again
+        return None
     if not parcel.shipped:
         return f"parcel {parcel.tracking} has not left with a carrier: it is not lost"
     if parcel.delivered:
@@ -117,14 +142,27 @@ def _words(status: str) -> str:
     )
 
 
+def lost_words(p: Parcel) -> str:
+    """Where a lost parcel's re-ship is, in words (for the page, beside the parcel)."""
+    if p.replaced:
+        return "sent again"
+    if p.reship == "waiting":
+        return f"its re-ship waits for stock ({p.waiting})"
+    if p.reship == "cancelled":
+        return "its re-ship was cancelled"
+    return "its re-ship is on the floor"
+
+
 def offered(o: OrderFacts) -> dict[str, object]:
     """Every action with what the page offers: for the order-wide ones None (offered) or the
     sentence saying why not; for parcels and mails, the ids offered."""
     return {
         "change_address": why_not_change_address(o),
         "cancel": why_not_cancel(o),
+        "cancel_rest": cancel_rest(o),
         "reship": _ids(o.parcels, lambda p: why_not_reship(o, p.id)),
         "resend_mail": _ids(o.mails, lambda m: why_not_resend(o, m.id)),
+        "lost": {p.id: lost_words(p) for p in o.parcels if p.lost},
     }
 
 

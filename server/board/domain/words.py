@@ -30,6 +30,7 @@ SENTENCES = {
     "exception": "Delivery problem",
     "returned": "Returned to the shop",
     "cancelled": "Cancelled",
+    "rest_cancelled": "The rest of the order cancelled; its parcels with the carrier go on",
     "pick_released": "Pick list given back to the queue",
     "shop_note": "Note from the shop",
     "shop_lines_left_out": "Shop lines left out",
@@ -47,6 +48,7 @@ SENTENCES = {
 # a person cannot see, nested lists).
 DETAILS = (
     ("rma", "{}"),
+    ("cancelled", "{}"),
     ("reason", "{}"),
     ("note", "“{}”"),
     ("tracking", "tracking {}"),

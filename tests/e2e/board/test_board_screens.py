@@ -55,6 +55,8 @@ def _seed(store) -> dict[str, str]:
             (_iso(-60), done),
         )
         store.execute("UPDATE orders SET status = 'delivered' WHERE id = ?", (done,))
+        # Delivered: its shipment left (the cancel rule reads the shipments, not the status).
+        store.execute("UPDATE shipments SET status = 'shipped' WHERE order_id = ?", (done,))
         store.execute(
             "INSERT INTO order_events (order_id, at, status, event, detail) VALUES "
             "(?, ?, 'packed', 'packed', '{\"package\": 1, \"tracking\": \"SF0000000420\"}'), "

@@ -53,7 +53,7 @@
     if (b.job_id) return "label sent to " + b.device;
     if (b.device) return SF.listRef(b.pick_list) + " moved to " + b.device;
     if (b.priority !== undefined) return b.order + " priority " + b.priority;
-    if (b.released !== undefined) return b.order + " cancelled";
+    if (b.released !== undefined) return b.said || b.order + " cancelled";
     if (b.changed !== undefined) return !b.changed ? b.order + ": the address was the same" :
       b.order + " will go to the new address" + (b.reallocated ? (b.warehouse ? ", now from " + b.warehouse : ", and waits for stock") : "");
     if (b.rma) return b.rma + " authorised: the dock receives it by that number or the parcel's label";
@@ -290,14 +290,17 @@
       if (v.actions.cancel) {  // the server's rules: not offered, and why
         box.appendChild(el("span", "meta no-cancel", v.actions.cancel));
       } else {
+        // With a parcel at the carrier, only the rest is cancelled: the page says which units.
+        var rest = v.actions.cancel_rest;
+        if (rest) box.appendChild(el("span", "meta cancel-rest", rest));
         var reason = el("input");
         reason.type = "text";
         reason.placeholder = "reason";
         reason.maxLength = 200;
         reason.id = "cancel-reason";
         box.appendChild(reason);
-        box.appendChild(SF.button("Cancel order", function () {
-          if (!window.confirm("Cancel order " + o.id + "?")) return;
+        box.appendChild(SF.button(rest ? "Cancel the rest" : "Cancel order", function () {
+          if (!window.confirm(rest ? "This " + rest + "?" : "Cancel order " + o.id + "?")) return;
           SF.api("POST", "/orders/" + encodeURIComponent(o.id) + "/cancel", { reason: reason.value }).then(report);
         }, "danger"));
       }

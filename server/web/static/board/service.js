@@ -85,24 +85,33 @@
     return sec;
   }
 
+  // A lost parcel says where its re-ship is (the server's words: on the floor, waiting for
+  // stock, cancelled); one whose re-ship was cancelled may be re-shipped again.
   function reshipButton(l, v, report) {
     var again = l.replacements || (l.replaced_by ? [l.replaced_by] : []);
+    var note = null;
     if (l.lost_at) {
-      // A re-ship split by a short pick across warehouses: every new parcel is listed.
-      return el("span", "meta lost", again.length
+      // A re-ship split by a short pick across warehouses: every new parcel is listed; until
+      // one is packed, where the re-ship is (the server's words: on the floor, waiting for
+      // stock, cancelled).
+      note = el("span", "meta lost", again.length
         ? "lost · sent again as package" + (again.length > 1 ? "s " : " ") + again.join(" and ")
-        : "lost · its re-ship is on the floor");
-    }
-    if (l.replaces && (v.actions.reship || []).indexOf(l.id) < 0) {
+        : "lost · " + ((v.actions.lost || {})[l.id] || "its re-ship is on the floor"));
+    } else if (l.replaces && (v.actions.reship || []).indexOf(l.id) < 0) {
       return el("span", "meta replaces", "sent in place of lost package " + l.replaces);
     }
-    if ((v.actions.reship || []).indexOf(l.id) < 0) return null;
+    if ((v.actions.reship || []).indexOf(l.id) < 0) return note;
     var b = SF.button("Re-ship (parcel lost)", function () {
-      if (!window.confirm("Mark parcel " + l.tracking + " lost and send a new one?")) return;
+      if (!window.confirm((l.lost_at ? "Send parcel " + l.tracking + " again?"
+        : "Mark parcel " + l.tracking + " lost and send a new one?"))) return;
       SF.api("POST", "/packages/" + l.id + "/reship", {}).then(report);
     }, "danger");
     b.className += " reship";
-    return b;
+    if (!note) return b;
+    var both = el("span");
+    both.appendChild(note);
+    both.appendChild(b);
+    return both;
   }
 
   function mailsView(o, v, report) {
