@@ -341,5 +341,8 @@ def test_a_packed_reship_cancelled_with_the_rest_may_go_again(floor, web, rest):
     view = web.get(f"{API}/orders/{oid}").get_json()
     assert view["actions"]["lost"] == {str(lost): "its re-ship was cancelled"}
     assert lost in view["actions"]["reship"]
+    # The cancelled box no longer stands in for the lost parcel on the order page either.
+    labels = {label["id"]: label for label in view["labels"]}
+    assert labels[lost]["replacements"] == [] and labels[new]["replaces"] is None
     (sku_b,) = accounts(store, "SKU-B")
     assert sku_b.holds() and sku_b.awaiting_putaway == 1, sku_b
