@@ -36,11 +36,7 @@ from gevent.event import AsyncResult, Event
 
 log = logging.getLogger("scanfloor.store")
 T = TypeVar("T")
-MAX_BATCH = 256  # jobs in one transaction at most
-# A batch stops taking jobs once it has run this long: SQLite's calls hold the serving loop, so
-# a batch of 36 scans at 0.7 ms each held every device link for 25 ms, and the sign-in storm's
-# queues made longer ones. The jobs left go first in the next batch (their order is kept).
-BATCH_SECONDS = 0.02
+MAX_BATCH = 256  # jobs in one transaction: bounds how long the loop is held at once
 CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own auto-checkpoint size (1,000 pages of 4 KiB)
 
 
@@ -120,48 +116,40 @@ class GroupWriter:
             gevent.sleep(0)  # let every greenlet already woken by a message submit its job too
             while self._jobs:
                 batch, self._jobs = self._jobs[:MAX_BATCH], self._jobs[MAX_BATCH:]
-                self._jobs[:0] = self._commit(batch)  # what the batch's time left: next, first
+                self._commit(batch)
                 if self._jobs:
                     gevent.sleep(0)  # a long queue: let the loop breathe between batches
 
-    def _commit(
-        self, batch: list[tuple[Callable[[], Any], AsyncResult]]
-    ) -> list[tuple[Callable[[], Any], AsyncResult]]:
-        """Run and commit the batch's jobs (as many as BATCH_SECONDS allows); returns the rest."""
+    def _commit(self, batch: list[tuple[Callable[[], Any], AsyncResult]]) -> None:
         outcomes: list[tuple[AsyncResult, Any, BaseException | None]] = []
-        rest: list[tuple[Callable[[], Any], AsyncResult]] = []
         try:
-            committed = self._transaction(batch, outcomes, rest)
+            committed = self._transaction(batch, outcomes)
             if self._sync_off_loop:
                 started = time.perf_counter()
                 get_hub().threadpool.apply(sync_file, (self._wal,))
                 committed += time.perf_counter() - started
         except (self.store.Error, OSError) as exc:  # the commit or its sync failed: none is acked
-            ran = batch[: len(batch) - len(rest)]  # the jobs not run go on to the next batch
-            log.exception("group commit of %d jobs failed", len(ran))
-            for _job, done in ran:
+            log.exception("group commit of %d jobs failed", len(batch))
+            for _job, done in batch:
                 done.set_exception(exc)
-            return rest
+            return
         if self.store.on_commit is not None:
             self.store.on_commit(committed)  # the COMMIT and its sync: the wait for the disk
         self._checkpoint()
         self.batches += 1
-        self.jobs += len(outcomes)
+        self.jobs += len(batch)
         for done, result, exc in outcomes:
             if exc is None:
                 done.set(result)
             else:
                 done.set_exception(exc)
-        return rest
 
     def _transaction(
         self,
         batch: list[tuple[Callable[[], Any], AsyncResult]],
         outcomes: list[tuple[AsyncResult, Any, BaseException | None]],
-        rest: list[tuple[Callable[[], Any], AsyncResult]],
     ) -> float:
-        """Run the batch in one transaction, stopping once BATCH_SECONDS have gone (the jobs
-        not run go to `rest`); returns how long its COMMIT took."""
+        """Run the batch in one transaction; returns how long its COMMIT took."""
         store, conn = self.store, self.store.conn
         took: list[float] = []
         on_commit = store.on_commit
@@ -171,11 +159,7 @@ class GroupWriter:
         try:
             with store.write(synchronous="NORMAL" if self._sync_off_loop else None):
                 store.on_commit = took.append  # this greenlet holds the connection until COMMIT
-                started = time.perf_counter()
-                for n, (job, done) in enumerate(batch):
-                    if n and time.perf_counter() - started > BATCH_SECONDS:
-                        rest.extend(batch[n:])
-                        break
+                for job, done in batch:
                     conn.execute("SAVEPOINT job")
                     try:
                         result = job()

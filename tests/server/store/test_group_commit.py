@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import gevent
 import pytest
 from dbkit import committed
@@ -169,46 +167,3 @@ def test_a_grown_wal_is_checkpointed_in_a_thread(grouped_store, monkeypatch, tmp
     shutil.copy(store.path, tmp_path / "alone.db")
     with sqlite3.connect(tmp_path / "alone.db") as alone:
         assert alone.execute("SELECT COUNT(*) FROM counters").fetchone()[0] >= 1
-
-
-def test_a_batch_stops_taking_jobs_once_its_time_is_up_and_the_rest_follow_in_order(
-    grouped_store,
-):
-    """SQLite's calls hold the serving loop: a long queue of jobs is committed in batches of
-    about BATCH_SECONDS each, the loop runs between them, and every job's result is its own."""
-    from server.store import group
-
-    store = grouped_store
-    order: list[int] = []
-    lateness: list[float] = []
-
-    def job(n: int) -> int:
-        started = time.perf_counter()
-        while time.perf_counter() - started < 0.004:  # 4 ms of CPU, as a scan under load
-            pass
-        with store.write():
-            store.execute("INSERT INTO counters (name, value) VALUES (?, ?)", (f"b{n}", n))
-        order.append(n)
-        return n
-
-    def probe() -> None:  # a 5 ms timer: how late it wakes is how long the loop was held
-        while True:
-            due = time.perf_counter() + 0.005
-            gevent.sleep(0.005)
-            lateness.append(time.perf_counter() - due)
-
-    watcher = gevent.spawn(probe)
-    gevent.sleep(0.02)
-    greenlets = [gevent.spawn(store.grouped, lambda n=n: job(n)) for n in range(40)]
-    gevent.joinall(greenlets, raise_error=True)
-    watcher.kill()
-    assert [g.value for g in greenlets] == list(range(40))
-    assert order == list(range(40))  # run in the order they came, across batches
-    assert [_count(store, f"b{n}") for n in range(40)] == list(range(40))
-    assert store.group.jobs == 40
-    # 160 ms of work in batches of about BATCH_SECONDS (20 ms): several commits, and the loop
-    # free between them (in one batch it was held 160 ms or more)
-    assert group.BATCH_SECONDS <= 0.02
-    assert store.group.batches >= 4
-    if store.dialect == "sqlite":  # a PostgreSQL call waits on its socket in the loop instead
-        assert max(lateness) < 0.1, [round(x * 1000) for x in lateness]
