@@ -161,17 +161,19 @@ def _current_step(
 
 
 def _next_steps(store: Store, list_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each list's first step not picked in full, in one read for every device on the board
-    (one read a device held the loop for 1,500 reads in a first view at 1,500 handhelds)."""
+    """Each list's first step not picked in full, in one read for every device on the board:
+    on SQLite as fast as one read a list (4.4 against 4.3 ms for 500 lists), on PostgreSQL one
+    round trip instead of one a device (1,500 in a first view at 1,500 handhelds)."""
     steps: dict[int, dict[str, Any]] = {}
     for at in range(0, len(list_ids), 500):  # well under any store's limit on parameters
         chunk = list_ids[at : at + 500]
         for r in store.all(
-            f"""SELECT s.pick_list_id, l.code, s.sku, s.picked, s.qty FROM pick_steps s
-                JOIN locations l ON l.id = s.location_id
-                WHERE s.pick_list_id IN ({_marks(chunk)}) AND s.picked < s.qty
-                  AND s.seq = (SELECT MIN(f.seq) FROM pick_steps f
-                               WHERE f.pick_list_id = s.pick_list_id AND f.picked < f.qty)""",
+            f"""SELECT s.pick_list_id, l.code, s.sku, s.picked, s.qty
+                FROM (SELECT pick_list_id, MIN(seq) AS seq FROM pick_steps
+                      WHERE pick_list_id IN ({_marks(chunk)}) AND picked < qty
+                      GROUP BY pick_list_id) f
+                JOIN pick_steps s ON s.pick_list_id = f.pick_list_id AND s.seq = f.seq
+                JOIN locations l ON l.id = s.location_id""",
             tuple(chunk),
         ):
             steps[r["pick_list_id"]] = r

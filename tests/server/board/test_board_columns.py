@@ -178,7 +178,7 @@ def test_every_devices_next_step_is_read_at_once_and_matches_its_list(floor):
         )
         assert d["step"] == f"{first['code']} · {first['sku']} {first['picked']}/{first['qty']}"
     if sqlite:
-        step_reads = [s for s in seen if "MIN(f.seq)" in s or "ORDER BY s.seq LIMIT 1" in s]
+        step_reads = [s for s in seen if "MIN(seq)" in s or "ORDER BY s.seq LIMIT 1" in s]
         assert len(step_reads) == 1, step_reads
     for c in clients:
         c.disconnect("/device")
