@@ -154,3 +154,13 @@ def browser_page(chromium):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.fixture
+def problems(browser_page) -> list[str]:
+    """What went wrong in the browser page: uncaught errors and console errors (a test ends
+    with `assert problems == []`)."""
+    seen: list[str] = []
+    browser_page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
+    browser_page.on("console", lambda m: seen.append(m.text) if m.type == "error" else None)
+    return seen

@@ -22,14 +22,6 @@ from server.store import open_store
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.server_alone]
 
 
-@pytest.fixture
-def problems(browser_page):
-    seen: list[str] = []
-    browser_page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
-    browser_page.on("console", lambda m: seen.append(m.text) if m.type == "error" else None)
-    return seen
-
-
 def _trigger(hand: Handheld, barcode: str) -> float:
     """Pull the handheld's trigger (a barcode and Enter on its serial scanner); when it was."""
     at = time.monotonic()

@@ -35,7 +35,7 @@ def _on_hand(store, location: str, sku: str) -> int:
 
 
 def test_a_supervisor_approves_one_count_and_rejects_another(
-    floor_settings, floor_store, server_proc, browser_page
+    floor_settings, floor_store, server_proc, browser_page, problems
 ):
     from playwright.sync_api import expect
 
@@ -48,8 +48,6 @@ def test_a_supervisor_approves_one_count_and_rejects_another(
     key = auth.create_api_key(store, "ops")
     base = server_proc(floor_settings.data_dir)
     page = browser_page
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     log_in(page, base, "sam")
     expect(page.locator("#link")).to_have_text("live")
 

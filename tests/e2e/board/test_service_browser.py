@@ -28,7 +28,7 @@ HTTP_CODE = re.compile(r"\b[45]\d\d\b")
 
 
 def test_find_a_customer_open_the_order_and_reship_a_lost_parcel(
-    floor_settings, floor_store, server_proc, browser_page
+    floor_settings, floor_store, server_proc, browser_page, problems
 ):
     from playwright.sync_api import expect
 
@@ -37,8 +37,6 @@ def test_find_a_customer_open_the_order_and_reship_a_lost_parcel(
     oid, (tracking, _other) = ship(floor_store, "SHOP-7001", packages=2)
     base = server_proc(floor_settings.data_dir)
     page = browser_page
-    seen: list[str] = []
-    page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
     log_in(page, base, "sam")
     expect(page.locator("#link")).to_have_text("live")
 
@@ -95,11 +93,11 @@ def test_find_a_customer_open_the_order_and_reship_a_lost_parcel(
         f"order {oid} has shipped: it can no longer be cancelled"
     )
     expect(drawer.locator(".reship")).to_have_count(2)  # the lost parcel may go again
-    assert seen == []
+    assert problems == []
 
 
 def test_a_split_reships_lost_parcel_lists_both_new_parcels_and_each_names_it(
-    floor_settings, floor_store, server_proc, browser_page
+    floor_settings, floor_store, server_proc, browser_page, problems
 ):
     from playwright.sync_api import expect
 
@@ -111,8 +109,6 @@ def test_a_split_reships_lost_parcel_lists_both_new_parcels_and_each_names_it(
     service.reship(floor_store, "sam", lost)
     base = server_proc(floor_settings.data_dir)
     page = browser_page
-    seen: list[str] = []
-    page.on("pageerror", lambda e: seen.append(f"page error: {e}"))
     log_in(page, base, "sam")
     expect(page.locator("#link")).to_have_text("live")
 
@@ -150,4 +146,4 @@ def test_a_split_reships_lost_parcel_lists_both_new_parcels_and_each_names_it(
         f"lost · sent again as packages {made[0]} and {made[1]}"
     )
     expect(drawer.locator(".replaces")).to_have_text([f"sent in place of lost package {lost}"] * 2)
-    assert seen == []
+    assert problems == []

@@ -9,7 +9,6 @@ import io
 import pytest
 from floorkit import (
     action,
-    board_web,
     connect,
     csrf_from,
     expire_leases,
@@ -30,12 +29,6 @@ API = "/board/api"
 def floor_settings(floor_settings):
     floor_settings.device.lease_seconds = 3600  # the background check must not interfere
     return floor_settings
-
-
-@pytest.fixture
-def web(floor):
-    """Sam, a supervisor, on the board: every POST carries the page's CSRF token."""
-    return board_web(floor.app, "sam")
 
 
 def _audit(store) -> list[dict]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from floorkit import NS, action, board_web, connect, last_state, pack_tote, place, plan, scan
+from floorkit import NS, action, connect, last_state, pack_tote, place, plan, scan
 from trackkit import ship, ship_order
 
 from server.capture.orders import next_number
@@ -18,24 +18,10 @@ from server.inventory import allocate, shipments, stock
 from server.inventory import catalogue as catalogue_service
 from server.inventory.stock import accounts
 from server.notify import customer_view
-from server.people import auth
 from server.shipping.domain.labels import make_tracking
 from shared.barcodes import make_sscc
 
 API = "/board/api"
-
-
-@pytest.fixture
-def web(floor):
-    return board_web(floor.app, "sam")
-
-
-@pytest.fixture
-def rest(floor):
-    key = auth.create_api_key(floor.store, "desk", ["read", "orders:write"])
-    client = floor.app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
-    return client
 
 
 def _ship_from(store, oid: str, warehouse: str) -> str:

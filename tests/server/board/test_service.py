@@ -5,12 +5,10 @@ bad input changes nothing."""
 
 from __future__ import annotations
 
-import pytest
 from floorkit import (
     NS,
     action,
     address,
-    board_web,
     connect,
     last_state,
     pack_tote,
@@ -31,19 +29,6 @@ from server.people import auth
 
 API = "/board/api"
 EAST, WEST = (40.0, -75.0), (34.0, -118.0)  # near WH-EAST (New York), near WH-WEST (LA)
-
-
-@pytest.fixture
-def web(floor):
-    return board_web(floor.app, "sam")
-
-
-@pytest.fixture
-def rest(floor):
-    key = auth.create_api_key(floor.store, "desk", ["read", "orders:write"])
-    client = floor.app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
-    return client
 
 
 def _audit(store) -> list[tuple[str, str, str]]:
