@@ -83,6 +83,7 @@ class Hub:
         self._counts_at = 0.0
         self._totals_at = 0.0
         self._totals_owed = False  # a delta went out without totals: one with them follows
+        self._counts_owed = False  # ... without the counters and queue: one with them follows
         self._snapshot_at = 0.0
         self._board_sent_at = 0.0  # when the last board update or keep-alive went out (loop time)
         self._board_built_at = 0.0  # when the last snapshot or delta was built (loop time)
@@ -293,8 +294,10 @@ class Hub:
             if not self.boards or self._board_pending:
                 continue
             at = gevent.get_hub().loop.now()
-            if at - self._board_built_at >= BOARD_QUIET_REFRESH or (
-                self._totals_owed and at - self._totals_at >= BOARD_TOTALS_INTERVAL
+            if (
+                at - self._board_built_at >= BOARD_QUIET_REFRESH
+                or (self._totals_owed and at - self._totals_at >= BOARD_TOTALS_INTERVAL)
+                or (self._counts_owed and at - self._counts_at >= BOARD_COUNTS_INTERVAL)
             ):
                 self._board_touch((), (), False)
             elif at - self._board_sent_at >= BOARD_KEEPALIVE:
@@ -357,7 +360,7 @@ class Hub:
         try:
             if full:
                 self._snapshot_at = self._counts_at = self._totals_at = now
-                self._totals_owed = False
+                self._totals_owed = self._counts_owed = False
                 snap = board.snapshot(self.store)
                 self.socketio.emit("snapshot", snap, namespace=BOARD_NAMESPACE, ignore_queue=True)
                 self._first_view = snap
@@ -371,6 +374,9 @@ class Hub:
             if with_totals:
                 self._totals_at = now
             self._totals_owed = not with_totals
+            # The queue too: a supervisor's decision (a count approved, a help resolved) must
+            # not wait for the 10 s quiet refresh when it fell within 2 s of the last counters.
+            self._counts_owed = not with_counts
             update = board.delta(self.store, lists, devices, with_counts, with_totals)
             self.socketio.emit("delta", update, namespace=BOARD_NAMESPACE, ignore_queue=True)
         except Exception:  # the board is a view: a failure here must not hurt the floor

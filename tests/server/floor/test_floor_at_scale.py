@@ -152,6 +152,27 @@ def test_a_board_gets_only_the_rows_a_scan_touched(floor):
     assert delta["pick_lists"][0]["tote"] == "TOTE-1"
 
 
+def test_a_board_update_sent_without_the_queue_is_followed_by_one_with_it(floor):
+    """The counters and the queue go at most every 2 s: a change that fell within 2 s of the
+    last ones (a count approved on the board) gets them in a later update within about 2 s,
+    not at the 10 s quiet refresh."""
+    app, socketio, store, tokens = floor
+    viewer = board_client(app, socketio)
+    settle()
+    hub = floor.hub
+    hub._counts_at = gevent.get_hub().loop.now()  # the counters just went out
+    hub.board_changed(devices=[_id(store, tokens["picker"])])
+    hub._send_board()
+    sent = [e["args"][0] for e in _updates(viewer)]
+    assert sent and "exceptions" not in sent[-1] and "counts" not in sent[-1]
+    deadline = time.monotonic() + 4
+    later: list[dict] = []
+    while not any("exceptions" in u for u in later) and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+        later += [e["args"][0] for e in _updates(viewer)]
+    assert any("exceptions" in u and "counts" in u for u in later), later
+
+
 def test_a_board_update_carries_at_most_so_many_rows_and_the_rest_follow(floor, monkeypatch):
     """The sign-in storm touches every device at once: an update takes BOARD_DELTA_ROWS of
     them and the next update the rest, so no one update holds the loop for the whole floor."""
