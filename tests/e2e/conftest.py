@@ -72,6 +72,8 @@ class ServerProcs:
                 )
             self.procs[base], self.logs[base] = proc, log
             if self._wait_ready(base, proc, timeout):
+                if proc_env.get("SCANFLOOR_WORKER__WITH_SERVER") != "false":
+                    self._wait_worker(base, proc, timeout)
                 return base
             self.stop(base)
             if "Address already in use" not in log.read_text(errors="replace"):
@@ -87,6 +89,17 @@ class ServerProcs:
                 return True
             time.sleep(0.1)
         return False
+
+    def _wait_worker(self, base: str, proc: subprocess.Popen, timeout: float) -> None:
+        """Until the worker the server started runs its loops. It starts beside the server,
+        niced: on a machine loaded by other test workers it can take over 15 s after the
+        server answers, and a test that waits for its work (webhooks, mail, planning) with a
+        deadline of its own would count that start against it."""
+        deadline = time.monotonic() + timeout
+        while "worker running" not in self.log(base):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker of {base} did not start; log:\n{self.log(base)[-4000:]}")
+            time.sleep(0.1)
 
     def log(self, base_url: str) -> str:
         """What the server printed so far."""
