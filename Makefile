@@ -9,7 +9,7 @@ VENDOR_JS := server/web/static/vendor/socket.io.min.js
 LOCK    := requirements.lock
 UV_VERSION  := 0.13.9
 
-.PHONY: setup lock demo demo-serve handheld test docs docs-serve lint fmt bench bench-floor bench-shift bench-cluster fleet cluster redis clean
+.PHONY: setup lock demo demo-serve handheld test test-deep docs docs-serve lint fmt bench bench-floor bench-shift bench-cluster fleet cluster redis clean
 
 setup: $(STAMP) $(APT_STAMP) $(VENDOR_JS)
 
@@ -149,6 +149,15 @@ fleet: setup
 # One server process against two behind nginx, the same fleet (a private Redis of its own).
 bench-cluster: setup
 	$(BIN)/python scripts/bench_cluster.py
+
+# The fuzzers and the stock state machine far deeper than `make test` runs them (about 30-60
+# minutes on 2 cores): 5,000 device messages, 300 cases per API operation, 2,000 state
+# machines of 100 steps. A failure prints the smallest messages or steps that make it.
+test-deep: setup
+	SCANFLOOR_DEVICE_FUZZ_EXAMPLES=5000 SCANFLOOR_FUZZ_EXAMPLES=300 HYPOTHESIS_PROFILE=long \
+	  $(BIN)/python -m pytest -q -n $(TEST_WORKERS) \
+	  tests/server/floor/test_fuzz_device.py tests/server/api/test_fuzz_api.py \
+	  tests/server/inventory/test_allocation_stateful.py
 
 lint:
 	$(BIN)/ruff check server device shared scripts tests

@@ -33,7 +33,7 @@ from server.inventory import catalogue as catalogue_service  # noqa: E402
 from server.people import auth  # noqa: E402
 
 # A deeper run by hand: SCANFLOOR_FUZZ_EXAMPLES=300 .venv/bin/python -m pytest tests/server/api/test_fuzz_api.py
-MAX_EXAMPLES = int(os.environ.get("SCANFLOOR_FUZZ_EXAMPLES", "8"))
+MAX_EXAMPLES = int(os.environ.get("SCANFLOOR_FUZZ_EXAMPLES", "5"))
 load_all_checks()
 CHECKED = [c for c in CHECKS.get_all() if c.__name__ != "positive_data_acceptance"]
 # pydantic's words for a value whose type, length, range or format is wrong.
