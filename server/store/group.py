@@ -130,6 +130,7 @@ class GroupWriter:
         self._copied: tuple[int, bytes] | None = None  # the last checkpoint's frames and salts
         self._running: Any = None  # the checkpoint running in the background, if one is
         self.restarts = 0  # checkpoints the writer waited for, to start the WAL again
+        self._restart_tried: tuple[int, bytes] | None = None  # the WAL then: frames, salts
         self._checkpointing = False
         self._greenlet = gevent.spawn(self._run)
 
@@ -223,8 +224,19 @@ class GroupWriter:
         if not self._wal:
             return
         head = wal_head(self._db_file + "-shm")
-        if head is None or head[0] * (self._page_size + _FRAME_HEADER) < RESTART_BYTES:
+        frame = self._page_size + _FRAME_HEADER
+        if head is None or head[0] * frame < RESTART_BYTES:
             return
+        tried = self._restart_tried
+        if (
+            tried is not None
+            and tried[1] == head[1]
+            and (head[0] - tried[0]) * frame < CHECKPOINT_BYTES
+        ):
+            # Tried in this WAL already, and it did not start again: another process's read
+            # held it. Not after every batch: once more per CHECKPOINT_BYTES written.
+            return
+        self._restart_tried = head
         running = self._running
         if running is not None:
             running.wait()

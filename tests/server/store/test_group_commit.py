@@ -237,3 +237,35 @@ def test_under_writes_without_a_pause_the_wal_restarts_and_stays_small(grouped_s
         )
     assert store.group.checkpoints >= 5 and store.group.restarts >= 2
     assert os.path.getsize(str(store.path) + "-wal") < 2 * 1024 * 1024
+
+
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
+def test_a_reader_elsewhere_that_holds_the_wal_does_not_make_every_batch_wait(
+    grouped_store, monkeypatch
+):
+    """While another connection reads an old snapshot the WAL cannot start again: the
+    writer tries once per CHECKPOINT_BYTES written, not after every batch."""
+    import sqlite3
+
+    from server.store import group
+
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 256 * 1024)
+    monkeypatch.setattr(group, "RESTART_BYTES", 1024 * 1024)
+    store = grouped_store
+    reader = sqlite3.connect(store.path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM counters").fetchone()  # its snapshot, held
+    try:
+        for n in range(300):  # about 6 MB of frames: 24 times 256 KiB
+            store.grouped(
+                lambda n=n: store.execute(
+                    "INSERT INTO counters (name, value) VALUES (?, ?)", (f"r{n}" + "x" * 3000, n)
+                )
+            )
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert 1 <= store.group.restarts <= 40  # about 24 tries; after every batch, about 290
