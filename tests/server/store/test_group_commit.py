@@ -167,3 +167,105 @@ def test_a_grown_wal_is_checkpointed_in_a_thread(grouped_store, monkeypatch, tmp
     shutil.copy(store.path, tmp_path / "alone.db")
     with sqlite3.connect(tmp_path / "alone.db") as alone:
         assert alone.execute("SELECT COUNT(*) FROM counters").fetchone()[0] >= 1
+
+
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
+def test_after_a_checkpoint_the_next_comes_only_once_the_wal_has_grown_again(
+    grouped_store, monkeypatch
+):
+    """SQLite reuses its WAL file from the start after a checkpoint and never shrinks it: a
+    trigger on the file's size started a checkpoint after every batch from then on. The
+    next one waits for CHECKPOINT_BYTES of frames not yet copied."""
+    import os
+
+    from server.store import group
+
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 256 * 1024)
+    store = grouped_store
+
+    def settle() -> None:
+        for _ in range(500):
+            if store.group.checkpoints and not store.group._checkpointing:
+                return
+            gevent.sleep(0.01)
+
+    for n in range(60):  # about 3 pages a batch: past 256 KiB, so at least one checkpoint
+        store.grouped(
+            lambda n=n: store.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)", (f"w{n}" + "x" * 3000, n)
+            )
+        )
+    settle()
+    assert store.group.checkpoints >= 1
+    # Less than 256 KiB of frames is left uncopied (a checkpoint copies what was there when
+    # it began); 10 small batches add far less than 1 MiB to it, though the file is bigger.
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 1024 * 1024)
+    assert os.path.getsize(str(store.path) + "-wal") >= 1024 * 1024  # and stays that big
+    first = store.group.checkpoints
+    for n in range(10):  # a few KiB each: far from another 256 KiB since the WAL restarted
+        store.grouped(
+            lambda n=n: store.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)", (f"s{n}", n)
+            )
+        )
+        gevent.sleep(0.02)  # a checkpoint started after a batch would run meanwhile
+    assert store.group.checkpoints == first
+
+
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
+def test_under_writes_without_a_pause_the_wal_restarts_and_stays_small(grouped_store, monkeypatch):
+    """A WAL restarts only when a write begins with every frame copied: a checkpoint kept
+    running at every write's begin (one started after each batch) let it grow without end."""
+    import os
+
+    from server.store import group
+
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 256 * 1024)
+    monkeypatch.setattr(group, "RESTART_BYTES", 1024 * 1024)
+    store = grouped_store
+    for n in range(300):  # about 5 pages a batch, 6 MB of frames in all, one after another
+        store.grouped(
+            lambda n=n: store.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)", (f"w{n}" + "x" * 3000, n)
+            )
+        )
+    assert store.group.checkpoints >= 5 and store.group.restarts >= 2
+    assert os.path.getsize(str(store.path) + "-wal") < 2 * 1024 * 1024
+
+
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
+def test_a_reader_elsewhere_that_holds_the_wal_does_not_make_every_batch_wait(
+    grouped_store, monkeypatch
+):
+    """While another connection reads an old snapshot the WAL cannot start again: the
+    writer tries once per CHECKPOINT_BYTES written, not after every batch."""
+    import sqlite3
+
+    from server.store import group
+
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 256 * 1024)
+    monkeypatch.setattr(group, "RESTART_BYTES", 1024 * 1024)
+    store = grouped_store
+    reader = sqlite3.connect(store.path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM counters").fetchone()  # its snapshot, held
+    try:
+        for n in range(300):  # about 6 MB of frames: 24 times 256 KiB
+            store.grouped(
+                lambda n=n: store.execute(
+                    "INSERT INTO counters (name, value) VALUES (?, ?)", (f"r{n}" + "x" * 3000, n)
+                )
+            )
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert 1 <= store.group.restarts <= 40  # about 24 tries; after every batch, about 290
