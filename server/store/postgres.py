@@ -170,11 +170,13 @@ class Connection:
     @property
     def busy(self) -> bool:
         """True when a statement was sent and its result never read: the greenlet that sent it
-        was killed or timed out mid-statement (GreenletExit, gevent.Timeout). psycopg cleans
-        up after an interrupted wait only for KeyboardInterrupt and SystemExit, so such a
-        connection refuses every later statement ("another command is already in progress").
-        Seen under the store's lock, where every statement of the store is sent, it is never a
-        statement still under way."""
+        was killed or timed out mid-statement (GreenletExit, gevent.Timeout), or psycopg's wait
+        for the result gave up on the socket ("connection socket closed", an OperationalError
+        raised when the poll reports the socket in error without data to read: libpq never
+        learnt that the connection is gone). psycopg cleans up after an interrupted wait only
+        for KeyboardInterrupt and SystemExit, so such a connection refuses every later
+        statement ("another command is already in progress"). Seen under the store's lock,
+        where every statement of the store is sent, it is never a statement still under way."""
         return self.raw.info.transaction_status == TransactionStatus.ACTIVE
 
     def abandon(self) -> None:
@@ -308,6 +310,19 @@ class PgStore:
         if self.conn.busy:
             self.conn.abandon()
 
+    def _let_go(self) -> bool:
+        """After a call failed, under the lock: let go of a connection that cannot run another
+        statement. Left mid-statement (see `Connection.busy`) it is abandoned, lost it is
+        replaced; either way its open transaction went with it, never committed. True when
+        it was let go (the next call runs on a new connection)."""
+        if self.conn.busy:
+            self.conn.abandon()
+            return True
+        if self.conn.lost:
+            self.conn.reconnect()
+            return True
+        return False
+
     def _begin(self, sql: str) -> None:
         """Open a transaction; a connection found lost is replaced first (nothing ran yet)."""
         self._settle()
@@ -347,23 +362,25 @@ class PgStore:
             try:
                 yield self
             except BaseException as exc:
-                if self.conn.busy:  # cut mid-statement (killed, timed out): undone with it
-                    self.conn.abandon()
-                elif self.conn.lost:
-                    self.conn.reconnect()
-                    if isinstance(exc, psycopg.OperationalError):
+                # Cut mid-statement (killed, timed out, its socket failed) or lost: the
+                # transaction went with the connection, before its COMMIT.
+                if self._let_go():
+                    if isinstance(exc, psycopg.OperationalError) and not isinstance(
+                        exc, Disconnected
+                    ):
                         raise Disconnected(f"connection lost: {exc}", False) from exc
                 elif self.conn.in_transaction:
                     self.conn.raw.execute("ROLLBACK")
                 raise
             else:
+                if self._let_go():  # the body kept quiet about its connection's failure
+                    raise Disconnected("connection lost before COMMIT", False)
                 start = time.perf_counter()
                 try:
                     self.conn.raw.execute("COMMIT")
                 except psycopg.OperationalError as exc:
-                    if not self.conn.lost:
+                    if not self._let_go():
                         raise
-                    self.conn.reconnect()
                     raise Disconnected(f"connection lost during COMMIT: {exc}", True) from exc
                 if self.on_commit is not None:
                     self.on_commit(time.perf_counter() - start)
@@ -407,10 +424,7 @@ class PgStore:
         try:
             return self.conn.raw.execute(sql, (WRITE_LOCK_KEY,)).fetchone()
         except BaseException as exc:
-            if self.conn.busy:  # cut mid-statement (killed, timed out)
-                self.conn.abandon()
-            elif self.conn.lost:
-                self.conn.reconnect()
+            if self._let_go():  # cut mid-statement (killed, timed out, its socket failed), lost
                 if isinstance(exc, psycopg.OperationalError):
                     raise Disconnected(f"connection lost: {exc}", False) from exc
             elif self.conn.in_transaction:
@@ -449,9 +463,10 @@ class PgStore:
             try:
                 return run()
             except psycopg.OperationalError:
-                if not self.conn.lost:
+                if not self._let_go():  # lost, or left mid-statement by a failed socket
                     raise
-                self.conn.reconnect()
+                if self.conn.lost:  # abandoned: closed, not replaced yet
+                    self.conn.reconnect()
                 return run()
             except BaseException:
                 if self.conn.busy:  # cut mid-statement (killed, timed out)
