@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import struct
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -39,13 +38,6 @@ log = logging.getLogger("scanfloor.store")
 T = TypeVar("T")
 MAX_BATCH = 256  # jobs in one transaction: bounds how long the loop is held at once
 CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own auto-checkpoint size (1,000 pages of 4 KiB)
-RESTART_BYTES = 4 * CHECKPOINT_BYTES  # the WAL since its start: past this, the writer catches up
-# The WAL-index header (the -shm file; https://sqlite.org/walformat.html, "The WAL-Index
-# Header"), in the machine's byte order: mxFrame (the frames written since the WAL last
-# restarted) at byte 16, and at byte 32 the salts, which change at every restart.
-_WAL_HEAD = struct.Struct("=I12x8s")  # mxFrame, then (after nPage and the checksums) aSalt
-_WAL_HEAD_AT = 16
-_FRAME_HEADER = 24  # bytes before each page in the WAL (https://sqlite.org/fileformat.html)
 
 
 class Connection(Protocol):
@@ -71,37 +63,13 @@ def sync_file(path: str) -> None:
         os.close(fd)
 
 
-def wal_head(shm: str) -> tuple[int, bytes] | None:
-    """The WAL's frames since it last restarted and that restart's salts (the WAL-index
-    header), None where unreadable.
-
-    Not the WAL file's size: SQLite writes the WAL again from its start after a checkpoint
-    and never shrinks the file (without `journal_size_limit`), so once it has grown past a
-    threshold its size stays past it."""
-    try:
-        fd = os.open(shm, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        head = os.pread(fd, _WAL_HEAD.size, _WAL_HEAD_AT)
-    finally:
-        os.close(fd)
-    if len(head) < _WAL_HEAD.size:
-        return None
-    frames, salt = _WAL_HEAD.unpack(head)
-    return frames, salt
-
-
-def checkpoint(path: str) -> tuple[int, bytes] | None:
-    """A passive WAL checkpoint on a connection of its own (run in a thread). Returns the
-    frames it left copied into the database and the WAL's salts then (None if unknown)."""
+def checkpoint(path: str) -> None:
+    """A passive WAL checkpoint on a connection of its own (run in a thread)."""
     conn = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
-        _busy, _frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         conn.close()
-    head = wal_head(path + "-shm")
-    return None if head is None or copied < 0 else (copied, head[1])
 
 
 class GroupWriter:
@@ -126,11 +94,6 @@ class GroupWriter:
         self._sync_off_loop = bool(self._wal) and self._level >= 2
         if self._wal:
             conn.execute("PRAGMA wal_autocheckpoint=0")  # ours, in a thread (see _checkpoint)
-        self._page_size = conn.execute("PRAGMA page_size").fetchone()[0] if self._wal else 0
-        self._copied: tuple[int, bytes] | None = None  # the last checkpoint's frames and salts
-        self._running: Any = None  # the checkpoint running in the background, if one is
-        self.restarts = 0  # checkpoints the writer waited for, to start the WAL again
-        self._restart_tried: tuple[int, bytes] | None = None  # the WAL then: frames, salts
         self._checkpointing = False
         self._greenlet = gevent.spawn(self._run)
 
@@ -180,7 +143,6 @@ class GroupWriter:
                 done.set(result)
             else:
                 done.set_exception(exc)
-        self._restart_wal()
 
     def _transaction(
         self,
@@ -212,74 +174,20 @@ class GroupWriter:
             store.on_commit = on_commit
         return sum(took)
 
-    def _restart_wal(self) -> None:
-        """Past RESTART_BYTES since the WAL's start, the writer itself (its batch acked, the
-        next one waiting) runs a checkpoint in the thread pool and waits for it: nothing is
-        written meanwhile, so it copies every frame, and the next write starts the WAL again
-        from its beginning. The checkpoints started in the background cannot do that under
-        writes without a pause (each copies what was there when it began, and batches add
-        more while it runs), and the WAL grew without end (8 MB for 6 MB written in a test,
-        with one every 256 KB). The background ones copied most frames already, so this one
-        copies few; the loop serves everything but writes while it runs."""
-        if not self._wal:
-            return
-        head = wal_head(self._db_file + "-shm")
-        frame = self._page_size + _FRAME_HEADER
-        if head is None or head[0] * frame < RESTART_BYTES:
-            return
-        tried = self._restart_tried
-        if (
-            tried is not None
-            and tried[1] == head[1]
-            and (head[0] - tried[0]) * frame < CHECKPOINT_BYTES
-        ):
-            # Tried in this WAL already, and it did not start again: another process's read
-            # held it. Not after every batch: once more per CHECKPOINT_BYTES written.
-            return
-        self._restart_tried = head
-        running = self._running
-        if running is not None:
-            running.wait()
-        try:
-            copied = get_hub().threadpool.apply(checkpoint, (self._db_file,))
-        except sqlite3.Error:  # e.g. the file is busy elsewhere: the next batch tries again
-            log.warning("checkpoint to restart the WAL failed", exc_info=True)
-            return
-        self.checkpoints += 1
-        self.restarts += 1
-        self._copied = copied
-
     def _checkpoint(self) -> None:
-        """Start a checkpoint in the thread pool once the WAL holds CHECKPOINT_BYTES of frames
-        not yet copied by one (one at a time), as SQLite's own auto-checkpoint counts.
-
-        Counted from the last checkpoint, not from the WAL's start: the WAL restarts only
-        when a write begins with every frame copied and no other connection reading it, and
-        a checkpoint started after every batch (its frames since the start never fall) kept
-        one running at every write's begin, so it never restarted and grew without end."""
+        """Start a checkpoint in the thread pool once the WAL has grown (one at a time)."""
         if not self._wal or self._checkpointing:
             return
-        head = wal_head(self._db_file + "-shm")
-        if head is None:  # no WAL-index to read: the file's size, which only ever grows
-            try:
-                grown = os.path.getsize(self._wal)
-            except OSError:
+        try:
+            if os.path.getsize(self._wal) < CHECKPOINT_BYTES:
                 return
-        else:
-            frames, salt = head
-            if self._copied is not None and self._copied[1] == salt:  # no restart since
-                frames -= self._copied[0]
-            grown = frames * (self._page_size + _FRAME_HEADER)
-        if grown < CHECKPOINT_BYTES:
+        except OSError:
             return
         self._checkpointing = True
 
-        def done(result: Any) -> None:
+        def done(_: Any) -> None:
             self._checkpointing = False
-            self._running = None
             self.checkpoints += 1
-            if result.successful():
-                self._copied = result.value
 
-        self._running = get_hub().threadpool.spawn(checkpoint, self._db_file)
-        self._running.rawlink(done)
+        result = get_hub().threadpool.spawn(checkpoint, self._db_file)
+        result.rawlink(done)
