@@ -137,9 +137,15 @@ class SimDevice:
             wait_timeout=self.opts.connect_timeout,
             retry=True,
         )
-        while self.state is None:
-            await self.changed.wait()
-            self.changed.clear()
+
+        async def first_screen() -> None:
+            while self.state is None:
+                await self.changed.wait()
+                self.changed.clear()
+
+        # A link the server dropped before its first screen would leave the shard waiting
+        # forever (seen under load): count it as a failed connect instead.
+        await asyncio.wait_for(first_screen(), self.opts.connect_timeout)
         self.connected_at = time.perf_counter() - started
 
     def _seen(self, seq: int) -> None:
@@ -234,8 +240,8 @@ class SimDevice:
 
     async def close(self) -> None:
         self.closing = True
-        with contextlib.suppress(Exception):
-            await self.sio.disconnect()
+        with contextlib.suppress(Exception):  # a timeout too: a hung link must not hold the run
+            await asyncio.wait_for(self.sio.disconnect(), 10)
 
 
 async def run_devices(devices: list[tuple[str, str, str]], opts: Options, offset: int = 0) -> Tally:
