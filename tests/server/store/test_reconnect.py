@@ -66,19 +66,25 @@ def test_a_write_cut_before_its_commit_runs_again_once(cut, floor_store, group):
     assert floor_store.one("SELECT COUNT(*) AS n FROM products WHERE sku = 'CUT-1'")["n"] == 1
 
 
+def at_commit(store, table: str, body: str) -> None:
+    """A temporary table whose inserted rows run `body` (PL/pgSQL) inside the COMMIT: a
+    deferred constraint trigger. Temporary: gone with the session it cuts."""
+    raw = store.conn.raw
+    raw.execute(f"CREATE TEMP TABLE {table} (n BIGINT)")
+    raw.execute(
+        f"CREATE FUNCTION pg_temp.{table}() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN {body} RETURN NULL; END $$"
+    )
+    raw.execute(
+        f"CREATE CONSTRAINT TRIGGER {table} AFTER INSERT ON pg_temp.{table} "
+        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.{table}()"
+    )
+
+
 def test_a_write_cut_during_its_commit_is_not_run_again(cut, floor_store):
-    raw = floor_store.conn.raw
     # A deferred trigger that ends its own session: the cut falls inside the COMMIT, when the
-    # client cannot know whether it committed. Temporary: gone with the session it cuts.
-    raw.execute("CREATE TEMP TABLE cut_at_commit (n BIGINT)")
-    raw.execute(
-        "CREATE FUNCTION pg_temp.cut_me() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$"
-    )
-    raw.execute(
-        "CREATE CONSTRAINT TRIGGER cut AFTER INSERT ON pg_temp.cut_at_commit "
-        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.cut_me()"
-    )
+    # client cannot know whether it committed.
+    at_commit(floor_store, "cut_at_commit", "PERFORM pg_terminate_backend(pg_backend_pid());")
     runs = []
 
     def job() -> None:
@@ -192,18 +198,9 @@ def test_a_write_that_kept_quiet_about_its_failed_socket_runs_again_once(fail_so
 
 
 def test_a_commit_whose_socket_fails_is_not_run_again(fail_socket, floor_store):
-    raw = floor_store.conn.raw
     # A deferred trigger that speaks up inside the COMMIT: the socket fails there, when the
-    # client cannot know whether it committed. Temporary: gone with the session it fails.
-    raw.execute("CREATE TEMP TABLE noisy_at_commit (n BIGINT)")
-    raw.execute(
-        "CREATE FUNCTION pg_temp.noisy() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE NOTICE 'cut here'; PERFORM pg_sleep(0.2); RETURN NULL; END $$"
-    )
-    raw.execute(
-        "CREATE CONSTRAINT TRIGGER noisy AFTER INSERT ON pg_temp.noisy_at_commit "
-        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.noisy()"
-    )
+    # client cannot know whether it committed.
+    at_commit(floor_store, "noisy_at_commit", "RAISE NOTICE 'cut here'; PERFORM pg_sleep(0.2);")
     runs = []
 
     def job() -> None:
