@@ -231,13 +231,15 @@ def test_a_lone_read_whose_socket_fails_runs_again(fail_socket, floor_store):
         admin.close()
 
 
-def test_a_wait_for_the_write_lock_whose_socket_fails_runs_again_once(fail_socket, floor_store):
+def test_a_wait_for_the_write_lock_whose_socket_fails_runs_again_once(cut, floor_store):
     """The socket fails while the write waits for the site's lock (held by another process)."""
     holder = psycopg.connect(floor_store.url, autocommit=True)
     watcher = psycopg.connect(floor_store.url, autocommit=True)
     pid = floor_store.conn.raw.info.backend_pid
+    fd = floor_store.conn.raw.pgconn.socket
     holder.execute("BEGIN")
     holder.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+    dead = socket.socket()
 
     def fail_when_waiting() -> None:
         waiting = "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event = 'advisory'"
@@ -245,7 +247,13 @@ def test_a_wait_for_the_write_lock_whose_socket_fails_runs_again_once(fail_socke
         while not watcher.execute(waiting, (pid,)).fetchone():
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        fail_socket(floor_store)
+        # From this thread, the socket goes first and then the session, both as they were
+        # when the wait began: the other way round, the store can see the session end, let
+        # its connection go and open a new one whose socket (or pid) this would then break
+        # (a CI run hung 120 s on a new connection's lock wait that way). The store's poll
+        # holds the old socket until the session's end wakes it onto the dead one.
+        os.dup2(dead.fileno(), fd)
+        assert watcher.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
         holder.execute("COMMIT")
 
     thread = threading.Thread(target=fail_when_waiting)
@@ -262,5 +270,6 @@ def test_a_wait_for_the_write_lock_whose_socket_fails_runs_again_once(fail_socke
         thread.join()
         holder.close()
         watcher.close()
+        dead.close()
     assert runs == [1]  # the job had not begun: only the lock's wait was cut
     assert floor_store.one("SELECT COUNT(*) AS n FROM products WHERE sku = 'LOCK-1'")["n"] == 1
