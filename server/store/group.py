@@ -38,6 +38,10 @@ log = logging.getLogger("scanfloor.store")
 T = TypeVar("T")
 MAX_BATCH = 256  # jobs in one transaction: bounds how long the loop is held at once
 CHECKPOINT_BYTES = 4 * 1024 * 1024  # SQLite's own auto-checkpoint size (1,000 pages of 4 KiB)
+# At most one checkpoint started a second. The WAL file keeps its size once it has grown
+# (SQLite writes it again from the start), so the size alone would start one after nearly
+# every batch; a second's worth copies each page written many times over once.
+CHECKPOINT_SECONDS = 1.0
 
 
 class Connection(Protocol):
@@ -95,6 +99,8 @@ class GroupWriter:
         if self._wal:
             conn.execute("PRAGMA wal_autocheckpoint=0")  # ours, in a thread (see _checkpoint)
         self._checkpointing = False
+        self._checkpointed_at = float("-inf")  # when the last checkpoint started
+        self._checkpoint_later: gevent.Greenlet | None = None
         self._greenlet = gevent.spawn(self._run)
 
     def submit(self, job: Callable[[], T]) -> T:
@@ -106,6 +112,8 @@ class GroupWriter:
 
     def close(self) -> None:
         self._greenlet.kill()
+        if self._checkpoint_later is not None:
+            self._checkpoint_later.kill()
         if self._wal:  # a connection without its writer checkpoints for itself again
             self.store.conn.execute("PRAGMA wal_autocheckpoint=1000")
 
@@ -175,15 +183,21 @@ class GroupWriter:
         return sum(took)
 
     def _checkpoint(self) -> None:
-        """Start a checkpoint in the thread pool once the WAL has grown (one at a time)."""
-        if not self._wal or self._checkpointing:
+        """Start a checkpoint in the thread pool once the WAL has grown: one at a time, and
+        at most one a `CHECKPOINT_SECONDS` (one too soon is started when that time is up)."""
+        if not self._wal or self._checkpointing or self._checkpoint_later is not None:
             return
         try:
             if os.path.getsize(self._wal) < CHECKPOINT_BYTES:
                 return
         except OSError:
             return
+        wait = self._checkpointed_at + CHECKPOINT_SECONDS - time.monotonic()
+        if wait > 0:
+            self._checkpoint_later = gevent.spawn_later(wait, self._checkpoint_when_due)
+            return
         self._checkpointing = True
+        self._checkpointed_at = time.monotonic()
 
         def done(_: Any) -> None:
             self._checkpointing = False
@@ -191,3 +205,7 @@ class GroupWriter:
 
         result = get_hub().threadpool.spawn(checkpoint, self._db_file)
         result.rawlink(done)
+
+    def _checkpoint_when_due(self) -> None:
+        self._checkpoint_later = None
+        self._checkpoint()

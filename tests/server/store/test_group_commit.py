@@ -167,3 +167,49 @@ def test_a_grown_wal_is_checkpointed_in_a_thread(grouped_store, monkeypatch, tmp
     shutil.copy(store.path, tmp_path / "alone.db")
     with sqlite3.connect(tmp_path / "alone.db") as alone:
         assert alone.execute("SELECT COUNT(*) FROM counters").fetchone()[0] >= 1
+
+
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
+def test_checkpoints_start_at_most_once_a_period_and_the_last_writes_get_one(
+    grouped_store, monkeypatch, tmp_path
+):
+    """Once the WAL file has grown past the size, it stays that size (SQLite writes it again
+    from its start), so the size alone would start a checkpoint after nearly every batch.
+    At most one starts a period; writes made too soon after one get theirs when it is up."""
+    import contextlib
+    import shutil
+    import sqlite3
+    import time
+
+    from server.store import group
+
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 16 * 1024)
+    monkeypatch.setattr(group, "CHECKPOINT_SECONDS", 0.4)
+    store = grouped_store
+    started = time.monotonic()
+    n = 0
+    while time.monotonic() - started < 1.0:  # batch after batch for a second
+        n += 1
+        store.grouped(
+            lambda n=n: store.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)", (f"p{n}" + "x" * 3000, n)
+            )
+        )
+    assert n >= 20 and store.group.batches >= 20
+    # a checkpoint at the start and one a period after it: never one a batch
+    assert 1 <= store.group.checkpoints <= 4, (store.group.checkpoints, n)
+    # the last rows came too soon after a checkpoint: the one due after them copies them
+    deadline, last, alone_db = time.monotonic() + 5, None, tmp_path / "alone.db"
+    while time.monotonic() < deadline:
+        gevent.sleep(0.05)
+        shutil.copy(store.path, tmp_path / "alone.db")  # may catch a checkpoint mid-copy
+        with contextlib.suppress(sqlite3.DatabaseError), sqlite3.connect(alone_db) as alone:
+            (last,) = alone.execute(
+                "SELECT MAX(value) FROM counters WHERE name LIKE 'p%xxx'"
+            ).fetchone()
+        if last == n:
+            break
+    assert last == n, "the last batch's rows never reached the database file"
