@@ -107,19 +107,9 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
 
 def _watch_and_settle(app: Flask, settings: Settings) -> None:
     """Serving: probe the loop, time collections, tune them and freeze what start-up made."""
-    import gevent
-
     from server.runtime import loopwatch
 
-    loopwatch.tune(settings.gc.threshold)
-    if settings.gc.freeze:
-        loopwatch.freeze("start-up")
-        if settings.gc.warmup_seconds:
-            gevent.spawn_later(settings.gc.warmup_seconds, loopwatch.freeze, "warm-up", 1)
-        if settings.gc.settle_seconds:
-            metrics = app.extensions["scanfloor.metrics"]
-            gevent.spawn(
-                loopwatch.freeze_when_settled, lambda: metrics.connects, settings.gc.settle_seconds
-            )
+    metrics = app.extensions["scanfloor.metrics"]
+    loopwatch.settle(settings.gc, lambda: metrics.connects)
     # Started after start-up's own collection: what it measures is the serving loop's.
-    app.extensions["scanfloor.metrics"].loop.start()
+    metrics.loop.start()

@@ -17,6 +17,7 @@ meet the same machine load; the rows' medians and their ratios are reported.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import statistics
 import subprocess
@@ -144,9 +145,28 @@ def feel_run(
         watcher.read()
         result = summary(tally) | rss_mib(pid) | watcher.last()
         result["boards"] = open_boards.results()
+        result["freezes"] = freezes(site.data_dir.parent / "server.log")
     result["window_stall_ms"] = [s["stall_ms"] for s in watcher.samples]
     result["window_rss_mib"] = [round(s["rss_mib"]) for s in watcher.samples]
     return result
+
+
+FREEZE_LINE = re.compile(
+    r"gc\.freeze \((?P<why>[^)]*)\): (?P<n>\d+) objects frozen in (?P<ms>\d+) ms"
+)
+
+
+def freezes(log: Path) -> list[dict[str, Any]]:
+    """The server's `gc.freeze` log lines (server/runtime/loopwatch.py): why, objects, ms.
+    Each runs on the loop, so a slow one is a stall of its own."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return []
+    return [
+        {"why": m["why"], "objects": int(m["n"]), "ms": int(m["ms"])}
+        for m in FREEZE_LINE.finditer(text)
+    ]
 
 
 def alternate(
@@ -239,6 +259,17 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
             f"| {', '.join(_fmt(s) for s in r['window_stall_ms'])} | {g('2')} | {g('1')} "
             f"| {_fmt(r['all_connected_s'], '.1f')} | {r['peak_rss_mib']:.0f} | {r['errors']} |"
         )
+    for r in res["runs"]:
+        if r.get("freezes"):
+            lines += [
+                "",
+                f"The server's `gc.freeze` calls in run {r['round']} ({r['code']}), each on the "
+                "loop: "
+                + "; ".join(
+                    f"{f['why']}: {f['objects']:,} objects in {f['ms']} ms" for f in r["freezes"]
+                )
+                + ".",
+            ]
     for r in res["runs"]:
         if r.get("boards"):
             lines += [
