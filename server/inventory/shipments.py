@@ -192,22 +192,31 @@ def take(store: Store, reservation_id: int, qty: int) -> None:
     _move_out(store, r, qty)
 
 
-# The reservation a pick step takes from, and whether its bin is a face with limits for
-# the SKU (else the replenishment check after the pick has nothing to look at).
-_FOR_STEP = """SELECT r.*, EXISTS (SELECT 1 FROM face_limits f WHERE f.location_id = r.location_id
-                 AND f.sku = r.sku) AS face_limited
-    FROM pick_steps s JOIN reservations r ON r.id = s.reservation_id WHERE s.id = ?"""
+# A unit of the reservation a pick step takes from leaves it, if the reservation has it left
+# to pick: the read and the write in one statement, which also says where the unit was (bin,
+# SKU, lot, order) and whether the bin is a face with limits for the SKU (else the
+# replenishment check after the pick has nothing to look at).
+_TAKE_FOR_STEP = """UPDATE reservations SET picked = picked + ?
+    WHERE id = (SELECT reservation_id FROM pick_steps WHERE id = ?)
+      AND qty - picked - released >= ?
+    RETURNING id, order_id, location_id, sku, lot,
+      EXISTS (SELECT 1 FROM face_limits f WHERE f.location_id = reservations.location_id
+              AND f.sku = reservations.sku) AS face_limited"""
 
 
 def take_for_step(store: Store, step_id: int, qty: int) -> None:
-    """`take` for the reservation of a pick step, read in one statement (inside a write)."""
-    r = store.one(_FOR_STEP, (step_id,))
-    if r is None or qty <= 0 or qty > r["qty"] - r["picked"] - r["released"]:
+    """`take` for the reservation of a pick step (inside a write): the reservation counts
+    the units picked in the statement that finds it, then they leave the bin."""
+    r = store.one(_TAKE_FOR_STEP, (qty, step_id, qty)) if qty > 0 else None
+    if r is None:
         raise ShipmentError(f"pick step {step_id} has not {qty} units left to pick")
-    _move_out(store, r, qty)
+    _move_out(store, r, qty, counted=True)
 
 
-def _move_out(store: Store, r: dict[str, Any], n: int) -> None:
+def _move_out(store: Store, r: dict[str, Any], n: int, counted: bool = False) -> None:
+    """n reserved units of reservation `r` leave its bin: on hand and reserved drop, the
+    reservation counts them picked (`counted`: it did already), a stock move says so, and a
+    face left below its min gets a move."""
     cur = store.execute(
         "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
         "WHERE location_id = ? AND sku = ? AND lot = ? AND reserved >= ?",
@@ -215,7 +224,8 @@ def _move_out(store: Store, r: dict[str, Any], n: int) -> None:
     )
     if cur.rowcount != 1:
         raise ShipmentError(f"bin {r['location_id']} does not hold {n} reserved {r['sku']}")
-    store.execute("UPDATE reservations SET picked = picked + ? WHERE id = ?", (n, r["id"]))
+    if not counted:
+        store.execute("UPDATE reservations SET picked = picked + ? WHERE id = ?", (n, r["id"]))
     store.execute(
         "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref) "
         "VALUES (?, 'pick', ?, ?, ?, ?, ?)",

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -177,13 +177,16 @@ class Store:
     def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
         """The first row of a query as a dict, or None."""
         with self._lock:
-            row = self.conn.execute(sql, params).fetchone()
-        return dict(row) if row is not None else None
+            cur = self.conn.execute(sql, params)
+            row = cur.fetchone()
+        return None if row is None else _dicts(cur, (row,))[0]
 
     def all(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
         """Every row of a query as dicts."""
         with self._lock:
-            return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+            cur = self.conn.execute(sql, params)
+            rows = cur.fetchall()
+        return _dicts(cur, rows) if rows else []
 
     def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         """Run one statement; outside write() it gets a write transaction of its own."""
@@ -197,6 +200,17 @@ class Store:
         if self.group is not None:
             self.group.close()
         self.conn.close()
+
+
+def _dicts(cur: sqlite3.Cursor, rows: Iterable[sqlite3.Row]) -> list[dict[str, Any]]:
+    """Rows as dicts, keyed by the cursor's column names. `dict(row)` looks each name up
+    in the row again, comparing it with every name before it: for the device row's 30
+    columns, 5 µs of a scan's read of it instead of 2. A name given twice keeps the first
+    column's value, as `dict(row)` does."""
+    names = [d[0] for d in cur.description]
+    if len(set(names)) < len(names):
+        return [dict(r) for r in rows]
+    return [dict(zip(names, r, strict=True)) for r in rows]
 
 
 def open_store(path: str | Path, synchronous: str = "FULL", migrate: bool = True) -> Store:

@@ -164,6 +164,32 @@ class Floor(RuleBasedStateMachine):
         self.picked += n
 
     @rule(data=st.data())
+    def pick_a_step(self, data) -> None:
+        """A picker's item scan: one unit of a pick step, its reservation read and counted in
+        one statement (`take_for_step`); a take of more than the reservation has left writes
+        nothing."""
+        steps = self.store.all(
+            """SELECT ps.id, r.qty - r.picked - r.released AS left FROM pick_steps ps
+               JOIN reservations r ON r.id = ps.reservation_id
+               WHERE ps.picked < ps.qty AND r.qty > r.picked + r.released ORDER BY ps.id"""
+        )
+        if not steps:
+            return
+        step = data.draw(st.sampled_from(steps))
+        with (
+            pytest.raises(shipments.ShipmentError, match="units left to pick"),
+            self.store.write(),
+        ):
+            shipments.take_for_step(self.store, step["id"], step["left"] + 1)
+        with self.store.write():
+            self.store.execute(
+                "UPDATE pick_steps SET picked = picked + 1 WHERE id = ?", (step["id"],)
+            )
+            shipments.take_for_step(self.store, step["id"], 1)
+        self.picked += 1
+        event("pick a step")
+
+    @rule(data=st.data())
     def count_bin(self, data) -> None:
         """A count finds a bin short (or over): on hand corrected, reservations re-allocated."""
         rows = self.store.all(

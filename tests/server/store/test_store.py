@@ -123,3 +123,25 @@ def test_a_write_waits_for_another_process_lock_in_its_own_sleeps(tmp_path, monk
     assert waiter.one("SELECT COUNT(*) AS n FROM counters WHERE name IN ('a', 'b')")["n"] == 2
     holder.close()
     waiter.close()
+
+
+def test_rows_come_as_dicts_in_column_order(floor_store):
+    store = floor_store
+    row = store.one("SELECT code, warehouse, 7 AS n FROM locations ORDER BY code LIMIT 1")
+    assert list(row) == ["code", "warehouse", "n"] and row["n"] == 7
+    rows = store.all("SELECT code, warehouse FROM locations WHERE code LIKE 'E-01-%' ORDER BY code")
+    assert rows == [
+        {"code": "E-01-01", "warehouse": "WH-EAST"},
+        {"code": "E-01-02", "warehouse": "WH-EAST"},
+    ]
+    assert store.one("SELECT code FROM locations WHERE code = 'none'") is None
+    assert store.all("SELECT code FROM locations WHERE code = 'none'") == []
+
+
+@pytest.mark.sqlite_only("sqlite3's own rows: PostgreSQL's driver names the columns itself")
+def test_a_column_name_given_twice_keeps_the_first_columns_value(floor_store):
+    """As `dict(sqlite3.Row)` did before rows were built from the cursor's column names."""
+    store = floor_store
+    assert store.one("SELECT 1 AS a, 2 AS b, 3 AS a") == {"a": 1, "b": 2}
+    assert list(store.one("SELECT 1 AS a, 2 AS b, 3 AS a")) == ["a", "b"]
+    assert store.all("SELECT 1 AS a, 2 AS a UNION ALL SELECT 3, 4") == [{"a": 1}, {"a": 3}]
