@@ -213,3 +213,39 @@ def test_checkpoints_start_at_most_once_a_period_and_the_last_writes_get_one(
         if last == n:
             break
     assert last == n, "the last batch's rows never reached the database file"
+
+
+@pytest.mark.slow  # seconds, not milliseconds: scheduled first (tests/conftest.py)
+@pytest.mark.sqlite_only(
+    "SQLite's WAL file and synchronous level: PostgreSQL syncs inside its COMMIT"
+)
+def test_under_steady_writes_the_wal_starts_over_after_each_checkpoint(grouped_store, monkeypatch):
+    """A checkpoint beside the groups never finds every frame copied while they write on, and
+    SQLite starts the WAL over only at a write that does; the writer's catch-up after each
+    checkpoint makes it so. SQLite gives a WAL new salts (its header, bytes 16-24) each
+    time it starts it over."""
+    import time
+
+    from server.store import group
+
+    monkeypatch.setattr(group, "CHECKPOINT_BYTES", 16 * 1024)
+    monkeypatch.setattr(group, "CHECKPOINT_SECONDS", 0.25)
+    store = grouped_store
+    wal = store.group._wal
+
+    def salts() -> bytes:
+        with open(wal, "rb") as f:  # the -wal file: SQLite keeps no lock on it
+            return f.read(32)[16:24]
+
+    seen, n, started = [], 0, time.monotonic()
+    while time.monotonic() - started < 1.5:  # batch after batch, no pause
+        n += 1
+        store.grouped(
+            lambda n=n: store.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?)", (f"s{n}" + "x" * 3000, n)
+            )
+        )
+        if not seen or seen[-1] != salts():
+            seen.append(salts())
+    assert store.group.checkpoints >= 2, store.group.checkpoints
+    assert len(seen) - 1 >= store.group.checkpoints - 1, (len(seen), store.group.checkpoints)
