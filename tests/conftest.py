@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from typing import Literal
 
 import pytest
+from argon2 import PasswordHasher
 from dbkit import (
     fresh_postgres,
     migrated_sqlite,
@@ -25,7 +27,7 @@ from server.app import create_app
 from server.config import Settings
 from server.core.schemas import CatalogueIn
 from server.inventory import catalogue
-from server.people import auth
+from server.people import auth, users
 from server.store import open_store
 
 
@@ -47,6 +49,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     worker and the quick ones fill the gaps at the end; in file order, a 60 s test met
     last kept one worker busy while the others had finished (docs/testing.md)."""
     items.sort(key=lambda item: not _runs_long(item))
+
+
+class OncePerPassword:
+    """argon2 with the product's parameters, each distinct call made once per test process.
+
+    A board, session or badge test signs users up and logs them in, each a real argon2 hash
+    or check of about 0.15 s of CPU on purpose (tens of them per test file, a minute of a
+    suite's CPU in all). Here the first `hash` of a password and the first `verify` of a
+    (hash, password) pair run argon2; the same call again gets the same answer (a `verify`
+    that failed raises the same error again). `verify` is a pure function of its two
+    arguments; `hash` gives one salt per password per process instead of a fresh one.
+    `check_needs_rehash` always runs. Processes the tests start (servers, the CLI run as a
+    program, the off-the-loop timing test) hash as the product does."""
+
+    def __init__(self, real: PasswordHasher):
+        self.real = real
+        self.hashes: dict[str, str] = {}
+        self.checks: dict[tuple[str, str], BaseException | None] = {}
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        if salt is not None:
+            return self.real.hash(password, salt=salt)
+        if password not in self.hashes:
+            self.hashes[password] = self.real.hash(password)
+        return self.hashes[password]
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        key = (hash, password)
+        if key not in self.checks:
+            try:
+                self.real.verify(hash, password)
+                self.checks[key] = None
+            except Exception as exc:
+                self.checks[key] = exc
+        failed = self.checks[key]
+        if failed is not None:
+            raise type(failed)(*failed.args)
+        return True
+
+    def check_needs_rehash(self, hash: str | bytes) -> bool:
+        return self.real.check_needs_rehash(hash)
+
+
+_ONCE_PER_PASSWORD = OncePerPassword(users._hasher)
+
+
+@pytest.fixture(autouse=True)
+def _argon2_once_per_password(monkeypatch):
+    monkeypatch.setattr(users, "_hasher", _ONCE_PER_PASSWORD)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

@@ -59,6 +59,7 @@ def _doc(client) -> dict:
     return client.get("/api/openapi.json").get_json()
 
 
+@pytest.mark.sqlite_only("the OpenAPI document: no store SQL is run to make it")
 def test_the_document_gives_device_names_their_pattern(client):
     doc = _doc(client)
     for path in ("/api/devices/{name}", "/api/devices/{name}/revoke", "/api/devices/{name}/rotate"):
@@ -70,6 +71,7 @@ def test_the_document_gives_device_names_their_pattern(client):
     assert len(body["oneOf"]) == 2  # either a name, or a count and a prefix
 
 
+@pytest.mark.sqlite_only("the OpenAPI document: no store SQL is run to make it")
 def test_the_document_states_the_webhook_subscription_and_channel_code(client):
     doc = _doc(client)
     sub = doc["components"]["schemas"]["WebhookSubscriptionIn"]["properties"]

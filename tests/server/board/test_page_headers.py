@@ -71,6 +71,7 @@ def test_every_html_page_sends_its_csp_header(app, store, catalogue, manifest_id
     assert HEADER not in json_resp.headers  # JSON is no page
 
 
+@pytest.mark.sqlite_only("a static answer: no store SQL is run for it")
 def test_the_favicon_is_no_404(client):
     resp = client.get("/favicon.ico")
     assert resp.status_code == 204 and "max-age" in resp.headers["Cache-Control"]
