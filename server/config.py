@@ -474,7 +474,7 @@ class GcSettings(BaseModel):
 
     model_config = DOCUMENTED
 
-    threshold: tuple[int, int, int] = (GC_THRESHOLD_0, 20, 100)
+    threshold: tuple[int, int, int] = (GC_THRESHOLD_0, 5, 400)
     """`gc.set_threshold`: allocations before a young collection; young collections before a
     middle one; middle collections before a full one."""
     freeze: bool = True
