@@ -152,19 +152,21 @@ def feel_run(
 
 
 FREEZE_LINE = re.compile(
-    r"gc\.freeze \((?P<why>[^)]*)\): (?P<n>\d+) objects frozen in (?P<ms>\d+) ms"
+    r"gc\.freeze \((?P<why>[^)]*)\): (?P<n>\d+) "
+    r"(?P<what>objects frozen|unreachable found first),? in (?P<ms>\d+) ms"
 )
 
 
 def freezes(log: Path) -> list[dict[str, Any]]:
-    """The server's `gc.freeze` log lines (server/runtime/loopwatch.py): why, objects, ms.
+    """The server's `gc.freeze` log lines (server/runtime/loopwatch.py): why, how many
+    objects (frozen, in older versions; unreachable ones its collection found, now), ms.
     Each runs on the loop, so a slow one is a stall of its own."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
         return []
     return [
-        {"why": m["why"], "objects": int(m["n"]), "ms": int(m["ms"])}
+        {"why": m["why"], "objects": int(m["n"]), "what": m["what"], "ms": int(m["ms"])}
         for m in FREEZE_LINE.finditer(text)
     ]
 
@@ -266,7 +268,7 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
                 f"The server's `gc.freeze` calls in run {r['round']} ({r['code']}), each on the "
                 "loop: "
                 + "; ".join(
-                    f"{f['why']}: {f['objects']:,} objects in {f['ms']} ms" for f in r["freezes"]
+                    f"{f['why']}: {f['ms']} ms ({f['objects']:,} {f['what']})" for f in r["freezes"]
                 )
                 + ".",
             ]

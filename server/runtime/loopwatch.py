@@ -204,11 +204,13 @@ def freeze(reason: str, generation: int = 2) -> None:
     generation and dead by then stays frozen.
     """
     started = time.perf_counter()
-    gc.collect(generation)
+    found = gc.collect(generation)
     gc.freeze()
+    # Not gc.get_freeze_count() here: it walks every frozen object (6.5 ms for 413,000 in a
+    # quiet process, more over a server's scattered heap), on the loop, for a log line.
     log.info(
-        "gc.freeze (%s): %d objects frozen in %.0f ms",
+        "gc.freeze (%s): %d unreachable found first, in %.0f ms",
         reason,
-        gc.get_freeze_count(),
+        found,
         1000 * (time.perf_counter() - started),
     )
