@@ -180,6 +180,7 @@ def settle(store: Store, reservation_id: int) -> dict[str, Any]:
     behind = min(r["step_picked"], r["qty"] - r["released"]) - r["picked"]
     if behind > 0:
         _move_out(store, r, behind)
+        _count_picked(store, r["id"], behind)
         r["picked"] += behind
     return r
 
@@ -190,6 +191,7 @@ def take(store: Store, reservation_id: int, qty: int) -> None:
     if qty <= 0 or qty > r["qty"] - r["picked"] - r["released"]:
         raise ShipmentError(f"reservation {reservation_id} has not {qty} units left to pick")
     _move_out(store, r, qty)
+    _count_picked(store, reservation_id, qty)
 
 
 # A unit of the reservation a pick step takes from leaves it, if the reservation has it left
@@ -210,13 +212,17 @@ def take_for_step(store: Store, step_id: int, qty: int) -> None:
     r = store.one(_TAKE_FOR_STEP, (qty, step_id, qty)) if qty > 0 else None
     if r is None:
         raise ShipmentError(f"pick step {step_id} has not {qty} units left to pick")
-    _move_out(store, r, qty, counted=True)
+    _move_out(store, r, qty)
 
 
-def _move_out(store: Store, r: dict[str, Any], n: int, counted: bool = False) -> None:
-    """n reserved units of reservation `r` leave its bin: on hand and reserved drop, the
-    reservation counts them picked (`counted`: it did already), a stock move says so, and a
-    face left below its min gets a move."""
+def _count_picked(store: Store, reservation_id: int, n: int) -> None:
+    store.execute("UPDATE reservations SET picked = picked + ? WHERE id = ?", (n, reservation_id))
+
+
+def _move_out(store: Store, r: dict[str, Any], n: int) -> None:
+    """n reserved units of reservation `r` leave its bin: on hand and reserved drop, a stock
+    move says so, and a face left below its min gets a move. The caller counts them picked
+    on the reservation (`take_for_step` in the statement that finds it)."""
     cur = store.execute(
         "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
         "WHERE location_id = ? AND sku = ? AND lot = ? AND reserved >= ?",
@@ -224,8 +230,6 @@ def _move_out(store: Store, r: dict[str, Any], n: int, counted: bool = False) ->
     )
     if cur.rowcount != 1:
         raise ShipmentError(f"bin {r['location_id']} does not hold {n} reserved {r['sku']}")
-    if not counted:
-        store.execute("UPDATE reservations SET picked = picked + ? WHERE id = ?", (n, r["id"]))
     store.execute(
         "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty, ref) "
         "VALUES (?, 'pick', ?, ?, ?, ?, ?)",
