@@ -208,7 +208,9 @@ def _line(r: dict[str, Any]) -> str:
         f"p99 {r['p99_ms']:.0f} max {r['max_ms']:.0f} ms; p99 per 10 s {p99s}; "
         f"stall {'—' if stall is None else f'{stall:.0f} ms'}; "
         f"all connected {r['all_connected_s']}; RSS {r['peak_rss_mib']:.0f} MiB; "
-        f"errors {r['errors']} {r['error_kinds'] or ''}"
+        f"errors {r['errors']} {r['error_kinds'] or ''}; "
+        f"fleet's own lag {_fmt(r.get('fleet_lag_max_ms'))} ms "
+        f"({', '.join(_fmt(v) for v in r.get('fleet_lag_windows_ms', []))})"
         + (f"\n  boards: {board_watch.line(r['boards'])}" if r.get("boards") else "")
     )
 
@@ -240,12 +242,15 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
         f"for {secs:.0f} s from the first connect. Every scan counts from the first (the "
         "sign-in storm included). Stall: how late the server's loop probe woke "
         "(`scanfloor_loop_stall_*`); GC: collections in the run by generation and the longest "
-        "(`scanfloor_gc_pause_*`); both read from /metrics, which the older code lacks (—).",
+        "(`scanfloor_gc_pause_*`); both read from /metrics, which the older code lacks (—). "
+        "Fleet lag: how late the fleet's own loop woke at worst (its collector is off for the "
+        "run, scripts/load/fleet.py `collector_off`), the part of a round trip that may be the "
+        "load generator's.",
         "",
         "| run | code | scans/s | p50 ms | p90 ms | p99 ms | max ms | p99 per 10 s (ms) "
         "| longest stall ms | stall per 10 s (ms) | GC gen 2 (n, longest ms) "
-        "| GC gen 1 (n, longest ms) | all connected s | RSS MiB | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|---|---|---|---:|---:|---:|",
+        "| GC gen 1 (n, longest ms) | all connected s | RSS MiB | errors | fleet lag ms |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---|---|---|---:|---:|---:|---:|",
     ]
     for r in res["runs"]:
         gc = r.get("gc") or {}
@@ -259,7 +264,8 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
             f"| {_p99s(r)} "
             f"| {_fmt(r['stall_max_ms'])} "
             f"| {', '.join(_fmt(s) for s in r['window_stall_ms'])} | {g('2')} | {g('1')} "
-            f"| {_fmt(r['all_connected_s'], '.1f')} | {r['peak_rss_mib']:.0f} | {r['errors']} |"
+            f"| {_fmt(r['all_connected_s'], '.1f')} | {r['peak_rss_mib']:.0f} | {r['errors']} "
+            f"| {_fmt(r.get('fleet_lag_max_ms'))} |"
         )
     for r in res["runs"]:
         if r.get("freezes"):
@@ -310,6 +316,7 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
             f"scans/s, p50 {e['p50_ms']:.0f} ms, p99 {e['p99_ms']:.0f} ms, max "
             f"{e['max_ms']:.0f} ms, p99 per 10 s "
             f"{_p99s(e)} ms, all connected "
-            f"{_fmt(e['all_connected_s'], '.1f')} s, RSS {e['peak_rss_mib']:.0f} MiB.",
+            f"{_fmt(e['all_connected_s'], '.1f')} s, RSS {e['peak_rss_mib']:.0f} MiB, the "
+            f"fleet's own lag {_fmt(e.get('fleet_lag_max_ms'))} ms at worst.",
         ]
     return "\n".join(lines) + "\n"
