@@ -39,6 +39,7 @@ LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 # A young collection takes well under a millisecond; a full one over a large heap, 100s of ms.
 GC_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5)
 RECENT_SECONDS = 10.0
+SLOW_GC_SECONDS = 0.02  # a collection this long is logged, with the CPU it took
 SETTLE_CONNECTS = 50  # sign-ins since the last freeze that make a storm worth freezing
 GENERATIONS = ("0", "1", "2")
 
@@ -93,6 +94,7 @@ class LoopWatch:
         # (when, lateness) of the stalls worth keeping (over 1 ms), the last 10 s of them.
         self._recent: deque[tuple[float, float]] = deque()
         self._gc_started = 0.0
+        self._gc_cpu_started = 0.0
         self._probe: gevent.Greenlet | None = None
 
     # ------------------------------------------------------------ the probe
@@ -137,9 +139,20 @@ class LoopWatch:
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._gc_started = time.perf_counter()
+            self._gc_cpu_started = time.thread_time()
             return
         g = info["generation"]
         took = time.perf_counter() - self._gc_started
+        if took > SLOW_GC_SECONDS:
+            # CPU well under the wall time: the process waited for a core (a busy machine),
+            # not the collector for its objects.
+            log.info(
+                "gc generation %d took %.0f ms (%.0f ms of CPU), %d unreachable",
+                g,
+                took * 1000,
+                (time.thread_time() - self._gc_cpu_started) * 1000,
+                info["collected"],
+            )
         self.gc_pause.labels(GENERATIONS[g]).observe(took)
         self.gc_collected.labels(GENERATIONS[g]).inc(info["collected"])
         if took > self._gc_worst[g]:
@@ -159,7 +172,14 @@ def settle(gc_settings: GcSettings, connects: Callable[[], int]) -> list[gevent.
     time a sign-in storm settles (`connects()`: sign-ins so far). The later freezes collect
     the young generation only: a middle collection there walked everything since the last
     one, on the loop (the warm-up's took 180 ms at 1,500 handhelds on a loaded machine).
-    Returns the greenlets it started."""
+    Returns the greenlets it started.
+
+    Greenlets stop recording the stack that spawned them (gevent's `track_greenlet_tree`):
+    each one kept up to 10 frame records, and a serving process spawns one per ping (750 a
+    second at 1,500 handhelds, each alive for a ping interval) and per event. At 1,500
+    handhelds those records were 12,000-15,000 of the 56,000-73,000 objects each young
+    collection walked (40-58 ms of CPU each); nothing in scanfloor reads them."""
+    gevent.config.track_greenlet_tree = False
     tune(gc_settings.threshold)
     if not gc_settings.freeze:
         return []
