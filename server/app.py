@@ -12,7 +12,7 @@ from werkzeug.routing import Rule
 
 from server.api.table import CONVERTERS
 from server.config import Settings, load_settings
-from server.realtime import rooms
+from server.realtime import pings, rooms
 from server.realtime.wire import DevicePacket
 from server.runtime.wiring import configure
 from server.store import open_store
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> tuple[Flask, SocketIO]:
     # elsewhere must name it (`SocketIO(message_queue=..., channel=...)`) to be heard. Either
     # way the manager indexes each link's rooms (server/realtime/rooms.py).
     manager = rooms.client_manager(settings.redis_url, SOCKETIO_CHANNEL)
+    pings.install()  # each link's Engine.IO ping from a loop timer, not a greenlet
     socketio = SocketIO(
         app,
         async_mode="gevent",

@@ -1,0 +1,70 @@
+"""Engine.IO pings from loop timers (server/realtime/pings.py), on the library's own socket."""
+
+from __future__ import annotations
+
+import gevent
+import pytest
+from engineio import Server, packet
+from engineio import socket as eio_socket
+
+from server.realtime import pings
+
+INTERVAL = 0.05
+
+
+@pytest.fixture
+def sock():
+    pings.install()
+    try:
+        server = Server(async_mode="gevent", ping_interval=INTERVAL, ping_timeout=1)
+        yield eio_socket.Socket(server, "sid-1")
+    finally:
+        pings.uninstall()
+
+
+def _queued(sock) -> list[int]:
+    out = []
+    while not sock.queue.empty():
+        out.append(sock.queue.get_nowait().packet_type)
+    return out
+
+
+def test_a_ping_is_queued_one_interval_after_it_is_scheduled_and_no_greenlet_is_spawned(
+    sock, monkeypatch
+):
+    spawned = []
+    monkeypatch.setattr(sock.server, "start_background_task", lambda *a: spawned.append(a))
+    sock.schedule_ping()  # as the library does at connect, and on each pong
+    assert sock.last_ping is None
+    gevent.sleep(INTERVAL / 3)
+    assert _queued(sock) == []
+    gevent.sleep(INTERVAL)
+    assert _queued(sock) == [packet.PING]
+    assert sock.last_ping is not None  # the timeout check counts from the ping
+    assert spawned == []
+
+
+def test_the_next_ping_waits_for_the_pong(sock):
+    sock.schedule_ping()
+    sock.schedule_ping()  # no pong yet: not a second timer
+    gevent.sleep(INTERVAL * 2.5)
+    assert _queued(sock) == [packet.PING]
+    gevent.sleep(INTERVAL * 2)
+    assert _queued(sock) == []  # still no pong, no ping
+    sock.receive(packet.Packet(packet.PONG))  # the pong schedules the next
+    gevent.sleep(INTERVAL * 1.5)
+    assert _queued(sock) == [packet.PING]
+
+
+def test_a_closed_link_gets_no_ping(sock):
+    sock.schedule_ping()
+    sock.closed = True
+    gevent.sleep(INTERVAL * 2)
+    assert _queued(sock) == []
+
+
+def test_uninstall_gives_the_library_its_own_back():
+    pings.install()
+    assert eio_socket.Socket.schedule_ping is not pings._LIBRARY_SCHEDULE
+    pings.uninstall()
+    assert eio_socket.Socket.schedule_ping is pings._LIBRARY_SCHEDULE
