@@ -82,9 +82,9 @@ def _metrics(url: str) -> dict[str, float]:
     return out
 
 
-def echo_run(devices: int, opts: Options, procs: int) -> dict[str, Any]:
-    """The fleet against the bare echo."""
-    with serve_echo() as (url, pid):
+def echo_run(devices: int, opts: Options, procs: int, gc_as_server: bool = False) -> dict[str, Any]:
+    """The fleet against the bare echo (its collector as a serving process's if `gc_as_server`)."""
+    with serve_echo(gc_as_server) as (url, pid):
         opts.url = url
         fleet = [(f"echo-{i:04d}", "echo-token-" + "x" * 12, "picker") for i in range(devices)]
         return summary(run_fleet(fleet, opts, procs)) | rss_mib(pid)
@@ -433,6 +433,10 @@ def feel(
     opts = Options(url="", seconds=seconds, think=floorfeel.THINK_S, from_first=True)
     opts.connect_timeout = 90
     res["echo"] = echo_run(devices, opts, procs)
+    print(f"-- {devices:,} handhelds on the echo with the server's GC settings", flush=True)
+    opts = Options(url="", seconds=seconds, think=floorfeel.THINK_S, from_first=True)
+    opts.connect_timeout = 90
+    res["echo_gc"] = echo_run(devices, opts, procs, gc_as_server=True)
     res["note"] = note
     if compare:
         command += f" --compare {compare} --rounds {rounds}"

@@ -308,11 +308,16 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
             ma, mb = medians(a, key), medians(b, key)
             ratio = f"{mb / ma:.2f}x" if ma and mb is not None else "—"
             lines.append(f"| {name} | {_fmt(ma, '.1f')} | {_fmt(mb, '.1f')} | {ratio} |")
-    if res.get("echo"):
-        e = res["echo"]
+    for key, what in (
+        ("echo", "The bare Socket.IO echo"),
+        ("echo_gc", "The echo with the server's GC settings (`--gc-as-server`)"),
+    ):
+        if not res.get(key):
+            continue
+        e = res[key]
         lines += [
             "",
-            f"The bare Socket.IO echo with the same fleet, same run: {e['scans_per_s']:.0f} "
+            f"{what} with the same fleet, same run: {e['scans_per_s']:.0f} "
             f"scans/s, p50 {e['p50_ms']:.0f} ms, p99 {e['p99_ms']:.0f} ms, max "
             f"{e['max_ms']:.0f} ms, p99 per 10 s "
             f"{_p99s(e)} ms, all connected "

@@ -72,9 +72,11 @@ def serve_site(
 
 
 @contextlib.contextmanager
-def serve_echo() -> Iterator[tuple[str, int]]:
-    """The bare Socket.IO ack echo (scripts/load/echo_server.py)."""
+def serve_echo(gc_as_server: bool = False) -> Iterator[tuple[str, int]]:
+    """The bare Socket.IO ack echo (scripts/load/echo_server.py), with the serving process's
+    GC settings if `gc_as_server`."""
     with tempfile.TemporaryDirectory(prefix="scanfloor-echo-") as tmp:
         cmd = [sys.executable, str(ROOT / "scripts" / "load" / "echo_server.py")]
+        cmd += ["--gc-as-server"] if gc_as_server else []
         with running(cmd, Path(tmp) / "echo.log") as (url, pid):
             yield url, pid
