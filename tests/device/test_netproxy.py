@@ -1,4 +1,6 @@
-"""The loopback proxy the offline proofs stand on, and the device's event reorder buffer."""
+"""The loopback proxy the offline proofs stand on, and the device link's parts: its event
+reorder buffer, and its websocket skipping websocket-client's pure-Python UTF-8 check (bad
+UTF-8 is still refused: the library decodes every text message with str.decode after it)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import threading
 import time
 
 import pytest
+import websocket
 
-from device.link import InOrder
+from device.link import WEBSOCKET_OPTIONS, InOrder, WatchedClient
 from device.sim.netproxy import NetProxy
 
 
@@ -115,3 +118,40 @@ def test_a_slow_link_delays_every_byte_both_ways_in_order(echo):
         t0 = time.monotonic()
         assert talk(a, b"fast") == b"fast" and time.monotonic() - t0 < 0.3
         a.close()
+
+
+def test_the_device_client_asks_websocket_client_to_skip_its_own_utf8_check():
+    client = WatchedClient()
+    assert client.eio.websocket_extra_options == {"skip_utf8_validation": True}
+    # A caller's own options win.
+    assert WatchedClient(websocket_extra_options={}).eio.websocket_extra_options == {}
+
+
+def _frame(payload: bytes) -> bytes:
+    """One unmasked, final text frame (server to client), as RFC 6455 lays it out."""
+    assert len(payload) < 126
+    return bytes([0x81, len(payload)]) + payload
+
+
+@pytest.fixture
+def ws_link():
+    ours, theirs = socket.socketpair()
+    ws = websocket.WebSocket(**WEBSOCKET_OPTIONS)
+    ws.sock, ws.connected = ours, True
+    yield ws, theirs
+    ours.close()
+    theirs.close()
+
+
+def test_with_the_check_skipped_good_text_arrives_whole(ws_link):
+    ws, theirs = ws_link
+    text = '42/device,["state",{"instruction":"Größe 3 aus Fach 01-02-3"}]'
+    theirs.sendall(_frame(text.encode()))
+    assert ws.recv() == text
+
+
+def test_with_the_check_skipped_bad_utf8_is_still_refused(ws_link):
+    ws, theirs = ws_link
+    theirs.sendall(_frame(b'42/device,["state","\xff\xfe"]'))
+    with pytest.raises(UnicodeDecodeError):
+        ws.recv()
