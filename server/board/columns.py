@@ -134,11 +134,15 @@ def totals(store: Store, view: View = View()) -> dict[str, int]:
         params,
     )
     by_status = {r["status"]: r["n"] for r in rows}
+    # From the short picks (few) to their lists, not from every open list to the short
+    # picks: 3.8 ms at 65,000 open lists the other way round, once a second on the loop.
     shorts = {
         r["status"]: r["n"]
         for r in store.all(
-            f"""SELECT p.status, COUNT(*) AS n FROM pick_lists p
-                WHERE p.status IN ('open', 'assigned') AND {SHORT} AND {where}
+            f"""SELECT p.status, COUNT(*) AS n
+                FROM (SELECT DISTINCT pick_list_id FROM short_picks) s
+                CROSS JOIN pick_lists p  -- SQLite: this order, short picks outermost
+                WHERE p.id = s.pick_list_id AND p.status IN ('open', 'assigned') AND {where}
                 GROUP BY p.status""",
             params,
         )

@@ -33,14 +33,18 @@ WHERE e.status = 'delivered' AND e.at >= :today AND o.status = 'delivered'
   AND NOT EXISTS (SELECT 1 FROM order_events x WHERE x.order_id = e.order_id
                   AND x.status = 'delivered' AND x.at < :today)
 """
+_NOT_PACKED_IN = ",".join(f"'{s}'" for s in NOT_PACKED)
+# Three counts of ranges of the (status, promised_by) index (migration 0042): each walks only
+# the orders in its window, and never reads a table row. One SUM(CASE ...) over every order
+# not packed read each row instead: 19 ms at 65,000 open orders, on the serving loop.
 DUE = f"""
-SELECT SUM(CASE WHEN promised_by < :now THEN 1 ELSE 0 END) AS late_now,
-       SUM(CASE WHEN promised_by >= :now AND promised_by < :hour THEN 1 ELSE 0 END)
-         AS due_within_hour,
-       SUM(CASE WHEN promised_by >= :hour AND promised_by < :end THEN 1 ELSE 0 END)
-         AS due_later_today
-FROM orders WHERE status IN ({",".join(f"'{s}'" for s in NOT_PACKED)})
-  AND promised_by IS NOT NULL
+SELECT
+  (SELECT COUNT(*) FROM orders WHERE status IN ({_NOT_PACKED_IN})
+     AND promised_by < :now) AS late_now,
+  (SELECT COUNT(*) FROM orders WHERE status IN ({_NOT_PACKED_IN})
+     AND promised_by >= :now AND promised_by < :hour) AS due_within_hour,
+  (SELECT COUNT(*) FROM orders WHERE status IN ({_NOT_PACKED_IN})
+     AND promised_by >= :hour AND promised_by < :end) AS due_later_today
 """
 
 
