@@ -59,6 +59,34 @@ def test_columns_are_paged_searched_filtered_and_sorted_on_the_server(floor):
     assert web.get(f"{API}?q=nothing-like-it").get_json()["pick_lists"] == []
 
 
+def test_the_short_column_counts_each_open_list_with_a_short_pick_once(floor):
+    """totals() counts from the short picks to their lists; the column must equal counting
+    every list by the column's own condition (columns.OPEN_STATES)."""
+    store = floor.store
+    _orders(store, 6)
+    device = store.one("SELECT id FROM devices ORDER BY id LIMIT 1")["id"]
+    location = store.one("SELECT id FROM locations ORDER BY id LIMIT 1")["id"]
+    with store.write():
+        for pid, status in ((2, "assigned"), (5, "picked"), (6, "packed")):
+            store.execute("UPDATE pick_lists SET status = ? WHERE id = ?", (status, pid))
+        # two shorts on list 1, one on each of 2 (assigned), 5 (picked) and 6 (packed)
+        for pid in (1, 1, 2, 5, 6):
+            store.execute(
+                "INSERT INTO short_picks (device_id, pick_list_id, step_id, order_id, "
+                "location_id, sku, wanted, found, reason, outcome, at) VALUES "
+                "(?, ?, 1, 'SO-1', ?, 'SKU-B', 1, 0, 'empty', 'backordered', '2026-12-04')",
+                (device, pid, location),
+            )
+    with store.read():
+        got = columns.totals(store)
+        fresh = {
+            state: store.one(f"SELECT COUNT(*) AS n FROM pick_lists p WHERE {cond}")["n"]
+            for state, cond in columns.OPEN_STATES.items()
+        }
+    assert {k: got[k] for k in fresh} == fresh
+    assert (got["queued"], got["picking"], got["short"], got["to_pack"]) == (2, 0, 2, 1)
+
+
 def test_a_view_the_board_cannot_show_is_refused_in_words(floor):
     _orders(floor.store, 1)
     web = board_web(floor.app, "sam")
