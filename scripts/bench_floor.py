@@ -434,8 +434,6 @@ def feel(
     opts.connect_timeout = 90
     res["echo"] = echo_run(devices, opts, procs)
     print(f"-- {devices:,} handhelds on the echo with the server's GC settings", flush=True)
-    opts = Options(url="", seconds=seconds, think=floorfeel.THINK_S, from_first=True)
-    opts.connect_timeout = 90
     res["echo_gc"] = echo_run(devices, opts, procs, gc_as_server=True)
     res["note"] = note
     if compare:

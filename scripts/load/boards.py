@@ -84,7 +84,9 @@ class Board(threading.Thread):
             return
         # A board's updates are large: websocket-client's pure-Python UTF-8 check of each took
         # more CPU in this process (43-65% of a core with 5 boards) than the fleet's three.
-        client = socketio.Client(reconnection=False, websocket_extra_options=WEBSOCKET_OPTIONS)
+        client = socketio.Client(
+            reconnection=False, websocket_extra_options=dict(WEBSOCKET_OPTIONS)
+        )
         client.on("snapshot", lambda p: self._got("snapshot", p), namespace="/board")
         client.on("delta", lambda p: self._got("delta", p), namespace="/board")
         try:
