@@ -6,7 +6,8 @@ python-engineio schedules each link's next ping by spawning a greenlet that slee
 waiter and its bound methods, all young enough to be walked by the young collections
 (docs/scaling.md, *Garbage collection*). Here the same ping is queued by a timer's
 callback on the gevent loop: same interval, same packet, same timeout bookkeeping
-(`last_ping`), no greenlet. Installed by `install()` for the serving process only.
+(`last_ping`), no greenlet. `create_app` installs it for every Engine.IO socket of its
+process.
 """
 
 from __future__ import annotations
