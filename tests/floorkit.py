@@ -277,6 +277,18 @@ def board_client(app: Flask, socketio: SocketIO, name: str = "sup", role: str = 
     )
 
 
+def first_view(viewer, timeout: float = 10.0) -> None:
+    """Wait until a board test client holds its first view (the snapshot), without taking it
+    from the client's queue. The build lets the loop poll between its parts (server/realtime/
+    hub.py), so it takes a few turns of the loop: more than `settle` gives."""
+    deadline = time.monotonic() + timeout
+    while not any(
+        p["name"] == "snapshot" and p["namespace"] == BOARD_NAMESPACE for p in viewer.queue
+    ):
+        assert time.monotonic() < deadline, f"no first view within {timeout} s of the connect"
+        gevent.sleep(0.005)
+
+
 def http_login(base: str, name: str, password: str = BOARD_PASSWORD):
     """A requests session logged in on a running server (its cookie opens /board)."""
     import requests

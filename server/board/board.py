@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from server.board import columns, exceptions, scanrate
@@ -13,6 +13,10 @@ from server.shipping import manifests
 from server.store import Store
 
 RECENT_FAILED_PRINTS = 20
+
+
+def _go_on() -> None:
+    """The default `breathe`: go straight on to the next part."""
 
 
 DEVICE_COLUMNS = """d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen, d.scans, d.wrong_scans,
@@ -26,17 +30,22 @@ DEVICE_COLUMNS = """d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen,
                               AND p.status = 'assigned' ORDER BY p.id LIMIT 1)) AS list_id"""
 
 
-def snapshot(store: Store) -> dict[str, Any]:
+def snapshot(store: Store, breathe: Callable[[], None] = _go_on) -> dict[str, Any]:
     """A board's first view: every column's total and its first lists, devices, counts, alerts.
 
     Sent to a board when it connects; after that it gets `delta`s, and asks for later lists,
-    other filters, a search or another sort with `GET /board/api/lists`.
+    other filters, a search or another sort with `GET /board/api/lists`. `breathe` is called
+    between its parts, inside its one read (the serving process lets its loop run there, on a
+    connection of the boards' own).
     """
     with store.read():
         queue = exceptions.queue(store)
+        breathe()
         first = columns.page(store, columns.View())
+        breathe()
         devices = _devices(store, "1 = 1", ())
-        return {
+        breathe()
+        out = {
             "pick_lists": first["pick_lists"],
             "columns": first["columns"],
             "active": first["active"],
@@ -45,9 +54,9 @@ def snapshot(store: Store) -> dict[str, Any]:
             "devices": devices,
             **alerts(store),
             "exceptions": queue,
-            "counts": counts(store),
-            "at": now(),
         }
+        breathe()
+        return out | {"counts": counts(store), "at": now()}
 
 
 def delta(
@@ -56,21 +65,24 @@ def delta(
     device_ids: Iterable[int],
     with_counts: bool,
     with_totals: bool = True,
+    breathe: Callable[[], None] = _go_on,
 ) -> dict[str, Any]:
     """What changed for a board since the last snapshot or delta: only the rows a change touched,
     and, `with_totals`, every column's total (a GROUP BY over an index, made once for all boards).
 
     `removed_lists` are lists that no longer exist (merged into a cart, or emptied); the board
-    keeps the rows it has for everything not named here.
+    keeps the rows it has for everything not named here. `breathe`: as for `snapshot`.
     """
     list_ids, device_ids = sorted(set(list_ids)), sorted(set(device_ids))
     with store.read():
         lists = columns.list_rows(store, list_ids)
+        breathe()
         devices = (
             _devices(store, f"d.id IN ({_marks(device_ids)})", tuple(device_ids))
             if device_ids
             else []
         )
+        breathe()
         out: dict[str, Any] = {
             "pick_lists": lists,
             "removed_lists": sorted(set(list_ids) - {r["id"] for r in lists}),
@@ -79,11 +91,14 @@ def delta(
             "at": now(),
         }
         if with_totals:  # the caller's pace: a GROUP BY over the open lists
+            breathe()
             totals = columns.totals(store)
             out["columns"] = totals
             out["active"] = sum(totals[s] for s in columns.OPEN_STATES)
         if with_counts:  # the queue (several reads) goes at the counts' pace too
+            breathe()
             out["counts"] = counts(store)
+            breathe()
             out["exceptions"] = exceptions.queue(store)
     return out
 

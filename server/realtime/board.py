@@ -85,13 +85,7 @@ class BoardNamespace(Namespace):
 
     def _send_snapshot(self, sid: str) -> None:
         try:
-            self.hub.socketio.emit(
-                "snapshot",
-                self.hub.board_first_view(),
-                namespace=self.namespace,
-                to=sid,
-                ignore_queue=True,  # the board is on this process
-            )
+            self.hub.send_first_view(sid)
         except Exception:
             # Refusing would stop the browser from retrying: accept, and let the
             # next floor change bring the board its data.

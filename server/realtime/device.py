@@ -78,8 +78,9 @@ class DeviceNamespace(socketio.Namespace):
         self._close_older_links(sid, did, older)
         self.enter_room(sid, device_room(did))
         # In the group commit: a sign-in storm's connects share commits, and the fsync is
-        # not paid on the loop once per connect (server/store/group.py).
-        given = self.store.grouped(lambda: self._link_up(did, device, creds))
+        # not paid on the loop once per connect; in its second lane, so the scans of the
+        # devices already signed in go first (server/store/group.py).
+        given = self.store.grouped(lambda: self._link_up(did, device, creds), urgent=False)
         self.hub.connected(did, creds.last_seen_seq)
         log.info(
             "device %s (%s) connected, last seen seq %s",
@@ -146,7 +147,8 @@ class DeviceNamespace(socketio.Namespace):
                     """UPDATE devices SET connected = 0, link_owner = NULL, last_seen = ?
                        WHERE id = ? AND COALESCE(link_owner, ?) = ?""",
                     (now(), did, self.hub.instance, self.hub.instance),
-                )
+                ),
+                urgent=False,
             )
         self.hub.board_changed(devices=(did,))
 

@@ -42,6 +42,12 @@ class Encoded(str):
         return encoded
 
 
+def encoded(value: Any) -> Encoded:
+    """`value` serialised now, as a packet would (a board's snapshot: sent to several boards,
+    and python-socketio walks a payload it is given whole, looking for binary parts)."""
+    return Encoded(PacketJSON.dumps(value, separators=(",", ":")), {})
+
+
 class PacketJSON:
     """engine.io's json (no huge integers), with a decoding failure turned into UNREADABLE."""
 

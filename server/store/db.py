@@ -65,11 +65,12 @@ class Store:
 
         self.group = GroupWriter(self)
 
-    def grouped(self, job: Callable[[], T]) -> T:
+    def grouped(self, job: Callable[[], T], urgent: bool = True) -> T:
         """Run a write job and return its result once committed: in a shared group commit
-        when one is on, else in a transaction of its own."""
+        when one is on (not `urgent`: after the urgent jobs waiting), else in a transaction
+        of its own."""
         if self.group is not None:
-            return self.group.submit(job)
+            return self.group.submit(job, urgent)
         with self.write():
             return job()
 

@@ -282,12 +282,13 @@ class PgStore:
 
         self.group = GroupWriter(self)
 
-    def grouped(self, job: Callable[[], T]) -> T:
+    def grouped(self, job: Callable[[], T], urgent: bool = True) -> T:
         """Run a write job and return its result once committed (run again, once, when the
-        connection was lost before the COMMIT: nothing of it can have been kept)."""
+        connection was lost before the COMMIT: nothing of it can have been kept). Not
+        `urgent`: in a group commit, after the urgent jobs waiting."""
         group = self.group
         if group is not None:
-            return self._retry(lambda: group.submit(job))
+            return self._retry(lambda: group.submit(job, urgent))
 
         def run() -> T:
             with self.write():

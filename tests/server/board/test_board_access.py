@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from floorkit import BOARD_PASSWORD, board_client, csrf_from, logged_in, place, settle
+from floorkit import BOARD_PASSWORD, board_client, csrf_from, first_view, logged_in, place, settle
 
 from server.config import LoginSettings
 from server.people import users
@@ -131,7 +131,7 @@ def test_a_device_token_cannot_open_the_board_namespace(floor):
 
 def test_a_supervisors_session_opens_the_namespace(floor):
     viewer = board_client(floor.app, floor.socketio)
-    settle()
+    first_view(viewer)
     assert viewer.is_connected(BOARD_NAMESPACE)
     names = [e["name"] for e in viewer.get_received(BOARD_NAMESPACE)]
     # The snapshot first; on a slow run the board's ticker may have sent a delta after it.

@@ -4,11 +4,13 @@ open board gets an update at least every 2 s: a keep-alive when nothing changed.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import gevent
-from floorkit import board_client, board_web, connect, place, settle
+import pytest
+from floorkit import board_client, board_web, connect, first_view, place, settle
 
 from server.board import columns
 from server.realtime import hub
@@ -119,7 +121,8 @@ def test_the_first_view_is_shared_and_an_update_comes_every_2_s(floor, monkeypat
     _orders(floor.store, 3)
     first = board_client(floor.app, floor.socketio, "sam")
     second = board_client(floor.app, floor.socketio, "ann")
-    settle()
+    first_view(first)
+    first_view(second)
     snaps = [
         [e for e in c.get_received(BOARD_NAMESPACE) if e["name"] == "snapshot"]
         for c in (first, second)
@@ -132,15 +135,18 @@ def test_the_first_view_is_shared_and_an_update_comes_every_2_s(floor, monkeypat
     assert snap["filters"]["warehouses"] == ["WH-EAST", "WH-WEST"]
     # Nothing changes on the floor, and still an update comes within 2 s: a keep-alive
     # holding only the time, for which nothing was read (SQLite's trace says so).
+    # On SQLite the boards read on a connection of their own: both are traced.
     seen: list[str] = []
     sqlite = floor.store.dialect == "sqlite"
-    if sqlite:
-        floor.store.conn.set_trace_callback(seen.append)
+    conns = [floor.store.conn, floor.hub._board_reads()[0].conn] if sqlite else []
+    assert not sqlite or conns[0] is not conns[1]
+    for conn in conns:
+        conn.set_trace_callback(seen.append)
     try:
         alive = _next_delta(first, 2.0)
     finally:
-        if sqlite:
-            floor.store.conn.set_trace_callback(None)
+        for conn in conns:
+            conn.set_trace_callback(None)
     assert alive is not None, "no update within 2 s with a board open"
     assert alive.keys() == {"at"}, alive
     assert not [s for s in seen if "pick_lists" in s or "orders" in s], seen
@@ -210,3 +216,38 @@ def test_every_devices_next_step_is_read_at_once_and_matches_its_list(floor):
         assert len(step_reads) == 1, step_reads
     for c in clients:
         c.disconnect("/device")
+
+
+@pytest.mark.sqlite_only("the boards' own connection: on PostgreSQL a build reads in one piece")
+def test_a_board_build_lets_the_loop_poll_between_its_parts(floor, monkeypatch):
+    """A first view at 1,500 handhelds and 60,000 open orders read for ~30 ms in one piece,
+    holding every device link of the process; it now reads on a connection of its own and
+    the loop polls (timers, sockets) between its parts, and still in one read."""
+    from server.board import board
+
+    _orders(floor.store, 3)
+    ticks: list[float] = []
+    at_part: dict[str, int] = {}
+
+    def ticker() -> None:  # a timer: runs only when the loop polls
+        while True:
+            gevent.sleep(0.0005)
+            ticks.append(time.perf_counter())
+
+    def marked(name, real):
+        def part(*args, **kwargs):
+            at_part[name] = len(ticks)
+            return real(*args, **kwargs)
+
+        return part
+
+    monkeypatch.setattr(board.columns, "page", marked("page", board.columns.page))
+    monkeypatch.setattr(board, "_devices", marked("devices", board._devices))
+    t = gevent.spawn(ticker)
+    gevent.sleep(0.01)
+    view = json.loads(floor.hub.board_first_view())
+    t.kill()
+    assert view["columns"]["queued"] == 3 and len(view["pick_lists"]) == 3
+    assert at_part["devices"] > at_part["page"], at_part  # the ticker ran between the parts
+    reads, _ = floor.hub._board_reads()
+    assert reads.conn is not floor.store.conn

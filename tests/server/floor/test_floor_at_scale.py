@@ -6,7 +6,7 @@ import time
 
 import gevent
 import pytest
-from floorkit import board_client, connect, emit, place, plan, scan, settle, states
+from floorkit import board_client, connect, emit, first_view, place, plan, scan, settle, states
 
 from server.board import board
 from server.floor import planning, screens
@@ -132,7 +132,7 @@ def test_a_board_gets_only_the_rows_a_scan_touched(floor):
     place(store, "b", [("SKU-A", 1)])
     auth.create_device(store, "idle-packer", "packer", "WH-WEST")
     viewer = board_client(app, socketio)
-    settle()
+    first_view(viewer)
     first = _updates(viewer)
     assert [e["name"] for e in first] == ["snapshot"]
     assert len(first[0]["args"][0]["devices"]) == 3
@@ -180,7 +180,7 @@ def test_a_board_update_carries_at_most_so_many_rows_and_the_rest_follow(floor, 
     monkeypatch.setattr(hubs, "BOARD_DELTA_ROWS", 2)
     made = auth.create_devices(store, [f"wave-{n}" for n in range(5)], "picker", "WH-EAST")
     viewer = board_client(app, socketio)
-    settle()
+    first_view(viewer)
     viewer.get_received("/board")
     ids = [_id(store, token) for _name, token in made]
     floor.hub.board_changed(devices=ids)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import gevent
 import pytest
 from dbkit import committed
@@ -58,6 +60,93 @@ def test_a_failing_job_is_undone_alone(grouped_store):
     assert isinstance(greenlets[2].exception, ValueError)
     assert [g.value for i, g in enumerate(greenlets) if i != 2] == [1, 2, 4, 5]
     assert [_count(store, f"c{n}") for n in range(1, 6)] == [1, 2, 0, 4, 5]
+
+
+def _spin(seconds: float) -> None:
+    """Work on the loop (a job's statements and Python), without yielding."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_a_group_stops_starting_jobs_after_its_time_and_the_rest_follow_in_order(
+    grouped_store, monkeypatch
+):
+    """At shift start 1,500 sign-ins queue at once: a group of 256 held the loop for ~100 ms.
+    A group is cut at BATCH_SECONDS of work; the loop runs between groups; nothing is lost or
+    reordered."""
+    from server.store import group
+
+    monkeypatch.setattr(group, "BATCH_SECONDS", 0.01)
+    store = grouped_store
+    ran: list[int] = []
+
+    def job(n: int) -> int:
+        _spin(0.004)
+        store.execute("INSERT INTO counters (name, value) VALUES (?, ?)", (f"c{n}", n))
+        ran.append(n)
+        return n
+
+    ticks: list[int] = []
+
+    def ticker() -> None:  # a greenlet ready to run the whole time: the other devices
+        while True:
+            gevent.sleep(0)
+            ticks.append(len(ran))
+
+    t = gevent.spawn(ticker)
+    greenlets = [gevent.spawn(store.grouped, lambda n=n: job(n)) for n in range(12)]
+    gevent.joinall(greenlets, raise_error=True)
+    t.kill()
+    assert [g.value for g in greenlets] == list(range(12))
+    assert ran == list(range(12))
+    assert [_count(store, f"c{n}") for n in range(12)] == list(range(12))
+    # 4 ms a job and groups cut after 10 ms: 3 jobs a group (4 without the cut: 1 group).
+    assert store.group.batches >= 4, store.group.batches
+    # The loop ran other greenlets between the groups, not only once all were done.
+    assert len({n for n in ticks if 0 < n < 12}) >= 3, sorted(set(ticks))
+
+
+def test_scans_go_before_sign_ins_and_the_oldest_sign_in_opens_each_group(grouped_store):
+    store = grouped_store
+    ran: list[str] = []
+
+    def job(name: str) -> str:
+        store.execute("INSERT INTO counters (name, value) VALUES (?, 1)", (name,))
+        ran.append(name)
+        return name
+
+    # All submitted before the writer wakes: one group.
+    later = [gevent.spawn(store.grouped, lambda n=n: job(f"in{n}"), urgent=False) for n in range(3)]
+    urgent = [gevent.spawn(store.grouped, lambda n=n: job(f"scan{n}")) for n in range(3)]
+    gevent.joinall(later + urgent, raise_error=True)
+    assert ran == ["in0", "scan0", "scan1", "scan2", "in1", "in2"]
+    assert [g.value for g in later] == ["in0", "in1", "in2"]
+    assert all(_count(store, name) == 1 for name in ran)
+
+
+def test_jobs_a_group_did_not_start_go_back_to_their_own_lane_in_order(grouped_store, monkeypatch):
+    from server.store import group
+
+    monkeypatch.setattr(group, "BATCH_SECONDS", 0.005)
+    store = grouped_store
+    ran: list[str] = []
+
+    def job(name: str) -> None:
+        _spin(0.003)
+        store.execute("INSERT INTO counters (name, value) VALUES (?, 1)", (name,))
+        ran.append(name)
+
+    later = [gevent.spawn(store.grouped, lambda n=n: job(f"in{n}"), urgent=False) for n in range(4)]
+    urgent = [gevent.spawn(store.grouped, lambda n=n: job(f"scan{n}")) for n in range(4)]
+    gevent.joinall(later + urgent, raise_error=True)
+    # Each group: the oldest sign-in waiting, then scans while time is left (one here: 3 ms
+    # each, cut at 5 ms), then sign-ins; the rest go back, each to its own lane, in order.
+    # On a quiet machine: in0 scan0 in1 scan1 in2 scan2 in3 scan3.
+    assert [r for r in ran if r.startswith("scan")] == ["scan0", "scan1", "scan2", "scan3"]
+    assert [r for r in ran if r.startswith("in")] == ["in0", "in1", "in2", "in3"]
+    assert ran.index("scan0") < ran.index("in2")  # the scans did not wait for every sign-in
+    assert store.group.jobs == 8 and store.group.batches >= 4
 
 
 def test_without_group_commit_a_job_gets_a_transaction_of_its_own(database_url):
