@@ -16,7 +16,7 @@ one warehouse, 40 open orders per picker, carts planned). It measures
   5 s, all connecting at once, every scan counted from the first, p99 per 10 s,
   the server's loop stalls and garbage collections, the echo beside it; with 5
   supervisors' boards open (`--boards`), each one's first view (bytes, seconds) and the
-  longest gap between its updates; `--open-orders 60000` adds open orders in bulk;
+  longest gap between its updates; 60,000 more open orders in bulk (`--open-orders`), 90 s;
 
 prints the figures and writes the `## The floor at full size` and `## The floor
 as it feels` sections of docs/benchmarks.md.
@@ -26,8 +26,8 @@ as it feels` sections of docs/benchmarks.md.
     .venv/bin/python scripts/bench_floor.py --feel --compare main --rounds 2
                                    # only the floor as it feels: main's server and this one,
                                    # alternated on copies of one site
-    .venv/bin/python scripts/bench_floor.py --feel --quick --no-write --open-orders 60000
-                                   # the board at full size: 5 boards on 60,000 open orders
+    .venv/bin/python scripts/bench_floor.py --feel --quick --no-write --open-orders 0
+                                   # a quick try of the feel run on a small site
 """
 
 from __future__ import annotations
@@ -353,7 +353,7 @@ def profile_report(res: dict[str, Any], command: str) -> str:
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--feel", "feel_only", is_flag=True, help="only the floor as it feels")
 @click.option("--devices", default=1500, show_default=True, help="handhelds in the feel run")
-@click.option("--seconds", default=75.0, show_default=True, help="length of each feel run")
+@click.option("--seconds", default=90.0, show_default=True, help="length of each feel run")
 @click.option("--rounds", default=1, show_default=True, help="feel runs per version of the code")
 @click.option("--compare", help="a git ref whose server runs alternated with this one (e.g. main)")
 @click.option(
@@ -361,9 +361,9 @@ def profile_report(res: dict[str, Any], command: str) -> str:
 )
 @click.option(
     "--open-orders",
-    default=0,
+    default=60000,
     show_default=True,
-    help="more open orders on the feel run's site, in bulk (e.g. 60000 for the board at full size)",
+    help="more open orders on the feel run's site, in bulk (issue 14's site: 60,000; 0: none)",
 )
 @click.option("--note", default="", help="a sentence for the report (e.g. how loaded the box was)")
 def main(

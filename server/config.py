@@ -69,6 +69,11 @@ class HttpSettings(BaseModel):
     closed at once, still before anything is sent). Clients that send no `Origin` header (the
     handhelds' python-socketio over polling) are not checked; over WebSocket they send their
     own origin."""
+    handshakes: int = 32
+    """How many new connections `scanfloor-server` lets be in their handshake at once (the
+    request read, the WebSocket upgrade, the device's sign-in); the others wait, accepted, for
+    a place. At shift start it keeps the scans of the handhelds already signed in quick while
+    the rest sign in (docs/scaling.md, *Shift start*). 0: no limit."""
     secure_cookies: bool = False
     """`true` when the site is served over TLS (directly or behind a TLS proxy): the session
     cookie then carries `Secure` and is sent over HTTPS only. It is always `HttpOnly` and

@@ -26,7 +26,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace
 
 from server.people import users
-from server.runtime import metrics
+from server.runtime import httpd, metrics
 from server.web.access import board_socket_allowed
 
 if TYPE_CHECKING:
@@ -44,6 +44,12 @@ class BoardNamespace(Namespace):
 
     def on_connect(self, auth_data: Any = None) -> bool:
         """Count the board in (deltas are built only while one is open) and send it the whole board."""
+        try:
+            return self._connect()
+        finally:  # the next connection's handshake may start (server/runtime/httpd.py)
+            httpd.signed_in(request.environ)
+
+    def _connect(self) -> bool:
         if not board_socket_allowed():
             log.info("board connection refused: no supervisor's log-in session")
             raise ConnectionRefusedError("log in at /login as a supervisor or admin first")

@@ -19,7 +19,7 @@ from server.floor.domain.floor import pick_list_ref
 from server.people import auth
 from server.realtime.hub import Hub, device_room
 from server.realtime.wire import UNREADABLE, Encoded
-from server.runtime import metrics
+from server.runtime import httpd, metrics
 from server.shipping import packages
 from shared import messages as say
 from shared.protocol import (
@@ -60,6 +60,12 @@ class DeviceNamespace(socketio.Namespace):
 
     # ------------------------------------------------------------ link
     def on_connect(self, sid: str, environ: dict, auth_data: Any = None) -> bool:
+        try:
+            return self._connect(sid, auth_data)
+        finally:  # signed in or refused: the next connection's handshake may start
+            httpd.signed_in(environ)
+
+    def _connect(self, sid: str, auth_data: Any) -> bool:
         try:
             creds = parse(ConnectAuth, auth_data)
         except ProtocolError as err:

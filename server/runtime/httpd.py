@@ -16,13 +16,67 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
+from typing import Any
 
+import gevent
 from flask import Flask
 from flask_socketio import SocketIO
 from gevent import pywsgi
+from gevent.lock import Semaphore
 from geventwebsocket.handler import WebSocketHandler
 
 log = logging.getLogger("scanfloor.http")
+SIGNED_IN = "scanfloor.signed_in"  # the environ key of a new link's `Handshakes` release
+HANDSHAKE_SECONDS = 10.0  # a link that has not signed in by then gives its place up anyway
+
+
+class Handshakes:
+    """At most `limit` new connections in their handshake at once: the request read, the
+    WebSocket upgrade, Engine.IO's open and the namespace's sign-in (a connect's write).
+
+    At shift start 1,500 handhelds connect within a second or two. Each handshake is several
+    turns of the loop, and with all of them under way at once, every turn ran a step of each
+    before any scan of a device already signed in: the loop was late by 150-210 ms at a time
+    for the storm's first seconds. With a few dozen at a time a turn stays short; the others
+    wait their turn, accepted, in a queue that costs the loop nothing.
+
+    A connection takes a place before its request is read. A plain HTTP request (a page, the
+    REST API, a polling transport) gives it up as soon as its request is read; a WebSocket
+    upgrade holds it until its namespace signs it in (`signed_in`), its connection ends, or
+    HANDSHAKE_SECONDS pass, whichever comes first.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._places = Semaphore(limit)
+
+    def enter(self) -> Callable[[], None]:
+        """Wait for a place; returns what gives it up (once, however often it is called)."""
+        self._places.acquire()
+        timer = gevent.get_hub().loop.timer(HANDSHAKE_SECONDS)
+        held = [True]
+
+        def leave() -> None:
+            if held[0]:
+                held[0] = False
+                timer.stop()
+                self._places.release()
+
+        timer.start(leave)
+        return leave
+
+    @property
+    def waiting(self) -> int:
+        """Connections accepted and waiting for a place."""
+        return self._places.linkcount()
+
+
+def signed_in(environ: dict[str, Any]) -> None:
+    """A namespace's connect is done: its connection gives its handshake place up."""
+    leave = environ.pop(SIGNED_IN, None)
+    if leave is not None:
+        leave()
 
 
 def no_delay(sock: socket.socket) -> None:
@@ -36,11 +90,33 @@ def no_delay(sock: socket.socket) -> None:
 
 
 class NoDelayHandler(WebSocketHandler):
-    """gevent-websocket's handler on a socket that sends each write at once."""
+    """gevent-websocket's handler on a socket that sends each write at once, each new
+    connection's handshake taking a place in the server's `Handshakes` (if it has one)."""
+
+    _leave: Callable[[], None] | None = None
 
     def handle(self) -> None:
         no_delay(self.socket)
-        super().handle()
+        handshakes: Handshakes | None = getattr(self.server, "handshakes", None)
+        if handshakes is None:
+            super().handle()
+            return
+        self._leave = handshakes.enter()
+        try:
+            super().handle()
+        finally:
+            self._leave()
+
+    def run_application(self) -> Any:
+        leave, self._leave = self._leave, None
+        if leave is not None:  # the connection's first request
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.environ[SIGNED_IN] = leave  # given up by the namespace's connect
+                self._leave = leave  # ... or when the connection ends
+            else:
+                leave()
+                self._leave = lambda: None
+        return super().run_application()
 
 
 def origin_refuser(socketio: SocketIO):
@@ -60,9 +136,13 @@ def origin_refuser(socketio: SocketIO):
     return foreign
 
 
-def make_server(app: Flask, socketio: SocketIO, host: str, port: int) -> pywsgi.WSGIServer:
-    """What `socketio.run()` builds in gevent mode, with NoDelayHandler; `socketio.stop()` works."""
+def make_server(
+    app: Flask, socketio: SocketIO, host: str, port: int, handshakes: int = 0
+) -> pywsgi.WSGIServer:
+    """What `socketio.run()` builds in gevent mode, with NoDelayHandler; `socketio.stop()` works.
+    `handshakes`: how many new connections may be in their handshake at once (0: any)."""
     server = pywsgi.WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None)
     server.pre_start_hook = origin_refuser(socketio)
+    server.handshakes = Handshakes(handshakes) if handshakes > 0 else None
     socketio.wsgi_server = server
     return server

@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     if settings.worker.with_server:
         _start_worker(settings.data_dir, settings.worker.nice)
     # Not socketio.run(): its handler leaves Nagle on (see server/runtime/httpd.py).
-    httpd.make_server(app, socketio, settings.http.host, settings.http.port).serve_forever()
+    httpd.make_server(
+        app, socketio, settings.http.host, settings.http.port, settings.http.handshakes
+    ).serve_forever()
 
 
 def _start_worker(data_dir: object, nice: int) -> None:

@@ -3,6 +3,7 @@ once the storm settles what it made is frozen out of the collector's sight."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 import time
@@ -75,4 +76,61 @@ def test_a_sign_in_storm_shares_commits_and_every_device_is_online(
         assert f"gc.freeze ({DEVICES} sign-ins settled)" in server_proc.log(base)
     finally:
         for c in clients:
+            c.disconnect()
+
+
+def _sign_in(base: str, token: str, timeout: float = 30) -> socketio.Client:
+    client = socketio.Client(reconnection=False)
+    client.connect(
+        base,
+        namespaces=[NS],
+        auth={"token": token, "last_seen_seq": 0},
+        transports=["websocket"],
+        wait_timeout=timeout,
+    )
+    return client
+
+
+def test_new_links_wait_for_a_handshake_place_and_a_sign_in_gives_its_place_up(
+    floor_store, floor_settings, server_proc
+):
+    """`[http] handshakes`: at most so many connections in their handshake at once. A place is
+    taken on accept and given up once the request is read (plain HTTP), or at the namespace's
+    sign-in or refusal (a WebSocket), or when the connection ends."""
+    import requests
+
+    made = auth.create_devices(floor_store, auth.fleet_names("gate", 6), "picker", "WH-EAST")
+    base = server_proc(floor_settings.data_dir, env={"SCANFLOOR_HTTP__HANDSHAKES": "2"})
+    port = int(base.rsplit(":", 1)[1])
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]  # both places
+    signed: list[socketio.Client] = []
+    waiting = threading.Thread(target=lambda: signed.append(_sign_in(base, made[0][1])))
+    try:
+        waiting.start()
+        waiting.join(1.5)
+        assert not signed, "a link signed in while every handshake place was held"
+        idle.pop().close()  # a place comes free: the waiting link takes it
+        waiting.join(20)
+        assert signed and signed[0].connected
+        # One place left (the other idle connection holds one). Each sign-in gives its place
+        # up: five more one after the other, none waiting for a held place to time out (10 s).
+        started = time.monotonic()
+        for _name, token in made[1:]:
+            signed.append(_sign_in(base, token))
+        assert time.monotonic() - started < 8, "a signed-in link kept its handshake place"
+        # A refused sign-in gives its place up too, and so does a plain request once read,
+        # though its connection stays open (keep-alive).
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            _sign_in(base, "not-a-token", timeout=5)
+        session = requests.Session()
+        assert session.get(base + "/metrics", timeout=10).status_code == 200
+        assert session.get(base + "/metrics", timeout=10).status_code == 200
+        again = _sign_in(base, made[0][1], timeout=10)  # the device's newer link
+        signed.append(again)
+        assert again.connected
+        session.close()
+    finally:
+        for s in idle:
+            s.close()
+        for c in signed:
             c.disconnect()
