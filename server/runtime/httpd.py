@@ -18,6 +18,7 @@ import logging
 import socket
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import gevent
 from flask import Flask
@@ -42,8 +43,9 @@ class Handshakes:
     wait their turn, accepted, in a queue that costs the loop nothing.
 
     A connection takes a place before its request is read. A plain HTTP request (a page, the
-    REST API, a polling transport) gives it up as soon as its request is read; a WebSocket
-    upgrade holds it until its namespace signs it in (`signed_in`), its connection ends, or
+    REST API, a polling transport) gives it up as soon as its request is read, and so does the
+    upgrade of a polling session (signed in already); a WebSocket that opens a session holds
+    it until its namespace signs it in (`signed_in`), its connection ends, or
     HANDSHAKE_SECONDS pass, whichever comes first.
     """
 
@@ -70,6 +72,14 @@ class Handshakes:
     def waiting(self) -> int:
         """Connections accepted and waiting for a place."""
         return self._places.linkcount()
+
+
+def _new_websocket(environ: dict[str, Any]) -> bool:
+    """A WebSocket that opens an Engine.IO session (one that upgrades a polling session, as
+    a browser's does, signed in over polling already: its `sid` is in the query)."""
+    if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+        return False
+    return "sid" not in parse_qs(environ.get("QUERY_STRING", ""))
 
 
 def signed_in(environ: dict[str, Any]) -> None:
@@ -110,7 +120,7 @@ class NoDelayHandler(WebSocketHandler):
     def run_application(self) -> Any:
         leave, self._leave = self._leave, None
         if leave is not None:  # the connection's first request
-            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            if _new_websocket(self.environ):
                 self.environ[SIGNED_IN] = leave  # given up by the namespace's connect
                 self._leave = leave  # ... or when the connection ends
             else:

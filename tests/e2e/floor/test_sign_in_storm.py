@@ -79,13 +79,15 @@ def test_a_sign_in_storm_shares_commits_and_every_device_is_online(
             c.disconnect()
 
 
-def _sign_in(base: str, token: str, timeout: float = 30) -> socketio.Client:
+def _sign_in(
+    base: str, token: str, timeout: float = 30, transports: tuple[str, ...] = ("websocket",)
+) -> socketio.Client:
     client = socketio.Client(reconnection=False)
     client.connect(
         base,
         namespaces=[NS],
         auth={"token": token, "last_seen_seq": 0},
-        transports=["websocket"],
+        transports=list(transports),
         wait_timeout=timeout,
     )
     return client
@@ -132,5 +134,32 @@ def test_new_links_wait_for_a_handshake_place_and_a_sign_in_gives_its_place_up(
     finally:
         for s in idle:
             s.close()
+        for c in signed:
+            c.disconnect()
+
+
+def test_the_upgrade_of_a_polling_session_gives_its_handshake_place_up_at_once(
+    floor_store, floor_settings, server_proc
+):
+    """A browser's board signs in over polling and then upgrades to a WebSocket: that upgrade
+    opens no session, so it must not hold a place until HANDSHAKE_SECONDS (10 s) pass."""
+    made = auth.create_devices(floor_store, auth.fleet_names("upg", 4), "picker", "WH-EAST")
+    base = server_proc(floor_settings.data_dir, env={"SCANFLOOR_HTTP__HANDSHAKES": "2"})
+    port = int(base.rsplit(":", 1)[1])
+    idle = socket.create_connection(("127.0.0.1", port))  # holds one of the two places
+    signed: list[socketio.Client] = []
+    try:
+        polled = _sign_in(base, made[0][1], transports=("polling", "websocket"))
+        signed.append(polled)
+        deadline = time.monotonic() + 10
+        while polled.transport() != "websocket":
+            assert time.monotonic() < deadline, "the polling session did not upgrade"
+            time.sleep(0.05)
+        started = time.monotonic()
+        for _name, token in made[1:]:
+            signed.append(_sign_in(base, token))
+        assert time.monotonic() - started < 8, "the upgrade kept its handshake place"
+    finally:
+        idle.close()
         for c in signed:
             c.disconnect()

@@ -194,3 +194,50 @@ def test_a_second_picker_kind_gets_its_own_cart(floor_store, six_fresh_lists):
     assert planning.plan_ahead(floor_store, "WH-EAST", budget=10, per_picker=1.0) == 2
     planned = floor_store.all("SELECT planned FROM pick_lists WHERE planned IS NOT NULL")
     assert sorted(r["planned"] for r in planned) == ["2/", "6/"]
+
+
+@pytest.mark.sqlite_only("SQLite's synchronous level: PostgreSQL syncs inside its COMMIT")
+def test_a_cart_is_written_without_waiting_for_the_disk_and_the_store_keeps_its_level(
+    floor_store, six_fresh_lists
+):
+    """At FULL the fsync inside the cart's COMMIT held the site's write lock 4-12 ms a cart,
+    the serving process's scans waiting behind it; a cart is the planner's own conclusion."""
+    plan = planning.compute_cart(floor_store, "WH-EAST", picker_kind(floor_store), 1.0)
+    level = floor_store.conn.execute("PRAGMA synchronous").fetchone()[0]
+    seen: list[str] = []
+    floor_store.conn.set_trace_callback(seen.append)
+    try:
+        assert planning.write_cart(floor_store, plan) == "planned"
+    finally:
+        floor_store.conn.set_trace_callback(None)
+    begin = seen.index("BEGIN IMMEDIATE")
+    assert "PRAGMA synchronous=NORMAL" in seen[:begin], seen
+    assert f"PRAGMA synchronous={level}" in seen[seen.index("COMMIT") :], seen
+    assert floor_store.conn.execute("PRAGMA synchronous").fetchone()[0] == level
+
+
+def test_the_worker_leaves_the_write_lock_free_between_two_carts(floor, monkeypatch):
+    """After a storm of hand-outs the planner wrote carts back to back and the serving
+    process's group commit waited for several of them: the worker now pauses between carts."""
+    from server.runtime import background
+
+    for i in range(12):
+        place(floor.store, f"w-{i}", [("SKU-B", 1)])
+    events: list[str] = []
+    real_write = planning.write_cart
+
+    def write(store, plan):
+        events.append("cart")
+        return real_write(store, plan)
+
+    real_plan = planning.plan_ahead
+    monkeypatch.setattr(planning, "write_cart", write)
+    # Three carts ahead for the one picker (a floor's quarter of a cart per picker is 1 here).
+    monkeypatch.setattr(planning, "plan_ahead", lambda *a, **k: real_plan(*a, **k, per_picker=3))
+    monkeypatch.setattr(background.gevent, "sleep", lambda s=0: events.append(f"sleep {s}"))
+    worker = background.Worker(floor.store, floor.app.config["SETTINGS"])
+    assert worker.plan_once() >= 2
+    gap = f"sleep {background.PLAN_GAP_SECONDS}"
+    carts = [i for i, e in enumerate(events) if e == "cart"]
+    for a, b in zip(carts, carts[1:], strict=False):
+        assert gap in events[a:b], events
