@@ -152,21 +152,27 @@ def feel_run(
 
 
 FREEZE_LINE = re.compile(
-    r"gc\.freeze \((?P<why>[^)]*)\): (?P<n>\d+) "
-    r"(?P<what>objects frozen|unreachable found first),? in (?P<ms>\d+) ms"
+    r"gc\.freeze \((?P<why>[^)]*)\): (?:(?P<n>\d+) )?"
+    r"(?P<what>objects frozen|unreachable found first|nothing collected first),? in (?P<ms>\d+) ms"
 )
 
 
 def freezes(log: Path) -> list[dict[str, Any]]:
     """The server's `gc.freeze` log lines (server/runtime/loopwatch.py): why, how many
-    objects (frozen, in older versions; unreachable ones its collection found, now), ms.
-    Each runs on the loop, so a slow one is a stall of its own."""
+    objects (frozen, in older versions; unreachable ones its collection found, now; None
+    when it collected nothing first), ms. Each runs on the loop, so a slow one is a stall of
+    its own."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
         return []
     return [
-        {"why": m["why"], "objects": int(m["n"]), "what": m["what"], "ms": int(m["ms"])}
+        {
+            "why": m["why"],
+            "objects": None if m["n"] is None else int(m["n"]),
+            "what": m["what"],
+            "ms": int(m["ms"]),
+        }
         for m in FREEZE_LINE.finditer(text)
     ]
 
@@ -274,7 +280,10 @@ def report(res: dict[str, Any], command: str, machine: str, today: str) -> str:
                 f"The server's `gc.freeze` calls in run {r['round']} ({r['code']}), each on the "
                 "loop: "
                 + "; ".join(
-                    f"{f['why']}: {f['ms']} ms ({f['objects']:,} {f['what']})" for f in r["freezes"]
+                    f"{f['why']}: {f['ms']} ms ("
+                    + ("" if f["objects"] is None else f"{f['objects']:,} ")
+                    + f"{f['what']})"
+                    for f in r["freezes"]
                 )
                 + ".",
             ]

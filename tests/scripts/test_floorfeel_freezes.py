@@ -11,7 +11,8 @@ from server.runtime import loopwatch
 
 def test_the_bench_reads_the_freeze_lines_the_server_writes_now_and_wrote_before(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="scanfloor.loop"):
-        loopwatch.freeze("warm-up", 0)
+        loopwatch.freeze("storm", 0)
+        loopwatch.freeze("warm-up", None)
     gc.unfreeze()
     log = tmp_path / "server.log"
     log.write_text(
@@ -22,7 +23,9 @@ def test_the_bench_reads_the_freeze_lines_the_server_writes_now_and_wrote_before
     got = freezes(log)
     assert [(f["why"], f["what"]) for f in got] == [
         ("start-up", "objects frozen"),
-        ("warm-up", "unreachable found first"),
+        ("storm", "unreachable found first"),
+        ("warm-up", "nothing collected first"),
     ]
     assert got[0]["objects"] == 104234 and got[0]["ms"] == 51
+    assert got[2]["objects"] is None
     assert freezes(tmp_path / "missing.log") == []
