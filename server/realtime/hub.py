@@ -98,6 +98,7 @@ class Hub:
         # run between its parts, and a board must not get an older view after a newer one.
         self._board_lock = gevent.lock.Semaphore()
         self._board_store: Store | None = None  # the boards' own SQLite connection
+        self._board_updates = 0  # board updates started (snapshots and deltas)
         self._signals_seen = 0  # the last row of floor_signals handled (no Redis)
         # Cuts this process's device links whose token was revoked or replaced (set by
         # server/realtime: the /device namespace); returns the warehouses whose lists went back.
@@ -305,10 +306,17 @@ class Hub:
             return self._first_view_held()
 
     def _first_view_held(self) -> Encoded:
-        if self._first_view is None:
-            self._first_view = encoded(board.snapshot(*self._board_reads()))
+        if self._first_view is not None:
+            return self._first_view
+        update = self._board_updates
+        view = encoded(board.snapshot(*self._board_reads()))
+        # Kept for the next boards only if no update started while it was read: one that did
+        # is waiting for the lock, and a board given this view from the cache after that
+        # update went out would miss its changes.
+        if update == self._board_updates:
+            self._first_view = view
             self._board_built_at = gevent.get_hub().loop.now()
-        return self._first_view
+        return view
 
     def send_first_view(self, sid: str) -> None:
         """Send a board that just connected its first view (before any newer update)."""
@@ -395,18 +403,21 @@ class Hub:
             self._board_touch((), (), False)  # the rows left go in the next update
         self._board_sent_at = self._board_built_at = now
         self._first_view = None  # a board connecting from now on must see these changes
+        self._board_updates += 1
         with self._board_lock:
             self._build_board(now, full, lists, devices)
 
     def _build_board(self, now: float, full: bool, lists: set[int], devices: set[int]) -> None:
         reads, breathe = self._board_reads()
+        update = self._board_updates
         try:
             if full:
                 self._snapshot_at = self._counts_at = self._totals_at = now
                 self._totals_owed = self._counts_owed = False
                 snap = encoded(board.snapshot(reads, breathe))
                 self.socketio.emit("snapshot", snap, namespace=BOARD_NAMESPACE, ignore_queue=True)
-                self._first_view = snap
+                if update == self._board_updates:  # as in _first_view_held
+                    self._first_view = snap
                 return
             with_counts = now - self._counts_at >= BOARD_COUNTS_INTERVAL
             if with_counts:

@@ -144,7 +144,7 @@ class GroupWriter:
 
     def _next_batch(self) -> list[tuple[Callable[[], Any], AsyncResult]]:
         """The oldest job of the second lane, then the urgent ones, then the rest of the second
-        lane; taken out of the queues (what a group does not start goes back: `_put_back`)."""
+        lane; taken out of the queues (what a group does not start goes back: `_started`)."""
         first, self._later = self._later[:1], self._later[1:]
         urgent, self._jobs = self._jobs[: MAX_BATCH - 1], self._jobs[MAX_BATCH - 1 :]
         room = MAX_BATCH - len(first) - len(urgent)

@@ -251,3 +251,32 @@ def test_a_board_build_lets_the_loop_poll_between_its_parts(floor, monkeypatch):
     assert at_part["devices"] > at_part["page"], at_part  # the ticker ran between the parts
     reads, _ = floor.hub._board_reads()
     assert reads.conn is not floor.store.conn
+
+
+def test_a_first_view_read_while_an_update_started_is_not_kept_for_later_boards(floor, monkeypatch):
+    """A build lets the loop run between its parts: an update that starts meanwhile waits
+    for it, and the view it read is sent but not kept, or a board connecting after that
+    update went out would get a view without its changes."""
+    from server.board import board
+
+    _orders(floor.store, 2)
+    hub_ = floor.hub
+    real = board.snapshot
+    builds: list[int] = []
+
+    def snapshot(*args, **kwargs):
+        builds.append(1)
+        if len(builds) == 1:  # an update starts while this one is being read
+            gevent.spawn(hub_._send_board)
+            gevent.sleep(0.01)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(board, "snapshot", snapshot)
+    first = json.loads(hub_.board_first_view())
+    assert first["columns"]["queued"] == 2
+    assert hub_._first_view is None  # not kept: the update that started is newer
+    gevent.sleep(0.05)  # the update goes out
+    json.loads(hub_.board_first_view())
+    assert len(builds) == 2  # the next board's view was read again
+    assert hub_.board_first_view() is hub_.board_first_view()  # and that one is kept
+    assert len(builds) == 2
