@@ -68,11 +68,6 @@ class Handshakes:
         timer.start(leave)
         return leave
 
-    @property
-    def waiting(self) -> int:
-        """Connections accepted and waiting for a place."""
-        return self._places.linkcount()
-
 
 def _new_websocket(environ: dict[str, Any]) -> bool:
     """A WebSocket that opens an Engine.IO session (one that upgrades a polling session, as
