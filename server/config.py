@@ -69,7 +69,7 @@ class HttpSettings(BaseModel):
     closed at once, still before anything is sent). Clients that send no `Origin` header (the
     handhelds' python-socketio over polling) are not checked; over WebSocket they send their
     own origin."""
-    handshakes: int = Field(32, ge=0)
+    handshakes: int = Field(16, ge=0)
     """How many new connections `scanfloor-server` lets be in their handshake at once (the
     request read, the WebSocket upgrade, the device's sign-in); the others wait, accepted, for
     a place. At shift start it keeps the scans of the handhelds already signed in quick while
