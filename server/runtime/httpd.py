@@ -50,7 +50,6 @@ class Handshakes:
     """
 
     def __init__(self, limit: int):
-        self.limit = limit
         self._places = Semaphore(limit)
 
     def enter(self) -> Callable[[], None]:
@@ -113,14 +112,12 @@ class NoDelayHandler(WebSocketHandler):
             self._leave()
 
     def run_application(self) -> Any:
-        leave, self._leave = self._leave, None
-        if leave is not None:  # the connection's first request
+        leave = self._leave  # giving the place up twice gives it up once
+        if leave is not None:
             if _new_websocket(self.environ):
                 self.environ[SIGNED_IN] = leave  # given up by the namespace's connect
-                self._leave = leave  # ... or when the connection ends
             else:
-                leave()
-                self._leave = lambda: None
+                leave()  # ... or here; else when the connection ends (`handle`)
         return super().run_application()
 
 

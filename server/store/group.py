@@ -95,7 +95,6 @@ class GroupWriter:
         self._jobs: list[tuple[Callable[[], Any], AsyncResult]] = []  # urgent
         self._later: list[tuple[Callable[[], Any], AsyncResult]] = []  # sign-ins and the like
         self._wake = Event()
-        self._lanes = (0, 0)  # the group being run: how many of its jobs from each queue
         self.batches = 0
         self.jobs = 0
         self.checkpoints = 0
@@ -138,42 +137,44 @@ class GroupWriter:
             self._wake.clear()
             gevent.sleep(0)  # let every greenlet already woken by a message submit its job too
             while self._jobs or self._later:
-                self._commit(self._next_batch())
+                self._commit(*self._next_batch())
                 if self._jobs or self._later:
                     gevent.sleep(0)  # a long queue: let the loop breathe between batches
 
-    def _next_batch(self) -> list[tuple[Callable[[], Any], AsyncResult]]:
+    def _next_batch(self) -> tuple[list[tuple[Callable[[], Any], AsyncResult]], int, int]:
         """The oldest job of the second lane, then the urgent ones, then the rest of the second
-        lane; taken out of the queues (what a group does not start goes back: `_started`)."""
+        lane, taken out of the queues; and where the urgent ones start and end in it (what a
+        group does not start goes back to its queue: `_started`)."""
         first, self._later = self._later[:1], self._later[1:]
         urgent, self._jobs = self._jobs[: MAX_BATCH - 1], self._jobs[MAX_BATCH - 1 :]
         room = MAX_BATCH - len(first) - len(urgent)
         later, self._later = self._later[:room], self._later[room:]
-        self._lanes = (len(first), len(urgent))
-        return first + urgent + later
+        return first + urgent + later, len(first), len(first) + len(urgent)
 
     def _started(
-        self, batch: list[tuple[Callable[[], Any], AsyncResult]], ran: int
+        self, batch: list[tuple[Callable[[], Any], AsyncResult]], ran: int, urgent: int, later: int
     ) -> list[tuple[Callable[[], Any], AsyncResult]]:
-        """The first `ran` jobs of `batch`; the rest go back to the head of their queues, in
-        their order, for the next group."""
-        first, urgent = self._lanes
-        later_at = first + urgent
-        self._jobs[:0] = batch[max(ran, first) : later_at]
-        self._later[:0] = batch[max(ran, later_at) :]
+        """The first `ran` jobs of `batch`; the rest go back to the head of their queues (the
+        urgent ones are `batch[urgent:later]`), in their order, for the next group."""
+        self._jobs[:0] = batch[max(ran, urgent) : later]
+        self._later[:0] = batch[max(ran, later) :]
         return batch[:ran]
 
-    def _commit(self, batch: list[tuple[Callable[[], Any], AsyncResult]]) -> None:
+    def _commit(
+        self, batch: list[tuple[Callable[[], Any], AsyncResult]], urgent: int, later: int
+    ) -> None:
+        """Run `batch` in one transaction (`batch[urgent:later]` its urgent jobs, for any it
+        does not start), sync it, then answer each job it ran."""
         outcomes: list[tuple[AsyncResult, Any, BaseException | None]] = []
         try:
             committed = self._transaction(batch, outcomes)
-            batch = self._started(batch, len(outcomes))
+            batch = self._started(batch, len(outcomes), urgent, later)
             if self._sync_off_loop:
                 started = time.perf_counter()
                 get_hub().threadpool.apply(sync_file, (self._wal,))
                 committed += time.perf_counter() - started
         except (self.store.Error, OSError) as exc:  # the commit or its sync failed: none is acked
-            batch = self._started(batch, len(outcomes)) if outcomes else batch
+            batch = self._started(batch, len(outcomes), urgent, later) if outcomes else batch
             log.exception("group commit of %d jobs failed", len(batch))
             for _job, done in batch:
                 done.set_exception(exc)
