@@ -27,7 +27,8 @@ process) 67-116 ms. Jobs come in two lanes: a device's scan, action or print
 result (`urgent`, the default) go before sign-ins and sign-outs (`urgent=False`),
 so a scan made during the sign-in storm waits for one group, not for the storm.
 The oldest waiting job of the second lane opens each group, so sign-ins move on
-however busy the first lane is.
+however busy the first lane is, and the oldest urgent job follows it in the group
+whatever the time: a slow sign-in never cuts a group before its first scan.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ class GroupWriter:
         does not start), sync it, then answer each job it ran."""
         outcomes: list[tuple[AsyncResult, Any, BaseException | None]] = []
         try:
-            committed = self._transaction(batch, outcomes)
+            committed = self._transaction(batch, outcomes, urgent + 1 if later > urgent else 1)
             batch = self._started(batch, len(outcomes), urgent, later)
             if self._sync_off_loop:
                 started = time.perf_counter()
@@ -194,9 +195,11 @@ class GroupWriter:
         self,
         batch: list[tuple[Callable[[], Any], AsyncResult]],
         outcomes: list[tuple[AsyncResult, Any, BaseException | None]],
+        least: int,
     ) -> float:
         """Run the batch in one transaction, up to `BATCH_SECONDS` of its jobs' time (at least
-        one job); `outcomes` gets one entry a job run. Returns how long its COMMIT took."""
+        its first `least` jobs: the opening sign-in and the oldest scan); `outcomes` gets one
+        entry a job run. Returns how long its COMMIT took."""
         store, conn = self.store, self.store.conn
         took: list[float] = []
         on_commit = store.on_commit
@@ -208,7 +211,7 @@ class GroupWriter:
                 store.on_commit = took.append  # this greenlet holds the connection until COMMIT
                 cut = time.perf_counter() + BATCH_SECONDS  # from the write lock on
                 for job, done in batch:
-                    if outcomes and time.perf_counter() > cut:
+                    if len(outcomes) >= least and time.perf_counter() > cut:
                         break
                     conn.execute("SAVEPOINT job")
                     try:
