@@ -47,7 +47,7 @@ from shared import messages as say
 from shared.barcodes import parse_scan
 from shared.commands import BADGE_PREFIX
 from shared.picking import Verdict, read_scan
-from shared.protocol import ProtocolError, ScanIn, ScanReply
+from shared.protocol import DeviceState, ProtocolError, ScanIn, ScanReply
 from shared.replenishing import message as move_message
 
 log = logging.getLogger("scanfloor.scanning")
@@ -148,7 +148,9 @@ def handle_scan(store: Store, device: dict, msg: ScanIn) -> tuple[ScanReply, Eff
                 # read; only a finished list (the next one was handed out) is read again.
                 state = verdict.state
         else:
-            verdict, screen_name, list_id = _pack(store, device, text, keys, effects, msg.weight_g)
+            verdict, screen_name, list_id, state = _pack(
+                store, device, text, keys, effects, msg.weight_g
+            )
         state = state or current_state(store, device["id"])
         at = now()
         # The device's counters, its journal seq and the events issued to it, in one statement,
@@ -503,16 +505,17 @@ def _pack(
             effects.devices.update(
                 refresh_idle_packers(store, device["warehouse"], but=device["id"])
             )
-            _label_if_verified(store, device, effects)
-        return verdict, screen_name, list_id
+            return verdict, screen_name, list_id, _label_if_verified(store, device, effects)
+        return verdict, screen_name, list_id, None
     box = find_box(boxes.boxes(), text)
     verdict = packing.judge(bench, text, keys, box, weight_g)
     change = verdict.change
+    state = None  # the screen after the scan, when already drawn from a read after its writes
     if isinstance(change, packing.Verified):
         store.execute(
             "UPDATE pick_steps SET verified = verified + 1 WHERE id = ?", (change.step_id,)
         )
-        _label_if_verified(store, device, effects)
+        state = _label_if_verified(store, device, effects)
     elif isinstance(change, packing.ChooseBox):
         store.execute(
             "UPDATE devices SET pack_box = ? WHERE id = ?", (change.box.code, device["id"])
@@ -532,14 +535,19 @@ def _pack(
         packages.confirm(store, change.package_id)
         boxes.clear_bench(store, device["id"])
         effects.devices.update(refresh_idle_packers(store, device["warehouse"], but=device["id"]))
-    return verdict, screen_name, bench.pick_list.list_id
+    return verdict, screen_name, bench.pick_list.list_id, state
 
 
-def _label_if_verified(store: Store, device: dict, effects: Effects) -> None:
+def _label_if_verified(store: Store, device: dict, effects: Effects) -> DeviceState | None:
+    """Make the package (and its label) once every unit on the bench is verified. Returns the
+    station's screen when that read of the bench is the last word (no package made after
+    it): the scan's reply shows it instead of reading the bench a third time."""
     bench = views.bench(store, device["id"])
     if bench and packing.all_verified(bench.pick_list) and bench.package is None:
         packages.create(store, bench.pick_list, device["id"], bench.box)
         effects.devices.add(device["id"])
+        return None
+    return packing.screen(bench) if bench is not None else None
 
 
 def handle_seen(store: Store, device: dict, seq: int) -> None:

@@ -140,3 +140,39 @@ def test_an_item_scan_takes_its_unit_once_and_never_more_than_is_left(floor):
         shipments.take_for_step(store, step_id, 1)
     assert store.one(bin_of, (r["location_id"],)) == {"on_hand": 9, "reserved": 0}
     assert store.one("SELECT picked FROM reservations WHERE id = ?", (r["id"],))["picked"] == 1
+
+
+@pytest.mark.sqlite_only("counts statements with SQLite's statement trace")
+def test_a_verified_unit_reads_the_bench_twice_and_shows_what_a_fresh_read_would(floor):
+    """A pack station's scan read its bench three times (to judge, to see whether a label is
+    due, to draw the reply's screen); the second read, after the scan's writes, draws it."""
+    from server.floor import screens
+
+    app, socketio, store, tokens = floor
+    place(store, "o1", [("SKU-B", 3)])
+    plan(store)
+    picker = connect(app, socketio, tokens["picker"])
+    for i, code in enumerate(["TOTE-3", "LE-01-01", *["0012345678905"] * 3]):
+        assert scan(picker, code, f"p{i}")["ok"], code
+    packer = connect(app, socketio, tokens["packer"])
+    did = store.one("SELECT id FROM devices WHERE role = 'packer' AND connected = 1")["id"]
+
+    def fresh() -> dict:
+        return screens.current_state(store, did).model_dump(mode="json")
+
+    reply = scan(packer, "TOTE-3", "k0")
+    assert reply["ok"] and reply["state"] == fresh() and reply["state"]["screen"] == "pack_verify"
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        reply = scan(packer, "0012345678905", "k1")
+    finally:
+        store.conn.set_trace_callback(None)
+    assert reply["ok"] and reply["state"] == fresh(), reply
+    assert reply["state"]["progress"] == {"done": 1, "total": 3}
+    benches = [s for s in seen if s.startswith("SELECT pack_list_id, pack_order_id FROM devices")]
+    assert len(benches) == 2, benches
+    reply = scan(packer, "0012345678905", "k2")
+    assert reply["ok"] and reply["state"] == fresh()
+    reply = scan(packer, "0012345678905", "k3")  # the last unit: the label is made
+    assert reply["ok"] and reply["state"] == fresh() and reply["state"]["screen"] == "pack_label"
