@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from server.board.throughput import first_id_since
@@ -76,15 +76,13 @@ class HourlyScans:
         else:
             lo = self._settled_id
             hi = self._seen[0] if len(self._seen) == SETTLE_REFRESHES else lo
-        if hi > lo:
-            settled = self._by_ids(store, lo, hi, start)
-            for minute, counts in settled.items():
-                kept = self._minutes.setdefault(minute, {})
-                _add(kept, (counts,), 1)
-            _add(self._settled, settled.values(), 1)
+        settled = self._by_ids(store, lo, hi, start)
+        for minute, counts in settled.items():
+            _add(self._minutes.setdefault(minute, {}), (counts,), 1)
+        _add(self._settled, settled.values(), 1)
         self._settled_id = max(lo, hi)
         gone = [m for m in self._minutes if m < start]
-        _add(self._settled, (_counts(self._minutes.pop(m)) for m in gone), -1)
+        _add(self._settled, (self._minutes.pop(m) for m in gone), -1)
         fresh = self._by_ids(store, self._settled_id, last, start)
         self._fresh, self._last_id = _sums(fresh.values()), last
         self._seen.append(last)
@@ -119,17 +117,15 @@ class HourlyScans:
         return out
 
 
-def _counts(sums: dict[int, list[int]]) -> Counts:
-    return {device: (n, off) for device, (n, off) in sums.items()}
-
-
-def _sums(minutes: Iterable[Counts]) -> dict[int, list[int]]:
+def _sums(minutes: Iterable[Mapping[int, Sequence[int]]]) -> dict[int, list[int]]:
     total: dict[int, list[int]] = {}
     _add(total, minutes, 1)
     return total
 
 
-def _add(total: dict[int, list[int]], minutes: Iterable[Counts], sign: int) -> None:
+def _add(
+    total: dict[int, list[int]], minutes: Iterable[Mapping[int, Sequence[int]]], sign: int
+) -> None:
     """Add (sign 1) or take away (-1) minutes' counts to per-device sums; a device whose sums
     fall to nothing is dropped."""
     for counts in minutes:
