@@ -310,13 +310,19 @@ class Hub:
             return self._first_view
         update = self._board_updates
         view = encoded(board.snapshot(*self._board_reads()))
-        # Kept for the next boards only if no update started while it was read: one that did
-        # is waiting for the lock, and a board given this view from the cache after that
-        # update went out would miss its changes.
-        if update == self._board_updates:
-            self._first_view = view
+        if self._keep_first_view(update, view):
             self._board_built_at = gevent.get_hub().loop.now()
         return view
+
+    def _keep_first_view(self, update: int, view: Encoded) -> bool:
+        """Keep a snapshot built since board update number `update` began for the next boards
+        that connect, if no update started while it was read: one that did is waiting for the
+        lock, and a board given this view from the cache after that update went out would miss
+        its changes."""
+        if update != self._board_updates:
+            return False
+        self._first_view = view
+        return True
 
     def send_first_view(self, sid: str) -> None:
         """Send a board that just connected its first view (before any newer update)."""
@@ -416,8 +422,7 @@ class Hub:
                 self._totals_owed = self._counts_owed = False
                 snap = encoded(board.snapshot(reads, breathe))
                 self.socketio.emit("snapshot", snap, namespace=BOARD_NAMESPACE, ignore_queue=True)
-                if update == self._board_updates:  # as in _first_view_held
-                    self._first_view = snap
+                self._keep_first_view(update, snap)
                 return
             with_counts = now - self._counts_at >= BOARD_COUNTS_INTERVAL
             if with_counts:
@@ -431,9 +436,9 @@ class Hub:
             # The queue too: a supervisor's decision (a count approved, a help resolved) must
             # not wait for the 10 s quiet refresh when it fell within 2 s of the last counters.
             self._counts_owed = not with_counts
-            update = board.delta(reads, lists, devices, with_counts, with_totals, breathe)
+            delta = board.delta(reads, lists, devices, with_counts, with_totals, breathe)
             self.socketio.emit(
-                "delta", encoded(update), namespace=BOARD_NAMESPACE, ignore_queue=True
+                "delta", encoded(delta), namespace=BOARD_NAMESPACE, ignore_queue=True
             )
         except Exception:  # the board is a view: a failure here must not hurt the floor
             log.exception("board update failed")
