@@ -33,7 +33,7 @@ from server.board import board
 from server.core import clock
 from server.floor import outbox, work
 from server.floor.scanning import Effects
-from server.realtime.wire import Encoded, encoded
+from server.realtime.wire import Encoded, encoded, encoded_in_parts
 from server.runtime import processes, signals
 from server.store import Store, open_store
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
@@ -309,7 +309,8 @@ class Hub:
         if self._first_view is not None:
             return self._first_view
         update = self._board_updates
-        view = encoded(board.snapshot(*self._board_reads()))
+        reads, breathe = self._board_reads()
+        view = encoded_in_parts(board.snapshot(reads, breathe), breathe)
         if self._keep_first_view(update, view):
             self._board_built_at = gevent.get_hub().loop.now()
         return view
@@ -420,7 +421,7 @@ class Hub:
             if full:
                 self._snapshot_at = self._counts_at = self._totals_at = now
                 self._totals_owed = self._counts_owed = False
-                snap = encoded(board.snapshot(reads, breathe))
+                snap = encoded_in_parts(board.snapshot(reads, breathe), breathe)
                 self.socketio.emit("snapshot", snap, namespace=BOARD_NAMESPACE, ignore_queue=True)
                 self._keep_first_view(update, snap)
                 return

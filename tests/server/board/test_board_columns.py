@@ -243,12 +243,19 @@ def test_a_board_build_lets_the_loop_poll_between_its_parts(floor, monkeypatch):
 
     monkeypatch.setattr(board.columns, "page", marked("page", board.columns.page))
     monkeypatch.setattr(board, "_devices", marked("devices", board._devices))
+    # inside the devices' part: their hour's scans, then their lists' next steps
+    monkeypatch.setattr(board, "_scan_stats", marked("stats", board._scan_stats))
+    monkeypatch.setattr(board, "_next_steps", marked("steps", board._next_steps))
+    monkeypatch.setattr(hub, "encoded_in_parts", marked("encode", hub.encoded_in_parts))
     t = gevent.spawn(ticker)
     gevent.sleep(0.01)
     view = json.loads(floor.hub.board_first_view())
     t.kill()
     assert view["columns"]["queued"] == 3 and len(view["pick_lists"]) == 3
-    assert at_part["devices"] > at_part["page"], at_part  # the ticker ran between the parts
+    # the ticker ran between the parts, and between the devices' reads
+    order = ["page", "devices", "stats", "steps", "encode"]
+    assert [at_part[p] for p in order] == sorted(at_part[p] for p in order), at_part
+    assert at_part["page"] < at_part["devices"] < at_part["stats"] < at_part["steps"], at_part
     reads, _ = floor.hub._board_reads()
     assert reads.conn is not floor.store.conn
 
