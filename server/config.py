@@ -65,15 +65,16 @@ class HttpSettings(BaseModel):
     `["https://board.example.com"]`; empty: only the server's own origin (`scheme://Host` of
     the request, so a proxy must pass `Host` with its port, as `config/nginx` does). A
     WebSocket or polling request with another `Origin` gets 400 before anything is sent (under
-    gunicorn's `GeventWebSocketWorker`, `server/runtime/wsgi.py`, such a WebSocket is opened and
-    closed at once, still before anything is sent). Clients that send no `Origin` header (the
-    handhelds' python-socketio over polling) are not checked; over WebSocket they send their
-    own origin."""
+    gunicorn with gevent-websocket's own worker class instead of scanfloor's, such a WebSocket
+    is opened and closed at once, still before anything is sent). Clients that send no
+    `Origin` header (the handhelds' python-socketio over polling) are not checked; over
+    WebSocket they send their own origin."""
     handshakes: int = Field(16, ge=0)
-    """How many new connections `scanfloor-server` lets be in their handshake at once (the
-    request read, the WebSocket upgrade, the device's sign-in); the others wait, accepted, for
-    a place. At shift start it keeps the scans of the handhelds already signed in quick while
-    the rest sign in (docs/scaling.md, *Shift start*). 0: no limit."""
+    """How many new connections `scanfloor-server` (or gunicorn with scanfloor's worker class)
+    lets be in their handshake at once (the request read, the WebSocket upgrade, the device's
+    sign-in); the others wait, accepted, for a place. At shift start it keeps the scans of the
+    handhelds already signed in quick while the rest sign in (docs/scaling.md, *Shift
+    start*). 0: no limit."""
     secure_cookies: bool = False
     """`true` when the site is served over TLS (directly or behind a TLS proxy): the session
     cookie then carries `Secure` and is sent over HTTPS only. It is always `HttpOnly` and

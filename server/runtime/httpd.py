@@ -9,7 +9,8 @@ first on a connection took ~40 ms. TCP_NODELAY on each accepted socket sends eve
 piece at once.
 
 gunicorn sets TCP_NODELAY on its listening sockets and Linux hands it on to the
-accepted ones, so the production form (GeventWebSocketWorker) does not need this.
+accepted ones; its scanfloor worker class (server/runtime/gunicorn_worker.py) uses
+NoDelayHandler and `equip` all the same, so both forms serve alike.
 """
 
 from __future__ import annotations
@@ -135,9 +136,12 @@ class QuietCloseApp:
     teardown (33-45 ms); with the hook, 3 ms and nothing left (docs/scaling.md, *Garbage
     collection*)."""
 
-    def __init__(self, app: Callable[..., Any]):
+    def __init__(self, app: Callable[..., Any], socketio: SocketIO, handshakes: int = 0):
         self.app = app
         self.current_app = self
+        # What a server of its own needs to set itself up as `make_server` does (`equip`):
+        # gunicorn's worker (server/runtime/gunicorn_worker.py) is given only the app.
+        self.socketio, self.handshakes = socketio, handshakes
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return self.app(environ, start_response)
@@ -168,10 +172,16 @@ def make_server(
 ) -> pywsgi.WSGIServer:
     """What `socketio.run()` builds in gevent mode, with NoDelayHandler; `socketio.stop()` works.
     `handshakes`: how many new connections may be in their handshake at once (0: any)."""
-    server = pywsgi.WSGIServer(
-        (host, port), QuietCloseApp(app), handler_class=NoDelayHandler, log=None
-    )
-    server.pre_start_hook = origin_refuser(socketio)
-    server.handshakes = Handshakes(handshakes) if handshakes > 0 else None
+    served = QuietCloseApp(app, socketio, handshakes)
+    server = pywsgi.WSGIServer((host, port), served, handler_class=NoDelayHandler, log=None)
+    equip(server, served)
     socketio.wsgi_server = server
     return server
+
+
+def equip(server: pywsgi.WSGIServer, served: QuietCloseApp) -> None:
+    """What a server of scanfloor's (`make_server`'s, gunicorn's worker's) does before any
+    handler runs: a foreign Origin's WebSocket refused before its upgrade, and at most
+    `served.handshakes` new connections in their handshake at once (with NoDelayHandler)."""
+    server.pre_start_hook = origin_refuser(served.socketio)
+    server.handshakes = Handshakes(served.handshakes) if served.handshakes > 0 else None

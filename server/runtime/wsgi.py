@@ -1,4 +1,7 @@
-"""WSGI entry for gunicorn's gevent-websocket worker (one worker per site)."""
+"""WSGI entry for gunicorn (one worker per site), with scanfloor's worker class:
+
+gunicorn -k server.runtime.gunicorn_worker.Worker -w 1 server.runtime.wsgi:app
+"""
 
 from gevent import monkey
 
@@ -12,5 +15,6 @@ settings = load_settings()
 # gunicorn formats its own lines only; without this our INFO lines were dropped.
 logs.setup(settings.log_format)
 flask_app, socketio = create_app(settings)
-# gunicorn's worker holds what it serves as its server's application, as make_server does.
-app = httpd.QuietCloseApp(flask_app)
+# What the server serves, as make_server's; scanfloor's gunicorn worker class
+# (server/runtime/gunicorn_worker.py) sets its server up from it.
+app = httpd.QuietCloseApp(flask_app, socketio, settings.http.handshakes)

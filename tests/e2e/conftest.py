@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -140,6 +140,46 @@ def module_server_proc(request, tmp_path_factory) -> Iterator[ServerProcs]:
     procs = ServerProcs(tmp_path_factory.mktemp("module-server-logs"), alone)
     yield procs
     procs.stop_all()
+
+
+@pytest.fixture
+def gunicorn_server(tmp_path) -> Iterator[Callable[..., str]]:
+    """Factory: `gunicorn_server(data_dir, env=None) -> base_url`, the production form: gunicorn
+    with scanfloor's worker class (server/runtime/gunicorn_worker.py) on data_dir."""
+    pytest.importorskip("gunicorn", reason="gunicorn is not installed (pip install gunicorn)")
+    procs: list[subprocess.Popen] = []
+
+    def start(data_dir: Path, env: dict[str, str] | None = None) -> str:
+        port = free_port()
+        worker = "server.runtime.gunicorn_worker.Worker"
+        with open(tmp_path / "gunicorn.log", "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-k", worker, "-w", "1"]
+                + ["-b", f"127.0.0.1:{port}", "server.runtime.wsgi:app"],
+                cwd=REPO,
+                env={**os.environ, "SCANFLOOR_DATA_DIR": str(data_dir), **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(base + "/api/health", timeout=1):
+                    return base
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-2000:])
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from floorkit import address
 
-from scripts.demo.procs import free_port
 from server.core.schemas import CatalogueIn
 from server.inventory import catalogue
 from server.people import auth
@@ -51,45 +45,6 @@ def seed(data: Path) -> str:
     key = auth.create_api_key(store, "keepalive")
     store.close()
     return key
-
-
-@pytest.fixture
-def gunicorn_server(tmp_path) -> Iterator[Callable[[Path], str]]:
-    """Factory: the production form, gunicorn with gevent-websocket's worker, on data_dir."""
-    pytest.importorskip("gunicorn", reason="gunicorn is not installed (pip install gunicorn)")
-    procs: list[subprocess.Popen] = []
-
-    def start(data_dir: Path) -> str:
-        port = free_port()
-        worker = "geventwebsocket.gunicorn.workers.GeventWebSocketWorker"
-        with open(tmp_path / "gunicorn.log", "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-k", worker, "-w", "1"]
-                + ["-b", f"127.0.0.1:{port}", "server.runtime.wsgi:app"],
-                cwd=Path(__file__).resolve().parents[3],
-                env={**os.environ, "SCANFLOOR_DATA_DIR": str(data_dir)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(base + "/api/health", timeout=1):
-                    return base
-            except OSError:
-                time.sleep(0.1)
-        pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-2000:])
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize("form", ["scanfloor-server", "gunicorn"])
