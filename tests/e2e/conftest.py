@@ -38,6 +38,18 @@ def _answers(url: str) -> bool:
         return False
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a process (SIGTERM, then SIGKILL after 10 s); one that has ended already is left."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 class ServerProcs:
     """Starts `python -m server.runtime.serve` processes and stops them; `procs` maps base URL to process."""
 
@@ -109,14 +121,8 @@ class ServerProcs:
     def stop(self, base_url: str) -> None:
         """Stop one server (SIGTERM, then SIGKILL after 10 s)."""
         proc = self.procs.pop(base_url, None)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        if proc is not None:
+            stop(proc)
 
     def stop_all(self) -> None:
         for base in list(self.procs):
@@ -174,12 +180,7 @@ def gunicorn_server(tmp_path) -> Iterator[Callable[..., str]]:
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

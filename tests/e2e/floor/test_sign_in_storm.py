@@ -93,16 +93,21 @@ def _sign_in(
     return client
 
 
+@pytest.mark.parametrize("form", ["scanfloor-server", "gunicorn"])
 def test_new_links_wait_for_a_handshake_place_and_a_sign_in_gives_its_place_up(
-    floor_store, floor_settings, server_proc
+    floor_store, floor_settings, request, form
 ):
     """`[http] handshakes`: at most so many connections in their handshake at once. A place is
     taken on accept and given up once the request is read (plain HTTP), or at the namespace's
-    sign-in or refusal (a WebSocket), or when the connection ends."""
+    sign-in or refusal (a WebSocket), or when the connection ends. The same under gunicorn
+    with scanfloor's worker class (server/runtime/gunicorn_worker.py)."""
     import requests
 
     made = auth.create_devices(floor_store, auth.fleet_names("gate", 6), "picker", "WH-EAST")
-    base = server_proc(floor_settings.data_dir, env={"SCANFLOOR_HTTP__HANDSHAKES": "2"})
+    serve = request.getfixturevalue(
+        "server_proc" if form == "scanfloor-server" else "gunicorn_server"
+    )
+    base = serve(floor_settings.data_dir, env={"SCANFLOOR_HTTP__HANDSHAKES": "2"})
     port = int(base.rsplit(":", 1)[1])
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]  # both places
     signed: list[socketio.Client] = []
