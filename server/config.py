@@ -488,6 +488,9 @@ class GcSettings(BaseModel):
     over): what is alive then is never walked by a collection again."""
     warmup_seconds: float = Field(60.0, ge=0)
     """When the second `gc.freeze()` runs, in seconds after start-up (0: only the first)."""
+    warmup_freeze_every: float = Field(1.0, ge=0)
+    """Through the warm-up, `gc.freeze()` every this many seconds too, so that what the
+    sign-in storm and the first scans make is never walked by a collection (0: not)."""
     settle_seconds: float = Field(5.0, ge=0)
     """`gc.freeze()` again whenever 50 or more devices have signed in since the last freeze
     and none has for this many seconds (a sign-in storm over); 0: not."""

@@ -190,3 +190,43 @@ def test_the_later_freezes_collect_nothing_first(monkeypatch, caplog):
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("gc.freeze")]
     assert any("sign-ins settled): nothing collected first" in m for m in lines), lines
     assert any("(warm-up): nothing collected first" in m for m in lines), lines
+
+
+def test_the_warm_up_freezes_as_it_goes_and_once_more_at_its_end(monkeypatch, caplog):
+    """`warmup_freeze_every`: what the storm and the first scans make is frozen every so often
+    through the warm-up, never collected first, and once more (logged) at the warm-up's end."""
+    caplog.set_level(logging.INFO, logger="scanfloor.loop")
+    freezes: list[float] = []
+    real_freeze = gc.freeze
+    collections: list[int] = []
+
+    def counted() -> None:
+        freezes.append(time.monotonic())
+        real_freeze()
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    monkeypatch.setattr(loopwatch.gc, "freeze", counted)
+    try:
+        started = time.monotonic()
+        warm = gevent.spawn(loopwatch.freeze_through_warmup, 0.55, 0.1)
+        gevent.sleep(0.25)
+        made = [[] for _ in range(1000)]  # what the storm made, alive for the shift
+        gc.callbacks.append(on_gc)
+        warm.join(2)
+        gc.callbacks.remove(on_gc)
+        assert warm.dead
+        assert 5 <= len(freezes) <= 6, freezes  # every 0.1 s, and at the end
+        assert freezes[-1] - started >= 0.55
+        assert gc.get_freeze_count() >= 1000  # taken out of the collector's sight
+        assert collections == []  # and none of it walked by a collection to get there
+        del made
+        lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("gc.freeze")]
+        assert lines == [lines[0]] and "(warm-up): nothing collected first" in lines[0]
+        freezes.clear()
+        loopwatch.freeze_through_warmup(0.2, 0)  # 0: only the one at the end
+        assert len(freezes) == 1
+    finally:
+        gc.unfreeze()
