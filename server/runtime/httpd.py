@@ -128,9 +128,10 @@ class QuietCloseApp:
 
     gevent-websocket's WebSocket tells `handler.server.application.current_app` when it is
     closed, or used after it closed, and its `__del__` closes it again, so every link that
-    ends does so twice. For an app without that attribute (a Flask app) the library makes a
-    throwaway class on each call: two classes per ended link, 14 objects that only the cycle
-    collector frees, and about 15 us. When 1,500 handhelds' links ended at once (an access
+    ends does so at least twice. For an app without that attribute (a Flask app) the library
+    makes a throwaway class on each call (five per ended link in tests/server/runtime/
+    test_httpd.py; two in the `__del__` alone: 14 objects that only the cycle collector
+    frees, about 15 us). When 1,500 handhelds' links ended at once (an access
     point rebooting, the end of a bench), freeing their websockets took 21-25 ms and left
     21,000 objects for the collector, whose collections were then the longest stalls of the
     teardown (33-45 ms); with the hook, 3 ms and nothing left (docs/scaling.md, *Garbage

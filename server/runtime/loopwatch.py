@@ -204,8 +204,8 @@ def freeze_through_warmup(seconds: float, every: float) -> None:
     In the warm-up the sign-in storm makes the links, greenlets and buffers that live as
     long as the shift, and the floor's first scans their screens and caches. Left young,
     they were walked by every young collection until the storm settled and then by every
-    middle one (at 1,500 handhelds, young collections of 17-46 ms and middle ones of 19-34
-    ms through the first 30 s; docs/scaling.md, *Garbage collection*). A freeze costs no
+    middle one (at 1,500 handhelds, young collections of 17-59 ms and middle ones of 19-136
+    ms in the first 30-40 s; docs/scaling.md, *Garbage collection*). A freeze costs no
     walk: `gc.freeze()` moves the collector's lists and zeroes the young count. What a
     freeze takes that later dies is freed as before when nothing else refers to it; only
     a cycle of such objects stays, until the process ends (the young collections of the
