@@ -25,6 +25,10 @@ class Server(PyWSGIServer):
     """gunicorn's pywsgi server, equipped as `make_server`'s (see `httpd.equip`)."""
 
     def __init__(self, *args: Any, application: httpd.QuietCloseApp, **kwargs: Any):
+        if not isinstance(application, httpd.QuietCloseApp):
+            raise TypeError(
+                f"scanfloor's gunicorn worker serves server.runtime.wsgi:app, not {application!r}"
+            )
         super().__init__(*args, application=application, **kwargs)
         httpd.equip(self, application)
 

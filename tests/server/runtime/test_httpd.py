@@ -79,3 +79,11 @@ def test_the_server_s_application_serves_the_app(floor):
     finally:
         server.stop(timeout=1)
     assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+
+
+def test_the_gunicorn_worker_s_server_refuses_an_app_it_cannot_set_up():
+    """Given the Flask app instead of `server.runtime.wsgi:app`, it says so before serving."""
+    from server.runtime.gunicorn_worker import Server
+
+    with pytest.raises(TypeError, match="server.runtime.wsgi:app"):
+        Server(("127.0.0.1", 0), application=lambda environ, start_response: [])
