@@ -213,6 +213,12 @@ class DeviceNamespace(socketio.Namespace):
             return _refusal(
                 data, ProtocolError("not_connected", "connect with a device token first")
             )
+        if len(args) != 2:  # the sid and one message: a handler called otherwise would raise
+            got = len(args) - 1
+            return _refusal(
+                data,
+                ProtocolError("bad_message", f"expected one message after {event!r}, got {got}"),
+            )
         return super().trigger_event(event, *args)
 
     # ------------------------------------------------------------ events

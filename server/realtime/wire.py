@@ -21,6 +21,7 @@ from engineio import json as engineio_json
 from socketio import packet
 
 UNREADABLE = "unreadable message"  # the event an undecodable payload becomes
+NOT_AN_EVENT = "it is not an event: a JSON array of the event's name and its message"
 PART_ROWS = 250  # list items serialised at a time by `encoded_in_parts`
 PART_CHARS = 64 * 1024  # ... which lets the loop run after about this much JSON
 
@@ -108,6 +109,18 @@ class PacketJSON:
 
 
 class DevicePacket(packet.Packet):
-    """The server's Socket.IO packet class (`SocketIO(serializer=...)`): reads with PacketJSON."""
+    """The server's Socket.IO packet class (`SocketIO(serializer=...)`): reads with PacketJSON.
+
+    An event packet whose data is not an array starting with the event's name (`[]`, an
+    object, a string, nothing at all) is the event UNREADABLE too: python-socketio takes
+    `data[0]` for the name and raised on those, and the sender got no answer."""
 
     json = PacketJSON
+
+    def decode(self, encoded_packet: Any) -> int:
+        attachments = super().decode(encoded_packet)
+        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and not (
+            type(self.data) is list and self.data and type(self.data[0]) is str
+        ):
+            self.data = [UNREADABLE, {"reason": NOT_AN_EVENT}]
+        return attachments

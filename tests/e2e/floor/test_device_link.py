@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -86,3 +87,44 @@ def test_a_device_may_answer_its_first_events_from_their_handlers(live):
     client.disconnect()
     assert failures == []
     assert answered[0] == (1, "pick_tote")  # the first screen already holds the list handed out
+
+
+def send_raw(client: socketio.Client, data_json: str, timeout: float = 5.0) -> list | None:
+    """Send one /device event packet exactly as written (after `2/device,<ack id>`), as any
+    Socket.IO client could; the ack's arguments, or None when none came."""
+    answered = threading.Event()
+    got: list = []
+    ack_id = client._generate_ack_id(NS, lambda *args: (got.extend(args), answered.set()))
+    client.eio.send(f"2{NS},{ack_id}{data_json}")
+    return got if answered.wait(timeout) else None
+
+
+NOT_ONE_EVENT = {
+    "no message": '["scan"]',
+    "two messages": '["scan",{"id":"x-1","barcode":"TOTE-5"},{"id":"x-2"}]',
+    "seen without its message": '["seen"]',
+    "no data at all": "",
+    "no event name": "[]",
+    "an object": '{"event":"scan"}',
+    "a string": '"scan"',
+    "a name that is not a string": '[42,{"id":"x-3","barcode":"TOTE-5"}]',
+}
+
+
+def test_a_packet_that_is_not_one_event_with_one_message_gets_an_error_ack(live):
+    """docs/protocol.md, Error acks: every event the server cannot take is answered, never met
+    with silence, and changes nothing; the link goes on."""
+    base, headers, tokens = live
+    client = connect(base, tokens["picker"])
+    stats = requests.get(f"{base}/api/stats", headers=headers, timeout=5).json()
+    for what, data_json in NOT_ONE_EVENT.items():
+        got = send_raw(client, data_json)
+        assert got is not None, f"{what}: no acknowledgement at all"
+        (reply,) = got
+        assert reply["ok"] is False and reply["error"]["code"] == "bad_message", (what, reply)
+        assert reply["error"]["message"] and "state" not in reply, (what, reply)
+        assert client.connected, what
+    assert requests.get(f"{base}/api/stats", headers=headers, timeout=5).json() == stats
+    scanned = client.call("scan", {"id": "ok-1", "barcode": "TOTE-5"}, namespace=NS, timeout=5)
+    assert scanned["ok"] and scanned["code"] == "tote_ok"
+    client.disconnect()
