@@ -276,7 +276,7 @@ class PrintResultIn(_Strict):
     """Event `print_result`: how a print job went on the device's printer."""
 
     id: MessageId
-    job_id: Count = Field(ge=1)
+    job_id: Annotated[int, Field(ge=1, le=MAX_INT)]  # Count's own ge=0 would win over a ge=1
     ok: bool
     error: str | None = Field(None, max_length=500)
 

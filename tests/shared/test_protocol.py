@@ -101,3 +101,11 @@ def test_packing_fields_are_left_out_when_null():
     packed = DeviceState(screen="pack_label", instruction="x", box="M", expected_weight_g=290)
     assert dump(packed)["box"] == "M" and "measured_weight_g" not in dump(packed)
     assert DeviceState.model_validate_json(packed.model_dump_json()) == packed
+
+
+def test_a_print_result_job_id_is_at_least_1():
+    """docs/protocol.md: `job_id` is at least 1 (a print job's id); 0 does not fit the model."""
+    with pytest.raises(ProtocolError) as err:
+        parse(PrintResultIn, {"id": "p1", "job_id": 0, "ok": True})
+    assert err.value.code == "bad_message" and err.value.message.startswith("job_id:")
+    assert parse(PrintResultIn, {"id": "p1", "job_id": 1, "ok": True}).job_id == 1
