@@ -165,8 +165,10 @@ def grade(store: Store, device: dict, reason: str | None) -> Verdict:
     """A grade card for the unit just scanned (inside a write): resellable (a put-away task
     to a bin) or scrap with its reason."""
     r = active(device)
-    if r is None or r["rma_id"] is None:
+    if r is None:
         return Verdict(False, "not_returning", say.not_returning())
+    if r["rma_id"] is None:  # in return mode, no parcel scanned yet: no unit either
+        return Verdict(False, "return_item_first", say.scan_parcel())
     unit = r["unit"]
     if unit is None:
         return Verdict(False, "return_item_first", say.scan_item_first())

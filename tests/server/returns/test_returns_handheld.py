@@ -135,6 +135,22 @@ def test_grading_cards_replayed_from_the_journal_count_once(floor):
     assert len(store.all("SELECT id FROM rma_units")) == 1
 
 
+def test_a_grade_before_the_parcel_is_return_item_first_not_not_returning(floor):
+    """docs/protocol.md, Returns: a grade with no unit scanned is refused (`return_item_first`);
+    `not_returning` is for a device in no return mode at all. In return mode with no parcel
+    scanned yet the device is returning: it is told to scan the parcel, and stays there."""
+    app, socketio, store, tokens = floor
+    dock = connect(app, socketio, tokens["picker"])
+    refused = action(dock, "return_grade", "g0", reason="resellable")
+    assert refused["error"]["code"] == "not_returning"  # no return mode at all
+    assert action(dock, "return", "g1")["ok"]
+    refused = action(dock, "return_grade", "g2", reason="resellable")
+    assert refused["ok"] is False and refused["error"]["code"] == "return_item_first", refused
+    assert "CMD-RETURN" not in refused["error"]["message"]  # it was scanned already
+    assert last_state(dock)["state"]["screen"] == "return_open"
+    assert store.all("SELECT id FROM rma_units") == []
+
+
 def test_the_shop_and_the_customer_hear_what_came_back_and_its_grade(floor, floor_settings, sink):
     app, socketio, store, tokens = floor
     receiver = Receiver().up()
