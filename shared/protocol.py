@@ -421,11 +421,12 @@ class BoardSnapshot(BaseModel):
 
 
 class BoardDelta(BaseModel):
-    """Event `delta` on /board: only the rows a change touched, merged into the last snapshot."""
+    """Event `delta` on /board: only the rows a change touched, merged into the last snapshot.
+    A keep-alive holds only `at`: every field may be left out (nothing changed)."""
 
-    pick_lists: list[dict[str, Any]]
+    pick_lists: list[dict[str, Any]] = Field(default_factory=list)
     removed_lists: list[int] = Field(default_factory=list)
-    devices: list[dict[str, Any]]
+    devices: list[dict[str, Any]] = Field(default_factory=list)
     counts: dict[str, int] | None = None
 
 

@@ -109,3 +109,14 @@ def test_a_print_result_job_id_is_at_least_1():
         parse(PrintResultIn, {"id": "p1", "job_id": 0, "ok": True})
     assert err.value.code == "bad_message" and err.value.message.startswith("job_id:")
     assert parse(PrintResultIn, {"id": "p1", "job_id": 1, "ok": True}).job_id == 1
+
+
+def test_a_board_keep_alive_delta_fits_the_delta_schema():
+    """docs/protocol.md, `delta`: a keep-alive holds only `at`, a delta without totals or
+    counts leaves them out; the schema a board's client validates with takes both."""
+    from scripts.protocol_schema import build
+    from shared.protocol import BoardDelta
+
+    BoardDelta.model_validate({"at": "2026-01-01T00:00:00+00:00"})
+    BoardDelta.model_validate({"columns": {"queued": 1}, "active": 1, "at": "…"})
+    assert build()["$defs"]["BoardDelta"].get("required", []) == []
