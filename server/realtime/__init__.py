@@ -8,7 +8,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from server.realtime.board import BoardNamespace
-from server.realtime.device import DeviceNamespace
+from server.realtime.device import DeviceNamespace, answer_before_connect
 from server.realtime.hub import Hub
 from server.runtime import metrics, processes
 from shared.protocol import BOARD_NAMESPACE, DEVICE_NAMESPACE
@@ -26,6 +26,7 @@ def init_app(app: Flask, socketio: SocketIO) -> Hub:
     socketio.server.register_namespace(
         DeviceNamespace(DEVICE_NAMESPACE, hub, app.extensions.get(metrics.KEY))
     )
+    answer_before_connect(socketio.server)
     boards = BoardNamespace(BOARD_NAMESPACE, hub)
     socketio.on_namespace(boards)
     app.extensions["scanfloor.boards"] = boards

@@ -24,6 +24,7 @@ from server.shipping import packages
 from shared import messages as say
 from shared.protocol import (
     CLIENT_EVENTS,
+    DEVICE_NAMESPACE,
     PROTOCOL_VERSION,
     Ack,
     ActionIn,
@@ -43,6 +44,40 @@ log = logging.getLogger("scanfloor.device")
 def _refusal(data: Any, err: ProtocolError) -> dict:
     msg_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
     return dump(Ack(id=msg_id, ok=False, error=err.body()))
+
+
+NOT_CONNECTED = ProtocolError("not_connected", "connect with a device token first")
+
+
+def answer_before_connect(server: socketio.Server) -> None:
+    """An event on /device from a link that has not joined it (no connect, or one refused)
+    gets the error ack `not_connected`: python-socketio itself drops such an event, before
+    any handler, and the sender got no answer at all. The rest is the library's own
+    `Server._handle_event`, statement for statement."""
+
+    def handle_event(eio_sid: str, namespace: str | None, ack_id: int | None, data: list) -> None:
+        namespace = namespace or "/"
+        sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
+        server.logger.info('received event "%s" from %s [%s]', data[0], sid, namespace)
+        if not server.manager.is_connected(sid, namespace):
+            server.logger.warning("%s is not connected to namespace %s", sid, namespace)
+            if namespace == DEVICE_NAMESPACE and ack_id is not None:
+                refusal = _refusal(data[1] if len(data) > 1 else None, NOT_CONNECTED)
+                server._send_packet(
+                    eio_sid,
+                    server.packet_class(
+                        socketio.packet.ACK, namespace=namespace, id=ack_id, data=[refusal]
+                    ),
+                )
+            return
+        if server.async_handlers:
+            server.start_background_task(
+                server._handle_event_internal, server, sid, eio_sid, data, namespace, ack_id
+            )
+        else:
+            server._handle_event_internal(server, sid, eio_sid, data, namespace, ack_id)
+
+    server._handle_event = handle_event
 
 
 class DeviceNamespace(socketio.Namespace):
@@ -210,9 +245,7 @@ class DeviceNamespace(socketio.Namespace):
                 ),
             )
         if args[0] not in self.devices:  # args[0] is the sid
-            return _refusal(
-                data, ProtocolError("not_connected", "connect with a device token first")
-            )
+            return _refusal(data, NOT_CONNECTED)
         if len(args) != 2:  # the sid and one message: a handler called otherwise would raise
             got = len(args) - 1
             return _refusal(

@@ -128,3 +128,27 @@ def test_a_packet_that_is_not_one_event_with_one_message_gets_an_error_ack(live)
     scanned = client.call("scan", {"id": "ok-1", "barcode": "TOTE-5"}, namespace=NS, timeout=5)
     assert scanned["ok"] and scanned["code"] == "tote_ok"
     client.disconnect()
+
+
+def test_an_event_before_a_successful_connect_gets_not_connected(live):
+    """docs/protocol.md: a message before a successful connect gets the error ack
+    `not_connected` (python-socketio itself dropped an event on a namespace the link had
+    not joined: no answer at all), and changes nothing."""
+    base, headers, tokens = live
+    stats = requests.get(f"{base}/api/stats", headers=headers, timeout=5).json()
+    client = socketio.Client(reconnection=False)
+    client.connect(base, namespaces=["/"], transports=["websocket"])  # never joins /device
+    got = send_raw(client, '["scan",{"id":"nc-1","barcode":"TOTE-5"}]')
+    assert got == [
+        {
+            "id": "nc-1",
+            "ok": False,
+            "error": {"code": "not_connected", "message": "connect with a device token first"},
+        }
+    ], got
+    client.eio.send(f'0{NS},{{"token":"sfd_wrong-token"}}')  # a connect the server refuses
+    time.sleep(0.5)
+    got = send_raw(client, '["action",{"id":"nc-2","action":"help"}]')
+    assert got and got[0]["error"]["code"] == "not_connected", got
+    assert requests.get(f"{base}/api/stats", headers=headers, timeout=5).json() == stats
+    client.disconnect()
