@@ -52,30 +52,22 @@ NOT_CONNECTED = ProtocolError("not_connected", "connect with a device token firs
 def answer_before_connect(server: socketio.Server) -> None:
     """An event on /device from a link that has not joined it (no connect, or one refused)
     gets the error ack `not_connected`: python-socketio itself drops such an event, before
-    any handler, and the sender got no answer at all. The rest is the library's own
-    `Server._handle_event`, statement for statement."""
+    any handler, and the sender got no answer at all. Every other event goes on to the
+    library's own `Server._handle_event` as before."""
+    library_handle_event = server._handle_event
 
     def handle_event(eio_sid: str, namespace: str | None, ack_id: int | None, data: list) -> None:
-        namespace = namespace or "/"
-        sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
-        server.logger.info('received event "%s" from %s [%s]', data[0], sid, namespace)
-        if not server.manager.is_connected(sid, namespace):
-            server.logger.warning("%s is not connected to namespace %s", sid, namespace)
-            if namespace == DEVICE_NAMESPACE and ack_id is not None:
+        if namespace == DEVICE_NAMESPACE and ack_id is not None:
+            sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
+            if not server.manager.is_connected(sid, namespace):
                 refusal = _refusal(data[1] if len(data) > 1 else None, NOT_CONNECTED)
+                ack = socketio.packet.ACK
                 server._send_packet(
                     eio_sid,
-                    server.packet_class(
-                        socketio.packet.ACK, namespace=namespace, id=ack_id, data=[refusal]
-                    ),
+                    server.packet_class(ack, namespace=namespace, id=ack_id, data=[refusal]),
                 )
-            return
-        if server.async_handlers:
-            server.start_background_task(
-                server._handle_event_internal, server, sid, eio_sid, data, namespace, ack_id
-            )
-        else:
-            server._handle_event_internal(server, sid, eio_sid, data, namespace, ack_id)
+                return
+        library_handle_event(eio_sid, namespace, ack_id, data)
 
     server._handle_event = handle_event
 
