@@ -97,6 +97,10 @@ def nothing_received() -> str:
     return "Nothing graded yet: scan the items, or call a supervisor for an empty parcel"
 
 
+def return_left() -> str:
+    return "Return mode left: no parcel was scanned"
+
+
 def not_returning() -> str:
     return f"Not receiving a return: scan {START_CARD} first"
 

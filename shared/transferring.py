@@ -83,6 +83,10 @@ def nothing_received() -> str:
     return "Nothing received yet: scan the items, or call a supervisor for an empty package"
 
 
+def transfer_left() -> str:
+    return "Transfer mode left: no package was scanned"
+
+
 def not_transferring() -> str:
     return f"Not receiving a transfer: scan {START_CARD} first"
 

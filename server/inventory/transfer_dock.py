@@ -283,7 +283,7 @@ def done(store: Store, device: dict) -> Verdict:
         return Verdict(False, "not_transferring", say.not_transferring())
     if t["transfer_id"] is None:
         _save(store, device["id"], None)  # nothing scanned yet: just leave transfer mode
-        return Verdict(True, "transfer_left", say.scan_package())
+        return Verdict(True, "transfer_left", say.transfer_left())
     if t["unit"] is not None:
         return Verdict(False, "transfer_unit_open", say.bin_first(t["unit"]["name"]))
     _, received = _counts(store, _transfer(store, t["transfer_id"]))

@@ -217,7 +217,7 @@ def done(store: Store, device: dict) -> Verdict:
     if r is None or r["rma_id"] is None:
         if r is not None:
             _save(store, device["id"], None)  # nothing scanned yet: just leave return mode
-            return Verdict(True, "return_left", say.scan_parcel())
+            return Verdict(True, "return_left", say.return_left())
         return Verdict(False, "not_returning", say.not_returning())
     if r["unit"] is not None:
         first = say.bin_first if r["task"] is not None else say.grade_first

@@ -493,3 +493,17 @@ def test_the_board_cancels_a_planned_transfer_and_settles_set_aside_units(floor)
         {"actor": "sup", "action": "transfer_over_accept"},
         {"actor": "sup", "action": "transfer_cancel"},
     ]
+
+
+def test_transfer_done_before_a_package_says_the_mode_was_left(floor):
+    """docs/protocol.md, Transfers: CMD-TRANSFER-DONE before a package was scanned just
+    leaves transfer mode (`transfer_left`); the screen it sends says so."""
+    app, socketio, store, _ = floor
+    west = auth.create_device(store, "picker-w9", "picker", "WH-WEST")
+    dock = connect(app, socketio, west)
+    assert action(dock, "transfer", "l1")["ok"]
+    assert action(dock, "transfer_done", "l2")["ok"]
+    shown = last_state(dock)
+    assert shown["state"]["screen"] != "transfer_open"
+    assert shown["message"] == "Transfer mode left: no package was scanned"
+    assert action(dock, "transfer_done", "l3")["error"]["code"] == "not_transferring"

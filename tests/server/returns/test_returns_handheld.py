@@ -216,3 +216,17 @@ def test_a_return_held_by_a_silent_handheld_goes_back_for_another(floor):
     assert (
         store.one("SELECT return_mode FROM devices WHERE name = 'picker-e1'")["return_mode"] is None
     )
+
+
+def test_return_done_before_a_parcel_says_the_mode_was_left(floor):
+    """docs/protocol.md, Returns: CMD-RETURN-DONE before a parcel was scanned just leaves
+    return mode (`return_left`); the screen it sends says so, not "scan the parcel"."""
+    app, socketio, store, tokens = floor
+    dock = connect(app, socketio, tokens["picker"])
+    assert action(dock, "return", "l1")["ok"]
+    assert action(dock, "return_done", "l2")["ok"]
+    shown = last_state(dock)
+    assert shown["state"]["screen"] != "return_open"
+    assert shown["message"] == "Return mode left: no parcel was scanned"
+    refused = action(dock, "return_done", "l3")
+    assert refused["error"]["code"] == "not_returning"  # it was left
