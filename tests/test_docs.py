@@ -443,3 +443,29 @@ def test_the_rest_page_renders_every_operation_and_schema(tmp_path):
     for name in doc["components"]["schemas"]:
         assert f"### {name} {{: #{rest_page.anchor(name)} }}" in page, name
     assert "[OrderIn](#schema-orderin)" in page
+
+
+def test_the_scope_table_names_every_route_with_the_scope_it_needs():
+    """docs/rest.md's table of scopes: every route that writes, in the row of the scope the
+    server asks for, and every route that takes no key, in the row that says so."""
+    import re
+
+    from server.api.openapi import openapi_path
+    from server.api.routes import ROUTES
+    from server.api.shop import HOOK_ROUTES
+
+    table = section((DOCS / "rest.md").read_text(), "## API keys and scopes")
+    listed: dict[tuple[str, str], str] = {}
+    for scope, cell in re.findall(r"^\| `?([^`|]+?)`? \| (.+) \|$", table, re.M):
+        for method, path in re.findall(r"`(GET|POST|PUT|DELETE) (/[^`]+)`", cell):
+            listed[(method, re.sub(r"\{[^}]+\}", "{}", path))] = scope
+    wanted = {
+        (r.method, re.sub(r"\{[^}]+\}", "{}", "/api" + openapi_path(r.path))): r.needs or "no key"
+        for r in ROUTES
+        if r.needs != "read"
+    }
+    wanted |= {
+        (r.method, re.sub(r"\{[^}]+\}", "{}", "/webhooks" + openapi_path(r.path))): "no key"
+        for r in HOOK_ROUTES
+    }
+    assert listed == wanted
