@@ -100,7 +100,11 @@ def create_return(body: ReturnIn) -> tuple[dict[str, Any], int]:
     try:
         order_id = orders.find(store, body.order_id, body.channel)
     except orders.AmbiguousOrder as exc:
-        raise ApiError(409, str(exc)) from None
+        raise ApiError(
+            409,
+            f"order id {body.order_id} is used by channels {', '.join(exc.channels)}: "
+            "name the channel (`channel`)",
+        ) from None
     except KeyError:
         raise ApiError(404, f"no order {body.order_id}") from None
     external = f"{g.get('api_client', '?')}:{body.request_id}" if body.request_id else None

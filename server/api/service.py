@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from server.api.auth import actor
 from server.api.errors import ApiError, refusals
-from server.api.models import Query
+from server.api.models import OrderRefQuery, Query
 from server.api.table import Route
 from server.board import service
 from server.board.supervise import Refused
@@ -128,12 +128,13 @@ def search_orders(query: SearchQuery) -> dict[str, Any]:
         raise ApiError(422, str(e)) from None
 
 
-def change_address(order_id: str, body: AddressChangeIn) -> dict[str, Any]:
+def change_address(order_id: str, body: AddressChangeIn, query: OrderRefQuery) -> dict[str, Any]:
     """Give an order a new ship-to before picking starts (409 after, in words); when the
-    nearest warehouse changes, what it holds is released and it is allocated again."""
+    nearest warehouse changes, what it holds is released and it is allocated again. A shop id
+    that several channels use needs `?channel=` (409 without)."""
     with refusals(Refused):
         effects, result = service.change_address(
-            _store(), actor(), order_id, body.ship_to.model_dump()
+            _store(), actor(), order_id, body.ship_to.model_dump(), query.channel
         )
     _apply(effects)
     return result
@@ -168,6 +169,7 @@ API_ROUTES = [
         "Change an order's ship-to address",
         scope="orders:write",
         body=AddressChangeIn,
+        query=OrderRefQuery,
         response=AddressChangeOut,
         also=(404, 409),
     ),

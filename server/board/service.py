@@ -33,9 +33,9 @@ from server.shipping.domain.tracking import FINAL, package_state
 from server.store import Store
 
 
-def _order_id(store: Store, ref: str) -> str:
+def _order_id(store: Store, ref: str, channel: str | None = None) -> str:
     try:
-        return find(store, ref)
+        return find(store, ref, channel)
     except KeyError:
         raise Refused(404, f"no order {ref}") from None
     except ValueError as e:  # AmbiguousOrder
@@ -127,9 +127,11 @@ def _refuse_unless(why: str | None) -> None:
         raise Refused(409, why)
 
 
-def change_address(store: Store, actor: str, ref: str, body: Any) -> tuple[Effects, dict[str, Any]]:
+def change_address(
+    store: Store, actor: str, ref: str, body: Any, channel: str | None = None
+) -> tuple[Effects, dict[str, Any]]:
     """A new ship-to for an order not yet picked; re-allocated when the nearest warehouse
-    changes."""
+    changes. `channel`: the channel whose order id `ref` is (needed when several use it)."""
     try:
         address = AddressIn.model_validate(body)
     except ValidationError as e:
@@ -139,7 +141,7 @@ def change_address(store: Store, actor: str, ref: str, body: Any) -> tuple[Effec
         )
         raise Refused(400, f"the address is not complete: {problems}") from None
     with store.write():
-        oid = _order_id(store, ref)
+        oid = _order_id(store, ref, channel)
         _refuse_unless(rules.why_not_change_address(facts(store, oid)))
         lists = _lists_of(store, oid)
         result = addressing.change(store, oid, address, by=actor)
