@@ -81,7 +81,7 @@ def _statuses(route: Route) -> list[int]:
         codes |= {400, 413, 415, 422}
     if route.raw_body is not None:  # the view reads it: malformed JSON is one of its 422s
         codes |= {400, 413, 415, 422}  # 400: nested too deep
-    if route.query is not None:
+    if route.query is not None or not route.public:  # a query string it does not take: 422
         codes.add(422)
     return sorted(codes)
 

@@ -218,6 +218,14 @@ def decode_query(model: type[BaseModel]) -> BaseModel:
         raise ApiError(422, "the query string does not fit", "invalid_query", problems) from None
 
 
+def refuse_query_string() -> None:
+    """A route that documents no query parameter takes none: any is a 422, as an unknown body
+    field is, so `?dry_run=1` on a write is refused rather than ignored."""
+    if request.args:
+        problems = [(k, "this route takes no query parameters") for k in sorted(request.args)]
+        raise ApiError(422, "the query string does not fit", "invalid_query", problems)
+
+
 def to_response(result: Any, status: int) -> tuple[Response, int]:
     """A view's result (model, dict or list, optionally with a status) as JSON."""
     if isinstance(result, tuple):
@@ -239,6 +247,8 @@ def _wrap(route: Route) -> Callable[..., tuple[Response, int]]:
         kwargs = dict(path_args)
         if route.query is not None:
             kwargs["query"] = decode_query(route.query)
+        elif scope is not None:  # a public route's callers (probes, carriers, shops) are not ours
+            refuse_query_string()
         if route.body is not None:
             kwargs["body"] = decode_body(route)
         return to_response(route.view(**kwargs), route.status)
