@@ -125,7 +125,7 @@ def search_orders(query: SearchQuery) -> dict[str, Any]:
         with store.read():
             return search(store, query.q)
     except BadSearch as e:
-        raise ApiError(422, str(e)) from None
+        raise ApiError(422, str(e), "invalid_query", [("q", str(e))]) from None
 
 
 def change_address(order_id: str, body: AddressChangeIn, query: OrderRefQuery) -> dict[str, Any]:

@@ -331,3 +331,12 @@ def test_every_keyed_route_documents_its_422(client):
         for method, op in ops.items():
             if op["security"]:
                 assert "422" in op["responses"], (method, path)
+
+
+@pytest.mark.parametrize("q", ["", "   "])
+def test_an_empty_search_is_an_invalid_query(client, headers, q):
+    """rest.md: a query value that does not fit is 422 `invalid_query`, the field named."""
+    resp = client.get("/api/search", query_string={"q": q}, headers=headers)
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["error"] == "invalid_query" and [p["field"] for p in body["problems"]] == ["q"]
