@@ -37,7 +37,9 @@ class ReturnIn(Body):
 
 class ReturnQuery(Query):
     status: Literal["authorised", "received", "cancelled"] | None = None
-    order_id: Text | None = None
+    order_id: Text | None = Field(
+        None, description="our order id (SO-000001), not the shop's: that order's returns"
+    )
     limit: int = Field(100, ge=1, le=1000)
 
 

@@ -67,3 +67,12 @@ def test_a_return_of_a_shared_shop_id_is_told_to_name_the_channel_in_its_body(
     assert r.status_code == 409, r.get_data(as_text=True)
     message = r.get_json()["message"]
     assert "?channel=" not in message and "`channel`" in message, message
+
+
+@pytest.mark.sqlite_only("the OpenAPI document: no store SQL")
+def test_the_returns_list_says_its_order_id_is_ours(client):
+    """GET /api/returns?order_id= filters by our id only (a shop's id finds nothing): the
+    document says so, as returns.md does."""
+    doc = client.get("/api/openapi.json").get_json()
+    params = {p["name"]: p for p in doc["paths"]["/api/returns"]["get"]["parameters"]}
+    assert "SO-000001" in params["order_id"].get("description", "")
