@@ -5,10 +5,18 @@ from __future__ import annotations
 import base64
 import os
 import re
+import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,7 +38,8 @@ DEFAULT_CONFIG = Path("config/server.toml")
 GC_THRESHOLD_0 = 10_000  # measured: docs/scaling.md, *Garbage collection*
 EXAMPLE_SECRET_KEY = "change-me"  # what config/server.toml ships with: never a real secret
 # Each setting's description is the string under it (docs/configuration.md is made from them).
-DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
+# A key no model names is refused: a typo stops the server rather than being ignored.
+DOCUMENTED = ConfigDict(use_attribute_docstrings=True, extra="forbid")
 
 
 DATABASE_SCHEMES = ("sqlite:", "postgresql://", "postgres://")
@@ -416,7 +425,7 @@ class ShopLook(BaseModel):
 class EmailSettings(BaseModel):
     """Telling customers by e-mail at the shipping milestones, and the public tracking page."""
 
-    model_config = ConfigDict(populate_by_name=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(populate_by_name=True, use_attribute_docstrings=True, extra="forbid")
 
     enabled: bool = False
     """Send customers their shipping e-mails; off, they are noted `off` and never sent (so
@@ -527,7 +536,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SCANFLOOR_",
         env_nested_delimiter="__",
-        extra="ignore",
+        # Unknown keys in the file (and SCANFLOOR_A__B variables under a known table) are
+        # refused; other SCANFLOOR_* variables (SCANFLOOR_PASSWORD, ...) are not settings.
+        extra="forbid",
         use_attribute_docstrings=True,
     )
 
@@ -645,8 +656,45 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+class SettingsError(ValueError):
+    """The settings cannot be used: what is wrong, in words fit to print."""
+
+
+# Values never printed back in an error (they may be secrets).
+_SECRET_KEYS = ("secret", "password", "username")
+
+
+def _problems(exc: ValidationError) -> str:
+    """One line per problem: the key (dotted) and what is wrong with it."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err["loc"]) or "settings"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {where}: not a setting")
+            continue
+        what = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        shown = isinstance(value, str | int | float | bool) and not any(
+            k in where for k in _SECRET_KEYS
+        )
+        lines.append(f"  {where}: {what}" + (f" (got {value!r})" if shown else ""))
+    return "\n".join(lines)
+
+
 def load_settings(config: str | Path | None = None, **overrides: object) -> Settings:
-    """Settings from a TOML file (or SCANFLOOR_CONFIG / config/server.toml) and the environment."""
+    """Settings from a TOML file (or SCANFLOOR_CONFIG / config/server.toml) and the environment.
+
+    Raises SettingsError, saying what is wrong, for a `config` file that does not exist, a
+    file that is not TOML, and a setting that is unknown or not valid."""
     if config is not None:
+        if not Path(config).is_file():
+            raise SettingsError(f"config file {config} not found")
         os.environ["SCANFLOOR_CONFIG"] = str(config)
-    return Settings(**overrides)
+    path = Path(os.environ.get("SCANFLOOR_CONFIG", DEFAULT_CONFIG))
+    source = f"{path} and SCANFLOOR_* variables" if path.exists() else "SCANFLOOR_* variables"
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        raise SettingsError(f"bad settings ({source}):\n{_problems(exc)}") from None

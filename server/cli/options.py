@@ -13,9 +13,8 @@ from typing import Any
 
 import click
 import psycopg
-from pydantic import ValidationError
 
-from server.config import Settings, load_settings
+from server.config import Settings, SettingsError, load_settings
 from server.notify import mail
 from server.store import Store, open_store
 
@@ -35,12 +34,10 @@ def settings_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(fn)
     def wrapper(config: Path | None, data_dir: Path | None, **kwargs: Any) -> Any:
-        if config is not None and not config.is_file():
-            raise click.ClickException(f"config file {config} not found")
         try:
             settings = load_settings(config, **({"data_dir": data_dir} if data_dir else {}))
-        except ValidationError as exc:
-            raise click.ClickException(f"bad settings: {exc}") from None
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
         return fn(settings=settings, **kwargs)
 
     return wrapper

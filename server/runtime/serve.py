@@ -25,12 +25,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int)
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    if args.config:
-        os.environ["SCANFLOOR_CONFIG"] = args.config
-    from server.config import load_settings
+    from server.config import SettingsError, load_settings
     from shared.lean import UNUSED_CLIENTS, keep_out
 
-    settings = load_settings()
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:  # what is wrong, no traceback; nothing started
+        parser.exit(2, f"{parser.prog}: {exc}\n")
     # Redis only where the site has one (several processes); aiohttp never (shared/lean.py).
     keep_out(*(n for n in UNUSED_CLIENTS if n != "redis" or not settings.redis_url))
     from server.app import create_app

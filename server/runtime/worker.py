@@ -25,15 +25,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    if args.config:
-        os.environ["SCANFLOOR_CONFIG"] = args.config
-    from server.config import load_settings
+    from server.config import SettingsError, load_settings
     from server.runtime import logs
     from server.runtime.background import Worker, redis_publisher
     from server.runtime.wiring import configure
     from server.store import open_store
 
-    settings = load_settings()
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:  # what is wrong, no traceback; nothing started
+        parser.exit(2, f"{parser.prog}: {exc}\n")
     if args.data_dir:
         settings.data_dir = type(settings.data_dir)(args.data_dir)
     logs.setup(settings.log_format)

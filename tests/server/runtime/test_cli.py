@@ -85,6 +85,21 @@ def test_missing_config_file_is_an_error(run, tmp_path):
     assert result.exit_code != 0 and "nope.toml not found" in result.output
 
 
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        ("[http\nport = 1\n", "is not valid TOML: Expected ']'"),
+        ("[http]\nprot = 9000\n", "http.prot: not a setting"),
+        ("[login]\nattempts = 0\n", "login.attempts: Input should be greater than or equal to 1"),
+    ],
+)
+def test_bad_config_file_is_an_error_and_makes_nothing(run, tmp_path, data_dir, text, said):
+    cfg = write(tmp_path / "server.toml", text)
+    result = run("init", "--config", str(cfg))
+    assert result.exit_code == 1 and said in result.output, result.output
+    assert "Traceback" not in result.output and not data_dir.exists()
+
+
 def test_commands_need_an_initialised_database(run, data_dir):
     result = run("api-key", "shop", "--scope", "read")
     assert result.exit_code != 0 and "scanfloor init" in result.output
