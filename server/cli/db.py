@@ -8,7 +8,7 @@ import click
 import psycopg
 
 from server.cli.options import settings_options, shown
-from server.config import Settings
+from server.config import Settings, check_database_url
 from server.runtime import processes
 from server.store import open_store
 from server.store.backup import BackupError, data_rows, is_postgres, sqlite_path
@@ -37,14 +37,25 @@ def _stopped(url: str, what: str) -> None:
         )
 
 
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A database URL of a form we open (sqlite:///PATH, postgresql://...), else a usage
+    error: anything else would be taken for a SQLite file of that name and written."""
+    if value is None:
+        return None
+    try:
+        return check_database_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("database_url ")) from None
+
+
 @click.group()
 def db() -> None:
     """Move a site's database between SQLite and PostgreSQL."""
 
 
 @db.command("copy")
-@click.argument("source")
-@click.argument("target")
+@click.argument("source", callback=_url)
+@click.argument("target", callback=_url)
 def copy_cmd(source: str, target: str) -> None:
     """Copy a stopped site from SOURCE into the empty database TARGET.
 
@@ -72,7 +83,9 @@ def _database(settings: Settings, database: str | None) -> str:
 
 @click.command("backup")
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--database", help="database URL (default: the site's, from the settings)")
+@click.option(
+    "--database", callback=_url, help="database URL (default: the site's, from the settings)"
+)
 @settings_options
 def backup(settings: Settings, dest: Path, database: str | None) -> None:
     """Back the site's database up into the new file DEST, while the server runs.
@@ -94,7 +107,9 @@ def backup(settings: Settings, dest: Path, database: str | None) -> None:
 
 @click.command("restore")
 @click.argument("src", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--database", help="database URL (default: the site's, from the settings)")
+@click.option(
+    "--database", callback=_url, help="database URL (default: the site's, from the settings)"
+)
 @click.option("--force", is_flag=True, help="replace a database that holds data")
 @settings_options
 def restore(settings: Settings, src: Path, database: str | None, force: bool) -> None:

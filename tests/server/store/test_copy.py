@@ -149,3 +149,28 @@ def test_a_sqlite_backup_restores_into_either_database(site, database_url, tmp_p
     )
     assert result.exit_code == 1 and "restores into PostgreSQL only" in result.output
     assert not elsewhere.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["db", "copy", "{site}", "mysql://{tmp}/x"],
+        ["db", "copy", "{site}", "sqlite:{tmp}/x.db"],
+        ["db", "copy", "mysql://{tmp}/x", "sqlite:///{tmp}/x.db"],
+        ["backup", "{tmp}/b.db", "--database", "mysql://{tmp}/x"],
+        ["restore", "{tmp}/b.db", "--database", "mysql://{tmp}/x"],
+    ],
+)
+def test_a_database_url_of_no_known_form_is_refused_and_nothing_is_written(site, tmp_path, args):
+    # Once taken for the name of a SQLite file: `db copy SITE mysql://x` wrote the site into
+    # ./mysql:/x and said "copied".
+    (tmp_path / "b.db").write_bytes(b"")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    filled = [a.format(site=site, tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(main, filled)
+    assert result.exit_code == 2, result.output
+    assert "must start with sqlite:/// or postgresql://" in result.output or (
+        "a SQLite URL is sqlite:///PATH" in result.output
+    )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert not list(tmp_path.rglob("mysql*"))
