@@ -25,6 +25,8 @@ def accounting_cmd(settings: Settings, sku: str | None, as_json: bool) -> None:
     """Per SKU: received = shipped + on hand + in transit + scrapped; exits 1 if one does not hold."""
     store = open_db(settings)
     try:
+        if sku and store.one("SELECT 1 FROM products WHERE sku = ?", (sku,)) is None:
+            raise click.ClickException(f"no SKU {sku}")  # as REST's 404
         report = stock_service.accounting(store, sku)
     finally:
         store.close()

@@ -77,3 +77,8 @@ def test_every_unit_of_a_day_is_accounted_for_and_a_stray_one_is_reported(
     assert out.exit_code == 1, out.output
     assert "SKU-B" in out.output and "NOT ACCOUNTED FOR: -1" in out.output
     assert "SKU-A" in out.output.splitlines()[0] and "ok" in out.output.splitlines()[0]
+    # A SKU that does not exist: an error, as REST's 404 (once "ok" and "every unit accounted for").
+    out = CliRunner().invoke(
+        main, ["stock", "accounting", "--sku", "NOPE", "--data-dir", str(floor_settings.data_dir)]
+    )
+    assert out.exit_code == 1 and out.output == "Error: no SKU NOPE\n", out.output
