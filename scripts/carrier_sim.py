@@ -230,7 +230,13 @@ class CarrierSim:
 )
 @click.option("--exceptions", default=0.1, show_default=True, help="share held up (delayed, ...)")
 @click.option("--returns", default=0.05, show_default=True, help="share refused and returned")
-@click.option("--pause", default=1.0, show_default=True, help="seconds between rounds")
+@click.option(
+    "--pause",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="seconds between rounds",
+)
 @click.option("--seed", type=int, help="the same seed plays the same journeys")
 def main(
     url: str,
