@@ -44,9 +44,19 @@ def _places(a: dict) -> str:
 )
 @click.option("--seed", "seed_value", default=7, show_default=True, help="random seed")
 @click.option(
-    "--wrong-rate", default=0.05, show_default=True, help="share of wrong scans by the workers"
+    "--wrong-rate",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="share of wrong scans by the workers",
 )
-@click.option("--timeout", default=300.0, show_default=True, help="seconds to wait for packing")
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="seconds to wait for packing",
+)
 @click.option(
     "--serve", is_flag=True, help="keep the server running afterwards, to look at the board"
 )
