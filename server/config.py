@@ -674,8 +674,10 @@ def _problems(exc: ValidationError) -> str:
             continue
         what = err["msg"].removeprefix("Value error, ")
         value = err.get("input")
-        shown = isinstance(value, str | int | float | bool) and not any(
-            k in where for k in _SECRET_KEYS
+        shown = (
+            isinstance(value, str | int | float | bool)
+            and not any(k in where for k in _SECRET_KEYS)
+            and repr(value) not in what  # said already
         )
         lines.append(f"  {where}: {what}" + (f" (got {value!r})" if shown else ""))
     return "\n".join(lines)

@@ -85,3 +85,10 @@ def test_the_shipped_config_has_no_unknown_key(monkeypatch):
 
     shipped = Path(__file__).resolve().parents[2] / "config" / "server.toml"
     assert load_settings(shipped).http.port == 8800
+
+
+def test_a_value_the_message_names_is_not_said_twice(monkeypatch):
+    monkeypatch.setenv("SCANFLOOR_DATABASE_URL", "mysql://x")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).count("'mysql://x'") == 1
