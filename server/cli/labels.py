@@ -91,6 +91,10 @@ def bins(settings: Settings, warehouse: str | None, aisle: int | None) -> list[F
     """Bin labels: from the locations table, code in large type, barcode in the bars."""
     store = open_db(settings)
     try:
+        if warehouse is not None and not store.one(
+            "SELECT 1 FROM warehouses WHERE code = ?", (warehouse,)
+        ):
+            raise click.ClickException(f"unknown warehouse {warehouse}")
         rows = store.all(
             """SELECT warehouse, code, barcode, zone FROM locations
                WHERE (CAST(:wh AS TEXT) IS NULL OR warehouse = :wh)

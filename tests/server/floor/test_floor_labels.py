@@ -150,7 +150,9 @@ def test_bins_from_the_locations_table(run, tmp_path):
     aisle = formats(run("labels", "bins", "--warehouse", "WH-WEST", "--aisle", "2", *data).stdout)
     assert [scanned(z, 203)[0][1] for z in aisle] == ["LW-02-01", "LW-02-02"]
     nothing = run("labels", "bins", "--warehouse", "WH-NOPE", *data)
-    assert nothing.exit_code != 0 and "no labels" in nothing.output
+    assert nothing.exit_code == 1 and "unknown warehouse WH-NOPE" in nothing.output
+    empty = run("labels", "bins", "--warehouse", "WH-WEST", "--aisle", "9", *data)
+    assert empty.exit_code != 0 and "no labels" in empty.output  # a known warehouse, no bins
 
 
 def test_labels_go_to_a_printer_on_loopback(run):
