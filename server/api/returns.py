@@ -31,7 +31,9 @@ class ReturnIn(Body):
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=500)
     reason: OptText = Field("", description="why the customer sends it back, in words")
     request_id: Code | None = Field(
-        None, description="your id for this request: the same again answers the same RMA (200)"
+        None,
+        description="your id for this request (kept per API key): the same body again answers "
+        "the same RMA (200); another body with it is refused (409)",
     )
 
 
@@ -97,26 +99,39 @@ def _store() -> Store:
 
 
 def create_return(body: ReturnIn) -> tuple[dict[str, Any], int]:
-    """Authorise a return: the dock receives it by its RMA number or the parcel's label."""
+    """Authorise a return: the dock receives it by its RMA number or the parcel's label.
+    A `request_id` sent again answers its RMA (200) when the body asks for the same return
+    (the same order, units per SKU and reason), and is refused with 409 when it asks for
+    another."""
     store = _store()
+    external = f"{g.get('api_client', '?')}:{body.request_id}" if body.request_id else None
+
+    def another_body(rma: str) -> ApiError:
+        return ApiError(
+            409, f"request_id {body.request_id} was already used for {rma} with another body"
+        )
+
     try:
         order_id = orders.find(store, body.order_id, body.channel)
-    except orders.AmbiguousOrder as exc:
-        raise ApiError(
-            409,
-            f"order id {body.order_id} is used by channels {', '.join(exc.channels)}: "
-            "name the channel (`channel`)",
-        ) from None
-    except KeyError:
+    except (orders.AmbiguousOrder, KeyError) as exc:
+        if external is not None and (seen := rmas.by_external(store, "api", external)):
+            raise another_body(seen) from None  # its order is not this one
+        if isinstance(exc, orders.AmbiguousOrder):
+            raise ApiError(
+                409,
+                f"order id {body.order_id} is used by channels {', '.join(exc.channels)}: "
+                "name the channel (`channel`)",
+            ) from None
         raise ApiError(404, f"no order {body.order_id}") from None
-    external = f"{g.get('api_client', '?')}:{body.request_id}" if body.request_id else None
     try:
         rma, made = rmas.authorise(
             store, order_id, [(x.sku, x.qty) for x in body.lines], "api",
-            f"key:{g.get('api_client', '?')}", body.reason, external,
+            f"key:{g.get('api_client', '?')}", body.reason, external, refuse_another_body=True,
         )  # fmt: skip
     except rmas.ReturnError as exc:
         raise ApiError(422, str(exc), "invalid_return", exc.problems) from None
+    except rmas.RequestConflict as exc:
+        raise another_body(str(exc)) from None
     return rma, 201 if made else 200
 
 

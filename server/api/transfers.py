@@ -34,7 +34,9 @@ class TransferIn(Body):
     lines: list[TransferLineIn] = Field(min_length=1, max_length=500)
     source: Literal["manual", "suggestion"] = "manual"
     request_id: Code | None = Field(
-        None, description="your id for this request: the same again answers the same transfer (200)"
+        None,
+        description="your id for this request: the same body again answers the same transfer "
+        "(200); another body with it is refused (409)",
     )
 
 
@@ -157,7 +159,9 @@ def _store() -> Store:
 
 
 def create_transfer(body: TransferIn) -> tuple[dict[str, Any], int]:
-    """Plan a transfer: an order of channel `transfer`, allocated in the sending warehouse."""
+    """Plan a transfer: an order of channel `transfer`, allocated in the sending warehouse.
+    A `request_id` sent again answers its transfer (200) when the body asks for the same one
+    (warehouses, source, lines in any order), and is refused with 409 when it asks for another."""
     try:
         made, created = transfers.plan(
             _store(), body.from_warehouse, body.to_warehouse,
@@ -166,6 +170,8 @@ def create_transfer(body: TransferIn) -> tuple[dict[str, Any], int]:
         )  # fmt: skip
     except transfers.TransferError as exc:
         raise ApiError(422, str(exc), "invalid_transfer", exc.problems) from None
+    except transfers.TransferConflict as exc:
+        raise ApiError(409, str(exc)) from None
     hub = current_app.extensions.get("scanfloor.hub")
     if created and hub is not None:
         hub.offer_work(made["from_warehouse"])  # its pick list goes to the sender's pickers
@@ -232,7 +238,7 @@ API_ROUTES = [
         body=TransferIn,
         response=TransferOut,
         status=201,
-        also=(200,),
+        also=(200, 409),
         invalid="invalid_transfer",
     ),
     Route(

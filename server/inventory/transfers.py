@@ -38,6 +38,28 @@ class TransferError(ValueError):
         self.problems = problems
 
 
+class TransferConflict(ValueError):
+    """The request id was already used to plan a transfer with another body."""
+
+
+def _same_request(
+    store: Store, made: dict[str, Any], from_warehouse: str, to_warehouse: str,
+    source: str, lines: list[tuple[str, int]],
+) -> bool:  # fmt: skip
+    """Whether a request asks for the transfer `made` (planned under its request id) again:
+    the same warehouses, source and lines (in any order)."""
+    planned = store.all(
+        "SELECT l.sku, l.qty FROM transfer_lines l JOIN transfers t ON t.id = l.transfer_id "
+        "WHERE t.transfer = ?",
+        (made["transfer"],),
+    )
+    return (made["from_warehouse"], made["to_warehouse"], made["source"]) == (
+        from_warehouse,
+        to_warehouse,
+        source,
+    ) and sorted((r["sku"], r["qty"]) for r in planned) == sorted(lines)
+
+
 def _address(wh: dict[str, Any]) -> AddressIn:
     """The receiving warehouse as a ship-to, placed where the warehouse is."""
     a = json.loads(wh["address"]) if wh["address"] else {}
@@ -86,6 +108,8 @@ def plan(
 ) -> tuple[dict[str, Any], bool]:
     """Plan a transfer and allocate it in the sending warehouse; returns (transfer, created).
 
+    A `request_id` already used answers its transfer (created False) when the request asks
+    for the same one again, and is refused (TransferConflict) when it asks for another.
     Refused whole (TransferError, nothing written) for an unknown warehouse, the same
     warehouse twice, an unknown SKU, a SKU twice, or more than the sender has free above its
     safety stock (what allocation would let the transfer's order take).
@@ -94,7 +118,14 @@ def plan(
         if request_id is not None:
             row = store.one("SELECT transfer FROM transfers WHERE request_id = ?", (request_id,))
             if row is not None:
-                return get(store, row["transfer"]), False
+                made = get(store, row["transfer"])
+                assert made is not None
+                if not _same_request(store, made, from_warehouse, to_warehouse, source, lines):
+                    raise TransferConflict(
+                        f"request_id {request_id} was already used for {made['transfer']} "
+                        "with another body"
+                    )
+                return made, False
         whs = {
             r["code"]: r for r in store.all("SELECT code, name, address, lat, lon FROM warehouses")
         }

@@ -40,6 +40,38 @@ class ReturnConflict(ValueError):
     """The return is not in a state that allows it (already received, held by a handheld)."""
 
 
+class RequestConflict(ValueError):
+    """The source's id was already used to authorise a return with another body."""
+
+
+def _merged(lines: list[tuple[str, int]]) -> dict[str, int]:
+    """Units per SKU, a SKU named twice counted once."""
+    merged: dict[str, int] = {}
+    for sku, qty in lines:
+        merged[sku] = merged.get(sku, 0) + qty
+    return merged
+
+
+def by_external(store: Store, source: str, external_id: str) -> str | None:
+    """The RMA made from this source's id, if any."""
+    row = store.one(
+        "SELECT rma FROM rmas WHERE source = ? AND external_id = ?", (source, external_id)
+    )
+    return row["rma"] if row else None
+
+
+def _asks_again(
+    store: Store, rma: str, order_id: str, lines: list[tuple[str, int]], reason: str
+) -> bool:
+    """Whether a request asks for the return `rma` again: the same order, units per SKU and
+    reason."""
+    made = store.one("SELECT id, order_id, reason FROM rmas WHERE rma = ?", (rma,))
+    held = store.all("SELECT sku, qty FROM rma_lines WHERE rma_id = ?", (made["id"],))
+    return (made["order_id"], made["reason"]) == (order_id, reason) and {
+        r["sku"]: r["qty"] for r in held
+    } == _merged(lines)
+
+
 def shipped_units(store: Store, order_id: str) -> dict[str, int]:
     """Units per SKU of the order that left in shipments."""
     rows = store.all(
@@ -79,19 +111,22 @@ def authorise(
     reason: str = "",
     external_id: str | None = None,
     package_id: int | None = None,
+    refuse_another_body: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """Authorise a return of `lines` (SKU, units) of a shipped order (inside or outside a
     write); returns the RMA and whether it was made now (False: the same external id again).
+    With `refuse_another_body` (a client's request id), the same external id asking for
+    another order, other units or another reason raises RequestConflict instead.
 
     Raises UnknownOrder, or ReturnError with every problem; nothing is written then.
     """
     with store.write():
         if external_id is not None:
-            seen = store.one(
-                "SELECT rma FROM rmas WHERE source = ? AND external_id = ?", (source, external_id)
-            )
+            seen = by_external(store, source, external_id)
             if seen is not None:
-                return get(store, seen["rma"]), False
+                if refuse_another_body and not _asks_again(store, seen, order_id, lines, reason):
+                    raise RequestConflict(seen)
+                return get(store, seen), False
         order = store.one("SELECT id, status FROM orders WHERE id = ?", (order_id,))
         if order is None:
             raise UnknownOrder(order_id)
@@ -112,9 +147,7 @@ def authorise(
                VALUES (?, ?, ?, ?, ?, ?, 'authorised', ?, ?, ?)""",
             (ref, order_id, warehouse, source, external_id, package_id, reason, actor, now()),
         ).lastrowid
-        merged: dict[str, int] = {}
-        for sku, qty in lines:
-            merged[sku] = merged.get(sku, 0) + qty
+        merged = _merged(lines)
         for sku, qty in merged.items():
             store.execute(
                 "INSERT INTO rma_lines (rma_id, sku, qty) VALUES (?, ?, ?)", (rma_id, sku, qty)

@@ -78,3 +78,32 @@ def test_a_suggestion_is_accepted_once_and_bad_plans_change_nothing(
     assert missing.status_code == 404 and missing.get_json()["message"] == "no transfer TR-999999"
     assert client.get("/api/transfers?status=lost", headers=headers).status_code == 422
     assert client.get("/api/transfers/in-transit", headers=headers).get_json() == {"in_transit": []}
+
+
+def test_a_request_id_again_with_another_body_is_409_and_changes_nothing(
+    json_post, store, catalogue
+):
+    body = {"from_warehouse": "WH-EAST", "to_warehouse": "WH-WEST", "request_id": "move-2",
+            "lines": [{"sku": "SKU-A", "qty": 2}, {"sku": "SKU-B", "qty": 1}]}  # fmt: skip
+    first = json_post("/api/transfers", body)
+    assert first.status_code == 201, first.get_json()
+    before = _snapshot(store)
+    for other in [
+        {**body, "lines": [{"sku": "SKU-A", "qty": 3}, {"sku": "SKU-B", "qty": 1}]},
+        {**body, "lines": [{"sku": "SKU-A", "qty": 2}]},
+        {**body, "from_warehouse": "WH-WEST", "to_warehouse": "WH-EAST"},
+        {**body, "source": "suggestion"},
+        {**body, "to_warehouse": "WH-NOPE"},  # the key is looked at first, as for orders
+    ]:
+        resp = json_post("/api/transfers", other)
+        assert resp.status_code == 409, (other, resp.get_json())
+        assert resp.get_json() == {
+            "error": "conflict",
+            "message": "request_id move-2 was already used for TR-000001 with another body",
+            "problems": [],
+        }
+    assert _snapshot(store) == before
+    # The same body again, its lines in another order, still answers the first transfer.
+    again = json_post("/api/transfers", {**body, "lines": body["lines"][::-1]})
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert _snapshot(store) == before

@@ -68,6 +68,33 @@ def test_a_return_is_authorised_over_rest_once_and_read_back(client, json_post, 
     assert client.get("/api/returns", headers={}).status_code == 401
 
 
+def test_a_request_id_again_with_another_body_is_409_and_changes_nothing(json_post, store, shipped):
+    oid, _ = shipped
+    body = {"order_id": oid, "lines": [{"sku": "SKU-B", "qty": 1}], "reason": "too big",
+            "request_id": "ret-2"}  # fmt: skip
+    first = json_post("/api/returns", body)
+    assert first.status_code == 201, first.get_json()
+    before = snapshot(store)
+    for other in [
+        {**body, "lines": [{"sku": "SKU-B", "qty": 2}]},
+        {**body, "reason": "too small"},
+        {**body, "order_id": "SO-999999"},  # the key is looked at before the order
+    ]:
+        resp = json_post("/api/returns", other)
+        assert resp.status_code == 409, (other, resp.get_json())
+        assert resp.get_json() == {
+            "error": "conflict",
+            "message": "request_id ret-2 was already used for RMA-000001 with another body",
+            "problems": [],
+        }
+    assert snapshot(store) == before
+    # The same body again, by the shop's order id, still answers the first return.
+    same = {**body, "order_id": SHOP_ID, "channel": "shop-us"}
+    again = json_post("/api/returns", same)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert snapshot(store) == before
+
+
 def test_bad_returns_get_a_clear_answer_and_change_nothing(
     client, json_post, headers, store, shipped
 ):
