@@ -60,11 +60,13 @@ class ApiError(Exception):
 @contextmanager
 def refusals(*kinds: type[Exception]) -> Iterator[None]:
     """A use case's refusal that carries its own HTTP status (`status`: 404, 409, 422), the
-    same it gives the board, answered with that status and its sentence."""
+    same it gives the board, answered with that status and its sentence, and with its
+    `problems` ((field, why): what a 422 lists) when it has them."""
     try:
         yield
     except kinds as exc:
-        raise ApiError(exc.status, str(exc)) from None  # type: ignore[attr-defined]
+        problems = getattr(exc, "problems", ())
+        raise ApiError(exc.status, str(exc), problems=problems) from None  # type: ignore[attr-defined]
 
 
 def field_path(loc: Sequence[str | int]) -> str:

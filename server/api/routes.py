@@ -415,8 +415,10 @@ def add_devices(body: DevicesIn) -> dict[str, Any]:
         )
     except auth.DeviceNameTaken as exc:
         raise ApiError(409, str(exc)) from None
-    except ValueError as exc:
-        raise ApiError(422, str(exc)) from None
+    except auth.DeviceRefused as exc:
+        # A fleet's names are its prefix and a number: a name that does not fit is the prefix's.
+        field = "prefix" if exc.field == "name" and body.name is None else exc.field
+        raise ApiError(422, str(exc), problems=[(field, str(exc))]) from None
     return {"devices": [{"name": n, "role": body.role, "token": t} for n, t in made]}
 
 

@@ -29,11 +29,13 @@ from server.store import Store
 
 
 class Refused(ValueError):
-    """A supervisor's action on a transfer that does not apply: `status` 404, 409 or 422."""
+    """A supervisor's action on a transfer that does not apply: `status` 404, 409 or 422; a
+    422 names the field it concerns (`problems`: (field, why))."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, problem: tuple[str, str] | None = None):
         super().__init__(message)
         self.status = status
+        self.problems = [problem] if problem else []
 
 
 def _find(store: Store, ref: str) -> dict[str, Any]:
@@ -113,11 +115,12 @@ def settle(
         if row is None:
             raise Refused(409, f"no {what} was set aside on {t['transfer']}: nothing to settle")
         left = row["over"] - row["accepted"] - row["rejected"]
-        problem = rules.why_not_settle(
+        found = rules.settle_problem(
             row["over"], row["accepted"], row["rejected"], decision, bin_, units, rest
         )
-        if problem:
-            raise Refused(422 if left > 0 else 409, f"{what} on {t['transfer']}: {problem}")
+        if found:
+            message = f"{what} on {t['transfer']}: {found[1]}"
+            raise Refused(422, message, found) if left > 0 else Refused(409, message)
         split = rules.settled(left, decision, units, rest)
         if split["accepted"]:
             loc = store.one(
@@ -125,13 +128,15 @@ def settle(
                 (t["to_warehouse"], bin_),
             )
             if loc is None:
-                raise Refused(422, f"{bin_} is not a bin of {t['to_warehouse']}")
+                why = f"{bin_} is not a bin of {t['to_warehouse']}"
+                raise Refused(422, why, ("bin", why))
             held = store.one(
                 "SELECT on_hand FROM stock WHERE location_id = ? AND sku = ? AND lot = ?",
                 (loc["id"], sku, lot),
             )
             if (held["on_hand"] if held else 0) + split["accepted"] > MAX_UNITS:
-                raise Refused(422, f"{loc['code']} would hold more than {MAX_UNITS} units of {sku}")
+                why = f"{loc['code']} would hold more than {MAX_UNITS} units of {sku}"
+                raise Refused(422, why, ("bin", why))
             _found(
                 store, loc["id"], sku, lot, row["expires"], split["accepted"], t["transfer"], note
             )

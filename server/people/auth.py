@@ -52,6 +52,15 @@ class DeviceNameTaken(ValueError):
     """A device of that name exists already."""
 
 
+class DeviceRefused(ValueError):
+    """Devices that cannot be enrolled as asked; `field` is what is wrong (role, cart_totes,
+    name, warehouse)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def _hash(secret: str) -> str:
     # Secrets are 32 random bytes: a plain SHA-256 is enough, no need to stretch.
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -173,28 +182,30 @@ def create_devices(
 ) -> list[tuple[str, str]]:
     """Register several devices of one kind in one transaction; returns (name, token) pairs.
 
-    All or nothing: a name already taken (or given twice) refuses the whole batch.
+    All or nothing: a name already taken (DeviceNameTaken) refuses the whole batch, as does
+    anything else that does not fit (DeviceRefused, naming the field).
     """
     if role not in ("picker", "packer"):
-        raise ValueError(f"role must be picker or packer, not {role!r}")
+        raise DeviceRefused("role", f"role must be picker or packer, not {role!r}")
     if not 1 <= cart_totes <= 40:
-        raise ValueError(f"cart_totes must be 1 to 40, not {cart_totes}")
+        raise DeviceRefused("cart_totes", f"cart_totes must be 1 to 40, not {cart_totes}")
     if not names:
-        raise ValueError("no device names given")
+        raise DeviceRefused("name", "no device names given")
     for name in names:
         if not re.fullmatch(DEVICE_NAME_PATTERN, name):
-            raise ValueError(
+            raise DeviceRefused(
+                "name",
                 f"not a device name: {name!r} (1-64 of A-Z a-z 0-9 . _ -, starting with a letter "
-                "or a digit: a device's name travels in URL paths)"
+                "or a digit: a device's name travels in URL paths)",
             )
     if len(set(names)) != len(names):
-        raise ValueError("a device name is given twice")
+        raise DeviceRefused("name", "a device name is given twice")
     zones = ",".join(sorted({z.strip() for z in zones.split(",") if z.strip()}))
     made = [(name, "sfd_" + secrets.token_urlsafe(32)) for name in names]
     at = now()
     with store.write():
         if store.one("SELECT 1 FROM warehouses WHERE code = ?", (warehouse,)) is None:
-            raise ValueError(f"unknown warehouse {warehouse}")
+            raise DeviceRefused("warehouse", f"unknown warehouse {warehouse}")
         for name in names:
             if store.one("SELECT 1 FROM devices WHERE name = ?", (name,)):
                 raise DeviceNameTaken(f"a device named {name} exists already")

@@ -133,23 +133,40 @@ def why_not_settle(
     """Why a supervisor cannot settle `units` (None: all) of the set-aside units of one SKU
     and lot this way, or None. `rest` says what becomes of the others after an accept: they
     stay set aside (`keep`) or are rejected (`reject`)."""
+    found = settle_problem(over, accepted, rejected, decision, bin_, units, rest)
+    return found[1] if found else None
+
+
+def settle_problem(
+    over: int,
+    accepted: int,
+    rejected: int,
+    decision: str,
+    bin_: str | None,
+    units: int | None = None,
+    rest: str = "keep",
+) -> tuple[str, str] | None:
+    """As `why_not_settle`, with the field the reason concerns: (field, why), or None."""
     if decision not in ("accept", "reject"):
-        return f"decision must be accept or reject, not {decision}"
+        return "decision", f"decision must be accept or reject, not {decision}"
     left = over - accepted - rejected
     if left <= 0:
-        return "no unit of it is set aside: nothing to settle"
+        return "sku", "no unit of it is set aside: nothing to settle"
     if units is not None and units < 1:
-        return f"units must be at least 1, not {units}"
+        return "units", f"units must be at least 1, not {units}"
     if units is not None and units > left:
-        return f"{units} units asked, {left} {'is' if left == 1 else 'are'} set aside"
+        return "units", f"{units} units asked, {left} {'is' if left == 1 else 'are'} set aside"
     if rest not in ("keep", "reject"):
-        return f"the rest is kept set aside or rejected (keep or reject), not {rest}"
+        return "rest", f"the rest is kept set aside or rejected (keep or reject), not {rest}"
     if rest == "reject" and decision == "reject":
-        return "the rest of a rejection stays set aside: reject them all, or leave the rest out"
+        return (
+            "rest",
+            "the rest of a rejection stays set aside: reject them all, or leave the rest out",
+        )
     if decision == "accept" and not bin_:
-        return "accept needs the bin the units go into"
+        return "bin", "accept needs the bin the units go into"
     if decision == "reject" and bin_:
-        return "a rejected unit goes into no bin: leave the bin out"
+        return "bin", "a rejected unit goes into no bin: leave the bin out"
     return None
 
 

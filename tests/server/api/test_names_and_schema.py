@@ -43,9 +43,23 @@ def test_a_fleet_name_past_64_or_a_bad_prefix_is_refused(json_post, rows, catalo
     long_prefix = {"count": 2, "prefix": "p" * 63, **ENROL}  # p...p001 is 66 long
     resp = json_post("/api/devices", long_prefix)
     assert resp.status_code == 422 and "not a device name" in resp.get_json()["message"]
+    (problem,) = resp.get_json()["problems"]  # a 422 lists its problem, as rest.md promises
+    assert problem["field"] == "prefix" and "not a device name" in problem["message"]
     assert json_post("/api/devices", {"count": 2, "prefix": "p/", **ENROL}).status_code == 422
     # A prefix without a count was quietly ignored; now it is refused, as the document says.
     assert json_post("/api/devices", {"name": "x1", "prefix": "p", **ENROL}).status_code == 422
+    assert rows("devices") == 0
+
+
+@pytest.mark.parametrize("body", [{"name": "p1"}, {"count": 2, "prefix": "p"}])
+def test_an_unknown_warehouse_is_refused_with_its_problem(json_post, rows, catalogue, body):
+    resp = json_post("/api/devices", {**body, "role": "picker", "warehouse": "WH-NOPE"})
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json() == {
+        "error": "invalid_body",
+        "message": "unknown warehouse WH-NOPE",
+        "problems": [{"field": "warehouse", "message": "unknown warehouse WH-NOPE"}],
+    }
     assert rows("devices") == 0
 
 
@@ -81,6 +95,14 @@ def test_the_document_states_the_webhook_subscription_and_channel_code(client):
     assert code["schema"]["pattern"] == CODE_IN_PATH
     for good in ("shop-us", "a.b_c", "X" * 64):
         assert re.fullmatch(CODE_IN_PATH, good)
+
+
+@pytest.mark.parametrize("code", ["a%2Fb", "a%20b", "%C3%A9", "x" * 65, "a%0A"])
+def test_a_channel_code_a_path_cannot_carry_is_404(json_post, rows, code):
+    resp = json_post(f"/api/channels/{code}", {"allow_split": True}, method="PUT")
+    assert resp.status_code == 404 and resp.get_json()["error"] == "not_found"
+    assert rows("channels") == 0
+    assert json_post("/api/channels/shop.eu_2", {}, method="PUT").status_code == 200
 
 
 def test_devices_in_one_of_matches_what_the_model_takes(client, json_post, catalogue):

@@ -234,21 +234,26 @@ def test_lots_leave_with_their_expiry_arrive_under_it_and_over_units_are_settled
     tables = ("transfer_lots", "stock", "stock_moves", "audit_log")
     snap = {t: rows(store, t) for t in tables}
     url = f"/api/transfers/{made['transfer']}/over"
-    for body, status, words in [
-        ({"sku": "SKU-C", "lot": "LATE", "decision": "accept"}, 422, "accept needs the bin"),
+    # A 422 lists its problem with the field it concerns, as every 422 does (rest.md).
+    for body, status, words, field in [
+        ({"sku": "SKU-C", "lot": "LATE", "decision": "accept"}, 422, "accept needs the bin", "bin"),
         ({"sku": "SKU-C", "lot": "LATE", "decision": "accept", "bin": "E-01-01"}, 422,
-         "E-01-01 is not a bin of WH-WEST"),
+         "E-01-01 is not a bin of WH-WEST", "bin"),
         ({"sku": "SKU-C", "lot": "LATE", "decision": "reject", "bin": "W-01-01"}, 422,
-         "leave the bin out"),
+         "leave the bin out", "bin"),
         ({"sku": "SKU-C", "lot": "SOON", "decision": "reject"}, 409,
-         "SKU-C lot SOON on TR-000001: no unit of it is set aside"),
-        ({"sku": "SKU-A", "decision": "reject"}, 409, "nothing to settle"),
-        ({"sku": "SKU-C", "lot": "LATE", "decision": "keep"}, 422, "'accept' or 'reject'"),
+         "SKU-C lot SOON on TR-000001: no unit of it is set aside", None),
+        ({"sku": "SKU-A", "decision": "reject"}, 409, "nothing to settle", None),
+        ({"sku": "SKU-C", "lot": "LATE", "decision": "keep"}, 422, "'accept' or 'reject'",
+         "decision"),
     ]:  # fmt: skip
         r = post(url, json=body, headers={"X-API-Key": key})
         said = r.get_json()
         text = said["message"] + " ".join(p["message"] for p in said.get("problems", []))
         assert (r.status_code, words in text) == (status, True), (body, said)
+        fields = [p["field"] for p in said["problems"]]
+        assert fields == ([field] if field else []), (body, said)
+        assert all(words in p["message"] for p in said["problems"]), (body, said)
     missing = post("/api/transfers/TR-999999/over", json={"sku": "SKU-C", "decision": "reject"},
                    headers={"X-API-Key": key})  # fmt: skip
     assert missing.status_code == 404 and missing.get_json()["message"] == "no transfer TR-999999"
@@ -300,19 +305,21 @@ def test_some_set_aside_units_are_settled_and_the_rest_kept_or_rejected(floor):
     tables = ("transfer_lots", "stock", "stock_moves", "audit_log")
     snap = {t: rows(store, t) for t in tables}
     accept = {"sku": "SKU-B", "decision": "accept", "bin": "W-01-01"}
-    for body, status, words in [
-        ({**accept, "units": 5}, 422, "SKU-B on TR-000001: 5 units asked, 4 are set aside"),
-        ({**accept, "units": 0}, 422, "greater than or equal to 1"),
-        ({**accept, "units": -2}, 422, "greater than or equal to 1"),
-        ({**accept, "units": 2, "bin": "NOPE"}, 422, "NOPE is not a bin of WH-WEST"),
-        ({**accept, "rest": "later"}, 422, "'keep' or 'reject'"),
+    for body, status, words, field in [
+        ({**accept, "units": 5}, 422, "SKU-B on TR-000001: 5 units asked, 4 are set aside",
+         "units"),
+        ({**accept, "units": 0}, 422, "greater than or equal to 1", "units"),
+        ({**accept, "units": -2}, 422, "greater than or equal to 1", "units"),
+        ({**accept, "units": 2, "bin": "NOPE"}, 422, "NOPE is not a bin of WH-WEST", "bin"),
+        ({**accept, "rest": "later"}, 422, "'keep' or 'reject'", "rest"),
         ({"sku": "SKU-B", "decision": "reject", "units": 1, "rest": "reject"}, 422,
-         "the rest of a rejection stays set aside"),
+         "the rest of a rejection stays set aside", "rest"),
     ]:  # fmt: skip
         r = post(url, json=body, headers={"X-API-Key": key})
         said = r.get_json()
         text = said["message"] + " ".join(p["message"] for p in said.get("problems", []))
         assert (r.status_code, words in text) == (status, True), (body, said)
+        assert [p["field"] for p in said["problems"]] == [field], (body, said)
     assert {t: rows(store, t) for t in tables} == snap
 
     def lot():
