@@ -103,7 +103,8 @@ def list_inbound(query: m.InboundQuery) -> dict[str, Any]:
 
 
 def add_subscription(body: WebhookSubscriptionIn) -> tuple[dict[str, Any], int]:
-    """Post these order events to a URL, signed (Standard Webhooks); a made secret is shown once."""
+    """Post these order events to a URL, signed (Standard Webhooks); a made secret is shown once.
+    A `channel` must be one the server knows (set, or named by an order): else 422 `channel`."""
     try:
         allowed = current_app.config["SETTINGS"].webhooks.allowed_hosts
         sub, made = webhooks.subscribe(
@@ -116,7 +117,7 @@ def add_subscription(body: WebhookSubscriptionIn) -> tuple[dict[str, Any], int]:
 
 def subscription_problems(raw: Any, found: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """What subscribe() would say too, when the body's shape is already refused: one answer
-    lists every problem (the URL's address, the secret)."""
+    lists every problem (the URL's address, the secret, an unknown channel)."""
     if not isinstance(raw, dict):
         return []
     more: list[tuple[str, str]] = []
@@ -127,6 +128,9 @@ def subscription_problems(raw: Any, found: list[tuple[str, str]]) -> list[tuple[
         more += [("url", why)] if (why := destinations.url_problem(url, allowed)) else []
     if "secret" not in said and isinstance(secret, str):
         more += [("secret", why)] if (why := webhooks.secret_problem(secret)) else []
+    channel = raw.get("channel")
+    if "channel" not in said and isinstance(channel, str):
+        more += [("channel", why)] if (why := webhooks.channel_problem(_store(), channel)) else []
     return more
 
 

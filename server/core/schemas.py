@@ -491,7 +491,11 @@ class WebhookSubscriptionIn(Body):
         description="whsec_ + base64 of 24-64 random bytes; left out, one is made and returned "
         "this once",
     )
-    channel: Code | None = Field(None, description="only this channel's orders; null: all")
+    channel: Code | None = Field(
+        None,
+        description="only this channel's orders: one the server knows (set with PUT "
+        "/api/channels, or named by an order already), else 422; null: all",
+    )
 
 
 # ---------------------------------------------------------------- carriers' tracking events

@@ -190,6 +190,19 @@ def secret_problem(secret: str) -> str | None:
     return None
 
 
+def channel_problem(store: Store, channel: str) -> str | None:
+    """Why a subscription cannot be bound to `channel`, or None: the channel must be one the
+    server knows, set (PUT /api/channels, `scanfloor channel set`) or named by an order."""
+    if store.one("SELECT 1 FROM channels WHERE code = ?", (channel,)) is not None:
+        return None
+    if store.one("SELECT 1 FROM orders WHERE channel = ? LIMIT 1", (channel,)) is not None:
+        return None
+    return (
+        f"unknown channel {channel}: no order came in on it and it is not set; "
+        f"set it first (PUT /api/channels/{channel}, an empty body takes the defaults)"
+    )
+
+
 def subscribe(
     store: Store,
     url: str,
@@ -200,6 +213,7 @@ def subscribe(
 ) -> tuple[dict[str, Any], str | None]:
     """Subscribe a URL to events; returns the subscription and the secret if one was made.
 
+    A `channel` must be known (`channel_problem`): a misspelt one would never match an order.
     The URL is judged by server/notify/domain/destinations.py: no `user:pass@`, and an IP
     address must be public unless its host is in `allowed_hosts` (a host name is judged by
     what it resolves to at each send)."""
@@ -216,6 +230,8 @@ def subscribe(
         secret = made = new_secret()
     elif (why := secret_problem(secret)) is not None:
         problems.append(("secret", why))
+    if channel is not None and (why := channel_problem(store, channel)) is not None:
+        problems.append(("channel", why))
     if problems:
         raise SubscriptionError(problems)
     with store.write():

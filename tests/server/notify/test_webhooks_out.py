@@ -71,6 +71,9 @@ def no_pending(store):
 
 def test_each_status_change_is_queued_in_its_transaction(json_post, store, catalogue):
     everything = subscribe(json_post, "http://127.0.0.1:9/a", ["order.received", "order.allocated", "order.cancelled"], secret=SECRET)  # fmt: skip
+    assert (
+        json_post("/api/channels/market", {}, method="PUT").status_code == 200
+    )  # before its orders
     market_only = subscribe(json_post, "http://127.0.0.1:9/b", ["order.allocated"], channel="market", secret=SECRET)  # fmt: skip
     oid = json_post("/api/orders", order_body("X1", [("SKU-B", 1)])).get_json()["id"]
     got = deliveries(store)
@@ -257,6 +260,28 @@ def test_subscriptions_over_rest(json_post, client, headers, store, catalogue):
     assert client.delete(f"/api/webhook-subscriptions/{sub['id']}", headers=headers).status_code == 404  # fmt: skip
 
 
+def test_a_subscription_names_a_channel_the_server_knows(json_post, client, headers, rows, catalogue):  # fmt: skip
+    body = {"url": "https://shop.example/hooks", "events": ["order.shipped"]}
+    resp = json_post("/api/webhook-subscriptions", {**body, "channel": "shop-su"})  # a typo
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["problems"] == [{"field": "channel", "message": (
+        "unknown channel shop-su: no order came in on it and it is not set; "
+        "set it first (PUT /api/channels/shop-su, an empty body takes the defaults)"
+    )}]  # fmt: skip
+    # Listed with the body's other problems, in one answer.
+    both = json_post("/api/webhook-subscriptions", {**body, "events": [], "channel": "shop-su"})
+    assert {p["field"] for p in both.get_json()["problems"]} == {"events", "channel"}
+    assert rows("webhook_subscriptions") == 0
+    # A channel set (before its first order) or one an order came in on is known.
+    assert json_post("/api/channels/shop-us", {}, method="PUT").status_code == 200
+    assert (
+        json_post("/api/webhook-subscriptions", {**body, "channel": "shop-us"}).status_code == 201
+    )
+    json_post("/api/orders", {**order_body("M1", [("SKU-B", 1)]), "channel": "market"})
+    assert json_post("/api/webhook-subscriptions", {**body, "channel": "market"}).status_code == 201
+    assert rows("webhook_subscriptions") == 2
+
+
 def test_cli_webhook_add_list_remove(tmp_path, monkeypatch):
     monkeypatch.setenv("SCANFLOOR_CONFIG", str(tmp_path / "none.toml"))
     data = ["--data-dir", str(tmp_path / "data")]
@@ -264,6 +289,9 @@ def test_cli_webhook_add_list_remove(tmp_path, monkeypatch):
     runner.invoke(main, ["init", *data])
     out = runner.invoke(main, ["webhook", "add", "https://shop.example/h", "--events", "order.picked,order.packed", *data])  # fmt: skip
     assert out.exit_code == 0 and "secret (shown once): whsec_" in out.output
+    out = runner.invoke(main, ["webhook", "add", "https://shop.example/i", "--events", "order.packed", "--secret", SECRET, "--channel", "shop-us", *data])  # fmt: skip
+    assert out.exit_code != 0 and "channel: unknown channel shop-us" in out.output
+    assert runner.invoke(main, ["channel", "set", "shop-us", *data]).exit_code == 0
     out = runner.invoke(main, ["webhook", "add", "https://shop.example/i", "--events", "order.packed", "--secret", SECRET, "--channel", "shop-us", *data])  # fmt: skip
     assert out.exit_code == 0 and "whsec_" not in out.output
     listed = runner.invoke(main, ["webhook", "list", *data]).output
