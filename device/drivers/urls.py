@@ -13,6 +13,7 @@ Scales: ``serial:///dev/ttyUSB0?baud=9600&settle=3``, ``fake://[name]?offset_g=0
 
 from __future__ import annotations
 
+import math
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .base import Printer, Scanner
@@ -48,6 +49,15 @@ def _number(url: str, key: str, text: str, kind: type = int) -> int | float:
         return int(text, 0) if kind is int else float(text)
     except ValueError:
         raise ValueError(f"{url}: {key}={text!r} is not a {kind.__name__}") from None
+
+
+def _positive(url: str, key: str, text: str, kind: type = int) -> int | float:
+    """A baud rate or a number of seconds: above 0 and finite, else a `ValueError` at start
+    (a timeout of 0 or -1 would only fail at the first label, a baud rate of 0 never open)."""
+    value = _number(url, key, text, kind)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{url}: {key}={text!r} must be above 0")
+    return value
 
 
 def _flag(url: str, key: str, text: str) -> bool:
@@ -128,7 +138,7 @@ def open_scanner(url: str) -> Scanner:
         eol = opts.get("eol", "any").lower()
         if eol not in EOL_MODES:
             raise ValueError(f"{url}: eol must be one of {', '.join(EOL_MODES)}")
-        baud = int(_number(url, "baud", opts.get("baud", "9600")))
+        baud = int(_positive(url, "baud", opts.get("baud", "9600")))
         return SerialScanner(_device_path(url, parts.netloc, parts.path), baud, eol)
     if scheme == "evdev":
         opts = _query(
@@ -155,10 +165,10 @@ def open_printer(url: str) -> Printer:
         return TcpPrinter(
             parts.hostname,
             port,
-            connect_timeout=_number(
+            connect_timeout=_positive(
                 url, "connect_timeout", opts.get("connect_timeout", "3"), float
             ),
-            io_timeout=_number(url, "timeout", opts.get("timeout", "5"), float),
+            io_timeout=_positive(url, "timeout", opts.get("timeout", "5"), float),
             check_status=_flag(url, "check", opts.get("check", "1")),
         )
     if scheme == "file":
@@ -168,7 +178,7 @@ def open_printer(url: str) -> Printer:
         opts = _query(url, parts.query, {"baud", "check"})
         return SerialPrinter(
             _device_path(url, parts.netloc, parts.path),
-            int(_number(url, "baud", opts.get("baud", "9600"))),
+            int(_positive(url, "baud", opts.get("baud", "9600"))),
             check_status=_flag(url, "check", opts.get("check", "0")),
         )
     if scheme == "cups":
@@ -179,7 +189,7 @@ def open_printer(url: str) -> Printer:
         return CupsPrinter(
             queue,
             server=opts.get("server") or None,
-            timeout=_number(url, "timeout", opts.get("timeout", "10"), float),
+            timeout=_positive(url, "timeout", opts.get("timeout", "10"), float),
             check_status=_flag(url, "check", opts.get("check", "1")),
         )
     if scheme == "fake":
@@ -202,7 +212,7 @@ def open_scale(url: str) -> Scale:
             raise ValueError(f"{url}: settle must be 1 to 50 frames")
         return SerialScale(
             _device_path(url, parts.netloc, parts.path),
-            int(_number(url, "baud", opts.get("baud", "9600"))),
+            int(_positive(url, "baud", opts.get("baud", "9600"))),
             settle,
         )
     if scheme == "fake":

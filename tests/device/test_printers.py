@@ -305,6 +305,13 @@ def test_tcp_url_defaults_to_port_9100() -> None:
         ("tcp://127.0.0.1:9100?retries=3", "unknown option"),
         ("tcp://127.0.0.1:9100?timeout=soon", "not a float"),
         ("tcp://127.0.0.1:9100?check=maybe", "must be 1 or 0"),
+        # Refused when the device starts, not at its first label.
+        ("tcp://127.0.0.1:9100?timeout=-1", "must be above 0"),
+        ("tcp://127.0.0.1:9100?timeout=0", "must be above 0"),
+        ("tcp://127.0.0.1:9100?connect_timeout=nan", "must be above 0"),
+        ("tcp://127.0.0.1:9100?timeout=inf", "must be above 0"),
+        ("cups://zebra?timeout=0", "must be above 0"),
+        ("serial:///dev/ttyUSB0?baud=0", "must be above 0"),
         ("serial://ttyUSB0", "three slashes"),
         ("file://", "device path is required"),
     ],

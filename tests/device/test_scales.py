@@ -193,6 +193,7 @@ def test_scale_urls(tmp_path):
         ("serial://dev/ttyUSB0", "three slashes"),
         ("serial:///dev/ttyUSB0?speed=9600", "unknown option"),
         ("serial:///dev/ttyUSB0?settle=0", "settle must be"),
+        ("serial:///dev/ttyUSB0?baud=0", "must be above 0"),
         ("fake://?offset_g=x", "not a int"),
         ("tcp://10.0.0.5:4001", "unknown scale scheme"),
     ]:

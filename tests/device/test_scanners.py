@@ -229,6 +229,8 @@ def test_fake_urls_share_named_instances() -> None:
         ("bluetooth://scanner", "unknown scanner scheme"),
         ("serial:///dev/ttyACM0?speed=9600", "unknown option"),
         ("serial:///dev/ttyACM0?baud=fast", "not a int"),
+        ("serial:///dev/ttyACM0?baud=0", "must be above 0"),
+        ("serial:///dev/ttyACM0?baud=-9600", "must be above 0"),
         ("serial:///dev/ttyACM0?eol=tab", "eol must be"),
         ("serial:///dev/ttyACM0?baud=9600&baud=19200", "more than once"),
         ("serial://dev/ttyACM0", "three slashes"),
