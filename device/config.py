@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -42,7 +43,8 @@ class DeviceSettings(BaseModel):
     name: str = "device"
     """The name the server knows this device by: the NAME of `scanfloor device add NAME`."""
     server: str = "http://127.0.0.1:8800"
-    """The server's base URL, as reachable from the floor's Wi-Fi."""
+    """The server's base URL, `http://` or `https://` and its address, as reachable from the
+    floor's Wi-Fi; anything else is refused at start."""
     token: str = Field(min_length=8)
     """The token `scanfloor device add` printed. Keep the file readable by the service's user
     only."""
@@ -61,11 +63,12 @@ class DeviceSettings(BaseModel):
     """Where the scan journal (SQLite) lives: it must survive reboots and be writable by the
     service's user (relative paths from the working directory)."""
     screen: str = Field("tty", pattern="^(tty|plain|none)$")
-    """`tty`: large words and colours on the terminal; `plain`: one line per event, for logs
-    and dumb terminals; `none`."""
+    """`tty`: large words and colours on the terminal (drawn as `plain` when standard output
+    is not a terminal, e.g. redirected to a file); `plain`: one line per event, for logs and
+    dumb terminals; `none`."""
     stats_file: Path | None = None
     """Write round-trip figures to this JSON file on exit (demo, benchmarks)."""
-    reply_timeout: float = 5.0
+    reply_timeout: float = Field(5.0, gt=0)
     """Seconds to wait for the server's answer to a scan before treating the link as down (the
     scan stays in the journal and is sent again)."""
     offline_after: float = Field(1.0, gt=0)
@@ -79,6 +82,21 @@ class DeviceSettings(BaseModel):
     `aplay -q /opt/scanfloor-sounds/{kind}.wav` (a bad scan rings the terminal's bell too)."""
     simulate: SimulateSettings = SimulateSettings()
 
+    @field_validator("server")
+    @classmethod
+    def _server_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number 0-65535
+        except ValueError:
+            raise ValueError(f"{value!r}: bad port") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} is not the server's URL: write http:// or https:// and its "
+                "address, e.g. http://10.0.0.2:8800"
+            )
+        return value
+
     @property
     def journal_path(self) -> Path:
         return self.data_dir / f"{self.name}.journal.db"
@@ -88,4 +106,14 @@ def load_device_settings(path: str | Path) -> DeviceSettings:
     """Read and validate a device TOML file; the error names the bad key."""
     with open(path, "rb") as f:
         data = tomllib.load(f)
-    return DeviceSettings.model_validate(data.get("device", data))
+    if "device" not in data:
+        return DeviceSettings.model_validate(data)
+    # Every key goes under [device]: a table or key beside it (`[simulate]` for
+    # `[device.simulate]`) would otherwise be skipped without a word.
+    others = sorted(key for key in data if key != "device")
+    if others:
+        raise ValueError(
+            f"unknown key(s) outside [device]: {', '.join(others)} "
+            "(every setting goes under [device], e.g. [device.simulate])"
+        )
+    return DeviceSettings.model_validate(data["device"])

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import signal
+import sqlite3
 import statistics
 import sys
 import threading
@@ -53,8 +54,20 @@ def run(settings: DeviceSettings) -> int:
     except (ValueError, OSError) as exc:
         print(f"scanfloor-device: {exc}", file=sys.stderr)
         return 2
+    try:
+        journal = Journal(settings.journal_path)
+    except (OSError, sqlite3.Error) as exc:
+        # data_dir missing and not creatable, or not writable by the service's user.
+        print(
+            f"scanfloor-device: cannot open the scan journal {settings.journal_path} "
+            f"(data_dir): {exc}",
+            file=sys.stderr,
+        )
+        for part in (scanner, printer, scale):
+            if part is not None:
+                part.close()
+        return 2
     screen = make_screen(settings.screen, settings.name, settings.sound_command)
-    journal = Journal(settings.journal_path)
     client = DeviceClient(settings, scanner, printer, screen, journal, scale)
     worker = None
     if settings.simulate.enabled:
