@@ -45,9 +45,9 @@ class DeviceSettings(BaseModel):
     server: str = "http://127.0.0.1:8800"
     """The server's base URL, `http://` or `https://` and its address, as reachable from the
     floor's Wi-Fi; anything else is refused at start."""
-    token: str = Field(min_length=8)
-    """The token `scanfloor device add` printed. Keep the file readable by the service's user
-    only."""
+    token: str = Field(min_length=8, max_length=200)
+    """The token `scanfloor device add` printed (8 to 200 characters, as the connect takes).
+    Keep the file readable by the service's user only."""
     scanner: str = "stdin://"
     """Where scans come from, by URL: `stdin://`, `evdev://…`, `serial://…`, `fake://NAME`
     (the scanner table below)."""

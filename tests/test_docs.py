@@ -383,7 +383,9 @@ def test_the_configuration_page_has_every_device_setting():
         else:
             assert f"| `{key}` | " in page, key
     assert '| `device.screen` | str, matches `^(tty|plain|none)$` | `"tty"` |' in page
-    assert "| `device.token` | str, at least 8 characters | required |" in page
+    assert (
+        "| `device.token` | str, at least 8 characters, at most 200 characters | required |" in page
+    )
 
 
 def test_every_variable_on_the_configuration_page_sets_its_setting(monkeypatch, tmp_path):

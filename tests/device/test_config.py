@@ -66,3 +66,11 @@ def test_reply_timeout_must_be_above_zero(tmp_path: Path, value: int) -> None:
     path = write(tmp_path, f"[device]\n{TOKEN}reply_timeout = {value}\n")
     with pytest.raises(ValidationError, match="reply_timeout"):
         load_device_settings(path)
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 201])
+def test_a_token_the_connect_cannot_carry_is_refused(tmp_path: Path, token: str) -> None:
+    # The server's connect auth takes 8 to 200 characters: any other token could never connect.
+    path = write(tmp_path, f'[device]\ntoken = "{token}"\n')
+    with pytest.raises(ValidationError, match="token"):
+        load_device_settings(path)
