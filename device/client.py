@@ -173,7 +173,7 @@ class DeviceClient(ScanFlow, PrintLoop):
             return
         reason = data.get("message")
         log.warning("server refused the connection: %s", reason)
-        self.screen.scan_result(False, f"Server refused: {reason}")
+        self.screen.scan_result(False, f"Server refused: {reason}", "server_refused")
 
     def _on_disconnect(self, reason: Any = None) -> None:
         self._online.clear()
@@ -214,7 +214,7 @@ class DeviceClient(ScanFlow, PrintLoop):
         self._online.clear()
         log.warning("another connection signed in with this device's token; waiting for CMD-LOGIN")
         self.screen.status("replaced", self.journal.counts()["waiting"])
-        self.screen.scan_result(False, say.replaced_on_device())
+        self.screen.scan_result(False, say.replaced_on_device(), "replaced")
         self._emit("link", "replaced")
 
     @property

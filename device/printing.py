@@ -84,7 +84,7 @@ class PrintLoop:
             return True, None
         except PrinterError as exc:
             if self.screen.printer is None:  # newly broken: make the packer look up
-                self.screen.scan_result(False, f"Printer: {exc.message}")
+                self.screen.scan_result(False, f"Printer: {exc.message}", "printer")
             waiting = self.journal.labels_waiting()
             self.screen.printer_state(
                 f"{exc.message} ({waiting} label{'s' * (waiting != 1)} waiting)"

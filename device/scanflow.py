@@ -218,7 +218,7 @@ class ScanFlow:
         if self.signed_out:
             if action != "login":
                 # Another handheld holds this token now: a scan here would count on its cart.
-                self.screen.scan_result(False, say.replaced_on_device())
+                self.screen.scan_result(False, say.replaced_on_device(), "replaced")
                 return
             self.take_over()
         if action is None and self._drop is not None:

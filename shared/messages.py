@@ -101,6 +101,10 @@ WRONG_HEADLINES = {
     "other_warehouse": "OTHER WAREHOUSE",
     "drop_off_first": "TO PACKING FIRST",
     "weight_off": "CHECK WEIGHT",
+    # Not a scan's verdict: what the device itself shows red (no scan was wrong).
+    "printer": "CHECK PRINTER",
+    "server_refused": "SERVER REFUSED",
+    "replaced": "SIGNED OUT",
 }
 
 

@@ -14,7 +14,7 @@ from device.drivers import TcpPrinter
 from device.drivers.fake import FakeScanner
 from device.drivers.scale import FakeScale
 from device.journal import Journal
-from device.screen import PlainScreen, Screen, TtyScreen, plain_text
+from device.screen import PlainScreen, Screen, TtyScreen, big_line, plain_text
 from shared import messages as say
 from shared.protocol import DeviceState, Expect, Progress
 
@@ -80,6 +80,33 @@ def test_a_label_that_did_not_print_is_the_headline(packer):
     # Once the printer works again the screen asks for the label as before.
     packer.screen.printer_state(None)
     assert "Stick the label" in plain_text(packer.screen.render(WIDTH, HEIGHT))
+
+
+def test_a_printer_fault_is_named_in_the_big_letters_not_a_wrong_scan(tmp_path, zpl_printer):
+    # No scan was wrong: the red screen says the printer, and what to do, in plain words.
+    zpl_printer.paper_out = True
+    settings = DeviceSettings(token="sfd_12345678", data_dir=tmp_path, screen="none")
+    printer = TcpPrinter(zpl_printer.host, zpl_printer.port, io_timeout=2)
+    screen = TtyScreen(out=io.StringIO())
+    device = DeviceClient(settings, FakeScanner(), printer, screen, Journal(tmp_path / "j.db"))
+    device.state = device.server_state = screen.state = label_state()
+    device.journal.add_print(12, "SO-000007", "^XA^FDx^FS^XZ")
+    assert device._print("^XA^FDx^FS^XZ")[0] is False
+    text = "\n".join(line.rstrip() for line in plain_text(screen.render(48, HEIGHT)).split("\n"))
+    assert "\n".join(big_line("CHECK")) in text and "\n".join(big_line("PRINTER")) in text
+    assert "\n".join(big_line("WRONG")) not in text
+    assert "out of labels" in text and screen.sounds == ["bad"]
+
+
+def test_a_refused_connect_is_named_in_the_big_letters_not_a_wrong_scan(tmp_path):
+    settings = DeviceSettings(token="sfd_12345678", data_dir=tmp_path, screen="none")
+    screen = TtyScreen(out=io.StringIO())
+    device = DeviceClient(settings, FakeScanner(), None, screen, Journal(tmp_path / "j.db"))
+    device._on_connect_error({"message": "unknown device token"})
+    text = "\n".join(line.rstrip() for line in plain_text(screen.render(48, HEIGHT)).split("\n"))
+    assert "\n".join(big_line("SERVER")) in text and "\n".join(big_line("REFUSED")) in text
+    assert "\n".join(big_line("WRONG")) not in text
+    assert "Server refused: unknown device token" in text
 
 
 def test_the_plain_screen_says_so_too():
