@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from device.client import DeviceClient
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def write_stats(client: DeviceClient, path: Path) -> None:
     """Round trips and counts, for the demo's summary."""
     rtts = sorted(client.rtts)
@@ -106,8 +109,16 @@ def run(settings: DeviceSettings) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="scanfloor-device", description=__doc__)
-    parser.add_argument("--config", default="config/device.toml", help="device TOML file")
-    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--config", default="config/device.toml", help="device TOML file (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="what goes to the log (standard error), any case (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
