@@ -143,7 +143,7 @@ def reprioritise(store: Store, actor: str, order_ref: str, priority: int) -> Eff
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise Refused(400, "priority must be a whole number")
     if not 0 <= priority <= PRIORITY_MAX:
-        raise Refused(400, f"priority must be 0 to {PRIORITY_MAX}")
+        raise Refused(422, f"priority must be 0 to {PRIORITY_MAX}")  # a value out of range
     effects = Effects(board=True)
     with store.write():
         oid = _order(store, order_ref)

@@ -157,14 +157,16 @@ def test_release_puts_the_list_back_in_the_queue(floor, web):
 def test_reprioritise_sets_the_order_and_its_lists(floor, web):
     _, _, store, _ = floor
     oid = place(store, "shop-1", [("SKU-B", 2)])
-    for bad, words in (
-        (10, "0 to 9"),
-        (-1, "0 to 9"),
-        ("5", "whole number"),
-        (True, "whole number"),
-        (None, "whole number"),
+    # Not a whole number: a bad body (400); a whole number out of 0..9: a value out of range
+    # (422), as docs/protocol.md's board actions say.
+    for bad, status, words in (
+        (10, 422, "0 to 9"),
+        (-1, 422, "0 to 9"),
+        ("5", 400, "whole number"),
+        (True, 400, "whole number"),
+        (None, 400, "whole number"),
     ):
-        _refused(web, store, f"{API}/orders/{oid}/priority", {"priority": bad}, 400, words)
+        _refused(web, store, f"{API}/orders/{oid}/priority", {"priority": bad}, status, words)
     _refused(web, store, f"{API}/orders/SO-404/priority", {"priority": 3}, 404, "no order SO-404")
     r = web.post(f"{API}/orders/shop-1/priority", json={"priority": 7})  # the shop's id works too
     assert r.status_code == 200
