@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import socketio
@@ -43,6 +44,16 @@ from shared.protocol import (
 log = logging.getLogger("scanfloor.device")
 NS = DEVICE_NAMESPACE
 Listener = Callable[[str, Any], None]
+
+
+def connect_waits(rng: Callable[[], float] = random.random) -> Iterator[float]:
+    """The waits between first-connect attempts: 0.5 s doubling to 5 s, each randomised by
+    up to half either way (as python-socketio's own reconnects are), so that a floor of
+    handhelds powered on together does not knock on the server in step."""
+    delay = 0.5
+    while True:
+        yield delay * (0.5 + rng())
+        delay = min(delay * 2, 5.0)
 
 
 class DeviceClient(ScanFlow, PrintLoop):
@@ -142,7 +153,7 @@ class DeviceClient(ScanFlow, PrintLoop):
 
     def _connect_loop(self) -> None:
         # The first connect has no automatic retry: a device may boot before the server.
-        delay = 0.5
+        waits = connect_waits()
         while not self._stop.is_set():
             try:
                 self.sio.connect(
@@ -154,10 +165,10 @@ class DeviceClient(ScanFlow, PrintLoop):
                 )
                 return
             except socketio.exceptions.ConnectionError as exc:
+                delay = next(waits)
                 log.info("server not reachable (%s); retrying in %.1fs", exc, delay)
                 self._went_offline()
                 self._stop.wait(delay)
-                delay = min(delay * 2, 5.0)
 
     def _on_connect(self) -> None:
         self.sio.heard()
