@@ -193,15 +193,23 @@ class ScanFlow:
 
     # ------------------------------------------------------------ scans and actions
     def _read_scans(self) -> None:
+        # A scanner that fails is tried again every second (one unplugged may come back); the
+        # log says a problem once, not every second, and says when the scanner works again.
+        problem = None
         while not self._stop.is_set():
             try:
                 barcode = self.scanner.read(timeout=0.5)
             except ScannerError as exc:
                 if self._stop.is_set():
                     return
-                log.warning("scanner: %s", exc)
+                if str(exc) != problem:
+                    problem = str(exc)
+                    log.warning("scanner: %s (trying again every second)", exc)
                 self._stop.wait(1)
                 continue
+            if problem is not None:
+                problem = None
+                log.warning("scanner: working again")
             if barcode:
                 self.scan(barcode)
 

@@ -74,3 +74,30 @@ def test_a_move_is_worked_offline_and_its_scans_carry_the_move(device):
     assert event == "scan" and payload["move_id"] == 7 and payload["offline"] is True
     assert payload["local"] == {"ok": True, "code": "replen_reserve_ok"}
     assert device.state.screen == "idle"  # the next work waits for the server
+
+
+def test_a_scanner_that_stays_broken_is_logged_once_not_every_second(tmp_path, caplog):
+    """stdin:// at the end of its input (a pipe closed): the device keeps trying every second,
+    and its log says so once."""
+    import logging
+    import os
+    import threading
+    import time
+
+    from device.drivers.stdin import StdinScanner
+
+    read_end, write_end = os.pipe()
+    os.close(write_end)  # the input has ended
+    settings = DeviceSettings(token="sfd_12345678", data_dir=tmp_path, screen="none")
+    client = DeviceClient(
+        settings, StdinScanner(read_end), None, Screen(), Journal(tmp_path / "j.db")
+    )
+    caplog.set_level(logging.WARNING, logger="scanfloor.device")
+    reader = threading.Thread(target=client._read_scans, daemon=True)
+    reader.start()
+    time.sleep(3.5)  # three retries at least
+    client._stop.set()
+    reader.join(timeout=5)
+    os.close(read_end)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("scanner:")]
+    assert said == ["scanner: standard input ended: no more scans (trying again every second)"]
