@@ -13,6 +13,7 @@ client reconnects forever with backoff; the first connect retries too.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 import random
 import threading
@@ -44,6 +45,17 @@ from shared.protocol import (
 log = logging.getLogger("scanfloor.device")
 NS = DEVICE_NAMESPACE
 Listener = Callable[[str, Any], None]
+
+
+def _software() -> str | None:
+    """This device's scanfloor version (None when run from a checkout never installed)."""
+    try:
+        return importlib.metadata.version("scanfloor")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+SOFTWARE = _software()
 
 
 def connect_waits(rng: Callable[[], float] = random.random) -> Iterator[float]:
@@ -116,6 +128,7 @@ class DeviceClient(ScanFlow, PrintLoop):
             "last_seen_seq": self.last_seq,
             "protocol": PROTOCOL_VERSION,
             "journal_seq": self.journal.last_seq(),  # the board shows what is still queued
+            **({"device_version": SOFTWARE} if SOFTWARE else {}),  # the board shows it too
         }
 
     def start(self) -> None:

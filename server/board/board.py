@@ -20,7 +20,7 @@ def _go_on() -> None:
 
 
 DEVICE_COLUMNS = """d.id, d.name, d.role, d.warehouse, d.connected, d.last_seen, d.scans, d.wrong_scans,
-    d.worker, d.logged_in, d.zones, d.pack_order_id,
+    d.worker, d.logged_in, d.zones, d.pack_order_id, d.software,
     CASE WHEN d.journal_seq > d.scan_seq THEN d.journal_seq - d.scan_seq ELSE 0 END AS queued_scans,
     (SELECT received_at FROM scans WHERE id = (SELECT MAX(id) FROM scans WHERE device_id = d.id))
       AS last_scan_at,

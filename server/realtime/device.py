@@ -130,8 +130,9 @@ class DeviceNamespace(socketio.Namespace):
         """The connect's one write: the device online, what it saw, its work and first screen."""
         self.store.execute(
             "UPDATE devices SET connected = 1, link_owner = ?, last_seen = ?, "
-            "journal_seq = COALESCE(?, journal_seq) WHERE id = ?",
-            (self.hub.instance, now(), creds.journal_seq, did),
+            "journal_seq = COALESCE(?, journal_seq), software = COALESCE(?, software) "
+            "WHERE id = ?",
+            (self.hub.instance, now(), creds.journal_seq, creds.device_version, did),
         )
         outbox.mark_seen(self.store, did, creds.last_seen_seq)
         # An idle picker's work goes into the first screen it is sent (one indexed read).

@@ -1601,3 +1601,15 @@ DROP INDEX orders_status;
 CREATE INDEX orders_status ON orders(status, promised_by)
 """,
     )
+
+
+@MIGRATIONS(name="0043_device_software")
+def m0043_device_software(db: Database) -> None:
+    """The software version a device said it runs at its last connect (`device_version` of
+    the connect's auth; NULL until one says), shown on the board's device rows."""
+    _run(
+        db,
+        """
+ALTER TABLE devices ADD COLUMN software TEXT
+""",
+    )

@@ -101,3 +101,10 @@ def test_a_scanner_that_stays_broken_is_logged_once_not_every_second(tmp_path, c
     os.close(read_end)
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("scanner:")]
     assert said == ["scanner: standard input ended: no more scans (trying again every second)"]
+
+
+def test_the_connect_says_which_software_the_device_runs(device):
+    """docs/protocol.md, connect: `device_version`, shown on the board's device row."""
+    import importlib.metadata
+
+    assert device.auth()["device_version"] == importlib.metadata.version("scanfloor")

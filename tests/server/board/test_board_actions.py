@@ -362,6 +362,31 @@ def test_a_device_says_at_connect_how_many_scans_it_still_holds(floor):
         assert queued() == 3 - seq
 
 
+def test_the_board_shows_the_software_a_device_said_it_runs_at_its_last_connect(floor):
+    """docs/protocol.md, connect: `device_version` is kept for the board (`software`); a
+    connect without it leaves the last one said."""
+    app, socketio, store, tokens = floor
+
+    def software() -> str | None:
+        snap = board.snapshot(store)
+        return next(d for d in snap["devices"] if d["name"] == "picker-e1")["software"]
+
+    assert software() is None  # never said
+    for said, shown in [
+        ({"device_version": "0.1.0"}, "0.1.0"),
+        ({"device_version": "0.2.0-rc1"}, "0.2.0-rc1"),
+        ({}, "0.2.0-rc1"),  # an older device says nothing: the last one said stays
+    ]:
+        client = socketio.test_client(
+            app, namespace="/device", auth={"token": tokens["picker"], **said}
+        )
+        assert client.is_connected("/device")
+        settle()
+        assert software() == shown
+        client.disconnect(namespace="/device")
+        settle()
+
+
 def test_an_action_without_the_csrf_token_is_refused_and_changes_nothing(floor, web):
     app, socketio, store, tokens = floor
     oid = place(store, "shop-1", [("SKU-B", 2)])

@@ -29,7 +29,7 @@
     tr.dataset.device = d.name;
     var name = el("td", "name-cell");
     name.appendChild(el("span", "name", d.name));
-    name.appendChild(el("span", "meta", [d.role, d.warehouse].filter(Boolean).join(" · ")));
+    name.appendChild(el("span", "meta", [d.role, d.warehouse, d.software && "v" + d.software].filter(Boolean).join(" · ")));
     if (d.worker) name.appendChild(el("span", "worker", d.worker));
     tr.appendChild(name);
     var link = el("td", "link-cell");
