@@ -360,14 +360,21 @@ class TtyScreen(Screen):
         )
         if any(len(line) > cols for line in big):
             big = ["✘"]
-        middle = [""]
-        for text in big[:2]:
-            middle += big_line(text) + [""]
-        middle += [BOLD + line for line in wrap("✘ " + self.result[1], width)[:3]]
-        if s is not None:
-            middle += ["", *wrap(say.still(s.instruction), width)[:2]]
-        footer = keys_help(s, width)
+        message = [BOLD + line for line in wrap("✘ " + self.result[1], width)[:3]]
+        still = ["", *wrap(say.still(s.instruction), width)[:2]] if s is not None else []
         rows = max(0, height - len(top) - 1)
+        # The message and what is still asked come first: on a short screen the block letters
+        # give up their second line, then turn into one bold line of the headline.
+        for lines in (2, 1, 0):
+            head = [""]
+            for text in big[:lines]:
+                head += big_line(text) + [""]
+            if not lines:
+                head = [BOLD + say.wrong_headline(self.wrong_code)[:width]]
+            if len(head) + len(message) + len(still) <= rows:
+                break
+        middle = head + message + still
+        footer = keys_help(s, width)
         middle = (middle + [""] * rows)[:rows]
         painted = [RED + plain_text(line).ljust(width) + RESET for line in middle]
         for i, line in enumerate(middle):

@@ -253,3 +253,20 @@ def test_on_a_cart_only_the_reships_tote_says_so_and_offline_judging_keeps_it():
     assert after.screen == "pick_done" and after.reships == state.reships
     plain.show(after)
     assert "[RE-SHIP of SF0000000007 (SO-1)]" in out.getvalue().splitlines()[-1]
+
+
+@pytest.mark.parametrize("size", [(48, 16), (40, 12), (60, 20)])
+def test_a_wrong_scan_keeps_its_message_and_what_is_still_asked_on_a_small_screen(size):
+    """docs/protocol.md: the red screen shows the message whole and "Still: " with the
+    instruction; on a short screen the block letters shrink first."""
+    width, height = size
+    screen = TtyScreen(out=io.StringIO())
+    screen.state = picking_state()
+    screen.scan_result(
+        False, "Wrong bin: LE-09 is another location. Go to E-01-02", "wrong_location"
+    )
+    text = seen(screen, width, height)
+    assert len(text.split("\n")) == height
+    assert "Wrong bin: LE-09" in text and "Still:" in text, text
+    headline = ("\n".join(big_line(h)) for h in ("WRONG BIN", "WRONG"))
+    assert "WRONG BIN" in text or any(h in text for h in headline)  # big, or one bold line
