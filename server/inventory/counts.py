@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from server.core.clock import now
-from server.core.schemas import CorrectionIn
+from server.core.schemas import MAX_UNITS, CorrectionIn
 from server.inventory import stock
 from server.inventory.domain import counts as rules
 from server.people import audit
@@ -152,7 +152,8 @@ def hand_in(
     """A finished count of the task's bin (inside a write): judged, kept, and acted on.
 
     Raises KeyError (no task), CountConflict (done, waiting for approval, or a recount by
-    the worker of the first count) and CountError (unknown SKU), changing nothing.
+    the worker of the first count) and CountError (unknown SKU, or more units of a SKU and
+    lot than a bin holds, lines of it added up), changing nothing.
     """
     task = store.one(
         "SELECT c.*, l.warehouse, l.code AS location FROM count_tasks c "
@@ -169,8 +170,14 @@ def hand_in(
             "who made the first count"
         )
     unknown = sorted({sku for sku, _ in counted} - _known(store, {sku for sku, _ in counted}))
-    if unknown:
-        raise CountError([("lines", f"unknown SKU {sku}") for sku in unknown])
+    too_many = [
+        ("lines", f"{sku}{f' lot {lot}' if lot else ''}: {n} units counted, more than a bin "
+                  f"holds ({MAX_UNITS})")
+        for (sku, lot), n in sorted(counted.items())
+        if n > MAX_UNITS
+    ]  # fmt: skip
+    if unknown or too_many:
+        raise CountError([("lines", f"unknown SKU {sku}") for sku in unknown] + too_many)
     pass_no = 1 if task["stage"] == "count" else 2
     result = rules.lines(expected(store, task["location_id"]), counted)
     at = now()

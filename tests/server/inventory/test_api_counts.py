@@ -145,6 +145,22 @@ def test_bad_counts_are_refused_and_change_nothing(client, headers, catalogue, r
     assert (rows("count_lines"), rows("stock_moves"), rows("audit_log")) == before
 
 
+def test_lines_adding_up_to_more_than_a_bin_holds_are_refused(
+    client, headers, catalogue, store, rows
+):
+    # Each line is within MAX_UNITS, but one SKU and lot counted twice adds up past it: a
+    # too large quantity is refused (docs/counts.md "Bad input"), the task left at count.
+    task_id = _ask(client, headers).json["id"]
+    before = (rows("count_lines"), rows("stock_moves"), rows("audit_log"))
+    big = [{"sku": "SKU-B", "qty": 1_000_000_000}, {"sku": "SKU-B", "qty": 1}]
+    r = _count(client, headers, task_id, "ann", big)
+    assert r.status_code == 422 and r.json["error"] == "invalid_count", r.json
+    assert "more than a bin holds" in r.json["message"]
+    assert (rows("count_lines"), rows("stock_moves"), rows("audit_log")) == before
+    task = client.get(f"/api/counts/{task_id}", headers=headers).json
+    assert (task["stage"], task["first_worker"]) == ("count", None)
+
+
 def test_the_schedule_counts_the_most_picked_bins_first_and_once(client, headers, catalogue, store):
     store.execute(
         "INSERT INTO stock_moves (at, kind, location_id, sku, lot, qty) "
