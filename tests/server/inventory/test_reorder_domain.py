@@ -35,6 +35,18 @@ def test_abc_ranks_by_units_sold_and_the_last_class_takes_the_rest():
     assert sorted(s for s, c in classes.items() if c == "C") == [f"S{i}" for i in range(5)]
 
 
+def test_adi_is_the_window_over_the_days_with_a_sale_as_docs_forecast_says():
+    # docs/forecast.md: sold every day of the last 30 of 182 days is ADI 182 / 30, not 1.
+    assert reorder.pattern([0.0] * 152 + [5.0] * 30) == "intermittent"
+
+
+def test_abc_classes_end_at_their_cumulative_share_rounded_up():
+    shares = [("A", 0.2), ("B", 0.3), ("C", 0.5)]
+    assert reorder.abc({"a": 3, "b": 2, "c": 1}, shares) == {"a": "A", "b": "B", "c": "C"}
+    # a tie goes by SKU; of 2, A ends at 0.4 -> 1, B at 1.0 -> 1 (none), C takes the rest
+    assert reorder.abc({"b": 1, "a": 1}, shares) == {"a": "A", "b": "C"}
+
+
 def test_the_reorder_point_is_lead_time_demand_plus_z_sigma_root_lead_time():
     z = NormalDist().inv_cdf(0.95)
     s = reorder.suggest(daily=10, sigma=3, position=50, policy=POLICY)
