@@ -64,6 +64,17 @@ def test_the_last_class_takes_every_bin_left():
     assert len(got) == 3 and {c.name for c in got.values()} <= {"A", "B"}
 
 
+@pytest.mark.parametrize(
+    ("bins", "names"),
+    [(10, "AABBBCCCCC"), (5, "ABCCC"), (3, "ABC"), (2, "BC")],
+)
+def test_a_class_ends_at_its_cumulative_share_rounded_to_the_nearest_bin(bins, names):
+    # docs/counts.md: of 2 bins none is A (0.4 rounds to 0); ties go to the bin made first.
+    picks = dict.fromkeys(range(bins), 5)
+    got = rules.classify(picks, rules.DEFAULT_CLASSES)
+    assert "".join(got[b].name for b in range(bins)) == names
+
+
 def test_a_bin_is_due_when_its_interval_has_passed_or_it_was_never_counted():
     classes_of = {1: CLASSES[0], 2: CLASSES[0], 3: CLASSES[2], 4: CLASSES[2]}
     last = {1: date(2026, 1, 1), 2: date(2026, 1, 7), 3: date(2025, 11, 1), 4: None}
