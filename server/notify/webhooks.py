@@ -421,6 +421,17 @@ def failed(
             "id": job.id,
         },
     )
+    if dead:
+        # A dead event no longer holds back its order's later ones: the next is due now (its
+        # earliest time may be a claim's lease or an earlier backoff of this one).
+        store.execute(
+            f"""UPDATE webhook_deliveries SET next_at = {store.least}(next_at, :now)
+               WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending'
+                           AND subscription_id = :sub AND order_id = :order ORDER BY id LIMIT 1)
+                 AND attempts = 0""",
+            {"now": time.time(), "sub": job.subscription_id, "order": job.order_id},
+        )
+        return "dead"
     # The order's later events wait for this one: not due before it, so a long outage does
     # not leave every one of them due (and looked at) on every pass.
     store.execute(
@@ -430,7 +441,7 @@ def failed(
              AND id > :id""",
         {"id": job.id, "sub": job.subscription_id, "order": job.order_id},
     )
-    return "dead" if dead else "pending"
+    return "pending"
 
 
 # ---------------------------------------------------------------- what people see and do

@@ -301,3 +301,17 @@ def test_cli_webhook_add_list_remove(tmp_path, monkeypatch):
     assert bad.exit_code != 0 and "unknown event order.lost" in bad.output
     assert runner.invoke(main, ["webhook", "remove", "1", *data]).exit_code == 0
     assert "https://shop.example/h" not in runner.invoke(main, ["webhook", "list", *data]).output
+
+
+def test_a_dead_event_no_longer_holds_back_its_orders_later_ones(json_post, store, catalogue):
+    """docs/shops.md: "A dead event no longer holds back its order's later ones"."""
+    subscribe(json_post, "http://127.0.0.1:9/x", ["order.received", "order.allocated"], secret=SECRET)  # fmt: skip
+    json_post("/api/orders", order_body("G1", [("SKU-B", 1)]))
+    [head] = webhooks.claim_due(store, 10, lease_seconds=30)
+    assert json.loads(head.payload)["type"] == "order.received"
+    # Its last attempt fails past the retry window (a long backoff would follow): it is dead.
+    with store.write():
+        status = webhooks.failed(store, head, time.time(), "HTTP 503", base=600, cap=3600, retry_for=0)  # fmt: skip
+    assert status == "dead"
+    [after] = webhooks.claim_due(store, 10, lease_seconds=30)  # due now, not 10 minutes later
+    assert json.loads(after.payload)["type"] == "order.allocated"
