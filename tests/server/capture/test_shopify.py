@@ -377,3 +377,39 @@ def test_a_body_nested_too_deep_is_400_and_writes_nothing(shop, send, table_rows
     assert resp.get_json()["error"] == "malformed_json"
     assert "deeper than 32" in resp.get_json()["message"]
     assert table_rows() == before
+
+
+def test_an_updated_address_near_another_warehouse_is_allocated_again(shop, send, client, headers):
+    """docs/shops.md: `orders/updated` takes customer service's path: a new nearest warehouse
+    allocates the order again from the new address."""
+    send(shopify_order(), webhook_id="wh-1")
+    assert order_of(client, headers)["warehouse"] == "WH-EAST"
+    los_angeles = {**shopify_order()["shipping_address"], "address1": "1 Grand Avenue",
+                   "city": "Los Angeles", "zip": "90012", "latitude": 34.05, "longitude": -118.25}  # fmt: skip
+    resp = send(shopify_order(shipping_address=los_angeles), "orders/updated", "wh-2")
+    assert resp.status_code == 200 and resp.get_json()["result"] == "ship_to_changed"
+    order = order_of(client, headers)
+    moved = next(e for e in order["timeline"] if e["event"] == "reallocated")
+    assert (moved["detail"]["was_nearest"], moved["detail"]["nearest"]) == ("WH-EAST", "WH-WEST")
+    # What it held went back and it was allocated again (WH-WEST lacks SKU-B: WH-EAST again).
+    assert [s["status"] for s in order["shipments"]] == ["cancelled", "allocated"]
+
+
+def test_an_update_for_a_cancelled_order_is_ignored(shop, send, client, headers):
+    send(shopify_order(), webhook_id="wh-1")
+    send(shopify_order(cancel_reason="customer"), "orders/cancelled", "wh-2")
+    resp = send(shopify_order(shipping_address=NEW_ADDRESS), "orders/updated", "wh-3")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "ignored"
+    assert order_of(client, headers)["ship_to"]["line1"] == "1 Navy Yard Plaza"
+
+
+def test_a_body_not_sent_as_json_is_415_before_the_signature_and_kept_nowhere(
+    shop, send, table_rows
+):
+    before = table_rows()
+    body = json.dumps(shopify_order()).encode()
+    sent = {**shopify_headers(body, "orders/create", "wh-1"), "Content-Type": "text/plain"}
+    assert send(body, headers=sent).status_code == 415
+    unsigned = {"Content-Type": "text/plain", "X-Shopify-Topic": "orders/create"}
+    assert send(body, headers=unsigned).status_code == 415
+    assert table_rows() == before
