@@ -136,3 +136,24 @@ def test_a_supervisors_session_opens_the_namespace(floor):
     names = [e["name"] for e in viewer.get_received(BOARD_NAMESPACE)]
     # The snapshot first; on a slow run the board's ticker may have sent a delta after it.
     assert names[:1] == ["snapshot"] and set(names[1:]) <= {"delta"}, names
+
+
+def test_failed_logins_count_the_name_in_any_case_and_a_good_login_clears_them(app):
+    """docs/security.md: the limit is per user name in any case; a good log-in clears it."""
+    store = app.extensions["store"]
+    users.add(store, "sam", "supervisor", BOARD_PASSWORD)
+    limit = LoginSettings().attempts
+    client = app.test_client()
+    for _ in range(limit - 1):
+        assert _login(client, "SAM", "wrong password").status_code == 401
+    assert _login(client, "sam", BOARD_PASSWORD).status_code == 302  # clears the count
+    for _ in range(limit - 1):
+        assert _login(client, "Sam", "wrong password").status_code == 401
+    assert _login(client, "sam", "wrong password").status_code == 401
+    assert _login(client, "sam", BOARD_PASSWORD).status_code == 429
+
+
+def test_a_board_post_with_a_wrong_csrf_token_is_400_json(app):
+    client = logged_in(app, "sam", "supervisor")
+    resp = client.post("/board/api/orders/SO-000001/cancel", json={}, headers={"X-CSRFToken": "nope"})  # fmt: skip
+    assert resp.status_code == 400 and resp.get_json()["error"] == "csrf"
