@@ -315,3 +315,13 @@ def test_a_dead_event_no_longer_holds_back_its_orders_later_ones(json_post, stor
     assert status == "dead"
     [after] = webhooks.claim_due(store, 10, lease_seconds=30)  # due now, not 10 minutes later
     assert json.loads(after.payload)["type"] == "order.allocated"
+
+
+def test_a_subscription_without_a_secret_gets_one_shown_once(json_post, client, headers):
+    """docs/shops.md: the secret is optional; a made one is shown once, never read back."""
+    made = subscribe(json_post, "http://127.0.0.1:9/s", ["parcel.reshipped", "return.received"])
+    assert made["secret"].startswith("whsec_") and webhooks.secret_problem(made["secret"]) is None
+    given = subscribe(json_post, "http://127.0.0.1:9/t", ["order.packed"], secret=SECRET)
+    assert given["secret"] is None
+    listed = client.get("/api/webhook-subscriptions", headers=headers).get_json()
+    assert "secret" not in json.dumps(listed)
