@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailkit import move, order_with_parcel
+
+from server.capture import orders
 
 
 def token_of(store, oid: str) -> str:
@@ -107,3 +109,23 @@ def test_an_address_not_placed_reads_in_utc_named_so(store, catalogue, client):
     move(store, oid, "shipped")
     text = text_of(client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True))
     assert "Times are UTC" in text and re.search(r"\d\d:\d\d UTC", text)
+
+
+def test_the_estimate_counts_from_the_day_it_shipped_when_a_scan_came_first(
+    store, catalogue, client
+):
+    # The carrier scanned the parcel before the truck was handed over: the order goes from
+    # packed straight to in_transit when it ships, with no `shipped` status on its timeline.
+    oid = order_with_parcel(store)
+    move(store, oid, "packed")
+    with store.write():
+        orders.record(store, oid, "in_transit", "shipped")
+        left = datetime.now(UTC) - timedelta(days=2)
+        store.execute(
+            "UPDATE order_events SET at = ? WHERE order_id = ? AND event = 'shipped'",
+            (left.isoformat(timespec="microseconds"), oid),
+        )
+    text = text_of(client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True))
+    # Standard service, 3 calendar days from the day it left (New York's day), not from today.
+    day = left.astimezone(ZoneInfo("America/New_York")).date() + timedelta(days=3)
+    assert f"Estimated delivery: {day:%a} {day.day} {day:%b %Y}" in text
