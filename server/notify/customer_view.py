@@ -36,16 +36,24 @@ def shop_name(channel: str) -> str:
 def shop_look(channel: str) -> dict[str, str]:
     """How the channel's shop shows itself: name, Reply-To, colour and contact, each from
     [email.channels.<code>] when set there, else from [email]."""
-    own = mail.SETTINGS.get("channels", {}).get(channel, {})
+    own = _per_channel(mail.SETTINGS.get("channels", {}), channel) or {}
     name = (
         own.get("name")
-        or mail.SETTINGS.get("shop_names", {}).get(channel)
+        or _per_channel(mail.SETTINGS.get("shop_names", {}), channel)
         or mail.SETTINGS.get("shop_name", "Our shop")
     )
     look = {"name": name}
     for key, default in (("reply_to", ""), ("colour", "#1f5fbf"), ("contact", "")):
         look[key] = own.get(key) or mail.SETTINGS.get(key) or default
     return look
+
+
+def _per_channel(table: dict[str, Any], channel: str) -> Any:
+    """The channel's entry of a per-channel table: by its code as the orders carry it, else
+    in lower case (the environment's keys, `SCANFLOOR_EMAIL__CHANNELS__<code>__...`, are read
+    in lower case)."""
+    found = table.get(channel)
+    return found if found is not None else table.get(channel.lower())
 
 
 def zone_of(lat: float | None, lon: float | None) -> ZoneInfo:

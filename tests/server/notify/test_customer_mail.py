@@ -332,3 +332,22 @@ def test_every_mail_has_a_date_and_the_channels_reply_to(
     job_id = store.one("SELECT id FROM customer_mails WHERE order_id = ?", (web,))["id"]
     job = mail.Job(job_id, web, 0, "shipped", EMAIL, 1)
     assert compose(store, job, settings.email)["Date"] == got[web]["Date"]
+
+
+def test_a_channel_with_capitals_set_from_the_environment_is_found(
+    store, catalogue, sink, settings, monkeypatch
+):
+    # The environment's keys come in lower case: `Demo-Shop` reads as `demo-shop`, yet the
+    # orders carry `Demo-Shop`, and customers.md says the code is given as the orders carry it.
+    monkeypatch.setenv("SCANFLOOR_EMAIL__CHANNELS__Demo-Shop__REPLY_TO", "demo@hopper.example")
+    monkeypatch.setenv("SCANFLOOR_EMAIL__CHANNELS__Demo-Shop__CONTACT", "Call 0800 123 456")
+    monkeypatch.setenv("SCANFLOOR_EMAIL__SHOP_NAMES__Demo-Shop", "Hopper on Demo")
+    monkeypatch.setattr(mail, "SETTINGS", dict(mail.SETTINGS))  # put back after the test
+    mail.configure(Settings(data_dir=settings.data_dir).email)
+    oid = order_with_parcel(store, shop_id="d-1", tracking="SF73", channel="Demo-Shop")
+    move(store, oid, "shipped")
+    job_id = store.one("SELECT id FROM customer_mails WHERE order_id = ?", (oid,))["id"]
+    msg = compose(store, mail.Job(job_id, oid, 0, "shipped", EMAIL, 0), settings.email)
+    assert msg["Reply-To"] == "demo@hopper.example"
+    assert msg["From"] == "Hopper on Demo <orders@shop.example.com>"
+    assert "Call 0800 123 456" in parts(msg)[0]
