@@ -427,3 +427,30 @@ def test_a_carrier_signs_from_the_readme_alone(catalogue, store, client):
     # The webhook-id is signed too: another id with the same signature is refused.
     headers["webhook-id"] = "msg_other"
     assert client.post(URL, data=body, headers=headers).status_code == 401
+
+
+def test_the_fields_limits_and_the_clock_window_are_as_the_docs_say(
+    catalogue, store, post, client, tables
+):
+    """docs/shipping.md: ids without spaces, a capitals country code, a signature stamped
+    more than 5 minutes ahead refused as one stamped behind, a body past max_body_bytes 413."""
+    oid, [sf] = ship(store, "limits")
+    before = tables()
+    for bad in (
+        event(sf, "in_transit", "LOC 1"),  # a space is no part of an id
+        event(sf, "in_transit", "LOC-2", place={"country": "us"}),
+        event(sf, "exception", "LOC-3", reason="Delayed"),
+        event(sf, "exception", "LOC-4", reason="x" * 41),
+    ):
+        assert post(bad).status_code == 422, bad
+    ahead = datetime.now(UTC) + timedelta(minutes=6)
+    body, made = signed(event(sf, "in_transit", "LOC-5"), at=ahead)
+    resp = client.post(URL, data=body, headers=made)
+    assert resp.status_code == 401, resp.get_json()
+    huge = {"events": [event(sf, "in_transit", f"LOC-{i}", place={"city": "c" * 200, "text": "x" * 200})
+                       for i in range(500)]}  # fmt: skip
+    assert len(json.dumps(huge)) > 256 * 1024
+    assert post(huge).status_code == 413
+    assert tables() == before
+    ok = post(event(sf, "in_transit", "LOC-6", place={"country": "US", "text": "hub"}))
+    assert ok.status_code == 200 and ok.get_json()["accepted"] == 1
