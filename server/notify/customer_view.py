@@ -84,7 +84,8 @@ def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
         (oid,),
     )
     events = store.all(
-        "SELECT at, status, detail FROM order_events WHERE order_id = ? ORDER BY id", (oid,)
+        "SELECT at, status, event, detail FROM order_events WHERE order_id = ? ORDER BY id",
+        (oid,),
     )
     items = store.all(
         # What comes to the customer: not the units cancelled with the rest of the order.
@@ -111,7 +112,9 @@ def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
                 "transit_days": _transit_days(p["carrier"], p["service"]),
             }
         )
-    delivered = next((e for e in reversed(decoded) if e["status"] == "delivered"), None)
+    # The carrier's delivery itself: a later event of a delivered order (a hub scan reported
+    # late) keeps the status `delivered` but is not where or when the parcel was left.
+    delivered = next((e for e in reversed(decoded) if e["event"] == "delivered"), None)
     estimate = None
     days = [p["transit_days"] for p in parcels if p["transit_days"] is not None]
     if days and status not in ("delivered", "returned", "cancelled"):

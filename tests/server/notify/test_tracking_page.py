@@ -129,3 +129,28 @@ def test_the_estimate_counts_from_the_day_it_shipped_when_a_scan_came_first(
     # Standard service, 3 calendar days from the day it left (New York's day), not from today.
     day = left.astimezone(ZoneInfo("America/New_York")).date() + timedelta(days=3)
     assert f"Estimated delivery: {day:%a} {day.day} {day:%b %Y}" in text
+
+
+def test_a_hub_scan_reported_after_the_delivery_does_not_move_where_it_was_left(
+    store, catalogue, client
+):
+    # A carrier's late `in_transit` event is kept on the timeline (status still delivered),
+    # but the page says when and where the carrier left the parcel, not where the hub was.
+    oid = order_with_parcel(store)
+    move(store, oid, "shipped")
+    move(
+        store, oid, "delivered", at="2026-12-03T19:02:00+00:00",
+        place={"text": "Left at the front door", "city": "Philadelphia"},
+    )  # fmt: skip
+    with store.write():  # as server/shipping/tracking.py records it
+        orders.record(
+            store, oid, "delivered", "in_transit", at="2026-12-03T09:00:00+00:00",
+            place={"text": "sorting hub for WH-EAST"},
+        )  # fmt: skip
+    html = client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True)
+    assert re.search(
+        r'id="delivered">Delivered Thu 3 Dec 2026, 14:02 EST: Left at the front door, '
+        r"Philadelphia<",
+        html,
+    ), text_of(html)
+    assert "WH-EAST" not in html and "sorting hub" not in html
