@@ -74,6 +74,18 @@ def _transit_days(carrier: str, service: str) -> int | None:
     return levels.get(service or "standard")
 
 
+def _with_reasons(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline's events, each one of an order in exception with the reason in force: an
+    event of another parcel (in transit, say) keeps the order in exception without one."""
+    reason = None
+    for e in events:
+        if e["event"] == "exception":
+            reason = e["detail"].get("reason")
+        elif e["status"] == "exception" and "reason" not in e["detail"] and reason:
+            e["detail"] = {**e["detail"], "reason": reason}
+    return events
+
+
 def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     oid = row["id"]
     packages = store.all(
@@ -94,7 +106,7 @@ def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
         "WHERE l.order_id = ? AND l.qty > l.cancelled ORDER BY l.line_no",
         (oid,),
     )
-    decoded = [{**e, "detail": json.loads(e["detail"])} for e in events]
+    decoded = _with_reasons([{**e, "detail": json.loads(e["detail"])} for e in events])
     last = decoded[-1] if decoded else {"status": row["status"], "detail": {}}
     ship_to = json.loads(row["ship_to"])
     zone = zone_of(row["lat"], row["lon"])

@@ -154,3 +154,16 @@ def test_a_hub_scan_reported_after_the_delivery_does_not_move_where_it_was_left(
         html,
     ), text_of(html)
     assert "WH-EAST" not in html and "sorting hub" not in html
+
+
+def test_an_exception_keeps_its_reason_when_another_parcel_moves(store, catalogue, client):
+    # Two parcels: one delayed, the other scanned in transit afterwards. The order stays in
+    # exception (server/shipping/domain/tracking.py); the page still says why.
+    oid = order_with_parcel(store)
+    move(store, oid, "shipped")
+    move(store, oid, "exception", reason="delayed")
+    with store.write():  # as server/shipping/tracking.py records the other parcel's event
+        orders.record(store, oid, "exception", "in_transit", place={"text": "hub"})
+    html = client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True)
+    assert re.search(r'id="status">Your parcel is delayed<', html), text_of(html)
+    assert "There is a problem with the delivery" not in html
