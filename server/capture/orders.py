@@ -67,13 +67,24 @@ def record(store: Store, order_id: str, status: str, event: str, **detail: Any) 
     """Set an order's status and add the change to its timeline (inside a write).
 
     A change of status is queued for the shops subscribed to it, in this transaction, and
-    a change to a status the customer hears about (mail.KINDS) queues their e-mail.
+    a change to a status the customer hears about (mail.KINDS) queues their e-mail. A carrier's
+    status for an order not yet `shipped` (its parcel scanned before the hand-over) records
+    `shipped` first.
     """
+    before = None
+    if status in mail.KINDS or status in tracking.EVENT_TYPES:  # only then worth a read
+        before = store.one("SELECT status FROM orders WHERE id = ?", (order_id,))
+    if (
+        status in tracking.EVENT_TYPES
+        and before is not None
+        and before["status"] not in (tracking.NONE_YET, *tracking.EVENT_TYPES)
+    ):
+        # The carrier scanned a parcel before the truck was handed over: the order left all
+        # the same, and the shop and the customer hear `shipped` first, as for any order.
+        record(store, order_id, tracking.NONE_YET, event, **detail)
+        before = {"status": tracking.NONE_YET}
     at = now()
     webhooks.enqueue(store, order_id, status, event, at, detail)
-    before = None
-    if status in mail.KINDS:  # only then is the old status worth a read
-        before = store.one("SELECT status FROM orders WHERE id = ?", (order_id,))
     store.execute(
         "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, at, order_id)
     )
@@ -81,7 +92,7 @@ def record(store: Store, order_id: str, status: str, event: str, **detail: Any) 
         "INSERT INTO order_events (order_id, at, status, event, detail) VALUES (?, ?, ?, ?, ?)",
         (order_id, at, status, event, dumps(detail)),
     ).lastrowid
-    if before is not None and before["status"] != status:
+    if status in mail.KINDS and before is not None and before["status"] != status:
         mail.enqueue(store, order_id, status, event_id, at)
 
 

@@ -167,3 +167,25 @@ def test_an_exception_keeps_its_reason_when_another_parcel_moves(store, catalogu
     html = client.get(f"/track/{token_of(store, oid)}").get_data(as_text=True)
     assert re.search(r'id="status">Your parcel is delayed<', html), text_of(html)
     assert "There is a problem with the delivery" not in html
+
+
+def test_a_scan_before_the_hand_over_still_tells_the_shop_and_customer_it_shipped(store, catalogue):
+    """docs/customers.md: the customer hears at four milestones, `shipped` the first; a
+    parcel the carrier scanned before the truck was handed over goes from packed to
+    in_transit, and `shipped` is recorded, mailed and sent to the shop first."""
+    oid = order_with_parcel(store)
+    move(store, oid, "packed")
+    with store.write():  # the hand-over, after the carrier's first scan
+        orders.record(store, oid, "in_transit", "shipped")
+    steps = store.all("SELECT status FROM order_events WHERE order_id = ? ORDER BY id", (oid,))
+    assert [s["status"] for s in steps][-2:] == ["shipped", "in_transit"]
+    mails = store.all("SELECT kind FROM customer_mails WHERE order_id = ? ORDER BY id", (oid,))
+    assert [m["kind"] for m in mails] == ["shipped"]
+    with store.write():  # a later event of the same parcel: nothing shipped twice
+        orders.record(store, oid, "out_for_delivery", "out_for_delivery")
+    mails = store.all("SELECT kind FROM customer_mails WHERE order_id = ? ORDER BY id", (oid,))
+    assert [m["kind"] for m in mails] == ["shipped", "out_for_delivery"]
+    shipped = store.all(
+        "SELECT 1 FROM order_events WHERE order_id = ? AND status = 'shipped'", (oid,)
+    )
+    assert len(shipped) == 1
