@@ -529,7 +529,21 @@ def dock_busy_bench() -> str:
 
 
 def dock_busy_receiving() -> str:
-    return "Book what was received first (CMD-DONE), then scan CMD-DOCK"
+    return busy_in_mode("receive", "CMD-DOCK")
+
+
+# What a handheld must finish before it starts another of the dock's modes, and its card.
+_FINISH_FIRST = {
+    "receive": "Book what was received first (CMD-DONE)",
+    "return": "Close the return first (CMD-RETURN-DONE)",
+    "transfer": "Close the transfer's receipt first (CMD-TRANSFER-DONE)",
+    "dock": "Hand the truck over first (CMD-DOCK-DONE)",
+}
+
+
+def busy_in_mode(mode: str, card: str) -> str:
+    """A card that starts a mode (`card`) while the handheld is in another (`mode`)."""
+    return f"{_FINISH_FIRST[mode]}, then scan {card}"
 
 
 def dock_handed_over(loaded: int, missing: list[str]) -> str:

@@ -100,9 +100,32 @@ def handle_action(store: Store, device: dict, msg: ActionIn) -> tuple[Ack, Effec
     return ack, effects
 
 
+# The modes a handheld works in at the dock, each with the card that starts it. One at a time:
+# a card that starts another while one is open is refused and changes nothing (its screen and
+# its work would hide behind the open one's).
+_MODES = {
+    "receive": ("CMD-RECEIVE", receiving.active),
+    "return": ("CMD-RETURN", returning.active),
+    "transfer": ("CMD-TRANSFER", transfer_dock.active),
+    "dock": ("CMD-DOCK", dock.active),
+}
+
+
+def _busy(device: dict, starting: str, msg: ActionIn) -> Ack | None:
+    """The refusal (`bench_busy`) of a card starting mode `starting` while the handheld is in
+    another of the dock's modes, or None."""
+    for mode, (_, active) in _MODES.items():
+        if mode != starting and active(device) is not None:
+            text = say.busy_in_mode(mode, _MODES[starting][0])
+            return Ack(id=msg.id, ok=False, error=ErrorBody(code="bench_busy", message=text))
+    return None
+
+
 def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """Start receiving, or book what was received; either way the device gets its new screen."""
     if msg.action == "receive":
+        if (busy := _busy(device, "receive", msg)) is not None:
+            return busy
         receiving.start(store, device)
         message = say.receive_scan_bin()
     else:
@@ -124,6 +147,8 @@ def _receive(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack
 def _return(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """Start receiving a return, grade a unit, or close the return (server/returns/receiving.py)."""
     if msg.action == "return":
+        if (busy := _busy(device, "return", msg)) is not None:
+            return busy
         returning.start(store, device)
         verdict = picking_rules.Verdict(True, "return_started", returning_words.scan_parcel())
     elif msg.action == "return_grade":
@@ -142,6 +167,8 @@ def _return(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
 def _transfer(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
     """Start receiving a transfer, or close its receipt (server/inventory/transfer_dock.py)."""
     if msg.action == "transfer":
+        if (busy := _busy(device, "transfer", msg)) is not None:
+            return busy
         transfer_dock.start(store, device)
         verdict = picking_rules.Verdict(True, "transfer_started", transfer_words.scan_package())
     else:
@@ -159,6 +186,8 @@ def _dock(store: Store, device: dict, msg: ActionIn, effects: Effects) -> Ack:
         error = ErrorBody(code="not_a_pack_station", message=say.dock_pack_stations_only())
         return Ack(id=msg.id, ok=False, error=error)
     if msg.action == "dock":
+        if (busy := _busy(device, "dock", msg)) is not None:
+            return busy
         refused = dock.start(store, device)
         if refused is not None:
             return Ack(id=msg.id, ok=False, error=ErrorBody(code="bench_busy", message=refused))

@@ -15,6 +15,7 @@ from trackkit import ship
 
 from scripts.mail_sink import MailSink
 from server.config import EmailSettings, WebhookSettings
+from server.floor.screens import current_state
 from server.inventory import stock
 from server.notify import webhooks
 from server.notify.delivery import Deliverer
@@ -230,3 +231,36 @@ def test_return_done_before_a_parcel_says_the_mode_was_left(floor):
     assert shown["message"] == "Return mode left: no parcel was scanned"
     refused = action(dock, "return_done", "l3")
     assert refused["error"]["code"] == "not_returning"  # it was left
+
+
+def test_a_card_starting_another_dock_mode_mid_return_is_refused_and_changes_nothing(floor):
+    app, socketio, store, tokens = floor
+    oid, trackings = _shipped_with_email(store, "R9", 1)
+    rmas.authorise(store, oid, [("SKU-B", 1)], "api", "test")
+    dock = connect(app, socketio, tokens["packer"])
+    assert action(dock, "return", "m1")["ok"]
+    assert scan(dock, trackings[0], "m2")["code"] == "return_open"
+    assert scan(dock, SKU_B, "m3")["code"] == "return_item_ok"
+    modes = "SELECT return_mode, transfer_mode, receiving, dock FROM devices WHERE id = ?"
+    device_id = store.one("SELECT device_id FROM rmas")["device_id"]
+    before = store.one(modes, (device_id,))
+    for i, (card, start) in enumerate([("CMD-TRANSFER", "transfer"), ("CMD-RECEIVE", "receive"),
+                                       ("CMD-DOCK", "dock")]):  # fmt: skip
+        ack = action(dock, start, f"m4-{i}")
+        assert ack["error"] == {
+            "code": "bench_busy",
+            "message": f"Close the return first (CMD-RETURN-DONE), then scan {card}",
+        }
+        assert store.one(modes, (device_id,)) == before
+    assert current_state(store, device_id).screen == "return_grade"
+    assert action(dock, "return_grade", "m5", reason="damaged")["ok"]
+    assert action(dock, "return_done", "m6")["ok"]
+    assert last_state(dock)["state"]["screen"] == "pack_start"  # not a mode hidden behind it
+    # The other way round: a handheld holding a transfer is not taken into return mode.
+    assert action(dock, "transfer", "m7")["ok"]
+    ack = action(dock, "return", "m8")
+    assert ack["error"]["code"] == "bench_busy", ack
+    assert ack["error"]["message"] == (
+        "Close the transfer's receipt first (CMD-TRANSFER-DONE), then scan CMD-RETURN"
+    )
+    assert current_state(store, device_id).screen == "transfer_open"
