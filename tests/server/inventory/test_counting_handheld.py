@@ -136,3 +136,16 @@ def test_pick_work_takes_a_count_not_started_but_not_one_at_the_bin(floor):
     assert counts.get(store, first)["device"] == "picker-e2"
     picker.disconnect(namespace="/device")
     other.disconnect(namespace="/device")
+
+
+def test_bin_done_with_nothing_scanned_counts_the_bin_empty(floor):
+    app, socketio, store, tokens = floor
+    task_id = _ask(store, "E-01-02")  # an empty bin
+    picker = connect(app, socketio, tokens["picker"])
+    assert action(picker, "count_done", "e1")["error"]["code"] == "count_bin_first"
+    assert scan(picker, "LE-01-02", "e2")["code"] == "count_bin_ok"
+    assert action(picker, "count_done", "e3") == {"id": "e3", "ok": True, "error": None}
+    task = counts.get(store, task_id)
+    assert (task["status"], task["outcome"], task["lines"]) == ("done", "matched", [])
+    # not_counting: the device holds no count at all.
+    assert action(picker, "count_done", "e4")["error"]["code"] == "not_counting"
