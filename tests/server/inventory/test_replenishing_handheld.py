@@ -289,3 +289,43 @@ def test_offline_scans_of_a_move_given_back_meanwhile_count_for_nothing(floor):
     )  # fmt: skip
     assert offline_scan("LR-01", "o3", move.task_id)["code"] == "replen_reserve_ok"
     picker.disconnect(namespace="/device")
+
+
+def test_every_wrong_turn_of_a_move_answers_its_documented_code_and_changes_nothing(floor):
+    app, socketio, store, tokens = floor
+    _reserve(store)
+    replenishment.set_limits(store, "WH-EAST", "E-01-01", "SKU-B", 8, 10, "test")
+    place(store, "pens", [("SKU-B", 3)])
+    plan(store)
+    picker = connect(app, socketio, tokens["picker"])
+    for i, code in enumerate(["TOTE-1", "LE-01-01", SKU_B, SKU_B, SKU_B]):
+        scan(picker, code, f"p{i}")
+    tea, other_bin = "9501101530003", "LE-02-01"
+
+    def codes(screen: str, scans: list[str], key: str) -> list[str]:
+        out = []
+        for i, code in enumerate(scans):
+            r = scan(picker, code, f"{key}{i}")
+            assert r["state"]["screen"] == screen, r  # nothing changed
+            out.append(r["code"])
+        return out
+
+    assert codes("replen_reserve", ["LE-01-01", SKU_B, tea, other_bin, "NOPE"], "r") == [
+        "replen_reserve_first", "replen_reserve_first", "replen_reserve_first",
+        "replen_wrong_bin", "replen_unknown",
+    ]  # fmt: skip
+    assert scan(picker, "LR-01", "a1")["code"] == "replen_reserve_ok"
+    assert codes("replen_item", ["LE-01-01", tea, other_bin, "NOPE", "LR-01"], "i") == [
+        "replen_item_first", "replen_wrong_item", "replen_wrong_bin", "replen_unknown",
+        "replen_reserve_ok",
+    ]  # fmt: skip
+    assert scan(picker, "]C10100012345678905" + "304", "a2")["code"] == "replen_too_many"
+    assert scan(picker, "]C10100012345678905" + "303", "a3")["code"] == "replen_item_ok"
+    assert codes("replen_face", [SKU_B, "LR-01", tea, other_bin, "NOPE"], "f") == [
+        "replen_all_carried", "replen_all_carried", "replen_wrong_item", "replen_wrong_face",
+        "replen_unknown",
+    ]  # fmt: skip
+    assert _bin(store, "R-01")["on_hand"] == 30 and _bin(store, "E-01-01")["on_hand"] == 7
+    assert scan(picker, "LE-01-01", "a4")["code"] == "replen_done"
+    assert scan(picker, "LE-01-01", "a4")["duplicate"]  # the journal's repeat: moved once
+    assert _bin(store, "R-01")["on_hand"] == 27 and _bin(store, "E-01-01")["on_hand"] == 10
