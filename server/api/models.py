@@ -230,7 +230,11 @@ class PutawayTaskOut(BaseModel):
     id: int
     warehouse: str
     order_id: str | None
-    location: str = Field(description="the bin the units came from")
+    location: str = Field(
+        description="the bin the units go to unless another is named: where a cancelled pick's "
+        "units came from, or the bin suggested for a returned or transferred unit (the one "
+        "holding most of the SKU)"
+    )
     sku: str
     lot: str
     expires: str | None

@@ -241,7 +241,9 @@ class CancelIn(Body):
 
 
 class PutawayDoneIn(Body):
-    location: Code | None = Field(None, description="where it was put; default: where it came from")
+    location: Code | None = Field(
+        None, description="where it was put; default: the task's `location`"
+    )
 
 
 class CatalogueIn(Body):
