@@ -58,6 +58,23 @@ def _body(*fields: str) -> dict[str, Any]:
     return body
 
 
+def _panel_warehouse(store: Store) -> str | None:
+    """A panel's `?warehouse=CODE` (none: every warehouse); another parameter is refused with
+    400 and a warehouse the site does not have with 404, as the forecast page's routes do."""
+    unknown = sorted(set(request.args) - {"warehouse"})
+    if unknown:
+        raise supervise.Refused(
+            400, f"unknown parameter(s) {', '.join(unknown)}: this takes warehouse"
+        )
+    warehouse = request.args.get("warehouse") or None
+    if warehouse is not None:
+        warehouse = warehouse[:MAX_TEXT]
+        with store.read():
+            if store.one("SELECT 1 FROM warehouses WHERE code = ?", (warehouse,)) is None:
+                raise supervise.Refused(404, f"unknown warehouse {warehouse}")
+    return warehouse
+
+
 def _text(body: dict[str, Any], key: str, required: bool) -> str | None:
     value = body.get(key)
     if value is None or value == "":
@@ -221,6 +238,7 @@ def accept_weight(package_id: int) -> Response:
 @roles_required(*SUPERVISORS)
 def decide_count(task_id: int, verb: str) -> Response:
     """Approve or reject a count that still differs after its recount (409 if it waits for none)."""
+    _body()
     _apply(count_decisions.decide(_store(), current_actor(), task_id, verb == "approve"))
     return jsonify(ok=True, count=task_id, outcome=f"{verb}d" if verb == "approve" else "rejected")
 
@@ -230,8 +248,8 @@ def decide_count(task_id: int, verb: str) -> Response:
 def cycle_counts() -> Response:
     """The "Cycle counts" panel: first-count accuracy overall, the least accurate bins and SKUs,
     open count tasks by stage and the recounts waiting for approval (`?warehouse=` narrows it)."""
-    warehouse = request.args.get("warehouse") or None
     store = _store()
+    warehouse = _panel_warehouse(store)
     with store.read():
         return jsonify(count_panel.panel(store, warehouse))
 
@@ -318,7 +336,7 @@ def settle_transfer_over(ref: str) -> Response:
 def replenishment_moves() -> Response:
     """The "Moves to pick faces" panel: the open moves, urgent first, with the handheld and
     worker that hold each (`?warehouse=` narrows it)."""
-    warehouse = request.args.get("warehouse") or None
+    warehouse = _panel_warehouse(_store())
     moves = replenishment.tasks(_store(), "open", warehouse)
     moves.sort(key=lambda m: (not m["urgent"], m["id"]))
     return jsonify(moves=moves)
@@ -328,6 +346,7 @@ def replenishment_moves() -> Response:
 @roles_required(*SUPERVISORS)
 def mark(key: str, verb: str) -> Response:
     """Acknowledge (a help request: someone is on the way) or resolve an exception."""
+    _body()
     store = _store()
     with store.read():
         known = exceptions.keys(store)
