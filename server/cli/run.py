@@ -55,6 +55,8 @@ def serve_cluster(
 
     from server.runtime import cluster
 
+    if redis_url is not None and private_redis:
+        raise click.UsageError("--redis-url and --private-redis: give one or the other")
     if database is not None:
         try:
             settings = settings.model_copy(update={"database_url": check_database_url(database)})

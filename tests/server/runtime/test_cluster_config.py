@@ -61,3 +61,16 @@ def test_serve_cluster_refuses_a_database_it_cannot_open_by_name(tmp_path, monke
     assert result.exit_code != 0
     assert "bad --database: database_url 'mysql://db/site' must start with" in result.output
     assert not (tmp_path / "scanfloor.db").exists()
+
+
+def test_serve_cluster_refuses_both_a_redis_url_and_a_private_redis(tmp_path, monkeypatch):
+    # docs/running.md: `[--redis-url URL | --private-redis]`, one or the other.
+    monkeypatch.setenv("SCANFLOOR_CONFIG", str(tmp_path / "none.toml"))
+    result = CliRunner().invoke(
+        main,
+        ["serve-cluster", "--data-dir", str(tmp_path / "data")]
+        + ["--redis-url", "redis://127.0.0.1:6379/0", "--private-redis"],
+    )
+    assert result.exit_code == 2
+    assert "--redis-url and --private-redis: give one or the other" in result.output
+    assert not (tmp_path / "data").exists()
