@@ -239,6 +239,9 @@ def test_help_with_a_reason_is_acknowledged_then_resolved(floor, web):
         assert key not in exceptions.keys(store)
     r = web.post(f"{API}/exceptions/{key}/resolve")
     assert r.status_code == 404
+    # A resolved item has left the queue: acknowledging it is a 404 too (docs/protocol.md).
+    r = web.post(f"{API}/exceptions/{key}/acknowledge")
+    assert r.status_code == 404 and "nothing to acknowledge" in r.get_json()["error"]
     assert [a["action"] for a in _audit(store)] == ["acknowledge", "resolve"]
 
 
