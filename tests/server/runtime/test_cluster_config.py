@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -74,3 +75,15 @@ def test_serve_cluster_refuses_both_a_redis_url_and_a_private_redis(tmp_path, mo
     assert result.exit_code == 2
     assert "--redis-url and --private-redis: give one or the other" in result.output
     assert not (tmp_path / "data").exists()
+
+
+def test_the_state_file_says_what_runs_where(tmp_path):
+    # docs/processes.md: the keys of `--state-file`.
+    c = cluster.Cluster(
+        data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", state_file=tmp_path / "s.json"
+    )
+    c.servers.append(cluster.ServerProcess(port=9001, log=None))
+    c.write_state()
+    state = json.loads((tmp_path / "s.json").read_text())
+    assert set(state) == {"url", "redis_url", "run_dir", "nginx_pid", "worker_pid", "processes"}
+    assert state["processes"] == [{"url": "http://127.0.0.1:9001", "port": 9001, "pid": None}]
