@@ -384,13 +384,19 @@ def delivered(store: Store, job: Job, attempted_at: float) -> None:
         )
         # The order's next event, queued while this one was claimed, took the claim's lease as
         # its earliest time: it waited only for this one, so it is due now.
-        store.execute(
-            f"""UPDATE webhook_deliveries SET next_at = {store.least}(next_at, :now)
-               WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending'
-                           AND subscription_id = :sub AND order_id = :order ORDER BY id LIMIT 1)
-                 AND attempts = 0""",
-            {"now": time.time(), "sub": job.subscription_id, "order": job.order_id},
-        )
+        _next_due_now(store, job)
+
+
+def _next_due_now(store: Store, job: Job) -> None:
+    """The order's next pending event, never tried, is due now (its earliest time may be a
+    claim's lease or a backoff of `job`, which no longer holds it back)."""
+    store.execute(
+        f"""UPDATE webhook_deliveries SET next_at = {store.least}(next_at, :now)
+           WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending'
+                       AND subscription_id = :sub AND order_id = :order ORDER BY id LIMIT 1)
+             AND attempts = 0""",
+        {"now": time.time(), "sub": job.subscription_id, "order": job.order_id},
+    )
 
 
 def failed(
@@ -424,13 +430,7 @@ def failed(
     if dead:
         # A dead event no longer holds back its order's later ones: the next is due now (its
         # earliest time may be a claim's lease or an earlier backoff of this one).
-        store.execute(
-            f"""UPDATE webhook_deliveries SET next_at = {store.least}(next_at, :now)
-               WHERE id = (SELECT id FROM webhook_deliveries WHERE status = 'pending'
-                           AND subscription_id = :sub AND order_id = :order ORDER BY id LIMIT 1)
-                 AND attempts = 0""",
-            {"now": time.time(), "sub": job.subscription_id, "order": job.order_id},
-        )
+        _next_due_now(store, job)
         return "dead"
     # The order's later events wait for this one: not due before it, so a long outage does
     # not leave every one of them due (and looked at) on every pass.

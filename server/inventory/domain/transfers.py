@@ -121,22 +121,6 @@ def may_receive(
     return "ok", key
 
 
-def why_not_settle(
-    over: int,
-    accepted: int,
-    rejected: int,
-    decision: str,
-    bin_: str | None,
-    units: int | None = None,
-    rest: str = "keep",
-) -> str | None:
-    """Why a supervisor cannot settle `units` (None: all) of the set-aside units of one SKU
-    and lot this way, or None. `rest` says what becomes of the others after an accept: they
-    stay set aside (`keep`) or are rejected (`reject`)."""
-    found = settle_problem(over, accepted, rejected, decision, bin_, units, rest)
-    return found[1] if found else None
-
-
 def settle_problem(
     over: int,
     accepted: int,
@@ -146,7 +130,10 @@ def settle_problem(
     units: int | None = None,
     rest: str = "keep",
 ) -> tuple[str, str] | None:
-    """As `why_not_settle`, with the field the reason concerns: (field, why), or None."""
+    """Why a supervisor cannot settle `units` (None: all) of the set-aside units of one SKU
+    and lot this way, with the field the reason concerns: (field, why), or None. `rest` says
+    what becomes of the others after an accept: they stay set aside (`keep`) or are rejected
+    (`reject`)."""
     if decision not in ("accept", "reject"):
         return "decision", f"decision must be accept or reject, not {decision}"
     left = over - accepted - rejected
@@ -172,7 +159,7 @@ def settle_problem(
 
 def settled(left: int, decision: str, units: int | None, rest: str) -> dict[str, int]:
     """Units accepted and rejected by a settlement of `left` set-aside units (checked first
-    by `why_not_settle`): `units` (None: all) the decided way, the rest rejected if asked."""
+    by `settle_problem`): `units` (None: all) the decided way, the rest rejected if asked."""
     n = left if units is None else units
     if decision == "reject":
         return {"accepted": 0, "rejected": n}
