@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
 
 import pytest
 
@@ -35,27 +33,9 @@ def label_state() -> DeviceState:
 
 
 @pytest.fixture
-def closing_sink():
+def closing_sink(loopback_server):
     """A TCP port that takes the connection and closes it without answering ~HS."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.recv(1024)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1]
-    stop.set()
-    listener.close()
+    return loopback_server(lambda conn: conn.recv(1024))[1]
 
 
 @pytest.fixture

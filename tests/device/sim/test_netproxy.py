@@ -16,32 +16,14 @@ from device.sim.netproxy import NetProxy
 
 
 @pytest.fixture
-def echo():
+def echo(loopback_server):
     """A TCP echo server on loopback."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
 
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            while data := conn.recv(1024):
-                conn.sendall(data)
+    def echo_back(conn: socket.socket) -> None:
+        while data := conn.recv(1024):
+            conn.sendall(data)
 
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed at teardown
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield listener.getsockname()
-    stop.set()
-    time.sleep(0.2)
-    listener.close()
+    return loopback_server(echo_back)
 
 
 def talk(sock: socket.socket, data: bytes, timeout: float = 1.0) -> bytes:
