@@ -528,10 +528,6 @@ def dock_busy_bench() -> str:
     return "Finish the box on the bench first, then scan CMD-DOCK"
 
 
-def dock_busy_receiving() -> str:
-    return busy_in_mode("receive", "CMD-DOCK")
-
-
 # What a handheld must finish before it starts another of the dock's modes, and its card.
 _FINISH_FIRST = {
     "receive": "Book what was received first (CMD-DONE)",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.floor.domain.floor import pick_list_ref
+from server.shipping.domain.tracking import LEFT
 from server.store import Store
 
 STATES = ("queued", "picking", "short", "to_pack", "packing", "packed", "shipped")
@@ -220,7 +221,6 @@ def choices(store: Store) -> dict[str, list[str]]:
     }
 
 
-SHIPPED = ("shipped", "in_transit", "out_for_delivery", "delivered", "returned", "exception")
 LIST_COLUMNS = """p.id, p.warehouse, p.status, p.tote, p.priority, p.packed_at, d.name AS device,
     d.worker, p.zones, p.created_at, p.assigned_at, p.picked_at,
     (SELECT COALESCE(SUM(qty), 0) FROM pick_steps WHERE pick_list_id = p.id) AS units,
@@ -270,7 +270,7 @@ def _state(row: dict[str, Any], refs: list[dict[str, Any]]) -> str:
     if status in ("open", "assigned") and row["shorts"]:
         return "short"
     if status == "packed":
-        return "shipped" if refs and all(r["status"] in SHIPPED for r in refs) else "packed"
+        return "shipped" if refs and all(r["status"] in LEFT for r in refs) else "packed"
     return {"open": "queued", "assigned": "picking", "picked": "to_pack"}.get(status, status)
 
 

@@ -77,7 +77,7 @@ def record(store: Store, order_id: str, status: str, event: str, **detail: Any) 
     if (
         status in tracking.EVENT_TYPES
         and before is not None
-        and before["status"] not in (tracking.NONE_YET, *tracking.EVENT_TYPES)
+        and before["status"] not in tracking.LEFT
     ):
         # The carrier scanned a parcel before the truck was handed over: the order left all
         # the same, and the shop and the customer hear `shipped` first, as for any order.

@@ -45,11 +45,10 @@ def _save(store: Store, device_id: int, d: dict[str, Any] | None) -> None:
 
 
 def start(store: Store, device: dict) -> str | None:
-    """Put a pack station in dock mode (inside a write); why not, or None when it is."""
+    """Put a pack station in dock mode (inside a write); why not, or None when it is. (Another
+    of the dock's modes open is refused before: server/floor/actions.py `_busy`.)"""
     if device["pack_list_id"] is not None:
         return say.dock_busy_bench()
-    if device.get("receiving"):
-        return say.dock_busy_receiving()
     if active(device) is None:
         _save(store, device["id"], {"carrier": None})
     return None

@@ -19,12 +19,11 @@ from tzfpy import get_tz
 from server.notify import mail
 from server.notify.domain import customer_words
 from server.shipping import carriers
+from server.shipping.domain.tracking import LEFT
 from server.store import Store
 
 # The built-in carrier (packages.carrier = 'local') is the shop's own delivery.
 LOCAL_CARRIER = "local"
-# The statuses of an order that has left: `shipped`, and what its carriers' events make of it.
-_LEFT = ("shipped", "in_transit", "out_for_delivery", "exception", "delivered", "returned")
 
 
 def shop_name(channel: str) -> str:
@@ -130,9 +129,9 @@ def _view(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     estimate = None
     days = [p["transit_days"] for p in parcels if p["transit_days"] is not None]
     if days and status not in ("delivered", "returned", "cancelled"):
-        # The day it left: the first status of a shipped order (a carrier's scan before the
-        # hand-over takes it from packed straight to in_transit, with no `shipped` status).
-        shipped = next((e for e in decoded if e["status"] in _LEFT), None)
+        # The day it left: the first status of a shipped order (`shipped`, or, in timelines
+        # written before orders.record recorded it first, a carrier's status after packed).
+        shipped = next((e for e in decoded if e["status"] in LEFT), None)
         left = datetime.fromisoformat(shipped["at"]) if shipped else datetime.now(UTC)
         if left.tzinfo is None:
             left = left.replace(tzinfo=UTC)

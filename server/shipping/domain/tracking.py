@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 EVENT_TYPES = ("in_transit", "out_for_delivery", "delivered", "exception", "returned")
 FINAL = ("delivered", "returned")
 NONE_YET = "shipped"
+LEFT = (NONE_YET, *EVENT_TYPES)  # an order's statuses once it has left: shipped, and after
 
 
 def package_state(events: Iterable[tuple[str, str]]) -> str:
